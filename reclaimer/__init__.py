@@ -1,0 +1,1 @@
+"""reclaimer: gives idle GPUs back by stopping and restarting KServe InferenceServices."""

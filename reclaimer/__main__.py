@@ -1,0 +1,3 @@
+from reclaimer.cli import entrypoint
+
+entrypoint()

@@ -1,0 +1,12 @@
+"""The list of subcommand groups; one module each, so parts evolve independently."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from reclaimer.cli import policy_cmds
+
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+REGISTRARS: tuple[Registrar, ...] = (policy_cmds.register,)

@@ -1,0 +1,129 @@
+"""One error tree for all of reclaimer.
+
+Adapters translate their library's exceptions into these (``raise ... from``), so the
+loop and the CLI decide what to do from the type alone: retry next tick, skip one
+service, or refuse to start.
+
+::
+
+    ReclaimerError
+    ├── InvalidInput                  bad input from a person: exit 1, message names the field
+    │   ├── PolicyInvalid             a ReclaimPolicy document (file, index, field path)
+    │   ├── ConfigInvalid             the service config (key)
+    │   └── ArgumentInvalid           a CLI argument (NS/NAME, a time, a duration)
+    ├── MetricsUnavailable            Prometheus failed: every service is unknown this tick
+    ├── ClusterError                  the Kubernetes API failed
+    │   ├── NotFound                  404: the object is gone (for a delete: already done)
+    │   ├── Conflict                  409: stale resourceVersion, re-read next tick
+    │   ├── TooManyRequests           429: wait `retry_after` seconds
+    │   ├── ServerError               5xx: retry with backoff
+    │   └── ClusterUnavailable        no answer at all (refused, timed out)
+    ├── LedgerError                   the database failed
+    │   ├── LedgerUnavailable         cannot connect, or the URL is malformed
+    │   ├── SchemaBehind              the schema is behind head: run `reclaimer db upgrade`
+    │   └── EdgeAlreadyClaimed        another replica applied this edge first
+    └── ExecutionError                a transition could not be carried out
+        ├── Refused                   the executor will not act (reason says why)
+        └── VerificationTimeout       the cluster did not reach the state in time
+"""
+
+from __future__ import annotations
+
+
+class ReclaimerError(Exception):
+    """Root of every error reclaimer raises on purpose."""
+
+
+class InvalidInput(ReclaimerError):
+    """Input from a person is wrong; the message says where and how to fix it."""
+
+
+class PolicyInvalid(InvalidInput):
+    """A ReclaimPolicy document is invalid.
+
+    Carries the location so `validate -o json` and CR status can both report it.
+    """
+
+    def __init__(self, *, source: str, document: int, field: str, message: str) -> None:
+        self.source = source
+        self.document = document
+        self.field = field
+        self.message = message
+        super().__init__(f"{source}[{document}]: {field}: {message}")
+
+
+class ConfigInvalid(InvalidInput):
+    """The service configuration is invalid; ``key`` is the dotted config path."""
+
+    def __init__(self, *, key: str, message: str) -> None:
+        self.key = key
+        self.message = message
+        super().__init__(f"config {key}: {message}")
+
+
+class ArgumentInvalid(InvalidInput):
+    """A command-line argument is invalid."""
+
+
+class MetricsUnavailable(ReclaimerError):
+    """Prometheus could not answer; nothing about any service is known."""
+
+
+class ClusterError(ReclaimerError):
+    """The Kubernetes API refused or failed a request."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class NotFound(ClusterError):
+    """The object does not exist (any more)."""
+
+
+class Conflict(ClusterError):
+    """The object changed since it was read; re-read and decide again."""
+
+
+class TooManyRequests(ClusterError):
+    """The API server asks to slow down for ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = 429) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status=status)
+
+
+class ServerError(ClusterError):
+    """The API server failed (5xx); worth retrying with backoff."""
+
+
+class ClusterUnavailable(ClusterError):
+    """The API server did not answer at all."""
+
+
+class LedgerError(ReclaimerError):
+    """The ledger database failed."""
+
+
+class LedgerUnavailable(LedgerError):
+    """The database cannot be reached, or its URL is malformed."""
+
+
+class SchemaBehind(LedgerError):
+    """The database schema is older than this release expects."""
+
+
+class EdgeAlreadyClaimed(LedgerError):
+    """Another replica recorded this edge key first; this one must not act."""
+
+
+class ExecutionError(ReclaimerError):
+    """A transition could not be carried out."""
+
+
+class Refused(ExecutionError):
+    """The executor will not act on this service; the message is the reason."""
+
+
+class VerificationTimeout(ExecutionError):
+    """The cluster did not reach the wanted state within the verify timeout."""

@@ -1,0 +1,372 @@
+"""Frozen values shared by every part of reclaimer.
+
+These are the contract between the pure decision core (`policy/`) and the adapters
+(`kube/`, `signals/`, `ledger/`, `executor/`): adapters produce and consume only these,
+so `decide()` can be tested with literal values and no I/O.
+
+All instants are timezone-aware UTC ``datetime`` values; local time exists only inside
+`policy/schedule.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+EMPTY: Mapping[Any, Any] = MappingProxyType({})
+
+
+class Action(StrEnum):
+    STOP = "stop"
+    START = "start"
+
+
+class Trigger(StrEnum):
+    """Why a transition was considered at all (DESIGN §6)."""
+
+    SCHEDULE = "schedule"
+    IDLE = "idle"
+    MANUAL = "manual"
+    EXTERNAL = "external"
+    CATCH_UP = "catch-up"
+
+
+class Reason(StrEnum):
+    """The specific rule that produced a plan entry."""
+
+    SCHEDULE_STOP = "ScheduleStop"
+    SCHEDULE_START = "ScheduleStart"
+    IDLE_TIMEOUT = "IdleTimeout"
+    CAUGHT_UP = "CaughtUp"
+    MISSED = "Missed"
+    SUPERSEDED = "Superseded"
+    DEFERRED_BUSY = "DeferredBusy"
+    FORCED_AFTER_MAX_DEFER = "ForcedAfterMaxDefer"
+    HELD = "Held"
+    DRY_RUN = "DryRun"
+    MAX_STOPS_PER_TICK = "MaxStopsPerTick"
+    MASS_IDLE_BREAKER = "MassIdleBreaker"
+    STAGGERED = "Staggered"
+    MANUAL = "Manual"
+    EXTERNAL_CHANGE = "ExternalChange"
+
+
+class DeploymentMode(StrEnum):
+    """KServe deployment modes, new names; old names are mapped by `parse_mode`."""
+
+    KNATIVE = "Knative"
+    STANDARD = "Standard"
+    MODELMESH = "ModelMesh"
+    UNKNOWN = "Unknown"
+
+
+_MODE_ALIASES = {
+    "knative": DeploymentMode.KNATIVE,
+    "serverless": DeploymentMode.KNATIVE,
+    "standard": DeploymentMode.STANDARD,
+    "rawdeployment": DeploymentMode.STANDARD,
+    "modelmesh": DeploymentMode.MODELMESH,
+}
+
+
+def parse_mode(text: str | None) -> DeploymentMode | None:
+    """Map any KServe spelling (``Serverless``, ``RawDeployment``, ...) to a mode."""
+    if not text:
+        return None
+    return _MODE_ALIASES.get(text.strip().lower())
+
+
+class ServiceState(StrEnum):
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"
+
+
+class PolicyMode(StrEnum):
+    ENFORCE = "enforce"
+    DRY_RUN = "dryRun"
+
+
+class BusyAtStop(StrEnum):
+    DEFER = "defer"
+    FORCE = "force"
+
+
+class IdleDuring(StrEnum):
+    ALWAYS = "always"
+    OFF_HOURS = "offHours"
+
+
+@dataclass(frozen=True, order=True)
+class ServiceRef:
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One observed InferenceService.
+
+    ``stop_changed_at``/``stop_changed_by`` come from managedFields: when and by which
+    field manager the stop annotation last changed, so edges can be superseded by
+    people (DESIGN §3.2).
+    """
+
+    ref: ServiceRef
+    uid: str
+    mode: DeploymentMode
+    state: ServiceState
+    created_at: datetime
+    labels: Mapping[str, str] = EMPTY
+    gpus: int | None = None
+    stop_changed_at: datetime | None = None
+    stop_changed_by: str | None = None
+
+
+# --- policies ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelRequirement:
+    """One Kubernetes LabelSelector matchExpression."""
+
+    key: str
+    operator: str  # In | NotIn | Exists | DoesNotExist
+    values: tuple[str, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        present = self.key in labels
+        if self.operator == "In":
+            return present and labels[self.key] in self.values
+        if self.operator == "NotIn":
+            return not present or labels[self.key] not in self.values
+        if self.operator == "Exists":
+            return present
+        return not present
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """Kubernetes LabelSelector semantics; the empty selector matches everything."""
+
+    match_labels: Mapping[str, str] = EMPTY
+    match_expressions: tuple[LabelRequirement, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+            return False
+        return all(req.matches(labels) for req in self.match_expressions)
+
+
+@dataclass(frozen=True)
+class NamespaceSelector:
+    """Which namespaces a file policy covers; CR policies cover only their own."""
+
+    match_names: tuple[str, ...] = ()
+
+    def matches(self, namespace: str) -> bool:
+        return not self.match_names or namespace in self.match_names
+
+
+@dataclass(frozen=True)
+class Window:
+    """Keep running from each ``start`` cron edge to the next ``stop`` cron edge."""
+
+    start: str
+    stop: str
+
+
+@dataclass(frozen=True)
+class IdleRule:
+    after: timedelta
+    max_requests: int = 0
+    gpu_utilization_below: float = 5.0
+    min_uptime: timedelta = timedelta(minutes=15)
+    during: IdleDuring = IdleDuring.ALWAYS
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated ReclaimPolicy.
+
+    ``namespace`` is set for CRs (which govern only their own namespace) and None for
+    file policies, which use ``namespace_selector``.
+    """
+
+    name: str
+    namespace: str | None
+    source: str
+    selector: LabelSelector = LabelSelector()
+    namespace_selector: NamespaceSelector = NamespaceSelector()
+    time_zone: str | None = None
+    schedule: tuple[Window, ...] = ()
+    except_dates: frozenset[str] = frozenset()
+    idle: IdleRule | None = None
+    busy_at_stop: BusyAtStop = BusyAtStop.DEFER
+    max_defer: timedelta = timedelta(hours=2)
+    mode: PolicyMode = PolicyMode.ENFORCE
+    priority: int = 0
+
+    @property
+    def key(self) -> str:
+        """Stable identity used in edge keys and the ledger (``ns/name`` or ``name``)."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    def governs(self, service: Service) -> bool:
+        if self.namespace is not None:
+            in_scope = service.ref.namespace == self.namespace
+        else:
+            in_scope = self.namespace_selector.matches(service.ref.namespace)
+        return in_scope and self.selector.matches(service.labels)
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    """One schedule edge: at ``at`` (UTC) the policy wants ``action``."""
+
+    at: datetime
+    action: Action
+    policy: str
+
+    def key_for(self, uid: str) -> str:
+        """The ledger's unique key: an edge is applied once per ISVC (DESIGN §3.2)."""
+        return f"{self.policy}|{uid}|{self.at.isoformat()}|{self.action.value}"
+
+
+# --- signals ----------------------------------------------------------------------
+
+
+class SignalState(StrEnum):
+    KNOWN = "known"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What Prometheus said about one ISVC over ``window`` ending at ``at``.
+
+    Every value may be None: unknown is explicit, and unknown is never idle.
+    """
+
+    ref: ServiceRef
+    at: datetime
+    window: timedelta
+    state: SignalState
+    requests: float | None = None
+    seconds_since_last_request: float | None = None
+    gpu_utilization_max: float | None = None
+    gpu_utilization_mean: float | None = None
+    gpus: int | None = None
+    coverage_seconds: float | None = None
+    reason: str | None = None
+
+    @classmethod
+    def unknown(cls, ref: ServiceRef, *, at: datetime, window: timedelta, reason: str) -> Signals:
+        return cls(ref=ref, at=at, window=window, state=SignalState.UNKNOWN, reason=reason)
+
+
+# --- ledger facts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hold:
+    ref: ServiceRef
+    until: datetime
+    reason: str
+    who: str
+
+
+@dataclass(frozen=True)
+class LastTransition:
+    """The latest recorded transition of one ISVC: its state and since when."""
+
+    ref: ServiceRef
+    action: Action
+    trigger: Trigger
+    at: datetime
+    uid: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """Read-only facts from the ledger that `decide()` needs."""
+
+    applied_edge_keys: frozenset[str] = frozenset()
+    last_transitions: Mapping[ServiceRef, LastTransition] = EMPTY
+    holds: Mapping[ServiceRef, Hold] = EMPTY
+
+    def active_hold(self, ref: ServiceRef, now: datetime) -> Hold | None:
+        hold = self.holds.get(ref)
+        return hold if hold is not None and hold.until > now else None
+
+
+# --- the plan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One entry of a plan.
+
+    ``blocked`` says why it is not acted on (held, dry run, deferred, breaker...);
+    blocked entries are still recorded, so the ledger says what would have happened.
+    """
+
+    ref: ServiceRef
+    uid: str
+    action: Action
+    trigger: Trigger
+    reason: Reason
+    policy: str | None
+    at: datetime
+    edge_key: str | None = None
+    evidence: Mapping[str, Any] = EMPTY
+    blocked: str | None = None
+    gpus: int | None = None
+
+    @property
+    def actionable(self) -> bool:
+        return self.blocked is None
+
+
+@dataclass(frozen=True)
+class PolicyConflict:
+    """Several policies of equal top priority match one ISVC."""
+
+    ref: ServiceRef
+    policies: tuple[str, ...]
+    chosen: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    transitions: tuple[Transition, ...] = ()
+    missed: tuple[Transition, ...] = ()
+    conflicts: tuple[PolicyConflict, ...] = ()
+    alerts: tuple[str, ...] = ()
+    next_wake: datetime | None = None
+    breaker_open: bool = False
+
+    @property
+    def actionable(self) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.actionable)
+
+
+@dataclass(frozen=True)
+class DecideSettings:
+    """Safety knobs from config (DESIGN §3.5, §8)."""
+
+    max_stops_per_tick: int = 50
+    mass_idle_fraction: float = 0.5
+    mass_idle_minimum: int = 5
+    max_concurrent_starts: int = 20
+    start_lead_time: timedelta = timedelta(0)
+    busy_lookback: timedelta = timedelta(minutes=5)
+    catch_up_horizon: timedelta = timedelta(days=8)
