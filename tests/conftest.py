@@ -1,0 +1,8 @@
+"""Suite-wide settings; each area keeps its fixtures in its own conftest."""
+
+from __future__ import annotations
+
+import freezegun
+
+# freezegun scans loaded modules and trips kubernetes' lazy imports (tooling.md §1).
+freezegun.configure(extend_ignore_list=["kubernetes"])
