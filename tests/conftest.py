@@ -6,3 +6,9 @@ import freezegun
 
 # freezegun scans loaded modules and trips kubernetes' lazy imports (tooling.md §1).
 freezegun.configure(extend_ignore_list=["kubernetes"])
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.postgres",
+    "tests.fixtures.prometheus",
+]
