@@ -78,7 +78,7 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
 
 
 def test_bad_environment_value_names_the_key() -> None:
-    with pytest.raises(ConfigInvalid, match="safety.maxStopsPerTick"):
+    with pytest.raises(ConfigInvalid, match=r"safety\.maxStopsPerTick"):
         load_settings(None, env={"RECLAIMER_SAFETY_MAX_STOPS_PER_TICK": "many"})
 
 
