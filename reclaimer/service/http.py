@@ -1,0 +1,75 @@
+"""Probes and metrics over plain HTTP: /healthz, /readyz, /metrics.
+
+/readyz reports leader or follower and the age of the last successful tick; a replica
+whose loop has stalled for several ticks is not ready, so Kubernetes restarts it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    role: str
+    last_tick_age_seconds: float | None
+    detail: str = ""
+
+
+class ProbeServer:
+    def __init__(self, registry: CollectorRegistry, readiness: Callable[[], Readiness],
+                 *, host: str = "127.0.0.1", port: int = 0) -> None:
+        handler = _handler_class(registry, readiness)
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="reclaimer-http")
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler_class(registry: CollectorRegistry,
+                   readiness: Callable[[], Readiness]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/healthz":
+                self._send(200, b"ok\n", "text/plain")
+            elif path == "/readyz":
+                state = readiness()
+                body = json.dumps({"ready": state.ready, "role": state.role,
+                                   "lastTickAgeSeconds": state.last_tick_age_seconds,
+                                   "detail": state.detail}).encode()
+                self._send(200 if state.ready else 503, body, "application/json")
+            elif path == "/metrics":
+                self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+            else:
+                self._send(404, b"not found\n", "text/plain")
+
+        def _send(self, code: int, body: bytes, content_type: str) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Probes every few seconds would flood the decision log."""
+
+    return Handler
