@@ -1,0 +1,82 @@
+"""Drives `reconcile_once` with APScheduler 3.11 (DESIGN §7).
+
+Two jobs call the same tick: an interval job every ``tick`` (``max_instances=1``,
+``coalesce=True``) and a one-shot job at the next instant the plan says is worth waking
+for, so a 19:00 edge fires at 19:00 and not up to a tick later. A lock serialises them.
+Only the leader acts; followers keep their probes green and wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from reclaimer.clock import Clock
+
+log = logging.getLogger("reclaimer.scheduler")
+
+
+class Leadership(Protocol):
+    def is_leader(self) -> bool: ...
+
+
+class AlwaysLeader:
+    """Leader election switched off: a single replica always acts."""
+
+    def is_leader(self) -> bool:
+        return True
+
+
+TickFunction = Callable[[datetime], datetime | None]
+
+
+class TickScheduler:
+    def __init__(self, tick_function: TickFunction, *, clock: Clock, tick: timedelta,
+                 leadership: Leadership) -> None:
+        self._tick_function = tick_function
+        self._clock = clock
+        self._tick = tick
+        self._leadership = leadership
+        self._lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+        self.last_success: datetime | None = None
+        self.ticks = 0
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self.run_tick, "interval", seconds=self._tick.total_seconds(), id="reconcile",
+            max_instances=1, coalesce=True, next_run_time=self._clock.wall_time_of(
+                self._clock.now()),
+        )
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        """Waits for the tick in flight, so a started transition is finished and recorded."""
+        self._scheduler.shutdown(wait=True)
+
+    def run_tick(self) -> None:
+        with self._lock:
+            if not self._leadership.is_leader():
+                return
+            now = self._clock.now()
+            try:
+                next_wake = self._tick_function(now)
+            except Exception:
+                log.exception("tick failed; the next tick retries")
+                return
+            self.ticks += 1
+            self.last_success = now
+            self._schedule_wake(next_wake)
+
+    def _schedule_wake(self, next_wake: datetime | None) -> None:
+        if next_wake is None:
+            return
+        self._scheduler.add_job(
+            self.run_tick, "date", run_date=self._clock.wall_time_of(next_wake), id="edge",
+            replace_existing=True, misfire_grace_time=None,
+        )
