@@ -370,3 +370,7 @@ class DecideSettings:
     start_lead_time: timedelta = timedelta(0)
     busy_lookback: timedelta = timedelta(minutes=5)
     catch_up_horizon: timedelta = timedelta(days=8)
+    # An edge acted on later than this after it was due is recorded as a catch-up.
+    catch_up_after: timedelta = timedelta(minutes=5)
+    # Signals taken longer ago than this (or ahead of ``now``) are stale: unknown.
+    signals_max_age: timedelta = timedelta(minutes=2)
