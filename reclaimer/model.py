@@ -14,10 +14,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
-EMPTY: Mapping[Any, Any] = MappingProxyType({})
+
+class _EmptyMapping(Mapping[Any, Any]):
+    """The shared empty default: immutable and hashable, so dataclasses accept it
+    as a field default (Python 3.11 rejects unhashable defaults such as
+    ``MappingProxyType({})`` as mutable)."""
+
+    def __getitem__(self, key: Any) -> NoReturn:
+        raise KeyError(key)
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+EMPTY: Mapping[Any, Any] = _EmptyMapping()
 
 
 class Action(StrEnum):
