@@ -1,0 +1,129 @@
+"""Schedule edges as events (DESIGN §3.2): which edge applies to a service this tick.
+
+For each governed service the due edges are those of its policy that
+
+- happened at or after the service's creation (an edge applies only to ISVCs that
+  existed at it),
+- lie within ``settings.catch_up_horizon`` of ``now`` (the caller asks the schedule
+  only for that span), and
+- are due: a stop at its instant, a start ``settings.start_lead_time`` before it. The
+  edge key always names the edge's own instant.
+
+The latest due edge not in the ledger is decided now. Unapplied edges between the
+latest applied one and it are reported as missed (claimed, never acted on), so a
+restart catches up with the one edge that matters.
+
+The chosen edge then becomes exactly one of:
+
+- nothing yet, when the service's state is unknown, or it is still stopping before a
+  start: the edge stays unapplied and is decided again next tick;
+- superseded (claimed, not acted): the stop state changed after the edge, by anyone
+  (``service.stop_changed_at``, from managedFields) or by reclaimer itself with the
+  opposite action (``ledger.last_transitions``). Same-action ledger entries do not
+  supersede, so a deferred stop recorded last tick never cancels its own edge;
+- already satisfied (claimed, not acted, ``blocked="already stopped"``/``"already
+  running"``): the ledger still claims the key, so the edge is recorded once;
+- an action: a start, or a stop through `stopping.stop_for_edge` (busyAtStop).
+
+An edge acted on more than ``settings.catch_up_after`` after it was due gets trigger
+``catch-up`` and reason ``CaughtUp``, except a stop whose lateness the defer window
+explains (a deferred stop that finally goes through is still a schedule stop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from reclaimer.model import Action, BusyAtStop, Edge, Reason, ServiceState, Transition, Trigger
+from reclaimer.policy.blocking import block
+from reclaimer.policy.context import Tick
+from reclaimer.policy.matching import Match
+from reclaimer.policy.stopping import stop_for_edge
+
+
+def due_at(edge: Edge, tick: Tick) -> datetime:
+    """When an edge is acted on: starts may lead to pre-warm, stops never do."""
+    if edge.action is Action.START:
+        return edge.at - tick.settings.start_lead_time
+    return edge.at
+
+
+def split_edges(match: Match, edges: Sequence[Edge], tick: Tick) -> tuple[Edge | None, list[Edge]]:
+    """The edge to decide now, and the missed ones before it (both unapplied)."""
+    created = match.service.created_at
+    due = [e for e in edges if e.at >= created and due_at(e, tick) <= tick.now]
+    applied = tick.ledger.applied_edge_keys
+    uid = match.service.uid
+    if not due or due[-1].key_for(uid) in applied:
+        return None, []
+    latest_applied = max((i for i, e in enumerate(due) if e.key_for(uid) in applied), default=-1)
+    missed = [e for e in due[latest_applied + 1:-1] if e.key_for(uid) not in applied]
+    return due[-1], missed
+
+
+def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:
+    """The plain transition an edge asks for, before any rule blocks or changes it."""
+    late = tick.now - due_at(edge, tick)
+    if late > tick.settings.catch_up_after and not _defer_explains(match, edge, tick):
+        trigger, reason = Trigger.CATCH_UP, Reason.CAUGHT_UP
+    elif edge.action is Action.STOP:
+        trigger, reason = Trigger.SCHEDULE, Reason.SCHEDULE_STOP
+    else:
+        trigger, reason = Trigger.SCHEDULE, Reason.SCHEDULE_START
+    evidence = {"edgeAt": edge.at.isoformat(), "dueAt": due_at(edge, tick).isoformat(),
+                "lateSeconds": late.total_seconds()}
+    service = match.service
+    return Transition(ref=service.ref, uid=service.uid, action=edge.action, trigger=trigger,
+                      reason=reason, policy=match.policy.key, at=tick.now,
+                      edge_key=edge.key_for(service.uid), evidence=evidence, gpus=service.gpus)
+
+
+def _defer_explains(match: Match, edge: Edge, tick: Tick) -> bool:
+    policy = match.policy
+    return (edge.action is Action.STOP and policy.busy_at_stop is BusyAtStop.DEFER
+            and tick.now - edge.at <= policy.max_defer)
+
+
+def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> Transition:
+    why = f"missed: the later edge at {latest.at.isoformat()} applies instead"
+    return block(edge_transition(match, edge, tick), Reason.MISSED, why, claim=True)
+
+
+def _superseded_by(match: Match, edge: Edge, tick: Tick) -> str | None:
+    service = match.service
+    changed = service.stop_changed_at
+    if changed is not None and changed > edge.at:
+        who = service.stop_changed_by or "an unknown field manager"
+        return f"superseded: stop annotation changed by {who} at {changed.isoformat()}"
+    last = tick.ledger.last_transitions.get(service.ref)
+    if (last is not None and last.at > edge.at and last.action is not edge.action
+            and last.uid in ("", service.uid)):
+        return (f"superseded: reclaimer's {last.trigger.value} {last.action.value} "
+                f"at {last.at.isoformat()}")
+    return None
+
+
+_SATISFIED = {
+    Action.STOP: {ServiceState.STOPPED: "already stopped",
+                  ServiceState.STOPPING: "already stopping"},
+    Action.START: {ServiceState.RUNNING: "already running"},
+}
+
+
+def decide_edge(match: Match, edge: Edge, tick: Tick) -> Transition | None:
+    """What the chosen edge means for this service now (see the module docstring)."""
+    state = match.service.state
+    if state is ServiceState.UNKNOWN or (edge.action is Action.START
+                                         and state is ServiceState.STOPPING):
+        return None
+    plain = edge_transition(match, edge, tick)
+    superseded = _superseded_by(match, edge, tick)
+    if superseded is not None:
+        return block(plain, Reason.SUPERSEDED, superseded, claim=True)
+    satisfied = _SATISFIED[edge.action].get(state)
+    if satisfied is not None:
+        return block(plain, plain.reason, satisfied, claim=True)
+    if edge.action is Action.STOP:
+        return stop_for_edge(plain, match, edge, tick)
+    return plain

@@ -1,0 +1,66 @@
+"""The idle rule (DESIGN §3.3): stop a running service nobody has used for ``after``.
+
+Three gates, all required: the service is running; the policy allows idle stops now
+(``during: offHours`` only outside schedule windows; a policy without a schedule has
+no windows, so it is always off hours); and the service has been up for
+``minUptime`` since the later of its creation, reclaimer's last start of it and the
+last change of its stop annotation by anyone. Only then are the signals judged, and
+only an IDLE verdict stops it; unknown is never idle.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reclaimer.model import (
+    Action,
+    IdleDuring,
+    Reason,
+    Service,
+    ServiceState,
+    Transition,
+    Trigger,
+)
+from reclaimer.policy.context import Tick
+from reclaimer.policy.idle import judge_idle
+from reclaimer.policy.matching import Match
+from reclaimer.policy.schedule import window_open
+
+
+def started_at(service: Service, tick: Tick) -> datetime:
+    """The latest instant the service may have (re)started; uptime counts from here."""
+    candidates = [service.created_at]
+    last = tick.ledger.last_transitions.get(service.ref)
+    if last is not None and last.action is Action.START and last.uid in ("", service.uid):
+        candidates.append(last.at)
+    if service.stop_changed_at is not None:
+        candidates.append(service.stop_changed_at)
+    return max(candidates)
+
+
+def idle_allowed_now(match: Match, tick: Tick) -> bool:
+    """Running, governed by an idle rule, off hours if so asked, up long enough."""
+    rule = match.policy.idle
+    service = match.service
+    if rule is None or service.state is not ServiceState.RUNNING:
+        return False
+    if rule.during is IdleDuring.OFF_HOURS and window_open(match.policy, tick.now):
+        return False
+    return tick.now - started_at(service, tick) >= rule.min_uptime
+
+
+def idle_transition(match: Match, tick: Tick) -> Transition | None:
+    rule = match.policy.idle
+    if rule is None or not idle_allowed_now(match, tick):
+        return None
+    service = match.service
+    verdict = judge_idle(rule, tick.signals.get(service.ref), service=service, now=tick.now,
+                         max_age=tick.settings.signals_max_age)
+    if not verdict.idle:
+        return None
+    uptime = tick.now - started_at(service, tick)
+    evidence = {**verdict.evidence, "uptimeSeconds": uptime.total_seconds(),
+                "minUptimeSeconds": rule.min_uptime.total_seconds()}
+    return Transition(ref=service.ref, uid=service.uid, action=Action.STOP, trigger=Trigger.IDLE,
+                      reason=Reason.IDLE_TIMEOUT, policy=match.policy.key, at=tick.now,
+                      evidence=evidence, gpus=service.gpus)

@@ -1,0 +1,37 @@
+"""A schedule stop while requests may be flowing (DESIGN §3.4, ``busyAtStop``).
+
+``force`` stops at the edge regardless. ``defer`` asks `idle.judge_traffic` each tick:
+quiet means stop now; busy or unknown traffic (unknown is never quiet) means a
+deferred entry, not claimed, so the same edge is decided again next tick. Once
+``edge.at + maxDefer`` is reached the stop is forced, with reason
+``ForcedAfterMaxDefer`` and the traffic evidence that would have deferred it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from reclaimer.model import BusyAtStop, Edge, Reason, Transition
+from reclaimer.policy.blocking import block
+from reclaimer.policy.context import Tick
+from reclaimer.policy.idle import Verdict, judge_traffic
+from reclaimer.policy.matching import Match
+
+
+def stop_for_edge(plain: Transition, match: Match, edge: Edge, tick: Tick) -> Transition:
+    policy = match.policy
+    if policy.busy_at_stop is BusyAtStop.FORCE:
+        return replace(plain, evidence={**plain.evidence, "busyAtStop": "force"})
+    traffic = judge_traffic(tick.signals.get(match.service.ref),
+                            lookback=tick.settings.busy_lookback, now=tick.now,
+                            max_age=tick.settings.signals_max_age)
+    evidence = {**plain.evidence, "busyAtStop": "defer", "traffic": traffic.verdict.value,
+                **{f"traffic.{k}": v for k, v in traffic.evidence.items()}}
+    if traffic.verdict is Verdict.IDLE:
+        return replace(plain, evidence=evidence)
+    deadline = edge.at + policy.max_defer
+    evidence["deferUntil"] = deadline.isoformat()
+    if tick.now >= deadline:
+        return replace(plain, reason=Reason.FORCED_AFTER_MAX_DEFER, evidence=evidence)
+    why = f"deferred: {traffic.reason}; forced at {deadline.isoformat()}"
+    return block(replace(plain, evidence=evidence), Reason.DEFERRED_BUSY, why, claim=False)
