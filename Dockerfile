@@ -1,0 +1,36 @@
+# reclaimer service image: `docker build -t reclaimer .`, then `docker run reclaimer run`.
+# Stage 1 builds the wheel and a virtualenv with every dependency; stage 2 gets only
+# that virtualenv (and the migrations), so no pip cache, compiler or source tree ships.
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+COPY . .
+RUN python -m pip wheel --no-deps --wheel-dir /dist . \
+ && python -m venv /opt/venv \
+ && /opt/venv/bin/pip install /dist/*.whl \
+ && mkdir -p /out/migrations \
+ && if [ -d migrations ]; then cp -r migrations/. /out/migrations/; fi \
+ && if [ -f alembic.ini ]; then cp alembic.ini /out/; fi
+
+FROM python:3.11-slim-bookworm
+LABEL org.opencontainers.image.title="reclaimer" \
+      org.opencontainers.image.description="Gives idle GPUs back: stops and restarts KServe InferenceServices by policy." \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# A fixed numeric uid, so runAsNonRoot can verify it without resolving a name.
+RUN groupadd --system --gid 10001 reclaimer \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home \
+      --shell /usr/sbin/nologin reclaimer
+COPY --from=build /opt/venv /opt/venv
+# Migrations live outside the package; WORKDIR makes the relative path resolve.
+COPY --from=build /out /app
+WORKDIR /app
+USER 10001:10001
+EXPOSE 8080
+ENTRYPOINT ["reclaimer"]
+CMD ["run"]
