@@ -1,0 +1,168 @@
+"""The in-memory ledger: the same contract as `SqlLedger`, for tests and `plan`.
+
+It is checked by the same contract suite as the SQL store, so a test that passes on
+it says something true about the real one.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from reclaimer.errors import EdgeAlreadyClaimed, LedgerError
+from reclaimer.ledger import protocol
+from reclaimer.ledger.records import (
+    CLAIMING_REASONS,
+    EFFECTIVE_STATES,
+    RecordState,
+    Report,
+    TransitionRecord,
+    new_record,
+)
+from reclaimer.ledger.report import build_report
+from reclaimer.model import Hold, LastTransition, LedgerView, ServiceRef, Transition, Trigger
+
+
+class MemoryLedger:
+    def __init__(self, *, edge_horizon: timedelta = protocol.DEFAULT_EDGE_HORIZON) -> None:
+        self._edge_horizon = edge_horizon
+        self._lock = threading.Lock()
+        self._records: dict[int, TransitionRecord] = {}
+        self._claims: dict[str, tuple[int, datetime]] = {}
+        self._facts: dict[ServiceRef, tuple[LastTransition, int]] = {}
+        self._holds: dict[ServiceRef, Hold] = {}
+        self._restore: dict[tuple[ServiceRef, str], dict[str, Any]] = {}
+
+    def close(self) -> None:
+        """Nothing to release; here for the contract."""
+
+    def record_planned(self, transition: Transition, *, strategy: str, actor: str,
+                       at: datetime) -> TransitionRecord:
+        return self._record(transition, state=RecordState.PLANNED, strategy=strategy,
+                            actor=actor, at=at, claim=transition.edge_key is not None)
+
+    def record_blocked(self, transition: Transition, *, actor: str,
+                       at: datetime) -> TransitionRecord:
+        claim = transition.edge_key is not None and transition.reason in CLAIMING_REASONS
+        return self._record(transition, state=RecordState.SKIPPED, strategy=None,
+                            actor=actor, at=at, claim=claim)
+
+    def record_external(self, transition: Transition, *, field_manager: str,
+                        at: datetime) -> TransitionRecord:
+        record = self._record(transition, state=RecordState.OBSERVED, strategy=None,
+                              actor=field_manager, at=at, claim=False)
+        with self._lock:
+            record = dataclasses.replace(record, applied_at=at)
+            self._records[record.id] = record
+            self._remember(record)
+        return record
+
+    def _record(self, transition: Transition, *, state: RecordState, strategy: str | None,
+                actor: str, at: datetime, claim: bool) -> TransitionRecord:
+        with self._lock:
+            if claim and transition.edge_key in self._claims:
+                raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed")
+            record = dataclasses.replace(
+                new_record(transition, record_id=len(self._records) + 1, state=state,
+                           strategy=strategy, actor=actor, at=at),
+                evidence=protocol.plain_evidence(transition.evidence))
+            self._records[record.id] = record
+            if claim and transition.edge_key is not None:
+                self._claims[transition.edge_key] = (record.id, at)
+            return record
+
+    def mark_applied(self, record_id: int, *, at: datetime) -> None:
+        self._move(record_id, RecordState.APPLIED, at=at)
+
+    def mark_verified(self, record_id: int, *, at: datetime) -> None:
+        self._move(record_id, RecordState.VERIFIED, at=at)
+
+    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
+        self._move(record_id, RecordState.FAILED, at=at, error=error)
+
+    def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None:
+        self._move(record_id, RecordState.ABANDONED, at=at, error=error)
+
+    def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
+              error: str | None = None) -> None:
+        with self._lock:
+            record = self._records.get(record_id)
+            if record is None:
+                raise LedgerError(f"no transition {record_id} in the ledger")
+            protocol.check_move(record_id, record.state, wanted)
+            if wanted in (RecordState.APPLIED, RecordState.VERIFIED):
+                record = dataclasses.replace(
+                    record, state=wanted, applied_at=record.applied_at or at,
+                    verified_at=at if wanted is RecordState.VERIFIED else None)
+                self._remember(record)
+            else:
+                record = dataclasses.replace(record, state=wanted, ended_at=at, error=error)
+                self._claims = {k: v for k, v in self._claims.items() if v[0] != record_id}
+            self._records[record_id] = record
+
+    def _remember(self, record: TransitionRecord) -> None:
+        known = self._facts.get(record.ref)
+        if known is not None and known[0].at > record.at:
+            return
+        last = LastTransition(ref=record.ref, action=record.action, trigger=record.trigger,
+                              at=record.at, uid=record.uid)
+        self._facts[record.ref] = (last, record.id)
+
+    def pending(self) -> list[TransitionRecord]:
+        with self._lock:
+            return [r for r in self._records.values() if r.state is RecordState.PLANNED]
+
+    def view(self, now: datetime) -> LedgerView:
+        with self._lock:
+            horizon = now - self._edge_horizon
+            return LedgerView(
+                applied_edge_keys=frozenset(
+                    k for k, (_, at) in self._claims.items() if at >= horizon),
+                last_transitions={ref: last for ref, (last, _) in self._facts.items()},
+                holds={ref: h for ref, h in self._holds.items() if h.until > now},
+            )
+
+    def history(self, *, namespace: str | None = None, name: str | None = None,
+                since: datetime | None = None, trigger: Trigger | None = None,
+                limit: int | None = None) -> list[TransitionRecord]:
+        protocol.check_limit(limit)
+        with self._lock:
+            found = [r for r in self._records.values()
+                     if (namespace is None or r.ref.namespace == namespace)
+                     and (name is None or r.ref.name == name)
+                     and (since is None or r.at >= since)
+                     and (trigger is None or r.trigger is trigger)]
+        found.sort(key=lambda r: (r.at, r.id), reverse=True)
+        return found[:limit] if limit is not None else found
+
+    def report(self, *, since: datetime, now: datetime) -> Report:
+        with self._lock:
+            effective = [r for r in self._records.values() if r.state in EFFECTIVE_STATES]
+        return build_report(effective, since=since, now=now)
+
+    def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,
+             now: datetime) -> Hold:
+        protocol.check_hold(ref, until=until, reason=reason, now=now)
+        hold = Hold(ref=ref, until=until, reason=reason, who=who)
+        with self._lock:
+            self._holds[ref] = hold
+        return hold
+
+    def release(self, ref: ServiceRef) -> bool:
+        with self._lock:
+            return self._holds.pop(ref, None) is not None
+
+    def save_restore_info(self, ref: ServiceRef, uid: str, info: Mapping[str, Any], *,
+                          at: datetime) -> None:
+        document = protocol.restore_document(ref, info)
+        with self._lock:
+            self._restore[(ref, uid)] = document
+
+    def load_restore_info(self, ref: ServiceRef, uid: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            document = self._restore.get((ref, uid))
+        return None if document is None else protocol.readable_restore(ref, copy.deepcopy(document))

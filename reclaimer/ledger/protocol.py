@@ -1,0 +1,127 @@
+"""The ledger contract, one Protocol for the SQL store and the in-memory one.
+
+Every timestamp is a parameter: the ledger never reads the clock, so replaying a week
+in a test is a loop over instants.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from reclaimer.errors import ArgumentInvalid, LedgerError
+from reclaimer.ledger.records import (
+    RESTORE_INFO_VERSION,
+    RecordState,
+    Report,
+    TransitionRecord,
+)
+from reclaimer.model import Hold, LedgerView, ServiceRef, Transition, Trigger
+
+DEFAULT_EDGE_HORIZON = timedelta(days=8)
+
+# Which state a record may move to from which; anything else is a bug in the caller.
+MOVES: Mapping[RecordState, frozenset[RecordState]] = {
+    RecordState.APPLIED: frozenset({RecordState.PLANNED}),
+    RecordState.VERIFIED: frozenset({RecordState.PLANNED, RecordState.APPLIED}),
+    RecordState.FAILED: frozenset({RecordState.PLANNED, RecordState.APPLIED}),
+    RecordState.ABANDONED: frozenset({RecordState.PLANNED, RecordState.APPLIED}),
+}
+
+
+class Ledger(Protocol):
+    def record_planned(self, transition: Transition, *, strategy: str, actor: str,
+                       at: datetime) -> TransitionRecord: ...
+
+    def record_blocked(self, transition: Transition, *, actor: str,
+                       at: datetime) -> TransitionRecord: ...
+
+    def record_external(self, transition: Transition, *, field_manager: str,
+                        at: datetime) -> TransitionRecord: ...
+
+    def mark_applied(self, record_id: int, *, at: datetime) -> None: ...
+
+    def mark_verified(self, record_id: int, *, at: datetime) -> None: ...
+
+    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None: ...
+
+    def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None: ...
+
+    def pending(self) -> list[TransitionRecord]: ...
+
+    def view(self, now: datetime) -> LedgerView: ...
+
+    def history(self, *, namespace: str | None = None, name: str | None = None,
+                since: datetime | None = None, trigger: Trigger | None = None,
+                limit: int | None = None) -> list[TransitionRecord]: ...
+
+    def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,
+             now: datetime) -> Hold: ...
+
+    def release(self, ref: ServiceRef) -> bool: ...
+
+    def save_restore_info(self, ref: ServiceRef, uid: str, info: Mapping[str, Any], *,
+                          at: datetime) -> None: ...
+
+    def load_restore_info(self, ref: ServiceRef, uid: str) -> Mapping[str, Any] | None: ...
+
+    def report(self, *, since: datetime, now: datetime) -> Report: ...
+
+    def close(self) -> None: ...
+
+
+def check_move(record_id: int, current: RecordState, wanted: RecordState) -> None:
+    if current not in MOVES[wanted]:
+        raise LedgerError(f"transition {record_id} is {current.value}; "
+                          f"it cannot become {wanted.value}")
+
+
+def check_hold(ref: ServiceRef, *, until: datetime, reason: str, now: datetime) -> None:
+    """A hold must end in the future and say why; the message names the argument."""
+    if until <= now:
+        raise ArgumentInvalid(f"--until: {until.isoformat()} is not after now "
+                              f"({now.isoformat()}); a hold must end in the future")
+    if not reason.strip():
+        raise ArgumentInvalid(f"--reason: a hold on {ref} needs a reason")
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise ArgumentInvalid(f"--limit: {limit} must be at least 1")
+
+
+def restore_document(ref: ServiceRef, info: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored JSON: the caller's keys plus ``version``, proven serialisable now
+    rather than when a start needs it back."""
+    document = {**info, "version": RESTORE_INFO_VERSION}
+    try:
+        return dict(json.loads(json.dumps(document)))
+    except (TypeError, ValueError) as exc:
+        raise LedgerError(f"restore info for {ref} is not plain JSON: {exc}") from exc
+
+
+def readable_restore(ref: ServiceRef, document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Refuse restore info written by a newer release rather than misread it."""
+    version = document.get("version")
+    if not isinstance(version, int) or version > RESTORE_INFO_VERSION:
+        raise LedgerError(f"restore info for {ref} has version {version!r}; this release "
+                          f"reads up to {RESTORE_INFO_VERSION}")
+    return document
+
+
+def plain_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """Evidence as the JSON the database will hold, in both stores alike: instants as
+    RFC 3339, durations as seconds, enums as their values."""
+    return dict(json.loads(json.dumps(dict(evidence), default=_plain)))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)

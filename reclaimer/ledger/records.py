@@ -1,0 +1,137 @@
+"""Frozen values the ledger hands out: recorded transitions and the GPU-hours report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from reclaimer.model import EMPTY, Action, Reason, ServiceRef, Transition, Trigger
+
+
+class RecordState(StrEnum):
+    """Where a transition row is in its life (DESIGN §6).
+
+    ``planned → applied → verified | failed | abandoned`` is the life of an action.
+    Two more states exist because not every row is an action of ours:
+
+    - ``skipped``: decided but not acted on (held, dry run, deferred, missed,
+      superseded, breaker); recorded so the ledger says what would have happened;
+    - ``observed``: somebody else changed the stop state (trigger ``external``); it
+      is a fact about the service, not an action, so it never goes through planned.
+    """
+
+    PLANNED = "planned"
+    APPLIED = "applied"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+    SKIPPED = "skipped"
+    OBSERVED = "observed"
+
+
+# States whose row changed the service: they feed the per-service facts and the report.
+EFFECTIVE_STATES = frozenset({RecordState.APPLIED, RecordState.VERIFIED, RecordState.OBSERVED})
+# Blocked entries of these reasons also claim their edge key, so the edge is not
+# reconsidered every tick; held/dry-run/deferred ones stay open for a later tick.
+CLAIMING_REASONS = frozenset({Reason.MISSED, Reason.SUPERSEDED})
+RESTORE_INFO_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    """One ledger row; ``at`` is the instant the plan meant, ``recorded_at`` when written."""
+
+    id: int
+    state: RecordState
+    ref: ServiceRef
+    uid: str
+    action: Action
+    trigger: Trigger
+    reason: Reason
+    policy: str | None
+    at: datetime
+    recorded_at: datetime
+    actor: str
+    edge_key: str | None = None
+    strategy: str | None = None
+    evidence: Mapping[str, Any] = EMPTY
+    gpus: int | None = None
+    blocked: str | None = None
+    applied_at: datetime | None = None
+    verified_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The `history -o json` item: flat, camelCase like the rest of DESIGN §8."""
+        return {
+            "id": self.id, "state": self.state.value, "namespace": self.ref.namespace,
+            "name": self.ref.name, "uid": self.uid, "action": self.action.value,
+            "trigger": self.trigger.value, "reason": self.reason.value, "policy": self.policy,
+            "at": self.at, "recordedAt": self.recorded_at, "actor": self.actor,
+            "edgeKey": self.edge_key, "strategy": self.strategy,
+            "evidence": dict(self.evidence), "gpus": self.gpus, "blocked": self.blocked,
+            "appliedAt": self.applied_at, "verifiedAt": self.verified_at,
+            "endedAt": self.ended_at, "error": self.error,
+        }
+
+
+def new_record(transition: Transition, *, record_id: int, state: RecordState,
+               strategy: str | None, actor: str, at: datetime) -> TransitionRecord:
+    """The record a store writes for ``transition``; both stores build it the same way."""
+    return TransitionRecord(
+        id=record_id, state=state, ref=transition.ref, uid=transition.uid,
+        action=transition.action, trigger=transition.trigger, reason=transition.reason,
+        policy=transition.policy, at=transition.at, recorded_at=at, actor=actor,
+        edge_key=transition.edge_key, strategy=strategy, evidence=transition.evidence,
+        gpus=transition.gpus, blocked=transition.blocked,
+    )
+
+
+@dataclass(frozen=True)
+class StopInterval:
+    """One stretch during which a service was stopped by a recorded transition."""
+
+    ref: ServiceRef
+    policy: str | None
+    start: datetime
+    end: datetime
+    gpus: int | None
+
+    @property
+    def gpu_hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600.0 * (self.gpus or 0)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    key: str
+    gpu_hours: float
+    stops: int
+    unknown_gpus: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"key": self.key, "gpuHours": round(self.gpu_hours, 3), "stops": self.stops,
+                "stopsWithUnknownGpus": self.unknown_gpus}
+
+
+@dataclass(frozen=True)
+class Report:
+    """GPU-hours reclaimed in ``[since, now]``: stopped duration × GPU count.
+
+    A stop with an unknown GPU count counts zero hours and is counted in
+    ``unknown_gpus``, so the report never claims GPUs it cannot show.
+    """
+
+    since: datetime
+    now: datetime
+    by_namespace: tuple[ReportRow, ...]
+    by_policy: tuple[ReportRow, ...]
+    intervals: tuple[StopInterval, ...]
+
+    @property
+    def total_gpu_hours(self) -> float:
+        return sum(row.gpu_hours for row in self.by_namespace)

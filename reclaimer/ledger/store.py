@@ -1,0 +1,230 @@
+"""The SQL ledger (SQLite or PostgreSQL): one short transaction per call.
+
+Each call opens and commits its own transaction, so a crash loses at most the call in
+flight, and a row written as ``planned`` is on disk before the caller touches the
+cluster (DESIGN §6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from reclaimer.errors import EdgeAlreadyClaimed, LedgerError, LedgerUnavailable
+from reclaimer.ledger import protocol, rows
+from reclaimer.ledger.engine import display, first_line, parse_url
+from reclaimer.ledger.records import (
+    CLAIMING_REASONS,
+    EFFECTIVE_STATES,
+    RecordState,
+    Report,
+    TransitionRecord,
+)
+from reclaimer.ledger.report import build_report
+from reclaimer.ledger.schema_check import require_head
+from reclaimer.ledger.tables import (
+    EdgeClaimRow,
+    HoldRow,
+    RestoreInfoRow,
+    ServiceFactRow,
+    TransitionRow,
+)
+from reclaimer.model import Hold, LedgerView, ServiceRef, Transition, Trigger
+
+_EFFECTIVE = [state.value for state in EFFECTIVE_STATES]
+
+
+class SqlLedger:
+    """The ledger on a database whose schema is at head (see `open`)."""
+
+    def __init__(self, engine: Engine, *,
+                 edge_horizon: timedelta = protocol.DEFAULT_EDGE_HORIZON) -> None:
+        self._engine = engine
+        self._where = display(engine.url)
+        self._edge_horizon = edge_horizon
+
+    @classmethod
+    def open(cls, url: str, *,
+             edge_horizon: timedelta = protocol.DEFAULT_EDGE_HORIZON) -> SqlLedger:
+        """Connect and refuse (`SchemaBehind`, `LedgerUnavailable`) unless at head."""
+        return cls(require_head(parse_url(url)), edge_horizon=edge_horizon)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with Session(self._engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except (LedgerError, IntegrityError):
+            raise
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"database {self._where} failed: "
+                                    f"{first_line(exc)}") from exc
+
+    # --- writing ---------------------------------------------------------------------
+
+    def record_planned(self, transition: Transition, *, strategy: str, actor: str,
+                       at: datetime) -> TransitionRecord:
+        return self._record(transition, state=RecordState.PLANNED, strategy=strategy,
+                            actor=actor, at=at, claim=transition.edge_key is not None)
+
+    def record_blocked(self, transition: Transition, *, actor: str,
+                       at: datetime) -> TransitionRecord:
+        claim = transition.edge_key is not None and transition.reason in CLAIMING_REASONS
+        return self._record(transition, state=RecordState.SKIPPED, strategy=None,
+                            actor=actor, at=at, claim=claim)
+
+    def record_external(self, transition: Transition, *, field_manager: str,
+                        at: datetime) -> TransitionRecord:
+        """Somebody else flipped the stop state; it is a fact, so it feeds `view()`."""
+        with self._session() as session:
+            row = rows.transition_row(transition, state=RecordState.OBSERVED, strategy=None,
+                                      actor=field_manager, at=at)
+            row.applied_at = at
+            session.add(row)
+            session.flush()
+            self._remember(session, row)
+            return rows.to_record(row)
+
+    def _record(self, transition: Transition, *, state: RecordState, strategy: str | None,
+                actor: str, at: datetime, claim: bool) -> TransitionRecord:
+        try:
+            with self._session() as session:
+                row = rows.transition_row(transition, state=state, strategy=strategy,
+                                          actor=actor, at=at)
+                session.add(row)
+                session.flush()
+                if claim:
+                    session.add(EdgeClaimRow(edge_key=transition.edge_key,
+                                             transition_id=row.id, claimed_at=at))
+                    session.flush()
+                return rows.to_record(row)
+        except IntegrityError as exc:
+            raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed") from exc
+
+    def mark_applied(self, record_id: int, *, at: datetime) -> None:
+        self._move(record_id, RecordState.APPLIED, at=at)
+
+    def mark_verified(self, record_id: int, *, at: datetime) -> None:
+        self._move(record_id, RecordState.VERIFIED, at=at)
+
+    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
+        self._move(record_id, RecordState.FAILED, at=at, error=error)
+
+    def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None:
+        self._move(record_id, RecordState.ABANDONED, at=at, error=error)
+
+    def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
+              error: str | None = None) -> None:
+        with self._session() as session:
+            row = session.get(TransitionRow, record_id, with_for_update=True)
+            if row is None:
+                raise LedgerError(f"no transition {record_id} in the ledger")
+            protocol.check_move(record_id, RecordState(row.state), wanted)
+            row.state = wanted.value
+            if wanted in (RecordState.APPLIED, RecordState.VERIFIED):
+                row.applied_at = row.applied_at or at
+                row.verified_at = at if wanted is RecordState.VERIFIED else None
+                self._remember(session, row)
+            else:
+                row.ended_at, row.error = at, error
+                session.execute(delete(EdgeClaimRow).where(EdgeClaimRow.transition_id == row.id))
+
+    @staticmethod
+    def _remember(session: Session, row: TransitionRow) -> None:
+        """Keep the per-service fact `view()` reads in step with effective rows."""
+        rows.upsert(session, ServiceFactRow.__table__, {
+            "namespace": row.namespace, "name": row.name, "uid": row.uid,
+            "action": row.action, "trigger": row.trigger, "at": row.at,
+            "transition_id": row.id,
+        }, keys=["namespace", "name"], only_if_newer="at")
+
+    # --- reading ---------------------------------------------------------------------
+
+    def pending(self) -> list[TransitionRecord]:
+        with self._session() as session:
+            found = session.scalars(select(TransitionRow).where(
+                TransitionRow.state == RecordState.PLANNED.value).order_by(TransitionRow.id))
+            return [rows.to_record(row) for row in found]
+
+    def view(self, now: datetime) -> LedgerView:
+        with self._session() as session:
+            keys = session.scalars(select(EdgeClaimRow.edge_key).where(
+                EdgeClaimRow.claimed_at >= now - self._edge_horizon))
+            facts = session.scalars(select(ServiceFactRow))
+            holds = session.scalars(select(HoldRow).where(HoldRow.until > now))
+            return LedgerView(
+                applied_edge_keys=frozenset(keys),
+                last_transitions={last.ref: last for last in map(rows.to_last, facts)},
+                holds={hold.ref: hold for hold in map(rows.to_hold, holds)},
+            )
+
+    def history(self, *, namespace: str | None = None, name: str | None = None,
+                since: datetime | None = None, trigger: Trigger | None = None,
+                limit: int | None = None) -> list[TransitionRecord]:
+        """Newest first, like `kubectl get events --sort-by`, reversed for humans."""
+        protocol.check_limit(limit)
+        query = select(TransitionRow).order_by(TransitionRow.at.desc(), TransitionRow.id.desc())
+        if namespace is not None:
+            query = query.where(TransitionRow.namespace == namespace)
+        if name is not None:
+            query = query.where(TransitionRow.name == name)
+        if since is not None:
+            query = query.where(TransitionRow.at >= since)
+        if trigger is not None:
+            query = query.where(TransitionRow.trigger == trigger.value)
+        with self._session() as session:
+            return [rows.to_record(row) for row in session.scalars(query.limit(limit))]
+
+    def report(self, *, since: datetime, now: datetime) -> Report:
+        effective = TransitionRow.state.in_(_EFFECTIVE)
+        latest_before = select(TransitionRow.id, func.row_number().over(
+            partition_by=(TransitionRow.namespace, TransitionRow.name),
+            order_by=(TransitionRow.at.desc(), TransitionRow.id.desc())).label("n"),
+        ).where(effective, TransitionRow.at < since).subquery()
+        carried = select(latest_before.c.id).where(latest_before.c.n == 1)
+        query = select(TransitionRow).where(effective, TransitionRow.at < now, (
+            (TransitionRow.at >= since) | TransitionRow.id.in_(carried)))
+        with self._session() as session:
+            records = [rows.to_record(row) for row in session.scalars(query)]
+        return build_report(records, since=since, now=now)
+
+    # --- holds and restore info ------------------------------------------------------
+
+    def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,
+             now: datetime) -> Hold:
+        protocol.check_hold(ref, until=until, reason=reason, now=now)
+        with self._session() as session:
+            rows.upsert(session, HoldRow.__table__, {
+                "namespace": ref.namespace, "name": ref.name, "until": until,
+                "reason": reason, "who": who, "created_at": now,
+            }, keys=["namespace", "name"])
+        return Hold(ref=ref, until=until, reason=reason, who=who)
+
+    def release(self, ref: ServiceRef) -> bool:
+        with self._session() as session:
+            gone = session.execute(delete(HoldRow).where(
+                HoldRow.namespace == ref.namespace, HoldRow.name == ref.name))
+            return bool(gone.rowcount)  # type: ignore[attr-defined]
+
+    def save_restore_info(self, ref: ServiceRef, uid: str, info: Mapping[str, Any], *,
+                          at: datetime) -> None:
+        document = protocol.restore_document(ref, info)
+        with self._session() as session:
+            rows.upsert(session, RestoreInfoRow.__table__, {
+                "namespace": ref.namespace, "name": ref.name, "uid": uid,
+                "version": document["version"], "info": document, "saved_at": at,
+            }, keys=["namespace", "name", "uid"])
+
+    def load_restore_info(self, ref: ServiceRef, uid: str) -> Mapping[str, Any] | None:
+        with self._session() as session:
+            row = session.get(RestoreInfoRow, (ref.namespace, ref.name, uid))
+            return None if row is None else protocol.readable_restore(ref, row.info)
