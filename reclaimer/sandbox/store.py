@@ -1,0 +1,390 @@
+"""Thread-safe in-memory object store: the etcd plus registry of the sandbox API server.
+
+Objects are plain JSON dicts, copied on the way in and out. Stored dicts are never
+mutated (every write stores a new dict), so watch events and the HTTP layer may share
+them read-only. One RLock guards everything; indexes are dicts per (type, namespace),
+so a namespaced get/patch is O(1) and a list is O(objects of that type).
+
+Semantics, as the real API server (k8s.io/apiserver registry/generic):
+
+- one global resourceVersion counter; every change bumps it and emits one WatchEvent;
+- a no-op write keeps the resourceVersion and emits nothing;
+- kinds with a status subresource ignore ``status`` on create and on main-resource
+  writes, and ignore everything but ``status`` on status writes;
+- ``generation`` starts at 1 and bumps only when non-metadata, non-status content
+  changes (and when graceful deletion starts);
+- delete: an object with finalizers, or deleted with ``grace_seconds > 0``, only gets
+  ``deletionTimestamp`` ("Terminating"); it is removed when its last finalizer goes, or
+  when a controller calls ``finalize()`` (the kubelet's confirmation for pods);
+- garbage collection by ownerReferences: Background removes dependents right after the
+  owner, Foreground holds the owner (finalizer ``foregroundDeletion``) until they are
+  gone, Orphan strips the owner reference from dependents;
+- creating a CustomResourceDefinition serves its kind; deleting it removes the kind.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reclaimer.sandbox import apierror, crds, objects, patch, scale
+from reclaimer.sandbox.apierror import ApiError
+from reclaimer.sandbox.events import EventLog, Subscription, WatchEvent
+from reclaimer.sandbox.jsoncopy import deep_copy
+from reclaimer.sandbox.selectors import combine, field_selector, label_selector, single_name
+from reclaimer.sandbox.types import NAMESPACES, Registry, ResourceType
+
+__all__ = ["ApiError", "Store", "Subscription", "WatchEvent"]
+
+Obj = dict[str, Any]
+Bucket = dict[str, Obj]
+Ref = tuple[ResourceType, str, str]
+BUILTIN_GROUPS = frozenset({"", "apps", "autoscaling", "coordination.k8s.io",
+                            "events.k8s.io", "apiextensions.k8s.io"})
+FOREGROUND = "foregroundDeletion"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """See the module docstring for the semantics; ApiError carries the HTTP status."""
+
+    def __init__(self, registry: Registry | None = None, *, history: int = 10_000,
+                 clock: Callable[[], datetime] = _utcnow,
+                 auto_namespaces: bool = True) -> None:
+        self.registry = registry or Registry()
+        self.clock = clock
+        self.auto_namespaces = auto_namespaces
+        self._lock = threading.RLock()
+        self._data: dict[tuple[str, str], dict[str, Bucket]] = {}
+        self._by_uid: dict[str, Ref] = {}
+        self._dependents: dict[str, set[str]] = {}
+        self._rv = 0
+        self._events = EventLog(history)
+
+    # ---- reads -------------------------------------------------------------------
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    def get(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
+        with self._lock:
+            return (deep_copy(self._find(rtype, namespace, name)))
+
+    def list(self, rtype: ResourceType, namespace: str | None = None, *,
+             label_selector: str | None = None,
+             field_selector: str | None = None) -> tuple[builtins.list[Obj], str]:
+        items, rv = self.select(rtype, namespace, label_selector=label_selector,
+                                field_selector=field_selector)
+        return [(deep_copy(o)) for o in items], rv
+
+    def select(self, rtype: ResourceType, namespace: str | None = None, *,
+               label_selector: str | None = None, field_selector: str | None = None,
+               after: tuple[str, str] | None = None,
+               limit: int | None = None) -> tuple[builtins.list[Obj], str]:
+        """Shared (read-only) matches sorted by (namespace, name), starting past ``after``."""
+        match = self.matcher(rtype, label_selector, field_selector)
+        pinned = single_name(field_selector)
+        with self._lock:
+            buckets = self._buckets(rtype, namespace)
+            keys = sorted((ns, n) for ns, b in buckets.items() for n in b
+                          if pinned is None or n == pinned)
+            if after is not None:
+                keys = [k for k in keys if k > after]
+            out: builtins.list[Obj] = []
+            for ns, name in keys:
+                obj = buckets[ns][name]
+                if match is None or match(obj):
+                    out.append(obj)
+                    if limit is not None and len(out) > limit:
+                        break
+            return out, str(self._rv)
+
+    def matcher(self, rtype: ResourceType, labels: str | None,
+                fields: str | None) -> Callable[[Obj], bool] | None:
+        return combine(label_selector(labels), field_selector(fields, rtype.plural))
+
+    def subscribe(self, since: int | None = None) -> Subscription:
+        """Every change to every object from now on (or replayed from ``since``).
+
+        Raises ApiError 410 Expired when ``since`` is older than the retained history.
+        """
+        with self._lock:
+            try:
+                return self._events.subscribe(since)
+            except LookupError:
+                raise ApiError(410, f"too old resource version: {since} "
+                               f"({self._events.compacted_rv})", reason="Expired") from None
+
+    def close(self) -> None:
+        """Ends every subscription (the server is shutting down)."""
+        self._events.close_all()
+
+    # ---- writes ------------------------------------------------------------------
+    def create(self, rtype: ResourceType, obj: Obj, *, namespace: str | None = None,
+               dry_run: bool = False) -> Obj:
+        objects.check_type(rtype, obj)
+        with self._lock:
+            ns = objects.resolve_namespace(rtype, obj, namespace)
+            new = objects.prepare_create(rtype, obj, ns, self.clock())
+            objects.validate(rtype, new)
+            name = new["metadata"]["name"]
+            if name in self._bucket(rtype, ns):
+                raise apierror.already_exists(rtype.group, rtype.plural, name)
+            if rtype.storage_key == crds.CRD_KEY:
+                new = crds.accept(self.registry, new)
+            if dry_run:
+                return new
+            self._ensure_namespace(rtype, ns)
+            self._put(rtype, ns, new)
+            if rtype.storage_key == crds.CRD_KEY:
+                crds.serve(self.registry, new)
+            self._emit("ADDED", rtype, new)
+            return (deep_copy(new))
+
+    def replace(self, rtype: ResourceType, obj: Obj, *, subresource: str | None = None,
+                dry_run: bool = False, namespace: str | None = None) -> Obj:
+        """PUT. 409 Conflict when ``metadata.resourceVersion`` is set and stale."""
+        meta = obj.get("metadata") or {}
+        with self._lock:
+            ns = objects.resolve_namespace(rtype, obj, namespace)
+            old = self._find(rtype, ns, str(meta.get("name", "")))
+            self._precondition(rtype, old, meta.get("resourceVersion"), meta.get("uid"))
+            if subresource == "scale":
+                new = scale.from_scale(old, obj)
+                return scale.to_scale(self._update(rtype, old, new, dry_run=dry_run))
+            if subresource is None:
+                objects.check_type(rtype, obj)
+            new = objects.merge_update(rtype, old, obj, subresource)
+            return (deep_copy(self._update(rtype, old, new, dry_run=dry_run)))
+
+    def patch(  # noqa: PLR0913 - mirrors the PATCH request's parameters
+            self, rtype: ResourceType, namespace: str | None, name: str, body: Any, *,
+              patch_type: str, subresource: str | None = None,
+              resource_version: str | None = None, dry_run: bool = False) -> Obj:
+        """PATCH with ``patch_type`` "merge" | "json" | "strategic" (built-in kinds only)."""
+        if patch_type == "strategic" and rtype.group not in BUILTIN_GROUPS:
+            raise ApiError(415, f"the body of the request was in an unknown format - "
+                           f"accepted media types include: application/json-patch+json, "
+                           f"application/merge-patch+json (strategic merge patch is not "
+                           f"supported for {rtype.plural}.{rtype.group})")
+        with self._lock:
+            old = self._find(rtype, namespace, name)
+            self._precondition(rtype, old, resource_version, None)
+            view = scale.to_scale(old) if subresource == "scale" else old
+            patched = _apply(patch_type, view, body)
+            if not isinstance(patched, dict):
+                raise ApiError(422, "the patch must leave a JSON object")
+            pmeta = patched.get("metadata") or {}
+            if pmeta.get("resourceVersion") != view["metadata"].get("resourceVersion"):
+                self._precondition(rtype, old, pmeta.get("resourceVersion"), None)
+            pmeta.update(name=name, **({"namespace": namespace} if namespace else {}))
+            patched["metadata"] = pmeta
+            return self.replace(rtype, patched, subresource=subresource, dry_run=dry_run,
+                                namespace=namespace)
+
+    def delete(  # noqa: PLR0913 - mirrors DeleteOptions
+            self, rtype: ResourceType, namespace: str | None, name: str, *,
+               propagation: str = "Background", grace_seconds: int | None = None,
+               preconditions: dict[str, Any] | None = None, dry_run: bool = False) -> Obj:
+        """DELETE; returns the object as last stored (Terminating, or gone)."""
+        if propagation not in ("Background", "Foreground", "Orphan"):
+            raise ApiError(400, f"propagationPolicy: Unsupported value: {propagation!r}")
+        with self._lock:
+            old = self._find(rtype, namespace, name)
+            pre = preconditions or {}
+            self._precondition(rtype, old, pre.get("resourceVersion"), pre.get("uid"))
+            if dry_run:
+                return (deep_copy(old))
+            if propagation == "Orphan":
+                self._orphan(old["metadata"]["uid"])
+            result = self._start_delete(rtype, old, propagation, grace_seconds or 0)
+            return (deep_copy(result))
+
+    def delete_collection(self, rtype: ResourceType, namespace: str | None = None, *,
+                          label_selector: str | None = None,
+                          field_selector: str | None = None,
+                          propagation: str = "Background",
+                          dry_run: bool = False) -> builtins.list[Obj]:
+        with self._lock:
+            items, _ = self.select(rtype, namespace, label_selector=label_selector,
+                                   field_selector=field_selector)
+            return [self.delete(rtype, o["metadata"].get("namespace"), o["metadata"]["name"],
+                                propagation=propagation, dry_run=dry_run) for o in items]
+
+    def finalize(self, rtype: ResourceType, namespace: str | None, name: str) -> None:
+        """Remove a Terminating object now, whatever its finalizers (the kubelet's
+        'container is gone' for a pod deleted with a grace period)."""
+        with self._lock:
+            self._remove(rtype, self._find(rtype, namespace, name))
+
+    # ---- internals ---------------------------------------------------------------
+    def _buckets(self, rtype: ResourceType, namespace: str | None) -> dict[str, Bucket]:
+        per_ns = self._data.get(rtype.storage_key, {})
+        if namespace and rtype.namespaced:
+            return {namespace: per_ns[namespace]} if namespace in per_ns else {}
+        return per_ns
+
+    def _bucket(self, rtype: ResourceType, namespace: str) -> Bucket:
+        return self._data.setdefault(rtype.storage_key, {}).setdefault(namespace, {})
+
+    def _find(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
+        ns = (namespace or "") if rtype.namespaced else ""
+        found = self._data.get(rtype.storage_key, {}).get(ns, {}).get(name)
+        if found is None:
+            raise apierror.not_found(rtype.group, rtype.plural, name)
+        if found.get("apiVersion") != rtype.api_version:
+            return {**found, "apiVersion": rtype.api_version}
+        return found
+
+    def _precondition(self, rtype: ResourceType, old: Obj, rv: Any, uid: Any) -> None:
+        meta = old["metadata"]
+        if (rv and str(rv) != meta["resourceVersion"]) or (uid and uid != meta["uid"]):
+            raise apierror.conflict(rtype.group, rtype.plural, meta["name"])
+
+    def _ensure_namespace(self, rtype: ResourceType, ns: str) -> None:
+        if not ns or ns in self._data.get(NAMESPACES.storage_key, {}).get("", {}):
+            return
+        if not self.auto_namespaces:
+            raise apierror.not_found("", "namespaces", ns)
+        self.create(NAMESPACES, {"metadata": {"name": ns}})
+
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def _emit(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None = None) -> None:
+        self._events.append(WatchEvent(kind, rtype, obj, self._rv, old))
+
+    def _put(self, rtype: ResourceType, ns: str, new: Obj) -> None:
+        meta = new["metadata"]
+        meta["resourceVersion"] = self._next_rv()
+        self._bucket(rtype, ns)[meta["name"]] = new
+        self._by_uid[meta["uid"]] = (rtype, ns, meta["name"])
+        for ref in meta.get("ownerReferences") or []:
+            self._dependents.setdefault(ref["uid"], set()).add(meta["uid"])
+
+    def _update(self, rtype: ResourceType, old: Obj, new: Obj, *, dry_run: bool) -> Obj:
+        objects.validate(rtype, new)
+        if objects.same_state(old, new) or dry_run:
+            return old if not dry_run else new
+        meta = new["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            return self._remove(rtype, new)
+        self._unindex_owners(old)
+        self._put(rtype, meta.get("namespace", ""), new)
+        self._emit("MODIFIED", rtype, new, old)
+        return new
+
+    def _unindex_owners(self, obj: Obj) -> None:
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            self._dependents.get(ref["uid"], set()).discard(obj["metadata"]["uid"])
+
+    def _start_delete(self, rtype: ResourceType, old: Obj, propagation: str,
+                      grace: int) -> Obj:
+        meta = old["metadata"]
+        dependents = self._dependents.get(meta["uid"])
+        foreground = propagation == "Foreground" and bool(dependents)
+        if not (meta.get("finalizers") or grace > 0 or foreground):
+            return self._remove(rtype, old)
+        if meta.get("deletionTimestamp") and not foreground:
+            return old
+        new = deep_copy(old)
+        nmeta = new["metadata"]
+        if not nmeta.get("deletionTimestamp"):
+            nmeta["deletionTimestamp"] = objects.rfc3339(
+                self.clock() + timedelta(seconds=grace))
+            nmeta["deletionGracePeriodSeconds"] = grace
+            nmeta["generation"] = int(nmeta.get("generation", 1)) + 1
+        if foreground and FOREGROUND not in (nmeta.get("finalizers") or []):
+            nmeta["finalizers"] = [*(nmeta.get("finalizers") or []), FOREGROUND]
+        stored = self._update(rtype, old, new, dry_run=False)
+        if foreground:
+            self._collect(meta["uid"], "Foreground")
+            self._release_foreground(meta["uid"])
+        return stored
+
+    def _remove(self, rtype: ResourceType, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        ns = meta.get("namespace", "") if rtype.namespaced else ""
+        self._bucket(rtype, ns).pop(meta["name"], None)
+        self._by_uid.pop(meta["uid"], None)
+        self._unindex_owners(obj)
+        gone = deep_copy(obj)
+        gone["metadata"]["resourceVersion"] = self._next_rv()
+        self._emit("DELETED", rtype, gone)
+        self._after_removal(rtype, gone)
+        return gone
+
+    def _after_removal(self, rtype: ResourceType, gone: Obj) -> None:
+        meta = gone["metadata"]
+        self._collect(meta["uid"], "Background")
+        self._dependents.pop(meta["uid"], None)
+        for ref in meta.get("ownerReferences") or []:
+            self._release_foreground(ref["uid"])
+        if rtype.storage_key == crds.CRD_KEY:
+            for served in self.registry.unregister(*crds.storage_key(gone)):
+                self._drop_all(served)
+        if rtype.storage_key == NAMESPACES.storage_key:
+            self._drop_namespace(meta["name"])
+
+    def _collect(self, owner_uid: str, propagation: str) -> None:
+        """GC: delete dependents that have no other live owner."""
+        for uid in sorted(self._dependents.get(owner_uid, set())):
+            ref = self._by_uid.get(uid)
+            if ref is None:
+                continue
+            dep = self._find(*ref)
+            owners = [r["uid"] for r in dep["metadata"].get("ownerReferences") or []]
+            if any(o != owner_uid and o in self._by_uid for o in owners):
+                continue
+            if not dep["metadata"].get("deletionTimestamp"):
+                self._start_delete(ref[0], dep, propagation, 0)
+
+    def _release_foreground(self, owner_uid: str) -> None:
+        ref = self._by_uid.get(owner_uid)
+        if ref is None or any(u in self._by_uid for u in self._dependents.get(owner_uid, ())):
+            return
+        owner = self._find(*ref)
+        finalizers = owner["metadata"].get("finalizers") or []
+        if FOREGROUND in finalizers and owner["metadata"].get("deletionTimestamp"):
+            new = deep_copy(owner)
+            new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND]
+            self._update(ref[0], owner, new, dry_run=False)
+
+    def _orphan(self, owner_uid: str) -> None:
+        for uid in sorted(self._dependents.get(owner_uid, set())):
+            ref = self._by_uid.get(uid)
+            if ref is not None:
+                dep = self._find(*ref)
+                new = deep_copy(dep)
+                new["metadata"]["ownerReferences"] = [
+                    r for r in dep["metadata"].get("ownerReferences") or []
+                    if r["uid"] != owner_uid]
+                self._update(ref[0], dep, new, dry_run=False)
+
+    def _drop_all(self, rtype: ResourceType) -> None:
+        for ns, bucket in list(self._data.get(rtype.storage_key, {}).items()):
+            for name in list(bucket):
+                self._remove(rtype, self._find(rtype, ns, name))
+
+    def _drop_namespace(self, namespace: str) -> None:
+        for rtype in self.registry.all():
+            if rtype.namespaced:
+                for name in list(self._data.get(rtype.storage_key, {}).get(namespace, {})):
+                    self._remove(rtype, self._find(rtype, namespace, name))
+
+
+def _apply(patch_type: str, target: Obj, body: Any) -> Any:
+    if patch_type == "merge":
+        return patch.merge_patch(target, body)
+    if patch_type == "json":
+        return patch.json_patch(target, body)
+    if patch_type == "strategic":
+        return patch.strategic_merge(target, body)
+    raise ApiError(415, f"unsupported patch type {patch_type!r}")
