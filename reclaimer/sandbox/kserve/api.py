@@ -1,0 +1,65 @@
+"""The simulator's view of the store: kinds by short key, 404 as None, one writer identity.
+
+The simulator writes straight into the in-memory store (not over HTTP), like a
+controller inside the API server's process would; every write still emits the watch
+events a real controller's writes would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reclaimer.sandbox import types as t
+from reclaimer.sandbox.store import ApiError, Store
+from reclaimer.sandbox.types import ResourceType
+
+Obj = dict[str, Any]
+
+KINDS: dict[str, ResourceType] = {
+    "isvc": t.INFERENCESERVICES, "ksvc": t.KSERVICES, "deployment": t.DEPLOYMENTS,
+    "service": t.SERVICES, "hpa": t.HPAS, "pod": t.PODS, "virtualservice": t.VIRTUALSERVICES,
+    "configmap": t.CONFIGMAPS, "namespace": t.NAMESPACES,
+}
+
+
+@dataclass
+class SimApi:
+    store: Store
+
+    def __post_init__(self) -> None:
+        self.types: dict[str, ResourceType] = dict(KINDS)
+        self._keys = {rtype.storage_key: key for key, rtype in KINDS.items()}
+
+    def key_of(self, rtype: ResourceType) -> str | None:
+        return self._keys.get(rtype.storage_key)
+
+    def find(self, kind: str, namespace: str | None, name: str) -> Obj | None:
+        try:
+            return self.store.get(self.types[kind], namespace, name)
+        except ApiError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    def list(self, kind: str, namespace: str | None, *,
+             label_selector: str | None = None) -> list[Obj]:
+        items, _ = self.store.list(self.types[kind], namespace, label_selector=label_selector)
+        return items
+
+    def create(self, kind: str, obj: Obj) -> Obj:
+        return self.store.create(self.types[kind], obj, namespace=obj["metadata"].get("namespace"))
+
+    def replace(self, kind: str, obj: Obj) -> Obj:
+        return self.store.replace(self.types[kind], obj)
+
+    def write_status(self, kind: str, obj: Obj, status: Obj) -> Obj:
+        body = {**obj, "status": status}
+        return self.store.replace(self.types[kind], body, subresource="status")
+
+    def delete(self, kind: str, namespace: str | None, name: str) -> None:
+        try:
+            self.store.delete(self.types[kind], namespace, name)
+        except ApiError as exc:
+            if exc.code != 404:
+                raise

@@ -1,0 +1,176 @@
+"""The simulator: one thread that turns store events into reconciles, like a manager
+running the KServe, Knative and kube controllers side by side.
+
+Events become keys ``(kind, namespace, name)`` in a de-duplicating queue; a child's
+event also queues its controlling owner (KServe ``Owns`` its children, so a deleted
+child is back after the owner's next reconcile unless the ISVC is stopped).
+``wait_idle`` is the test barrier: it returns once every event up to now, and every
+event those reconciles caused, has been handled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from reclaimer.sandbox.kserve import events
+from reclaimer.sandbox.kserve.api import SimApi
+from reclaimer.sandbox.kserve.knative_controller import KnativeController
+from reclaimer.sandbox.kserve.kserve_controller import KServeController
+from reclaimer.sandbox.kserve.settings import SimulatorSettings
+from reclaimer.sandbox.kserve.workloads import WorkloadController
+from reclaimer.sandbox.store import ApiError, Store, Subscription, WatchEvent
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+Key = tuple[str, str, str]
+
+MAX_CONFLICT_RETRIES = 20
+
+
+class SimulatorIdleTimeout(TimeoutError):
+    """``wait_idle`` gave up: the simulator kept working (or is stuck) past the timeout."""
+
+
+class Simulator:
+    def __init__(self, store: Store, settings: SimulatorSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.api = SimApi(store)
+        self.kserve = KServeController(self.api, settings)
+        self.knative = KnativeController(self.api)
+        self.workloads = WorkloadController(
+            self.api, termination_seconds=settings.pod_termination_seconds)
+        self.errors: list[str] = []
+        self.reconciles = 0
+        self._pending: OrderedDict[Key, int] = OrderedDict()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._seen_rv = 0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sub: Subscription | None = None
+
+    def start(self) -> None:
+        self._sub = self.store.subscribe()
+        self._prime()
+        self._thread = threading.Thread(target=self._run, name="kserve-simulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._sub is not None:
+            self._sub.close()
+
+    def _prime(self) -> None:
+        for pod in self.api.list("pod", None):
+            self.workloads.observe_pod(pod, deleted=False)
+        for kind in ("isvc", "ksvc", "deployment"):
+            for obj in self.api.list(kind, None):
+                self._enqueue((kind, obj["metadata"]["namespace"], obj["metadata"]["name"]))
+
+    def _enqueue(self, key: Key, attempt: int = 0) -> None:
+        with self._cond:
+            self._pending.setdefault(key, attempt)
+
+    def _run(self) -> None:
+        sub = self._sub
+        assert sub is not None
+        while not self._stopping.is_set():
+            self._drain(sub, timeout=self._idle_wait())
+            for namespace, name in self.workloads.terminations.pop_due():
+                self._guarded(("pod", namespace, name), 0)
+            with self._cond:
+                item = self._pending.popitem(last=False) if self._pending else None
+                self._busy = item is not None
+            if item is not None:
+                self._guarded(*item)
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def _idle_wait(self) -> float:
+        if self._pending:
+            return 0.0
+        due = self.workloads.terminations.seconds_to_next()
+        return 0.05 if due is None else min(0.05, due)
+
+    def _drain(self, sub: Subscription, *, timeout: float) -> None:
+        event = sub.get_shared(timeout)
+        for _ in range(10_000):
+            if event is None:
+                return
+            self._handle_event(event)
+            event = sub.get_shared(0)
+
+    def _handle_event(self, event: WatchEvent) -> None:
+        kind = events.kind_of(self.api, event.rtype)
+        for key in events.keys_for(kind, event.type, event.object, workloads=self.workloads):
+            self._enqueue(key)
+        with self._cond:
+            self._seen_rv = max(self._seen_rv, _rv(event.resource_version))
+
+    def _guarded(self, key: Key, attempt: int) -> None:
+        try:
+            self._reconcile(key)
+        except ApiError as exc:
+            if exc.code == 409 and attempt < MAX_CONFLICT_RETRIES:
+                self._enqueue(key, attempt + 1)
+            elif exc.code != 404:
+                self._record(key, exc)
+        except Exception as exc:  # a bug must not kill the simulated cluster
+            self._record(key, exc)
+
+    def _record(self, key: Key, exc: BaseException) -> None:
+        log.exception("simulator reconcile of %s failed", key)
+        self.errors.append(f"{key}: {type(exc).__name__}: {exc}")
+
+    def _reconcile(self, key: Key) -> None:
+        kind, namespace, name = key
+        self.reconciles += 1
+        if kind == "isvc":
+            self.kserve.reconcile(namespace, name)
+        elif kind == "ksvc":
+            self.knative.reconcile(namespace, name)
+        elif kind == "deployment":
+            self.workloads.reconcile(namespace, name)
+        elif kind == "pod":
+            self.workloads.finish_termination(namespace, name)
+
+    def wait_idle(self, timeout: float = 10.0, *, terminations: bool = False) -> None:
+        """Block until all events so far and their consequences are handled.
+
+        With ``terminations``, also until every Terminating pod is gone (that takes
+        the scenario's ``podTerminationSeconds``).
+        """
+        deadline = time.monotonic() + timeout
+        target = self.store_revision()
+        while True:
+            with self._cond:
+                settled = (self._seen_rv >= target and not self._pending and not self._busy
+                           and not (terminations and len(self.workloads.terminations)))
+                if not settled:
+                    if time.monotonic() > deadline:
+                        raise SimulatorIdleTimeout(f"simulator busy after {timeout}s")
+                    self._cond.wait(0.02)
+                    continue
+            latest = self.store_revision()
+            if latest == target:
+                return
+            target = latest
+
+    def store_revision(self) -> int:
+        """The store's newest resourceVersion: every event up to it is queued for us."""
+        return self.store.resource_version
+
+
+def _rv(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

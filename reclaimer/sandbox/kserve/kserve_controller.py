@@ -1,0 +1,134 @@
+"""KServe's InferenceService reconciler, per version and deployment mode.
+
+Order and rules follow ``kserve_stop.md``:
+
+- Knative (§2.3): per component (predictor, transformer, explainer) the ksvc
+  ``<isvc>-<component>`` is created, updated, or (stop) deleted; then the ingress: the
+  Istio VirtualService ``<isvc>`` and the ExternalName Service ``<isvc>``.
+- Standard (§2.4, v0.16.0 order): per component the Deployment, the Service, then the
+  autoscaler: an HPA for class ``hpa``; for ``external`` and ``none`` any owned HPA is
+  deleted (§3, §6). Replicas are left to the HPA (``hpa``) or the external actor
+  (``external``); ``none`` enforces ``minReplicas``.
+- ModelMesh (§2.5): status only; stop has no effect and no Stopped condition is written.
+- 0.14 has no stop: the annotation is just copied into pod templates, so it rolls pods.
+- 0.16: ``disable-auto-update: "true"`` on a Ready ISVC returns before any stop handling.
+
+Not simulated: webhooks (no defaulting or rejection), Raw ingress objects (Ingress and
+HTTPRoute are not served), KEDA ScaledObjects (class ``keda`` gets no autoscaler),
+InferenceGraphs and LLMInferenceServices, the two-pass HPA deletion (deleted at once).
+A class the version's webhook would reject (``none`` on 0.14) leaves the autoscaler alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reclaimer.sandbox.kserve import children, status, sync
+from reclaimer.sandbox.kserve import constants as k
+from reclaimer.sandbox.kserve.api import SimApi
+from reclaimer.sandbox.kserve.isvc import IsvcView, view
+from reclaimer.sandbox.kserve.settings import SimulatorSettings
+
+Obj = dict[str, Any]
+
+
+class KServeController:
+    def __init__(self, api: SimApi, settings: SimulatorSettings) -> None:
+        self.api = api
+        self.settings = settings
+
+    def reconcile(self, namespace: str, name: str) -> None:
+        obj = self.api.find("isvc", namespace, name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return
+        isvc = view(obj, self.settings)
+        if isvc.mode == k.MODELMESH:
+            self._write_status(obj, isvc, status.modelmesh_status(isvc, self.settings))
+            return
+        if self.settings.native_stop and isvc.disable_auto_update and isvc.is_ready():
+            return
+        stop = self.settings.native_stop and isvc.stop
+        if isvc.mode == k.KNATIVE:
+            ready, comps = self._knative(isvc, stop=stop)
+        else:
+            ready, comps = self._raw(isvc, stop=stop)
+        new = (status.stopped_status(isvc, self.settings) if stop else
+               status.running_status(isvc, self.settings, ready=ready, components=comps))
+        self._write_status(obj, isvc, new)
+
+    def _write_status(self, obj: Obj, isvc: IsvcView, new: Obj) -> None:
+        if status.same_status(new, isvc.status):
+            return
+        new["conditions"] = status.stamp(new["conditions"], isvc.status.get("conditions") or [])
+        self.api.write_status("isvc", obj, new)
+
+    def _knative(self, isvc: IsvcView, *, stop: bool) -> tuple[dict[str, bool], Obj]:
+        ready: dict[str, bool] = {}
+        comps: Obj = {}
+        for comp in isvc.components:
+            name = children.component_name(isvc, comp.name)
+            if stop:
+                sync.remove(self.api, "ksvc", isvc.namespace, name, owner_uid=isvc.uid)
+                continue
+            ksvc = sync.ensure(self.api, "ksvc", children.knative_service(isvc, comp))
+            ready[comp.name], comps[comp.name] = _ksvc_state(ksvc)
+        if stop:
+            self._remove_ingress(isvc)
+        else:
+            ready["ingress"] = self._ensure_ingress(isvc)
+        return ready, comps
+
+    def _ensure_ingress(self, isvc: IsvcView) -> bool:
+        sync.ensure(self.api, "virtualservice", children.virtual_service(isvc))
+        sync.ensure(self.api, "service", children.external_name_service(isvc))
+        return True
+
+    def _remove_ingress(self, isvc: IsvcView) -> None:
+        vs = self.api.find("virtualservice", isvc.namespace, isvc.name)
+        refs = (vs or {}).get("metadata", {}).get("ownerReferences") or [{}]
+        if vs is not None and refs[0].get("uid") == isvc.uid:
+            self.api.delete("virtualservice", isvc.namespace, isvc.name)
+        sync.remove(self.api, "service", isvc.namespace, isvc.name, owner_uid=isvc.uid)
+
+    def _raw(self, isvc: IsvcView, *, stop: bool) -> tuple[dict[str, bool], Obj]:
+        ready: dict[str, bool] = {}
+        comps: Obj = {}
+        for comp in isvc.components:
+            name = children.component_name(isvc, comp.name)
+            if stop:
+                for kind in ("deployment", "service", "hpa"):
+                    sync.remove(self.api, kind, isvc.namespace, name, owner_uid=isvc.uid)
+                continue
+            ready[comp.name] = self._raw_component(isvc, comp)
+            comps[comp.name] = {"url": f"http://{name}-{isvc.namespace}.{k.INGRESS_DOMAIN}"}
+        ready["ingress"] = not stop
+        return ready, comps
+
+    def _raw_component(self, isvc: IsvcView, comp: Any) -> bool:
+        cls = isvc.autoscaler_class
+        ignore = () if cls == "none" else ("replicas",)
+        deployment = sync.ensure(self.api, "deployment", children.raw_deployment(isvc, comp),
+                                 ignore=ignore)
+        sync.ensure(self.api, "service", children.raw_service(isvc, comp))
+        name = children.component_name(isvc, comp.name)
+        if cls not in self.settings.autoscaler_classes():
+            return True
+        if cls == "hpa":
+            sync.ensure(self.api, "hpa", children.hpa(isvc, comp))
+        else:
+            sync.remove(self.api, "hpa", isvc.namespace, name, owner_uid=isvc.uid)
+        return deployment is not None
+
+
+def _ksvc_state(ksvc: Obj) -> tuple[bool, Obj]:
+    st = ksvc.get("status") or {}
+    ok = any(c.get("type") == "Ready" and c.get("status") == "True"
+             for c in st.get("conditions") or [])
+    comp: Obj = {}
+    if st.get("latestCreatedRevisionName"):
+        comp["latestCreatedRevision"] = st["latestCreatedRevisionName"]
+    if ok:
+        comp.update({"latestReadyRevision": st.get("latestReadyRevisionName"),
+                     "url": st.get("url"), "address": st.get("address"),
+                     "traffic": st.get("traffic")})
+    return ok, comp

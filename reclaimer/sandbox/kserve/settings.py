@@ -1,0 +1,61 @@
+"""What a simulated cluster's KServe is: its version, default mode and pod grace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reclaimer.sandbox.kserve import constants as k
+
+VERSIONS = ("0.14", "0.16")
+"""0.16 has native stop for every mode (PR #4455); 0.14 has none."""
+
+
+def parse_mode(value: str | None) -> str | None:
+    """Map a mode name to its 0.16 spelling, or None when KServe would not accept it.
+
+    KServe's ``ParseDeploymentMode`` accepts the old names too (``kserve_stop.md`` §3).
+    """
+    if value is None:
+        return None
+    if value in (k.KNATIVE, k.STANDARD, k.MODELMESH):
+        return value
+    return k.LEGACY_NAMES.get(value)
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """Chosen per scenario; frozen because a running controller must not see it change."""
+
+    kserve: str = "0.16"
+    default_deployment_mode: str = k.KNATIVE
+    pod_termination_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kserve not in VERSIONS:
+            raise ValueError(f"kserve: {self.kserve!r} is not one of {', '.join(VERSIONS)}")
+        if parse_mode(self.default_deployment_mode) is None:
+            raise ValueError(
+                f"defaultDeploymentMode: {self.default_deployment_mode!r} is not one of "
+                "Knative, Standard, ModelMesh (or Serverless, RawDeployment)")
+        if self.pod_termination_seconds < 0:
+            raise ValueError("podTerminationSeconds: must be >= 0")
+
+    @property
+    def native_stop(self) -> bool:
+        return self.kserve != "0.14"
+
+    @property
+    def default_mode(self) -> str:
+        mode = parse_mode(self.default_deployment_mode)
+        assert mode is not None
+        return mode
+
+    def status_mode(self, mode: str) -> str:
+        """The name written to status.deploymentMode: 0.14 predates the rename (PR #4608)."""
+        return mode if self.native_stop else k.OLD_NAMES[mode]
+
+    def autoscaler_classes(self) -> frozenset[str]:
+        """Classes KServe's webhook allows: ``none`` arrived in 0.15.1 (PR #4363)."""
+        if self.native_stop:
+            return frozenset({"hpa", "external", "none", "keda"})
+        return frozenset({"hpa", "external", "keda"})

@@ -1,0 +1,188 @@
+"""The sandbox scenario (DESIGN §8): which KServe, which services, which extra objects.
+
+::
+
+    kserve: "0.16"                 # "0.16": native stop; "0.14": no native stop
+    defaultDeploymentMode: Knative # Knative | Standard | ModelMesh (old names accepted)
+    podTerminationSeconds: 1
+    namespaces: [team-a]
+    inferenceServices:
+      - {namespace: team-a, name: llama, mode: Standard, gpus: 1, labels: {tier: dev}}
+    objects: []                    # any further manifests, created as given
+
+An inference service entry may also carry ``annotations``, ``minReplicas``,
+``maxReplicas``, ``transformer: true`` and ``explainer: true``. Errors name the field:
+``inferenceServices[2].gpus: must be an integer >= 0, got 'two'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse_mode
+
+Obj = dict[str, Any]
+TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
+                      "namespaces", "inferenceServices", "objects"})
+ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
+                       "minReplicas", "maxReplicas", "transformer", "explainer"})
+
+
+class ScenarioInvalid(ValueError):
+    """A scenario document is wrong; the message starts with the field's path."""
+
+
+@dataclass(frozen=True)
+class IsvcEntry:
+    namespace: str
+    name: str
+    mode: str | None = None
+    gpus: int = 0
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    transformer: bool = False
+    explainer: bool = False
+
+
+@dataclass(frozen=True)
+class Scenario:
+    settings: SimulatorSettings = field(default_factory=SimulatorSettings)
+    namespaces: tuple[str, ...] = ()
+    inference_services: tuple[IsvcEntry, ...] = ()
+    objects: tuple[Mapping[str, Any], ...] = ()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ScenarioInvalid(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scenario") -> Scenario:
+    if isinstance(data, str):
+        try:
+            data = yaml.safe_load(data)
+        except yaml.YAMLError as exc:
+            raise ScenarioInvalid(f"{source}: not valid YAML: {exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ScenarioInvalid(f"{source}: must be a mapping, got {type(data).__name__}")
+    _no_unknown(data, TOP_KEYS, "")
+    return Scenario(
+        settings=_settings(data),
+        namespaces=tuple(_str_list(data.get("namespaces", []), "namespaces")),
+        inference_services=tuple(_isvc(item, f"inferenceServices[{i}]") for i, item
+                                 in enumerate(_list(data.get("inferenceServices", []),
+                                                    "inferenceServices"))),
+        objects=tuple(_object(item, f"objects[{i}]") for i, item
+                      in enumerate(_list(data.get("objects", []), "objects"))),
+    )
+
+
+def _settings(data: Mapping[str, Any]) -> SimulatorSettings:
+    version = str(data.get("kserve", "0.16"))
+    if version not in VERSIONS:
+        raise ScenarioInvalid(f"kserve: {version!r} is not one of {', '.join(VERSIONS)}")
+    mode = data.get("defaultDeploymentMode", "Knative")
+    if not isinstance(mode, str) or parse_mode(mode) is None:
+        raise ScenarioInvalid(f"defaultDeploymentMode: {mode!r} is not one of Knative, "
+                              "Standard, ModelMesh (or Serverless, RawDeployment)")
+    grace = data.get("podTerminationSeconds", 1)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
+        raise ScenarioInvalid(f"podTerminationSeconds: must be a number >= 0, got {grace!r}")
+    return SimulatorSettings(kserve=version, default_deployment_mode=mode,
+                             pod_termination_seconds=float(grace))
+
+
+def _isvc(item: Any, path: str) -> IsvcEntry:
+    if not isinstance(item, Mapping):
+        raise ScenarioInvalid(f"{path}: must be a mapping")
+    _no_unknown(item, ISVC_KEYS, f"{path}.")
+    mode = item.get("mode")
+    if mode is not None and (not isinstance(mode, str) or parse_mode(mode) is None):
+        raise ScenarioInvalid(f"{path}.mode: {mode!r} is not one of Knative, Standard, "
+                              "ModelMesh (or Serverless, RawDeployment)")
+    return IsvcEntry(
+        namespace=_name(item.get("namespace"), f"{path}.namespace"),
+        name=_name(item.get("name"), f"{path}.name"),
+        mode=mode, gpus=_int(item.get("gpus", 0), f"{path}.gpus") or 0,
+        labels=_str_map(item.get("labels"), f"{path}.labels"),
+        annotations=_str_map(item.get("annotations"), f"{path}.annotations"),
+        min_replicas=_int(item.get("minReplicas"), f"{path}.minReplicas"),
+        max_replicas=_int(item.get("maxReplicas"), f"{path}.maxReplicas"),
+        transformer=_bool(item.get("transformer", False), f"{path}.transformer"),
+        explainer=_bool(item.get("explainer", False), f"{path}.explainer"),
+    )
+
+
+def _object(item: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(item, Mapping):
+        raise ScenarioInvalid(f"{path}: must be a manifest mapping")
+    for key in ("apiVersion", "kind"):
+        if not isinstance(item.get(key), str) or not item[key]:
+            raise ScenarioInvalid(f"{path}.{key}: required")
+    meta = item.get("metadata")
+    if not isinstance(meta, Mapping) or not (meta.get("name") or meta.get("generateName")):
+        raise ScenarioInvalid(f"{path}.metadata.name: required")
+    return item
+
+
+def _no_unknown(data: Mapping[str, Any], allowed: frozenset[str], prefix: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ScenarioInvalid(f"{prefix}{key}: unknown field (allowed: "
+                                  f"{', '.join(sorted(allowed))})")
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ScenarioInvalid(f"{path}: must be a list, got {type(value).__name__}")
+    return value
+
+
+def _str_list(value: Any, path: str) -> list[str]:
+    return [_name(item, f"{path}[{i}]") for i, item in enumerate(_list(value, path))]
+
+
+def _name(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ScenarioInvalid(f"{path}: required, a non-empty string")
+    if len(value) > 63 or not all(c.isalnum() or c == "-" for c in value) \
+            or value != value.lower() or value[0] == "-" or value[-1] == "-":
+        raise ScenarioInvalid(f"{path}: {value!r} is not a DNS label "
+                              "(lower-case letters, digits, '-', at most 63)")
+    return value
+
+
+def _int(value: Any, path: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ScenarioInvalid(f"{path}: must be an integer >= 0, got {value!r}")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ScenarioInvalid(f"{path}: must be true or false, got {value!r}")
+    return value
+
+
+def _str_map(value: Any, path: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+            isinstance(key, str) and isinstance(v, str) for key, v in value.items()):
+        raise ScenarioInvalid(f"{path}: must map strings to strings (quote values like "
+                              "\"true\")")
+    return dict(value)

@@ -1,0 +1,89 @@
+"""Put a scenario into a store: namespaces, KServe's configmap, ISVCs, extra objects."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from reclaimer.sandbox.kserve import constants as k
+from reclaimer.sandbox.scenario import IsvcEntry, Scenario, ScenarioInvalid
+from reclaimer.sandbox.store import ApiError, Store
+
+Obj = dict[str, Any]
+ALWAYS = ("default", k.CONFIGMAP_NAMESPACE)
+
+
+def isvc_manifest(entry: IsvcEntry) -> Obj:
+    """A v1beta1 InferenceService; GPUs go to the model's requests and limits."""
+    annotations = dict(entry.annotations)
+    if entry.mode is not None:
+        annotations[k.DEPLOYMENT_MODE_ANNOTATION] = entry.mode
+    predictor: Obj = {"model": {"modelFormat": {"name": "huggingface"},
+                                "storageUri": f"hf://sandbox/{entry.name}",
+                                "resources": _resources(entry.gpus)}}
+    if entry.min_replicas is not None:
+        predictor["minReplicas"] = entry.min_replicas
+    if entry.max_replicas is not None:
+        predictor["maxReplicas"] = entry.max_replicas
+    spec: Obj = {"predictor": predictor}
+    for component, wanted in (("transformer", entry.transformer),
+                              ("explainer", entry.explainer)):
+        if wanted:
+            spec[component] = {"containers": [{"name": "kserve-container",
+                                               "image": f"sandbox/{component}:latest"}]}
+    meta: Obj = {"name": entry.name, "namespace": entry.namespace,
+                 "labels": dict(entry.labels)}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": f"{k.GROUP}/v1beta1", "kind": "InferenceService",
+            "metadata": meta, "spec": spec}
+
+
+def _resources(gpus: int) -> Obj:
+    requests: Obj = {"cpu": "1", "memory": "4Gi"}
+    limits: Obj = {"cpu": "2", "memory": "8Gi"}
+    if gpus:
+        requests[k.GPU_RESOURCE] = limits[k.GPU_RESOURCE] = str(gpus)
+    return {"requests": requests, "limits": limits}
+
+
+def configmap_manifest(scenario: Scenario) -> Obj:
+    """``inferenceservice-config``, key ``deploy``: JSON with ``defaultDeploymentMode``."""
+    deploy = {"defaultDeploymentMode": scenario.settings.default_deployment_mode}
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": k.CONFIGMAP_NAME, "namespace": k.CONFIGMAP_NAMESPACE},
+            "data": {"deploy": json.dumps(deploy)}}
+
+
+def apply_scenario(store: Store, scenario: Scenario) -> None:
+    """Create everything; an object that exists already is left as it is."""
+    for name in _namespaces(scenario):
+        _create(store, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                where=f"namespaces: {name}")
+    _create(store, configmap_manifest(scenario), where="inferenceservice-config")
+    for i, entry in enumerate(scenario.inference_services):
+        _create(store, isvc_manifest(entry), where=f"inferenceServices[{i}]")
+    for i, obj in enumerate(scenario.objects):
+        _create(store, copy.deepcopy(dict(obj)), where=f"objects[{i}]")
+
+
+def _namespaces(scenario: Scenario) -> list[str]:
+    names = [*ALWAYS, *scenario.namespaces, *(e.namespace for e in scenario.inference_services)]
+    names += [str(o["metadata"]["namespace"]) for o in scenario.objects
+              if o["metadata"].get("namespace")]
+    return list(dict.fromkeys(names))
+
+
+def _create(store: Store, obj: Obj, *, where: str) -> None:
+    try:
+        rtype = store.registry.by_kind(obj["apiVersion"], obj["kind"])
+    except ApiError as exc:
+        raise ScenarioInvalid(f"{where}: {obj['apiVersion']} {obj['kind']} is not served "
+                              "(create its CustomResourceDefinition first)") from exc
+    namespace = obj["metadata"].get("namespace") or ("default" if rtype.namespaced else None)
+    try:
+        store.create(rtype, obj, namespace=namespace)
+    except ApiError as exc:
+        if exc.code != 409:
+            raise ScenarioInvalid(f"{where}: {exc.message}") from exc
