@@ -44,7 +44,7 @@ ISVC = {"namespace": "team-a", "name": "llama"}
                  "objects[0].metadata.name: required", id="object-name"),
 ])
 def test_invalid_scenarios_name_the_field(data: dict[str, Any], message: str) -> None:
-    with pytest.raises(ScenarioInvalid, match=None) as caught:
+    with pytest.raises(ScenarioInvalid) as caught:
         parse_scenario(data)
     assert message in str(caught.value)
 
@@ -74,7 +74,7 @@ def test_the_example_scenario_is_valid() -> None:
 
 
 def test_missing_file_is_reported_with_its_path(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioInvalid, match="nope.yaml: cannot read"):
+    with pytest.raises(ScenarioInvalid, match=r"nope\.yaml: cannot read"):
         load_scenario(tmp_path / "nope.yaml")
 
 
