@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration bench venv clean
+.PHONY: demo test lint lint-chart unit integration bench venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# Helm chart, CRD and Dockerfile with real tools; helm is fetched into .tools/.
+lint-chart: $(STAMP)
+	scripts/lint-chart.sh
+	$(BIN)/pytest -q tests/chart
+
+test: lint lint-chart
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
