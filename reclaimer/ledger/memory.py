@@ -56,7 +56,7 @@ class MemoryLedger:
         record = self._record(transition, state=RecordState.OBSERVED, strategy=None,
                               actor=field_manager, at=at, claim=False)
         with self._lock:
-            record = dataclasses.replace(record, applied_at=at)
+            record = dataclasses.replace(record, applied_at=record.recorded_at)
             self._records[record.id] = record
             self._remember(record)
         return record
@@ -69,10 +69,11 @@ class MemoryLedger:
             record = dataclasses.replace(
                 new_record(transition, record_id=len(self._records) + 1, state=state,
                            strategy=strategy, actor=actor, at=at),
-                evidence=protocol.plain_evidence(transition.evidence))
+                evidence=protocol.plain_evidence(transition.evidence),
+                at=protocol.utc(transition.at), recorded_at=protocol.utc(at))
             self._records[record.id] = record
             if claim and transition.edge_key is not None:
-                self._claims[transition.edge_key] = (record.id, at)
+                self._claims[transition.edge_key] = (record.id, record.recorded_at)
             return record
 
     def mark_applied(self, record_id: int, *, at: datetime) -> None:
@@ -94,6 +95,7 @@ class MemoryLedger:
             if record is None:
                 raise LedgerError(f"no transition {record_id} in the ledger")
             protocol.check_move(record_id, record.state, wanted)
+            at = protocol.utc(at)
             if wanted in (RecordState.APPLIED, RecordState.VERIFIED):
                 record = dataclasses.replace(
                     record, state=wanted, applied_at=record.applied_at or at,
@@ -147,7 +149,7 @@ class MemoryLedger:
     def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,
              now: datetime) -> Hold:
         protocol.check_hold(ref, until=until, reason=reason, now=now)
-        hold = Hold(ref=ref, until=until, reason=reason, who=who)
+        hold = Hold(ref=ref, until=protocol.utc(until), reason=reason, who=who)
         with self._lock:
             self._holds[ref] = hold
         return hold

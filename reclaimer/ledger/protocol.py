@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from reclaimer.errors import ArgumentInvalid, LedgerError
@@ -125,3 +125,10 @@ def _plain(value: object) -> object:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return str(value)
+
+
+def utc(instant: datetime) -> datetime:
+    """Every stored instant is aware UTC; a naive one is a caller bug, refused early."""
+    if instant.tzinfo is None:
+        raise LedgerError(f"naive datetime {instant.isoformat()}: the ledger needs aware instants")
+    return instant.astimezone(UTC)

@@ -96,6 +96,8 @@ class SqlLedger:
 
     def _record(self, transition: Transition, *, state: RecordState, strategy: str | None,
                 actor: str, at: datetime, claim: bool) -> TransitionRecord:
+        protocol.utc(transition.at)
+        protocol.utc(at)
         try:
             with self._session() as session:
                 row = rows.transition_row(transition, state=state, strategy=strategy,
@@ -124,6 +126,7 @@ class SqlLedger:
 
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
               error: str | None = None) -> None:
+        at = protocol.utc(at)
         with self._session() as session:
             row = session.get(TransitionRow, record_id, with_for_update=True)
             if row is None:
@@ -202,6 +205,7 @@ class SqlLedger:
     def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,
              now: datetime) -> Hold:
         protocol.check_hold(ref, until=until, reason=reason, now=now)
+        until = protocol.utc(until)
         with self._session() as session:
             rows.upsert(session, HoldRow.__table__, {
                 "namespace": ref.namespace, "name": ref.name, "until": until,

@@ -1,0 +1,39 @@
+"""One `ledger` fixture over the three stores the contract suite must hold for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reclaimer.ledger import Ledger, MemoryLedger, open_ledger
+from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.schema_check import upgrade
+
+
+def migrated(url: str) -> Ledger:
+    upgrade(parse_url(url))
+    return open_ledger(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture(params=[
+    pytest.param("memory", id="memory"),
+    pytest.param("sqlite", id="sqlite-file"),
+    pytest.param("postgres", id="postgres-15", marks=pytest.mark.integration),
+])
+def ledger(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Ledger]:
+    store: Ledger
+    if request.param == "memory":
+        store = MemoryLedger()
+    elif request.param == "sqlite":
+        store = migrated(sqlite_url)
+    else:
+        store = migrated(request.getfixturevalue("postgres_url"))
+    yield store
+    store.close()

@@ -1,0 +1,154 @@
+"""The ledger contract, run over the in-memory store, SQLite on a file and PostgreSQL 15."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+import pytest
+
+from reclaimer.errors import EdgeAlreadyClaimed, LedgerError
+from reclaimer.ledger import Ledger, RecordState
+from reclaimer.model import Action, Reason, Trigger
+from tests.ledger.builders import BERT, LLAMA, at, transition
+
+
+def test_planned_row_round_trips_every_field(ledger: Ledger) -> None:
+    planned = transition(evidence={"requests": 0, "window": timedelta(minutes=30),
+                                   "until": at(1)}, gpus=2)
+    record = ledger.record_planned(planned, strategy="native", actor="replica-1", at=at(0.01))
+    (stored,) = ledger.history()
+    assert stored == record
+    assert (stored.state, stored.strategy, stored.actor, stored.gpus) == (
+        RecordState.PLANNED, "native", "replica-1", 2)
+    assert stored.evidence == {"requests": 0, "window": 1800.0, "until": at(1).isoformat()}
+    assert (stored.at, stored.recorded_at, stored.edge_key) == (
+        planned.at, at(0.01), planned.edge_key)
+
+
+def test_instants_come_back_as_the_same_utc_instant(ledger: Ledger) -> None:
+    berlin = at(0).astimezone(timezone(timedelta(hours=1)))
+    ledger.record_planned(transition(), strategy="native", actor="r", at=berlin)
+    (stored,) = ledger.history()
+    assert stored.recorded_at == at(0)
+    assert stored.recorded_at.utcoffset() == timedelta(0)
+
+
+def test_pending_lists_only_rows_still_planned(ledger: Ledger) -> None:
+    done = ledger.record_planned(transition(hours=0), strategy="native", actor="r", at=at(0))
+    open_ = ledger.record_planned(transition(hours=1), strategy="native", actor="r", at=at(1))
+    ledger.mark_applied(done.id, at=at(0.1))
+    assert [r.id for r in ledger.pending()] == [open_.id]
+
+
+def test_second_claim_of_an_edge_is_refused_and_writes_nothing(ledger: Ledger) -> None:
+    ledger.record_planned(transition(), strategy="native", actor="replica-1", at=at(0))
+    with pytest.raises(EdgeAlreadyClaimed):
+        ledger.record_planned(transition(), strategy="native", actor="replica-2", at=at(0))
+    assert [r.actor for r in ledger.history()] == ["replica-1"]
+
+
+def test_transitions_without_edge_never_conflict(ledger: Ledger) -> None:
+    idle = transition(trigger=Trigger.IDLE, reason=Reason.IDLE_TIMEOUT, edge=False)
+    ledger.record_planned(idle, strategy="native", actor="r", at=at(0))
+    ledger.record_planned(idle, strategy="native", actor="r", at=at(0))
+    assert len(ledger.history()) == 2
+
+
+@pytest.mark.parametrize("give_up", [
+    pytest.param("failed", id="failed"),
+    pytest.param("abandoned", id="abandoned"),
+])
+def test_a_failed_or_abandoned_attempt_gives_its_edge_back(ledger: Ledger, give_up: str) -> None:
+    first = ledger.record_planned(transition(), strategy="native", actor="r", at=at(0))
+    mark = ledger.mark_failed if give_up == "failed" else ledger.mark_abandoned
+    mark(first.id, at=at(0.1), error="409 conflict")
+    assert transition().edge_key not in ledger.view(at(0.2)).applied_edge_keys
+    again = ledger.record_planned(transition(), strategy="native", actor="r", at=at(0.2))
+    old = next(r for r in ledger.history() if r.id == first.id)
+    assert (old.state.value, old.error, old.ended_at, again.state) == (
+        give_up, "409 conflict", at(0.1), RecordState.PLANNED)
+
+
+def test_applied_then_verified_keeps_both_stamps(ledger: Ledger) -> None:
+    record = ledger.record_planned(transition(), strategy="native", actor="r", at=at(0))
+    ledger.mark_applied(record.id, at=at(0.1))
+    ledger.mark_verified(record.id, at=at(0.2))
+    (stored,) = ledger.history()
+    assert (stored.state, stored.applied_at, stored.verified_at) == (
+        RecordState.VERIFIED, at(0.1), at(0.2))
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    pytest.param("failed", "verified", id="verify-a-failed-one"),
+    pytest.param("verified", "applied", id="apply-a-verified-one"),
+    pytest.param("abandoned", "failed", id="fail-an-abandoned-one"),
+])
+def test_moves_out_of_order_are_refused(ledger: Ledger, first: str, then: str) -> None:
+    record = ledger.record_planned(transition(), strategy="native", actor="r", at=at(0))
+    moves = {"applied": lambda: ledger.mark_applied(record.id, at=at(1)),
+             "verified": lambda: ledger.mark_verified(record.id, at=at(1)),
+             "failed": lambda: ledger.mark_failed(record.id, at=at(1), error="x"),
+             "abandoned": lambda: ledger.mark_abandoned(record.id, at=at(1), error="x")}
+    moves[first]()
+    with pytest.raises(LedgerError, match=f"cannot become {then}"):
+        moves[then]()
+
+
+def test_moving_an_unknown_row_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(LedgerError, match="no transition 4242"):
+        ledger.mark_applied(4242, at=at(0))
+
+
+def test_view_has_claimed_edges_within_the_horizon_only(ledger: Ledger) -> None:
+    old = transition(hours=0)
+    new = transition(hours=24 * 9)
+    ledger.record_planned(old, strategy="native", actor="r", at=old.at)
+    ledger.record_planned(new, strategy="native", actor="r", at=new.at)
+    assert ledger.view(at(24 * 9)).applied_edge_keys == {new.edge_key}
+
+
+def test_view_has_the_latest_applied_transition_per_service(ledger: Ledger) -> None:
+    for ref, action, hours in [(LLAMA, Action.STOP, 0), (LLAMA, Action.START, 2),
+                               (BERT, Action.STOP, 1)]:
+        record = ledger.record_planned(transition(ref, action=action, hours=hours),
+                                       strategy="native", actor="r", at=at(hours))
+        ledger.mark_applied(record.id, at=at(hours))
+    ledger.record_planned(transition(LLAMA, hours=3), strategy="native", actor="r", at=at(3))
+    last = ledger.view(at(4)).last_transitions
+    assert {ref: (t.action, t.at) for ref, t in last.items()} == {
+        LLAMA: (Action.START, at(2)), BERT: (Action.STOP, at(1))}
+
+
+def test_a_late_older_transition_does_not_replace_a_newer_fact(ledger: Ledger) -> None:
+    older = ledger.record_planned(transition(hours=0), strategy="native", actor="r", at=at(0))
+    newer = ledger.record_planned(transition(action=Action.START, hours=1),
+                                  strategy="native", actor="r", at=at(1))
+    ledger.mark_applied(newer.id, at=at(1))
+    ledger.mark_applied(older.id, at=at(1.5))
+    assert ledger.view(at(2)).last_transitions[LLAMA].action is Action.START
+
+
+def test_an_external_change_is_a_fact_for_decide(ledger: Ledger) -> None:
+    flip = transition(action=Action.START, trigger=Trigger.EXTERNAL,
+                      reason=Reason.EXTERNAL_CHANGE, policy=None, edge=False, hours=1)
+    record = ledger.record_external(flip, field_manager="kubectl-annotate", at=at(1.1))
+    last = ledger.view(at(2)).last_transitions[LLAMA]
+    assert (record.state, record.actor, last.trigger, last.at) == (
+        RecordState.OBSERVED, "kubectl-annotate", Trigger.EXTERNAL, at(1))
+
+
+@pytest.mark.parametrize(("reason", "claims"), [
+    pytest.param(Reason.MISSED, True, id="missed-claims"),
+    pytest.param(Reason.SUPERSEDED, True, id="superseded-claims"),
+    pytest.param(Reason.HELD, False, id="held-stays-open"),
+    pytest.param(Reason.DRY_RUN, False, id="dry-run-stays-open"),
+    pytest.param(Reason.DEFERRED_BUSY, False, id="deferred-stays-open"),
+])
+def test_blocked_entries_are_recorded_and_claim_only_when_final(
+        ledger: Ledger, reason: Reason, claims: bool) -> None:
+    blocked = transition(reason=reason, blocked=reason.value)
+    record = ledger.record_blocked(blocked, actor="r", at=at(0))
+    assert (record.state, record.blocked) == (RecordState.SKIPPED, reason.value)
+    assert (blocked.edge_key in ledger.view(at(0)).applied_edge_keys) is claims
+    assert ledger.pending() == []
+    assert ledger.view(at(0)).last_transitions == {}
