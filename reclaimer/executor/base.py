@@ -1,0 +1,49 @@
+"""What every strategy gets to work with, and what it must provide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from reclaimer.errors import Conflict
+from reclaimer.executor import isvc_state as st
+from reclaimer.kube.ports import Cluster, Obj
+from reclaimer.ledger.protocol import Ledger
+from reclaimer.model import Action
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Context:
+    """``call`` runs one API call under the retry policy (5xx backoff, Retry-After)."""
+
+    cluster: Cluster
+    ledger: Ledger
+    call: Callable[[Callable[[], Obj]], Obj]
+
+
+class Handler(Protocol):
+    name: str
+
+    def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        """Make the change; returns what kind of stop was achieved, for Event and status."""
+
+    def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str: ...
+
+    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
+        """Whether the cluster shows the transition done (GPU really free for a stop)."""
+
+
+def write_condition(ctx: Context, obj: Obj, *, stopped: bool, message: str,
+                    at: datetime) -> None:
+    """Assert reclaimer's Stopped condition; a 409 is left to the next tick's re-assert."""
+    body = st.with_condition(obj, status="True" if stopped else "False",
+                             reason="Reclaimed" if stopped else "Restored",
+                             message=message, at=at)
+    try:
+        ctx.call(lambda: ctx.cluster.patch_isvc_status(st.ref_of(obj), body))
+    except Conflict:
+        return

@@ -1,0 +1,111 @@
+"""Once per tick: verify applied transitions and keep managed stops asserted.
+
+Both need the same two facts, so they share one cluster-wide LIST of ISVCs and one LIST
+of KServe-labelled pods: the cost per tick is constant, however many transitions are
+awaiting (DESIGN §5's "1,000 stops in one tick" must not wait sequentially).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from reclaimer.errors import ClusterError
+from reclaimer.executor import isvc_state as st
+from reclaimer.executor.base import Context, write_condition
+from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
+from reclaimer.executor.strategy import HANDLERS
+from reclaimer.kube.events import RECLAIM_FAILED
+from reclaimer.kube.ports import Obj
+from reclaimer.model import Action, ServiceRef
+
+log = logging.getLogger("reclaimer.executor")
+
+
+class FollowUp:
+    def __init__(self, ctx: Context, *, timeout: timedelta) -> None:
+        self.ctx = ctx
+        self.timeout = timeout
+        self._awaiting: dict[int, Awaiting] = {}
+        self._held: dict[ServiceRef, str] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def awaiting(self) -> list[Awaiting]:
+        with self._lock:
+            return list(self._awaiting.values())
+
+    @property
+    def held(self) -> dict[ServiceRef, str]:
+        with self._lock:
+            return dict(self._held)
+
+    def track(self, item: Awaiting, *, managed_stop: bool) -> None:
+        with self._lock:
+            self._awaiting[item.record_id] = item
+            if item.action is Action.STOP and managed_stop:
+                self._held[item.ref] = item.message
+            else:
+                self._held.pop(item.ref, None)
+
+    def resume(self, item: Awaiting, *, at: datetime) -> None:
+        """Track a row found applied at start-up, with a fresh deadline."""
+        self.track(replace(item, deadline=at + self.timeout),
+                   managed_stop=item.strategy.startswith("managed"))
+
+    def run(self, *, at: datetime) -> list[Outcome]:
+        """Verify what is awaiting and re-assert held stops; a failed LIST waits a tick."""
+        if not self.awaiting and not self.held:
+            return []
+        try:
+            objs = {st.ref_of(o): o for o in self.ctx.cluster.list_isvcs()}
+            pods = self.ctx.cluster.pod_counts() if self.awaiting else {}
+        except ClusterError as exc:
+            log.warning("verification postponed: %s", exc)
+            return []
+        outcomes = [o for item in self.awaiting
+                    if (o := self._check(item, objs.get(item.ref), pods.get(item.ref, 0),
+                                         at=at)) is not None]
+        self._reassert(objs, at=at)
+        return outcomes
+
+    def _check(self, item: Awaiting, obj: Obj | None, pods: int, *,
+               at: datetime) -> Outcome | None:
+        ledger = self.ctx.ledger
+        if obj is None or st.uid_of(obj) != item.uid:
+            ledger.mark_abandoned(item.record_id, at=at, error="the InferenceService is gone")
+            return self._done(item, OutcomeKind.ABANDONED, "the InferenceService is gone")
+        if HANDLERS[item.strategy].reached(obj, action=item.action, pods=pods):
+            ledger.mark_verified(item.record_id, at=at)
+            return self._done(item, OutcomeKind.VERIFIED, item.message)
+        if at < item.deadline:
+            return None
+        error = (f"not verified within {self.timeout}: " +
+                 (f"{pods} pod(s) still present" if item.action is Action.STOP
+                  else "Ready is not True"))
+        ledger.mark_failed(item.record_id, at=at, error=error)
+        self.ctx.cluster.emit_event(item.ref, item.uid, reason=RECLAIM_FAILED,
+                                    message=f"{item.action.value}: {error}", warning=True,
+                                    at=at)
+        return self._done(item, OutcomeKind.FAILED, error)
+
+    def _done(self, item: Awaiting, kind: OutcomeKind, message: str) -> Outcome:
+        with self._lock:
+            self._awaiting.pop(item.record_id, None)
+        return Outcome(ref=item.ref, action=item.action, kind=kind, record_id=item.record_id,
+                       message=message, strategy=item.strategy)
+
+    def _reassert(self, objs: dict[ServiceRef, Obj], *, at: datetime) -> None:
+        """KServe < 0.16 rewrites status on reconcile and drops our Stopped condition."""
+        for ref, message in self.held.items():
+            obj = objs.get(ref)
+            if obj is None:
+                with self._lock:
+                    self._held.pop(ref, None)
+            elif not st.own_stopped(obj):
+                try:
+                    write_condition(self.ctx, obj, stopped=True, message=message, at=at)
+                except ClusterError as exc:
+                    log.warning("Stopped condition on %s not re-asserted: %s", ref, exc)

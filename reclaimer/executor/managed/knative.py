@@ -1,0 +1,63 @@
+"""Managed stop for Knative/Serverless mode on KServe < 0.15.1: scale-to-zero.
+
+Every change to the Knative Service is overwritten by KServe's ksvc reconciler; the
+strongest change it keeps is ``minReplicas: 0`` on each component, which it turns into
+``autoscaling.knative.dev/min-scale: "0"`` itself. That frees the GPU while idle but a
+request wakes the service, and the Event and condition say so (docs/managed-stop.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reclaimer.errors import Refused
+from reclaimer.executor import isvc_state as st
+from reclaimer.executor.base import Context, write_condition
+from reclaimer.kube.ports import Obj
+from reclaimer.model import Action
+
+NAME = "managed-knative"
+STOPPED_MESSAGE = ("scale-to-zero (managed, Knative; not a hard stop): minReplicas set to 0, "
+                   "Knative removes the pods after its idle grace period and a request "
+                   "starts them again")
+STARTED_MESSAGE = "started (managed, Knative): minReplicas restored"
+
+
+class ManagedKnative:
+    name = NAME
+
+    def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        ref, uid = st.ref_of(obj), st.uid_of(obj)
+        spec = obj.get("spec") or {}
+        comps = st.components(obj)
+        saved = ctx.ledger.load_restore_info(ref, uid)
+        resuming = (saved is not None and saved.get("strategy") == NAME
+                    and all(spec[c].get("minReplicas") == 0 for c in comps))
+        if not resuming:
+            info = {"strategy": NAME,
+                    "minReplicas": {c: spec[c].get("minReplicas") for c in comps}}
+            ctx.ledger.save_restore_info(ref, uid, info, at=at)
+        if not all(spec[c].get("minReplicas") == 0 for c in comps):
+            body = {"metadata": {"resourceVersion": st.resource_version(obj)},
+                    "spec": {c: {"minReplicas": 0} for c in comps}}
+            obj = ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
+        write_condition(ctx, obj, stopped=True, message=STOPPED_MESSAGE, at=at)
+        return STOPPED_MESSAGE
+
+    def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        ref, uid = st.ref_of(obj), st.uid_of(obj)
+        saved = ctx.ledger.load_restore_info(ref, uid)
+        if saved is None or saved.get("strategy") != NAME:
+            raise Refused(f"no restore information saved for a managed stop of {ref}; "
+                          "start it by hand (restore minReplicas)")
+        wanted = saved.get("minReplicas") or {}
+        body = {"metadata": {"resourceVersion": st.resource_version(obj)},
+                "spec": {c: {"minReplicas": wanted.get(c)} for c in st.components(obj)}}
+        obj = ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
+        write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
+        return STARTED_MESSAGE
+
+    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
+        if action is Action.STOP:
+            return pods == 0
+        return st.is_true(obj, st.READY)

@@ -1,0 +1,27 @@
+"""ModelMesh: KServe has no per-InferenceService stop (``kserve_stop.md`` §2.5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reclaimer.errors import Refused
+from reclaimer.executor.base import Context
+from reclaimer.kube.ports import Obj
+from reclaimer.model import Action
+
+NAME = "modelmesh"
+UNSUPPORTED = ("ModelMesh has no per-InferenceService stop: its GPUs belong to the shared "
+               "ServingRuntime deployment; runtime-level reclaim is not implemented")
+
+
+class ModelMesh:
+    name = NAME
+
+    def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        raise Refused(UNSUPPORTED)
+
+    def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        raise Refused(UNSUPPORTED)
+
+    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
+        return False

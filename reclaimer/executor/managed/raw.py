@@ -1,0 +1,95 @@
+"""Managed stop for Raw/Standard mode on KServe without native stop.
+
+``autoscalerClass: external`` makes KServe delete its HPA and leave Deployment replicas
+alone; each component Deployment is then scaled to 0 through the scale subresource.
+Everything changed is saved to the ledger first, and a start restores exactly that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from reclaimer.errors import Refused
+from reclaimer.executor import isvc_state as st
+from reclaimer.executor.base import Context, write_condition
+from reclaimer.kube.ports import Obj
+from reclaimer.model import Action
+
+NAME = "managed-raw"
+EXTERNAL = "external"
+STOPPED_MESSAGE = ("stopped (managed, Standard): autoscalerClass set to external and every "
+                   "component Deployment scaled to 0; pods are gone")
+STARTED_MESSAGE = "started (managed, Standard): autoscalerClass and replicas restored"
+
+
+def _replicas(deployment: Obj) -> int:
+    return int((deployment.get("spec") or {}).get("replicas") or 0)
+
+
+def _name(deployment: Obj) -> str:
+    return str(deployment["metadata"]["name"])
+
+
+def restore_info(obj: Obj, deployments: list[Obj]) -> dict[str, Any]:
+    spec = obj.get("spec") or {}
+    return {"strategy": NAME,
+            "autoscalerClass": st.annotations_of(obj).get(st.AUTOSCALER_CLASS),
+            "minReplicas": {c: spec[c].get("minReplicas") for c in st.components(obj)},
+            "replicas": {_name(d): _replicas(d) for d in deployments}}
+
+
+class ManagedRaw:
+    name = NAME
+
+    def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        ref, uid = st.ref_of(obj), st.uid_of(obj)
+        deployments = ctx.cluster.component_deployments(ref)
+        saved = ctx.ledger.load_restore_info(ref, uid)
+        resuming = (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
+                    and saved is not None and saved.get("strategy") == NAME)
+        if not resuming:
+            ctx.ledger.save_restore_info(ref, uid, restore_info(obj, deployments), at=at)
+        obj = self._set_class(ctx, obj, EXTERNAL)
+        for deployment in deployments:
+            if _replicas(deployment) != 0:
+                self._scale(ctx, deployment, 0)
+        write_condition(ctx, obj, stopped=True, message=STOPPED_MESSAGE, at=at)
+        return STOPPED_MESSAGE
+
+    def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        ref, uid = st.ref_of(obj), st.uid_of(obj)
+        saved = ctx.ledger.load_restore_info(ref, uid)
+        if saved is None or saved.get("strategy") != NAME:
+            raise Refused(f"no restore information saved for a managed stop of {ref}; "
+                          "start it by hand (restore autoscalerClass and replicas)")
+        wanted: Mapping[str, int] = saved.get("replicas") or {}
+        for deployment in ctx.cluster.component_deployments(ref):
+            want = wanted.get(_name(deployment))
+            if want is not None and _replicas(deployment) != want:
+                self._scale(ctx, deployment, int(want))
+        obj = self._set_class(ctx, obj, saved.get("autoscalerClass"))
+        write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
+        return STARTED_MESSAGE
+
+    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
+        if action is Action.STOP:
+            return pods == 0
+        return st.is_true(obj, st.READY)
+
+    def _set_class(self, ctx: Context, obj: Obj, value: str | None) -> Obj:
+        if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == value:
+            return obj
+        body = {"metadata": {"annotations": {st.AUTOSCALER_CLASS: value},
+                             "resourceVersion": st.resource_version(obj)}}
+        return ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
+
+    def _scale(self, ctx: Context, deployment: Obj, replicas: int) -> None:
+        meta = deployment["metadata"]
+
+        def scale() -> Obj:
+            ctx.cluster.scale_deployment(meta["namespace"], meta["name"], replicas)
+            return {}
+
+        ctx.call(scale)

@@ -1,0 +1,53 @@
+"""What happened to one transition, for the loop, the CLI and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from reclaimer.executor.retry import RetryPolicy
+from reclaimer.executor.strategy import Strategy
+from reclaimer.model import Action, DeploymentMode, ServiceRef
+
+
+class OutcomeKind(StrEnum):
+    APPLIED = "applied"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+    RETRY = "retry"
+    """Transient failure (409, 429, 5xx, API down): the planned row stays, next tick retries."""
+    SKIPPED = "skipped"
+    """Nothing to do here (another replica claimed the edge, or the ISVC is gone)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: ServiceRef
+    action: Action
+    kind: OutcomeKind
+    record_id: int | None
+    message: str
+    strategy: str | None = None
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """An applied transition whose effect is checked once per tick until ``deadline``."""
+
+    record_id: int
+    ref: ServiceRef
+    uid: str
+    action: Action
+    strategy: str
+    deadline: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    strategy: Strategy = Strategy.AUTO
+    verify_timeout: timedelta = timedelta(minutes=5)
+    default_mode: DeploymentMode = DeploymentMode.KNATIVE
+    retry: RetryPolicy = field(default_factory=RetryPolicy)

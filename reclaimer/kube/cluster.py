@@ -1,0 +1,67 @@
+"""`Cluster` over the Kubernetes API: the calls the executor makes, each one request.
+
+A tick's verification uses `list_isvcs` and `pod_counts`, one cluster-wide LIST each,
+whatever the number of services (DESIGN §4's "never one query per service", applied to
+the API server).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from reclaimer.errors import NotFound
+from reclaimer.kube import rest
+from reclaimer.kube.events import EventRecorder
+from reclaimer.kube.ports import Obj
+from reclaimer.model import ServiceRef
+
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+
+
+class KubeCluster:
+    def __init__(self, client: rest.Rest, *, events: EventRecorder | None = None) -> None:
+        self.rest = client
+        self.events = events or EventRecorder(client)
+
+    def get_isvc(self, ref: ServiceRef) -> Obj:
+        return self.rest.get(rest.ISVC, ref.namespace, ref.name)
+
+    def list_isvcs(self) -> list[Obj]:
+        return list(self.rest.list(rest.ISVC).get("items") or [])
+
+    def patch_isvc(self, ref: ServiceRef, body: Obj) -> Obj:
+        return self.rest.merge_patch(rest.ISVC, ref.namespace, ref.name, body)
+
+    def patch_isvc_status(self, ref: ServiceRef, body: Obj) -> Obj:
+        return self.rest.merge_patch(rest.ISVC, ref.namespace, ref.name, body,
+                                     subresource="status")
+
+    def pod_counts(self) -> Mapping[ServiceRef, int]:
+        """Live (not yet deleted) pods per ISVC, from one LIST by KServe's label."""
+        counts: dict[ServiceRef, int] = {}
+        for pod in self.rest.list(rest.POD, label_selector=ISVC_LABEL).get("items") or []:
+            meta = pod.get("metadata") or {}
+            owner = (meta.get("labels") or {}).get(ISVC_LABEL)
+            if owner:
+                ref = ServiceRef(meta.get("namespace", ""), owner)
+                counts[ref] = counts.get(ref, 0) + 1
+        return counts
+
+    def component_deployments(self, ref: ServiceRef) -> list[Obj]:
+        selector = f"{ISVC_LABEL}={ref.name}"
+        found = self.rest.list(rest.DEPLOYMENT, ref.namespace, label_selector=selector)
+        return sorted(found.get("items") or [], key=lambda d: str(d["metadata"]["name"]))
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        """Through the scale subresource; a Deployment already gone is already at 0."""
+        try:
+            self.rest.merge_patch(rest.DEPLOYMENT, namespace, name,
+                                  {"spec": {"replicas": replicas}}, subresource="scale")
+        except NotFound:
+            if replicas != 0:
+                raise
+
+    def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
+                   warning: bool, at: datetime) -> None:
+        self.events.emit(ref, uid, reason=reason, message=message, warning=warning, at=at)

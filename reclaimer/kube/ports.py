@@ -1,0 +1,35 @@
+"""What the executor and the service need from a cluster, as one Protocol.
+
+`KubeCluster` (over the official client) is the only implementation: every test of the
+executor runs against the sandbox API server, so no in-memory fake is needed.
+Objects are plain dicts as the API serves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from reclaimer.model import ServiceRef
+
+Obj = dict[str, Any]
+
+
+class Cluster(Protocol):
+    def get_isvc(self, ref: ServiceRef) -> Obj: ...
+
+    def list_isvcs(self) -> list[Obj]: ...
+
+    def patch_isvc(self, ref: ServiceRef, body: Obj) -> Obj: ...
+
+    def patch_isvc_status(self, ref: ServiceRef, body: Obj) -> Obj: ...
+
+    def pod_counts(self) -> Mapping[ServiceRef, int]: ...
+
+    def component_deployments(self, ref: ServiceRef) -> list[Obj]: ...
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
+
+    def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
+                   warning: bool, at: datetime) -> None: ...
