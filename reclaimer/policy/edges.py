@@ -82,7 +82,7 @@ def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:
 def _defer_explains(match: Match, edge: Edge, tick: Tick) -> bool:
     policy = match.policy
     return (edge.action is Action.STOP and policy.busy_at_stop is BusyAtStop.DEFER
-            and tick.now - edge.at <= policy.max_defer)
+            and tick.now - edge.at <= policy.max_defer + tick.settings.catch_up_after)
 
 
 def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> Transition:

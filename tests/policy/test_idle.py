@@ -1,0 +1,91 @@
+"""judge_idle / judge_traffic: three answers, and unknown whenever the data is not whole."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from reclaimer.model import IdleRule, Signals, SignalState
+from reclaimer.policy.idle import Verdict, judge_idle, judge_traffic
+from tests.policy.decide_builders import quiet, svc, t
+
+NOW = t("01-12 22:00")
+RULE = IdleRule(after=timedelta(minutes=30), max_requests=2, gpu_utilization_below=5.0)
+SERVICE = svc()
+IDLE, BUSY, UNKNOWN = Verdict.IDLE, Verdict.BUSY, Verdict.UNKNOWN
+
+
+def q(**changes: Any) -> Signals:
+    return quiet(SERVICE, NOW, **changes)
+
+
+@pytest.mark.parametrize(("signals", "expected"), [
+    pytest.param(q(), IDLE, id="quiet-whole-window"),
+    pytest.param(q(requests=2.0), IDLE, id="requests-at-max-requests"),
+    pytest.param(q(gpu_utilization_max=4.9), IDLE, id="gpu-just-below"),
+    pytest.param(q(window=timedelta(hours=1), coverage_seconds=3600.0), IDLE,
+                 id="longer-window-is-fine"),
+    pytest.param(q(at=NOW - timedelta(seconds=119)), IDLE, id="slightly-old-is-fresh"),
+    pytest.param(q(requests=3.0), BUSY, id="requests-above-max"),
+    pytest.param(q(gpu_utilization_max=5.0), BUSY, id="gpu-at-threshold"),
+    pytest.param(q(requests=9.0, gpu_utilization_max=None), BUSY,
+                 id="known-busy-wins-over-missing-gpu"),
+    pytest.param(None, UNKNOWN, id="no-signals"),
+    pytest.param(Signals.unknown(SERVICE.ref, at=NOW, window=timedelta(minutes=30),
+                                 reason="prometheus down"), UNKNOWN, id="unknown-state"),
+    pytest.param(q(at=NOW - timedelta(minutes=3)), UNKNOWN, id="stale"),
+    pytest.param(q(at=NOW + timedelta(minutes=3)), UNKNOWN, id="from-the-future"),
+    pytest.param(q(window=timedelta(minutes=20)), UNKNOWN, id="window-shorter-than-after"),
+    pytest.param(q(coverage_seconds=1799.0), UNKNOWN, id="partial-coverage"),
+    pytest.param(q(coverage_seconds=None), UNKNOWN, id="coverage-unknown"),
+    pytest.param(q(requests=None), UNKNOWN, id="requests-unknown"),
+    pytest.param(q(gpu_utilization_max=None), UNKNOWN, id="gpu-unknown-with-gpus"),
+    pytest.param(q(gpu_utilization_max=None, gpus=None), UNKNOWN, id="gpu-and-count-unknown"),
+    pytest.param(q(gpu_utilization_max=None, gpus=0), IDLE, id="no-gpu-needs-no-gpu-data"),
+])
+def test_judge_idle(signals: Signals | None, expected: Verdict) -> None:
+    assert judge_idle(RULE, signals, service=SERVICE, now=NOW).verdict is expected
+
+
+def test_idle_evidence_names_the_values_and_limits() -> None:
+    verdict = judge_idle(RULE, q(), service=SERVICE, now=NOW)
+    assert {k: verdict.evidence[k] for k in ("requests", "maxRequests", "gpuUtilizationMax",
+                                             "gpuUtilizationBelow", "coverageSeconds")} == {
+        "requests": 0.0, "maxRequests": 2, "gpuUtilizationMax": 0.0,
+        "gpuUtilizationBelow": 5.0, "coverageSeconds": 1800.0}
+
+
+@pytest.mark.parametrize(("signals", "fragment"), [
+    pytest.param(None, "no signals", id="missing"),
+    pytest.param(q(coverage_seconds=600.0), "covers 600.0s", id="partial"),
+    pytest.param(q(at=NOW - timedelta(minutes=5)), "stale", id="stale"),
+    pytest.param(q(requests=3.0), "maxRequests 2", id="busy"),
+])
+def test_verdict_reason_says_why(signals: Signals | None, fragment: str) -> None:
+    assert fragment in judge_idle(RULE, signals, service=SERVICE, now=NOW).reason
+
+
+LOOKBACK = timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(("signals", "expected"), [
+    pytest.param(q(since=7200.0), IDLE, id="last-request-long-ago"),
+    pytest.param(q(since=300.0), IDLE, id="last-request-exactly-lookback"),
+    pytest.param(q(since=None, requests=0.0), IDLE, id="no-request-in-window"),
+    pytest.param(q(since=299.0, requests=1.0), BUSY, id="request-within-lookback"),
+    pytest.param(q(since=None, requests=4.0), UNKNOWN, id="requests-but-no-time"),
+    pytest.param(q(since=None, requests=None), UNKNOWN, id="nothing-known"),
+    pytest.param(None, UNKNOWN, id="no-signals"),
+    pytest.param(q(coverage_seconds=200.0), UNKNOWN, id="coverage-below-lookback"),
+    pytest.param(q(at=NOW - timedelta(minutes=10)), UNKNOWN, id="stale"),
+])
+def test_judge_traffic(signals: Signals | None, expected: Verdict) -> None:
+    assert judge_traffic(signals, lookback=LOOKBACK, now=NOW).verdict is expected
+
+
+def test_unknown_signal_reason_is_kept() -> None:
+    signals = Signals(ref=SERVICE.ref, at=NOW, window=timedelta(minutes=30),
+                      state=SignalState.UNKNOWN, reason="query timed out")
+    assert "query timed out" in judge_idle(RULE, signals, service=SERVICE, now=NOW).reason
