@@ -72,6 +72,10 @@ def make_engine(url: URL) -> Engine:
 
 
 def _sqlite_engine(url: URL) -> Engine:
+    path = sqlite_path(url)
+    if path is not None and not path.parent.is_dir():
+        raise LedgerUnavailable(f"cannot use database {display(url)}: "
+                                f"directory {path.parent} does not exist")
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)

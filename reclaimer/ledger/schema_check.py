@@ -73,7 +73,7 @@ def require_head(url: URL) -> Engine:
     """
     hint = f"run `reclaimer db upgrade --db {display(url)}`"
     path = sqlite_path(url)
-    if path is not None and not path.exists():
+    if path is not None and path.parent.is_dir() and not path.exists():
         raise SchemaBehind(f"database {display(url)} does not exist yet: {hint}")
     engine = make_engine(url)
     current, head = current_revision(engine, url), head_revision()

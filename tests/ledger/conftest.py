@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,3 +38,11 @@ def ledger(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Ledger]:
         store = migrated(request.getfixturevalue("postgres_url"))
     yield store
     store.close()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port nothing listens on (bound, read, released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,106 @@
+"""Migrations match the models, round-trip, and a database behind head is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+
+from reclaimer.errors import LedgerUnavailable, SchemaBehind
+from reclaimer.ledger import open_ledger
+from reclaimer.ledger.engine import make_engine, parse_url
+from reclaimer.ledger.schema_check import alembic_config, downgrade, head_revision, upgrade
+
+TABLES = {"transitions", "edge_claims", "service_facts", "holds", "restore_info",
+          "alembic_version"}
+
+
+@pytest.fixture(params=[
+    pytest.param("sqlite", id="sqlite-file"),
+    pytest.param("postgres", id="postgres-15", marks=pytest.mark.integration),
+])
+def any_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
+    yield sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(parse_url(url))
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_models_match_the_migrations(any_url: str) -> None:
+    upgrade(parse_url(any_url))
+    command.check(alembic_config(parse_url(any_url)))
+
+
+def test_upgrade_downgrade_upgrade_round_trips(any_url: str) -> None:
+    url = parse_url(any_url)
+    upgrade(url)
+    downgrade(url, "base")
+    assert _tables(any_url) <= {"alembic_version"}
+    upgrade(url)
+    assert _tables(any_url) == TABLES
+    command.check(alembic_config(url))
+
+
+def test_a_database_without_the_schema_is_refused_with_the_fix(any_url: str) -> None:
+    engine = make_engine(parse_url(any_url))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE unrelated (x INTEGER)"))
+    engine.dispose()
+    with pytest.raises(SchemaBehind, match=r"schema is at nothing, this release needs "
+                       f"{head_revision()}: run `reclaimer db upgrade --db "):
+        open_ledger(any_url)
+    assert _tables(any_url) == {"unrelated"}
+
+
+def test_a_missing_sqlite_file_is_refused_and_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nothing-here.db"
+    with pytest.raises(SchemaBehind, match="does not exist yet: run `reclaimer db upgrade"):
+        open_ledger(f"sqlite:///{path}")
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    pytest.param("not a url", "malformed database URL 'not a url'", id="garbage"),
+    pytest.param("mysql://root@db/reclaimer", "unsupported database URL", id="mysql"),
+    pytest.param("sqlite://", "use sqlite:///PATH", id="sqlite-without-path"),
+    pytest.param("postgresql+psycopg2://u@h/db", "unsupported database URL", id="psycopg2"),
+    pytest.param("postgresql+psycopg://u:s3cret@/db", "USER@HOST", id="no-host"),
+    pytest.param("sqlite:////no/such/dir/ledger.db", "directory /no/such/dir does not exist",
+                 id="sqlite-missing-directory"),
+])
+def test_a_bad_url_is_unavailable_with_a_clear_line(url: str, message: str) -> None:
+    with pytest.raises(LedgerUnavailable, match=message) as caught:
+        open_ledger(url)
+    assert "s3cret" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_unreachable_postgres_names_the_url_without_password(unused_port: int) -> None:
+    url = f"postgresql+psycopg://reclaimer:s3cret@127.0.0.1:{unused_port}/ledger"
+    with pytest.raises(LedgerUnavailable) as caught:
+        open_ledger(url)
+    message = str(caught.value)
+    assert f"reclaimer:***@127.0.0.1:{unused_port}/ledger" in message
+    assert "s3cret" not in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("pragma", "value"), [
+    pytest.param("journal_mode", "wal", id="wal"),
+    pytest.param("foreign_keys", 1, id="foreign-keys"),
+    pytest.param("busy_timeout", 10_000, id="busy-timeout"),
+])
+def test_sqlite_connections_get_the_pragmas(sqlite_url: str, pragma: str,
+                                            value: object) -> None:
+    engine = make_engine(parse_url(sqlite_url))
+    with engine.connect() as connection:
+        assert connection.execute(text(f"PRAGMA {pragma}")).scalar() == value
+    engine.dispose()
