@@ -121,6 +121,24 @@ class Store:
                 raise ApiError(410, f"too old resource version: {since} "
                                f"({self._events.compacted_rv})", reason="Expired") from None
 
+    def open_watch(self, rtype: ResourceType, namespace: str | None, *,
+                   resource_version: str | None, label_selector: str | None = None,
+                   field_selector: str | None = None) -> tuple[builtins.list[Obj],
+                                                               Subscription, int]:
+        """Atomically: the objects to send as synthetic ADDED events (none when resuming),
+        a subscription for what follows, and the resourceVersion it starts after."""
+        with self._lock:
+            if resource_version in (None, "", "0"):
+                items, _ = self.select(rtype, namespace, label_selector=label_selector,
+                                       field_selector=field_selector)
+                return items, self._events.subscribe(None), self._rv
+            try:
+                since = int(str(resource_version))
+            except ValueError:
+                raise ApiError(400, f"resourceVersion: Invalid value: {resource_version!r}"
+                               ) from None
+            return [], self.subscribe(since), since
+
     def close(self) -> None:
         """Ends every subscription (the server is shutting down)."""
         self._events.close_all()
