@@ -1,0 +1,113 @@
+"""The ReclaimPolicy CRD: names, columns, and a schema that matches DESIGN §2."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kubernetes_validate  # type: ignore[import-untyped]
+import pytest
+
+from tests.chart.crd import crd, errors, version_schema
+
+GOOD_SPEC: Mapping[str, Any] = {
+    "selector": {"matchLabels": {"tier": "dev"},
+                 "matchExpressions": [{"key": "team", "operator": "In", "values": ["a"]}]},
+    "timeZone": "Europe/Berlin",
+    "schedule": [{"start": "0 8 * * mon-fri", "stop": "0 19 * * mon-fri"}],
+    "exceptDates": ["2026-12-24"],
+    "idle": {"after": "30m", "maxRequests": 0, "gpuUtilizationBelow": 5, "minUptime": "15m",
+             "during": "always"},
+    "busyAtStop": "defer",
+    "maxDefer": "2h",
+    "mode": "enforce",
+    "priority": 0,
+}
+
+
+def _policy(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "reclaimer.io/v1alpha1", "kind": "ReclaimPolicy",
+            "metadata": {"name": "p", "namespace": "team-a"}, "spec": {**GOOD_SPEC, **spec}}
+
+
+def test_names_and_scope() -> None:
+    spec = crd()["spec"]
+    assert (crd()["metadata"]["name"], spec["group"], spec["scope"]) == (
+        "reclaimpolicies.reclaimer.io", "reclaimer.io", "Namespaced")
+    assert (spec["names"]["kind"], spec["names"]["plural"], spec["names"]["shortNames"]) == (
+        "ReclaimPolicy", "reclaimpolicies", ["rp"])
+
+
+def test_one_served_storage_version_with_status_subresource() -> None:
+    (version,) = crd()["spec"]["versions"]
+    assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
+    assert version["subresources"] == {"status": {}}
+
+
+def test_printer_columns() -> None:
+    (version,) = crd()["spec"]["versions"]
+    columns = {c["name"]: c["jsonPath"] for c in version["additionalPrinterColumns"]}
+    assert columns == {
+        "Mode": ".spec.mode",
+        "Next": ".status.nextTransition",
+        "Services": ".status.matchedServices",
+        "Valid": '.status.conditions[?(@.type=="Valid")].status',
+        "Age": ".metadata.creationTimestamp",
+    }
+
+
+def test_spec_fields_are_design_section_2_without_namespace_selector() -> None:
+    spec = version_schema()["properties"]["spec"]["properties"]
+    assert set(spec) == {"selector", "timeZone", "schedule", "exceptDates", "idle",
+                         "busyAtStop", "maxDefer", "mode", "priority"}
+    assert set(spec["idle"]["properties"]) == {
+        "after", "maxRequests", "gpuUtilizationBelow", "minUptime", "during"}
+
+
+def test_status_fields() -> None:
+    status = version_schema()["properties"]["status"]["properties"]
+    assert set(status) == {"conditions", "nextTransition", "matchedServices", "observedGeneration"}
+
+
+def test_schedule_needs_a_time_zone_rule() -> None:
+    rules = version_schema()["properties"]["spec"]["x-kubernetes-validations"]
+    assert {"rule": "!has(self.schedule) || has(self.timeZone)",
+            "message": "timeZone is required with schedule"} in rules
+
+
+def test_full_policy_is_valid() -> None:
+    assert errors(_policy()) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        pytest.param({"mode": "dry-run"}, "spec.mode", id="mode-enum"),
+        pytest.param({"busyAtStop": "wait"}, "spec.busyAtStop", id="busy-enum"),
+        pytest.param({"maxDefer": "2 hours"}, "spec.maxDefer", id="duration"),
+        pytest.param({"idle": {"after": "30 minutes"}}, "spec.idle.after", id="idle-duration"),
+        pytest.param({"idle": {"maxRequests": 1}}, "spec.idle", id="idle-needs-after"),
+        pytest.param({"idle": {"after": "5m", "gpuUtilizationBelow": 150}},
+                     "spec.idle.gpuUtilizationBelow", id="percent-over-100"),
+        pytest.param({"idle": {"after": "5m", "maxRequests": -1}}, "spec.idle.maxRequests",
+                     id="negative-requests"),
+        pytest.param({"idle": {"after": "5m", "during": "nights"}}, "spec.idle.during",
+                     id="during-enum"),
+        pytest.param({"exceptDates": ["24.12.2026"]}, "spec.exceptDates.0", id="date-format"),
+        pytest.param({"schedule": [{"start": "0 8 * * *"}]}, "spec.schedule.0", id="window-stop"),
+        pytest.param({"priority": "high"}, "spec.priority", id="priority-int"),
+        pytest.param({"namespaceSelector": {"matchNames": ["x"]}}, "spec",
+                     id="cr-has-no-namespace-selector"),
+        pytest.param({"idle": {"after": "5m", "aftr": "5m"}}, "spec.idle", id="unknown-field"),
+        pytest.param({"selector": {"matchExpressions": [{"key": "a", "operator": "Has"}]}},
+                     "spec.selector.matchExpressions.0.operator", id="selector-operator"),
+    ],
+)
+def test_bad_spec_is_rejected_naming_the_field(spec: dict[str, Any], field: str) -> None:
+    found = errors(_policy(**spec))
+    assert found, "expected a schema error"
+    assert any(e.startswith(f"{field}: ") for e in found), found
+
+
+def test_crd_manifest_is_a_valid_kubernetes_object() -> None:
+    kubernetes_validate.validate(dict(crd()), "1.29.0", strict=True)
