@@ -1,0 +1,204 @@
+"""An InferenceService, as the API server returns it, to a `model.Service` (pure).
+
+Plain dicts in, frozen values out: the same function serves the live adapter (which
+reads ISVCs through the official client as JSON) and `reclaimer plan` (which reads a
+``kubectl get inferenceservices -A -o yaml`` dump). No Kubernetes import here.
+
+- **mode**: annotation ``serving.kserve.io/deploymentMode``, then
+  ``status.deploymentMode``, then the cluster default the caller passes, all through
+  `model.parse_mode` (``Serverless`` = Knative, ``RawDeployment`` = Standard). KServe
+  itself prefers status (reference/kserve_stop.md §3); the two differ only when the
+  annotation was edited after creation, which KServe's webhook rejects for mode changes.
+- **state** (reference/kserve_stop.md §2.1, §2.7): KServe stops only on a
+  case-insensitive ``"true"`` (``strings.EqualFold``; ``" true"`` does not stop). Stop
+  requested and ``Stopped=True`` is STOPPED; requested but not yet ``Stopped`` is
+  STOPPING; not requested is RUNNING, except that reclaimer's managed stop (no
+  annotation, its own ``Stopped=True`` condition with reason ``Reclaimed``) is
+  STOPPED. Anything malformed (annotations or conditions of the wrong shape, a
+  non-string stop value) is UNKNOWN, which decide() never acts on.
+- **gpus**: GPUs per replica from the predictor's resources (limits, else requests;
+  ``*/gpu`` and ``nvidia.com/mig-*``) times ``max(1, minReplicas)``; None when the
+  spec declares no resources. The live adapter counts pods instead.
+- **stop_changed_at/by**: the ``metadata.managedFields`` entry owning
+  ``f:metadata.f:annotations.f:serving.kserve.io/stop`` with the latest ``time``, and
+  its manager. Removing the annotation drops its ownership from managedFields, so a
+  start by deleting the key leaves no trace there; setting ``"false"`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from reclaimer.errors import InvalidInput
+from reclaimer.model import DeploymentMode, Service, ServiceRef, ServiceState, parse_mode
+
+STOP_ANNOTATION = "serving.kserve.io/stop"
+MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+OWN_STOP_REASON = "Reclaimed"
+_STOP_FIELD = ("f:metadata", "f:annotations", f"f:{STOP_ANNOTATION}")
+
+
+def service_from_isvc(obj: Mapping[str, Any], *, default_mode: DeploymentMode) -> Service:
+    """Map one ISVC; raises `InvalidInput` naming the field when identity is missing."""
+    meta = _mapping(obj.get("metadata"), "metadata", obj)
+    ref = ServiceRef(_text(meta, "namespace", obj), _text(meta, "name", obj))
+    changed_at, changed_by = stop_change(meta.get("managedFields"))
+    return Service(ref=ref, uid=_text(meta, "uid", obj), mode=mode_of(obj, default=default_mode),
+                   state=state_of(obj), created_at=_created(meta, obj), labels=_labels(meta, obj),
+                   gpus=gpus_of(obj), stop_changed_at=changed_at, stop_changed_by=changed_by)
+
+
+def mode_of(obj: Mapping[str, Any], *, default: DeploymentMode) -> DeploymentMode:
+    annotations = _annotations(obj) or {}
+    status = obj.get("status")
+    status = status if isinstance(status, Mapping) else {}
+    for text in (annotations.get(MODE_ANNOTATION), status.get("deploymentMode")):
+        mode = parse_mode(text) if isinstance(text, str) else None
+        if mode is not None:
+            return mode
+    return default
+
+
+def state_of(obj: Mapping[str, Any]) -> ServiceState:
+    annotations = _annotations(obj)
+    conditions = _conditions(obj)
+    if annotations is None or conditions is None:
+        return ServiceState.UNKNOWN
+    value = annotations.get(STOP_ANNOTATION, "")
+    if not isinstance(value, str):
+        return ServiceState.UNKNOWN
+    stopped = conditions.get("Stopped", {})
+    stopped_true = stopped.get("status") == "True"
+    if value.lower() == "true":
+        return ServiceState.STOPPED if stopped_true else ServiceState.STOPPING
+    if stopped_true and stopped.get("reason") == OWN_STOP_REASON:
+        return ServiceState.STOPPED
+    return ServiceState.RUNNING
+
+
+def stop_change(managed_fields: object) -> tuple[datetime | None, str | None]:
+    """When and by whom the stop annotation was last set (see the module docstring)."""
+    latest: tuple[datetime, str] | None = None
+    for entry in managed_fields if isinstance(managed_fields, list) else ():
+        if not isinstance(entry, Mapping) or not _owns_stop(entry.get("fieldsV1")):
+            continue
+        at = _parse_time(entry.get("time"))
+        if at is not None and (latest is None or at > latest[0]):
+            latest = (at, str(entry.get("manager") or "unknown"))
+    return (latest[0], latest[1]) if latest else (None, None)
+
+
+def gpus_of(obj: Mapping[str, Any]) -> int | None:
+    spec = obj.get("spec")
+    predictor = spec.get("predictor") if isinstance(spec, Mapping) else None
+    if not isinstance(predictor, Mapping):
+        return None
+    counts = [_gpus(r) for r in _resources(predictor)]
+    if not counts:
+        return None
+    replicas = predictor.get("minReplicas")
+    return sum(counts) * max(1, replicas if isinstance(replicas, int) else 1)
+
+
+def _resources(predictor: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    """Resource blocks of the predictor: ``model``/framework keys and ``containers``."""
+    parts = [v for v in predictor.values() if isinstance(v, Mapping)]
+    containers = predictor.get("containers")
+    if isinstance(containers, list):
+        parts += [c for c in containers if isinstance(c, Mapping)]
+    return [p["resources"] for p in parts if isinstance(p.get("resources"), Mapping)]
+
+
+def _gpus(resources: Mapping[str, Any]) -> int:
+    block = resources.get("limits") or resources.get("requests") or {}
+    total = 0
+    for name, amount in block.items() if isinstance(block, Mapping) else ():
+        if str(name).endswith("/gpu") or str(name).startswith("nvidia.com/mig-"):
+            total += _count(amount)
+    return total
+
+
+def _count(amount: object) -> int:
+    try:
+        return int(str(amount))
+    except ValueError:
+        return 0
+
+
+def _owns_stop(fields: object) -> bool:
+    node = fields
+    for key in _STOP_FIELD:
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+    if annotations is None:
+        return {}
+    return annotations if isinstance(annotations, Mapping) else None
+
+
+def _conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]] | None:
+    status = obj.get("status") or {}
+    if not isinstance(status, Mapping):
+        return None
+    conditions = status.get("conditions") or []
+    if not isinstance(conditions, list) or not all(isinstance(c, Mapping) for c in conditions):
+        return None
+    return {str(c.get("type")): c for c in conditions}
+
+
+def _where(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata")
+    if isinstance(meta, Mapping) and meta.get("name"):
+        return f"InferenceService {meta.get('namespace', '?')}/{meta['name']}"
+    return "InferenceService"
+
+
+def _mapping(value: object, field: str, obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{_where(obj)}: {field}: missing or not a mapping")
+    return value
+
+
+def _text(meta: Mapping[str, Any], field: str, obj: Mapping[str, Any]) -> str:
+    value = meta.get(field)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{_where(obj)}: metadata.{field}: missing or empty")
+    return value
+
+
+def _created(meta: Mapping[str, Any], obj: Mapping[str, Any]) -> datetime:
+    value = meta.get("creationTimestamp")
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise InvalidInput(f"{_where(obj)}: metadata.creationTimestamp: {value!r} is not an "
+                           "RFC 3339 time with a zone")
+    return parsed
+
+
+def _labels(meta: Mapping[str, Any], obj: Mapping[str, Any]) -> Mapping[str, str]:
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, Mapping):
+        raise InvalidInput(f"{_where(obj)}: metadata.labels: not a mapping")
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def _parse_time(value: object) -> datetime | None:
+    """RFC 3339 as Kubernetes writes it; YAML may already have made it a datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed if parsed.tzinfo is not None else None
