@@ -1,0 +1,117 @@
+"""Turn the rows of one evaluation into a `Signals` value per ISVC. Pure: no I/O.
+
+The real adapter and the scripted fake both produce `Observations` and call
+`assemble`, so the rules below are the same for the service, the demo and tests.
+
+A service is ``known`` only when its request data covers every step of the window,
+its newest sample is younger than ``max_sample_age`` and the request count exists;
+GPU data must pass the same checks when the service requests GPUs (or has GPU series
+at all). Otherwise it is ``unknown`` with a reason, and its activity values are None
+(DESIGN §8: null where unknown); GPUs and coverage stay, as evidence. Unknown is never
+idle (DESIGN §3.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from reclaimer.model import EMPTY, ServiceRef, Signals, SignalState
+
+REQUESTS = "requests"
+GPU = "gpu"
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Query results keyed by service; timestamps are unix seconds.
+
+    ``coverage`` counts, per (service, signal), the resolution steps of the window at
+    which a series was present; ``freshness`` is the newest sample's timestamp.
+    """
+
+    requests: Mapping[ServiceRef, float] = field(default=EMPTY)
+    last_request: Mapping[ServiceRef, float] = field(default=EMPTY)
+    coverage: Mapping[tuple[ServiceRef, str], float] = field(default=EMPTY)
+    freshness: Mapping[tuple[ServiceRef, str], float] = field(default=EMPTY)
+    gpu_max: Mapping[ServiceRef, float] = field(default=EMPTY)
+    gpu_mean: Mapping[ServiceRef, float] = field(default=EMPTY)
+    gpus: Mapping[ServiceRef, float] = field(default=EMPTY)
+
+    def services(self) -> set[ServiceRef]:
+        keyed = [self.requests, self.last_request, self.gpu_max, self.gpu_mean, self.gpus]
+        refs = {ref for table in keyed for ref in table}
+        return refs | {ref for ref, _ in self.coverage} | {ref for ref, _ in self.freshness}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    at: datetime
+    window: timedelta
+    step: timedelta = timedelta(minutes=1)
+    max_sample_age: timedelta = timedelta(minutes=2)
+
+
+def expected_steps(at: datetime, window: timedelta, step: timedelta) -> int:
+    """Points of the subquery ``[window:step]`` at ``at``.
+
+    Prometheus aligns subquery steps to multiples of the step (v2.42.0
+    ``promql/engine.go``, SubqueryExpr) and 2.x range selectors include both ends.
+    """
+    end = round(at.timestamp() * 1000)
+    step_ms = round(step.total_seconds() * 1000)
+    begin = end - round(window.total_seconds() * 1000)
+    first = -(-begin // step_ms) * step_ms
+    return (end - first) // step_ms + 1
+
+
+def _check(obs: Observations, ev: Evaluation, ref: ServiceRef, signal: str,
+           ) -> tuple[float, list[str]]:
+    """Coverage in seconds of one signal and what is wrong with it."""
+    steps = obs.coverage.get((ref, signal))
+    if steps is None:
+        return 0.0, [f"no {signal} series"]
+    expected = expected_steps(ev.at, ev.window, ev.step)
+    covered = ev.window.total_seconds() * min(1.0, steps / expected)
+    problems = []
+    if steps < expected:
+        problems.append(f"{signal} data covers {covered:g} of {ev.window.total_seconds():g} s"
+                        " (late start or a gap over 5m)")
+    newest = obs.freshness.get((ref, signal))
+    age = None if newest is None else ev.at.timestamp() - newest
+    if age is None or age > ev.max_sample_age.total_seconds():
+        shown = "none in 5m" if age is None else f"{age:g} s old"
+        problems.append(f"{signal} data is stale (newest sample {shown})")
+    return covered, problems
+
+
+def _gpus(obs: Observations, ref: ServiceRef) -> int | None:
+    value = obs.gpus.get(ref)
+    return None if value is None else round(value)
+
+
+def _one(obs: Observations, ev: Evaluation, ref: ServiceRef) -> Signals:
+    coverage, problems = _check(obs, ev, ref, REQUESTS)
+    if not problems and ref not in obs.requests:
+        problems.append("request count missing (a single sample?)")
+    gpus = _gpus(obs, ref)
+    if (gpus or 0) > 0 or (ref, GPU) in obs.coverage:
+        gpu_coverage, gpu_problems = _check(obs, ev, ref, GPU)
+        coverage = min(coverage, gpu_coverage)
+        problems += gpu_problems
+    base = Signals(ref=ref, at=ev.at, window=ev.window, state=SignalState.UNKNOWN, gpus=gpus,
+                   coverage_seconds=coverage)
+    if problems:
+        return replace(base, reason="; ".join(problems))
+    last = obs.last_request.get(ref)
+    since = None if last is None else max(0.0, ev.at.timestamp() - last)
+    return replace(base, state=SignalState.KNOWN, requests=obs.requests[ref],
+                    seconds_since_last_request=since, gpu_utilization_max=obs.gpu_max.get(ref),
+                    gpu_utilization_mean=obs.gpu_mean.get(ref))
+
+
+def assemble(obs: Observations, ev: Evaluation) -> dict[ServiceRef, Signals]:
+    """One `Signals` per service that appears in any result; others are absent."""
+    return {ref: _one(obs, ev, ref) for ref in sorted(obs.services())
+            if ref.namespace and ref.name}

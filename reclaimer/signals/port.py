@@ -1,0 +1,26 @@
+"""The port the service loop and the demo depend on; adapters live beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from reclaimer.model import ServiceRef, Signals
+
+
+class SignalSource(Protocol):
+    """One evaluation of what the metrics say about every ISVC they know.
+
+    ``fetch`` returns a `Signals` for every ISVC seen in any series, keyed by
+    (namespace, ISVC); an ISVC absent from the mapping has no series and the caller
+    treats it as unknown. Any failure of the source raises ``MetricsUnavailable``
+    (every service is unknown for this evaluation). Values are measured over
+    ``window`` ending at ``at``; ``at`` is a parameter, the source never reads a clock.
+
+    ``seconds_since_last_request`` is None when no request was seen within the
+    source's horizon (6 h by default); ``gpu_utilization_*`` are None for a service
+    with ``gpus == 0``. Both are None whenever ``state`` is unknown.
+    """
+
+    def fetch(self, *, at: datetime, window: timedelta) -> Mapping[ServiceRef, Signals]: ...

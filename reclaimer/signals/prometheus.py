@@ -1,0 +1,141 @@
+"""The Prometheus adapter: seven instant queries per evaluation, fail-safe.
+
+prometheus-api-client 0.7.2 is set up as metrics.md §4 advises:
+
+- retry off: its default ``Retry(total=3, backoff_factor=1, status_forcelist=[..503..])``
+  turns a 503 into ``RetryError`` after about 6 s; here ``Retry(total=0)`` is mounted, so
+  every failure surfaces at once (``prometheus_connect.py`` ``__init__``);
+- an explicit timeout: the configured ``timeout`` is a budget for the whole
+  evaluation; each query gets what is left, both as the socket timeout (connect and
+  each read) and as Prometheus' own ``timeout`` parameter, so the server stops work
+  the client no longer waits for;
+- one client per thread: ``requests.Session`` is not documented as thread-safe
+  (psf/requests#2766), so each thread gets its own client through ``threading.local``.
+
+Both of the library's failure families (``PrometheusApiClientException`` for a
+non-200 answer, ``requests`` exceptions for transport) and any malformed answer
+become one ``MetricsUnavailable``: nothing is known about any service.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
+
+from reclaimer.errors import MetricsUnavailable
+from reclaimer.model import ServiceRef, Signals
+from reclaimer.signals.assemble import Evaluation, Observations, assemble
+from reclaimer.signals.promql import duration
+from reclaimer.signals.queries import Query, build, render
+from reclaimer.signals.settings import PrometheusSettings
+
+Row = tuple[dict[str, str], float]
+
+
+class PrometheusSignals:
+    """`SignalSource` over a real Prometheus (DESIGN §4)."""
+
+    def __init__(self, settings: PrometheusSettings) -> None:
+        self.settings = settings
+        built = build(settings.requests, settings.gpu)
+        self._templates = {q: settings.templates.get(q.value, text) for q, text in built.items()}
+        self._local = threading.local()
+
+    def queries(self, *, window: timedelta) -> dict[Query, str]:
+        """The PromQL of one evaluation, as sent (for `reclaimer signals` and logs)."""
+        s = self.settings
+        horizon = max(s.last_request_horizon, window)
+        return {q: render(t, window=window, step=s.resolution, horizon=horizon,
+                          pod_labels=s.pod_labels, isvc_label=s.isvc_label)
+                for q, t in self._templates.items()}
+
+    def fetch(self, *, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
+        deadline = time.monotonic() + self.settings.timeout.total_seconds()
+        rows = {q: self._query(q, text, at=at, deadline=deadline)
+                for q, text in self.queries(window=window).items()}
+        evaluation = Evaluation(at=at, window=window, step=self.settings.resolution,
+                                max_sample_age=self.settings.max_sample_age)
+        return assemble(observations(rows), evaluation)
+
+    def close(self) -> None:
+        """Close this thread's client (other threads close theirs on exit)."""
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            client.close()
+            self._local.client = None
+
+    def _client(self) -> PrometheusConnect:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = PrometheusConnect(url=self.settings.url, retry=Retry(total=0,
+                                       raise_on_status=False), session=requests.Session())
+            self._local.client = client
+        return client
+
+    def _query(self, query: Query, text: str, *, at: datetime, deadline: float) -> list[Row]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise MetricsUnavailable(
+                f"evaluation exceeded its {self.settings.timeout.total_seconds():g}s timeout"
+                f" before the {query} query")
+        server_timeout = self.settings.query_timeout or timedelta(seconds=remaining)
+        params = {"time": f"{at.timestamp():.3f}", "timeout": duration(server_timeout)}
+        try:
+            result = self._client().custom_query(query=text, params=params, timeout=remaining)
+        except PrometheusApiClientException as exc:
+            raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            raise MetricsUnavailable(
+                f"{query} query failed: {type(exc).__name__}: {_short(exc)}") from exc
+        return parse_vector(query, result)
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def parse_vector(query: Query, result: Any) -> list[Row]:
+    """Rows of an instant vector; anything else means the template is wrong."""
+    if not isinstance(result, list):
+        raise MetricsUnavailable(f"{query} query did not return an instant vector")
+    rows: list[Row] = []
+    for item in result:
+        try:
+            labels, value = item["metric"], float(item["value"][1])
+        except (TypeError, KeyError, IndexError, ValueError) as exc:
+            raise MetricsUnavailable(f"{query} query did not return an instant vector") from exc
+        if math.isfinite(value):
+            rows.append((labels, value))
+    return rows
+
+
+def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:
+    return {ServiceRef(labels.get("namespace", ""), labels.get("isvc", "")): value
+            for labels, value in rows}
+
+
+def _by_signal(rows: list[Row]) -> dict[tuple[ServiceRef, str], float]:
+    return {(ServiceRef(labels.get("namespace", ""), labels.get("isvc", "")),
+             labels.get("signal", "")): value for labels, value in rows}
+
+
+def observations(rows: Mapping[Query, list[Row]]) -> Observations:
+    return Observations(
+        requests=_keyed(rows[Query.REQUESTS]),
+        last_request=_keyed(rows[Query.LAST_REQUEST]),
+        coverage=_by_signal(rows[Query.COVERAGE]),
+        freshness=_by_signal(rows[Query.FRESHNESS]),
+        gpu_max=_keyed(rows[Query.GPU_MAX]),
+        gpu_mean=_keyed(rows[Query.GPU_MEAN]),
+        gpus=_keyed(rows[Query.GPUS]),
+    )

@@ -1,0 +1,172 @@
+"""`ScriptedSignals`: a first-class `SignalSource` whose traffic is scripted per ISVC.
+
+For tests and the demo. A `Script` says what happened to one ISVC (requests, GPU
+load, when its metrics were scraped); `fetch` works out what a perfect Prometheus would
+report and runs it through the same `assemble` as the real adapter, so states and
+reasons follow the same rules. The contract tests render the same scripts as
+OpenMetrics, backfill a real Prometheus, and require `PrometheusSignals` to agree.
+
+Scrapes are simulated every ``scrape_interval`` from ``data_from`` (or from the first
+request for a lazily created counter, the Knative/OpenCensus case), skipping ``gaps``;
+an instant lookup sees a sample up to 5 minutes old, like Prometheus' lookback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reclaimer.errors import MetricsUnavailable
+from reclaimer.model import ServiceRef, Signals
+from reclaimer.signals.assemble import GPU, REQUESTS, Evaluation, Observations, assemble
+
+LOOKBACK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Steady:
+    """One request every ``every``, starting at ``start``, the last one before ``end``."""
+
+    start: datetime
+    end: datetime
+    every: timedelta
+
+    def count(self, until: datetime) -> int:
+        if until < self.start:
+            return 0
+        last = min(until, self.end - timedelta(microseconds=1))
+        return int((last - self.start) / self.every) + 1
+
+    def last(self, until: datetime) -> datetime | None:
+        done = self.count(until)
+        return self.start + (done - 1) * self.every if done else None
+
+
+@dataclass(frozen=True)
+class Script:
+    """What happened to one ISVC; instants are aware UTC datetimes."""
+
+    data_from: datetime
+    data_to: datetime | None = None
+    steady: tuple[Steady, ...] = ()
+    single: tuple[datetime, ...] = ()
+    new_series: tuple[datetime, ...] = ()
+    request_series: bool = True
+    gaps: tuple[tuple[datetime, datetime], ...] = ()
+    gpus: int = 1
+    gpu_levels: tuple[tuple[datetime, float], ...] = ()
+
+    def requests_until(self, until: datetime) -> int:
+        singles = sum(1 for t in (*self.single, *self.new_series) if t <= until)
+        return sum(s.count(until) for s in self.steady) + singles
+
+    def last_request(self, until: datetime) -> datetime | None:
+        times = [s.last(until) for s in self.steady]
+        times += [t for t in (*self.single, *self.new_series) if t <= until]
+        return max((t for t in times if t is not None), default=None)
+
+    def gpu_at(self, instant: datetime) -> float:
+        level = 0.0
+        for since, value in sorted(self.gpu_levels):
+            if since <= instant:
+                level = value
+        return level
+
+    def scrapes(self, start: datetime, end: datetime, *, every: timedelta,
+                first: datetime | None = None) -> list[datetime]:
+        """Scrape instants in [start, end], aligned to ``data_from``."""
+        begin = max(start, first or self.data_from)
+        stop = min(end, self.data_to) if self.data_to else end
+        k = max(0, -int((self.data_from - begin) // every) - 1)
+        times = []
+        t = self.data_from + k * every
+        while t <= stop:
+            if t >= begin and not any(a <= t < b for a, b in self.gaps):
+                times.append(t)
+            t += every
+        return times
+
+
+class ScriptedSignals:
+    """`SignalSource` over scripts; ``outages`` are spans in which `fetch` fails."""
+
+    def __init__(self, scripts: Mapping[ServiceRef, Script], *,
+                 scrape_interval: timedelta = timedelta(seconds=15),
+                 step: timedelta = timedelta(minutes=1),
+                 max_sample_age: timedelta = timedelta(minutes=2),
+                 horizon: timedelta = timedelta(hours=6),
+                 outages: tuple[tuple[datetime, datetime], ...] = ()) -> None:
+        self.scripts = dict(scripts)
+        self.scrape_interval = scrape_interval
+        self.step = step
+        self.max_sample_age = max_sample_age
+        self.horizon = horizon
+        self.outages = outages
+        self.calls = 0
+
+    def fetch(self, *, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
+        self.calls += 1
+        if any(a <= at < b for a, b in self.outages):
+            raise MetricsUnavailable(f"scripted outage at {at.isoformat()}")
+        ev = Evaluation(at=at, window=window, step=self.step, max_sample_age=self.max_sample_age)
+        obs = Observations()
+        for ref, script in self.scripts.items():
+            obs = _merge(obs, self._observe(ref, script, ev))
+        return assemble(obs, ev)
+
+    def _observe(self, ref: ServiceRef, script: Script, ev: Evaluation) -> Observations:
+        start = ev.at - ev.window
+        scrapes = script.scrapes(start - LOOKBACK, ev.at, every=self.scrape_interval)
+        counter = scrapes if script.request_series else []
+        coverage = {(ref, REQUESTS): _steps(counter, ev)} if counter else {}
+        freshness = {(ref, REQUESTS): counter[-1].timestamp()} if counter else {}
+        if script.gpus and scrapes:
+            coverage[(ref, GPU)] = _steps(scrapes, ev)
+            freshness[(ref, GPU)] = scrapes[-1].timestamp()
+        return Observations(
+            requests=self._requests(ref, script, ev, counter),
+            last_request=self._last(ref, script, ev),
+            coverage={k: v for k, v in coverage.items() if v},
+            freshness=freshness,
+            gpus={ref: float(script.gpus)} if scrapes else {},
+            **_gpu(ref, script, ev, scrapes))
+
+    def _requests(self, ref: ServiceRef, script: Script, ev: Evaluation,
+                  counter: list[datetime]) -> dict[ServiceRef, float]:
+        if len([t for t in counter if t >= ev.at - ev.window]) < 2:
+            return {}
+        done = script.requests_until(ev.at) - script.requests_until(ev.at - ev.window)
+        return {ref: float(done)}
+
+    def _last(self, ref: ServiceRef, script: Script, ev: Evaluation) -> dict[ServiceRef, float]:
+        last = script.last_request(ev.at)
+        if last is None or last < ev.at - max(self.horizon, ev.window):
+            return {}
+        return {ref: last.timestamp()}
+
+
+def _steps(samples: list[datetime], ev: Evaluation) -> float:
+    """Subquery steps of the window with a sample in the lookback before them."""
+    step_s = ev.step.total_seconds()
+    first = -(-(ev.at - ev.window).timestamp() // step_s) * step_s
+    points = [first + i * step_s for i in range(int((ev.at.timestamp() - first) // step_s) + 1)]
+    stamps = [t.timestamp() for t in samples]
+    lookback = LOOKBACK.total_seconds()
+    return float(sum(1 for p in points if any(p - lookback < s <= p for s in stamps)))
+
+
+def _gpu(ref: ServiceRef, script: Script, ev: Evaluation,
+         scrapes: list[datetime]) -> dict[str, dict[ServiceRef, float]]:
+    values = [script.gpu_at(t) for t in scrapes if t >= ev.at - ev.window]
+    if not script.gpus or not values:
+        return {"gpu_max": {}, "gpu_mean": {}}
+    return {"gpu_max": {ref: max(values)}, "gpu_mean": {ref: sum(values) / len(values)}}
+
+
+def _merge(a: Observations, b: Observations) -> Observations:
+    return Observations(
+        requests={**a.requests, **b.requests}, last_request={**a.last_request, **b.last_request},
+        coverage={**a.coverage, **b.coverage}, freshness={**a.freshness, **b.freshness},
+        gpu_max={**a.gpu_max, **b.gpu_max}, gpu_mean={**a.gpu_mean, **b.gpu_mean},
+        gpus={**a.gpus, **b.gpus})
