@@ -29,18 +29,21 @@ class KnativeController:
         ksvc = self.api.find("ksvc", namespace, name)
         if ksvc is None or ksvc["metadata"].get("deletionTimestamp"):
             return
-        revision = f"{name}-{int(ksvc['metadata'].get('generation') or 1):05d}"
+        generation = int(ksvc["metadata"].get("generation") or 1)
+        revision = f"{name}-{generation:05d}"
         sync.ensure(self.api, "deployment", revision_deployment(ksvc, revision))
-        self._retire_old(ksvc, revision)
+        self._retire_old(ksvc, generation)
         self._write_status(ksvc, revision)
 
-    def _retire_old(self, ksvc: Obj, latest: str) -> None:
+    def _retire_old(self, ksvc: Obj, generation: int) -> None:
+        """Scale earlier revisions to zero; looked up by name, so cost follows revisions."""
         meta = ksvc["metadata"]
-        selector = f"{k.KNATIVE_SERVICE_LABEL}={meta['name']}"
-        for dep in self.api.list("deployment", meta["namespace"], label_selector=selector):
-            rev = dep["metadata"].get("labels", {}).get(k.KNATIVE_REVISION_LABEL)
-            replicas = (dep.get("spec") or {}).get("replicas")
-            if rev != latest and replicas != 0 and sync.controlled_by(dep, meta.get("uid", "")):
+        for older in range(1, generation):
+            name = f"{meta['name']}-{older:05d}-deployment"
+            dep = self.api.find("deployment", meta["namespace"], name)
+            if dep is None or (dep.get("spec") or {}).get("replicas") == 0:
+                continue
+            if sync.controlled_by(dep, meta.get("uid", "")):
                 self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": 0}}))
 
     def _write_status(self, ksvc: Obj, revision: str) -> None:

@@ -43,7 +43,8 @@ class KServeController:
             return
         isvc = view(obj, self.settings)
         if isvc.mode == k.MODELMESH:
-            self._write_status(obj, isvc, status.modelmesh_status(isvc, self.settings))
+            self._write_status(obj, isvc, self._keep_foreign(
+                isvc, status.modelmesh_status(isvc, self.settings)))
             return
         if self.settings.native_stop and isvc.disable_auto_update and isvc.is_ready():
             return
@@ -52,9 +53,19 @@ class KServeController:
             ready, comps = self._knative(isvc, stop=stop)
         else:
             ready, comps = self._raw(isvc, stop=stop)
-        new = (status.stopped_status(isvc, self.settings) if stop else
-               status.running_status(isvc, self.settings, ready=ready, components=comps))
+        new = (status.stopped_status(isvc, self.settings) if stop else self._keep_foreign(
+            isvc, status.running_status(isvc, self.settings, ready=ready, components=comps)))
         self._write_status(obj, isvc, new)
+
+    def _keep_foreign(self, isvc: IsvcView, new: Obj) -> Obj:
+        """Conditions KServe does not manage survive its reconciles: it sets its own on
+        the status it read (knative ``SetCondition``), except when a stop clears it all."""
+        owned = status.KSERVE_CONDITIONS | (
+            {status.STOPPED} if self.settings.native_stop else set())
+        foreign = [dict(c) for c in isvc.status.get("conditions") or []
+                   if c.get("type") not in owned]
+        new["conditions"] = [*new["conditions"], *foreign]
+        return new
 
     def _write_status(self, obj: Obj, isvc: IsvcView, new: Obj) -> None:
         if status.same_status(new, isvc.status):

@@ -18,6 +18,8 @@ from reclaimer.sandbox.kserve.settings import SimulatorSettings
 Obj = dict[str, Any]
 DEPENDENTS = ("PredictorReady", "IngressReady")
 STOPPED = "Stopped"
+KSERVE_CONDITIONS = frozenset({"PredictorReady", "IngressReady", "Ready", "LatestDeploymentReady",
+                               "RoutesReady", "TransformerReady", "ExplainerReady"})
 
 
 def now_rfc3339() -> str:

@@ -188,7 +188,14 @@ def _pod_status(pod: Obj) -> Obj:
             "startTime": started, "qosClass": "Burstable",
             "conditions": [{"type": t, "status": "True", "lastTransitionTime": started}
                            for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": [{"name": c.get("name", "main"), "image": c.get("image", ""),
-                                   "ready": True, "started": True, "restartCount": 0,
-                                   "state": {"running": {"startedAt": started}}}
-                                  for c in containers]}
+            "containerStatuses": [_container_status(c, started) for c in containers]}
+
+
+def _container_status(container: Obj, started: str) -> Obj:
+    image = container.get("image", "")
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return {"name": container.get("name", "main"), "image": image,
+            "imageID": f"{image}@sha256:{digest}",
+            "containerID": f"containerd://{secrets.token_hex(32)}",
+            "ready": True, "started": True, "restartCount": 0,
+            "lastState": {}, "state": {"running": {"startedAt": started}}}
