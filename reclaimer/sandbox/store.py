@@ -25,47 +25,37 @@ Semantics, as the real API server (k8s.io/apiserver registry/generic):
 from __future__ import annotations
 
 import builtins
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from reclaimer.sandbox import apierror, crds, objects, patch, scale
 from reclaimer.sandbox.apierror import ApiError
-from reclaimer.sandbox.events import EventLog, Subscription, WatchEvent
+from reclaimer.sandbox.events import Subscription, WatchEvent
+from reclaimer.sandbox.gc import FOREGROUND, Collector
 from reclaimer.sandbox.jsoncopy import deep_copy
 from reclaimer.sandbox.selectors import combine, field_selector, label_selector, single_name
 from reclaimer.sandbox.types import NAMESPACES, Registry, ResourceType
 
-__all__ = ["ApiError", "Store", "Subscription", "WatchEvent"]
+__all__ = ["FOREGROUND", "ApiError", "Store", "Subscription", "WatchEvent"]
 
 Obj = dict[str, Any]
-Bucket = dict[str, Obj]
-Ref = tuple[ResourceType, str, str]
 BUILTIN_GROUPS = frozenset({"", "apps", "autoscaling", "coordination.k8s.io",
                             "events.k8s.io", "apiextensions.k8s.io"})
-FOREGROUND = "foregroundDeletion"
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
+class Store(Collector):
     """See the module docstring for the semantics; ApiError carries the HTTP status."""
 
     def __init__(self, registry: Registry | None = None, *, history: int = 10_000,
                  clock: Callable[[], datetime] = _utcnow,
                  auto_namespaces: bool = True) -> None:
-        self.registry = registry or Registry()
-        self.clock = clock
-        self.auto_namespaces = auto_namespaces
-        self._lock = threading.RLock()
-        self._data: dict[tuple[str, str], dict[str, Bucket]] = {}
-        self._by_uid: dict[str, Ref] = {}
-        self._dependents: dict[str, set[str]] = {}
-        self._rv = 0
-        self._events = EventLog(history)
+        super().__init__(registry, history=history, clock=clock,
+                         auto_namespaces=auto_namespaces)
 
     # ---- reads -------------------------------------------------------------------
     @property
@@ -242,161 +232,12 @@ class Store:
             self._remove(rtype, self._find(rtype, namespace, name))
 
     # ---- internals ---------------------------------------------------------------
-    def _buckets(self, rtype: ResourceType, namespace: str | None) -> dict[str, Bucket]:
-        per_ns = self._data.get(rtype.storage_key, {})
-        if namespace and rtype.namespaced:
-            return {namespace: per_ns[namespace]} if namespace in per_ns else {}
-        return per_ns
-
-    def _bucket(self, rtype: ResourceType, namespace: str) -> Bucket:
-        return self._data.setdefault(rtype.storage_key, {}).setdefault(namespace, {})
-
-    def _find(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
-        ns = (namespace or "") if rtype.namespaced else ""
-        found = self._data.get(rtype.storage_key, {}).get(ns, {}).get(name)
-        if found is None:
-            raise apierror.not_found(rtype.group, rtype.plural, name)
-        if found.get("apiVersion") != rtype.api_version:
-            return {**found, "apiVersion": rtype.api_version}
-        return found
-
-    def _precondition(self, rtype: ResourceType, old: Obj, rv: Any, uid: Any) -> None:
-        meta = old["metadata"]
-        if (rv and str(rv) != meta["resourceVersion"]) or (uid and uid != meta["uid"]):
-            raise apierror.conflict(rtype.group, rtype.plural, meta["name"])
-
     def _ensure_namespace(self, rtype: ResourceType, ns: str) -> None:
         if not ns or ns in self._data.get(NAMESPACES.storage_key, {}).get("", {}):
             return
         if not self.auto_namespaces:
             raise apierror.not_found("", "namespaces", ns)
         self.create(NAMESPACES, {"metadata": {"name": ns}})
-
-    def _next_rv(self) -> str:
-        self._rv += 1
-        return str(self._rv)
-
-    def _emit(self, kind: str, rtype: ResourceType, obj: Obj, old: Obj | None = None) -> None:
-        self._events.append(WatchEvent(kind, rtype, obj, self._rv, old))
-
-    def _put(self, rtype: ResourceType, ns: str, new: Obj) -> None:
-        meta = new["metadata"]
-        meta["resourceVersion"] = self._next_rv()
-        self._bucket(rtype, ns)[meta["name"]] = new
-        self._by_uid[meta["uid"]] = (rtype, ns, meta["name"])
-        for ref in meta.get("ownerReferences") or []:
-            self._dependents.setdefault(ref["uid"], set()).add(meta["uid"])
-
-    def _update(self, rtype: ResourceType, old: Obj, new: Obj, *, dry_run: bool) -> Obj:
-        objects.validate(rtype, new)
-        if objects.same_state(old, new) or dry_run:
-            return old if not dry_run else new
-        meta = new["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            return self._remove(rtype, new)
-        self._unindex_owners(old)
-        self._put(rtype, meta.get("namespace", ""), new)
-        self._emit("MODIFIED", rtype, new, old)
-        return new
-
-    def _unindex_owners(self, obj: Obj) -> None:
-        for ref in obj["metadata"].get("ownerReferences") or []:
-            self._dependents.get(ref["uid"], set()).discard(obj["metadata"]["uid"])
-
-    def _start_delete(self, rtype: ResourceType, old: Obj, propagation: str,
-                      grace: int) -> Obj:
-        meta = old["metadata"]
-        dependents = self._dependents.get(meta["uid"])
-        foreground = propagation == "Foreground" and bool(dependents)
-        if not (meta.get("finalizers") or grace > 0 or foreground):
-            return self._remove(rtype, old)
-        if meta.get("deletionTimestamp") and not foreground:
-            return old
-        new = deep_copy(old)
-        nmeta = new["metadata"]
-        if not nmeta.get("deletionTimestamp"):
-            nmeta["deletionTimestamp"] = objects.rfc3339(
-                self.clock() + timedelta(seconds=grace))
-            nmeta["deletionGracePeriodSeconds"] = grace
-            nmeta["generation"] = int(nmeta.get("generation", 1)) + 1
-        if foreground and FOREGROUND not in (nmeta.get("finalizers") or []):
-            nmeta["finalizers"] = [*(nmeta.get("finalizers") or []), FOREGROUND]
-        stored = self._update(rtype, old, new, dry_run=False)
-        if foreground:
-            self._collect(meta["uid"], "Foreground")
-            self._release_foreground(meta["uid"])
-        return stored
-
-    def _remove(self, rtype: ResourceType, obj: Obj) -> Obj:
-        meta = obj["metadata"]
-        ns = meta.get("namespace", "") if rtype.namespaced else ""
-        self._bucket(rtype, ns).pop(meta["name"], None)
-        self._by_uid.pop(meta["uid"], None)
-        self._unindex_owners(obj)
-        gone = deep_copy(obj)
-        gone["metadata"]["resourceVersion"] = self._next_rv()
-        self._emit("DELETED", rtype, gone)
-        self._after_removal(rtype, gone)
-        return gone
-
-    def _after_removal(self, rtype: ResourceType, gone: Obj) -> None:
-        meta = gone["metadata"]
-        self._collect(meta["uid"], "Background")
-        self._dependents.pop(meta["uid"], None)
-        for ref in meta.get("ownerReferences") or []:
-            self._release_foreground(ref["uid"])
-        if rtype.storage_key == crds.CRD_KEY:
-            for served in self.registry.unregister(*crds.storage_key(gone)):
-                self._drop_all(served)
-        if rtype.storage_key == NAMESPACES.storage_key:
-            self._drop_namespace(meta["name"])
-
-    def _collect(self, owner_uid: str, propagation: str) -> None:
-        """GC: delete dependents that have no other live owner."""
-        for uid in sorted(self._dependents.get(owner_uid, set())):
-            ref = self._by_uid.get(uid)
-            if ref is None:
-                continue
-            dep = self._find(*ref)
-            owners = [r["uid"] for r in dep["metadata"].get("ownerReferences") or []]
-            if any(o != owner_uid and o in self._by_uid for o in owners):
-                continue
-            if not dep["metadata"].get("deletionTimestamp"):
-                self._start_delete(ref[0], dep, propagation, 0)
-
-    def _release_foreground(self, owner_uid: str) -> None:
-        ref = self._by_uid.get(owner_uid)
-        if ref is None or any(u in self._by_uid for u in self._dependents.get(owner_uid, ())):
-            return
-        owner = self._find(*ref)
-        finalizers = owner["metadata"].get("finalizers") or []
-        if FOREGROUND in finalizers and owner["metadata"].get("deletionTimestamp"):
-            new = deep_copy(owner)
-            new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND]
-            self._update(ref[0], owner, new, dry_run=False)
-
-    def _orphan(self, owner_uid: str) -> None:
-        for uid in sorted(self._dependents.get(owner_uid, set())):
-            ref = self._by_uid.get(uid)
-            if ref is not None:
-                dep = self._find(*ref)
-                new = deep_copy(dep)
-                new["metadata"]["ownerReferences"] = [
-                    r for r in dep["metadata"].get("ownerReferences") or []
-                    if r["uid"] != owner_uid]
-                self._update(ref[0], dep, new, dry_run=False)
-
-    def _drop_all(self, rtype: ResourceType) -> None:
-        for ns, bucket in list(self._data.get(rtype.storage_key, {}).items()):
-            for name in list(bucket):
-                self._remove(rtype, self._find(rtype, ns, name))
-
-    def _drop_namespace(self, namespace: str) -> None:
-        for rtype in self.registry.all():
-            if rtype.namespaced:
-                for name in list(self._data.get(rtype.storage_key, {}).get(namespace, {})):
-                    self._remove(rtype, self._find(rtype, namespace, name))
-
 
 def _apply(patch_type: str, target: Obj, body: Any) -> Any:
     if patch_type == "merge":
