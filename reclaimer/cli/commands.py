@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from reclaimer.cli import policy_cmds
+from reclaimer.cli import policy_cmds, sandbox_cmds
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-REGISTRARS: tuple[Registrar, ...] = (policy_cmds.register,)
+REGISTRARS: tuple[Registrar, ...] = (policy_cmds.register, sandbox_cmds.register)

@@ -1,0 +1,64 @@
+"""`reclaimer sandbox`: the sandbox cluster on its own, until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from reclaimer.errors import ArgumentInvalid
+from reclaimer.sandbox.scenario import ScenarioInvalid, load_scenario
+from reclaimer.sandbox.world import World
+
+EXIT_OK = 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "sandbox", help="run the sandbox Kubernetes API with its KServe simulator",
+        description="Serve a simulated Kubernetes API with KServe/Knative behaviour on "
+                    "127.0.0.1:PORT until SIGTERM or Ctrl-C.")
+    parser.add_argument("--port", type=int, default=0,
+                        help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--scenario", metavar="FILE",
+                        help="scenario YAML (kserve version, namespaces, ISVCs, objects)")
+    parser.add_argument("--kubeconfig-out", metavar="FILE",
+                        help="also write a kubeconfig for the sandbox to FILE")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioInvalid as exc:
+        raise ArgumentInvalid(f"--scenario: {exc}") from exc
+    world = World.start(port=args.port, scenario=scenario)
+    done = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _announce(world, args.kubeconfig_out)
+        while not done.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        world.stop()
+    print("sandbox stopped", flush=True)
+    return EXIT_OK
+
+
+def _announce(world: World, kubeconfig_out: str | None) -> None:
+    print(f"sandbox listening on {world.url}", flush=True)
+    if kubeconfig_out:
+        with open(kubeconfig_out, "w") as out:
+            out.write(world.kubeconfig())
+        print(f"kubeconfig written: export KUBECONFIG={kubeconfig_out}", flush=True)
+    else:
+        print(f"kubectl: kubectl --server={world.url} --validate=false get isvc -A", flush=True)
+    sys.stdout.flush()
