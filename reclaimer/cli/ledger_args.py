@@ -1,0 +1,55 @@
+"""Parsing the ledger commands' arguments; every refusal names the argument."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from datetime import datetime, timedelta
+
+from reclaimer.config import parse_duration_value
+from reclaimer.errors import ArgumentInvalid, ConfigInvalid
+from reclaimer.ledger.engine import DEFAULT_URL, ENV_VAR
+from reclaimer.model import ServiceRef
+
+# A DNS-1123 label: what Kubernetes accepts as a namespace and an ISVC name.
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def add_db_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help=f"ledger database (default: ${ENV_VAR}, else {DEFAULT_URL})")
+
+
+def database_url(args: argparse.Namespace) -> str:
+    return str(args.db or os.environ.get(ENV_VAR) or DEFAULT_URL)
+
+
+def parse_ref(text: str) -> ServiceRef:
+    namespace, slash, name = text.partition("/")
+    if not slash or not _LABEL.match(namespace) or not _LABEL.match(name):
+        raise ArgumentInvalid(f"NS/NAME: {text!r} is not namespace/name of an "
+                              "InferenceService (lower-case DNS labels, e.g. team-a/llama)")
+    return ServiceRef(namespace, name)
+
+
+def parse_instant(flag: str, text: str, *, now: datetime, ahead: bool) -> datetime:
+    """RFC 3339 with an offset, or a duration from ``now`` (ahead for --until, back for
+    --since): ``2h`` is the natural way to say "for two hours" at a terminal."""
+    if text and text.strip()[0].isdigit() and not re.match(r"^\d{4}-", text.strip()):
+        return now + _duration(flag, text) * (1 if ahead else -1)
+    try:
+        instant = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ArgumentInvalid(f"{flag}: {text!r} is neither RFC 3339 "
+                              "(2026-03-02T19:00:00+01:00) nor a duration (2h, 1d)") from exc
+    if instant.tzinfo is None:
+        raise ArgumentInvalid(f"{flag}: {text!r} needs a UTC offset (e.g. Z or +01:00)")
+    return instant
+
+
+def _duration(flag: str, text: str) -> timedelta:
+    try:
+        return parse_duration_value(flag, text)
+    except ConfigInvalid as exc:
+        raise ArgumentInvalid(f"{flag}: {exc.message}") from exc

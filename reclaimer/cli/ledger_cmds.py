@@ -1,0 +1,173 @@
+"""`history`, `hold`, `release`, `report` and `db upgrade`: the ledger from a terminal.
+
+Each command reads the clock once (through `clock_from_env`, so the documented test
+hook works) and opens the ledger only after its arguments are valid, so a refused
+command writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from datetime import datetime, timedelta
+from typing import TypeAlias
+
+from reclaimer.cli import ledger_args, report_png
+from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.clock import clock_from_env
+from reclaimer.ledger import Report, TransitionRecord, open_ledger
+from reclaimer.ledger.engine import display, parse_url
+from reclaimer.ledger.schema_check import head_revision, upgrade
+from reclaimer.model import Trigger
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+HISTORY_COLUMNS = ("id", "at", "namespace", "name", "action", "trigger", "reason", "state",
+                   "policy", "gpus", "blocked", "error")
+REPORT_COLUMNS = ("key", "gpuHours", "stops", "stopsWithUnknownGpus")
+DEFAULT_REPORT_SPAN = timedelta(days=30)
+
+
+def register(subparsers: Subparsers) -> None:
+    _register_history(subparsers)
+    _register_holds(subparsers)
+    _register_report(subparsers)
+    db = subparsers.add_parser("db", help="the ledger database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    up = db_commands.add_parser("upgrade", help="migrate the ledger schema to this release")
+    ledger_args.add_db_flag(up)
+    up.set_defaults(handler=_db_upgrade)
+
+
+def _now() -> datetime:
+    return clock_from_env(os.environ).now()
+
+
+def _register_history(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("history", help="recorded transitions, newest first")
+    ledger_args.add_db_flag(parser)
+    parser.add_argument("--namespace")
+    parser.add_argument("--name")
+    parser.add_argument("--since", help="RFC 3339, or a duration back from now (7d)")
+    parser.add_argument("--trigger", choices=[t.value for t in Trigger])
+    parser.add_argument("--limit", type=int, default=None)
+    add_output_flag(parser)
+    parser.set_defaults(handler=_history)
+
+
+def _history(args: argparse.Namespace) -> int:
+    since = (ledger_args.parse_instant("--since", args.since, now=_now(), ahead=False)
+             if args.since else None)
+    ledger = open_ledger(ledger_args.database_url(args))
+    try:
+        records = ledger.history(namespace=args.namespace, name=args.name, since=since,
+                                 trigger=Trigger(args.trigger) if args.trigger else None,
+                                 limit=args.limit)
+    finally:
+        ledger.close()
+    _print_records(records, args.output)
+    return 0
+
+
+def _print_records(records: list[TransitionRecord], output: str) -> None:
+    items = [record.as_json() for record in records]
+    if output == "json":
+        print_json(items, sys.stdout)
+    else:
+        print_table(items, HISTORY_COLUMNS, sys.stdout)
+
+
+def _register_holds(subparsers: Subparsers) -> None:
+    hold = subparsers.add_parser("hold", help="keep reclaimer's hands off one service")
+    hold.add_argument("ref", metavar="NS/NAME")
+    hold.add_argument("--until", required=True, help="RFC 3339, or a duration from now (2h)")
+    hold.add_argument("--reason", required=True)
+    hold.add_argument("--who", default=None, help="who holds it (default: your user name)")
+    ledger_args.add_db_flag(hold)
+    hold.set_defaults(handler=_hold)
+    release = subparsers.add_parser("release", help="end a hold")
+    release.add_argument("ref", metavar="NS/NAME")
+    ledger_args.add_db_flag(release)
+    release.set_defaults(handler=_release)
+
+
+def _hold(args: argparse.Namespace) -> int:
+    ref = ledger_args.parse_ref(args.ref)
+    now = _now()
+    until = ledger_args.parse_instant("--until", args.until, now=now, ahead=True)
+    ledger = open_ledger(ledger_args.database_url(args))
+    try:
+        hold = ledger.hold(ref, until=until, reason=args.reason,
+                           who=args.who or getpass.getuser(), now=now)
+    finally:
+        ledger.close()
+    print(f"{hold.ref} held until {hold.until.isoformat()} by {hold.who}: {hold.reason}")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    ref = ledger_args.parse_ref(args.ref)
+    ledger = open_ledger(ledger_args.database_url(args))
+    try:
+        released = ledger.release(ref)
+    finally:
+        ledger.close()
+    print(f"{ref} released" if released else f"{ref} was not held")
+    return 0
+
+
+def _register_report(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser("report", help="GPU-hours reclaimed")
+    ledger_args.add_db_flag(parser)
+    parser.add_argument("--since", help="RFC 3339, or a duration back from now (default 30d)")
+    parser.add_argument("--png", metavar="FILE", help="also draw a timeline (extra `plot`)")
+    add_output_flag(parser)
+    parser.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    now = _now()
+    since = (ledger_args.parse_instant("--since", args.since, now=now, ahead=False)
+             if args.since else now - DEFAULT_REPORT_SPAN)
+    if args.png:
+        report_png.require_matplotlib()
+    ledger = open_ledger(ledger_args.database_url(args))
+    try:
+        report = ledger.report(since=since, now=now)
+    finally:
+        ledger.close()
+    if args.png:
+        report_png.draw(report, args.png)
+    _print_report(report, args.output)
+    return 0
+
+
+def _print_report(report: Report, output: str) -> None:
+    if output == "json":
+        print_json(report_json(report), sys.stdout)
+        return
+    print(f"GPU-hours reclaimed {report.since.isoformat()} .. {report.now.isoformat()}: "
+          f"{report.total_gpu_hours:.2f}")
+    for title, rows in (("namespace", report.by_namespace), ("policy", report.by_policy)):
+        print(f"\nBY {title.upper()}")
+        print_table([row.as_json() for row in rows], REPORT_COLUMNS, sys.stdout)
+
+
+def report_json(report: Report) -> dict[str, object]:
+    return {
+        "since": report.since, "now": report.now,
+        "totalGpuHours": round(report.total_gpu_hours, 3),
+        "byNamespace": [row.as_json() for row in report.by_namespace],
+        "byPolicy": [row.as_json() for row in report.by_policy],
+        "intervals": [{"namespace": i.ref.namespace, "name": i.ref.name, "policy": i.policy,
+                       "start": i.start, "end": i.end, "gpus": i.gpus,
+                       "gpuHours": round(i.gpu_hours, 3)} for i in report.intervals],
+    }
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    url = parse_url(ledger_args.database_url(args))
+    upgrade(url)
+    print(f"{display(url)}: schema at {head_revision()}")
+    return 0
