@@ -95,11 +95,10 @@ class Rest:
                 timeout: float | None = None) -> Obj:
         """One request; a non-2xx answer or no answer raises a typed ClusterError."""
         self._count(method)
-        data = json.dumps(body) if body is not None else None
         ctype = content_type or (JSON if body is not None else None)
         try:
             response = self.api_client.rest_client.request(  # type: ignore[no-untyped-call]
-                method, self._url(path, query), headers=self._headers(ctype), body=data,
+                method, self._url(path, query), headers=self._headers(ctype), body=body,
                 _request_timeout=timeout or self.timeout)
             raw = response.read()
         except Exception as exc:
