@@ -16,7 +16,6 @@ from typing import Any
 from reclaimer.errors import EdgeAlreadyClaimed, LedgerError
 from reclaimer.ledger import protocol
 from reclaimer.ledger.records import (
-    CLAIMING_REASONS,
     EFFECTIVE_STATES,
     RecordState,
     Report,
@@ -47,9 +46,11 @@ class MemoryLedger:
 
     def record_blocked(self, transition: Transition, *, actor: str,
                        at: datetime) -> TransitionRecord:
-        claim = transition.edge_key is not None and transition.reason in CLAIMING_REASONS
+        """Claims the edge when the entry carries ``edge_key``: decide() keeps the key on
+        entries that consume their edge (held, dry run, missed, superseded, satisfied)
+        and drops it on those retried next tick (deferred, staggered)."""
         return self._record(transition, state=RecordState.SKIPPED, strategy=None,
-                            actor=actor, at=at, claim=claim)
+                            actor=actor, at=at, claim=transition.edge_key is not None)
 
     def record_external(self, transition: Transition, *, field_manager: str,
                         at: datetime) -> TransitionRecord:

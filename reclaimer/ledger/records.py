@@ -34,9 +34,6 @@ class RecordState(StrEnum):
 
 # States whose row changed the service: they feed the per-service facts and the report.
 EFFECTIVE_STATES = frozenset({RecordState.APPLIED, RecordState.VERIFIED, RecordState.OBSERVED})
-# Blocked entries of these reasons also claim their edge key, so the edge is not
-# reconsidered every tick; held/dry-run/deferred ones stay open for a later tick.
-CLAIMING_REASONS = frozenset({Reason.MISSED, Reason.SUPERSEDED})
 RESTORE_INFO_VERSION = 1
 
 

@@ -20,7 +20,6 @@ from reclaimer.errors import EdgeAlreadyClaimed, LedgerError, LedgerUnavailable
 from reclaimer.ledger import protocol, rows
 from reclaimer.ledger.engine import display, first_line, parse_url
 from reclaimer.ledger.records import (
-    CLAIMING_REASONS,
     EFFECTIVE_STATES,
     RecordState,
     Report,
@@ -78,9 +77,11 @@ class SqlLedger:
 
     def record_blocked(self, transition: Transition, *, actor: str,
                        at: datetime) -> TransitionRecord:
-        claim = transition.edge_key is not None and transition.reason in CLAIMING_REASONS
+        """Claims the edge when the entry carries ``edge_key``: decide() keeps the key on
+        entries that consume their edge (held, dry run, missed, superseded, satisfied)
+        and drops it on those retried next tick (deferred, staggered)."""
         return self._record(transition, state=RecordState.SKIPPED, strategy=None,
-                            actor=actor, at=at, claim=claim)
+                            actor=actor, at=at, claim=transition.edge_key is not None)
 
     def record_external(self, transition: Transition, *, field_manager: str,
                         at: datetime) -> TransitionRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta, timezone
 
 import pytest
@@ -137,18 +138,29 @@ def test_an_external_change_is_a_fact_for_decide(ledger: Ledger) -> None:
         RecordState.OBSERVED, "kubectl-annotate", Trigger.EXTERNAL, at(1))
 
 
-@pytest.mark.parametrize(("reason", "claims"), [
+@pytest.mark.parametrize(("reason", "keeps_key"), [
     pytest.param(Reason.MISSED, True, id="missed-claims"),
     pytest.param(Reason.SUPERSEDED, True, id="superseded-claims"),
-    pytest.param(Reason.HELD, False, id="held-stays-open"),
-    pytest.param(Reason.DRY_RUN, False, id="dry-run-stays-open"),
+    pytest.param(Reason.HELD, True, id="held-claims"),
+    pytest.param(Reason.DRY_RUN, True, id="dry-run-claims"),
     pytest.param(Reason.DEFERRED_BUSY, False, id="deferred-stays-open"),
+    pytest.param(Reason.STAGGERED, False, id="staggered-stays-open"),
 ])
-def test_blocked_entries_are_recorded_and_claim_only_when_final(
-        ledger: Ledger, reason: Reason, claims: bool) -> None:
+def test_blocked_entries_are_recorded_and_claim_only_with_an_edge_key(
+        ledger: Ledger, reason: Reason, keeps_key: bool) -> None:
     blocked = transition(reason=reason, blocked=reason.value)
+    if not keeps_key:
+        blocked = replace(blocked, edge_key=None, evidence={"edgeKey": blocked.edge_key})
     record = ledger.record_blocked(blocked, actor="r", at=at(0))
     assert (record.state, record.blocked) == (RecordState.SKIPPED, reason.value)
-    assert (blocked.edge_key in ledger.view(at(0)).applied_edge_keys) is claims
+    claimed = ledger.view(at(0)).applied_edge_keys
+    assert claimed == ({blocked.edge_key} if keeps_key else set())
     assert ledger.pending() == []
     assert ledger.view(at(0)).last_transitions == {}
+
+
+def test_a_blocked_entry_for_a_claimed_edge_is_refused(ledger: Ledger) -> None:
+    ledger.record_planned(transition(), strategy="native", actor="r", at=at(0))
+    with pytest.raises(EdgeAlreadyClaimed):
+        ledger.record_blocked(transition(reason=Reason.MISSED, blocked="missed"),
+                              actor="r", at=at(0))
