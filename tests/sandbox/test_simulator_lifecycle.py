@@ -1,0 +1,80 @@
+"""Pods, foreign conditions, ISVC deletion, and scenarios applied to a running world."""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes import client
+
+from tests.fixtures.sandbox import MakeSandbox, SandboxHandle
+from tests.sandbox.simkit import (
+    GROUP,
+    NS,
+    PLURAL,
+    STOP,
+    VERSION,
+    annotate,
+    conditions,
+    exists,
+    isvc,
+    pod_names,
+    pods,
+    scenario,
+)
+
+pytestmark = pytest.mark.integration
+MODES = [pytest.param("Knative", id="knative"), pytest.param("Standard", id="standard")]
+
+
+def _write_condition(h: SandboxHandle, cond: dict[str, str]) -> None:
+    obj = isvc(h)
+    obj["status"]["conditions"].append(cond)
+    client.CustomObjectsApi(h.api_client).replace_namespaced_custom_object_status(
+        GROUP, VERSION, NS, PLURAL, "llama", obj)
+    h.wait_idle()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_deleted_pod_terminates_and_is_replaced(make_sandbox: MakeSandbox, mode: str) -> None:
+    h = make_sandbox(scenario(mode, grace=30))
+    [old] = pod_names(h)
+    client.CoreV1Api(h.api_client).delete_namespaced_pod(old, NS)
+    h.wait_idle()
+    terminating = {p.metadata.name for p in pods(h, live=False) if p.metadata.deletion_timestamp}
+    assert (terminating, len(pod_names(h) - {old})) == ({old}, 1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_deleting_the_isvc_collects_children_and_pods(make_sandbox: MakeSandbox,
+                                                      mode: str) -> None:
+    h = make_sandbox(scenario(mode))
+    client.CustomObjectsApi(h.api_client).delete_namespaced_custom_object(
+        GROUP, VERSION, NS, PLURAL, "llama")
+    h.wait_idle(terminations=True)
+    assert (pods(h, live=False), exists(h, "service", "llama-predictor")) == ([], False)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_kserve_014_keeps_a_condition_it_does_not_manage(make_sandbox: MakeSandbox,
+                                                         mode: str) -> None:
+    h = make_sandbox(scenario(mode, kserve="0.14"))
+    _write_condition(h, {"type": "Stopped", "status": "True", "reason": "Reclaimed"})
+    annotate(h, {"example.com/touch": "1"})
+    assert conditions(isvc(h))["Stopped"]["reason"] == "Reclaimed"
+
+
+def test_kserve_016_owns_the_stopped_condition(make_sandbox: MakeSandbox) -> None:
+    h = make_sandbox(scenario("Standard"))
+    _write_condition(h, {"type": "Reclaimer", "status": "True"})
+    annotate(h, {STOP: "true"})
+    assert "Reclaimer" not in conditions(isvc(h))
+
+
+def test_applying_a_scenario_adds_its_isvcs(sandbox: SandboxHandle) -> None:
+    sandbox.apply(scenario("Standard"))
+    assert len(pod_names(sandbox)) == 1
+
+
+def test_applying_another_kserve_version_swaps_the_simulator(sandbox: SandboxHandle) -> None:
+    sandbox.apply(scenario("Standard", kserve="0.14"))
+    assert isvc(sandbox)["status"]["deploymentMode"] == "RawDeployment"
+
