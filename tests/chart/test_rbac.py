@@ -30,9 +30,8 @@ ALWAYS = (
         Grant("kserve", "", "configmaps", "get", "inferenceservice-config"),
     }
 )
-MANAGED = _cluster("apps", "deployments", "get", "patch") | _cluster(
-    "apps", "deployments/scale", "get", "patch"
-)
+# What reclaimer/kube/cluster.py does for managed stops: LIST by label, PATCH the scale.
+MANAGED = _cluster("apps", "deployments", "list") | _cluster("apps", "deployments/scale", "patch")
 
 
 @pytest.mark.parametrize(
