@@ -16,7 +16,7 @@ from tests.signals.render import EVERY, Style, render
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)
-START = AT - timedelta(hours=7)
+START = AT - timedelta(hours=3)
 END = AT + timedelta(minutes=10)
 _M = timedelta(minutes=1)
 _BUSY = (Steady(START, AT + timedelta(hours=1), timedelta(seconds=10)),)

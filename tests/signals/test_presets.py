@@ -57,7 +57,8 @@ def test_state_matches_truth(measured: dict[str, Mapping[ServiceRef, Signals]],
 def test_values_match_truth(measured: dict[str, Mapping[ServiceRef, Signals]],
                             expected: Mapping[ServiceRef, Signals], preset: str,
                             scenario: str) -> None:
-    got, want = measured[preset][ServiceRef(preset, scenario)], expected[ServiceRef(preset, scenario)]
+    ref = ServiceRef(preset, scenario)
+    got, want = measured[preset][ref], expected[ref]
     assert [_close(got.requests, want.requests, 0.05 * (want.requests or 0) + 0.5),
             _close(got.seconds_since_last_request, want.seconds_since_last_request, 60),
             _close(got.gpu_utilization_max, want.gpu_utilization_max, 0.01),
