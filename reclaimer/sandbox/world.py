@@ -52,7 +52,7 @@ class World:
         try:
             apply_scenario(store, parsed)
             server.start()
-            world.wait_idle()
+            world.wait_idle(_settle_timeout(parsed))
         except BaseException:
             world.stop()
             raise
@@ -88,7 +88,7 @@ class World:
             self.simulator.start()
         self.scenario = parsed
         apply_scenario(self.store, parsed)
-        self.wait_idle()
+        self.wait_idle(_settle_timeout(parsed))
 
     def wait_idle(self, timeout: float = 10.0, *, terminations: bool = False) -> None:
         self.simulator.wait_idle(timeout, terminations=terminations)
@@ -101,3 +101,8 @@ class World:
             "users:\n- name: sandbox\n  user: {}\n"
             "contexts:\n- name: sandbox\n  context: {cluster: sandbox, user: sandbox}\n"
             "current-context: sandbox\n")
+
+
+def _settle_timeout(scenario: Scenario) -> float:
+    """About 2 ms of simulator work per ISVC on the reference host; generous margin."""
+    return 10.0 + 0.01 * len(scenario.inference_services)
