@@ -1,0 +1,109 @@
+"""A bare sandbox API server (no simulator) and the official client pointed at it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client, dynamic
+
+from reclaimer.sandbox.server import ApiServer
+from reclaimer.sandbox.store import Store
+
+NS = "team-a"
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store()
+
+
+@pytest.fixture
+def server(store: Store) -> Iterator[ApiServer]:
+    api = ApiServer(store, bookmark_interval=0.2).start()
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+@pytest.fixture
+def api_client(server: ApiServer) -> Iterator[client.ApiClient]:
+    config = client.Configuration()
+    config.host = server.url
+    with client.ApiClient(config) as api:
+        yield api
+
+
+@pytest.fixture
+def core(api_client: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture
+def apps(api_client: client.ApiClient) -> client.AppsV1Api:
+    return client.AppsV1Api(api_client)
+
+
+@pytest.fixture
+def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture
+def dyn(api_client: client.ApiClient) -> dynamic.DynamicClient:
+    return dynamic.DynamicClient(api_client)
+
+
+def status_body(exc: client.ApiException) -> dict[str, Any]:
+    return dict(json.loads(exc.body))
+
+
+def raw(server: ApiServer, method: str, path: str, body: Any = None,
+        content_type: str = "application/json") -> tuple[int, Any, dict[str, str]]:
+    """A request without the client's conveniences: exact status, body and headers."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(server.url + path, data=data, method=method,
+                                 headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"null"), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, json.loads(err.read() or b"null"), dict(err.headers)
+
+
+def pod(name: str, *, labels: dict[str, str] | None = None,
+        owner: dict[str, Any] | None = None, finalizers: list[str] | None = None) -> Any:
+    meta: dict[str, Any] = {"name": name, "labels": labels or {}}
+    if owner is not None:
+        meta["ownerReferences"] = [owner_ref(owner)]
+    if finalizers:
+        meta["finalizers"] = finalizers
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": {"containers": [{"name": "main", "image": "kserve/predictor:1"}]}}
+
+
+def owner_ref(owner: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"],
+            "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
+            "controller": True, "blockOwnerDeletion": True}
+
+
+def deployment(name: str, replicas: int = 1) -> dict[str, Any]:
+    labels = {"app": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "main", "image": "a:1"},
+                                                          {"name": "side", "image": "b:1"}]}}}}
+
+
+def isvc(name: str) -> dict[str, Any]:
+    return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": name},
+            "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}}}}}
