@@ -1,0 +1,165 @@
+"""ReclaimPolicy documents -> frozen `Policy` values, applying every rule of DESIGN §2.
+
+Two sources, one schema. A **CR** read from the cluster (``cluster=True``) must carry
+``metadata.namespace`` and governs only that namespace; ``spec.namespaceSelector`` is
+refused on it. A **file** document governs the namespaces its ``namespaceSelector``
+names (all, without one). A file document that sets ``metadata.namespace`` means what
+the same YAML would mean applied as a CR: it governs that namespace only, its key is
+``ns/name``, and a ``namespaceSelector`` next to it is refused as a contradiction.
+
+Documents are numbered from 1 in errors (``office-hours.yaml[1]`` is the first). Errors
+never stop the other documents: `parse_documents` returns the valid policies and one
+`PolicyInvalid` per bad document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from reclaimer.errors import PolicyInvalid
+from reclaimer.model import BusyAtStop, IdleDuring, IdleRule, Policy, PolicyMode, Window
+from reclaimer.policy.durations import parse_duration
+from reclaimer.policy.fields import FieldError, check, child
+from reclaimer.policy.selectors import parse_namespace_selector, parse_selector
+from reclaimer.policy.spec_fields import document_fields
+from reclaimer.policy.yamldocs import YamlProblem, load, split_documents
+
+WHOLE_DOCUMENT = "(document)"
+YAML = "(yaml)"
+
+# spec key -> (Policy/IdleRule attribute, converter); absent keys keep the model default.
+_SPEC_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "timeZone": ("time_zone", str),
+    "busyAtStop": ("busy_at_stop", BusyAtStop),
+    "maxDefer": ("max_defer", parse_duration),
+    "mode": ("mode", PolicyMode),
+    "priority": ("priority", int),
+}
+_IDLE_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "after": ("after", parse_duration),
+    "maxRequests": ("max_requests", int),
+    "gpuUtilizationBelow": ("gpu_utilization_below", float),
+    "minUptime": ("min_uptime", parse_duration),
+    "during": ("during", IdleDuring),
+}
+
+
+def parse_policy(doc: Mapping[str, Any], *, source: str, index: int,
+                 cluster: bool = False) -> Policy:
+    """One document -> Policy; raises PolicyInvalid(source, document=index, field, message)."""
+    try:
+        check(doc, document_fields(cluster=cluster), "")
+        _check_rules(doc, cluster=cluster)
+        return _build(doc, source=source)
+    except FieldError as exc:
+        raise PolicyInvalid(source=source, document=index, field=exc.field or WHOLE_DOCUMENT,
+                            message=exc.message) from exc
+
+
+def parse_documents(text: str, *, source: str) -> tuple[list[Policy], list[PolicyInvalid]]:
+    """Every document of a YAML stream; empty documents are skipped, not errors."""
+    policies, errors = parse_numbered(text, source=source)
+    unique, duplicates = reject_duplicates([(source, i, p) for i, p in policies])
+    return unique, errors + duplicates
+
+
+def parse_numbered(
+    text: str, *, source: str
+) -> tuple[list[tuple[int, Policy]], list[PolicyInvalid]]:
+    """Like `parse_documents`, with each policy's document number, duplicates kept."""
+    policies: list[tuple[int, Policy]] = []
+    errors: list[PolicyInvalid] = []
+    for raw in split_documents(text):
+        try:
+            data = load(raw)
+            if data is not None:
+                policies.append((raw.index, parse_policy(data, source=source, index=raw.index)))
+        except YamlProblem as exc:
+            errors.append(PolicyInvalid(source=source, document=raw.index, field=YAML,
+                                        message=str(exc)))
+        except PolicyInvalid as exc:
+            errors.append(exc)
+    return policies, errors
+
+
+def reject_duplicates(
+    located: list[tuple[str, int, Policy]],
+) -> tuple[list[Policy], list[PolicyInvalid]]:
+    """Keep the first policy of each key; a later one is an error (keys name ledger rows)."""
+    first: dict[str, tuple[str, int]] = {}
+    unique: list[Policy] = []
+    errors: list[PolicyInvalid] = []
+    for source, index, policy in located:
+        if policy.key in first:
+            where = "{}[{}]".format(*first[policy.key])
+            errors.append(PolicyInvalid(source=source, document=index, field="metadata.name",
+                                        message=f'"{policy.key}" is already defined in {where}'))
+            continue
+        first[policy.key] = (source, index)
+        unique.append(policy)
+    return unique, errors
+
+
+def _check_rules(doc: Mapping[str, Any], *, cluster: bool) -> None:
+    """Rules that span fields; the shape is already checked."""
+    meta, spec = doc["metadata"], doc["spec"]
+    if cluster and "namespace" not in meta:
+        raise FieldError("metadata.namespace", "required on a ReclaimPolicy resource")
+    if "namespace" in meta and "namespaceSelector" in spec:
+        raise FieldError("spec.namespaceSelector", "conflicts with metadata.namespace: a "
+                         "policy with a namespace governs only that namespace; remove one")
+    if "schedule" not in spec and "idle" not in spec:
+        raise FieldError("spec", "sets neither schedule nor idle, so it would never act; "
+                         "add a schedule, an idle rule, or both")
+    if "schedule" in spec:
+        _check_schedule(spec)
+    else:
+        _check_without_schedule(spec)
+    if "idle" in spec and not parse_duration(spec["idle"]["after"]):
+        raise FieldError("spec.idle.after", "must be longer than 0s")
+
+
+def _check_schedule(spec: Mapping[str, Any]) -> None:
+    if "timeZone" not in spec:
+        raise FieldError("spec.timeZone", "required with schedule (an IANA name such as "
+                         "Europe/Berlin), so the windows mean the same on every machine")
+    for index, window in enumerate(spec["schedule"]):
+        if window["start"].split() == window["stop"].split():
+            raise FieldError(child(child("spec.schedule", index), "stop"),
+                             "equals start, so the window would always be empty")
+
+
+def _check_without_schedule(spec: Mapping[str, Any]) -> None:
+    if "exceptDates" in spec:
+        raise FieldError("spec.exceptDates", "skips schedule start edges, but there is no "
+                         "schedule; add one or remove exceptDates")
+    if spec.get("idle", {}).get("during") == IdleDuring.OFF_HOURS.value:
+        raise FieldError("spec.idle.during", "offHours means outside schedule windows, but "
+                         "there is no schedule; use always or add a schedule")
+
+
+def _build(doc: Mapping[str, Any], *, source: str) -> Policy:
+    meta, spec = doc["metadata"], doc["spec"]
+    idle = spec.get("idle")
+    return Policy(
+        name=meta["name"],
+        namespace=meta.get("namespace"),
+        source=source,
+        selector=parse_selector(spec.get("selector", {}), "spec.selector"),
+        namespace_selector=parse_namespace_selector(spec.get("namespaceSelector", {})),
+        schedule=tuple(Window(start=w["start"], stop=w["stop"]) for w in spec.get("schedule", [])),
+        except_dates=frozenset(_date_text(day) for day in spec.get("exceptDates", [])),
+        idle=IdleRule(**_options(idle, _IDLE_OPTIONS)) if idle is not None else None,
+        **_options(spec, _SPEC_OPTIONS),
+    )
+
+
+def _options(raw: Mapping[str, Any],
+             table: dict[str, tuple[str, Callable[[Any], Any]]]) -> dict[str, Any]:
+    return {attr: convert(raw[key]) for key, (attr, convert) in table.items() if key in raw}
+
+
+def _date_text(day: str | date) -> str:
+    return day.isoformat() if isinstance(day, date) else day

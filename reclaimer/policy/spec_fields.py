@@ -1,0 +1,114 @@
+"""The accepted shape of a ReclaimPolicy (DESIGN §2), for files and for the CRD.
+
+`SPEC_FIELDS` is ``spec`` as files accept it; `CR_SPEC_FIELDS` is the same without
+``namespaceSelector`` (a CR governs only its own namespace). `crd_schema()` is the CRD
+version's ``openAPIV3Schema``; the Helm chart's test keeps ``helm/reclaimer/crds`` equal to
+it. Rules that span fields (schedule needs timeZone, In needs values, ...) live in
+`reclaimer.policy.schema`, which uses these shapes first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reclaimer.policy.fields import Field, openapi
+
+API_VERSION = "reclaimer.io/v1alpha1"
+KIND = "ReclaimPolicy"
+
+_DURATION = "a duration such as 30m, 1h30m, 90s or 2d"
+
+SELECTOR = Field("object", "LabelSelector over ISVC labels; {} selects all.", properties={
+    "matchLabels": Field("map", "Labels that must all be equal.", format="label-value",
+                         key_format="label-key"),
+    "matchExpressions": Field("array", "Requirements that must all hold.", items=Field(
+        "object", "One requirement.", properties={
+            "key": Field("string", "Label key.", format="label-key"),
+            "operator": Field("string", "In, NotIn, Exists or DoesNotExist.",
+                              enum=("In", "NotIn", "Exists", "DoesNotExist")),
+            "values": Field("array", "Non-empty for In/NotIn; empty for Exists/DoesNotExist.",
+                            items=Field("string", format="label-value")),
+        }, required=("key", "operator"))),
+})
+
+NAMESPACE_SELECTOR = Field("object", "Files only: namespaces; none listed = all.", properties={
+    "matchNames": Field("array", "Namespace names.", items=Field("string", format="dns-label")),
+})
+
+WINDOW = Field("object", "Keep running from each start edge to the next stop edge.", properties={
+    "start": Field("string", "Cron expression (5 fields) in timeZone.", format="cron"),
+    "stop": Field("string", "Cron expression (5 fields) in timeZone.", format="cron"),
+}, required=("start", "stop"))
+
+IDLE = Field("object", "Stop a service that stayed idle for `after`.", properties={
+    "after": Field("string", f"Idle this long, then stop: {_DURATION}.", format="duration"),
+    "maxRequests": Field("integer", "Requests allowed in the window while still idle; "
+                         "default 0.", minimum=0),
+    "gpuUtilizationBelow": Field("number", "Percent the GPU must stay below; default 5.",
+                                 minimum=0, maximum=100),
+    "minUptime": Field("string", f"Never idle-stop sooner after a start; default 15m; "
+                       f"{_DURATION}.", format="duration"),
+    "during": Field("string", "always, or offHours (only outside schedule windows).",
+                    enum=("always", "offHours")),
+}, required=("after",))
+
+_SPEC = {
+    "selector": SELECTOR,
+    "namespaceSelector": NAMESPACE_SELECTOR,
+    "timeZone": Field("string", "IANA time zone of the schedule; required with schedule.",
+                      format="time-zone"),
+    "schedule": Field("array", "Windows in which services keep running.", items=WINDOW,
+                      min_items=1),
+    "exceptDates": Field("array", "Local dates (YYYY-MM-DD) whose start edges are skipped.",
+                         items=Field("string", format="date")),
+    "idle": IDLE,
+    "busyAtStop": Field("string", "At a schedule stop while requests flow: defer or force.",
+                        enum=("defer", "force")),
+    "maxDefer": Field("string", f"Defer a busy stop at most this long; {_DURATION}.",
+                      format="duration"),
+    "mode": Field("string", "enforce, or dryRun (decide and record, never act).",
+                  enum=("enforce", "dryRun")),
+    "priority": Field("integer", "The highest wins when several policies match one service."),
+}
+
+SPEC_FIELDS = Field("object", "What to reclaim, when, and how.", properties=_SPEC)
+CR_SPEC_FIELDS = Field("object", SPEC_FIELDS.description, properties={
+    k: v for k, v in _SPEC.items() if k != "namespaceSelector"})
+
+_OBJECT_META = ("name", "namespace", "labels", "annotations", "uid", "resourceVersion",
+                "generation", "creationTimestamp", "deletionTimestamp",
+                "deletionGracePeriodSeconds", "managedFields", "finalizers", "ownerReferences",
+                "generateName", "selfLink")
+METADATA = Field("object", "Kubernetes ObjectMeta.", properties={
+    **{key: Field("any") for key in _OBJECT_META},
+    "name": Field("string", "DNS-1123 subdomain.", format="dns-subdomain"),
+    "namespace": Field("string", "DNS-1123 label.", format="dns-label"),
+    "labels": Field("map"),
+    "annotations": Field("map"),
+}, required=("name",))
+
+
+def document_fields(*, cluster: bool) -> Field:
+    """The whole document: a CR read from the cluster, or a file document."""
+    return Field("object", f"A {KIND}.", properties={
+        "apiVersion": Field("string", enum=(API_VERSION,)),
+        "kind": Field("string", enum=(KIND,)),
+        "metadata": METADATA,
+        "spec": CR_SPEC_FIELDS if cluster else SPEC_FIELDS,
+        "status": Field("any"),
+    }, required=("apiVersion", "kind", "metadata", "spec"))
+
+
+def crd_schema() -> dict[str, Any]:
+    """``openAPIV3Schema`` for the v1alpha1 version of the ReclaimPolicy CRD."""
+    return {
+        "type": "object",
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": openapi(CR_SPEC_FIELDS),
+            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        },
+        "required": ["spec"],
+    }
