@@ -63,3 +63,11 @@ class SimApi:
         except ApiError as exc:
             if exc.code != 404:
                 raise
+
+    def finalize(self, kind: str, namespace: str | None, name: str) -> None:
+        """Remove a Terminating object now (the kubelet's "containers are gone")."""
+        try:
+            self.store.finalize(self.types[kind], namespace, name)
+        except ApiError as exc:
+            if exc.code != 404:
+                raise

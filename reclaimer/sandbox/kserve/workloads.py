@@ -13,6 +13,7 @@ run pods, an HPA keeps a scaled-up Deployment within its bounds, pods terminate.
 - Pods are created with the finalizer ``sandbox.reclaimer.io/kubelet``: a delete only
   marks them Terminating (deletionTimestamp), and the finalizer is removed after the
   scenario's ``podTerminationSeconds`` so the pod is then gone, holding its GPU until.
+  Any other pod deleted with a grace period is removed after the same time.
 """
 
 from __future__ import annotations
@@ -76,8 +77,15 @@ class WorkloadController:
         """Live pods by owner uid, kept from pod events and our own creates."""
 
     def observe_pod(self, pod: Obj, *, deleted: bool) -> str | None:
-        """Track a pod event; returns its owning Deployment's name, if any."""
+        """Track a pod event; returns its owning Deployment's name, if any.
+
+        Any Terminating pod (ours or not) is given the scenario's grace, then removed,
+        as a kubelet confirms a container gone.
+        """
         meta = pod["metadata"]
+        if not deleted and meta.get("deletionTimestamp"):
+            self.terminations.schedule(meta["namespace"], meta["name"],
+                                       self.termination_seconds)
         owner = _controller_ref(pod)
         if owner is None:
             return None
@@ -86,19 +94,21 @@ class WorkloadController:
             bucket.pop(meta["name"], None)
         else:
             bucket[meta["name"]] = pod
-            finalizers = meta.get("finalizers") or []
-            if meta.get("deletionTimestamp") and KUBELET_FINALIZER in finalizers:
-                self.terminations.schedule(meta["namespace"], meta["name"],
-                                           self.termination_seconds)
         return str(owner["name"]) if owner.get("kind") == "Deployment" else None
 
     def finish_termination(self, namespace: str, name: str) -> None:
+        """Drop our finalizer; a pod left with none but still Terminating is removed."""
         pod = self.api.find("pod", namespace, name)
-        if pod is None:
+        if pod is None or not pod["metadata"].get("deletionTimestamp"):
             return
-        finalizers = [f for f in pod["metadata"].get("finalizers") or [] if f != KUBELET_FINALIZER]
-        pod["metadata"]["finalizers"] = finalizers
-        self.api.replace("pod", pod)
+        finalizers = pod["metadata"].get("finalizers") or []
+        if KUBELET_FINALIZER in finalizers:
+            pod["metadata"]["finalizers"] = [f for f in finalizers if f != KUBELET_FINALIZER]
+            pod = self.api.replace("pod", pod)
+            if self.api.find("pod", namespace, name) is None:
+                return
+        if not pod["metadata"].get("finalizers"):
+            self.api.finalize("pod", namespace, name)
 
     def reconcile(self, namespace: str, name: str) -> None:
         dep = self.api.find("deployment", namespace, name)
