@@ -38,12 +38,21 @@ class Handler(Protocol):
 
 
 def write_condition(ctx: Context, obj: Obj, *, stopped: bool, message: str,
-                    at: datetime) -> None:
-    """Assert reclaimer's Stopped condition; a 409 is left to the next tick's re-assert."""
-    body = st.with_condition(obj, status="True" if stopped else "False",
-                             reason="Reclaimed" if stopped else "Restored",
-                             message=message, at=at)
-    try:
-        ctx.call(lambda: ctx.cluster.patch_isvc_status(st.ref_of(obj), body))
-    except Conflict:
+                    at: datetime, attempts: int = 3) -> None:
+    """Assert reclaimer's Stopped condition.
+
+    KServe writes status right after our spec changes, so a 409 is expected: re-read and
+    try again a few times; if it still conflicts, the next tick's re-assert does it.
+    """
+    ref = st.ref_of(obj)
+    for attempt in range(attempts):
+        if attempt:
+            obj = ctx.call(lambda: ctx.cluster.get_isvc(ref))
+        body = st.with_condition(obj, status="True" if stopped else "False",
+                                 reason="Reclaimed" if stopped else "Restored",
+                                 message=message, at=at)
+        try:
+            ctx.call(lambda body=body: ctx.cluster.patch_isvc_status(ref, body))  # type: ignore[misc]
+        except Conflict:
+            continue
         return

@@ -1,0 +1,99 @@
+"""Native stop on a KServe 0.16 sandbox: the annotation, verification, Events, metadata."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.model import Action
+from tests.executor.conftest import T0, MakeHarness, isvc_entry
+
+pytestmark = pytest.mark.integration
+MODES = [pytest.param("Knative", id="knative"), pytest.param("Standard", id="standard")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stop_is_verified_only_after_the_pods_are_gone(make_harness: MakeHarness,
+                                                       mode: str) -> None:
+    h = make_harness("0.16", isvc_entry(mode=mode), termination=1)
+    outcome = h.apply(Action.STOP)
+    assert outcome.kind is OutcomeKind.APPLIED and outcome.strategy == "native"
+    h.handle.wait_idle()
+    pods_now = h.cluster.pod_counts().get(h.ref(), 0)
+    early = h.follow_up()
+    assert (pods_now, early, h.states()) == (1, [], ["applied"])
+    h.settle()
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    assert h.states() == ["verified"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_full_cycle_leaves_labels_and_annotations_as_the_user_had_them(
+        make_harness: MakeHarness, mode: str) -> None:
+    h = make_harness("0.16", isvc_entry(mode=mode, annotations={"team": "ml"}))
+    before = h.isvc()["metadata"]
+    for action in (Action.STOP, Action.START):
+        assert h.apply(action).kind is OutcomeKind.APPLIED
+        h.settle()
+        assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    after = h.isvc()["metadata"]
+    assert (after.get("labels"), after.get("annotations")) == (
+        before.get("labels"), before.get("annotations"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stop_and_start_emit_events(make_harness: MakeHarness, mode: str) -> None:
+    h = make_harness("0.16", isvc_entry(mode=mode))
+    h.apply(Action.STOP)
+    h.settle()
+    h.follow_up()
+    h.apply(Action.START)
+    events = h.events()
+    assert sorted(e["reason"] for e in events) == ["Reclaimed", "Restored"]
+    assert {e["reportingComponent"] for e in events} == {"reclaimer"}
+    assert {e["involvedObject"]["name"] for e in events} == {"llama"}
+
+
+def test_stop_patches_only_the_stop_annotation_with_a_resource_version(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry())
+    h.handle.request_log.clear()
+    h.apply(Action.STOP)
+    patches = h.handle.request_log.entries(verb="patch", resource="inferenceservices")
+    assert [(p.subresource, p.code) for p in patches] == [(None, 200)]
+    assert h.isvc()["metadata"]["annotations"]["serving.kserve.io/stop"] == "true"
+
+
+def test_a_start_is_verified_by_ready(make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry())
+    h.apply(Action.STOP)
+    h.settle()
+    h.follow_up()
+    h.apply(Action.START)
+    h.settle()
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    assert h.states() == ["verified", "verified"]
+
+
+def test_disable_auto_update_is_refused_with_the_reason(make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry(
+        annotations={"serving.kserve.io/disable-auto-update": "true"}))
+    h.handle.request_log.clear()
+    outcome = h.apply(Action.STOP)
+    assert outcome.kind is OutcomeKind.FAILED
+    assert "serving.kserve.io/disable-auto-update" in outcome.message
+    assert h.handle.request_log.count(verb="patch", resource="inferenceservices") == 0
+    assert [e["reason"] for e in h.events()] == ["ReclaimFailed"]
+
+
+def test_verification_times_out_into_failed(make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry(), termination=30)
+    h.apply(Action.STOP)
+    h.handle.wait_idle()
+    late = T0 + timedelta(minutes=6)
+    outcomes = h.follow_up(at=late)
+    assert [o.kind for o in outcomes] == [OutcomeKind.FAILED]
+    assert "pod(s) still present" in outcomes[0].message
+    assert h.states() == ["failed"]
