@@ -94,14 +94,24 @@ class PrometheusSignals:
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
         except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
-            raise MetricsUnavailable(
-                f"{query} query failed: {type(exc).__name__}: {_short(exc)}") from exc
+            raise MetricsUnavailable(f"{query} query failed: {_transport(exc, remaining)}",
+                                     ) from exc
         return parse_vector(query, result)
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
     text = str(exc)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _transport(exc: BaseException, waited: float) -> str:
+    """Name the failure without the (long) query URL that requests puts in messages."""
+    text = str(exc)
+    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
+        return f"Timeout: no answer within {waited:.3g}s"
+    if isinstance(exc, requests.ConnectionError):
+        return "ConnectionError: " + text.rsplit("(Caused by ", 1)[-1].rstrip(")")[:200]
+    return f"{type(exc).__name__}: {_short(exc)}"
 
 
 def parse_vector(query: Query, result: Any) -> list[Row]:

@@ -1,0 +1,69 @@
+"""A tiny counting HTTP proxy: what the adapter really sends, without mocking it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Traffic:
+    paths: list[str] = field(default_factory=list)
+    response_bytes: list[int] = field(default_factory=list)
+
+    def queries(self) -> int:
+        return sum(1 for p in self.paths if p.startswith("/api/v1/query"))
+
+
+def _handler(upstream: str, traffic: Traffic) -> type[BaseHTTPRequestHandler]:
+    class Forward(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            traffic.paths.append(self.path)
+            try:
+                with urllib.request.urlopen(upstream + self.path, timeout=30) as answer:
+                    status, body = answer.status, answer.read()
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, exc.read()
+            traffic.response_bytes.append(len(body))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet: the test reads `traffic` instead."""
+
+    return Forward
+
+
+@contextmanager
+def counting_proxy(upstream: str) -> Iterator[tuple[str, Traffic]]:
+    traffic = Traffic()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream, traffic))
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", traffic
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@contextmanager
+def silent_port() -> Iterator[str]:
+    """A port that accepts connections (kernel backlog) but never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
