@@ -61,6 +61,7 @@ class World:
     def stop(self) -> None:
         self.server.stop()
         self.simulator.stop()
+        self.store.close()
 
     @property
     def url(self) -> str:
