@@ -79,7 +79,11 @@ class Collector(Tables):
         finalizers = owner["metadata"].get("finalizers") or []
         if FOREGROUND in finalizers and owner["metadata"].get("deletionTimestamp"):
             new = deep_copy(owner)
-            new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND]
+            kept = [f for f in finalizers if f != FOREGROUND]
+            if kept:
+                new["metadata"]["finalizers"] = kept
+            else:
+                new["metadata"].pop("finalizers", None)
             self._update(ref[0], owner, new, dry_run=False)
 
     def _orphan(self, owner_uid: str) -> None:
@@ -88,9 +92,12 @@ class Collector(Tables):
             if ref is not None:
                 dep = self._find(*ref)
                 new = deep_copy(dep)
-                new["metadata"]["ownerReferences"] = [
-                    r for r in dep["metadata"].get("ownerReferences") or []
-                    if r["uid"] != owner_uid]
+                kept = [r for r in dep["metadata"].get("ownerReferences") or []
+                        if r["uid"] != owner_uid]
+                if kept:
+                    new["metadata"]["ownerReferences"] = kept
+                else:
+                    new["metadata"].pop("ownerReferences", None)
                 self._update(ref[0], dep, new, dry_run=False)
 
     def _drop_all(self, rtype: ResourceType) -> None:

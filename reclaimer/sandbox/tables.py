@@ -77,7 +77,8 @@ class Tables:
         if objects.same_state(old, new) or dry_run:
             return old if not dry_run else new
         meta = new["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if (meta.get("deletionTimestamp") and not meta.get("finalizers")
+                and old["metadata"].get("finalizers")):
             return self._remove(rtype, new)
         self._unindex_owners(old)
         self._put(rtype, meta.get("namespace", ""), new)
