@@ -42,8 +42,41 @@ def _expand(scope: str, rules: Iterable[Mapping[str, Any]]) -> Iterable[Grant]:
 def covers(granted: set[Grant], *, scope: str, group: str, resource: str, verb: str,
            name: str) -> bool:
     """Would an API request be allowed? (cluster grants apply in every namespace)."""
-    return any(
-        g.group == group and g.resource == resource and g.verb == verb
-        and g.scope in {"cluster", scope} and g.name in {"", name}
-        for g in granted
-    )
+    need = Need(scope, group, resource, verb, name)
+    return any(allows(g, need) for g in granted)
+
+
+@dataclass(frozen=True, order=True)
+class Need:
+    """What one API request needs, from the sandbox's request log."""
+
+    scope: str  # "cluster" for a request across all namespaces
+    group: str
+    resource: str  # plural, or plural/subresource
+    verb: str
+    name: str  # "" for collection requests (list, watch, create)
+
+
+def need_of(record: Any) -> Need:
+    """Map a sandbox ``RequestRecord`` (verb, group, resource, subresource, namespace,
+    name) to the RBAC it needs."""
+    resource = record.resource + (f"/{record.subresource}" if record.subresource else "")
+    return Need(record.namespace or "cluster", record.group, resource, record.verb,
+                record.name or "")
+
+
+def allows(grant: Grant, need: Need) -> bool:
+    """RBAC's rule: a ClusterRole grant applies everywhere, a Role grant in its namespace;
+    resourceNames never match collection requests."""
+    return (grant.group == need.group and grant.resource == need.resource
+            and grant.verb == need.verb and grant.scope in {"cluster", need.scope}
+            and grant.name in {"", need.name})
+
+
+def uncovered(granted: set[Grant], needs: Iterable[Need]) -> list[Need]:
+    return sorted({n for n in needs if not any(allows(g, n) for g in granted)})
+
+
+def unused(granted: set[Grant], needs: Iterable[Need]) -> set[Grant]:
+    wanted = set(needs)
+    return {g for g in granted if not any(allows(g, n) for n in wanted)}

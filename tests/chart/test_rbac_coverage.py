@@ -1,0 +1,135 @@
+"""The chart's RBAC against the requests the real kube adapters make.
+
+Every call `KubeCluster`, `LeaderElector`, `EventRecorder` and `Inventory` can make is
+driven once against the sandbox API server (KServe 0.14, a Standard-mode service, so
+the managed path runs too); the sandbox's request log gives what each request needs.
+The chart must allow all of it, and grant nothing that no request needed, apart from
+the ReclaimPolicy rules that only the policy source (not these adapters) uses.
+
+The end-to-end version (issue 8: run the e2e scenarios, then compare) reuses
+`need_of`, `uncovered` and `unused` from tests/chart/rbac.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reclaimer.kube.cache import WatchCache
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.inventory import Inventory
+from reclaimer.kube.lease import LeaderElector, LeaseSettings
+from reclaimer.kube.rest import Rest
+from reclaimer.model import ServiceRef
+from reclaimer.sandbox.world import World
+from tests.chart.helm import NAMESPACE, Helm
+from tests.chart.rbac import Grant, Need, grants, need_of, uncovered, unused
+
+pytestmark = pytest.mark.integration
+
+TEAM = "team-a"
+SCENARIO = {
+    "kserve": "0.14",
+    "namespaces": [TEAM, NAMESPACE, "kserve"],
+    "inferenceServices": [{"namespace": TEAM, "name": "llama", "mode": "Standard", "gpus": 1}],
+}
+POLICY_SOURCE_ONLY = {
+    Grant("cluster", "reclaimer.io", "reclaimpolicies", verb)
+    for verb in ("get", "list", "watch")
+} | {Grant("cluster", "reclaimer.io", "reclaimpolicies/status", "patch")}
+
+
+def _clock() -> Iterator[datetime]:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    while True:
+        yield at
+        at += timedelta(seconds=5)
+
+
+def _drive_cluster(rest: Rest) -> None:
+    cluster = KubeCluster(rest)
+    ref = ServiceRef(TEAM, "llama")
+    obj = cluster.get_isvc(ref)
+    cluster.list_isvcs()
+    cluster.pod_counts()
+    version = obj["metadata"]["resourceVersion"]
+    cluster.patch_isvc(ref, {"metadata": {"resourceVersion": version}})
+    cluster.patch_isvc_status(ref, {"status": {}})
+    for deployment in cluster.component_deployments(ref):
+        cluster.scale_deployment(TEAM, deployment["metadata"]["name"], 0)
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for _ in range(2):  # the second one bumps the first Event's count (a PATCH)
+        cluster.emit_event(ref, obj["metadata"]["uid"], reason="Reclaimed", message="m",
+                           warning=False, at=at)
+
+
+def _drive_lease(rest: Rest) -> None:
+    clock = _clock()
+    ticks = iter(range(10_000))
+    settings = LeaseSettings(NAMESPACE, "reclaimer-leader", "reclaimer-0")
+    elector = LeaderElector(rest, settings, now=lambda: next(clock),
+                            monotonic=lambda: float(next(ticks)))
+    assert elector.try_acquire_or_renew()  # GET (404), CREATE
+    assert elector.try_acquire_or_renew()  # GET, UPDATE
+
+
+def _drive_inventory(rest: Rest) -> None:
+    inventory = Inventory(rest)
+    caches = [c for c in vars(inventory).values() if isinstance(c, WatchCache)]
+    for cache in caches:
+        cache.watch_timeout = 1  # the server ends each watch after a second
+    inventory.start()
+    inventory.resync()
+    inventory.stop()  # each watch still ends (and is logged) when its second is up
+
+
+def _needs(world: World, expected_calls: int) -> list[Need]:
+    """The server logs a request after answering it: wait until all are in."""
+    deadline = time.monotonic() + 10
+    while len(world.request_log) < expected_calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [need_of(r) for r in world.request_log.entries()]
+
+
+@pytest.fixture(scope="module")
+def managed_grants(helm: Helm) -> set[Grant]:
+    return grants(helm.template(set_values=["config.executor.strategy=managed"]))
+
+
+@pytest.fixture(scope="module")
+def adapter_needs() -> Iterator[list[Need]]:
+    world = World.start(port=0, scenario=SCENARIO)
+    api_client = api_client_for_host(world.url)
+    try:
+        world.wait_idle()
+        client = Rest(api_client)
+        _drive_cluster(client)
+        _drive_lease(client)
+        _drive_inventory(client)
+        yield _needs(world, client.total_calls)
+    finally:
+        api_client.close()  # type: ignore[no-untyped-call]
+        world.stop()
+
+
+def test_every_adapter_request_is_allowed(
+    managed_grants: set[Grant], adapter_needs: list[Need]
+) -> None:
+    assert uncovered(managed_grants, adapter_needs) == []
+
+
+def test_nothing_granted_that_no_request_needs(
+    managed_grants: set[Grant], adapter_needs: list[Need]
+) -> None:
+    assert unused(managed_grants, adapter_needs) == POLICY_SOURCE_ONLY
+
+
+def test_the_drive_reached_every_adapter(adapter_needs: list[Need]) -> None:
+    verbs = {(n.resource, n.verb) for n in adapter_needs}
+    assert {("inferenceservices", "watch"), ("pods", "watch"), ("leases", "update"),
+            ("events", "patch"), ("deployments/scale", "patch"),
+            ("configmaps", "get")} <= verbs
