@@ -16,13 +16,17 @@ from reclaimer.model import Action
 T = TypeVar("T")
 
 
+class Caller(Protocol):
+    def __call__(self, fn: Callable[[], T]) -> T: ...
+
+
 @dataclass(frozen=True)
 class Context:
     """``call`` runs one API call under the retry policy (5xx backoff, Retry-After)."""
 
     cluster: Cluster
     ledger: Ledger
-    call: Callable[[Callable[[], Obj]], Obj]
+    call: Caller
 
 
 class Handler(Protocol):

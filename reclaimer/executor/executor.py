@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from reclaimer.errors import (
     ClusterError,
@@ -41,6 +42,7 @@ from reclaimer.model import Action, Transition
 log = logging.getLogger("reclaimer.executor")
 TRANSIENT = (Conflict, TooManyRequests, ServerError, ClusterUnavailable)
 RetryKey = tuple[str, str, str, str | None]
+T = TypeVar("T")
 
 
 def _key(t: Transition) -> RetryKey:
@@ -62,7 +64,7 @@ class Executor:
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call)
         self.followup = FollowUp(self.ctx, timeout=self.options.verify_timeout)
 
-    def call(self, fn: Callable[[], Obj]) -> Obj:
+    def call(self, fn: Callable[[], T]) -> T:
         return self.options.retry.run(fn, sleep=self._sleep)
 
     def apply(self, transition: Transition, *, at: datetime) -> Outcome:

@@ -60,8 +60,8 @@ class FollowUp:
         if not self.awaiting and not self.held:
             return []
         try:
-            objs = {st.ref_of(o): o for o in self.ctx.cluster.list_isvcs()}
-            pods = self.ctx.cluster.pod_counts() if self.awaiting else {}
+            objs = {st.ref_of(o): o for o in self.ctx.call(self.ctx.cluster.list_isvcs)}
+            pods = self.ctx.call(self.ctx.cluster.pod_counts) if self.awaiting else {}
         except ClusterError as exc:
             log.warning("verification postponed: %s", exc)
             return []

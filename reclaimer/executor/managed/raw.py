@@ -45,7 +45,7 @@ class ManagedRaw:
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         ref, uid = st.ref_of(obj), st.uid_of(obj)
-        deployments = ctx.cluster.component_deployments(ref)
+        deployments = ctx.call(lambda: ctx.cluster.component_deployments(ref))
         saved = ctx.ledger.load_restore_info(ref, uid)
         resuming = (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
                     and saved is not None and saved.get("strategy") == NAME)
@@ -65,7 +65,7 @@ class ManagedRaw:
             raise Refused(f"no restore information saved for a managed stop of {ref}; "
                           "start it by hand (restore autoscalerClass and replicas)")
         wanted: Mapping[str, int] = saved.get("replicas") or {}
-        for deployment in ctx.cluster.component_deployments(ref):
+        for deployment in ctx.call(lambda: ctx.cluster.component_deployments(ref)):
             want = wanted.get(_name(deployment))
             if want is not None and _replicas(deployment) != want:
                 self._scale(ctx, deployment, int(want))
@@ -88,8 +88,5 @@ class ManagedRaw:
     def _scale(self, ctx: Context, deployment: Obj, replicas: int) -> None:
         meta = deployment["metadata"]
 
-        def scale() -> Obj:
-            ctx.cluster.scale_deployment(meta["namespace"], meta["name"], replicas)
-            return {}
-
-        ctx.call(scale)
+        ctx.call(lambda: ctx.cluster.scale_deployment(meta["namespace"], meta["name"],
+                                                      replicas))
