@@ -1,0 +1,60 @@
+"""Child process for test_recover: runs the real executor and dies by SIGKILL mid-way.
+
+``--die after-api``: SIGKILL inside ``mark_applied`` (the stop annotation is written,
+the row is still planned). ``--die before-api``: SIGKILL inside the ISVC patch, before
+the request is sent (the row is planned, the cluster untouched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from datetime import datetime
+from typing import Any
+
+from reclaimer.executor.executor import Executor
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.rest import Rest
+from reclaimer.ledger import SqlLedger, open_ledger
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DieBeforePatch(KubeCluster):
+    def patch_isvc(self, ref: ServiceRef, body: dict[str, Any]) -> dict[str, Any]:
+        _die()
+        raise AssertionError("unreachable")
+
+
+class DieOnApplied(SqlLedger):
+    def mark_applied(self, record_id: int, *, at: datetime) -> None:
+        _die()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url")
+    parser.add_argument("--db")
+    parser.add_argument("--die", choices=["after-api", "before-api"])
+    parser.add_argument("--at")
+    args = parser.parse_args()
+    rest = Rest(api_client_for_host(args.url))
+    after = args.die == "after-api"
+    ledger = DieOnApplied.open(args.db) if after else open_ledger(args.db)
+    cluster = KubeCluster(rest) if after else DieBeforePatch(rest)
+    ref = ServiceRef("team-a", "llama")
+    uid = cluster.get_isvc(ref)["metadata"]["uid"]
+    at = datetime.fromisoformat(args.at)
+    t = Transition(ref=ref, uid=uid, action=Action.STOP, trigger=Trigger.SCHEDULE,
+                   reason=Reason.SCHEDULE_STOP, policy="team-a/office-hours", at=at,
+                   edge_key=f"team-a/office-hours|{uid}|{at.isoformat()}|stop")
+    Executor(cluster, ledger, actor="child").apply(t, at=at)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""SIGKILL between planned and applied: the next start reconciles the pending row."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.executor.recover import recover
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.rest import Rest
+from reclaimer.ledger import open_ledger
+from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.schema_check import upgrade
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
+from tests.executor.conftest import NS, T0, isvc_entry
+from tests.fixtures.sandbox import SandboxHandle
+
+pytestmark = pytest.mark.integration
+CHILD = Path(__file__).with_name("crash_child.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _crash(handle: SandboxHandle, db: str, die: str) -> int:
+    done = subprocess.run(
+        [sys.executable, str(CHILD), "--url", handle.url, "--db", db, "--die", die,
+         "--at", T0.isoformat()], cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
+        capture_output=True, timeout=30)
+    return done.returncode
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(url))
+    return url
+
+
+@pytest.mark.parametrize(("die", "after"), [
+    pytest.param("after-api", ("applied", "verified"), id="already-stopped-becomes-applied"),
+    pytest.param("before-api", ("abandoned", "abandoned"), id="untouched-becomes-abandoned"),
+])
+def test_recovery_reconciles_the_planned_row_against_the_cluster(
+        make_sandbox: object, db: str, die: str, after: tuple[str, str]) -> None:
+    handle = make_sandbox({"kserve": "0.16", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS], "inferenceServices": [isvc_entry()]})
+    assert _crash(handle, db, die) == -signal.SIGKILL
+    ledger = open_ledger(db)
+    try:
+        assert [r.state.value for r in ledger.pending()] == ["planned"]
+        api = api_client_for_host(handle.url)
+        executor = Executor(KubeCluster(Rest(api)), ledger, actor="successor")
+        outcomes = recover(executor, at=T0)
+        handle.wait_idle(terminations=True)
+        executor.followup.run(at=T0)
+        states = [r.state.value for r in ledger.history()]
+        api.close()
+    finally:
+        ledger.close()
+    assert ([o.kind.value for o in outcomes], states) == ([after[0]], [after[1]])
+
+
+def test_an_abandoned_edge_is_decided_again(make_sandbox: object, db: str) -> None:
+    handle = make_sandbox({"kserve": "0.16", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS], "inferenceServices": [isvc_entry()]})
+    _crash(handle, db, "before-api")
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        cluster = KubeCluster(Rest(api))
+        executor = Executor(cluster, ledger, actor="successor")
+        recover(executor, at=T0)
+        uid = cluster.get_isvc(ServiceRef(NS, "llama"))["metadata"]["uid"]
+        again = Transition(ref=ServiceRef(NS, "llama"), uid=uid, action=Action.STOP,
+                           trigger=Trigger.SCHEDULE, reason=Reason.SCHEDULE_STOP,
+                           policy="team-a/office-hours", at=T0,
+                           edge_key=f"team-a/office-hours|{uid}|{T0.isoformat()}|stop")
+        outcome = executor.apply(again, at=T0)
+        states = sorted(r.state.value for r in ledger.history())
+    finally:
+        api.close()
+        ledger.close()
+    assert (outcome.kind, states) == (OutcomeKind.APPLIED, ["abandoned", "applied"])
