@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import urllib.error
@@ -15,10 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Traffic:
     paths: list[str] = field(default_factory=list)
-    response_bytes: list[int] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
 
     def queries(self) -> int:
         return sum(1 for p in self.paths if p.startswith("/api/v1/query"))
+
+    def rows(self) -> list[int]:
+        """Result rows of each answer, in order."""
+        return [len(json.loads(body)["data"]["result"]) for body in self.bodies]
 
 
 def _handler(upstream: str, traffic: Traffic) -> type[BaseHTTPRequestHandler]:
@@ -30,7 +35,7 @@ def _handler(upstream: str, traffic: Traffic) -> type[BaseHTTPRequestHandler]:
                     status, body = answer.status, answer.read()
             except urllib.error.HTTPError as exc:
                 status, body = exc.code, exc.read()
-            traffic.response_bytes.append(len(body))
+            traffic.bodies.append(body)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -99,9 +99,9 @@ def _kube(om: OpenMetrics, ref: ServiceRef, script: Script, style: Style, at: da
 
 
 def render(om: OpenMetrics, ref: ServiceRef, script: Script, style: Style, *,
-           start: datetime, end: datetime) -> None:
+           start: datetime, end: datetime, every: timedelta = EVERY) -> None:
     """Add every series of one ISVC between ``start`` and ``end``."""
-    for at in script.scrapes(start, end, every=EVERY):
+    for at in script.scrapes(start, end, every=every):
         _kube(om, ref, script, style, at)
         if script.gpus:
             _gpu(om, ref, script, style, at)
