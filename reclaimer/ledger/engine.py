@@ -71,11 +71,16 @@ def make_engine(url: URL) -> Engine:
         raise LedgerUnavailable(f"cannot use database {display(url)}: {exc}") from exc
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def require_directory(url: URL) -> None:
+    """SQLite says only "unable to open database file"; say which directory is missing."""
     path = sqlite_path(url)
     if path is not None and not path.parent.is_dir():
         raise LedgerUnavailable(f"cannot use database {display(url)}: "
                                 f"directory {path.parent} does not exist")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    require_directory(url)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)

@@ -6,18 +6,26 @@ Alembic reads its scripts from the package (``reclaimer/ledger/migrations``), so
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaBehind
-from reclaimer.ledger.engine import display, first_line, make_engine, sqlite_path
+from reclaimer.ledger.engine import (
+    display,
+    first_line,
+    make_engine,
+    require_directory,
+    sqlite_path,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -72,13 +80,25 @@ def require_head(url: URL) -> Engine:
     create it, and a refusal must leave nothing behind.
     """
     hint = f"run `reclaimer db upgrade --db {display(url)}`"
+    require_directory(url)
     path = sqlite_path(url)
-    if path is not None and path.parent.is_dir() and not path.exists():
+    if path is not None and not path.exists():
         raise SchemaBehind(f"database {display(url)} does not exist yet: {hint}")
-    engine = make_engine(url)
-    current, head = current_revision(engine, url), head_revision()
+    probe = _read_only(path) if path is not None else make_engine(url)
+    try:
+        current, head = current_revision(probe, url), head_revision()
+    finally:
+        if path is not None:
+            probe.dispose()
     if current != head:
-        engine.dispose()
+        probe.dispose()
         raise SchemaBehind(f"database {display(url)} schema is at {current or 'nothing'}, "
                            f"this release needs {head}: {hint}")
-    return engine
+    return probe if path is None else make_engine(url)
+
+
+def _read_only(path: Path) -> Engine:
+    """A plain read-only SQLite connection for the check: the engine's pragmas switch
+    the file to WAL, which is a write, and a refused start must write nothing."""
+    return create_engine("sqlite://", poolclass=NullPool, creator=lambda: sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True))
