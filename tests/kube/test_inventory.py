@@ -1,0 +1,117 @@
+"""Inventory: one LIST at start, a watch keeps it current, a tick costs no API calls."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from reclaimer.kube import rest
+from reclaimer.kube.inventory import Inventory, default_mode
+from reclaimer.model import DeploymentMode, ServiceRef, ServiceState
+from tests.kube.conftest import NS, MakeRest, isvc
+
+pytestmark = pytest.mark.integration
+
+
+def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def started() -> Iterator[list[Inventory]]:
+    inventories: list[Inventory] = []
+    yield inventories
+    for inventory in inventories:
+        inventory.stop()
+
+
+def _inventory(client: rest.Rest, started: list[Inventory]) -> Inventory:
+    inventory = Inventory(client)
+    inventory.start()
+    started.append(inventory)
+    return inventory
+
+
+def test_start_costs_one_list_each_and_snapshots_cost_nothing(
+        make_rest: MakeRest, started: list[Inventory]) -> None:
+    handle, client = make_rest({"inferenceServices": [isvc(f"m{i}") for i in range(20)]})
+    handle.request_log.clear()
+    inventory = _inventory(client, started)
+    for _ in range(50):
+        assert len(inventory.snapshot()) == 20
+    assert (handle.request_log.count(verb="list", resource="inferenceservices"),
+            handle.request_log.count(verb="list", resource="pods"),
+            handle.request_log.count(verb="get", resource="configmaps")) == (1, 1, 1)
+    assert client.calls.get("GET", 0) == 3
+
+
+def test_a_new_isvc_arrives_through_the_watch(make_rest: MakeRest,
+                                              started: list[Inventory]) -> None:
+    handle, client = make_rest({"inferenceServices": [isvc("first")]})
+    inventory = _inventory(client, started)
+    handle.apply({"podTerminationSeconds": 0, "namespaces": [NS],
+                  "inferenceServices": [isvc("second")]})
+    assert _until(lambda: len(inventory.snapshot()) == 2)
+    assert handle.request_log.count(verb="list", resource="inferenceservices") == 1
+
+
+def test_a_stop_shows_up_as_stopped(make_rest: MakeRest, started: list[Inventory]) -> None:
+    handle, client = make_rest({"kserve": "0.16", "inferenceServices": [isvc("llama")]})
+    inventory = _inventory(client, started)
+    client.merge_patch(rest.ISVC, NS, "llama",
+                       {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+    handle.wait_idle(terminations=True)
+    assert _until(lambda: inventory.snapshot()[0].state is ServiceState.STOPPED)
+
+
+def test_gpus_are_counted_from_pods_and_kept_while_stopped(
+        make_rest: MakeRest, started: list[Inventory]) -> None:
+    handle, client = make_rest({"kserve": "0.16", "inferenceServices": [
+        isvc("llama", gpus=2, minReplicas=2)]})
+    inventory = _inventory(client, started)
+    assert _until(lambda: inventory.snapshot()[0].gpus == 4)
+    client.merge_patch(rest.ISVC, NS, "llama",
+                       {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+    handle.wait_idle(terminations=True)
+    assert _until(lambda: not inventory.pods.items())
+    assert inventory.snapshot()[0].gpus == 4
+
+
+@pytest.mark.parametrize(("configured", "expected"), [
+    pytest.param("Standard", DeploymentMode.STANDARD, id="standard"),
+    pytest.param("Knative", DeploymentMode.KNATIVE, id="knative"),
+    pytest.param("RawDeployment", DeploymentMode.STANDARD, id="old-name"),
+])
+def test_default_mode_comes_from_kserves_configmap(make_rest: MakeRest, configured: str,
+                                                   expected: DeploymentMode) -> None:
+    _, client = make_rest({"defaultDeploymentMode": configured})
+    assert default_mode(client) is expected
+
+
+def test_isvc_without_mode_gets_the_cluster_default(make_rest: MakeRest,
+                                                    started: list[Inventory]) -> None:
+    _, client = make_rest({"defaultDeploymentMode": "Standard",
+                           "inferenceServices": [{"namespace": NS, "name": "plain"}]})
+    inventory = _inventory(client, started)
+    (service,) = inventory.snapshot()
+    assert (service.ref, service.mode) == (ServiceRef(NS, "plain"), DeploymentMode.STANDARD)
+
+
+def test_a_failed_watch_is_recovered_by_a_relist(make_rest: MakeRest,
+                                                 started: list[Inventory]) -> None:
+    handle, client = make_rest({"inferenceServices": [isvc("first")]})
+    inventory = Inventory(client)
+    inventory.isvcs.retry_wait = 0.01
+    handle.faults.add("watch", "inferenceservices", status=500, times=2)
+    inventory.start()
+    started.append(inventory)
+    handle.apply({"podTerminationSeconds": 0, "namespaces": [NS],
+                  "inferenceServices": [isvc("second")]})
+    assert _until(lambda: len(inventory.snapshot()) == 2)
