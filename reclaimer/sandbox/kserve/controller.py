@@ -83,11 +83,12 @@ class Simulator:
         assert sub is not None
         while not self._stopping.is_set():
             self._drain(sub, timeout=self._idle_wait())
-            for namespace, name in self.workloads.terminations.pop_due():
-                self._guarded(("pod", namespace, name), 0)
             with self._cond:
+                due = self.workloads.terminations.pop_due()
                 item = self._pending.popitem(last=False) if self._pending else None
-                self._busy = item is not None
+                self._busy = bool(due) or item is not None
+            for namespace, name in due:
+                self._guarded(("pod", namespace, name), 0)
             if item is not None:
                 self._guarded(*item)
             with self._cond:
