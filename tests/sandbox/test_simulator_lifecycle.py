@@ -88,3 +88,16 @@ def test_applying_another_kserve_version_swaps_the_simulator(sandbox: SandboxHan
     sandbox.apply(scenario("Standard", kserve="0.14"))
     assert isvc(sandbox)["status"]["deploymentMode"] == "RawDeployment"
 
+
+
+def test_wait_idle_with_terminations_never_returns_before_pods_are_gone(
+        make_sandbox: MakeSandbox) -> None:
+    """Regression: a finishing termination once went unnoticed by the barrier."""
+    h = make_sandbox(scenario("Standard"))
+    left = []
+    for _ in range(10):
+        annotate(h, {STOP: "true"})
+        h.wait_idle(terminations=True)
+        left.append(len(pods(h, live=False)))
+        annotate(h, {STOP: None})
+    assert left == [0] * 10
