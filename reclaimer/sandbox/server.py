@@ -185,42 +185,40 @@ class _Exchange:
         self.api, self.route, self.req, self.handler = api, route, req, handler
 
     def run(self) -> None:
-        code = 500
+        """Logs before answering, so a client that has its answer finds it logged."""
         verb = self.req.method.lower()
         try:
             verb = routing.verb_of(self.req.method, self.route,
                                    watch=self.req.flag("watch"))
-            code = self._fault(verb) or self._dispatch(verb)
+            self._fault(verb)
+            if verb == "watch":
+                self._watch(verb)
+                return
+            resp = VERBS[verb](self.api.store, self.route, self.req)
         except ApiError as exc:
-            code = exc.code
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
-            self.handler._send(Response(exc.code, exc.status(), headers))
-        finally:
-            self._log(verb, code)
+            resp = Response(exc.code, exc.status(), headers)
+        except Exception as exc:  # a bug in the sandbox must still answer as a Status
+            resp = Response(500, ApiError(500, f"sandbox internal error: {exc!r}").status())
+        self._log(verb, resp.code)
+        self.handler._send(resp)
 
-    def _fault(self, verb: str) -> int | None:
+    def _fault(self, verb: str) -> None:
         fault = self.api.faults.take(verb, self.route.rtype.plural, self.route.namespace,
                                      self.route.name)
         if fault is None:
-            return None
+            return
         if fault.delay:
             time.sleep(fault.delay)
-        if fault.status is None:
-            return None
-        reason = REASONS.get(fault.status, "InternalError")
-        raise ApiError(fault.status, fault.message or f"injected fault: {reason}",
-                       reason=reason, retry_after=fault.retry_after)
+        if fault.status is not None:
+            reason = REASONS.get(fault.status, "InternalError")
+            raise ApiError(fault.status, fault.message or f"injected fault: {reason}",
+                           reason=reason, retry_after=fault.retry_after)
 
-    def _dispatch(self, verb: str) -> int:
-        if verb == "watch":
-            return self._watch()
-        resp = VERBS[verb](self.api.store, self.route, self.req)
-        self.handler._send(resp)
-        return resp.code
-
-    def _watch(self) -> int:
+    def _watch(self, verb: str) -> None:
         stream = WatchStream(self.api.store, self.route, self.req, stop=self.api.stopping,
                              bookmark_interval=self.api.bookmark_interval)
+        self._log(verb, 200)
         handler = self.handler
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
@@ -231,7 +229,6 @@ class _Exchange:
             handler.send_chunk(b"")
         except OSError:
             handler.close_connection = True
-        return 200
 
     def _log(self, verb: str, code: int) -> None:
         rtype = self.route.rtype
