@@ -1,6 +1,7 @@
 # reclaimer service image: `docker build -t reclaimer .`, then `docker run reclaimer run`.
 # Stage 1 builds the wheel and a virtualenv with every dependency; stage 2 gets only
-# that virtualenv (and the migrations), so no pip cache, compiler or source tree ships.
+# that virtualenv, so no pip cache, compiler or source tree ships. The ledger's Alembic
+# migrations are inside the package (reclaimer/ledger/migrations) and come with the wheel.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -10,10 +11,7 @@ WORKDIR /src
 COPY . .
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
  && python -m venv /opt/venv \
- && /opt/venv/bin/pip install /dist/*.whl \
- && mkdir -p /out/migrations \
- && if [ -d migrations ]; then cp -r migrations/. /out/migrations/; fi \
- && if [ -f alembic.ini ]; then cp alembic.ini /out/; fi
+ && /opt/venv/bin/pip install /dist/*.whl
 
 FROM python:3.11-slim-bookworm
 LABEL org.opencontainers.image.title="reclaimer" \
@@ -27,8 +25,6 @@ RUN groupadd --system --gid 10001 reclaimer \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home \
       --shell /usr/sbin/nologin reclaimer
 COPY --from=build /opt/venv /opt/venv
-# Migrations live outside the package; WORKDIR makes the relative path resolve.
-COPY --from=build /out /app
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8080

@@ -61,3 +61,20 @@ def test_hadolint_passes() -> None:
     result = subprocess.run([str(HADOLINT), str(DOCKERFILE)], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stdout
+
+
+def _context_entries() -> list[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return [line[1:].rstrip("/") for line in lines if line.startswith("!")]
+
+
+@pytest.mark.parametrize("needed", [pytest.param(p, id=p) for p in (
+    "pyproject.toml", "README.md", "reclaimer")])
+def test_build_context_lets_in_what_the_wheel_needs(needed: str) -> None:
+    assert needed in _context_entries()
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    """No COPY of migrations is needed while Alembic's scripts live in the package."""
+    assert (ROOT / "reclaimer" / "ledger" / "migrations" / "env.py").exists()
+    assert not list((ROOT / "migrations").glob("**/*.py"))
