@@ -1,0 +1,94 @@
+"""`reclaimer signals`: what the service would see from Prometheus (DESIGN §8).
+
+One evaluation with the service's own settings (``--config`` file, environment,
+flags), printed one item per ISVC. Unknown values are null. A failed evaluation exits
+1 with the reason: the service would treat every ISVC as unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.policy_cmds import parse_rfc3339
+from reclaimer.clock import clock_from_env
+from reclaimer.config import load_settings
+from reclaimer.errors import ArgumentInvalid, ConfigInvalid
+from reclaimer.model import Signals
+from reclaimer.signals.prometheus import PrometheusSignals
+from reclaimer.signals.settings import PrometheusSettings, parse_duration
+
+COLUMNS = ("namespace", "name", "state", "requests", "secondsSinceLastRequest",
+           "gpuUtilizationMax", "gpuUtilizationMean", "gpus", "coverageSeconds", "reason")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "signals", help="show what Prometheus says about every ISVC, as the service sees it",
+        description="One evaluation of the configured Prometheus signals, per ISVC.")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="service config (YAML)")
+    parser.add_argument("--prometheus", metavar="URL", help="Prometheus URL (overrides config)")
+    parser.add_argument("--at", metavar="T", help="end of the window, RFC 3339 (default: now)")
+    parser.add_argument("--window", default="30m", metavar="DURATION",
+                        help="length of the window, e.g. 30m, 1h (default 30m)")
+    add_output_flag(parser)
+    parser.set_defaults(handler=run_signals)
+
+
+def run_signals(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    at = parse_rfc3339(args.at, flag="--at") if args.at else clock_from_env(os.environ).now()
+    window = _window(args.window)
+    source = PrometheusSignals(settings)
+    try:
+        signals = source.fetch(at=at, window=window)
+    finally:
+        source.close()
+    items = [item(s) for s in signals.values()]
+    if args.output == "json":
+        print_json(items, sys.stdout)
+    else:
+        print_table(list(_rounded(items)), COLUMNS, sys.stdout)
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> PrometheusSettings:
+    flags = {"prometheus": {"url": args.prometheus}} if args.prometheus else {}
+    config = load_settings(args.config, flags=flags)
+    return PrometheusSettings.from_mapping(config.prometheus)
+
+
+def _window(text: str) -> timedelta:
+    try:
+        return parse_duration("--window", text)
+    except ConfigInvalid as exc:
+        raise ArgumentInvalid(f"--window: {exc.message}") from exc
+
+
+def item(signals: Signals) -> dict[str, Any]:
+    """The JSON item of DESIGN §8."""
+    return {
+        "namespace": signals.ref.namespace,
+        "name": signals.ref.name,
+        "state": signals.state.value,
+        "requests": signals.requests,
+        "secondsSinceLastRequest": signals.seconds_since_last_request,
+        "gpuUtilizationMax": signals.gpu_utilization_max,
+        "gpuUtilizationMean": signals.gpu_utilization_mean,
+        "gpus": signals.gpus,
+        "coverageSeconds": signals.coverage_seconds,
+        "reason": signals.reason,
+    }
+
+
+def _rounded(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    for entry in items:
+        yield {k: f"{v:.4g}" if isinstance(v, float) else v for k, v in entry.items()}
+
+
