@@ -61,11 +61,12 @@ class Simulator:
         self._thread.start()
 
     def stop(self) -> None:
+        """Closing the subscription first wakes the thread at once."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
         if self._sub is not None:
             self._sub.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def _prime(self) -> None:
         for pod in self.api.list("pod", None):
