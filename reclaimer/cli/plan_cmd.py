@@ -1,0 +1,125 @@
+"""`reclaimer plan`: what reclaimer would do, offline, against a dump of a cluster.
+
+The inventory is what ``kubectl get inferenceservices -A -o yaml`` (or ``-o json``)
+prints: a ``List`` whose ``items`` are InferenceServices. A bare list, a single ISVC or
+several YAML documents are accepted too. Offline there are no signals and no ledger, so
+idle is unknown (no idle stops, schedule stops under ``busyAtStop: defer`` show as
+deferred) and every edge looks unapplied: the plan shows the latest due edge per
+service, as a freshly started reclaimer would apply it.
+
+JSON (DESIGN §8): a list of ``{"namespace", "name", "action", "trigger", "policy",
+"reason", "at"}``, plus ``"blocked": "<why>"`` for entries not acted on. Conflicts and
+alerts go to stderr. Exit 1 when a policy document or the inventory is invalid (the
+valid policies are still planned).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.policy_cmds import parse_rfc3339
+from reclaimer.clock import clock_from_env
+from reclaimer.errors import InvalidInput
+from reclaimer.kube.isvc import service_from_isvc
+from reclaimer.model import DecideSettings, DeploymentMode, LedgerView, Plan, Service, Transition
+from reclaimer.policy.decide import decide
+from reclaimer.policy.loading import load_paths
+
+EXIT_OK, EXIT_INVALID = 0, 1
+COLUMNS = ("namespace", "name", "action", "trigger", "policy", "reason", "blocked")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan = subparsers.add_parser(
+        "plan", help="show what reclaimer would do now, offline, for a dump of ISVCs",
+        description="Decide against `kubectl get inferenceservices -A -o yaml` output; "
+                    "no cluster, no metrics (idle is unknown), no ledger.")
+    plan.add_argument("--policies", nargs="+", type=Path, required=True, metavar="PATH",
+                      help="ReclaimPolicy files or directories")
+    plan.add_argument("--inventory", type=Path, required=True, metavar="FILE",
+                      help="a List of InferenceServices, YAML or JSON")
+    plan.add_argument("--at", metavar="T", help="RFC 3339 instant with offset (default: now)")
+    plan.add_argument("--default-mode", default=DeploymentMode.KNATIVE.value,
+                      choices=[m.value for m in DeploymentMode if m is not DeploymentMode.UNKNOWN],
+                      help="the cluster's defaultDeploymentMode (default: Knative)")
+    add_output_flag(plan)
+    plan.set_defaults(handler=run_plan)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    now = (parse_rfc3339(args.at, flag="--at") if args.at
+           else clock_from_env(os.environ).now())
+    services = load_inventory(args.inventory, default_mode=DeploymentMode(args.default_mode))
+    policies, errors = load_paths(args.policies)
+    for error in errors:
+        print(f"reclaimer: {error}", file=sys.stderr)
+    plan = decide(now, policies, services, signals={}, ledger=LedgerView(),
+                  settings=DecideSettings())
+    _warn(plan)
+    if args.output == "json":
+        print_json([plan_item(t) for t in plan.transitions], sys.stdout)
+    else:
+        print_table([plan_item(t) for t in plan.transitions], COLUMNS, sys.stdout)
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def plan_item(transition: Transition) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "namespace": transition.ref.namespace, "name": transition.ref.name,
+        "action": transition.action.value, "trigger": transition.trigger.value,
+        "policy": transition.policy, "reason": transition.reason.value,
+        "at": transition.at.isoformat()}
+    if transition.blocked is not None:
+        item["blocked"] = transition.blocked
+    return item
+
+
+def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]:
+    """Every InferenceService in the file; errors name the file and the item."""
+    try:
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise InvalidInput(f"--inventory: cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"--inventory: {path} is not YAML or JSON: {exc}") from exc
+    services = []
+    for where, obj in _items(documents, str(path)):
+        try:
+            services.append(service_from_isvc(obj, default_mode=default_mode))
+        except InvalidInput as exc:
+            raise InvalidInput(f"{where}: {exc}") from exc
+    return services
+
+
+def _items(documents: list[object], source: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for index, doc in enumerate(documents):
+        if doc is None:
+            continue
+        prefix = f"{source}[{index}]" if len(documents) > 1 else source
+        items = doc.get("items") if isinstance(doc, Mapping) and "items" in doc else doc
+        if isinstance(items, Mapping):
+            items = [items]
+        if not isinstance(items, list):
+            raise InvalidInput(f"{prefix}: items: expected a list of InferenceServices")
+        for number, item in enumerate(items):
+            where = f"{prefix}: items[{number}]"
+            if not isinstance(item, Mapping):
+                raise InvalidInput(f"{where}: not a mapping")
+            if item.get("kind", "InferenceService") == "InferenceService":
+                yield where, item
+
+
+def _warn(plan: Plan) -> None:
+    for conflict in plan.conflicts:
+        print(f"reclaimer: warning: {conflict.ref}: policies {', '.join(conflict.policies)} "
+              f"have the same priority; using {conflict.chosen}", file=sys.stderr)
+    for alert in plan.alerts:
+        print(f"reclaimer: warning: {alert}", file=sys.stderr)
