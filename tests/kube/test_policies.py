@@ -69,7 +69,7 @@ def test_status_says_valid_false_with_the_field(make_rest: MakeRest) -> None:
 
 
 def test_an_unchanged_status_is_not_written_again(make_rest: MakeRest) -> None:
-    handle, client, source = _source(make_rest, GOOD)
+    handle, _, source = _source(make_rest, GOOD)
     try:
         source.publish(source.read(), matched={}, next_edges={}, at=T0)
         deadline = time.monotonic() + 5
