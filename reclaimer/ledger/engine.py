@@ -19,6 +19,9 @@ DEFAULT_URL = "sqlite:///reclaimer.db"
 ENV_VAR = "RECLAIMER_DATABASE"
 BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_S = 5
+# Execution option on connections that only read: SQLite then begins a deferred
+# transaction instead of taking the write lock.
+READ_ONLY = "reclaimer_read_only"
 
 
 def parse_url(raw: str) -> URL:
@@ -100,9 +103,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    """Take the write lock up front: a deferred transaction that upgrades to writing
+    """Writers take the lock up front: a deferred transaction that upgrades to writing
     gets SQLITE_BUSY at once, without waiting, when another process writes."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def ping(engine: Engine, url: URL) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ def transition_row(transition: Transition, *, state: RecordState, strategy: str 
     )
 
 
-def to_record(row: TransitionRow) -> TransitionRecord:
+def to_record(row: TransitionRow | Row[Any]) -> TransitionRecord:
     return TransitionRecord(
         id=row.id, state=RecordState(row.state), ref=ServiceRef(row.namespace, row.name),
         uid=row.uid, action=Action(row.action), trigger=Trigger(row.trigger),
@@ -48,12 +48,12 @@ def to_record(row: TransitionRow) -> TransitionRecord:
     )
 
 
-def to_last(row: ServiceFactRow) -> LastTransition:
+def to_last(row: ServiceFactRow | Row[Any]) -> LastTransition:
     return LastTransition(ref=ServiceRef(row.namespace, row.name), action=Action(row.action),
                           trigger=Trigger(row.trigger), at=row.at, uid=row.uid)
 
 
-def to_hold(row: HoldRow) -> Hold:
+def to_hold(row: HoldRow | Row[Any]) -> Hold:
     return Hold(ref=ServiceRef(row.namespace, row.name), until=row.until, reason=row.reason,
                 who=row.who)
 

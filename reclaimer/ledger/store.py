@@ -12,15 +12,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from reclaimer.errors import EdgeAlreadyClaimed, LedgerError, LedgerUnavailable
-from reclaimer.ledger import protocol, rows
-from reclaimer.ledger.engine import display, first_line, parse_url
+from reclaimer.ledger import protocol, queries, rows
+from reclaimer.ledger.engine import READ_ONLY, display, first_line, parse_url
 from reclaimer.ledger.records import (
-    EFFECTIVE_STATES,
     RecordState,
     Report,
     TransitionRecord,
@@ -35,8 +34,6 @@ from reclaimer.ledger.tables import (
     TransitionRow,
 )
 from reclaimer.model import Hold, LedgerView, ServiceRef, Transition, Trigger
-
-_EFFECTIVE = [state.value for state in EFFECTIVE_STATES]
 
 
 class SqlLedger:
@@ -153,52 +150,37 @@ class SqlLedger:
 
     # --- reading ---------------------------------------------------------------------
 
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read transaction; on SQLite a deferred one, so reads never take the lock."""
+        try:
+            with (self._engine.connect().execution_options(**{READ_ONLY: True}) as connection,
+                  connection.begin()):
+                yield connection
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"database {self._where} failed: "
+                                    f"{first_line(exc)}") from exc
+
     def pending(self) -> list[TransitionRecord]:
-        with self._session() as session:
-            found = session.scalars(select(TransitionRow).where(
-                TransitionRow.state == RecordState.PLANNED.value).order_by(TransitionRow.id))
-            return [rows.to_record(row) for row in found]
+        with self._reading() as connection:
+            return queries.pending(connection)
 
     def view(self, now: datetime) -> LedgerView:
-        with self._session() as session:
-            keys = session.scalars(select(EdgeClaimRow.edge_key).where(
-                EdgeClaimRow.claimed_at >= now - self._edge_horizon))
-            facts = session.scalars(select(ServiceFactRow))
-            holds = session.scalars(select(HoldRow).where(HoldRow.until > now))
-            return LedgerView(
-                applied_edge_keys=frozenset(keys),
-                last_transitions={last.ref: last for last in map(rows.to_last, facts)},
-                holds={hold.ref: hold for hold in map(rows.to_hold, holds)},
-            )
+        with self._reading() as connection:
+            return queries.view(connection, now, horizon=self._edge_horizon)
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,
                 limit: int | None = None) -> list[TransitionRecord]:
-        """Newest first, like `kubectl get events --sort-by`, reversed for humans."""
+        """Newest first."""
         protocol.check_limit(limit)
-        query = select(TransitionRow).order_by(TransitionRow.at.desc(), TransitionRow.id.desc())
-        if namespace is not None:
-            query = query.where(TransitionRow.namespace == namespace)
-        if name is not None:
-            query = query.where(TransitionRow.name == name)
-        if since is not None:
-            query = query.where(TransitionRow.at >= since)
-        if trigger is not None:
-            query = query.where(TransitionRow.trigger == trigger.value)
-        with self._session() as session:
-            return [rows.to_record(row) for row in session.scalars(query.limit(limit))]
+        with self._reading() as connection:
+            return queries.history(connection, namespace=namespace, name=name, since=since,
+                                   trigger=trigger, limit=limit)
 
     def report(self, *, since: datetime, now: datetime) -> Report:
-        effective = TransitionRow.state.in_(_EFFECTIVE)
-        latest_before = select(TransitionRow.id, func.row_number().over(
-            partition_by=(TransitionRow.namespace, TransitionRow.name),
-            order_by=(TransitionRow.at.desc(), TransitionRow.id.desc())).label("n"),
-        ).where(effective, TransitionRow.at < since).subquery()
-        carried = select(latest_before.c.id).where(latest_before.c.n == 1)
-        query = select(TransitionRow).where(effective, TransitionRow.at < now, (
-            (TransitionRow.at >= since) | TransitionRow.id.in_(carried)))
-        with self._session() as session:
-            records = [rows.to_record(row) for row in session.scalars(query)]
+        with self._reading() as connection:
+            records = queries.report_records(connection, since=since, now=now)
         return build_report(records, since=since, now=now)
 
     # --- holds and restore info ------------------------------------------------------
@@ -230,6 +212,5 @@ class SqlLedger:
             }, keys=["namespace", "name", "uid"])
 
     def load_restore_info(self, ref: ServiceRef, uid: str) -> Mapping[str, Any] | None:
-        with self._session() as session:
-            row = session.get(RestoreInfoRow, (ref.namespace, ref.name, uid))
-            return None if row is None else protocol.readable_restore(ref, row.info)
+        with self._reading() as connection:
+            return queries.restore_info(connection, ref, uid)

@@ -1,0 +1,87 @@
+"""The ledger's reads, in SQLAlchemy Core: plain rows, no ORM identity map.
+
+`view()` runs every tick and `history` serves people; building ORM objects for a few
+thousand rows cost several times the query itself (benchmarks/RESULTS.md), so reads
+select columns and build frozen values directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from reclaimer.ledger import protocol, rows
+from reclaimer.ledger.records import EFFECTIVE_STATES, RecordState, TransitionRecord
+from reclaimer.ledger.tables import (
+    EdgeClaimRow,
+    HoldRow,
+    RestoreInfoRow,
+    ServiceFactRow,
+    TransitionRow,
+)
+from reclaimer.model import LedgerView, ServiceRef, Trigger
+
+TRANSITIONS = TransitionRow.__table__
+_EFFECTIVE = sorted(state.value for state in EFFECTIVE_STATES)
+
+
+def _records(connection: Connection, query: Select[Any]) -> list[TransitionRecord]:
+    return [rows.to_record(row) for row in connection.execute(query)]
+
+
+def pending(connection: Connection) -> list[TransitionRecord]:
+    return _records(connection, select(TRANSITIONS).where(
+        TransitionRow.state == RecordState.PLANNED.value).order_by(TransitionRow.id))
+
+
+def view(connection: Connection, now: datetime, *, horizon: timedelta) -> LedgerView:
+    keys = connection.scalars(select(EdgeClaimRow.edge_key).where(
+        EdgeClaimRow.claimed_at >= now - horizon))
+    facts = connection.execute(select(ServiceFactRow.__table__))
+    holds = connection.execute(select(HoldRow.__table__).where(HoldRow.until > now))
+    return LedgerView(
+        applied_edge_keys=frozenset(keys),
+        last_transitions={last.ref: last for last in map(rows.to_last, facts)},
+        holds={hold.ref: hold for hold in map(rows.to_hold, holds)},
+    )
+
+
+def history(connection: Connection, *, namespace: str | None, name: str | None,
+            since: datetime | None, trigger: Trigger | None,
+            limit: int | None) -> list[TransitionRecord]:
+    query = select(TRANSITIONS).order_by(TransitionRow.at.desc(), TransitionRow.id.desc())
+    if namespace is not None:
+        query = query.where(TransitionRow.namespace == namespace)
+    if name is not None:
+        query = query.where(TransitionRow.name == name)
+    if since is not None:
+        query = query.where(TransitionRow.at >= since)
+    if trigger is not None:
+        query = query.where(TransitionRow.trigger == trigger.value)
+    return _records(connection, query.limit(limit))
+
+
+def report_records(connection: Connection, *, since: datetime,
+                   now: datetime) -> list[TransitionRecord]:
+    """Effective rows in ``[since, now)`` plus each service's last one before ``since``
+    (a service stopped before the window is still reclaiming inside it)."""
+    effective = TransitionRow.state.in_(_EFFECTIVE)
+    latest_before = select(TransitionRow.id, func.row_number().over(
+        partition_by=(TransitionRow.namespace, TransitionRow.name),
+        order_by=(TransitionRow.at.desc(), TransitionRow.id.desc())).label("n"),
+    ).where(effective, TransitionRow.at < since).subquery()
+    carried = select(latest_before.c.id).where(latest_before.c.n == 1)
+    return _records(connection, select(TRANSITIONS).where(
+        effective, TransitionRow.at < now,
+        (TransitionRow.at >= since) | TransitionRow.id.in_(carried)))
+
+
+def restore_info(connection: Connection, ref: ServiceRef,
+                 uid: str) -> Mapping[str, Any] | None:
+    info = connection.scalar(select(RestoreInfoRow.info).where(
+        RestoreInfoRow.namespace == ref.namespace, RestoreInfoRow.name == ref.name,
+        RestoreInfoRow.uid == uid))
+    return None if info is None else protocol.readable_restore(ref, info)
