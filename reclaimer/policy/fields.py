@@ -88,7 +88,8 @@ def _array(value: object, field: Field, path: str) -> None:
     if not isinstance(value, list):
         raise FieldError(path, f"must be a list, not {_kind(value)}")
     if field.min_items is not None and len(value) < field.min_items:
-        raise FieldError(path, f"must list at least {field.min_items} item(s)")
+        raise FieldError(path, "must not be empty (leave it out instead)" if field.min_items == 1
+                         else f"must list at least {field.min_items} items")
     assert field.items is not None
     for index, item in enumerate(value):
         check(item, field.items, child(path, index))
@@ -96,6 +97,9 @@ def _array(value: object, field: Field, path: str) -> None:
 
 def _string(value: object, field: Field, path: str) -> None:
     unquoted_date = field.format == "date" and isinstance(value, date)
+    if field.format == "duration" and _is_number(value):
+        raise FieldError(path, f'{value} has no unit; write a duration such as "{value}m" '
+                               "(e.g. 30m, 1h30m)")
     if not isinstance(value, str) and not unquoted_date:
         hint = f' (quote it: "{_yaml(value)}")' if isinstance(value, bool | int | float) else ""
         raise FieldError(path, f"must be a string, not {_kind(value)}{hint}")
@@ -107,10 +111,10 @@ def _string(value: object, field: Field, path: str) -> None:
 
 
 def _number(value: object, field: Field, path: str) -> None:
-    allowed = int if field.type == "integer" else int | float
-    if isinstance(value, bool) or not isinstance(value, allowed):
+    if not _is_number(value) or (field.type == "integer" and not isinstance(value, int)):
         raise FieldError(path, f"must be {'an integer' if field.type == 'integer' else 'a number'}"
                                f", not {_kind(value)}")
+    assert isinstance(value, int | float)  # for mypy: _is_number said so
     if field.minimum is not None and value < field.minimum:
         raise FieldError(path, f"{value} is below the minimum {_plain(field.minimum)}")
     if field.maximum is not None and value > field.maximum:
@@ -143,6 +147,10 @@ def _unknown(key: str, field: Field) -> str:
     close = difflib.get_close_matches(key, list(field.properties), n=1)
     hint = f'did you mean "{close[0]}"? ' if close else ""
     return f"unknown field; {hint}known here: {', '.join(field.properties) or 'none'}"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _kind(value: object) -> str:

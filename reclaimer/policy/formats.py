@@ -117,4 +117,4 @@ FORMATS: dict[str, Check] = {
 
 
 def _q(value: object) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    return f'"{value}"' if isinstance(value, str | date) else repr(value)

@@ -50,6 +50,8 @@ def parse_policy(doc: Mapping[str, Any], *, source: str, index: int,
                  cluster: bool = False) -> Policy:
     """One document -> Policy; raises PolicyInvalid(source, document=index, field, message)."""
     try:
+        if cluster:
+            _refuse_namespace_selector(doc)
         check(doc, document_fields(cluster=cluster), "")
         _check_rules(doc, cluster=cluster)
         return _build(doc, source=source)
@@ -100,6 +102,15 @@ def reject_duplicates(
         first[policy.key] = (source, index)
         unique.append(policy)
     return unique, errors
+
+
+def _refuse_namespace_selector(doc: Mapping[str, Any]) -> None:
+    """Say why, rather than only "unknown field", since files do accept it."""
+    spec = doc.get("spec") if isinstance(doc, Mapping) else None
+    if isinstance(spec, Mapping) and "namespaceSelector" in spec:
+        raise FieldError("spec.namespaceSelector", "not allowed on a ReclaimPolicy resource: "
+                         "it governs only its own namespace (policy files may select "
+                         "namespaces)")
 
 
 def _check_rules(doc: Mapping[str, Any], *, cluster: bool) -> None:
