@@ -70,17 +70,20 @@ class Helm:
         values_files: Sequence[Path] = (),
         set_values: Sequence[str] = (),
         crds: bool = False,
+        chart: Path = CHART,
+        show_only: str | None = None,
     ) -> Rendered:
-        result = self.run(*template_args(values_files, set_values, crds=crds))
+        args = template_args(values_files, set_values, crds=crds, chart=chart)
+        result = self.run(*args, *(["--show-only", show_only] if show_only else []))
         if result.returncode != 0:
             raise HelmFailed(result.stderr.strip())
         return Rendered(result.stdout, tuple(_documents(result.stdout)))
 
 
 def template_args(
-    values_files: Sequence[Path], set_values: Sequence[str], *, crds: bool
+    values_files: Sequence[Path], set_values: Sequence[str], *, crds: bool, chart: Path = CHART
 ) -> list[str]:
-    args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE,
+    args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE,
             "--kube-version", KUBE_VERSION]
     for path in values_files:
         args += ["--values", str(path)]

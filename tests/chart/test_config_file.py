@@ -43,9 +43,19 @@ def test_ha_config_takes_the_database_from_the_environment(
 def test_env_names_in_the_deployment_are_config_keys(default_render: Rendered) -> None:
     container = default_render.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
     names = {e["name"] for e in container["env"] if e["name"].startswith("RECLAIMER_")}
-    assert names == {"RECLAIMER_LEADER_ELECTION_IDENTITY", "RECLAIMER_ACTOR"}
-    settings = load_settings(None, env=dict.fromkeys(names, "pod-0"))
+    assert names == {"RECLAIMER_LEADER_ELECTION_IDENTITY", "RECLAIMER_ACTOR", "RECLAIMER_DATABASE"}
+    env = dict.fromkeys(names, "pod-0") | {"RECLAIMER_DATABASE": "sqlite:////d/reclaimer.db"}
+    settings = load_settings(None, env=env)
     assert (settings.actor, settings.leader_election.identity) == ("pod-0", "pod-0")
+
+
+def test_sqlite_url_is_the_same_in_the_environment_and_the_file(
+    default_render: Rendered, tmp_path: Path
+) -> None:
+    container = default_render.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    settings = load_settings(_write_config(default_render, tmp_path), env={})
+    assert env["RECLAIMER_DATABASE"] == settings.database
 
 
 def test_file_policies_are_mounted_one_file_each(ha_render: Rendered) -> None:

@@ -62,6 +62,10 @@ app.kubernetes.io/part-of: reclaimer
 {{- default (printf "%s-database" (include "reclaimer.fullname" .)) .Values.database.existingSecret }}
 {{- end }}
 
+{{- define "reclaimer.sqliteUrl" -}}
+{{- printf "sqlite:///%s/reclaimer.db" .Values.database.sqlite.mountPath }}
+{{- end }}
+
 {{- define "reclaimer.pvcName" -}}
 {{- default (printf "%s-data" (include "reclaimer.fullname" .)) .Values.database.sqlite.persistence.existingClaim }}
 {{- end }}
@@ -80,7 +84,7 @@ comes from a Secret through RECLAIMER_DATABASE, so the ConfigMap holds no passwo
 {{- define "reclaimer.configFile" -}}
 {{- $c := .Values.config -}}
 {{- if not (include "reclaimer.postgres" .) }}
-database: {{ printf "sqlite:///%s/reclaimer.db" .Values.database.sqlite.mountPath | quote }}
+database: {{ include "reclaimer.sqliteUrl" . | quote }}
 {{- end }}
 kubeconfig: null
 policies:
