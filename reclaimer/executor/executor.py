@@ -34,10 +34,10 @@ from reclaimer.executor.base import Context, Handler
 from reclaimer.executor.followup import FollowUp
 from reclaimer.executor.outcome import Awaiting, ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
-from reclaimer.kube.events import RECLAIM_FAILED, RECLAIMED, RESTORED
+from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED, RECLAIMED, RESTORED
 from reclaimer.kube.ports import Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
-from reclaimer.model import Action, Transition
+from reclaimer.model import Action, Reason, Transition
 
 log = logging.getLogger("reclaimer.executor")
 TRANSIENT = (Conflict, TooManyRequests, ServerError, ClusterUnavailable)
@@ -83,6 +83,20 @@ class Executor:
         except EdgeAlreadyClaimed as exc:
             return self._outcome(transition, OutcomeKind.SKIPPED, None, str(exc))
         return self._act(transition, obj, handler, record_id, at=at)
+
+    def announce_blocked(self, transition: Transition, *, at: datetime) -> bool:
+        """A Deferred Event for a stop put off because the service is busy (DESIGN §3.4).
+
+        Repeats each tick fold into one Event with a count; other blocked entries (held,
+        dry run, breaker) are only in the ledger. True when an Event was emitted.
+        """
+        if transition.reason is not Reason.DEFERRED_BUSY:
+            return False
+        message = (f"stop deferred: {transition.blocked or 'busy'} "
+                   f"(policy {transition.policy or '-'})")
+        self.cluster.emit_event(transition.ref, transition.uid, reason=DEFERRED,
+                                message=message, warning=False, at=at)
+        return True
 
     def _handler(self, transition: Transition, obj: Obj) -> Handler:
         restore = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from reclaimer.executor.outcome import OutcomeKind
-from reclaimer.model import Action
+from reclaimer.model import Action, Reason
 from tests.executor.conftest import T0, MakeHarness, isvc_entry
 
 pytestmark = pytest.mark.integration
@@ -97,3 +98,14 @@ def test_verification_times_out_into_failed(make_harness: MakeHarness) -> None:
     assert [o.kind for o in outcomes] == [OutcomeKind.FAILED]
     assert "pod(s) still present" in outcomes[0].message
     assert h.states() == ["failed"]
+
+
+def test_a_deferred_stop_emits_one_event_with_a_count(make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry())
+    deferred = replace(h.transition(Action.STOP), reason=Reason.DEFERRED_BUSY,
+                       blocked="busy: 4 requests in the last 5m")
+    for minute in range(3):
+        assert h.executor.announce_blocked(deferred, at=T0 + timedelta(minutes=minute))
+    (event,) = h.events()
+    assert (event["reason"], event["count"]) == ("Deferred", 3)
+    assert h.states() == []
