@@ -10,6 +10,7 @@ from reclaimer.cli import (
     manual_cmds,
     plan_cmd,
     policy_cmds,
+    run_cmd,
     sandbox_cmds,
     signals_cmds,
 )
@@ -18,4 +19,5 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 
 REGISTRARS: tuple[Registrar, ...] = (policy_cmds.register, ledger_cmds.register,
                                      sandbox_cmds.register, manual_cmds.register,
-                                     signals_cmds.register, plan_cmd.register)
+                                     signals_cmds.register, plan_cmd.register,
+                                     run_cmd.register)

@@ -1,0 +1,185 @@
+"""`reclaimer run`: build every part from the settings, then tick until SIGTERM.
+
+Start-up refuses early and clearly (a bad config, an unreachable or outdated database,
+an API server that does not answer) so that a crash-looping pod says why in one line.
+On SIGTERM the scheduler waits for the tick in flight, so a transition that started is
+finished and recorded before the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from reclaimer.clock import Clock
+from reclaimer.config import Settings
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import ExecutorOptions
+from reclaimer.executor.recover import recover
+from reclaimer.executor.strategy import parse_strategy
+from reclaimer.kube.client import load_api_client
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.events import EventRecorder
+from reclaimer.kube.inventory import Inventory
+from reclaimer.kube.lease import LeaderElector, LeaseSettings
+from reclaimer.kube.policies import PolicySource
+from reclaimer.kube.rest import Rest
+from reclaimer.ledger import open_ledger
+from reclaimer.model import DecideSettings
+from reclaimer.service.http import ProbeServer, Readiness
+from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
+from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
+from reclaimer.signals.prometheus import PrometheusSignals
+from reclaimer.signals.settings import PrometheusSettings
+
+log = logging.getLogger("reclaimer.service")
+
+
+def identity(settings: Settings) -> str:
+    """The pod name in a cluster (downward API), else the host name."""
+    return (settings.leader_election.identity or settings.actor or os.environ.get("POD_NAME")
+            or socket.gethostname())
+
+
+def decide_settings(settings: Settings) -> DecideSettings:
+    safety = settings.safety
+    return DecideSettings(
+        max_stops_per_tick=safety.max_stops_per_tick,
+        mass_idle_fraction=safety.mass_idle_fraction,
+        mass_idle_minimum=safety.mass_idle_minimum,
+        max_concurrent_starts=settings.executor.max_concurrent_starts,
+        start_lead_time=safety.start_lead_time,
+    )
+
+
+@dataclass
+class Service:
+    """Everything `reclaimer run` starts, so it can be stopped in reverse order."""
+
+    settings: Settings
+    clock: Clock
+    metrics: ServiceMetrics
+    reconciler: Reconciler
+    inventory: Inventory
+    policies: PolicySource
+    leadership: Leadership
+    elector: LeaderElector | None
+    probes: ProbeServer | None = None
+    scheduler: TickScheduler | None = None
+
+    def readiness(self) -> Readiness:
+        leader = self.leadership.is_leader()
+        self.metrics.leader.set(1 if leader else 0)
+        role = "leader" if leader else "follower"
+        last = self.scheduler.last_success if self.scheduler else None
+        if last is None:
+            return Readiness(ready=role == "follower", role=role, last_tick_age_seconds=None,
+                             detail="no tick yet")
+        age = (self.clock.now() - last).total_seconds()
+        stale = age > 5 * self.settings.tick.total_seconds()
+        return Readiness(ready=not stale, role=role, last_tick_age_seconds=round(age, 3),
+                         detail="loop stalled" if stale else "")
+
+
+def build(settings: Settings, *, clock: Clock) -> Service:
+    prometheus = PrometheusSettings.from_mapping(settings.prometheus)
+    ledger = open_ledger(settings.database)
+    rest = Rest(load_api_client(settings.kubeconfig))
+    actor = identity(settings)
+    inventory = Inventory(rest)
+    inventory.start()
+    options = ExecutorOptions(strategy=parse_strategy(settings.executor.strategy),
+                              verify_timeout=settings.executor.verify_timeout,
+                              default_mode=inventory.mode)
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor)), ledger,
+                        actor=actor, options=options)
+    policies = PolicySource(rest)
+    policies.start()
+    metrics = ServiceMetrics()
+    parts = LoopParts(inventory=inventory, signals=PrometheusSignals(prometheus), ledger=ledger,
+                      executor=executor, cluster_policies=policies)
+    loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),
+                                 decide=decide_settings(settings), actor=actor)
+    elector = _elector(settings, rest, clock=clock, actor=actor)
+    service = Service(settings=settings, clock=clock, metrics=metrics,
+                      reconciler=Reconciler(parts, settings=loop_settings, metrics=metrics),
+                      inventory=inventory, policies=policies,
+                      leadership=elector or AlwaysLeader(), elector=elector)
+    service.probes = ProbeServer(metrics.registry, service.readiness,
+                                 host=settings.http.host, port=settings.http.port)
+    return service
+
+
+def _elector(settings: Settings, rest: Rest, *, clock: Clock, actor: str
+             ) -> LeaderElector | None:
+    election = settings.leader_election
+    if not election.enabled:
+        return None
+    lease = LeaseSettings(namespace=election.namespace, name=election.name, identity=actor,
+                          lease_duration=election.lease_duration.total_seconds(),
+                          renew_deadline=election.renew_deadline.total_seconds(),
+                          retry_period=election.retry_period.total_seconds())
+    return LeaderElector(rest, lease, now=clock.now)
+
+
+def run(service: Service, *, stop: threading.Event | None = None) -> int:
+    """Tick until SIGTERM/SIGINT (or ``stop``); returns the exit code."""
+    stop = stop or threading.Event()
+    _on_signals(stop)
+    if service.probes is not None:
+        service.probes.start()
+    threads = _start_election(service, stop)
+    recovered = recover(service.reconciler.parts.executor, at=service.clock.now())
+    if recovered:
+        log.info("reconciled %d pending ledger rows", len(recovered))
+    service.scheduler = TickScheduler(_tick_function(service), clock=service.clock,
+                                      tick=service.settings.tick, leadership=service.leadership)
+    service.scheduler.start()
+    log.info("reclaimer running", extra={"fields": {"identity": identity(service.settings)}})
+    stop.wait()
+    log.info("stopping: finishing the tick in flight")
+    service.scheduler.shutdown()
+    for thread in threads:
+        thread.join(timeout=5)
+    _close(service)
+    return 0
+
+
+def _tick_function(service: Service) -> TickFunction:
+    def tick(now: datetime) -> datetime | None:
+        return service.reconciler.reconcile_once(now).next_wake
+    return tick
+
+
+def _start_election(service: Service, stop: threading.Event) -> list[threading.Thread]:
+    if service.elector is None:
+        return []
+    thread = threading.Thread(target=service.elector.run, args=(stop,), daemon=True,
+                              name="reclaimer-lease")
+    thread.start()
+    return [thread]
+
+
+def _on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def _close(service: Service) -> None:
+    service.reconciler.close()
+    if service.probes is not None:
+        service.probes.stop()
+    service.inventory.stop()
+    service.policies.stop()
+    service.reconciler.parts.ledger.close()

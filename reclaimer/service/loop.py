@@ -1,0 +1,183 @@
+"""`reconcile_once(now)`: observe, decide, act, record, and say when to wake (DESIGN §7).
+
+The loop is the only place where the parts meet. It reads no clock: the scheduler (or
+the demo, or a test) passes ``now``, read once per tick, and every part receives that
+same instant. What to do comes from the pure `decide()`; doing it is the executor's job;
+the loop only wires them and keeps the books (ledger side-entries, metrics, logs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from reclaimer.errors import PolicyInvalid
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import Outcome, OutcomeKind
+from reclaimer.kube.policies import ReadPolicies
+from reclaimer.ledger.protocol import Ledger
+from reclaimer.model import (
+    DecideSettings,
+    LedgerView,
+    Plan,
+    Policy,
+    Service,
+    Transition,
+)
+from reclaimer.policy.decide import decide
+from reclaimer.policy.loading import load_paths
+from reclaimer.policy.matching import match_services
+from reclaimer.service import bookkeeping
+from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.observe import GatheredSignals, SignalSource, gather_signals
+from reclaimer.service.recording import BlockedRecorder, external_changes, record_external
+
+log = logging.getLogger("reclaimer.loop")
+
+
+class InventoryPort(Protocol):
+    def snapshot(self) -> list[Service]: ...
+
+    def native_stop_seen(self) -> bool: ...
+
+
+class ClusterPolicies(Protocol):
+    def read(self) -> ReadPolicies: ...
+
+    def publish(self, read: ReadPolicies, *, matched: dict[str, int],
+                next_edges: dict[str, datetime | None], at: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    policy_paths: tuple[Path, ...] = ()
+    decide: DecideSettings = field(default_factory=DecideSettings)
+    actor: str = "reclaimer"
+    workers: int = 8
+
+
+@dataclass(frozen=True)
+class LoopParts:
+    inventory: InventoryPort
+    signals: SignalSource
+    ledger: Ledger
+    executor: Executor
+    cluster_policies: ClusterPolicies | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    services: list[Service]
+    policies: list[Policy]
+    invalid: list[PolicyInvalid]
+    cluster_read: ReadPolicies | None
+    view: LedgerView
+    signals: GatheredSignals
+
+
+@dataclass(frozen=True)
+class TickResult:
+    at: datetime
+    plan: Plan
+    outcomes: tuple[Outcome, ...]
+    observation: Observation
+    recorded_blocked: tuple[Transition, ...] = field(default=())
+
+    @property
+    def next_wake(self) -> datetime | None:
+        return self.plan.next_wake
+
+
+class Reconciler:
+    def __init__(self, parts: LoopParts, *, settings: LoopSettings,
+                 metrics: ServiceMetrics | None = None) -> None:
+        self.parts = parts
+        self.settings = settings
+        self.metrics = metrics or ServiceMetrics()
+        self._blocked = BlockedRecorder(parts.ledger, actor=settings.actor)
+        self._last_tick: datetime | None = None
+        self._pool = ThreadPoolExecutor(max_workers=settings.workers,
+                                        thread_name_prefix="reclaimer-act")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def reconcile_once(self, now: datetime) -> TickResult:
+        with self.metrics.tick_seconds.time():
+            observation = self.observe(now)
+            plan = decide(now, observation.policies, observation.services,
+                          signals=observation.signals.by_service, ledger=observation.view,
+                          settings=self.settings.decide)
+            recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
+            outcomes = self.act(plan, now=now)
+            self._publish(observation, plan, now=now)
+            bookkeeping.update_metrics(self.metrics, observation, plan, outcomes,
+                                       elapsed=self._elapsed(now))
+            bookkeeping.log_decisions(plan, outcomes, recorded)
+        self._last_tick = now
+        self.metrics.last_tick.set(now.timestamp())
+        return TickResult(at=now, plan=plan, outcomes=tuple(outcomes), observation=observation,
+                          recorded_blocked=tuple(recorded))
+
+    def observe(self, now: datetime) -> Observation:
+        parts = self.parts
+        services = parts.inventory.snapshot()
+        parts.executor.cluster_native = parts.inventory.native_stop_seen()
+        policies, invalid, cluster_read = self._policies()
+        view = self._view_with_external(services, now=now)
+        matches = match_services(policies, services)[0]
+        gathered = gather_signals(parts.signals, matches, now=now)
+        return Observation(services=services, policies=policies, invalid=invalid,
+                           cluster_read=cluster_read, view=view, signals=gathered)
+
+    def act(self, plan: Plan, *, now: datetime) -> list[Outcome]:
+        executor = self.parts.executor
+        actionable = plan.actionable
+        applied = list(self._pool.map(lambda t: executor.apply(t, at=now), actionable))
+        self._blocked.forget(o.ref for o in applied if o.kind is OutcomeKind.APPLIED)
+        for transition, outcome in zip(actionable, applied, strict=True):
+            bookkeeping.observe_lateness(self.metrics, transition, outcome, now=now)
+        return applied + executor.followup.run(at=now)
+
+    def _policies(self) -> tuple[list[Policy], list[PolicyInvalid], ReadPolicies | None]:
+        policies, invalid = load_paths(list(self.settings.policy_paths))
+        cluster_read = None
+        if self.parts.cluster_policies is not None:
+            cluster_read = self.parts.cluster_policies.read()
+            policies += cluster_read.valid
+            invalid += cluster_read.invalid
+        return policies, invalid, cluster_read
+
+    def _view_with_external(self, services: Sequence[Service], *, now: datetime) -> LedgerView:
+        ledger = self.parts.ledger
+        view = ledger.view(now)
+        held = self.parts.executor.followup.held.keys()
+        changes = external_changes(services, view, now=now, managed=held)
+        if not changes:
+            return view
+        record_external(ledger, changes)
+        return ledger.view(now)
+
+    def _publish(self, observation: Observation, plan: Plan, *, now: datetime) -> None:
+        read, crs = observation.cluster_read, self.parts.cluster_policies
+        if read is None or crs is None:
+            return
+        matched, next_edges = bookkeeping.policy_status(observation, now=now)
+        try:
+            crs.publish(read, matched=matched, next_edges=next_edges, at=now)
+        except Exception as exc:  # status is advisory; a failed write must not stop the tick
+            log.warning("policy status not written: %s", exc)
+
+    def _elapsed(self, now: datetime) -> timedelta:
+        if self._last_tick is None or now <= self._last_tick:
+            return timedelta(0)
+        return now - self._last_tick
+
+
+def _blocked(plan: Plan) -> list[Transition]:
+    return [t for t in plan.transitions if not t.actionable]
