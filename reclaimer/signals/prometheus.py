@@ -9,6 +9,8 @@ prometheus-api-client 0.7.2 is set up as metrics.md §4 advises:
   evaluation; each query gets what is left, both as the socket timeout (connect and
   each read) and as Prometheus' own ``timeout`` parameter, so the server stops work
   the client no longer waits for;
+- a hard deadline: a server that trickles its answer is cut off at the deadline
+  (`DeadlineSession`);
 - one client per thread: ``requests.Session`` is not documented as thread-safe
   (psf/requests#2766), so each thread gets its own client through ``threading.local``.
 
@@ -34,6 +36,7 @@ from urllib3.util.retry import Retry
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import ServiceRef, Signals
 from reclaimer.signals.assemble import Evaluation, Observations, assemble
+from reclaimer.signals.deadline import DeadlineSession
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, build, render
 from reclaimer.signals.settings import PrometheusSettings
@@ -76,9 +79,10 @@ class PrometheusSignals:
     def _client(self) -> PrometheusConnect:
         client = getattr(self._local, "client", None)
         if client is None:
-            client = PrometheusConnect(url=self.settings.url, retry=Retry(total=0,
-                                       raise_on_status=False), session=requests.Session())
-            self._local.client = client
+            session = DeadlineSession()
+            client = PrometheusConnect(url=self.settings.url, session=session,
+                                       retry=Retry(total=0, raise_on_status=False))
+            self._local.client, self._local.session = client, session
         return client
 
     def _query(self, query: Query, text: str, *, at: datetime, deadline: float) -> list[Row]:
@@ -89,8 +93,10 @@ class PrometheusSignals:
                 f" before the {query} query")
         server_timeout = self.settings.query_timeout or timedelta(seconds=remaining)
         params = {"time": f"{at.timestamp():.3f}", "timeout": duration(server_timeout)}
+        client = self._client()
+        self._local.session.deadline = deadline
         try:
-            result = self._client().custom_query(query=text, params=params, timeout=remaining)
+            result = client.custom_query(query=text, params=params, timeout=remaining)
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
         except (requests.RequestException, ValueError, KeyError, TypeError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from reclaimer.errors import MetricsUnavailable
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import OpenMetrics, running_prometheus
-from tests.signals.proxy import counting_proxy, silent_port
+from tests.signals.proxy import counting_proxy, silent_port, trickling_server
 from tests.signals.scenarios import AT, WINDOW
 
 pytestmark = pytest.mark.integration
@@ -75,3 +76,19 @@ def test_port_that_never_answers_gives_up_within_the_timeout() -> None:
             _fetch(url, timeout="500ms")
         elapsed = time.monotonic() - started
     assert elapsed < 1.5  # the budget is 0.5 s; the margin is for a loaded machine
+
+
+def test_trickling_answer_is_cut_off_at_the_deadline() -> None:
+    with trickling_server() as url:
+        started = time.monotonic()
+        with pytest.raises(MetricsUnavailable, match="Timeout"):
+            _fetch(url, timeout="500ms")
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5  # the budget is 0.5 s; the margin is for a loaded machine
+
+
+def test_threads_evaluate_concurrently_with_their_own_clients(scenario_prometheus: str) -> None:
+    source = PrometheusSignals(PrometheusSettings.from_mapping({"url": scenario_prometheus}))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: source.fetch(at=AT, window=WINDOW), range(8)))
+    assert all(r == results[0] for r in results)
