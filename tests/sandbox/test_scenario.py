@@ -12,6 +12,7 @@ from reclaimer.sandbox import types as t
 from reclaimer.sandbox.scenario import ScenarioInvalid, load_scenario, parse_scenario
 from reclaimer.sandbox.seed import apply_scenario, isvc_manifest
 from reclaimer.sandbox.store import Store
+from tests.fixtures.sandbox import MakeSandbox
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox-scenario.yaml"
 ISVC = {"namespace": "team-a", "name": "llama"}
@@ -115,3 +116,36 @@ def test_seeding_an_unserved_kind_names_the_object() -> None:
                                             "metadata": {"name": "w"}}]})
     with pytest.raises(ScenarioInvalid, match=r"objects\[0\]: example.com/v1 Widget is not"):
         apply_scenario(Store(), scenario)
+
+
+CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+       "metadata": {"name": "reclaimpolicies.reclaimer.io"},
+       "spec": {"group": "reclaimer.io", "scope": "Namespaced",
+                "names": {"plural": "reclaimpolicies", "singular": "reclaimpolicy",
+                          "kind": "ReclaimPolicy"},
+                "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                              "subresources": {"status": {}}}]}}
+
+
+def test_objects_may_define_a_crd_and_then_use_it() -> None:
+    policy = {"apiVersion": "reclaimer.io/v1alpha1", "kind": "ReclaimPolicy",
+              "metadata": {"name": "office-hours", "namespace": "team-a"}, "spec": {}}
+    store = Store()
+    apply_scenario(store, parse_scenario({"objects": [CRD, policy]}))
+    rtype = store.registry.by_kind("reclaimer.io/v1alpha1", "ReclaimPolicy")
+    assert store.get(rtype, "team-a", "office-hours")["spec"] == {}
+
+
+@pytest.mark.integration
+def test_an_isvc_given_as_an_object_is_simulated(make_sandbox: MakeSandbox) -> None:
+    isvc = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": "custom", "namespace": "team-a",
+                         "annotations": {"serving.kserve.io/deploymentMode": "Standard"}},
+            "spec": {"predictor": {"containers": [{
+                "name": "kserve-container", "image": "vllm/vllm-openai:latest",
+                "resources": {"limits": {"nvidia.com/gpu": "8"}}}]}}}
+    h = make_sandbox({"objects": [isvc]})
+    pods = h.world.store.list(t.PODS, "team-a",
+                              label_selector="serving.kserve.io/inferenceservice=custom")[0]
+    assert [p["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"]
+            for p in pods] == ["8"]
