@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,25 @@ def test_config_change_rolls_the_pods(helm: Helm) -> None:
         return str(meta["annotations"]["checksum/config"])
 
     assert checksum("30s") != checksum("1m")
+
+
+@pytest.mark.parametrize(
+    ("set_value", "attribute", "expected"),
+    [
+        pytest.param("config.leaderElection.leaseDuration=30s", "leader_election.lease_duration",
+                     timedelta(seconds=30), id="lease-duration"),
+        pytest.param("config.safety.startLeadTime=5m", "safety.start_lead_time",
+                     timedelta(minutes=5), id="start-lead-time"),
+        pytest.param("config.executor.strategy=native", "executor.strategy", "native",
+                     id="strategy"),
+        pytest.param("config.tick=1m", "tick", timedelta(minutes=1), id="tick"),
+    ],
+)
+def test_config_values_reach_the_service_settings(
+    helm: Helm, tmp_path: Path, set_value: str, attribute: str, expected: object
+) -> None:
+    settings: object = load_settings(_write_config(helm.template(set_values=[set_value]),
+                                                   tmp_path), env={})
+    for part in attribute.split("."):
+        settings = getattr(settings, part)
+    assert settings == expected

@@ -100,7 +100,7 @@ executor:
 safety:
   {{- toYaml $c.safety | nindent 2 }}
 leaderElection:
-  enabled: {{ $c.leaderElection.enabled }}
+  {{- toYaml (omit $c.leaderElection "name") | nindent 2 }}
   namespace: {{ .Release.Namespace | quote }}
   name: {{ include "reclaimer.leaseName" . | quote }}
 http:
