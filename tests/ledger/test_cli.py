@@ -224,3 +224,21 @@ def test_a_bad_database_exits_1_in_one_line_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
     assert empty.stat().st_size == 0
 
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    pytest.param("postgresql+psycopg://u:s3cret@127.0.0.1:{port}/x",
+                 "LedgerUnavailable: .*u:\\*\\*\\*@127.0.0.1", id="unreachable"),
+    pytest.param("sqlite:///{missing_dir}/x.db", "LedgerUnavailable: .*does not exist",
+                 id="missing-directory"),
+    pytest.param("oracle://u:s3cret@h/x", "LedgerUnavailable: unsupported", id="malformed"),
+])
+def test_db_upgrade_on_a_bad_database_exits_1_in_one_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, unused_port: int, url: str,
+        message: str) -> None:
+    url = url.format(port=unused_port, missing_dir=tmp_path / "nope")
+    code, out, err = _run(capsys, "db", "upgrade", "--db", url)
+    assert (code, out, err.count("\n")) == (1, "", 1)
+    assert re.search(message, err)
+    assert "s3cret" not in err
+    assert list(tmp_path.iterdir()) == []
