@@ -75,3 +75,30 @@ def policy_documents(directory: Path) -> Iterator[tuple[str, Mapping[str, Any]]]
         for index, doc in enumerate(yaml.safe_load_all(path.read_text())):
             if doc is not None:
                 yield f"{path.name}[{index}]", doc
+
+
+def structural_problems(node: Mapping[str, Any], path: str = "") -> list[str]:
+    """What the API server would refuse in a CRD schema (apiextensions.k8s.io/v1
+    "structural schema" rules), found offline: kubernetes-validate checks the CRD object's
+    shape but not these."""
+    problems = _node_problems(node, path or "(root)")
+    for key, sub in (node.get("properties") or {}).items():
+        problems += structural_problems(sub, f"{path}.{key}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), Mapping):
+            problems += structural_problems(node[key], f"{path}[{key}]")
+    return problems
+
+
+def _node_problems(node: Mapping[str, Any], path: str) -> list[str]:
+    free = node.get("x-kubernetes-preserve-unknown-fields") or node.get(
+        "x-kubernetes-int-or-string")
+    checks = {
+        "has no type": not node.get("type") and not free,
+        "sets both properties and additionalProperties": (
+            "properties" in node and "additionalProperties" in node),
+        "sets additionalProperties: false": node.get("additionalProperties") is False,
+        "sets uniqueItems: true": node.get("uniqueItems") is True,
+        "uses $ref": "$ref" in node,
+    }
+    return [f"{path}: {problem}" for problem, bad in checks.items() if bad]

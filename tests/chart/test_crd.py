@@ -10,7 +10,7 @@ import pytest
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.policy.schema import parse_policy
-from tests.chart.crd import crd, errors, version_schema
+from tests.chart.crd import crd, errors, structural_problems, version_schema
 
 GOOD_SPEC: Mapping[str, Any] = {
     "selector": {"matchLabels": {"tier": "dev"},
@@ -69,6 +69,34 @@ def test_spec_fields_are_design_section_2_without_namespace_selector() -> None:
 def test_status_fields() -> None:
     status = version_schema()["properties"]["status"]["properties"]
     assert set(status) == {"conditions", "nextTransition", "matchedServices", "observedGeneration"}
+
+
+def test_schema_is_structural() -> None:
+    assert structural_problems(version_schema()) == []
+
+
+def test_root_metadata_is_left_to_the_api_server() -> None:
+    assert version_schema()["properties"]["metadata"] == {"type": "object"}
+
+
+@pytest.mark.parametrize(
+    ("node", "problem"),
+    [
+        pytest.param({"properties": {}}, "has no type", id="no-type"),
+        pytest.param({"type": "object", "properties": {}, "additionalProperties": {}},
+                     "both properties and additionalProperties", id="both"),
+        pytest.param({"type": "object", "additionalProperties": False},
+                     "additionalProperties: false", id="closed-object"),
+        pytest.param({"type": "array", "uniqueItems": True, "items": {"type": "string"}},
+                     "uniqueItems", id="unique-items"),
+        pytest.param({"type": "object", "properties": {"a": {"$ref": "#/x"}}}, "$ref",
+                     id="ref"),
+    ],
+)
+def test_structural_check_finds_what_the_api_server_refuses(
+    node: dict[str, Any], problem: str
+) -> None:
+    assert any(problem in p for p in structural_problems(node))
 
 
 def test_full_policy_is_valid() -> None:
