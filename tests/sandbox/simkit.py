@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from tests.fixtures.sandbox import SandboxHandle
 
@@ -23,8 +24,8 @@ def scenario(mode: str, *, kserve: str = "0.16", grace: float = 0, **entry: Any)
 
 def isvc(h: SandboxHandle, name: str = "llama") -> dict[str, Any]:
     api = client.CustomObjectsApi(h.api_client)
-    obj: dict[str, Any] = api.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
-    return obj
+    return cast(dict[str, Any],
+                api.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name))
 
 
 def conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -42,7 +43,7 @@ def pods(h: SandboxHandle, name: str = "llama", *, live: bool = True) -> list[An
     core = client.CoreV1Api(h.api_client)
     items = core.list_namespaced_pod(
         NS, label_selector=f"serving.kserve.io/inferenceservice={name}").items
-    return [p for p in items if not (live and p.metadata.deletion_timestamp)]
+    return [p for p in items if not (live and p.metadata and p.metadata.deletion_timestamp)]
 
 
 def pod_names(h: SandboxHandle, name: str = "llama") -> set[str]:
@@ -50,7 +51,7 @@ def pod_names(h: SandboxHandle, name: str = "llama") -> set[str]:
 
 
 def exists(h: SandboxHandle, kind: str, name: str) -> bool:
-    readers = {
+    readers: dict[str, Callable[[], object]] = {
         "ksvc": lambda: client.CustomObjectsApi(h.api_client).get_namespaced_custom_object(
             "serving.knative.dev", "v1", NS, "services", name),
         "virtualservice": lambda: client.CustomObjectsApi(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from kubernetes import client
@@ -38,8 +39,9 @@ def test_serves_the_scenario_until_sigterm(
         sandbox_process: tuple[subprocess.Popen[str], str]) -> None:
     proc, url = sandbox_process
     with api_client_for(url) as api:
-        items = client.CustomObjectsApi(api).list_cluster_custom_object(
-            "serving.kserve.io", "v1beta1", "inferenceservices")["items"]
+        listed = client.CustomObjectsApi(api).list_cluster_custom_object(
+            "serving.kserve.io", "v1beta1", "inferenceservices")
+    items = cast(dict[str, list[object]], listed)["items"]
     assert len(items) == 5
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0

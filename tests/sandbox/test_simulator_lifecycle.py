@@ -46,8 +46,9 @@ def test_a_deleted_pod_terminates_and_is_replaced(make_sandbox: MakeSandbox, mod
 def test_a_bare_pod_deleted_with_grace_is_gone_after_the_grace(make_sandbox: MakeSandbox) -> None:
     h = make_sandbox({"podTerminationSeconds": 0.1, "namespaces": [NS]})
     core = client.CoreV1Api(h.api_client)
-    core.create_namespaced_pod(NS, {"metadata": {"name": "bare"}, "spec": {
-        "containers": [{"name": "main", "image": "busybox"}]}})
+    core.create_namespaced_pod(NS, client.V1Pod(
+        metadata=client.V1ObjectMeta(name="bare"),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="main", image="busybox")])))
     core.delete_namespaced_pod("bare", NS, grace_period_seconds=30)
     h.wait_idle(terminations=True)
     assert core.list_namespaced_pod(NS).items == []
