@@ -99,11 +99,19 @@ def _hold(args: argparse.Namespace) -> int:
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         hold = ledger.hold(ref, until=until, reason=args.reason,
-                           who=args.who or getpass.getuser(), now=now)
+                           who=args.who or _user(), now=now)
     finally:
         ledger.close()
     print(f"{hold.ref} held until {hold.until.isoformat()} by {hold.who}: {hold.reason}")
     return 0
+
+
+def _user() -> str:
+    """The login name; containers often have a uid without a passwd entry."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid-{os.getuid()}"
 
 
 def _release(args: argparse.Namespace) -> int:
