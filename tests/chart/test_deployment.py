@@ -151,3 +151,20 @@ def test_optional_objects(helm: Helm, set_values: list[str], kind: str, present:
 def test_ha_values_file_is_the_one_lint_chart_uses(helm: Helm) -> None:
     assert HA_VALUES.exists()
     assert helm.template(values_files=[HA_VALUES]).one("Deployment")["spec"]["replicas"] == 2
+
+
+@pytest.mark.parametrize(
+    ("render", "spread"),
+    [
+        pytest.param("default_render", False, id="one-replica-no-anti-affinity"),
+        pytest.param("ha_render", True, id="ha-replicas-on-different-nodes"),
+    ],
+)
+def test_ha_replicas_prefer_different_nodes(
+    request: pytest.FixtureRequest, render: str, spread: bool
+) -> None:
+    pod = _pod(request.getfixturevalue(render))
+    terms = pod.get("affinity", {}).get("podAntiAffinity", {}).get(
+        "preferredDuringSchedulingIgnoredDuringExecution", [])
+    keys = [t["podAffinityTerm"]["topologyKey"] for t in terms]
+    assert keys == (["kubernetes.io/hostname"] if spread else [])
