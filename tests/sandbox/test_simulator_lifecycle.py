@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
+from reclaimer.sandbox.kserve import SimulatorIdleTimeout
 from tests.fixtures.sandbox import MakeSandbox, SandboxHandle
 from tests.sandbox.simkit import (
     GROUP,
@@ -102,3 +103,10 @@ def test_wait_idle_with_terminations_never_returns_before_pods_are_gone(
         left.append(len(pods(h, live=False)))
         annotate(h, {STOP: None})
     assert left == [0] * 10
+
+
+def test_wait_idle_gives_up_saying_what_is_pending(make_sandbox: MakeSandbox) -> None:
+    h = make_sandbox(scenario("Standard", grace=30))
+    annotate(h, {STOP: "true"})
+    with pytest.raises(SimulatorIdleTimeout, match="1 pods terminating"):
+        h.wait_idle(0.1, terminations=True)

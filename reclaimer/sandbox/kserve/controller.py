@@ -148,23 +148,29 @@ class Simulator:
         """Block until all events so far and their consequences are handled.
 
         With ``terminations``, also until every Terminating pod is gone (that takes
-        the scenario's ``podTerminationSeconds``).
+        the scenario's ``podTerminationSeconds``). Raises SimulatorIdleTimeout.
         """
         deadline = time.monotonic() + timeout
         target = self.store_revision()
         while True:
             with self._cond:
-                settled = (self._seen_rv >= target and not self._pending and not self._busy
-                           and not (terminations and len(self.workloads.terminations)))
-                if not settled:
+                while not self._settled(target, terminations=terminations):
                     if time.monotonic() > deadline:
-                        raise SimulatorIdleTimeout(f"simulator busy after {timeout}s")
+                        raise SimulatorIdleTimeout(self._busy_report(timeout, target))
                     self._cond.wait(0.02)
-                    continue
             latest = self.store_revision()
             if latest == target:
                 return
             target = latest
+
+    def _settled(self, target: int, *, terminations: bool) -> bool:
+        return (self._seen_rv >= target and not self._pending and not self._busy
+                and not (terminations and len(self.workloads.terminations)))
+
+    def _busy_report(self, timeout: float, target: int) -> str:
+        return (f"simulator busy after {timeout}s: {len(self._pending)} queued, "
+                f"{len(self.workloads.terminations)} pods terminating, events seen up to "
+                f"{self._seen_rv} of {target}; recent errors: {self.errors[-3:]}")
 
     def store_revision(self) -> int:
         """The store's newest resourceVersion: every event up to it is queued for us."""
