@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from reclaimer.config import load_settings
+from reclaimer.signals.settings import PrometheusSettings
 from tests.chart.helm import NAMESPACE, Helm, Rendered
 
 pytestmark = pytest.mark.integration
@@ -97,3 +98,15 @@ def test_config_values_reach_the_service_settings(
     for part in attribute.split("."):
         settings = getattr(settings, part)
     assert settings == expected
+
+
+@pytest.mark.parametrize("render", [pytest.param("default_render", id="default"),
+                                    pytest.param("ha_render", id="ha")])
+def test_prometheus_section_parses_with_the_signals_settings(
+    request: pytest.FixtureRequest, render: str, tmp_path: Path
+) -> None:
+    settings = load_settings(_write_config(request.getfixturevalue(render), tmp_path),
+                             env={"RECLAIMER_DATABASE": "sqlite:////d/r.db"})
+    prometheus = PrometheusSettings.from_mapping(settings.prometheus)
+    assert (prometheus.requests.name, prometheus.gpu.name) == ("knative", "dcgm")
+    assert prometheus.url == "http://prometheus-operated.monitoring.svc:9090"
