@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reclaimer.sandbox import printers
 from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.routing import Route
 from reclaimer.sandbox.scale import to_scale
@@ -112,8 +113,21 @@ def do_list(store: Store, route: Route, req: Request) -> Response:
         items = items[:limit]
         last = items[-1]["metadata"]
         meta["continue"] = _encode_continue(last.get("namespace", ""), last["name"])
+    if printers.wants_table(req.headers.get("accept", "")):
+        table = as_table(store, route, req, items, rv)
+        table["metadata"].update(meta)
+        return Response(200, table)
     return Response(200, {"kind": route.rtype.list_kind, "apiVersion": route.rtype.api_version,
                           "metadata": meta, "items": [with_version(route, o) for o in items]})
+
+
+def as_table(store: Store, route: Route, req: Request, items: list[Obj], rv: str, *,
+             headers: bool = True) -> Obj:
+    """The ``meta.k8s.io/v1`` Table kubectl asks for with ``Accept: ...;as=Table``."""
+    out = printers.table(route.rtype, [with_version(route, o) for o in items],
+                         now=store.clock(), resource_version=rv, headers=headers,
+                         include=req.query.get("includeObject", "Metadata"))
+    return out
 
 
 def do_get(store: Store, route: Route, req: Request) -> Response:
@@ -121,6 +135,9 @@ def do_get(store: Store, route: Route, req: Request) -> Response:
     obj = store.get(route.rtype, route.namespace, route.name)
     if route.subresource == "scale":
         return Response(200, to_scale(obj))
+    if printers.wants_table(req.headers.get("accept", "")):
+        rv = obj["metadata"]["resourceVersion"]
+        return Response(200, as_table(store, route, req, [obj], rv))
     return Response(200, obj)
 
 

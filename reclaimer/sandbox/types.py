@@ -27,6 +27,8 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     singular: str = ""
     categories: tuple[str, ...] = ()
+    # CRD additionalPrinterColumns as (name, type, jsonPath); see printers.py.
+    printer_columns: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -170,5 +172,7 @@ def crd_types(crd: dict[str, Any]) -> list[ResourceType]:
             spec.get("group", ""), version["name"], names.get("plural", ""),
             names.get("kind", ""), spec.get("scope", "Namespaced") == "Namespaced", subs,
             tuple(names.get("shortNames") or ()), names.get("singular") or
-            names.get("kind", "").lower(), tuple(names.get("categories") or ())))
+            names.get("kind", "").lower(), tuple(names.get("categories") or ()),
+            tuple((c.get("name", ""), c.get("type", "string"), c.get("jsonPath", ""))
+                  for c in version.get("additionalPrinterColumns") or [])))
     return out

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from reclaimer.sandbox import printers
 from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.events import Subscription, WatchEvent
-from reclaimer.sandbox.handlers import Request, with_version
+from reclaimer.sandbox.handlers import Request, as_table, with_version
 from reclaimer.sandbox.routing import Route
 from reclaimer.sandbox.store import Store
 
@@ -46,6 +47,9 @@ class WatchStream:
         timeout = req.int_param("timeoutSeconds")
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.bookmarks = req.flag("allowWatchBookmarks")
+        self.req = req
+        self.table = printers.wants_table(req.headers.get("accept", ""))
+        self.sent_headers = False
         self.bookmark_interval = bookmark_interval
 
     def run(self, write: Write) -> None:
@@ -61,7 +65,7 @@ class WatchStream:
             return
         try:
             for obj in items:
-                write(_line("ADDED", with_version(self.route, obj)))
+                write(self._line("ADDED", obj))
             self._follow(sub, last_rv, write)
         finally:
             sub.close()
@@ -77,10 +81,21 @@ class WatchStream:
                 last_rv = event.resource_version
                 translated = self._translate(event)
                 if translated is not None:
-                    write(_line(translated, with_version(self.route, event.object)))
+                    write(self._line(translated, event.object))
             elif self.bookmarks and time.monotonic() >= next_bookmark:
                 write(_line("BOOKMARK", self._bookmark(last_rv)))
                 next_bookmark = time.monotonic() + self.bookmark_interval
+
+    def _line(self, kind: str, obj: Obj) -> bytes:
+        """One event; as a one-row Table when kubectl asked for tables (column
+        definitions only in the first, as the real server saves bandwidth)."""
+        if not self.table:
+            return _line(kind, with_version(self.route, obj))
+        rv = obj["metadata"]["resourceVersion"]
+        table = as_table(self.store, self.route, self.req, [obj], rv,
+                         headers=not self.sent_headers)
+        self.sent_headers = True
+        return _line(kind, table)
 
     def _bookmark(self, rv: int) -> Obj:
         return {"kind": self.route.rtype.kind, "apiVersion": self.route.rtype.api_version,

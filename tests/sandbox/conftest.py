@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from reclaimer.sandbox.server import ApiServer
 from reclaimer.sandbox.store import Store
 
 NS = "team-a"
+CHART_CRD = Path(__file__).resolve().parents[2] / "helm/reclaimer/crds/reclaimpolicy.yaml"
 
 
 @pytest.fixture
@@ -107,3 +109,14 @@ def isvc(name: str) -> dict[str, Any]:
     return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
             "metadata": {"name": name},
             "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}}}}}
+
+
+def reclaimpolicy_crd() -> dict[str, Any]:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "reclaimpolicies.reclaimer.io"},
+            "spec": {"group": "reclaimer.io", "scope": "Namespaced",
+                     "names": {"kind": "ReclaimPolicy", "plural": "reclaimpolicies",
+                               "singular": "reclaimpolicy", "shortNames": ["rp"]},
+                     "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                                   "subresources": {"status": {}},
+                                   "schema": {"openAPIV3Schema": {"type": "object"}}}]}}

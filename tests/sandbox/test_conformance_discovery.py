@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,21 +9,9 @@ import yaml
 from kubernetes import client, dynamic
 
 from reclaimer.sandbox.server import ApiServer
-from tests.sandbox.conftest import NS, raw
+from tests.sandbox.conftest import CHART_CRD, NS, raw, reclaimpolicy_crd
 
 pytestmark = pytest.mark.integration
-CHART_CRD = Path(__file__).resolve().parents[2] / "helm/reclaimer/crds/reclaimpolicy.yaml"
-
-
-def reclaimpolicy_crd() -> dict[str, Any]:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": "reclaimpolicies.reclaimer.io"},
-            "spec": {"group": "reclaimer.io", "scope": "Namespaced",
-                     "names": {"kind": "ReclaimPolicy", "plural": "reclaimpolicies",
-                               "singular": "reclaimpolicy", "shortNames": ["rp"]},
-                     "versions": [{"name": "v1alpha1", "served": True, "storage": True,
-                                   "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
 
 
 @pytest.mark.parametrize(("api_version", "kind", "plural"), [
