@@ -40,6 +40,9 @@ class Handler(Protocol):
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         """Whether the cluster shows the transition done (GPU really free for a stop)."""
 
+    def still_stopped(self, obj: Obj) -> bool:
+        """Whether this strategy's stop is still in place (nobody started it by hand)."""
+
 
 def write_condition(ctx: Context, obj: Obj, *, stopped: bool, message: str,
                     at: datetime, attempts: int = 3) -> None:

@@ -29,7 +29,7 @@ class FollowUp:
         self.ctx = ctx
         self.timeout = timeout
         self._awaiting: dict[int, Awaiting] = {}
-        self._held: dict[ServiceRef, str] = {}
+        self._held: dict[ServiceRef, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -38,7 +38,8 @@ class FollowUp:
             return list(self._awaiting.values())
 
     @property
-    def held(self) -> dict[ServiceRef, str]:
+    def held(self) -> dict[ServiceRef, tuple[str, str]]:
+        """Managed stops kept asserted: ref -> (strategy, condition message)."""
         with self._lock:
             return dict(self._held)
 
@@ -46,9 +47,14 @@ class FollowUp:
         with self._lock:
             self._awaiting[item.record_id] = item
             if item.action is Action.STOP and managed_stop:
-                self._held[item.ref] = item.message
+                self._held[item.ref] = (item.strategy, item.message)
             else:
                 self._held.pop(item.ref, None)
+
+    def hold(self, ref: ServiceRef, *, strategy: str, message: str) -> None:
+        """Keep re-asserting a managed stop found in the ledger at start-up."""
+        with self._lock:
+            self._held[ref] = (strategy, message)
 
     def resume(self, item: Awaiting, *, at: datetime) -> None:
         """Track a row found applied at start-up, with a fresh deadline."""
@@ -99,9 +105,9 @@ class FollowUp:
 
     def _reassert(self, objs: dict[ServiceRef, Obj], *, at: datetime) -> None:
         """KServe < 0.16 rewrites status on reconcile and drops our Stopped condition."""
-        for ref, message in self.held.items():
+        for ref, (strategy, message) in self.held.items():
             obj = objs.get(ref)
-            if obj is None:
+            if obj is None or not HANDLERS[strategy].still_stopped(obj):
                 with self._lock:
                     self._held.pop(ref, None)
             elif not st.own_stopped(obj):

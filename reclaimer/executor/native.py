@@ -52,6 +52,9 @@ class Native:
         ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
         return STARTED_MESSAGE
 
+    def still_stopped(self, obj: Obj) -> bool:
+        return st.stop_requested(obj)
+
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         if action is Action.STOP:
             return st.is_true(obj, st.STOPPED) and pods == 0

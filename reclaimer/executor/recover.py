@@ -4,7 +4,9 @@ A crash between ``record_planned`` and ``mark_applied`` leaves a planned row who
 call may or may not have happened. The cluster decides: already in the target state →
 the call happened, the row becomes ``applied`` and is verified like any other;
 otherwise → ``abandoned``, and the next tick decides afresh (the edge is still open).
-Rows already ``applied`` resume verification with a fresh deadline.
+Rows already ``applied`` resume verification with a fresh deadline. Services whose
+latest recorded transition is a managed stop are held again, so their ``Stopped``
+condition stays asserted across restarts.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from datetime import datetime
 
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
+from reclaimer.executor.managed import knative, raw
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.model import Action
 
+MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE}
 ABANDON_REASON = "the previous process ended between planned and applied; decided again"
 
 
@@ -30,11 +34,26 @@ def in_target_state(obj: Obj, action: Action) -> bool:
 
 def recover(executor: Executor, *, at: datetime) -> list[Outcome]:
     """One LIST of ISVCs, then one ledger update per pending row."""
+    hold_managed_stops(executor, at=at)
     pending = executor.ledger.pending()
     if not pending:
         return []
     objs = {st.ref_of(o): o for o in executor.cluster.list_isvcs()}
     return [_reconcile(executor, record, objs.get(record.ref), at=at) for record in pending]
+
+
+def hold_managed_stops(executor: Executor, *, at: datetime) -> int:
+    """Re-hold every service whose last recorded transition is a managed stop."""
+    held = 0
+    for ref, last in executor.ledger.view(at).last_transitions.items():
+        if last.action is not Action.STOP or not last.uid:
+            continue
+        info = executor.ledger.load_restore_info(ref, last.uid) or {}
+        strategy = str(info.get("strategy", ""))
+        if strategy in MANAGED_MESSAGES:
+            executor.followup.hold(ref, strategy=strategy, message=MANAGED_MESSAGES[strategy])
+            held += 1
+    return held
 
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 
 from reclaimer.executor import isvc_state as st
+from reclaimer.executor.executor import Executor
 from reclaimer.executor.managed.knative import STOPPED_MESSAGE as KNATIVE_MESSAGE
 from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.executor.recover import recover
 from reclaimer.kube import rest
 from reclaimer.model import Action
-from tests.executor.conftest import NS, Harness, MakeHarness, isvc_entry
+from tests.executor.conftest import NS, T0, Harness, MakeHarness, isvc_entry
 
 pytestmark = pytest.mark.integration
 CLASS = "serving.kserve.io/autoscalerClass"
@@ -147,3 +149,24 @@ def test_managed_stop_adds_no_annotation_beyond_the_autoscaler_class(
     after = dict(h.isvc()["metadata"].get("annotations") or {})
     assert (set(after) - set(before), h.isvc()["metadata"].get("labels")) == (
         {CLASS}, {"tier": "dev"})
+
+
+def test_a_restarted_executor_keeps_asserting_a_managed_stop(make_harness: MakeHarness) -> None:
+    h = make_harness("0.14", isvc_entry())
+    _stop(h)
+    h.follow_up()
+    successor = Executor(h.cluster, h.ledger, actor="successor")
+    recover(successor, at=T0)
+    _drop_stopped_condition(h)
+    successor.followup.run(at=T0)
+    assert st.own_stopped(h.isvc())
+
+
+def test_a_stop_undone_by_hand_is_no_longer_asserted(make_harness: MakeHarness) -> None:
+    h = make_harness("0.14", isvc_entry())
+    _stop(h)
+    h.follow_up()
+    h.rest.merge_patch(rest.ISVC, NS, "llama", {"metadata": {"annotations": {CLASS: None}}})
+    _drop_stopped_condition(h)
+    h.follow_up()
+    assert (st.own_stopped(h.isvc()), h.executor.followup.held) == (False, {})

@@ -109,3 +109,12 @@ def test_a_deferred_stop_emits_one_event_with_a_count(make_harness: MakeHarness)
     (event,) = h.events()
     assert (event["reason"], event["count"]) == ("Deferred", 3)
     assert h.states() == []
+
+
+def test_a_users_stop_false_is_put_back_after_a_cycle(make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry(annotations={"serving.kserve.io/stop": "false"}))
+    before = h.isvc()["metadata"]["annotations"]
+    for action in (Action.STOP, Action.START):
+        h.apply(action)
+        h.settle()
+    assert h.isvc()["metadata"]["annotations"] == before

@@ -57,6 +57,10 @@ class ManagedKnative:
         write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
         return STARTED_MESSAGE
 
+    def still_stopped(self, obj: Obj) -> bool:
+        spec = obj.get("spec") or {}
+        return all(spec[c].get("minReplicas") == 0 for c in st.components(obj))
+
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         if action is Action.STOP:
             return pods == 0

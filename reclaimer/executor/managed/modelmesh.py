@@ -23,5 +23,8 @@ class ModelMesh:
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         raise Refused(UNSUPPORTED)
 
+    def still_stopped(self, obj: Obj) -> bool:
+        return False
+
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         return False

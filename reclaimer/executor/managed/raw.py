@@ -73,6 +73,9 @@ class ManagedRaw:
         write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
         return STARTED_MESSAGE
 
+    def still_stopped(self, obj: Obj) -> bool:
+        return st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
+
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         if action is Action.STOP:
             return pods == 0
