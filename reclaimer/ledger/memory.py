@@ -17,6 +17,7 @@ from reclaimer.errors import EdgeAlreadyClaimed, LedgerError
 from reclaimer.ledger import protocol
 from reclaimer.ledger.records import (
     EFFECTIVE_STATES,
+    UNFINISHED_STATES,
     RecordState,
     Report,
     TransitionRecord,
@@ -117,7 +118,7 @@ class MemoryLedger:
 
     def pending(self) -> list[TransitionRecord]:
         with self._lock:
-            return [r for r in self._records.values() if r.state is RecordState.PLANNED]
+            return [r for r in self._records.values() if r.state in UNFINISHED_STATES]
 
     def view(self, now: datetime) -> LedgerView:
         with self._lock:

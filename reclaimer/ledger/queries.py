@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from reclaimer.ledger import protocol, rows
-from reclaimer.ledger.records import EFFECTIVE_STATES, RecordState, TransitionRecord
+from reclaimer.ledger.records import EFFECTIVE_STATES, UNFINISHED_STATES, TransitionRecord
 from reclaimer.ledger.tables import (
     EdgeClaimRow,
     HoldRow,
@@ -34,7 +34,8 @@ def _records(connection: Connection, query: Select[Any]) -> list[TransitionRecor
 
 def pending(connection: Connection) -> list[TransitionRecord]:
     return _records(connection, select(TRANSITIONS).where(
-        TransitionRow.state == RecordState.PLANNED.value).order_by(TransitionRow.id))
+        TransitionRow.state.in_(sorted(s.value for s in UNFINISHED_STATES)),
+    ).order_by(TransitionRow.id))
 
 
 def view(connection: Connection, now: datetime, *, horizon: timedelta) -> LedgerView:

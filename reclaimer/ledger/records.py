@@ -34,6 +34,9 @@ class RecordState(StrEnum):
 
 # States whose row changed the service: they feed the per-service facts and the report.
 EFFECTIVE_STATES = frozenset({RecordState.APPLIED, RecordState.VERIFIED, RecordState.OBSERVED})
+# Actions a crash may have interrupted: planned (was the API call made?) and applied
+# (was it verified?). `pending()` returns these for start-up reconciliation.
+UNFINISHED_STATES = frozenset({RecordState.PLANNED, RecordState.APPLIED})
 RESTORE_INFO_VERSION = 1
 
 

@@ -34,11 +34,26 @@ def test_instants_come_back_as_the_same_utc_instant(ledger: Ledger) -> None:
     assert stored.recorded_at.utcoffset() == timedelta(0)
 
 
-def test_pending_lists_only_rows_still_planned(ledger: Ledger) -> None:
-    done = ledger.record_planned(transition(hours=0), strategy="native", actor="r", at=at(0))
-    open_ = ledger.record_planned(transition(hours=1), strategy="native", actor="r", at=at(1))
-    ledger.mark_applied(done.id, at=at(0.1))
-    assert [r.id for r in ledger.pending()] == [open_.id]
+@pytest.mark.parametrize(("finish", "pending"), [
+    pytest.param(None, True, id="planned"),
+    pytest.param("applied", True, id="applied-not-verified"),
+    pytest.param("verified", False, id="verified"),
+    pytest.param("failed", False, id="failed"),
+    pytest.param("abandoned", False, id="abandoned"),
+])
+def test_pending_lists_rows_a_crash_may_have_interrupted(ledger: Ledger, finish: str | None,
+                                                         pending: bool) -> None:
+    record = ledger.record_planned(transition(), strategy="native", actor="r", at=at(0))
+    if finish in ("applied", "verified"):
+        ledger.mark_applied(record.id, at=at(0.1))
+    if finish == "verified":
+        ledger.mark_verified(record.id, at=at(0.2))
+    if finish in ("failed", "abandoned"):
+        (ledger.mark_failed if finish == "failed" else ledger.mark_abandoned)(
+            record.id, at=at(0.1), error="x")
+    ledger.record_blocked(transition(hours=1, reason=Reason.HELD, blocked="held"), actor="r",
+                          at=at(1))
+    assert [r.id for r in ledger.pending()] == ([record.id] if pending else [])
 
 
 def test_second_claim_of_an_edge_is_refused_and_writes_nothing(ledger: Ledger) -> None:
