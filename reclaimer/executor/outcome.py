@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from reclaimer.config import ExecutorSettings
 from reclaimer.executor.retry import RetryPolicy
-from reclaimer.executor.strategy import Strategy
+from reclaimer.executor.strategy import Strategy, parse_strategy
 from reclaimer.model import Action, DeploymentMode, ServiceRef
 
 
@@ -51,3 +52,10 @@ class ExecutorOptions:
     verify_timeout: timedelta = timedelta(minutes=5)
     default_mode: DeploymentMode = DeploymentMode.KNATIVE
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: ExecutorSettings, *,
+                      default_mode: DeploymentMode) -> ExecutorOptions:
+        """``default_mode`` is the cluster's, from `kube.inventory.default_mode`."""
+        return cls(strategy=parse_strategy(settings.strategy),
+                   verify_timeout=settings.verify_timeout, default_mode=default_mode)

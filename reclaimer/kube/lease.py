@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from reclaimer.errors import ClusterError, NotFound
+from reclaimer.config import LeaderElectionSettings
+from reclaimer.errors import ClusterError, ConfigInvalid, NotFound
 from reclaimer.kube import rest
 
 log = logging.getLogger("reclaimer.lease")
@@ -41,9 +42,20 @@ class LeaseSettings:
 
     def __post_init__(self) -> None:
         if not self.identity:
-            raise ValueError("leaderElection.identity: empty; set it to the pod name")
+            raise ConfigInvalid(key="leaderElection.identity",
+                                message="empty; set it to the pod name")
         if not 0 < self.retry_period < self.renew_deadline < self.lease_duration:
-            raise ValueError("leaderElection: need retryPeriod < renewDeadline < leaseDuration")
+            raise ConfigInvalid(key="leaderElection.renewDeadline",
+                                message="need 0 < retryPeriod < renewDeadline < leaseDuration")
+
+
+def lease_settings(config: LeaderElectionSettings, *, pod_name: str) -> LeaseSettings:
+    """From the service config; identity defaults to the pod name (``POD_NAME``/hostname)."""
+    return LeaseSettings(namespace=config.namespace, name=config.name,
+                         identity=config.identity or pod_name,
+                         lease_duration=config.lease_duration.total_seconds(),
+                         renew_deadline=config.renew_deadline.total_seconds(),
+                         retry_period=config.retry_period.total_seconds())
 
 
 def _micro_time(at: datetime) -> str:

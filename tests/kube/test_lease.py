@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from reclaimer.clock import ManualClock
+from reclaimer.config import LeaderElectionSettings
+from reclaimer.errors import ConfigInvalid
 from reclaimer.kube import rest
-from reclaimer.kube.lease import LeaderElector, LeaseSettings
+from reclaimer.kube.lease import LeaderElector, LeaseSettings, lease_settings
 from tests.kube.conftest import MakeRest
 
 pytestmark = pytest.mark.integration
@@ -167,3 +169,20 @@ def test_two_processes_hand_over_after_sigkill(make_rest: MakeRest, tmp_path: Pa
     assert last_a < first_b
     assert first_b - last_a <= 3.0 + 2 * 0.2 + 1.0  # lease duration + two retry periods
     assert _holder(client) == "proc-b"
+
+
+def test_settings_from_config_default_to_client_go_and_the_pod_name() -> None:
+    settings = lease_settings(LeaderElectionSettings(), pod_name="reclaimer-7d9f-abc")
+    assert (settings.identity, settings.lease_duration, settings.renew_deadline,
+            settings.retry_period) == ("reclaimer-7d9f-abc", 15.0, 10.0, 2.0)
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    pytest.param(LeaderElectionSettings(), "leaderElection.identity", id="no-identity"),
+    pytest.param(LeaderElectionSettings(identity="p", renew_deadline=timedelta(seconds=20)),
+                 "leaderElection.renewDeadline", id="deadline-beyond-lease"),
+])
+def test_bad_settings_name_the_key(config: LeaderElectionSettings, key: str) -> None:
+    with pytest.raises(ConfigInvalid) as caught:
+        lease_settings(config, pod_name="")
+    assert caught.value.key == key
