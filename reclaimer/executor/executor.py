@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
@@ -83,6 +83,20 @@ class Executor:
         except EdgeAlreadyClaimed as exc:
             return self._outcome(transition, OutcomeKind.SKIPPED, None, str(exc))
         return self._act(transition, obj, handler, record_id, at=at)
+
+    def apply_all(self, transitions: Iterable[Transition], *, at: datetime) -> list[Outcome]:
+        """A plan's entries in order: actionable ones applied, busy-deferred ones announced.
+
+        Other blocked entries (held, dry run, breaker) are recorded by the caller with
+        ``ledger.record_blocked`` and touch nothing here.
+        """
+        outcomes = []
+        for transition in transitions:
+            if transition.actionable:
+                outcomes.append(self.apply(transition, at=at))
+            else:
+                self.announce_blocked(transition, at=at)
+        return outcomes
 
     def announce_blocked(self, transition: Transition, *, at: datetime) -> bool:
         """A Deferred Event for a stop put off because the service is busy (DESIGN §3.4).

@@ -118,3 +118,13 @@ def test_a_users_stop_false_is_put_back_after_a_cycle(make_harness: MakeHarness)
         h.apply(action)
         h.settle()
     assert h.isvc()["metadata"]["annotations"] == before
+
+
+def test_apply_all_acts_on_actionable_entries_and_announces_deferred_ones(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry("a"), isvc_entry("b"))
+    deferred = replace(h.transition(Action.STOP, "b"), reason=Reason.DEFERRED_BUSY,
+                       blocked="busy")
+    outcomes = h.executor.apply_all([h.transition(Action.STOP, "a"), deferred], at=T0)
+    assert [(o.ref.name, o.kind) for o in outcomes] == [("a", OutcomeKind.APPLIED)]
+    assert sorted(e["reason"] for e in h.events()) == ["Deferred", "Reclaimed"]
