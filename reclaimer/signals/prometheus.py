@@ -11,6 +11,8 @@ prometheus-api-client 0.7.2 is set up as metrics.md §4 advises:
   the client no longer waits for;
 - a hard deadline: a server that trickles its answer is cut off at the deadline
   (`DeadlineSession`);
+- queries run on a small pool of worker threads (``concurrency``), so an evaluation
+  takes as long as its slowest query;
 - one client per thread: ``requests.Session`` is not documented as thread-safe
   (psf/requests#2766), so each thread gets its own client through ``threading.local``.
 
@@ -25,6 +27,8 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +46,7 @@ from reclaimer.signals.queries import Query, build, render
 from reclaimer.signals.settings import PrometheusSettings
 
 Row = tuple[dict[str, str], float]
+_GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
 
 
 class PrometheusSignals:
@@ -52,6 +57,10 @@ class PrometheusSignals:
         built = build(settings.requests, settings.gpu)
         self._templates = {q: settings.templates.get(q.value, text) for q, text in built.items()}
         self._local = threading.local()
+        self._sessions: list[DeadlineSession] = []
+        self._lock = threading.Lock()
+        workers = settings.concurrency
+        self._pool = ThreadPoolExecutor(workers, "prometheus") if workers > 1 else None
 
     def queries(self, *, window: timedelta) -> dict[Query, str]:
         """The PromQL of one evaluation, as sent (for `reclaimer signals` and logs)."""
@@ -63,18 +72,43 @@ class PrometheusSignals:
 
     def fetch(self, *, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
         deadline = time.monotonic() + self.settings.timeout.total_seconds()
-        rows = {q: self._query(q, text, at=at, deadline=deadline)
-                for q, text in self.queries(window=window).items()}
+        queries = self.queries(window=window)
+        if self._pool is None:
+            rows = {q: self._query(q, text, at=at, deadline=deadline)
+                    for q, text in queries.items()}
+        else:
+            rows = self._in_parallel(self._pool, queries, at=at, deadline=deadline)
         evaluation = Evaluation(at=at, window=window, step=self.settings.resolution,
                                 max_sample_age=self.settings.max_sample_age)
         return assemble(observations(rows), evaluation)
 
     def close(self) -> None:
-        """Close this thread's client (other threads close theirs on exit)."""
-        client = getattr(self._local, "client", None)
-        if client is not None:
-            client.close()
-            self._local.client = None
+        """Stop the worker threads and close every thread's connections."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+
+    def _in_parallel(self, pool: ThreadPoolExecutor, queries: dict[Query, str], *,
+                     at: datetime, deadline: float) -> dict[Query, list[Row]]:
+        """Latency of the slowest query, not the sum; each worker has its own client.
+
+        The wait is bounded too, so even a worker stuck on a trickled header cannot
+        hold the caller past the deadline.
+        """
+        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline)
+                   for q, text in queries.items()}
+        try:
+            return {q: f.result(timeout=max(0.0, deadline - time.monotonic()) + _GRACE)
+                    for q, f in futures.items()}
+        except FutureTimeout as exc:
+            raise MetricsUnavailable(
+                f"evaluation exceeded its {self.settings.timeout.total_seconds():g}s timeout",
+            ) from exc
+        finally:
+            for future in futures.values():
+                future.cancel()
 
     def _client(self) -> PrometheusConnect:
         client = getattr(self._local, "client", None)
@@ -83,6 +117,8 @@ class PrometheusSignals:
             client = PrometheusConnect(url=self.settings.url, session=session,
                                        retry=Retry(total=0, raise_on_status=False))
             self._local.client, self._local.session = client, session
+            with self._lock:
+                self._sessions.append(session)
         return client
 
     def _query(self, query: Query, text: str, *, at: datetime, deadline: float) -> list[Row]:

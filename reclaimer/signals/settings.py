@@ -13,6 +13,7 @@
       resolution: 1m                # step of the coverage and last-request subqueries
       lastRequestHorizon: 6h        # how far back "seconds since last request" looks
       maxSampleAge: 2m              # newer than this or the data is stale
+      concurrency: 4                # queries in flight at once (1: one after another)
 
 The service config loader passes the section through whole; `from_mapping` rejects
 unknown keys and names the offending one (``prometheus.signals.requests``), so a typo
@@ -44,7 +45,8 @@ _DURATION = re.compile(
     r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?!s))?(?:(?P<s>\d+)s)?(?:(?P<ms>\d+)ms)?$")
 _TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _SCALARS = {"url", "timeout", "queryTimeout", "podLabels", "isvcLabel", "resolution",
-            "lastRequestHorizon", "maxSampleAge", "signalsRequests", "signalsGpu"}
+            "lastRequestHorizon", "maxSampleAge", "signalsRequests", "signalsGpu",
+            "concurrency"}
 _SECTIONS = {"signals", "templates"}
 
 
@@ -61,6 +63,7 @@ class PrometheusSettings:
     resolution: timedelta = timedelta(minutes=1)
     last_request_horizon: timedelta = timedelta(hours=6)
     max_sample_age: timedelta = timedelta(minutes=2)
+    concurrency: int = 4
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *,
@@ -88,7 +91,16 @@ def _scalars(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     for key, attr in {"podLabels": "pod_labels", "isvcLabel": "isvc_label"}.items():
         if key in data:
             parsed[attr] = _text(f"{prefix}.{key}", data[key])
+    if "concurrency" in data:
+        parsed["concurrency"] = _small_int(f"{prefix}.concurrency", data["concurrency"])
     return parsed
+
+
+def _small_int(key: str, value: object) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 16:
+        raise ConfigInvalid(key=key, message=f"{value!r} must be a whole number from 1 to 16")
+    return int(text)
 
 
 def _signals(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:

@@ -69,11 +69,12 @@ def test_stopped_prometheus_is_metrics_unavailable(tmp_path: Path) -> None:
         _fetch(url)
 
 
-def test_port_that_never_answers_gives_up_within_the_timeout() -> None:
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_port_that_never_answers_gives_up_within_the_timeout(concurrency: int) -> None:
     with silent_port() as url:
         started = time.monotonic()
-        with pytest.raises(MetricsUnavailable, match="Timeout"):
-            _fetch(url, timeout="500ms")
+        with pytest.raises(MetricsUnavailable, match=r"(?i)timeout"):
+            _fetch(url, timeout="500ms", concurrency=concurrency)
         elapsed = time.monotonic() - started
     assert elapsed < 1.5  # the budget is 0.5 s; the margin is for a loaded machine
 
@@ -87,8 +88,11 @@ def test_trickling_answer_is_cut_off_at_the_deadline() -> None:
     assert elapsed < 1.5  # the budget is 0.5 s; the margin is for a loaded machine
 
 
-def test_threads_evaluate_concurrently_with_their_own_clients(scenario_prometheus: str) -> None:
-    source = PrometheusSignals(PrometheusSettings.from_mapping({"url": scenario_prometheus}))
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_threads_evaluate_concurrently_with_their_own_clients(scenario_prometheus: str,
+                                                              concurrency: int) -> None:
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": scenario_prometheus, "concurrency": concurrency}))
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: source.fetch(at=AT, window=WINDOW), range(8)))
     assert all(r == results[0] for r in results)

@@ -34,6 +34,7 @@ def test_design_example_parses() -> None:
                  id="horizon"),
     pytest.param({"maxSampleAge": "90s"}, "max_sample_age", timedelta(seconds=90), id="age"),
     pytest.param({"isvcLabel": "label_app"}, "isvc_label", "label_app", id="isvc-label"),
+    pytest.param({"concurrency": "1"}, "concurrency", 1, id="sequential"),
     pytest.param({"signalsRequests": "vllm"}, "requests", REQUEST_PRESETS["vllm"],
                  id="flat-env-spelling"),
 ])
@@ -73,6 +74,7 @@ def test_template_override_is_kept() -> None:
     pytest.param({"templates": {"gpus": "x[{{windw}}]"}}, "prometheus.templates.gpus",
                  id="unknown-token"),
     pytest.param({"templates": ["x"]}, "prometheus.templates", id="templates-not-mapping"),
+    pytest.param({"concurrency": 0}, "prometheus.concurrency", id="no-concurrency"),
 ])
 def test_bad_input_names_the_key(data: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigInvalid) as caught:
