@@ -33,6 +33,7 @@ from datetime import datetime
 from reclaimer.model import (
     DecideSettings,
     Edge,
+    IdleDuring,
     LedgerView,
     Plan,
     Policy,
@@ -48,15 +49,16 @@ from reclaimer.policy.context import Tick
 from reclaimer.policy.edges import decide_edge, missed_transition, split_edges
 from reclaimer.policy.idle_stop import idle_transition
 from reclaimer.policy.matching import Match, match_services
-from reclaimer.policy.schedule import edges_between
+from reclaimer.policy.schedule import edges_between, window_open
 from reclaimer.policy.wake import next_wake
 
 
 def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service], *,
            signals: Mapping[ServiceRef, Signals], ledger: LedgerView,
            settings: DecideSettings) -> Plan:
-    tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings)
     matches, conflicts, alerts = match_services(policies, services)
+    tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings,
+                windows=_windows(matches, now))
     edges = _edges_by_policy(matches, tick)
     transitions: list[Transition] = []
     missed: list[Transition] = []
@@ -79,6 +81,13 @@ def _edges_by_policy(matches: Sequence[Match], tick: Tick) -> dict[str, list[Edg
     end = tick.now + tick.settings.start_lead_time
     policies = {m.policy.key: m.policy for m in matches}
     return {key: edges_between(policy, start, end) for key, policy in policies.items()}
+
+
+def _windows(matches: Sequence[Match], now: datetime) -> dict[str, bool | None]:
+    """Window state per policy whose idle rule depends on it (``during: offHours``)."""
+    policies = {m.policy.key: m.policy for m in matches
+                if m.policy.idle is not None and m.policy.idle.during is IdleDuring.OFF_HOURS}
+    return {key: window_open(policy, now) for key, policy in policies.items()}
 
 
 def _for_service(match: Match, edges: Sequence[Edge], tick: Tick

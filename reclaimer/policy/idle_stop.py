@@ -44,9 +44,14 @@ def idle_allowed_now(match: Match, tick: Tick) -> bool:
     service = match.service
     if rule is None or service.state is not ServiceState.RUNNING:
         return False
-    if rule.during is IdleDuring.OFF_HOURS and window_open(match.policy, tick.now):
+    if rule.during is IdleDuring.OFF_HOURS and _window_open(match, tick):
         return False
     return tick.now - started_at(service, tick) >= rule.min_uptime
+
+
+def _window_open(match: Match, tick: Tick) -> bool | None:
+    key = match.policy.key
+    return tick.windows[key] if key in tick.windows else window_open(match.policy, tick.now)
 
 
 def idle_transition(match: Match, tick: Tick) -> Transition | None:

@@ -41,7 +41,7 @@ def match_services(policies: Sequence[Policy], services: Sequence[Service]
               for ref, n in sorted(counts.items()) if n > 1]
     matches: list[Match] = []
     conflicts: list[PolicyConflict] = []
-    for service in sorted(services, key=lambda s: (s.ref, s.uid)):
+    for service in sorted(services, key=lambda s: (s.ref.namespace, s.ref.name, s.uid)):
         candidates = [p for p in policies if p.governs(service)]
         if counts[service.ref] > 1 or not candidates:
             continue
