@@ -37,6 +37,9 @@ class Handler(Protocol):
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str: ...
 
+    def refusal(self, obj: Obj, *, action: Action) -> str | None:
+        """Why this strategy will not act on ``obj`` at all, decided before any write."""
+
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         """Whether the cluster shows the transition done (GPU really free for a stop)."""
 

@@ -60,6 +60,7 @@ class Executor:
         self.cluster_native = False
         self._sleep = sleep
         self._retry: dict[RetryKey, int] = {}
+        self._refused: dict[RetryKey, str] = {}
         self._lock = threading.Lock()
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call)
         self.followup = FollowUp(self.ctx, timeout=self.options.verify_timeout)
@@ -78,6 +79,9 @@ class Executor:
         if transition.uid and st.uid_of(obj) != transition.uid:
             return self._gone(transition, at=at)
         handler = self._handler(transition, obj)
+        refusal = handler.refusal(obj, action=transition.action)
+        if refusal is not None and self._refused.get(_key(transition)) == refusal:
+            return self._refused_again(transition, obj, f"{handler.name}: {refusal}", at=at)
         try:
             record_id = self._claim(transition, handler.name, at=at)
         except EdgeAlreadyClaimed as exc:
@@ -144,7 +148,11 @@ class Executor:
         except NotFound:
             return self._finish(t, record_id, OutcomeKind.ABANDONED,
                                 "the InferenceService is gone", at=at)
-        except (Refused, ClusterError) as exc:
+        except Refused as exc:
+            with self._lock:
+                self._refused[_key(t)] = str(exc)
+            return self._fail(t, record_id, f"{handler.name}: {exc}", at=at)
+        except ClusterError as exc:
             return self._fail(t, record_id, f"{handler.name}: {exc}", at=at)
         return self._applied(t, obj, handler, record_id, message, at=at)
 
@@ -162,6 +170,14 @@ class Executor:
             strategy=handler.name, deadline=at + self.options.verify_timeout, message=why),
             managed_stop=handler.name.startswith("managed"))
         return self._outcome(t, OutcomeKind.APPLIED, record_id, why, handler.name)
+
+    def _refused_again(self, t: Transition, obj: Obj, error: str, *,
+                       at: datetime) -> Outcome:
+        """A refusal already in the ledger: bump the Event's count, add no row."""
+        self.cluster.emit_event(t.ref, st.uid_of(obj), reason=RECLAIM_FAILED,
+                                message=f"{t.action.value} failed: {error}", warning=True,
+                                at=at)
+        return self._outcome(t, OutcomeKind.FAILED, None, error)
 
     def _fail(self, t: Transition, record_id: int, error: str, *, at: datetime) -> Outcome:
         self.cluster.emit_event(t.ref, t.uid, reason=RECLAIM_FAILED,

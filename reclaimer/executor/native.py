@@ -52,6 +52,10 @@ class Native:
         ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
         return STARTED_MESSAGE
 
+    def refusal(self, obj: Obj, *, action: Action) -> str | None:
+        stopping = action is Action.STOP and not st.stop_requested(obj)
+        return AUTO_UPDATE_REFUSAL if stopping and st.auto_update_disabled(obj) else None
+
     def still_stopped(self, obj: Obj) -> bool:
         return st.stop_requested(obj)
 

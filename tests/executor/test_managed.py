@@ -170,3 +170,11 @@ def test_a_stop_undone_by_hand_is_no_longer_asserted(make_harness: MakeHarness) 
     _drop_stopped_condition(h)
     h.follow_up()
     assert (st.own_stopped(h.isvc()), h.executor.followup.held) == (False, {})
+
+
+def test_a_repeated_refusal_adds_no_rows_and_counts_the_event(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.14", isvc_entry(mode="ModelMesh"))
+    kinds = [h.apply(Action.STOP).kind for _ in range(3)]
+    (event,) = h.events()
+    assert (kinds, h.states(), event["count"]) == ([OutcomeKind.FAILED] * 3, ["failed"], 3)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.kube import rest
 from reclaimer.model import Action, Reason
 from tests.executor.conftest import T0, MakeHarness, isvc_entry
 
@@ -128,3 +129,15 @@ def test_apply_all_acts_on_actionable_entries_and_announces_deferred_ones(
     outcomes = h.executor.apply_all([h.transition(Action.STOP, "a"), deferred], at=T0)
     assert [(o.ref.name, o.kind) for o in outcomes] == [("a", OutcomeKind.APPLIED)]
     assert sorted(e["reason"] for e in h.events()) == ["Deferred", "Reclaimed"]
+
+
+def test_a_refusal_is_lifted_once_the_user_removes_the_annotation(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry(
+        annotations={"serving.kserve.io/disable-auto-update": "true"}))
+    first = h.apply(Action.STOP)
+    h.rest.merge_patch(rest.ISVC, "team-a", "llama", {"metadata": {"annotations": {
+        "serving.kserve.io/disable-auto-update": None}}})
+    second = h.apply(Action.STOP)
+    assert (first.kind, second.kind, h.states()) == (
+        OutcomeKind.FAILED, OutcomeKind.APPLIED, ["failed", "applied"])

@@ -57,6 +57,9 @@ class ManagedKnative:
         write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
         return STARTED_MESSAGE
 
+    def refusal(self, obj: Obj, *, action: Action) -> str | None:
+        return None
+
     def still_stopped(self, obj: Obj) -> bool:
         spec = obj.get("spec") or {}
         return all(spec[c].get("minReplicas") == 0 for c in st.components(obj))

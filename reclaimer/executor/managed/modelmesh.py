@@ -23,6 +23,9 @@ class ModelMesh:
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         raise Refused(UNSUPPORTED)
 
+    def refusal(self, obj: Obj, *, action: Action) -> str | None:
+        return UNSUPPORTED
+
     def still_stopped(self, obj: Obj) -> bool:
         return False
 

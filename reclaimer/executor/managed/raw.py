@@ -73,6 +73,9 @@ class ManagedRaw:
         write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
         return STARTED_MESSAGE
 
+    def refusal(self, obj: Obj, *, action: Action) -> str | None:
+        return None
+
     def still_stopped(self, obj: Obj) -> bool:
         return st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
 
