@@ -97,3 +97,14 @@ def test_verification_waits_a_tick_when_the_list_fails(make_harness: MakeHarness
     h.handle.faults.add("list", "inferenceservices", status=500, times=3)
     assert (h.follow_up(), h.states()) == ([], ["applied"])
     assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+
+
+def test_an_edge_claimed_by_another_replica_is_skipped_without_a_write(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry())
+    t = h.transition(Action.STOP, edge_key="team-a/office-hours|uid|19:00|stop")
+    other = h.ledger.record_planned(t, strategy="native", actor="other-replica", at=t.at)
+    h.ledger.mark_applied(other.id, at=t.at)
+    h.handle.request_log.clear()
+    assert h.executor.apply(t, at=t.at).kind is OutcomeKind.SKIPPED
+    assert h.handle.request_log.count(verb="patch") == 0
