@@ -15,6 +15,7 @@ from typing import Any
 
 from reclaimer.sandbox import printers
 from reclaimer.sandbox.apierror import ApiError
+from reclaimer.sandbox.encoding import EncodeCache
 from reclaimer.sandbox.routing import Route
 from reclaimer.sandbox.scale import to_scale
 from reclaimer.sandbox.store import BUILTIN_GROUPS, Store
@@ -24,6 +25,8 @@ PATCH_TYPES = {"application/merge-patch+json": "merge",
                "application/json-patch+json": "json",
                "application/strategic-merge-patch+json": "strategic"}
 
+# Shared by every server in the process; keys carry object uids, so stores never collide.
+ENCODED = EncodeCache()
 RETURNS_DELETED = frozenset({("", "pods"), ("", "services")})
 
 
@@ -117,8 +120,9 @@ def do_list(store: Store, route: Route, req: Request) -> Response:
         table = as_table(store, route, req, items, rv)
         table["metadata"].update(meta)
         return Response(200, table)
-    return Response(200, {"kind": route.rtype.list_kind, "apiVersion": route.rtype.api_version,
-                          "metadata": meta, "items": [with_version(route, o) for o in items]})
+    envelope = {"kind": route.rtype.list_kind, "apiVersion": route.rtype.api_version,
+                "metadata": meta}
+    return Response(200, ENCODED.encode_list(envelope, [with_version(route, o) for o in items]))
 
 
 def as_table(store: Store, route: Route, req: Request, items: list[Obj], rv: str, *,

@@ -8,7 +8,6 @@ and a fault is applied before anything is read or written.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import threading
 import time
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from reclaimer.sandbox import discovery, routing
 from reclaimer.sandbox.apierror import REASONS, ApiError
+from reclaimer.sandbox.encoding import dumps
 from reclaimer.sandbox.faults import FaultInjector, RequestLog, RequestRecord
 from reclaimer.sandbox.handlers import VERBS, Request, Response
 from reclaimer.sandbox.store import Store
@@ -160,8 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         return Response(200, doc)
 
     def _send(self, resp: Response) -> None:
-        payload = (resp.body if isinstance(resp.body, str) else
-                   json.dumps(resp.body, separators=(",", ":"))).encode()
+        payload = (resp.body if isinstance(resp.body, bytes) else resp.body.encode()
+                   if isinstance(resp.body, str) else dumps(resp.body))
         ctype = "text/plain" if isinstance(resp.body, str) else "application/json"
         self.send_response(resp.code)
         self.send_header("Content-Type", ctype)

@@ -18,7 +18,7 @@ from typing import Any
 from reclaimer.sandbox import printers
 from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.events import Subscription, WatchEvent
-from reclaimer.sandbox.handlers import Request, as_table, with_version
+from reclaimer.sandbox.handlers import ENCODED, Request, as_table, with_version
 from reclaimer.sandbox.routing import Route
 from reclaimer.sandbox.store import Store
 
@@ -90,7 +90,8 @@ class WatchStream:
         """One event; as a one-row Table when kubectl asked for tables (column
         definitions only in the first, as the real server saves bandwidth)."""
         if not self.table:
-            return _line(kind, with_version(self.route, obj))
+            encoded = ENCODED.encode(with_version(self.route, obj))
+            return b'{"type":"' + kind.encode() + b'","object":' + encoded + b"}\n"
         rv = obj["metadata"]["resourceVersion"]
         table = as_table(self.store, self.route, self.req, [obj], rv,
                          headers=not self.sent_headers)
