@@ -23,6 +23,11 @@ How the ledger reads a plan:
 
 ``ledger.last_transitions`` must hold transitions that changed the cluster (applied
 or verified), not blocked entries.
+
+A hold or a dry run over an edge consumes the edge: when the hold ends, the service
+stays as it is until the next edge, exactly as after a manual change. Idle stops are
+not edges, so a held or dry-run idle stop is proposed again every tick while the
+service stays idle.
 """
 
 from __future__ import annotations

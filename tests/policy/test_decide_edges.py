@@ -11,11 +11,14 @@ from reclaimer.model import (
     DecideSettings,
     LastTransition,
     LedgerView,
+    Policy,
     Reason,
     ServiceRef,
     ServiceState,
     Trigger,
+    Window,
 )
+from reclaimer.policy.schedule import edges_between
 from tests.policy.decide_builders import key, office, only, run, svc, t
 
 REF = ServiceRef("team-a", "llama")
@@ -176,3 +179,28 @@ def test_catch_up_horizon_limits_how_far_back_edges_are_found() -> None:
     settings = DecideSettings(catch_up_horizon=timedelta(hours=12))
     plan = run(t("01-17 12:00"), [office()], [svc()], settings=settings)
     assert plan.transitions == ()
+
+
+NIGHTLY_BERLIN = office(schedule=(Window("30 2 * * *", "0 6 * * *"),))
+NIGHTLY_NEW_YORK = office(time_zone="America/New_York",
+                          schedule=(Window("30 1 * * *", "0 6 * * *"),))
+
+
+@pytest.mark.parametrize(("policy", "now", "edge_at", "expected"), [
+    pytest.param(NIGHTLY_BERLIN, "03-29 01:00", "03-29 01:00", [Action.START],
+                 id="berlin-02:30-in-the-gap-fires-at-03:00-cest"),
+    pytest.param(NIGHTLY_BERLIN, "03-29 00:59", None, [], id="berlin-not-before-the-gap-ends"),
+    pytest.param(NIGHTLY_NEW_YORK, "11-01 05:30", "11-01 05:30", [Action.START],
+                 id="new-york-01:30-fires-at-first-occurrence"),
+    pytest.param(NIGHTLY_NEW_YORK, "11-01 06:30", None, [], id="new-york-not-again-an-hour-later"),
+])
+def test_dst_edges_apply_once_at_the_right_instant(policy: Policy, now: str, edge_at: str | None,
+                                                   expected: list[Action]) -> None:
+    service = svc(state=STOPPED, created=t(now) - timedelta(hours=10))
+    applied = frozenset() if edge_at else frozenset(
+        e.key_for(service.uid)
+        for e in edges_between(policy, t(now) - timedelta(days=1), t(now) - timedelta(minutes=30)))
+    plan = run(t(now), [policy], [service], ledger=LedgerView(applied_edge_keys=applied))
+    assert [tr.action for tr in plan.transitions] == expected
+    if edge_at:
+        assert only(plan).edge_key == key(policy, service, t(edge_at), Action.START)
