@@ -4,7 +4,8 @@
 
     kserve: "0.16"                 # "0.16": native stop; "0.14": no native stop
     defaultDeploymentMode: Knative # Knative | Standard | ModelMesh (old names accepted)
-    podTerminationSeconds: 1
+    podTerminationSeconds: 1      # a deleted pod stays Terminating this long
+    podStartSeconds: 0            # a new pod is Ready after this long
     namespaces: [team-a]
     inferenceServices:
       - {namespace: team-a, name: llama, mode: Standard, gpus: 1, labels: {tier: dev}}
@@ -28,7 +29,7 @@ from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse
 
 Obj = dict[str, Any]
 TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
-                      "namespaces", "inferenceServices", "objects"})
+                      "podStartSeconds", "namespaces", "inferenceServices", "objects"})
 ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
                        "minReplicas", "maxReplicas", "transformer", "explainer"})
 
@@ -97,11 +98,17 @@ def _settings(data: Mapping[str, Any]) -> SimulatorSettings:
     if not isinstance(mode, str) or parse_mode(mode) is None:
         raise ScenarioInvalid(f"defaultDeploymentMode: {mode!r} is not one of Knative, "
                               "Standard, ModelMesh (or Serverless, RawDeployment)")
-    grace = data.get("podTerminationSeconds", 1)
-    if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
-        raise ScenarioInvalid(f"podTerminationSeconds: must be a number >= 0, got {grace!r}")
-    return SimulatorSettings(kserve=version, default_deployment_mode=mode,
-                             pod_termination_seconds=float(grace))
+    return SimulatorSettings(
+        kserve=version, default_deployment_mode=mode,
+        pod_termination_seconds=_seconds(data.get("podTerminationSeconds", 1),
+                                         "podTerminationSeconds"),
+        pod_start_seconds=_seconds(data.get("podStartSeconds", 0), "podStartSeconds"))
+
+
+def _seconds(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ScenarioInvalid(f"{path}: must be a number >= 0, got {value!r}")
+    return float(value)
 
 
 def _isvc(item: Any, path: str) -> IsvcEntry:

@@ -108,5 +108,5 @@ def test_wait_idle_with_terminations_never_returns_before_pods_are_gone(
 def test_wait_idle_gives_up_saying_what_is_pending(make_sandbox: MakeSandbox) -> None:
     h = make_sandbox(scenario("Standard", grace=30))
     annotate(h, {STOP: "true"})
-    with pytest.raises(SimulatorIdleTimeout, match="1 pods terminating"):
+    with pytest.raises(SimulatorIdleTimeout, match="1 pods starting or terminating"):
         h.wait_idle(0.1, terminations=True)

@@ -43,7 +43,8 @@ class Simulator:
         self.kserve = KServeController(self.api, settings)
         self.knative = KnativeController(self.api)
         self.workloads = WorkloadController(
-            self.api, termination_seconds=settings.pod_termination_seconds)
+            self.api, start_seconds=settings.pod_start_seconds,
+            termination_seconds=settings.pod_termination_seconds)
         self.errors: list[str] = []
         self.reconciles = 0
         self._pending: OrderedDict[Key, int] = OrderedDict()
@@ -85,11 +86,11 @@ class Simulator:
         while not self._stopping.is_set():
             self._drain(sub, timeout=self._idle_wait())
             with self._cond:
-                due = self.workloads.terminations.pop_due()
+                due = self.workloads.timers.pop_due()
                 item = self._pending.popitem(last=False) if self._pending else None
                 self._busy = bool(due) or item is not None
-            for namespace, name in due:
-                self._guarded(("pod", namespace, name), 0)
+            for action, namespace, name in due:
+                self._guarded((f"pod:{action}", namespace, name), 0)
             if item is not None:
                 self._guarded(*item)
             with self._cond:
@@ -99,7 +100,7 @@ class Simulator:
     def _idle_wait(self) -> float:
         if self._pending:
             return 0.0
-        due = self.workloads.terminations.seconds_to_next()
+        due = self.workloads.timers.seconds_to_next()
         return 0.05 if due is None else min(0.05, due)
 
     def _drain(self, sub: Subscription, *, timeout: float) -> None:
@@ -141,14 +142,15 @@ class Simulator:
             self.knative.reconcile(namespace, name)
         elif kind == "deployment":
             self.workloads.reconcile(namespace, name)
-        elif kind == "pod":
-            self.workloads.finish_termination(namespace, name)
+        elif kind.startswith("pod:"):
+            self.workloads.fire(kind.removeprefix("pod:"), namespace, name)
 
     def wait_idle(self, timeout: float = 10.0, *, terminations: bool = False) -> None:
         """Block until all events so far and their consequences are handled.
 
-        With ``terminations``, also until every Terminating pod is gone (that takes
-        the scenario's ``podTerminationSeconds``). Raises SimulatorIdleTimeout.
+        With ``terminations``, also until every pod timer has fired: Terminating pods
+        gone (``podTerminationSeconds``), starting pods Ready (``podStartSeconds``).
+        Raises SimulatorIdleTimeout.
         """
         deadline = time.monotonic() + timeout
         target = self.store_revision()
@@ -165,11 +167,11 @@ class Simulator:
 
     def _settled(self, target: int, *, terminations: bool) -> bool:
         return (self._seen_rv >= target and not self._pending and not self._busy
-                and not (terminations and len(self.workloads.terminations)))
+                and not (terminations and len(self.workloads.timers)))
 
     def _busy_report(self, timeout: float, target: int) -> str:
         return (f"simulator busy after {timeout}s: {len(self._pending)} queued, "
-                f"{len(self.workloads.terminations)} pods terminating, events seen up to "
+                f"{len(self.workloads.timers)} pods starting or terminating, events seen up to "
                 f"{self._seen_rv} of {target}; recent errors: {self.errors[-3:]}")
 
     def store_revision(self) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 from reclaimer.sandbox.kserve import constants as k
 from reclaimer.sandbox.kserve import status, sync
 from reclaimer.sandbox.kserve.api import SimApi
+from reclaimer.sandbox.kserve.workloads import is_available
 
 Obj = dict[str, Any]
 
@@ -31,12 +32,15 @@ class KnativeController:
             return
         generation = int(ksvc["metadata"].get("generation") or 1)
         revision = f"{name}-{generation:05d}"
-        sync.ensure(self.api, "deployment", revision_deployment(ksvc, revision))
-        self._retire_old(ksvc, generation)
-        self._write_status(ksvc, revision)
+        dep = sync.ensure(self.api, "deployment", revision_deployment(ksvc, revision))
+        ready = is_available(dep)
+        if ready:
+            self._retire_old(ksvc, generation)
+        self._write_status(ksvc, revision, ready=ready)
 
     def _retire_old(self, ksvc: Obj, generation: int) -> None:
-        """Scale earlier revisions to zero; looked up by name, so cost follows revisions."""
+        """Scale earlier revisions to zero once the latest is ready (traffic moved);
+        looked up by name, so the cost follows the number of revisions."""
         meta = ksvc["metadata"]
         for older in range(1, generation):
             name = f"{meta['name']}-{older:05d}-deployment"
@@ -46,25 +50,36 @@ class KnativeController:
             if sync.controlled_by(dep, meta.get("uid", "")):
                 self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": 0}}))
 
-    def _write_status(self, ksvc: Obj, revision: str) -> None:
+    def _write_status(self, ksvc: Obj, revision: str, *, ready: bool) -> None:
         meta = ksvc["metadata"]
-        host = f"{meta['name']}.{meta['namespace']}"
-        new = {
-            "observedGeneration": meta.get("generation", 1),
-            "conditions": [status.condition(t, "True") for t in
-                           ("ConfigurationsReady", "Ready", "RoutesReady")],
-            "latestCreatedRevisionName": revision, "latestReadyRevisionName": revision,
-            "url": f"http://{host}.{k.INGRESS_DOMAIN}",
-            "address": {"url": f"http://{host}.svc.cluster.local"},
-            "traffic": [{"revisionName": revision, "latestRevision": True, "percent": 100}],
-        }
-        for cond in new["conditions"]:
-            cond.pop("severity", None)
         old = ksvc.get("status") or {}
+        serving = revision if ready else old.get("latestReadyRevisionName")
+        new = {"observedGeneration": meta.get("generation", 1),
+               "conditions": _conditions(ready=ready, serving=serving is not None),
+               "latestCreatedRevisionName": revision}
+        if serving is not None:
+            host = f"{meta['name']}.{meta['namespace']}"
+            new.update({
+                "latestReadyRevisionName": serving,
+                "url": f"http://{host}.{k.INGRESS_DOMAIN}",
+                "address": {"url": f"http://{host}.svc.cluster.local"},
+                "traffic": [{"revisionName": serving, "latestRevision": ready,
+                             "percent": 100}]})
         if status.same_status(new, old):
             return
         new["conditions"] = status.stamp(new["conditions"], old.get("conditions") or [])
         self.api.write_status("ksvc", ksvc, new)
+
+
+def _conditions(*, ready: bool, serving: bool) -> list[Obj]:
+    """Knative's Service conditions: Unknown/RevisionMissing while the latest deploys."""
+    def cond(ctype: str, ok: bool) -> Obj:
+        if ok:
+            return {"type": ctype, "status": "True"}
+        return {"type": ctype, "status": "Unknown", "reason": "RevisionMissing",
+                "message": "Configuration is waiting for a Revision to become ready."}
+    return [cond("ConfigurationsReady", ready), cond("Ready", ready),
+            cond("RoutesReady", serving)]
 
 
 def revision_deployment(ksvc: Obj, revision: str) -> Obj:

@@ -26,8 +26,9 @@ from typing import Any
 from reclaimer.sandbox.kserve import children, status, sync
 from reclaimer.sandbox.kserve import constants as k
 from reclaimer.sandbox.kserve.api import SimApi
-from reclaimer.sandbox.kserve.isvc import IsvcView, view
+from reclaimer.sandbox.kserve.isvc import Component, IsvcView, view
 from reclaimer.sandbox.kserve.settings import SimulatorSettings
+from reclaimer.sandbox.kserve.workloads import is_available
 
 Obj = dict[str, Any]
 
@@ -115,20 +116,18 @@ class KServeController:
         ready["ingress"] = not stop
         return ready, comps
 
-    def _raw_component(self, isvc: IsvcView, comp: Any) -> bool:
+    def _raw_component(self, isvc: IsvcView, comp: Component) -> bool:
         cls = isvc.autoscaler_class
         ignore = () if cls == "none" else ("replicas",)
         deployment = sync.ensure(self.api, "deployment", children.raw_deployment(isvc, comp),
                                  ignore=ignore)
         sync.ensure(self.api, "service", children.raw_service(isvc, comp))
         name = children.component_name(isvc, comp.name)
-        if cls not in self.settings.autoscaler_classes():
-            return True
         if cls == "hpa":
             sync.ensure(self.api, "hpa", children.hpa(isvc, comp))
-        else:
+        elif cls in self.settings.autoscaler_classes():
             sync.remove(self.api, "hpa", isvc.namespace, name, owner_uid=isvc.uid)
-        return deployment is not None
+        return is_available(deployment)
 
 
 def _ksvc_state(ksvc: Obj) -> tuple[bool, Obj]:

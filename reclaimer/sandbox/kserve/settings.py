@@ -29,6 +29,7 @@ class SimulatorSettings:
     kserve: str = "0.16"
     default_deployment_mode: str = k.KNATIVE
     pod_termination_seconds: float = 1.0
+    pod_start_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kserve not in VERSIONS:
@@ -39,6 +40,8 @@ class SimulatorSettings:
                 "Knative, Standard, ModelMesh (or Serverless, RawDeployment)")
         if self.pod_termination_seconds < 0:
             raise ValueError("podTerminationSeconds: must be >= 0")
+        if self.pod_start_seconds < 0:
+            raise ValueError("podStartSeconds: must be >= 0")
 
     @property
     def native_stop(self) -> bool:

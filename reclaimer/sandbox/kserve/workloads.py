@@ -1,12 +1,16 @@
 """The kube-controller-manager and kubelet parts the reclaimer observes: Deployments
-run pods, an HPA keeps a scaled-up Deployment within its bounds, pods terminate.
+run pods, an HPA keeps a scaled-up Deployment within its bounds, pods start and stop.
 
 - Pod count follows ``spec.replicas`` whoever set it (KServe, an HPA, ``kubectl
   scale``, the reclaimer). Pods are owned by their Deployment directly (no ReplicaSet
   kind is served), named ``<deployment>-<template hash>-<5 chars>`` and labelled with
-  the template's labels plus ``pod-template-hash``; they are Running and Ready at once.
-- A template change replaces every pod (new names): new ones are created, then the
-  old ones terminate, as a rolling update with surge ends up.
+  the template's labels plus ``pod-template-hash``. They become Running and Ready after
+  the scenario's ``podStartSeconds`` (default 0: at once).
+- A template change replaces every pod (new names): new ones are created first and the
+  old ones terminate once the new ones are Ready, as a rolling update with surge does;
+  so a rollout briefly needs the GPUs of both.
+- Deployment status counts ready pods; ``Available`` is True when at least
+  ``replicas - floor(replicas / 4)`` are ready (the default maxUnavailable of 25 %).
 - An HPA named after its target raises replicas to ``minReplicas`` and caps them at
   ``maxReplicas``, but leaves a Deployment at 0 alone (the HPA controller disables
   scaling for a target at zero).
@@ -18,61 +22,23 @@ run pods, an HPA keeps a scaled-up Deployment within its bounds, pods terminate.
 
 from __future__ import annotations
 
-import hashlib
-import heapq
-import json
-import secrets
-import string
-import time
 from typing import Any
 
+from reclaimer.sandbox.kserve import pods as p
 from reclaimer.sandbox.kserve import sync
 from reclaimer.sandbox.kserve.api import SimApi
 from reclaimer.sandbox.kserve.status import now_rfc3339
 
 Obj = dict[str, Any]
-KUBELET_FINALIZER = "sandbox.reclaimer.io/kubelet"
-HASH_LABEL = "pod-template-hash"
-_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def template_hash(template: Obj) -> str:
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
-    return digest[:10]
-
-
-class Terminations:
-    """Pods waiting out their grace period, due on the monotonic clock."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, str, str]] = []
-        self._queued: set[tuple[str, str]] = set()
-
-    def schedule(self, namespace: str, name: str, delay: float) -> None:
-        if (namespace, name) not in self._queued:
-            self._queued.add((namespace, name))
-            heapq.heappush(self._heap, (time.monotonic() + delay, namespace, name))
-
-    def pop_due(self) -> list[tuple[str, str]]:
-        due = []
-        while self._heap and self._heap[0][0] <= time.monotonic():
-            _, namespace, name = heapq.heappop(self._heap)
-            self._queued.discard((namespace, name))
-            due.append((namespace, name))
-        return due
-
-    def seconds_to_next(self) -> float | None:
-        return max(0.0, self._heap[0][0] - time.monotonic()) if self._heap else None
-
-    def __len__(self) -> int:
-        return len(self._heap)
 
 
 class WorkloadController:
-    def __init__(self, api: SimApi, *, termination_seconds: float) -> None:
+    def __init__(self, api: SimApi, *, start_seconds: float = 0.0,
+                 termination_seconds: float) -> None:
         self.api = api
+        self.start_seconds = start_seconds
         self.termination_seconds = termination_seconds
-        self.terminations = Terminations()
+        self.timers = p.PodTimers()
         self.pods: dict[str, dict[str, Obj]] = {}
         """Live pods by owner uid, kept from pod events and our own creates."""
 
@@ -84,8 +50,8 @@ class WorkloadController:
         """
         meta = pod["metadata"]
         if not deleted and meta.get("deletionTimestamp"):
-            self.terminations.schedule(meta["namespace"], meta["name"],
-                                       self.termination_seconds)
+            self.timers.schedule(p.FINISH, meta["namespace"], meta["name"],
+                                 self.termination_seconds)
         owner = _controller_ref(pod)
         if owner is None:
             return None
@@ -96,14 +62,25 @@ class WorkloadController:
             bucket[meta["name"]] = pod
         return str(owner["name"]) if owner.get("kind") == "Deployment" else None
 
-    def finish_termination(self, namespace: str, name: str) -> None:
+    def fire(self, action: str, namespace: str, name: str) -> None:
+        if action == p.START:
+            self._start(namespace, name)
+        else:
+            self._finish(namespace, name)
+
+    def _start(self, namespace: str, name: str) -> None:
+        pod = self.api.find("pod", namespace, name)
+        if pod is not None and not pod["metadata"].get("deletionTimestamp"):
+            self.api.write_status("pod", pod, p.running_status(pod))
+
+    def _finish(self, namespace: str, name: str) -> None:
         """Drop our finalizer; a pod left with none but still Terminating is removed."""
         pod = self.api.find("pod", namespace, name)
         if pod is None or not pod["metadata"].get("deletionTimestamp"):
             return
         finalizers = pod["metadata"].get("finalizers") or []
-        if KUBELET_FINALIZER in finalizers:
-            pod["metadata"]["finalizers"] = [f for f in finalizers if f != KUBELET_FINALIZER]
+        if p.KUBELET_FINALIZER in finalizers:
+            pod["metadata"]["finalizers"] = [f for f in finalizers if f != p.KUBELET_FINALIZER]
             pod = self.api.replace("pod", pod)
             if self.api.find("pod", namespace, name) is None:
                 return
@@ -116,16 +93,19 @@ class WorkloadController:
             return
         dep = self._apply_hpa(dep)
         replicas = int((dep.get("spec") or {}).get("replicas", 1))
-        want_hash = template_hash(dep["spec"].get("template") or {})
-        live = [p for p in self.pods.get(dep["metadata"]["uid"], {}).values()
-                if not p["metadata"].get("deletionTimestamp")]
-        current = [p for p in live if p["metadata"].get("labels", {}).get(HASH_LABEL) == want_hash]
-        old = [p for p in live if p not in current]
-        for _ in range(replicas - len(current)):
-            current.append(self._create_pod(dep, want_hash))
-        for pod in old + current[replicas:]:
+        want = p.template_hash(dep["spec"].get("template") or {})
+        live = [pod for pod in self.pods.get(dep["metadata"]["uid"], {}).values()
+                if not pod["metadata"].get("deletionTimestamp")]
+        current = [pod for pod in live if pod["metadata"]["labels"].get(p.HASH_LABEL) == want]
+        old = [pod for pod in live if pod not in current]
+        current += [self._create_pod(dep, want) for _ in range(replicas - len(current))]
+        doomed = current[replicas:]
+        if sum(p.is_ready(pod) for pod in current[:replicas]) >= replicas:
+            doomed += old
+        for pod in doomed:
             self.api.delete("pod", namespace, pod["metadata"]["name"])
-        self._write_status(dep, min(replicas, len(current)))
+        kept = [pod for pod in live + current if pod not in doomed]
+        self._write_status(dep, kept, updated=len(current[:replicas]))
 
     def _apply_hpa(self, dep: Obj) -> Obj:
         meta = dep["metadata"]
@@ -142,41 +122,47 @@ class WorkloadController:
         return self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": bounded}}))
 
     def _create_pod(self, dep: Obj, want_hash: str) -> Obj:
-        meta = dep["metadata"]
-        template = dep["spec"].get("template") or {}
-        tmeta = template.get("metadata") or {}
-        suffix = "".join(secrets.choice(_ALPHABET) for _ in range(5))
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": f"{meta['name']}-{want_hash}-{suffix}", "namespace": meta["namespace"],
-            "labels": {**(tmeta.get("labels") or {}), HASH_LABEL: want_hash},
-            "annotations": dict(tmeta.get("annotations") or {}),
-            "finalizers": [KUBELET_FINALIZER],
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
-                                 "name": meta["name"], "uid": meta["uid"],
-                                 "controller": True, "blockOwnerDeletion": True}]},
-            "spec": {**(template.get("spec") or {}), "nodeName": "sandbox-node"}}
-        created = self.api.create("pod", pod)
-        created = self.api.write_status("pod", created, _pod_status(created))
-        self.pods.setdefault(meta["uid"], {})[created["metadata"]["name"]] = created
+        created = self.api.create("pod", p.pod_for(dep, want_hash))
+        meta = created["metadata"]
+        if self.start_seconds > 0:
+            created = self.api.write_status("pod", created, p.pending_status(created))
+            self.timers.schedule(p.START, meta["namespace"], meta["name"], self.start_seconds)
+        else:
+            created = self.api.write_status("pod", created, p.running_status(created))
+        self.pods.setdefault(dep["metadata"]["uid"], {})[meta["name"]] = created
         return created
 
-    def _write_status(self, dep: Obj, ready: int) -> None:
-        spec_replicas = int(dep["spec"].get("replicas", 1))
-        new = {"observedGeneration": dep["metadata"].get("generation", 1),
-               "replicas": ready, "updatedReplicas": ready, "readyReplicas": ready,
-               "availableReplicas": ready,
-               "conditions": [{"type": "Available", "status": "True",
-                               "reason": "MinimumReplicasAvailable",
-                               "message": "Deployment has minimum availability."}]}
-        if spec_replicas == 0:
-            for key in ("readyReplicas", "availableReplicas", "updatedReplicas"):
-                new.pop(key)
+    def _write_status(self, dep: Obj, kept: list[Obj], *, updated: int) -> None:
+        new = deployment_status(dep, kept, updated=updated)
         old = dep.get("status") or {}
         if {**old, "conditions": _no_times(old)} == {**new, "conditions": _no_times(new)}:
             return
         for cond in new["conditions"]:
             cond["lastUpdateTime"] = cond["lastTransitionTime"] = now_rfc3339()
         self.api.write_status("deployment", dep, new)
+
+
+def deployment_status(dep: Obj, kept: list[Obj], *, updated: int) -> Obj:
+    replicas = int(dep["spec"].get("replicas", 1))
+    ready = sum(p.is_ready(pod) for pod in kept)
+    available = ready >= replicas - replicas // 4
+    out: Obj = {"observedGeneration": dep["metadata"].get("generation", 1),
+                "replicas": len(kept), "updatedReplicas": updated, "readyReplicas": ready,
+                "availableReplicas": ready, "conditions": [{
+                    "type": "Available", "status": "True" if available else "False",
+                    "reason": ("MinimumReplicasAvailable" if available
+                               else "MinimumReplicasUnavailable"),
+                    "message": ("Deployment has minimum availability." if available
+                                else "Deployment does not have minimum availability.")}]}
+    for key in ("replicas", "readyReplicas", "availableReplicas", "updatedReplicas"):
+        if not out[key]:
+            out.pop(key)
+    return out
+
+
+def is_available(dep: Obj | None) -> bool:
+    conds = ((dep or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Available" and c.get("status") == "True" for c in conds)
 
 
 def _no_times(status: Obj) -> list[Obj]:
@@ -189,23 +175,3 @@ def _controller_ref(obj: Obj) -> Obj | None:
         if ref.get("controller"):
             return dict(ref)
     return None
-
-
-def _pod_status(pod: Obj) -> Obj:
-    started = now_rfc3339()
-    containers = pod["spec"].get("containers") or []
-    return {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.1.0.1",
-            "startTime": started, "qosClass": "Burstable",
-            "conditions": [{"type": t, "status": "True", "lastTransitionTime": started}
-                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": [_container_status(c, started) for c in containers]}
-
-
-def _container_status(container: Obj, started: str) -> Obj:
-    image = container.get("image", "")
-    digest = hashlib.sha256(image.encode()).hexdigest()
-    return {"name": container.get("name", "main"), "image": image,
-            "imageID": f"{image}@sha256:{digest}",
-            "containerID": f"containerd://{secrets.token_hex(32)}",
-            "ready": True, "started": True, "restartCount": 0,
-            "lastState": {}, "state": {"running": {"startedAt": started}}}
