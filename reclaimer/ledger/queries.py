@@ -29,7 +29,7 @@ _EFFECTIVE = sorted(state.value for state in EFFECTIVE_STATES)
 
 
 def _records(connection: Connection, query: Select[Any]) -> list[TransitionRecord]:
-    return [rows.to_record(row) for row in connection.execute(query)]
+    return [rows.from_values(row) for row in connection.execute(query).all()]
 
 
 def pending(connection: Connection) -> list[TransitionRecord]:
@@ -40,9 +40,9 @@ def pending(connection: Connection) -> list[TransitionRecord]:
 
 def view(connection: Connection, now: datetime, *, horizon: timedelta) -> LedgerView:
     keys = connection.scalars(select(EdgeClaimRow.edge_key).where(
-        EdgeClaimRow.claimed_at >= now - horizon))
-    facts = connection.execute(select(ServiceFactRow.__table__))
-    holds = connection.execute(select(HoldRow.__table__).where(HoldRow.until > now))
+        EdgeClaimRow.claimed_at >= now - horizon)).all()
+    facts = connection.execute(select(ServiceFactRow.__table__)).all()
+    holds = connection.execute(select(HoldRow.__table__).where(HoldRow.until > now)).all()
     return LedgerView(
         applied_edge_keys=frozenset(keys),
         last_transitions={last.ref: last for last in map(rows.to_last, facts)},

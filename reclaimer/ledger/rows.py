@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,15 +36,34 @@ def transition_row(transition: Transition, *, state: RecordState, strategy: str 
     )
 
 
-def to_record(row: TransitionRow | Row[Any]) -> TransitionRecord:
+def to_record(row: TransitionRow) -> TransitionRecord:
+    """From an ORM row (the write path: one row at a time)."""
+    return from_values(tuple(getattr(row, column) for column in COLUMNS))
+
+
+# The transitions table's columns in declaration order: reads select exactly these and
+# unpack by position, which is several times faster than attribute access per field.
+COLUMNS = tuple(column.name for column in TransitionRow.__table__.columns)
+
+
+# Enum lookups by value through plain dicts: calling the enum class costs more than
+# everything else in building a record.
+_STATES = {state.value: state for state in RecordState}
+_ACTIONS = {action.value: action for action in Action}
+_TRIGGERS = {trigger.value: trigger for trigger in Trigger}
+_REASONS = {reason.value: reason for reason in Reason}
+
+
+def from_values(values: Sequence[Any]) -> TransitionRecord:
+    (record_id, state, namespace, name, uid, action, trigger, reason, policy, edge_key,
+     strategy, evidence, gpus, actor, blocked, at, recorded_at, applied_at, verified_at,
+     ended_at, error) = values
     return TransitionRecord(
-        id=row.id, state=RecordState(row.state), ref=ServiceRef(row.namespace, row.name),
-        uid=row.uid, action=Action(row.action), trigger=Trigger(row.trigger),
-        reason=Reason(row.reason), policy=row.policy, at=row.at,
-        recorded_at=row.recorded_at, actor=row.actor, edge_key=row.edge_key,
-        strategy=row.strategy, evidence=dict(row.evidence or {}), gpus=row.gpus,
-        blocked=row.blocked, applied_at=row.applied_at, verified_at=row.verified_at,
-        ended_at=row.ended_at, error=row.error,
+        id=record_id, state=_STATES[state], ref=ServiceRef(namespace, name), uid=uid,
+        action=_ACTIONS[action], trigger=_TRIGGERS[trigger], reason=_REASONS[reason],
+        policy=policy, at=at, recorded_at=recorded_at, actor=actor, edge_key=edge_key,
+        strategy=strategy, evidence=evidence or {}, gpus=gpus, blocked=blocked,
+        applied_at=applied_at, verified_at=verified_at, ended_at=ended_at, error=error,
     )
 
 
