@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reclaimer.config import load_settings
 from reclaimer.errors import ConfigInvalid
 from reclaimer.signals.presets import GPU_PRESETS, REQUEST_PRESETS
 from reclaimer.signals.settings import PrometheusSettings
@@ -85,3 +86,11 @@ def test_bad_input_names_the_key(data: dict[str, Any], key: str) -> None:
 def test_section_that_is_not_a_mapping_is_rejected() -> None:
     with pytest.raises(ConfigInvalid, match="must be a mapping"):
         PrometheusSettings.from_mapping("http://x")  # type: ignore[arg-type]
+
+
+def test_environment_spelling_reaches_the_section() -> None:
+    config = load_settings(None, env={"RECLAIMER_PROMETHEUS_SIGNALS_REQUESTS": "triton",
+                                      "RECLAIMER_PROMETHEUS_QUERY_TIMEOUT": "5s"})
+    settings = PrometheusSettings.from_mapping(config.prometheus)
+    assert (settings.requests, settings.query_timeout) == (
+        REQUEST_PRESETS["triton"], timedelta(seconds=5))
