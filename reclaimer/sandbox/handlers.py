@@ -52,9 +52,12 @@ class Request:
     def json(self) -> Any:
         ctype = self.headers.get("content-type", "application/json").split(";")[0].strip()
         if self.method != "PATCH" and ctype not in ("application/json", ""):
+            hint = (" (the sandbox does not decode protobuf: kubectl's generators such "
+                    "as `kubectl create namespace` send it; use `kubectl create -f` or "
+                    "`kubectl apply -f`, which send JSON)" if "protobuf" in ctype else "")
             raise ApiError(415, f"the body of the request was in an unknown format - "
                            f"accepted media types include: application/json "
-                           f"(got {ctype!r})")
+                           f"(got {ctype!r}){hint}")
         try:
             return json.loads(self.body or b"null")
         except ValueError as exc:

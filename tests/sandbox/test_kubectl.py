@@ -228,3 +228,9 @@ def test_get_prints_server_side_columns(store: Store, kubectl: Kubectl) -> None:
     header, row = (line.split() for line in kubectl("get", "isvc").splitlines())
     assert header == ["NAME", "URL", "READY", "PREV", "LATEST", "AGE"]
     assert row[:3] == ["m1", "http://m1.team-a", "True"]
+
+
+def test_generator_commands_get_a_clear_415(kubectl: Kubectl) -> None:
+    """kubectl's generators send protobuf, which the sandbox does not decode."""
+    with pytest.raises(AssertionError, match="kubectl create -f"):
+        kubectl("create", "configmap", "c", "--from-literal=a=b")
