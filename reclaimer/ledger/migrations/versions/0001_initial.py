@@ -19,6 +19,13 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 NAME = 253
+INDEXES = {
+    "ix_transitions_service": ["namespace", "name", "at"],
+    "ix_transitions_namespace_at": ["namespace", "at"],
+    "ix_transitions_at": ["at"],
+    "ix_transitions_state": ["state"],
+    "ix_transitions_edge_key": ["edge_key"],
+}
 
 
 def _stamp(column: str, *, nullable: bool = False) -> sa.Column[object]:
@@ -61,11 +68,8 @@ def _create_transitions() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transitions")),
     )
-    op.create_index("ix_transitions_service", "transitions", ["namespace", "name", "at"])
-    op.create_index("ix_transitions_namespace_at", "transitions", ["namespace", "at"])
-    op.create_index("ix_transitions_at", "transitions", ["at"])
-    op.create_index("ix_transitions_state", "transitions", ["state"])
-    op.create_index("ix_transitions_edge_key", "transitions", ["edge_key"])
+    for index, columns in INDEXES.items():
+        op.create_index(index, "transitions", columns)
 
 
 def _transition_fk(table: str) -> sa.ForeignKeyConstraint:
@@ -92,6 +96,10 @@ def upgrade() -> None:
         _transition_fk("service_facts"),
         sa.PrimaryKeyConstraint("namespace", "name", name=op.f("pk_service_facts")),
     )
+    _create_holds_and_restore_info()
+
+
+def _create_holds_and_restore_info() -> None:
     op.create_table(
         "holds",
         *_service(), _stamp("until"),
