@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario) if args.scenario else None
     except ScenarioInvalid as exc:
         raise ArgumentInvalid(f"--scenario: {exc}") from exc
-    world = World.start(port=args.port, scenario=scenario)
+    try:
+        world = World.start(port=args.port, scenario=scenario)
+    except OSError as exc:
+        raise ArgumentInvalid(f"--port {args.port}: cannot listen on 127.0.0.1: "
+                              f"{exc.strerror or exc}") from exc
     done = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

@@ -45,9 +45,9 @@ class World:
               host: str = "127.0.0.1") -> World:
         parsed = as_scenario(scenario)
         store = Store()
+        server = ApiServer(store, host=host, port=port)
         simulator = Simulator(store, parsed.settings)
         simulator.start()
-        server = ApiServer(store, host=host, port=port)
         world = cls(store, server, simulator, parsed)
         try:
             apply_scenario(store, parsed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -54,3 +55,14 @@ def test_a_bad_scenario_exits_1_naming_the_field(tmp_path: Path) -> None:
                            str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=30,
                           check=False)
     assert (done.returncode, "kserve: '0.15' is not one of" in done.stderr) == (1, True)
+
+
+def test_a_taken_port_exits_1_naming_the_flag() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "reclaimer", "sandbox", "--port",
+                               str(port)], capture_output=True, text=True, cwd=ROOT,
+                              timeout=30, check=False)
+    assert (done.returncode, f"--port {port}: cannot listen" in done.stderr) == (1, True)
