@@ -9,9 +9,12 @@ For each governed service the due edges are those of its policy that
 - are due: a stop at its instant, a start ``settings.start_lead_time`` before it. The
   edge key always names the edge's own instant.
 
-The latest due edge not in the ledger is decided now. Unapplied edges between the
-latest applied one and it are reported as missed (claimed, never acted on), so a
-restart catches up with the one edge that matters.
+The latest due edge not in the ledger is decided now. Edges between the latest applied
+one and it are reported as missed (claimed, never acted on), so a restart catches up
+with the one edge that matters. A service with no applied edge within the horizon is
+new to reclaimer (first install, new policy, new ISVC): its older edges were never
+reclaimer's to miss, so none is reported, and a first tick over a large fleet does not
+write a week of history.
 
 The chosen edge then becomes exactly one of:
 
@@ -57,9 +60,10 @@ def split_edges(match: Match, edges: Sequence[Edge], tick: Tick) -> tuple[Edge |
     uid = match.service.uid
     if not due or due[-1].key_for(uid) in applied:
         return None, []
-    latest_applied = max((i for i, e in enumerate(due) if e.key_for(uid) in applied), default=-1)
-    missed = [e for e in due[latest_applied + 1:-1] if e.key_for(uid) not in applied]
-    return due[-1], missed
+    latest_applied = max((i for i, e in enumerate(due) if e.key_for(uid) in applied), default=None)
+    if latest_applied is None:
+        return due[-1], []
+    return due[-1], due[latest_applied + 1:-1]
 
 
 def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:
