@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadDateError, croniter
 
-# Local and UTC time never differ by more than a day plus the largest zone shift, so
-# scanning this far beyond the bounds in local time finds every match inside them.
-MARGIN = timedelta(hours=26)
+# How far beyond the bounds, in local time, to scan for matches that land inside them:
+# wider than any DST shift (at most 2 h, "double summer time"), plus any net offset
+# change between the bounds (a zone that jumps the date line, as Samoa did in 2011).
+SLACK = timedelta(hours=3)
 
 
 def to_instants(local: datetime, zone: ZoneInfo, *, both_folds: bool) -> tuple[datetime, ...]:
@@ -68,13 +69,19 @@ def cron_instants(
     Instants may repeat (matches inside one DST gap); callers dedupe.
     """
     both_folds = expression.split()[1] == "*"
-    local_lo = lo.astimezone(zone).replace(tzinfo=None) - MARGIN
-    local_hi = hi.astimezone(zone).replace(tzinfo=None) + MARGIN
+    start, end = lo.astimezone(zone), hi.astimezone(zone)
+    margin = SLACK + abs(_offset(end) - _offset(start))
+    local_lo = start.replace(tzinfo=None) - margin
+    local_hi = end.replace(tzinfo=None) + margin
     matches = croniter(expression, local_lo)
     while (local := _next(matches)) is not None and local <= local_hi:
         for at in to_instants(local, zone, both_folds=both_folds):
             if lo < at <= hi:
                 yield at, local.date()
+
+
+def _offset(local: datetime) -> timedelta:
+    return local.utcoffset() or timedelta(0)
 
 
 def _next(matches: croniter) -> datetime | None:

@@ -29,7 +29,8 @@ from reclaimer.policy.localtime import cron_instants
 
 HORIZON = timedelta(days=4 * 365 + 2)
 # Look back/ahead in growing steps so frequent crons are answered after a short scan.
-_STEPS = (timedelta(days=2), timedelta(days=9), timedelta(days=40), timedelta(days=400), HORIZON)
+_STEPS = (timedelta(hours=6), timedelta(days=2), timedelta(days=9), timedelta(days=40),
+          timedelta(days=400), HORIZON)
 
 
 def edges_between(policy: Policy, start: datetime, end: datetime) -> list[Edge]:

@@ -3,7 +3,8 @@
 Transition days used (2026): Europe/Berlin Mar 29 / Oct 25 (repeated hour 02:00-03:00);
 America/New_York Mar 8 / Nov 1 (repeated hour 01:00-02:00); Australia/Sydney Oct 4
 (DST starts) / Apr 5 (DST ends, repeated 02:00-03:00); Australia/Lord_Howe Oct 4 (a
-30-minute jump); Asia/Kolkata never changes (+05:30).
+30-minute jump); Asia/Kolkata never changes (+05:30); Pacific/Apia skipped 2011-12-30
+when it moved across the date line (-10:00 to +14:00).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def start_instants(zone: str, expression: str, lo: str, hi: str) -> list[str]:
                  ["2026-10-24T21:00"], id="kolkata-no-dst-on-berlin-fall-day"),
     pytest.param("Asia/Kolkata", "0 9 * * *", "2026-06-01T00:00", "2026-06-01T12:00",
                  ["2026-06-01T03:30"], id="kolkata-half-hour-offset"),
+    pytest.param("Pacific/Apia", "0 12 * * *", "2011-12-29T00:00", "2011-12-31T00:00",
+                 ["2011-12-29T22:00", "2011-12-30T10:00", "2011-12-30T22:00"],
+                 id="apia-skipped-day-fires-when-the-next-day-begins"),
 ])
 def test_fixed_local_time_on_transition_days(
     zone: str, expression: str, lo: str, hi: str, expected: list[str]
