@@ -33,10 +33,8 @@ class Steady:
     every: timedelta
 
     def count(self, until: datetime) -> int:
-        if until < self.start:
-            return 0
         last = min(until, self.end - timedelta(microseconds=1))
-        return int((last - self.start) / self.every) + 1
+        return 0 if last < self.start else (last - self.start) // self.every + 1
 
     def last(self, until: datetime) -> datetime | None:
         done = self.count(until)
