@@ -87,15 +87,22 @@ def _object_body(req: Request) -> Obj:
     return body
 
 
-def _encode_continue(ns: str, name: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([ns, name]).encode()).decode()
+def _encode_continue(ns: str, name: str, rv: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([ns, name, rv]).encode()).decode()
 
 
-def _decode_continue(token: str) -> tuple[str, str]:
+def _decode_continue(store: Store, token: str) -> tuple[str, str]:
+    """Where the next page starts; 410 Expired once the list's resourceVersion has left
+    the event history, as the real server answers once etcd compacted it."""
     try:
-        ns, name = json.loads(base64.urlsafe_b64decode(token.encode()))
+        ns, name, rv = json.loads(base64.urlsafe_b64decode(token.encode()))
+        list_rv = int(rv)
     except (ValueError, binascii.Error, TypeError):
         raise ApiError(400, "continue key is not valid") from None
+    if list_rv < store.compacted_resource_version:
+        raise ApiError(410, "The provided continue parameter is too old to display a "
+                       "consistent list result. You can start a new list without the "
+                       "continue parameter.", reason="Expired")
     return str(ns), str(name)
 
 
@@ -106,10 +113,14 @@ def with_version(route: Route, obj: Obj) -> Obj:
     return {**obj, "apiVersion": route.rtype.api_version}
 
 
+def _decode_continue_rv(token: str) -> str:
+    return str(json.loads(base64.urlsafe_b64decode(token.encode()))[2])
+
+
 def do_list(store: Store, route: Route, req: Request) -> Response:
     limit = req.int_param("limit")
     token = req.query.get("continue")
-    after = _decode_continue(token) if token else None
+    after = _decode_continue(store, token) if token else None
     items, rv = store.select(route.rtype, route.namespace,
                              label_selector=req.query.get("labelSelector"),
                              field_selector=req.query.get("fieldSelector"),
@@ -118,7 +129,8 @@ def do_list(store: Store, route: Route, req: Request) -> Response:
     if limit and len(items) > limit:
         items = items[:limit]
         last = items[-1]["metadata"]
-        meta["continue"] = _encode_continue(last.get("namespace", ""), last["name"])
+        first_rv = _decode_continue_rv(token) if token else rv
+        meta["continue"] = _encode_continue(last.get("namespace", ""), last["name"], first_rv)
     if printers.wants_table(req.headers.get("accept", "")):
         table = as_table(store, route, req, items, rv)
         table["metadata"].update(meta)

@@ -62,6 +62,11 @@ class Store(Collector):
     def resource_version(self) -> int:
         return self._rv
 
+    @property
+    def compacted_resource_version(self) -> int:
+        """Watches and continue tokens from before this are 410 Expired."""
+        return self._events.compacted_rv
+
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
             return (deep_copy(self._find(rtype, namespace, name)))

@@ -10,7 +10,7 @@ from kubernetes import client, watch
 
 from reclaimer.sandbox.server import ApiServer
 from reclaimer.sandbox.store import Store
-from tests.sandbox.conftest import NS, pod
+from tests.sandbox.conftest import NS, pod, status_body
 
 pytestmark = pytest.mark.integration
 
@@ -111,3 +111,15 @@ def test_too_old_version_is_410_expired(server: ApiServer, core: client.CoreV1Ap
     with pytest.raises(client.ApiException) as err:
         _events(core, 1, resource_version=old)
     assert err.value.status == 410 and "Expired" in err.value.reason
+
+
+def test_continue_token_older_than_history_is_410(server: ApiServer,
+                                                   core: client.CoreV1Api) -> None:
+    for i in range(3):
+        core.create_namespaced_config_map(NS, {"metadata": {"name": f"c{i}"}})
+    token = core.list_namespaced_config_map(NS, limit=1).metadata._continue
+    for i in range(5):
+        core.patch_namespaced_config_map("c0", NS, {"data": {"n": str(i)}})
+    with pytest.raises(client.ApiException) as err:
+        core.list_namespaced_config_map(NS, limit=1, _continue=token)
+    assert (err.value.status, status_body(err.value)["reason"]) == (410, "Expired")
