@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from reclaimer.cli import (
+    demo,
     ledger_cmds,
     manual_cmds,
     plan_cmd,
@@ -20,4 +21,4 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 REGISTRARS: tuple[Registrar, ...] = (policy_cmds.register, ledger_cmds.register,
                                      sandbox_cmds.register, manual_cmds.register,
                                      signals_cmds.register, plan_cmd.register,
-                                     run_cmd.register)
+                                     run_cmd.register, demo.register)

@@ -20,15 +20,15 @@ from types import FrameType
 
 from reclaimer.clock import Clock
 from reclaimer.config import Settings
+from reclaimer.errors import NotFound
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import ExecutorOptions
 from reclaimer.executor.recover import recover
-from reclaimer.executor.strategy import parse_strategy
 from reclaimer.kube.client import load_api_client
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import Inventory
-from reclaimer.kube.lease import LeaderElector, LeaseSettings
+from reclaimer.kube.lease import LeaderElector, lease_settings
 from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import Rest
 from reclaimer.ledger import open_ledger
@@ -69,7 +69,7 @@ class Service:
     metrics: ServiceMetrics
     reconciler: Reconciler
     inventory: Inventory
-    policies: PolicySource
+    policies: PolicySource | None
     leadership: Leadership
     elector: LeaderElector | None
     probes: ProbeServer | None = None
@@ -96,13 +96,10 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     actor = identity(settings)
     inventory = Inventory(rest)
     inventory.start()
-    options = ExecutorOptions(strategy=parse_strategy(settings.executor.strategy),
-                              verify_timeout=settings.executor.verify_timeout,
-                              default_mode=inventory.mode)
+    options = ExecutorOptions.from_settings(settings.executor, default_mode=inventory.mode)
     executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor)), ledger,
                         actor=actor, options=options)
-    policies = PolicySource(rest)
-    policies.start()
+    policies = _cluster_policies(rest)
     metrics = ServiceMetrics()
     parts = LoopParts(inventory=inventory, signals=PrometheusSignals(prometheus), ledger=ledger,
                       executor=executor, cluster_policies=policies)
@@ -118,16 +115,23 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     return service
 
 
+def _cluster_policies(rest: Rest) -> PolicySource | None:
+    """ReclaimPolicy CRs; without the CRD installed, file policies still work."""
+    source = PolicySource(rest)
+    try:
+        source.start()
+    except NotFound:
+        log.warning("the ReclaimPolicy CRD is not installed: only policy files are used")
+        return None
+    return source
+
+
 def _elector(settings: Settings, rest: Rest, *, clock: Clock, actor: str
              ) -> LeaderElector | None:
     election = settings.leader_election
     if not election.enabled:
         return None
-    lease = LeaseSettings(namespace=election.namespace, name=election.name, identity=actor,
-                          lease_duration=election.lease_duration.total_seconds(),
-                          renew_deadline=election.renew_deadline.total_seconds(),
-                          retry_period=election.retry_period.total_seconds())
-    return LeaderElector(rest, lease, now=clock.now)
+    return LeaderElector(rest, lease_settings(election, pod_name=actor), now=clock.now)
 
 
 def run(service: Service, *, stop: threading.Event | None = None) -> int:
@@ -181,5 +185,6 @@ def _close(service: Service) -> None:
     if service.probes is not None:
         service.probes.stop()
     service.inventory.stop()
-    service.policies.stop()
+    if service.policies is not None:
+        service.policies.stop()
     service.reconciler.parts.ledger.close()

@@ -30,9 +30,9 @@ from reclaimer.model import (
     Transition,
 )
 from reclaimer.policy.decide import decide
-from reclaimer.policy.loading import load_paths
 from reclaimer.policy.matching import match_services
 from reclaimer.service import bookkeeping
+from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observe import GatheredSignals, SignalSource, gather_signals
 from reclaimer.service.recording import BlockedRecorder, external_changes, record_external
@@ -101,6 +101,7 @@ class Reconciler:
         self.metrics = metrics or ServiceMetrics()
         self._blocked = BlockedRecorder(parts.ledger, actor=settings.actor)
         self._last_tick: datetime | None = None
+        self._files = FilePolicies(settings.policy_paths)
         self._pool = ThreadPoolExecutor(max_workers=settings.workers,
                                         thread_name_prefix="reclaimer-act")
 
@@ -114,6 +115,8 @@ class Reconciler:
                           signals=observation.signals.by_service, ledger=observation.view,
                           settings=self.settings.decide)
             recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
+            for entry in recorded:
+                self.parts.executor.announce_blocked(entry, at=now)
             outcomes = self.act(plan, now=now)
             self._publish(observation, plan, now=now)
             bookkeeping.update_metrics(self.metrics, observation, plan, outcomes,
@@ -145,7 +148,7 @@ class Reconciler:
         return applied + executor.followup.run(at=now)
 
     def _policies(self) -> tuple[list[Policy], list[PolicyInvalid], ReadPolicies | None]:
-        policies, invalid = load_paths(list(self.settings.policy_paths))
+        policies, invalid = self._files.read()
         cluster_read = None
         if self.parts.cluster_policies is not None:
             cluster_read = self.parts.cluster_policies.read()

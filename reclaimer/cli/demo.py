@@ -1,0 +1,179 @@
+"""`reclaimer demo`: the real loop on a sandbox cluster over a simulated week.
+
+Everything is the production code path — inventory over HTTP, `decide()`, the executor,
+the SQLite ledger — except two stand-ins: the cluster is the sandbox (KServe 0.16
+simulator) and traffic comes from `ScriptedSignals`, which implements the same port as
+Prometheus. The clock is a `ManualClock` stepped from one instant worth waking for to
+the next (and at least every ``STEP``), so a week takes seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from reclaimer.cli import demo_world
+from reclaimer.cli.demo_report import print_summary, write_picture
+from reclaimer.clock import ManualClock, SystemClock
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import Outcome, OutcomeKind
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.events import EventRecorder
+from reclaimer.kube.inventory import Inventory
+from reclaimer.kube.rest import ISVC, Rest
+from reclaimer.ledger import open_ledger
+from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.schema_check import upgrade
+from reclaimer.ledger.store import SqlLedger
+from reclaimer.model import Transition
+from reclaimer.sandbox.world import World
+from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
+from reclaimer.signals.scripted import ScriptedSignals
+
+STEP = timedelta(minutes=15)
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+ScriptedEvent = Callable[["Demo", datetime], None]
+VERBS = {OutcomeKind.APPLIED: "", OutcomeKind.FAILED: "FAILED ",
+         OutcomeKind.ABANDONED: "ABANDONED "}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("demo", help="run the whole loop on a sandbox cluster "
+                                   "over a simulated week and print what happens")
+    parser.add_argument("--out", type=Path, default=Path("demo-out"),
+                        help="where the ledger and the report picture go")
+    parser.add_argument("--policies", type=Path, default=POLICIES)
+    parser.add_argument("--days", type=int, default=7, help="how long to simulate")
+    parser.set_defaults(handler=_run)
+
+
+@dataclass
+class Demo:
+    world: World
+    inventory: Inventory
+    reconciler: Reconciler
+    ledger: SqlLedger
+    clock: ManualClock
+    rest: Rest
+    out: TextIO
+
+
+def _run(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = demo_world.week_start(SystemClock().now())
+    demo = _build(args.out, args.policies, start)
+    try:
+        _header(demo, start)
+        end = start + timedelta(days=args.days)
+        _simulate(demo, start=start, end=end)
+        report = demo.ledger.report(since=start, now=end)
+        print_summary(report, out=demo.out)
+        write_picture(report, args.out / "reclaimed.png", out=demo.out)
+    finally:
+        demo.reconciler.close()
+        demo.inventory.stop()
+        demo.ledger.close()
+        demo.world.stop()
+    return 0
+
+
+def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
+    database = f"sqlite:///{out_dir.resolve() / 'demo.db'}"
+    (out_dir / "demo.db").unlink(missing_ok=True)
+    upgrade(parse_url(database))
+    ledger = open_ledger(database)
+    world = World.start(port=0, scenario=demo_world.scenario())
+    rest = Rest(api_client_for_host(world.url))
+    inventory = Inventory(rest)
+    inventory.start()
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance="demo")), ledger,
+                        actor="reclaimer-demo")
+    signals = ScriptedSignals(demo_world.traffic(start))
+    parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor)
+    reconciler = Reconciler(parts, settings=LoopSettings(policy_paths=(policies,),
+                                                         actor="reclaimer-demo"))
+    return Demo(world=world, inventory=inventory, reconciler=reconciler, ledger=ledger,
+                clock=ManualClock(start), rest=rest, out=sys.stdout)
+
+
+def _header(demo: Demo, start: datetime) -> None:
+    print(f"reclaimer demo: sandbox cluster at {demo.world.url} (KServe 0.16 simulator),\n"
+          f"policies from {POLICIES}, one simulated week from "
+          f"{start:%a %Y-%m-%d %H:%M %Z}.\n", file=demo.out)
+
+
+def _simulate(demo: Demo, *, start: datetime, end: datetime) -> None:
+    now = start
+    events = _scripted_events(start)
+    while now < end:
+        for due in [e for e in events if e[0] <= now]:
+            events.remove(due)
+            due[1](demo, now)
+        result = demo.reconciler.reconcile_once(now)
+        _print_tick(demo, result)
+        demo.world.wait_idle(terminations=True)
+        demo.inventory.resync()
+        now = _next(now, result, events=[e[0] for e in events])
+        demo.clock.set(now)
+
+
+def _next(now: datetime, result: TickResult, *, events: list[datetime]) -> datetime:
+    candidates = [now + STEP, *(e for e in events if e > now)]
+    if result.next_wake is not None and result.next_wake > now:
+        candidates.append(result.next_wake)
+    return min(candidates)
+
+
+def _scripted_events(start: datetime) -> list[tuple[datetime, ScriptedEvent]]:
+    ref, since, until, reason = demo_world.HOLD
+    whisper, manual_at = demo_world.MANUAL_START
+
+    def hold(demo: Demo, now: datetime) -> None:
+        demo.ledger.hold(ref, until=start + until, reason=reason, who="alice@ops", now=now)
+        print(f"{_when(now)}  HOLD    {ref!s:<18} until {_when(start + until)}: {reason}",
+              file=demo.out)
+
+    def manual_start(demo: Demo, now: datetime) -> None:
+        patch = {"metadata": {"annotations": {"serving.kserve.io/stop": None}}}
+        demo.rest.merge_patch(ISVC, whisper.namespace, whisper.name, patch)
+        print(f"{_when(now)}  PERSON  {whisper!s:<18} started by hand (stop annotation removed)",
+              file=demo.out)
+
+    return [(start + since, hold), (start + manual_at, manual_start)]
+
+
+def _print_tick(demo: Demo, result: TickResult) -> None:
+    for outcome in result.outcomes:
+        if outcome.kind in VERBS:
+            _print_outcome(demo, result, outcome)
+    for entry in result.recorded_blocked:
+        if entry.edge_key is None or "missed" not in (entry.blocked or ""):
+            _print_blocked(demo, result.at, entry)
+
+
+def _print_outcome(demo: Demo, result: TickResult, outcome: Outcome) -> None:
+    transition = next((t for t in result.plan.transitions
+                       if t.ref == outcome.ref and t.action == outcome.action), None)
+    why = _why(transition) if transition else outcome.message
+    verb = f"{VERBS[outcome.kind]}{outcome.action.value.upper()}"
+    print(f"{_when(result.at)}  {verb:<7} {outcome.ref!s:<18} {why}", file=demo.out)
+
+
+def _print_blocked(demo: Demo, at: datetime, entry: Transition) -> None:
+    print(f"{_when(at)}  (no {entry.action.value}) {entry.ref!s:<13} {_why(entry)} — "
+          f"{entry.blocked}", file=demo.out)
+
+
+def _why(t: Transition) -> str:
+    gpus = f", {t.gpus} GPU" + ("s" if (t.gpus or 0) > 1 else "") if t.gpus else ""
+    return f"{t.trigger.value}: {t.reason.value} by {t.policy or 'a person'}{gpus}"
+
+
+def _when(at: datetime) -> str:
+    return f"{at.astimezone(demo_world.BERLIN):%a %d %b %H:%M} Berlin"
