@@ -70,3 +70,9 @@ def test_knative_pods_follow_min_scale(make_sandbox: MakeSandbox, min_replicas: 
                                        expected: int) -> None:
     h = make_sandbox(scenario("Knative", minReplicas=min_replicas))
     assert len(pod_names(h)) == expected
+
+
+def test_an_hpa_leaves_a_deployment_scaled_to_zero_alone(make_sandbox: MakeSandbox) -> None:
+    h = make_sandbox(scenario("Standard", minReplicas=2))
+    scale(h, "llama-predictor", 0)
+    assert (pod_names(h), exists(h, "hpa", "llama-predictor")) == (set(), True)
