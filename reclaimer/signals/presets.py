@@ -56,7 +56,7 @@ class NameMap:
     pattern: str = ISVC_PATTERN
 
 
-Mapping = PodJoin | NameMap
+SeriesMapping = PodJoin | NameMap
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Source:
     """One family of raw series; ``scale`` turns its values into the signal's unit."""
 
     selector: str
-    mapping: Mapping
+    mapping: SeriesMapping
     scale: float = 1.0
 
 

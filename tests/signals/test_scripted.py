@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reclaimer.model import ServiceRef, SignalState
+from reclaimer.signals import PrometheusSettings, PrometheusSignals, SignalSource
 from reclaimer.signals.scripted import Script, ScriptedSignals, Steady
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -46,3 +47,9 @@ def test_calls_are_counted() -> None:
     for minute in range(3):
         source.fetch(at=T0 + minute * MIN, window=30 * MIN)
     assert source.calls == 3
+
+
+def test_both_sources_satisfy_the_port() -> None:
+    sources: list[SignalSource] = [ScriptedSignals({}),
+                                   PrometheusSignals(PrometheusSettings(concurrency=1))]
+    assert [callable(s.fetch) for s in sources] == [True, True]
