@@ -76,3 +76,11 @@ def test_an_hpa_leaves_a_deployment_scaled_to_zero_alone(make_sandbox: MakeSandb
     h = make_sandbox(scenario("Standard", minReplicas=2))
     scale(h, "llama-predictor", 0)
     assert (pod_names(h), exists(h, "hpa", "llama-predictor")) == (set(), True)
+
+
+def test_kserve_014_does_not_know_the_none_class(make_sandbox: MakeSandbox) -> None:
+    """0.14's webhook would reject ``none`` (added in 0.15.1); minReplicas 0 is not honoured."""
+    h = make_sandbox(scenario("Standard", kserve="0.14", minReplicas=0,
+                              annotations={CLASS: "none"}))
+    scale(h, "llama-predictor", 2)
+    assert len(pod_names(h)) == 2

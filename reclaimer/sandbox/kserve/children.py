@@ -66,14 +66,16 @@ def knative_service(isvc: IsvcView, comp: Component) -> Obj:
             "spec": {"template": template}}
 
 
-def raw_deployment(isvc: IsvcView, comp: Component) -> Obj:
-    """``createRawDefaultDeployment``: replicas unset (HPA owns them) except external/none."""
+def raw_deployment(isvc: IsvcView, comp: Component, *, cls: str) -> Obj:
+    """``createRawDefaultDeployment``: replicas unset (HPA owns them) except external/none.
+
+    ``cls`` is the autoscaler class as this KServe version understands it.
+    """
     name = component_name(isvc, comp.name)
     app = f"isvc.{name}"
     template = pod_template(isvc, comp, extra_labels={k.RAW_APP_LABEL: app})
     template["spec"]["terminationGracePeriodSeconds"] = 30
     spec: Obj = {"selector": {"matchLabels": {k.RAW_APP_LABEL: app}}, "template": template}
-    cls = isvc.autoscaler_class
     if cls == "none" or (cls == "external" and comp.min_replicas is not None):
         spec["replicas"] = 1 if comp.min_replicas is None else comp.min_replicas
     else:

@@ -118,14 +118,16 @@ class KServeController:
 
     def _raw_component(self, isvc: IsvcView, comp: Component) -> bool:
         cls = isvc.autoscaler_class
+        if cls not in self.settings.autoscaler_classes():
+            cls = "unknown"
         ignore = () if cls == "none" else ("replicas",)
-        deployment = sync.ensure(self.api, "deployment", children.raw_deployment(isvc, comp),
-                                 ignore=ignore)
+        deployment = sync.ensure(self.api, "deployment",
+                                 children.raw_deployment(isvc, comp, cls=cls), ignore=ignore)
         sync.ensure(self.api, "service", children.raw_service(isvc, comp))
         name = children.component_name(isvc, comp.name)
         if cls == "hpa":
             sync.ensure(self.api, "hpa", children.hpa(isvc, comp))
-        elif cls in self.settings.autoscaler_classes():
+        elif cls != "unknown":
             sync.remove(self.api, "hpa", isvc.namespace, name, owner_uid=isvc.uid)
         return is_available(deployment)
 
