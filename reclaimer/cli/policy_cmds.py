@@ -62,7 +62,7 @@ def run_schedule(args: argparse.Namespace) -> int:
     policies, errors = load_paths(args.paths)
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
-    edges = edges_in_zones(policies, start, end)
+    edges = edges_in_zones(policies, start=start, end=end)
     if args.output == "json":
         print_json([schedule_item(edge, zone) for edge, zone in edges], sys.stdout)
     else:
@@ -71,7 +71,7 @@ def run_schedule(args: argparse.Namespace) -> int:
     return EXIT_INVALID if errors else EXIT_OK
 
 
-def edges_in_zones(policies: Sequence[Policy], start: datetime,
+def edges_in_zones(policies: Sequence[Policy], *, start: datetime,
                    end: datetime) -> list[tuple[Edge, ZoneInfo]]:
     """Every edge of every policy, ordered by instant then policy, with its policy's zone."""
     edges = [(edge, ZoneInfo(policy.time_zone or "UTC")) for policy in policies

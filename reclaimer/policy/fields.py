@@ -47,11 +47,11 @@ class Field:
     maximum: float | None = None
 
 
-def check(value: object, field: Field, path: str) -> None:
+def check(value: object, field: Field, *, path: str) -> None:
     """Raise FieldError for the first way ``value`` does not fit ``field``."""
     if field.type == "any":
         return
-    _CHECKS[field.type](value, field, path)
+    _CHECKS[field.type](value, field, path=path)
 
 
 def child(path: str, key: object) -> str:
@@ -63,7 +63,7 @@ def child(path: str, key: object) -> str:
     return f'{path}["{key}"]'
 
 
-def _object(value: object, field: Field, path: str) -> None:
+def _object(value: object, field: Field, *, path: str) -> None:
     if not isinstance(value, Mapping):
         raise FieldError(path, f"must be a mapping, not {_kind(value)}")
     for key in value:
@@ -73,18 +73,18 @@ def _object(value: object, field: Field, path: str) -> None:
         if key not in value:
             raise FieldError(child(path, key), "required")
     for key, item in value.items():
-        check(item, field.properties[key], child(path, key))
+        check(item, field.properties[key], path=child(path, key))
 
 
-def _map(value: object, field: Field, path: str) -> None:
+def _map(value: object, field: Field, *, path: str) -> None:
     if not isinstance(value, Mapping):
         raise FieldError(path, f"must be a mapping of strings, not {_kind(value)}")
     for key, item in value.items():
-        _string(key, Field("string", format=field.key_format), child(path, key))
-        _string(item, Field("string", format=field.format), child(path, key))
+        _string(key, Field("string", format=field.key_format), path=child(path, key))
+        _string(item, Field("string", format=field.format), path=child(path, key))
 
 
-def _array(value: object, field: Field, path: str) -> None:
+def _array(value: object, field: Field, *, path: str) -> None:
     if not isinstance(value, list):
         raise FieldError(path, f"must be a list, not {_kind(value)}")
     if field.min_items is not None and len(value) < field.min_items:
@@ -92,10 +92,10 @@ def _array(value: object, field: Field, path: str) -> None:
                          else f"must list at least {field.min_items} items")
     assert field.items is not None
     for index, item in enumerate(value):
-        check(item, field.items, child(path, index))
+        check(item, field.items, path=child(path, index))
 
 
-def _string(value: object, field: Field, path: str) -> None:
+def _string(value: object, field: Field, *, path: str) -> None:
     unquoted_date = field.format == "date" and isinstance(value, date)
     if field.format == "duration" and _is_number(value):
         raise FieldError(path, f'{value} has no unit; write a duration such as "{value}m" '
@@ -110,7 +110,7 @@ def _string(value: object, field: Field, path: str) -> None:
         raise FieldError(path, problem)
 
 
-def _number(value: object, field: Field, path: str) -> None:
+def _number(value: object, field: Field, *, path: str) -> None:
     if not _is_number(value) or (field.type == "integer" and not isinstance(value, int)):
         raise FieldError(path, f"must be {'an integer' if field.type == 'integer' else 'a number'}"
                                f", not {_kind(value)}")

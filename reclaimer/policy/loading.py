@@ -10,7 +10,7 @@ defined twice across the files is an error at the later document.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from reclaimer.errors import PolicyInvalid
@@ -38,6 +38,7 @@ class DocumentResult:
 
     source: str
     document: int
+    _: KW_ONLY
     policy: Policy | None = None
     error: PolicyInvalid | None = None
 

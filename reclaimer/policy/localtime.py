@@ -40,10 +40,10 @@ def to_instants(local: datetime, zone: ZoneInfo, *, both_folds: bool) -> tuple[d
         return (first, second) if both_folds else (first,)
     # In a gap, fold=0 applies the offset before the change and fold=1 the one after,
     # so the change itself lies between them.
-    return (_transition(second, first, zone),)
+    return (_transition(second, first, zone=zone),)
 
 
-def _transition(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
+def _transition(before: datetime, after: datetime, *, zone: ZoneInfo) -> datetime:
     """The first UTC instant in (before, after] that has ``after``'s offset.
 
     Zones change offset on whole seconds, so a bisection over seconds is exact.
@@ -61,7 +61,7 @@ def _transition(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
 
 
 def cron_instants(
-    expression: str, zone: ZoneInfo, lo: datetime, hi: datetime
+    expression: str, zone: ZoneInfo, *, lo: datetime, hi: datetime
 ) -> Iterator[tuple[datetime, date]]:
     """Each (UTC instant, local date of the match) of ``expression`` with lo < instant <= hi.
 

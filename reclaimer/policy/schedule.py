@@ -39,10 +39,10 @@ def edges_between(policy: Policy, start: datetime, end: datetime) -> list[Edge]:
         return []
     start, end = _utc(start), _utc(end)
     zone = _zone(policy)
-    is_open = [_window_open(window, policy, zone, start) for window in policy.schedule]
+    is_open = [_window_open(window, policy, zone=zone, at=start) for window in policy.schedule]
     actions: defaultdict[datetime, list[tuple[int, Action]]] = defaultdict(list)
     for index, window in enumerate(policy.schedule):
-        for at, action in _window_edges(window, policy, zone, start, end):
+        for at, action in _window_edges(window, policy, zone=zone, lo=start, hi=end):
             actions[at].append((index, action))
     edges = []
     for at in sorted(actions):
@@ -83,7 +83,7 @@ def window_open(policy: Policy, at: datetime) -> bool | None:
     if not policy.schedule:
         return None
     zone = _zone(policy)
-    return any(_window_open(window, policy, zone, _utc(at)) for window in policy.schedule)
+    return any(_window_open(window, policy, zone=zone, at=_utc(at)) for window in policy.schedule)
 
 
 def _opened(actions: list[tuple[int, Action]]) -> set[int]:
@@ -93,19 +93,19 @@ def _opened(actions: list[tuple[int, Action]]) -> set[int]:
 
 
 def _window_edges(
-    window: Window, policy: Policy, zone: ZoneInfo, lo: datetime, hi: datetime
+    window: Window, policy: Policy, *, zone: ZoneInfo, lo: datetime, hi: datetime
 ) -> set[tuple[datetime, Action]]:
     """One window's own edges in (lo, hi], deduped, with exceptDates applied to starts."""
-    edges = {(at, Action.START) for at, day in cron_instants(window.start, zone, lo, hi)
+    edges = {(at, Action.START) for at, day in cron_instants(window.start, zone, lo=lo, hi=hi)
              if day.isoformat() not in policy.except_dates}
-    edges.update((at, Action.STOP) for at, _ in cron_instants(window.stop, zone, lo, hi))
+    edges.update((at, Action.STOP) for at, _ in cron_instants(window.stop, zone, lo=lo, hi=hi))
     return edges
 
 
-def _window_open(window: Window, policy: Policy, zone: ZoneInfo, at: datetime) -> bool:
+def _window_open(window: Window, policy: Policy, *, zone: ZoneInfo, at: datetime) -> bool:
     """Whether this one window is open at ``at``: its latest edge is a start alone."""
     for step in _STEPS:
-        edges = _window_edges(window, policy, zone, at - step, at)
+        edges = _window_edges(window, policy, zone=zone, lo=at - step, hi=at)
         if edges:
             latest = max(edge_at for edge_at, _ in edges)
             return (latest, Action.START) in edges and (latest, Action.STOP) not in edges

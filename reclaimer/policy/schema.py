@@ -52,7 +52,7 @@ def parse_policy(doc: Mapping[str, Any], *, source: str, index: int,
     try:
         if cluster:
             _refuse_namespace_selector(doc)
-        check(doc, document_fields(cluster=cluster), "")
+        check(doc, document_fields(cluster=cluster), path="")
         _check_rules(doc, cluster=cluster)
         return _build(doc, source=source)
     except FieldError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import yaml
@@ -26,6 +26,7 @@ class RawDocument:
 
     index: int
     text: str
+    _: KW_ONLY
     first_line: int
 
 
@@ -43,7 +44,7 @@ def split_documents(text: str) -> list[RawDocument]:
             chunks[-1][1].append(line)
     if len(chunks) > 1 and not _has_content(chunks[0][1]):
         chunks.pop(0)
-    return [RawDocument(i, "\n".join(lines) + "\n", first)
+    return [RawDocument(i, "\n".join(lines) + "\n", first_line=first)
             for i, (first, lines) in enumerate(chunks, start=1)]
 
 

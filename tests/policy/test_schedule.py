@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -170,3 +171,9 @@ def test_expression_that_never_fires_has_no_edges() -> None:
 def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="no time zone"):
         edges_between(policy("UTC", OFFICE), datetime(2026, 1, 1), datetime(2026, 1, 2))
+
+
+def test_no_code_uses_apscheduler_from_crontab() -> None:
+    """DESIGN §3.1: it reads numeric day-of-week with 0 = Monday (tooling.md §1)."""
+    package = Path(__file__).parents[2] / "reclaimer"
+    assert [p.name for p in package.rglob("*.py") if "from_crontab" in p.read_text()] == []
