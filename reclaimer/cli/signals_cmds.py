@@ -24,8 +24,11 @@ from reclaimer.model import Signals
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings, parse_duration
 
-COLUMNS = ("namespace", "name", "state", "requests", "secondsSinceLastRequest",
-           "gpuUtilizationMax", "gpuUtilizationMean", "gpus", "coverageSeconds", "reason")
+# table column -> JSON key; the table uses short headers, the JSON DESIGN's names
+TABLE = {"namespace": "namespace", "name": "name", "state": "state", "requests": "requests",
+         "idle_s": "secondsSinceLastRequest", "gpu_max": "gpuUtilizationMax",
+         "gpu_mean": "gpuUtilizationMean", "gpus": "gpus", "covered_s": "coverageSeconds",
+         "reason": "reason"}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +57,7 @@ def run_signals(args: argparse.Namespace) -> int:
     if args.output == "json":
         print_json(items, sys.stdout)
     else:
-        print_table(list(_rounded(items)), COLUMNS, sys.stdout)
+        print_table(list(_rows(items)), tuple(TABLE), sys.stdout)
     return 0
 
 
@@ -87,8 +90,12 @@ def item(signals: Signals) -> dict[str, Any]:
     }
 
 
-def _rounded(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+def _rows(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
     for entry in items:
-        yield {k: f"{v:.4g}" if isinstance(v, float) else v for k, v in entry.items()}
+        yield {column: _cell(entry[key]) for column, key in TABLE.items()}
+
+
+def _cell(value: object) -> object:
+    return f"{value:.4g}" if isinstance(value, float) else value
 
 

@@ -61,8 +61,8 @@ def test_table_lists_every_service(scenario_prometheus: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["signals", "--prometheus", scenario_prometheus, "--at", AT_TEXT]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert (lines[0].split()[:3], any("stopped-2h-ago" in line for line in lines)) == (
-        ["NAMESPACE", "NAME", "STATE"], True)
+    assert (lines[0].split()[:4], any("stopped-2h-ago" in line for line in lines)) == (
+        ["NAMESPACE", "NAME", "STATE", "REQUESTS"], True)
 
 
 @pytest.mark.parametrize(("args", "message"), [
