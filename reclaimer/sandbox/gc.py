@@ -9,7 +9,7 @@ from typing import Any
 
 from reclaimer.sandbox import crds, objects
 from reclaimer.sandbox.jsoncopy import deep_copy
-from reclaimer.sandbox.tables import Tables
+from reclaimer.sandbox.storage import Storage
 from reclaimer.sandbox.types import NAMESPACES, ResourceType
 
 Obj = dict[str, Any]
@@ -19,7 +19,7 @@ Ref = tuple[ResourceType, str, str]
 FOREGROUND = "foregroundDeletion"
 
 
-class Collector(Tables):
+class Collector(Storage):
     """Starts deletions and cleans up after removals."""
 
     def _start_delete(self, rtype: ResourceType, old: Obj, propagation: str,

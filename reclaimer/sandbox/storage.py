@@ -18,7 +18,7 @@ Bucket = dict[str, Obj]
 Ref = tuple[ResourceType, str, str]
 
 
-class Tables:
+class Storage:
     """Callers hold ``_lock``; stored dicts are replaced, never mutated."""
 
     def __init__(self, registry: Registry | None, *, history: int,

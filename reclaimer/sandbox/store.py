@@ -82,7 +82,8 @@ class Store(Collector):
                label_selector: str | None = None, field_selector: str | None = None,
                after: tuple[str, str] | None = None,
                limit: int | None = None) -> tuple[builtins.list[Obj], str]:
-        """Shared (read-only) matches sorted by (namespace, name), starting past ``after``."""
+        """Shared (read-only) matches sorted by (namespace, name), starting past ``after``;
+        with ``limit``, up to ``limit + 1`` items, so the caller knows whether more remain."""
         match = self.matcher(rtype, label_selector, field_selector)
         pinned = single_name(field_selector)
         with self._lock:
