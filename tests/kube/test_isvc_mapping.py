@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
 from reclaimer.errors import InvalidInput
 from reclaimer.kube.isvc import service_from_isvc
 from reclaimer.model import DeploymentMode, ServiceRef, ServiceState
+from tests.fixtures.sandbox import MakeSandbox, SandboxHandle
 
 ISVC = yaml.safe_load("""
 apiVersion: serving.kserve.io/v1beta1
@@ -218,3 +220,45 @@ def test_creation_timestamp_left_as_text_is_parsed() -> None:
     obj = isvc()
     obj["metadata"]["creationTimestamp"] = "2026-01-05T09:30:00+01:00"
     assert map_(obj).created_at == datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+
+
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+
+
+def _scenario(kserve: str) -> dict[str, Any]:
+    return {"kserve": kserve, "defaultDeploymentMode": "Knative", "podTerminationSeconds": 0,
+            "namespaces": ["team-a"],
+            "inferenceServices": [{"namespace": "team-a", "name": "llama", "mode": "Standard",
+                                   "gpus": 1, "labels": {"tier": "dev"}}]}
+
+
+def _read(handle: SandboxHandle) -> dict[str, Any]:
+    api = client.CustomObjectsApi(handle.api_client)
+    obj = api.get_namespaced_custom_object(GROUP, VERSION, "team-a", PLURAL, "llama")
+    assert isinstance(obj, dict)
+    return obj
+
+
+def _set_stop(handle: SandboxHandle, value: str | None) -> None:
+    api = client.CustomObjectsApi(handle.api_client)
+    body = {"metadata": {"annotations": {"serving.kserve.io/stop": value}}}
+    api.patch_namespaced_custom_object(GROUP, VERSION, "team-a", PLURAL, "llama", body)
+    handle.wait_idle(terminations=True)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("kserve", "after_stop"), [
+    pytest.param("0.16", ServiceState.STOPPED, id="native-stop-reaches-stopped"),
+    pytest.param("0.14", ServiceState.STOPPING, id="old-kserve-never-reports-stopped"),
+])
+def test_sandbox_isvc_through_a_stop_and_start(make_sandbox: MakeSandbox, kserve: str,
+                                               after_stop: ServiceState) -> None:
+    handle = make_sandbox(_scenario(kserve))
+    handle.wait_idle()
+    running = map_(_read(handle))
+    assert (running.state, running.mode, dict(running.labels)) == (
+        ServiceState.RUNNING, DeploymentMode.STANDARD, {"tier": "dev"})
+    _set_stop(handle, "true")
+    assert map_(_read(handle)).state is after_stop
+    _set_stop(handle, None)
+    assert map_(_read(handle)).state is ServiceState.RUNNING
