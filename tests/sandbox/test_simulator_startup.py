@@ -38,3 +38,10 @@ def test_a_rollout_keeps_the_old_pod_until_the_new_one_is_ready(make_sandbox: Ma
     phases = sorted(p.status.phase for p in pods(h))
     h.wait_idle(terminations=True)
     assert (phases, [p.status.phase for p in pods(h)]) == (["Pending", "Running"], ["Running"])
+
+
+def test_a_new_simulator_finishes_starting_the_old_ones_pods(make_sandbox: MakeSandbox) -> None:
+    h = make_sandbox(_slow("Standard", 0.5))
+    h.apply({"kserve": "0.14", "podStartSeconds": 0.5})
+    h.wait_idle(terminations=True)
+    assert [p.status.phase for p in pods(h)] == ["Running"]

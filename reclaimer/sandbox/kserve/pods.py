@@ -78,6 +78,14 @@ def is_ready(pod: Obj) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
 
 
+def is_starting(pod: Obj) -> bool:
+    """One of ours, Pending and not deleted: its kubelet still has to start it."""
+    meta = pod["metadata"]
+    return (KUBELET_FINALIZER in (meta.get("finalizers") or [])
+            and not meta.get("deletionTimestamp")
+            and (pod.get("status") or {}).get("phase") == "Pending")
+
+
 def running_status(pod: Obj) -> Obj:
     started = now_rfc3339()
     return {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.1.0.1",

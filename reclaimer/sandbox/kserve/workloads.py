@@ -52,6 +52,8 @@ class WorkloadController:
         if not deleted and meta.get("deletionTimestamp"):
             self.timers.schedule(p.FINISH, meta["namespace"], meta["name"],
                                  self.termination_seconds)
+        elif not deleted and p.is_starting(pod):
+            self.timers.schedule(p.START, meta["namespace"], meta["name"], self.start_seconds)
         owner = _controller_ref(pod)
         if owner is None:
             return None
@@ -70,7 +72,7 @@ class WorkloadController:
 
     def _start(self, namespace: str, name: str) -> None:
         pod = self.api.find("pod", namespace, name)
-        if pod is not None and not pod["metadata"].get("deletionTimestamp"):
+        if pod is not None and p.is_starting(pod):
             self.api.write_status("pod", pod, p.running_status(pod))
 
     def _finish(self, namespace: str, name: str) -> None:
