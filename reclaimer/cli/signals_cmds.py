@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--at", metavar="T", help="end of the window, RFC 3339 (default: now)")
     parser.add_argument("--window", default="30m", metavar="DURATION",
                         help="length of the window, e.g. 30m, 1h (default 30m)")
+    parser.add_argument("--queries", action="store_true",
+                        help="print the PromQL of one evaluation instead of running it")
     add_output_flag(parser)
     parser.set_defaults(handler=run_signals)
 
@@ -49,6 +51,8 @@ def run_signals(args: argparse.Namespace) -> int:
     at = parse_rfc3339(args.at, flag="--at") if args.at else clock_from_env(os.environ).now()
     window = _window(args.window)
     source = PrometheusSignals(settings)
+    if args.queries:
+        return _print_queries(source, window=window, json_output=args.output == "json")
     try:
         signals = source.fetch(at=at, window=window)
     finally:
@@ -58,6 +62,15 @@ def run_signals(args: argparse.Namespace) -> int:
         print_json(items, sys.stdout)
     else:
         print_table(list(_rows(items)), tuple(TABLE), sys.stdout)
+    return 0
+
+
+def _print_queries(source: PrometheusSignals, *, window: timedelta, json_output: bool) -> int:
+    queries = {q.value: text for q, text in source.queries(window=window).items()}
+    if json_output:
+        print_json(queries, sys.stdout)
+    else:
+        sys.stdout.write("".join(f"# {name}\n{text}\n\n" for name, text in queries.items()))
     return 0
 
 

@@ -83,3 +83,12 @@ def test_installed_command_runs(scenario_prometheus: str) -> None:
                            scenario_prometheus, "--at", AT_TEXT, "-o", "json"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, len(json.loads(done.stdout)) > 0) == (0, True)
+
+
+def test_queries_flag_prints_the_promql_without_running_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["signals", "--prometheus", "http://127.0.0.1:1", "--queries", "-o", "json"]) == 0
+    queries = json.loads(capsys.readouterr().out)
+    assert (sorted(queries), "[1800s]" in queries["requests"]) == (
+        sorted(["requests", "lastRequest", "coverage", "freshness", "gpuMax", "gpuMean",
+                "gpus"]), True)
