@@ -194,3 +194,14 @@ def test_plan_bookkeeping_is_consistent(case: Case) -> None:
                for t in plan.transitions)
     assert plan.next_wake is None or plan.next_wake > case.now
     assert plan.breaker_open == any("breaker" in a for a in plan.alerts)
+
+
+@PROPERTY
+@given(scenarios())
+def test_idle_stops_rest_on_complete_fresh_signals(case: Case) -> None:
+    for t in plan_of(case).transitions:
+        if t.trigger is Trigger.IDLE:
+            signals = case.signals[t.ref]
+            assert abs(case.now - signals.at) <= case.settings.signals_max_age
+            assert signals.coverage_seconds is not None
+            assert signals.coverage_seconds >= t.evidence["idleAfterSeconds"]
