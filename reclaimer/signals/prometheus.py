@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -114,12 +115,25 @@ class PrometheusSignals:
         client = getattr(self._local, "client", None)
         if client is None:
             session = DeadlineSession()
+            session.verify = self.settings.ca_file or True
             client = PrometheusConnect(url=self.settings.url, session=session,
                                        retry=Retry(total=0, raise_on_status=False))
             self._local.client, self._local.session = client, session
             with self._lock:
                 self._sessions.append(session)
         return client
+
+    def _headers(self, query: Query) -> dict[str, str] | None:
+        """Read the token at every query: service-account tokens rotate."""
+        path = self.settings.bearer_token_file
+        if path is None:
+            return None
+        try:
+            token = Path(path).read_text().strip()
+        except OSError as exc:
+            raise MetricsUnavailable(f"{query} query: cannot read bearerTokenFile {path}: "
+                                     f"{exc.strerror}") from exc
+        return {"Authorization": f"Bearer {token}"}
 
     def _query(self, query: Query, text: str, *, at: datetime, deadline: float) -> list[Row]:
         remaining = deadline - time.monotonic()
@@ -130,6 +144,7 @@ class PrometheusSignals:
         server_timeout = self.settings.query_timeout or timedelta(seconds=remaining)
         params = {"time": f"{at.timestamp():.3f}", "timeout": duration(server_timeout)}
         client = self._client()
+        client.headers = self._headers(query)
         self._local.session.deadline = deadline
         try:
             result = client.custom_query(query=text, params=params, timeout=remaining)

@@ -14,6 +14,8 @@
       lastRequestHorizon: 6h        # how far back "seconds since last request" looks
       maxSampleAge: 2m              # newer than this or the data is stale
       concurrency: 4                # queries in flight at once (1: one after another)
+      bearerTokenFile: null         # e.g. /var/run/secrets/kubernetes.io/serviceaccount/token
+      caFile: null                  # CA bundle for an https URL
 
 The service config loader passes the section through whole; `from_mapping` rejects
 unknown keys and names the offending one (``prometheus.signals.requests``), so a typo
@@ -46,7 +48,7 @@ _DURATION = re.compile(
 _TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _SCALARS = {"url", "timeout", "queryTimeout", "podLabels", "isvcLabel", "resolution",
             "lastRequestHorizon", "maxSampleAge", "signalsRequests", "signalsGpu",
-            "concurrency"}
+            "concurrency", "bearerTokenFile", "caFile"}
 _SECTIONS = {"signals", "templates"}
 
 
@@ -64,6 +66,8 @@ class PrometheusSettings:
     last_request_horizon: timedelta = timedelta(hours=6)
     max_sample_age: timedelta = timedelta(minutes=2)
     concurrency: int = 4
+    bearer_token_file: str | None = None
+    ca_file: str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *,
@@ -88,7 +92,9 @@ def _scalars(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     for key, attr in durations.items():
         if data.get(key) is not None:
             parsed[attr] = parse_duration(f"{prefix}.{key}", data[key])
-    for key, attr in {"podLabels": "pod_labels", "isvcLabel": "isvc_label"}.items():
+    texts = {"podLabels": "pod_labels", "isvcLabel": "isvc_label",
+             "bearerTokenFile": "bearer_token_file", "caFile": "ca_file"}
+    for key, attr in texts.items():
         if key in data:
             parsed[attr] = _text(f"{prefix}.{key}", data[key])
     if "concurrency" in data:

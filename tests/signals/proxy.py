@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Traffic:
     paths: list[str] = field(default_factory=list)
+    authorization: list[str | None] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
 
     def queries(self) -> int:
@@ -30,6 +31,7 @@ def _handler(upstream: str, traffic: Traffic) -> type[BaseHTTPRequestHandler]:
     class Forward(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             traffic.paths.append(self.path)
+            traffic.authorization.append(self.headers.get("Authorization"))
             try:
                 with urllib.request.urlopen(upstream + self.path, timeout=30) as answer:
                     status, body = answer.status, answer.read()

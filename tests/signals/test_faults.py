@@ -96,3 +96,21 @@ def test_threads_evaluate_concurrently_with_their_own_clients(scenario_prometheu
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: source.fetch(at=AT, window=WINDOW), range(8)))
     assert all(r == results[0] for r in results)
+
+
+def test_bearer_token_is_read_at_every_evaluation(scenario_prometheus: str,
+                                                  tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    with counting_proxy(scenario_prometheus) as (url, traffic):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": url, "bearerTokenFile": str(token), "concurrency": 1}))
+        for value in ("first\n", "rotated\n"):
+            token.write_text(value)
+            source.fetch(at=AT, window=WINDOW)
+    assert set(traffic.authorization) == {"Bearer first", "Bearer rotated"}
+
+
+def test_unreadable_token_is_metrics_unavailable(scenario_prometheus: str,
+                                                 tmp_path: Path) -> None:
+    with pytest.raises(MetricsUnavailable, match="bearerTokenFile"):
+        _fetch(scenario_prometheus, bearerTokenFile=str(tmp_path / "missing"))
