@@ -134,7 +134,8 @@ class Reconciler:
         policies, invalid, cluster_read = self._policies()
         view = self._view_with_external(services, now=now)
         matches = match_services(policies, services)[0]
-        gathered = gather_signals(parts.signals, matches, now=now)
+        gathered = gather_signals(parts.signals, matches, now=now,
+                                  traffic_window=self.settings.decide.busy_lookback)
         return Observation(services=services, policies=policies, invalid=invalid,
                            cluster_read=cluster_read, view=view, signals=gathered)
 

@@ -1,9 +1,10 @@
 """Gathering signals for one tick, fail-safe.
 
-The source is asked once per distinct idle window among the policies that govern some
-service (usually one window, so one evaluation per tick). A failed evaluation makes
-every service it would have covered unknown — never idle — and is counted, so
-`reclaimer_signals_unknown` rises while schedule edges keep being applied.
+The source is asked once per distinct window among the policies that govern some
+service: an idle rule's ``after``, or the recent-traffic lookback for a schedule that
+defers busy stops (usually one or two windows, so one or two evaluations per tick).
+A failed evaluation makes every service it would have covered unknown — never idle —
+and is counted, so `reclaimer_signals_unknown` rises while schedule edges keep being applied.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from reclaimer.errors import MetricsUnavailable
-from reclaimer.model import ServiceRef, Signals, SignalState
+from reclaimer.model import BusyAtStop, Policy, ServiceRef, Signals, SignalState
 from reclaimer.policy.matching import Match
 
 log = logging.getLogger("reclaimer.signals")
@@ -33,11 +34,22 @@ class GatheredSignals:
     failures: tuple[str, ...] = ()
 
 
-def _windows(matches: Sequence[Match]) -> dict[timedelta, list[ServiceRef]]:
+def _window(policy: Policy, traffic_window: timedelta) -> timedelta | None:
+    """The idle rule's window; a schedule that defers busy stops needs recent traffic."""
+    if policy.idle is not None:
+        return max(policy.idle.after, traffic_window)
+    if policy.schedule and policy.busy_at_stop is BusyAtStop.DEFER:
+        return traffic_window
+    return None
+
+
+def _windows(matches: Sequence[Match], traffic_window: timedelta
+             ) -> dict[timedelta, list[ServiceRef]]:
     windows: dict[timedelta, list[ServiceRef]] = {}
     for match in matches:
-        if match.policy.idle is not None:
-            windows.setdefault(match.policy.idle.after, []).append(match.service.ref)
+        window = _window(match.policy, traffic_window)
+        if window is not None:
+            windows.setdefault(window, []).append(match.service.ref)
     return windows
 
 
@@ -54,11 +66,11 @@ def _evaluate(source: SignalSource, refs: Sequence[ServiceRef], *, now: datetime
             for r in refs}, None
 
 
-def gather_signals(source: SignalSource, matches: Sequence[Match], *,
-                   now: datetime) -> GatheredSignals:
+def gather_signals(source: SignalSource, matches: Sequence[Match], *, now: datetime,
+                   traffic_window: timedelta = timedelta(minutes=5)) -> GatheredSignals:
     by_service: dict[ServiceRef, Signals] = {}
     failures: list[str] = []
-    windows = _windows(matches)
+    windows = _windows(matches, traffic_window)
     for window, refs in sorted(windows.items()):
         evaluated, failure = _evaluate(source, refs, now=now, window=window)
         by_service.update(evaluated)

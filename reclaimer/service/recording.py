@@ -4,7 +4,8 @@
   their edge key: recording them claims the edge, so they are written exactly once.
 - Entries retried every tick (deferred, staggered, over the per-tick limit, breaker)
   carry no edge key; they are written the first time they appear and again only when
-  their reason changes, so a two-hour deferral is one row, not 240.
+  their reason (or the edge they wait for) changes, so a two-hour deferral is one row,
+  not 240.
 - A stop-annotation change by another field manager is recorded once as ``external``,
   dated with the change itself, so the ledger's "last transition" respects it.
 """
@@ -54,7 +55,8 @@ class BlockedRecorder:
     def _is_new(self, entry: Transition) -> bool:
         if entry.edge_key is not None:
             return True
-        key = (entry.ref, entry.action, entry.reason.value, str(entry.blocked))
+        edge = entry.evidence.get("edgeKey") or entry.policy
+        key = (entry.ref, entry.action, entry.reason.value, str(edge))
         if key in self._written:
             return False
         self._written = {k for k in self._written if k[0] != entry.ref} | {key}

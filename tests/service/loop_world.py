@@ -1,0 +1,108 @@
+"""A reconcile loop wired to a sandbox, a memory ledger and scripted traffic, for tests.
+
+Instants are literal and lie in 2030 so every sandbox object (created on the real
+clock) existed before the edges under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from reclaimer.executor.executor import Executor
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.events import EventRecorder
+from reclaimer.kube.inventory import Inventory
+from reclaimer.kube.rest import Rest
+from reclaimer.ledger.memory import MemoryLedger
+from reclaimer.model import DecideSettings, ServiceRef
+from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
+from reclaimer.signals.scripted import Script, ScriptedSignals, Steady
+from tests.fixtures.sandbox import SandboxHandle
+
+# Friday 2030-03-29, 19:00 in Berlin (CET, +01:00) is 18:00 UTC; DST starts Sunday 31st.
+FRIDAY_STOP = datetime(2030, 3, 29, 18, 0, tzinfo=UTC)
+MONDAY_START = datetime(2030, 4, 1, 6, 0, tzinfo=UTC)  # 08:00 CEST
+DATA_FROM = datetime(2030, 3, 28, tzinfo=UTC)
+
+OFFICE_HOURS = """\
+apiVersion: reclaimer.io/v1alpha1
+kind: ReclaimPolicy
+metadata: {name: office-hours}
+spec:
+  namespaceSelector: {matchNames: [team-a]}
+  selector: {matchLabels: {tier: dev}}
+  timeZone: Europe/Berlin
+  schedule: [{start: "0 8 * * mon-fri", stop: "0 19 * * mon-fri"}]
+  busyAtStop: %(busy)s
+  maxDefer: 1h
+"""
+
+IDLE = """\
+apiVersion: reclaimer.io/v1alpha1
+kind: ReclaimPolicy
+metadata: {name: idle-30m}
+spec:
+  selector: {matchLabels: {reclaim: idle}}
+  idle: {after: 30m, minUptime: 15m}
+"""
+
+
+def scenario(*services: tuple[str, str, Mapping[str, str]]) -> dict[str, object]:
+    return {"kserve": "0.16", "podTerminationSeconds": 0,
+            "namespaces": sorted({ns for ns, _, _ in services}),
+            "inferenceServices": [{"namespace": ns, "name": name, "gpus": 1,
+                                   "labels": dict(labels), "mode": "Standard"}
+                                  for ns, name, labels in services]}
+
+
+def quiet() -> Script:
+    return Script(data_from=DATA_FROM, gpus=1)
+
+
+def busy_until(end: datetime) -> Script:
+    return Script(data_from=DATA_FROM, gpus=1,
+                  steady=(Steady(start=DATA_FROM, end=end, every=timedelta(minutes=1)),),
+                  gpu_levels=((DATA_FROM, 50.0), (end, 0.0)))
+
+
+@dataclass
+class LoopWorld:
+    sandbox: SandboxHandle
+    reconciler: Reconciler
+    ledger: MemoryLedger
+    inventory: Inventory
+    signals: ScriptedSignals
+    rest: Rest
+
+    def tick(self, now: datetime) -> TickResult:
+        self.inventory.resync()
+        result = self.reconciler.reconcile_once(now)
+        self.sandbox.wait_idle(terminations=True)
+        return result
+
+    def close(self) -> None:
+        self.reconciler.close()
+        self.inventory.stop()
+
+
+def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str],
+          scripts: Mapping[ServiceRef, Script],
+          outages: tuple[tuple[datetime, datetime], ...] = (),
+          decide: DecideSettings | None = None) -> LoopWorld:
+    for name, text in policies.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    rest = Rest(api_client_for_host(sandbox.url))
+    inventory = Inventory(rest)
+    inventory.start()
+    ledger = MemoryLedger()
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="test")
+    signals = ScriptedSignals(scripts, outages=outages)
+    parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor)
+    settings = LoopSettings(policy_paths=(tmp_path,), decide=decide or DecideSettings(),
+                            actor="test")
+    return LoopWorld(sandbox=sandbox, reconciler=Reconciler(parts, settings=settings),
+                     ledger=ledger, inventory=inventory, signals=signals, rest=rest)
