@@ -57,11 +57,13 @@ class WorkloadController:
         owner = _controller_ref(pod)
         if owner is None:
             return None
-        bucket = self.pods.setdefault(owner["uid"], {})
         if deleted:
+            bucket = self.pods.get(owner["uid"], {})
             bucket.pop(meta["name"], None)
+            if not bucket:
+                self.pods.pop(owner["uid"], None)
         else:
-            bucket[meta["name"]] = pod
+            self.pods.setdefault(owner["uid"], {})[meta["name"]] = pod
         return str(owner["name"]) if owner.get("kind") == "Deployment" else None
 
     def fire(self, action: str, namespace: str, name: str) -> None:
