@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reclaimer.sandbox import printers
+from reclaimer.sandbox import printers, protobuf
 from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.encoding import EncodeCache
 from reclaimer.sandbox.routing import Route
@@ -21,6 +21,7 @@ from reclaimer.sandbox.scale import to_scale
 from reclaimer.sandbox.store import BUILTIN_GROUPS, Store
 
 Obj = dict[str, Any]
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 PATCH_TYPES = {"application/merge-patch+json": "merge",
                "application/json-patch+json": "json",
                "application/strategic-merge-patch+json": "strategic"}
@@ -51,13 +52,12 @@ class Request:
 
     def json(self) -> Any:
         ctype = self.headers.get("content-type", "application/json").split(";")[0].strip()
+        if self.method != "PATCH" and ctype == PROTOBUF:
+            return protobuf.decode(self.body)
         if self.method != "PATCH" and ctype not in ("application/json", ""):
-            hint = (" (the sandbox does not decode protobuf: kubectl's generators such "
-                    "as `kubectl create namespace` send it; use `kubectl create -f` or "
-                    "`kubectl apply -f`, which send JSON)" if "protobuf" in ctype else "")
             raise ApiError(415, f"the body of the request was in an unknown format - "
-                           f"accepted media types include: application/json "
-                           f"(got {ctype!r}){hint}")
+                           f"accepted media types include: application/json, {PROTOBUF} "
+                           f"(got {ctype!r})")
         try:
             return json.loads(self.body or b"null")
         except ValueError as exc:

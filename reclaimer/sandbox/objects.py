@@ -122,8 +122,13 @@ def prepare_create(rtype: ResourceType, obj: Obj, namespace: str, now: datetime)
 
 
 def _defaults(rtype: ResourceType, obj: Obj) -> None:
-    """The few defaults clients read back: pod/namespace phase, namespace name label."""
-    if (rtype.group, rtype.plural) == ("", "pods"):
+    """The few defaults clients read back: pod/namespace phase, namespace name label,
+    secret and service types."""
+    if (rtype.group, rtype.plural) == ("", "secrets"):
+        obj.setdefault("type", "Opaque")
+    elif (rtype.group, rtype.plural) == ("", "services"):
+        obj.setdefault("spec", {}).setdefault("type", "ClusterIP")
+    elif (rtype.group, rtype.plural) == ("", "pods"):
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
     elif (rtype.group, rtype.plural) == ("", "namespaces"):
         obj["status"] = {"phase": "Active"}

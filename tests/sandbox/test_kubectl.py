@@ -230,7 +230,30 @@ def test_get_prints_server_side_columns(store: Store, kubectl: Kubectl) -> None:
     assert row[:3] == ["m1", "http://m1.team-a", "True"]
 
 
-def test_generator_commands_get_a_clear_415(kubectl: Kubectl) -> None:
-    """kubectl's generators send protobuf, which the sandbox does not decode."""
-    with pytest.raises(AssertionError, match="kubectl create -f"):
-        kubectl("create", "configmap", "c", "--from-literal=a=b")
+@pytest.mark.parametrize(("args", "rtype", "name", "expected"), [
+    pytest.param(("create", "namespace", "fresh"), types.NAMESPACES, "fresh",
+                 {"metadata": {"name": "fresh"}}, id="namespace"),
+    pytest.param(("create", "configmap", "c", "--from-literal=a=b"), types.CONFIGMAPS, "c",
+                 {"data": {"a": "b"}}, id="configmap"),
+    pytest.param(("create", "secret", "generic", "s", "--from-literal=p=q"), types.SECRETS,
+                 "s", {"data": {"p": "cQ=="}, "type": "Opaque"}, id="secret"),
+    pytest.param(("create", "deployment", "d", "--image=nginx", "--replicas=0"),
+                 types.DEPLOYMENTS, "d", {"spec": {"replicas": 0, "selector": {
+                     "matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {
+                         "app": "d"}}, "spec": {"containers": [{"name": "nginx",
+                                                                "image": "nginx"}]}}}},
+                 id="deployment"),
+    pytest.param(("create", "service", "clusterip", "svc", "--tcp=80:8080"), types.SERVICES,
+                 "svc", {"spec": {"ports": [{"name": "80-8080", "protocol": "TCP",
+                                             "port": 80, "targetPort": 8080}],
+                                  "selector": {"app": "svc"}, "type": "ClusterIP"}},
+                 id="service"),
+])
+def test_generators_send_protobuf_that_is_decoded(store: Store, kubectl: Kubectl,
+                                                  args: tuple[str, ...],
+                                                  rtype: types.ResourceType, name: str,
+                                                  expected: dict[str, Any]) -> None:
+    kubectl(*args)
+    stored = store.get(rtype, None if rtype is types.NAMESPACES else NS, name)
+    assert {k: stored[k] for k in expected} == {
+        k: {**stored[k], **v} if k == "metadata" else v for k, v in expected.items()}
