@@ -26,9 +26,11 @@ class Column:
     cell: Callable[[Obj], Any]
 
 
-def _path(path: str) -> Callable[[Obj], Any]:
+def _path(path: str, default: Any = None) -> Callable[[Obj], Any]:
     def cell(obj: Obj) -> Any:
         found = jsonpath.find(obj, path)
+        if not found:
+            return default
         return ",".join(str(f) for f in found) if len(found) != 1 else found[0]
     return cell
 
@@ -80,8 +82,8 @@ BUILTIN: dict[tuple[str, str], list[Column]] = {
                    Column("Restarts", _I, _restarts)],
     ("apps", "deployments"): [
         Column("Ready", _S, _deploy_ready),
-        Column("Up-to-date", _I, _path(".status.updatedReplicas")),
-        Column("Available", _I, _path(".status.availableReplicas"))],
+        Column("Up-to-date", _I, _path(".status.updatedReplicas", 0)),
+        Column("Available", _I, _path(".status.availableReplicas", 0))],
     ("", "services"): [Column("Type", _S, _path(".spec.type")),
                        Column("Cluster-IP", _S, _path(".spec.clusterIP")),
                        Column("Port(s)", _S, _ports)],
@@ -91,7 +93,7 @@ BUILTIN: dict[tuple[str, str], list[Column]] = {
     ("autoscaling", "horizontalpodautoscalers"): [
         Column("Reference", _S, _hpa_ref), Column("MinPods", _I, _path(".spec.minReplicas")),
         Column("MaxPods", _I, _path(".spec.maxReplicas")),
-        Column("Replicas", _I, _path(".status.currentReplicas"))],
+        Column("Replicas", _I, _path(".status.currentReplicas", 0))],
     ("coordination.k8s.io", "leases"): [Column("Holder", _S, _path(".spec.holderIdentity"))],
     ("serving.kserve.io", "inferenceservices"): [
         Column("URL", _S, _path(".status.url")),

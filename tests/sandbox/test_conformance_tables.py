@@ -91,3 +91,11 @@ DOC = {"status": {"url": "http://m", "conditions": [
 ])
 def test_jsonpath_subset(path: str, found: list[Any]) -> None:
     assert jsonpath.find(DOC, path) == found
+
+
+@pytest.mark.integration
+def test_missing_builtin_counts_print_as_zero(server: ApiServer, store: Store) -> None:
+    store.create(types.DEPLOYMENTS, {"metadata": {"name": "d"}, "spec": {"replicas": 2}},
+                 namespace=NS)
+    table = _get_table(server, f"/apis/apps/v1/namespaces/{NS}/deployments")
+    assert table["rows"][0]["cells"][:4] == ["d", "0/2", 0, 0]
