@@ -45,6 +45,7 @@ class Field:
     key_format: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    extra_keys: bool = False  # an object whose other keys are allowed and not checked
 
 
 def check(value: object, field: Field, *, path: str) -> None:
@@ -67,13 +68,14 @@ def _object(value: object, field: Field, *, path: str) -> None:
     if not isinstance(value, Mapping):
         raise FieldError(path, f"must be a mapping, not {_kind(value)}")
     for key in value:
-        if key not in field.properties:
+        if key not in field.properties and not field.extra_keys:
             raise FieldError(child(path, key), _unknown(str(key), field))
     for key in field.required:
         if key not in value:
             raise FieldError(child(path, key), "required")
     for key, item in value.items():
-        check(item, field.properties[key], path=child(path, key))
+        if key in field.properties:
+            check(item, field.properties[key], path=child(path, key))
 
 
 def _map(value: object, field: Field, *, path: str) -> None:

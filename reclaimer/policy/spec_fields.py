@@ -9,6 +9,7 @@ it. Rules that span fields (schedule needs timeZone, In needs values, ...) live 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from reclaimer.policy.fields import Field, openapi
@@ -88,12 +89,17 @@ METADATA = Field("object", "Kubernetes ObjectMeta.", properties={
 }, required=("name",))
 
 
+# The API server has already validated a CR's ObjectMeta, and a newer server may add
+# fields to it, so only a file's metadata is held to the known list.
+CLUSTER_METADATA = replace(METADATA, extra_keys=True)
+
+
 def document_fields(*, cluster: bool) -> Field:
     """The whole document: a CR read from the cluster, or a file document."""
     return Field("object", f"A {KIND}.", properties={
         "apiVersion": Field("string", enum=(API_VERSION,)),
         "kind": Field("string", enum=(KIND,)),
-        "metadata": METADATA,
+        "metadata": CLUSTER_METADATA if cluster else METADATA,
         "spec": CR_SPEC_FIELDS if cluster else SPEC_FIELDS,
         "status": Field("any"),
     }, required=("apiVersion", "kind", "metadata", "spec"))

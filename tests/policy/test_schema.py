@@ -130,6 +130,8 @@ def test_field_values(changes: dict[str, Any], attribute: str, expected: object)
                   "metadata.resourceVersion": "7", "metadata.managedFields": [{"manager": "k"}],
                   "status": {"conditions": []}}, True, "team-a", "team-a/idle",
                  id="cr-with-server-fields"),
+    pytest.param({"metadata.namespace": "team-a", "metadata.futureField": {"x": 1}}, True,
+                 "team-a", "team-a/idle", id="cr-metadata-from-a-newer-server"),
 ])
 def test_namespace_and_key(
     changes: dict[str, Any], cluster: bool, namespace: str | None, key: str
