@@ -4,8 +4,10 @@ Three gates, all required: the service is running; the policy allows idle stops 
 (``during: offHours`` only outside schedule windows; a policy without a schedule has
 no windows, so it is always off hours); and the service has been up for
 ``minUptime`` since the later of its creation, reclaimer's last start of it and the
-last change of its stop annotation by anyone. Only then are the signals judged, and
-only an IDLE verdict stops it; unknown is never idle.
+last change of its stop annotation by anyone — and for at least ``after`` too, so the
+idle window lies wholly inside the time it has been up: a stopped model receives no
+requests, and that silence is no evidence that nobody wants it. Only then are the
+signals judged, and only an IDLE verdict stops it; unknown is never idle.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def idle_allowed_now(match: Match, tick: Tick) -> bool:
         return False
     if rule.during is IdleDuring.OFF_HOURS and _window_open(match, tick):
         return False
-    return tick.now - started_at(service, tick) >= rule.min_uptime
+    return tick.now - started_at(service, tick) >= max(rule.min_uptime, rule.after)
 
 
 def _window_open(match: Match, tick: Tick) -> bool | None:

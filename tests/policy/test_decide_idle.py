@@ -63,7 +63,9 @@ def test_policy_without_idle_rule_never_idle_stops() -> None:
 
 @pytest.mark.parametrize(("service", "ledger", "stopped"), [
     pytest.param(svc(created=t("01-12 21:50")), LedgerView(), False, id="created-10m-ago"),
-    pytest.param(svc(created=t("01-12 21:45")), LedgerView(), True, id="created-15m-ago"),
+    pytest.param(svc(created=t("01-12 21:45")), LedgerView(), False,
+                 id="created-15m-ago-idle-window-reaches-before-it"),
+    pytest.param(svc(created=t("01-12 21:30")), LedgerView(), True, id="created-30m-ago"),
     pytest.param(svc(stop_changed_at=t("01-12 21:50")), LedgerView(), False,
                  id="annotation-changed-10m-ago"),
     pytest.param(SERVICE, LedgerView(last_transitions={SERVICE.ref: LastTransition(
