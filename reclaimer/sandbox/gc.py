@@ -13,8 +13,6 @@ from reclaimer.sandbox.storage import Storage
 from reclaimer.sandbox.types import NAMESPACES, ResourceType
 
 Obj = dict[str, Any]
-Bucket = dict[str, Obj]
-Ref = tuple[ResourceType, str, str]
 
 FOREGROUND = "foregroundDeletion"
 

@@ -69,14 +69,14 @@ class Store(Collector):
 
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
-            return (deep_copy(self._find(rtype, namespace, name)))
+            return deep_copy(self._find(rtype, namespace, name))
 
     def list(self, rtype: ResourceType, namespace: str | None = None, *,
              label_selector: str | None = None,
              field_selector: str | None = None) -> tuple[builtins.list[Obj], str]:
         items, rv = self.select(rtype, namespace, label_selector=label_selector,
                                 field_selector=field_selector)
-        return [(deep_copy(o)) for o in items], rv
+        return [deep_copy(o) for o in items], rv
 
     def select(self, rtype: ResourceType, namespace: str | None = None, *,
                label_selector: str | None = None, field_selector: str | None = None,
@@ -159,7 +159,7 @@ class Store(Collector):
             if rtype.storage_key == crds.CRD_KEY:
                 crds.serve(self.registry, new)
             self._emit("ADDED", rtype, new)
-            return (deep_copy(new))
+            return deep_copy(new)
 
     def replace(self, rtype: ResourceType, obj: Obj, *, subresource: str | None = None,
                 dry_run: bool = False, namespace: str | None = None) -> Obj:
@@ -175,12 +175,12 @@ class Store(Collector):
             if subresource is None:
                 objects.check_type(rtype, obj)
             new = objects.merge_update(rtype, old, obj, subresource)
-            return (deep_copy(self._update(rtype, old, new, dry_run=dry_run)))
+            return deep_copy(self._update(rtype, old, new, dry_run=dry_run))
 
     def patch(  # noqa: PLR0913 - mirrors the PATCH request's parameters
             self, rtype: ResourceType, namespace: str | None, name: str, body: Any, *,
-              patch_type: str, subresource: str | None = None,
-              resource_version: str | None = None, dry_run: bool = False) -> Obj:
+            patch_type: str, subresource: str | None = None,
+            resource_version: str | None = None, dry_run: bool = False) -> Obj:
         """PATCH with ``patch_type`` "merge" | "json" | "strategic" (built-in kinds only)."""
         if patch_type == "strategic" and rtype.group not in BUILTIN_GROUPS:
             raise ApiError(415, f"the body of the request was in an unknown format - "
@@ -204,8 +204,8 @@ class Store(Collector):
 
     def delete(  # noqa: PLR0913 - mirrors DeleteOptions
             self, rtype: ResourceType, namespace: str | None, name: str, *,
-               propagation: str = "Background", grace_seconds: int | None = None,
-               preconditions: dict[str, Any] | None = None, dry_run: bool = False) -> Obj:
+            propagation: str = "Background", grace_seconds: int | None = None,
+            preconditions: dict[str, Any] | None = None, dry_run: bool = False) -> Obj:
         """DELETE; returns the object as last stored (Terminating, or gone)."""
         if propagation not in ("Background", "Foreground", "Orphan"):
             raise ApiError(400, f"propagationPolicy: Unsupported value: {propagation!r}")
@@ -214,11 +214,11 @@ class Store(Collector):
             pre = preconditions or {}
             self._precondition(rtype, old, pre.get("resourceVersion"), pre.get("uid"))
             if dry_run:
-                return (deep_copy(old))
+                return deep_copy(old)
             if propagation == "Orphan":
                 self._orphan(old["metadata"]["uid"])
             result = self._start_delete(rtype, old, propagation, grace_seconds or 0)
-            return (deep_copy(result))
+            return deep_copy(result)
 
     def delete_collection(self, rtype: ResourceType, namespace: str | None = None, *,
                           label_selector: str | None = None,
@@ -244,6 +244,7 @@ class Store(Collector):
         if not self.auto_namespaces:
             raise apierror.not_found("", "namespaces", ns)
         self.create(NAMESPACES, {"metadata": {"name": ns}})
+
 
 def _apply(patch_type: str, target: Obj, body: Any) -> Any:
     if patch_type == "merge":
