@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from reclaimer.model import Policy, Window
@@ -59,7 +60,7 @@ def schedule_table(repeat: int) -> None:
     print(f"{'policy (median ms/call)':<24}" + "".join(f"{name:>10}" for name in calls))
     for name in POLICIES:
         subject = policy(name)
-        figures = [per_call_ms(lambda c=c, s=subject: c(s), repeat) for c in calls.values()]
+        figures = [per_call_ms(partial(call, subject), repeat) for call in calls.values()]
         print(f"{name:<24}" + "".join(f"{value:>10.2f}" for value in figures))
 
 
