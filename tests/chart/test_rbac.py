@@ -21,7 +21,7 @@ ALWAYS = (
     | _cluster("serving.kserve.io", "inferenceservices/status", "patch")
     | _cluster("", "pods", "list", "watch")
     | _cluster("", "events", "create", "patch")
-    | _cluster("reclaimer.io", "reclaimpolicies", "get", "list", "watch")
+    | _cluster("reclaimer.io", "reclaimpolicies", "list", "watch")
     | _cluster("reclaimer.io", "reclaimpolicies/status", "patch")
     | {
         Grant(NAMESPACE, "coordination.k8s.io", "leases", "create"),

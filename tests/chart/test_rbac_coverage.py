@@ -1,10 +1,10 @@
 """The chart's RBAC against the requests the real kube adapters make.
 
-Every call `KubeCluster`, `LeaderElector`, `EventRecorder` and `Inventory` can make is
-driven once against the sandbox API server (KServe 0.14, a Standard-mode service, so
-the managed path runs too); the sandbox's request log gives what each request needs.
-The chart must allow all of it, and grant nothing that no request needed, apart from
-the ReclaimPolicy rules that only the policy source (not these adapters) uses.
+Every call `KubeCluster`, `LeaderElector`, `EventRecorder`, `Inventory` and
+`PolicySource` can make is driven once against the sandbox API server (KServe 0.14, a
+Standard-mode service, so the managed path runs too; the chart's own CRD and one
+ReclaimPolicy); the sandbox's request log gives what each request needs. The chart must
+allow all of it, and grant nothing that no request needed.
 
 The end-to-end version (issue 8: run the e2e scenarios, then compare) reuses
 `need_of`, `uncovered` and `unused` from tests/chart/rbac.py.
@@ -23,24 +23,30 @@ from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.lease import LeaderElector, LeaseSettings
+from reclaimer.kube.policies import PolicySource
+from reclaimer.kube.rest import POLICY as POLICY_KIND
 from reclaimer.kube.rest import Rest
 from reclaimer.model import ServiceRef
 from reclaimer.sandbox.world import World
+from tests.chart.crd import crd, errors
 from tests.chart.helm import NAMESPACE, Helm
 from tests.chart.rbac import Grant, Need, grants, need_of, uncovered, unused
 
 pytestmark = pytest.mark.integration
 
 TEAM = "team-a"
+POLICY = {
+    "apiVersion": "reclaimer.io/v1alpha1", "kind": "ReclaimPolicy",
+    "metadata": {"name": "office-hours", "namespace": TEAM},
+    "spec": {"timeZone": "Europe/Berlin",
+             "schedule": [{"start": "0 8 * * mon-fri", "stop": "0 19 * * mon-fri"}]},
+}
 SCENARIO = {
     "kserve": "0.14",
     "namespaces": [TEAM, NAMESPACE, "kserve"],
     "inferenceServices": [{"namespace": TEAM, "name": "llama", "mode": "Standard", "gpus": 1}],
+    "objects": [dict(crd()), POLICY],
 }
-POLICY_SOURCE_ONLY = {
-    Grant("cluster", "reclaimer.io", "reclaimpolicies", verb)
-    for verb in ("get", "list", "watch")
-} | {Grant("cluster", "reclaimer.io", "reclaimpolicies/status", "patch")}
 
 
 def _clock() -> Iterator[datetime]:
@@ -87,6 +93,17 @@ def _drive_inventory(rest: Rest) -> None:
     inventory.stop()  # each watch still ends (and is logged) when its second is up
 
 
+def _drive_policies(rest: Rest) -> None:
+    source = PolicySource(rest)
+    source.cache.watch_timeout = 1
+    source.start()
+    (obj,) = source.read().objects
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert source.write_status(obj, error=None, matched=1,
+                               next_transition=at + timedelta(hours=10), at=at)
+    source.stop()
+
+
 def _needs(world: World, expected_calls: int) -> list[Need]:
     """The server logs a request after answering it: wait until all are in."""
     deadline = time.monotonic() + 10
@@ -101,7 +118,8 @@ def managed_grants(helm: Helm) -> set[Grant]:
 
 
 @pytest.fixture(scope="module")
-def adapter_needs() -> Iterator[list[Need]]:
+def drive() -> Iterator[tuple[list[Need], dict[str, object]]]:
+    """(what every request needed, the ReclaimPolicy after its status was written)."""
     world = World.start(port=0, scenario=SCENARIO)
     api_client = api_client_for_host(world.url)
     try:
@@ -110,10 +128,19 @@ def adapter_needs() -> Iterator[list[Need]]:
         _drive_cluster(client)
         _drive_lease(client)
         _drive_inventory(client)
-        yield _needs(world, client.total_calls)
+        _drive_policies(client)
+        needs = _needs(world, client.total_calls)
+        # Read back after the log is taken: this GET is the test's, not the service's.
+        stored: dict[str, object] = client.get(POLICY_KIND, TEAM, "office-hours")
+        yield needs, stored
     finally:
         api_client.close()  # type: ignore[no-untyped-call]
         world.stop()
+
+
+@pytest.fixture(scope="module")
+def adapter_needs(drive: tuple[list[Need], dict[str, object]]) -> list[Need]:
+    return drive[0]
 
 
 def test_every_adapter_request_is_allowed(
@@ -125,11 +152,31 @@ def test_every_adapter_request_is_allowed(
 def test_nothing_granted_that_no_request_needs(
     managed_grants: set[Grant], adapter_needs: list[Need]
 ) -> None:
-    assert unused(managed_grants, adapter_needs) == POLICY_SOURCE_ONLY
+    assert unused(managed_grants, adapter_needs) == set()
 
 
 def test_the_drive_reached_every_adapter(adapter_needs: list[Need]) -> None:
     verbs = {(n.resource, n.verb) for n in adapter_needs}
     assert {("inferenceservices", "watch"), ("pods", "watch"), ("leases", "update"),
             ("events", "patch"), ("deployments/scale", "patch"),
-            ("configmaps", "get")} <= verbs
+            ("configmaps", "get"), ("reclaimpolicies", "watch"),
+            ("reclaimpolicies/status", "patch")} <= verbs
+
+
+def test_status_the_service_writes_fits_the_crd_schema(
+    drive: tuple[list[Need], dict[str, object]]
+) -> None:
+    stored = drive[1]
+    status = stored["status"]
+    assert isinstance(status, dict) and status["matchedServices"] == 1
+    assert errors(stored) == []
+
+
+def test_the_check_bites_when_a_grant_is_missing(
+    helm: Helm, adapter_needs: list[Need]
+) -> None:
+    """With strategy native the chart drops the Deployment rules; the managed calls the
+    drive made are then reported as not allowed."""
+    native = grants(helm.template(set_values=["config.executor.strategy=native"]))
+    missing = {(n.resource, n.verb) for n in uncovered(native, adapter_needs)}
+    assert missing == {("deployments", "list"), ("deployments/scale", "patch")}
