@@ -13,6 +13,7 @@ an instant lookup sees a sample up to 5 minutes old, like Prometheus' lookback.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,13 +146,18 @@ class ScriptedSignals:
 
 
 def _steps(samples: list[datetime], ev: Evaluation) -> float:
-    """Subquery steps of the window with a sample in the lookback before them."""
+    """Subquery steps of the window with a sample in the lookback before them.
+
+    ``samples`` are in time order, so each step is two binary searches: the demo asks
+    this for a week of ticks and must not scan every sample for every step.
+    """
     step_s = ev.step.total_seconds()
     first = -(-(ev.at - ev.window).timestamp() // step_s) * step_s
     points = [first + i * step_s for i in range(int((ev.at.timestamp() - first) // step_s) + 1)]
     stamps = [t.timestamp() for t in samples]
     lookback = LOOKBACK.total_seconds()
-    return float(sum(1 for p in points if any(p - lookback < s <= p for s in stamps)))
+    return float(sum(1 for p in points
+                     if bisect_right(stamps, p) > bisect_right(stamps, p - lookback)))
 
 
 def _gpu(ref: ServiceRef, script: Script, ev: Evaluation,
