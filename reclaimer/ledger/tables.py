@@ -68,8 +68,10 @@ class TransitionRow(Base):
 
     __tablename__ = "transitions"
     __table_args__ = (
-        Index("ix_transitions_service", "namespace", "name", "at"),
-        Index("ix_transitions_namespace_at", "namespace", "at"),
+        # (..., at, id) matches history's ORDER BY at DESC, id DESC, so the planner walks
+        # one namespace's index backwards instead of filtering the whole time range.
+        Index("ix_transitions_service", "namespace", "name", "at", "id"),
+        Index("ix_transitions_namespace_at", "namespace", "at", "id"),
         Index("ix_transitions_at", "at"),
         Index("ix_transitions_state", "state"),
         Index("ix_transitions_edge_key", "edge_key"),

@@ -104,3 +104,11 @@ def test_sqlite_connections_get_the_pragmas(sqlite_url: str, pragma: str,
     with engine.connect() as connection:
         assert connection.execute(text(f"PRAGMA {pragma}")).scalar() == value
     engine.dispose()
+
+
+@pytest.mark.integration
+def test_postgres_sessions_plan_for_cached_pages(postgres_url: str) -> None:
+    engine = make_engine(parse_url(postgres_url))
+    with engine.connect() as connection:
+        assert connection.execute(text("SHOW random_page_cost")).scalar() == "1.1"
+    engine.dispose()

@@ -20,8 +20,8 @@ depends_on: str | None = None
 
 NAME = 253
 INDEXES = {
-    "ix_transitions_service": ["namespace", "name", "at"],
-    "ix_transitions_namespace_at": ["namespace", "at"],
+    "ix_transitions_service": ["namespace", "name", "at", "id"],
+    "ix_transitions_namespace_at": ["namespace", "at", "id"],
     "ix_transitions_at": ["at"],
     "ix_transitions_state": ["state"],
     "ix_transitions_edge_key": ["edge_key"],
