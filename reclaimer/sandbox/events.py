@@ -113,6 +113,10 @@ class EventLog:
             if sub in self._subs:
                 self._subs.remove(sub)
 
+    def subscriber_count(self) -> int:
+        with self._subs_lock:
+            return len(self._subs)
+
     def close_all(self) -> None:
         with self._subs_lock:
             subs = list(self._subs)

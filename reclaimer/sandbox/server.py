@@ -8,6 +8,7 @@ and a fault is applied before anything is read or written.
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import threading
 import time
@@ -172,6 +173,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def client_gone(self) -> bool:
+        """True once the client has closed its end (readable, and reads as EOF)."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
+        except OSError:
+            return True
+
     def send_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
@@ -218,17 +229,20 @@ class _Exchange:
     def _watch(self, verb: str) -> None:
         stream = WatchStream(self.api.store, self.route, self.req, stop=self.api.stopping,
                              bookmark_interval=self.api.bookmark_interval)
+        stream.open()
         self._log(verb, 200)
         handler = self.handler
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
         try:
-            stream.run(handler.send_chunk)
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            stream.run(handler.send_chunk, client_gone=handler.client_gone)
             handler.send_chunk(b"")
         except OSError:
             handler.close_connection = True
+        finally:
+            stream.close()
 
     def _log(self, verb: str, code: int) -> None:
         rtype = self.route.rtype

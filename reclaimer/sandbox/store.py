@@ -67,6 +67,11 @@ class Store(Collector):
         """Watches and continue tokens from before this are 410 Expired."""
         return self._events.compacted_rv
 
+    @property
+    def subscriptions(self) -> int:
+        """Open subscriptions, HTTP watches included (for leak checks in tests)."""
+        return self._events.subscriber_count()
+
     def get(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
             return deep_copy(self._find(rtype, namespace, name))

@@ -51,24 +51,39 @@ class WatchStream:
         self.table = printers.wants_table(req.headers.get("accept", ""))
         self.sent_headers = False
         self.bookmark_interval = bookmark_interval
+        self.items: list[Obj] = []
+        self.sub: Subscription | None = None
+        self.last_rv = 0
+        self.expired: ApiError | None = None
 
-    def run(self, write: Write) -> None:
+    def open(self) -> None:
+        """Subscribe before the response starts, so a watcher that has its 200 is
+        already subscribed. A bad resourceVersion raises (an HTTP error); a too-old one
+        becomes the ERROR event, as on the real server."""
         try:
-            items, sub, last_rv = self.store.open_watch(
+            self.items, self.sub, self.last_rv = self.store.open_watch(
                 self.route.rtype, self.route.namespace,
                 resource_version=self.resource_version, label_selector=self.labels,
                 field_selector=self.fields)
         except ApiError as exc:
             if exc.code != 410:
                 raise
-            write(_line("ERROR", exc.status()))
+            self.expired = exc
+
+    def run(self, write: Write, *, client_gone: Callable[[], bool] = lambda: False) -> None:
+        """``client_gone`` is polled while idle, so an abandoned watch does not hold a
+        thread and a subscription until its timeout."""
+        self.client_gone = client_gone
+        if self.expired is not None or self.sub is None:
+            write(_line("ERROR", (self.expired or ApiError(500, "watch not open")).status()))
             return
-        try:
-            for obj in items:
-                write(self._line("ADDED", obj))
-            self._follow(sub, last_rv, write)
-        finally:
-            sub.close()
+        for obj in self.items:
+            write(self._line("ADDED", obj))
+        self._follow(self.sub, self.last_rv, write)
+
+    def close(self) -> None:
+        if self.sub is not None:
+            self.sub.close()
 
     def _remaining(self) -> float:
         return POLL if self.deadline is None else min(POLL, self.deadline - time.monotonic())
@@ -82,6 +97,8 @@ class WatchStream:
                 translated = self._translate(event)
                 if translated is not None:
                     write(self._line(translated, event.object))
+            elif self.client_gone():
+                return
             elif self.bookmarks and time.monotonic() >= next_bookmark:
                 write(_line("BOOKMARK", self._bookmark(last_rv)))
                 next_bookmark = time.monotonic() + self.bookmark_interval

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -123,3 +125,16 @@ def test_continue_token_older_than_history_is_410(server: ApiServer,
     with pytest.raises(client.ApiException) as err:
         core.list_namespaced_config_map(NS, limit=1, _continue=token)
     assert (err.value.status, status_body(err.value)["reason"]) == (410, "Expired")
+
+
+def test_abandoned_watch_releases_its_subscription(server: ApiServer) -> None:
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    conn.request("GET", f"/api/v1/namespaces/{NS}/pods?watch=1")
+    resp = conn.getresponse()
+    assert (resp.status, server.store.subscriptions) == (200, 1)
+    resp.close()
+    conn.close()
+    deadline = time.monotonic() + 10
+    while server.store.subscriptions and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.store.subscriptions == 0
