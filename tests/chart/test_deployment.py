@@ -168,3 +168,16 @@ def test_ha_replicas_prefer_different_nodes(
         "preferredDuringSchedulingIgnoredDuringExecution", [])
     keys = [t["podAffinityTerm"]["topologyKey"] for t in terms]
     assert keys == (["kubernetes.io/hostname"] if spread else [])
+
+
+def test_schema_upgrade_runs_first_with_the_same_ledger(default_render: Rendered) -> None:
+    (init,) = _pod(default_render)["initContainers"]
+    assert init["args"] == ["db", "upgrade"]
+    assert init["env"] == _container(default_render)["env"]
+    assert init["securityContext"] == _container(default_render)["securityContext"]
+    assert {m["name"] for m in init["volumeMounts"]} == {"tmp", "data"}
+
+
+def test_schema_upgrade_can_be_left_to_the_operator(helm: Helm) -> None:
+    rendered = helm.template(set_values=["database.migrate=false"])
+    assert "initContainers" not in _pod(rendered)

@@ -106,3 +106,30 @@ leaderElection:
 http:
   port: 8080
 {{- end }}
+
+{{/* The container environment, shared by the service and its db-upgrade step. */}}
+{{- define "reclaimer.env" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+# The replica identity in the Lease and in the ledger's actor column.
+- name: RECLAIMER_LEADER_ELECTION_IDENTITY
+  value: "$(POD_NAME)"
+- name: RECLAIMER_ACTOR
+  value: "$(POD_NAME)"
+# Also in the environment (not only the config file) so that `kubectl exec
+# ... reclaimer history` and the other ledger commands find the same ledger.
+- name: RECLAIMER_DATABASE
+{{- if include "reclaimer.postgres" . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reclaimer.databaseSecretName" . }}
+      key: {{ .Values.database.existingSecretKey }}
+{{- else }}
+  value: {{ include "reclaimer.sqliteUrl" . | quote }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{- toYaml . | nindent 0 }}
+{{- end }}
+{{- end }}
