@@ -51,10 +51,11 @@ from reclaimer.model import (
 )
 from reclaimer.policy import safety
 from reclaimer.policy.context import Tick
+from reclaimer.policy.edge_cache import cached_edges_between
 from reclaimer.policy.edges import decide_edge, missed_transition, split_edges
 from reclaimer.policy.idle_stop import idle_transition
 from reclaimer.policy.matching import Match, match_services
-from reclaimer.policy.schedule import edges_between, window_open
+from reclaimer.policy.schedule import window_open
 from reclaimer.policy.wake import next_wake
 
 
@@ -85,7 +86,7 @@ def _edges_by_policy(matches: Sequence[Match], tick: Tick) -> dict[str, list[Edg
     start = tick.now - tick.settings.catch_up_horizon
     end = tick.now + tick.settings.start_lead_time
     policies = {m.policy.key: m.policy for m in matches}
-    return {key: edges_between(policy, start, end) for key, policy in policies.items()}
+    return {key: cached_edges_between(policy, start, end) for key, policy in policies.items()}
 
 
 def _windows(matches: Sequence[Match], now: datetime) -> dict[str, bool | None]:
