@@ -1,0 +1,146 @@
+"""The chart's containers, run as processes the way the pod runs them, boot the service.
+
+The default (SQLite) render is taken literally: its config file, its environment (with
+the downward-API POD_NAME filled in), the init container's `db upgrade`, then the main
+container's `run --config`. Only what a cluster provides is swapped for local parts:
+the API server is the sandbox (RECLAIMER_KUBECONFIG), the PVC is a temporary directory
+(database.sqlite.mountPath), the probe port is a free one, and Prometheus is a closed
+port (signals unknown: nothing is idle-stopped). The requests the running service made
+must all be allowed by the chart's RBAC — the issue's coverage check on the real
+service, with the scenario the sandbox starts with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reclaimer.sandbox.world import World
+from tests.chart.helm import ROOT, Helm, Rendered
+from tests.chart.rbac import Need, grants, need_of, uncovered
+from tests.chart.test_rbac_coverage import SCENARIO
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(120)]
+
+RECLAIMER = ROOT / ".venv" / "bin" / "reclaimer"
+POD = "reclaimer-7d9f-abcde"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _container_env(container: Mapping[str, Any]) -> dict[str, str]:
+    """The container's env as the kubelet would set it: downward API and $(VAR) filled."""
+    env: dict[str, str] = {}
+    for item in container["env"]:
+        if "value" in item:
+            value = str(item["value"]).replace("$(POD_NAME)", env.get("POD_NAME", ""))
+        else:
+            assert item["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}, item
+            value = POD
+        env[item["name"]] = value
+    return env
+
+
+@dataclass
+class Booted:
+    rendered: Rendered
+    readiness: Mapping[str, Any]
+    exit_code: int
+    needs: list[Need]
+    init_code: int
+
+
+def _ready(port: int) -> Mapping[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+            state: Mapping[str, Any] = json.loads(answer.read())
+            return state
+    except OSError:
+        return None
+
+
+def _wait_for_a_leader_tick(port: int, process: subprocess.Popen[bytes]) -> Mapping[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        state = _ready(port)
+        if state and state.get("role") == "leader" and state.get("lastTickAgeSeconds") is not None:
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"no leader tick (exit code {process.poll()})")
+
+
+def _pod_env(rendered: Rendered, world: World, tmp_path: Path) -> dict[str, str]:
+    (container,) = rendered.one("Deployment")["spec"]["template"]["spec"]["containers"]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(world.kubeconfig())
+    return {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **_container_env(container),
+            "RECLAIMER_KUBECONFIG": str(kubeconfig), "RECLAIMER_HTTP_HOST": "127.0.0.1",
+            "RECLAIMER_HTTP_PORT": str(_free_port()),
+            "RECLAIMER_PROMETHEUS_URL": f"http://127.0.0.1:{_free_port()}"}
+
+
+def _boot(rendered: Rendered, world: World, tmp_path: Path) -> Booted:
+    pod = rendered.one("Deployment")["spec"]["template"]["spec"]
+    config = tmp_path / "config.yaml"
+    config.write_text(rendered.one("ConfigMap", "reclaimer")["data"]["config.yaml"])
+    env = _pod_env(rendered, world, tmp_path)
+    (init,) = pod["initContainers"]
+    init_code = subprocess.run([str(RECLAIMER), *init["args"]], env=env, check=False,
+                               capture_output=True).returncode
+    args = [a if a != "/etc/reclaimer/config.yaml" else str(config)
+            for a in pod["containers"][0]["args"]]
+    process = subprocess.Popen([str(RECLAIMER), *args], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        readiness = _wait_for_a_leader_tick(int(env["RECLAIMER_HTTP_PORT"]), process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=30)
+    needs = [need_of(r) for r in world.request_log.entries()]
+    return Booted(rendered, readiness, exit_code, needs, init_code)
+
+
+@pytest.fixture(scope="module")
+def booted(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
+    tmp_path = tmp_path_factory.mktemp("pod")
+    data = tmp_path / "data"
+    data.mkdir()
+    rendered = helm.template(set_values=[f"database.sqlite.mountPath={data}"])
+    world = World.start(port=0, scenario=SCENARIO)
+    try:
+        world.wait_idle()
+        yield _boot(rendered, world, tmp_path)
+    finally:
+        world.stop()
+
+
+def test_init_container_upgrades_the_ledger(booted: Booted) -> None:
+    assert booted.init_code == 0
+
+
+def test_service_becomes_the_leader_and_ticks(booted: Booted) -> None:
+    assert booted.readiness["ready"] is True
+
+
+def test_sigterm_ends_it_cleanly(booted: Booted) -> None:
+    assert booted.exit_code == 0
+
+
+def test_every_request_of_the_running_service_is_allowed(booted: Booted) -> None:
+    assert booted.needs, "the service made no API requests"
+    assert uncovered(grants(booted.rendered), booted.needs) == []
