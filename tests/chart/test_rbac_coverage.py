@@ -28,26 +28,12 @@ from reclaimer.kube.rest import POLICY as POLICY_KIND
 from reclaimer.kube.rest import Rest
 from reclaimer.model import ServiceRef
 from reclaimer.sandbox.world import World
-from tests.chart.crd import crd, errors
+from tests.chart.crd import errors
 from tests.chart.helm import NAMESPACE, Helm
 from tests.chart.rbac import Grant, Need, grants, need_of, uncovered, unused
+from tests.chart.scenario import SCENARIO, TEAM
 
 pytestmark = pytest.mark.integration
-
-TEAM = "team-a"
-POLICY = {
-    "apiVersion": "reclaimer.io/v1alpha1", "kind": "ReclaimPolicy",
-    "metadata": {"name": "office-hours", "namespace": TEAM},
-    "spec": {"timeZone": "Europe/Berlin",
-             "schedule": [{"start": "0 8 * * mon-fri", "stop": "0 19 * * mon-fri"}]},
-}
-SCENARIO = {
-    "kserve": "0.14",
-    "namespaces": [TEAM, NAMESPACE, "kserve"],
-    "inferenceServices": [{"namespace": TEAM, "name": "llama", "mode": "Standard", "gpus": 1}],
-    "objects": [dict(crd()), POLICY],
-}
-
 
 def _clock() -> Iterator[datetime]:
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

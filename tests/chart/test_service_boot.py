@@ -29,7 +29,7 @@ import pytest
 from reclaimer.sandbox.world import World
 from tests.chart.helm import ROOT, Helm, Rendered
 from tests.chart.rbac import Need, grants, need_of, uncovered
-from tests.chart.test_rbac_coverage import SCENARIO
+from tests.chart.scenario import SCENARIO
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(120)]
 
