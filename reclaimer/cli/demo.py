@@ -38,6 +38,8 @@ from reclaimer.signals.scripted import ScriptedSignals
 
 STEP = timedelta(minutes=15)
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
+# Edges that change nothing are in the ledger but would only clutter the timeline.
+QUIET_BLOCKS = ("missed", "already")
 ScriptedEvent = Callable[["Demo", datetime], None]
 VERBS = {OutcomeKind.APPLIED: "", OutcomeKind.FAILED: "FAILED ",
          OutcomeKind.ABANDONED: "ABANDONED "}
@@ -153,7 +155,7 @@ def _print_tick(demo: Demo, result: TickResult) -> None:
         if outcome.kind in VERBS:
             _print_outcome(demo, result, outcome)
     for entry in result.recorded_blocked:
-        if entry.edge_key is None or "missed" not in (entry.blocked or ""):
+        if not (entry.blocked or "").startswith(QUIET_BLOCKS):
             _print_blocked(demo, result.at, entry)
 
 
