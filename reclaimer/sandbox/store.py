@@ -76,6 +76,12 @@ class Store(Collector):
         with self._lock:
             return deep_copy(self._find(rtype, namespace, name))
 
+    def peek(self, rtype: ResourceType, namespace: str | None, name: str) -> Obj:
+        """The stored object itself, without a copy: for in-process readers (the
+        simulator) that only read. Mutating it corrupts the store; copy first."""
+        with self._lock:
+            return self._find(rtype, namespace, name)
+
     def list(self, rtype: ResourceType, namespace: str | None = None, *,
              label_selector: str | None = None,
              field_selector: str | None = None) -> tuple[builtins.list[Obj], str]:

@@ -150,3 +150,10 @@ def test_registry_unknown_resource_is_404() -> None:
     with pytest.raises(ApiError) as err:
         Store().registry.get("serving.kserve.io", "v1", "inferenceservices")
     assert err.value.code == 404
+
+
+def test_peek_shares_the_stored_object_and_get_does_not() -> None:
+    store = Store()
+    store.create(types.CONFIGMAPS, {"metadata": {"name": "c"}}, namespace=NS)
+    assert store.peek(types.CONFIGMAPS, NS, "c") is store.peek(types.CONFIGMAPS, NS, "c")
+    assert store.get(types.CONFIGMAPS, NS, "c") is not store.peek(types.CONFIGMAPS, NS, "c")
