@@ -9,11 +9,14 @@ from tests.chart.crd import crd
 from tests.chart.helm import NAMESPACE
 
 TEAM = "team-a"
+STOP_CRON = "0 19 * * *"
 POLICY: dict[str, Any] = {
     "apiVersion": "reclaimer.io/v1alpha1", "kind": "ReclaimPolicy",
     "metadata": {"name": "office-hours", "namespace": TEAM},
-    "spec": {"timeZone": "Europe/Berlin",
-             "schedule": [{"start": "0 8 * * mon-fri", "stop": "0 19 * * mon-fri"}]},
+    # Daily, and forced at the stop (Prometheus is absent, so traffic is unknown and a
+    # deferring policy would wait): the boot test crosses the 19:00 stop edge.
+    "spec": {"timeZone": "Europe/Berlin", "busyAtStop": "force",
+             "schedule": [{"start": STOP_CRON.replace("19", "8"), "stop": STOP_CRON}]},
 }
 SCENARIO: dict[str, Any] = {
     "kserve": "0.14",

@@ -5,9 +5,11 @@ the downward-API POD_NAME filled in), the init container's `db upgrade`, then th
 container's `run --config`. Only what a cluster provides is swapped for local parts:
 the API server is the sandbox (RECLAIMER_KUBECONFIG), the PVC is a temporary directory
 (database.sqlite.mountPath), the probe port is a free one, and Prometheus is a closed
-port (signals unknown: nothing is idle-stopped). The requests the running service made
-must all be allowed by the chart's RBAC — the issue's coverage check on the real
-service, with the scenario the sandbox starts with.
+port (signals unknown: nothing is idle-stopped). The service's clock is the documented
+test hook (reclaimer/clock.py), set two seconds before the policy's stop edge after the
+InferenceService was created, so the live service stops it the managed way (KServe
+0.14). Every request the running service made must be allowed by the chart's RBAC —
+the issue's coverage check, on the real service.
 """
 
 from __future__ import annotations
@@ -21,15 +23,20 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from croniter import croniter
 
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.rest import ISVC, Rest
 from reclaimer.sandbox.world import World
 from tests.chart.helm import ROOT, Helm, Rendered
 from tests.chart.rbac import Need, grants, need_of, uncovered
-from tests.chart.scenario import SCENARIO
+from tests.chart.scenario import POLICY, SCENARIO, STOP_CRON, TEAM
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -63,6 +70,27 @@ class Booted:
     exit_code: int
     needs: list[Need]
     init_code: int
+    stopped: bool
+
+
+def _clock_start(world: World) -> str:
+    """Two seconds before the first stop edge after the service was created (by the
+    sandbox's clock), so the edge applies to it; read before the log is cleared."""
+    api_client = api_client_for_host(world.url)
+    try:
+        created = Rest(api_client).get(ISVC, TEAM, "llama")["metadata"]["creationTimestamp"]
+    finally:
+        api_client.close()  # type: ignore[no-untyped-call]
+    zone = ZoneInfo(POLICY["spec"]["timeZone"])
+    local = datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(zone)
+    edge: datetime = croniter(STOP_CRON, local).get_next(datetime)
+    world.request_log.clear()
+    return (edge - timedelta(seconds=2)).isoformat()
+
+
+def _scaled_to_zero(world: World) -> bool:
+    return any(r.resource == "deployments" and r.subresource == "scale" and r.verb == "patch"
+               for r in world.request_log.entries())
 
 
 def _ready(port: int) -> Mapping[str, Any] | None:
@@ -84,6 +112,13 @@ def _wait_for_a_leader_tick(port: int, process: subprocess.Popen[bytes]) -> Mapp
     raise AssertionError(f"no leader tick (exit code {process.poll()})")
 
 
+def _wait_for_the_stop(world: World) -> bool:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _scaled_to_zero(world):
+        time.sleep(0.2)
+    return _scaled_to_zero(world)
+
+
 def _pod_env(rendered: Rendered, world: World, tmp_path: Path) -> dict[str, str]:
     (container,) = rendered.one("Deployment")["spec"]["template"]["spec"]["containers"]
     kubeconfig = tmp_path / "kubeconfig"
@@ -98,7 +133,8 @@ def _boot(rendered: Rendered, world: World, tmp_path: Path) -> Booted:
     pod = rendered.one("Deployment")["spec"]["template"]["spec"]
     config = tmp_path / "config.yaml"
     config.write_text(rendered.one("ConfigMap", "reclaimer")["data"]["config.yaml"])
-    env = _pod_env(rendered, world, tmp_path)
+    env = _pod_env(rendered, world, tmp_path) | {
+        "RECLAIMER_TEST_CLOCK_START": _clock_start(world)}
     (init,) = pod["initContainers"]
     init_code = subprocess.run([str(RECLAIMER), *init["args"]], env=env, check=False,
                                capture_output=True).returncode
@@ -108,11 +144,12 @@ def _boot(rendered: Rendered, world: World, tmp_path: Path) -> Booted:
                                stderr=subprocess.DEVNULL)
     try:
         readiness = _wait_for_a_leader_tick(int(env["RECLAIMER_HTTP_PORT"]), process)
+        stopped = _wait_for_the_stop(world)
     finally:
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(timeout=30)
     needs = [need_of(r) for r in world.request_log.entries()]
-    return Booted(rendered, readiness, exit_code, needs, init_code)
+    return Booted(rendered, readiness, exit_code, needs, init_code, stopped)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +174,10 @@ def test_service_becomes_the_leader_and_ticks(booted: Booted) -> None:
     assert booted.readiness["ready"] is True
 
 
+def test_service_stops_the_model_at_the_edge_the_managed_way(booted: Booted) -> None:
+    assert booted.stopped
+
+
 def test_sigterm_ends_it_cleanly(booted: Booted) -> None:
     assert booted.exit_code == 0
 
@@ -144,3 +185,10 @@ def test_sigterm_ends_it_cleanly(booted: Booted) -> None:
 def test_every_request_of_the_running_service_is_allowed(booted: Booted) -> None:
     assert booted.needs, "the service made no API requests"
     assert uncovered(grants(booted.rendered), booted.needs) == []
+
+
+def test_the_live_run_exercised_the_write_paths(booted: Booted) -> None:
+    used = {(n.resource, n.verb) for n in booted.needs}
+    assert {("inferenceservices", "patch"), ("deployments", "list"),
+            ("deployments/scale", "patch"), ("events", "create"),
+            ("reclaimpolicies/status", "patch"), ("leases", "update")} <= used
