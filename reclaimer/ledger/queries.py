@@ -41,11 +41,13 @@ def pending(connection: Connection) -> list[TransitionRecord]:
 def view(connection: Connection, now: datetime, *, horizon: timedelta) -> LedgerView:
     keys = connection.scalars(select(EdgeClaimRow.edge_key).where(
         EdgeClaimRow.claimed_at >= now - horizon)).all()
-    facts = connection.execute(select(ServiceFactRow.__table__)).all()
+    facts = connection.execute(select(
+        ServiceFactRow.namespace, ServiceFactRow.name, ServiceFactRow.action,
+        ServiceFactRow.trigger, ServiceFactRow.at, ServiceFactRow.uid)).all()
     holds = connection.execute(select(HoldRow.__table__).where(HoldRow.until > now)).all()
     return LedgerView(
         applied_edge_keys=frozenset(keys),
-        last_transitions={last.ref: last for last in map(rows.to_last, facts)},
+        last_transitions={last.ref: last for last in map(rows.last_from_values, facts)},
         holds={hold.ref: hold for hold in map(rows.to_hold, holds)},
     )
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from reclaimer.ledger.protocol import plain_evidence
 from reclaimer.ledger.records import RecordState, TransitionRecord
-from reclaimer.ledger.tables import HoldRow, ServiceFactRow, TransitionRow
+from reclaimer.ledger.tables import HoldRow, TransitionRow
 from reclaimer.model import (
     Action,
     Hold,
@@ -67,9 +67,11 @@ def from_values(values: Sequence[Any]) -> TransitionRecord:
     )
 
 
-def to_last(row: ServiceFactRow | Row[Any]) -> LastTransition:
-    return LastTransition(ref=ServiceRef(row.namespace, row.name), action=Action(row.action),
-                          trigger=Trigger(row.trigger), at=row.at, uid=row.uid)
+def last_from_values(values: Sequence[Any]) -> LastTransition:
+    """From ``(namespace, name, action, trigger, at, uid)``, as `queries.view` selects."""
+    namespace, name, action, trigger, at, uid = values
+    return LastTransition(ref=ServiceRef(namespace, name), action=_ACTIONS[action],
+                          trigger=_TRIGGERS[trigger], at=at, uid=uid)
 
 
 def to_hold(row: HoldRow | Row[Any]) -> Hold:

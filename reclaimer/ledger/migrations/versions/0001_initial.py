@@ -86,7 +86,7 @@ def upgrade() -> None:
         _transition_fk("edge_claims"),
         sa.PrimaryKeyConstraint("edge_key", name=op.f("pk_edge_claims")),
     )
-    op.create_index("ix_edge_claims_claimed_at", "edge_claims", ["claimed_at"])
+    op.create_index("ix_edge_claims_claimed_at", "edge_claims", ["claimed_at", "edge_key"])
     op.create_table(
         "service_facts",
         *_service(uid=True),
