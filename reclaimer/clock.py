@@ -7,7 +7,10 @@ per tick. Tests and the demo pass another clock:
 - `ShiftedClock` starts at a chosen instant and runs at ``speed`` times real time. It is
   the documented test hook for a child `reclaimer run`: set
   ``RECLAIMER_TEST_CLOCK_START=2026-03-27T18:59:58+01:00`` (and optionally
-  ``RECLAIMER_TEST_CLOCK_SPEED=60``) and the process lives in that time.
+  ``RECLAIMER_TEST_CLOCK_SPEED=60``) and the process lives in that time. With
+  ``RECLAIMER_TEST_CLOCK_ORIGIN=<RFC3339 real instant>`` the clock showed START at that
+  real instant rather than at process start, so several processes (a test, its sandbox,
+  replicas, a restarted child) share one timeline whatever their start-up time.
 
 `wall_time_of` converts an instant on the clock into the real instant at which the clock
 will show it, so APScheduler (which runs on real time) can fire a job exactly at an edge.
@@ -23,6 +26,7 @@ from typing import Protocol
 
 START_ENV = "RECLAIMER_TEST_CLOCK_START"
 SPEED_ENV = "RECLAIMER_TEST_CLOCK_SPEED"
+ORIGIN_ENV = "RECLAIMER_TEST_CLOCK_ORIGIN"
 
 
 class Clock(Protocol):
@@ -74,13 +78,17 @@ class ShiftedClock:
     """Real time, shifted to start at ``start`` and running ``speed`` times faster."""
 
     def __init__(self, start: datetime, *, speed: float = 1.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 origin: datetime | None = None) -> None:
+        """``origin``: the real instant at which the clock showed ``start`` (default: now)."""
         if speed <= 0:
             raise ValueError("speed must be positive")
         self._start = _aware(start)
         self._speed = speed
         self._monotonic = monotonic
         self._origin = monotonic()
+        if origin is not None:
+            self._origin -= (datetime.now(UTC) - _aware(origin)).total_seconds()
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=(self._monotonic() - self._origin) * self._speed)
@@ -95,4 +103,6 @@ def clock_from_env(env: Mapping[str, str]) -> Clock:
     start = env.get(START_ENV)
     if not start:
         return SystemClock()
-    return ShiftedClock(datetime.fromisoformat(start), speed=float(env.get(SPEED_ENV, "1")))
+    origin = env.get(ORIGIN_ENV)
+    return ShiftedClock(datetime.fromisoformat(start), speed=float(env.get(SPEED_ENV, "1")),
+                        origin=datetime.fromisoformat(origin) if origin else None)

@@ -55,3 +55,17 @@ def test_env_hook_selects_a_shifted_clock() -> None:
 
 def test_without_the_hook_the_system_clock_is_used() -> None:
     assert isinstance(clock_from_env({}), SystemClock)
+
+
+def test_shifted_clock_with_an_origin_shares_the_timeline_of_that_instant() -> None:
+    """Two processes given the same start and origin agree, whatever their start-up time."""
+    origin = datetime.now(UTC) - timedelta(seconds=10)
+    clock = ShiftedClock(T0, speed=60.0, origin=origin)
+    assert abs((clock.now() - (T0 + timedelta(minutes=10))).total_seconds()) < 60
+
+
+def test_clock_from_env_reads_the_origin() -> None:
+    origin = datetime.now(UTC) - timedelta(seconds=10)
+    clock = clock_from_env({"RECLAIMER_TEST_CLOCK_START": T0.isoformat(),
+                            "RECLAIMER_TEST_CLOCK_ORIGIN": origin.isoformat()})
+    assert abs((clock.now() - (T0 + timedelta(seconds=10))).total_seconds()) < 1

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reclaimer.sandbox import printers, protobuf
+from reclaimer.sandbox import managed, printers, protobuf
 from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.encoding import EncodeCache
 from reclaimer.sandbox.routing import Route
@@ -165,7 +165,7 @@ def do_create(store: Store, route: Route, req: Request) -> Response:
         raise ApiError(405, "the server does not allow this method on the requested "
                        "resource (POST to a named object)")
     created = store.create(route.rtype, _object_body(req), namespace=route.namespace,
-                           dry_run=req.dry_run)
+                           dry_run=req.dry_run, manager=_manager(req))
     return Response(201, created)
 
 
@@ -176,7 +176,8 @@ def do_update(store: Store, route: Route, req: Request) -> Response:
         raise ApiError(400, f"the name of the object ({name}) does not match the name on "
                        f"the URL ({route.name})")
     return Response(200, store.replace(route.rtype, body, subresource=route.subresource,
-                                       dry_run=req.dry_run, namespace=route.namespace))
+                                       dry_run=req.dry_run, namespace=route.namespace,
+                                       manager=_manager(req)))
 
 
 def do_patch(store: Store, route: Route, req: Request) -> Response:
@@ -187,7 +188,12 @@ def do_patch(store: Store, route: Route, req: Request) -> Response:
                        f"media types include: {', '.join(PATCH_TYPES)} (got {ctype!r})")
     return Response(200, store.patch(route.rtype, route.namespace, route.name, req.json(),
                                      patch_type=PATCH_TYPES[ctype],
-                                     subresource=route.subresource, dry_run=req.dry_run))
+                                     subresource=route.subresource, dry_run=req.dry_run,
+                                     manager=_manager(req)))
+
+
+def _manager(req: Request) -> str:
+    return managed.manager_of(req.query, req.headers)
 
 
 def _delete_options(req: Request) -> Obj:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from reclaimer.sandbox import apierror, crds, objects, patch, scale
+from reclaimer.sandbox import apierror, crds, managed, objects, patch, scale
 from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.events import Subscription, WatchEvent
 from reclaimer.sandbox.gc import FOREGROUND, Collector
@@ -152,12 +152,16 @@ class Store(Collector):
 
     # ---- writes ------------------------------------------------------------------
     def create(self, rtype: ResourceType, obj: Obj, *, namespace: str | None = None,
-               dry_run: bool = False) -> Obj:
+               dry_run: bool = False, manager: str | None = None) -> Obj:
+        """``manager``: the field manager to record in managedFields (None: record none)."""
         objects.check_type(rtype, obj)
         with self._lock:
             ns = objects.resolve_namespace(rtype, obj, namespace)
-            new = objects.prepare_create(rtype, obj, ns, self.clock())
+            now = self.clock()
+            new = objects.prepare_create(rtype, obj, ns, now)
             objects.validate(rtype, new)
+            managed.track(None, new, manager=manager, api_version=rtype.api_version,
+                          subresource=None, now=now)
             name = new["metadata"]["name"]
             if name in self._bucket(rtype, ns):
                 raise apierror.already_exists(rtype.group, rtype.plural, name)
@@ -173,7 +177,8 @@ class Store(Collector):
             return deep_copy(new)
 
     def replace(self, rtype: ResourceType, obj: Obj, *, subresource: str | None = None,
-                dry_run: bool = False, namespace: str | None = None) -> Obj:
+                dry_run: bool = False, namespace: str | None = None,
+                manager: str | None = None) -> Obj:
         """PUT. 409 Conflict when ``metadata.resourceVersion`` is set and stale."""
         meta = obj.get("metadata") or {}
         with self._lock:
@@ -182,16 +187,19 @@ class Store(Collector):
             self._precondition(rtype, old, meta.get("resourceVersion"), meta.get("uid"))
             if subresource == "scale":
                 new = scale.from_scale(old, obj)
+                self._track(rtype, old, new, manager, subresource)
                 return scale.to_scale(self._update(rtype, old, new, dry_run=dry_run))
             if subresource is None:
                 objects.check_type(rtype, obj)
             new = objects.merge_update(rtype, old, obj, subresource)
+            self._track(rtype, old, new, manager, subresource)
             return deep_copy(self._update(rtype, old, new, dry_run=dry_run))
 
     def patch(  # noqa: PLR0913 - mirrors the PATCH request's parameters
             self, rtype: ResourceType, namespace: str | None, name: str, body: Any, *,
             patch_type: str, subresource: str | None = None,
-            resource_version: str | None = None, dry_run: bool = False) -> Obj:
+            resource_version: str | None = None, dry_run: bool = False,
+            manager: str | None = None) -> Obj:
         """PATCH with ``patch_type`` "merge" | "json" | "strategic" (built-in kinds only)."""
         if patch_type == "strategic" and rtype.group not in BUILTIN_GROUPS:
             raise ApiError(415, f"the body of the request was in an unknown format - "
@@ -211,7 +219,7 @@ class Store(Collector):
             pmeta.update(name=name, **({"namespace": namespace} if namespace else {}))
             patched["metadata"] = pmeta
             return self.replace(rtype, patched, subresource=subresource, dry_run=dry_run,
-                                namespace=namespace)
+                                namespace=namespace, manager=manager)
 
     def delete(  # noqa: PLR0913 - mirrors DeleteOptions
             self, rtype: ResourceType, namespace: str | None, name: str, *,
@@ -249,6 +257,11 @@ class Store(Collector):
             self._remove(rtype, self._find(rtype, namespace, name))
 
     # ---- internals ---------------------------------------------------------------
+    def _track(self, rtype: ResourceType, old: Obj, new: Obj, manager: str | None,
+               subresource: str | None) -> None:
+        managed.track(old, new, manager=manager, api_version=rtype.api_version,
+                      subresource=subresource, now=self.clock())
+
     def _ensure_namespace(self, rtype: ResourceType, ns: str) -> None:
         if not ns or ns in self._data.get(NAMESPACES.storage_key, {}).get("", {}):
             return

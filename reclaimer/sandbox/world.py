@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,11 @@ class World:
 
     @classmethod
     def start(cls, *, port: int = 0, scenario: ScenarioInput = None,
-              host: str = "127.0.0.1") -> World:
+              host: str = "127.0.0.1", clock: Callable[[], datetime] | None = None) -> World:
+        """``clock`` (aware UTC) dates objects, conditions and managedFields: an e2e test
+        passes the shifted clock its child ``reclaimer run`` lives in."""
         parsed = as_scenario(scenario)
-        store = Store()
+        store = Store(clock=clock) if clock is not None else Store()
         server = ApiServer(store, host=host, port=port)
         simulator = Simulator(store, parsed.settings)
         simulator.start()

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from reclaimer.sandbox.kserve import events
+from reclaimer.sandbox.kserve import events, status
 from reclaimer.sandbox.kserve.api import SimApi
 from reclaimer.sandbox.kserve.knative_controller import KnativeController
 from reclaimer.sandbox.kserve.kserve_controller import KServeController
@@ -83,6 +83,7 @@ class Simulator:
     def _run(self) -> None:
         sub = self._sub
         assert sub is not None
+        status.CLOCK.set(self.store.clock)
         while not self._stopping.is_set():
             self._drain(sub, timeout=self._idle_wait())
             with self._cond:

@@ -8,6 +8,8 @@ reason. ``lastTransitionTime`` changes only when a condition's status changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +24,17 @@ KSERVE_CONDITIONS = frozenset({"PredictorReady", "IngressReady", "Ready", "Lates
                                "RoutesReady", "TransformerReady", "ExplainerReady"})
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# Set by the simulator thread to its store's clock, so condition and pod times follow a
+# test's shifted clock; a context variable keeps two sandboxes in one process apart.
+CLOCK: ContextVar[Callable[[], datetime]] = ContextVar("sandbox_clock", default=_utcnow)
+
+
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return CLOCK.get()().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def condition(ctype: str, status: str, reason: str | None = None,
