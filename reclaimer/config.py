@@ -68,6 +68,7 @@ class Settings:
     leader_election: LeaderElectionSettings = LeaderElectionSettings()
     http: HttpSettings = HttpSettings()
     actor: str = ""
+    kserve_namespace: str = "kserve"
 
 
 def parse_duration_value(key: str, value: object) -> timedelta:
@@ -181,6 +182,7 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "leaderElection.identity": ("leader_election.identity", _text),
     "http.host": ("http.host", _text),
     "http.port": ("http.port", _port),
+    "kserve.namespace": ("kserve_namespace", _text),
 }
 # Sections passed through whole to the part that owns them (validated there).
 OPAQUE_SECTIONS = ("prometheus",)

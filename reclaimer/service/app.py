@@ -94,7 +94,7 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     ledger = open_ledger(settings.database)
     rest = Rest(load_api_client(settings.kubeconfig))
     actor = identity(settings)
-    inventory = Inventory(rest)
+    inventory = Inventory(rest, kserve_namespace=settings.kserve_namespace)
     inventory.start()
     options = ExecutorOptions.from_settings(settings.executor, default_mode=inventory.mode)
     executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor)), ledger,

@@ -85,3 +85,8 @@ def test_bad_environment_value_names_the_key() -> None:
 def test_settings_are_frozen() -> None:
     with pytest.raises(AttributeError):
         Settings().tick = timedelta(0)  # type: ignore[misc]
+
+
+def test_kserve_namespace_is_configurable() -> None:
+    settings = load_settings(None, env={"RECLAIMER_KSERVE_NAMESPACE": "kserve-system"})
+    assert settings.kserve_namespace == "kserve-system"

@@ -105,6 +105,8 @@ leaderElection:
   name: {{ include "reclaimer.leaseName" . | quote }}
 http:
   port: 8080
+kserve:
+  namespace: {{ .Values.kserve.namespace | quote }}
 {{- end }}
 
 {{/* The container environment, shared by the service and its db-upgrade step. */}}
