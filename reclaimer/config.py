@@ -17,9 +17,8 @@ from typing import Any
 
 import yaml
 
-from reclaimer.errors import ConfigInvalid
-
-_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+from reclaimer.errors import ConfigInvalid, InvalidInput
+from reclaimer.policy.durations import parse_duration
 
 
 @dataclass(frozen=True)
@@ -72,12 +71,11 @@ class Settings:
 
 
 def parse_duration_value(key: str, value: object) -> timedelta:
-    text = str(value).strip()
-    match = _DURATION.match(text)
-    if not text or match is None or not any(match.groupdict().values()):
-        raise ConfigInvalid(key=key, message=f"{value!r} is not a duration (e.g. 30s, 5m, 1h30m)")
-    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    """The policy grammar (``30s``, ``5m``, ``1h30m``), errors naming the config key."""
+    try:
+        return parse_duration(str(value))
+    except InvalidInput as exc:
+        raise ConfigInvalid(key=key, message=str(exc)) from exc
 
 
 def _int(key: str, value: object, *, minimum: int = 0) -> int:
