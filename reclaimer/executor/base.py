@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from reclaimer.errors import Conflict
+from reclaimer.errors import Conflict, Refused
 from reclaimer.executor import isvc_state as st
 from reclaimer.kube.ports import Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
@@ -66,3 +66,13 @@ def write_condition(ctx: Context, obj: Obj, *, stopped: bool, message: str,
         except Conflict:
             continue
         return
+
+
+def saved_restore_info(ctx: Context, obj: Obj, *, strategy: str, restores: str) -> dict[str, Any]:
+    """What a managed stop saved before it changed anything; refuse to guess without it."""
+    ref = st.ref_of(obj)
+    saved = ctx.ledger.load_restore_info(ref, st.uid_of(obj))
+    if saved is None or saved.get("strategy") != strategy:
+        raise Refused(f"no restore information saved for a managed stop of {ref}; "
+                      f"start it by hand (restore {restores})")
+    return dict(saved)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reclaimer.errors import Refused
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.base import Context, write_condition
+from reclaimer.executor.base import Context, saved_restore_info, write_condition
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
@@ -45,11 +44,8 @@ class ManagedKnative:
         return STOPPED_MESSAGE
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
-        ref, uid = st.ref_of(obj), st.uid_of(obj)
-        saved = ctx.ledger.load_restore_info(ref, uid)
-        if saved is None or saved.get("strategy") != NAME:
-            raise Refused(f"no restore information saved for a managed stop of {ref}; "
-                          "start it by hand (restore minReplicas)")
+        ref = st.ref_of(obj)
+        saved = saved_restore_info(ctx, obj, strategy=NAME, restores="minReplicas")
         wanted = saved.get("minReplicas") or {}
         body = {"metadata": {"resourceVersion": st.resource_version(obj)},
                 "spec": {c: {"minReplicas": wanted.get(c)} for c in st.components(obj)}}

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from reclaimer.errors import Refused
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.base import Context, write_condition
+from reclaimer.executor.base import Context, saved_restore_info, write_condition
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
@@ -59,11 +58,9 @@ class ManagedRaw:
         return STOPPED_MESSAGE
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
-        ref, uid = st.ref_of(obj), st.uid_of(obj)
-        saved = ctx.ledger.load_restore_info(ref, uid)
-        if saved is None or saved.get("strategy") != NAME:
-            raise Refused(f"no restore information saved for a managed stop of {ref}; "
-                          "start it by hand (restore autoscalerClass and replicas)")
+        ref = st.ref_of(obj)
+        saved = saved_restore_info(ctx, obj, strategy=NAME,
+                                   restores="autoscalerClass and replicas")
         wanted: Mapping[str, int] = saved.get("replicas") or {}
         for deployment in ctx.call(lambda: ctx.cluster.component_deployments(ref)):
             want = wanted.get(_name(deployment))
