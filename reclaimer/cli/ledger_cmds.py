@@ -17,6 +17,7 @@ from typing import TypeAlias
 from reclaimer.cli import ledger_args, report_png
 from reclaimer.cli.output import add_output_flag, print_json, print_table
 from reclaimer.clock import clock_from_env
+from reclaimer.errors import ArgumentInvalid
 from reclaimer.ledger import Report, TransitionRecord, open_ledger
 from reclaimer.ledger.engine import display, parse_url
 from reclaimer.ledger.schema_check import head_revision, upgrade
@@ -138,6 +139,9 @@ def _report(args: argparse.Namespace) -> int:
     now = _now()
     since = (ledger_args.parse_instant("--since", args.since, now=now, ahead=False)
              if args.since else now - DEFAULT_REPORT_SPAN)
+    if since >= now:
+        raise ArgumentInvalid(f"--since: {since.isoformat()} is not before now "
+                              f"({now.isoformat()})")
     if args.png:
         report_png.require_matplotlib()
     ledger = open_ledger(ledger_args.database_url(args))

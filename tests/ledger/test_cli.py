@@ -242,3 +242,10 @@ def test_db_upgrade_on_a_bad_database_exits_1_in_one_line(
     assert re.search(message, err)
     assert "s3cret" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_report_refuses_a_window_that_ends_before_it_starts(
+        capsys: pytest.CaptureFixture[str], sqlite_url: str, db: Ledger) -> None:
+    code, out, err = _run(capsys, "report", "--db", sqlite_url, "--since", "2027-01-01T00:00:00Z")
+    assert (code, out) == (1, "")
+    assert "--since: 2027-01-01T00:00:00+00:00 is not before now" in err

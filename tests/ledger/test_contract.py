@@ -179,3 +179,16 @@ def test_a_blocked_entry_for_a_claimed_edge_is_refused(ledger: Ledger) -> None:
     with pytest.raises(EdgeAlreadyClaimed):
         ledger.record_blocked(transition(reason=Reason.MISSED, blocked="missed"),
                               actor="r", at=at(0))
+
+
+@pytest.mark.parametrize("field", [
+    pytest.param("at", id="recorded-at"),
+    pytest.param("transition", id="transition-at"),
+])
+def test_naive_instants_are_refused(ledger: Ledger, field: str) -> None:
+    naive = at(0).replace(tzinfo=None)
+    planned = replace(transition(), at=naive) if field == "transition" else transition()
+    with pytest.raises(LedgerError, match="naive datetime"):
+        ledger.record_planned(planned, strategy="native", actor="r",
+                              at=naive if field == "at" else at(0))
+    assert ledger.history() == []
