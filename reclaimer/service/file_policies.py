@@ -3,11 +3,14 @@
 The service looks at its policy files every tick, so an operator's edit (or a
 ConfigMap update) takes effect at the next tick without a restart. Parsing YAML every
 30 s for nothing is waste, so the result is kept until a file's size or modification
-time changes, or a file appears or disappears.
+time changes, or a file appears or disappears. Each (re)load logs every invalid document
+once, naming file, document and field, so an operator sees a typo without polling
+/metrics (``reclaimer_policies_invalid``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from reclaimer.model import Policy
 from reclaimer.policy.loading import load_paths, policy_files
 
 Signature = tuple[tuple[str, int, int], ...]
+log = logging.getLogger("reclaimer.policies")
 
 
 def _signature(paths: Sequence[Path]) -> Signature:
@@ -43,5 +47,13 @@ class FilePolicies:
             self._result = load_paths(list(self.paths))
             self._signature = signature
             self.loads += 1
+            _log_invalid(self._result[1])
         policies, invalid = self._result
         return list(policies), list(invalid)
+
+
+def _log_invalid(invalid: Sequence[PolicyInvalid]) -> None:
+    for error in invalid:
+        log.error("invalid policy: %s", error, extra={"fields": {
+            "file": error.source, "document": error.document, "field": error.field,
+            "error": error.message}})

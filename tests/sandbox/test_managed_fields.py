@@ -16,6 +16,7 @@ from kubernetes import client
 
 from reclaimer.kube.isvc import stop_change
 from reclaimer.sandbox import managed, types
+from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.server import ApiServer
 from reclaimer.sandbox.store import Store
 from tests.sandbox.conftest import NS, isvc
@@ -23,7 +24,6 @@ from tests.sandbox.conftest import NS, isvc
 KUBECTL = shutil.which("kubectl")
 T0 = datetime(2030, 3, 29, 18, 0, tzinfo=UTC)
 STOP = "serving.kserve.io/stop"
-STOP_FIELD = {"f:metadata": {"f:annotations": {f"f:{STOP}": {}}}}
 pytestmark = pytest.mark.integration
 
 
@@ -73,7 +73,8 @@ def by_manager(store: Store, name: str = "cm") -> dict[str, dict[str, Any]]:
     return {e["manager"]: e for e in entries(store, name)}
 
 
-def configmap(**meta: Any) -> dict[str, Any]:
+def configmap(**meta: Any) -> Any:
+    """A ConfigMap body as a plain dict, which the client sends as given."""
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cm", "namespace": NS, **meta}, "data": {"k": "v"}}
 
@@ -161,7 +162,7 @@ def test_manager_of_a_request(query: dict[str, str], agent: str, expected: str) 
 
 
 def test_an_overlong_field_manager_is_refused() -> None:
-    with pytest.raises(managed.ApiError) as caught:
+    with pytest.raises(ApiError) as caught:
         managed.manager_of({"fieldManager": "m" * 129}, {})
     assert caught.value.code == 422
 

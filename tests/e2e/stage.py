@@ -1,0 +1,126 @@
+"""The real parts one e2e scenario runs against: sandbox, Prometheus, SQLite, policies.
+
+`stage(...)` starts them on the scenario's `Timeline` and yields a `Stage`; children
+started through ``stage.children`` are stopped first at the end, then the sandbox (a
+simulator error fails the scenario), then Prometheus.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reclaimer.kube.isvc import STOP_ANNOTATION, stop_change
+from reclaimer.ledger.records import TransitionRecord
+from reclaimer.model import ServiceRef
+from reclaimer.sandbox import types
+from reclaimer.sandbox.world import World
+from reclaimer.signals.scripted import Script
+from tests.e2e.harness import Child, Children, Timeline, config, history, http_port, upgrade
+from tests.fixtures.prometheus import OpenMetrics, free_port, running_prometheus
+from tests.signals.render import Style, render
+
+
+@dataclass
+class Stage:
+    workdir: Path
+    timeline: Timeline
+    world: World
+    database: str
+    kubeconfig: Path
+    policies: Path
+    prometheus_url: str
+    children: Children
+    _prometheus: ExitStack
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        return config(self.workdir, database=self.database, kubeconfig=self.kubeconfig,
+                      policies=self.policies, prometheus=self.prometheus_url,
+                      http_port=http_port(), **extra)
+
+    def start(self, *, identity: str = "r1", **extra: Any) -> Child:
+        return self.children.start(self.settings(**extra), self.timeline, identity=identity)
+
+    def kill_prometheus(self) -> None:
+        self._prometheus.close()
+
+    def isvc(self, ref: ServiceRef) -> dict[str, Any]:
+        return self.world.store.get(types.INFERENCESERVICES, ref.namespace, ref.name)
+
+    def stop_annotation(self, ref: ServiceRef) -> str | None:
+        value = (self.isvc(ref)["metadata"].get("annotations") or {}).get(STOP_ANNOTATION)
+        return None if value is None else str(value)
+
+    def stop_owner(self, ref: ServiceRef) -> tuple[datetime | None, str | None]:
+        return stop_change(self.isvc(ref)["metadata"].get("managedFields"))
+
+    def history(self) -> list[TransitionRecord]:
+        return history(self.database)
+
+    def rows(self, ref: ServiceRef) -> list[TransitionRecord]:
+        return [r for r in self.history() if r.ref == ref]
+
+
+def prometheus_data(scripts: Mapping[ServiceRef, Script], *, start: datetime,
+                    end: datetime) -> OpenMetrics:
+    """The series real exporters would have written for ``scripts`` (knative + dcgm)."""
+    data = OpenMetrics()
+    for ref, script in scripts.items():
+        render(data, ref, script, Style(), start=start, end=end,
+               every=timedelta(seconds=30))
+    return data
+
+
+def scenario(*services: tuple[ServiceRef, Mapping[str, str]]) -> dict[str, Any]:
+    """KServe 0.16 (native stop), Standard mode, one GPU each, pods stop at once."""
+    return {"kserve": "0.16", "podTerminationSeconds": 0,
+            "namespaces": sorted({ref.namespace for ref, _ in services}),
+            "inferenceServices": [{"namespace": ref.namespace, "name": ref.name, "gpus": 1,
+                                   "mode": "Standard", "labels": dict(labels)}
+                                  for ref, labels in services]}
+
+
+@contextmanager
+def stage(workdir: Path, template_db: Path, *, timeline: Timeline,
+          services: Mapping[ServiceRef, Mapping[str, str]], policies: Mapping[str, str],
+          metrics: OpenMetrics | None = None) -> Iterator[Stage]:
+    """Everything up; with ``metrics`` None the Prometheus URL answers nothing."""
+    with ExitStack() as stack:
+        prometheus = stack.enter_context(ExitStack())
+        url = (prometheus.enter_context(running_prometheus(metrics, workdir / "prometheus"))
+               if metrics is not None else f"http://127.0.0.1:{free_port()}")
+        world = World.start(port=0, scenario=scenario(*services.items()),
+                            clock=timeline.clock().now)
+        stack.callback(_stop_world, world)
+        kubeconfig = workdir / "kubeconfig"
+        kubeconfig.write_text(world.kubeconfig())
+        database = workdir / "ledger.db"
+        shutil.copyfile(template_db, database)
+        policy_dir = workdir / "policies"
+        policy_dir.mkdir()
+        for name, text in policies.items():
+            (policy_dir / name).write_text(text)
+        group = Children(workdir)
+        stack.callback(group.stop_all)
+        yield Stage(workdir=workdir, timeline=timeline, world=world,
+                    database=f"sqlite:///{database}", kubeconfig=kubeconfig,
+                    policies=policy_dir, prometheus_url=url, children=group,
+                    _prometheus=prometheus)
+
+
+def _stop_world(world: World) -> None:
+    world.stop()
+    if world.simulator.errors:
+        raise AssertionError(f"the KServe simulator failed: {world.simulator.errors[:3]}")
+
+
+def migrated_template(directory: Path) -> Path:
+    """An empty ledger at the latest schema, made with `reclaimer db upgrade`."""
+    path = directory / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
