@@ -1,0 +1,84 @@
+"""Prometheus dies mid-run: unknown is never idle, schedules still apply.
+
+Thu 2030-04-04, Berlin, from 18:30 at 360x. ``team-b/quiet`` would be idle-stoppable
+from 19:00 (30 quiet minutes since it was created) and ``team-a/dev`` is under office
+hours with ``busyAtStop: force``. Prometheus is stopped at about 18:45, once the child
+has seen known signals. By 19:40 the forced schedule stop must have happened, the idle
+stop must not, and ``reclaimer_signals_unknown`` must have risen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from reclaimer.ledger.records import TransitionRecord
+from reclaimer.model import Action, ServiceRef, Trigger
+from tests.e2e.harness import Timeline, berlin, edge_of, wait_for
+from tests.e2e.policies import IDLE, office_hours, quiet
+from tests.e2e.stage import prometheus_data, stage
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(120)]
+
+START = berlin(2030, 4, 4, 18, 30)
+STOP_EDGE = berlin(2030, 4, 4, 19, 0)
+END = berlin(2030, 4, 4, 19, 40)
+QUIET = ServiceRef("team-b", "quiet")
+DEV = ServiceRef("team-a", "dev")
+UNKNOWN = "reclaimer_signals_unknown"
+
+
+@dataclass(frozen=True)
+class Run:
+    unknown_before: float
+    unknown_after: float
+    rows: dict[ServiceRef, list[TransitionRecord]]
+    quiet_annotation: str | None
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
+    timeline = Timeline(start=START, speed=360.0)
+    data_from = START - timedelta(hours=2)
+    data = prometheus_data({QUIET: quiet(data_from), DEV: quiet(data_from)},
+                           start=data_from, end=END + timedelta(hours=1))
+    with stage(tmp_path_factory.mktemp("prometheus-outage"), template_db, timeline=timeline,
+               services={QUIET: {"reclaim": "idle"}, DEV: {"tier": "dev"}},
+               policies={"idle.yaml": IDLE,
+                         "office-hours.yaml": office_hours(busy_at_stop="force")},
+               metrics=data) as stage_:
+        child = stage_.start()
+        child.wait_ticking(timeout=30)
+        before = child.metrics()[UNKNOWN]
+        stage_.kill_prometheus()
+        assert timeline.now() < STOP_EDGE, "Prometheus went away only after the edge"
+        after = wait_for(lambda: child.metric(UNKNOWN) or None, timeout=30,
+                         what="signals to turn unknown")
+        timeline.wait_until(END, timeout=60)
+        child.check_alive()
+        yield Run(unknown_before=before, unknown_after=after,
+                  rows={ref: stage_.rows(ref) for ref in (QUIET, DEV)},
+                  quiet_annotation=stage_.stop_annotation(QUIET))
+
+
+def test_signals_are_known_while_prometheus_answers(run: Run) -> None:
+    assert run.unknown_before == 0
+
+
+def test_signals_unknown_rises_once_prometheus_is_gone(run: Run) -> None:
+    """Only the idle policy needs signals (a forced stop does not look at traffic)."""
+    assert run.unknown_after == 1
+
+
+def test_no_idle_stop_happens_on_unknown_signals(run: Run) -> None:
+    assert ([r for r in run.rows[QUIET] if not r.blocked], run.quiet_annotation) == ([], None)
+
+
+def test_the_forced_schedule_stop_is_still_applied(run: Run) -> None:
+    acted = [r for r in run.rows[DEV] if not r.blocked]
+    assert [(r.action, r.trigger, edge_of(r)) for r in acted] == [
+        (Action.STOP, Trigger.SCHEDULE, STOP_EDGE)]
