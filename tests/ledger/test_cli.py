@@ -94,7 +94,7 @@ def test_hold_until(capsys: pytest.CaptureFixture[str], sqlite_url: str, db: Led
                  id="not-a-time"),
     pytest.param("team-a/llama", "2026-03-02T20:00:00", "--until: .* needs a UTC offset",
                  id="no-offset"),
-    pytest.param("team-a/llama", "2x", "--until: .2x. is not a duration", id="bad-duration"),
+    pytest.param("team-a/llama", "2x", "--until: \"2x\" is not a duration", id="bad-duration"),
     pytest.param("llama", "2h", "NS/NAME: 'llama' is not namespace/name", id="no-slash"),
     pytest.param("team-a/", "2h", "NS/NAME: 'team-a/' is not", id="no-name"),
     pytest.param("Team-A/llama", "2h", "NS/NAME: 'Team-A/llama' is not", id="upper-case"),
