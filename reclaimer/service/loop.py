@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from reclaimer.errors import PolicyInvalid
+from reclaimer.errors import ClusterError, PolicyInvalid
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.kube.policies import ReadPolicies
@@ -174,8 +174,8 @@ class Reconciler:
         matched, next_edges = bookkeeping.policy_status(observation, now=now)
         try:
             crs.publish(read, matched=matched, next_edges=next_edges, at=now)
-        except Exception as exc:  # status is advisory; a failed write must not stop the tick
-            log.warning("policy status not written: %s", exc)
+        except ClusterError as exc:
+            log.warning("policy status not written, retried next tick: %s", exc)
 
     def _elapsed(self, now: datetime) -> timedelta:
         if self._last_tick is None or now <= self._last_tick:
