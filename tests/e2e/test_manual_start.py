@@ -1,0 +1,99 @@
+"""A user starts a stopped model by hand with the real kubectl; reclaimer respects it.
+
+Mon 2030-04-08, Berlin, from 18:00 at 1200x (about 17 s). The policy keeps dev models
+up 08:00-19:00 and 22:00-23:00. At 19:00 reclaimer stops ``team-a/dev``; at 21:00 a
+user runs ``kubectl annotate isvc dev serving.kserve.io/stop=false --overwrite``. The
+ledger must record an ``external`` start by the field manager ``kubectl-annotate``; the
+model must stay up until the next stop edge, 23:00, which stops it again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from reclaimer.kube.isvc import STOP_ANNOTATION
+from reclaimer.ledger.records import TransitionRecord
+from reclaimer.model import Action, ServiceRef, Trigger
+from tests.e2e.harness import Timeline, berlin, edge_of, wait_for
+from tests.e2e.policies import EVENINGS
+from tests.e2e.stage import Stage, stage
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(120),
+              pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")]
+
+START = berlin(2030, 4, 8, 18, 0)
+FIRST_STOP = berlin(2030, 4, 8, 19, 0)
+BY_HAND = berlin(2030, 4, 8, 21, 0)
+NEXT_STOP = berlin(2030, 4, 8, 23, 0)
+DEV = ServiceRef("team-a", "dev")
+# A tick is 20 simulated minutes at 1200x; kubectl itself takes a few.
+SLACK = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Run:
+    rows: list[TransitionRecord]
+    before_next_stop: str | None
+    after_next_stop: str | None
+
+
+def kubectl(stage_: Stage, *args: str) -> None:
+    done = subprocess.run(
+        [str(KUBECTL), "--kubeconfig", str(stage_.kubeconfig), "--cache-dir",
+         str(stage_.workdir / "kube-cache"), "-n", DEV.namespace, *args],
+        capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def _acted(stage_: Stage) -> list[TransitionRecord]:
+    return [r for r in stage_.rows(DEV) if not r.blocked]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
+    timeline = Timeline(start=START, speed=1200.0)
+    with stage(tmp_path_factory.mktemp("manual-start"), template_db, timeline=timeline,
+               services={DEV: {"tier": "dev"}}, policies={"evenings.yaml": EVENINGS}) as st:
+        child = st.start()
+        child.wait_ticking(timeout=30)
+        assert timeline.now() < FIRST_STOP - timedelta(minutes=20), "child started too late"
+        wait_for(lambda: st.stop_annotation(DEV) == "true", timeout=30, what="the 19:00 stop")
+        timeline.wait_until(BY_HAND, timeout=30)
+        kubectl(st, "annotate", "isvc", DEV.name, f"{STOP_ANNOTATION}=false", "--overwrite")
+        timeline.wait_until(NEXT_STOP - timedelta(minutes=10), timeout=30)
+        before = st.stop_annotation(DEV)
+        wait_for(lambda: len(_acted(st)) >= 3, timeout=30, what="the 23:00 stop")
+        child.check_alive()
+        yield Run(rows=_acted(st), before_next_stop=before,
+                  after_next_stop=st.stop_annotation(DEV))
+
+
+def test_the_hand_start_is_recorded_as_external_with_its_field_manager(run: Run) -> None:
+    external = [r for r in run.rows if r.trigger is Trigger.EXTERNAL]
+    assert [(r.action, r.evidence.get("fieldManager")) for r in external] == [
+        (Action.START, "kubectl-annotate")]
+
+
+def test_the_hand_start_is_dated_when_the_user_made_it(run: Run) -> None:
+    [external] = [r for r in run.rows if r.trigger is Trigger.EXTERNAL]
+    assert BY_HAND <= external.at <= BY_HAND + SLACK
+
+
+def test_the_model_stays_up_until_the_next_stop_edge(run: Run) -> None:
+    assert run.before_next_stop == "false"
+
+
+def test_the_next_stop_edge_stops_it_again(run: Run) -> None:
+    assert [(r.action, r.trigger, edge_of(r)) for r in run.rows] == [
+        (Action.STOP, Trigger.SCHEDULE, FIRST_STOP),
+        (Action.START, Trigger.EXTERNAL, None),
+        (Action.STOP, Trigger.SCHEDULE, NEXT_STOP)]
+    assert run.after_next_stop == "true"
