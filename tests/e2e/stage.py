@@ -7,6 +7,7 @@ simulator error fails the scenario), then Prometheus.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -21,7 +22,16 @@ from reclaimer.model import ServiceRef
 from reclaimer.sandbox import types
 from reclaimer.sandbox.world import World
 from reclaimer.signals.scripted import Script
-from tests.e2e.harness import Child, Children, Timeline, config, history, http_port, upgrade
+from tests.e2e.harness import (
+    REPO,
+    Child,
+    Children,
+    Timeline,
+    config,
+    history,
+    http_port,
+    upgrade,
+)
 from tests.fixtures.prometheus import OpenMetrics, free_port, running_prometheus
 from tests.signals.render import Style, render
 
@@ -45,6 +55,10 @@ class Stage:
 
     def start(self, *, identity: str = "r1", **extra: Any) -> Child:
         return self.children.start(self.settings(**extra), self.timeline, identity=identity)
+
+    def env(self) -> dict[str, str]:
+        """The environment of a CLI call that should live on this stage's timeline."""
+        return {**os.environ, **self.timeline.env(), "PYTHONPATH": str(REPO)}
 
     def kill_prometheus(self) -> None:
         self._prometheus.close()

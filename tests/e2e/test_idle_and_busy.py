@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,7 @@ TICK = timedelta(minutes=6)
 class Run:
     rows: dict[ServiceRef, list[TransitionRecord]]
     annotations: dict[ServiceRef, str | None]
+    decisions: list[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,9 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
         child.check_alive()
         refs = (QUIET, BUSY, LATE)
         yield Run(rows={ref: stage_.rows(ref) for ref in refs},
-                  annotations={ref: stage_.stop_annotation(ref) for ref in refs})
+                  annotations={ref: stage_.stop_annotation(ref) for ref in refs},
+                  decisions=[line for line in child.log_lines()
+                             if line.get("message") == "decision"])
 
 
 def _stopped(stage_: Stage, ref: ServiceRef) -> bool:
@@ -103,3 +107,10 @@ def test_the_deferred_stop_is_applied_once_the_traffic_stops(run: Run) -> None:
     assert (stop.action, edge_of(stop)) == (Action.STOP, STOP_EDGE)
     assert TRAFFIC_ENDS <= stop.at <= TRAFFIC_ENDS + timedelta(minutes=5) + 2 * TICK
     assert run.annotations[LATE] == "true"
+
+
+def test_the_idle_stop_is_one_json_log_line_with_reason_and_evidence(run: Run) -> None:
+    lines = [d for d in run.decisions if d.get("service") == str(QUIET)]
+    assert [(d["action"], d["reason"]) for d in lines] == [("stop", "IdleTimeout")]
+    assert lines[0]["outcome"] in ("applied", "verified")  # verified when pods go at once
+    assert lines[0]["evidence"]

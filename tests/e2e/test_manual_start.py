@@ -9,12 +9,15 @@ model must stay up until the next stop edge, 23:00, which stops it again.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +46,7 @@ class Run:
     rows: list[TransitionRecord]
     before_next_stop: str | None
     after_next_stop: str | None
+    cli_history: list[dict[str, Any]]
 
 
 def kubectl(stage_: Stage, *args: str) -> None:
@@ -51,6 +55,16 @@ def kubectl(stage_: Stage, *args: str) -> None:
          str(stage_.workdir / "kube-cache"), "-n", DEV.namespace, *args],
         capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def cli_history(stage_: Stage) -> list[dict[str, Any]]:
+    """What an operator sees: ``reclaimer history --trigger external -o json``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "reclaimer", "history", "--db", stage_.database,
+         "--trigger", "external", "-o", "json"], capture_output=True, text=True,
+        timeout=60, check=True, cwd=stage_.workdir, env=stage_.env())
+    items: list[dict[str, Any]] = json.loads(done.stdout)
+    return items
 
 
 def _acted(stage_: Stage) -> list[TransitionRecord]:
@@ -73,7 +87,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
         wait_for(lambda: len(_acted(st)) >= 3, timeout=30, what="the 23:00 stop")
         child.check_alive()
         yield Run(rows=_acted(st), before_next_stop=before,
-                  after_next_stop=st.stop_annotation(DEV))
+                  after_next_stop=st.stop_annotation(DEV), cli_history=cli_history(st))
 
 
 def test_the_hand_start_is_recorded_as_external_with_its_field_manager(run: Run) -> None:
@@ -97,3 +111,8 @@ def test_the_next_stop_edge_stops_it_again(run: Run) -> None:
         (Action.START, Trigger.EXTERNAL, None),
         (Action.STOP, Trigger.SCHEDULE, NEXT_STOP)]
     assert run.after_next_stop == "true"
+
+
+def test_history_shows_the_hand_start_with_its_field_manager(run: Run) -> None:
+    assert [(i["name"], i["action"], i["evidence"].get("fieldManager"))
+            for i in run.cli_history] == [("dev", "start", "kubectl-annotate")]

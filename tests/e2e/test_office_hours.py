@@ -42,6 +42,7 @@ class Run:
     rows: list[TransitionRecord]
     final: dict[str, Any]
     prod_rows: list[TransitionRecord]
+    metrics: dict[str, float]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
         wait_for(lambda: _started(stage_), timeout=30, what="the Monday start")
         child.check_alive()
         yield Run(rows=_acted(stage_, DEV), final=stage_.isvc(DEV),
-                  prod_rows=stage_.rows(PROD))
+                  prod_rows=stage_.rows(PROD), metrics=child.metrics())
 
 
 def _acted(stage_: Stage, ref: ServiceRef) -> list[TransitionRecord]:
@@ -101,3 +102,10 @@ def test_the_model_runs_again_on_monday(run: Run) -> None:
 
 def test_a_model_no_policy_selects_is_never_touched(run: Run) -> None:
     assert run.prod_rows == []
+
+
+@pytest.mark.parametrize("action", ["stop", "start"])
+def test_metrics_count_each_applied_schedule_transition_once(run: Run, action: str) -> None:
+    name = (f'reclaimer_transitions_total{{action="{action}",outcome="applied",'
+            f'trigger="schedule"}}')
+    assert run.metrics[name] == 1
