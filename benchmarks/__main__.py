@@ -1,0 +1,73 @@
+"""``make bench`` / ``python -m benchmarks``: every benchmark with quick defaults, in turn.
+
+Each script runs in its own process (so each peak RSS is its own, and one failure does
+not hide the others) with arguments sized to keep the whole run under 10 minutes on
+the 2-core development host; ``--full`` uses each script's own defaults instead, and
+``--only NAME[,NAME]`` picks some. The machine's facts (nproc, memory, load average,
+Python, commit) are printed first, since every figure depends on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+
+QUICK: dict[str, list[str]] = {
+    "tick_bench": [],
+    "growth_bench": ["--steady", "2"],
+    "storms_bench": [],
+    "sandbox_scale": ["--isvcs", "2000", "--patches", "100"],
+    "sandbox_simulator": ["500"],
+    "executor_bench": ["--count", "300"],
+    "decide_bench": ["--services", "1000,5000", "--repeat", "3"],
+    "schedule_bench": ["--repeat", "5"],
+    "signals_bench": ["--services", "50,500", "--repeat", "3", "--concurrency", "4"],
+    "ledger_bench": ["--rows", "50000", "--repeat", "5", "--backends", "sqlite"],
+}
+
+
+def _shell(command: list[str]) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=False,
+                              timeout=10).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def machine() -> str:
+    memory = next((line.split()[1] for line in _shell(["free", "-h"]).splitlines()
+                   if line.startswith("Mem:")), "?")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"commit {_shell(['git', 'rev-parse', '--short', 'HEAD'])}, nproc {os.cpu_count()}, "
+            f"memory {memory}, Python {platform.python_version()}, load average {load}")
+
+
+def run(name: str, args: list[str]) -> bool:
+    print(f"\n## {name} {' '.join(args)}".rstrip(), flush=True)
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *args], check=False)
+    print(f"({name}: {time.perf_counter() - began:.0f} s, exit {done.returncode}; load "
+          f"average now {os.getloadavg()[0]:.2f})", flush=True)
+    return done.returncode == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--full", action="store_true", help="each script's own defaults")
+    parser.add_argument("--only", default="", help="comma-separated script names")
+    args = parser.parse_args(argv)
+    chosen = [n for n in QUICK if not args.only or n in args.only.split(",")]
+    print(machine(), flush=True)
+    began = time.perf_counter()
+    failed = [n for n in chosen if not run(n, [] if args.full else QUICK[n])]
+    print(f"\nall benchmarks: {time.perf_counter() - began:.0f} s"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

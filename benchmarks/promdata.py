@@ -1,0 +1,137 @@
+"""A real Prometheus 2.42 holding a fleet's request and GPU series, for the scale benchmarks.
+
+Per ISVC, four series at 1 m resolution from ``start`` to ``end`` (enough for a 30 m
+window and the ticks just before the evaluation instant): kube-state-metrics'
+``kube_pod_labels`` and ``kube_pod_container_resource_requests`` (the pod join and the
+GPU count), the Knative queue-proxy counter ``revision_app_request_count`` and
+dcgm-exporter's ``DCGM_FI_DEV_GPU_UTIL``, labelled as ``tests/signals/render.py``
+renders them (metrics.md §1-2). Odd-numbered ISVCs serve six requests a minute at 40 %
+GPU; even ones are idle (flat counter, 0 % GPU).
+
+The OpenMetrics text is streamed to disk, never held in memory (10,000 ISVCs make about
+1.5 million samples), so the benchmark process's peak RSS stays the service's own. The
+blocks ``promtool tsdb create-blocks-from openmetrics`` makes are cached under the
+system temp directory, keyed by fleet and instants, and copied for each run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from benchmarks.fleet import Fleet, pod_name
+from tests.fixtures.prometheus import PROMETHEUS, PROMTOOL, _wait_ready, free_port
+
+EVERY = timedelta(minutes=1)
+CACHE = Path(tempfile.gettempdir()) / "reclaimer-bench-tsdb"
+
+
+def _labels(pairs: dict[str, str]) -> str:
+    return ",".join(f'{k}="{v}"' for k, v in sorted(pairs.items()))
+
+
+def _series(ns: str, name: str) -> dict[str, dict[str, str]]:
+    pod = pod_name(name)
+    service = f"{name}-predictor"
+    return {
+        "kube_pod_labels": {"namespace": ns, "pod": pod, "instance": "ksm-0",
+                            "label_serving_kserve_io_inferenceservice": name,
+                            "label_component": "predictor"},
+        "kube_pod_container_resource_requests": {
+            "namespace": ns, "pod": pod, "container": "kserve-container",
+            "resource": "nvidia_com_gpu", "unit": "integer"},
+        "revision_app_request_count": {
+            "namespace_name": ns, "service_name": service, "revision_name": f"{service}-00001",
+            "pod_name": pod, "response_code": "200", "namespace": ns, "pod": pod},
+        "DCGM_FI_DEV_GPU_UTIL": {"gpu": "0", "UUID": f"GPU-{name}", "Hostname": "node-1",
+                                 "modelName": "NVIDIA H100 80GB HBM3", "namespace": ns,
+                                 "pod": pod, "container": "kserve-container"},
+    }
+
+
+def _values(metric: str, busy: bool, step: int) -> float:
+    if metric == "revision_app_request_count":
+        return 100.0 + (6 * step if busy else 0)
+    if metric == "DCGM_FI_DEV_GPU_UTIL":
+        return 40.0 if busy else 0.0
+    return 1.0
+
+
+def write_openmetrics(out: TextIO, fleet: Fleet, *, start: datetime, end: datetime) -> int:
+    """Every series of the fleet, each in time order; returns the sample count."""
+    stamps = []
+    at = start
+    while at <= end:
+        stamps.append(at.timestamp())
+        at += EVERY
+    written = 0
+    for i, ns, name in fleet.refs():
+        for metric, labels in _series(ns, name).items():
+            head = f"{metric}{{{_labels(labels)}}} "
+            out.writelines(f"{head}{_values(metric, i % 2 == 1, s):g} {ts:.3f}\n"
+                           for s, ts in enumerate(stamps))
+            written += len(stamps)
+    out.write("# EOF\n")
+    return written
+
+
+def _blocks(fleet: Fleet, *, start: datetime, end: datetime) -> Path:
+    key = hashlib.sha256(f"v1 {fleet} {start} {end}".encode()).hexdigest()[:16]
+    blocks = CACHE / key
+    if (blocks / "done").exists():
+        return blocks
+    shutil.rmtree(blocks, ignore_errors=True)
+    blocks.mkdir(parents=True)
+    text = blocks / "fleet.om"
+    with text.open("w") as out:
+        write_openmetrics(out, fleet, start=start, end=end)
+    subprocess.run([str(PROMTOOL), "tsdb", "create-blocks-from", "openmetrics", "-q",
+                    str(text), str(blocks / "data")], check=True, capture_output=True)
+    text.unlink()
+    (blocks / "done").write_text("ok\n")
+    return blocks
+
+
+@contextmanager
+def prometheus(fleet: Fleet, *, start: datetime, end: datetime) -> Iterator[str]:
+    """Prometheus on a copy of the fleet's blocks; yields its URL, stops it on exit."""
+    blocks = _blocks(fleet, start=start, end=end)
+    with tempfile.TemporaryDirectory(prefix="reclaimer-bench-prom-") as tmp:
+        work = Path(tmp)
+        shutil.copytree(blocks / "data", work / "data")
+        (work / "prom.yml").write_text("global: {scrape_interval: 15s}\nscrape_configs: []\n")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        log = work / "prometheus.log"
+        with log.open("wb") as sink:
+            proc = subprocess.Popen(
+                [str(PROMETHEUS), f"--config.file={work / 'prom.yml'}",
+                 f"--storage.tsdb.path={work / 'data'}", "--storage.tsdb.retention.time=100y",
+                 f"--web.listen-address=127.0.0.1:{port}"], stdout=sink,
+                stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(url, proc, log)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def queries_served(url: str) -> int:
+    """Instant queries Prometheus has answered, from its own /metrics (no proxy needed)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("prometheus_http_requests_total{") and \
+                'handler="/api/v1/query"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)

@@ -1,0 +1,149 @@
+"""Edge storm and wake storm: 1,000 ISVCs on one edge, through the real reconcile loop.
+
+Run from the repository root: ``.venv/bin/python -m benchmarks.storms_bench``
+(``--isvcs 1000``, ``--runs 3``, ``--workers 8,32``, ``--tick 30``).
+
+- Edge storm: one office-hours policy (Berlin, ``busyAtStop: force``) governs every ISVC,
+  so they all share the stop edge of Monday 2030-04-01 19:00. After a warm-up tick
+  30 s earlier (the restart catch-up), the tick at the edge instant is timed: from the
+  moment ``reconcile_once(edge)`` is called (what the scheduler's one-shot job does at
+  the edge) to the first and the last stop-annotation PATCH answered by the API
+  server. Targets (issue 9): first ≤ 1 s, last ≤ 5 s. Median over ``--runs`` fresh
+  fleets per thread-pool size (``LoopSettings.workers``).
+- Wake storm: the same fleet starts out stopped and the policy's 08:00 start edge comes
+  due; ``maxConcurrentStarts: 20`` lets 20 starts through per tick and blocks the rest
+  as ``staggered`` until the next tick. Ticks run back to back in wall time with
+  service time advancing by ``--tick`` seconds each, and every start-annotation
+  removal is placed on the service's timeline (tick instant + its offset inside the
+  tick), then counted per second and drawn as an ASCII chart.
+
+The sandbox runs in a child process (``benchmarks/fleet.py``), the ledger is SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benchmarks.fleet import STOP, Fleet, sandbox
+from benchmarks.wiring import Wired, settle, wire, write_policies
+from reclaimer.kube.inventory import Inventory
+from reclaimer.signals.scripted import ScriptedSignals
+
+STOP_EDGE = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)  # Monday 19:00 CEST
+START_EDGE = datetime(2030, 4, 1, 6, 0, tzinfo=UTC)  # Monday 08:00 CEST
+POLICY = """\
+apiVersion: reclaimer.io/v1alpha1
+kind: ReclaimPolicy
+metadata: {name: office-hours}
+spec:
+  namespaceSelector: {matchNames: [%s]}
+  timeZone: Europe/Berlin
+  schedule: [{start: "0 8 * * mon-fri", stop: "0 19 * * mon-fri"}]
+  busyAtStop: force
+"""
+
+
+def _annotated(inventory: Inventory) -> int:
+    return sum(1 for o in inventory.objects()
+               if ((o.get("metadata") or {}).get("annotations") or {}).get(STOP) == "true")
+
+
+def _wired(fleet: Fleet, url: str, workdir: Path, *, workers: int) -> Wired:
+    names = ", ".join(sorted({fleet.namespace(i) for i in range(fleet.namespaces)}))
+    write_policies(workdir, [POLICY % names])
+    # No idle rule and busy stops forced: no signals are asked for (observe.py).
+    wired = wire(url, workdir, signals=ScriptedSignals({}), workers=workers)
+    settle(wired.inventory, fleet.isvcs)
+    return wired
+
+
+def edge_storm(fleet: Fleet, *, workers: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="reclaimer-storm-") as tmp, sandbox(fleet) as box:
+        wired = _wired(fleet, box.url, Path(tmp), workers=workers)
+        try:
+            wired.reconciler.reconcile_once(STOP_EDGE - timedelta(seconds=30))
+            calls = wired.rest.total_calls
+            began = time.perf_counter()
+            result = wired.reconciler.reconcile_once(STOP_EDGE)
+            ended = time.perf_counter()
+            writes = sorted(wired.rest.stop_writes)
+            settle(wired.inventory, len(writes), count=_annotated)
+        finally:
+            wired.close()
+    return {"stops": len(writes), "planned": len(result.plan.actionable),
+            "first": writes[0] - began, "last": writes[-1] - began, "tick": ended - began,
+            "api_calls": wired.rest.total_calls - calls}
+
+
+def wake_storm(fleet: Fleet, *, tick: float, workers: int) -> tuple[list[float], list[str]]:
+    """Service-time seconds after the start edge at which each start was written."""
+    stopped = Fleet(fleet.isvcs, fleet.namespaces, stopped=True)
+    rows: list[str] = []
+    placed: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="reclaimer-storm-") as tmp, \
+            sandbox(stopped) as box:
+        wired = _wired(stopped, box.url, Path(tmp), workers=workers)
+        try:
+            wired.reconciler.reconcile_once(START_EDGE - timedelta(seconds=tick))
+            n = 0
+            while len(wired.rest.start_writes) < fleet.isvcs and n < 4 * fleet.isvcs:
+                before, began = len(wired.rest.start_writes), time.perf_counter()
+                wired.reconciler.reconcile_once(START_EDGE + timedelta(seconds=tick * n))
+                wall = time.perf_counter() - began
+                new = wired.rest.start_writes[before:]
+                placed += [tick * n + (w - began) for w in new]
+                rows.append(f"{tick * n:7.0f} s | {len(new):3d} | {len(placed):5d} | "
+                            f"{wall:.2f} s")
+                settle(wired.inventory, fleet.isvcs - len(placed), count=_annotated)
+                n += 1
+        finally:
+            wired.close()
+    return placed, rows
+
+
+def chart(placed: list[float], *, tick: float, rows: int = 8) -> str:
+    """Starts per second of service time: the first ``rows`` ticks, one line per second
+    that had any starts, plus the average rate over the whole storm."""
+    per_second = Counter(int(t) for t in placed)
+    shown = [s for s in sorted(per_second) if s < tick * rows]
+    lines = [f"  t={s:5d} s {per_second[s]:3d}/s {'#' * per_second[s]}" for s in shown]
+    span = max(placed) if placed else 0.0
+    lines.append(f"  ... {len(placed)} starts in {span:.0f} s of service time: "
+                 f"{len(placed) / span if span else 0:.2f} starts/s on average; "
+                 f"{len(per_second)} seconds with any start")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--isvcs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", default="8,32")
+    parser.add_argument("--tick", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    fleet = Fleet(args.isvcs, 10)
+    print(f"Edge storm: {args.isvcs} ISVCs share one stop edge; median of {args.runs} runs")
+    print("| workers | stops | first annotation s | last annotation s | tick s | API calls |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for workers in (int(w) for w in args.workers.split(",")):
+        runs = [edge_storm(fleet, workers=workers) for _ in range(args.runs)]
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(f"| {workers} | {med['stops']:.0f} | {med['first']:.3f} "
+              f"(max {max(r['first'] for r in runs):.3f}) | {med['last']:.2f} "
+              f"(max {max(r['last'] for r in runs):.2f}) | {med['tick']:.2f} | "
+              f"{med['api_calls']:.0f} |")
+    placed, rows = wake_storm(fleet, tick=args.tick, workers=8)
+    print(f"\nWake storm: {args.isvcs} starts, maxConcurrentStarts 20, tick {args.tick:g} s")
+    print("service time | starts | cumulative | tick wall")
+    print("\n".join([*rows[:4], "...", *rows[-2:]]))
+    print(chart(placed, tick=args.tick))
+
+
+if __name__ == "__main__":
+    main()
