@@ -19,7 +19,7 @@ import time
 QUICK: dict[str, list[str]] = {
     "tick_bench": [],
     "growth_bench": ["--steady", "2"],
-    "storms_bench": [],
+    "storms_bench": ["--workers", "1,8", "--ledgers", "sqlite,memory"],
     "sandbox_scale": ["--isvcs", "2000", "--patches", "100"],
     "sandbox_simulator": ["500"],
     "executor_bench": ["--count", "300"],

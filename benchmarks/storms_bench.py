@@ -1,7 +1,8 @@
 """Edge storm and wake storm: 1,000 ISVCs on one edge, through the real reconcile loop.
 
 Run from the repository root: ``.venv/bin/python -m benchmarks.storms_bench``
-(``--isvcs 1000``, ``--runs 3``, ``--workers 8,32``, ``--tick 30``).
+(``--isvcs 1000``, ``--runs 3``, ``--workers 1,8,32``, ``--ledgers sqlite,memory``,
+``--tick 30``).
 
 - Edge storm: one office-hours policy (Berlin, ``busyAtStop: force``) governs every ISVC,
   so they all share the stop edge of Monday 2030-04-01 19:00. After a warm-up tick
@@ -9,7 +10,8 @@ Run from the repository root: ``.venv/bin/python -m benchmarks.storms_bench``
   moment ``reconcile_once(edge)`` is called (what the scheduler's one-shot job does at
   the edge) to the first and the last stop-annotation PATCH answered by the API
   server. Targets (issue 9): first ≤ 1 s, last ≤ 5 s. Median over ``--runs`` fresh
-  fleets per thread-pool size (``LoopSettings.workers``).
+  fleets per thread-pool size (``LoopSettings.workers``) and ledger: SQLite (the
+  default database) or `MemoryLedger`, which tells the ledger's share of the time.
 - Wake storm: the same fleet starts out stopped and the policy's 08:00 start edge comes
   due; ``maxConcurrentStarts: 20`` lets 20 starts through per tick and blocks the rest
   as ``staggered`` until the next tick. Ticks run back to back in wall time with
@@ -54,18 +56,19 @@ def _annotated(inventory: Inventory) -> int:
                if ((o.get("metadata") or {}).get("annotations") or {}).get(STOP) == "true")
 
 
-def _wired(fleet: Fleet, url: str, workdir: Path, *, workers: int) -> Wired:
+def _wired(fleet: Fleet, url: str, workdir: Path, *, workers: int,
+           ledger: str = "sqlite") -> Wired:
     names = ", ".join(sorted({fleet.namespace(i) for i in range(fleet.namespaces)}))
     write_policies(workdir, [POLICY % names])
     # No idle rule and busy stops forced: no signals are asked for (observe.py).
-    wired = wire(url, workdir, signals=ScriptedSignals({}), workers=workers)
+    wired = wire(url, workdir, signals=ScriptedSignals({}), workers=workers, ledger_kind=ledger)
     settle(wired.inventory, fleet.isvcs)
     return wired
 
 
-def edge_storm(fleet: Fleet, *, workers: int) -> dict[str, float]:
+def edge_storm(fleet: Fleet, *, workers: int, ledger: str = "sqlite") -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="reclaimer-storm-") as tmp, sandbox(fleet) as box:
-        wired = _wired(fleet, box.url, Path(tmp), workers=workers)
+        wired = _wired(fleet, box.url, Path(tmp), workers=workers, ledger=ledger)
         try:
             wired.reconciler.reconcile_once(STOP_EDGE - timedelta(seconds=30))
             calls = wired.rest.total_calls
@@ -120,24 +123,31 @@ def chart(placed: list[float], *, tick: float, rows: int = 8) -> str:
     return "\n".join(lines)
 
 
+def _row(ledger: str, workers: int, runs: list[dict[str, float]]) -> str:
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    return (f"| {ledger} | {workers} | {med['stops']:.0f} | {med['first']:.3f} "
+            f"(max {max(r['first'] for r in runs):.3f}) | {med['last']:.2f} "
+            f"(max {max(r['last'] for r in runs):.2f}) | {med['tick']:.2f} | "
+            f"{med['api_calls']:.0f} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--isvcs", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", default="8,32")
+    parser.add_argument("--workers", default="1,8,32")
+    parser.add_argument("--ledgers", default="sqlite,memory")
     parser.add_argument("--tick", type=float, default=30.0)
     args = parser.parse_args(argv)
     fleet = Fleet(args.isvcs, 10)
     print(f"Edge storm: {args.isvcs} ISVCs share one stop edge; median of {args.runs} runs")
-    print("| workers | stops | first annotation s | last annotation s | tick s | API calls |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for workers in (int(w) for w in args.workers.split(",")):
-        runs = [edge_storm(fleet, workers=workers) for _ in range(args.runs)]
-        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        print(f"| {workers} | {med['stops']:.0f} | {med['first']:.3f} "
-              f"(max {max(r['first'] for r in runs):.3f}) | {med['last']:.2f} "
-              f"(max {max(r['last'] for r in runs):.2f}) | {med['tick']:.2f} | "
-              f"{med['api_calls']:.0f} |")
+    print("| ledger | workers | stops | first annotation s | last annotation s | tick s "
+          "| API calls |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for ledger in args.ledgers.split(","):
+        for workers in (int(w) for w in args.workers.split(",")):
+            runs = [edge_storm(fleet, workers=workers, ledger=ledger) for _ in range(args.runs)]
+            print(_row(ledger, workers, runs))
     placed, rows = wake_storm(fleet, tick=args.tick, workers=8)
     print(f"\nWake storm: {args.isvcs} starts, maxConcurrentStarts 20, tick {args.tick:g} s")
     print("service time | starts | cumulative | tick wall")

@@ -27,8 +27,9 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
-from reclaimer.ledger import SqlLedger
+from reclaimer.ledger import MemoryLedger, SqlLedger
 from reclaimer.ledger.engine import make_engine, parse_url
+from reclaimer.ledger.protocol import Ledger
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import DecideSettings, Plan
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
@@ -102,7 +103,7 @@ class Wired:
     reconciler: Reconciler
     rest: TimedRest
     inventory: Inventory
-    ledger: SqlLedger
+    ledger: Ledger
     signals: TimedSignals
 
     def close(self) -> None:
@@ -118,12 +119,14 @@ def sqlite_ledger(path: Path) -> SqlLedger:
 
 
 def wire(url: str, workdir: Path, *, signals: SignalSource, workers: int = 8,
-         decide: DecideSettings | None = None) -> Wired:
-    """Policies are read from ``workdir/policies``; the ledger is ``workdir/ledger.db``."""
+         decide: DecideSettings | None = None, ledger_kind: str = "sqlite") -> Wired:
+    """Policies are read from ``workdir/policies``; the ledger is ``workdir/ledger.db``
+    (``ledger_kind="memory"``: `MemoryLedger`, to tell the ledger's share apart)."""
     rest = TimedRest(api_client_for_host(url))
     inventory = Inventory(rest)
     inventory.start()
-    ledger = sqlite_ledger(workdir / "ledger.db")
+    ledger: Ledger = (MemoryLedger() if ledger_kind == "memory"
+                      else sqlite_ledger(workdir / "ledger.db"))
     executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="bench")
     timed = TimedSignals(signals)
     parts = LoopParts(inventory=inventory, signals=timed, ledger=ledger, executor=executor)
