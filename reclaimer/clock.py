@@ -10,7 +10,9 @@ per tick. Tests and the demo pass another clock:
   ``RECLAIMER_TEST_CLOCK_SPEED=60``) and the process lives in that time. With
   ``RECLAIMER_TEST_CLOCK_ORIGIN=<RFC3339 real instant>`` the clock showed START at that
   real instant rather than at process start, so several processes (a test, its sandbox,
-  replicas, a restarted child) share one timeline whatever their start-up time.
+  replicas, a restarted child) share one timeline whatever their start-up time. An
+  origin in the future holds the clock at START until then, so children can start up
+  (slowly, on a loaded machine) before their time begins to run.
 
 `wall_time_of` converts an instant on the clock into the real instant at which the clock
 will show it, so APScheduler (which runs on real time) can fire a job exactly at an edge.
@@ -80,7 +82,8 @@ class ShiftedClock:
     def __init__(self, start: datetime, *, speed: float = 1.0,
                  monotonic: Callable[[], float] = time.monotonic,
                  origin: datetime | None = None) -> None:
-        """``origin``: the real instant at which the clock showed ``start`` (default: now)."""
+        """``origin``: the real instant at which the clock showed ``start`` (default: now);
+        until then it stays at ``start``."""
         if speed <= 0:
             raise ValueError("speed must be positive")
         self._start = _aware(start)
@@ -91,10 +94,13 @@ class ShiftedClock:
             self._origin -= (datetime.now(UTC) - _aware(origin)).total_seconds()
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=(self._monotonic() - self._origin) * self._speed)
+        elapsed = max(self._monotonic() - self._origin, 0.0)
+        return self._start + timedelta(seconds=elapsed * self._speed)
 
     def wall_time_of(self, instant: datetime) -> datetime:
-        ahead = (_aware(instant) - self.now()).total_seconds() / self._speed
+        """Real seconds until the clock shows ``instant``, counting any hold before origin."""
+        due = self._origin + (_aware(instant) - self._start).total_seconds() / self._speed
+        ahead = due - self._monotonic()
         return datetime.now(UTC) + timedelta(seconds=max(ahead, 0.0))
 
 

@@ -69,3 +69,17 @@ def test_clock_from_env_reads_the_origin() -> None:
     clock = clock_from_env({"RECLAIMER_TEST_CLOCK_START": T0.isoformat(),
                             "RECLAIMER_TEST_CLOCK_ORIGIN": origin.isoformat()})
     assert abs((clock.now() - (T0 + timedelta(seconds=10))).total_seconds()) < 1
+
+
+def test_a_future_origin_holds_the_clock_at_its_start() -> None:
+    tick = FakeMonotonic()
+    clock = ShiftedClock(T0, speed=60.0, monotonic=tick,
+                         origin=SystemClock().now() + timedelta(seconds=30))
+    tick.value += 10
+    assert clock.now() == T0
+
+
+def test_wall_time_of_counts_the_hold_before_a_future_origin() -> None:
+    clock = ShiftedClock(T0, speed=60.0, origin=SystemClock().now() + timedelta(seconds=30))
+    wall = clock.wall_time_of(T0 + timedelta(minutes=1))
+    assert timedelta(seconds=30) < wall - SystemClock().now() <= timedelta(seconds=31)

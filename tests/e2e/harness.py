@@ -3,7 +3,9 @@
 A `Timeline` is the documented clock hook (reclaimer/clock.py): the child gets
 ``RECLAIMER_TEST_CLOCK_START/SPEED/ORIGIN`` and the sandbox gets the same
 `ShiftedClock`, so object, condition and managedFields times agree with the child's
-decisions, whatever the child's start-up time and across restarts.
+decisions, whatever the child's start-up time and across restarts. A `held` timeline
+stands still for a few real seconds first, so a scenario can start just before the
+instant it is about (an edge) and still have its children ticking when time runs.
 
 `Child` owns one process: its config file, its JSON log (stderr), its probes. Tests
 poll with deadlines (`wait_for`), never fixed sleeps, and stop every child in teardown.
@@ -35,6 +37,9 @@ from tests.fixtures.prometheus import free_port
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
+# Real seconds the timeline holds at its start, so children are up before time runs
+# (start-up takes about 1 s on an idle host and several on a loaded 2-core one).
+LEAD = 8.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,12 @@ class Timeline:
         """Sleep (real time) until the timeline shows ``instant``."""
         wait_for(lambda: self.now() >= instant or None, timeout=timeout,
                  what=f"the timeline to reach {instant.isoformat()}", poll=0.01)
+
+
+def held(start: datetime, *, speed: float, lead: float = LEAD) -> Timeline:
+    """A timeline that stays at ``start`` for ``lead`` real seconds, then runs."""
+    return Timeline(start=start, speed=speed,
+                    origin=SystemClock().now() + timedelta(seconds=lead))
 
 
 def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str,

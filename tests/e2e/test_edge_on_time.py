@@ -1,9 +1,9 @@
 """At real speed, a schedule edge lands on time; an invalid policy file beside the valid
 one is logged and exported while the valid one keeps working.
 
-The child starts ten seconds before Wed 2030-04-10 19:00 Berlin, on a clock running at
-real speed. The test watches the sandbox's store directly (no API round trip) and notes
-the shared timeline's instant when the stop annotation first appears.
+The child starts on a timeline held at two seconds before Wed 2030-04-10 19:00 Berlin,
+then running at real speed. The test watches the sandbox's store directly (no API round
+trip) and notes the shared timeline's instant when the stop annotation first appears.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from reclaimer.kube.isvc import STOP_ANNOTATION
 from reclaimer.model import Action, ServiceRef, Trigger
 from reclaimer.sandbox import types
-from tests.e2e.harness import Child, Timeline, berlin, edge_of, wait_for
+from tests.e2e.harness import Child, berlin, edge_of, held, wait_for
 from tests.e2e.policies import BROKEN, office_hours, quiet
 from tests.e2e.stage import Stage, prometheus_data, stage
 
@@ -52,7 +52,7 @@ def _until_stopped(child: Child, stage_: Stage) -> datetime:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
-    timeline = Timeline(start=EDGE - timedelta(seconds=10), speed=1.0)
+    timeline = held(EDGE - timedelta(seconds=2), speed=1.0)
     data = prometheus_data({DEV: quiet(EDGE - timedelta(hours=2))},
                            start=EDGE - timedelta(hours=2), end=EDGE + timedelta(hours=1))
     with stage(tmp_path_factory.mktemp("edge-on-time"), template_db, timeline=timeline,

@@ -1,6 +1,6 @@
 """Signals from a real Prometheus drive idle stops and deferrals, in one sped-up run.
 
-Wed 2030-04-03, Berlin, from 18:30 to 19:50 at 360x (about 13 s). Backfilled
+Wed 2030-04-03, Berlin, from 18:45 to 19:50 at 360x (about 11 s). Backfilled
 exporter series (knative queue-proxy counter, dcgm GPU utilisation, kube-state-metrics)
 describe three models:
 
@@ -22,13 +22,13 @@ import pytest
 
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, Reason, ServiceRef, Trigger
-from tests.e2e.harness import Timeline, berlin, edge_of, wait_for
+from tests.e2e.harness import berlin, edge_of, held, wait_for
 from tests.e2e.policies import IDLE, busy, office_hours, quiet
 from tests.e2e.stage import Stage, prometheus_data, stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(120)]
 
-START = berlin(2030, 4, 3, 18, 30)
+START = berlin(2030, 4, 3, 18, 45)
 STOP_EDGE = berlin(2030, 4, 3, 19, 0)
 TRAFFIC_ENDS = berlin(2030, 4, 3, 19, 20)
 END = berlin(2030, 4, 3, 19, 50)
@@ -49,7 +49,7 @@ class Run:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
-    timeline = Timeline(start=START, speed=360.0)
+    timeline = held(START, speed=360.0)
     scripts = {QUIET: quiet(DATA_FROM), BUSY: busy(DATA_FROM, until=END + timedelta(hours=1)),
                LATE: busy(DATA_FROM, until=TRAFFIC_ENDS)}
     data = prometheus_data(scripts, start=DATA_FROM, end=END + timedelta(minutes=30))

@@ -1,7 +1,7 @@
 """reclaimer is SIGKILLed before an edge and comes back after it: the edge is caught up
 exactly once.
 
-Fri 2030-04-05, Berlin, from 18:55 at 60x. The first child is killed (no shutdown
+Fri 2030-04-05, Berlin, from 18:59 at 120x. The first child is killed (no shutdown
 code runs) as soon as it has ticked, before the 19:00 stop; a second child starts once
 the timeline is past 19:06, beyond the 5-minute catch-up threshold, and must apply the
 19:00 edge once, as a catch-up.
@@ -18,13 +18,13 @@ import pytest
 
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef, Trigger
-from tests.e2e.harness import Timeline, berlin, edge_of, wait_for
+from tests.e2e.harness import berlin, edge_of, held, wait_for
 from tests.e2e.policies import office_hours
 from tests.e2e.stage import Stage, stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(120)]
 
-START = berlin(2030, 4, 5, 18, 55)
+START = berlin(2030, 4, 5, 18, 59)
 STOP_EDGE = berlin(2030, 4, 5, 19, 0)
 RESTART = berlin(2030, 4, 5, 19, 6)
 DEV = ServiceRef("team-a", "dev")
@@ -44,7 +44,7 @@ def _stopped(stage_: Stage) -> bool:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
-    timeline = Timeline(start=START, speed=60.0)
+    timeline = held(START, speed=120.0)
     with stage(tmp_path_factory.mktemp("missed-edge"), template_db, timeline=timeline,
                services={DEV: {"tier": "dev"}},
                policies={"office-hours.yaml": office_hours(busy_at_stop="force")}) as stage_:

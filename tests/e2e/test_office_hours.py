@@ -1,7 +1,7 @@
 """Office hours across the spring-forward weekend, in one sped-up run.
 
 Europe/Berlin leaves CET (+01:00) for CEST (+02:00) on Sun 2030-03-31. The child runs
-from Fri 06:00 CET to Mon 08:30 CEST at 9000x (about half a minute). Office hours
+from Fri 18:30 CET to Mon 08:30 CEST at 9000x (about half a minute). Office hours
 08:00-19:00 on weekdays must stop the dev model at Fri 19:00 CET (18:00 UTC), leave it
 alone all weekend, and start it at Mon 08:00 CEST (06:00 UTC); a prod model that no
 policy selects is never touched.
@@ -20,7 +20,7 @@ import pytest
 
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef
-from tests.e2e.harness import Timeline, berlin, edge_of, wait_for
+from tests.e2e.harness import berlin, edge_of, held, wait_for
 from tests.e2e.policies import office_hours, quiet
 from tests.e2e.stage import Stage, prometheus_data, stage
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(150)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SPEED = 9000.0
-START = berlin(2030, 3, 29, 6, 0)
+START = berlin(2030, 3, 29, 18, 30)
 FRIDAY_STOP = berlin(2030, 3, 29, 19, 0)
 MONDAY_START = berlin(2030, 4, 1, 8, 0)
 # At 9000x a 100 ms scheduling delay is 15 simulated minutes; a tick is 2.5 hours.
@@ -47,15 +47,16 @@ class Run:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
-    timeline = Timeline(start=START, speed=SPEED)
-    data = prometheus_data({DEV: quiet(START), PROD: quiet(START)}, start=START,
+    timeline = held(START, speed=SPEED)
+    since = START - timedelta(hours=2)
+    data = prometheus_data({DEV: quiet(since), PROD: quiet(since)}, start=since,
                            end=FRIDAY_STOP + timedelta(hours=2))
     with stage(tmp_path_factory.mktemp("office-hours"), template_db, timeline=timeline,
                services={DEV: {"tier": "dev"}, PROD: {"tier": "prod"}},
                policies={"office-hours.yaml": office_hours()}, metrics=data) as stage_:
         child = stage_.start()
         child.wait_ticking(timeout=30)
-        assert timeline.now() < FRIDAY_STOP - timedelta(hours=1), "child started too late"
+        assert timeline.now() < FRIDAY_STOP, "child started too late"
         timeline.wait_until(MONDAY_START + timedelta(minutes=30), timeout=90)
         wait_for(lambda: _started(stage_), timeout=30, what="the Monday start")
         child.check_alive()

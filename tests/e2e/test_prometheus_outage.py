@@ -1,9 +1,9 @@
 """Prometheus dies mid-run: unknown is never idle, schedules still apply.
 
-Thu 2030-04-04, Berlin, from 18:30 at 360x. ``team-b/quiet`` would be idle-stoppable
-from 19:00 (30 quiet minutes since it was created) and ``team-a/dev`` is under office
-hours with ``busyAtStop: force``. Prometheus is stopped at about 18:45, once the child
-has seen known signals. By 19:40 the forced schedule stop must have happened, the idle
+Thu 2030-04-04, Berlin, from 18:40 at 360x. ``team-b/quiet`` would be idle-stoppable
+from 19:10 (30 quiet minutes since it was created) and ``team-a/dev`` is under office
+hours with ``busyAtStop: force``. Prometheus is stopped once the child has seen known
+signals, before 19:00. By 19:40 the forced schedule stop must have happened, the idle
 stop must not, and ``reclaimer_signals_unknown`` must have risen.
 """
 
@@ -18,13 +18,13 @@ import pytest
 
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef, Trigger
-from tests.e2e.harness import Timeline, berlin, edge_of, wait_for
+from tests.e2e.harness import berlin, edge_of, held, wait_for
 from tests.e2e.policies import IDLE, office_hours, quiet
 from tests.e2e.stage import prometheus_data, stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(120)]
 
-START = berlin(2030, 4, 4, 18, 30)
+START = berlin(2030, 4, 4, 18, 40)
 STOP_EDGE = berlin(2030, 4, 4, 19, 0)
 END = berlin(2030, 4, 4, 19, 40)
 QUIET = ServiceRef("team-b", "quiet")
@@ -42,7 +42,7 @@ class Run:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
-    timeline = Timeline(start=START, speed=360.0)
+    timeline = held(START, speed=360.0)
     data_from = START - timedelta(hours=2)
     data = prometheus_data({QUIET: quiet(data_from), DEV: quiet(data_from)},
                            start=data_from, end=END + timedelta(hours=1))

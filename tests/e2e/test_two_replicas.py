@@ -1,6 +1,6 @@
 """Two replicas with leader election: exactly one acts.
 
-Tue 2030-04-09, Berlin, from 18:57 at 30x. Two children share the sandbox, the ledger
+Tue 2030-04-09, Berlin, from 18:59:30 at 30x. Two children share the sandbox, the ledger
 and the Lease ``reclaimer/reclaimer-leader``; the 19:00 stop must be applied once, by
 the Lease holder, and the other replica must report itself a follower.
 """
@@ -19,13 +19,13 @@ import pytest
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef
 from reclaimer.sandbox import types
-from tests.e2e.harness import Child, Timeline, berlin, edge_of, wait_for
+from tests.e2e.harness import Child, berlin, edge_of, held, wait_for
 from tests.e2e.policies import office_hours
 from tests.e2e.stage import Stage, stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(120)]
 
-START = berlin(2030, 4, 9, 18, 57)
+START = berlin(2030, 4, 9, 18, 59, 30)
 STOP_EDGE = berlin(2030, 4, 9, 19, 0)
 DEV = ServiceRef("team-a", "dev")
 ELECTION = {"enabled": True, "namespace": "reclaimer", "name": "reclaimer-leader"}
@@ -57,7 +57,7 @@ def _lease(stage_: Stage) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
-    timeline = Timeline(start=START, speed=30.0)
+    timeline = held(START, speed=30.0)
     with stage(tmp_path_factory.mktemp("two-replicas"), template_db, timeline=timeline,
                services={DEV: {"tier": "dev"}},
                policies={"office-hours.yaml": office_hours(busy_at_stop="force")}) as st:
