@@ -37,8 +37,8 @@ FIRST_STOP = berlin(2030, 4, 8, 19, 0)
 BY_HAND = berlin(2030, 4, 8, 21, 0)
 NEXT_STOP = berlin(2030, 4, 8, 23, 0)
 DEV = ServiceRef("team-a", "dev")
-# A tick is 20 simulated minutes at 1200x; kubectl itself takes a few.
-SLACK = timedelta(minutes=15)
+# A tick is 20 simulated minutes at 1200x; kubectl itself takes a few (more when loaded).
+SLACK = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)

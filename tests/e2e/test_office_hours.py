@@ -31,8 +31,10 @@ SPEED = 9000.0
 START = berlin(2030, 3, 29, 18, 30)
 FRIDAY_STOP = berlin(2030, 3, 29, 19, 0)
 MONDAY_START = berlin(2030, 4, 1, 8, 0)
-# At 9000x a 100 ms scheduling delay is 15 simulated minutes; a tick is 2.5 hours.
-ON_TIME = timedelta(minutes=30)
+# At 9000x a tick is 2.5 simulated hours, and 400 ms of scheduling delay or of waiting
+# for a tick in flight is one hour: "on time" here means by the wake job, not the next
+# tick. test_edge_on_time measures lateness at real speed.
+ON_TIME = timedelta(hours=1)
 DEV = ServiceRef("team-a", "llama")
 PROD = ServiceRef("team-a", "mistral")
 
