@@ -4,7 +4,8 @@ exactly once.
 Fri 2030-04-05, Berlin, from 18:59 at 120x. The first child is killed (no shutdown
 code runs) as soon as it has ticked, before the 19:00 stop; a second child starts once
 the timeline is past 19:06, beyond the 5-minute catch-up threshold, and must apply the
-19:00 edge once, as a catch-up.
+19:00 edge once, as a catch-up. A third child, after the second exits on SIGTERM, must
+not apply it again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Run:
     rows_while_down: list[TransitionRecord]
     rows: list[TransitionRecord]
     annotation: str | None
+    sigterm_exit: int
+    rows_after_third: list[TransitionRecord]
 
 
 def _stopped(stage_: Stage) -> bool:
@@ -58,11 +61,17 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
         second = stage_.start()
         second.wait_ticking(timeout=30)
         wait_for(lambda: _stopped(stage_), timeout=30, what="the caught-up stop")
-        settled = timeline.now() + timedelta(minutes=3)
-        timeline.wait_until(settled, timeout=30)
+        timeline.wait_until(timeline.now() + timedelta(minutes=3), timeout=30)
         second.check_alive()
-        yield Run(killed_at=killed_at, rows_while_down=down, rows=stage_.rows(DEV),
-                  annotation=stage_.stop_annotation(DEV))
+        rows = stage_.rows(DEV)
+        exit_code = second.stop()
+        third = stage_.start()
+        third.wait_ticking(timeout=30)
+        timeline.wait_until(timeline.now() + timedelta(minutes=3), timeout=30)
+        third.check_alive()
+        yield Run(killed_at=killed_at, rows_while_down=down, rows=rows,
+                  annotation=stage_.stop_annotation(DEV), sigterm_exit=exit_code,
+                  rows_after_third=stage_.rows(DEV))
 
 
 def test_nothing_happens_while_reclaimer_is_down(run: Run) -> None:
@@ -82,3 +91,11 @@ def test_the_late_edge_is_recorded_as_a_catch_up(run: Run) -> None:
 
 def test_the_model_ends_up_stopped(run: Run) -> None:
     assert run.annotation == "true"
+
+
+def test_sigterm_ends_the_service_cleanly(run: Run) -> None:
+    assert run.sigterm_exit == 0
+
+
+def test_a_further_restart_does_not_apply_the_edge_again(run: Run) -> None:
+    assert [r.id for r in run.rows_after_third] == [r.id for r in run.rows]
