@@ -4,7 +4,9 @@ Mon 2030-04-08, Berlin, from 18:50 at 1200x (about 13 s). The policy keeps dev m
 up 08:00-19:00 and 22:00-23:00. At 19:00 reclaimer stops ``team-a/dev``; at 21:00 a
 user runs ``kubectl annotate isvc dev serving.kserve.io/stop=false --overwrite``. The
 ledger must record an ``external`` start by the field manager ``kubectl-annotate``; the
-model must stay up until the next stop edge, 23:00, which stops it again.
+model must stay up until the next stop edge, 23:00, which stops it again. A second model,
+``team-a/dev2``, is started at the same time by removing the annotation
+(``kubectl annotate ... serving.kserve.io/stop-``), which leaves no field manager behind.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ FIRST_STOP = berlin(2030, 4, 8, 19, 0)
 BY_HAND = berlin(2030, 4, 8, 21, 0)
 NEXT_STOP = berlin(2030, 4, 8, 23, 0)
 DEV = ServiceRef("team-a", "dev")
+DEV2 = ServiceRef("team-a", "dev2")
 # A tick is 20 simulated minutes at 1200x; kubectl itself takes a few (more when loaded).
 SLACK = timedelta(minutes=30)
 
@@ -47,6 +50,8 @@ class Run:
     before_next_stop: str | None
     after_next_stop: str | None
     cli_history: list[dict[str, Any]]
+    removed_rows: list[TransitionRecord]
+    removed_before_next_stop: str | None
 
 
 def kubectl(stage_: Stage, *args: str) -> None:
@@ -67,27 +72,32 @@ def cli_history(stage_: Stage) -> list[dict[str, Any]]:
     return items
 
 
-def _acted(stage_: Stage) -> list[TransitionRecord]:
-    return [r for r in stage_.rows(DEV) if not r.blocked]
+def _acted(stage_: Stage, ref: ServiceRef = DEV) -> list[TransitionRecord]:
+    return [r for r in stage_.rows(ref) if not r.blocked]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
     timeline = held(START, speed=1200.0)
     with stage(tmp_path_factory.mktemp("manual-start"), template_db, timeline=timeline,
-               services={DEV: {"tier": "dev"}}, policies={"evenings.yaml": EVENINGS}) as st:
+               services={DEV: {"tier": "dev"}, DEV2: {"tier": "dev"}},
+               policies={"evenings.yaml": EVENINGS}) as st:
         child = st.start()
         child.wait_ticking(timeout=30)
         assert timeline.now() < FIRST_STOP, "child started too late"
-        wait_for(lambda: st.stop_annotation(DEV) == "true", timeout=30, what="the 19:00 stop")
+        wait_for(lambda: st.stop_annotation(DEV) == st.stop_annotation(DEV2) == "true",
+                 timeout=30, what="the 19:00 stops")
         timeline.wait_until(BY_HAND, timeout=30)
         kubectl(st, "annotate", "isvc", DEV.name, f"{STOP_ANNOTATION}=false", "--overwrite")
+        kubectl(st, "annotate", "isvc", DEV2.name, f"{STOP_ANNOTATION}-")
         timeline.wait_until(NEXT_STOP - timedelta(minutes=10), timeout=30)
-        before = st.stop_annotation(DEV)
-        wait_for(lambda: len(_acted(st)) >= 3, timeout=30, what="the 23:00 stop")
+        before = (st.stop_annotation(DEV), st.stop_annotation(DEV2))
+        wait_for(lambda: len(_acted(st)) >= 3 and len(_acted(st, DEV2)) >= 3, timeout=30,
+                 what="the 23:00 stops")
         child.check_alive()
-        yield Run(rows=_acted(st), before_next_stop=before,
-                  after_next_stop=st.stop_annotation(DEV), cli_history=cli_history(st))
+        yield Run(rows=_acted(st), before_next_stop=before[0],
+                  after_next_stop=st.stop_annotation(DEV), cli_history=cli_history(st),
+                  removed_rows=_acted(st, DEV2), removed_before_next_stop=before[1])
 
 
 def test_the_hand_start_is_recorded_as_external_with_its_field_manager(run: Run) -> None:
@@ -114,5 +124,19 @@ def test_the_next_stop_edge_stops_it_again(run: Run) -> None:
 
 
 def test_history_shows_the_hand_start_with_its_field_manager(run: Run) -> None:
-    assert [(i["name"], i["action"], i["evidence"].get("fieldManager"))
-            for i in run.cli_history] == [("dev", "start", "kubectl-annotate")]
+    by_kubectl = [i for i in run.cli_history if i["name"] == "dev"]
+    assert [(i["action"], i["evidence"].get("fieldManager")) for i in by_kubectl] == [
+        ("start", "kubectl-annotate")]
+
+
+def test_a_start_by_removing_the_annotation_is_recorded_without_a_manager(run: Run) -> None:
+    external = [r for r in run.removed_rows if r.trigger is Trigger.EXTERNAL]
+    assert [(r.action, r.evidence.get("fieldManager")) for r in external] == [
+        (Action.START, "unknown (annotation removed)")]
+
+
+def test_a_start_by_removal_also_holds_until_the_next_stop_edge(run: Run) -> None:
+    assert run.removed_before_next_stop is None
+    assert [(r.action, r.trigger) for r in run.removed_rows] == [
+        (Action.STOP, Trigger.SCHEDULE), (Action.START, Trigger.EXTERNAL),
+        (Action.STOP, Trigger.SCHEDULE)]
