@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 from reclaimer.signals.scripted import Script, Steady
 
 
-def office_hours(*, busy_at_stop: str = "defer", max_defer: str = "2h") -> str:
-    """Weekday office hours in Berlin for team-a's dev models."""
+def office_hours(*, busy_at_stop: str = "defer", max_defer: str = "2h",
+                 namespace: str = "team-a", name: str = "office-hours") -> str:
+    """Weekday office hours in Berlin for one namespace's dev models."""
     return f"""\
 apiVersion: reclaimer.io/v1alpha1
 kind: ReclaimPolicy
-metadata: {{name: office-hours}}
+metadata: {{name: {name}}}
 spec:
-  namespaceSelector: {{matchNames: [team-a]}}
+  namespaceSelector: {{matchNames: [{namespace}]}}
   selector: {{matchLabels: {{tier: dev}}}}
   timeZone: Europe/Berlin
   schedule: [{{start: "0 8 * * mon-fri", stop: "0 19 * * mon-fri"}}]

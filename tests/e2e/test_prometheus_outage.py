@@ -2,9 +2,11 @@
 
 Thu 2030-04-04, Berlin, from 18:40 at 360x. ``team-b/quiet`` would be idle-stoppable
 from 19:10 (30 quiet minutes since it was created) and ``team-a/dev`` is under office
-hours with ``busyAtStop: force``. Prometheus is stopped once the child has seen known
-signals, before 19:00. By 19:40 the forced schedule stop must have happened, the idle
-stop must not, and ``reclaimer_signals_unknown`` must have risen.
+hours with ``busyAtStop: force``; ``team-c/cautious`` is under office hours with
+``busyAtStop: defer`` and ``maxDefer: 20m``. Prometheus is stopped once the child has seen known
+signals, before 19:00. By 19:40 the forced schedule stop must have happened, the deferred
+one (unknown traffic counts as busy) must have been forced at 19:20, the idle stop must
+not have happened, and ``reclaimer_signals_unknown`` must have risen.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reclaimer.ledger.records import TransitionRecord
-from reclaimer.model import Action, ServiceRef, Trigger
+from reclaimer.model import Action, Reason, ServiceRef, Trigger
 from tests.e2e.harness import berlin, edge_of, held, wait_for
 from tests.e2e.policies import IDLE, office_hours, quiet
 from tests.e2e.stage import prometheus_data, stage
@@ -29,6 +31,8 @@ STOP_EDGE = berlin(2030, 4, 4, 19, 0)
 END = berlin(2030, 4, 4, 19, 40)
 QUIET = ServiceRef("team-b", "quiet")
 DEV = ServiceRef("team-a", "dev")
+CAUTIOUS = ServiceRef("team-c", "cautious")
+MAX_DEFER = timedelta(minutes=20)
 UNKNOWN = "reclaimer_signals_unknown"
 
 
@@ -44,12 +48,15 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
     timeline = held(START, speed=360.0)
     data_from = START - timedelta(hours=2)
-    data = prometheus_data({QUIET: quiet(data_from), DEV: quiet(data_from)},
+    data = prometheus_data({ref: quiet(data_from) for ref in (QUIET, DEV, CAUTIOUS)},
                            start=data_from, end=END + timedelta(hours=1))
     with stage(tmp_path_factory.mktemp("prometheus-outage"), template_db, timeline=timeline,
-               services={QUIET: {"reclaim": "idle"}, DEV: {"tier": "dev"}},
+               services={QUIET: {"reclaim": "idle"}, DEV: {"tier": "dev"},
+                         CAUTIOUS: {"tier": "dev"}},
                policies={"idle.yaml": IDLE,
-                         "office-hours.yaml": office_hours(busy_at_stop="force")},
+                         "office-hours.yaml": office_hours(busy_at_stop="force"),
+                         "cautious.yaml": office_hours(max_defer="20m", namespace="team-c",
+                                                       name="cautious")},
                metrics=data) as stage_:
         child = stage_.start()
         child.wait_ticking(timeout=30)
@@ -61,7 +68,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
         timeline.wait_until(END, timeout=60)
         child.check_alive()
         yield Run(unknown_before=before, unknown_after=after,
-                  rows={ref: stage_.rows(ref) for ref in (QUIET, DEV)},
+                  rows={ref: stage_.rows(ref) for ref in (QUIET, DEV, CAUTIOUS)},
                   quiet_annotation=stage_.stop_annotation(QUIET))
 
 
@@ -70,8 +77,8 @@ def test_signals_are_known_while_prometheus_answers(run: Run) -> None:
 
 
 def test_signals_unknown_rises_once_prometheus_is_gone(run: Run) -> None:
-    """Only the idle policy needs signals (a forced stop does not look at traffic)."""
-    assert run.unknown_after == 1
+    """The idle policy and the deferring one need signals; a forced stop does not."""
+    assert run.unknown_after == 2
 
 
 def test_no_idle_stop_happens_on_unknown_signals(run: Run) -> None:
@@ -82,3 +89,17 @@ def test_the_forced_schedule_stop_is_still_applied(run: Run) -> None:
     acted = [r for r in run.rows[DEV] if not r.blocked]
     assert [(r.action, r.trigger, edge_of(r)) for r in acted] == [
         (Action.STOP, Trigger.SCHEDULE, STOP_EDGE)]
+
+
+def test_unknown_traffic_defers_a_cautious_stop(run: Run) -> None:
+    first = run.rows[CAUTIOUS][0]
+    assert (first.action, first.reason, edge_of(first)) == (
+        Action.STOP, Reason.DEFERRED_BUSY, STOP_EDGE)
+    assert first.blocked is not None and first.edge_key is None  # the edge is not consumed
+
+
+def test_the_deferred_stop_is_forced_after_max_defer(run: Run) -> None:
+    [stop] = [r for r in run.rows[CAUTIOUS] if not r.blocked]
+    assert (stop.action, stop.reason, edge_of(stop)) == (
+        Action.STOP, Reason.FORCED_AFTER_MAX_DEFER, STOP_EDGE)
+    assert stop.at >= STOP_EDGE + MAX_DEFER
