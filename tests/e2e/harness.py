@@ -107,6 +107,8 @@ class Child:
     def __init__(self, workdir: Path, settings: Mapping[str, Any], timeline: Timeline, *,
                  identity: str) -> None:
         self.identity = identity
+        self.hung = False
+        self.stop_seconds = 0.0
         self.port = int(settings["http"]["port"])
         self.config_path = workdir / f"config-{identity}.yaml"
         self.config_path.write_text(yaml.safe_dump(dict(settings)))
@@ -175,13 +177,16 @@ class Child:
         self.proc.wait(timeout=10)
 
     def stop(self) -> int:
-        """SIGTERM, then wait; SIGKILL if it does not exit in time."""
+        """SIGTERM, then wait; SIGKILL if it does not exit in time (``hung`` says so)."""
         if self.proc.poll() is None:
+            began = time.monotonic()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                self.hung = True
                 self.kill()
+            self.stop_seconds = time.monotonic() - began
         return int(self.proc.returncode)
 
 

@@ -36,6 +36,7 @@ class Run:
     rows: list[TransitionRecord]
     roles: dict[str, str]
     holder: str
+    exits: dict[str, tuple[int, str]]
 
 
 def role(child: Child) -> str | None:
@@ -67,8 +68,9 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
         assert timeline.now() < STOP_EDGE, "the replicas elected a leader only after the edge"
         wait_for(lambda: st.stop_annotation(DEV) == "true", timeout=30, what="the stop")
         timeline.wait_until(timeline.now() + timedelta(minutes=2), timeout=30)
-        yield Run(rows=st.rows(DEV), roles=roles,
-                  holder=str(_lease(st)["spec"]["holderIdentity"]))
+        holder = str(_lease(st)["spec"]["holderIdentity"])
+        exits = {c.identity: (c.stop(), c.log_text()[-2000:]) for c in replicas}
+        yield Run(rows=st.rows(DEV), roles=roles, holder=holder, exits=exits)
 
 
 def test_the_edge_is_applied_once(run: Run) -> None:
@@ -82,3 +84,9 @@ def test_only_the_lease_holder_acts(run: Run) -> None:
 
 def test_one_replica_reports_leader_and_the_other_follower(run: Run) -> None:
     assert {v: k for k, v in run.roles.items()}["leader"] == run.holder
+
+
+def test_both_replicas_exit_cleanly_on_sigterm(run: Run) -> None:
+    """The leader releases its Lease and the follower may take over while both stop."""
+    for identity, (code, log) in run.exits.items():
+        assert code == 0, f"{identity} exited {code} (-9: killed after 20 s):\n{log}"
