@@ -1,0 +1,58 @@
+"""The scale benchmarks at toy size: they still run, and their counts hold.
+
+`make bench` is not part of `make test`, so a benchmark broken by a change elsewhere
+would only show when someone next measures. These run the same code paths at 200 and
+50 ISVCs (seconds, not minutes) and assert the counts the figures rely on: PromQL
+queries are the seven signals per evaluation, API calls are two per tick plus three
+per stop and one per deferral, every signal is known, and every stop of an edge storm
+is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.fleet import Fleet
+from benchmarks.storms_bench import edge_storm, wake_storm
+from benchmarks.tick_bench import PER_STOP, constant_part
+from benchmarks.tickrun import TickFigures, run_ticks
+from reclaimer.signals.queries import Query
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def ticks() -> Iterator[list[TickFigures]]:
+    yield run_ticks(Fleet(200, 20), policies=8, steady=1)[1]
+
+
+def test_every_tick_asks_seven_queries_per_evaluation(ticks: list[TickFigures]) -> None:
+    assert {(f.promql_queries, f.evaluations) for f in ticks} == {(len(Query) * 2, 2)}
+
+
+def test_api_calls_are_constant_plus_a_fixed_number_per_transition(
+        ticks: list[TickFigures]) -> None:
+    assert {constant_part(f) for f in ticks} == {2}
+
+
+def test_the_edge_tick_stops_services(ticks: list[TickFigures]) -> None:
+    assert ticks[-1].stops > 0
+
+
+def test_every_service_has_known_signals(ticks: list[TickFigures]) -> None:
+    assert {f.unknown_signals for f in ticks} == {0}
+
+
+@pytest.mark.parametrize("ledger", [pytest.param("sqlite", id="sqlite"),
+                                    pytest.param("memory", id="memory")])
+def test_edge_storm_writes_every_stop_once(ledger: str) -> None:
+    figures = edge_storm(Fleet(50, 5), workers=4, ledger=ledger)
+    assert (figures["stops"], figures["api_calls"]) == (50, 2 + PER_STOP * 50)
+
+
+def test_wake_storm_starts_at_most_twenty_per_tick() -> None:
+    placed, rows = wake_storm(Fleet(50, 5), tick=30.0, workers=4)
+    per_tick = [sum(1 for t in placed if n * 30 <= t < (n + 1) * 30) for n in range(len(rows))]
+    assert per_tick == [20, 20, 10]
