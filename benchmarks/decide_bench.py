@@ -121,7 +121,7 @@ def measure(size: int, policy_count: int, repeat: int) -> dict[str, float]:
     pols, services = policies(policy_count), fleet(size)
     sigs, view = signals(services), ledger(pols, services)
     counter = Counter()
-    for module, name in [(decide_module, "edges_between"), (decide_module, "window_open"),
+    for module, name in [(decide_module, "cached_edges_between"), (decide_module, "window_open"),
                          (idle_stop, "window_open"),
                          (wake, "next_edge")]:
         counter.wrap(module, name)

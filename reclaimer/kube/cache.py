@@ -29,8 +29,11 @@ class WatchCache:
     def __init__(self, client: rest.Rest, kind: rest.Kind, *,  # noqa: PLR0913 - one cache's knobs
                  label_selector: str | None = None, resync_every: float = 300.0,
                  watch_timeout: int = 60, monotonic: Callable[[], float] = time.monotonic,
-                 retry_wait: float = 1.0) -> None:
+                 retry_wait: float = 1.0,
+                 trim: Callable[[Obj], Obj] | None = None) -> None:
+        """``trim`` reduces each object to what the reader needs, before it is kept."""
         self.rest = client
+        self._trim = trim or (lambda obj: obj)
         self.kind = kind
         self.label_selector = label_selector
         self.resync_every = resync_every
@@ -52,7 +55,7 @@ class WatchCache:
     def resync(self) -> None:
         """Replace the cache with a fresh LIST; raises a ClusterError if it fails."""
         listed = self.rest.list(self.kind, label_selector=self.label_selector)
-        items = {_key(o): o for o in listed.get("items") or []}
+        items = {_key(o): self._trim(o) for o in listed.get("items") or []}
         with self._lock:
             self._items = items
             self._version = str((listed.get("metadata") or {}).get("resourceVersion", ""))
@@ -109,7 +112,7 @@ class WatchCache:
         version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
         with self._lock:
             if kind in ("ADDED", "MODIFIED"):
-                self._items[_key(obj)] = obj
+                self._items[_key(obj)] = self._trim(obj)
             elif kind == "DELETED":
                 self._items.pop(_key(obj), None)
             self._version = version or self._version

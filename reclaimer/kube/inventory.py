@@ -18,6 +18,7 @@ from reclaimer.errors import NotFound
 from reclaimer.kube import rest
 from reclaimer.kube.cache import WatchCache
 from reclaimer.kube.isvc import service_from_isvc
+from reclaimer.kube.trim import trim_isvc, trim_pod
 from reclaimer.model import DeploymentMode, Service, ServiceRef, parse_mode
 
 Obj = dict[str, Any]
@@ -80,9 +81,9 @@ class Inventory:
         self.kserve_namespace = kserve_namespace
         self.mode = DeploymentMode.KNATIVE
         self.isvcs = WatchCache(client, rest.ISVC, resync_every=resync_every,
-                                monotonic=monotonic)
+                                monotonic=monotonic, trim=trim_isvc)
         self.pods = WatchCache(client, rest.POD, label_selector=ISVC_LABEL,
-                               resync_every=resync_every, monotonic=monotonic)
+                               resync_every=resync_every, monotonic=monotonic, trim=trim_pod)
         self._last_gpus: dict[str, int] = {}
 
     def start(self) -> None:
