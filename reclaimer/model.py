@@ -395,3 +395,6 @@ class DecideSettings:
     catch_up_after: timedelta = timedelta(minutes=5)
     # Signals taken longer ago than this (or ahead of ``now``) are stale: unknown.
     signals_max_age: timedelta = timedelta(minutes=2)
+    # Starts held back by ``max_concurrent_starts`` are tried again this soon, not a tick
+    # later: a Monday-morning edge for 1,000 services must not take 50 ticks.
+    stagger_retry: timedelta = timedelta(seconds=5)

@@ -76,7 +76,7 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
     transitions, breaker_alert = _limits(transitions, matches, settings)
     if breaker_alert is not None:
         alerts.append(breaker_alert)
-    wake = next_wake(matches, tick, extra=_deadlines(transitions))
+    wake = next_wake(matches, tick, extra=[*_deadlines(transitions), *_retries(transitions, tick)])
     return Plan(transitions=tuple(transitions), missed=tuple(missed), conflicts=tuple(conflicts),
                 alerts=tuple(alerts), next_wake=wake, breaker_open=breaker_alert is not None)
 
@@ -115,6 +115,13 @@ def _limits(transitions: list[Transition], matches: Sequence[Match], settings: D
     limited, alert = safety.breaker(transitions, running=running, settings=settings)
     limited = safety.max_stops(limited, settings)
     return safety.stagger_starts(limited, settings), alert
+
+
+def _retries(transitions: Sequence[Transition], tick: Tick) -> list[datetime]:
+    """Staggered starts come back after ``stagger_retry``, not at the next tick."""
+    if any(t.reason is Reason.STAGGERED for t in transitions):
+        return [tick.now + tick.settings.stagger_retry]
+    return []
 
 
 def _deadlines(transitions: Sequence[Transition]) -> list[datetime]:

@@ -88,5 +88,5 @@ def stagger_starts(transitions: Sequence[Transition], settings: DecideSettings
     starts = sorted((t for t in transitions if t.action is Action.START and t.actionable),
                     key=lambda t: (str(t.evidence.get("dueAt", "")), t.ref))
     limit = settings.max_concurrent_starts
-    why = f"staggered: more than {limit} starts this tick, retried next tick"
+    why = f"staggered: at most {limit} more starts now, retried shortly"
     return _cap(transitions, starts, limit, (Reason.STAGGERED, why, False))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +22,7 @@ from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.kube.policies import ReadPolicies
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import (
+    Action,
     DecideSettings,
     LedgerView,
     Plan,
@@ -113,7 +114,7 @@ class Reconciler:
             observation = self.observe(now)
             plan = decide(now, observation.policies, observation.services,
                           signals=observation.signals.by_service, ledger=observation.view,
-                          settings=self.settings.decide)
+                          settings=self._decide_settings())
             recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
             for entry in recorded:
                 self.parts.executor.announce_blocked(entry, at=now)
@@ -126,6 +127,14 @@ class Reconciler:
         self.metrics.last_tick.set(now.timestamp())
         return TickResult(at=now, plan=plan, outcomes=tuple(outcomes), observation=observation,
                           recorded_blocked=tuple(recorded))
+
+    def _decide_settings(self) -> DecideSettings:
+        """``maxConcurrentStarts`` counts starts still waiting to be verified."""
+        settings = self.settings.decide
+        in_flight = sum(1 for item in self.parts.executor.followup.awaiting
+                        if item.action is Action.START)
+        room = max(settings.max_concurrent_starts - in_flight, 0)
+        return replace(settings, max_concurrent_starts=room)
 
     def observe(self, now: datetime) -> Observation:
         parts = self.parts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -159,6 +159,18 @@ def test_staggered_start_is_retried_next_tick() -> None:
     assert [(tr.ref.name, tr.reason, tr.edge_key) for tr in late] == [
         ("m2", Reason.STAGGERED, None)]
     assert late[0].evidence["edgeKey"] == key(office(), services[2], t("01-12 07:00"), Action.START)
+
+
+@pytest.mark.parametrize(("limit", "wake"), [
+    pytest.param(2, t("01-12 07:01") + timedelta(seconds=5), id="staggered-wakes-soon"),
+    pytest.param(0, t("01-12 07:01") + timedelta(seconds=5), id="no-room-wakes-soon"),
+    pytest.param(20, t("01-12 18:00"), id="all-started-wakes-at-next-edge"),
+])
+def test_staggered_starts_bring_the_next_wake_forward(limit: int, wake: datetime) -> None:
+    services = [svc(f"m{i}", state=STOPPED) for i in range(3)]
+    plan = run(t("01-12 07:01"), [office()], services,
+               settings=DecideSettings(max_concurrent_starts=limit))
+    assert plan.next_wake == wake
 
 
 def test_held_starts_do_not_use_start_slots() -> None:

@@ -184,3 +184,25 @@ def test_a_policy_without_idle_rule_costs_no_signal_evaluation(office: LoopWorld
     before = office.signals.calls
     office.tick(FRIDAY_STOP - timedelta(hours=1))
     assert office.signals.calls - before == 0
+
+
+def test_starts_wait_for_room_among_starts_in_flight(make_sandbox: MakeSandbox,
+                                                      tmp_path: Path) -> None:
+    names = [("team-a", f"m{i}", DEV) for i in range(3)]
+    world_scenario = scenario(*names)
+    world_scenario["podStartSeconds"] = 60
+    for isvc in world_scenario["inferenceServices"]:  # type: ignore[attr-defined]
+        isvc["annotations"] = {"serving.kserve.io/stop": "true"}
+    world = build(make_sandbox(world_scenario), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={ServiceRef(ns, n): quiet() for ns, n, _ in names},
+                  decide=DecideSettings(max_concurrent_starts=2))
+    try:
+        world.inventory.resync()
+        first = world.reconciler.reconcile_once(MONDAY_START)
+        second = world.reconciler.reconcile_once(MONDAY_START + timedelta(seconds=5))
+    finally:
+        world.close()
+    started = [o for o in first.outcomes if o.kind is OutcomeKind.APPLIED]
+    assert (len(started), second.plan.actionable) == (2, ())
+    assert second.next_wake == MONDAY_START + timedelta(seconds=10)
