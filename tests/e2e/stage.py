@@ -79,6 +79,16 @@ class Stage:
     def rows(self, ref: ServiceRef) -> list[TransitionRecord]:
         return [r for r in self.history() if r.ref == ref]
 
+    def diagnosis(self) -> str:
+        """What a failed scenario needs to be understood: the ledger and each child."""
+        lines = [f"timeline now: {self.timeline.now().isoformat()}", "ledger:"]
+        lines += [f"  {r.ref} {r.action.value} {r.trigger.value} {r.reason.value} "
+                  f"at={r.at.isoformat()} blocked={r.blocked}" for r in self.history()]
+        for child in self.children.started:
+            tail = child.log_text().splitlines()[-15:]
+            lines += [f"child {child.identity} (exit {child.proc.poll()}):", *tail]
+        return "\n".join(lines)
+
 
 def prometheus_data(scripts: Mapping[ServiceRef, Script], *, start: datetime,
                     end: datetime) -> OpenMetrics:
@@ -121,10 +131,14 @@ def stage(workdir: Path, template_db: Path, *, timeline: Timeline,
             (policy_dir / name).write_text(text)
         group = Children(workdir)
         stack.callback(group.stop_all)
-        yield Stage(workdir=workdir, timeline=timeline, world=world,
-                    database=f"sqlite:///{database}", kubeconfig=kubeconfig,
-                    policies=policy_dir, prometheus_url=url, children=group,
-                    _prometheus=prometheus)
+        ready = Stage(workdir=workdir, timeline=timeline, world=world,
+                      database=f"sqlite:///{database}", kubeconfig=kubeconfig,
+                      policies=policy_dir, prometheus_url=url, children=group,
+                      _prometheus=prometheus)
+        try:
+            yield ready
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{ready.diagnosis()}") from exc
 
 
 def _stop_world(world: World) -> None:
