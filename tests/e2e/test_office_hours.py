@@ -49,7 +49,7 @@ class Run:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Run]:
-    timeline = held(START, speed=SPEED)
+    timeline = held(START, speed=SPEED, lead=12.0)  # 30 min before the edge is 0.2 s
     since = START - timedelta(hours=2)
     data = prometheus_data({DEV: quiet(since), PROD: quiet(since)}, start=since,
                            end=FRIDAY_STOP + timedelta(hours=2))
