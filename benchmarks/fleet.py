@@ -50,7 +50,7 @@ def pod_name(name: str) -> str:
     return f"{name}-predictor-7d9f8-abcde"
 
 
-def _conditions(stopped: bool) -> list[dict[str, str]]:
+def conditions(stopped: bool) -> list[dict[str, str]]:
     ready = "False" if stopped else "True"
     out = [{"type": t, "status": ready, "lastTransitionTime": CREATED}
            for t in ("IngressReady", "PredictorReady", "Ready")]
@@ -80,7 +80,7 @@ def preload(store: Store, fleet: Fleet) -> None:
     for _, ns, name in fleet.refs():
         made = store.create(types.INFERENCESERVICES, _isvc(name, stopped=fleet.stopped),
                             namespace=ns)
-        status = {"deploymentMode": "RawDeployment", "conditions": _conditions(fleet.stopped)}
+        status = {"deploymentMode": "RawDeployment", "conditions": conditions(fleet.stopped)}
         store.replace(types.INFERENCESERVICES, {**made, "status": status},
                       subresource="status")
         if not fleet.stopped:

@@ -32,9 +32,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.fleet import STOP, Fleet, sandbox
+from benchmarks.fleet import STOP, Fleet, conditions, sandbox
 from benchmarks.wiring import Wired, settle, wire, write_policies
+from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.inventory import Inventory
+from reclaimer.kube.rest import ISVC, Rest
 from reclaimer.signals.scripted import ScriptedSignals
 
 STOP_EDGE = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)  # Monday 19:00 CEST
@@ -84,30 +86,69 @@ def edge_storm(fleet: Fleet, *, workers: int, ledger: str = "sqlite") -> dict[st
             "api_calls": wired.rest.total_calls - calls}
 
 
+READY_AFTER = 60.0  # service seconds from a start until KServe reports Ready
+
+
+class KServeReady:
+    """Plays KServe for the wake storm: a started ISVC turns Ready ``READY_AFTER`` later.
+
+    The benchmark's sandbox has no simulator, and a start counts against
+    ``maxConcurrentStarts`` until it is verified Ready, so something must say Ready.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.rest = Rest(api_client_for_host(url))
+        self.due: list[tuple[float, str, str]] = []
+
+    def started(self, refs: list[tuple[str, str]], *, at: float) -> None:
+        self.due += [(at + READY_AFTER, ns, name) for ns, name in refs]
+
+    def advance(self, now: float) -> None:
+        ready = [d for d in self.due if d[0] <= now]
+        self.due = [d for d in self.due if d[0] > now]
+        for _, ns, name in ready:
+            self.rest.merge_patch(ISVC, ns, name, {"status": {"conditions": conditions(False)}},
+                                  subresource="status")
+
+
 def wake_storm(fleet: Fleet, *, tick: float, workers: int) -> tuple[list[float], list[str]]:
-    """Service-time seconds after the start edge at which each start was written."""
+    """Service-time seconds after the start edge at which each start was written.
+
+    The loop is stepped as the scheduler steps it: to the plan's next wake (5 s while
+    starts are staggered), at most ``tick`` later.
+    """
     stopped = Fleet(fleet.isvcs, fleet.namespaces, stopped=True)
     rows: list[str] = []
     placed: list[float] = []
     with tempfile.TemporaryDirectory(prefix="reclaimer-storm-") as tmp, \
             sandbox(stopped) as box:
         wired = _wired(stopped, box.url, Path(tmp), workers=workers)
+        kserve = KServeReady(box.url)
         try:
             wired.reconciler.reconcile_once(START_EDGE - timedelta(seconds=tick))
-            n = 0
+            now, n = 0.0, 0
             while len(wired.rest.start_writes) < fleet.isvcs and n < 4 * fleet.isvcs:
                 before, began = len(wired.rest.start_writes), time.perf_counter()
-                wired.reconciler.reconcile_once(START_EDGE + timedelta(seconds=tick * n))
+                result = wired.reconciler.reconcile_once(START_EDGE + timedelta(seconds=now))
                 wall = time.perf_counter() - began
                 new = wired.rest.start_writes[before:]
-                placed += [tick * n + (w - began) for w in new]
-                rows.append(f"{tick * n:7.0f} s | {len(new):3d} | {len(placed):5d} | "
-                            f"{wall:.2f} s")
+                kserve.started(wired.rest.started[before:], at=now)
+                placed += [now + (w - began) for w in new]
+                rows.append(f"{now:7.0f} s | {len(new):3d} | {len(placed):5d} | {wall:.2f} s")
+                now += _step(result.next_wake, now, tick=tick)
+                kserve.advance(now)
                 settle(wired.inventory, fleet.isvcs - len(placed), count=_annotated)
                 n += 1
         finally:
             wired.close()
     return placed, rows
+
+
+def _step(next_wake: datetime | None, now: float, *, tick: float) -> float:
+    if next_wake is None:
+        return tick
+    ahead = (next_wake - START_EDGE).total_seconds() - now
+    return min(max(ahead, 1.0), tick)
 
 
 def chart(placed: list[float], *, tick: float, rows: int = 8) -> str:

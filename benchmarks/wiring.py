@@ -45,6 +45,7 @@ class TimedRest(Rest):
         super().__init__(api_client)
         self.stop_writes: list[float] = []
         self.start_writes: list[float] = []
+        self.started: list[tuple[str, str]] = []
 
     def merge_patch(self, kind: rest_module.Kind, namespace: str | None, name: str,
                     body: dict[str, Any], *, subresource: str | None = None
@@ -54,6 +55,8 @@ class TimedRest(Rest):
         if kind == rest_module.ISVC and subresource is None and STOP in annotations:
             done = time.perf_counter()
             (self.stop_writes if annotations[STOP] == "true" else self.start_writes).append(done)
+            if annotations[STOP] != "true":
+                self.started.append((str(namespace), name))
         return answer
 
 
