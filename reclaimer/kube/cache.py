@@ -34,6 +34,7 @@ class WatchCache:
         """``trim`` reduces each object to what the reader needs, before it is kept."""
         self.rest = client
         self._trim = trim or (lambda obj: obj)
+        self.page_size = 500
         self.kind = kind
         self.label_selector = label_selector
         self.resync_every = resync_every
@@ -53,12 +54,24 @@ class WatchCache:
             return list(self._items.values())
 
     def resync(self) -> None:
-        """Replace the cache with a fresh LIST; raises a ClusterError if it fails."""
-        listed = self.rest.list(self.kind, label_selector=self.label_selector)
-        items = {_key(o): self._trim(o) for o in listed.get("items") or []}
+        """Replace the cache with a fresh LIST; raises a ClusterError if it fails.
+
+        The LIST is read in pages of ``page_size`` and each page trimmed before the next
+        is fetched, so 10,000 whole objects are never in memory at once.
+        """
+        items: dict[str, Obj] = {}
+        token: str | None = None
+        while True:
+            page = self.rest.list(self.kind, label_selector=self.label_selector,
+                                  limit=self.page_size, continue_token=token)
+            items.update((_key(o), self._trim(o)) for o in page.get("items") or [])
+            meta = page.get("metadata") or {}
+            token = meta.get("continue") or None
+            if token is None:
+                break
         with self._lock:
             self._items = items
-            self._version = str((listed.get("metadata") or {}).get("resourceVersion", ""))
+            self._version = str(meta.get("resourceVersion", ""))
             self._listed_at = self._monotonic()
         self.changed.set()
 

@@ -112,9 +112,14 @@ class Rest:
         return self.request("GET", kind.path(namespace, name))
 
     def list(self, kind: Kind, namespace: str | None = None, *,
-             label_selector: str | None = None) -> Obj:
-        query = {"labelSelector": label_selector} if label_selector else None
-        return self.request("GET", kind.path(namespace), query=query)
+             label_selector: str | None = None, limit: int | None = None,
+             continue_token: str | None = None) -> Obj:
+        query = {"labelSelector": label_selector} if label_selector else {}
+        if limit is not None:
+            query["limit"] = str(limit)
+        if continue_token:
+            query["continue"] = continue_token
+        return self.request("GET", kind.path(namespace), query=query or None)
 
     def create(self, kind: Kind, namespace: str | None, body: Obj) -> Obj:
         return self.request("POST", kind.path(namespace), body=body,

@@ -52,6 +52,18 @@ def test_start_costs_one_list_each_and_snapshots_cost_nothing(
     assert client.calls.get("GET", 0) == 3
 
 
+def test_a_large_list_is_read_in_pages(make_rest: MakeRest,
+                                        started: list[Inventory]) -> None:
+    handle, client = make_rest({"inferenceServices": [isvc(f"m{i}") for i in range(7)]})
+    inventory = Inventory(client)
+    inventory.isvcs.page_size = 3
+    handle.request_log.clear()
+    inventory.start()
+    started.append(inventory)
+    assert len(inventory.snapshot()) == 7
+    assert handle.request_log.count(verb="list", resource="inferenceservices") == 3
+
+
 def test_a_new_isvc_arrives_through_the_watch(make_rest: MakeRest,
                                               started: list[Inventory]) -> None:
     handle, client = make_rest({"inferenceServices": [isvc("first")]})
