@@ -90,7 +90,8 @@ def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
     (out_dir / "demo.db").unlink(missing_ok=True)
     upgrade(parse_url(database))
     ledger = open_ledger(database)
-    world = World.start(port=0, scenario=demo_world.scenario())
+    clock = ManualClock(start)
+    world = World.start(port=0, scenario=demo_world.scenario(), clock=clock.now)
     rest = Rest(api_client_for_host(world.url))
     inventory = Inventory(rest)
     inventory.start()
@@ -101,7 +102,7 @@ def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
     reconciler = Reconciler(parts, settings=LoopSettings(policy_paths=(policies,),
                                                          actor="reclaimer-demo"))
     return Demo(world=world, inventory=inventory, reconciler=reconciler, ledger=ledger,
-                clock=ManualClock(start), rest=rest, out=sys.stdout)
+                clock=clock, rest=rest, out=sys.stdout)
 
 
 def _header(demo: Demo, start: datetime) -> None:
@@ -142,15 +143,21 @@ def _scripted_events(start: datetime) -> list[tuple[datetime, ScriptedEvent]]:
               file=demo.out)
 
     def manual_start(demo: Demo, now: datetime) -> None:
-        patch = {"metadata": {"annotations": {"serving.kserve.io/stop": None}}}
-        demo.rest.merge_patch(ISVC, whisper.namespace, whisper.name, patch)
-        print(f"{_when(now)}  PERSON  {whisper!s:<18} started by hand (stop annotation removed)",
-              file=demo.out)
+        person = Rest(demo.rest.api_client, field_manager="kubectl-annotate")
+        patch = {"metadata": {"annotations": {"serving.kserve.io/stop": "false"}}}
+        person.merge_patch(ISVC, whisper.namespace, whisper.name, patch)
+        print(f"{_when(now)}  PERSON  {whisper!s:<18} started by hand: kubectl annotate "
+              "serving.kserve.io/stop=false --overwrite", file=demo.out)
 
     return [(start + since, hold), (start + manual_at, manual_start)]
 
 
 def _print_tick(demo: Demo, result: TickResult) -> None:
+    for change in result.observation.external:
+        manager = change.evidence.get("fieldManager", "someone")
+        print(f"{_when(result.at)}  NOTICED {change.ref!s:<18} {change.action.value}ed by "
+              f"{manager}: recorded as external, left alone until the next edge",
+              file=demo.out)
     for outcome in result.outcomes:
         if outcome.kind in VERBS:
             _print_outcome(demo, result, outcome)

@@ -79,6 +79,7 @@ class Observation:
     cluster_read: ReadPolicies | None
     view: LedgerView
     signals: GatheredSignals
+    external: tuple[Transition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,12 +142,13 @@ class Reconciler:
         services = parts.inventory.snapshot()
         parts.executor.cluster_native = parts.inventory.native_stop_seen()
         policies, invalid, cluster_read = self._policies()
-        view = self._view_with_external(services, now=now)
+        view, external = self._view_with_external(services, now=now)
         matches = match_services(policies, services)[0]
         gathered = gather_signals(parts.signals, matches, now=now,
                                   traffic_window=self.settings.decide.busy_lookback)
         return Observation(services=services, policies=policies, invalid=invalid,
-                           cluster_read=cluster_read, view=view, signals=gathered)
+                           cluster_read=cluster_read, view=view, signals=gathered,
+                           external=tuple(external))
 
     def act(self, plan: Plan, *, now: datetime) -> list[Outcome]:
         executor = self.parts.executor
@@ -166,15 +168,16 @@ class Reconciler:
             invalid += cluster_read.invalid
         return policies, invalid, cluster_read
 
-    def _view_with_external(self, services: Sequence[Service], *, now: datetime) -> LedgerView:
+    def _view_with_external(self, services: Sequence[Service], *, now: datetime
+                            ) -> tuple[LedgerView, list[Transition]]:
         ledger = self.parts.ledger
         view = ledger.view(now)
         held = self.parts.executor.followup.held.keys()
         changes = external_changes(services, view, now=now, managed=held)
         if not changes:
-            return view
+            return view, []
         record_external(ledger, changes)
-        return ledger.view(now)
+        return ledger.view(now), changes
 
     def _publish(self, observation: Observation, plan: Plan, *, now: datetime) -> None:
         read, crs = observation.cluster_read, self.parts.cluster_policies
