@@ -11,7 +11,8 @@ from reclaimer.ledger.records import Report
 
 
 def print_summary(report: Report, *, out: TextIO) -> None:
-    print(f"\nGPU-hours reclaimed over the week: {report.total_gpu_hours:.1f}", file=out)
+    span = f"{report.since:%a %d %b %H:%M} to {report.now:%a %d %b %H:%M} UTC"
+    print(f"\nGPU-hours reclaimed from {span}: {report.total_gpu_hours:.1f}", file=out)
     for title, rows in (("namespace", report.by_namespace), ("policy", report.by_policy)):
         print(f"  by {title}:", file=out)
         for row in rows:
