@@ -11,7 +11,7 @@ from reclaimer.ledger.records import Report
 
 
 def print_summary(report: Report, *, out: TextIO) -> None:
-    span = f"{report.since:%a %d %b %H:%M} to {report.now:%a %d %b %H:%M} UTC"
+    span = f"{report.since:%a %d %b %H:%M %Z} to {report.now:%a %d %b %H:%M %Z}"
     print(f"\nGPU-hours reclaimed from {span}: {report.total_gpu_hours:.1f}", file=out)
     for title, rows in (("namespace", report.by_namespace), ("policy", report.by_policy)):
         print(f"  by {title}:", file=out)
