@@ -15,6 +15,7 @@ from typing import Any
 
 from reclaimer.errors import EdgeAlreadyClaimed, LedgerError
 from reclaimer.ledger import protocol
+from reclaimer.ledger.recording import RecordingStore
 from reclaimer.ledger.records import (
     EFFECTIVE_STATES,
     UNFINISHED_STATES,
@@ -27,7 +28,7 @@ from reclaimer.ledger.report import build_report
 from reclaimer.model import Hold, LastTransition, LedgerView, ServiceRef, Transition, Trigger
 
 
-class MemoryLedger:
+class MemoryLedger(RecordingStore):
     def __init__(self, *, edge_horizon: timedelta = protocol.DEFAULT_EDGE_HORIZON) -> None:
         self._edge_horizon = edge_horizon
         self._lock = threading.Lock()
@@ -39,19 +40,6 @@ class MemoryLedger:
 
     def close(self) -> None:
         """Nothing to release; here for the contract."""
-
-    def record_planned(self, transition: Transition, *, strategy: str, actor: str,
-                       at: datetime) -> TransitionRecord:
-        return self._record(transition, state=RecordState.PLANNED, strategy=strategy,
-                            actor=actor, at=at, claim=transition.edge_key is not None)
-
-    def record_blocked(self, transition: Transition, *, actor: str,
-                       at: datetime) -> TransitionRecord:
-        """Claims the edge when the entry carries ``edge_key``: decide() keeps the key on
-        entries that consume their edge (held, dry run, missed, superseded, satisfied)
-        and drops it on those retried next tick (deferred, staggered)."""
-        return self._record(transition, state=RecordState.SKIPPED, strategy=None,
-                            actor=actor, at=at, claim=transition.edge_key is not None)
 
     def record_external(self, transition: Transition, *, field_manager: str,
                         at: datetime) -> TransitionRecord:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from reclaimer.errors import EdgeAlreadyClaimed, LedgerError, LedgerUnavailable
 from reclaimer.ledger import protocol, queries, rows
 from reclaimer.ledger.engine import READ_ONLY, display, first_line, parse_url
+from reclaimer.ledger.recording import RecordingStore
 from reclaimer.ledger.records import (
     RecordState,
     Report,
@@ -36,7 +37,7 @@ from reclaimer.ledger.tables import (
 from reclaimer.model import Hold, LedgerView, ServiceRef, Transition, Trigger
 
 
-class SqlLedger:
+class SqlLedger(RecordingStore):
     """The ledger on a database whose schema is at head (see `open`)."""
 
     def __init__(self, engine: Engine, *,
@@ -66,19 +67,6 @@ class SqlLedger:
                                     f"{first_line(exc)}") from exc
 
     # --- writing ---------------------------------------------------------------------
-
-    def record_planned(self, transition: Transition, *, strategy: str, actor: str,
-                       at: datetime) -> TransitionRecord:
-        return self._record(transition, state=RecordState.PLANNED, strategy=strategy,
-                            actor=actor, at=at, claim=transition.edge_key is not None)
-
-    def record_blocked(self, transition: Transition, *, actor: str,
-                       at: datetime) -> TransitionRecord:
-        """Claims the edge when the entry carries ``edge_key``: decide() keeps the key on
-        entries that consume their edge (held, dry run, missed, superseded, satisfied)
-        and drops it on those retried next tick (deferred, staggered)."""
-        return self._record(transition, state=RecordState.SKIPPED, strategy=None,
-                            actor=actor, at=at, claim=transition.edge_key is not None)
 
     def record_external(self, transition: Transition, *, field_manager: str,
                         at: datetime) -> TransitionRecord:
