@@ -66,18 +66,6 @@ class MemoryLedger(RecordingStore):
                 self._claims[transition.edge_key] = (record.id, record.recorded_at)
             return record
 
-    def mark_applied(self, record_id: int, *, at: datetime) -> None:
-        self._move(record_id, RecordState.APPLIED, at=at)
-
-    def mark_verified(self, record_id: int, *, at: datetime) -> None:
-        self._move(record_id, RecordState.VERIFIED, at=at)
-
-    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
-        self._move(record_id, RecordState.FAILED, at=at, error=error)
-
-    def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None:
-        self._move(record_id, RecordState.ABANDONED, at=at, error=error)
-
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
               error: str | None = None) -> None:
         with self._lock:

@@ -1,7 +1,8 @@
-"""What every ledger store says alike about recording: planned and blocked entries.
+"""What every ledger store says alike: recording entries and moving their state.
 
-Both stores keep one ``_record`` primitive; which entries claim their edge is a rule of
-the contract, not of a store, so it is written once here.
+Both stores keep two primitives, ``_record`` and ``_move``; which entries claim their
+edge and which state each ``mark_*`` moves to are rules of the contract, not of a
+store, so they are written once here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ class RecordingStore(ABC):
     def _record(self, transition: Transition, *, state: RecordState, strategy: str | None,
                 actor: str, at: datetime, claim: bool) -> TransitionRecord: ...
 
+    @abstractmethod
+    def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
+              error: str | None = None) -> None: ...
+
     def record_planned(self, transition: Transition, *, strategy: str, actor: str,
                        at: datetime) -> TransitionRecord:
         return self._record(transition, state=RecordState.PLANNED, strategy=strategy,
@@ -30,3 +35,15 @@ class RecordingStore(ABC):
         and drops it on those retried next tick (deferred, staggered)."""
         return self._record(transition, state=RecordState.SKIPPED, strategy=None,
                             actor=actor, at=at, claim=transition.edge_key is not None)
+
+    def mark_applied(self, record_id: int, *, at: datetime) -> None:
+        self._move(record_id, RecordState.APPLIED, at=at)
+
+    def mark_verified(self, record_id: int, *, at: datetime) -> None:
+        self._move(record_id, RecordState.VERIFIED, at=at)
+
+    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
+        self._move(record_id, RecordState.FAILED, at=at, error=error)
+
+    def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None:
+        self._move(record_id, RecordState.ABANDONED, at=at, error=error)

@@ -98,18 +98,6 @@ class SqlLedger(RecordingStore):
         except IntegrityError as exc:
             raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed") from exc
 
-    def mark_applied(self, record_id: int, *, at: datetime) -> None:
-        self._move(record_id, RecordState.APPLIED, at=at)
-
-    def mark_verified(self, record_id: int, *, at: datetime) -> None:
-        self._move(record_id, RecordState.VERIFIED, at=at)
-
-    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
-        self._move(record_id, RecordState.FAILED, at=at, error=error)
-
-    def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None:
-        self._move(record_id, RecordState.ABANDONED, at=at, error=error)
-
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
               error: str | None = None) -> None:
         at = protocol.utc(at)
