@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.model import Action, Plan, ServiceState, Transition, Trigger
-from reclaimer.policy.matching import match_services
 from reclaimer.policy.schedule import next_edge
 from reclaimer.service.metrics import ServiceMetrics
 
@@ -81,8 +80,7 @@ def _fields(t: Transition, outcome: Outcome | None) -> dict[str, Any]:
 
 def policy_status(observation: Observation, *, now: datetime
                   ) -> tuple[dict[str, int], dict[str, datetime | None]]:
-    matches = match_services(observation.policies, observation.services)[0]
-    matched = Counter(m.policy.key for m in matches)
+    matched = Counter(m.policy.key for m in observation.matches)
     next_edges: dict[str, datetime | None] = {}
     for policy in observation.policies:
         edge = next_edge(policy, now)

@@ -31,7 +31,7 @@ from reclaimer.model import (
     Transition,
 )
 from reclaimer.policy.decide import decide
-from reclaimer.policy.matching import match_services
+from reclaimer.policy.matching import Match, match_services
 from reclaimer.service import bookkeeping
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
@@ -79,6 +79,7 @@ class Observation:
     cluster_read: ReadPolicies | None
     view: LedgerView
     signals: GatheredSignals
+    matches: tuple[Match, ...] = ()
     external: tuple[Transition, ...] = ()
 
 
@@ -148,7 +149,7 @@ class Reconciler:
                                   traffic_window=self.settings.decide.busy_lookback)
         return Observation(services=services, policies=policies, invalid=invalid,
                            cluster_read=cluster_read, view=view, signals=gathered,
-                           external=tuple(external))
+                           matches=tuple(matches), external=tuple(external))
 
     def act(self, plan: Plan, *, now: datetime) -> list[Outcome]:
         executor = self.parts.executor
