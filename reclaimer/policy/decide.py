@@ -54,15 +54,20 @@ from reclaimer.policy.context import Tick
 from reclaimer.policy.edge_cache import cached_edges_between
 from reclaimer.policy.edges import decide_edge, missed_transition, split_edges
 from reclaimer.policy.idle_stop import idle_transition
-from reclaimer.policy.matching import Match, match_services
+from reclaimer.policy.matching import Match, duplicate_alerts, governed
 from reclaimer.policy.schedule import window_open
 from reclaimer.policy.wake import next_wake
 
 
-def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service], *,
+def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service], *,  # noqa: PLR0913 - matches are optional, from the loop
            signals: Mapping[ServiceRef, Signals], ledger: LedgerView,
-           settings: DecideSettings) -> Plan:
-    matches, conflicts, alerts = match_services(policies, services)
+           settings: DecideSettings, matches: Sequence[Match] | None = None) -> Plan:
+    """``matches``: ``governed(policies, services)`` when the caller already has it (the
+    loop matched them to gather signals); computed here when None."""
+    if matches is None:
+        matches = governed(policies, services)
+    conflicts = [m.conflict for m in matches if m.conflict is not None]
+    alerts = duplicate_alerts(services)
     tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings,
                 windows=_windows(matches, now))
     edges = _edges_by_policy(matches, tick)

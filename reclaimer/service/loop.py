@@ -116,7 +116,7 @@ class Reconciler:
             observation = self.observe(now)
             plan = decide(now, observation.policies, observation.services,
                           signals=observation.signals.by_service, ledger=observation.view,
-                          settings=self._decide_settings())
+                          settings=self._decide_settings(), matches=observation.matches)
             recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
             for entry in recorded:
                 self.parts.executor.announce_blocked(entry, at=now)

@@ -1,0 +1,148 @@
+"""decide() alone on the fleet of ``tick_bench``: 10,000 ISVCs, 500 namespaces, 100 policies.
+
+Run from the repository root: ``.venv/bin/python -m benchmarks.decide_scale``
+(``--isvcs``, ``--namespaces``, ``--policies``, ``--repeat``, ``--profile N``).
+
+The policies are the very documents `benchmarks.tickrun` writes, parsed as the service
+parses them; services are what the inventory makes of `benchmarks.fleet` (running,
+``tier: dev``, created 2026-01-01); signals are what Prometheus says of that fleet (odd
+ISVCs busy, even ones idle). Three ledger views, each timed at tick_bench's first instant:
+
+- ``empty``: a fresh database, the first tick of tick_bench;
+- ``restart``: every edge up to a day before applied, so the last day's edges are
+  caught up (the latest decided, the older reported missed);
+- ``steady``: every edge the ``empty`` plan claimed is applied (the next tick).
+
+No server is started: CPU time of the pure call (``time.thread_time``), median of
+``--repeat`` calls, so the figure is comparable to tick_bench's ``decide()`` CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from benchmarks.fleet import CREATED, Fleet
+from benchmarks.tickrun import instants, policy_documents
+from reclaimer.model import (
+    DecideSettings,
+    DeploymentMode,
+    LedgerView,
+    Plan,
+    Policy,
+    Service,
+    ServiceRef,
+    ServiceState,
+    Signals,
+    SignalState,
+)
+from reclaimer.policy import edge_cache
+from reclaimer.policy.decide import decide
+from reclaimer.policy.matching import match_services
+from reclaimer.policy.schedule import edges_between
+from reclaimer.policy.schema import parse_documents
+
+SETTINGS = DecideSettings()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    now: datetime
+    policies: list[Policy]
+    services: list[Service]
+    signals: dict[ServiceRef, Signals]
+
+
+def inputs(fleet: Fleet, policy_count: int) -> Inputs:
+    text = "---\n".join(policy_documents(fleet, policy_count))
+    policies, errors = parse_documents(text, source="bench.yaml")
+    assert not errors, errors
+    now = instants(0)[0][1]
+    created = datetime.fromisoformat(CREATED.replace("Z", "+00:00"))
+    services = [Service(ref=ServiceRef(ns, name), uid=f"uid-{i}", mode=DeploymentMode.STANDARD,
+                        state=ServiceState.RUNNING, created_at=created, labels={"tier": "dev"},
+                        gpus=1) for i, ns, name in fleet.refs()]
+    return Inputs(now=now, policies=policies, services=services,
+                  signals={s.ref: _signals(s.ref, i % 2 == 1, now)
+                           for i, s in enumerate(services)})
+
+
+def _signals(ref: ServiceRef, busy: bool, now: datetime) -> Signals:
+    return Signals(ref=ref, at=now, window=timedelta(minutes=30), state=SignalState.KNOWN,
+                   requests=180.0 if busy else 0.0,
+                   seconds_since_last_request=30.0 if busy else 21600.0,
+                   gpu_utilization_max=40.0 if busy else 0.0,
+                   gpu_utilization_mean=40.0 if busy else 0.0, gpus=1, coverage_seconds=1800.0)
+
+
+def restart_view(data: Inputs) -> LedgerView:
+    """Every edge of each governed service applied, up to a day before ``now``."""
+    start, end = data.now - SETTINGS.catch_up_horizon, data.now - timedelta(days=1)
+    keys = set()
+    for match in match_services(data.policies, data.services)[0]:
+        for edge in edges_between(match.policy, start, end):
+            keys.add(edge.key_for(match.service.uid))
+    return LedgerView(applied_edge_keys=frozenset(keys))
+
+
+def steady_view(plan: Plan) -> LedgerView:
+    claimed = {t.edge_key for t in (*plan.transitions, *plan.missed) if t.edge_key}
+    return LedgerView(applied_edge_keys=frozenset(claimed))
+
+
+def run(data: Inputs, view: LedgerView) -> Plan:
+    return decide(data.now, data.policies, data.services, signals=data.signals, ledger=view,
+                  settings=SETTINGS)
+
+
+def timed(data: Inputs, view: LedgerView, repeat: int, *, cold: bool) -> tuple[float, Plan]:
+    """``cold``: the per-day edge cache emptied before each call, as after a restart."""
+    times, plan = [], run(data, view)
+    for _ in range(repeat):
+        if cold:
+            edge_cache._day_edges.cache_clear()
+        began = time.thread_time()
+        plan = run(data, view)
+        times.append(time.thread_time() - began)
+    return statistics.median(times), plan
+
+
+def profile(data: Inputs, view: LedgerView, top: int, *, cold: bool) -> None:
+    if cold:
+        edge_cache._day_edges.cache_clear()
+    profiler = cProfile.Profile()
+    profiler.runcall(run, data, view)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--isvcs", type=int, default=10_000)
+    parser.add_argument("--namespaces", type=int, default=500)
+    parser.add_argument("--policies", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", type=int, default=0, help="print the top N of cProfile")
+    args = parser.parse_args()
+    data = inputs(Fleet(args.isvcs, args.namespaces), args.policies)
+    first = run(data, LedgerView())
+    views = {"empty": (LedgerView(), True), "restart": (restart_view(data), True),
+             "steady": (steady_view(first), False)}
+    print(f"decide() at {data.now:%Y-%m-%d %H:%M:%S} UTC: {args.isvcs} ISVCs, "
+          f"{args.namespaces} namespaces, {args.policies} policies; CPU s, median of "
+          f"{args.repeat}")
+    print(f"{'view':>8} {'CPU s':>7} {'transitions':>12} {'actionable':>11} {'missed':>7}")
+    for name, (view, cold) in views.items():
+        cpu, plan = timed(data, view, args.repeat, cold=cold)
+        print(f"{name:>8} {cpu:>7.3f} {len(plan.transitions):>12} {len(plan.actionable):>11} "
+              f"{len(plan.missed):>7}")
+        if args.profile:
+            profile(data, view, args.profile, cold=cold)
+
+
+if __name__ == "__main__":
+    main()
