@@ -105,7 +105,7 @@ def timed(data: Inputs, view: LedgerView, repeat: int, *, cold: bool) -> tuple[f
     times, plan = [], run(data, view)
     for _ in range(repeat):
         if cold:
-            edge_cache._day_edges.cache_clear()
+            edge_cache.clear()
         began = time.thread_time()
         plan = run(data, view)
         times.append(time.thread_time() - began)
@@ -114,7 +114,7 @@ def timed(data: Inputs, view: LedgerView, repeat: int, *, cold: bool) -> tuple[f
 
 def profile(data: Inputs, view: LedgerView, top: int, *, cold: bool) -> None:
     if cold:
-        edge_cache._day_edges.cache_clear()
+        edge_cache.clear()
     profiler = cProfile.Profile()
     profiler.runcall(run, data, view)
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)

@@ -37,7 +37,6 @@ from datetime import datetime
 
 from reclaimer.model import (
     DecideSettings,
-    Edge,
     IdleDuring,
     LedgerView,
     Plan,
@@ -52,7 +51,7 @@ from reclaimer.model import (
 from reclaimer.policy import safety
 from reclaimer.policy.context import Tick
 from reclaimer.policy.edge_cache import cached_edges_between
-from reclaimer.policy.edges import decide_edge, missed_transition, split_edges
+from reclaimer.policy.edges import DueEdges, decide_edge, missed_transition, split_edges
 from reclaimer.policy.idle_stop import idle_transition
 from reclaimer.policy.matching import Match, duplicate_alerts, governed
 from reclaimer.policy.schedule import window_open
@@ -86,12 +85,13 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
                 alerts=tuple(alerts), next_wake=wake, breaker_open=breaker_alert is not None)
 
 
-def _edges_by_policy(matches: Sequence[Match], tick: Tick) -> dict[str, list[Edge]]:
-    """Each policy's edges from the catch-up horizon to the furthest lead, once."""
+def _edges_by_policy(matches: Sequence[Match], tick: Tick) -> dict[str, DueEdges]:
+    """Each policy's due edges from the catch-up horizon to the furthest lead, once."""
     start = tick.now - tick.settings.catch_up_horizon
     end = tick.now + tick.settings.start_lead_time
     policies = {m.policy.key: m.policy for m in matches}
-    return {key: cached_edges_between(policy, start, end) for key, policy in policies.items()}
+    return {key: DueEdges.of(cached_edges_between(policy, start, end), tick)
+            for key, policy in policies.items()}
 
 
 def _windows(matches: Sequence[Match], now: datetime) -> dict[str, bool | None]:
@@ -101,7 +101,7 @@ def _windows(matches: Sequence[Match], now: datetime) -> dict[str, bool | None]:
     return {key: window_open(policy, now) for key, policy in policies.items()}
 
 
-def _for_service(match: Match, edges: Sequence[Edge], tick: Tick
+def _for_service(match: Match, edges: DueEdges, tick: Tick
                  ) -> tuple[Transition | None, list[Transition]]:
     edge, older = split_edges(match, edges, tick)
     missed = [missed_transition(match, e, latest=edge, tick=tick) for e in older if edge]

@@ -1,23 +1,35 @@
-"""Schedule edges, memoised per policy schedule and UTC day.
+"""Schedule edges, memoised per schedule and UTC day.
 
 `decide()` looks at every policy's edges over the catch-up horizon (eight days) on
 every tick. The answer for a past or future day never changes while the schedule
 stays the same, so each day is computed once: a tick then costs a few cache lookups
-instead of thousands of croniter steps. A day is computed with a day of margin on each
-side, so DST de-duplication near midnight sees both occurrences of a repeated time.
+instead of thousands of croniter steps.
+
+Two choices keep the first tick after a restart (an empty cache) cheap as well:
+
+- the key is what the edges depend on (zone, windows, exceptDates), not the policy:
+  policies sharing office hours share the computation, and each gets its own `Edge`
+  values (labelled with its key) from the shared instants;
+- the days one call misses are computed together, as one span with a day of margin on
+  each side (so DST de-duplication near midnight sees both occurrences of a repeated
+  time), instead of one croniter scan and one window-state search per day.
+
 Pure: memoisation of a pure function, keyed on everything the edges depend on.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from threading import Lock
 from typing import Any
 
-from reclaimer.model import Edge, Policy
+from reclaimer.model import Action, Edge, Policy
 from reclaimer.policy.schedule import edges_between
 
 DAY = timedelta(days=1)
+MAX_DAYS = 16384
+Instants = tuple[tuple[datetime, Action], ...]
 
 
 class _ScheduleKey:
@@ -25,20 +37,57 @@ class _ScheduleKey:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.key = (policy.key, policy.time_zone, policy.schedule, policy.except_dates)
+        self.key = (policy.time_zone, policy.schedule, policy.except_dates)
+        self._hash = hash(self.key)
 
     def __hash__(self) -> int:
-        return hash(self.key)
+        return self._hash
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, _ScheduleKey) and other.key == self.key
 
 
-@lru_cache(maxsize=16384)
-def _day_edges(key: _ScheduleKey, day: date) -> tuple[Edge, ...]:
-    lo = datetime.combine(day, time(), UTC)
-    hi = lo + DAY
-    return tuple(e for e in edges_between(key.policy, lo - DAY, hi + DAY) if lo < e.at <= hi)
+class _DayCache:
+    """Least recently used days first out; one lock, as ticks and CLI calls may overlap."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._days: OrderedDict[tuple[_ScheduleKey, date], Instants] = OrderedDict()
+        self._maxsize = maxsize
+        self._lock = Lock()
+
+    def days(self, key: _ScheduleKey, days: list[date]) -> list[Instants]:
+        with self._lock:
+            missing = [day for day in days if (key, day) not in self._days]
+        fresh = _span(key, missing[0], missing[-1]) if missing else {}
+        with self._lock:
+            for day, instants in fresh.items():
+                self._days[(key, day)] = instants
+            found = [fresh[day] if day in fresh else self._days[(key, day)] for day in days]
+            for day in days:
+                if (key, day) in self._days:
+                    self._days.move_to_end((key, day))
+            while len(self._days) > self._maxsize:
+                self._days.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._days.clear()
+
+
+_CACHE = _DayCache(MAX_DAYS)
+
+
+def _span(key: _ScheduleKey, first: date, last: date) -> dict[date, Instants]:
+    """Every day of ``first..last`` (UTC) from one computation with a day of margin."""
+    lo = datetime.combine(first, time(), UTC)
+    hi = datetime.combine(last, time(), UTC) + DAY
+    days: dict[date, list[tuple[datetime, Action]]] = {
+        first + timedelta(days=n): [] for n in range((last - first).days + 1)}
+    for edge in edges_between(key.policy, lo - DAY, hi + DAY):
+        if lo < edge.at <= hi:
+            days[(edge.at - timedelta(microseconds=1)).date()].append((edge.at, edge.action))
+    return {day: tuple(instants) for day, instants in days.items()}
 
 
 def cached_edges_between(policy: Policy, start: datetime, end: datetime) -> list[Edge]:
@@ -46,9 +95,13 @@ def cached_edges_between(policy: Policy, start: datetime, end: datetime) -> list
     if not policy.schedule or end <= start:
         return []
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    key = _ScheduleKey(policy)
     first = (start - timedelta(microseconds=1)).date()
-    edges: list[Edge] = []
-    for offset in range((end.date() - first).days + 1):
-        edges.extend(_day_edges(key, first + timedelta(days=offset)))
-    return [e for e in edges if start < e.at <= end]
+    days = [first + timedelta(days=n) for n in range((end.date() - first).days + 1)]
+    return [Edge(at, action, policy.key)
+            for instants in _CACHE.days(_ScheduleKey(policy), days)
+            for at, action in instants if start < at <= end]
+
+
+def clear() -> None:
+    """Forget every memoised day (benchmarks of a cold start; tests that count)."""
+    _CACHE.clear()

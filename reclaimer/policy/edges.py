@@ -35,7 +35,9 @@ explains (a deferred stop that finally goes through is still a schedule stop).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from reclaimer.model import Action, BusyAtStop, Edge, Reason, ServiceState, Transition, Trigger
@@ -52,18 +54,45 @@ def due_at(edge: Edge, tick: Tick) -> datetime:
     return edge.at
 
 
-def split_edges(match: Match, edges: Sequence[Edge], tick: Tick) -> tuple[Edge | None, list[Edge]]:
-    """The edge to decide now, and the missed ones before it (both unapplied)."""
-    created = match.service.created_at
-    due = [e for e in edges if e.at >= created and due_at(e, tick) <= tick.now]
-    applied = tick.ledger.applied_edge_keys
-    uid = match.service.uid
-    if not due or due[-1].key_for(uid) in applied:
+@dataclass(frozen=True)
+class DueEdges:
+    """One policy's edges due at ``now``, in time order, with their keys half-built.
+
+    Everything here is the same for every service of the policy, so it is worked out
+    once per policy and tick; a service adds only its creation time and uid.
+    """
+
+    edges: tuple[Edge, ...]
+    instants: tuple[datetime, ...]
+    key_parts: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, edges: Sequence[Edge], tick: Tick) -> DueEdges:
+        due = tuple(e for e in edges if due_at(e, tick) <= tick.now)
+        return cls(edges=due, instants=tuple(e.at for e in due),
+                   key_parts=tuple((f"{e.policy}|", f"|{e.at.isoformat()}|{e.action.value}")
+                                   for e in due))
+
+    def key(self, index: int, uid: str) -> str:
+        """``edges[index].key_for(uid)``, without formatting the instant again."""
+        head, tail = self.key_parts[index]
+        return f"{head}{uid}{tail}"
+
+
+def split_edges(match: Match, due: DueEdges, tick: Tick) -> tuple[Edge | None, list[Edge]]:
+    """The edge to decide now, and the missed ones before it (both unapplied).
+
+    Only edges at or after the service's creation count; scanning back from the latest,
+    the first applied edge ends the search (edges are in time order).
+    """
+    first = bisect_left(due.instants, match.service.created_at)
+    applied, uid, last = tick.ledger.applied_edge_keys, match.service.uid, len(due.edges) - 1
+    if first > last or due.key(last, uid) in applied:
         return None, []
-    latest_applied = max((i for i, e in enumerate(due) if e.key_for(uid) in applied), default=None)
-    if latest_applied is None:
-        return due[-1], []
-    return due[-1], due[latest_applied + 1:-1]
+    for index in range(last - 1, first - 1, -1):
+        if due.key(index, uid) in applied:
+            return due.edges[last], list(due.edges[index + 1:last])
+    return due.edges[last], []
 
 
 def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from reclaimer.model import Edge, Policy, ServiceState
 from reclaimer.policy.context import Tick
+from reclaimer.policy.edge_cache import cached_edges_between
 from reclaimer.policy.edges import due_at
 from reclaimer.policy.idle_stop import started_at
 from reclaimer.policy.matching import Match
@@ -27,10 +28,27 @@ from reclaimer.policy.schedule import next_edge
 # A start lead longer than the gap between edges would loop for ever; nothing real
 # comes close to this many edges inside one lead time.
 _MAX_SKIPPED_EDGES = 1000
+# Weekly schedules have an edge within this; it is also the span the memo keeps ahead.
+_LOOK_AHEAD = timedelta(days=8)
 
 
 def next_due_edge(policy: Policy, tick: Tick) -> Edge | None:
-    """The first edge of ``policy`` that is due after ``now`` (lead time applied)."""
+    """The first edge of ``policy`` that is due after ``now`` (lead time applied).
+
+    Looked up in the memoised days ahead first (`edge_cache`); a schedule with no such
+    edge that soon (a monthly cron) is searched edge by edge.
+    """
+    ahead = cached_edges_between(policy, tick.now, tick.now + tick.settings.start_lead_time
+                                 + _LOOK_AHEAD)
+    for edge in ahead[:_MAX_SKIPPED_EDGES]:
+        if due_at(edge, tick) > tick.now:
+            return edge
+    if len(ahead) >= _MAX_SKIPPED_EDGES:
+        return None
+    return _search(policy, tick)
+
+
+def _search(policy: Policy, tick: Tick) -> Edge | None:
     edge = next_edge(policy, tick.now)
     for _ in range(_MAX_SKIPPED_EDGES):
         if edge is None or due_at(edge, tick) > tick.now:

@@ -15,7 +15,7 @@ from reclaimer.policy import idle_stop, wake
 from tests.policy.decide_builders import office, quiet, run, svc, t
 
 SPIED = [(decide_module, "cached_edges_between"), (decide_module, "window_open"),
-         (idle_stop, "window_open"), (wake, "next_edge")]
+         (idle_stop, "window_open"), (wake, "cached_edges_between"), (wake, "next_edge")]
 
 
 @pytest.fixture
@@ -41,4 +41,4 @@ def test_schedule_calls_do_not_grow_with_the_fleet(calls: Counter[str], size: in
     now = t("01-12 22:00")
     services = [svc(f"m{i:02d}") for i in range(size)]
     run(now, [POLICY], services, signals=[quiet(s, now) for s in services])
-    assert dict(calls) == {"cached_edges_between": 1, "window_open": 1, "next_edge": 1}
+    assert dict(calls) == {"cached_edges_between": 2, "window_open": 1}

@@ -18,6 +18,8 @@ from reclaimer.model import (
     Trigger,
     Window,
 )
+from reclaimer.policy.context import Tick
+from reclaimer.policy.edges import DueEdges
 from reclaimer.policy.schedule import edges_between
 from tests.policy.decide_builders import key, office, only, run, svc, t
 
@@ -207,3 +209,13 @@ def test_dst_edges_apply_once_at_the_right_instant(policy: Policy, now: str, edg
     assert [tr.action for tr in plan.transitions] == expected
     if edge_at:
         assert only(plan).edge_key == key(policy, service, t(edge_at), Action.START)
+
+
+@pytest.mark.parametrize("uid", [pytest.param("uid-llama", id="plain"),
+                                 pytest.param("", id="empty-uid")])
+def test_due_edge_keys_are_the_ledger_keys(uid: str) -> None:
+    now = t("01-14 12:00")
+    edges = edges_between(office(), now - timedelta(days=3), now)
+    tick = Tick(now=now, signals={}, ledger=LedgerView(), settings=DecideSettings())
+    due = DueEdges.of(edges, tick)
+    assert [due.key(i, uid) for i in range(len(edges))] == [e.key_for(uid) for e in edges]

@@ -1,16 +1,23 @@
-"""The per-day memoised edges equal the direct computation, DST days included."""
+"""The memoised edges equal the direct computation (DST days included), are computed
+once per schedule and span, and give the same next due edge as the edge-by-edge search."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reclaimer.model import Policy, Window
+from reclaimer.model import DecideSettings, Edge, LedgerView, Policy, Window
+from reclaimer.policy import edge_cache, wake
+from reclaimer.policy.context import Tick
 from reclaimer.policy.edge_cache import cached_edges_between
-from reclaimer.policy.schedule import edges_between
+from reclaimer.policy.schedule import edges_between, next_edge
+from tests.policy.test_schedule_properties import instants
+from tests.policy.test_schedule_properties import policies as schedule_policies
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata"]
 CRONS = [("0 8 * * mon-fri", "0 19 * * mon-fri"), ("30 2 * * *", "0 4 * * *"),
@@ -40,3 +47,79 @@ def test_cached_edges_equal_direct_edges(zone: str, crons: tuple[str, str],
 ])
 def test_degenerate_ranges_have_no_edges(start: datetime, end: datetime) -> None:
     assert cached_edges_between(_policy("Europe/Berlin", CRONS[0]), start, end) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=schedule_policies(), start=instants, span_hours=st.integers(1, 24 * 10))
+def test_cached_edges_equal_direct_edges_for_any_schedule(plan: Policy, start: datetime,
+                                                          span_hours: int) -> None:
+    end = start + timedelta(hours=span_hours)
+    assert cached_edges_between(plan, start, end) == edges_between(plan, start, end)
+
+
+def test_policies_sharing_a_schedule_get_their_own_edges() -> None:
+    one, other = _policy("Europe/Berlin", CRONS[0]), replace(_policy("Europe/Berlin", CRONS[0]),
+                                                            name="other")
+    start, end = BASE, BASE + timedelta(days=3)
+    assert cached_edges_between(other, start, end) == edges_between(other, start, end)
+    assert {e.policy for e in cached_edges_between(one, start, end)} == {"p"}
+
+
+@pytest.fixture
+def computations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[datetime, datetime]]]:
+    """The spans the memo computes, from an empty memo."""
+    spans: list[tuple[datetime, datetime]] = []
+
+    def spy(policy: Policy, start: datetime, end: datetime) -> list[Edge]:
+        spans.append((start, end))
+        return edges_between(policy, start, end)
+
+    edge_cache.clear()
+    monkeypatch.setattr(edge_cache, "edges_between", spy)
+    yield spans
+    edge_cache.clear()
+
+
+HORIZON = timedelta(days=8)
+
+
+@pytest.mark.parametrize("policies", [pytest.param(1, id="one"), pytest.param(30, id="thirty")])
+def test_a_cold_horizon_is_one_computation_per_schedule(
+        computations: list[tuple[datetime, datetime]], policies: int) -> None:
+    now = BASE + timedelta(hours=17)
+    for i in range(policies):
+        cached_edges_between(replace(_policy("Europe/Berlin", CRONS[0]), name=f"p{i}"),
+                             now - HORIZON, now)
+    assert len(computations) == 1
+
+
+@pytest.mark.parametrize(("later", "expected"), [
+    pytest.param(timedelta(minutes=30), 0, id="same-day"),
+    pytest.param(timedelta(days=1), 1, id="next-day-adds-one-span"),
+])
+def test_later_ticks_compute_only_new_days(computations: list[tuple[datetime, datetime]],
+                                           later: timedelta, expected: int) -> None:
+    policy, now = _policy("Europe/Berlin", CRONS[0]), BASE + timedelta(hours=17)
+    cached_edges_between(policy, now - HORIZON, now)
+    cached_edges_between(policy, now + later - HORIZON, now + later)
+    assert len(computations) == 1 + expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=schedule_policies(), now=instants,
+       lead=st.sampled_from([timedelta(0), timedelta(minutes=10), timedelta(hours=3)]))
+def test_next_due_edge_from_the_memo_equals_the_search(plan: Policy, now: datetime,
+                                                       lead: timedelta) -> None:
+    tick = Tick(now=now, signals={}, ledger=LedgerView(),
+                settings=DecideSettings(start_lead_time=lead))
+    assert wake.next_due_edge(plan, tick) == wake._search(plan, tick)
+
+
+@pytest.mark.parametrize("crons", [
+    pytest.param(("0 8 1 * *", "0 19 1 * *"), id="monthly-beyond-the-memo"),
+    pytest.param(("0 8 29 2 *", "0 19 29 2 *"), id="leap-day"),
+])
+def test_next_due_edge_searches_beyond_the_memo(crons: tuple[str, str]) -> None:
+    tick = Tick(now=BASE, signals={}, ledger=LedgerView(), settings=DecideSettings())
+    plan = _policy("Europe/Berlin", crons)
+    assert wake.next_due_edge(plan, tick) == next_edge(plan, BASE)
