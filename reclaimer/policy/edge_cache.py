@@ -10,9 +10,10 @@ Two choices keep the first tick after a restart (an empty cache) cheap as well:
 - the key is what the edges depend on (zone, windows, exceptDates), not the policy:
   policies sharing office hours share the computation, and each gets its own `Edge`
   values (labelled with its key) from the shared instants;
-- the days one call misses are computed together, as one span with a day of margin on
-  each side (so DST de-duplication near midnight sees both occurrences of a repeated
-  time), instead of one croniter scan and one window-state search per day.
+- the days one call misses are computed together, and `AHEAD` days beyond them, as one
+  span with a day of margin on each side (so DST de-duplication near midnight sees both
+  occurrences of a repeated time), instead of one croniter scan and one window-state
+  search per day: a schedule costs one span every `AHEAD` days.
 
 Pure: memoisation of a pure function, keyed on everything the edges depend on.
 """
@@ -28,7 +29,11 @@ from reclaimer.model import Action, Edge, Policy
 from reclaimer.policy.schedule import edges_between
 
 DAY = timedelta(days=1)
-MAX_DAYS = 16384
+# A miss also computes this many days after the last day asked for: the next wake looks
+# a week ahead, and tomorrow's tick needs tomorrow, so one span serves them all.
+AHEAD = timedelta(days=9)
+# Enough for the 20 to 30 live days of more than a thousand distinct schedules.
+MAX_DAYS = 32768
 Instants = tuple[tuple[datetime, Action], ...]
 
 
@@ -58,7 +63,7 @@ class _DayCache:
     def days(self, key: _ScheduleKey, days: list[date]) -> list[Instants]:
         with self._lock:
             missing = [day for day in days if (key, day) not in self._days]
-        fresh = _span(key, missing[0], missing[-1]) if missing else {}
+        fresh = _span(key, missing[0], missing[-1] + AHEAD) if missing else {}
         with self._lock:
             for day, instants in fresh.items():
                 self._days[(key, day)] = instants

@@ -95,7 +95,9 @@ def test_a_cold_horizon_is_one_computation_per_schedule(
 
 @pytest.mark.parametrize(("later", "expected"), [
     pytest.param(timedelta(minutes=30), 0, id="same-day"),
-    pytest.param(timedelta(days=1), 1, id="next-day-adds-one-span"),
+    pytest.param(timedelta(days=1), 0, id="next-day-computed-ahead"),
+    pytest.param(edge_cache.AHEAD, 0, id="last-day-computed-ahead"),
+    pytest.param(edge_cache.AHEAD + timedelta(days=1), 1, id="beyond-adds-one-span"),
 ])
 def test_later_ticks_compute_only_new_days(computations: list[tuple[datetime, datetime]],
                                            later: timedelta, expected: int) -> None:
