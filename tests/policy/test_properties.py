@@ -5,7 +5,8 @@
 - at most one transition per service;
 - a service under an active hold never gets an actionable transition;
 - missed entries are never actionable, retried entries never claim an edge, and
-  next_wake is never in the past.
+  next_wake is never in the past;
+- matches made by the caller (the loop) give the same plan as decide() matching.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from reclaimer.model import (
     Window,
 )
 from reclaimer.policy.decide import decide
+from reclaimer.policy.matching import governed
 from reclaimer.policy.schedule import edges_between
 from tests.policy.decide_builders import svc
 
@@ -205,3 +207,12 @@ def test_idle_stops_rest_on_complete_fresh_signals(case: Case) -> None:
             assert abs(case.now - signals.at) <= case.settings.signals_max_age
             assert signals.coverage_seconds is not None
             assert signals.coverage_seconds >= t.evidence["idleAfterSeconds"]
+
+
+@PROPERTY
+@given(scenarios())
+def test_matches_made_by_the_caller_give_the_same_plan(case: Case) -> None:
+    given_matches = decide(case.now, case.policies, case.services, signals=case.signals,
+                           ledger=case.ledger, settings=case.settings,
+                           matches=governed(case.policies, case.services))
+    assert given_matches == plan_of(case)
