@@ -8,7 +8,9 @@ signals (one in three busy, one in ten unknown), a ledger holding the last day's
 as applied, and some holds.
 
 The point is the shape: schedule work is per policy, not per service, so the count of
-``edges_between``/``window_open`` calls stays flat while the fleet grows.
+``edges_between``/``window_open`` calls stays flat while the fleet grows. The fleet of
+``tick_bench`` (10,000 ISVCs, 500 namespaces, 100 policies), with the first tick after a
+restart from an empty memo, is ``benchmarks/decide_scale.py``.
 """
 
 from __future__ import annotations
