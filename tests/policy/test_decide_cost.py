@@ -1,17 +1,18 @@
-"""Schedule work in decide() is per policy, never per service: counted, not timed."""
+"""Schedule work in decide() is per policy (per schedule, from an empty memo), never per
+service: counted, not timed."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from reclaimer.model import IdleDuring, IdleRule
+from reclaimer.model import Edge, IdleDuring, IdleRule, Policy, ServiceRef
 from reclaimer.policy import decide as decide_module
-from reclaimer.policy import idle_stop, wake
+from reclaimer.policy import edge_cache, idle_stop, wake
 from tests.policy.decide_builders import office, quiet, run, svc, t
 
 SPIED = [(decide_module, "cached_edges_between"), (decide_module, "window_open"),
@@ -42,3 +43,35 @@ def test_schedule_calls_do_not_grow_with_the_fleet(calls: Counter[str], size: in
     services = [svc(f"m{i:02d}") for i in range(size)]
     run(now, [POLICY], services, signals=[quiet(s, now) for s in services])
     assert dict(calls) == {"cached_edges_between": 2, "window_open": 1}
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Schedule spans computed by the edge memo, starting from an empty memo (a restart)."""
+    computed: list[str] = []
+    real = edge_cache.edges_between
+
+    def spy(policy: Policy, start: datetime, end: datetime) -> list[Edge]:
+        computed.append(policy.key)
+        return real(policy, start, end)
+
+    edge_cache.clear()
+    monkeypatch.setattr(edge_cache, "edges_between", spy)
+    yield computed
+    edge_cache.clear()
+
+
+@pytest.mark.parametrize(("zones", "expected"), [
+    pytest.param(["Europe/Berlin"] * 12, 1, id="twelve-policies-one-schedule"),
+    pytest.param(["Europe/Berlin", "Asia/Kolkata"] * 6, 2, id="twelve-policies-two-schedules"),
+])
+def test_first_tick_computes_each_schedule_once(spans: list[str], zones: list[str],
+                                                expected: int) -> None:
+    now = t("01-14 22:00")
+    policies = [office(name=f"p{i}", namespace=f"ns{i}", time_zone=zone)
+                for i, zone in enumerate(zones)]
+    services = [svc(f"m{i}-{n}", ref=ServiceRef(f"ns{i}", f"m{n}"))
+                for i in range(len(zones)) for n in range(5)]
+    run(now, policies, services)
+    run(now + timedelta(minutes=1), policies, services)
+    assert len(spans) == expected
