@@ -24,6 +24,7 @@ QUICK: dict[str, list[str]] = {
     "sandbox_simulator": ["500"],
     "executor_bench": ["--count", "300"],
     "decide_bench": ["--services", "1000,5000", "--repeat", "3"],
+    "decide_scale": ["--repeat", "3"],
     "schedule_bench": ["--repeat", "5"],
     "signals_bench": ["--services", "50,500", "--repeat", "3", "--concurrency", "4"],
     "ledger_bench": ["--rows", "50000", "--repeat", "5", "--backends", "sqlite"],
