@@ -1,6 +1,6 @@
 """Child process for test_recover: runs the real executor and dies by SIGKILL mid-way.
 
-``--die after-api``: SIGKILL inside ``mark_applied`` (the stop annotation is written,
+``--die after-api``: SIGKILL inside ``mark_applied_many`` (the stop annotation is written,
 the row is still planned). ``--die before-api``: SIGKILL inside the ISVC patch, before
 the request is sent (the row is planned, the cluster untouched).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,9 @@ class DieBeforePatch(KubeCluster):
 
 class DieOnApplied(SqlLedger):
     def mark_applied(self, record_id: int, *, at: datetime) -> None:
+        _die()
+
+    def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
         _die()
 
 
