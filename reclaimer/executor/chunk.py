@@ -101,13 +101,29 @@ class Chunk:
                 claimed[index] = taken
             else:
                 slots[index] = taken
-        written = dict(zip(claimed, self.map(self._write, claimed.values()), strict=True))
+        written = dict(zip(claimed, self.map(self._guarded, claimed.values()), strict=True))
         applied = [claimed[i].record_id for i, w in written.items() if isinstance(w, str)]
         self.ex.ledger.mark_applied_many(applied, at=self.at)
         for index, result in written.items():
-            slots[index] = (self._applied(claimed[index], result) if isinstance(result, str)
-                            else result)
+            if isinstance(result, str):
+                slots[index] = self._applied(claimed[index], result)
+            elif isinstance(result, Outcome):
+                slots[index] = result
+        for result in written.values():
+            if isinstance(result, Exception):
+                raise result
         return [_settled(s) for s in slots]
+
+    def _guarded(self, claimed: Claimed) -> str | Outcome | Exception:
+        """An unexpected error (a bug, the ledger down inside a managed stop) is raised
+        only after the chunk's successful writes are marked applied; its own planned row
+        is kept for the next tick, like a transient failure."""
+        try:
+            return self._write(claimed)
+        except Exception as exc:
+            with self.ex.lock:
+                self.ex.retry[key_of(claimed.prepared.transition)] = claimed.record_id
+            return exc
 
     def _claim(self, slots: Sequence[Outcome | Prepared]
                ) -> Iterator[tuple[int, Claimed | Outcome]]:

@@ -77,9 +77,11 @@ class Executor:
         chunk = Chunk(self, at=at, pool=pool)
         size = self.options.chunk_size
         outcomes: list[Outcome] = []
-        for start in range(0, len(transitions), size):
-            outcomes += chunk.run(transitions[start:start + size])
-        chunk.emit_events()
+        try:
+            for start in range(0, len(transitions), size):
+                outcomes += chunk.run(transitions[start:start + size])
+        finally:
+            chunk.emit_events()
         return outcomes
 
     def apply_all(self, transitions: Iterable[Transition], *, at: datetime) -> list[Outcome]:
