@@ -130,7 +130,8 @@ def wire(url: str, workdir: Path, *, signals: SignalSource, workers: int = 8,
     inventory.start()
     ledger: Ledger = (MemoryLedger() if ledger_kind == "memory"
                       else sqlite_ledger(workdir / "ledger.db"))
-    executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="bench")
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="bench",
+                        cached=inventory)
     timed = TimedSignals(signals)
     parts = LoopParts(inventory=inventory, signals=timed, ledger=ledger, executor=executor)
     settings = LoopSettings(policy_paths=(workdir / "policies",),

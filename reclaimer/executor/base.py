@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -39,6 +39,11 @@ class Handler(Protocol):
 
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
         """Why this strategy will not act on ``obj`` at all, decided before any write."""
+
+    def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
+        """What to save before acting that ``obj`` alone tells: the executor writes it
+        with the planned row, in the chunk's one transaction. None when there is nothing
+        to save, or when ``stop`` saves its own because it needs more than the object."""
 
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         """Whether the cluster shows the transition done (GPU really free for a stop)."""

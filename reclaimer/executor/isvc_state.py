@@ -1,7 +1,7 @@
 """Reading an InferenceService dict: annotations, conditions, mode, components.
 
-The executor decides from the object it just read (with its resourceVersion), never
-from a cached copy, so a 409 always means somebody else changed it in between.
+The executor decides from one copy of the object (a GET, or the watch cache's) and
+writes with that copy's resourceVersion, so a 409 means somebody changed it since.
 """
 
 from __future__ import annotations

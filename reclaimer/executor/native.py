@@ -7,7 +7,9 @@ labels and annotations are as the user had them (``kserve_stop.md`` §7.1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from reclaimer.errors import Refused
 from reclaimer.executor import isvc_state as st
@@ -27,18 +29,21 @@ AUTO_UPDATE_REFUSAL = (
 class Native:
     name = NAME
 
+    def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
+        """The user's own value of the annotation, which a start puts back."""
+        if action is not Action.STOP or st.stop_requested(obj) or st.auto_update_disabled(obj):
+            return None
+        return {"strategy": NAME, "stopAnnotation": st.annotations_of(obj).get(st.STOP)}
+
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        """The executor has saved `restore_before` with the planned row by now."""
         if st.stop_requested(obj):
             return "already stopped: serving.kserve.io/stop was already \"true\""
         if st.auto_update_disabled(obj):
             raise Refused(AUTO_UPDATE_REFUSAL)
-        ref, uid = st.ref_of(obj), st.uid_of(obj)
-        prior = st.annotations_of(obj).get(st.STOP)
-        ctx.ledger.save_restore_info(ref, uid, {"strategy": NAME, "stopAnnotation": prior},
-                                     at=at)
         body = {"metadata": {"annotations": {st.STOP: "true"},
                              "resourceVersion": st.resource_version(obj)}}
-        ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
+        ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
         return STOPPED_MESSAGE
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:

@@ -52,6 +52,8 @@ class ExecutorOptions:
     verify_timeout: timedelta = timedelta(minutes=5)
     default_mode: DeploymentMode = DeploymentMode.KNATIVE
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    chunk_size: int = 200
+    """Transitions claimed and marked per ledger transaction; bounds a tick's memory."""
 
     @classmethod
     def from_settings(cls, settings: ExecutorSettings, *,

@@ -53,6 +53,11 @@ class WatchCache:
         with self._lock:
             return list(self._items.values())
 
+    def get(self, key: str) -> Obj | None:
+        """One object by its cache key (the uid), as trimmed; never mutate it."""
+        with self._lock:
+            return self._items.get(key)
+
     def resync(self) -> None:
         """Replace the cache with a fresh LIST; raises a ClusterError if it fails.
 

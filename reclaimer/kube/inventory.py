@@ -117,9 +117,26 @@ class Inventory:
             services.append(_with_gpus(service, known))
         return sorted(services, key=lambda s: s.ref)
 
+    def isvc(self, ref: ServiceRef, *, uid: str | None = None) -> Obj | None:
+        """The cached (trimmed) object, so the executor need not GET it before a PATCH.
+
+        It may lag the server: a PATCH made from it carries its resourceVersion, so a
+        stale copy costs a 409, never an overwrite. By ``uid`` a lookup is one dict read;
+        by ``ref`` alone it scans the cache.
+        """
+        if uid:
+            found = self.isvcs.get(uid)
+            return found if found is not None and _ref(found) == ref else None
+        return next((o for o in self.objects() if _ref(o) == ref), None)
+
     def native_stop_seen(self) -> bool:
         """Whether any ISVC carries KServe's own Stopped condition (KServe ≥ 0.16)."""
         return any(_kserve_stopped_condition(o) for o in self.objects())
+
+
+def _ref(obj: Obj) -> ServiceRef:
+    meta = obj.get("metadata") or {}
+    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
 def _kserve_stopped_condition(obj: Obj) -> bool:

@@ -33,3 +33,9 @@ class Cluster(Protocol):
 
     def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
                    warning: bool, at: datetime) -> None: ...
+
+
+class CachedIsvcs(Protocol):
+    def isvc(self, ref: ServiceRef, *, uid: str | None = None) -> Obj | None:
+        """The watch cache's copy of one ISVC, or None; the caller must not mutate it."""
+        ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,33 +56,71 @@ class MemoryLedger(RecordingStore):
         with self._lock:
             if claim and transition.edge_key in self._claims:
                 raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed")
-            record = dataclasses.replace(
-                new_record(transition, record_id=len(self._records) + 1, state=state,
-                           strategy=strategy, actor=actor, at=at),
-                evidence=protocol.plain_evidence(transition.evidence),
-                at=protocol.utc(transition.at), recorded_at=protocol.utc(at))
-            self._records[record.id] = record
-            if claim and transition.edge_key is not None:
-                self._claims[transition.edge_key] = (record.id, record.recorded_at)
-            return record
+            return self._add(transition, state=state, strategy=strategy, actor=actor, at=at,
+                             claim=claim)
+
+    def _add(self, transition: Transition, *, state: RecordState, strategy: str | None,
+             actor: str, at: datetime, claim: bool) -> TransitionRecord:
+        """Store a new record; the caller holds the lock and has checked the claim."""
+        record = dataclasses.replace(
+            new_record(transition, record_id=len(self._records) + 1, state=state,
+                       strategy=strategy, actor=actor, at=at),
+            evidence=protocol.plain_evidence(transition.evidence),
+            at=protocol.utc(transition.at), recorded_at=protocol.utc(at))
+        self._records[record.id] = record
+        if claim and transition.edge_key is not None:
+            self._claims[transition.edge_key] = (record.id, record.recorded_at)
+        return record
+
+    def record_planned_many(self, entries: Sequence[protocol.PlannedEntry], *, actor: str,
+                            at: datetime) -> list[int | None]:
+        documents = protocol.restore_documents(entries, at=at)
+        results: list[int | None] = []
+        with self._lock:
+            for entry, document in zip(entries, documents, strict=True):
+                t = entry.transition
+                if entry.record_id is None and t.edge_key in self._claims:
+                    results.append(None)
+                    continue
+                results.append(entry.record_id if entry.record_id is not None else self._add(
+                    t, state=RecordState.PLANNED, strategy=entry.strategy, actor=actor,
+                    at=at, claim=True).id)
+                if document is not None:
+                    self._restore[(t.ref, t.uid)] = document
+        return results
+
+    def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
+        with self._lock:
+            for record_id in record_ids:
+                self._check(record_id, RecordState.APPLIED)
+            for record_id in record_ids:
+                self._move_locked(record_id, RecordState.APPLIED, at=at, error=None)
+
+    def _check(self, record_id: int, wanted: RecordState) -> TransitionRecord:
+        record = self._records.get(record_id)
+        if record is None:
+            raise LedgerError(f"no transition {record_id} in the ledger")
+        protocol.check_move(record_id, record.state, wanted)
+        return record
 
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
               error: str | None = None) -> None:
         with self._lock:
-            record = self._records.get(record_id)
-            if record is None:
-                raise LedgerError(f"no transition {record_id} in the ledger")
-            protocol.check_move(record_id, record.state, wanted)
-            at = protocol.utc(at)
-            if wanted in (RecordState.APPLIED, RecordState.VERIFIED):
-                record = dataclasses.replace(
-                    record, state=wanted, applied_at=record.applied_at or at,
-                    verified_at=at if wanted is RecordState.VERIFIED else None)
-                self._remember(record)
-            else:
-                record = dataclasses.replace(record, state=wanted, ended_at=at, error=error)
-                self._claims = {k: v for k, v in self._claims.items() if v[0] != record_id}
-            self._records[record_id] = record
+            self._move_locked(record_id, wanted, at=at, error=error)
+
+    def _move_locked(self, record_id: int, wanted: RecordState, *, at: datetime,
+                     error: str | None) -> None:
+        record = self._check(record_id, wanted)
+        at = protocol.utc(at)
+        if wanted in (RecordState.APPLIED, RecordState.VERIFIED):
+            record = dataclasses.replace(
+                record, state=wanted, applied_at=record.applied_at or at,
+                verified_at=at if wanted is RecordState.VERIFIED else None)
+            self._remember(record)
+        else:
+            record = dataclasses.replace(record, state=wanted, ended_at=at, error=error)
+            self._claims = {k: v for k, v in self._claims.items() if v[0] != record_id}
+        self._records[record_id] = record
 
     def _remember(self, record: TransitionRecord) -> None:
         known = self._facts.get(record.ref)

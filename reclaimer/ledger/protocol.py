@@ -7,7 +7,8 @@ in a test is a loop over instants.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -31,12 +32,38 @@ MOVES: Mapping[RecordState, frozenset[RecordState]] = {
 }
 
 
+@dataclass(frozen=True)
+class PlannedEntry:
+    """One transition of a chunk claimed in one transaction (`Ledger.record_planned_many`).
+
+    ``restore`` is saved for the transition's (ref, uid) in that same transaction, so it
+    is on disk before any API call that needs it. ``record_id`` names a planned row kept
+    from an earlier attempt (a retry): the row is not written again, only its restore
+    info, which the retry read afresh.
+    """
+
+    transition: Transition
+    strategy: str
+    restore: Mapping[str, Any] | None = None
+    record_id: int | None = None
+
+
 class Ledger(Protocol):
     def record_planned(self, transition: Transition, *, strategy: str, actor: str,
                        at: datetime) -> TransitionRecord:
         """Written before any API call, so a crash leaves a row to reconcile. Claims
         ``edge_key`` if set; raises `EdgeAlreadyClaimed` (and writes nothing) when
         another replica claimed it first."""
+        ...
+
+    def record_planned_many(self, entries: Sequence[PlannedEntry], *, actor: str,
+                            at: datetime) -> list[int | None]:
+        """`record_planned` and `save_restore_info` for a chunk, in one transaction.
+
+        Returns each entry's record id in order; None where the edge was already claimed
+        (by another replica, or by an earlier entry of the chunk): nothing of that entry
+        is written, its restore info included. Refuses the whole chunk (`LedgerError`,
+        nothing written) when any entry is invalid."""
         ...
 
     def record_blocked(self, transition: Transition, *, actor: str,
@@ -50,6 +77,11 @@ class Ledger(Protocol):
         ...
 
     def mark_applied(self, record_id: int, *, at: datetime) -> None: ...
+
+    def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
+        """`mark_applied` for a chunk in one transaction; a row that may not move (or
+        does not exist) refuses the whole chunk with `LedgerError`, nothing moved."""
+        ...
 
     def mark_verified(self, record_id: int, *, at: datetime) -> None: ...
 
@@ -91,6 +123,17 @@ def check_move(record_id: int, current: RecordState, wanted: RecordState) -> Non
     if current not in MOVES[wanted]:
         raise LedgerError(f"transition {record_id} is {current.value}; "
                           f"it cannot become {wanted.value}")
+
+
+def restore_documents(entries: Sequence[PlannedEntry], *,
+                      at: datetime) -> list[dict[str, Any] | None]:
+    """Each entry's restore document, after checking every instant: a chunk is refused
+    whole, before anything is written, if any entry could not be stored."""
+    utc(at)
+    for entry in entries:
+        utc(entry.transition.at)
+    return [None if e.restore is None else restore_document(e.transition.ref, e.restore)
+            for e in entries]
 
 
 def check_hold(ref: ServiceRef, *, until: datetime, reason: str, now: datetime) -> None:

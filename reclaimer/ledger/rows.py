@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Row
+from sqlalchemy import Connection, Insert, Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,16 +24,25 @@ from reclaimer.model import (
 )
 
 
+def transition_values(transition: Transition, *, state: RecordState, strategy: str | None,
+                      actor: str, at: datetime) -> dict[str, Any]:
+    """A new row's columns, for the ORM row and for multi-row Core inserts alike."""
+    return {
+        "state": state.value, "namespace": transition.ref.namespace,
+        "name": transition.ref.name, "uid": transition.uid,
+        "action": transition.action.value, "trigger": transition.trigger.value,
+        "reason": transition.reason.value, "policy": transition.policy,
+        "edge_key": transition.edge_key, "strategy": strategy,
+        "evidence": plain_evidence(transition.evidence), "gpus": transition.gpus,
+        "actor": actor, "blocked": transition.blocked, "at": transition.at,
+        "recorded_at": at,
+    }
+
+
 def transition_row(transition: Transition, *, state: RecordState, strategy: str | None,
                    actor: str, at: datetime) -> TransitionRow:
-    return TransitionRow(
-        state=state.value, namespace=transition.ref.namespace, name=transition.ref.name,
-        uid=transition.uid, action=transition.action.value,
-        trigger=transition.trigger.value, reason=transition.reason.value,
-        policy=transition.policy, edge_key=transition.edge_key, strategy=strategy,
-        evidence=plain_evidence(transition.evidence), gpus=transition.gpus, actor=actor,
-        blocked=transition.blocked, at=transition.at, recorded_at=at,
-    )
+    return TransitionRow(**transition_values(transition, state=state, strategy=strategy,
+                                             actor=actor, at=at))
 
 
 def to_record(row: TransitionRow) -> TransitionRecord:
@@ -79,9 +88,13 @@ def to_hold(row: HoldRow | Row[Any]) -> Hold:
                 who=row.who)
 
 
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+
+
 def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
+    return dialect_insert(session.get_bind().dialect.name, table)
 
 
 def upsert(session: Session, table: Any, values: Mapping[str, Any], *, keys: list[str],
@@ -96,3 +109,22 @@ def upsert(session: Session, table: Any, values: Mapping[str, Any], *, keys: lis
     changed = {k: getattr(excluded, k) for k in values if k not in keys}
     session.execute(statement.on_conflict_do_update(  # type: ignore[attr-defined]
         index_elements=keys, set_=changed, where=where))
+
+
+def upsert_many(connection: Connection, table: Any, values: Sequence[Mapping[str, Any]], *,
+                keys: list[str], only_if_newer: str | None = None) -> None:
+    """`upsert` for many rows with one statement, executed over all parameter sets.
+
+    Rows must have distinct keys: a multi-row ON CONFLICT DO UPDATE may not touch one
+    row twice (PostgreSQL refuses), so callers keep one row per key.
+    """
+    if not values:
+        return
+    statement: Insert = dialect_insert(connection.dialect.name, table)
+    excluded = statement.excluded  # type: ignore[attr-defined]
+    where = None
+    if only_if_newer is not None:
+        where = getattr(table.c, only_if_newer) <= getattr(excluded, only_if_newer)
+    changed = {k: getattr(excluded, k) for k in values[0] if k not in keys}
+    connection.execute(statement.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=keys, set_=changed, where=where), list(values))

@@ -7,7 +7,7 @@ cluster (DESIGN §6).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from reclaimer.errors import EdgeAlreadyClaimed, LedgerError, LedgerUnavailable
-from reclaimer.ledger import protocol, queries, rows
+from reclaimer.ledger import batch, protocol, queries, rows
 from reclaimer.ledger.engine import READ_ONLY, display, first_line, parse_url
 from reclaimer.ledger.recording import RecordingStore
 from reclaimer.ledger.records import (
@@ -66,7 +66,28 @@ class SqlLedger(RecordingStore):
             raise LedgerUnavailable(f"database {self._where} failed: "
                                     f"{first_line(exc)}") from exc
 
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A Core write transaction, for the chunk writes of `batch`."""
+        try:
+            with self._engine.begin() as connection:
+                yield connection
+        except LedgerError:
+            raise
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"database {self._where} failed: "
+                                    f"{first_line(exc)}") from exc
+
     # --- writing ---------------------------------------------------------------------
+
+    def record_planned_many(self, entries: Sequence[protocol.PlannedEntry], *, actor: str,
+                            at: datetime) -> list[int | None]:
+        with self._writing() as connection:
+            return batch.record_planned_many(connection, entries, actor=actor, at=at)
+
+    def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
+        with self._writing() as connection:
+            batch.mark_applied_many(connection, record_ids, at=at)
 
     def record_external(self, transition: Transition, *, field_manager: str,
                         at: datetime) -> TransitionRecord:

@@ -98,7 +98,7 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     inventory.start()
     options = ExecutorOptions.from_settings(settings.executor, default_mode=inventory.mode)
     executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor)), ledger,
-                        actor=actor, options=options)
+                        actor=actor, options=options, cached=inventory)
     policies = _cluster_policies(rest)
     metrics = ServiceMetrics()
     parts = LoopParts(inventory=inventory, signals=PrometheusSignals(prometheus), ledger=ledger,

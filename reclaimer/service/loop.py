@@ -154,7 +154,7 @@ class Reconciler:
     def act(self, plan: Plan, *, now: datetime) -> list[Outcome]:
         executor = self.parts.executor
         actionable = plan.actionable
-        applied = list(self._pool.map(lambda t: executor.apply(t, at=now), actionable))
+        applied = executor.apply_many(actionable, at=now, pool=self._pool)
         self._blocked.forget(o.ref for o in applied if o.kind is OutcomeKind.APPLIED)
         for transition, outcome in zip(actionable, applied, strict=True):
             bookkeeping.observe_lateness(self.metrics, transition, outcome, now=now)

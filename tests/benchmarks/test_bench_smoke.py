@@ -3,9 +3,9 @@
 `make bench` is not part of `make test`, so a benchmark broken by a change elsewhere
 would only show when someone next measures. These run the same code paths at 200 and
 50 ISVCs (seconds, not minutes) and assert the counts the figures rely on: PromQL
-queries are the seven signals per evaluation, API calls are two per tick plus three
-per stop and one per deferral, every signal is known, and every stop of an edge storm
-is written once.
+queries are the seven signals per evaluation, API calls are two per tick plus two
+per stop (the PATCH and its Event) and one per deferral, every signal is known, and
+every stop of an edge storm is written once.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import ExecutorOptions, Outcome
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
 from reclaimer.ledger import MemoryLedger
 from reclaimer.model import Action, DeploymentMode, Reason, ServiceRef, Transition, Trigger
@@ -30,6 +31,7 @@ class Harness:
     ledger: MemoryLedger
     executor: Executor
     sleeps: list[float] = field(default_factory=list)
+    inventory: Inventory | None = None
 
     def ref(self, name: str = "llama") -> ServiceRef:
         return ServiceRef(NS, name)
@@ -72,9 +74,13 @@ MakeHarness = Callable[..., Harness]
 def make_harness(make_sandbox: Callable[..., SandboxHandle]) -> Iterator[MakeHarness]:
     clients: list[Any] = []
 
+    inventories: list[Inventory] = []
+
     def factory(kserve: str, *isvcs: dict[str, Any], strategy: str = "auto",
-                verify_timeout: timedelta = timedelta(minutes=5),
-                termination: float = 0) -> Harness:
+                verify_timeout: timedelta = timedelta(minutes=5), termination: float = 0,
+                cache: str | None = None, chunk_size: int = 200) -> Harness:
+        """``cache``: "live" (watched, as `reclaimer run` has it) or "frozen" (listed
+        once and never updated, so the executor acts on a stale copy) or None."""
         from reclaimer.executor.strategy import parse_strategy  # noqa: PLC0415
 
         handle = make_sandbox({"kserve": kserve, "podTerminationSeconds": termination,
@@ -87,11 +93,27 @@ def make_harness(make_sandbox: Callable[..., SandboxHandle]) -> Iterator[MakeHar
         sleeps: list[float] = []
         options = ExecutorOptions(strategy=parse_strategy(strategy),
                                   verify_timeout=verify_timeout,
-                                  default_mode=DeploymentMode.KNATIVE)
+                                  default_mode=DeploymentMode.KNATIVE, chunk_size=chunk_size)
+        inventory = _inventory(rest, cache)
+        if inventory is not None:
+            inventories.append(inventory)
         executor = Executor(cluster, ledger, actor="test-replica", options=options,
-                            sleep=sleeps.append)
-        return Harness(handle, rest, cluster, ledger, executor, sleeps)
+                            sleep=sleeps.append, cached=inventory)
+        return Harness(handle, rest, cluster, ledger, executor, sleeps, inventory)
 
     yield factory
+    for inventory in inventories:
+        inventory.stop()
     for api in clients:
         api.close()
+
+
+def _inventory(rest: Rest, cache: str | None) -> Inventory | None:
+    if cache is None:
+        return None
+    inventory = Inventory(rest)
+    if cache == "live":
+        inventory.start()
+    else:
+        inventory.isvcs.resync()
+    return inventory

@@ -1,8 +1,9 @@
 """Child process for test_recover: runs the real executor and dies by SIGKILL mid-way.
 
-``--die after-api``: SIGKILL inside ``mark_applied`` (the stop annotation is written,
+``--die after-api``: SIGKILL inside ``mark_applied_many`` (the stop annotation is written,
 the row is still planned). ``--die before-api``: SIGKILL inside the ISVC patch, before
-the request is sent (the row is planned, the cluster untouched).
+the request is sent (the row is planned, the cluster untouched). ``--names a,b,c``
+stops several ISVCs as one chunk on a pool, as a tick does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +38,9 @@ class DieOnApplied(SqlLedger):
     def mark_applied(self, record_id: int, *, at: datetime) -> None:
         _die()
 
+    def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
+        _die()
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -42,18 +48,24 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--die", choices=["after-api", "before-api"])
     parser.add_argument("--at")
+    parser.add_argument("--names", default="llama")
     args = parser.parse_args()
     rest = Rest(api_client_for_host(args.url))
     after = args.die == "after-api"
     ledger = DieOnApplied.open(args.db) if after else open_ledger(args.db)
     cluster = KubeCluster(rest) if after else DieBeforePatch(rest)
-    ref = ServiceRef("team-a", "llama")
-    uid = cluster.get_isvc(ref)["metadata"]["uid"]
     at = datetime.fromisoformat(args.at)
-    t = Transition(ref=ref, uid=uid, action=Action.STOP, trigger=Trigger.SCHEDULE,
-                   reason=Reason.SCHEDULE_STOP, policy="team-a/office-hours", at=at,
-                   edge_key=f"team-a/office-hours|{uid}|{at.isoformat()}|stop")
-    Executor(cluster, ledger, actor="child").apply(t, at=at)
+    transitions = [_stop(cluster, ServiceRef("team-a", name), at)
+                   for name in args.names.split(",")]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        Executor(cluster, ledger, actor="child").apply_many(transitions, at=at, pool=pool)
+
+
+def _stop(cluster: KubeCluster, ref: ServiceRef, at: datetime) -> Transition:
+    uid = cluster.get_isvc(ref)["metadata"]["uid"]
+    return Transition(ref=ref, uid=uid, action=Action.STOP, trigger=Trigger.SCHEDULE,
+                      reason=Reason.SCHEDULE_STOP, policy="team-a/office-hours", at=at,
+                      edge_key=f"team-a/office-hours|{uid}|{at.isoformat()}|stop")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,11 @@ CHILD = Path(__file__).with_name("crash_child.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _crash(handle: SandboxHandle, db: str, die: str) -> int:
+def _crash(handle: SandboxHandle, db: str, die: str, names: str = "llama") -> int:
     done = subprocess.run(
         [sys.executable, str(CHILD), "--url", handle.url, "--db", db, "--die", die,
-         "--at", T0.isoformat()], cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
-        capture_output=True, timeout=30)
+         "--at", T0.isoformat(), "--names", names], cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT)}, check=False, capture_output=True, timeout=30)
     return done.returncode
 
 
@@ -64,6 +64,32 @@ def test_recovery_reconciles_the_planned_row_against_the_cluster(
     finally:
         ledger.close()
     assert ([o.kind.value for o in outcomes], states) == ([after[0]], [after[1]])
+
+
+@pytest.mark.parametrize(("die", "after"), [
+    pytest.param("after-api", "verified", id="all-stopped-become-applied"),
+    pytest.param("before-api", "abandoned", id="untouched-become-abandoned"),
+])
+def test_recovery_resolves_a_whole_chunk_killed_before_its_applied_mark(
+        make_sandbox: object, db: str, die: str, after: str) -> None:
+    names = ["a", "b", "c"]
+    handle = make_sandbox({"kserve": "0.16", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS],
+                           "inferenceServices": [isvc_entry(n) for n in names]})
+    assert _crash(handle, db, die, ",".join(names)) == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        planned = [r.state.value for r in ledger.pending()]
+        executor = Executor(KubeCluster(Rest(api)), ledger, actor="successor")
+        recover(executor, at=T0)
+        handle.wait_idle(terminations=True)
+        executor.followup.run(at=T0)
+        states = [r.state.value for r in ledger.history()]
+    finally:
+        api.close()
+        ledger.close()
+    assert (planned, states) == (["planned"] * 3, [after] * 3)
 
 
 def test_an_abandoned_edge_is_decided_again(make_sandbox: object, db: str) -> None:

@@ -13,8 +13,13 @@ COUNT = 60
 
 
 @pytest.mark.timeout(120)
-def test_verifying_many_stops_costs_two_list_calls(make_harness: MakeHarness) -> None:
-    h = make_harness("0.16", *[isvc_entry(f"m{i:03d}") for i in range(COUNT)])
+@pytest.mark.parametrize(("cache", "calls"), [
+    pytest.param(None, 3, id="get-patch-event"),
+    pytest.param("frozen", 2, id="patch-event-from-the-cache"),
+])
+def test_verifying_many_stops_costs_two_list_calls(make_harness: MakeHarness,
+                                                   cache: str | None, calls: int) -> None:
+    h = make_harness("0.16", *[isvc_entry(f"m{i:03d}") for i in range(COUNT)], cache=cache)
     transitions = [h.transition(Action.STOP, f"m{i:03d}") for i in range(COUNT)]
     before = h.rest.total_calls
     outcomes = [h.executor.apply(t, at=t.at) for t in transitions]
@@ -25,7 +30,7 @@ def test_verifying_many_stops_costs_two_list_calls(make_harness: MakeHarness) ->
     assert {o.kind for o in outcomes} == {OutcomeKind.APPLIED}
     assert (len(verified), {o.kind for o in verified}) == (COUNT, {OutcomeKind.VERIFIED})
     assert (h.rest.total_calls - before, h.rest.calls["GET"] >= 2) == (2, True)
-    assert per_stop == 3  # GET the ISVC, PATCH it, POST the Event
+    assert per_stop == calls
 
 
 def test_an_idle_follow_up_costs_nothing(make_harness: MakeHarness) -> None:

@@ -127,3 +127,28 @@ def test_a_failed_watch_is_recovered_by_a_relist(make_rest: MakeRest,
     handle.apply({"podTerminationSeconds": 0, "namespaces": [NS],
                   "inferenceServices": [isvc("second")]})
     assert _until(lambda: len(inventory.snapshot()) == 2)
+
+
+@pytest.mark.parametrize(("name", "by_uid", "found"), [
+    pytest.param("m1", True, True, id="by-uid"),
+    pytest.param("m1", False, True, id="by-ref-alone"),
+    pytest.param("nobody", False, False, id="absent"),
+])
+def test_one_cached_isvc_is_read_without_an_api_call(
+        make_rest: MakeRest, started: list[Inventory], name: str, by_uid: bool,
+        found: bool) -> None:
+    handle, client = make_rest({"inferenceServices": [isvc(f"m{i}") for i in range(3)]})
+    inventory = _inventory(client, started)
+    uid = client.get(rest.ISVC, NS, "m1")["metadata"]["uid"] if by_uid else None
+    handle.request_log.clear()
+    obj = inventory.isvc(ServiceRef(NS, name), uid=uid)
+    assert (obj is not None, len(handle.request_log)) == (found, 0)
+    assert obj is None or obj["metadata"]["name"] == name
+
+
+def test_a_uid_of_another_service_finds_nothing(make_rest: MakeRest,
+                                                started: list[Inventory]) -> None:
+    _, client = make_rest({"inferenceServices": [isvc("m0"), isvc("m1")]})
+    inventory = _inventory(client, started)
+    uid = client.get(rest.ISVC, NS, "m0")["metadata"]["uid"]
+    assert inventory.isvc(ServiceRef(NS, "m1"), uid=uid) is None

@@ -67,6 +67,29 @@ def test_exactly_one_of_two_processes_claims_each_edge(shared: tuple[str, Ledger
     assert len(ledger.history()) == EDGES
 
 
+def test_exactly_one_of_two_processes_claims_each_edge_of_a_chunk(
+        shared: tuple[str, Ledger]) -> None:
+    """Each replica claims the same chunk of keys, in opposite orders, in one call."""
+    url, ledger = shared
+    replicas = [_worker("race-many", url, f"replica-{n}") for n in (1, 2)]
+    try:
+        assert [_line(p) for p in replicas] == ["ready", "ready"]
+        winners = []
+        for chunk in range(EDGES):
+            keys = [f"chunk-{chunk}-edge-{edge}" for edge in range(EDGES)]
+            for process, order in zip(replicas, (keys, keys[::-1]), strict=True):
+                assert process.stdin is not None
+                process.stdin.write(" ".join(order) + "\n")
+                process.stdin.flush()
+            first, second = (_line(p).split() for p in replicas)
+            winners.append([(a, b) for a, b in zip(first, second[::-1], strict=True)])
+    finally:
+        codes = [_finish(p) for p in replicas]
+    assert codes == [0, 0]
+    assert {pair for chunk in winners for pair in chunk} <= {("won", "lost"), ("lost", "won")}
+    assert len(ledger.history()) == EDGES * EDGES
+
+
 def test_a_killed_process_leaves_a_planned_row_for_the_next_one(
         shared: tuple[str, Ledger]) -> None:
     url, _ = shared

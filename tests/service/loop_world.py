@@ -99,7 +99,8 @@ def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str]
     inventory = Inventory(rest)
     inventory.start()
     ledger = MemoryLedger()
-    executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="test")
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="test",
+                        cached=inventory)
     signals = ScriptedSignals(scripts, outages=outages)
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor)
     settings = LoopSettings(policy_paths=(tmp_path,), decide=decide or DecideSettings(),

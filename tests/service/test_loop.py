@@ -206,3 +206,23 @@ def test_starts_wait_for_room_among_starts_in_flight(make_sandbox: MakeSandbox,
     started = [o for o in first.outcomes if o.kind is OutcomeKind.APPLIED]
     assert (len(started), second.plan.actionable) == (2, ())
     assert second.next_wake == MONDAY_START + timedelta(seconds=10)
+
+
+def test_an_edge_tick_costs_one_patch_and_one_event_per_stop(make_sandbox: MakeSandbox,
+                                                             tmp_path: Path) -> None:
+    refs = [ServiceRef("team-a", f"m{i}") for i in range(4)]
+    world = build(make_sandbox(scenario(*[(r.namespace, r.name, DEV) for r in refs])),
+                  tmp_path, policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={r: quiet() for r in refs})
+    try:
+        world.inventory.resync()
+        world.sandbox.request_log.clear()
+        result = world.reconciler.reconcile_once(FRIDAY_STOP)
+        log = world.sandbox.request_log
+        calls = [log.count(verb=verb, resource=resource) for verb, resource in [
+            ("get", "inferenceservices"), ("patch", "inferenceservices"),
+            ("create", "events"), ("list", "inferenceservices"), ("list", "pods")]]
+    finally:
+        world.close()
+    assert [o.kind for o in result.outcomes][:4] == [OutcomeKind.APPLIED] * 4
+    assert calls == [0, 4, 4, 1, 1]  # the follow-up's two LISTs are the tick's constant

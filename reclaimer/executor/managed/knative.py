@@ -8,7 +8,9 @@ request wakes the service, and the Event and condition say so (docs/managed-stop
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, saved_restore_info, write_condition
@@ -54,6 +56,10 @@ class ManagedKnative:
         return STARTED_MESSAGE
 
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
+        return None
+
+    def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
+        """None: the stop saves its own, which needs more than the object."""
         return None
 
     def still_stopped(self, obj: Obj) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from reclaimer.errors import Refused
 from reclaimer.executor.base import Context
@@ -25,6 +27,9 @@ class ModelMesh:
 
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
         return UNSUPPORTED
+
+    def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
+        return None
 
     def still_stopped(self, obj: Obj) -> bool:
         return False

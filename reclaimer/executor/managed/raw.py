@@ -73,6 +73,10 @@ class ManagedRaw:
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
         return None
 
+    def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
+        """None: the stop saves its own, which needs more than the object."""
+        return None
+
     def still_stopped(self, obj: Obj) -> bool:
         return st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
 

@@ -1,0 +1,181 @@
+"""One chunk of a tick's transitions: prepare, claim, write, mark applied (executor.py).
+
+Only the API calls and the preparation (which may GET) run on the pool; the two ledger
+transactions run on the calling thread, so a chunk never queues on the database's lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor as Pool
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from reclaimer.errors import (
+    ClusterError,
+    ClusterUnavailable,
+    Conflict,
+    NotFound,
+    Refused,
+    ServerError,
+    TooManyRequests,
+)
+from reclaimer.executor import isvc_state as st
+from reclaimer.executor.base import Handler
+from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
+from reclaimer.kube.events import RECLAIMED, RESTORED
+from reclaimer.kube.ports import Obj
+from reclaimer.ledger.protocol import PlannedEntry
+from reclaimer.model import Action, ServiceRef, Transition
+
+if TYPE_CHECKING:
+    from reclaimer.executor.executor import Executor
+
+TRANSIENT = (Conflict, TooManyRequests, ServerError, ClusterUnavailable)
+RetryKey = tuple[str, str, str, str | None]
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+def key_of(t: Transition) -> RetryKey:
+    return (t.ref.namespace, t.ref.name, t.action.value, t.edge_key)
+
+
+def outcome(t: Transition, kind: OutcomeKind, record_id: int | None, message: str,
+            strategy: str | None = None) -> Outcome:
+    return Outcome(ref=t.ref, action=t.action, kind=kind, record_id=record_id,
+                   message=message, strategy=strategy)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A transition ready to claim: the object it acts on and what to save first."""
+
+    transition: Transition
+    obj: Obj
+    handler: Handler
+    retried: int | None
+    """The planned row kept from an earlier, transiently failed attempt."""
+    restore: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    prepared: Prepared
+    record_id: int
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """An applied transition's Event, emitted once every chunk is written."""
+
+    ref: ServiceRef
+    uid: str
+    reason: str
+    message: str
+
+
+def _settled(slot: Outcome | Prepared) -> Outcome:
+    if not isinstance(slot, Outcome):
+        raise AssertionError(f"{slot.transition.ref}: prepared but never claimed")
+    return slot
+
+
+class Chunk:
+    def __init__(self, executor: Executor, *, at: datetime, pool: Pool | None) -> None:
+        self.ex = executor
+        self.at = at
+        self.pool = pool
+        self.events: list[Announcement] = []
+
+    def map(self, fn: Callable[[A], B], items: Iterable[A]) -> Iterator[B]:
+        return self.pool.map(fn, items) if self.pool is not None else map(fn, items)
+
+    def run(self, transitions: Sequence[Transition]) -> list[Outcome]:
+        slots: list[Outcome | Prepared] = list(
+            self.map(lambda t: self.ex.prepare(t, at=self.at), transitions))
+        claimed: dict[int, Claimed] = {}
+        for index, taken in self._claim(slots):
+            if isinstance(taken, Claimed):
+                claimed[index] = taken
+            else:
+                slots[index] = taken
+        written = dict(zip(claimed, self.map(self._guarded, claimed.values()), strict=True))
+        applied = [claimed[i].record_id for i, w in written.items() if isinstance(w, str)]
+        self.ex.ledger.mark_applied_many(applied, at=self.at)
+        for index, result in written.items():
+            if isinstance(result, str):
+                slots[index] = self._applied(claimed[index], result)
+            elif isinstance(result, Outcome):
+                slots[index] = result
+        for result in written.values():
+            if isinstance(result, Exception):
+                raise result
+        return [_settled(s) for s in slots]
+
+    def _guarded(self, claimed: Claimed) -> str | Outcome | Exception:
+        """An unexpected error (a bug, the ledger down inside a managed stop) is raised
+        only after the chunk's successful writes are marked applied; its own planned row
+        is kept for the next tick, like a transient failure."""
+        try:
+            return self._write(claimed)
+        except Exception as exc:
+            with self.ex.lock:
+                self.ex.retry[key_of(claimed.prepared.transition)] = claimed.record_id
+            return exc
+
+    def _claim(self, slots: Sequence[Outcome | Prepared]
+               ) -> Iterator[tuple[int, Claimed | Outcome]]:
+        """The chunk's planned rows, edge claims and restore info: one transaction."""
+        ready = [(i, p) for i, p in enumerate(slots) if isinstance(p, Prepared)]
+        entries = [PlannedEntry(p.transition, p.handler.name, p.restore, record_id=p.retried)
+                   for _, p in ready]
+        ids = self.ex.ledger.record_planned_many(entries, actor=self.ex.actor, at=self.at)
+        for (index, prepared), record_id in zip(ready, ids, strict=True):
+            t = prepared.transition
+            yield index, (Claimed(prepared, record_id) if record_id is not None else outcome(
+                t, OutcomeKind.SKIPPED, None, f"edge {t.edge_key} is already claimed"))
+
+    def _write(self, claimed: Claimed) -> str | Outcome:
+        """The strategy's API calls; a failure is settled here, a success returns its
+        message and is marked applied with the rest of the chunk."""
+        p, ex, record_id = claimed.prepared, self.ex, claimed.record_id
+        t, handler = p.transition, p.handler
+        act = handler.stop if t.action is Action.STOP else handler.start
+        try:
+            return act(ex.ctx, p.obj, at=self.at)
+        except TRANSIENT as exc:
+            with ex.lock:
+                ex.retry[key_of(t)] = record_id
+            return outcome(t, OutcomeKind.RETRY, record_id, f"retried next tick: {exc}")
+        except NotFound:
+            return ex.finish(t, record_id, OutcomeKind.ABANDONED,
+                             "the InferenceService is gone", at=self.at)
+        except Refused as exc:
+            with ex.lock:
+                ex.refused[key_of(t)] = str(exc)
+            return ex.fail(t, record_id, f"{handler.name}: {exc}", at=self.at)
+        except ClusterError as exc:
+            return ex.fail(t, record_id, f"{handler.name}: {exc}", at=self.at)
+
+    def _applied(self, claimed: Claimed, message: str) -> Outcome:
+        p, ex = claimed.prepared, self.ex
+        t, uid, name = p.transition, st.uid_of(p.obj), p.handler.name
+        with ex.lock:
+            ex.retry.pop(key_of(t), None)
+        why = f"{message} (trigger {t.trigger.value}, policy {t.policy or '-'}, {t.reason.value})"
+        ex.followup.track(Awaiting(
+            record_id=claimed.record_id, ref=t.ref, uid=uid, action=t.action, strategy=name,
+            deadline=self.at + ex.options.verify_timeout, message=why),
+            managed_stop=name.startswith("managed"))
+        self.events.append(Announcement(
+            t.ref, uid, RECLAIMED if t.action is Action.STOP else RESTORED, why))
+        return outcome(t, OutcomeKind.APPLIED, claimed.record_id, why, name)
+
+    def emit_events(self) -> None:
+        """Best effort (a failed Event is logged by the recorder), after every write."""
+        emit = self.ex.cluster.emit_event
+        list(self.map(lambda e: emit(e.ref, e.uid, reason=e.reason, message=e.message,
+                                     warning=False, at=self.at), self.events))
+        self.events.clear()
