@@ -89,7 +89,7 @@ def per_query(url: str, repeat: int) -> dict[str, dict[str, float]]:
     """Each query of a tick's evaluation alone: median wall and Prometheus CPU seconds."""
     source = PrometheusSignals(PrometheusSettings.from_mapping({"url": url}))
     out = {}
-    for query, text in source.queries_for(TICK_WINDOWS, recent=LOOKBACK, at=EDGE).items():
+    for query, text in source.queries_for(TICK_WINDOWS, recent=LOOKBACK).items():
         runs = [_ask(url, text) for _ in range(repeat)]
         out[query.value] = {"wall_s": round(statistics.median(r[0] for r in runs), 3),
                             "cpu_s": round(statistics.median(r[1] for r in runs), 2)}

@@ -45,7 +45,7 @@ from reclaimer.signals.deadline import DeadlineSession
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
 from reclaimer.signals.settings import PrometheusSettings
-from reclaimer.signals.windows import fold, split, stackable
+from reclaimer.signals.windows import fold, split
 
 Row = tuple[dict[str, str], float]
 _GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
@@ -68,22 +68,20 @@ class PrometheusSignals:
         """The PromQL of one evaluation, as sent (for `reclaimer signals` and logs)."""
         return self.queries_for((window,))
 
-    def queries_for(self, windows: Sequence[timedelta], *, recent: timedelta | None = None,
-                    at: datetime | None = None) -> dict[Query, str]:
+    def queries_for(self, windows: Sequence[timedelta], *,
+                    recent: timedelta | None = None) -> dict[Query, str]:
         """One query per signal, whatever the number of windows.
 
         A query whose text is the same for every window (last request, freshness, GPU
         count) is asked once and serves them all; the others ask every window in one
         query, each window's rows tagged (`windows.WINDOW_LABEL`). ``recent`` (default: the
-        shortest window) is where the last request is resolved to the full step. Coverage
-        of several windows is stacked into one subquery when ``at`` is given.
+        shortest window) is where the last request is resolved to the full step.
         """
         windows = sorted(set(windows))
-        spans = self._spans(windows, recent or windows[0], at)
+        spans = self._spans(windows, recent or windows[0])
         longest = spans[max(windows)]
         s = self.settings
-        stack = at is not None and stackable(windows, s.resolution)
-        built = build(s.requests, s.gpu, windows, stack=stack)
+        built = build(s.requests, s.gpu, windows)
         out = {q: render(text, longest, pod_labels=s.pod_labels, isvc_label=s.isvc_label)
                for q, text in built.items()}
         for q, template in self._templates.items():
@@ -91,11 +89,11 @@ class PrometheusSignals:
                                      isvc_label=s.isvc_label) for w in windows})
         return out
 
-    def _spans(self, windows: Sequence[timedelta], recent: timedelta, at: datetime | None,
+    def _spans(self, windows: Sequence[timedelta], recent: timedelta,
                ) -> dict[timedelta, Spans]:
         s = self.settings
         horizon = max(s.last_request_horizon, *windows)
-        return {w: Spans(window=w, step=s.resolution, horizon=horizon, recent=recent, at=at)
+        return {w: Spans(window=w, step=s.resolution, horizon=horizon, recent=recent)
                 for w in windows}
 
     def fetch(self, *, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
@@ -107,7 +105,7 @@ class PrometheusSignals:
         """Every window in one evaluation: one query per signal, one timeout in all."""
         deadline = time.monotonic() + self.settings.timeout.total_seconds()
         windows = sorted(set(windows))
-        queries = self.queries_for(windows, recent=recent, at=at)
+        queries = self.queries_for(windows, recent=recent)
         if self._pool is None:
             rows = {q: self._query(q, text, at=at, deadline=deadline)
                     for q, text in queries.items()}

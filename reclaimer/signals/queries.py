@@ -31,12 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 
 from reclaimer.signals.presets import GpuPreset, NameMap, PodJoin, RequestPreset, Source
 from reclaimer.signals.promql import copy_label, duration, extract_label, quote, set_label
-from reclaimer.signals.windows import WINDOW_LABEL, stacked, stacked_steps, window_value
+from reclaimer.signals.windows import WINDOW_LABEL, window_value
 
 
 class Query(StrEnum):
@@ -51,7 +51,7 @@ class Query(StrEnum):
 
 TEMPLATE_KEYS = tuple(q.value for q in Query)
 TOKENS = ("window", "step", "horizon", "recent", "recent_seconds", "coarse_step", "coarse_range",
-          "at", "isvc_pods", "isvc_pods_window", "isvc_pods_horizon")
+          "isvc_pods", "isvc_pods_window", "isvc_pods_horizon")
 COARSE_STEPS = 36
 GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
 BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
@@ -168,8 +168,7 @@ def _by_mapping(sources: tuple[Source, ...]) -> list[tuple[PodJoin | NameMap, li
     return list(groups.items())
 
 
-def _presence(sources: tuple[Source, ...], signal: str, windows: Windows, *,
-              stack: bool) -> str:
+def _presence(sources: tuple[Source, ...], signal: str, windows: Windows) -> str:
     """Steps of the window at which some series of a workload was present.
 
     Counted per workload (a pod, or a named service with all its pods), then mapped to
@@ -181,20 +180,16 @@ def _presence(sources: tuple[Source, ...], signal: str, windows: Windows, *,
     parts = []
     for i, (mapping, group) in enumerate(_by_mapping(sources)):
         present = _union([f"count {_by(mapping)} ({s.selector})" for s in group])
-        steps = (stacked_steps(present, windows) if stack and windows else
-                 _per_window(f"count_over_time(({present})[{{{{window}}}}:{{{{step}}}}])",
-                             windows))
+        steps = _per_window(f"count_over_time(({present})[{{{{window}}}}:{{{{step}}}}])",
+                            windows)
         tagged = set_label(steps, target="reclaimer_source", value=str(i))
         parts.append(to_isvc(tagged, mapping, pods="{{isvc_pods_window}}"))
-    best = f"max {BY_ISVC} ({_union(parts)})"
-    return set_label(stacked(best) if stack else best, target="signal", value=signal)
+    return set_label(f"max {BY_ISVC} ({_union(parts)})", target="signal", value=signal)
 
 
-def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None, *,
-             stack: bool = False) -> str:
-    """Per signal; ``stack`` counts every window in one subquery (`windows.stacked_steps`)."""
-    return _union([_presence(requests_preset.counters, "requests", windows, stack=stack),
-                   _presence(gpu.sources, "gpu", windows, stack=stack)])
+def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None) -> str:
+    return _union([_presence(requests_preset.counters, "requests", windows),
+                   _presence(gpu.sources, "gpu", windows)])
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
@@ -220,8 +215,8 @@ def gpus() -> str:
     return f"sum {BY_ISVC} ({joined}) or 0 * count {BY_ISVC} ({{{{isvc_pods}}}})"
 
 
-def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None, *,
-          stack: bool = False) -> dict[Query, str]:
+def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None,
+          ) -> dict[Query, str]:
     """The query templates of one evaluation, before `render`.
 
     Without ``windows`` the window is the ``{{window}}`` token (the form an operator's
@@ -230,7 +225,7 @@ def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = Non
     return {
         Query.REQUESTS: requests(requests_preset, windows),
         Query.LAST_REQUEST: last_request(requests_preset),
-        Query.COVERAGE: coverage(requests_preset, gpu, windows, stack=stack),
+        Query.COVERAGE: coverage(requests_preset, gpu, windows),
         Query.FRESHNESS: freshness(requests_preset, gpu),
         Query.GPU_MAX: gpu_stat(gpu, "max", windows),
         Query.GPU_MEAN: gpu_stat(gpu, "avg", windows),
@@ -259,7 +254,6 @@ class Spans:
     step: timedelta
     horizon: timedelta
     recent: timedelta
-    at: datetime | None = None
 
     @property
     def coarse_step(self) -> timedelta:
@@ -280,7 +274,6 @@ def render(template: str, spans: Spans, *, pod_labels: str, isvc_label: str) -> 
         "recent": duration(spans.recent),
         "coarse_step": duration(coarse),
         "coarse_range": duration(coarse + spans.step),
-        "at": "time()" if spans.at is None else f"{spans.at.timestamp():.3f}",
     }
     text = template
     for token, value in values.items():
