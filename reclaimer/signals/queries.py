@@ -1,8 +1,11 @@
 """The seven PromQL queries of one evaluation, built from presets, for all ISVCs at once.
 
 Every query groups by ``(namespace, isvc)`` (coverage and freshness also by ``signal``),
-so the answer has one row per service whatever the number of samples, and the number of
-queries per evaluation is fixed. Per-service values are never part of a query.
+so the answer has one row per service (and window) whatever the number of samples, and
+the number of queries per evaluation is fixed; several windows share the seven queries
+(`windows.py`). Per-service values are never part of a query. Series are reduced per
+workload (pod or named service) before labels are rewritten or pods joined, and no
+rewrite or join runs inside a subquery: at 10,000 ISVCs those dominate the cost.
 
 Templates hold ``{{tokens}}`` (`TOKENS`) so an operator can replace any query in config
 and still get the window, step and pod join of the evaluation:
@@ -17,14 +20,15 @@ How the edge cases of metrics.md §3.5 are met:
 
 - new-series trap: ``increase`` misses a counter's first value, so a series that was
   absent at the window start adds its first value (``min_over_time unless offset``),
-  and "last request" treats a series absent a step earlier as going up from 0;
+  and "last request" treats a series absent a step earlier as going up from 0 (on the
+  coarse grid beyond the recent span too);
 - single sample: ``increase`` of one sample is nothing; such a series is either new
   (counted as above) or has a gap, which coverage reports;
 - counter resets: ``increase`` handles them; in "last request" any change, up or down,
   is activity, so a reset can only make a service look busier;
-- staleness and gaps > 5 min: the coverage query counts, per step, whether any series
-  was present (an instant lookup sees 5 min back, so only a gap > 5 min is missed),
-  and the freshness query returns the newest sample's timestamp.
+- staleness and gaps > 5 min: the coverage query counts, per step, whether a series of
+  each workload was present (an instant lookup sees 5 min back, so only a gap > 5 min
+  is missed), and the freshness query returns the newest sample's timestamp.
 """
 
 from __future__ import annotations
