@@ -74,14 +74,16 @@ class PrometheusSignals:
 
         A query whose text is the same for every window (last request, freshness, GPU
         count) is asked once and serves them all; the others ask every window in one
-        query, each window's rows tagged (`windows.WINDOW_LABEL`). ``recent`` (default: the
-        shortest window) is where the last request is resolved to the full step.
+        query, each window's rows tagged (`windows.WINDOW_LABEL`); one window is not
+        tagged, so the text printed by ``reclaimer signals --queries`` can serve as a
+        template. ``recent`` (default: the shortest window) is where the last request is
+        resolved to the full step.
         """
         windows = sorted(set(windows))
         spans = self._spans(windows, recent or windows[0])
         longest = spans[max(windows)]
         s = self.settings
-        built = build(s.requests, s.gpu, windows)
+        built = build(s.requests, s.gpu, windows if len(windows) > 1 else None)
         out = {q: render(text, longest, pod_labels=s.pod_labels, isvc_label=s.isvc_label)
                for q, text in built.items()}
         for q, template in self._templates.items():

@@ -95,3 +95,9 @@ def test_fold(texts: dict[timedelta, str], folded: str) -> None:
 def test_split(labels: dict[str, str], windows: list[timedelta]) -> None:
     parts = split({Query.GPUS: [(labels, 1.0)]}, BOTH)
     assert [w for w in BOTH if parts[w][Query.GPUS]] == windows
+
+
+def test_one_window_is_not_tagged() -> None:
+    """`reclaimer signals --queries` prints these as a starting point for a template."""
+    texts = PrometheusSignals(PrometheusSettings()).queries(window=IDLE).values()
+    assert [t for t in texts if f'"{WINDOW_LABEL}", "' in t] == []
