@@ -65,26 +65,40 @@ def _values(metric: str, busy: bool, step: int) -> float:
     return 1.0
 
 
-def write_openmetrics(out: TextIO, fleet: Fleet, *, start: datetime, end: datetime) -> int:
-    """Every series of the fleet, each in time order; returns the sample count."""
+def _stamps(start: datetime, end: datetime) -> list[float]:
     stamps = []
     at = start
     while at <= end:
         stamps.append(at.timestamp())
         at += EVERY
+    return stamps
+
+
+def write_openmetrics(out: TextIO, fleet: Fleet, *, start: datetime, end: datetime,
+                      counter_from: datetime | None = None) -> int:
+    """Every series of the fleet, each in time order; returns the sample count.
+
+    ``counter_from`` starts the request counter earlier than the rest, so the
+    last-request query has the history a long-running Prometheus would hold.
+    """
+    stamps = _stamps(start, end)
+    history = _stamps(counter_from, end) if counter_from else stamps
     written = 0
     for i, ns, name in fleet.refs():
         for metric, labels in _series(ns, name).items():
             head = f"{metric}{{{_labels(labels)}}} "
+            times = history if metric == "revision_app_request_count" else stamps
             out.writelines(f"{head}{_values(metric, i % 2 == 1, s):g} {ts:.3f}\n"
-                           for s, ts in enumerate(stamps))
-            written += len(stamps)
+                           for s, ts in enumerate(times))
+            written += len(times)
     out.write("# EOF\n")
     return written
 
 
-def _blocks(fleet: Fleet, *, start: datetime, end: datetime) -> Path:
-    key = hashlib.sha256(f"v1 {fleet} {start} {end}".encode()).hexdigest()[:16]
+def _blocks(fleet: Fleet, *, start: datetime, end: datetime,
+            counter_from: datetime | None) -> Path:
+    spans = f"{start} {end}" + (f" counter {counter_from}" if counter_from else "")
+    key = hashlib.sha256(f"v1 {fleet} {spans}".encode()).hexdigest()[:16]
     blocks = CACHE / key
     if (blocks / "done").exists():
         return blocks
@@ -92,7 +106,7 @@ def _blocks(fleet: Fleet, *, start: datetime, end: datetime) -> Path:
     blocks.mkdir(parents=True)
     text = blocks / "fleet.om"
     with text.open("w") as out:
-        write_openmetrics(out, fleet, start=start, end=end)
+        write_openmetrics(out, fleet, start=start, end=end, counter_from=counter_from)
     subprocess.run([str(PROMTOOL), "tsdb", "create-blocks-from", "openmetrics", "-q",
                     str(text), str(blocks / "data")], check=True, capture_output=True)
     text.unlink()
@@ -101,9 +115,10 @@ def _blocks(fleet: Fleet, *, start: datetime, end: datetime) -> Path:
 
 
 @contextmanager
-def prometheus(fleet: Fleet, *, start: datetime, end: datetime) -> Iterator[str]:
+def prometheus(fleet: Fleet, *, start: datetime, end: datetime,
+               counter_from: datetime | None = None) -> Iterator[str]:
     """Prometheus on a copy of the fleet's blocks; yields its URL, stops it on exit."""
-    blocks = _blocks(fleet, start=start, end=end)
+    blocks = _blocks(fleet, start=start, end=end, counter_from=counter_from)
     with tempfile.TemporaryDirectory(prefix="reclaimer-bench-prom-") as tmp:
         work = Path(tmp)
         shutil.copytree(blocks / "data", work / "data")

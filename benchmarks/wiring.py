@@ -92,10 +92,11 @@ class TimedSignals:
         self.seconds: list[float] = []
         self._lock = threading.Lock()
 
-    def fetch(self, *, at: datetime, window: timedelta) -> Mapping[Any, Any]:
+    def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
+                      recent: timedelta | None = None) -> Mapping[Any, Any]:
         began = time.perf_counter()
         try:
-            return self.inner.fetch(at=at, window=window)
+            return self.inner.fetch_windows(at=at, windows=windows, recent=recent)
         finally:
             with self._lock:
                 self.seconds.append(time.perf_counter() - began)

@@ -1,10 +1,11 @@
 """Gathering signals for one tick, fail-safe.
 
-The source is asked once per distinct window among the policies that govern some
-service: an idle rule's ``after``, or the recent-traffic lookback for a schedule that
-defers busy stops (usually one or two windows, so one or two evaluations per tick).
-A failed evaluation makes every service it would have covered unknown — never idle —
-and is counted, so `reclaimer_signals_unknown` rises while schedule edges keep being applied.
+The source is asked once per tick, for every distinct window among the policies that
+govern some service: an idle rule's ``after``, or the recent-traffic lookback for a
+schedule that defers busy stops. One evaluation covers them all (one query per signal,
+whatever the number of windows), and the lookback is where the time of the last request
+must be exact. A failed evaluation makes every service unknown — never idle — and is
+counted, so `reclaimer_signals_unknown` rises while schedule edges keep being applied.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ log = logging.getLogger("reclaimer.signals")
 
 
 class SignalSource(Protocol):
-    def fetch(self, *, at: datetime, window: timedelta) -> Mapping[ServiceRef, Signals]: ...
+    def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
+                      recent: timedelta | None = None,
+                      ) -> Mapping[timedelta, Mapping[ServiceRef, Signals]]: ...
 
 
 @dataclass(frozen=True)
@@ -53,29 +56,28 @@ def _windows(matches: Sequence[Match], traffic_window: timedelta
     return windows
 
 
-def _evaluate(source: SignalSource, refs: Sequence[ServiceRef], *, now: datetime,
-              window: timedelta) -> tuple[dict[ServiceRef, Signals], str | None]:
+def _evaluate(source: SignalSource, windows: Mapping[timedelta, list[ServiceRef]], *,
+              now: datetime, recent: timedelta) -> tuple[dict[ServiceRef, Signals], str | None]:
     try:
-        known = source.fetch(at=now, window=window)
+        known = source.fetch_windows(at=now, windows=sorted(windows), recent=recent)
     except MetricsUnavailable as exc:
         log.warning("signals unavailable: %s", exc)
         reason = f"metrics unavailable: {exc}"
-        return {r: Signals.unknown(r, at=now, window=window, reason=reason) for r in refs}, reason
+        return {r: Signals.unknown(r, at=now, window=w, reason=reason)
+                for w, refs in windows.items() for r in refs}, reason
     missing = "no series for this service"
-    return {r: known.get(r) or Signals.unknown(r, at=now, window=window, reason=missing)
-            for r in refs}, None
+    return {r: known.get(w, {}).get(r) or Signals.unknown(r, at=now, window=w, reason=missing)
+            for w, refs in windows.items() for r in refs}, None
 
 
 def gather_signals(source: SignalSource, matches: Sequence[Match], *, now: datetime,
                    traffic_window: timedelta = timedelta(minutes=5)) -> GatheredSignals:
-    by_service: dict[ServiceRef, Signals] = {}
-    failures: list[str] = []
     windows = _windows(matches, traffic_window)
-    for window, refs in sorted(windows.items()):
-        evaluated, failure = _evaluate(source, refs, now=now, window=window)
-        by_service.update(evaluated)
-        if failure:
-            failures.append(failure)
+    by_service: dict[ServiceRef, Signals] = {}
+    failure = None
+    if windows:
+        by_service, failure = _evaluate(source, windows, now=now,
+                                        recent=min(traffic_window, *windows))
     unknown = sum(1 for s in by_service.values() if s.state is SignalState.UNKNOWN)
-    return GatheredSignals(by_service=by_service, unknown=unknown, evaluations=len(windows),
-                           failures=tuple(failures))
+    return GatheredSignals(by_service=by_service, unknown=unknown, evaluations=int(bool(windows)),
+                           failures=(failure,) if failure else ())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -19,8 +19,19 @@ class SignalSource(Protocol):
     ``window`` ending at ``at``; ``at`` is a parameter, the source never reads a clock.
 
     ``seconds_since_last_request`` is None when no request was seen within the
-    source's horizon (6 h by default); ``gpu_utilization_*`` are None for a service
+    source's horizon (1 h by default); ``gpu_utilization_*`` are None for a service
     with ``gpus == 0``. Both are None whenever ``state`` is unknown.
     """
 
     def fetch(self, *, at: datetime, window: timedelta) -> Mapping[ServiceRef, Signals]: ...
+
+    def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
+                      recent: timedelta | None = None,
+                      ) -> Mapping[timedelta, Mapping[ServiceRef, Signals]]:
+        """``fetch`` for every window at once, as one evaluation (one failure for all).
+
+        ``recent`` (default: the shortest window) is the span within which
+        ``seconds_since_last_request`` is resolved to the source's full step; further
+        back it may be coarser, but never larger than the truth.
+        """
+        ...

@@ -1,4 +1,4 @@
-"""The Prometheus adapter: seven instant queries per evaluation, fail-safe.
+"""The Prometheus adapter: seven instant queries per evaluation (any windows), fail-safe.
 
 prometheus-api-client 0.7.2 is set up as metrics.md §4 advises:
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
@@ -43,8 +43,9 @@ from reclaimer.model import ServiceRef, Signals
 from reclaimer.signals.assemble import Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
 from reclaimer.signals.promql import duration
-from reclaimer.signals.queries import Query, build, render
+from reclaimer.signals.queries import Query, Spans, build, render
 from reclaimer.signals.settings import PrometheusSettings
+from reclaimer.signals.windows import fold, split
 
 Row = tuple[dict[str, str], float]
 _GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
@@ -55,8 +56,8 @@ class PrometheusSignals:
 
     def __init__(self, settings: PrometheusSettings) -> None:
         self.settings = settings
-        built = build(settings.requests, settings.gpu)
-        self._templates = {q: settings.templates.get(q.value, text) for q, text in built.items()}
+        self._templates = {q: settings.templates[q.value] for q in Query
+                           if q.value in settings.templates}
         self._local = threading.local()
         self._sessions: list[DeadlineSession] = []
         self._lock = threading.Lock()
@@ -65,23 +66,59 @@ class PrometheusSignals:
 
     def queries(self, *, window: timedelta) -> dict[Query, str]:
         """The PromQL of one evaluation, as sent (for `reclaimer signals` and logs)."""
+        return self.queries_for((window,))
+
+    def queries_for(self, windows: Sequence[timedelta], *,
+                    recent: timedelta | None = None) -> dict[Query, str]:
+        """One query per signal, whatever the number of windows.
+
+        A query whose text is the same for every window (last request, freshness, GPU
+        count) is asked once and serves them all; the others ask every window in one
+        query, each window's rows tagged (`windows.WINDOW_LABEL`); one window is not
+        tagged, so the text printed by ``reclaimer signals --queries`` can serve as a
+        template. ``recent`` (default: the shortest window) is where the last request is
+        resolved to the full step.
+        """
+        windows = sorted(set(windows))
+        spans = self._spans(windows, recent or windows[0])
+        longest = spans[max(windows)]
         s = self.settings
-        horizon = max(s.last_request_horizon, window)
-        return {q: render(t, window=window, step=s.resolution, horizon=horizon,
-                          pod_labels=s.pod_labels, isvc_label=s.isvc_label)
-                for q, t in self._templates.items()}
+        built = build(s.requests, s.gpu, windows if len(windows) > 1 else None)
+        out = {q: render(text, longest, pod_labels=s.pod_labels, isvc_label=s.isvc_label)
+               for q, text in built.items()}
+        for q, template in self._templates.items():
+            out[q] = fold({w: render(template, spans[w], pod_labels=s.pod_labels,
+                                     isvc_label=s.isvc_label) for w in windows})
+        return out
+
+    def _spans(self, windows: Sequence[timedelta], recent: timedelta,
+               ) -> dict[timedelta, Spans]:
+        s = self.settings
+        horizon = max(s.last_request_horizon, *windows)
+        return {w: Spans(window=w, step=s.resolution, horizon=horizon, recent=recent)
+                for w in windows}
 
     def fetch(self, *, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
+        return self.fetch_windows(at=at, windows=(window,))[window]
+
+    def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
+                      recent: timedelta | None = None,
+                      ) -> dict[timedelta, dict[ServiceRef, Signals]]:
+        """Every window in one evaluation: one query per signal, one timeout in all."""
         deadline = time.monotonic() + self.settings.timeout.total_seconds()
-        queries = self.queries(window=window)
+        windows = sorted(set(windows))
+        queries = self.queries_for(windows, recent=recent)
         if self._pool is None:
             rows = {q: self._query(q, text, at=at, deadline=deadline)
                     for q, text in queries.items()}
         else:
             rows = self._in_parallel(self._pool, queries, at=at, deadline=deadline)
-        evaluation = Evaluation(at=at, window=window, step=self.settings.resolution,
-                                max_sample_age=self.settings.max_sample_age)
-        return assemble(observations(rows), evaluation)
+        return {w: assemble(observations(part), self._evaluation(at, w))
+                for w, part in split(rows, windows).items()}
+
+    def _evaluation(self, at: datetime, window: timedelta) -> Evaluation:
+        return Evaluation(at=at, window=window, step=self.settings.resolution,
+                          max_sample_age=self.settings.max_sample_age)
 
     def close(self) -> None:
         """Stop the worker threads and close every thread's connections."""

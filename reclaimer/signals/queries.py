@@ -1,8 +1,11 @@
 """The seven PromQL queries of one evaluation, built from presets, for all ISVCs at once.
 
 Every query groups by ``(namespace, isvc)`` (coverage and freshness also by ``signal``),
-so the answer has one row per service whatever the number of samples, and the number of
-queries per evaluation is fixed. Per-service values are never part of a query.
+so the answer has one row per service (and window) whatever the number of samples, and
+the number of queries per evaluation is fixed; several windows share the seven queries
+(`windows.py`). Per-service values are never part of a query. Series are reduced per
+workload (pod or named service) before labels are rewritten or pods joined, and no
+rewrite or join runs inside a subquery: at 10,000 ISVCs those dominate the cost.
 
 Templates hold ``{{tokens}}`` (`TOKENS`) so an operator can replace any query in config
 and still get the window, step and pod join of the evaluation:
@@ -17,23 +20,27 @@ How the edge cases of metrics.md §3.5 are met:
 
 - new-series trap: ``increase`` misses a counter's first value, so a series that was
   absent at the window start adds its first value (``min_over_time unless offset``),
-  and "last request" treats a series absent a step earlier as going up from 0;
+  and "last request" treats a series absent a step earlier as going up from 0 (on the
+  coarse grid beyond the recent span too);
 - single sample: ``increase`` of one sample is nothing; such a series is either new
   (counted as above) or has a gap, which coverage reports;
 - counter resets: ``increase`` handles them; in "last request" any change, up or down,
   is activity, so a reset can only make a service look busier;
-- staleness and gaps > 5 min: the coverage query counts, per step, whether any series
-  was present (an instant lookup sees 5 min back, so only a gap > 5 min is missed),
-  and the freshness query returns the newest sample's timestamp.
+- staleness and gaps > 5 min: the coverage query counts, per step, whether a series of
+  each workload was present (an instant lookup sees 5 min back, so only a gap > 5 min
+  is missed), and the freshness query returns the newest sample's timestamp.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from reclaimer.signals.presets import GpuPreset, NameMap, PodJoin, RequestPreset, Source
 from reclaimer.signals.promql import copy_label, duration, extract_label, quote, set_label
+from reclaimer.signals.windows import WINDOW_LABEL, window_value
 
 
 class Query(StrEnum):
@@ -47,9 +54,12 @@ class Query(StrEnum):
 
 
 TEMPLATE_KEYS = tuple(q.value for q in Query)
-TOKENS = ("window", "step", "horizon", "isvc_pods", "isvc_pods_window", "isvc_pods_horizon")
+TOKENS = ("window", "step", "horizon", "recent", "recent_seconds", "coarse_step", "coarse_range",
+          "isvc_pods", "isvc_pods_window", "isvc_pods_horizon")
+COARSE_STEPS = 36
 GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
-BY_ISVC = "by (namespace, isvc)"
+BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
+Windows = Sequence[timedelta] | None
 
 
 def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str) -> str:
@@ -70,32 +80,82 @@ def _union(parts: list[str]) -> str:
     return " or ".join(f"({p})" for p in parts)
 
 
-def _each(sources: tuple[Source, ...], build: str, *, pods: str) -> str:
-    """``build`` (with ``SEL``) per source, tagged so ``or`` keeps every source."""
-    parts = [to_isvc(set_label(build.replace("SEL", s.selector), target="reclaimer_source",
-                               value=str(i)), s.mapping, pods=pods)
-             for i, s in enumerate(sources)]
+def _by(mapping: PodJoin | NameMap) -> str:
+    """The labels that name one workload: a pod, or a named service (all its pods)."""
+    if isinstance(mapping, NameMap):
+        labels = [mapping.namespace_label, mapping.name_label]
+    else:
+        pairs = [(mapping.namespace_label, mapping.pod_label), *mapping.aliases]
+        labels = [label for pair in pairs for label in pair]
+    return "by (" + ", ".join([*labels, WINDOW_LABEL]) + ")"
+
+
+def _per_window(expr: str, windows: Windows) -> str:
+    """``expr`` once per window, each tagged with it; the bare template when None.
+
+    Folding windows inside a query, below the label rewrites and the pod join, does
+    those (the fixed cost of a query) once for all windows.
+    """
+    if windows is None:
+        return expr
+    return _union([set_label(expr.replace("{{window}}", duration(w)), target=WINDOW_LABEL,
+                             value=window_value(w)) for w in windows])
+
+
+def _each(sources: tuple[Source, ...], build: str, *, pods: str, reduce: str,
+          windows: Windows = None) -> str:
+    """``build`` (with ``SEL``) per source, tagged so ``or`` keeps every source.
+
+    ``reduce`` (an aggregation) first folds the source's series per workload, so the
+    label rewrites and the pod join run over one series per pod or service, not per
+    raw series (response codes, revisions, GPUs).
+    """
+    parts = []
+    for i, s in enumerate(sources):
+        reduced = _per_window(f"{reduce} {_by(s.mapping)} ({build.replace('SEL', s.selector)})",
+                              windows)
+        tagged = set_label(reduced, target="reclaimer_source", value=str(i))
+        parts.append(to_isvc(tagged, s.mapping, pods=pods))
     return _union(parts)
 
 
-def requests(preset: RequestPreset) -> str:
-    counted = ("(increase(SEL[{{window}}]) + (min_over_time(SEL[{{window}}]) unless SEL offset "
-               "{{window}})) or increase(SEL[{{window}}]) or (min_over_time(SEL[{{window}}]) "
-               "unless SEL offset {{window}})")
-    parts = [_each(preset.counters, counted, pods="{{isvc_pods_window}}")]
+# Per series, the increase plus, for a series absent at the window's start, its first
+# value (the new-series trap); tagged apart so one ``sum`` adds both, each part read once.
+_COUNTED = ('label_replace(increase(SEL[{{window}}]), "reclaimer_part", "increase", "", "") or '
+            'label_replace(min_over_time(SEL[{{window}}]) unless SEL offset {{window}}, '
+            '"reclaimer_part", "first", "", "")')
+
+
+def requests(preset: RequestPreset, windows: Windows = None) -> str:
+    parts = [_each(preset.counters, _COUNTED, pods="{{isvc_pods_window}}", reduce="sum",
+                   windows=windows)]
     if preset.in_flight:
         parts.append(_each(preset.in_flight, "max_over_time(SEL[{{window}}])",
-                           pods="{{isvc_pods_window}}"))
+                           pods="{{isvc_pods_window}}", reduce="max", windows=windows))
     return f"sum {BY_ISVC} ({_union(parts)})"
 
 
+# Within the recent span (the shortest window asked for): the step at which the value
+# differs from the step before, a series absent then counting as 0 (so its first
+# sample is activity). Beyond it, only on the coarse grid, and never later than the
+# recent span's start: what the judgement of recent traffic reads is exact, the rest
+# is evidence, rounded towards "more recent".
+_CHANGED = ("max_over_time(timestamp((SEL - (SEL offset {{step}} or SEL * 0)) != 0)"
+            "[{{recent}}:{{step}}])")
+_CHANGED_EARLIER = ("clamp_max(max_over_time(timestamp(changes(SEL[{{coarse_range}}]) > 0 or "
+                    "(SEL != 0 unless SEL offset {{coarse_step}}))[{{horizon}}:{{coarse_step}}]),"
+                    " time() - {{recent_seconds}})")
+_BUSY = "max_over_time(timestamp(SEL > 0)[{{recent}}:{{step}}])"
+_BUSY_EARLIER = ("clamp_max(max_over_time(timestamp(max_over_time(SEL[{{coarse_range}}]) > 0)"
+                 "[{{horizon}}:{{coarse_step}}]), time() - {{recent_seconds}})")
+
+
 def last_request(preset: RequestPreset) -> str:
-    changed = ("max_over_time(timestamp((SEL - (SEL offset {{step}} or SEL * 0)) != 0)"
-               "[{{horizon}}:{{step}}])")
-    parts = [_each(preset.counters, changed, pods="{{isvc_pods_horizon}}")]
+    changed = f"{_CHANGED} or {_CHANGED_EARLIER}"
+    parts = [_each(preset.counters, changed, pods="{{isvc_pods_horizon}}", reduce="max")]
     if preset.in_flight:
-        busy = "max_over_time(timestamp(SEL > 0)[{{horizon}}:{{step}}])"
-        parts.append(_each(preset.in_flight, busy, pods="{{isvc_pods_horizon}}"))
+        busy = f"{_BUSY} or {_BUSY_EARLIER}"
+        parts.append(_each(preset.in_flight, busy, pods="{{isvc_pods_horizon}}", reduce="max"))
     return f"max {BY_ISVC} ({_union(parts)})"
 
 
@@ -105,29 +165,49 @@ def _gpu_series(preset: GpuPreset, build: str) -> str:
     return _union(parts)
 
 
-def _presence(mapped: str, signal: str) -> str:
-    counted = f"count_over_time((count {BY_ISVC} ({mapped}))[{{{{window}}}}:{{{{step}}}}])"
-    return set_label(counted, target="signal", value=signal)
+def _by_mapping(sources: tuple[Source, ...]) -> list[tuple[PodJoin | NameMap, list[Source]]]:
+    groups: dict[PodJoin | NameMap, list[Source]] = {}
+    for source in sources:
+        groups.setdefault(source.mapping, []).append(source)
+    return list(groups.items())
 
 
-def coverage(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
-    served = _each(requests_preset.counters, "SEL", pods="{{isvc_pods}}")
-    gpu_series = to_isvc(_union([s.selector for s in gpu.sources]), gpu.sources[0].mapping,
-                         pods="{{isvc_pods}}")
-    return _union([_presence(served, "requests"), _presence(gpu_series, "gpu")])
+def _presence(sources: tuple[Source, ...], signal: str, windows: Windows) -> str:
+    """Steps of the window at which some series of a workload was present.
+
+    Counted per workload (a pod, or a named service with all its pods), then mapped to
+    the ISVC once, and the best-covered workload counts: mapping inside the subquery
+    repeats label rewrites and the pod join at every step and costs several times
+    more. A service whose pods were all replaced inside the window is therefore
+    unknown until one of them has covered the whole window (never idle sooner).
+    """
+    parts = []
+    for i, (mapping, group) in enumerate(_by_mapping(sources)):
+        present = _union([f"count {_by(mapping)} ({s.selector})" for s in group])
+        steps = _per_window(f"count_over_time(({present})[{{{{window}}}}:{{{{step}}}}])",
+                            windows)
+        tagged = set_label(steps, target="reclaimer_source", value=str(i))
+        parts.append(to_isvc(tagged, mapping, pods="{{isvc_pods_window}}"))
+    return set_label(f"max {BY_ISVC} ({_union(parts)})", target="signal", value=signal)
+
+
+def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None) -> str:
+    return _union([_presence(requests_preset.counters, "requests", windows),
+                   _presence(gpu.sources, "gpu", windows)])
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
-    newest = _each(requests_preset.counters, "timestamp(SEL)", pods="{{isvc_pods_window}}")
-    gpu_newest = to_isvc(_union([f"timestamp({s.selector})" for s in gpu.sources]),
-                         gpu.sources[0].mapping, pods="{{isvc_pods_window}}")
+    """The newest sample of each signal; an instant lookup, so current pods map it."""
+    newest = _each(requests_preset.counters, "timestamp(SEL)", pods="{{isvc_pods}}",
+                   reduce="max")
+    gpu_newest = _each(gpu.sources, "timestamp(SEL)", pods="{{isvc_pods}}", reduce="max")
     return _union([set_label(f"max {BY_ISVC} ({newest})", target="signal", value="requests"),
                    set_label(f"max {BY_ISVC} ({gpu_newest})", target="signal", value="gpu")])
 
 
-def gpu_stat(preset: GpuPreset, stat: str) -> str:
+def gpu_stat(preset: GpuPreset, stat: str, windows: Windows = None) -> str:
     """``stat`` is ``max`` or ``avg``: per GPU over the window, then across the ISVC."""
-    series = _gpu_series(preset, f"{stat}_over_time(SEL[{{{{window}}}}])")
+    series = _per_window(_gpu_series(preset, f"{stat}_over_time(SEL[{{{{window}}}}])"), windows)
     joined = to_isvc(series, preset.sources[0].mapping, pods="{{isvc_pods_window}}")
     return f"{stat} {BY_ISVC} ({joined})"
 
@@ -139,15 +219,20 @@ def gpus() -> str:
     return f"sum {BY_ISVC} ({joined}) or 0 * count {BY_ISVC} ({{{{isvc_pods}}}})"
 
 
-def build(requests_preset: RequestPreset, gpu: GpuPreset) -> dict[Query, str]:
-    """The query templates of one evaluation, before `render`."""
+def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None,
+          ) -> dict[Query, str]:
+    """The query templates of one evaluation, before `render`.
+
+    Without ``windows`` the window is the ``{{window}}`` token (the form an operator's
+    template takes); with them, each query covers every window, tagged.
+    """
     return {
-        Query.REQUESTS: requests(requests_preset),
+        Query.REQUESTS: requests(requests_preset, windows),
         Query.LAST_REQUEST: last_request(requests_preset),
-        Query.COVERAGE: coverage(requests_preset, gpu),
+        Query.COVERAGE: coverage(requests_preset, gpu, windows),
         Query.FRESHNESS: freshness(requests_preset, gpu),
-        Query.GPU_MAX: gpu_stat(gpu, "max"),
-        Query.GPU_MEAN: gpu_stat(gpu, "avg"),
+        Query.GPU_MAX: gpu_stat(gpu, "max", windows),
+        Query.GPU_MEAN: gpu_stat(gpu, "avg", windows),
         Query.GPUS: gpus(),
     }
 
@@ -158,16 +243,41 @@ def isvc_pods(pod_labels: str, isvc_label: str, *, over: str | None = None) -> s
     return f"max by (namespace, pod, isvc) ({mapped})"
 
 
-def render(template: str, *, window: timedelta, step: timedelta, horizon: timedelta,
-           pod_labels: str, isvc_label: str) -> str:
+@dataclass(frozen=True)
+class Spans:
+    """The time parameters of one evaluation's queries.
+
+    ``recent`` is the span where the last request is resolved to ``step``: the shortest
+    window of the evaluation, which is at least the busy-at-stop lookback that reads it.
+    Further back, up to ``horizon``, it is resolved to the coarse step, ``horizon / 36``
+    rounded to whole steps (2 m for 1 h, 10 m for 6 h), which keeps a long look-back
+    from costing a subquery step per minute for every series.
+    """
+
+    window: timedelta
+    step: timedelta
+    horizon: timedelta
+    recent: timedelta
+
+    @property
+    def coarse_step(self) -> timedelta:
+        return self.step * max(1, round(self.horizon / self.step / COARSE_STEPS))
+
+
+def render(template: str, spans: Spans, *, pod_labels: str, isvc_label: str) -> str:
     """Fill the tokens; the pod tokens first, since they hold range tokens themselves."""
+    coarse = spans.coarse_step
     values = {
         "isvc_pods_window": isvc_pods(pod_labels, isvc_label, over="{{window}}"),
         "isvc_pods_horizon": isvc_pods(pod_labels, isvc_label, over="{{horizon}}"),
         "isvc_pods": isvc_pods(pod_labels, isvc_label),
-        "window": duration(window),
-        "step": duration(step),
-        "horizon": duration(horizon),
+        "window": duration(spans.window),
+        "step": duration(spans.step),
+        "horizon": duration(spans.horizon),
+        "recent_seconds": f"{spans.recent.total_seconds():g}",
+        "recent": duration(spans.recent),
+        "coarse_step": duration(coarse),
+        "coarse_range": duration(coarse + spans.step),
     }
     text = template
     for token, value in values.items():

@@ -14,7 +14,7 @@ an instant lookup sees a sample up to 5 minutes old, like Prometheus' lookback.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -94,7 +94,7 @@ class ScriptedSignals:
                  scrape_interval: timedelta = timedelta(seconds=15),
                  step: timedelta = timedelta(minutes=1),
                  max_sample_age: timedelta = timedelta(minutes=2),
-                 horizon: timedelta = timedelta(hours=6),
+                 horizon: timedelta = timedelta(hours=1),
                  outages: tuple[tuple[datetime, datetime], ...] = ()) -> None:
         self.scripts = dict(scripts)
         self.scrape_interval = scrape_interval
@@ -105,9 +105,22 @@ class ScriptedSignals:
         self.calls = 0
 
     def fetch(self, *, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
+        return self.fetch_windows(at=at, windows=(window,))[window]
+
+    def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
+                      recent: timedelta | None = None,
+                      ) -> dict[timedelta, dict[ServiceRef, Signals]]:
+        """One evaluation (one call) for every window, as the real adapter does.
+
+        A perfect Prometheus resolves the last request exactly, so ``recent`` changes
+        nothing here.
+        """
         self.calls += 1
         if any(a <= at < b for a, b in self.outages):
             raise MetricsUnavailable(f"scripted outage at {at.isoformat()}")
+        return {w: self._evaluate(at, w) for w in windows}
+
+    def _evaluate(self, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
         ev = Evaluation(at=at, window=window, step=self.step, max_sample_age=self.max_sample_age)
         obs = Observations()
         for ref, script in self.scripts.items():

@@ -11,7 +11,7 @@
       podLabels: kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}
       isvcLabel: label_serving_kserve_io_inferenceservice
       resolution: 1m                # step of the coverage and last-request subqueries
-      lastRequestHorizon: 6h        # how far back "seconds since last request" looks
+      lastRequestHorizon: 1h        # how far back "seconds since last request" looks
       maxSampleAge: 2m              # newer than this or the data is stale
       concurrency: 4                # queries in flight at once (1: one after another)
       bearerTokenFile: null         # e.g. /var/run/secrets/kubernetes.io/serviceaccount/token
@@ -63,7 +63,7 @@ class PrometheusSettings:
     pod_labels: str = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
     isvc_label: str = "label_serving_kserve_io_inferenceservice"
     resolution: timedelta = timedelta(minutes=1)
-    last_request_horizon: timedelta = timedelta(hours=6)
+    last_request_horizon: timedelta = timedelta(hours=1)
     max_sample_age: timedelta = timedelta(minutes=2)
     concurrency: int = 4
     bearer_token_file: str | None = None

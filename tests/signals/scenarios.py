@@ -16,6 +16,8 @@ from tests.signals.render import EVERY, Style, render
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)
+COARSE = 180  # seconds: the last request before the recent span, at the 1 h horizon's
+#               coarse step (2 m) plus one step, is at most this much newer than it was
 START = AT - timedelta(hours=3)
 END = AT + timedelta(minutes=10)
 _M = timedelta(minutes=1)

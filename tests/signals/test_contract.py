@@ -79,13 +79,19 @@ def test_request_count(signals: Mapping[ServiceRef, Signals], name: str, low: fl
 
 @pytest.mark.parametrize(("name", "seconds"), [
     pytest.param("steady", 0, id="steady"),
-    pytest.param("stopped-2h-ago", 7200, id="stopped-2h-ago"),
     pytest.param("new-series-one-request", 1200, id="new-series-20m-ago"),
 ])
 def test_seconds_since_last_request_within_one_step(signals: Mapping[ServiceRef, Signals],
                                                     name: str, seconds: float) -> None:
     since = _get(signals, name).seconds_since_last_request
     assert since is not None and abs(since - seconds) <= 60
+
+
+def test_no_last_request_beyond_the_horizon(signals: Mapping[ServiceRef, Signals]) -> None:
+    """Stopped 2 h ago, and the horizon is 1 h: known, idle, and no time of a last request."""
+    got = _get(signals, "stopped-2h-ago")
+    assert (got.state, got.requests, got.seconds_since_last_request) == (
+        SignalState.KNOWN, 0, None)
 
 
 @pytest.mark.parametrize(("name", "peak", "gpus"), [

@@ -71,7 +71,7 @@ def test_duration(span: timedelta, text: str) -> None:
 @pytest.mark.parametrize("preset", list(REQUEST_PRESETS))
 def test_every_query_groups_by_namespace_and_isvc(preset: str) -> None:
     queries = build(REQUEST_PRESETS[preset], GPU_PRESETS["dcgm"])
-    assert all("(namespace, isvc)" in text for text in queries.values())
+    assert all("by (namespace, isvc" in text for text in queries.values())
 
 
 @pytest.mark.parametrize("preset", list(REQUEST_PRESETS))
