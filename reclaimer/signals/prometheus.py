@@ -160,11 +160,12 @@ class PrometheusSignals:
                                      ) from exc
 
     def _get(self, client: PrometheusConnect, text: str, *, params: dict[str, str],
-             headers: dict[str, str] | None, timeout: float) -> bytes:
-        """``custom_query``'s request, through the same session, returning the raw body.
+             headers: dict[str, str] | None, timeout: float) -> str:
+        """``custom_query``'s request, through the same session, returning the body's text.
 
         ``custom_query`` parses the whole answer into dicts (``response.json()``);
-        `parse_vector` reads the body into rows instead. A non-200 answer raises what
+        `parse_vector` reads the text into rows instead. Only the text outlives this
+        call, not the bytes it was decoded from. A non-200 answer raises what
         ``custom_query`` raises, with its message.
         """
         session = self._local.session
@@ -174,8 +175,8 @@ class PrometheusSignals:
         if response.status_code != 200:
             raise PrometheusApiClientException(
                 f"HTTP Status Code {response.status_code} ({response.content!r})")
-        body: bytes = response.content
-        return body
+        decoded: str = response.content.decode("utf-8")
+        return decoded
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
