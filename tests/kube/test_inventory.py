@@ -9,6 +9,7 @@ import pytest
 
 from reclaimer.kube import rest
 from reclaimer.kube.inventory import Inventory, default_mode
+from reclaimer.kube.trim import trim_isvc
 from reclaimer.model import DeploymentMode, ServiceRef, ServiceState
 from tests.kube.conftest import NS, MakeRest, isvc
 
@@ -127,3 +128,32 @@ def test_a_failed_watch_is_recovered_by_a_relist(make_rest: MakeRest,
     handle.apply({"podTerminationSeconds": 0, "namespaces": [NS],
                   "inferenceServices": [isvc("second")]})
     assert _until(lambda: len(inventory.snapshot()) == 2)
+
+
+def test_one_isvc_is_read_from_the_cache_as_trimmed(make_rest: MakeRest,
+                                                    started: list[Inventory]) -> None:
+    _, client = make_rest({"kserve": "0.16", "inferenceServices": [isvc("llama")]})
+    inventory = _inventory(client, started)
+    calls = client.total_calls
+    assert inventory.isvc(ServiceRef(NS, "llama")) == trim_isvc(client.get(rest.ISVC, NS, "llama"))
+    assert client.total_calls == calls + 1  # the GET above, for comparison, only
+
+
+def test_an_isvc_not_in_the_cache_is_none(make_rest: MakeRest,
+                                          started: list[Inventory]) -> None:
+    _, client = make_rest({"inferenceServices": [isvc("llama")]})
+    assert _inventory(client, started).isvc(ServiceRef(NS, "absent")) is None
+
+
+def test_one_isvc_follows_the_watch(make_rest: MakeRest, started: list[Inventory]) -> None:
+    _, client = make_rest({"inferenceServices": [isvc("llama")]})
+    inventory = _inventory(client, started)
+    client.merge_patch(rest.ISVC, NS, "llama",
+                       {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+
+    def annotated() -> bool:
+        obj = inventory.isvc(ServiceRef(NS, "llama")) or {}
+        annotations: dict[str, str] = obj["metadata"]["annotations"]
+        return annotations.get("serving.kserve.io/stop") == "true"
+
+    assert _until(annotated)
