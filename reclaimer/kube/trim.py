@@ -28,6 +28,7 @@ _META_KEYS = ("name", "namespace", "uid", "resourceVersion", "generation", "labe
               "annotations", "creationTimestamp", "deletionTimestamp")
 _STOP_FIELD = f"f:{STOP_ANNOTATION}"
 _OWN_REASONS = ("Reclaimed", "Restored")
+COMPONENTS = ("predictor", "transformer", "explainer")
 
 
 def _owns_stop(entry: Obj) -> bool:
@@ -47,15 +48,14 @@ def _metadata(obj: Obj) -> Obj:
 
 
 def trim_isvc(obj: Obj) -> Obj:
-    """Identity, spec.predictor (resources, replicas), mode and conditions."""
+    """Identity, the components' specs (resources, replicas), mode and conditions: what
+    the inventory maps and what the executor reads and rebuilds its patches from."""
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     kept_status = {k: status[k] for k in ("conditions", "deploymentMode") if k in status}
-    predictor = spec.get("predictor") if isinstance(spec, dict) else None
+    kept_spec = {k: spec[k] for k in COMPONENTS if k in spec} if isinstance(spec, dict) else {}
     return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-            "metadata": _metadata(obj),
-            "spec": {"predictor": predictor} if predictor is not None else {},
-            "status": kept_status}
+            "metadata": _metadata(obj), "spec": kept_spec, "status": kept_status}
 
 
 @dataclass(frozen=True, slots=True)

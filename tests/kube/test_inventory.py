@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from reclaimer.kube import rest
+from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory, default_mode
 from reclaimer.kube.trim import trim_isvc
 from reclaimer.model import DeploymentMode, ServiceRef, ServiceState
@@ -157,3 +158,12 @@ def test_one_isvc_follows_the_watch(make_rest: MakeRest, started: list[Inventory
         return annotations.get("serving.kserve.io/stop") == "true"
 
     assert _until(annotated)
+
+
+def test_the_executors_list_is_one_call_of_trimmed_isvcs(make_rest: MakeRest) -> None:
+    _, client = make_rest({"kserve": "0.16", "inferenceServices": [isvc(f"m{i}")
+                                                                   for i in range(3)]})
+    whole = client.list(rest.ISVC).get("items") or []
+    calls = client.total_calls
+    assert KubeCluster(client).list_isvcs() == [trim_isvc(o) for o in whole]
+    assert client.total_calls == calls + 1
