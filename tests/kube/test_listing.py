@@ -47,5 +47,5 @@ MALFORMED = [
 
 @pytest.mark.parametrize("text", MALFORMED)
 def test_malformed_answers_raise_value_error(text: str) -> None:
-    with pytest.raises(ValueError, match="LIST answer|Expecting|Unterminated"):
+    with pytest.raises(ValueError, match=r"LIST answer|Expecting|Unterminated"):
         list(items(text))
