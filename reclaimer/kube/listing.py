@@ -4,16 +4,28 @@ A cluster-wide LIST of 10,000 ISVCs is 10-20 MB of JSON and about 50 MiB as one 
 tree. Decoding its ``items`` one element at a time (``JSONDecoder.raw_decode`` from
 each element's offset) lets the caller reduce each object before the next is decoded,
 so only the text and the reduced objects are alive at once; the request count stays one.
+Keys and short texts (condition types, statuses, timestamps, modes) are interned as they
+are decoded: each element is decoded on its own, so without it every kept object holds
+its own copy of every key (10,000 trimmed ISVCs: 51 MiB plain, 33 MiB interned).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Generator, Iterator
 from typing import Any
 
 Obj = dict[str, Any]
-_DECODER = json.JSONDecoder()
+_SHORT = 40
+
+
+def _interned(pairs: list[tuple[str, Any]]) -> Obj:
+    return {sys.intern(k): sys.intern(v) if type(v) is str and len(v) <= _SHORT else v
+            for k, v in pairs}
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_interned)
 _SPACE = " \t\n\r"
 
 

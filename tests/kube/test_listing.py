@@ -49,3 +49,10 @@ MALFORMED = [
 def test_malformed_answers_raise_value_error(text: str) -> None:
     with pytest.raises(ValueError, match=r"LIST answer|Expecting|Unterminated"):
         list(items(text))
+
+
+def test_keys_and_short_texts_of_items_are_shared() -> None:
+    first, second = items(json.dumps(_answer([ISVC, ISVC])))
+    key_first, key_second = next(iter(first)), next(iter(second))
+    assert key_first is key_second
+    assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
