@@ -32,8 +32,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.fleet import STOP, Fleet, conditions, sandbox
-from benchmarks.wiring import Wired, settle, wire, write_policies
+from benchmarks.fleet import Fleet, conditions, sandbox
+from benchmarks.wiring import STOP_ASKED, Wired, settle, wire, write_policies
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import ISVC, Rest
@@ -54,8 +54,8 @@ spec:
 
 
 def _annotated(inventory: Inventory) -> int:
-    return sum(1 for o in inventory.objects()
-               if ((o.get("metadata") or {}).get("annotations") or {}).get(STOP) == "true")
+    """Services asked to stop (the annotation is "true"): STOPPING until KServe is done."""
+    return sum(1 for s in inventory.snapshot() if s.state in STOP_ASKED)
 
 
 def _wired(fleet: Fleet, url: str, workdir: Path, *, workers: int,

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.fleet import STOP, Fleet, sandbox
+from benchmarks.fleet import Fleet, sandbox
 from benchmarks.promdata import prometheus, queries_served
-from benchmarks.wiring import DecideClock, Wired, settle, wire, write_policies
+from benchmarks.wiring import STOP_ASKED, DecideClock, Wired, settle, wire, write_policies
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube.inventory import Inventory
 from reclaimer.model import Action, Reason
@@ -90,8 +90,8 @@ def _applied(result: TickResult, action: Action) -> int:
 
 
 def _annotated(inventory: Inventory) -> int:
-    return sum(1 for o in inventory.objects()
-               if ((o.get("metadata") or {}).get("annotations") or {}).get(STOP) == "true")
+    """Services asked to stop (the annotation is "true"): STOPPING until KServe is done."""
+    return sum(1 for s in inventory.snapshot() if s.state in STOP_ASKED)
 
 
 @dataclass

@@ -31,11 +31,12 @@ from reclaimer.ledger import MemoryLedger, SqlLedger
 from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.ledger.schema_check import upgrade
-from reclaimer.model import DecideSettings, Plan
+from reclaimer.model import DecideSettings, Plan, ServiceState
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.observe import SignalSource
 
 STOP = "serving.kserve.io/stop"
+STOP_ASKED = (ServiceState.STOPPING, ServiceState.STOPPED)
 
 
 class TimedRest(Rest):
@@ -151,7 +152,7 @@ def write_policies(workdir: Path, documents: Sequence[str]) -> None:
 def settle(inventory: Inventory, expected: int, *, timeout: float = 120.0,
            count: Callable[[Inventory], int] | None = None) -> None:
     """Wait until the watch-backed cache holds ``expected`` ISVCs."""
-    counter = count or (lambda inv: len(inv.objects()))
+    counter = count or (lambda inv: len(inv.isvcs.items()))
     deadline = time.monotonic() + timeout
     while counter(inventory) < expected:
         if time.monotonic() > deadline:

@@ -11,29 +11,42 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from reclaimer.errors import ClusterError
 from reclaimer.kube import rest
 
 log = logging.getLogger("reclaimer.kube.cache")
 Obj = dict[str, Any]
+T = TypeVar("T")
 
 
-def _key(obj: Obj) -> str:
+def uid_key(obj: Obj) -> str:
     meta = obj.get("metadata") or {}
-    return str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
+    return str(meta.get("uid") or name_key(obj))
 
 
-class WatchCache:
+def name_key(obj: Obj) -> str:
+    """``namespace/name``: lets a reader look one object up by name."""
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
+def whole(obj: Obj) -> Obj:
+    return obj
+
+
+class WatchCache(Generic[T]):
     def __init__(self, client: rest.Rest, kind: rest.Kind, *,  # noqa: PLR0913 - one cache's knobs
-                 label_selector: str | None = None, resync_every: float = 300.0,
-                 watch_timeout: int = 60, monotonic: Callable[[], float] = time.monotonic,
-                 retry_wait: float = 1.0,
-                 trim: Callable[[Obj], Obj] | None = None) -> None:
-        """``trim`` reduces each object to what the reader needs, before it is kept."""
+                 trim: Callable[[Obj], T], label_selector: str | None = None,
+                 resync_every: float = 300.0, watch_timeout: int = 60,
+                 monotonic: Callable[[], float] = time.monotonic, retry_wait: float = 1.0,
+                 key: Callable[[Obj], str] = uid_key) -> None:
+        """``trim`` turns each object into what the reader needs (`whole`: all of it)
+        before it is kept; ``key`` names an object in the cache (`get`)."""
         self.rest = client
-        self._trim = trim or (lambda obj: obj)
+        self._trim = trim
+        self._key = key
         self.page_size = 500
         self.kind = kind
         self.label_selector = label_selector
@@ -41,7 +54,7 @@ class WatchCache:
         self.watch_timeout = watch_timeout
         self.retry_wait = retry_wait
         self._monotonic = monotonic
-        self._items: dict[str, Obj] = {}
+        self._items: dict[str, T] = {}
         self._version = ""
         self._listed_at = 0.0
         self._lock = threading.Lock()
@@ -49,12 +62,12 @@ class WatchCache:
         self._thread: threading.Thread | None = None
         self.changed = threading.Event()
 
-    def items(self) -> list[Obj]:
+    def items(self) -> list[T]:
         with self._lock:
             return list(self._items.values())
 
-    def get(self, key: str) -> Obj | None:
-        """One object by its cache key (the uid), as trimmed; never mutate it."""
+    def get(self, key: str) -> T | None:
+        """One entry by its cache key, as kept; never mutate it."""
         with self._lock:
             return self._items.get(key)
 
@@ -64,12 +77,12 @@ class WatchCache:
         The LIST is read in pages of ``page_size`` and each page trimmed before the next
         is fetched, so 10,000 whole objects are never in memory at once.
         """
-        items: dict[str, Obj] = {}
+        items: dict[str, T] = {}
         token: str | None = None
         while True:
             page = self.rest.list(self.kind, label_selector=self.label_selector,
                                   limit=self.page_size, continue_token=token)
-            items.update((_key(o), self._trim(o)) for o in page.get("items") or [])
+            items.update((self._key(o), self._trim(o)) for o in page.get("items") or [])
             meta = page.get("metadata") or {}
             token = meta.get("continue") or None
             if token is None:
@@ -130,9 +143,9 @@ class WatchCache:
         version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
         with self._lock:
             if kind in ("ADDED", "MODIFIED"):
-                self._items[_key(obj)] = self._trim(obj)
+                self._items[self._key(obj)] = self._trim(obj)
             elif kind == "DELETED":
-                self._items.pop(_key(obj), None)
+                self._items.pop(self._key(obj), None)
             self._version = version or self._version
         self.changed.set()
         return True

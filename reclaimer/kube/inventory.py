@@ -16,14 +16,12 @@ from typing import Any
 
 from reclaimer.errors import NotFound
 from reclaimer.kube import rest
-from reclaimer.kube.cache import WatchCache
+from reclaimer.kube.cache import WatchCache, name_key
 from reclaimer.kube.isvc import service_from_isvc
-from reclaimer.kube.trim import trim_isvc, trim_pod
+from reclaimer.kube.trim import ISVC_LABEL, KeptIsvc, PodShare, keep_isvc, keep_pod
 from reclaimer.model import DeploymentMode, Service, ServiceRef, parse_mode
 
 Obj = dict[str, Any]
-ISVC_LABEL = "serving.kserve.io/inferenceservice"
-GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 CONFIGMAP = "inferenceservice-config"
 
 
@@ -46,30 +44,12 @@ def default_mode(client: rest.Rest, *, namespace: str = "kserve",
     return mode or fallback
 
 
-def _quantity(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
-
-
-def pod_gpus(pod: Obj) -> int:
-    total = 0
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        resources = container.get("resources") or {}
-        wanted = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
-        total += sum(_quantity(wanted.get(name, 0)) for name in GPU_RESOURCES)
-    return total
-
-
-def gpus_by_service(pods: Iterable[Obj]) -> dict[ServiceRef, int]:
+def gpus_by_service(pods: Iterable[PodShare]) -> dict[ServiceRef, int]:
     counts: dict[ServiceRef, int] = {}
-    for pod in pods:
-        meta = pod.get("metadata") or {}
-        owner = (meta.get("labels") or {}).get(ISVC_LABEL)
-        if owner and not meta.get("deletionTimestamp"):
-            ref = ServiceRef(str(meta.get("namespace", "")), owner)
-            counts[ref] = counts.get(ref, 0) + pod_gpus(pod)
+    for share in pods:
+        if share is not None:
+            ref, gpus = share
+            counts[ref] = counts.get(ref, 0) + gpus
     return counts
 
 
@@ -81,9 +61,9 @@ class Inventory:
         self.kserve_namespace = kserve_namespace
         self.mode = DeploymentMode.KNATIVE
         self.isvcs = WatchCache(client, rest.ISVC, resync_every=resync_every,
-                                monotonic=monotonic, trim=trim_isvc)
+                                monotonic=monotonic, trim=self._keep, key=name_key)
         self.pods = WatchCache(client, rest.POD, label_selector=ISVC_LABEL,
-                               resync_every=resync_every, monotonic=monotonic, trim=trim_pod)
+                               resync_every=resync_every, monotonic=monotonic, trim=keep_pod)
         self._last_gpus: dict[str, int] = {}
 
     def start(self) -> None:
@@ -101,15 +81,33 @@ class Inventory:
         self.isvcs.resync()
         self.pods.resync()
 
+    def _keep(self, obj: Obj) -> KeptIsvc:
+        """Mapped with the mode known now: `resync` re-lists after reading a new one."""
+        return keep_isvc(obj, default_mode=self.mode)
+
     def objects(self) -> list[Obj]:
-        return self.isvcs.items()
+        """Every cached ISVC as its trimmed dict, decoded afresh (costly: tools, tests)."""
+        return [kept.object() for kept in self.isvcs.items()]
+
+    def isvc(self, ref: ServiceRef, *, uid: str | None = None) -> Obj | None:
+        """One trimmed ISVC as last seen (`trim.trim_isvc`), or None if not cached.
+
+        The executor PATCHes from it instead of GETting first: it may lag the server,
+        but the PATCH carries its resourceVersion, so a stale copy costs a 409, never an
+        overwrite. With ``uid``, a namesake that replaced the object is not returned.
+        """
+        kept = self.isvcs.get(f"{ref.namespace}/{ref.name}")
+        obj = None if kept is None else kept.object()
+        if obj is None or (uid and (obj.get("metadata") or {}).get("uid") != uid):
+            return None
+        return obj
 
     def snapshot(self) -> list[Service]:
         """Every ISVC now; a stopped one keeps the GPU count last seen on its pods."""
         gpus = gpus_by_service(self.pods.items())
         services = []
-        for obj in self.objects():
-            service = service_from_isvc(obj, default_mode=self.mode)
+        for kept in self.isvcs.items():
+            service = kept.service or service_from_isvc(kept.object(), default_mode=self.mode)
             count = gpus.get(service.ref)
             if count:
                 self._last_gpus[service.uid] = count
@@ -117,37 +115,12 @@ class Inventory:
             services.append(_with_gpus(service, known))
         return sorted(services, key=lambda s: s.ref)
 
-    def isvc(self, ref: ServiceRef, *, uid: str | None = None) -> Obj | None:
-        """The cached (trimmed) object, so the executor need not GET it before a PATCH.
-
-        It may lag the server: a PATCH made from it carries its resourceVersion, so a
-        stale copy costs a 409, never an overwrite. By ``uid`` a lookup is one dict read;
-        by ``ref`` alone it scans the cache.
-        """
-        if uid:
-            found = self.isvcs.get(uid)
-            return found if found is not None and _ref(found) == ref else None
-        return next((o for o in self.objects() if _ref(o) == ref), None)
-
     def native_stop_seen(self) -> bool:
         """Whether any ISVC carries KServe's own Stopped condition (KServe ≥ 0.16)."""
-        return any(_kserve_stopped_condition(o) for o in self.objects())
-
-
-def _ref(obj: Obj) -> ServiceRef:
-    meta = obj.get("metadata") or {}
-    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))
-
-
-def _kserve_stopped_condition(obj: Obj) -> bool:
-    for cond in (obj.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Stopped" and cond.get("reason") not in ("Reclaimed", "Restored"):
-            return True
-    return False
+        return any(kept.kserve_stopped for kept in self.isvcs.items())
 
 
 def _with_gpus(service: Service, gpus: int | None) -> Service:
     if gpus is None or gpus == service.gpus:
         return service
     return replace(service, gpus=gpus)
-

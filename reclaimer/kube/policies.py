@@ -17,7 +17,7 @@ from typing import Any
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.kube import rest
-from reclaimer.kube.cache import WatchCache
+from reclaimer.kube.cache import WatchCache, whole
 from reclaimer.model import Policy
 from reclaimer.policy.schema import parse_policy
 
@@ -71,7 +71,7 @@ class PolicySource:
     def __init__(self, client: rest.Rest, *, resync_every: float = 300.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.rest = client
-        self.cache = WatchCache(client, rest.POLICY, resync_every=resync_every,
+        self.cache = WatchCache(client, rest.POLICY, trim=whole, resync_every=resync_every,
                                 monotonic=monotonic)
 
     def start(self) -> None:

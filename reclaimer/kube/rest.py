@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 from kubernetes import client
 
 from reclaimer.errors import ClusterError
-from reclaimer.kube import errors
+from reclaimer.kube import errors, listing
 
 Obj = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
@@ -94,19 +94,25 @@ class Rest:
                 body: Obj | None = None, content_type: str | None = None,
                 timeout: float | None = None) -> Obj:
         """One request; a non-2xx answer or no answer raises a typed ClusterError."""
+        return _decode(self._send(method, path, query=query, body=body,
+                                  content_type=content_type, timeout=timeout))
+
+    def _send(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
+              body: Obj | None = None, content_type: str | None = None,
+              timeout: float | None = None) -> bytes:
         self._count(method)
         ctype = content_type or (JSON if body is not None else None)
         try:
             response = self.api_client.rest_client.request(  # type: ignore[no-untyped-call]
                 method, self._url(path, query), headers=self._headers(ctype), body=body,
                 _request_timeout=timeout or self.timeout)
-            raw = response.read()
+            raw: bytes = response.read()
         except Exception as exc:
             raise errors.from_exception(exc) from exc
         if not 200 <= response.status < 300:
             raise errors.for_status(response.status, reason=str(response.reason or ""),
                                     body=raw, headers=dict(response.headers or {}))
-        return _decode(raw)
+        return raw
 
     def get(self, kind: Kind, namespace: str | None, name: str) -> Obj:
         return self.request("GET", kind.path(namespace, name))
@@ -120,6 +126,15 @@ class Rest:
         if continue_token:
             query["continue"] = continue_token
         return self.request("GET", kind.path(namespace), query=query or None)
+
+    def list_items(self, kind: Kind, *, label_selector: str | None = None) -> Iterator[Obj]:
+        """One cluster-wide LIST whose items are decoded one at a time (`listing.items`):
+        the caller reduces each before the next exists. Malformed JSON is a ClusterError."""
+        query = {"labelSelector": label_selector} if label_selector else None
+        try:
+            yield from listing.items(self._send("GET", kind.path(), query=query).decode())
+        except ValueError as exc:
+            raise errors.from_exception(exc) from exc
 
     def create(self, kind: Kind, namespace: str | None, body: Obj) -> Obj:
         return self.request("POST", kind.path(namespace), body=body,

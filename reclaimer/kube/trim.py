@@ -1,21 +1,34 @@
-"""Keep in memory only what the inventory reads of an ISVC or a pod.
+"""Keep in memory only what the inventory reads of an ISVC or a pod, compactly.
 
 The watch caches hold every InferenceService and every KServe pod of the cluster; whole
 objects are about 4 KiB each, mostly fields reclaimer never reads (pod specs, volumes,
-status details, managedFields of other fields). At 10,000 services trimming them is
-the difference between a 250 MB pod and a 330 MB one (benchmarks/RESULTS.md).
+status details, managedFields of other fields), and even trimmed ones stay about 3 KiB
+as nested dicts. So an ISVC is kept as its trimmed JSON (bytes, decoded only when one
+object is asked for) beside the `Service` each tick reads, mapped once when the object
+arrives instead of at every tick; a pod is kept as the service it belongs to and its GPU
+count. At 10,000 services that is the difference between 158 and about 110 MiB after
+start-up (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import dataclass, replace
 from typing import Any
 
-from reclaimer.kube.isvc import STOP_ANNOTATION
+from reclaimer.errors import InvalidInput
+from reclaimer.kube.isvc import STOP_ANNOTATION, service_from_isvc
+from reclaimer.model import DeploymentMode, Service, ServiceRef
 
 Obj = dict[str, Any]
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 _META_KEYS = ("name", "namespace", "uid", "resourceVersion", "generation", "labels",
               "annotations", "creationTimestamp", "deletionTimestamp")
 _STOP_FIELD = f"f:{STOP_ANNOTATION}"
+_OWN_REASONS = ("Reclaimed", "Restored")
+COMPONENTS = ("predictor", "transformer", "explainer")
 
 
 def _owns_stop(entry: Obj) -> bool:
@@ -35,20 +48,85 @@ def _metadata(obj: Obj) -> Obj:
 
 
 def trim_isvc(obj: Obj) -> Obj:
-    """Identity, spec.predictor (resources, replicas), mode and conditions."""
+    """Identity, the components' specs (resources, replicas), mode and conditions: what
+    the inventory maps and what the executor reads and rebuilds its patches from."""
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     kept_status = {k: status[k] for k in ("conditions", "deploymentMode") if k in status}
-    predictor = spec.get("predictor") if isinstance(spec, dict) else None
+    kept_spec = {k: spec[k] for k in COMPONENTS if k in spec} if isinstance(spec, dict) else {}
     return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-            "metadata": _metadata(obj),
-            "spec": {"predictor": predictor} if predictor is not None else {},
-            "status": kept_status}
+            "metadata": _metadata(obj), "spec": kept_spec, "status": kept_status}
 
 
-def trim_pod(obj: Obj) -> Obj:
-    """Identity and the containers' resources: all the GPU count needs."""
-    containers = (obj.get("spec") or {}).get("containers") or []
-    return {"metadata": _metadata(obj),
-            "spec": {"containers": [{"name": c.get("name"), "resources": c.get("resources")}
-                                    for c in containers if isinstance(c, dict)]}}
+@dataclass(frozen=True, slots=True)
+class KeptIsvc:
+    """One cached ISVC: ``body`` is `trim_isvc` of it as compact JSON; ``service`` is
+    None when it does not map (the inventory then maps ``body`` again, to raise)."""
+
+    body: bytes
+    service: Service | None
+    kserve_stopped: bool
+
+    def object(self) -> Obj:
+        """A fresh dict each call: callers may change it without touching the cache."""
+        decoded: Obj = json.loads(self.body)
+        return decoded
+
+
+def keep_isvc(obj: Obj, *, default_mode: DeploymentMode) -> KeptIsvc:
+    trimmed = trim_isvc(obj)
+    body = json.dumps(trimmed, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        service: Service | None = _shared(service_from_isvc(trimmed, default_mode=default_mode))
+    except InvalidInput:
+        service = None
+    return KeptIsvc(body=body, service=service, kserve_stopped=_kserve_stopped(trimmed))
+
+
+def _shared(service: Service) -> Service:
+    """Namespaces and label texts repeat across thousands of services: one copy each."""
+    ref = ServiceRef(sys.intern(service.ref.namespace), service.ref.name)
+    labels = {sys.intern(k): sys.intern(v) for k, v in service.labels.items()}
+    return replace(service, ref=ref, labels=labels)
+
+
+def _kserve_stopped(obj: Obj) -> bool:
+    """Whether KServe itself wrote a Stopped condition (KServe ≥ 0.16), not reclaimer."""
+    conditions = obj["status"].get("conditions")
+    return isinstance(conditions, list) and any(
+        isinstance(c, dict) and c.get("type") == "Stopped" and c.get("reason") not in _OWN_REASONS
+        for c in conditions)
+
+
+def _quantity(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def pod_gpus(pod: Obj) -> int:
+    total = 0
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        resources = container.get("resources") if isinstance(container, dict) else None
+        resources = resources if isinstance(resources, dict) else {}
+        wanted = {**_mapping(resources.get("limits")), **_mapping(resources.get("requests"))}
+        total += sum(_quantity(wanted.get(name, 0)) for name in GPU_RESOURCES)
+    return total
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+PodShare = tuple[ServiceRef, int] | None
+
+
+def keep_pod(obj: Obj) -> PodShare:
+    """The ISVC a pod serves and the GPUs it requests; None for a pod being deleted or
+    one without the ISVC label, which count for nobody."""
+    meta = obj.get("metadata") or {}
+    owner = (meta.get("labels") or {}).get(ISVC_LABEL)
+    if not owner or meta.get("deletionTimestamp"):
+        return None
+    return ServiceRef(sys.intern(str(meta.get("namespace", ""))), str(owner)), pod_gpus(obj)

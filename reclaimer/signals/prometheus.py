@@ -14,7 +14,10 @@ prometheus-api-client 0.7.2 is set up as metrics.md §4 advises:
 - queries run on a small pool of worker threads (``concurrency``), so an evaluation
   takes as long as its slowest query;
 - one client per thread: ``requests.Session`` is not documented as thread-safe
-  (psf/requests#2766), so each thread gets its own client through ``threading.local``.
+  (psf/requests#2766), so each thread gets its own client through ``threading.local``;
+- answers are parsed into rows as they are decoded (`answer.parse_vector`), not into
+  the whole JSON tree ``custom_query`` builds: the query is sent exactly as
+  ``custom_query`` sends it, through the same session, and the body kept as bytes.
 
 Both of the library's failure families (``PrometheusApiClientException`` for a
 non-200 answer, ``requests`` exceptions for transport) and any malformed answer
@@ -23,7 +26,6 @@ become one ``MetricsUnavailable``: nothing is known about any service.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -31,7 +33,6 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusConnect
@@ -40,6 +41,7 @@ from urllib3.util.retry import Retry
 
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import ServiceRef, Signals
+from reclaimer.signals.answer import NotAVector, Row, parse_vector
 from reclaimer.signals.assemble import Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
 from reclaimer.signals.promql import duration
@@ -47,7 +49,6 @@ from reclaimer.signals.queries import Query, Spans, build, render
 from reclaimer.signals.settings import PrometheusSettings
 from reclaimer.signals.windows import fold, split
 
-Row = tuple[dict[str, str], float]
 _GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
 
 
@@ -181,16 +182,38 @@ class PrometheusSignals:
         server_timeout = self.settings.query_timeout or timedelta(seconds=remaining)
         params = {"time": f"{at.timestamp():.3f}", "timeout": duration(server_timeout)}
         client = self._client()
-        client.headers = self._headers(query)
         self._local.session.deadline = deadline
         try:
-            result = client.custom_query(query=text, params=params, timeout=remaining)
+            body = self._get(client, text, params=params, headers=self._headers(query),
+                             timeout=remaining)
+            return parse_vector(body)
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
-        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        except NotAVector as exc:
+            raise MetricsUnavailable(f"{query} query did not return an instant vector",
+                                     ) from exc
+        except (requests.RequestException, ValueError) as exc:
             raise MetricsUnavailable(f"{query} query failed: {_transport(exc, remaining)}",
                                      ) from exc
-        return parse_vector(query, result)
+
+    def _get(self, client: PrometheusConnect, text: str, *, params: dict[str, str],
+             headers: dict[str, str] | None, timeout: float) -> str:
+        """``custom_query``'s request, through the same session, returning the body's text.
+
+        ``custom_query`` parses the whole answer into dicts (``response.json()``);
+        `parse_vector` reads the text into rows instead. Only the text outlives this
+        call, not the bytes it was decoded from. A non-200 answer raises what
+        ``custom_query`` raises, with its message.
+        """
+        session = self._local.session
+        response = session.request(
+            "GET", f"{client.url}/api/v1/query", params={"query": text, **params},
+            verify=session.verify, headers=headers, cert=session.cert, timeout=timeout)
+        if response.status_code != 200:
+            raise PrometheusApiClientException(
+                f"HTTP Status Code {response.status_code} ({response.content!r})")
+        decoded: str = response.content.decode("utf-8")
+        return decoded
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
@@ -208,29 +231,12 @@ def _transport(exc: BaseException, waited: float) -> str:
     return f"{type(exc).__name__}: {_short(exc)}"
 
 
-def parse_vector(query: Query, result: Any) -> list[Row]:
-    """Rows of an instant vector; anything else means the template is wrong."""
-    if not isinstance(result, list):
-        raise MetricsUnavailable(f"{query} query did not return an instant vector")
-    rows: list[Row] = []
-    for item in result:
-        try:
-            labels, value = item["metric"], float(item["value"][1])
-        except (TypeError, KeyError, IndexError, ValueError) as exc:
-            raise MetricsUnavailable(f"{query} query did not return an instant vector") from exc
-        if math.isfinite(value):
-            rows.append((labels, value))
-    return rows
-
-
 def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:
-    return {ServiceRef(labels.get("namespace", ""), labels.get("isvc", "")): value
-            for labels, value in rows}
+    return {row.ref: row.value for row in rows}
 
 
 def _by_signal(rows: list[Row]) -> dict[tuple[ServiceRef, str], float]:
-    return {(ServiceRef(labels.get("namespace", ""), labels.get("isvc", "")),
-             labels.get("signal", "")): value for labels, value in rows}
+    return {(row.ref, row.signal): row.value for row in rows}
 
 
 def observations(rows: Mapping[Query, list[Row]]) -> Observations:

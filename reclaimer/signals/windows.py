@@ -12,13 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from reclaimer.signals.promql import set_label
 
 WINDOW_LABEL = "reclaimer_window"
 Key = TypeVar("Key")
-Row = TypeVar("Row", bound=tuple[Mapping[str, str], float])
+
+
+class Tagged(Protocol):
+    """A parsed answer row: its `WINDOW_LABEL` value, None when the query had none."""
+
+    @property
+    def window(self) -> str | None: ...
+
+
+Row = TypeVar("Row", bound=Tagged)
 
 
 def window_value(window: timedelta) -> str:
@@ -41,7 +50,7 @@ def split(rows: Mapping[Key, Sequence[Row]], windows: Sequence[timedelta],
     out: dict[timedelta, dict[Key, list[Row]]] = {w: {k: [] for k in rows} for w in windows}
     for key, key_rows in rows.items():
         for row in key_rows:
-            tag = row[0].get(WINDOW_LABEL)
+            tag = row.window
             targets = windows if tag is None else [by_value[tag]] if tag in by_value else []
             for w in targets:
                 out[w][key].append(row)

@@ -181,3 +181,7 @@ def test_schema_upgrade_runs_first_with_the_same_ledger(default_render: Rendered
 def test_schema_upgrade_can_be_left_to_the_operator(helm: Helm) -> None:
     rendered = helm.template(set_values=["database.migrate=false"])
     assert "initContainers" not in _pod(rendered)
+
+
+def test_glibc_arenas_are_capped_for_the_worker_threads(default_render: Rendered) -> None:
+    assert _env(default_render)["MALLOC_ARENA_MAX"] == "2"

@@ -78,3 +78,7 @@ def test_migrations_ship_inside_the_package() -> None:
     """No COPY of migrations is needed while Alembic's scripts live in the package."""
     assert (ROOT / "reclaimer" / "ledger" / "migrations" / "env.py").exists()
     assert not list((ROOT / "migrations").glob("**/*.py"))
+
+
+def test_final_stage_caps_glibc_arenas_like_the_chart() -> None:
+    assert "MALLOC_ARENA_MAX=2" in "\n".join(_stages()[-1])

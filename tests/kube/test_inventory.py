@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from reclaimer.kube import rest
+from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory, default_mode
+from reclaimer.kube.trim import trim_isvc
 from reclaimer.model import DeploymentMode, ServiceRef, ServiceState
 from tests.kube.conftest import NS, MakeRest, isvc
 
@@ -152,3 +154,35 @@ def test_a_uid_of_another_service_finds_nothing(make_rest: MakeRest,
     inventory = _inventory(client, started)
     uid = client.get(rest.ISVC, NS, "m0")["metadata"]["uid"]
     assert inventory.isvc(ServiceRef(NS, "m1"), uid=uid) is None
+
+
+def test_one_isvc_is_read_from_the_cache_as_trimmed(make_rest: MakeRest,
+                                                    started: list[Inventory]) -> None:
+    _, client = make_rest({"kserve": "0.16", "inferenceServices": [isvc("llama")]})
+    inventory = _inventory(client, started)
+    calls = client.total_calls
+    assert inventory.isvc(ServiceRef(NS, "llama")) == trim_isvc(client.get(rest.ISVC, NS, "llama"))
+    assert client.total_calls == calls + 1  # the GET above, for comparison, only
+
+
+def test_one_isvc_follows_the_watch(make_rest: MakeRest, started: list[Inventory]) -> None:
+    _, client = make_rest({"inferenceServices": [isvc("llama")]})
+    inventory = _inventory(client, started)
+    client.merge_patch(rest.ISVC, NS, "llama",
+                       {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+
+    def annotated() -> bool:
+        obj = inventory.isvc(ServiceRef(NS, "llama")) or {}
+        annotations: dict[str, str] = obj["metadata"]["annotations"]
+        return annotations.get("serving.kserve.io/stop") == "true"
+
+    assert _until(annotated)
+
+
+def test_the_executors_list_is_one_call_of_trimmed_isvcs(make_rest: MakeRest) -> None:
+    _, client = make_rest({"kserve": "0.16", "inferenceServices": [isvc(f"m{i}")
+                                                                   for i in range(3)]})
+    whole = client.list(rest.ISVC).get("items") or []
+    calls = client.total_calls
+    assert KubeCluster(client).list_isvcs() == [trim_isvc(o) for o in whole]
+    assert client.total_calls == calls + 1

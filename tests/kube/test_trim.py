@@ -1,4 +1,4 @@
-"""Trimmed cache objects give the inventory exactly what whole objects give."""
+"""Kept cache entries give the inventory exactly what whole objects give, and no more."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from reclaimer.kube.inventory import pod_gpus
 from reclaimer.kube.isvc import service_from_isvc
-from reclaimer.kube.trim import trim_isvc, trim_pod
-from reclaimer.model import DeploymentMode
+from reclaimer.kube.trim import keep_isvc, keep_pod, pod_gpus, trim_isvc
+from reclaimer.model import DeploymentMode, ServiceRef
 
 INVENTORY = Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml"
 STOP_OWNER = {"manager": "kubectl-annotate", "operation": "Update", "time": "2030-01-01T21:00:00Z",
@@ -38,16 +37,65 @@ def test_only_the_stop_annotations_owners_are_kept() -> None:
     assert [e["manager"] for e in trimmed["metadata"]["managedFields"]] == ["kubectl-annotate"]
 
 
-POD = {"metadata": {"name": "p", "namespace": "team-a", "labels": {"a": "b"}},
+@pytest.mark.parametrize("obj", _isvcs(), ids=lambda o: o["metadata"]["name"])
+def test_kept_isvc_holds_the_service_of_the_whole_object(obj: dict[str, Any]) -> None:
+    mode = DeploymentMode.STANDARD
+    assert keep_isvc(obj, default_mode=mode).service == service_from_isvc(obj, default_mode=mode)
+
+
+@pytest.mark.parametrize("obj", _isvcs(), ids=lambda o: o["metadata"]["name"])
+def test_kept_isvc_decodes_to_the_trimmed_object(obj: dict[str, Any]) -> None:
+    assert keep_isvc(obj, default_mode=DeploymentMode.KNATIVE).object() == trim_isvc(obj)
+
+
+def test_each_decode_is_a_fresh_dict() -> None:
+    kept = keep_isvc(_isvcs()[0], default_mode=DeploymentMode.KNATIVE)
+    kept.object()["metadata"]["name"] = "changed"
+    assert kept.object()["metadata"]["name"] != "changed"
+
+
+def test_an_isvc_that_does_not_map_is_kept_without_a_service() -> None:
+    obj = {**_isvcs()[0], "metadata": {"name": "x", "namespace": "team-a"}}
+    kept = keep_isvc(obj, default_mode=DeploymentMode.KNATIVE)
+    assert (kept.service, kept.object()["metadata"]["name"]) == (None, "x")
+
+
+@pytest.mark.parametrize(("conditions", "stopped"), [
+    pytest.param([{"type": "Stopped", "status": "False", "reason": "Running"}], True,
+                 id="kserves-own"),
+    pytest.param([{"type": "Stopped", "status": "True", "reason": "Reclaimed"}], False,
+                 id="reclaimers"),
+    pytest.param([{"type": "Ready", "status": "True"}], False, id="none"),
+    pytest.param(None, False, id="absent"),
+    pytest.param(["garbage"], False, id="malformed"),
+])
+def test_kept_isvc_says_whether_kserve_wrote_a_stopped_condition(
+        conditions: list[Any], stopped: bool) -> None:
+    obj = {**_isvcs()[0], "status": {"conditions": conditions}}
+    assert keep_isvc(obj, default_mode=DeploymentMode.KNATIVE).kserve_stopped is stopped
+
+
+POD = {"metadata": {"name": "p", "namespace": "team-a",
+                    "labels": {"serving.kserve.io/inferenceservice": "llama"}},
        "spec": {"containers": [{"name": "c", "image": "x", "env": [{"name": "E"}],
-                                "resources": {"limits": {"nvidia.com/gpu": "2"}}}],
+                                "resources": {"limits": {"nvidia.com/gpu": "2"}}},
+                               {"name": "sidecar", "resources": {"limits": ["odd"]}}],
                 "volumes": [{"name": "v"}]},
        "status": {"phase": "Running"}}
 
 
-def test_trimmed_pod_keeps_its_gpu_count() -> None:
-    assert pod_gpus(trim_pod(POD)) == pod_gpus(POD) == 2
+@pytest.mark.parametrize(("metadata", "kept"), [
+    pytest.param({}, (ServiceRef("team-a", "llama"), 2), id="serving"),
+    pytest.param({"deletionTimestamp": "2030-01-01T00:00:00Z"}, None, id="being-deleted"),
+    pytest.param({"labels": {"app": "x"}}, None, id="no-isvc-label"),
+])
+def test_a_pod_is_kept_as_its_service_and_gpu_count(metadata: dict[str, Any],
+                                                     kept: object) -> None:
+    pod = {**POD, "metadata": {"name": "p", "namespace": "team-a",
+                               "labels": {"serving.kserve.io/inferenceservice": "llama"},
+                               **metadata}}
+    assert keep_pod(pod) == kept
 
 
-def test_trimmed_pod_drops_what_nobody_reads() -> None:
-    assert "volumes" not in trim_pod(POD)["spec"] and "status" not in trim_pod(POD)
+def test_pod_gpus_ignores_malformed_resources() -> None:
+    assert pod_gpus(POD) == 2

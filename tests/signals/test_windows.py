@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from reclaimer.model import ServiceRef, Signals
+from reclaimer.signals.answer import Row, parse_vector
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.queries import Query
 from reclaimer.signals.scripted import Script
@@ -87,13 +88,14 @@ def test_fold(texts: dict[timedelta, str], folded: str) -> None:
     assert fold(texts) == folded
 
 
-@pytest.mark.parametrize(("labels", "windows"), [
-    pytest.param({"isvc": "a"}, [IDLE, LOOKBACK], id="untagged-row-serves-every-window"),
-    pytest.param({"isvc": "a", WINDOW_LABEL: "300"}, [LOOKBACK], id="tagged-row-one-window"),
-    pytest.param({"isvc": "a", WINDOW_LABEL: "60"}, [], id="unasked-window-dropped"),
+@pytest.mark.parametrize(("tag", "windows"), [
+    pytest.param(None, [IDLE, LOOKBACK], id="untagged-row-serves-every-window"),
+    pytest.param("300", [LOOKBACK], id="tagged-row-one-window"),
+    pytest.param("60", [], id="unasked-window-dropped"),
 ])
-def test_split(labels: dict[str, str], windows: list[timedelta]) -> None:
-    parts = split({Query.GPUS: [(labels, 1.0)]}, BOTH)
+def test_split(tag: str | None, windows: list[timedelta]) -> None:
+    row = Row(ServiceRef("ns", "a"), "", 1.0, tag)
+    parts = split({Query.GPUS: [row]}, BOTH)
     assert [w for w in BOTH if parts[w][Query.GPUS]] == windows
 
 
@@ -101,3 +103,14 @@ def test_one_window_is_not_tagged() -> None:
     """`reclaimer signals --queries` prints these as a starting point for a template."""
     texts = PrometheusSignals(PrometheusSettings()).queries(window=IDLE).values()
     assert [t for t in texts if f'"{WINDOW_LABEL}", "' in t] == []
+
+
+@pytest.mark.parametrize(("labels", "tag"), [
+    pytest.param('{"namespace": "ns", "isvc": "a"}', None, id="untagged"),
+    pytest.param(f'{{"namespace": "ns", "isvc": "a", "{WINDOW_LABEL}": "300"}}', "300",
+                 id="tagged"),
+])
+def test_a_parsed_row_keeps_its_window_tag(labels: str, tag: str | None) -> None:
+    body = ('{"status": "success", "data": {"resultType": "vector", "result": '
+            f'[{{"metric": {labels}, "value": [1, "2"]}}]}}}}')
+    assert parse_vector(body) == [Row(ServiceRef("ns", "a"), "", 2.0, tag)]

@@ -1,0 +1,73 @@
+"""The items of a LIST answer, decoded one at a time from its text.
+
+A cluster-wide LIST of 10,000 ISVCs is 10-20 MB of JSON and about 50 MiB as one parsed
+tree. Decoding its ``items`` one element at a time (``JSONDecoder.raw_decode`` from
+each element's offset) lets the caller reduce each object before the next is decoded,
+so only the text and the reduced objects are alive at once; the request count stays one.
+Keys and short texts (condition types, statuses, timestamps, modes) are interned as they
+are decoded: each element is decoded on its own, so without it every kept object holds
+its own copy of every key (10,000 trimmed ISVCs: 51 MiB plain, 33 MiB interned).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Generator, Iterator
+from typing import Any
+
+Obj = dict[str, Any]
+_SHORT = 40
+
+
+def _interned(pairs: list[tuple[str, Any]]) -> Obj:
+    return {sys.intern(k): sys.intern(v) if type(v) is str and len(v) <= _SHORT else v
+            for k, v in pairs}
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_interned)
+_SPACE = " \t\n\r"
+
+
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in _SPACE:
+        at += 1
+    return at
+
+
+def _expect(text: str, at: int, char: str) -> int:
+    """The offset after ``char`` (and any space after it); ValueError if it is not there."""
+    if text[at:at + 1] != char:
+        raise ValueError(f"LIST answer: expected {char!r} at offset {at}")
+    return _skip(text, at + 1)
+
+
+def items(text: str) -> Iterator[Obj]:
+    """Each element of the top-level ``items`` array; ValueError on malformed JSON."""
+    at = _expect(text, _skip(text, 0), "{")
+    while text[at:at + 1] != "}":
+        key, at = _DECODER.raw_decode(text, at)
+        at = _expect(text, _skip(text, at), ":")
+        if key == "items" and text[at:at + 1] == "[":
+            at = yield from _elements(text, _skip(text, at + 1))
+        else:
+            at = _DECODER.raw_decode(text, at)[1]
+        at = _skip(text, at)
+        if text[at:at + 1] == ",":
+            at = _skip(text, at + 1)
+        elif text[at:at + 1] != "}":
+            raise ValueError(f"LIST answer: expected ',' or '}}' at offset {at}")
+
+
+def _elements(text: str, at: int) -> Generator[Obj, None, int]:
+    while text[at:at + 1] != "]":
+        element, at = _DECODER.raw_decode(text, at)
+        if not isinstance(element, dict):
+            raise ValueError("LIST answer: an item is not an object")
+        yield element
+        at = _skip(text, at)
+        if text[at:at + 1] == ",":
+            at = _skip(text, at + 1)
+        elif text[at:at + 1] != "]":
+            raise ValueError(f"LIST answer: expected ',' or ']' at offset {at}")
+    return at + 1
