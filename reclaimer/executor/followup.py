@@ -66,7 +66,9 @@ class FollowUp:
         if not self.awaiting and not self.held:
             return []
         try:
-            objs = {st.ref_of(o): o for o in self.ctx.call(self.ctx.cluster.list_isvcs)}
+            wanted = {item.ref for item in self.awaiting} | self.held.keys()
+            objs = {st.ref_of(o): o
+                    for o in self.ctx.call(lambda: self.ctx.cluster.list_isvcs(wanted))}
             pods = self.ctx.call(self.ctx.cluster.pod_counts) if self.awaiting else {}
         except ClusterError as exc:
             log.warning("verification postponed: %s", exc)

@@ -9,7 +9,7 @@ parsed at once were 70 MiB of the service's peak (benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from reclaimer.errors import NotFound
@@ -28,8 +28,11 @@ class KubeCluster:
     def get_isvc(self, ref: ServiceRef) -> Obj:
         return self.rest.get(rest.ISVC, ref.namespace, ref.name)
 
-    def list_isvcs(self) -> list[Obj]:
-        return [trim_isvc(obj) for obj in self.rest.list_items(rest.ISVC)]
+    def list_isvcs(self, refs: Collection[ServiceRef] | None = None) -> list[Obj]:
+        """Every ISVC, or those of ``refs``: one LIST either way, filtered as it is
+        decoded, so verifying 50 stops among 10,000 ISVCs keeps 50 objects, not all."""
+        return [trim_isvc(obj) for obj in self.rest.list_items(rest.ISVC)
+                if refs is None or _ref(obj) in refs]
 
     def patch_isvc(self, ref: ServiceRef, body: Obj) -> Obj:
         return self.rest.merge_patch(rest.ISVC, ref.namespace, ref.name, body)
@@ -66,3 +69,8 @@ class KubeCluster:
     def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
                    warning: bool, at: datetime) -> None:
         self.events.emit(ref, uid, reason=reason, message=message, warning=warning, at=at)
+
+
+def _ref(obj: Obj) -> ServiceRef:
+    meta = obj.get("metadata") or {}
+    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))

@@ -7,7 +7,7 @@ Objects are plain dicts as the API serves them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,7 +19,9 @@ Obj = dict[str, Any]
 class Cluster(Protocol):
     def get_isvc(self, ref: ServiceRef) -> Obj: ...
 
-    def list_isvcs(self) -> list[Obj]: ...
+    def list_isvcs(self, refs: Collection[ServiceRef] | None = None) -> list[Obj]:
+        """All ISVCs (trimmed), or only those of ``refs``, from one LIST."""
+        ...
 
     def patch_isvc(self, ref: ServiceRef, body: Obj) -> Obj: ...
 

@@ -186,3 +186,11 @@ def test_the_executors_list_is_one_call_of_trimmed_isvcs(make_rest: MakeRest) ->
     calls = client.total_calls
     assert KubeCluster(client).list_isvcs() == [trim_isvc(o) for o in whole]
     assert client.total_calls == calls + 1
+
+
+def test_the_executors_list_keeps_only_the_refs_it_verifies(make_rest: MakeRest) -> None:
+    _, client = make_rest({"kserve": "0.16", "inferenceServices": [isvc(f"m{i}")
+                                                                   for i in range(3)]})
+    calls = client.total_calls
+    kept = KubeCluster(client).list_isvcs({ServiceRef(NS, "m1"), ServiceRef(NS, "gone")})
+    assert ([o["metadata"]["name"] for o in kept], client.total_calls) == (["m1"], calls + 1)
