@@ -20,6 +20,7 @@ sandbox is not in it). Then the targets of issue 9 with the steady ticks' median
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 
 from benchmarks.fleet import Fleet
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     setup, rows = run_ticks(fleet, policies=args.policies, steady=args.steady,
                             workers=args.workers)
     print(f"Tick at scale: {args.isvcs} ISVCs in {args.namespaces} namespaces under "
-          f"{args.policies} policies; {args.workers} workers")
+          f"{args.policies} policies; {args.workers} workers; MALLOC_ARENA_MAX="
+          f"{os.environ.get('MALLOC_ARENA_MAX', 'unset')}")
     print("set-up: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
                                  for k, v in setup.items()))
     print(table(rows))
