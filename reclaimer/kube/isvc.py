@@ -116,11 +116,12 @@ def _gpus(resources: Mapping[str, Any]) -> int:
     total = 0
     for name, amount in block.items() if isinstance(block, Mapping) else ():
         if str(name).endswith("/gpu") or str(name).startswith("nvidia.com/mig-"):
-            total += _count(amount)
+            total += whole_quantity(amount)
     return total
 
 
-def _count(amount: object) -> int:
+def whole_quantity(amount: object) -> int:
+    """A GPU count as Kubernetes writes it ("1", 2); anything else counts as none."""
     try:
         return int(str(amount))
     except ValueError:

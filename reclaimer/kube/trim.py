@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reclaimer.errors import InvalidInput
-from reclaimer.kube.isvc import STOP_ANNOTATION, service_from_isvc
+from reclaimer.kube.isvc import STOP_ANNOTATION, service_from_isvc, whole_quantity
 from reclaimer.model import DeploymentMode, Service, ServiceRef
 
 Obj = dict[str, Any]
@@ -98,20 +98,13 @@ def _kserve_stopped(obj: Obj) -> bool:
         for c in conditions)
 
 
-def _quantity(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0
-
-
 def pod_gpus(pod: Obj) -> int:
     total = 0
     for container in (pod.get("spec") or {}).get("containers") or []:
         resources = container.get("resources") if isinstance(container, dict) else None
         resources = resources if isinstance(resources, dict) else {}
         wanted = {**_mapping(resources.get("limits")), **_mapping(resources.get("requests"))}
-        total += sum(_quantity(wanted.get(name, 0)) for name in GPU_RESOURCES)
+        total += sum(whole_quantity(wanted.get(name, 0)) for name in GPU_RESOURCES)
     return total
 
 
