@@ -102,19 +102,22 @@ def _per_window(expr: str, windows: Windows) -> str:
                              value=window_value(w)) for w in windows])
 
 
-def _each(sources: tuple[Source, ...], build: str, *, pods: str, reduce: str,
+def _each(sources: tuple[Source, ...], build: str, *, kind: str, pods: str, reduce: str,
           windows: Windows = None) -> str:
     """``build`` (with ``SEL``) per source, tagged so ``or`` keeps every source.
 
     ``reduce`` (an aggregation) first folds the source's series per workload, so the
     label rewrites and the pod join run over one series per pod or service, not per
-    raw series (response codes, revisions, GPUs).
+    raw series (response codes, revisions, GPUs). Reduced that far, a counter and an
+    in-flight gauge of one pod have the same labels, so the tag carries ``kind`` too:
+    without it ``or`` would drop vLLM's running-requests gauge wherever the pod also
+    has a counter, and a long generation would look like no traffic.
     """
     parts = []
     for i, s in enumerate(sources):
         reduced = _per_window(f"{reduce} {_by(s.mapping)} ({build.replace('SEL', s.selector)})",
                               windows)
-        tagged = set_label(reduced, target="reclaimer_source", value=str(i))
+        tagged = set_label(reduced, target="reclaimer_source", value=f"{kind}-{i}")
         parts.append(to_isvc(tagged, s.mapping, pods=pods))
     return _union(parts)
 
@@ -127,11 +130,12 @@ _COUNTED = ('label_replace(increase(SEL[{{window}}]), "reclaimer_part", "increas
 
 
 def requests(preset: RequestPreset, windows: Windows = None) -> str:
-    parts = [_each(preset.counters, _COUNTED, pods="{{isvc_pods_window}}", reduce="sum",
-                   windows=windows)]
+    parts = [_each(preset.counters, _COUNTED, kind="counter", pods="{{isvc_pods_window}}",
+                   reduce="sum", windows=windows)]
     if preset.in_flight:
         parts.append(_each(preset.in_flight, "max_over_time(SEL[{{window}}])",
-                           pods="{{isvc_pods_window}}", reduce="max", windows=windows))
+                           kind="in-flight", pods="{{isvc_pods_window}}", reduce="max",
+                           windows=windows))
     return f"sum {BY_ISVC} ({_union(parts)})"
 
 
@@ -152,10 +156,12 @@ _BUSY_EARLIER = ("clamp_max(max_over_time(timestamp(max_over_time(SEL[{{coarse_r
 
 def last_request(preset: RequestPreset) -> str:
     changed = f"{_CHANGED} or {_CHANGED_EARLIER}"
-    parts = [_each(preset.counters, changed, pods="{{isvc_pods_horizon}}", reduce="max")]
+    parts = [_each(preset.counters, changed, kind="counter", pods="{{isvc_pods_horizon}}",
+                   reduce="max")]
     if preset.in_flight:
         busy = f"{_BUSY} or {_BUSY_EARLIER}"
-        parts.append(_each(preset.in_flight, busy, pods="{{isvc_pods_horizon}}", reduce="max"))
+        parts.append(_each(preset.in_flight, busy, kind="in-flight",
+                                pods="{{isvc_pods_horizon}}", reduce="max"))
     return f"max {BY_ISVC} ({_union(parts)})"
 
 
@@ -198,9 +204,10 @@ def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
     """The newest sample of each signal; an instant lookup, so current pods map it."""
-    newest = _each(requests_preset.counters, "timestamp(SEL)", pods="{{isvc_pods}}",
-                   reduce="max")
-    gpu_newest = _each(gpu.sources, "timestamp(SEL)", pods="{{isvc_pods}}", reduce="max")
+    newest = _each(requests_preset.counters, "timestamp(SEL)", kind="counter",
+                   pods="{{isvc_pods}}", reduce="max")
+    gpu_newest = _each(gpu.sources, "timestamp(SEL)", kind="gpu", pods="{{isvc_pods}}",
+                       reduce="max")
     return _union([set_label(f"max {BY_ISVC} ({newest})", target="signal", value="requests"),
                    set_label(f"max {BY_ISVC} ({gpu_newest})", target="signal", value="gpu")])
 
