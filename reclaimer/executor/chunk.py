@@ -6,6 +6,7 @@ transactions run on the calling thread, so a chunk never queues on the database'
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor as Pool
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from reclaimer.model import Action, ServiceRef, Transition
 if TYPE_CHECKING:
     from reclaimer.executor.executor import Executor
 
+log = logging.getLogger("reclaimer.executor")
 TRANSIENT = (Conflict, TooManyRequests, ServerError, ClusterUnavailable)
 RetryKey = tuple[str, str, str, str | None]
 A = TypeVar("A")
@@ -93,8 +95,7 @@ class Chunk:
         return self.pool.map(fn, items) if self.pool is not None else map(fn, items)
 
     def run(self, transitions: Sequence[Transition]) -> list[Outcome]:
-        slots: list[Outcome | Prepared] = list(
-            self.map(lambda t: self.ex.prepare(t, at=self.at), transitions))
+        slots: list[Outcome | Prepared] = list(self.map(self._prepared, transitions))
         claimed: dict[int, Claimed] = {}
         for index, taken in self._claim(slots):
             if isinstance(taken, Claimed):
@@ -113,6 +114,16 @@ class Chunk:
             if isinstance(result, Exception):
                 raise result
         return [_settled(s) for s in slots]
+
+    def _prepared(self, transition: Transition) -> Outcome | Prepared:
+        """One transition that cannot be prepared (restore info this version cannot read,
+        a bug) fails alone: raised, it would stop the chunk and every later one, on
+        every tick, and nothing in the fleet would move."""
+        try:
+            return self.ex.prepare(transition, at=self.at)
+        except Exception as exc:
+            log.exception("%s %s not prepared", transition.action.value, transition.ref)
+            return outcome(transition, OutcomeKind.FAILED, None, f"not prepared: {exc}")
 
     def _guarded(self, claimed: Claimed) -> str | Outcome | Exception:
         """An unexpected error (a bug, the ledger down inside a managed stop) is raised

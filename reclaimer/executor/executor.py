@@ -45,6 +45,15 @@ log = logging.getLogger("reclaimer.executor")
 T = TypeVar("T")
 
 
+def _patches(handler: Handler, obj: Obj, action: Action) -> bool:
+    """Whether a native transition from this copy is a PATCH, which its resourceVersion
+    guards. "Already stopped/running" and refusals write no PATCH, so a stale copy would
+    go unnoticed and be recorded: those are decided from a fresh GET instead."""
+    if handler.refusal(obj, action=action) is not None:
+        return False
+    return st.stop_requested(obj) is (action is Action.START)
+
+
 class Executor:
     def __init__(self, cluster: Cluster, ledger: Ledger, *, actor: str,
                  options: ExecutorOptions | None = None,
@@ -136,7 +145,7 @@ class Executor:
             transition.ref, uid=transition.uid or None)
         if cached is not None:
             handler = self._handler(transition, cached)
-            if handler.name == "native":
+            if handler.name == "native" and _patches(handler, cached, transition.action):
                 return cached, handler
         obj = self.call(lambda: self.cluster.get_isvc(transition.ref))
         return obj, self._handler(transition, obj)

@@ -177,3 +177,43 @@ def test_an_unexpected_error_is_raised_after_the_chunk_is_marked(
     (again,) = executor.apply_many(transitions[1:2], at=T0, pool=pool)
     assert (states, events) == ({"a": "applied", "b": "planned", "c": "applied"}, ["a", "c"])
     assert (again.kind, len(h.ledger.history())) == (OutcomeKind.APPLIED, 3)
+
+
+def test_a_no_op_seen_in_a_stale_copy_is_checked_against_the_server(
+        make_harness: MakeHarness, pool: ThreadPoolExecutor) -> None:
+    """The cache says running, the server says stopped: a START must still PATCH."""
+    h = make_harness("0.16", isvc_entry(), cache="frozen")
+    h.rest.request("PATCH", f"{ISVC}/llama", content_type="application/merge-patch+json",
+                   body={"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+    start = h.transition(Action.START)
+    h.handle.request_log.clear()
+    (started,) = h.executor.apply_many([start], at=T0, pool=pool)
+    calls = _calls(h)
+    stop = (h.isvc()["metadata"].get("annotations") or {}).get("serving.kserve.io/stop")
+    assert (started.kind, calls["get"], calls["patch"], stop) == (
+        OutcomeKind.APPLIED, 1, 1, None)
+
+
+class FailsToRead(KubeCluster):
+    """A bug met while reading one ISVC, before anything is claimed."""
+
+    def __init__(self, rest: Rest, *, name: str) -> None:
+        super().__init__(rest)
+        self.name = name
+
+    def get_isvc(self, ref: ServiceRef) -> dict[str, Any]:
+        if ref.name == self.name:
+            raise RuntimeError("a bug")
+        return super().get_isvc(ref)
+
+
+def test_a_transition_that_cannot_be_prepared_fails_alone(
+        make_harness: MakeHarness, pool: ThreadPoolExecutor) -> None:
+    h = make_harness("0.16", *[isvc_entry(n) for n in "abc"])
+    executor = Executor(FailsToRead(h.rest, name="b"), h.ledger, actor="r")
+    outcomes = executor.apply_many([h.transition(Action.STOP, n) for n in "abc"], at=T0,
+                                   pool=pool)
+    states = {r.ref.name: r.state.value for r in h.ledger.history()}
+    assert ([o.kind for o in outcomes], states) == (
+        [OutcomeKind.APPLIED, OutcomeKind.FAILED, OutcomeKind.APPLIED],
+        {"a": "applied", "c": "applied"})
