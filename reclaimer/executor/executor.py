@@ -158,6 +158,16 @@ class Executor:
                       default_mode=self.options.default_mode,
                       cluster_native=self.cluster_native, restore=restore)
 
+    def retried_edge_keys(self) -> frozenset[str]:
+        """Edges claimed by a planned row that a transient failure left for a retry.
+
+        The ledger counts a claimed edge as done, so `decide()` would never plan it
+        again and the stop or start would be lost; the loop hides these claims from its
+        view, the edge is planned again (holds and newer edges still apply), and the
+        retry reuses its planned row."""
+        with self.lock:
+            return frozenset(key[3] for key in self.retry if key[3] is not None)
+
     def pending(self, transition: Transition) -> int | None:
         with self.lock:
             return self.retry.get(key_of(transition))

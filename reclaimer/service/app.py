@@ -141,9 +141,6 @@ def run(service: Service, *, stop: threading.Event | None = None) -> int:
     if service.probes is not None:
         service.probes.start()
     threads = _start_election(service, stop)
-    recovered = recover(service.reconciler.parts.executor, at=service.clock.now())
-    if recovered:
-        log.info("reconciled %d pending ledger rows", len(recovered))
     service.scheduler = TickScheduler(_tick_function(service), clock=service.clock,
                                       tick=service.settings.tick, leadership=service.leadership)
     service.scheduler.start()
@@ -158,7 +155,16 @@ def run(service: Service, *, stop: threading.Event | None = None) -> int:
 
 
 def _tick_function(service: Service) -> TickFunction:
+    """Pending ledger rows are recovered in the first tick, which only a leader runs: a
+    standby starting beside a busy leader must not settle the leader's in-flight rows."""
+    recovered = threading.Event()
+
     def tick(now: datetime) -> datetime | None:
+        if not recovered.is_set():
+            rows = recover(service.reconciler.parts.executor, at=now)
+            recovered.set()
+            if rows:
+                log.info("reconciled %d pending ledger rows", len(rows))
         return service.reconciler.reconcile_once(now).next_wake
     return tick
 

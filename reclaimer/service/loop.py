@@ -171,14 +171,17 @@ class Reconciler:
 
     def _view_with_external(self, services: Sequence[Service], *, now: datetime
                             ) -> tuple[LedgerView, list[Transition]]:
-        ledger = self.parts.ledger
+        ledger, executor = self.parts.ledger, self.parts.executor
         view = ledger.view(now)
-        held = self.parts.executor.followup.held.keys()
+        held = executor.followup.held.keys()
         changes = external_changes(services, view, now=now, managed=held)
-        if not changes:
-            return view, []
-        record_external(ledger, changes)
-        return ledger.view(now), changes
+        if changes:
+            record_external(ledger, changes)
+            view = ledger.view(now)
+        retried = executor.retried_edge_keys()
+        if retried:
+            view = replace(view, applied_edge_keys=view.applied_edge_keys - retried)
+        return view, changes
 
     def _publish(self, observation: Observation, plan: Plan, *, now: datetime) -> None:
         read, crs = observation.cluster_read, self.parts.cluster_policies

@@ -226,3 +226,14 @@ def test_an_edge_tick_costs_one_patch_and_one_event_per_stop(make_sandbox: MakeS
         world.close()
     assert [o.kind for o in result.outcomes][:4] == [OutcomeKind.APPLIED] * 4
     assert calls == [0, 4, 4, 1, 1]  # the follow-up's two LISTs are the tick's constant
+
+
+def test_an_edge_whose_patch_failed_is_retried_next_tick(office: LoopWorld) -> None:
+    """Its claim stays with its planned row, yet the next tick plans the edge again."""
+    office.sandbox.faults.add("patch", "inferenceservices", status=409)
+    first = office.tick(FRIDAY_STOP)
+    second = office.tick(FRIDAY_STOP + timedelta(seconds=30))
+    stops = [s for s in _states(office, LLAMA) if s[:2] == ("stop", "schedule")]
+    assert ([o.kind for o in first.outcomes], [o.kind for o in second.outcomes][:1]) == (
+        [OutcomeKind.RETRY], [OutcomeKind.APPLIED])
+    assert (len(stops), _stop_annotation(office, LLAMA)) == (1, "true")
