@@ -138,6 +138,9 @@ def judge_traffic(signals: Signals | None, *, lookback: timedelta, now: datetime
     if since is not None and since < lookback.total_seconds():
         reason = f"last request {since:g}s ago, within {lookback}"
         return IdleVerdict(Verdict.BUSY, reason, {**evidence, "reason": reason})
+    if signals.window <= lookback and (signals.requests or 0) > 0:
+        reason = f"{signals.requests:g} request(s) within {signals.window}"
+        return IdleVerdict(Verdict.BUSY, reason, {**evidence, "reason": reason})
     if since is None and signals.requests != 0:
         reason = "time of the last request unknown"
         return IdleVerdict(Verdict.UNKNOWN, reason, {**evidence, "reason": reason})
