@@ -17,6 +17,7 @@ from reclaimer.errors import (
     ClusterError,
     ClusterUnavailable,
     Conflict,
+    LedgerError,
     NotFound,
     Refused,
     ServerError,
@@ -104,12 +105,10 @@ class Chunk:
                 slots[index] = taken
         written = dict(zip(claimed, self.map(self._guarded, claimed.values()), strict=True))
         applied = [claimed[i].record_id for i, w in written.items() if isinstance(w, str)]
-        self.ex.ledger.mark_applied_many(applied, at=self.at)
+        unmarked = self._mark_applied(applied)
         for index, result in written.items():
-            if isinstance(result, str):
-                slots[index] = self._applied(claimed[index], result)
-            elif isinstance(result, Outcome):
-                slots[index] = result
+            if isinstance(result, str | Outcome):
+                slots[index] = self._settle(claimed[index], result, unmarked)
         for result in written.values():
             if isinstance(result, Exception):
                 raise result
@@ -124,6 +123,34 @@ class Chunk:
         except Exception as exc:
             log.exception("%s %s not prepared", transition.action.value, transition.ref)
             return outcome(transition, OutcomeKind.FAILED, None, f"not prepared: {exc}")
+
+    def _settle(self, claimed: Claimed, result: str | Outcome,
+                unmarked: Mapping[int, str]) -> Outcome:
+        if isinstance(result, Outcome):
+            return result
+        why = unmarked.get(claimed.record_id)
+        if why is None:
+            return self._applied(claimed, result)
+        return outcome(claimed.prepared.transition, OutcomeKind.FAILED, claimed.record_id,
+                       f"written, not recorded as applied: {why}")
+
+    def _mark_applied(self, record_ids: list[int]) -> dict[int, str]:
+        """One transaction for the chunk; if it is refused, row by row, so one row that
+        may not move (settled meanwhile by someone else) does not take the others'
+        records with it. Returns the rows left unmarked, with why."""
+        try:
+            self.ex.ledger.mark_applied_many(record_ids, at=self.at)
+            return {}
+        except LedgerError as exc:
+            log.warning("chunk not marked applied at once, row by row: %s", exc)
+        unmarked = {}
+        for record_id in record_ids:
+            try:
+                self.ex.ledger.mark_applied(record_id, at=self.at)
+            except LedgerError as exc:
+                log.error("transition %d written but not marked applied: %s", record_id, exc)
+                unmarked[record_id] = str(exc)
+        return unmarked
 
     def _guarded(self, claimed: Claimed) -> str | Outcome | Exception:
         """An unexpected error (a bug, the ledger down inside a managed stop) is raised

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.rest import Rest
-from reclaimer.ledger import SqlLedger
+from reclaimer.ledger import MemoryLedger, SqlLedger
 from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.protocol import PlannedEntry
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import Action, ServiceRef
 from tests.executor.conftest import NS, T0, Harness, MakeHarness, isvc_entry
@@ -217,3 +219,27 @@ def test_a_transition_that_cannot_be_prepared_fails_alone(
     assert ([o.kind for o in outcomes], states) == (
         [OutcomeKind.APPLIED, OutcomeKind.FAILED, OutcomeKind.APPLIED],
         {"a": "applied", "c": "applied"})
+
+
+class SettledMeanwhile(MemoryLedger):
+    """Another replica settles the last planned row of each chunk right after the claim
+    (as a standby's start-up recovery once could)."""
+
+    def record_planned_many(self, entries: Sequence[PlannedEntry], *, actor: str,
+                            at: datetime) -> list[int | None]:
+        ids = super().record_planned_many(entries, actor=actor, at=at)
+        if ids and ids[-1] is not None:
+            self.mark_abandoned(ids[-1], at=at, error="settled by another replica")
+        return ids
+
+
+def test_a_row_that_may_not_be_marked_keeps_the_others_marks(
+        make_harness: MakeHarness, pool: ThreadPoolExecutor) -> None:
+    h = make_harness("0.16", *[isvc_entry(n) for n in "abc"], cache="frozen")
+    executor = Executor(h.cluster, SettledMeanwhile(), actor="r", cached=h.inventory)
+    outcomes = executor.apply_many([h.transition(Action.STOP, n) for n in "abc"], at=T0,
+                                   pool=pool)
+    states = {r.ref.name: r.state.value for r in executor.ledger.history()}
+    assert ([o.kind for o in outcomes], states, len(executor.followup.awaiting)) == (
+        [OutcomeKind.APPLIED, OutcomeKind.APPLIED, OutcomeKind.FAILED],
+        {"a": "applied", "b": "applied", "c": "abandoned"}, 2)
