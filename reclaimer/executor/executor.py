@@ -34,6 +34,7 @@ from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Handler
 from reclaimer.executor.chunk import TRANSIENT, Chunk, Prepared, RetryKey, key_of, outcome
 from reclaimer.executor.followup import FollowUp
+from reclaimer.executor.native import Native
 from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
 from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
@@ -43,15 +44,6 @@ from reclaimer.model import Action, Reason, Transition
 
 log = logging.getLogger("reclaimer.executor")
 T = TypeVar("T")
-
-
-def _patches(handler: Handler, obj: Obj, action: Action) -> bool:
-    """Whether a native transition from this copy is a PATCH, which its resourceVersion
-    guards. "Already stopped/running" and refusals write no PATCH, so a stale copy would
-    go unnoticed and be recorded: those are decided from a fresh GET instead."""
-    if handler.refusal(obj, action=action) is not None:
-        return False
-    return st.stop_requested(obj) is (action is Action.START)
 
 
 class Executor:
@@ -145,7 +137,7 @@ class Executor:
             transition.ref, uid=transition.uid or None)
         if cached is not None:
             handler = self._handler(transition, cached)
-            if handler.name == "native" and _patches(handler, cached, transition.action):
+            if isinstance(handler, Native) and handler.patches(cached, action=transition.action):
                 return cached, handler
         obj = self.call(lambda: self.cluster.get_isvc(transition.ref))
         return obj, self._handler(transition, obj)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from reclaimer.model import DeploymentMode, ServiceRef, parse_mode
+from reclaimer.kube import isvc
+from reclaimer.model import DeploymentMode, parse_mode
 
 Obj = dict[str, Any]
+ref_of = isvc.ref_of  # one reader of namespace/name for the kube and executor layers
 STOP = "serving.kserve.io/stop"
 DISABLE_AUTO_UPDATE = "serving.kserve.io/disable-auto-update"
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
@@ -22,11 +24,6 @@ READY = "Ready"
 # Reasons reclaimer writes on its own Stopped condition; KServe ≥ 0.16 writes none, so
 # a Stopped condition with one of these is ours and says nothing about KServe's version.
 OWN_REASONS = frozenset({"Reclaimed", "Restored"})
-
-
-def ref_of(obj: Obj) -> ServiceRef:
-    meta = obj.get("metadata") or {}
-    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
 def uid_of(obj: Obj) -> str:

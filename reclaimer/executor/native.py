@@ -57,6 +57,15 @@ class Native:
         ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
         return STARTED_MESSAGE
 
+    def patches(self, obj: Obj, *, action: Action) -> bool:
+        """Whether ``action`` from this copy is a PATCH, which its resourceVersion guards.
+
+        "Already stopped/running" and a refusal write nothing, so a stale copy would go
+        unnoticed: the executor decides those from a fresh GET, not the watch cache."""
+        if self.refusal(obj, action=action) is not None:
+            return False
+        return st.stop_requested(obj) is (action is Action.START)
+
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
         stopping = action is Action.STOP and not st.stop_requested(obj)
         return AUTO_UPDATE_REFUSAL if stopping and st.auto_update_disabled(obj) else None

@@ -15,6 +15,7 @@ from datetime import datetime
 from reclaimer.errors import NotFound
 from reclaimer.kube import rest
 from reclaimer.kube.events import EventRecorder
+from reclaimer.kube.isvc import ref_of
 from reclaimer.kube.ports import Obj
 from reclaimer.kube.trim import ISVC_LABEL, trim_isvc
 from reclaimer.model import ServiceRef
@@ -32,7 +33,7 @@ class KubeCluster:
         """Every ISVC, or those of ``refs``: one LIST either way, filtered as it is
         decoded, so verifying 50 stops among 10,000 ISVCs keeps 50 objects, not all."""
         return [trim_isvc(obj) for obj in self.rest.list_items(rest.ISVC)
-                if refs is None or _ref(obj) in refs]
+                if refs is None or ref_of(obj) in refs]
 
     def patch_isvc(self, ref: ServiceRef, body: Obj) -> Obj:
         return self.rest.merge_patch(rest.ISVC, ref.namespace, ref.name, body)
@@ -69,8 +70,3 @@ class KubeCluster:
     def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
                    warning: bool, at: datetime) -> None:
         self.events.emit(ref, uid, reason=reason, message=message, warning=warning, at=at)
-
-
-def _ref(obj: Obj) -> ServiceRef:
-    meta = obj.get("metadata") or {}
-    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))

@@ -203,3 +203,9 @@ def _parse_time(value: object) -> datetime | None:
     else:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def ref_of(obj: Mapping[str, Any]) -> ServiceRef:
+    """The object's namespace/name, without the checks of `service_from_isvc`."""
+    meta = obj.get("metadata") or {}
+    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))
