@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TextIO
 
 from benchmarks.fleet import Fleet, pod_name
-from tests.fixtures.prometheus import PROMETHEUS, PROMTOOL, _wait_ready, free_port
+from tests.fixtures.prometheus import PROMTOOL, serving
 
 EVERY = timedelta(minutes=1)
 CACHE = Path(tempfile.gettempdir()) / "reclaimer-bench-tsdb"
@@ -122,22 +122,8 @@ def prometheus(fleet: Fleet, *, start: datetime, end: datetime,
     with tempfile.TemporaryDirectory(prefix="reclaimer-bench-prom-") as tmp:
         work = Path(tmp)
         shutil.copytree(blocks / "data", work / "data")
-        (work / "prom.yml").write_text("global: {scrape_interval: 15s}\nscrape_configs: []\n")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = work / "prometheus.log"
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(
-                [str(PROMETHEUS), f"--config.file={work / 'prom.yml'}",
-                 f"--storage.tsdb.path={work / 'data'}", "--storage.tsdb.retention.time=100y",
-                 f"--web.listen-address=127.0.0.1:{port}"], stdout=sink,
-                stderr=subprocess.STDOUT)
-        try:
-            _wait_ready(url, proc, log)
+        with serving(work / "data", work) as url:
             yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def queries_served(url: str) -> int:
