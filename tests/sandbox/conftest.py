@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client, dynamic
 
 from reclaimer.sandbox.server import ApiServer
@@ -120,3 +123,32 @@ def reclaimpolicy_crd() -> dict[str, Any]:
                      "versions": [{"name": "v1alpha1", "served": True, "storage": True,
                                    "subresources": {"status": {}},
                                    "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+
+
+KUBECTL = shutil.which("kubectl")
+Kubectl = Callable[..., str]
+
+
+@pytest.fixture
+def kubectl(server: ApiServer, tmp_path: Path) -> Kubectl:
+    """The real kubectl against ``server`` (a module may override it), its output."""
+    if KUBECTL is None:
+        pytest.skip("kubectl is not on PATH")
+    config = tmp_path / "kubeconfig"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
+        "clusters": [{"name": "sandbox", "cluster": {"server": server.url}}],
+        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "u",
+                                                     "namespace": NS}}],
+        "users": [{"name": "u", "user": {}}]}))
+
+    def run(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [str(KUBECTL), "--kubeconfig", str(config), "--cache-dir",
+             str(tmp_path / "cache"), *args], input=stdin, capture_output=True, text=True,
+            timeout=30, check=False)
+        if done.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+    run.config = config  # type: ignore[attr-defined]
+    return run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -15,34 +14,19 @@ import yaml
 from reclaimer.sandbox import types
 from reclaimer.sandbox.server import ApiServer
 from reclaimer.sandbox.store import Store
-from tests.sandbox.conftest import CHART_CRD, NS, deployment, isvc, pod, reclaimpolicy_crd
+from tests.sandbox.conftest import (
+    CHART_CRD,
+    KUBECTL,
+    NS,
+    Kubectl,
+    deployment,
+    isvc,
+    pod,
+    reclaimpolicy_crd,
+)
 
-KUBECTL = shutil.which("kubectl")
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")]
-Kubectl = Callable[..., str]
-
-
-@pytest.fixture
-def kubectl(server: ApiServer, tmp_path: Path) -> Kubectl:
-    config = tmp_path / "kubeconfig"
-    config.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
-        "clusters": [{"name": "sandbox", "cluster": {"server": server.url}}],
-        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "u",
-                                                     "namespace": NS}}],
-        "users": [{"name": "u", "user": {}}]}))
-
-    def run(*args: str, stdin: str | None = None) -> str:
-        done = subprocess.run(
-            [str(KUBECTL), "--kubeconfig", str(config), "--cache-dir",
-             str(tmp_path / "cache"), *args], input=stdin, capture_output=True, text=True,
-            timeout=30, check=False)
-        if done.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed: {done.stderr}")
-        return done.stdout
-    run.config = config  # type: ignore[attr-defined]
-    return run
 
 
 @pytest.fixture

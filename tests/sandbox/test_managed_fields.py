@@ -3,15 +3,11 @@ the official client and the real kubectl (reclaimer reads the stop annotation's 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 
 from reclaimer.kube.isvc import stop_change
@@ -19,9 +15,8 @@ from reclaimer.sandbox import managed, types
 from reclaimer.sandbox.apierror import ApiError
 from reclaimer.sandbox.server import ApiServer
 from reclaimer.sandbox.store import Store
-from tests.sandbox.conftest import NS, isvc
+from tests.sandbox.conftest import NS, Kubectl, isvc
 
-KUBECTL = shutil.which("kubectl")
 T0 = datetime(2030, 3, 29, 18, 0, tzinfo=UTC)
 STOP = "serving.kserve.io/stop"
 pytestmark = pytest.mark.integration
@@ -167,28 +162,6 @@ def test_an_overlong_field_manager_is_refused() -> None:
     assert caught.value.code == 422
 
 
-Kubectl = Callable[..., str]
-
-
-@pytest.fixture
-def kubectl(server: ApiServer, tmp_path: Path) -> Kubectl:
-    if KUBECTL is None:
-        pytest.skip("kubectl is not on PATH")
-    config = tmp_path / "kubeconfig"
-    config.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
-        "clusters": [{"name": "sandbox", "cluster": {"server": server.url}}],
-        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "u",
-                                                     "namespace": NS}}],
-        "users": [{"name": "u", "user": {}}]}))
-
-    def run(*args: str) -> str:
-        done = subprocess.run([str(KUBECTL), "--kubeconfig", str(config), "--cache-dir",
-                               str(tmp_path / "cache"), *args], capture_output=True,
-                              text=True, timeout=30, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-    return run
 
 
 def test_kubectl_annotate_owns_the_stop_annotation(kubectl: Kubectl, store: Store,
