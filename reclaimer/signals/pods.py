@@ -1,0 +1,97 @@
+"""Per-pod GPU completeness: every pod that held a GPU was seen while it held it.
+
+Taking the best-covered pod of a service hides a pod whose exporter stopped (target
+down, ``sample_limit``, a node partition): one flat pod covers the window, the busy
+one is not there, and the service looks idle (issue 13, case 1). So GPU data is also
+judged per pod, against kube-state-metrics:
+
+- ``held``: per pod, the GPU-steps it held: at each step of the window, the GPUs its
+  containers request (``kube_pod_container_resource_requests``), for as long as that
+  series exists, that is while the pod exists;
+- ``seen``: per pod, the GPU-steps with data: at each step, the number of its GPU
+  series present (an instant lookup, so a gap over 5 minutes shows). A device read
+  from two sources (``DCGM_FI_DEV_GPU_UTIL`` and ``..._GR_ENGINE_ACTIVE``) counts
+  once: the per-device counts are joined with ``or`` on the device's labels;
+- a pod with ``held > seen`` comes back as a coverage row with a ``pod`` label and the
+  GPU-steps missing: its scrapes stopped or started late, or it has fewer GPU series
+  than GPUs requested.
+
+Only offending pods come back, so the common answer stays one row per service. The
+difference is one ``sum`` over both parts tagged apart (each part read once, as
+``queries._COUNTED`` does), and the pod join runs once, on the offenders, outside
+every subquery. GPU freshness is returned per pod (the oldest of its GPUs' newest
+samples): one stale pod shows even when a sibling is fresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reclaimer.signals.presets import GpuPreset, NameMap, PodJoin
+from reclaimer.signals.promql import copy_label, set_label
+
+GPU_POD_MISSING = "gpu-pod-missing"
+GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
+WINDOW = "reclaimer_window"
+_POD_KEYS = f"by (namespace, pod, {WINDOW})"
+
+
+def gpu_mapping(gpu: GpuPreset) -> PodJoin:
+    """GPU series name their workload's pod (dcgm-exporter's Kubernetes mapping)."""
+    mapping = gpu.sources[0].mapping
+    if isinstance(mapping, NameMap) or any(s.mapping != mapping for s in gpu.sources):
+        raise ValueError("GPU sources must all be joined by pod, with one mapping")
+    return mapping
+
+
+def to_pod(expr: str, mapping: PodJoin) -> str:
+    """Give each series the ``namespace`` and ``pod`` labels of its workload."""
+    for namespace_label, pod_label in [(mapping.namespace_label, mapping.pod_label),
+                                       *mapping.aliases]:
+        if (namespace_label, pod_label) != ("namespace", "pod"):
+            expr = copy_label(expr, target="pod", source=pod_label)
+            expr = copy_label(expr, target="namespace", source=namespace_label)
+    return expr
+
+
+def by_workload(mapping: PodJoin) -> str:
+    pairs = [(mapping.namespace_label, mapping.pod_label), *mapping.aliases]
+    return "by (" + ", ".join([*(label for pair in pairs for label in pair), WINDOW]) + ")"
+
+
+def _union(parts: list[str]) -> str:
+    return " or ".join(f"({p})" for p in parts)
+
+
+def held(per_window: Callable[[str], str]) -> str:
+    """GPU-steps each pod held; HA kube-state-metrics deduplicated per container."""
+    steps = ("max by (namespace, pod, container, resource) "
+             f"(sum_over_time({GPU_RESOURCES}[{{{{window}}}}:{{{{step}}}}]))")
+    return f"sum {_POD_KEYS} ({per_window(steps)})"
+
+
+def seen(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
+    """GPU-steps with a series per pod, reduced per workload before the labels move."""
+    mapping = gpu_mapping(gpu)
+    devices = _union([f"count_over_time({s.selector}[{{{{window}}}}:{{{{step}}}}])"
+                      for s in gpu.sources])
+    per_workload = f"sum {by_workload(mapping)} ({per_window(devices)})"
+    return f"sum {_POD_KEYS} ({to_pod(per_workload, mapping)})"
+
+
+def missing(gpu: GpuPreset, per_window: Callable[[str], str], *, pods: str) -> str:
+    """Pods whose GPU data falls short of what they held, as coverage rows."""
+    both = _union([set_label(held(per_window), target="reclaimer_part", value="held"),
+                   set_label(f"-({seen(gpu, per_window)})", target="reclaimer_part",
+                             value="seen")])
+    short = f"sum {_POD_KEYS} ({both}) > 0"
+    joined = f"max by (namespace, isvc, pod, {WINDOW}) (({short}) * on (namespace, pod) " \
+             f"group_left (isvc) {pods})"
+    return set_label(joined, target="signal", value=GPU_POD_MISSING)
+
+
+def oldest_newest(gpu: GpuPreset) -> str:
+    """Per workload, the oldest of its GPUs' newest samples (before the pod join)."""
+    mapping = gpu_mapping(gpu)
+    newest = _union([f"timestamp({s.selector})" for s in gpu.sources])
+    return f"min {by_workload(mapping)} ({newest})"
