@@ -70,13 +70,31 @@ def held(per_window: Callable[[str], str]) -> str:
     return f"sum {_POD_KEYS} ({per_window(steps)})"
 
 
+def _device_steps(gpu: GpuPreset) -> str:
+    """Per GPU series, the steps of the window at which it was present.
+
+    A plain selector in the subquery, no aggregation at each step: the counts are
+    folded per workload afterwards, once.
+    """
+    return _union([f"count_over_time({s.selector}[{{{{window}}}}:{{{{step}}}}])"
+                   for s in gpu.sources])
+
+
 def seen(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
     """GPU-steps with a series per pod, reduced per workload before the labels move."""
     mapping = gpu_mapping(gpu)
-    devices = _union([f"count_over_time({s.selector}[{{{{window}}}}:{{{{step}}}}])"
-                      for s in gpu.sources])
-    per_workload = f"sum {by_workload(mapping)} ({per_window(devices)})"
+    per_workload = f"sum {by_workload(mapping)} ({per_window(_device_steps(gpu))})"
     return f"sum {_POD_KEYS} ({to_pod(per_workload, mapping)})"
+
+
+def best_device(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
+    """Per workload, the steps of its best-covered GPU series (before the pod join).
+
+    The service-level GPU coverage: as in `queries._presence`, the best workload of
+    the ISVC must cover the window; here its best device, which costs a third of an
+    aggregation at every step.
+    """
+    return f"max {by_workload(gpu_mapping(gpu))} ({per_window(_device_steps(gpu))})"
 
 
 def missing(gpu: GpuPreset, per_window: Callable[[str], str], *, pods: str) -> str:

@@ -195,10 +195,14 @@ def _presence(sources: tuple[Source, ...], signal: str, windows: Windows) -> str
 
 def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None) -> str:
     """Steps covered per signal and service, plus every GPU pod short of what it held."""
+    def per_window(expr: str) -> str:
+        return _per_window(expr, windows)
+
+    best = to_isvc(pods_module.best_device(gpu, per_window), pods_module.gpu_mapping(gpu),
+                   pods="{{isvc_pods_window}}")
     return _union([_presence(requests_preset.counters, "requests", windows),
-                   _presence(gpu.sources, "gpu", windows),
-                   pods_module.missing(gpu, lambda expr: _per_window(expr, windows),
-                                       pods="{{isvc_pods_window}}")])
+                   set_label(f"max {BY_ISVC} ({best})", target="signal", value="gpu"),
+                   pods_module.missing(gpu, per_window, pods="{{isvc_pods_window}}")])
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
