@@ -14,12 +14,14 @@ GPU data is stale beside a fresh sibling, is not.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 
+from reclaimer.cli import main
 from reclaimer.model import ServiceRef, Signals, SignalState
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
@@ -138,3 +140,12 @@ def test_every_gpu_pod_covered_for_its_lifetime_is_known(url: str, name: str) ->
     got = _fetch(url, "knative", name)
     assert (got.state, got.reason, got.requests, got.gpu_utilization_max) == (
         SignalState.KNOWN, None, 0.0, 0.0)
+
+
+def test_case1_signals_json_says_unknown_and_names_the_pod(
+        url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["signals", "--prometheus", url, "--at", AT.isoformat(), "-o", "json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    item = next(i for i in items if (i["namespace"], i["name"]) == (NS, "two-pods"))
+    assert (item["state"], item["requests"], "pod two-pods-predictor-b" in item["reason"]) == (
+        "unknown", None, True)
