@@ -32,9 +32,10 @@ class Observations:
 
     ``coverage`` counts, per (service, signal), the resolution steps of the window at
     which a series was present; ``freshness`` is the newest sample's timestamp.
-    Per service and pod: ``gpu_pod_missing`` the GPU-steps a pod held without a GPU
-    series (only pods that fall short), ``gpu_pod_newest`` the oldest of the pod's
-    GPUs' newest samples. ``recent_gpu_max`` is the GPU peak over the recent span.
+    Per service and pod (only pods that fall short): ``gpu_pod_missing`` the GPU-steps
+    a pod held without a GPU series, ``request_pod_missing`` the steps a pod held a GPU
+    without a request series (sources joined by pod); ``gpu_pod_newest``, per pod, the
+    oldest of its GPUs' newest samples. ``recent_gpu_max`` is the GPU peak over the recent span.
     """
 
     requests: Mapping[ServiceRef, float] = field(default=EMPTY)
@@ -45,12 +46,13 @@ class Observations:
     gpu_mean: Mapping[ServiceRef, float] = field(default=EMPTY)
     gpus: Mapping[ServiceRef, float] = field(default=EMPTY)
     gpu_pod_missing: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
+    request_pod_missing: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
     gpu_pod_newest: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
     recent_gpu_max: Mapping[ServiceRef, float] = field(default=EMPTY)
 
     def services(self) -> set[ServiceRef]:
         keyed = [self.requests, self.last_request, self.gpu_max, self.gpu_mean, self.gpus,
-                 self.gpu_pod_missing, self.gpu_pod_newest]
+                 self.gpu_pod_missing, self.request_pod_missing, self.gpu_pod_newest]
         refs = {ref for table in keyed for ref in table}
         return refs | {ref for ref, _ in self.coverage} | {ref for ref, _ in self.freshness}
 
@@ -103,15 +105,23 @@ def _pod_problems(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[st
     problems = [f"pod {pod}: no GPU data for {steps * step:g} GPU-seconds it held in the"
                 " window (scrapes stopped, or fewer GPU series than GPUs requested)"
                 for pod, steps in sorted(obs.gpu_pod_missing.get(ref, EMPTY).items())]
+    if (ref, REQUESTS) in obs.coverage:  # else "no requests series" says it for all pods
+        problems += [f"pod {pod}: no request data for {steps * step:g} s it held a GPU in"
+                     " the window (scrapes stopped, or no request series yet)"
+                     for pod, steps in sorted(obs.request_pod_missing.get(ref, EMPTY).items())]
+    return problems + _stale_pods(obs, ev, ref)
+
+
+def _stale_pods(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[str]:
+    """GPU pods whose data is stale while the service's newest GPU sample is fresh."""
     limit = ev.max_sample_age.total_seconds()
     service_newest = obs.freshness.get((ref, GPU))
     if service_newest is None or ev.at.timestamp() - service_newest > limit:
-        return problems  # all of its GPU data is stale or absent: said once, by `_check`
-    for pod, newest in sorted(obs.gpu_pod_newest.get(ref, EMPTY).items()):
-        age = ev.at.timestamp() - newest
-        if age > limit:
-            problems.append(f"pod {pod}: GPU data is stale (newest sample {age:g} s old)")
-    return problems
+        return []  # all of its GPU data is stale or absent: said once, by `_check`
+    ages = {pod: ev.at.timestamp() - newest
+            for pod, newest in obs.gpu_pod_newest.get(ref, EMPTY).items()}
+    return [f"pod {pod}: GPU data is stale (newest sample {age:g} s old)"
+            for pod, age in sorted(ages.items()) if age > limit]
 
 
 def _gpus(obs: Observations, ref: ServiceRef) -> int | None:

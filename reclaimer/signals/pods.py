@@ -27,10 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reclaimer.signals.presets import GpuPreset, NameMap, PodJoin
+from reclaimer.signals.presets import GpuPreset, NameMap, PodJoin, Source
 from reclaimer.signals.promql import copy_label, set_label
 
 GPU_POD_MISSING = "gpu-pod-missing"
+REQUESTS_POD_MISSING = "requests-pod-missing"
 GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
 WINDOW = "reclaimer_window"
 _POD_KEYS = f"by (namespace, pod, {WINDOW})"
@@ -76,8 +77,7 @@ def _device_steps(gpu: GpuPreset) -> str:
     A plain selector in the subquery, no aggregation at each step: the counts are
     folded per workload afterwards, once.
     """
-    return _union([f"count_over_time({s.selector}[{{{{window}}}}:{{{{step}}}}])"
-                   for s in gpu.sources])
+    return _union([_steps_of(s.selector) for s in gpu.sources])
 
 
 def seen(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
@@ -97,15 +97,51 @@ def best_device(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
     return f"max {by_workload(gpu_mapping(gpu))} ({per_window(_device_steps(gpu))})"
 
 
-def missing(gpu: GpuPreset, per_window: Callable[[str], str], *, pods: str) -> str:
-    """Pods whose GPU data falls short of what they held, as coverage rows."""
-    both = _union([set_label(held(per_window), target="reclaimer_part", value="held"),
-                   set_label(f"-({seen(gpu, per_window)})", target="reclaimer_part",
-                             value="seen")])
+def _shortfall(needed: str, had: str, *, signal: str, pods: str) -> str:
+    """Pods where ``needed - had > 0``, mapped to their ISVC, tagged ``signal``.
+
+    One ``sum`` over both parts tagged apart: each is read once, and a pod with no
+    data at all (absent from ``had``) keeps its whole ``needed``.
+    """
+    both = _union([set_label(needed, target="reclaimer_part", value="needed"),
+                   set_label(f"-({had})", target="reclaimer_part", value="had")])
     short = f"sum {_POD_KEYS} ({both}) > 0"
     joined = f"max by (namespace, isvc, pod, {WINDOW}) (({short}) * on (namespace, pod) " \
              f"group_left (isvc) {pods})"
-    return set_label(joined, target="signal", value=GPU_POD_MISSING)
+    return set_label(joined, target="signal", value=signal)
+
+
+def missing(gpu: GpuPreset, per_window: Callable[[str], str], *, pods: str) -> str:
+    """Pods whose GPU data falls short of what they held, as coverage rows."""
+    return _shortfall(held(per_window), seen(gpu, per_window), signal=GPU_POD_MISSING,
+                      pods=pods)
+
+
+def requests_missing(counters: tuple[Source, ...], per_window: Callable[[str], str], *,
+                     pods: str) -> str | None:
+    """GPU pods whose request series (pod-joined sources only) fall short of their life.
+
+    A series named by service (Knative, Istio) cannot be told apart per pod; those
+    presets rely on the GPU check alone. None when no source is joined by pod.
+    """
+    groups: dict[PodJoin, list[Source]] = {}
+    for source in counters:
+        if isinstance(source.mapping, PodJoin):
+            groups.setdefault(source.mapping, []).append(source)
+    if not groups:
+        return None
+    life = f"max {_POD_KEYS} ({per_window(_steps_of(GPU_RESOURCES))})"
+    parts = []
+    for i, (mapping, group) in enumerate(groups.items()):
+        steps = _union([_steps_of(s.selector) for s in group])
+        best = f"max {by_workload(mapping)} ({per_window(steps)})"
+        parts.append(set_label(to_pod(best, mapping), target="reclaimer_source", value=str(i)))
+    return _shortfall(life, f"max {_POD_KEYS} ({_union(parts)})", signal=REQUESTS_POD_MISSING,
+                      pods=pods)
+
+
+def _steps_of(selector: str) -> str:
+    return f"count_over_time({selector}[{{{{window}}}}:{{{{step}}}}])"
 
 
 def oldest_newest(gpu: GpuPreset) -> str:

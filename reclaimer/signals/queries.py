@@ -194,15 +194,18 @@ def _presence(sources: tuple[Source, ...], signal: str, windows: Windows) -> str
 
 
 def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None) -> str:
-    """Steps covered per signal and service, plus every GPU pod short of what it held."""
+    """Steps covered per signal and service, plus every GPU pod short of its life (`pods`)."""
     def per_window(expr: str) -> str:
         return _per_window(expr, windows)
 
+    pods = "{{isvc_pods_window}}"
     best = to_isvc(pods_module.best_device(gpu, per_window), pods_module.gpu_mapping(gpu),
-                   pods="{{isvc_pods_window}}")
+                   pods=pods)
+    per_pod = [pods_module.missing(gpu, per_window, pods=pods),
+               pods_module.requests_missing(requests_preset.counters, per_window, pods=pods)]
     return _union([_presence(requests_preset.counters, "requests", windows),
                    set_label(f"max {BY_ISVC} ({best})", target="signal", value="gpu"),
-                   pods_module.missing(gpu, per_window, pods="{{isvc_pods_window}}")])
+                   *(part for part in per_pod if part is not None)])
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:

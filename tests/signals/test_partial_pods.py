@@ -7,6 +7,9 @@ it and its GPU request. The best-covered pod (A) used to speak for both: ``known
 requests, GPU max 0, so idle. Every pod that held a GPU must now be covered for the
 time it held it, so the answer is ``unknown``, naming pod B.
 
+The same holds for request series joined by pod (the KServe Python server): a GPU pod
+at 3 % whose request counter is no longer scraped makes the service unknown.
+
 Controls: two healthy pods, and a pod that started inside the window (covered for
 its lifetime), are known; a pod with fewer GPU series than GPUs requested, or whose
 GPU data is stale beside a fresh sibling, is not.
@@ -43,6 +46,8 @@ class Pod:
     listed_from: datetime = START
     gpus: int = 1
     gpu_series: int = 1
+    gpu_percent: float | None = None  # default: 90 when busy, else 0
+    counter_until: datetime | None = None  # default: scraped_until
 
 
 ISVCS: dict[str, tuple[Pod, ...]] = {
@@ -55,6 +60,9 @@ ISVCS: dict[str, tuple[Pod, ...]] = {
     "one-of-two-gpus": (Pod("one-of-two-gpus-predictor-a", gpus=2, gpu_series=1),),
     "stale-pod": (Pod("stale-pod-predictor-a"),
                   Pod("stale-pod-predictor-b", scraped_until=AT - timedelta(minutes=3))),
+    "counter-stopped": (Pod("counter-stopped-predictor-a"),
+                        Pod("counter-stopped-predictor-b", busy=True, gpu_percent=3.0,
+                            counter_until=AT - timedelta(minutes=35))),
 }
 
 
@@ -67,14 +75,15 @@ def _scrape(om: OpenMetrics, isvc: str, pod: Pod, at: datetime, step: int) -> No
     if at > pod.scraped_until:
         return
     count = 20 * step if pod.busy else 0
-    om.add("request_predict_seconds_count", {**target, "model_name": "m"}, count, at)
-    om.add("revision_app_request_count",
-           {**target, "namespace_name": NS, "service_name": f"{isvc}-predictor",
-            "pod_name": pod.name, "response_code": "200"}, count, at)
+    if at <= (pod.counter_until or pod.scraped_until):
+        om.add("request_predict_seconds_count", {**target, "model_name": "m"}, count, at)
+        om.add("revision_app_request_count",
+               {**target, "namespace_name": NS, "service_name": f"{isvc}-predictor",
+                "pod_name": pod.name, "response_code": "200"}, count, at)
+    percent = pod.gpu_percent if pod.gpu_percent is not None else 90.0 if pod.busy else 0.0
     for gpu in range(pod.gpu_series):
         om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": str(gpu), "UUID": f"GPU-{pod.name}-{gpu}",
-                                        "container": "kserve-container"},
-               90.0 if pod.busy else 0.0, at)
+                                        "container": "kserve-container"}, percent, at)
 
 
 def _world() -> OpenMetrics:
@@ -124,6 +133,13 @@ def test_case1_fewer_gpu_series_than_gpus_requested_is_unknown(url: str) -> None
     got = _fetch(url, "knative", "one-of-two-gpus")
     assert (got.state, "pod one-of-two-gpus-predictor-a: no GPU data" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
+
+
+def test_case1_gpu_pod_without_request_data_is_unknown_for_pod_joined_counters(url: str,
+                                                                            ) -> None:
+    got = _fetch(url, "kserve-python", "counter-stopped")
+    assert (got.state, "pod counter-stopped-predictor-b: no request data" in (got.reason or "")
+            ) == (SignalState.UNKNOWN, True)
 
 
 def test_case1_a_stale_gpu_pod_beside_a_fresh_one_is_unknown(url: str) -> None:
