@@ -181,7 +181,9 @@ def _presence(sources: tuple[Source, ...], signal: str, windows: Windows) -> str
     the ISVC once, and the best-covered workload counts: mapping inside the subquery
     repeats label rewrites and the pod join at every step and costs several times
     more. A service whose pods were all replaced inside the window is therefore
-    unknown until one of them has covered the whole window (never idle sooner).
+    unknown until one of them has covered the whole window (never idle sooner). This
+    is the service-level check only: every pod holding a GPU is also held to its own
+    lifetime (`pods.py`), so the best workload never speaks for the others.
     """
     parts = []
     for i, (mapping, group) in enumerate(_by_mapping(sources)):
