@@ -14,7 +14,10 @@ judged per pod, against kube-state-metrics:
   once: the per-device counts are joined with ``or`` on the device's labels;
 - a pod with ``held > seen`` comes back as a coverage row with a ``pod`` label and the
   GPU-steps missing: its scrapes stopped or started late, or it has fewer GPU series
-  than GPUs requested.
+  than GPUs requested;
+- request series joined by pod (the model servers' counters) are held to the same
+  rule: a pod must have had one for every step it held a GPU. Series named by service
+  (Knative, Istio) cannot be told apart per pod; there the GPU series are the witness.
 
 Only offending pods come back, so the common answer stays one row per service. The
 difference is one ``sum`` over both parts tagged apart (each part read once, as
