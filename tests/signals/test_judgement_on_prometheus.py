@@ -8,6 +8,7 @@ has no in-flight gauge), and `decide()` judges them.
   completed request was 12 minutes before the 19:00 stop. Completed requests alone
   said "quiet" and the stop went ahead; the GPU at or above the policy's
   ``gpuUtilizationBelow`` (5 % without an idle block) within the lookback defers it.
+  A request in flight (vLLM's running gauge) at 2 % GPU defers it too.
 - Case 9, the idle stop's blind spot: one request 90 s before the tick, within
   ``maxRequests``; the window's total allowed the idle stop, the busy lookback
   (5 min) does not.
@@ -64,6 +65,8 @@ WORLD: dict[str, tuple[tuple[datetime, ...], tuple[tuple[datetime, float], ...]]
     "fresh-request": ((EDGE - timedelta(seconds=90),), ((START, 0.0),)),
     "old-request": ((EDGE - 20 * _M,), ((START, 0.0),)),
 }
+# vLLM: a generation running for the last 10 minutes, GPU below the threshold.
+IN_FLIGHT = "in-flight"
 
 
 def _level(levels: tuple[tuple[datetime, float], ...], at: datetime) -> float:
@@ -85,7 +88,26 @@ def _world() -> OpenMetrics:
             om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "UUID": f"GPU-{name}"},
                    _level(levels, at), at)
             at += EVERY
+    _vllm(om)
     return om
+
+
+def _vllm(om: OpenMetrics) -> None:
+    target = {"namespace": "team-a", "pod": f"{IN_FLIGHT}-predictor-0"}
+    at = START
+    while at <= EDGE:
+        om.add("kube_pod_labels", {**target, ISVC_LABEL: IN_FLIGHT}, 1, at)
+        om.add("kube_pod_container_resource_requests",
+               {**target, "container": "kserve-container", "resource": "nvidia_com_gpu",
+                "unit": "integer"}, 1, at)
+        om.add("vllm:request_success_total",
+               {**target, "model_name": "m", "finished_reason": "stop"},
+               1 if at >= EDGE - 12 * _M else 0, at)
+        om.add("vllm:num_requests_running", {**target, "model_name": "m"},
+               1 if at >= EDGE - 10 * _M else 0, at)
+        om.add("vllm:num_requests_waiting", {**target, "model_name": "m"}, 0, at)
+        om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "UUID": f"GPU-{IN_FLIGHT}"}, 2.0, at)
+        at += EVERY
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +115,11 @@ def url(prometheus_factory: Callable[[OpenMetrics], str]) -> str:
     return prometheus_factory(_world())
 
 
-def _tick(url: str, policy: Policy, name: str) -> Plan:
+def _tick(url: str, policy: Policy, name: str, preset: str = "kserve-python") -> Plan:
     service = svc(name)
     matches = governed([policy], [service])
     source = PrometheusSignals(PrometheusSettings.from_mapping(
-        {"url": url, "signals": {"requests": "kserve-python"}}))
+        {"url": url, "signals": {"requests": preset}}))
     try:
         gathered = gather_signals(source, matches, now=EDGE,
                                   traffic_window=DEFAULTS.busy_lookback)
@@ -132,6 +154,12 @@ def test_case2_gpu_quiet_in_the_lookback_is_stopped_at_the_edge(url: str, policy
                                                                 name: str) -> None:
     got = _stops(_tick(url, policy, name), name)
     assert [(tr.reason, tr.blocked) for tr in got] == [(Reason.SCHEDULE_STOP, None)]
+
+
+def test_case2_request_in_flight_is_deferred_at_the_stop(url: str) -> None:
+    got = _stops(_tick(url, DEFER, IN_FLIGHT, preset="vllm"), IN_FLIGHT)
+    assert [(tr.reason, "last request" in (tr.blocked or "")) for tr in got] == [
+        (Reason.DEFERRED_BUSY, True)]
 
 
 def test_case9_request_within_the_lookback_blocks_the_idle_stop(url: str) -> None:
