@@ -165,3 +165,13 @@ def test_case1_signals_json_says_unknown_and_names_the_pod(
     item = next(i for i in items if (i["namespace"], i["name"]) == (NS, "two-pods"))
     assert (item["state"], item["requests"], "pod two-pods-predictor-b" in item["reason"]) == (
         "unknown", None, True)
+
+
+def test_case1_both_windows_of_a_tick_name_the_pod(url: str) -> None:
+    source = PrometheusSignals(PrometheusSettings.from_mapping({"url": url}))
+    try:
+        found = source.fetch_windows(at=AT, windows=[timedelta(minutes=5), WINDOW])
+    finally:
+        source.close()
+    reasons = [by_ref[ServiceRef(NS, "two-pods")].reason or "" for by_ref in found.values()]
+    assert [("pod two-pods-predictor-b: no GPU data" in r) for r in reasons] == [True, True]
