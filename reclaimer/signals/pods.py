@@ -37,6 +37,12 @@ GPU_POD_MISSING = "gpu-pod-missing"
 REQUESTS_POD_MISSING = "requests-pod-missing"
 GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
 WINDOW = "reclaimer_window"
+# Pods that hold no GPU now and ran nothing in the window: pending (never ran; a phase
+# never goes back to Pending) or terminal (evicted, failed, succeeded). kube-state-
+# metrics keeps their resource requests until the pod object is deleted, and an evicted
+# pod can linger for days. Without the phase metric nothing is excluded (unknown, safe).
+NOT_HOLDING = ('(max by (namespace, pod) '
+               '(kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"}) == 1)')
 _POD_KEYS = f"by (namespace, pod, {WINDOW})"
 
 
@@ -104,8 +110,10 @@ def _shortfall(needed: str, had: str, *, signal: str, pods: str) -> str:
     """Pods where ``needed - had > 0``, mapped to their ISVC, tagged ``signal``.
 
     One ``sum`` over both parts tagged apart: each is read once, and a pod with no
-    data at all (absent from ``had``) keeps its whole ``needed``.
+    data at all (absent from ``had``) keeps its whole ``needed``. Pods pending or
+    terminal now (`NOT_HOLDING`) need nothing.
     """
+    needed = f"({needed}) unless on (namespace, pod) {NOT_HOLDING}"
     both = _union([set_label(needed, target="reclaimer_part", value="needed"),
                    set_label(f"-({had})", target="reclaimer_part", value="had")])
     short = f"sum {_POD_KEYS} ({both}) > 0"

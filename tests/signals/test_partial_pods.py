@@ -10,9 +10,10 @@ time it held it, so the answer is ``unknown``, naming pod B.
 The same holds for request series joined by pod (the KServe Python server): a GPU pod
 at 3 % whose request counter is no longer scraped makes the service unknown.
 
-Controls: two healthy pods, and a pod that started inside the window (covered for
-its lifetime), are known; a pod with fewer GPU series than GPUs requested, or whose
-GPU data is stale beside a fresh sibling, is not.
+Controls: two healthy pods, a pod that started inside the window (covered for its
+lifetime), and an evicted (Failed) and a Pending pod beside a healthy one (still
+listed with their GPU requests, holding none) are known; a pod with fewer GPU series
+than GPUs requested, or whose GPU data is stale beside a fresh sibling, is not.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Pod:
     gpu_series: int = 1
     gpu_percent: float | None = None  # default: 90 when busy, else 0
     counter_until: datetime | None = None  # default: scraped_until
+    phase: str | None = None  # kube_pod_status_phase now, if exported
 
 
 ISVCS: dict[str, tuple[Pod, ...]] = {
@@ -60,6 +62,12 @@ ISVCS: dict[str, tuple[Pod, ...]] = {
     "one-of-two-gpus": (Pod("one-of-two-gpus-predictor-a", gpus=2, gpu_series=1),),
     "stale-pod": (Pod("stale-pod-predictor-a"),
                   Pod("stale-pod-predictor-b", scraped_until=AT - timedelta(minutes=3))),
+    "evicted-and-pending": (
+        Pod("evicted-and-pending-predictor-a"),
+        Pod("evicted-and-pending-predictor-b", phase="Failed",
+            scraped_until=AT - timedelta(minutes=20)),
+        Pod("evicted-and-pending-predictor-c", phase="Pending", gpu_series=0,
+            listed_from=AT - timedelta(minutes=15))),
     "counter-stopped": (Pod("counter-stopped-predictor-a"),
                         Pod("counter-stopped-predictor-b", busy=True, gpu_percent=3.0,
                             counter_until=AT - timedelta(minutes=35))),
@@ -72,6 +80,9 @@ def _scrape(om: OpenMetrics, isvc: str, pod: Pod, at: datetime, step: int) -> No
     om.add("kube_pod_container_resource_requests",
            {**target, "container": "kserve-container", "resource": "nvidia_com_gpu",
             "unit": "integer"}, pod.gpus, at)
+    for phase in ("Pending", "Running", "Failed") if pod.phase else ():
+        om.add("kube_pod_status_phase", {**target, "phase": phase},
+               1 if phase == pod.phase else 0, at)
     if at > pod.scraped_until:
         return
     count = 20 * step if pod.busy else 0
@@ -151,6 +162,7 @@ def test_case1_a_stale_gpu_pod_beside_a_fresh_one_is_unknown(url: str) -> None:
 @pytest.mark.parametrize("name", [
     pytest.param("healthy", id="two-covered-pods"),
     pytest.param("scaled-up", id="pod-started-in-window-covered-for-its-lifetime"),
+    pytest.param("evicted-and-pending", id="evicted-and-pending-pods-hold-no-gpu"),
 ])
 def test_every_gpu_pod_covered_for_its_lifetime_is_known(url: str, name: str) -> None:
     got = _fetch(url, "knative", name)
