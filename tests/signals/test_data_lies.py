@@ -1,0 +1,167 @@
+"""Adversarial layouts of partial and late data (SAFETY.md "The data lies").
+
+Real Prometheus 2.42, promtool backfill, scrapes every 30 s, kube-state-metrics with
+``kube_pod_status_phase`` for every pod (as it exports it).
+
+- ``evicted-busy``: pod B served at 90 % GPU until its node's exporters stopped 35
+  minutes ago, and was evicted (``Failed``) 2 minutes ago. It held a GPU for 28 minutes
+  of the window without data: a pod terminal *now* did not hold nothing *then*.
+- ``ksm-only``: kube-state-metrics lists a running GPU pod no other series mentions.
+- ``twin`` in two namespaces, same pod names: one namespace's unscraped pod does not
+  borrow the other's data.
+- ``late``: a request 25 s before a tick that falls between two resolution steps (the
+  loop ticks at whatever second its clock says); no step of the subquery has seen it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+
+from reclaimer.model import IdleRule, ServiceRef, Signals, SignalState
+from reclaimer.policy.idle import Verdict, judge_idle, judge_traffic
+from reclaimer.signals.prometheus import PrometheusSignals
+from reclaimer.signals.settings import PrometheusSettings
+from tests.fixtures.prometheus import OpenMetrics
+from tests.policy.decide_builders import svc
+from tests.signals.render import ISVC_LABEL
+from tests.signals.scenarios import AT, WINDOW
+
+pytestmark = pytest.mark.integration
+EVERY = timedelta(seconds=30)
+START = AT - timedelta(hours=2)
+LOOKBACK = timedelta(minutes=5)
+# A tick 50 s after a whole minute; the late request is scraped 20 s before it.
+LATE_AT = AT + timedelta(seconds=50)
+LATE_REQUEST = AT + timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    busy: bool = False
+    scraped_until: datetime = AT
+    running_until: datetime | None = None  # then Failed (evicted); None: running throughout
+    series: bool = True  # any series besides kube-state-metrics'
+    requests_at: tuple[datetime, ...] = ()
+    until: datetime = AT
+
+
+ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
+    ("ml", "evicted-busy"): (
+        Pod("evicted-busy-predictor-a"),
+        Pod("evicted-busy-predictor-b", busy=True, scraped_until=AT - timedelta(minutes=35),
+            running_until=AT - timedelta(minutes=2))),
+    ("ml", "ksm-only"): (Pod("ksm-only-predictor-a"),
+                         Pod("ksm-only-predictor-c", series=False)),
+    ("ml", "twin"): (Pod("twin-predictor-a"),
+                     Pod("twin-predictor-b", busy=True,
+                         scraped_until=AT - timedelta(minutes=35))),
+    ("other", "twin"): (Pod("twin-predictor-a"), Pod("twin-predictor-b")),
+    ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT,
+                         requests_at=(AT - timedelta(minutes=20), LATE_REQUEST)),),
+}
+
+
+def _phase(om: OpenMetrics, target: dict[str, str], pod: Pod, at: datetime) -> None:
+    now = "Running" if pod.running_until is None or at < pod.running_until else "Failed"
+    for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
+        om.add("kube_pod_status_phase", {**target, "phase": phase}, int(phase == now), at)
+
+
+def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step: int) -> None:
+    namespace, isvc = ref
+    target = {"namespace": namespace, "pod": pod.name}
+    om.add("kube_pod_labels", {**target, ISVC_LABEL: isvc}, 1, at)
+    om.add("kube_pod_container_resource_requests",
+           {**target, "container": "kserve-container", "resource": "nvidia_com_gpu",
+            "unit": "integer"}, 1, at)
+    _phase(om, target, pod, at)
+    if at > pod.scraped_until or not pod.series:
+        return
+    count = 20 * step if pod.busy else sum(1 for r in pod.requests_at if r <= at)
+    om.add("request_predict_seconds_count", {**target, "model_name": "m"}, count, at)
+    om.add("revision_app_request_count",
+           {**target, "namespace_name": namespace, "service_name": f"{isvc}-predictor",
+            "pod_name": pod.name, "response_code": "200"}, count, at)
+    om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "UUID": f"GPU-{namespace}-{pod.name}",
+                                    "container": "kserve-container"},
+           90.0 if pod.busy else 0.0, at)
+
+
+def _world() -> OpenMetrics:
+    om = OpenMetrics()
+    for ref, pods in ISVCS.items():
+        for pod in pods:
+            at, step = START, 0
+            while at <= pod.until:
+                _scrape(om, ref, pod, at, step)
+                at, step = at + EVERY, step + 1
+    return om
+
+
+@pytest.fixture(scope="module")
+def url(prometheus_factory: Callable[[OpenMetrics], str]) -> str:
+    return prometheus_factory(_world())
+
+
+def _fetch(url: str, ref: ServiceRef, *, preset: str = "knative", at: datetime = AT,
+           window: timedelta = WINDOW) -> Signals:
+    settings = PrometheusSettings.from_mapping({"url": url, "signals": {"requests": preset}})
+    source = PrometheusSignals(settings)
+    try:
+        return source.fetch_windows(at=at, windows=[window], recent=LOOKBACK)[window][ref]
+    finally:
+        source.close()
+
+
+PRESETS = [pytest.param("knative", id="requests-by-name"),
+           pytest.param("kserve-python", id="requests-by-pod")]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_pod_evicted_after_its_scrapes_stopped_still_had_to_be_covered(url: str,
+                                                                       preset: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "evicted-busy"), preset=preset)
+    assert (got.state, "pod evicted-busy-predictor-b" in (got.reason or "")) == (
+        SignalState.UNKNOWN, True)
+
+
+def test_running_gpu_pod_known_only_to_kube_state_metrics_is_unknown(url: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "ksm-only"))
+    assert (got.state, "pod ksm-only-predictor-c: no GPU data" in (got.reason or "")) == (
+        SignalState.UNKNOWN, True)
+
+
+@pytest.mark.parametrize(("namespace", "state"), [
+    pytest.param("ml", SignalState.UNKNOWN, id="namespace-with-the-unscraped-pod"),
+    pytest.param("other", SignalState.KNOWN, id="namespace-with-both-pods-scraped"),
+])
+def test_same_isvc_and_pod_names_in_two_namespaces_are_judged_apart(
+        url: str, namespace: str, state: SignalState) -> None:
+    assert _fetch(url, ServiceRef(namespace, "twin")).state is state
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_request_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
+        url: str, preset: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "late"), preset=preset, at=LATE_AT)
+    since = got.seconds_since_last_request
+    assert (got.state, since is not None and since <= 60) == (SignalState.KNOWN, True)
+
+
+def test_request_after_the_last_resolution_step_blocks_the_idle_stop(url: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "late"), at=LATE_AT)
+    rule = IdleRule(after=WINDOW, max_requests=5)
+    service = svc("late", ref=ServiceRef("ml", "late"))
+    verdict = judge_idle(rule, got, service=service, now=LATE_AT, lookback=LOOKBACK)
+    assert verdict.verdict is Verdict.BUSY
+
+
+def test_request_after_the_last_resolution_step_defers_a_schedule_stop(url: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "late"), at=LATE_AT)
+    verdict = judge_traffic(got, lookback=LOOKBACK, now=LATE_AT, gpus=1)
+    assert verdict.verdict is Verdict.BUSY
