@@ -6,8 +6,8 @@ one is not there, and the service looks idle (issue 13, case 1). So GPU data is 
 judged per pod, against kube-state-metrics:
 
 - ``held``: per pod, the GPU-steps it held: at each step of the window, the GPUs its
-  containers request (``kube_pod_container_resource_requests``), for as long as that
-  series exists, that is while the pod exists;
+  containers request (``kube_pod_container_resource_requests``) at each step the pod
+  was neither pending nor terminal (``kube_pod_status_phase``, step by step);
 - ``seen``: per pod, the GPU-steps with data: at each step, the number of its GPU
   series present (an instant lookup, so a gap over 5 minutes shows). A device read
   from two sources (``DCGM_FI_DEV_GPU_UTIL`` and ``..._GR_ENGINE_ACTIVE``) counts
@@ -37,12 +37,13 @@ GPU_POD_MISSING = "gpu-pod-missing"
 REQUESTS_POD_MISSING = "requests-pod-missing"
 GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
 WINDOW = "reclaimer_window"
-# Pods that hold no GPU now and ran nothing in the window: pending (never ran; a phase
-# never goes back to Pending) or terminal (evicted, failed, succeeded). kube-state-
-# metrics keeps their resource requests until the pod object is deleted, and an evicted
-# pod can linger for days. Without the phase metric nothing is excluded (unknown, safe).
-NOT_HOLDING = ('(max by (namespace, pod) '
-               '(kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"}) == 1)')
+# A pod holds no GPU while pending (not yet running) or terminal (evicted, failed,
+# succeeded), though kube-state-metrics keeps its resource requests until the pod object
+# is deleted, and an evicted pod can linger for days. Judged at each step, never by the
+# phase now: a pod evicted a minute ago held its GPU, busy and perhaps unscraped, for the
+# rest of the window. Without the phase metric nothing is excluded (unknown, safe).
+NOT_HOLDING = 'kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"} == 1'
+HOLDING = f"({GPU_RESOURCES} unless on (namespace, pod) ({NOT_HOLDING}))"
 _POD_KEYS = f"by (namespace, pod, {WINDOW})"
 
 
@@ -74,9 +75,9 @@ def _union(parts: list[str]) -> str:
 
 
 def held(per_window: Callable[[str], str]) -> str:
-    """GPU-steps each pod held; HA kube-state-metrics deduplicated per container."""
+    """GPU-steps each pod held (`HOLDING`); HA kube-state-metrics deduplicated per container."""
     steps = ("max by (namespace, pod, container, resource) "
-             f"(sum_over_time({GPU_RESOURCES}[{{{{window}}}}:{{{{step}}}}]))")
+             f"(sum_over_time({HOLDING}[{{{{window}}}}:{{{{step}}}}]))")
     return f"sum {_POD_KEYS} ({per_window(steps)})"
 
 
@@ -110,10 +111,9 @@ def _shortfall(needed: str, had: str, *, signal: str, pods: str) -> str:
     """Pods where ``needed - had > 0``, mapped to their ISVC, tagged ``signal``.
 
     One ``sum`` over both parts tagged apart: each is read once, and a pod with no
-    data at all (absent from ``had``) keeps its whole ``needed``. Pods pending or
-    terminal now (`NOT_HOLDING`) need nothing.
+    data at all (absent from ``had``) keeps its whole ``needed``. ``needed`` counts
+    only the steps a pod held its GPUs (`HOLDING`).
     """
-    needed = f"({needed}) unless on (namespace, pod) {NOT_HOLDING}"
     both = _union([set_label(needed, target="reclaimer_part", value="needed"),
                    set_label(f"-({had})", target="reclaimer_part", value="had")])
     short = f"sum {_POD_KEYS} ({both}) > 0"
@@ -141,7 +141,7 @@ def requests_missing(counters: tuple[Source, ...], per_window: Callable[[str], s
             groups.setdefault(source.mapping, []).append(source)
     if not groups:
         return None
-    life = f"max {_POD_KEYS} ({per_window(_steps_of(GPU_RESOURCES))})"
+    life = f"max {_POD_KEYS} ({per_window(_steps_of(HOLDING))})"
     parts = []
     for i, (mapping, group) in enumerate(groups.items()):
         steps = _union([_steps_of(s.selector) for s in group])

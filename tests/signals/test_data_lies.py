@@ -61,7 +61,7 @@ ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
                      Pod("twin-predictor-b", busy=True,
                          scraped_until=AT - timedelta(minutes=35))),
     ("other", "twin"): (Pod("twin-predictor-a"), Pod("twin-predictor-b")),
-    ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT,
+    ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
                          requests_at=(AT - timedelta(minutes=20), LATE_REQUEST)),),
 }
 
