@@ -146,16 +146,23 @@ _CHANGED_EARLIER = ("clamp_max(max_over_time(timestamp(changes(SEL[{{coarse_rang
                     "(SEL != 0 unless SEL offset {{coarse_step}}))[{{horizon}}:{{coarse_step}}]),"
                     " time() - {{recent_seconds}})")
 _BUSY = "max_over_time(timestamp(SEL > 0)[{{recent}}:{{step}}])"
+# The subqueries' steps are multiples of the step, so at a tick between two of them the
+# samples after the last step are in no step: up to a step of the newest traffic. An
+# instant lookup at the tick itself closes that gap; it reports the newest sample's
+# time (never earlier than the change), tagged apart so ``or`` keeps both.
+_CHANGED_NOW = ('label_replace(timestamp(SEL) and ((SEL - (SEL offset {{step}} or SEL * 0)) != 0),'
+                ' "reclaimer_part", "now", "", "")')
+_BUSY_NOW = 'label_replace(timestamp(SEL) and (SEL > 0), "reclaimer_part", "now", "", "")'
 _BUSY_EARLIER = ("clamp_max(max_over_time(timestamp(max_over_time(SEL[{{coarse_range}}]) > 0)"
                  "[{{horizon}}:{{coarse_step}}]), time() - {{recent_seconds}})")
 
 
 def last_request(preset: RequestPreset) -> str:
-    changed = f"{_CHANGED} or {_CHANGED_EARLIER}"
+    changed = f"{_CHANGED_NOW} or {_CHANGED} or {_CHANGED_EARLIER}"
     parts = [_each(preset.counters, changed, kind="counter", pods="{{isvc_pods_horizon}}",
                    reduce="max")]
     if preset.in_flight:
-        busy = f"{_BUSY} or {_BUSY_EARLIER}"
+        busy = f"{_BUSY_NOW} or {_BUSY} or {_BUSY_EARLIER}"
         parts.append(_each(preset.in_flight, busy, kind="in-flight",
                                 pods="{{isvc_pods_horizon}}", reduce="max"))
     return f"max {BY_ISVC} ({_union(parts)})"
