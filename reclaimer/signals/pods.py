@@ -35,7 +35,11 @@ from reclaimer.signals.promql import copy_label, set_label
 
 GPU_POD_MISSING = "gpu-pod-missing"
 REQUESTS_POD_MISSING = "requests-pod-missing"
-GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
+# Whole GPUs, MIG slices, and GPUs shared by time-slicing or MPS: NVIDIA's device plugin
+# advertises those as ``nvidia.com/gpu.shared`` with ``renameByDefault`` (kube-state-
+# metrics: ``nvidia_com_gpu_shared``). A pod holding any of them is held to its data.
+GPU_RESOURCES = ('kube_pod_container_resource_requests'
+                 '{resource=~"nvidia_com_gpu|nvidia_com_gpu_shared|nvidia_com_mig_.+"}')
 WINDOW = "reclaimer_window"
 # A pod holds no GPU while pending (not yet running) or terminal (evicted, failed,
 # succeeded), though kube-state-metrics keeps its resource requests until the pod object
