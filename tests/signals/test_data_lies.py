@@ -48,6 +48,7 @@ class Pod:
     series: bool = True  # any series besides kube-state-metrics'
     resource: str = "nvidia_com_gpu"
     isvc_before: tuple[str, datetime] | None = None  # (ISVC label, until when)
+    running_at: tuple[datetime, ...] = ()  # vLLM: a request running at these scrapes only
     requests_at: tuple[datetime, ...] = ()
     until: datetime = AT
 
@@ -69,6 +70,8 @@ ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
             scraped_until=AT - timedelta(minutes=35))),
     ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
                          requests_at=(AT - timedelta(minutes=20), LATE_REQUEST)),),
+    ("ml", "late-vllm"): (Pod("late-vllm-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
+                              running_at=(LATE_REQUEST,)),),
 }
 # Its own Prometheus: a pod relabelled by hand from one ISVC to another, and a bystander.
 MOVED: dict[tuple[str, str], tuple[Pod, ...]] = {
@@ -101,6 +104,10 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
     om.add("revision_app_request_count",
            {**target, "namespace_name": namespace, "service_name": f"{isvc}-predictor",
             "pod_name": pod.name, "response_code": "200"}, count, at)
+    om.add("vllm:request_success_total", {**target, "model_name": "m"}, count, at)
+    om.add("vllm:num_requests_running", {**target, "model_name": "m"},
+           int(at in pod.running_at), at)
+    om.add("vllm:num_requests_waiting", {**target, "model_name": "m"}, 0, at)
     om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "UUID": f"GPU-{namespace}-{pod.name}",
                                     "container": "kserve-container"},
            90.0 if pod.busy else 0.0, at)
@@ -181,6 +188,13 @@ def test_same_isvc_and_pod_names_in_two_namespaces_are_judged_apart(
 def test_request_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
         url: str, preset: str) -> None:
     got = _fetch(url, ServiceRef("ml", "late"), preset=preset, at=LATE_AT)
+    since = got.seconds_since_last_request
+    assert (got.state, since is not None and since <= 60) == (SignalState.KNOWN, True)
+
+
+def test_request_in_flight_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
+        url: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "late-vllm"), preset="vllm", at=LATE_AT)
     since = got.seconds_since_last_request
     assert (got.state, since is not None and since <= 60) == (SignalState.KNOWN, True)
 
