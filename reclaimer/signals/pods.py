@@ -9,9 +9,10 @@ judged per pod, against kube-state-metrics:
   containers request (``kube_pod_container_resource_requests``) at each step the pod
   was neither pending nor terminal (``kube_pod_status_phase``, step by step);
 - ``seen``: per pod, the GPU-steps with data: at each step, the number of its GPU
-  series present (an instant lookup, so a gap over 5 minutes shows). A device read
-  from two sources (``DCGM_FI_DEV_GPU_UTIL`` and ``..._GR_ENGINE_ACTIVE``) counts
-  once: the per-device counts are joined with ``or`` on the device's labels;
+  devices with a series present (an instant lookup, so a gap over 5 minutes shows). A
+  device read from two sources (``DCGM_FI_DEV_GPU_UTIL`` and ``..._GR_ENGINE_ACTIVE``)
+  counts once: the per-device counts are joined with ``or`` on the device's labels;
+  a device scraped by two jobs counts once too (`by_device`);
 - a pod with ``held > seen`` comes back as a coverage row with a ``pod`` label and the
   GPU-steps missing: its scrapes stopped or started late, or it has fewer GPU series
   than GPUs requested;
@@ -48,6 +49,9 @@ WINDOW = "reclaimer_window"
 # rest of the window. Without the phase metric nothing is excluded (unknown, safe).
 NOT_HOLDING = 'kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"} == 1'
 HOLDING = f"({GPU_RESOURCES} unless on (namespace, pod) ({NOT_HOLDING}))"
+# dcgm-exporter's device identity: index, UUID (``uuid`` with --use-old-namespace), MIG
+# instance (metrics.md §1.2, §1.4).
+DEVICE_LABELS = ("gpu", "UUID", "uuid", "GPU_I_ID")
 _POD_KEYS = f"by (namespace, pod, {WINDOW})"
 
 
@@ -69,9 +73,10 @@ def to_pod(expr: str, mapping: PodJoin) -> str:
     return expr
 
 
-def by_workload(mapping: PodJoin) -> str:
+def by_workload(mapping: PodJoin, *extra: str) -> str:
     pairs = [(mapping.namespace_label, mapping.pod_label), *mapping.aliases]
-    return "by (" + ", ".join([*(label for pair in pairs for label in pair), WINDOW]) + ")"
+    labels = [*(label for pair in pairs for label in pair), *extra, WINDOW]
+    return "by (" + ", ".join(labels) + ")"
 
 
 def _union(parts: list[str]) -> str:
@@ -94,10 +99,22 @@ def _device_steps(gpu: GpuPreset) -> str:
     return _union([_steps_of(s.selector) for s in gpu.sources])
 
 
+def by_device(mapping: PodJoin) -> str:
+    """One device of a workload: a GPU (index, UUID) or a MIG instance of it.
+
+    Two scrape jobs reading the same exporter (a ServiceMonitor beside annotation
+    scraping) give each device two series; counted as two, they would stand in for a
+    second GPU that has none. Series without these labels (a custom gauge) count as one
+    device per pod: a pod with more GPUs is then unknown, never idle.
+    """
+    return by_workload(mapping, *DEVICE_LABELS)
+
+
 def seen(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
     """GPU-steps with a series per pod, reduced per workload before the labels move."""
     mapping = gpu_mapping(gpu)
-    per_workload = f"sum {by_workload(mapping)} ({per_window(_device_steps(gpu))})"
+    devices = f"max {by_device(mapping)} ({per_window(_device_steps(gpu))})"
+    per_workload = f"sum {by_workload(mapping)} ({devices})"
     return f"sum {_POD_KEYS} ({to_pod(per_workload, mapping)})"
 
 

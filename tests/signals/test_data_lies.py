@@ -49,6 +49,8 @@ class Pod:
     resource: str = "nvidia_com_gpu"
     isvc_before: tuple[str, datetime] | None = None  # (ISVC label, until when)
     running_at: tuple[datetime, ...] = ()  # vLLM: a request running at these scrapes only
+    gpus: int = 1  # requested; GPU series exist for GPU 0 only
+    dcgm_jobs: tuple[str, ...] = ("dcgm",)  # scrape jobs reading the same exporter
     requests_at: tuple[datetime, ...] = ()
     until: datetime = AT
 
@@ -68,6 +70,7 @@ ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
         Pod("shared-predictor-a", resource="nvidia_com_gpu_shared"),
         Pod("shared-predictor-b", busy=True, resource="nvidia_com_gpu_shared",
             scraped_until=AT - timedelta(minutes=35))),
+    ("ml", "doubled"): (Pod("doubled-predictor-a", gpus=2, dcgm_jobs=("dcgm", "gpu-operator")),),
     ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
                          requests_at=(AT - timedelta(minutes=20), LATE_REQUEST)),),
     ("ml", "late-vllm"): (Pod("late-vllm-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
@@ -95,7 +98,7 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
     om.add("kube_pod_labels", {**target, ISVC_LABEL: isvc}, 1, at)
     om.add("kube_pod_container_resource_requests",
            {**target, "container": "kserve-container", "resource": pod.resource,
-            "unit": "integer"}, 1, at)
+            "unit": "integer"}, pod.gpus, at)
     _phase(om, target, pod, at)
     if at > pod.scraped_until or not pod.series:
         return
@@ -108,9 +111,11 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
     om.add("vllm:num_requests_running", {**target, "model_name": "m"},
            int(at in pod.running_at), at)
     om.add("vllm:num_requests_waiting", {**target, "model_name": "m"}, 0, at)
-    om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "UUID": f"GPU-{namespace}-{pod.name}",
-                                    "container": "kserve-container"},
-           90.0 if pod.busy else 0.0, at)
+    for job in pod.dcgm_jobs:
+        om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "job": job,
+                                        "UUID": f"GPU-{namespace}-{pod.name}",
+                                        "container": "kserve-container"},
+               90.0 if pod.busy else 0.0, at)
 
 
 def _world(isvcs: dict[tuple[str, str], tuple[Pod, ...]]) -> OpenMetrics:
@@ -167,6 +172,12 @@ def test_time_sliced_gpu_resource_pod_unscraped_is_unknown(url: str) -> None:
                    "service is unknown for up to the last-request horizon")
 def test_pod_moved_between_isvcs_does_not_blind_every_other_service(moved_url: str) -> None:
     assert _fetch(moved_url, ServiceRef("ml", "bystander")).state is SignalState.KNOWN
+
+
+def test_gpu_scraped_twice_does_not_stand_for_a_gpu_never_seen(url: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "doubled"))
+    assert (got.state, "pod doubled-predictor-a: no GPU data" in (got.reason or "")) == (
+        SignalState.UNKNOWN, True)
 
 
 def test_running_gpu_pod_known_only_to_kube_state_metrics_is_unknown(url: str) -> None:
