@@ -36,6 +36,7 @@ from reclaimer.signals.promql import copy_label, set_label
 
 GPU_POD_MISSING = "gpu-pod-missing"
 REQUESTS_POD_MISSING = "requests-pod-missing"
+GPU_POD_SILENT = "gpu-pod-silent"
 # Whole GPUs, MIG slices, and GPUs shared by time-slicing or MPS: NVIDIA's device plugin
 # advertises those as ``nvidia.com/gpu.shared`` with ``renameByDefault`` (kube-state-
 # metrics: ``nvidia_com_gpu_shared``). A pod holding any of them is held to its data.
@@ -181,3 +182,19 @@ def oldest_newest(gpu: GpuPreset) -> str:
     mapping = gpu_mapping(gpu)
     newest = _union([f"timestamp({s.selector})" for s in gpu.sources])
     return f"min {by_workload(mapping)} ({newest})"
+
+
+def silent(gpu: GpuPreset, *, pods: str) -> str:
+    """Pods holding GPUs now with fewer GPU devices in the instant lookback than GPUs.
+
+    The coverage steps are multiples of the step, so at a tick between two of them the
+    last step can still see a sample that the tick's own lookback no longer does: a pod
+    whose scrapes stopped 5 m 20 s ago is covered at every step and has no freshness
+    row. Asked at the tick itself, it is short of every GPU it holds.
+    """
+    mapping = gpu_mapping(gpu)
+    present = _union([f"group {by_device(mapping)} ({s.selector})" for s in gpu.sources])
+    devices = f"sum {by_workload(mapping)} ({present})"
+    had = f"sum {_POD_KEYS} ({to_pod(devices, mapping)})"
+    needed = f"sum {_POD_KEYS} (max by (namespace, pod, container, resource) ({HOLDING}))"
+    return _shortfall(needed, had, signal=GPU_POD_SILENT, pods=pods)

@@ -221,7 +221,8 @@ def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
     """The newest sample of each signal; an instant lookup, so current pods map it.
 
     GPU rows are per pod (the oldest of its GPUs' newest samples): the service's
-    freshness is the newest of them, and a stale pod is seen beside a fresh one.
+    freshness is the newest of them, and a stale pod is seen beside a fresh one; a pod
+    holding GPUs with none of them in the lookback comes back as ``gpu-pod-silent``.
     """
     newest = _each(requests_preset.counters, "timestamp(SEL)", kind="counter",
                    pods="{{isvc_pods}}", reduce="max")
@@ -229,7 +230,8 @@ def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
     gpu_newest = to_isvc(pods_module.oldest_newest(gpu), mapping, pods="{{isvc_pods}}")
     return _union([set_label(f"max {BY_ISVC} ({newest})", target="signal", value="requests"),
                    set_label(f"min by (namespace, isvc, pod) ({gpu_newest})", target="signal",
-                             value="gpu")])
+                             value="gpu"),
+                   pods_module.silent(gpu, pods="{{isvc_pods}}")])
 
 
 def gpu_stat(preset: GpuPreset, stat: str, windows: Windows = None) -> str:

@@ -71,6 +71,9 @@ ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
         Pod("shared-predictor-b", busy=True, resource="nvidia_com_gpu_shared",
             scraped_until=AT - timedelta(minutes=35))),
     ("ml", "doubled"): (Pod("doubled-predictor-a", gpus=2, dcgm_jobs=("dcgm", "gpu-operator")),),
+    ("ml", "silent"): (
+        Pod("silent-predictor-a", until=LATE_AT, scraped_until=LATE_AT),
+        Pod("silent-predictor-b", until=LATE_AT, scraped_until=AT - timedelta(seconds=270))),
     ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
                          requests_at=(AT - timedelta(minutes=20), LATE_REQUEST)),),
     ("ml", "late-vllm"): (Pod("late-vllm-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
@@ -177,6 +180,14 @@ def test_pod_moved_between_isvcs_does_not_blind_every_other_service(moved_url: s
 def test_gpu_scraped_twice_does_not_stand_for_a_gpu_never_seen(url: str) -> None:
     got = _fetch(url, ServiceRef("ml", "doubled"))
     assert (got.state, "pod doubled-predictor-a: no GPU data" in (got.reason or "")) == (
+        SignalState.UNKNOWN, True)
+
+
+def test_gpu_pod_silent_for_over_5_minutes_at_an_unaligned_tick_is_unknown(url: str) -> None:
+    """Its last sample (5 m 20 s old) is beyond the instant lookback, yet the last step
+    (12:00, 50 s before the tick) still sees it: every step is covered."""
+    got = _fetch(url, ServiceRef("ml", "silent"), at=LATE_AT)
+    assert (got.state, "pod silent-predictor-b" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
 
 
