@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from reclaimer.model import IdleRule, ServiceRef, Signals, SignalState
-from reclaimer.policy.idle import Verdict, judge_idle, judge_traffic
+from reclaimer.policy.idle import Verdict, judge_busy_at_stop, judge_idle, judge_traffic
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import OpenMetrics
-from tests.policy.decide_builders import svc
+from tests.policy.decide_builders import idle_only, svc
 from tests.signals.render import ISVC_LABEL
 from tests.signals.scenarios import AT, WINDOW
 
@@ -51,6 +51,7 @@ class Pod:
     running_at: tuple[datetime, ...] = ()  # vLLM: a request running at these scrapes only
     gpus: int = 1  # requested; GPU series exist for GPU 0 only
     dcgm_jobs: tuple[str, ...] = ("dcgm",)  # scrape jobs reading the same exporter
+    listed: bool = True  # by kube-state-metrics (False: its shard is down)
     requests_at: tuple[datetime, ...] = ()
     until: datetime = AT
 
@@ -74,6 +75,8 @@ ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
     ("ml", "silent"): (
         Pod("silent-predictor-a", until=LATE_AT, scraped_until=LATE_AT),
         Pod("silent-predictor-b", until=LATE_AT, scraped_until=AT - timedelta(seconds=270))),
+    ("ml", "unlisted"): (Pod("unlisted-predictor-a"),
+                         Pod("unlisted-predictor-b", busy=True, listed=False)),
     ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
                          requests_at=(AT - timedelta(minutes=20), LATE_REQUEST)),),
     ("ml", "late-vllm"): (Pod("late-vllm-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
@@ -98,11 +101,12 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
     target = {"namespace": namespace, "pod": pod.name}
     if pod.isvc_before is not None and at < pod.isvc_before[1]:
         isvc = pod.isvc_before[0]  # relabelled by hand: the pod moved between ISVCs
-    om.add("kube_pod_labels", {**target, ISVC_LABEL: isvc}, 1, at)
-    om.add("kube_pod_container_resource_requests",
-           {**target, "container": "kserve-container", "resource": pod.resource,
-            "unit": "integer"}, pod.gpus, at)
-    _phase(om, target, pod, at)
+    if pod.listed:
+        om.add("kube_pod_labels", {**target, ISVC_LABEL: isvc}, 1, at)
+        om.add("kube_pod_container_resource_requests",
+               {**target, "container": "kserve-container", "resource": pod.resource,
+                "unit": "integer"}, pod.gpus, at)
+        _phase(om, target, pod, at)
     if at > pod.scraped_until or not pod.series:
         return
     count = 20 * step if pod.busy else sum(1 for r in pod.requests_at if r <= at)
@@ -212,6 +216,23 @@ def test_request_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
     got = _fetch(url, ServiceRef("ml", "late"), preset=preset, at=LATE_AT)
     since = got.seconds_since_last_request
     assert (got.state, since is not None and since <= 60) == (SignalState.KNOWN, True)
+
+
+@pytest.mark.parametrize("judge", ["idle", "busy-at-stop"])
+def test_gpu_pod_missing_from_kube_state_metrics_but_seen_by_the_api_is_unknown(
+        url: str, judge: str) -> None:
+    """A kube-state-metrics shard is down: pod B (busy) is in no series that names its
+    ISVC, so only pod A's flat data is joined; the API's pods say the service holds 2 GPUs."""
+    ref = ServiceRef("ml", "unlisted")
+    got = _fetch(url, ref, preset="kserve-python")
+    service = svc("unlisted", ref=ref, gpus=2)
+    if judge == "idle":
+        verdict = judge_idle(IdleRule(after=WINDOW), got, service=service, now=AT,
+                             lookback=LOOKBACK)
+    else:
+        verdict = judge_busy_at_stop(idle_only(), got, service=service, lookback=LOOKBACK,
+                                     now=AT)
+    assert (verdict.verdict, "kube-state-metrics" in verdict.reason) == (Verdict.UNKNOWN, True)
 
 
 def test_request_in_flight_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
