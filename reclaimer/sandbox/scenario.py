@@ -2,7 +2,8 @@
 
 ::
 
-    kserve: "0.16"                 # "0.16": native stop; "0.14": no native stop
+    kserve: "0.16"                 # "0.16": native stop; "0.15": Knative predictors only;
+                                   # "0.14": no native stop
     defaultDeploymentMode: Knative # Knative | Standard | ModelMesh (old names accepted)
     podTerminationSeconds: 1      # a deleted pod stays Terminating this long
     podStartSeconds: 0            # a new pod is Ready after this long
@@ -29,7 +30,8 @@ from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse
 
 Obj = dict[str, Any]
 TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
-                      "podStartSeconds", "namespaces", "inferenceServices", "objects"})
+                      "podStartSeconds", "namespaces", "inferenceServices", "objects",
+                      "kserveControllerImage"})
 ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
                        "minReplicas", "maxReplicas", "transformer", "explainer"})
 
@@ -58,6 +60,9 @@ class Scenario:
     namespaces: tuple[str, ...] = ()
     inference_services: tuple[IsvcEntry, ...] = ()
     objects: tuple[Mapping[str, Any], ...] = ()
+    controller_image: str | None = None
+    """Image of the seeded ``kserve-controller-manager``; None: the version's own tag;
+    "": no controller Deployment, so a client cannot read the version."""
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -87,7 +92,15 @@ def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scena
                                                     "inferenceServices"))),
         objects=tuple(_object(item, f"objects[{i}]") for i, item
                       in enumerate(_list(data.get("objects", []), "objects"))),
+        controller_image=_optional_str(data.get("kserveControllerImage"),
+                                       "kserveControllerImage"),
     )
+
+
+def _optional_str(value: Any, path: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ScenarioInvalid(f"{path}: must be a string, got {value!r}")
+    return value
 
 
 def _settings(data: Mapping[str, Any]) -> SimulatorSettings:

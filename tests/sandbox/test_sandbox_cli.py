@@ -50,11 +50,11 @@ def test_serves_the_scenario_until_sigterm(
 
 def test_a_bad_scenario_exits_1_naming_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("kserve: '0.15'\n")
+    bad.write_text("kserve: '0.13'\n")
     done = subprocess.run([sys.executable, "-m", "reclaimer", "sandbox", "--scenario",
                            str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=30,
                           check=False)
-    assert (done.returncode, "kserve: '0.15' is not one of" in done.stderr) == (1, True)
+    assert (done.returncode, "kserve: '0.13' is not one of" in done.stderr) == (1, True)
 
 
 def test_a_taken_port_exits_1_naming_the_flag() -> None:

@@ -48,3 +48,4 @@ KNATIVE_DEFAULT_TIMEOUT = 300
 INGRESS_DOMAIN = "example.com"
 CONFIGMAP_NAMESPACE = "kserve"
 CONFIGMAP_NAME = "inferenceservice-config"
+CONTROLLER_NAME = "kserve-controller-manager"

@@ -11,6 +11,10 @@ Order and rules follow ``kserve_stop.md``:
   (``external``); ``none`` enforces ``minReplicas``.
 - ModelMesh (§2.5): status only; stop has no effect and no Stopped condition is written.
 - 0.14 has no stop: the annotation is just copied into pod templates, so it rolls pods.
+- "0.15" (0.15.1/0.15.2, §9): only a Knative predictor stops (its ksvc and the ingress
+  are deleted); a transformer or explainer ksvc keeps running; Raw ignores the stop (the
+  annotation rolls the pods, as on 0.14); ``Stopped`` is written on Knative ISVCs only,
+  and the stopped conditions carry no reasons.
 - 0.16: ``disable-auto-update: "true"`` on a Ready ISVC returns before any stop handling.
 
 Not simulated: webhooks (no defaulting or rejection), Raw ingress objects (Ingress and
@@ -47,22 +51,23 @@ class KServeController:
             self._write_status(obj, isvc, self._keep_foreign(
                 isvc, status.modelmesh_status(isvc, self.settings)))
             return
-        if self.settings.native_stop and isvc.disable_auto_update and isvc.is_ready():
+        if self.settings.full_stop and isvc.disable_auto_update and isvc.is_ready():
             return
-        stop = self.settings.native_stop and isvc.stop
+        stop = self.settings.stops(isvc.mode) and isvc.stop
         if isvc.mode == k.KNATIVE:
             ready, comps = self._knative(isvc, stop=stop)
         else:
             ready, comps = self._raw(isvc, stop=stop)
-        new = (status.stopped_status(isvc, self.settings) if stop else self._keep_foreign(
-            isvc, status.running_status(isvc, self.settings, ready=ready, components=comps)))
+        new = (status.stopped_status(isvc, self.settings, ready=ready) if stop
+               else self._keep_foreign(isvc, status.running_status(
+                   isvc, self.settings, ready=ready, components=comps)))
         self._write_status(obj, isvc, new)
 
     def _keep_foreign(self, isvc: IsvcView, new: Obj) -> Obj:
         """Conditions KServe does not manage survive its reconciles: it sets its own on
         the status it read (knative ``SetCondition``), except when a stop clears it all."""
         owned = status.KSERVE_CONDITIONS | (
-            {status.STOPPED} if self.settings.native_stop else set())
+            {status.STOPPED} if self.settings.writes_stopped(isvc.mode) else set())
         foreign = [dict(c) for c in isvc.status.get("conditions") or []
                    if c.get("type") not in owned]
         new["conditions"] = [*new["conditions"], *foreign]
@@ -79,7 +84,7 @@ class KServeController:
         comps: Obj = {}
         for comp in isvc.components:
             name = children.component_name(isvc, comp.name)
-            if stop:
+            if stop and self.settings.stops_component(isvc.mode, comp.name):
                 sync.remove(self.api, "ksvc", isvc.namespace, name, owner_uid=isvc.uid)
                 continue
             ksvc = sync.ensure(self.api, "ksvc", children.knative_service(isvc, comp))
