@@ -108,7 +108,7 @@ class WorkloadController:
             doomed += old
         for pod in doomed:
             self.api.delete("pod", namespace, pod["metadata"]["name"])
-        kept = [pod for pod in live + current if pod not in doomed]
+        kept = [pod for pod in old + current if pod not in doomed]  # each pod once
         self._write_status(dep, kept, updated=len(current[:replicas]))
 
     def _apply_hpa(self, dep: Obj) -> Obj:
