@@ -11,6 +11,8 @@
     inferenceServices:
       - {namespace: team-a, name: llama, mode: Standard, gpus: 1, labels: {tier: dev}}
     objects: []                    # any further manifests, created as given
+    faults: []                     # [{verb, resource, namespace, name, status, times,
+                                   #   delay}]; times -1 = always
 
 An inference service entry may also carry ``annotations``, ``minReplicas``,
 ``maxReplicas``, ``transformer: true`` and ``explainer: true``. Errors name the field:
@@ -26,12 +28,13 @@ from typing import Any
 
 import yaml
 
+from reclaimer.sandbox.faults import fault_kwargs
 from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse_mode
 
 Obj = dict[str, Any]
 TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
                       "podStartSeconds", "namespaces", "inferenceServices", "objects",
-                      "kserveControllerImage"})
+                      "kserveControllerImage", "faults"})
 ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
                        "minReplicas", "maxReplicas", "transformer", "explainer"})
 
@@ -60,6 +63,8 @@ class Scenario:
     namespaces: tuple[str, ...] = ()
     inference_services: tuple[IsvcEntry, ...] = ()
     objects: tuple[Mapping[str, Any], ...] = ()
+    faults: tuple[Mapping[str, Any], ...] = ()
+    """``FaultInjector.add`` arguments, installed when the world starts."""
     controller_image: str | None = None
     """Image of the seeded ``kserve-controller-manager``; None: the version's own tag;
     "": no controller Deployment, so a client cannot read the version."""
@@ -92,9 +97,18 @@ def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scena
                                                     "inferenceServices"))),
         objects=tuple(_object(item, f"objects[{i}]") for i, item
                       in enumerate(_list(data.get("objects", []), "objects"))),
+        faults=tuple(_fault(item, f"faults[{i}]") for i, item
+                     in enumerate(_list(data.get("faults", []), "faults"))),
         controller_image=_optional_str(data.get("kserveControllerImage"),
                                        "kserveControllerImage"),
     )
+
+
+def _fault(item: Any, path: str) -> Mapping[str, Any]:
+    try:
+        return fault_kwargs(item, path)
+    except ValueError as exc:
+        raise ScenarioInvalid(str(exc)) from exc
 
 
 def _optional_str(value: Any, path: str) -> str | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from reclaimer.sandbox.server import ApiServer
 from tests.fixtures.sandbox import MakeSandbox, SandboxHandle
@@ -53,3 +56,36 @@ type: Normal
 """)
     out = kubectl("events", "--for", "isvc/llama")
     assert "Reclaimed" in out
+
+
+def test_a_scenario_fault_with_times_minus_one_always_fails(make_sandbox: MakeSandbox) -> None:
+    h = make_sandbox({**scenario("Standard"), "faults": [
+        {"verb": "patch", "resource": "inferenceservices", "namespace": "team-a",
+         "name": "llama", "status": 503, "times": -1}]})
+    api = client.CustomObjectsApi(h.api_client)
+    codes = []
+    for _ in range(3):
+        with pytest.raises(ApiException) as raised:
+            api.patch_namespaced_custom_object("serving.kserve.io", "v1beta1", "team-a",
+                                               "inferenceservices", "llama",
+                                               {"metadata": {"labels": {"a": "b"}}})
+        codes.append(raised.value.status)
+    assert codes == [503, 503, 503]
+
+
+def test_the_admin_endpoint_adds_lists_and_clears_faults(world: SandboxHandle,
+                                                         kubectl: Kubectl) -> None:
+    fault = {"verb": "get", "resource": "deployments", "status": 500, "times": 1}
+    added = kubectl("create", "--raw", "/sandbox/faults", "-f", "-", stdin=json.dumps(fault))
+    listed = json.loads(kubectl("get", "--raw", "/sandbox/faults"))["faults"]
+    with pytest.raises(AssertionError, match="500|InternalError|injected"):
+        kubectl("get", "deploy", "llama-predictor")
+    after = json.loads(kubectl("get", "--raw", "/sandbox/faults"))["faults"]
+    assert (json.loads(added)["status"], len(listed), after) == (500, 1, [])
+
+
+def test_the_admin_endpoint_names_a_bad_field(world: SandboxHandle, kubectl: Kubectl) -> None:
+    with pytest.raises(AssertionError, match=r"fault\.times"):
+        kubectl("create", "--raw", "/sandbox/faults", "-f", "-",
+                stdin=json.dumps({"verb": "get", "resource": "pods", "status": 500,
+                                  "times": 0}))

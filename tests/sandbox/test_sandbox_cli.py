@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +47,16 @@ def test_serves_the_scenario_until_sigterm(
     assert len(items) == 5
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+def test_kubectl_get_rp_works_on_the_sandbox(
+        sandbox_process: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, url = sandbox_process
+    done = subprocess.run(["kubectl", "--server", url, "--cache-dir", str(tmp_path / "c"),
+                           "get", "rp", "-A"], capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert (done.returncode, done.stderr.strip()) == (0, "No resources found")
 
 
 def test_a_bad_scenario_exits_1_naming_the_field(tmp_path: Path) -> None:
