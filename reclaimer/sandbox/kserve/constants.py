@@ -15,6 +15,7 @@ DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
+ISVC_FINALIZER = "inferenceservice.finalizers"
 COMPONENT_LABEL = "component"
 RAW_APP_LABEL = "app"
 GPU_RESOURCE = "nvidia.com/gpu"

@@ -21,6 +21,7 @@ from reclaimer.sandbox.kserve.api import SimApi
 from reclaimer.sandbox.kserve.knative_controller import KnativeController
 from reclaimer.sandbox.kserve.kserve_controller import KServeController
 from reclaimer.sandbox.kserve.settings import SimulatorSettings
+from reclaimer.sandbox.kserve.webhook import IsvcWebhook
 from reclaimer.sandbox.kserve.workloads import WorkloadController
 from reclaimer.sandbox.store import ApiError, Store, Subscription, WatchEvent
 
@@ -41,6 +42,7 @@ class Simulator:
         self.settings = settings
         self.api = SimApi(store)
         self.kserve = KServeController(self.api, settings)
+        self.webhook = IsvcWebhook(settings)
         self.knative = KnativeController(self.api)
         self.workloads = WorkloadController(
             self.api, start_seconds=settings.pod_start_seconds,
@@ -57,6 +59,7 @@ class Simulator:
 
     def start(self) -> None:
         self._sub = self.store.subscribe()
+        self.store.admission.append(self.webhook)
         self._prime()
         self._thread = threading.Thread(target=self._run, name="kserve-simulator", daemon=True)
         self._thread.start()
@@ -64,6 +67,8 @@ class Simulator:
     def stop(self) -> None:
         """Closing the subscription first wakes the thread at once."""
         self._stopping.set()
+        if self.webhook in self.store.admission:
+            self.store.admission.remove(self.webhook)
         if self._sub is not None:
             self._sub.close()
         if self._thread is not None:

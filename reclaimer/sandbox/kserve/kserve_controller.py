@@ -44,13 +44,17 @@ class KServeController:
 
     def reconcile(self, namespace: str, name: str) -> None:
         obj = self.api.find("isvc", namespace, name)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        if obj is None:
+            return
+        if obj["metadata"].get("deletionTimestamp"):
+            self._finalize(obj)
             return
         isvc = view(obj, self.settings)
         if isvc.mode == k.MODELMESH:
             self._write_status(obj, isvc, self._keep_foreign(
                 isvc, status.modelmesh_status(isvc, self.settings)))
             return
+        obj = self._add_finalizer(obj)
         if self.settings.full_stop and isvc.disable_auto_update and isvc.is_ready():
             return
         stop = self.settings.stops(isvc.mode) and isvc.stop
@@ -62,6 +66,21 @@ class KServeController:
                else self._keep_foreign(isvc, status.running_status(
                    isvc, self.settings, ready=ready, components=comps)))
         self._write_status(obj, isvc, new)
+
+    def _add_finalizer(self, obj: Obj) -> Obj:
+        """Every non-ModelMesh ISVC gets KServe's finalizer (§9), so a delete waits for
+        the controller's next reconcile instead of being instant."""
+        finalizers = list(obj["metadata"].get("finalizers") or [])
+        if k.ISVC_FINALIZER in finalizers:
+            return obj
+        obj["metadata"]["finalizers"] = [*finalizers, k.ISVC_FINALIZER]
+        return self.api.replace("isvc", obj)
+
+    def _finalize(self, obj: Obj) -> None:
+        finalizers = list(obj["metadata"].get("finalizers") or [])
+        if k.ISVC_FINALIZER in finalizers:
+            obj["metadata"]["finalizers"] = [f for f in finalizers if f != k.ISVC_FINALIZER]
+            self.api.replace("isvc", obj)
 
     def _keep_foreign(self, isvc: IsvcView, new: Obj) -> Obj:
         """Conditions KServe does not manage survive its reconciles: it sets its own on
