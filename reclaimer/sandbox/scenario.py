@@ -22,7 +22,7 @@ An inference service entry may also carry ``annotations``, ``minReplicas``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,9 @@ from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse
 Obj = dict[str, Any]
 TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
                       "podStartSeconds", "namespaces", "inferenceServices", "objects",
-                      "kserveControllerImage", "faults"})
+                      "kserveControllerImage", "faults", "keda"})
 ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
-                       "minReplicas", "maxReplicas", "transformer", "explainer"})
+                       "minReplicas", "maxReplicas", "transformer", "explainer", "load"})
 
 
 class ScenarioInvalid(ValueError):
@@ -55,6 +55,8 @@ class IsvcEntry:
     max_replicas: int | None = None
     transformer: bool = False
     explainer: bool = False
+    load: int | None = None
+    """Replicas KEDA's triggers call for (class ``keda``); None: minReplicaCount."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Scenario:
     faults: tuple[Mapping[str, Any], ...] = ()
     """``FaultInjector.add`` arguments, installed when the world starts."""
     controller_image: str | None = None
+    keda: bool = False
+    """Install KEDA's ScaledObject CRD before anything else."""
     """Image of the seeded ``kserve-controller-manager``; None: the version's own tag;
     "": no controller Deployment, so a client cannot read the version."""
 
@@ -79,6 +83,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scenario") -> Scenario:
+    """A Scenario from a mapping or YAML text; ScenarioInvalid names the bad field."""
     if isinstance(data, str):
         try:
             data = yaml.safe_load(data)
@@ -89,16 +94,19 @@ def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scena
     if not isinstance(data, Mapping):
         raise ScenarioInvalid(f"{source}: must be a mapping, got {type(data).__name__}")
     _no_unknown(data, TOP_KEYS, "")
+    isvcs = tuple(_isvc(item, f"inferenceServices[{i}]") for i, item
+                  in enumerate(_list(data.get("inferenceServices", []), "inferenceServices")))
+    load = tuple((e.namespace, f"{e.name}-predictor", e.load) for e in isvcs
+                 if e.load is not None)
     return Scenario(
-        settings=_settings(data),
+        settings=replace(_settings(data), keda_load=load),
         namespaces=tuple(_str_list(data.get("namespaces", []), "namespaces")),
-        inference_services=tuple(_isvc(item, f"inferenceServices[{i}]") for i, item
-                                 in enumerate(_list(data.get("inferenceServices", []),
-                                                    "inferenceServices"))),
+        inference_services=isvcs,
         objects=tuple(_object(item, f"objects[{i}]") for i, item
                       in enumerate(_list(data.get("objects", []), "objects"))),
         faults=tuple(_fault(item, f"faults[{i}]") for i, item
                      in enumerate(_list(data.get("faults", []), "faults"))),
+        keda=_bool(data.get("keda", False), "keda"),
         controller_image=_optional_str(data.get("kserveControllerImage"),
                                        "kserveControllerImage"),
     )
@@ -156,6 +164,7 @@ def _isvc(item: Any, path: str) -> IsvcEntry:
         max_replicas=_int(item.get("maxReplicas"), f"{path}.maxReplicas"),
         transformer=_bool(item.get("transformer", False), f"{path}.transformer"),
         explainer=_bool(item.get("explainer", False), f"{path}.explainer"),
+        load=_int(item.get("load"), f"{path}.load"),
     )
 
 

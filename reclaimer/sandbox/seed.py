@@ -68,11 +68,28 @@ def controller_manifest(image: str) -> Obj:
                          {"name": "manager", "image": image}]}}}}
 
 
+def keda_crd() -> Obj:
+    """KEDA's ScaledObject kind (``keda.sh/v1alpha1``, short name ``so``)."""
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "scaledobjects.keda.sh"},
+            "spec": {"group": "keda.sh", "scope": "Namespaced",
+                     "names": {"kind": "ScaledObject", "listKind": "ScaledObjectList",
+                               "plural": "scaledobjects", "singular": "scaledobject",
+                               "shortNames": ["so"]},
+                     "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                                   "subresources": {"status": {}},
+                                   "schema": {"openAPIV3Schema": {
+                                       "type": "object",
+                                       "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
 def apply_scenario(store: Store, scenario: Scenario) -> None:
     """Create everything; an object that exists already is left as it is."""
     for name in _namespaces(scenario):
         _create(store, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                 where=f"namespaces: {name}")
+    if scenario.keda:
+        _create(store, keda_crd(), where="keda")
     _create(store, configmap_manifest(scenario), where="inferenceservice-config")
     image = scenario.controller_image
     if image is None:

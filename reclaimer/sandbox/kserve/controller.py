@@ -46,7 +46,8 @@ class Simulator:
         self.knative = KnativeController(self.api)
         self.workloads = WorkloadController(
             self.api, start_seconds=settings.pod_start_seconds,
-            termination_seconds=settings.pod_termination_seconds)
+            termination_seconds=settings.pod_termination_seconds,
+            keda_load={(ns, name): load for ns, name, load in settings.keda_load})
         self.errors: list[str] = []
         self.reconciles = 0
         self._pending: OrderedDict[Key, int] = OrderedDict()

@@ -29,7 +29,7 @@ def keys_for(kind: str | None, event_type: str, obj: Obj, *,
     keys: list[Key] = []
     if kind in OWN_RECONCILE:
         keys.append((kind, namespace, meta["name"]))
-    if kind == "hpa":
+    if kind in ("hpa", "scaledobject"):
         target = ((obj.get("spec") or {}).get("scaleTargetRef") or {}).get("name")
         if target:
             keys.append(("deployment", namespace, target))

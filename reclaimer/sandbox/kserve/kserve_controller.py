@@ -18,8 +18,9 @@ Order and rules follow ``kserve_stop.md``:
 - 0.16: ``disable-auto-update: "true"`` on a Ready ISVC returns before any stop handling.
 
 Not simulated: webhooks (no defaulting or rejection), Raw ingress objects (Ingress and
-HTTPRoute are not served), KEDA ScaledObjects (class ``keda`` gets no autoscaler),
+HTTPRoute are not served),
 InferenceGraphs and LLMInferenceServices, the two-pass HPA deletion (deleted at once).
+Class ``keda`` gets a ScaledObject when KEDA's CRD is installed (scenario ``keda: true``).
 A class the version's webhook would reject (``none`` on 0.14) leaves the autoscaler alone.
 """
 
@@ -132,8 +133,9 @@ class KServeController:
         for comp in isvc.components:
             name = children.component_name(isvc, comp.name)
             if stop:
-                for kind in ("deployment", "service", "hpa"):
-                    sync.remove(self.api, kind, isvc.namespace, name, owner_uid=isvc.uid)
+                for kind in ("deployment", "service", "hpa", "scaledobject"):
+                    if self.api.served(kind):
+                        sync.remove(self.api, kind, isvc.namespace, name, owner_uid=isvc.uid)
                 continue
             ready[comp.name] = self._raw_component(isvc, comp)
             comps[comp.name] = {"url": f"http://{name}-{isvc.namespace}.{k.INGRESS_DOMAIN}"}
@@ -151,7 +153,14 @@ class KServeController:
         name = children.component_name(isvc, comp.name)
         if cls == "hpa":
             sync.ensure(self.api, "hpa", children.hpa(isvc, comp))
+        elif cls == "keda":
+            # KEDA's reconciler; without KEDA's CRD KServe would fail, the sandbox skips.
+            if self.api.served("scaledobject"):
+                sync.ensure(self.api, "scaledobject", children.scaled_object(isvc, comp),
+                            spec_only=True)
         elif cls != "unknown":
+            # Only the HPA reconciler runs for hpa/external/none: a ScaledObject left by an
+            # earlier ``keda`` class is not deleted and keeps owning the replicas (§9).
             sync.remove(self.api, "hpa", isvc.namespace, name, owner_uid=isvc.uid)
         return is_available(deployment)
 

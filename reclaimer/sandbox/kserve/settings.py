@@ -33,6 +33,8 @@ class SimulatorSettings:
     default_deployment_mode: str = k.KNATIVE
     pod_termination_seconds: float = 1.0
     pod_start_seconds: float = 0.0
+    keda_load: tuple[tuple[str, str, int], ...] = ()
+    """(namespace, ScaledObject name, replicas its triggers call for)."""
 
     def __post_init__(self) -> None:
         if self.kserve not in VERSIONS:

@@ -14,6 +14,9 @@ run pods, an HPA keeps a scaled-up Deployment within its bounds, pods start and 
 - An HPA named after its target raises replicas to ``minReplicas`` and caps them at
   ``maxReplicas``, but leaves a Deployment at 0 alone (the HPA controller disables
   scaling for a target at zero).
+- A KEDA ScaledObject named after its target (as KServe names it) sets replicas to the
+  scenario's ``load`` for that ISVC within [minReplicaCount, maxReplicaCount] (0
+  allowed), or to ``autoscaling.keda.sh/paused-replicas`` while that is set.
 - Pods are created with the finalizer ``sandbox.reclaimer.io/kubelet``: a delete only
   marks them Terminating (deletionTimestamp), and the finalizer is removed after the
   scenario's ``podTerminationSeconds`` so the pod is then gone, holding its GPU until.
@@ -22,6 +25,7 @@ run pods, an HPA keeps a scaled-up Deployment within its bounds, pods start and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from reclaimer.sandbox.kserve import pods as p
@@ -30,12 +34,16 @@ from reclaimer.sandbox.kserve.api import SimApi
 from reclaimer.sandbox.kserve.status import now_rfc3339
 
 Obj = dict[str, Any]
+KEDA_PAUSED = "autoscaling.keda.sh/paused-replicas"
 
 
 class WorkloadController:
     def __init__(self, api: SimApi, *, start_seconds: float = 0.0,
-                 termination_seconds: float) -> None:
+                 termination_seconds: float,
+                 keda_load: Mapping[tuple[str, str], int] | None = None) -> None:
         self.api = api
+        self.keda_load = dict(keda_load or {})
+        """Replicas KEDA's triggers call for, by (namespace, ScaledObject name)."""
         self.start_seconds = start_seconds
         self.termination_seconds = termination_seconds
         self.timers = p.PodTimers()
@@ -95,7 +103,7 @@ class WorkloadController:
         dep = self.api.find("deployment", namespace, name)
         if dep is None or dep["metadata"].get("deletionTimestamp"):
             return
-        dep = self._apply_hpa(dep)
+        dep = self._apply_hpa(self._apply_keda(dep))
         replicas = int((dep.get("spec") or {}).get("replicas", 1))
         want = p.template_hash(dep["spec"].get("template") or {})
         live = [pod for pod in self.pods.get(dep["metadata"]["uid"], {}).values()
@@ -124,6 +132,26 @@ class WorkloadController:
         if replicas in (0, bounded):
             return dep
         return self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": bounded}}))
+
+    def _apply_keda(self, dep: Obj) -> Obj:
+        """KEDA: a ScaledObject named after its target sets replicas to the scenario's
+        load within [minReplicaCount, maxReplicaCount], or to ``paused-replicas``."""
+        meta = dep["metadata"]
+        so = self.api.find("scaledobject", meta["namespace"], meta["name"])
+        spec = (so or {}).get("spec") or {}
+        if so is None or (spec.get("scaleTargetRef") or {}).get("name") != meta["name"]:
+            return dep
+        paused = ((so["metadata"].get("annotations") or {}).get(KEDA_PAUSED) or "").strip()
+        if paused.isdigit():
+            want = int(paused)
+        else:
+            low = int(spec.get("minReplicaCount", 0))
+            high = max(low, int(spec.get("maxReplicaCount", 100)))
+            load = self.keda_load.get((meta["namespace"], meta["name"]), low)
+            want = min(max(load, low), high)
+        if int(dep["spec"].get("replicas", 1)) == want:
+            return dep
+        return self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": want}}))
 
     def _create_pod(self, dep: Obj, want_hash: str) -> Obj:
         created = self.api.create("pod", p.pod_for(dep, want_hash))
