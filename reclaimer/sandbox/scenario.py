@@ -7,6 +7,9 @@
     defaultDeploymentMode: Knative # Knative | Standard | ModelMesh (old names accepted)
     podTerminationSeconds: 1      # a deleted pod stays Terminating this long
     podStartSeconds: 0            # a new pod is Ready after this long
+    timeScale: 1                  # multiplies every simulated time; with it and no
+                                  # podTerminationSeconds, pods keep their own grace
+                                  # (Raw 30 s, Knative revision timeout 300 s)
     namespaces: [team-a]
     inferenceServices:
       - {namespace: team-a, name: llama, mode: Standard, gpus: 1, labels: {tier: dev}}
@@ -34,9 +37,10 @@ from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse
 Obj = dict[str, Any]
 TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
                       "podStartSeconds", "namespaces", "inferenceServices", "objects",
-                      "kserveControllerImage", "faults", "keda"})
+                      "kserveControllerImage", "faults", "keda", "timeScale"})
 ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
-                       "minReplicas", "maxReplicas", "transformer", "explainer", "load"})
+                       "minReplicas", "maxReplicas", "transformer", "explainer", "load",
+                       "startSeconds"})
 
 
 class ScenarioInvalid(ValueError):
@@ -56,6 +60,8 @@ class IsvcEntry:
     transformer: bool = False
     explainer: bool = False
     load: int | None = None
+    start_seconds: float | None = None
+    """How long this ISVC's pods take to become Ready (before ``timeScale``)."""
     """Replicas KEDA's triggers call for (class ``keda``); None: minReplicaCount."""
 
 
@@ -98,8 +104,10 @@ def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scena
                   in enumerate(_list(data.get("inferenceServices", []), "inferenceServices")))
     load = tuple((e.namespace, f"{e.name}-predictor", e.load) for e in isvcs
                  if e.load is not None)
+    starts = tuple((e.namespace, e.name, e.start_seconds) for e in isvcs
+                   if e.start_seconds is not None)
     return Scenario(
-        settings=replace(_settings(data), keda_load=load),
+        settings=replace(_settings(data), keda_load=load, start_seconds=starts),
         namespaces=tuple(_str_list(data.get("namespaces", []), "namespaces")),
         inference_services=isvcs,
         objects=tuple(_object(item, f"objects[{i}]") for i, item
@@ -133,11 +141,17 @@ def _settings(data: Mapping[str, Any]) -> SimulatorSettings:
     if not isinstance(mode, str) or parse_mode(mode) is None:
         raise ScenarioInvalid(f"defaultDeploymentMode: {mode!r} is not one of Knative, "
                               "Standard, ModelMesh (or Serverless, RawDeployment)")
+    scale = _seconds(data.get("timeScale", 1), "timeScale")
+    if scale <= 0:
+        raise ScenarioInvalid(f"timeScale: must be a number > 0, got {scale!r}")
+    # With a timeScale and no fixed podTerminationSeconds, each pod's own grace counts.
+    fixed = data.get("podTerminationSeconds", None if "timeScale" in data else 1)
     return SimulatorSettings(
         kserve=version, default_deployment_mode=mode,
-        pod_termination_seconds=_seconds(data.get("podTerminationSeconds", 1),
-                                         "podTerminationSeconds"),
-        pod_start_seconds=_seconds(data.get("podStartSeconds", 0), "podStartSeconds"))
+        pod_termination_seconds=(None if fixed is None
+                                 else _seconds(fixed, "podTerminationSeconds")),
+        pod_start_seconds=_seconds(data.get("podStartSeconds", 0), "podStartSeconds"),
+        time_scale=scale)
 
 
 def _seconds(value: Any, path: str) -> float:
@@ -165,6 +179,8 @@ def _isvc(item: Any, path: str) -> IsvcEntry:
         transformer=_bool(item.get("transformer", False), f"{path}.transformer"),
         explainer=_bool(item.get("explainer", False), f"{path}.explainer"),
         load=_int(item.get("load"), f"{path}.load"),
+        start_seconds=(None if item.get("startSeconds") is None
+                       else _seconds(item["startSeconds"], f"{path}.startSeconds")),
     )
 
 

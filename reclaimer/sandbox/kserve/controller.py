@@ -47,7 +47,9 @@ class Simulator:
         self.workloads = WorkloadController(
             self.api, start_seconds=settings.pod_start_seconds,
             termination_seconds=settings.pod_termination_seconds,
-            keda_load={(ns, name): load for ns, name, load in settings.keda_load})
+            keda_load={(ns, name): load for ns, name, load in settings.keda_load},
+            time_scale=settings.time_scale,
+            start_by_isvc={(ns, name): sec for ns, name, sec in settings.start_seconds})
         self.errors: list[str] = []
         self.reconciles = 0
         self._pending: OrderedDict[Key, int] = OrderedDict()

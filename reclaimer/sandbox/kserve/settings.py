@@ -31,8 +31,14 @@ class SimulatorSettings:
 
     kserve: str = "0.16"
     default_deployment_mode: str = k.KNATIVE
-    pod_termination_seconds: float = 1.0
+    pod_termination_seconds: float | None = 1.0
+    """None: each pod's own ``terminationGracePeriodSeconds`` (Raw 30 s, Knative the
+    revision timeout, 300 s by default) times ``time_scale``."""
     pod_start_seconds: float = 0.0
+    time_scale: float = 1.0
+    """Multiplies every simulated duration (starts, graces), so tests stay fast."""
+    start_seconds: tuple[tuple[str, str, float], ...] = ()
+    """(namespace, ISVC, seconds its pods take to become Ready), before ``time_scale``."""
     keda_load: tuple[tuple[str, str, int], ...] = ()
     """(namespace, ScaledObject name, replicas its triggers call for)."""
 
@@ -43,10 +49,12 @@ class SimulatorSettings:
             raise ValueError(
                 f"defaultDeploymentMode: {self.default_deployment_mode!r} is not one of "
                 "Knative, Standard, ModelMesh (or Serverless, RawDeployment)")
-        if self.pod_termination_seconds < 0:
+        if self.pod_termination_seconds is not None and self.pod_termination_seconds < 0:
             raise ValueError("podTerminationSeconds: must be >= 0")
         if self.pod_start_seconds < 0:
             raise ValueError("podStartSeconds: must be >= 0")
+        if self.time_scale <= 0:
+            raise ValueError("timeScale: must be > 0")
 
     @property
     def native_stop(self) -> bool:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reclaimer.sandbox.kserve import constants as k
 from reclaimer.sandbox.kserve import pods as p
 from reclaimer.sandbox.kserve import sync
 from reclaimer.sandbox.kserve.api import SimApi
@@ -39,9 +40,14 @@ KEDA_PAUSED = "autoscaling.keda.sh/paused-replicas"
 
 class WorkloadController:
     def __init__(self, api: SimApi, *, start_seconds: float = 0.0,
-                 termination_seconds: float,
-                 keda_load: Mapping[tuple[str, str], int] | None = None) -> None:
+                 termination_seconds: float | None,
+                 keda_load: Mapping[tuple[str, str], int] | None = None,
+                 time_scale: float = 1.0,
+                 start_by_isvc: Mapping[tuple[str, str], float] | None = None) -> None:
+        """``termination_seconds`` None: each pod's own grace; every time is scaled."""
         self.api = api
+        self.time_scale = time_scale
+        self.start_by_isvc = dict(start_by_isvc or {})
         self.keda_load = dict(keda_load or {})
         """Replicas KEDA's triggers call for, by (namespace, ScaledObject name)."""
         self.start_seconds = start_seconds
@@ -58,10 +64,10 @@ class WorkloadController:
         """
         meta = pod["metadata"]
         if not deleted and meta.get("deletionTimestamp"):
-            self.timers.schedule(p.FINISH, meta["namespace"], meta["name"],
-                                 self.termination_seconds)
+            self.timers.schedule(p.FINISH, meta["namespace"], meta["name"], self._grace(pod))
         elif not deleted and p.is_starting(pod):
-            self.timers.schedule(p.START, meta["namespace"], meta["name"], self.start_seconds)
+            self.timers.schedule(p.START, meta["namespace"], meta["name"],
+                                 self._start_delay(pod))
         owner = _controller_ref(pod)
         if owner is None:
             return None
@@ -73,6 +79,21 @@ class WorkloadController:
         else:
             self.pods.setdefault(owner["uid"], {})[meta["name"]] = pod
         return str(owner["name"]) if owner.get("kind") == "Deployment" else None
+
+    def _start_delay(self, pod: Obj) -> float:
+        """The ISVC's own ``startSeconds``, else the scenario's, times the time scale."""
+        meta = pod["metadata"]
+        isvc = (meta.get("labels") or {}).get(k.ISVC_LABEL, "")
+        seconds = self.start_by_isvc.get((meta["namespace"], isvc), self.start_seconds)
+        return seconds * self.time_scale
+
+    def _grace(self, pod: Obj) -> float:
+        """How long a deleted pod stays Terminating: the scenario's fixed time, or the
+        pod's ``terminationGracePeriodSeconds`` (default 30) times the time scale."""
+        if self.termination_seconds is not None:
+            return self.termination_seconds
+        grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+        return float(30 if grace is None else grace) * self.time_scale
 
     def fire(self, action: str, namespace: str, name: str) -> None:
         if action == p.START:
@@ -156,9 +177,10 @@ class WorkloadController:
     def _create_pod(self, dep: Obj, want_hash: str) -> Obj:
         created = self.api.create("pod", p.pod_for(dep, want_hash))
         meta = created["metadata"]
-        if self.start_seconds > 0:
+        delay = self._start_delay(created)
+        if delay > 0:
             created = self.api.write_status("pod", created, p.pending_status(created))
-            self.timers.schedule(p.START, meta["namespace"], meta["name"], self.start_seconds)
+            self.timers.schedule(p.START, meta["namespace"], meta["name"], delay)
         else:
             created = self.api.write_status("pod", created, p.running_status(created))
         self.pods.setdefault(dep["metadata"]["uid"], {})[meta["name"]] = created
