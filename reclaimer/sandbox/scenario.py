@@ -13,6 +13,8 @@
     namespaces: [team-a]
     inferenceServices:
       - {namespace: team-a, name: llama, mode: Standard, gpus: 1, labels: {tier: dev}}
+    gpuCapacity: {default: 4}      # GPUs per node pool (a number: the default pool);
+                                   # a pod with no free GPU stays Pending
     objects: []                    # any further manifests, created as given
     faults: []                     # [{verb, resource, namespace, name, status, times,
                                    #   delay}]; times -1 = always
@@ -37,10 +39,11 @@ from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse
 Obj = dict[str, Any]
 TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
                       "podStartSeconds", "namespaces", "inferenceServices", "objects",
-                      "kserveControllerImage", "faults", "keda", "timeScale"})
+                      "kserveControllerImage", "faults", "keda", "timeScale",
+                      "gpuCapacity"})
 ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
                        "minReplicas", "maxReplicas", "transformer", "explainer", "load",
-                       "startSeconds"})
+                       "startSeconds", "nodePool"})
 
 
 class ScenarioInvalid(ValueError):
@@ -62,6 +65,7 @@ class IsvcEntry:
     load: int | None = None
     start_seconds: float | None = None
     """How long this ISVC's pods take to become Ready (before ``timeScale``)."""
+    node_pool: str = "default"
     """Replicas KEDA's triggers call for (class ``keda``); None: minReplicaCount."""
 
 
@@ -106,8 +110,11 @@ def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scena
                  if e.load is not None)
     starts = tuple((e.namespace, e.name, e.start_seconds) for e in isvcs
                    if e.start_seconds is not None)
+    pools = tuple((e.namespace, e.name, e.node_pool) for e in isvcs
+                  if e.node_pool != "default")
     return Scenario(
-        settings=replace(_settings(data), keda_load=load, start_seconds=starts),
+        settings=replace(_settings(data), keda_load=load, start_seconds=starts,
+                         node_pools=pools, gpu_capacity=_capacity(data.get("gpuCapacity"))),
         namespaces=tuple(_str_list(data.get("namespaces", []), "namespaces")),
         inference_services=isvcs,
         objects=tuple(_object(item, f"objects[{i}]") for i, item
@@ -118,6 +125,16 @@ def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scena
         controller_image=_optional_str(data.get("kserveControllerImage"),
                                        "kserveControllerImage"),
     )
+
+
+def _capacity(value: Any) -> tuple[tuple[str, int], ...]:
+    """``gpuCapacity``: a number for the ``default`` pool, or {pool: GPUs}."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        value = {"default": value}
+    return tuple((_name(pool, f"gpuCapacity.{pool}"),
+                  _int(count, f"gpuCapacity.{pool}") or 0) for pool, count in value.items())
 
 
 def _fault(item: Any, path: str) -> Mapping[str, Any]:
@@ -181,6 +198,7 @@ def _isvc(item: Any, path: str) -> IsvcEntry:
         load=_int(item.get("load"), f"{path}.load"),
         start_seconds=(None if item.get("startSeconds") is None
                        else _seconds(item["startSeconds"], f"{path}.startSeconds")),
+        node_pool=_name(item.get("nodePool", "default"), f"{path}.nodePool"),
     )
 
 

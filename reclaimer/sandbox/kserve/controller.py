@@ -18,7 +18,12 @@ from typing import Any
 
 from reclaimer.sandbox.kserve import events, status
 from reclaimer.sandbox.kserve.api import SimApi
-from reclaimer.sandbox.kserve.knative_controller import KnativeController
+from reclaimer.sandbox.kserve.gpus import GpuPools
+from reclaimer.sandbox.kserve.knative_controller import (
+    SCALE_TO_ZERO_GRACE,
+    STABLE_WINDOW,
+    KnativeController,
+)
 from reclaimer.sandbox.kserve.kserve_controller import KServeController
 from reclaimer.sandbox.kserve.settings import SimulatorSettings
 from reclaimer.sandbox.kserve.webhook import IsvcWebhook
@@ -30,6 +35,8 @@ Obj = dict[str, Any]
 Key = tuple[str, str, str]
 
 MAX_CONFLICT_RETRIES = 20
+IDLE = "idle"
+"""Timer action: the KPA's scale to zero of a Ready revision with min-scale 0."""
 
 
 class SimulatorIdleTimeout(TimeoutError):
@@ -43,13 +50,18 @@ class Simulator:
         self.api = SimApi(store)
         self.kserve = KServeController(self.api, settings)
         self.webhook = IsvcWebhook(settings)
-        self.knative = KnativeController(self.api)
+        self.knative = KnativeController(
+            self.api, idle=self._schedule_idle,
+            idle_seconds=(0.0 if settings.pod_termination_seconds is not None else
+                          (STABLE_WINDOW + SCALE_TO_ZERO_GRACE) * settings.time_scale))
         self.workloads = WorkloadController(
             self.api, start_seconds=settings.pod_start_seconds,
             termination_seconds=settings.pod_termination_seconds,
             keda_load={(ns, name): load for ns, name, load in settings.keda_load},
             time_scale=settings.time_scale,
-            start_by_isvc={(ns, name): sec for ns, name, sec in settings.start_seconds})
+            start_by_isvc={(ns, name): sec for ns, name, sec in settings.start_seconds},
+            gpus=GpuPools(dict(settings.gpu_capacity),
+                          {(ns, name): pool for ns, name, pool in settings.node_pools}))
         self.errors: list[str] = []
         self.reconciles = 0
         self._pending: OrderedDict[Key, int] = OrderedDict()
@@ -76,6 +88,9 @@ class Simulator:
             self._sub.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def _schedule_idle(self, namespace: str, deployment: str, delay: float) -> None:
+        self.workloads.timers.schedule(IDLE, namespace, deployment, delay)
 
     def _prime(self) -> None:
         for pod in self.api.list("pod", None):
@@ -151,6 +166,8 @@ class Simulator:
             self.knative.reconcile(namespace, name)
         elif kind == "deployment":
             self.workloads.reconcile(namespace, name)
+        elif kind == f"pod:{IDLE}":
+            self.knative.scale_to_zero(namespace, name)
         elif kind.startswith("pod:"):
             self.workloads.fire(kind.removeprefix("pod:"), namespace, name)
 

@@ -39,6 +39,11 @@ class SimulatorSettings:
     """Multiplies every simulated duration (starts, graces), so tests stay fast."""
     start_seconds: tuple[tuple[str, str, float], ...] = ()
     """(namespace, ISVC, seconds its pods take to become Ready), before ``time_scale``."""
+    gpu_capacity: tuple[tuple[str, int], ...] = ()
+    """(node pool, GPUs); a pool not listed is unlimited."""
+    node_pools: tuple[tuple[str, str, str], ...] = ()
+    """(namespace, ISVC, node pool) for ISVCs not in the ``default`` pool."""
+    """(namespace, ISVC, seconds its pods take to become Ready), before ``time_scale``."""
     keda_load: tuple[tuple[str, str, int], ...] = ()
     """(namespace, ScaledObject name, replicas its triggers call for)."""
 

@@ -32,6 +32,7 @@ from reclaimer.sandbox.kserve import constants as k
 from reclaimer.sandbox.kserve import pods as p
 from reclaimer.sandbox.kserve import sync
 from reclaimer.sandbox.kserve.api import SimApi
+from reclaimer.sandbox.kserve.gpus import GpuPools
 from reclaimer.sandbox.kserve.status import now_rfc3339
 
 Obj = dict[str, Any]
@@ -39,13 +40,17 @@ KEDA_PAUSED = "autoscaling.keda.sh/paused-replicas"
 
 
 class WorkloadController:
-    def __init__(self, api: SimApi, *, start_seconds: float = 0.0,
+    def __init__(self, api: SimApi, *, start_seconds: float = 0.0,  # noqa: PLR0913 - times, pools
                  termination_seconds: float | None,
                  keda_load: Mapping[tuple[str, str], int] | None = None,
                  time_scale: float = 1.0,
-                 start_by_isvc: Mapping[tuple[str, str], float] | None = None) -> None:
+                 start_by_isvc: Mapping[tuple[str, str], float] | None = None,
+                 gpus: GpuPools | None = None) -> None:
         """``termination_seconds`` None: each pod's own grace; every time is scaled."""
         self.api = api
+        self.gpus = gpus or GpuPools()
+        self.waiting: dict[tuple[str, str], str] = {}
+        """Unschedulable pods (namespace, name) -> owner uid, waiting for free GPUs."""
         self.time_scale = time_scale
         self.start_by_isvc = dict(start_by_isvc or {})
         self.keda_load = dict(keda_load or {})
@@ -121,6 +126,8 @@ class WorkloadController:
             self.api.finalize("pod", namespace, name)
 
     def reconcile(self, namespace: str, name: str) -> None:
+        if self.waiting:
+            self._schedule_waiting()  # a pod gone (here or elsewhere) may have freed GPUs
         dep = self.api.find("deployment", namespace, name)
         if dep is None or dep["metadata"].get("deletionTimestamp"):
             return
@@ -177,13 +184,36 @@ class WorkloadController:
     def _create_pod(self, dep: Obj, want_hash: str) -> Obj:
         created = self.api.create("pod", p.pod_for(dep, want_hash))
         meta = created["metadata"]
+        if not self.gpus.fits(created, self._all_pods()):
+            created = self.api.write_status(
+                "pod", created, p.unschedulable_status(created, self.gpus.pool_of(created)))
+            self.waiting[(meta["namespace"], meta["name"])] = dep["metadata"]["uid"]
+            self.pods.setdefault(dep["metadata"]["uid"], {})[meta["name"]] = created
+            return created
+        return self._schedule(dep["metadata"]["uid"], created)
+
+    def _all_pods(self) -> list[Obj]:
+        return [pod for bucket in self.pods.values() for pod in bucket.values()]
+
+    def _schedule_waiting(self) -> None:
+        """Unschedulable pods whose GPUs are free now get a node, oldest first."""
+        for (namespace, name), owner in list(self.waiting.items()):
+            pod = self.api.find("pod", namespace, name)
+            if pod is None or pod["metadata"].get("deletionTimestamp"):
+                self.waiting.pop((namespace, name), None)
+            elif self.gpus.fits(pod, self._all_pods()):
+                self.waiting.pop((namespace, name), None)
+                self._schedule(owner, pod)
+
+    def _schedule(self, owner: str, created: Obj) -> Obj:
+        meta = created["metadata"]
         delay = self._start_delay(created)
         if delay > 0:
             created = self.api.write_status("pod", created, p.pending_status(created))
             self.timers.schedule(p.START, meta["namespace"], meta["name"], delay)
         else:
             created = self.api.write_status("pod", created, p.running_status(created))
-        self.pods.setdefault(dep["metadata"]["uid"], {})[meta["name"]] = created
+        self.pods.setdefault(owner, {})[meta["name"]] = created
         return created
 
     def _write_status(self, dep: Obj, kept: list[Obj], *, updated: int) -> None:
