@@ -9,6 +9,7 @@ ModelMesh rows expect the refusal KServe's lack of a per-ISVC stop calls for.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,41 +26,49 @@ KEDA_PAUSE = pytest.mark.xfail(
     reason="a managed stop must pause KEDA's ScaledObject (issue 14 case 8, h-exec); without "
            "it KEDA scales the Deployment back up", strict=False)
 
+@dataclass(frozen=True)
+class Row:
+    kserve: str
+    mode: str
+    entry: dict[str, Any]
+    strategy: str
+    running: int
+    """Pods once started again."""
+
+
 ROWS = [
-    # kserve, mode, entry fields, strategy, pods when running
-    pytest.param("0.14", "Knative", {}, "managed-knative", 1, id="0.14-knative"),
-    pytest.param("0.14", "Standard", {}, "managed-raw", 1, id="0.14-standard"),
-    pytest.param("0.14", "Knative", {"transformer": True}, "managed-knative", 2,
+    pytest.param(Row("0.14", "Knative", {}, "managed-knative", 1), id="0.14-knative"),
+    pytest.param(Row("0.14", "Standard", {}, "managed-raw", 1), id="0.14-standard"),
+    pytest.param(Row("0.14", "Knative", {"transformer": True}, "managed-knative", 2),
                  id="0.14-knative-transformer"),
-    pytest.param("0.14", "Standard", {"explainer": True}, "managed-raw", 2,
+    pytest.param(Row("0.14", "Standard", {"explainer": True}, "managed-raw", 2),
                  id="0.14-standard-explainer"),
-    pytest.param("0.15", "Knative", {}, "native", 1, id="0.15-knative"),
-    pytest.param("0.15", "Standard", {}, "managed-raw", 1, id="0.15-standard"),
-    pytest.param("0.15", "Knative", {"transformer": True}, "native-predictor", 2,
+    pytest.param(Row("0.15", "Knative", {}, "native", 1), id="0.15-knative"),
+    pytest.param(Row("0.15", "Standard", {}, "managed-raw", 1), id="0.15-standard"),
+    pytest.param(Row("0.15", "Knative", {"transformer": True}, "native-predictor", 2),
                  id="0.15-knative-transformer"),
-    pytest.param("0.15", "Standard", {"transformer": True}, "managed-raw", 2,
+    pytest.param(Row("0.15", "Standard", {"transformer": True}, "managed-raw", 2),
                  id="0.15-standard-transformer"),
-    pytest.param("0.15", "Standard", KEDA_ENTRY, "managed-raw", 2, id="0.15-keda",
+    pytest.param(Row("0.15", "Standard", KEDA_ENTRY, "managed-raw", 2), id="0.15-keda",
                  marks=KEDA_PAUSE),
-    pytest.param("0.16", "Knative", {}, "native", 1, id="0.16-knative"),
-    pytest.param("0.16", "Standard", {}, "native", 1, id="0.16-standard"),
-    pytest.param("0.16", "Knative", {"transformer": True}, "native", 2,
+    pytest.param(Row("0.16", "Knative", {}, "native", 1), id="0.16-knative"),
+    pytest.param(Row("0.16", "Standard", {}, "native", 1), id="0.16-standard"),
+    pytest.param(Row("0.16", "Knative", {"transformer": True}, "native", 2),
                  id="0.16-knative-transformer"),
-    pytest.param("0.16", "Standard", {"explainer": True}, "native", 2,
+    pytest.param(Row("0.16", "Standard", {"explainer": True}, "native", 2),
                  id="0.16-standard-explainer"),
-    pytest.param("0.16", "Standard", KEDA_ENTRY, "native", 2, id="0.16-keda"),
+    pytest.param(Row("0.16", "Standard", KEDA_ENTRY, "native", 2), id="0.16-keda"),
 ]
 SOURCES = [pytest.param("controller", id="version-from-controller"),
            pytest.param("status", id="version-from-status")]
 
 
 @pytest.mark.parametrize("source", SOURCES)
-@pytest.mark.parametrize(("kserve", "mode", "entry", "strategy", "running"), ROWS)
-def test_stop_start_verify(make_harness: MakeHarness, kserve: str, mode: str,
-                           entry: dict[str, Any], strategy: str, running: int,
-                           source: str) -> None:
-    h = make_harness(kserve, isvc_entry(mode=mode, **entry),
-                     scenario={"keda": True} if "load" in entry else None)
+@pytest.mark.parametrize("row", ROWS)
+def test_stop_start_verify(make_harness: MakeHarness, row: Row, source: str) -> None:
+    strategy = row.strategy
+    h = make_harness(row.kserve, isvc_entry(mode=row.mode, **row.entry),
+                     scenario={"keda": True} if "load" in row.entry else None)
     if source == "controller":
         h.executor.detected_version = controller_version(h.rest, namespace="kserve")
     stop = h.apply(Action.STOP)
@@ -71,7 +80,7 @@ def test_stop_start_verify(make_harness: MakeHarness, kserve: str, mode: str,
     h.settle()
     assert (start.kind, start.strategy) == (OutcomeKind.APPLIED, strategy)
     assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
-    assert h.cluster.pod_counts().get(h.ref(), 0) == running
+    assert h.cluster.pod_counts().get(h.ref(), 0) == row.running
 
 
 @pytest.mark.parametrize("kserve", ["0.14", "0.15", "0.16"])

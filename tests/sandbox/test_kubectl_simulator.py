@@ -78,7 +78,7 @@ def test_the_admin_endpoint_adds_lists_and_clears_faults(world: SandboxHandle,
     fault = {"verb": "get", "resource": "deployments", "status": 500, "times": 1}
     added = kubectl("create", "--raw", "/sandbox/faults", "-f", "-", stdin=json.dumps(fault))
     listed = json.loads(kubectl("get", "--raw", "/sandbox/faults"))["faults"]
-    with pytest.raises(AssertionError, match="500|InternalError|injected"):
+    with pytest.raises(AssertionError, match=r"500|InternalError|injected"):
         kubectl("get", "deploy", "llama-predictor")
     after = json.loads(kubectl("get", "--raw", "/sandbox/faults"))["faults"]
     assert (json.loads(added)["status"], len(listed), after) == (500, 1, [])
