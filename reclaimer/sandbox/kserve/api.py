@@ -19,7 +19,7 @@ Obj = dict[str, Any]
 KINDS: dict[str, ResourceType] = {
     "isvc": t.INFERENCESERVICES, "ksvc": t.KSERVICES, "deployment": t.DEPLOYMENTS,
     "service": t.SERVICES, "hpa": t.HPAS, "pod": t.PODS, "virtualservice": t.VIRTUALSERVICES,
-    "configmap": t.CONFIGMAPS, "namespace": t.NAMESPACES,
+    "configmap": t.CONFIGMAPS, "namespace": t.NAMESPACES, "ig": t.INFERENCEGRAPHS,
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from reclaimer.sandbox.kserve import events, status
 from reclaimer.sandbox.kserve.api import SimApi
 from reclaimer.sandbox.kserve.gpus import GpuPools
+from reclaimer.sandbox.kserve.graph_controller import GraphController
 from reclaimer.sandbox.kserve.knative_controller import (
     SCALE_TO_ZERO_GRACE,
     STABLE_WINDOW,
@@ -50,6 +51,7 @@ class Simulator:
         self.api = SimApi(store)
         self.kserve = KServeController(self.api, settings)
         self.webhook = IsvcWebhook(settings)
+        self.graphs = GraphController(self.api, settings)
         self.knative = KnativeController(
             self.api, idle=self._schedule_idle,
             idle_seconds=(0.0 if settings.pod_termination_seconds is not None else
@@ -95,7 +97,7 @@ class Simulator:
     def _prime(self) -> None:
         for pod in self.api.list("pod", None):
             self.workloads.observe_pod(pod, deleted=False)
-        for kind in ("isvc", "ksvc", "deployment"):
+        for kind in ("isvc", "ig", "ksvc", "deployment"):
             for obj in self.api.list(kind, None):
                 self._enqueue((kind, obj["metadata"]["namespace"], obj["metadata"]["name"]))
 
@@ -164,6 +166,8 @@ class Simulator:
             self.kserve.reconcile(namespace, name)
         elif kind == "ksvc":
             self.knative.reconcile(namespace, name)
+        elif kind == "ig":
+            self.graphs.reconcile(namespace, name)
         elif kind == "deployment":
             self.workloads.reconcile(namespace, name)
         elif kind == f"pod:{IDLE}":

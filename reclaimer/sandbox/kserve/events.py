@@ -9,9 +9,10 @@ from reclaimer.sandbox.kserve.workloads import WorkloadController
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]
-OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment"})
+OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment", "ig"})
 OWNER_KINDS = {
     ("serving.kserve.io", "InferenceService"): "isvc",
+    ("serving.kserve.io", "InferenceGraph"): "ig",
     ("serving.knative.dev", "Service"): "ksvc",
     ("apps", "Deployment"): "deployment",
 }
