@@ -3,7 +3,7 @@
 ::
 
     kserve: "0.16"                 # "0.16": native stop; "0.15": Knative predictors only;
-                                   # "0.14": no native stop
+                                   # "0.14": no native stop; "0.17": + LLMInferenceService
     defaultDeploymentMode: Knative # Knative | Standard | ModelMesh (old names accepted)
     podTerminationSeconds: 1      # a deleted pod stays Terminating this long
     podStartSeconds: 0            # a new pod is Ready after this long

@@ -26,6 +26,7 @@ from reclaimer.sandbox.kserve.knative_controller import (
     KnativeController,
 )
 from reclaimer.sandbox.kserve.kserve_controller import KServeController
+from reclaimer.sandbox.kserve.llm_controller import LlmController
 from reclaimer.sandbox.kserve.settings import SimulatorSettings
 from reclaimer.sandbox.kserve.webhook import IsvcWebhook
 from reclaimer.sandbox.kserve.workloads import WorkloadController
@@ -52,6 +53,7 @@ class Simulator:
         self.kserve = KServeController(self.api, settings)
         self.webhook = IsvcWebhook(settings)
         self.graphs = GraphController(self.api, settings)
+        self.llm = LlmController(self.api) if settings.llm else None
         self.knative = KnativeController(
             self.api, idle=self._schedule_idle,
             idle_seconds=(0.0 if settings.pod_termination_seconds is not None else
@@ -97,7 +99,7 @@ class Simulator:
     def _prime(self) -> None:
         for pod in self.api.list("pod", None):
             self.workloads.observe_pod(pod, deleted=False)
-        for kind in ("isvc", "ig", "ksvc", "deployment"):
+        for kind in ("isvc", "ig", "llmisvc", "ksvc", "deployment"):
             for obj in self.api.list(kind, None):
                 self._enqueue((kind, obj["metadata"]["namespace"], obj["metadata"]["name"]))
 
@@ -168,6 +170,8 @@ class Simulator:
             self.knative.reconcile(namespace, name)
         elif kind == "ig":
             self.graphs.reconcile(namespace, name)
+        elif kind == "llmisvc" and self.llm is not None:
+            self.llm.reconcile(namespace, name)
         elif kind == "deployment":
             self.workloads.reconcile(namespace, name)
         elif kind == f"pod:{IDLE}":

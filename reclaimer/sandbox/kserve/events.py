@@ -9,10 +9,11 @@ from reclaimer.sandbox.kserve.workloads import WorkloadController
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]
-OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment", "ig"})
+OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment", "ig", "llmisvc"})
 OWNER_KINDS = {
     ("serving.kserve.io", "InferenceService"): "isvc",
     ("serving.kserve.io", "InferenceGraph"): "ig",
+    ("serving.kserve.io", "LLMInferenceService"): "llmisvc",
     ("serving.knative.dev", "Service"): "ksvc",
     ("apps", "Deployment"): "deployment",
 }

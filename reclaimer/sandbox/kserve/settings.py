@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from reclaimer.sandbox.kserve import constants as k
 
-VERSIONS = ("0.14", "0.15", "0.16")
+VERSIONS = ("0.14", "0.15", "0.16", "0.17")
 """0.16 has native stop for every mode (PR #4455); "0.15" is 0.15.1/0.15.2, with stop for
-Knative predictors only (PR #4337); 0.14 has none (``kserve_stop.md`` §9)."""
-CONTROLLER_TAGS = {"0.14": "v0.14.1", "0.15": "v0.15.2", "0.16": "v0.16.0"}
+Knative predictors only (PR #4337); 0.14 has none; 0.17 adds LLMInferenceService and
+its stop (PR #4839) (``kserve_stop.md`` §9)."""
+CONTROLLER_TAGS = {"0.14": "v0.14.1", "0.15": "v0.15.2", "0.16": "v0.16.0",
+                   "0.17": "v0.17.0"}
 """The image tag of the seeded ``kserve-controller-manager``: the release each profile is."""
 
 
@@ -69,7 +71,12 @@ class SimulatorSettings:
     @property
     def full_stop(self) -> bool:
         """0.16: every mode and component stops, disable-auto-update exists."""
-        return self.kserve == "0.16"
+        return self.kserve in ("0.16", "0.17")
+
+    @property
+    def llm(self) -> bool:
+        """0.17: LLMInferenceService is reconciled (and stops)."""
+        return self.kserve == "0.17"
 
     def stops(self, mode: str) -> bool:
         """Whether the stop annotation stops this mode's predictor."""
