@@ -124,8 +124,8 @@ class Executor:
         except TRANSIENT as exc:
             return outcome(transition, OutcomeKind.RETRY, retried,
                            f"not read, retried next tick: {exc}")
-        if transition.uid and st.uid_of(obj) != transition.uid:
-            return self.gone(transition, at=at)
+        if (transition.uid and st.uid_of(obj) != transition.uid) or st.deleting(obj):
+            return self.gone(transition, at=at)  # KServe's finalizer: not gone yet, going
         refusal = handler.refusal(obj, action=transition.action)
         if refusal is not None and self.refused.get(key_of(transition)) == refusal:
             return self._refused_again(transition, obj, f"{handler.name}: {refusal}", at=at)

@@ -30,6 +30,11 @@ def uid_of(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("uid", ""))
 
 
+def deleting(obj: Obj) -> bool:
+    """Deleted and waiting for its finalizers (KServe's): never acted on."""
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
 def resource_version(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion", ""))
 
