@@ -45,3 +45,8 @@ release itself (the leader Lease, KServe's ConfigMap) live in role.yaml. */}}
 {{- end }}
 {{- .Values.watchNamespaces | uniq | toJson }}
 {{- end }}
+
+{{/* The ValidatingAdmissionPolicy is rendered where its v1 API exists (Kubernetes 1.30). */}}
+{{- define "reclaimer.admissionPolicy" -}}
+{{- if and .Values.admissionPolicy.enabled (semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version) }}true{{ end }}
+{{- end }}
