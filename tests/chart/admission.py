@@ -209,3 +209,29 @@ def request_for(stored: Obj, *, verb: str, username: str, subresource: str = "",
 def canonical(obj: Any) -> Any:
     """JSON round trip: the plain types the API server would hand to CEL."""
     return json.loads(json.dumps(obj))
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    """A case as the HTTP request a replay sends (as the service account)."""
+
+    method: str
+    path: str
+    content_type: str | None
+    body: Obj | None
+
+
+def wire_request(stored: Obj, *, verb: str, subresource: str = "",
+                 body: Obj | None = None) -> WireRequest:
+    """``PATCH .../NAME[/SUB]`` (merge patch), ``POST`` the collection or ``DELETE``."""
+    group, plural, _ = KINDS[stored["kind"]]
+    version = stored["apiVersion"].split("/")[-1]
+    base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    meta = stored["metadata"]
+    collection = f"{base}/namespaces/{meta['namespace']}/{plural}"
+    if verb == "create":
+        return WireRequest("POST", collection, "application/json", body or stored)
+    item = f"{collection}/{meta['name']}" + (f"/{subresource}" if subresource else "")
+    if verb == "delete":
+        return WireRequest("DELETE", item, None, None)
+    return WireRequest("PATCH", item, "application/merge-patch+json", body)

@@ -8,15 +8,17 @@ functions, no optional types), which cel-python implements.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import celpy  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from tests.chart.admission import Policy, canonical, evaluate, request_for
+from tests.chart.admission import Policy, canonical, evaluate, request_for, wire_request
 from tests.chart.helm import ADMISSION_KUBE_VERSION, KUBE_VERSION, Helm, Rendered
 
 pytestmark = pytest.mark.integration
@@ -107,3 +109,41 @@ def test_policy_only_where_the_api_exists(helm: Helm, kube_version: str, values:
                                           rendered: bool) -> None:
     docs = _policies(helm.template(set_values=values, kube_version=kube_version))
     assert len(docs) == (2 if rendered else 0)
+
+
+# Functions of the Kubernetes CEL libraries and optional types: cel-python has none of
+# them, so the policy must not use them for its tests to mean what the server does.
+KUBERNETES_ONLY = re.compile(
+    r"\.\?|\?\.|optional\.|\.(join|lowerAscii|upperAscii|replace|split|substring|"
+    r"indexOf|lastIndexOf|trim|isSorted|sum|min|max|find|findAll|orValue|value)\(|"
+    r"\b(url|quantity|ip|cidr|authorizer|isURL|isQuantity|isIP|isCIDR)\b")
+
+
+def test_policy_keeps_to_standard_cel(policy_for: Any) -> None:
+    policy = policy_for(())
+    spec = policy.spec
+    expressions = [v["expression"] for v in spec["variables"]]
+    expressions += [v["expression"] for v in spec["validations"]]
+    expressions += [c["expression"] for c in spec["matchConditions"]]
+    assert [e for e in expressions if KUBERNETES_ONLY.search(e)] == []
+    env = celpy.Environment()
+    for expression in expressions:
+        env.compile(policy.inline(expression))  # parses as standard CEL
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c["id"]) for c in CASES["cases"]])
+def test_admission_case_as_sent_on_the_wire(case: Mapping[str, Any]) -> None:
+    """What a replay against kube-apiserver sends for each case names the same object
+    and subresource the evaluation used."""
+    stored = CASES["objects"][case["object"]]
+    wire = wire_request(stored, verb=case["verb"], subresource=case.get("subresource") or "",
+                        body=case.get("body"))
+    meta = stored["metadata"]
+    assert f"/namespaces/{meta['namespace']}/" in wire.path
+    if case["verb"] != "create":
+        tail = meta["name"] + (f"/{case['subresource']}" if case.get("subresource") else "")
+        assert wire.path.endswith(tail)
+    assert (wire.method, wire.content_type is not None) == {
+        "patch": ("PATCH", True), "create": ("POST", True), "delete": ("DELETE", False)}[
+        case["verb"]]
