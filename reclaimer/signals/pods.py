@@ -47,8 +47,11 @@ WINDOW = "reclaimer_window"
 # succeeded), though kube-state-metrics keeps its resource requests until the pod object
 # is deleted, and an evicted pod can linger for days. Judged at each step, never by the
 # phase now: a pod evicted a minute ago held its GPU, busy and perhaps unscraped, for the
-# rest of the window. Without the phase metric nothing is excluded (unknown, safe).
-NOT_HOLDING = 'kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"} == 1'
+# rest of the window. Without the phase metric nothing is excluded (unknown, safe), and
+# with several kube-state-metrics replicas a pod is excused only when none says it runs:
+# one replica stuck at an old phase never speaks for the others.
+NOT_HOLDING = ('(kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"} == 1) unless on '
+               '(namespace, pod) (kube_pod_status_phase{phase=~"Running|Unknown"} == 1)')
 HOLDING = f"({GPU_RESOURCES} unless on (namespace, pod) ({NOT_HOLDING}))"
 # dcgm-exporter's device identity: index, UUID (``uuid`` with --use-old-namespace), MIG
 # instance (metrics.md §1.2, §1.4).

@@ -52,6 +52,7 @@ class Pod:
     gpus: int = 1  # requested; GPU series exist for GPU 0 only
     dcgm_jobs: tuple[str, ...] = ("dcgm",)  # scrape jobs reading the same exporter
     listed: bool = True  # by kube-state-metrics (False: its shard is down)
+    stuck_replica: str | None = None  # a second kube-state-metrics stuck at this phase
     requests_at: tuple[datetime, ...] = ()
     until: datetime = AT
 
@@ -77,6 +78,10 @@ ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
         Pod("silent-predictor-b", until=LATE_AT, scraped_until=AT - timedelta(seconds=270))),
     ("ml", "unlisted"): (Pod("unlisted-predictor-a"),
                          Pod("unlisted-predictor-b", busy=True, listed=False)),
+    ("ml", "stuck-replica"): (
+        Pod("stuck-replica-predictor-a"),
+        Pod("stuck-replica-predictor-b", busy=True, scraped_until=AT - timedelta(minutes=35),
+            stuck_replica="Pending")),
     ("ml", "late"): (Pod("late-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
                          requests_at=(AT - timedelta(minutes=20), LATE_REQUEST)),),
     ("ml", "late-vllm"): (Pod("late-vllm-predictor-a", until=LATE_AT, scraped_until=LATE_AT,
@@ -94,6 +99,9 @@ def _phase(om: OpenMetrics, target: dict[str, str], pod: Pod, at: datetime) -> N
     now = "Running" if pod.running_until is None or at < pod.running_until else "Failed"
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
         om.add("kube_pod_status_phase", {**target, "phase": phase}, int(phase == now), at)
+        if pod.stuck_replica is not None:
+            om.add("kube_pod_status_phase", {**target, "phase": phase, "instance": "ksm-2"},
+                   int(phase == pod.stuck_replica), at)
 
 
 def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step: int) -> None:
@@ -192,6 +200,13 @@ def test_gpu_pod_silent_for_over_5_minutes_at_an_unaligned_tick_is_unknown(url: 
     (12:00, 50 s before the tick) still sees it: every step is covered."""
     got = _fetch(url, ServiceRef("ml", "silent"), at=LATE_AT)
     assert (got.state, "pod silent-predictor-b" in (got.reason or "")) == (
+        SignalState.UNKNOWN, True)
+
+
+def test_one_kube_state_metrics_replica_stuck_at_pending_does_not_excuse_a_running_pod(
+        url: str) -> None:
+    got = _fetch(url, ServiceRef("ml", "stuck-replica"))
+    assert (got.state, "pod stuck-replica-predictor-b: no GPU data" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
 
 
