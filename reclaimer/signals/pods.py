@@ -37,6 +37,7 @@ from reclaimer.signals.promql import copy_label, set_label
 GPU_POD_MISSING = "gpu-pod-missing"
 REQUESTS_POD_MISSING = "requests-pod-missing"
 GPU_POD_SILENT = "gpu-pod-silent"
+POD_MOVED = "pod-moved"  # a pod whose ISVC label changed within the horizon
 # Whole GPUs, MIG slices, and GPUs shared by time-slicing or MPS: NVIDIA's device plugin
 # advertises those as ``nvidia.com/gpu.shared`` with ``renameByDefault`` (kube-state-
 # metrics: ``nvidia_com_gpu_shared``). A pod holding any of them is held to its data.

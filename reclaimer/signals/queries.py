@@ -56,7 +56,7 @@ class Query(StrEnum):
 
 TEMPLATE_KEYS = tuple(q.value for q in Query)
 TOKENS = ("window", "step", "horizon", "recent", "recent_seconds", "coarse_step", "coarse_range",
-          "isvc_pods", "isvc_pods_window", "isvc_pods_horizon")
+          "isvc_pods", "isvc_pods_window", "isvc_pods_horizon", "isvc_pods_moved")
 COARSE_STEPS = 36
 GPU_RESOURCES = pods_module.GPU_RESOURCES
 BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
@@ -212,9 +212,11 @@ def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = 
                    pods=pods)
     per_pod = [pods_module.missing(gpu, per_window, pods=pods),
                pods_module.requests_missing(requests_preset.counters, per_window, pods=pods)]
+    moved = set_label("max by (namespace, isvc, pod) ({{isvc_pods_moved}})", target="signal",
+                      value=pods_module.POD_MOVED)
     return _union([_presence(requests_preset.counters, "requests", windows),
                    set_label(f"max {BY_ISVC} ({best})", target="signal", value="gpu"),
-                   *(part for part in per_pod if part is not None)])
+                   *(part for part in per_pod if part is not None), moved])
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
@@ -268,10 +270,24 @@ def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = Non
     }
 
 
-def isvc_pods(pod_labels: str, isvc_label: str, *, over: str | None = None) -> str:
+def _pod_isvc(pod_labels: str, isvc_label: str, over: str | None) -> str:
     series = f"max_over_time({pod_labels}[{over}])" if over else pod_labels
     mapped = f"label_replace({series}, \"isvc\", \"$1\", {quote(isvc_label)}, \"(.+)\")"
     return f"max by (namespace, pod, isvc) ({mapped})"
+
+
+def isvc_pods(pod_labels: str, isvc_label: str, *, over: str | None = None) -> str:
+    """Each pod's ISVC; a pod relabelled from one ISVC to another within ``over`` is left
+    out (`moved_pods` names it): as the "one" side of every join it would fail each
+    query with 422 "many-to-many", and every service would be unknown for hours."""
+    mapped = _pod_isvc(pod_labels, isvc_label, over)
+    return f"({mapped} unless on (namespace, pod) (count by (namespace, pod) ({mapped}) > 1))"
+
+
+def moved_pods(pod_labels: str, isvc_label: str, *, over: str) -> str:
+    """Pods with more than one ISVC within ``over``, once per ISVC: each is unknown."""
+    mapped = _pod_isvc(pod_labels, isvc_label, over)
+    return f"({mapped} and on (namespace, pod) (count by (namespace, pod) ({mapped}) > 1))"
 
 
 @dataclass(frozen=True)
@@ -299,6 +315,7 @@ def render(template: str, spans: Spans, *, pod_labels: str, isvc_label: str) -> 
     """Fill the tokens; the pod tokens first, since they hold range tokens themselves."""
     coarse = spans.coarse_step
     values = {
+        "isvc_pods_moved": moved_pods(pod_labels, isvc_label, over="{{horizon}}"),
         "isvc_pods_window": isvc_pods(pod_labels, isvc_label, over="{{window}}"),
         "isvc_pods_horizon": isvc_pods(pod_labels, isvc_label, over="{{horizon}}"),
         "isvc_pods": isvc_pods(pod_labels, isvc_label),

@@ -182,11 +182,15 @@ def test_time_sliced_gpu_resource_pod_unscraped_is_unknown(url: str) -> None:
         SignalState.UNKNOWN, True)
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: a pod whose ISVC label changed inside the "
-                   "range makes every pod join fail with 422 (many-to-many), so every "
-                   "service is unknown for up to the last-request horizon")
 def test_pod_moved_between_isvcs_does_not_blind_every_other_service(moved_url: str) -> None:
     assert _fetch(moved_url, ServiceRef("ml", "bystander")).state is SignalState.KNOWN
+
+
+@pytest.mark.parametrize("name", ["moved-from", "moved-to"])
+def test_pod_moved_between_isvcs_makes_both_unknown(moved_url: str, name: str) -> None:
+    got = _fetch(moved_url, ServiceRef("ml", name))
+    assert (got.state, "pod moved-predictor-a: labelled for more than one ISVC" in (
+        got.reason or "")) == (SignalState.UNKNOWN, True)
 
 
 def test_gpu_scraped_twice_does_not_stand_for_a_gpu_never_seen(url: str) -> None:
