@@ -1,0 +1,50 @@
+"""`stop`/`start` record the GPUs they free and respect holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.conftest import Cluster, run_cli
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+@pytest.mark.parametrize(("name", "gpus"), [pytest.param("mistral", 2, id="standard-2-gpus"),
+                                            pytest.param("llama", 1, id="knative-1-gpu")])
+def test_manual_stop_and_start_record_the_gpus_they_free(
+        cluster: Cluster, capsys: pytest.CaptureFixture[str], name: str, gpus: int) -> None:
+    flags = ["--kubeconfig", str(cluster.kubeconfig), "--db", cluster.db, "--timeout", "30s"]
+    codes = [run_cli(capsys, verb, f"team-a/{name}", *flags)[0] for verb in ("stop", "start")]
+    assert codes == [0, 0]
+    assert [(r.action.value, r.gpus) for r in cluster.history()] == [
+        ("stop", gpus), ("start", gpus)]
+
+
+def test_the_report_counts_a_manual_stop(cluster: Cluster,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["--kubeconfig", str(cluster.kubeconfig), "--db", cluster.db, "--timeout", "30s"]
+    assert run_cli(capsys, "stop", "team-a/mistral", *flags)[0] == 0
+    code, out, _ = run_cli(capsys, "report", "--db", cluster.db, "-o", "json")
+    assert code == 0
+    assert '"stopsWithUnknownGpus": 0' in out
+
+
+def test_stop_refuses_a_held_service(cluster: Cluster,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "hold", "team-a/mistral", "--until", "2h", "--reason", "eval",
+                   "--db", cluster.db)[0] == 0
+    code, _, err = run_cli(capsys, "stop", "team-a/mistral", "--kubeconfig",
+                           str(cluster.kubeconfig), "--db", cluster.db)
+    assert code == 1
+    assert "held until" in err and "eval" in err
+    assert cluster.history() == []
+
+
+def test_stop_of_a_held_service_goes_ahead_when_asked(
+        cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "hold", "team-a/mistral", "--until", "2h", "--reason", "eval",
+                   "--db", cluster.db)[0] == 0
+    code, _, _ = run_cli(capsys, "stop", "team-a/mistral", "--kubeconfig",
+                         str(cluster.kubeconfig), "--db", cluster.db, "--ignore-hold",
+                         "--no-wait")
+    assert code == 0
