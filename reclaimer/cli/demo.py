@@ -10,6 +10,7 @@ the next (and at least every ``STEP``), so a week takes seconds.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from reclaimer.cli import demo_world
-from reclaimer.cli.demo_report import print_summary, write_picture
-from reclaimer.clock import ManualClock, SystemClock
+from reclaimer.cli import demo_args, demo_world
+from reclaimer.cli.demo_report import print_reproduce, print_summary, write_picture
+from reclaimer.clock import ManualClock, clock_from_env
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.kube.client import api_client_for_host
@@ -37,6 +38,7 @@ from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResu
 from reclaimer.signals.scripted import ScriptedSignals
 
 STEP = timedelta(minutes=15)
+MAX_DAYS = 92
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 # Edges that change nothing are in the ledger but would only clutter the timeline.
 QUIET_BLOCKS = ("missed", "already")
@@ -50,8 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                    "over a simulated week and print what happens")
     parser.add_argument("--out", type=Path, default=Path("demo-out"),
                         help="where the ledger and the report picture go")
-    parser.add_argument("--policies", type=Path, default=POLICIES)
-    parser.add_argument("--days", type=int, default=7, help="how long to simulate")
+    parser.add_argument("--policies", type=Path, default=POLICIES,
+                        help="policy files or a directory (default: the bundled examples)")
+    parser.add_argument("--days", default="7", help=f"how long to simulate, 1 to {MAX_DAYS} "
+                        "(ending on the last Monday, so the ledger is history)")
     parser.set_defaults(handler=_run)
 
 
@@ -67,16 +71,19 @@ class Demo:
 
 
 def _run(args: argparse.Namespace) -> int:
-    args.out.mkdir(parents=True, exist_ok=True)
-    start = demo_world.week_start(SystemClock().now())
+    days = demo_args.days(args.days, maximum=MAX_DAYS)
+    demo_args.check_policies(args.policies)
+    demo_args.make_out_dir(args.out)
+    start = demo_world.week_start(clock_from_env(os.environ).now(), days=days)
+    end = start + timedelta(days=days)
     demo = _build(args.out, args.policies, start)
     try:
-        _header(demo, start)
-        end = start + timedelta(days=args.days)
+        _header(demo, args.policies, start=start, end=end)
         _simulate(demo, start=start, end=end)
         report = demo.ledger.report(since=start, now=end)
         print_summary(report, out=demo.out)
         write_picture(report, args.out / "reclaimed.png", out=demo.out)
+        print_reproduce(args.out / "demo.db", since=start, until=end, out=demo.out)
     finally:
         demo.reconciler.close()
         demo.inventory.stop()
@@ -105,10 +112,10 @@ def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
                 clock=clock, rest=rest, out=sys.stdout)
 
 
-def _header(demo: Demo, start: datetime) -> None:
+def _header(demo: Demo, policies: Path, *, start: datetime, end: datetime) -> None:
     print(f"reclaimer demo: sandbox cluster at {demo.world.url} (KServe 0.16 simulator),\n"
-          f"policies from {POLICIES}, one simulated week from "
-          f"{start:%a %Y-%m-%d %H:%M %Z}.\n", file=demo.out)
+          f"policies from {policies}, replaying {start:%a %Y-%m-%d %H:%M} to "
+          f"{end:%a %Y-%m-%d %H:%M %Z} (Berlin) in seconds.\n", file=demo.out)
 
 
 def _simulate(demo: Demo, *, start: datetime, end: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -26,3 +27,9 @@ def write_picture(report: Report, path: Path, *, out: TextIO) -> None:
         print(f"  (no picture: {exc})", file=out)
         return
     print(f"  timeline picture: {path}", file=out)
+
+
+def print_reproduce(database: Path, *, since: datetime, until: datetime, out: TextIO) -> None:
+    """The command that reads the same total back from the demo's ledger."""
+    print(f"  the same from the ledger: reclaimer report --db sqlite:///{database} "
+          f"--since {since.isoformat()} --until {until.isoformat()}", file=out)

@@ -17,7 +17,6 @@ from typing import TypeAlias
 from reclaimer.cli import ledger_args, report_png
 from reclaimer.cli.output import add_output_flag, print_json, print_table
 from reclaimer.clock import clock_from_env
-from reclaimer.errors import ArgumentInvalid
 from reclaimer.ledger import Report, TransitionRecord, open_ledger
 from reclaimer.ledger.engine import display, parse_url
 from reclaimer.ledger.schema_check import head_revision, upgrade
@@ -51,6 +50,7 @@ def _register_history(subparsers: Subparsers) -> None:
     parser.add_argument("--namespace")
     parser.add_argument("--name")
     parser.add_argument("--since", help="RFC 3339, or a duration back from now (7d)")
+    parser.add_argument("--until", help="RFC 3339, or a duration back from now (exclusive)")
     parser.add_argument("--trigger", choices=[t.value for t in Trigger])
     parser.add_argument("--limit", type=int, default=None)
     add_output_flag(parser)
@@ -58,13 +58,12 @@ def _register_history(subparsers: Subparsers) -> None:
 
 
 def _history(args: argparse.Namespace) -> int:
-    since = (ledger_args.parse_instant("--since", args.since, now=_now(), ahead=False)
-             if args.since else None)
+    since, until = ledger_args.span(args.since, args.until, now=_now)
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         records = ledger.history(namespace=args.namespace, name=args.name, since=since,
-                                 trigger=Trigger(args.trigger) if args.trigger else None,
-                                 limit=args.limit)
+                                 until=until, limit=args.limit,
+                                 trigger=Trigger(args.trigger) if args.trigger else None)
     finally:
         ledger.close()
     _print_records(records, args.output)
@@ -129,19 +128,17 @@ def _release(args: argparse.Namespace) -> int:
 def _register_report(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("report", help="GPU-hours reclaimed")
     ledger_args.add_db_flag(parser)
-    parser.add_argument("--since", help="RFC 3339, or a duration back from now (default 30d)")
+    parser.add_argument("--since", help="RFC 3339, or a duration back from now (default 30d "
+                                        "before --until)")
+    parser.add_argument("--until", help="RFC 3339, or a duration back from now (default now)")
     parser.add_argument("--png", metavar="FILE", help="also draw a timeline (extra `plot`)")
     add_output_flag(parser)
     parser.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
-    now = _now()
-    since = (ledger_args.parse_instant("--since", args.since, now=now, ahead=False)
-             if args.since else now - DEFAULT_REPORT_SPAN)
-    if since >= now:
-        raise ArgumentInvalid(f"--since: {since.isoformat()} is not before now "
-                              f"({now.isoformat()})")
+    since, now = ledger_args.report_span(args.since, args.until, now=_now,
+                                         default_span=DEFAULT_REPORT_SPAN)
     if args.png:
         report_png.require_matplotlib()
     ledger = open_ledger(ledger_args.database_url(args))
