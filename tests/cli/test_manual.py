@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.recover import recover
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.inventory import Inventory
+from reclaimer.kube.rest import Rest
+from reclaimer.ledger import open_ledger
+from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
+from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.signals.scripted import ScriptedSignals
 from tests.cli.conftest import Cluster, run_cli
+
+# After the CLI's row (real clock), so the service's tick comes later.
+LATER = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -48,3 +63,29 @@ def test_stop_of_a_held_service_goes_ahead_when_asked(
                          str(cluster.kubeconfig), "--db", cluster.db, "--ignore-hold",
                          "--no-wait")
     assert code == 0
+
+
+def test_a_leftover_no_wait_stop_verified_by_the_service_counts_as_manual(
+        cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "stop", "team-a/mistral", "--kubeconfig", str(cluster.kubeconfig),
+                   "--db", cluster.db, "--no-wait")[0] == 0
+    cluster.handle.wait_idle(terminations=True)
+    metrics = ServiceMetrics()
+    rest = Rest(api_client_for_host(cluster.handle.url))
+    ledger = open_ledger(cluster.db)
+    executor = Executor(KubeCluster(rest), ledger, actor="service")
+    parts = LoopParts(inventory=Inventory(rest), signals=ScriptedSignals({}), ledger=ledger,
+                      executor=executor)
+    reconciler = Reconciler(parts, settings=LoopSettings(policy_paths=()), metrics=metrics)
+    try:
+        parts.inventory.start()
+        recover(executor, at=LATER)
+        reconciler.reconcile_once(LATER)
+    finally:
+        reconciler.close()
+        parts.inventory.stop()
+        ledger.close()
+    labels = {"action": "stop", "outcome": "verified"}
+    assert [metrics.registry.get_sample_value("reclaimer_transitions_total",
+                                              {**labels, "trigger": trigger})
+            for trigger in ("manual", "schedule")] == [1.0, None]
