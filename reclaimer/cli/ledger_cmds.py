@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TypeAlias
 
 from reclaimer.cli import ledger_args, report_png
+from reclaimer.cli.hold_check import check_exists
 from reclaimer.cli.output import add_output_flag, print_json, print_table
 from reclaimer.clock import clock_from_env
 from reclaimer.ledger import Report, TransitionRecord, open_ledger
@@ -83,7 +84,12 @@ def _register_holds(subparsers: Subparsers) -> None:
     hold.add_argument("ref", metavar="NS/NAME")
     hold.add_argument("--until", required=True, help="RFC 3339, or a duration from now (2h)")
     hold.add_argument("--reason", required=True)
-    hold.add_argument("--who", default=None, help="who holds it (default: your user name)")
+    hold.add_argument("--as", "--who", "--actor", dest="who", default=None,
+                      help="who holds it (default: your user name)")
+    hold.add_argument("--kubeconfig", default=None,
+                      help="the cluster to check the service exists in (kubectl's lookup)")
+    hold.add_argument("--no-check", action="store_true",
+                      help="hold it without asking the cluster whether it exists")
     ledger_args.add_db_flag(hold)
     hold.set_defaults(handler=_hold)
     release = subparsers.add_parser("release", help="end a hold")
@@ -96,13 +102,14 @@ def _hold(args: argparse.Namespace) -> int:
     ref = ledger_args.parse_ref(args.ref)
     now = _now()
     until = ledger_args.parse_instant("--until", args.until, now=now, ahead=True)
+    note = "" if args.no_check else check_exists(ref, kubeconfig=args.kubeconfig)
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         hold = ledger.hold(ref, until=until, reason=args.reason,
                            who=args.who or _user(), now=now)
     finally:
         ledger.close()
-    print(f"{hold.ref} held until {hold.until.isoformat()} by {hold.who}: {hold.reason}")
+    print(f"{hold.ref} held until {hold.until.isoformat()} by {hold.who}: {hold.reason}{note}")
     return 0
 
 
@@ -140,7 +147,7 @@ def _report(args: argparse.Namespace) -> int:
     since, now = ledger_args.report_span(args.since, args.until, now=_now,
                                          default_span=DEFAULT_REPORT_SPAN)
     if args.png:
-        report_png.require_matplotlib()
+        report_png.require_png(args.png)
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         report = ledger.report(since=since, now=now)

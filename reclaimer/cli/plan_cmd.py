@@ -88,6 +88,8 @@ def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise InvalidInput(f"--inventory: cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"--inventory: {path} is not a UTF-8 text file") from exc
     except yaml.YAMLError as exc:
         raise InvalidInput(f"--inventory: {path} is not YAML or JSON: {exc}") from exc
     services = []
@@ -96,6 +98,9 @@ def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]
             services.append(service_from_isvc(obj, default_mode=default_mode))
         except InvalidInput as exc:
             raise InvalidInput(f"{where}: {exc}") from exc
+    if not services:
+        raise InvalidInput(f"--inventory: {path} holds no InferenceService (expected the "
+                           "output of `kubectl get inferenceservices -A -o yaml`)")
     return services
 
 

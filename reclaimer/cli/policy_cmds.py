@@ -17,10 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.validate_errors import every_error
 from reclaimer.errors import ArgumentInvalid, PolicyInvalid
 from reclaimer.model import Edge, Policy
-from reclaimer.policy.loading import DocumentResult, check_paths, load_paths
+from reclaimer.policy.loading import DocumentResult, check_paths, load_paths, policy_files
 from reclaimer.policy.schedule import edges_between
+from reclaimer.policy.schema import WHOLE_DOCUMENT
 
 EXIT_OK, EXIT_INVALID = 0, 1
 RFC3339_EXAMPLE = "2026-03-30T08:00:00+02:00"
@@ -46,13 +48,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    results = check_paths(args.paths)
+    results = validation_results(args.paths)
     if args.output == "json":
         print_json([error_item(r.error) for r in results if r.error], sys.stdout)
     else:
         print_table([_validate_row(r) for r in results],
                     ("file", "document", "policy", "valid", "message"), sys.stdout)
     return EXIT_INVALID if any(r.error for r in results) else EXIT_OK
+
+
+def validation_results(paths: Sequence[Path]) -> list[DocumentResult]:
+    """Every document's outcome, every error of an invalid one, and a file without any
+    document as an error of its own (an empty file is a mistake, not a valid policy)."""
+    results = check_paths(paths)
+    seen = {r.source for r in results}
+    results += [DocumentResult(str(f), 0, error=PolicyInvalid(
+        source=str(f), document=0, field=WHOLE_DOCUMENT,
+        message="no ReclaimPolicy document in this file")) for f in policy_files(paths)
+        if str(f) not in seen]
+    order = {str(f): n for n, f in enumerate(policy_files(paths))}
+    results.sort(key=lambda r: order.get(r.source, -1))
+    return [expanded for r in results for expanded in _expand(r)]
+
+
+def _expand(result: DocumentResult) -> list[DocumentResult]:
+    if result.error is None:
+        return [result]
+    return [DocumentResult(result.source, result.document, error=error)
+            for error in every_error(result.error)]
 
 
 def run_schedule(args: argparse.Namespace) -> int:

@@ -24,6 +24,13 @@ def require_matplotlib() -> None:
         raise ArgumentInvalid(MISSING)
 
 
+def require_png(path: str) -> None:
+    """A name matplotlib would refuse (``x.txt``) is refused before any work."""
+    if Path(path).suffix.lower() != ".png":
+        raise ArgumentInvalid(f"--png: {path} does not end in .png")
+    require_matplotlib()
+
+
 def draw(report: Report, path: str) -> None:
     """One row per service, a bar per stopped stretch, labelled with its GPU count."""
     require_matplotlib()

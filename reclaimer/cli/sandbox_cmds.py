@@ -7,10 +7,12 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from reclaimer.errors import ArgumentInvalid
-from reclaimer.sandbox.scenario import ScenarioInvalid, load_scenario
-from reclaimer.sandbox.world import World
+
+if TYPE_CHECKING:
+    from reclaimer.sandbox.world import World
 
 EXIT_OK = 0
 
@@ -20,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "sandbox", help="run the sandbox Kubernetes API with its KServe simulator",
         description="Serve a simulated Kubernetes API with KServe/Knative behaviour on "
                     "127.0.0.1:PORT until SIGTERM or Ctrl-C.")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", default="0",
                         help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--scenario", metavar="FILE",
                         help="scenario YAML (kserve version, namespaces, ISVCs, objects)")
@@ -29,13 +31,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 meaning a free one."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise ArgumentInvalid(f"--port: {text!r} is not a TCP port (0 to 65535; 0 = any free)")
+    return number
+
+
 def run(args: argparse.Namespace) -> int:
+    from reclaimer.sandbox.scenario import ScenarioInvalid, load_scenario  # noqa: PLC0415
+    from reclaimer.sandbox.world import World  # noqa: PLC0415 - only this verb needs it
+
+    port = port_number(args.port)
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
     except ScenarioInvalid as exc:
         raise ArgumentInvalid(f"--scenario: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ArgumentInvalid(f"--scenario: {args.scenario}: not a UTF-8 text file") from exc
+    _check_writable(args.kubeconfig_out)
     try:
-        world = World.start(port=args.port, scenario=scenario)
+        world = World.start(port=port, scenario=scenario)
     except OSError as exc:
         raise ArgumentInvalid(f"--port {args.port}: cannot listen on 127.0.0.1: "
                               f"{exc.strerror or exc}") from exc
@@ -55,6 +75,18 @@ def run(args: argparse.Namespace) -> int:
         world.stop()
     print("sandbox stopped", flush=True)
     return EXIT_OK
+
+
+def _check_writable(path: str | None) -> None:
+    """Refuse an unwritable --kubeconfig-out before the server starts."""
+    if path is None:
+        return
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise ArgumentInvalid(f"--kubeconfig-out: cannot write {path}: "
+                              f"{exc.strerror or exc}") from exc
 
 
 def _announce(world: World, kubeconfig_out: str | None) -> None:
