@@ -49,7 +49,7 @@ VERBS = {OutcomeKind.APPLIED: "", OutcomeKind.FAILED: "FAILED ",
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("demo", help="run the whole loop on a sandbox cluster "
-                                   "over a simulated week and print what happens")
+                                   "over the last full week and print what happens")
     parser.add_argument("--out", type=Path, default=Path("demo-out"),
                         help="where the ledger and the report picture go")
     parser.add_argument("--policies", type=Path, default=POLICIES,

@@ -16,7 +16,7 @@ from typing import TypeAlias
 
 from reclaimer.cli import ledger_args, report_png
 from reclaimer.cli.hold_check import check_exists
-from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.clock import clock_from_env
 from reclaimer.ledger import Report, TransitionRecord, open_ledger
 from reclaimer.ledger.engine import display, parse_url
@@ -25,8 +25,10 @@ from reclaimer.model import Trigger
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 HISTORY_COLUMNS = ("id", "at", "namespace", "name", "action", "trigger", "reason", "state",
-                   "policy", "gpus", "blocked", "error")
+                   "policy", "actor", "gpus", "blocked", "error")
+HISTORY_WIDE = (*HISTORY_COLUMNS, "strategy", "uid", "edgeKey")
 REPORT_COLUMNS = ("key", "gpuHours", "stops", "stopsWithUnknownGpus")
+HOLD_COLUMNS = ("namespace", "name", "until", "who", "reason")
 DEFAULT_REPORT_SPAN = timedelta(days=30)
 
 
@@ -68,15 +70,22 @@ def _history(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     _print_records(records, args.output)
+    if not records and args.output in ("table", "wide"):
+        print("(no transitions recorded" + _filters(args) + ")")
     return 0
+
+
+def _filters(args: argparse.Namespace) -> str:
+    given = [f"{flag} {value}" for flag, value in (
+        ("--namespace", args.namespace), ("--name", args.name), ("--since", args.since),
+        ("--until", args.until), ("--trigger", args.trigger)) if value]
+    return " matching " + ", ".join(given) if given else ""
 
 
 def _print_records(records: list[TransitionRecord], output: str) -> None:
     items = [record.as_json() for record in records]
-    if output == "json":
-        print_json(items, sys.stdout)
-    else:
-        print_table(items, HISTORY_COLUMNS, sys.stdout)
+    if not emit(items, output, sys.stdout):
+        print_table(items, HISTORY_WIDE if output == "wide" else HISTORY_COLUMNS, sys.stdout)
 
 
 def _register_holds(subparsers: Subparsers) -> None:
@@ -96,6 +105,26 @@ def _register_holds(subparsers: Subparsers) -> None:
     release.add_argument("ref", metavar="NS/NAME")
     ledger_args.add_db_flag(release)
     release.set_defaults(handler=_release)
+    holds = subparsers.add_parser("holds", help="list the holds in force")
+    ledger_args.add_db_flag(holds)
+    add_output_flag(holds)
+    holds.set_defaults(handler=_holds)
+
+
+def _holds(args: argparse.Namespace) -> int:
+    now = _now()
+    ledger = open_ledger(ledger_args.database_url(args))
+    try:
+        held = sorted(ledger.view(now).holds.values(), key=lambda h: str(h.ref))
+    finally:
+        ledger.close()
+    items = [{"namespace": h.ref.namespace, "name": h.ref.name, "until": h.until,
+              "who": h.who, "reason": h.reason} for h in held]
+    if not emit(items, args.output, sys.stdout):
+        print_table(items, HOLD_COLUMNS, sys.stdout)
+        if not items:
+            print(f"(no holds in force at {now.isoformat(timespec='seconds')})")
+    return 0
 
 
 def _hold(args: argparse.Namespace) -> int:
@@ -160,8 +189,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: Report, output: str) -> None:
-    if output == "json":
-        print_json(report_json(report), sys.stdout)
+    if emit(report_json(report), output, sys.stdout):
         return
     print(f"GPU-hours reclaimed {report.since.isoformat()} .. {report.now.isoformat()}: "
           f"{report.total_gpu_hours:.2f}")

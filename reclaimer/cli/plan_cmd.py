@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.clock import clock_from_env
 from reclaimer.errors import InvalidInput
@@ -64,9 +64,7 @@ def run_plan(args: argparse.Namespace) -> int:
     plan = decide(now, policies, services, signals={}, ledger=LedgerView(),
                   settings=DecideSettings())
     _warn(plan)
-    if args.output == "json":
-        print_json([plan_item(t) for t in plan.transitions], sys.stdout)
-    else:
+    if not emit([plan_item(t) for t in plan.transitions], args.output, sys.stdout):
         print_table([plan_item(t) for t in plan.transitions], COLUMNS, sys.stdout)
     return EXIT_INVALID if errors else EXIT_OK
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.cli.validate_errors import every_error
 from reclaimer.errors import ArgumentInvalid, PolicyInvalid
 from reclaimer.model import Edge, Policy
@@ -49,9 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_validate(args: argparse.Namespace) -> int:
     results = validation_results(args.paths)
-    if args.output == "json":
-        print_json([error_item(r.error) for r in results if r.error], sys.stdout)
-    else:
+    if not emit([error_item(r.error) for r in results if r.error], args.output, sys.stdout):
         print_table([_validate_row(r) for r in results],
                     ("file", "document", "policy", "valid", "message"), sys.stdout)
     return EXIT_INVALID if any(r.error for r in results) else EXIT_OK
@@ -86,9 +84,7 @@ def run_schedule(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
     edges = edges_in_zones(policies, start=start, end=end)
-    if args.output == "json":
-        print_json([schedule_item(edge, zone) for edge, zone in edges], sys.stdout)
-    else:
+    if not emit([schedule_item(edge, zone) for edge, zone in edges], args.output, sys.stdout):
         print_table([_schedule_row(edge, zone) for edge, zone in edges],
                     ("policy", "local", "utc", "action"), sys.stdout)
     return EXIT_INVALID if errors else EXIT_OK
