@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from reclaimer.cli import demo_args, demo_world
+from reclaimer.cli.demo_print import Printer
 from reclaimer.cli.demo_report import print_reproduce, print_summary, write_picture
 from reclaimer.clock import ManualClock, clock_from_env
 from reclaimer.executor.executor import Executor
-from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
@@ -32,7 +33,6 @@ from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import parse_url
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.ledger.store import SqlLedger
-from reclaimer.model import Transition
 from reclaimer.sandbox.world import World
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
 from reclaimer.signals.scripted import ScriptedSignals
@@ -40,11 +40,7 @@ from reclaimer.signals.scripted import ScriptedSignals
 STEP = timedelta(minutes=15)
 MAX_DAYS = 92
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-# Edges that change nothing are in the ledger but would only clutter the timeline.
-QUIET_BLOCKS = ("missed", "already")
 ScriptedEvent = Callable[["Demo", datetime], None]
-VERBS = {OutcomeKind.APPLIED: "", OutcomeKind.FAILED: "FAILED ",
-         OutcomeKind.ABANDONED: "ABANDONED "}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="policy files or a directory (default: the bundled examples)")
     parser.add_argument("--days", default="7", help=f"how long to simulate, 1 to {MAX_DAYS} "
                         "(ending on the last Monday, so the ledger is history)")
+    parser.add_argument("--tz", metavar="ZONE", help="show every time in this IANA zone "
+                        "(default: each service's policy zone)")
     parser.set_defaults(handler=_run)
 
 
@@ -68,6 +66,7 @@ class Demo:
     clock: ManualClock
     rest: Rest
     out: TextIO
+    printer: Printer
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -76,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     demo_args.make_out_dir(args.out)
     start = demo_world.week_start(clock_from_env(os.environ).now(), days=days)
     end = start + timedelta(days=days)
-    demo = _build(args.out, args.policies, start)
+    demo = _build(args.out, args.policies, start, zone=demo_args.zone(args.tz))
     try:
         _header(demo, args.policies, start=start, end=end)
         _simulate(demo, start=start, end=end)
@@ -92,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
+def _build(out_dir: Path, policies: Path, start: datetime, *, zone: ZoneInfo | None) -> Demo:
     database = f"sqlite:///{out_dir.resolve() / 'demo.db'}"
     (out_dir / "demo.db").unlink(missing_ok=True)
     upgrade(parse_url(database))
@@ -109,7 +108,7 @@ def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
     reconciler = Reconciler(parts, settings=LoopSettings(policy_paths=(policies,),
                                                          actor="reclaimer-demo"))
     return Demo(world=world, inventory=inventory, reconciler=reconciler, ledger=ledger,
-                clock=clock, rest=rest, out=sys.stdout)
+                clock=clock, rest=rest, out=sys.stdout, printer=Printer(sys.stdout, fixed=zone))
 
 
 def _header(demo: Demo, policies: Path, *, start: datetime, end: datetime) -> None:
@@ -126,7 +125,7 @@ def _simulate(demo: Demo, *, start: datetime, end: datetime) -> None:
             events.remove(due)
             due[1](demo, now)
         result = demo.reconciler.reconcile_once(now)
-        _print_tick(demo, result)
+        demo.printer.tick(result)
         demo.world.wait_idle(terminations=True)
         demo.inventory.resync()
         now = _next(now, result, events=[e[0] for e in events])
@@ -146,50 +145,14 @@ def _scripted_events(start: datetime) -> list[tuple[datetime, ScriptedEvent]]:
 
     def hold(demo: Demo, now: datetime) -> None:
         demo.ledger.hold(ref, until=start + until, reason=reason, who="alice@ops", now=now)
-        print(f"{_when(now)}  HOLD    {ref!s:<18} until {_when(start + until)}: {reason}",
-              file=demo.out)
+        demo.printer.line(now, ref, f"HOLD    {ref!s:<18} until "
+                          f"{demo.printer.when(start + until, ref)}: {reason}")
 
     def manual_start(demo: Demo, now: datetime) -> None:
         person = Rest(demo.rest.api_client, field_manager="kubectl-annotate")
         patch = {"metadata": {"annotations": {"serving.kserve.io/stop": "false"}}}
         person.merge_patch(ISVC, whisper.namespace, whisper.name, patch)
-        print(f"{_when(now)}  PERSON  {whisper!s:<18} started by hand: kubectl annotate "
-              "serving.kserve.io/stop=false --overwrite", file=demo.out)
+        demo.printer.line(now, whisper, f"PERSON  {whisper!s:<18} started by hand: kubectl "
+                          "annotate serving.kserve.io/stop=false --overwrite")
 
     return [(start + since, hold), (start + manual_at, manual_start)]
-
-
-def _print_tick(demo: Demo, result: TickResult) -> None:
-    for change in result.observation.external:
-        manager = change.evidence.get("fieldManager", "someone")
-        print(f"{_when(result.at)}  NOTICED {change.ref!s:<18} {change.action.value}ed by "
-              f"{manager}: recorded as external, left alone until the next edge",
-              file=demo.out)
-    for outcome in result.outcomes:
-        if outcome.kind in VERBS:
-            _print_outcome(demo, result, outcome)
-    for entry in result.recorded_blocked:
-        if not (entry.blocked or "").startswith(QUIET_BLOCKS):
-            _print_blocked(demo, result.at, entry)
-
-
-def _print_outcome(demo: Demo, result: TickResult, outcome: Outcome) -> None:
-    transition = next((t for t in result.plan.transitions
-                       if t.ref == outcome.ref and t.action == outcome.action), None)
-    why = _why(transition) if transition else outcome.message
-    verb = f"{VERBS[outcome.kind]}{outcome.action.value.upper()}"
-    print(f"{_when(result.at)}  {verb:<7} {outcome.ref!s:<18} {why}", file=demo.out)
-
-
-def _print_blocked(demo: Demo, at: datetime, entry: Transition) -> None:
-    print(f"{_when(at)}  (no {entry.action.value}) {entry.ref!s:<13} {_why(entry)} — "
-          f"{entry.blocked}", file=demo.out)
-
-
-def _why(t: Transition) -> str:
-    gpus = f", {t.gpus} GPU" + ("s" if (t.gpus or 0) > 1 else "") if t.gpus else ""
-    return f"{t.trigger.value}: {t.reason.value} by {t.policy or 'a person'}{gpus}"
-
-
-def _when(at: datetime) -> str:
-    return f"{at.astimezone(demo_world.BERLIN):%a %d %b %H:%M} Berlin"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reclaimer.errors import ArgumentInvalid
 
@@ -40,3 +41,13 @@ def make_out_dir(path: Path) -> None:
     except OSError as exc:
         raise ArgumentInvalid(f"--out: cannot write to {path}: "
                               f"{exc.strerror or exc}") from exc
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ArgumentInvalid(f"--tz: {name!r} is not an IANA time zone "
+                              "(e.g. Europe/Berlin, America/New_York)") from exc

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reclaimer.cli.manual_parts import Request, carry_out
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.recover import recover
 from reclaimer.kube.client import api_client_for_host
@@ -13,6 +14,7 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
 from reclaimer.ledger import open_ledger
+from reclaimer.model import Action, ServiceRef
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.signals.scripted import ScriptedSignals
@@ -89,3 +91,20 @@ def test_a_leftover_no_wait_stop_verified_by_the_service_counts_as_manual(
     assert [metrics.registry.get_sample_value("reclaimer_transitions_total",
                                               {**labels, "trigger": trigger})
             for trigger in ("manual", "schedule")] == [1.0, None]
+
+
+def test_the_wait_reports_what_it_waits_for_and_the_outcome(cluster: Cluster) -> None:
+    said: list[tuple[str, bool]] = []
+
+    def progress(what: str, elapsed: timedelta, *, done: bool = False) -> None:
+        said.append((what, done))
+
+    request = Request(ref=ServiceRef("team-a", "mistral"), action=Action.STOP, actor="me",
+                      kubeconfig=str(cluster.kubeconfig), database=cluster.db,
+                      strategy="auto", kserve_namespace="kserve",
+                      timeout=timedelta(seconds=30), wait=True, ignore_hold=False)
+    outcome = carry_out(request, now=lambda: datetime.now(UTC), progress=progress)
+    assert outcome.kind.value == "verified"
+    assert said[-1] == ("stop team-a/mistral: verified", True)
+    assert all(what == "stop team-a/mistral: waiting for pods gone and Stopped=True"
+               for what, done in said[:-1] if not done)
