@@ -7,8 +7,8 @@ rules only) reads in the demo's home zone, Berlin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
