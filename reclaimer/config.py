@@ -1,4 +1,4 @@
-"""Service settings: frozen values from a YAML file, the environment and flags (DESIGN §8).
+"""Service settings: frozen values from a YAML file, the environment and flags (docs/design.md §8).
 
 Precedence is defaults < file < environment < flags. Every key ``a.bC`` can be set as
 ``RECLAIMER_A_B_C`` (camelCase split at capitals). Unknown keys in the file are rejected,

@@ -47,7 +47,7 @@ class Action(StrEnum):
 
 
 class Trigger(StrEnum):
-    """Why a transition was considered at all (DESIGN §6)."""
+    """Why a transition was considered at all (docs/design.md §6)."""
 
     SCHEDULE = "schedule"
     IDLE = "idle"
@@ -138,7 +138,7 @@ class Service:
 
     ``stop_changed_at``/``stop_changed_by`` come from managedFields: when and by which
     field manager the stop annotation last changed, so edges can be superseded by
-    people (DESIGN §3.2).
+    people (docs/design.md §3.2).
     """
 
     ref: ServiceRef
@@ -258,7 +258,7 @@ class Edge:
     policy: str
 
     def key_for(self, uid: str) -> str:
-        """The ledger's unique key: an edge is applied once per ISVC (DESIGN §3.2)."""
+        """The ledger's unique key: an edge is applied once per ISVC (docs/design.md §3.2)."""
         return f"{self.policy}|{uid}|{self.at.isoformat()}|{self.action.value}"
 
 
@@ -382,7 +382,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class DecideSettings:
-    """Safety knobs from config (DESIGN §3.5, §8)."""
+    """Safety knobs from config (docs/design.md §3.5, §8)."""
 
     max_stops_per_tick: int = 50
     mass_idle_fraction: float = 0.5

@@ -1,6 +1,6 @@
 """The demo's cluster and its week of traffic (`reclaimer demo`).
 
-Six models in four namespaces, each showing one rule of DESIGN §3 with the bundled
+Six models in four namespaces, each showing one rule of docs/design.md §3 with the bundled
 example policies in ``policies/``:
 
 - ``team-a/llama`` (Standard, 1 GPU, office hours Berlin): busy 08:00–18:00 on weekdays,

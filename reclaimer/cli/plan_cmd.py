@@ -7,7 +7,7 @@ idle is unknown (no idle stops, schedule stops under ``busyAtStop: defer`` show 
 deferred) and every edge looks unapplied: the plan shows the latest due edge per
 service, as a freshly started reclaimer would apply it.
 
-JSON (DESIGN §8): a list of ``{"namespace", "name", "action", "trigger", "policy",
+JSON (docs/design.md §8): a list of ``{"namespace", "name", "action", "trigger", "policy",
 "reason", "at"}``, plus ``"blocked": "<why>"`` for entries not acted on. Conflicts and
 alerts go to stderr. Exit 1 when a policy document or the inventory is invalid (the
 valid policies are still planned).

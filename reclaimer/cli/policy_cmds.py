@@ -1,7 +1,7 @@
-"""`validate` and `schedule`: policy commands that need no cluster (DESIGN §8).
+"""`validate` and `schedule`: policy commands that need no cluster (docs/design.md §8).
 
 `validate` reports every document, valid or not, and exits 1 if any is invalid; its
-JSON is DESIGN's list of errors (``[]`` when all are valid). `schedule` prints the edges
+JSON is the design's list of errors (``[]`` when all are valid). `schedule` prints the edges
 of the given policies between two instants, in each policy's own zone; invalid documents
 are reported on stderr, the valid ones are still scheduled, and the exit code is 1.
 """
@@ -99,7 +99,7 @@ def edges_in_zones(policies: Sequence[Policy], *, start: datetime,
 
 
 def schedule_item(edge: Edge, zone: ZoneInfo) -> dict[str, str]:
-    """DESIGN §8: ``at`` is RFC 3339 with the offset of the policy's zone at that instant."""
+    """docs/design.md §8: ``at`` is RFC 3339 with the offset of the policy's zone then."""
     return {"policy": edge.policy, "at": edge.at.astimezone(zone).isoformat(),
             "action": edge.action.value}
 

@@ -1,4 +1,4 @@
-"""`reclaimer signals`: what the service would see from Prometheus (DESIGN §8).
+"""`reclaimer signals`: what the service would see from Prometheus (docs/design.md §8).
 
 One evaluation with the service's own settings (``--config`` file, environment,
 flags), printed one item per ISVC. Unknown values are null. A failed evaluation exits
@@ -24,7 +24,7 @@ from reclaimer.model import Signals
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings, parse_duration
 
-# table column -> JSON key; the table uses short headers, the JSON DESIGN's names
+# table column -> JSON key; the table uses short headers, the JSON the design's names
 TABLE = {"namespace": "namespace", "name": "name", "state": "state", "requests": "requests",
          "idle": "secondsSinceLastRequest", "gpu_max": "gpuUtilizationMax",
          "gpu_mean": "gpuUtilizationMean", "gpus": "gpus", "covered_s": "coverageSeconds",
@@ -88,7 +88,7 @@ def _window(text: str) -> timedelta:
 
 
 def item(signals: Signals) -> dict[str, Any]:
-    """The JSON item of DESIGN §8."""
+    """The JSON item of docs/design.md §8."""
     return {
         "namespace": signals.ref.namespace,
         "name": signals.ref.name,

@@ -1,4 +1,4 @@
-"""Which strategy acts on one ISVC (DESIGN §5).
+"""Which strategy acts on one ISVC (docs/design.md §5).
 
 ``auto`` is native when KServe writes its ``Stopped`` condition (KServe ≥ 0.16; for
 Knative predictors also 0.15.1/0.15.2), seen on this ISVC or, for an ISVC not yet

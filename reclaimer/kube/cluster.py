@@ -1,7 +1,7 @@
 """`Cluster` over the Kubernetes API: the calls the executor makes, each one request.
 
 A tick's verification uses `list_isvcs` and `pod_counts`, one cluster-wide LIST each,
-whatever the number of services (DESIGN §4's "never one query per service", applied to
+whatever the number of services (docs/design.md §4's "never one query per service", applied to
 the API server). Both reduce each item of their LIST as it is decoded (ISVCs to
 `trim.trim_isvc`, pods to a count; `Rest.list_items`): 10,000 whole ISVCs and pods
 parsed at once were 70 MiB of the service's peak (benchmarks/RESULTS.md).

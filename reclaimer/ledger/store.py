@@ -2,7 +2,7 @@
 
 Each call opens and commits its own transaction, so a crash loses at most the call in
 flight, and a row written as ``planned`` is on disk before the caller touches the
-cluster (DESIGN §6).
+cluster (docs/design.md §6).
 """
 
 from __future__ import annotations

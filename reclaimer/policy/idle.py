@@ -2,8 +2,8 @@
 
 Two questions are asked of the same `Signals` value:
 
-- `judge_idle`: may the idle rule stop this service now? (DESIGN §3.3)
-- `judge_traffic`: is traffic flowing right now, for ``busyAtStop: defer``? (DESIGN §3.4)
+- `judge_idle`: may the idle rule stop this service now? (docs/design.md §3.3)
+- `judge_traffic`: is traffic flowing right now, for ``busyAtStop: defer``? (docs/design.md §3.4)
 
 Both answer with three states, never two: a broken metrics pipeline, a scrape gap, a
 window shorter than the rule's ``after`` or data older than ``max_age`` all give

@@ -7,8 +7,8 @@ A service is ``known`` only when its request data covers every step of the windo
 its newest sample is younger than ``max_sample_age`` and the request count exists;
 GPU data must pass the same checks when the service requests GPUs (or has GPU series
 at all). Otherwise it is ``unknown`` with a reason, and its activity values are None
-(DESIGN §8: null where unknown); GPUs and coverage stay, as evidence. Unknown is never
-idle (DESIGN §3.3).
+(docs/design.md §8: null where unknown); GPUs and coverage stay, as evidence. Unknown is never
+idle (docs/design.md §3.3).
 """
 
 from __future__ import annotations
