@@ -44,7 +44,8 @@ class _Version(argparse.Action):
             found = version("reclaimer")
         except PackageNotFoundError:
             found = "unknown"
-        parser.exit(message=f"reclaimer {found}\n")
+        print(f"reclaimer {found}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from reclaimer.cli.output import add_output_flag, emit, print_table
+from reclaimer.cli import plan_table
+from reclaimer.cli.output import add_output_flag, emit
 from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.clock import clock_from_env
 from reclaimer.errors import InvalidInput
@@ -64,8 +65,10 @@ def run_plan(args: argparse.Namespace) -> int:
     plan = decide(now, policies, services, signals={}, ledger=LedgerView(),
                   settings=DecideSettings())
     _warn(plan)
-    if not emit([plan_item(t) for t in plan.transitions], args.output, sys.stdout):
-        print_table([plan_item(t) for t in plan.transitions], COLUMNS, sys.stdout)
+    items = [plan_item(t) for t in plan.transitions]
+    if not emit(items, args.output, sys.stdout):
+        plan_table.show(items, policies=policies, services=services, at=now,
+                        wide=args.output == "wide", out=sys.stdout)
     return EXIT_INVALID if errors else EXIT_OK
 
 

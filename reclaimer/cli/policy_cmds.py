@@ -48,11 +48,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    """The table and JSON list the same errors; ``-o wide`` lists every document."""
     results = validation_results(args.paths)
-    if not emit([error_item(r.error) for r in results if r.error], args.output, sys.stdout):
+    errors = [error_item(r.error) for r in results if r.error]
+    if args.output == "wide":
         print_table([_validate_row(r) for r in results],
                     ("file", "document", "policy", "valid", "message"), sys.stdout)
-    return EXIT_INVALID if any(r.error for r in results) else EXIT_OK
+    elif not emit(errors, args.output, sys.stdout) and errors:
+        print_table(errors, ("file", "document", "field", "message"), sys.stdout)
+    if args.output in ("table", "wide"):
+        print(_validate_summary(results))
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def _validate_summary(results: Sequence[DocumentResult]) -> str:
+    documents = {(r.source, r.document) for r in results}
+    invalid = {(r.source, r.document) for r in results if r.error}
+    files = len({r.source for r in results})
+    if not invalid:
+        return f"all {len(documents)} document(s) in {files} file(s) are valid"
+    return (f"{len(invalid)} of {len(documents)} document(s) in {files} file(s) invalid; "
+            "-o wide lists every document")
 
 
 def validation_results(paths: Sequence[Path]) -> list[DocumentResult]:

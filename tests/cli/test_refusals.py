@@ -146,3 +146,14 @@ def test_validate_reports_every_error_of_a_document(
     assert code == 1
     assert [item["field"] for item in json.loads(out)] == [
         "spec.timeZone", "spec.idle.after", "spec.mode"]
+
+
+def test_validate_table_and_json_list_the_same_errors(
+        capsys: pytest.CaptureFixture[str], files: Path) -> None:
+    paths = [POLICIES, str(files / "empty.yaml")]
+    _, table, _ = run_cli(capsys, "validate", *paths)
+    _, as_json, _ = run_cli(capsys, "validate", *paths, "-o", "json")
+    rows = [line.split(maxsplit=3) for line in table.splitlines()[1:-1]]
+    assert [[r[0], r[1], r[2]] for r in rows] == [
+        [item["file"], str(item["document"]), item["field"]] for item in json.loads(as_json)]
+    assert table.splitlines()[-1].startswith("1 of ")
