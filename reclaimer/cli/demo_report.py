@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from reclaimer.cli import demo_world
 from reclaimer.cli.report_png import draw
 from reclaimer.errors import ArgumentInvalid
 from reclaimer.ledger.records import Report
@@ -22,7 +23,7 @@ def print_summary(report: Report, *, out: TextIO) -> None:
 
 def write_picture(report: Report, path: Path, *, out: TextIO) -> None:
     try:
-        draw(report, str(path))
+        draw(report, str(path), zone=demo_world.BERLIN)
     except ArgumentInvalid as exc:
         print(f"  (no picture: {exc})", file=out)
         return

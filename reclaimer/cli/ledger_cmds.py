@@ -14,7 +14,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import TypeAlias
 
-from reclaimer.cli import ledger_args, report_png
+from reclaimer.cli import demo_args, ledger_args, report_png
 from reclaimer.cli.hold_check import check_exists
 from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.clock import clock_from_env
@@ -168,6 +168,8 @@ def _register_report(subparsers: Subparsers) -> None:
                                         "before --until)")
     parser.add_argument("--until", help="RFC 3339, or a duration back from now (default now)")
     parser.add_argument("--png", metavar="FILE", help="also draw a timeline (extra `plot`)")
+    parser.add_argument("--tz", metavar="ZONE",
+                        help="the picture's time zone (default: this machine's)")
     add_output_flag(parser)
     parser.set_defaults(handler=_report)
 
@@ -183,7 +185,7 @@ def _report(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     if args.png:
-        report_png.draw(report, args.png)
+        report_png.draw(report, args.png, zone=demo_args.zone(args.tz))
     _print_report(report, args.output)
     return 0
 

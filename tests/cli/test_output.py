@@ -4,14 +4,19 @@ and empty results that say why."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from freezegun import freeze_time
 
+from reclaimer.cli.report_png import draw, gpus_over_time
 from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.records import Report, ReportRow, StopInterval
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import ServiceRef
 from tests.cli.conftest import run_cli
@@ -92,3 +97,32 @@ def test_empty_history_says_why(capsys: pytest.CaptureFixture[str], sqlite_url: 
     code, out, _ = run_cli(capsys, "history", "--db", sqlite_url, "--namespace", "team-z")
     assert code == 0
     assert out.splitlines()[-1] == "(no transitions recorded matching --namespace team-z)"
+
+
+def _report(days: int) -> Report:
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    intervals = tuple(
+        StopInterval(ref=ServiceRef("team-a", f"m{n}"), policy="p",
+                     start=since + timedelta(days=d, hours=19),
+                     end=since + timedelta(days=d + 1, hours=8), gpus=n)
+        for n in (1, 2, 4) for d in range(days - 1))
+    total = sum(i.gpu_hours for i in intervals)
+    row = ReportRow(key="team-a", gpu_hours=total, stops=len(intervals), unknown_gpus=0)
+    return Report(since=since, now=since + timedelta(days=days), by_namespace=(row,),
+                  by_policy=(row,), intervals=intervals)
+
+
+def test_the_gpus_over_time_enclose_the_gpu_hours() -> None:
+    report = _report(30)
+    steps = gpus_over_time(report)
+    area = sum(level * (later - instant).total_seconds() / 3600
+               for (instant, level), (later, _) in pairwise(steps))
+    assert area == pytest.approx(report.total_gpu_hours)
+    assert max(level for _, level in steps) == 7
+
+
+def test_a_thirty_day_picture_is_drawn_with_its_total_in_the_title(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the optional extra `plot` is not installed")
+    png = tmp_path / "month.png"
+    draw(_report(30), str(png), zone=ZoneInfo("Europe/Berlin"))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
