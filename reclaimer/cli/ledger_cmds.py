@@ -11,7 +11,7 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TypeAlias
 
 from reclaimer.cli import demo_args, ledger_args, report_png
@@ -56,6 +56,8 @@ def _register_history(subparsers: Subparsers) -> None:
     parser.add_argument("--until", help="RFC 3339, or a duration back from now (exclusive)")
     parser.add_argument("--trigger", choices=[t.value for t in Trigger])
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--tz", metavar="ZONE",
+                        help="show table times in this zone (default: UTC; JSON is RFC 3339)")
     add_output_flag(parser)
     parser.set_defaults(handler=_history)
 
@@ -69,7 +71,7 @@ def _history(args: argparse.Namespace) -> int:
                                  trigger=Trigger(args.trigger) if args.trigger else None)
     finally:
         ledger.close()
-    _print_records(records, args.output)
+    _print_records(records, args.output, zone=demo_args.zone(args.tz))
     if not records and args.output in ("table", "wide"):
         print("(no transitions recorded" + _filters(args) + ")")
     return 0
@@ -82,9 +84,12 @@ def _filters(args: argparse.Namespace) -> str:
     return " matching " + ", ".join(given) if given else ""
 
 
-def _print_records(records: list[TransitionRecord], output: str) -> None:
+def _print_records(records: list[TransitionRecord], output: str, *,
+                   zone: tzinfo | None) -> None:
     items = [record.as_json() for record in records]
     if not emit(items, output, sys.stdout):
+        if zone is not None:
+            items = [{**item, "at": item["at"].astimezone(zone)} for item in items]
         print_table(items, HISTORY_WIDE if output == "wide" else HISTORY_COLUMNS, sys.stdout)
 
 
@@ -138,7 +143,8 @@ def _hold(args: argparse.Namespace) -> int:
                            who=args.who or _user(), now=now)
     finally:
         ledger.close()
-    print(f"{hold.ref} held until {hold.until.isoformat()} by {hold.who}: {hold.reason}{note}")
+    print(f"{hold.ref} held until {hold.until.isoformat(timespec='seconds')} by {hold.who}: "
+          f"{hold.reason}{note}")
     return 0
 
 

@@ -76,5 +76,5 @@ def _cell(value: object) -> str:
     if value is None or value == "":
         return "<none>"
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.isoformat(timespec="seconds")
     return str(value)

@@ -66,3 +66,11 @@ def test_history_takes_until(capsys: pytest.CaptureFixture[str], sqlite_url: str
     code, out, _ = run_cli(capsys, "history", "--db", sqlite_url, "-o", "json", *flags)
     assert code == 0
     assert [item["name"] for item in json.loads(out)] == names
+
+
+@freeze_time(FROZEN)
+def test_history_table_times_in_a_chosen_zone(capsys: pytest.CaptureFixture[str],
+                                              sqlite_url: str, db: Ledger) -> None:
+    code, out, _ = run_cli(capsys, "history", "--db", sqlite_url, "--tz", "Asia/Kolkata")
+    assert code == 0
+    assert out.splitlines()[1].split()[1] == "2026-03-02T15:30:00+05:30"
