@@ -73,4 +73,4 @@ def test_history_table_times_in_a_chosen_zone(capsys: pytest.CaptureFixture[str]
                                               sqlite_url: str, db: Ledger) -> None:
     code, out, _ = run_cli(capsys, "history", "--db", sqlite_url, "--tz", "Asia/Kolkata")
     assert code == 0
-    assert out.splitlines()[1].split()[1] == "2026-03-02T15:30:00+05:30"
+    assert out.splitlines()[1].split()[1] == "2026-03-02T18:30:00+05:30"  # 13:00Z, newest
