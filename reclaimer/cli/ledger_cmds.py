@@ -201,6 +201,8 @@ def _print_report(report: Report, output: str) -> None:
         return
     print(f"GPU-hours reclaimed {report.since.isoformat()} .. {report.now.isoformat()}: "
           f"{report.total_gpu_hours:.2f}")
+    if not report.intervals:
+        print("(no stop in force during this span; history --since/--until shows the rows)")
     for title, rows in (("namespace", report.by_namespace), ("policy", report.by_policy)):
         print(f"\nBY {title.upper()}")
         print_table([row.as_json() for row in rows], REPORT_COLUMNS, sys.stdout)

@@ -103,6 +103,9 @@ def run_schedule(args: argparse.Namespace) -> int:
     if not emit([schedule_item(edge, zone) for edge, zone in edges], args.output, sys.stdout):
         print_table([_schedule_row(edge, zone) for edge, zone in edges],
                     ("policy", "local", "utc", "action"), sys.stdout)
+        if not edges:
+            print(f"(no edge between {start.isoformat()} and {end.isoformat()}"
+                  f"{'' if policies else ': no valid policy given'})")
     return EXIT_INVALID if errors else EXIT_OK
 
 
