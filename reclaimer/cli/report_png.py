@@ -57,7 +57,7 @@ def draw(report: Report, path: str, *, zone: tzinfo | None = None) -> None:
     matplotlib.use("Agg")
     from matplotlib import dates, pyplot  # noqa: PLC0415
 
-    local = zone or datetime.now().astimezone().tzinfo
+    local = zone or report.now.astimezone().tzinfo  # the machine's zone, no clock read
     services = sorted({str(i.ref) for i in report.intervals})
     figure, (total, rows) = pyplot.subplots(
         2, 1, sharex=True, figsize=(12, 2.8 + 0.35 * max(len(services), 1)),
