@@ -1,10 +1,13 @@
-"""`reclaimer demo`: the real loop on a sandbox cluster over a simulated week.
+"""`reclaimer demo`: the real loop on a sandbox cluster, replaying the last full week.
+
+The week is in the past (Monday to Monday, Berlin), so the ledger it leaves is history:
+`reclaimer report` with the printed `--since`/`--until` reads the same total back.
 
 Everything is the production code path — inventory over HTTP, `decide()`, the executor,
 the SQLite ledger — except two stand-ins: the cluster is the sandbox (KServe 0.16
 simulator) and traffic comes from `ScriptedSignals`, which implements the same port as
 Prometheus. The clock is a `ManualClock` stepped from one instant worth waking for to
-the next (and at least every ``STEP``), so a week takes seconds.
+the next (and at least every ``STEP``), so a week takes a minute or two, not a week.
 """
 
 from __future__ import annotations
