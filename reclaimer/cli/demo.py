@@ -117,7 +117,7 @@ def _build(out_dir: Path, policies: Path, start: datetime, *, zone: ZoneInfo | N
 def _header(demo: Demo, policies: Path, *, start: datetime, end: datetime) -> None:
     print(f"reclaimer demo: sandbox cluster at {demo.world.url} (KServe 0.16 simulator),\n"
           f"policies from {policies}, replaying {start:%a %Y-%m-%d %H:%M} to "
-          f"{end:%a %Y-%m-%d %H:%M %Z} (Berlin) in seconds.\n", file=demo.out)
+          f"{end:%a %Y-%m-%d %H:%M %Z} (Berlin) on a fast clock.\n", file=demo.out)
 
 
 def _simulate(demo: Demo, *, start: datetime, end: datetime) -> None:
