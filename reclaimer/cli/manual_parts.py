@@ -22,7 +22,9 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import default_mode
 from reclaimer.kube.isvc import gpus_of
+from reclaimer.kube.kserve_version import controller_version
 from reclaimer.kube.rest import POD, Rest
+from reclaimer.kube.scope import Scope
 from reclaimer.kube.trim import ISVC_LABEL, keep_pod
 from reclaimer.ledger import Ledger, open_ledger
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
@@ -51,7 +53,10 @@ def carry_out(request: Request, *, now: Callable[[], datetime],
     """Plan, apply and (unless ``--no-wait``) verify one manual transition."""
     strategy = parse_strategy(request.strategy)
     rest = Rest(load_api_client(request.kubeconfig))
-    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=request.actor))
+    # Verification LISTs only the service's namespace: inside the pod, with the chart's
+    # watchNamespaces Roles, a cluster-wide LIST would be forbidden.
+    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=request.actor),
+                          scope=Scope((request.ref.namespace,)))
     ledger = open_ledger(request.database)
     try:
         _refuse_held(ledger, request, at=now())
@@ -60,6 +65,9 @@ def carry_out(request: Request, *, now: Callable[[], datetime],
                                   default_mode=default_mode(rest,
                                                             namespace=request.kserve_namespace))
         executor = Executor(cluster, ledger, actor=request.actor, options=options)
+        # What KServe's stop covers depends on its version (strategy.native_kind).
+        executor.detected_version = controller_version(rest,
+                                                       namespace=request.kserve_namespace)
         started = now()
         transition = Transition(ref=request.ref, uid=str(obj["metadata"].get("uid", "")),
                                 action=request.action, trigger=Trigger.MANUAL,
@@ -85,7 +93,7 @@ def gpus_freed(rest: Rest, ref: ServiceRef, obj: dict[str, Any]) -> int | None:
     """GPUs its live pods request; the spec's count when no pod runs (a stopped ISVC)."""
     selector = f"{ISVC_LABEL}={ref.name}"
     running = 0
-    for pod in rest.list_items(POD, label_selector=selector):
+    for pod in rest.list_items(POD, namespace=ref.namespace, label_selector=selector):
         share = keep_pod(pod)
         if share is not None and share[0] == ref:
             running += share[1]

@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -43,17 +44,21 @@ def port_number(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reclaimer.sandbox.scenario import ScenarioInvalid, load_scenario  # noqa: PLC0415
-    from reclaimer.sandbox.world import World  # noqa: PLC0415 - only this verb needs it
+    from reclaimer.policy.crd import crd  # noqa: PLC0415 - only this verb needs these
+    from reclaimer.sandbox.scenario import Scenario, ScenarioInvalid, load_scenario  # noqa: PLC0415
+    from reclaimer.sandbox.world import World  # noqa: PLC0415
 
     port = port_number(args.port)
     try:
-        scenario = load_scenario(args.scenario) if args.scenario else None
+        scenario = load_scenario(args.scenario) if args.scenario else Scenario()
     except ScenarioInvalid as exc:
         raise ArgumentInvalid(f"--scenario: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise ArgumentInvalid(f"--scenario: {args.scenario}: not a UTF-8 text file") from exc
     _check_writable(args.kubeconfig_out)
+    # The ReclaimPolicy CRD first, so `kubectl get rp -A` works and a scenario may hold
+    # ReclaimPolicy objects.
+    scenario = replace(scenario, objects=(crd(), *scenario.objects))
     try:
         world = World.start(port=port, scenario=scenario)
     except OSError as exc:
