@@ -38,9 +38,13 @@ NATIVE_EVERYWHERE = KServeVersion(0, 16, 0)
 
 
 def parse_kserve_version(text: str | None) -> KServeVersion | None:
-    """``0.15``, ``v0.15.2``, ``0.16.0-rc1``; None for anything else."""
+    """``0.15``, ``v0.15.2``, ``0.16.0-rc1``; None for anything else.
+
+    Every KServe release is 0.x: a tag like ``v2.19.0`` (a fork's own product version,
+    as Open Data Hub tags its controller) or ``2025.06.1`` says nothing about which
+    KServe it carries, and read as a version it would claim "≥ 0.16" for any of them."""
     found = _VERSION.match((text or "").strip())
-    if found is None:
+    if found is None or int(found.group(1)) != 0:
         return None
     major, minor, patch = found.groups()
     return KServeVersion(int(major), int(minor), int(patch or 0))

@@ -1,0 +1,106 @@
+"""Adversarial cases for the per-ISVC strategy (issue 15 item 1), against the sandbox.
+
+Each test is named after the case it proves: an odd controller image, a condition that
+is not KServe's, a person's edit while a predictor-only stop is in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.kube.kserve_version import KServeVersion, controller_version
+from reclaimer.model import Action
+from tests.executor.conftest import MakeHarness, isvc_entry
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+FORK = "quay.io/opendatahub/kserve-controller:v2.19.0"
+
+
+@pytest.mark.parametrize(("image", "want"), [
+    pytest.param("registry.local:5000/kserve/kserve-controller:v0.16.0",
+                 KServeVersion(0, 16, 0), id="registry-with-a-port"),
+    pytest.param("registry.local:5000/kserve/kserve-controller", None,
+                 id="registry-with-a-port-and-no-tag"),
+    pytest.param("kserve/kserve-controller:latest", None, id="latest"),
+    pytest.param("kserve/kserve-controller@sha256:" + "a" * 64, None, id="digest"),
+    pytest.param("kserve/kserve-controller:v0.16.0@sha256:" + "a" * 64, None,
+                 id="tag-and-digest"),
+    pytest.param("kserve/kserve-controller:v0.15.2-rc1", KServeVersion(0, 15, 2),
+                 id="pre-release"),
+    pytest.param(FORK, None, id="a-forks-own-product-version"),
+    pytest.param("example.com/ml/kserve-controller:2025.06.1", None, id="calendar-tag"),
+])
+def test_the_version_read_from_the_controller_image(make_harness: MakeHarness, image: str,
+                                                    want: KServeVersion | None) -> None:
+    h = make_harness("0.16", isvc_entry(), scenario={"kserveControllerImage": image})
+    assert controller_version(h.rest, namespace="kserve") == want
+
+
+def test_a_forks_version_tag_does_not_make_a_raw_isvc_on_0_15_native(
+        make_harness: MakeHarness) -> None:
+    """A fork tagged with its product's version (ODH ``v2.19.0``) is no KServe release:
+    read as 2.19 ≥ 0.16, a Raw ISVC on 0.15 got the annotation, its pods rolled and the
+    GPU stayed busy."""
+    h = make_harness("0.15", isvc_entry(mode="Standard"),
+                     scenario={"kserveControllerImage": FORK})
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert (stop.kind, stop.strategy) == (OutcomeKind.APPLIED, "managed-raw")
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    assert h.cluster.pod_counts().get(h.ref(), 0) == 0
+
+
+def _foreign_stopped(h: Any) -> None:
+    """Another tool's Stopped condition, with its own reason, on the ISVC's status."""
+    obj = h.isvc()
+    conds = [c for c in obj["status"].get("conditions") or [] if c.get("type") != "Stopped"]
+    conds.append({"type": "Stopped", "status": "False", "reason": "ScaledUp",
+                  "lastTransitionTime": "2026-03-01T00:00:00Z"})
+    h.cluster.patch_isvc_status(h.ref(), {"status": {"conditions": conds}})
+
+
+def test_a_stopped_condition_with_a_reason_is_not_kserves_on_a_raw_isvc_on_0_15(
+        make_harness: MakeHarness) -> None:
+    """KServe writes Stopped without a reason (0.15 and 0.16+, kserve_stop.md §9); a
+    condition with another tool's reason said "≥ 0.16" and the Raw ISVC got the
+    annotation, which 0.15 does not stop."""
+    h = make_harness("0.15", isvc_entry(mode="Standard"),
+                     scenario={"kserveControllerImage": ""})
+    _foreign_stopped(h)
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert (stop.kind, stop.strategy) == (OutcomeKind.APPLIED, "managed-raw")
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+
+
+def test_a_persons_minreplicas_edit_while_predictor_only_stopped_survives_the_start(
+        make_harness: MakeHarness) -> None:
+    """The start of a 0.15 predictor-only stop restores minReplicas only where ours (0)
+    is still there; a value a person set meanwhile is theirs."""
+    h = make_harness("0.15", isvc_entry(mode="Knative", transformer=True, minReplicas=1))
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert stop.strategy == "native-predictor"
+    h.cluster.patch_isvc(h.ref(), {"spec": {"transformer": {"minReplicas": 2}}})
+    start = h.apply(Action.START)
+    h.settle()
+    assert (start.kind, start.strategy) == (OutcomeKind.APPLIED, "native-predictor")
+    spec = h.isvc()["spec"]
+    assert (spec["predictor"].get("minReplicas"), spec["transformer"].get("minReplicas")) == (1, 2)
+
+
+def test_the_start_of_a_predictor_only_stop_restores_the_untouched_components(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.15", isvc_entry(mode="Knative", transformer=True, minReplicas=1))
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    h.apply(Action.STOP)
+    h.settle()
+    assert h.isvc()["spec"]["transformer"]["minReplicas"] == 0
+    h.apply(Action.START)
+    h.settle()
+    assert h.isvc()["spec"]["transformer"].get("minReplicas") is None  # as the user had it
