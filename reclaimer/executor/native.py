@@ -92,6 +92,14 @@ def _others(obj: Obj) -> list[str]:
     return [c for c in st.components(obj) if c != "predictor"]
 
 
+def _restored_min_replicas(obj: Obj, saved: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved minReplicas, only where our 0 is still there: a value a person set
+    while the service was stopped is theirs, and the start keeps it."""
+    spec = obj.get("spec") or {}
+    return {c: {"minReplicas": saved.get(c)} for c in _others(obj)
+            if spec[c].get("minReplicas") == 0}
+
+
 class NativePredictor(Native):
     """KServe 0.15.1/0.15.2, a Knative ISVC with a transformer or explainer.
 
@@ -130,9 +138,8 @@ class NativePredictor(Native):
         info = ctx.ledger.load_restore_info(ref, uid) or {}
         if info.get("strategy") != PREDICTOR_NAME:
             return Native.start(self, ctx, obj, at=at)
-        wanted = info.get("minReplicas") or {}
         body = {"metadata": {"annotations": {st.STOP: info.get("stopAnnotation")},
                              "resourceVersion": st.resource_version(obj)},
-                "spec": {c: {"minReplicas": wanted.get(c)} for c in _others(obj)}}
+                "spec": _restored_min_replicas(obj, info.get("minReplicas") or {})}
         ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
         return PREDICTOR_STARTED_MESSAGE
