@@ -13,7 +13,8 @@ import pytest
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube.kserve_version import KServeVersion, controller_version
 from reclaimer.model import Action
-from tests.executor.conftest import MakeHarness, isvc_entry
+from reclaimer.kube.rest import DEPLOYMENT
+from tests.executor.conftest import NS, MakeHarness, isvc_entry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 FORK = "quay.io/opendatahub/kserve-controller:v2.19.0"
@@ -104,3 +105,39 @@ def test_the_start_of_a_predictor_only_stop_restores_the_untouched_components(
     h.apply(Action.START)
     h.settle()
     assert h.isvc()["spec"]["transformer"].get("minReplicas") is None  # as the user had it
+
+
+def _upgrade_kserve(h: Any, kserve: str) -> None:
+    """KServe upgraded in place: the simulator swapped, the controller image bumped."""
+    h.handle.apply({"kserve": kserve, "podTerminationSeconds": 0, "namespaces": [NS]})
+    h.rest.merge_patch(DEPLOYMENT, "kserve", "kserve-controller-manager", {"spec": {"template": {
+        "spec": {"containers": [{"name": "manager",
+                                 "image": f"kserve/kserve-controller:v{kserve}.0"}]}}}})
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    h.settle()
+
+
+@pytest.mark.parametrize(("entry", "strategy", "running"), [
+    pytest.param(isvc_entry(mode="Knative", transformer=True), "native-predictor", 2,
+                 id="knative-transformer-predictor-only-stop"),
+    pytest.param(isvc_entry(mode="Standard"), "managed-raw", 1, id="raw-managed-stop"),
+])
+def test_a_start_after_kserve_was_upgraded_0_15_to_0_16_undoes_the_0_15_stop(
+        make_harness: MakeHarness, entry: dict[str, Any], strategy: str,
+        running: int) -> None:
+    h = make_harness("0.15", entry)
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert (stop.strategy, [o.kind for o in h.follow_up()]) == (
+        strategy, [OutcomeKind.VERIFIED])
+    _upgrade_kserve(h, "0.16")
+    assert h.executor.kserve_version == KServeVersion(0, 16, 0)
+    start = h.apply(Action.START)
+    h.settle()
+    assert (start.kind, start.strategy) == (OutcomeKind.APPLIED, strategy)
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    assert h.cluster.pod_counts().get(h.ref(), 0) == running
+    spec = h.isvc()["spec"]
+    assert [spec[c].get("minReplicas") for c in ("predictor", "transformer") if c in spec] \
+        == [None] * (2 if "transformer" in spec else 1)
