@@ -162,3 +162,48 @@ def test_a_managed_stop_without_restore_info_is_not_started_as_native_on_0_16(
     start = fresh.apply(h.transition(Action.START), at=T0)
     assert (start.kind, start.strategy) == (OutcomeKind.FAILED, "managed-raw")
     assert "start it by hand" in start.message
+
+
+@pytest.mark.parametrize("status", [
+    pytest.param(403, id="rbac-denies-the-read"),
+    pytest.param(404, id="no-controller-deployment"),
+    pytest.param(500, id="api-server-error"),
+])
+def test_an_unreadable_controller_leaves_the_version_unknown_and_0_15_raw_managed(
+        make_harness: MakeHarness, status: int) -> None:
+    h = make_harness("0.15", isvc_entry(mode="Standard"))
+    h.handle.faults.add("get", "deployments", "kserve", "kserve-controller-manager",
+                        status=status, times=-1)
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    assert h.executor.kserve_version is None
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert (stop.kind, stop.strategy) == (OutcomeKind.APPLIED, "managed-raw")
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+
+
+def test_a_controller_in_another_namespace_is_not_read(make_harness: MakeHarness) -> None:
+    h = make_harness("0.16", isvc_entry())
+    assert controller_version(h.rest, namespace="kserve-system") is None
+
+
+def test_a_policy_stop_of_a_hand_annotated_0_15_transformer_isvc_frees_the_transformer(
+        make_harness: MakeHarness) -> None:
+    """A person's ``stop: "true"`` on 0.15 stops only the predictor; the policy's stop
+    was "already stopped", the transformer kept its GPU and verification failed 5 minutes
+    later. The stop gives the other components minReplicas 0 and the start restores them
+    (and, as for any stop reclaimer did not make, removes the annotation)."""
+    h = make_harness("0.15", isvc_entry(mode="Knative", transformer=True,
+                                        annotations={"serving.kserve.io/stop": "true"}))
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    h.settle()
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert (stop.kind, stop.strategy) == (OutcomeKind.APPLIED, "native-predictor")
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    assert h.cluster.pod_counts().get(h.ref(), 0) == 0
+    start = h.apply(Action.START)
+    h.settle()
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    assert (start.strategy, h.cluster.pod_counts().get(h.ref(), 0)) == ("native-predictor", 2)
+    assert h.isvc()["spec"]["transformer"].get("minReplicas") is None
