@@ -12,8 +12,8 @@ import pytest
 
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube.kserve_version import KServeVersion, controller_version
-from reclaimer.model import Action
 from reclaimer.kube.rest import DEPLOYMENT
+from reclaimer.model import Action
 from tests.executor.conftest import NS, T0, MakeHarness, isvc_entry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
