@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 
 from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.executor.recover import recover
+from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.kserve_version import KServeVersion, controller_version
 from reclaimer.kube.rest import DEPLOYMENT
+from reclaimer.ledger.protocol import PlannedEntry
 from reclaimer.model import Action
 from tests.executor.conftest import NS, T0, MakeHarness, isvc_entry
 
@@ -206,4 +209,59 @@ def test_a_policy_stop_of_a_hand_annotated_0_15_transformer_isvc_frees_the_trans
     h.settle()
     assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
     assert (start.strategy, h.cluster.pod_counts().get(h.ref(), 0)) == ("native-predictor", 2)
+    assert h.isvc()["spec"]["transformer"].get("minReplicas") is None
+
+
+def test_a_crash_between_the_predictor_only_restore_info_and_the_patch_is_decided_again(
+        make_harness: MakeHarness) -> None:
+    """The planned row and the restore info are on disk, the PATCH never happened: the
+    restart abandons the row, the next stop saves the same info and the start restores it."""
+    h = make_harness("0.15", isvc_entry(mode="Knative", transformer=True))
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    handler = HANDLERS["native-predictor"]
+    restore = handler.restore_before(h.isvc(), action=Action.STOP)
+    h.ledger.record_planned_many([PlannedEntry(h.transition(Action.STOP), handler.name,
+                                               restore)], actor="crashed", at=T0)
+    assert [o.kind for o in recover(h.executor, at=T0)] == [OutcomeKind.ABANDONED]
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert (stop.kind, [o.kind for o in h.follow_up()]) == (
+        OutcomeKind.APPLIED, [OutcomeKind.VERIFIED])
+    h.apply(Action.START)
+    h.settle()
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    assert h.isvc()["spec"]["transformer"].get("minReplicas") is None
+    assert h.states() == ["abandoned", "verified", "verified"]
+
+
+def test_a_reasonless_stopped_condition_on_a_raw_isvc_is_outweighed_by_a_known_0_15(
+        make_harness: MakeHarness) -> None:
+    """A Stopped condition copied from a 0.16 cluster (a restore with status) looks like
+    KServe's; the version read from the controller wins over it."""
+    h = make_harness("0.15", isvc_entry(mode="Standard"))
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    obj = h.isvc()
+    conds = [c for c in obj["status"].get("conditions") or [] if c.get("type") != "Stopped"]
+    h.cluster.patch_isvc_status(h.ref(), {"status": {"conditions": [
+        *conds, {"type": "Stopped", "status": "False", "severity": "Info"}]}})
+    stop = h.apply(Action.STOP)
+    h.settle()
+    assert (stop.kind, stop.strategy) == (OutcomeKind.APPLIED, "managed-raw")
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+
+
+@pytest.mark.parametrize(("kserve", "mode"), [
+    pytest.param("0.16", "Standard", id="0.16-standard-native"),
+    pytest.param("0.15", "Knative", id="0.15-knative-native"),
+])
+def test_disable_auto_update_refuses_the_native_stop_and_writes_nothing(
+        make_harness: MakeHarness, kserve: str, mode: str) -> None:
+    h = make_harness(kserve, isvc_entry(
+        mode=mode, transformer=True,
+        annotations={"serving.kserve.io/disable-auto-update": "true"}))
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    stop = h.apply(Action.STOP)
+    notes = h.isvc()["metadata"].get("annotations") or {}
+    assert (stop.kind, "disable-auto-update" in stop.message) == (OutcomeKind.FAILED, True)
+    assert "serving.kserve.io/stop" not in notes
     assert h.isvc()["spec"]["transformer"].get("minReplicas") is None
