@@ -14,7 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from reclaimer.errors import ClusterError
+from reclaimer.errors import (
+    ClusterError,
+    ClusterUnavailable,
+    ServerError,
+    TooManyRequests,
+)
 from reclaimer.kube import rest
 
 CONTROLLER = "kserve-controller-manager"
@@ -60,10 +65,17 @@ def version_of_image(image: str) -> KServeVersion | None:
     return parse_kserve_version(tag)
 
 
-def controller_version(client: rest.Rest, *, namespace: str) -> KServeVersion | None:
-    """The controller Deployment's ``manager`` container tag, or None if unreadable."""
+def controller_version(client: rest.Rest, *, namespace: str,
+                       known: KServeVersion | None = None) -> KServeVersion | None:
+    """The controller Deployment's ``manager`` container tag, or None if unreadable.
+
+    ``known``: the version read before, kept through a transient failure (5xx, 429,
+    API down), so one failed resync does not make it unknown until the next; a 403 or
+    404 is an answer (the read was revoked, the Deployment is gone) and forgets it."""
     try:
         deployment: dict[str, Any] = client.get(rest.DEPLOYMENT, namespace, CONTROLLER)
+    except (ServerError, TooManyRequests, ClusterUnavailable):
+        return known
     except ClusterError:
         return None
     containers = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}

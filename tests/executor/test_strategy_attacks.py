@@ -265,3 +265,20 @@ def test_disable_auto_update_refuses_the_native_stop_and_writes_nothing(
     assert (stop.kind, "disable-auto-update" in stop.message) == (OutcomeKind.FAILED, True)
     assert "serving.kserve.io/stop" not in notes
     assert h.isvc()["spec"]["transformer"].get("minReplicas") is None
+
+
+@pytest.mark.parametrize(("status", "want"), [
+    pytest.param(503, KServeVersion(0, 16, 0), id="a-transient-error-keeps-the-version"),
+    pytest.param(403, None, id="a-revoked-read-forgets-it"),
+])
+def test_a_resync_that_cannot_read_the_controller(make_harness: MakeHarness, status: int,
+                                                  want: KServeVersion | None) -> None:
+    """A 503 during one resync said "version unknown" for the next five minutes, so a
+    Standard ISVC KServe had not reconciled yet was stopped the managed way on 0.16."""
+    h = make_harness("0.16", isvc_entry(), cache="live")
+    assert h.inventory is not None
+    assert h.inventory.kserve_version == KServeVersion(0, 16, 0)
+    h.handle.faults.add("get", "deployments", "kserve", "kserve-controller-manager",
+                        status=status, times=-1)
+    h.inventory.resync()
+    assert h.inventory.kserve_version == want
