@@ -54,7 +54,7 @@ _GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
 
 
 class PrometheusSignals:
-    """`SignalSource` over a real Prometheus (DESIGN §4)."""
+    """`SignalSource` over a real Prometheus (docs/design.md §4)."""
 
     def __init__(self, settings: PrometheusSettings) -> None:
         self.settings = settings
