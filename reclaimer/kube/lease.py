@@ -9,6 +9,13 @@
   before anyone else may start: no double actions.
 - Writes carry the resourceVersion just read, so two candidates racing for a free lease
   get one success and one 409.
+- Acting needs more than holding: `valid_for` says how long this holder may still
+  write, counting from its last successful renewal a window of ``lease_duration -
+  renew_deadline``, so a chunk started inside it ends (within ``renew_deadline``)
+  before a standby could have taken the lease over (DESIGN §7).
+- Each gain of the lease starts a new ``term`` (``term_started_at`` by the caller's
+  clock): recovery and GPU-hour counting start again from it.
+- `run` only renews; the caller releases the lease after its last write is recorded.
 
 Defaults 15 s / 10 s / 2 s are client-go's. Holder identity is the pod name.
 """
@@ -74,12 +81,23 @@ class LeaderElector:
         self._observed_at = 0.0
         self._renewed_at: float | None = None
         self._lock = threading.Lock()
+        self.term = 0
+        self.term_started_at: datetime | None = None
 
     def is_leader(self) -> bool:
         with self._lock:
             renewed = self._renewed_at
         return renewed is not None and (
             self._monotonic() - renewed < self.settings.renew_deadline)
+
+    def valid_for(self) -> float:
+        """Seconds this holder may still start writes: 0 when it may not."""
+        with self._lock:
+            renewed = self._renewed_at
+        if renewed is None:
+            return 0.0
+        margin = self.settings.lease_duration - self.settings.renew_deadline
+        return max(renewed + margin - self._monotonic(), 0.0)
 
     def try_acquire_or_renew(self) -> bool:
         """One attempt; True when this replica holds the lease afterwards."""
@@ -89,8 +107,12 @@ class LeaderElector:
             log.info("lease %s: %s", self.settings.name, exc)
             won = False
         if won:
+            gained = not self.is_leader()
             with self._lock:
                 self._renewed_at = self._monotonic()
+                if gained:
+                    self.term += 1
+                    self.term_started_at = self._now()
         return won and self.is_leader()
 
     def _attempt(self) -> bool:
@@ -148,8 +170,8 @@ class LeaderElector:
             log.info("lease %s not released: %s", s.name, exc)
 
     def run(self, stop: threading.Event) -> None:
-        """Renew (or try to acquire) every ``retry_period`` until ``stop`` is set."""
+        """Renew (or try to acquire) every ``retry_period`` until ``stop`` is set; the
+        caller releases once its tick in flight is recorded (`release`)."""
         while not stop.is_set():
             self.try_acquire_or_renew()
             stop.wait(self.settings.retry_period)
-        self.release()

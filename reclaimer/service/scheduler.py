@@ -9,6 +9,7 @@ Only the leader acts; followers keep their probes green and wait.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,14 +23,28 @@ log = logging.getLogger("reclaimer.scheduler")
 
 
 class Leadership(Protocol):
+    term: int
+    """Counts the gains of leadership; a new value is a new term."""
+    term_started_at: datetime | None
+
     def is_leader(self) -> bool: ...
+
+    def valid_for(self) -> float:
+        """Seconds this process may still start writes (the lease's safety margin)."""
+        ...
 
 
 class AlwaysLeader:
-    """Leader election switched off: a single replica always acts."""
+    """Leader election switched off: a single replica always acts, in one long term."""
+
+    term = 1
+    term_started_at: datetime | None = None
 
     def is_leader(self) -> bool:
         return True
+
+    def valid_for(self) -> float:
+        return math.inf
 
 
 TickFunction = Callable[[datetime], datetime | None]
