@@ -61,6 +61,7 @@ class TickScheduler:
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self.last_success: datetime | None = None
         self.ticks = 0
+        self._stopping = False
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -71,12 +72,18 @@ class TickScheduler:
         self._scheduler.start()
 
     def shutdown(self) -> None:
-        """Waits for the tick in flight, so a started transition is finished and recorded."""
+        """Waits for the tick in flight, so a started transition is finished and recorded.
+
+        The tick's lock is taken first: a tick ending during APScheduler's own shutdown
+        would schedule its wake-up job into a scheduler that holds its job store's lock
+        while it waits for that very tick, and neither would ever return."""
+        with self._lock:
+            self._stopping = True
         self._scheduler.shutdown(wait=True)
 
     def run_tick(self) -> None:
         with self._lock:
-            if not self._leadership.is_leader():
+            if self._stopping or not self._leadership.is_leader():
                 return
             now = self._clock.now()
             try:
