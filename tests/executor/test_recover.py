@@ -13,8 +13,8 @@ import pytest
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.executor.recover import recover
-from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube import rest
+from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.rest import Rest
 from reclaimer.ledger import open_ledger
