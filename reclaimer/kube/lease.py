@@ -77,7 +77,7 @@ class LeaderElector:
         self.settings = settings
         self._now = now
         self._monotonic = monotonic
-        self._observed: tuple[str, str] | None = None
+        self._observed: tuple[str, str, str] | None = None
         self._observed_at = 0.0
         self._renewed_at: float | None = None
         self._lock = threading.Lock()
@@ -113,6 +113,8 @@ class LeaderElector:
                 if gained:
                     self.term += 1
                     self.term_started_at = self._now()
+            if gained:
+                log.info("lease %s acquired: leader term %d", self.settings.name, self.term)
         return won and self.is_leader()
 
     def _attempt(self) -> bool:
@@ -124,15 +126,18 @@ class LeaderElector:
             return True
         spec = lease.get("spec") or {}
         holder = str(spec.get("holderIdentity") or "")
-        self._observe(holder, str(spec.get("renewTime") or ""))
+        self._observe(holder, str(spec.get("renewTime") or ""),
+                      str((lease.get("metadata") or {}).get("resourceVersion") or ""))
         expired = self._monotonic() - self._observed_at >= s.lease_duration
         if holder and holder != s.identity and not expired:
             return False
         self.rest.replace(rest.LEASE, s.namespace, s.name, self._body(lease))
         return True
 
-    def _observe(self, holder: str, renew_time: str) -> None:
-        record = (holder, renew_time)
+    def _observe(self, holder: str, renew_time: str, version: str) -> None:
+        """Any write to the Lease is a change, so a holder renewing is never taken for
+        a dead one, even when its clock stands still or repeats a renewTime."""
+        record = (holder, renew_time, version)
         if record != self._observed:
             self._observed = record
             self._observed_at = self._monotonic()

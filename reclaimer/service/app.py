@@ -178,10 +178,12 @@ def _tick_function(service: Service, *, stopping: threading.Event) -> TickFuncti
 
 
 def _budget(service: Service) -> float:
-    """A tick may start writes for ``renewDeadline`` seconds, below the lease duration."""
+    """A tick may start writes for ``leaseDuration − retryPeriod`` seconds, below the
+    lease duration: decisions older than that are left for the next tick to make again."""
     if service.elector is None:
         return math.inf
-    return service.elector.settings.renew_deadline
+    lease = service.elector.settings
+    return lease.lease_duration - lease.retry_period
 
 
 def _in_flight(service: Service) -> timedelta:

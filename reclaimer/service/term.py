@@ -2,7 +2,7 @@
 
 - `WriteGuard` is the executor's ``guard``: no write starts once SIGTERM arrived, once
   the lease was not renewed within its safety margin (``leaseDuration − renewDeadline``),
-  or once the tick has spent its budget (``renewDeadline``, below the lease duration), so
+  or once the tick has spent its budget (``leaseDuration − retryPeriod``), so
   a tick slowed by Prometheus, retries or LISTs never writes after a standby took over.
 - `TermKeeper` notices a new term before a tick: the executor forgets rows it kept from
   an earlier term, GPU-hours count from the term's start (never the gap while another
