@@ -11,7 +11,7 @@ Rows already ``applied`` resume verification with a fresh deadline.
 Rows another process may still be writing are left alone: a row of another actor
 recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
 record, a holder whose lease has not yet expired), and this process's own rows kept for
-a retry. A later pass settles them (`Recovery`).
+a retry. A later pass settles them (`Recovered.left` counts them).
 """
 
 from __future__ import annotations
