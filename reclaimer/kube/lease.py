@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reclaimer.config import LeaderElectionSettings
@@ -69,6 +69,17 @@ def _micro_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _after(now: datetime, previous: object) -> datetime:
+    """A renewTime always later than the last one, so every renewal changes the record
+    a standby watches, even when this clock stands still or stepped back (a standby
+    that saw the same record for ``lease_duration`` would take a live lease)."""
+    try:
+        last = datetime.strptime(str(previous), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return now
+    return max(now, last + timedelta(microseconds=1))
+
+
 class LeaderElector:
     def __init__(self, client: rest.Rest, settings: LeaseSettings, *,
                  now: Callable[[], datetime],
@@ -77,7 +88,7 @@ class LeaderElector:
         self.settings = settings
         self._now = now
         self._monotonic = monotonic
-        self._observed: tuple[str, str, str] | None = None
+        self._observed: tuple[str, str] | None = None
         self._observed_at = 0.0
         self._renewed_at: float | None = None
         self._lock = threading.Lock()
@@ -126,26 +137,23 @@ class LeaderElector:
             return True
         spec = lease.get("spec") or {}
         holder = str(spec.get("holderIdentity") or "")
-        self._observe(holder, str(spec.get("renewTime") or ""),
-                      str((lease.get("metadata") or {}).get("resourceVersion") or ""))
+        self._observe(holder, str(spec.get("renewTime") or ""))
         expired = self._monotonic() - self._observed_at >= s.lease_duration
         if holder and holder != s.identity and not expired:
             return False
         self.rest.replace(rest.LEASE, s.namespace, s.name, self._body(lease))
         return True
 
-    def _observe(self, holder: str, renew_time: str, version: str) -> None:
-        """Any write to the Lease is a change, so a holder renewing is never taken for
-        a dead one, even when its clock stands still or repeats a renewTime."""
-        record = (holder, renew_time, version)
+    def _observe(self, holder: str, renew_time: str) -> None:
+        record = (holder, renew_time)
         if record != self._observed:
             self._observed = record
             self._observed_at = self._monotonic()
 
     def _body(self, lease: Obj | None) -> Obj:
         s = self.settings
-        now = _micro_time(self._now())
         spec = dict((lease or {}).get("spec") or {})
+        now = _micro_time(_after(self._now(), spec.get("renewTime")))
         changing = spec.get("holderIdentity") != s.identity
         spec.update({"holderIdentity": s.identity, "leaseDurationSeconds":
                      int(s.lease_duration), "renewTime": now})
