@@ -11,7 +11,7 @@ Rows already ``applied`` resume verification with a fresh deadline.
 Rows another process may still be writing are left alone: a row of another actor
 recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
 record, a holder whose lease has not yet expired), and this process's own rows kept for
-a retry. A later pass settles them (`Recovered.left` counts them).
+a retry or awaiting verification. A later pass settles them (`Recovered.left` counts them).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def recover_pending(executor: Executor, *, at: datetime,
                     in_flight: timedelta = timedelta(0)) -> Recovered:
     executor.followup.refresh_held()
     pending = executor.ledger.pending()
-    ours = executor.retried_record_ids()
+    ours = executor.retried_record_ids() | {a.record_id for a in executor.followup.awaiting}
     mine = [r for r in pending if r.id not in ours and not (
         r.actor != executor.actor and r.recorded_at > at - in_flight)]
     if not mine:
