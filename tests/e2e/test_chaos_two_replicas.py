@@ -2,8 +2,8 @@
 
 One sandbox (KServe 0.16) with 200 dev models, one PostgreSQL 15 ledger, two `reclaimer
 run` replicas with leader election, and a policy whose edges alternate every 15
-simulated minutes (stop, start, stop, ...) on a timeline at 45x, so each of the 11 edges
-gets 20 real seconds (2 shared cores start a replica in several seconds). At every
+simulated minutes (stop, start, stop, ...) on a timeline at 40x, so each of the 11 edges
+gets 22.5 real seconds (2 shared cores start a replica in several seconds). At every
 edge, at random points (seeded), the Lease holder is SIGTERMed (a rolling update: its
 replacement was started before, as with maxSurge 1) and another replica, the new holder
 if there is one, SIGKILLed (a dead node: replaced afterwards). Afterwards: every ISVC is
@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(420)
 SEED = 14
 SERVICES = 200
 EDGES = 11
-SPEED = 45.0
+SPEED = 40.0
 EVERY = timedelta(minutes=15)
 START = datetime(2030, 4, 9, 19, 14, 30, tzinfo=UTC)
 FIRST_EDGE = datetime(2030, 4, 9, 19, 15, tzinfo=UTC)
