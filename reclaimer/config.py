@@ -26,6 +26,8 @@ class ExecutorSettings:
     strategy: str = "auto"
     verify_timeout: timedelta = timedelta(minutes=5)
     max_concurrent_starts: int = 20
+    kserve_version: str | None = None
+    """KServe's version where the controller Deployment cannot be read (e.g. "0.15.2")."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Settings:
     http: HttpSettings = HttpSettings()
     actor: str = ""
     kserve_namespace: str = "kserve"
+    # Empty: every namespace (cluster-wide LIST/WATCH); else only these, each on its own.
+    watch_namespaces: tuple[str, ...] = ()
 
 
 def parse_duration_value(key: str, value: object) -> timedelta:
@@ -138,12 +142,34 @@ def _strategy(key: str, value: object) -> str:
     return str(value)
 
 
+def _kserve_version(key: str, value: object) -> str | None:
+    text = _optional_text(key, None if value is None else str(value))
+    if text is not None and not re.match(r"^v?\d+\.\d+(\.\d+)?$", text):
+        raise ConfigInvalid(key=key, message=f"{value!r} is not a version like 0.15.2")
+    return text
+
+
 def _paths(key: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(p for p in value.split(",") if p)
     if isinstance(value, list) and all(isinstance(p, str) for p in value):
         return tuple(value)
     raise ConfigInvalid(key=key, message=f"{value!r} must be a list of paths")
+
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _namespaces(key: str, value: object) -> tuple[str, ...]:
+    """A list, or one comma-separated string (the environment); each a namespace name."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ConfigInvalid(key=key, message=f"{value!r} must be a list of namespaces")
+    for name in value:
+        if not _NAMESPACE.match(name):
+            raise ConfigInvalid(key=key, message=f"{name!r} is not a namespace name")
+    return tuple(dict.fromkeys(value))
 
 
 def _database(key: str, value: object) -> str:
@@ -167,6 +193,7 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "executor.strategy": ("executor.strategy", _strategy),
     "executor.verifyTimeout": ("executor.verify_timeout", parse_duration_value),
     "executor.maxConcurrentStarts": ("executor.max_concurrent_starts", _positive_int),
+    "executor.kserveVersion": ("executor.kserve_version", _kserve_version),
     "safety.maxStopsPerTick": ("safety.max_stops_per_tick", _int),
     "safety.massIdleFraction": ("safety.mass_idle_fraction", _fraction),
     "safety.massIdleMinimum": ("safety.mass_idle_minimum", _int),
@@ -181,6 +208,7 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "http.host": ("http.host", _text),
     "http.port": ("http.port", _port),
     "kserve.namespace": ("kserve_namespace", _text),
+    "watchNamespaces": ("watch_namespaces", _namespaces),
 }
 # Sections passed through whole to the part that owns them (validated there).
 OPAQUE_SECTIONS = ("prometheus",)

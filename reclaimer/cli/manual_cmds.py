@@ -24,7 +24,9 @@ from reclaimer.kube.client import load_api_client
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import default_mode
+from reclaimer.kube.kserve_version import controller_version
 from reclaimer.kube.rest import Rest
+from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 
@@ -63,13 +65,18 @@ def _run(args: argparse.Namespace) -> int:
     timeout: timedelta = parse_duration_value("--timeout", args.timeout)
     rest = Rest(load_api_client(args.kubeconfig))
     actor = args.actor or default_actor()
-    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor))
+    # Verification LISTs only the service's namespace: inside the pod, with the chart's
+    # watchNamespaces Roles, a cluster-wide LIST would be forbidden.
+    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor),
+                          scope=Scope((ref.namespace,)))
     clock = clock_from_env(os.environ)
     options = ExecutorOptions(strategy=parse_strategy(args.strategy), verify_timeout=timeout,
                               default_mode=default_mode(rest, namespace=args.kserve_namespace))
     ledger = open_ledger(args.db)
     try:
         executor = Executor(cluster, ledger, actor=actor, options=options)
+        # What KServe's stop covers depends on its version (strategy.native_kind).
+        executor.detected_version = controller_version(rest, namespace=args.kserve_namespace)
         obj = cluster.get_isvc(ref)
         now = clock.now()
         transition = Transition(ref=ref, uid=str(obj["metadata"].get("uid", "")),

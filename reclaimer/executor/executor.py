@@ -42,6 +42,7 @@ from reclaimer.executor.native import Native
 from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
 from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
+from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.ports import CachedIsvcs, Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import Action, Reason, ServiceRef, Transition
@@ -66,7 +67,8 @@ class Executor:
         self.ledger = ledger
         self.actor = actor
         self.options = options or ExecutorOptions()
-        self.cluster_native = False
+        self.detected_version: KServeVersion | None = None
+        """The cluster's KServe as the inventory read it; the configured one wins."""
         self.cached = cached
         self._sleep = sleep
         self.retry: dict[RetryKey, int] = {}
@@ -166,8 +168,8 @@ class Executor:
         except TRANSIENT as exc:
             return outcome(transition, OutcomeKind.RETRY, retried,
                            f"not read, retried next tick: {exc}")
-        if transition.uid and st.uid_of(obj) != transition.uid:
-            return self.gone(transition, at=at)
+        if (transition.uid and st.uid_of(obj) != transition.uid) or st.deleting(obj):
+            return self.gone(transition, at=at)  # KServe's finalizer: not gone yet, going
         refusal = handler.refusal(obj, action=transition.action)
         if refusal is not None and self.refused.get(key_of(transition)) == refusal:
             return self._refused_again(transition, obj, f"{handler.name}: {refusal}", at=at)
@@ -192,7 +194,11 @@ class Executor:
             restore = self.ledger.load_restore_info(transition.ref, st.uid_of(obj))
         return choose(obj, action=transition.action, configured=self.options.strategy,
                       default_mode=self.options.default_mode,
-                      cluster_native=self.cluster_native, restore=restore)
+                      kserve_version=self.kserve_version, restore=restore)
+
+    @property
+    def kserve_version(self) -> KServeVersion | None:
+        return self.options.kserve_version or self.detected_version
 
     def retried_edge_keys(self) -> frozenset[str]:
         """Edges claimed by a planned row that a transient failure left for a retry.
