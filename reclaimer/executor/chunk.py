@@ -13,16 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reclaimer.errors import (
-    ClusterError,
-    ClusterUnavailable,
-    Conflict,
-    LedgerError,
-    NotFound,
-    Refused,
-    ServerError,
-    TooManyRequests,
-)
+from reclaimer.errors import PERMANENT, TRANSIENT, ClusterError, LedgerError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Handler
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
@@ -35,14 +26,8 @@ if TYPE_CHECKING:
     from reclaimer.executor.executor import Executor
 
 log = logging.getLogger("reclaimer.executor")
-TRANSIENT = (Conflict, TooManyRequests, ServerError, ClusterUnavailable)
-RetryKey = tuple[str, str, str, str | None]
 A = TypeVar("A")
 B = TypeVar("B")
-
-
-def key_of(t: Transition) -> RetryKey:
-    return (t.ref.namespace, t.ref.name, t.action.value, t.edge_key)
 
 
 def outcome(t: Transition, kind: OutcomeKind, record_id: int | None, message: str,
@@ -59,7 +44,8 @@ class Prepared:
     obj: Obj
     handler: Handler
     retried: int | None
-    """The planned row kept from an earlier, transiently failed attempt."""
+    """The planned row kept from an earlier, transiently failed attempt at the same
+    decision (`attempts.decision_of`)."""
     restore: Mapping[str, Any] | None
 
 
@@ -159,8 +145,7 @@ class Chunk:
         try:
             return self._write(claimed)
         except Exception as exc:
-            with self.ex.lock:
-                self.ex.retry[key_of(claimed.prepared.transition)] = claimed.record_id
+            self.ex.attempts.keep(claimed.prepared.transition, claimed.record_id)
             return exc
 
     def _claim(self, slots: Sequence[Outcome | Prepared]
@@ -184,24 +169,21 @@ class Chunk:
         try:
             return act(ex.ctx, p.obj, at=self.at)
         except TRANSIENT as exc:
-            with ex.lock:
-                ex.retry[key_of(t)] = record_id
+            ex.attempts.keep(t, record_id)
             return outcome(t, OutcomeKind.RETRY, record_id, f"retried next tick: {exc}")
         except NotFound:
             return ex.finish(t, record_id, OutcomeKind.ABANDONED,
                              "the InferenceService is gone", at=self.at)
-        except Refused as exc:
-            with ex.lock:
-                ex.refused[key_of(t)] = str(exc)
-            return ex.fail(t, record_id, f"{handler.name}: {exc}", at=self.at)
-        except ClusterError as exc:
-            return ex.fail(t, record_id, f"{handler.name}: {exc}", at=self.at)
+        except PERMANENT as exc:
+            return ex.reject(p, record_id, f"{handler.name}: {exc}", at=self.at)
+        except ClusterError as exc:  # not known to be transient: failed once, like PERMANENT
+            return ex.reject(p, record_id, f"{handler.name}: {exc}", at=self.at)
 
     def _applied(self, claimed: Claimed, message: str) -> Outcome:
         p, ex = claimed.prepared, self.ex
         t, uid, name = p.transition, st.uid_of(p.obj), p.handler.name
-        with ex.lock:
-            ex.retry.pop(key_of(t), None)
+        ex.attempts.drop(t, claimed.record_id)
+        ex.attempts.lift([t])
         why = f"{message} (trigger {t.trigger.value}, policy {t.policy or '-'}, {t.reason.value})"
         ex.followup.track(Awaiting(
             record_id=claimed.record_id, ref=t.ref, uid=uid, action=t.action, strategy=name,

@@ -54,6 +54,9 @@ class ExecutorOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     chunk_size: int = 200
     """Transitions claimed and marked per ledger transaction; bounds a tick's memory."""
+    retry_rejected_after: timedelta = timedelta(hours=1)
+    """A decision without an edge (idle) that failed permanently (403, 422, a refusal)
+    is tried again this much later, not every tick; an edge is tried at the next edge."""
 
     @classmethod
     def from_settings(cls, settings: ExecutorSettings, *,

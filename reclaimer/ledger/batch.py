@@ -33,6 +33,7 @@ FACT_KEYS = ["namespace", "name"]
 def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry], *,
                         actor: str, at: datetime) -> list[int | None]:
     documents = protocol.restore_documents(entries, at=at)
+    _refresh(connection, [e for e in entries if e.record_id is not None])
     fresh = [e for e in entries if e.record_id is None]
     ids = _insert_rows(connection, fresh, actor=actor, at=at)
     claims = [(e.transition.edge_key, i) for e, i in zip(fresh, ids, strict=True)
@@ -52,6 +53,26 @@ def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry],
          "uid": e.transition.uid, "version": d["version"], "info": d, "saved_at": at}
         for e, d in saved.values()], keys=["namespace", "name", "uid"])
     return results
+
+
+def _refresh(connection: Connection, kept: Sequence[PlannedEntry]) -> None:
+    """Kept planned rows take their retry's decision fields (`PlannedEntry`); a row that
+    is no longer planned refuses the chunk, so nothing acts on a settled row."""
+    if not kept:
+        return
+    c = TRANSITIONS.c
+    ids = sorted({e.record_id for e in kept if e.record_id is not None})
+    found = _locked(connection, ids)
+    for record_id in ids:
+        if record_id not in found:
+            raise LedgerError(f"no transition {record_id} in the ledger")
+        protocol.check_move(record_id, RecordState(found[record_id]["state"]),
+                            RecordState.APPLIED)
+    for entry in kept:
+        t = entry.transition
+        connection.execute(update(TRANSITIONS).where(c.id == entry.record_id).values(
+            at=protocol.utc(t.at), trigger=t.trigger.value, reason=t.reason.value,
+            evidence=protocol.plain_evidence(t.evidence), gpus=t.gpus))
 
 
 def _service(item: tuple[PlannedEntry, Any, Any]) -> tuple[str, str, str]:

@@ -38,8 +38,9 @@ class PlannedEntry:
 
     ``restore`` is saved for the transition's (ref, uid) in that same transaction, so it
     is on disk before any API call that needs it. ``record_id`` names a planned row kept
-    from an earlier attempt (a retry): the row is not written again, only its restore
-    info, which the retry read afresh.
+    from an earlier attempt at the same decision (a retry of the same edge): no row is
+    added; the kept row takes this attempt's time, trigger, reason, evidence and GPUs,
+    so it tells the attempt that acted (DESIGN §6), and its restore info is saved again.
     """
 
     transition: Transition
@@ -85,8 +86,11 @@ class Ledger(Protocol):
 
     def mark_verified(self, record_id: int, *, at: datetime) -> None: ...
 
-    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
-        """Ends the row and gives its edge back, so a later tick may try again."""
+    def mark_failed(self, record_id: int, *, at: datetime, error: str,
+                    keep_claim: bool = False) -> None:
+        """Ends the row and gives its edge back, so a later tick may try again; with
+        ``keep_claim`` (a permanent failure: the request would be refused again) the
+        row keeps its edge, so the edge fails once and the next edge tries (DESIGN §5)."""
         ...
 
     def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None: ...

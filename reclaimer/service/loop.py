@@ -117,6 +117,7 @@ class Reconciler:
             plan = decide(now, observation.policies, observation.services,
                           signals=observation.signals.by_service, ledger=observation.view,
                           settings=self._decide_settings(), matches=observation.matches)
+            self.parts.executor.settle_retries([*plan.missed, *plan.transitions], at=now)
             recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
             for entry in recorded:
                 self.parts.executor.announce_blocked(entry, at=now)

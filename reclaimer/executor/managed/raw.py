@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from reclaimer.errors import ChildMissing, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, saved_restore_info, write_condition
 from reclaimer.kube.ports import Obj
@@ -93,7 +94,12 @@ class ManagedRaw:
         return ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
 
     def _scale(self, ctx: Context, deployment: Obj, replicas: int) -> None:
+        """A Deployment that vanished between the LIST and the scale is a missing child
+        (permanent for this attempt), not a missing InferenceService."""
         meta = deployment["metadata"]
-
-        ctx.call(lambda: ctx.cluster.scale_deployment(meta["namespace"], meta["name"],
-                                                      replicas))
+        try:
+            ctx.call(lambda: ctx.cluster.scale_deployment(meta["namespace"], meta["name"],
+                                                          replicas))
+        except NotFound as exc:
+            raise ChildMissing(f"component Deployment {meta['namespace']}/{meta['name']} "
+                               f"is gone: {exc}", status=404) from exc
