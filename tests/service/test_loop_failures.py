@@ -1,4 +1,4 @@
-"""Issue 14 cases 5 and 6: how failed and retried edges end, through `reconcile_once`.
+"""Issue 14 cases 4, 5 and 6: how failed and retried decisions end, through `reconcile_once`.
 
 The sandbox (KServe 0.16, over HTTP) injects the API errors; the loop decides with the
 office-hours policy and scripted quiet traffic, as `reclaimer run` would.
@@ -17,8 +17,11 @@ from reclaimer.kube.rest import ISVC
 from reclaimer.ledger.records import RecordState
 from reclaimer.model import Action, ServiceRef
 from tests.fixtures.sandbox import MakeSandbox
+from reclaimer.signals.scripted import Script, Steady
 from tests.service.loop_world import (
+    DATA_FROM,
     FRIDAY_STOP,
+    IDLE,
     MONDAY_START,
     OFFICE_HOURS,
     LoopWorld,
@@ -29,6 +32,7 @@ from tests.service.loop_world import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 LLAMA = ServiceRef("team-a", "llama")
+WHISPER = ServiceRef("team-b", "whisper")
 TUESDAY_START = MONDAY_START + timedelta(days=1)
 
 
@@ -119,3 +123,32 @@ def test_case6_a_retried_edge_satisfied_by_someone_else_closes_its_row(
     rows = sorted(office.ledger.history(), key=lambda r: r.id)
     assert rows[0].state is RecordState.ABANDONED
     assert office.ledger.pending() == []
+
+
+def test_case4_an_idle_stop_not_decided_again_closes_its_row_at_once(
+        make_sandbox: MakeSandbox, tmp_path: Path) -> None:
+    """409 on the idle stop; a request arrives before the next tick; hours later the
+    service is idle again: its stop is a new row with its own time and evidence."""
+    woken = FRIDAY_STOP + timedelta(minutes=31, seconds=10)
+    script = Script(data_from=DATA_FROM, gpus=1, single=(woken,),
+                    steady=(Steady(start=DATA_FROM, end=FRIDAY_STOP,
+                                   every=timedelta(minutes=1)),),
+                    gpu_levels=((DATA_FROM, 50.0), (FRIDAY_STOP, 0.0)))
+    world = build(make_sandbox(scenario(("team-b", "whisper", {"reclaim": "idle"}))), tmp_path,
+                  policies={"idle": IDLE}, scripts={WHISPER: script})
+    try:
+        world.sandbox.faults.add("patch", "inferenceservices", status=409)
+        world.tick(FRIDAY_STOP + timedelta(minutes=31))
+        world.tick(FRIDAY_STOP + timedelta(minutes=31, seconds=30))
+        after_wake = [r.state for r in world.ledger.history()]
+        later = FRIDAY_STOP + timedelta(hours=4)
+        world.tick(later)
+        rows = sorted(world.ledger.history(), key=lambda r: r.id)
+        report = world.ledger.report(since=FRIDAY_STOP, now=later + timedelta(hours=1))
+    finally:
+        world.close()
+    assert after_wake == [RecordState.ABANDONED]
+    assert [(r.state.value.replace("verified", "applied"), r.at) for r in rows] == [
+        ("abandoned", FRIDAY_STOP + timedelta(minutes=31)), ("applied", later)]
+    assert "not taken again" in (rows[0].error or "")
+    assert report.total_gpu_hours == pytest.approx(1.0)
