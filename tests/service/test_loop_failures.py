@@ -16,8 +16,8 @@ import pytest
 from reclaimer.kube.rest import ISVC
 from reclaimer.ledger.records import RecordState
 from reclaimer.model import Action, ServiceRef
-from tests.fixtures.sandbox import MakeSandbox
 from reclaimer.signals.scripted import Script, Steady
+from tests.fixtures.sandbox import MakeSandbox
 from tests.service.loop_world import (
     DATA_FROM,
     FRIDAY_STOP,
