@@ -16,6 +16,8 @@ from tests.executor.conftest import NS, Harness, MakeHarness, isvc_entry
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 PAUSED = "autoscaling.keda.sh/paused-replicas"
 KEDA = {"serving.kserve.io/autoscalerClass": "keda"}
+SCALED_OBJECT = rest.Kind("keda.sh", "v1alpha1", "scaledobjects")
+HPA = rest.Kind("autoscaling", "v2", "horizontalpodautoscalers")
 TARGET = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llama-predictor"}
 
 
@@ -47,7 +49,7 @@ def _keda(make_harness: MakeHarness, *extra: dict[str, Any],
 
 
 def _pause_of(h: Harness) -> str | None:
-    so = h.rest.get(rest.SCALED_OBJECT, NS, "llama-predictor")
+    so = h.rest.get(SCALED_OBJECT, NS, "llama-predictor")
     return ((so["metadata"].get("annotations") or {})).get(PAUSED)
 
 
@@ -85,10 +87,10 @@ def test_case8_the_start_restores_the_scaled_objects_pause(make_harness: MakeHar
 
 def test_case8_keda_s_own_hpa_is_no_refusal(make_harness: MakeHarness) -> None:
     h = _keda(make_harness)
-    so = h.rest.get(rest.SCALED_OBJECT, NS, "llama-predictor")
+    so = h.rest.get(SCALED_OBJECT, NS, "llama-predictor")
     owner = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "controller": True,
              "name": "llama-predictor", "uid": so["metadata"]["uid"]}
-    h.rest.request("POST", rest.HPA.path(NS), body=_hpa("keda-hpa-llama-predictor", owner))
+    h.rest.request("POST", HPA.path(NS), body=_hpa("keda-hpa-llama-predictor", owner))
     assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
 
 
