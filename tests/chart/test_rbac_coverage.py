@@ -53,6 +53,9 @@ def _drive_cluster(rest: Rest) -> None:
     cluster.patch_isvc_status(ref, {"status": {}})
     for deployment in cluster.component_deployments(ref):
         cluster.scale_deployment(TEAM, deployment["metadata"]["name"], 0)
+    cluster.list_scalers(TEAM)
+    cluster.patch_scaled_object(TEAM, "llama-predictor", {"metadata": {"annotations": {
+        "autoscaling.keda.sh/paused-replicas": "0"}}})
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     for _ in range(2):  # the second one bumps the first Event's count (a PATCH)
         cluster.emit_event(ref, obj["metadata"]["uid"], reason="Reclaimed", message="m",
@@ -165,4 +168,6 @@ def test_the_check_bites_when_a_grant_is_missing(
     drive made are then reported as not allowed."""
     native = grants(helm.template(set_values=["config.executor.strategy=native"]))
     missing = {(n.resource, n.verb) for n in uncovered(native, adapter_needs)}
-    assert missing == {("deployments", "list"), ("deployments/scale", "patch")}
+    assert missing == {("deployments", "list"), ("deployments/scale", "patch"),
+                       ("scaledobjects", "list"), ("scaledobjects", "patch"),
+                       ("horizontalpodautoscalers", "list"), ("rollouts", "list")}
