@@ -50,7 +50,7 @@ def _keda(make_harness: MakeHarness, *extra: dict[str, Any],
 
 def _pause_of(h: Harness) -> str | None:
     so = h.rest.get(SCALED_OBJECT, NS, "llama-predictor")
-    return ((so["metadata"].get("annotations") or {})).get(PAUSED)
+    return (so["metadata"].get("annotations") or {}).get(PAUSED)
 
 
 def _replicas(h: Harness) -> int:
