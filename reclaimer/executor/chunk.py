@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from reclaimer.errors import PERMANENT, TRANSIENT, ClusterError, LedgerError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Handler
-from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
+from reclaimer.executor.outcome import Awaiting, ErrorClass, Outcome, OutcomeKind
 from reclaimer.kube.events import RECLAIMED, RESTORED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.protocol import PlannedEntry
@@ -31,9 +31,9 @@ B = TypeVar("B")
 
 
 def outcome(t: Transition, kind: OutcomeKind, record_id: int | None, message: str,
-            strategy: str | None = None) -> Outcome:
+            strategy: str | None = None, *, error: ErrorClass | None = None) -> Outcome:
     return Outcome(ref=t.ref, action=t.action, kind=kind, record_id=record_id,
-                   message=message, strategy=strategy)
+                   message=message, strategy=strategy, error=error)
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,8 @@ class Chunk:
             return act(ex.ctx, p.obj, at=self.at)
         except TRANSIENT as exc:
             ex.attempts.keep(t, record_id)
-            return outcome(t, OutcomeKind.RETRY, record_id, f"retried next tick: {exc}")
+            return outcome(t, OutcomeKind.RETRY, record_id, f"retried next tick: {exc}",
+                           error=ErrorClass.TRANSIENT)
         except NotFound:
             return ex.finish(t, record_id, OutcomeKind.ABANDONED,
                              "the InferenceService is gone", at=self.at)

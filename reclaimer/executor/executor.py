@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor as Pool
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -38,7 +39,7 @@ from reclaimer.executor.base import Context, Handler
 from reclaimer.executor.chunk import Chunk, Prepared, outcome
 from reclaimer.executor.followup import FollowUp
 from reclaimer.executor.native import Native
-from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
+from reclaimer.executor.outcome import ErrorClass, ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
 from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
 from reclaimer.kube.ports import CachedIsvcs, Cluster, Obj
@@ -146,7 +147,7 @@ class Executor:
             return self.gone(transition, at=at)
         except TRANSIENT as exc:
             return outcome(transition, OutcomeKind.RETRY, retried,
-                           f"not read, retried next tick: {exc}")
+                           f"not read, retried next tick: {exc}", error=ErrorClass.TRANSIENT)
         if transition.uid and st.uid_of(obj) != transition.uid:
             return self.gone(transition, at=at)
         waiting = self._rejected(transition, obj, handler, at=at)
@@ -207,7 +208,8 @@ class Executor:
         self.attempts.reject(t, Rejection(
             uid=st.uid_of(p.obj), at=at, error=error,
             refusal=p.handler.refusal(p.obj, action=t.action)))
-        return self.fail(t, record_id, error, at=at, permanent=True)
+        failed = self.fail(t, record_id, error, at=at, permanent=True)
+        return replace(failed, error=ErrorClass.PERMANENT)
 
     def fail(self, t: Transition, record_id: int, error: str, *, at: datetime,
              permanent: bool = False) -> Outcome:

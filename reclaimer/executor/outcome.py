@@ -12,6 +12,13 @@ from reclaimer.executor.strategy import Strategy, parse_strategy
 from reclaimer.model import Action, DeploymentMode, ServiceRef
 
 
+class ErrorClass(StrEnum):
+    """`errors.is_transient`, as the metric's label."""
+
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+
+
 class OutcomeKind(StrEnum):
     APPLIED = "applied"
     VERIFIED = "verified"
@@ -31,6 +38,8 @@ class Outcome:
     record_id: int | None
     message: str
     strategy: str | None = None
+    error: ErrorClass | None = None
+    """How the API error behind a ``retry`` or ``failed`` outcome was classed."""
 
 
 @dataclass(frozen=True)

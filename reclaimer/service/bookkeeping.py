@@ -36,6 +36,9 @@ def update_metrics(metrics: ServiceMetrics, observation: Observation, plan: Plan
         trigger = triggers.get((outcome.ref, outcome.action), Trigger.SCHEDULE)
         metrics.transitions.labels(action=outcome.action.value, trigger=trigger.value,
                                    outcome=outcome.kind.value).inc()
+        if outcome.error is not None:
+            metrics.transition_errors.labels(action=outcome.action.value,
+                                             **{"class": outcome.error.value}).inc()
 
 
 def _gpus_reclaimed(observation: Observation) -> int:

@@ -56,6 +56,11 @@ def _events(world: LoopWorld, reason: str) -> list[dict[str, Any]]:
     return [e for e in items if e["reason"] == reason]
 
 
+def _errors(world: LoopWorld, action: str, kind: str) -> float:
+    counter = world.reconciler.metrics.transition_errors
+    return float(counter.labels(action=action, **{"class": kind})._value.get())
+
+
 def _stop_annotation(world: LoopWorld) -> str | None:
     obj = world.rest.get(ISVC, LLAMA.namespace, LLAMA.name)
     return (obj["metadata"].get("annotations") or {}).get("serving.kserve.io/stop")
@@ -76,6 +81,7 @@ def test_case5_a_permanent_error_fails_the_start_edge_once(office: LoopWorld,
     (event,) = _events(office, "ReclaimFailed")
     assert (len(_rows(office, Action.START)), event["count"]) == (1, 1)
     assert str(status) in (failed[1] or "")
+    assert _errors(office, "start", "permanent") == 1
 
 
 def test_case5_the_next_edge_tries_again(office: LoopWorld) -> None:
@@ -96,6 +102,8 @@ def test_case5_a_transient_error_keeps_one_row_until_it_succeeds(office: LoopWor
         office.tick(MONDAY_START + timedelta(seconds=30 * half_minutes))
     assert [state for state, _ in _rows(office, Action.START)] == ["applied"]
     assert _events(office, "ReclaimFailed") == []
+    assert (_errors(office, "start", "transient"), _errors(office, "start", "permanent")) == (
+        3, 0)
 
 
 def test_case6_a_retried_edge_that_is_then_held_closes_its_row(office: LoopWorld) -> None:
