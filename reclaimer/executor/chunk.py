@@ -156,9 +156,18 @@ class Chunk:
                    for _, p in ready]
         ids = self.ex.ledger.record_planned_many(entries, actor=self.ex.actor, at=self.at)
         for (index, prepared), record_id in zip(ready, ids, strict=True):
-            t = prepared.transition
-            yield index, (Claimed(prepared, record_id) if record_id is not None else outcome(
-                t, OutcomeKind.SKIPPED, None, f"edge {t.edge_key} is already claimed"))
+            yield index, (Claimed(prepared, record_id) if record_id is not None
+                          else self._not_claimed(prepared))
+
+    def _not_claimed(self, prepared: Prepared) -> Outcome:
+        """Another replica claimed the edge first, or settled the kept row meanwhile
+        (then it is forgotten: nothing acts on a settled row)."""
+        t = prepared.transition
+        if prepared.retried is not None:
+            self.ex.attempts.drop(t, prepared.retried)
+            return outcome(t, OutcomeKind.SKIPPED, None,
+                           f"its planned row {prepared.retried} was settled meanwhile")
+        return outcome(t, OutcomeKind.SKIPPED, None, f"edge {t.edge_key} is already claimed")
 
     def _write(self, claimed: Claimed) -> str | Outcome:
         """The strategy's API calls; a failure is settled here, a success returns its

@@ -77,12 +77,10 @@ class MemoryLedger(RecordingStore):
         documents = protocol.restore_documents(entries, at=at)
         results: list[int | None] = []
         with self._lock:
-            for entry in entries:
-                if entry.record_id is not None:
-                    self._check(entry.record_id, RecordState.APPLIED)
             for entry, document in zip(entries, documents, strict=True):
                 t = entry.transition
-                if entry.record_id is None and t.edge_key in self._claims:
+                if (entry.record_id is None and t.edge_key in self._claims) or (
+                        entry.record_id is not None and not self._planned(entry.record_id)):
                     results.append(None)
                     continue
                 if entry.record_id is not None:
@@ -93,6 +91,10 @@ class MemoryLedger(RecordingStore):
                 if document is not None:
                     self._restore[(t.ref, t.uid)] = document
         return results
+
+    def _planned(self, record_id: int) -> bool:
+        record = self._records.get(record_id)
+        return record is not None and record.state is RecordState.PLANNED
 
     def _refresh(self, record_id: int, t: Transition) -> None:
         """A kept planned row takes the retry's decision fields (`PlannedEntry`)."""

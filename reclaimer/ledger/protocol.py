@@ -62,8 +62,9 @@ class Ledger(Protocol):
         """`record_planned` and `save_restore_info` for a chunk, in one transaction.
 
         Returns each entry's record id in order; None where the edge was already claimed
-        (by another replica, or by an earlier entry of the chunk): nothing of that entry
-        is written, its restore info included. Refuses the whole chunk (`LedgerError`,
+        (by another replica, or by an earlier entry of the chunk), or where an entry's
+        kept row (``record_id``) is no longer planned (settled meanwhile): nothing of
+        that entry is written, its restore info included. Refuses the whole chunk (`LedgerError`,
         nothing written) when any entry is invalid."""
         ...
 

@@ -93,3 +93,21 @@ def test_case4_an_idle_retry_within_the_same_decision_reuses_its_row(
     kinds = [h.executor.apply(decision, at=T0).kind for _ in range(2)]
     (row,) = sql_ledger.history()
     assert (kinds, row.state) == ([OutcomeKind.RETRY, OutcomeKind.APPLIED], RecordState.APPLIED)
+
+
+def test_case4_a_kept_row_settled_meanwhile_is_not_acted_on(
+        make_harness: MakeHarness, sql_ledger: Ledger) -> None:
+    """Another replica's recovery abandoned the kept row: the retry writes nothing and
+    fails nothing else; the edge is free for the next attempt."""
+    h = make_harness("0.16", isvc_entry(), ledger=sql_ledger)
+    h.handle.faults.add("patch", "inferenceservices", status=409)
+    edge = h.transition(Action.STOP, edge_key=EDGE)
+    first = h.executor.apply(edge, at=T0)
+    assert first.record_id is not None
+    sql_ledger.mark_abandoned(first.record_id, at=T0, error="recovered by replica-2")
+    retry_at = T0 + timedelta(seconds=30)
+    skipped = h.executor.apply(replace(edge, at=retry_at), at=retry_at)
+    again = h.executor.apply(replace(edge, at=retry_at), at=retry_at)
+    assert (skipped.kind, again.kind) == (OutcomeKind.SKIPPED, OutcomeKind.APPLIED)
+    assert [r.state for r in sorted(sql_ledger.history(), key=lambda r: r.id)] == [
+        RecordState.ABANDONED, RecordState.APPLIED]

@@ -7,11 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from reclaimer.errors import LedgerError
 from reclaimer.ledger import Ledger, RecordState
 from reclaimer.ledger.protocol import PlannedEntry
 from reclaimer.model import Reason, Trigger
-from tests.ledger.builders import at, transition
+from tests.ledger.builders import BERT, LLAMA, at, transition
 
 
 @pytest.mark.parametrize(("keep_claim", "claimed"), [
@@ -44,13 +43,17 @@ def test_case4_a_kept_row_takes_the_retrys_time_and_evidence(ledger: Ledger) -> 
     assert ledger.view(at(1)).last_transitions[first.ref].at == at(0.5)
 
 
-def test_case4_a_settled_row_is_not_reused(ledger: Ledger) -> None:
+def test_case4_a_settled_row_is_not_reused_and_the_rest_of_the_chunk_is(
+        ledger: Ledger) -> None:
     (record_id,) = ledger.record_planned_many([PlannedEntry(transition(), "native")],
                                               actor="r", at=at(0))
     assert record_id is not None
-    ledger.mark_abandoned(record_id, at=at(0.1), error="not taken again")
-    retry = PlannedEntry(replace(transition(), at=at(0.2)), "native", record_id=record_id)
-    with pytest.raises(LedgerError):
-        ledger.record_planned_many([retry], actor="r", at=at(0.2))
-    (stored,) = ledger.history()
-    assert (stored.state, stored.at) == (RecordState.ABANDONED, at(0))
+    ledger.mark_abandoned(record_id, at=at(0.1), error="settled by another replica")
+    retry = PlannedEntry(replace(transition(), at=at(0.2)), "native", record_id=record_id,
+                         restore={"strategy": "native", "stopAnnotation": None})
+    other = PlannedEntry(transition(BERT), "native")
+    results = ledger.record_planned_many([retry, other], actor="r", at=at(0.2))
+    stored = {r.id: r for r in ledger.history()}
+    assert results[0] is None and results[1] in stored
+    assert (stored[record_id].state, stored[record_id].at) == (RecordState.ABANDONED, at(0))
+    assert ledger.load_restore_info(LLAMA, "uid-llama") is None
