@@ -80,16 +80,16 @@ def make_harness(make_sandbox: Callable[..., SandboxHandle]) -> Iterator[MakeHar
                 verify_timeout: timedelta = timedelta(minutes=5), termination: float = 0,
                 cache: str | None = None, chunk_size: int = 200,
                 ledger: Ledger | None = None,
-                objects: tuple[dict[str, Any], ...] = ()) -> Harness:
+                scenario: dict[str, Any] | None = None) -> Harness:
         """``cache``: "live" (watched, as `reclaimer run` has it) or "frozen" (listed
-        once and never updated, so the executor acts on a stale copy) or None.
-        ``ledger``: a SQL store to act on; a fresh `MemoryLedger` by default.
-        ``objects``: further manifests for the scenario (CRDs and their objects)."""
+        once and never updated, so the executor acts on a stale copy) or None;
+        ``scenario``: further scenario keys (``objects``, ``keda``, ...);
+        ``ledger``: a SQL store to act on; a fresh `MemoryLedger` by default."""
         from reclaimer.executor.strategy import parse_strategy  # noqa: PLC0415
 
         handle = make_sandbox({"kserve": kserve, "podTerminationSeconds": termination,
                                "namespaces": [NS], "inferenceServices": list(isvcs),
-                               "objects": list(objects)})
+                               **(scenario or {})})
         api = api_client_for_host(handle.url)
         clients.append(api)
         rest = Rest(api)
