@@ -65,7 +65,9 @@ def _hpa(name: str, owner: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def _with_scaled_object(make_harness: MakeHarness, *extra: dict[str, Any],
                         paused: str | None = None) -> Harness:
-    return make_harness("0.14", isvc_entry(), scenario={
+    """A ScaledObject someone made on llama's Deployment; class ``external``, so that
+    KServe's own HPA does not fight it where the sandbox simulates KEDA."""
+    return make_harness("0.14", isvc_entry(annotations={CLASS: "external"}), scenario={
         "objects": [KEDA_CRD, _scaled_object(paused), *extra]})
 
 
