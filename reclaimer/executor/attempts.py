@@ -94,6 +94,18 @@ class Attempts:
             if kept is not None and record_id in (None, kept.record_id):
                 del self._kept[key]
 
+    def kept_ids(self) -> frozenset[int]:
+        """The planned rows kept for a retry: not for a recovery to settle."""
+        with self._lock:
+            return frozenset(k.record_id for k in self._kept.values())
+
+    def clear(self) -> None:
+        """A new term as leader: another leader may have settled what was kept, and a
+        rejection remembered in an earlier term is tried again once."""
+        with self._lock:
+            self._kept.clear()
+            self._rejected.clear()
+
     def retried_edge_keys(self) -> frozenset[str]:
         with self._lock:
             return frozenset(k.edge_key for k in self._kept.values() if k.edge_key is not None)

@@ -111,3 +111,14 @@ def test_case4_a_kept_row_settled_meanwhile_is_not_acted_on(
     assert (skipped.kind, again.kind) == (OutcomeKind.SKIPPED, OutcomeKind.APPLIED)
     assert [r.state for r in sorted(sql_ledger.history(), key=lambda r: r.id)] == [
         RecordState.ABANDONED, RecordState.APPLIED]
+
+
+def test_case4_kept_rows_are_known_and_forgotten_at_a_new_term(
+        make_harness: MakeHarness, sql_ledger: Ledger) -> None:
+    h = make_harness("0.16", isvc_entry(), ledger=sql_ledger)
+    h.handle.faults.add("patch", "inferenceservices", status=409)
+    first = h.executor.apply(h.transition(Action.STOP, edge_key=EDGE), at=T0)
+    kept = h.executor.attempts.kept_ids()
+    h.executor.attempts.clear()
+    assert (kept, h.executor.attempts.kept_ids()) == (frozenset({first.record_id}), frozenset())
+    assert h.executor.retried_edge_keys() == frozenset()
