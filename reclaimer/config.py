@@ -68,6 +68,8 @@ class Settings:
     http: HttpSettings = HttpSettings()
     actor: str = ""
     kserve_namespace: str = "kserve"
+    # Empty: every namespace (cluster-wide LIST/WATCH); else only these, each on its own.
+    watch_namespaces: tuple[str, ...] = ()
 
 
 def parse_duration_value(key: str, value: object) -> timedelta:
@@ -146,6 +148,21 @@ def _paths(key: str, value: object) -> tuple[str, ...]:
     raise ConfigInvalid(key=key, message=f"{value!r} must be a list of paths")
 
 
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _namespaces(key: str, value: object) -> tuple[str, ...]:
+    """A list, or one comma-separated string (the environment); each a namespace name."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ConfigInvalid(key=key, message=f"{value!r} must be a list of namespaces")
+    for name in value:
+        if not _NAMESPACE.match(name):
+            raise ConfigInvalid(key=key, message=f"{name!r} is not a namespace name")
+    return tuple(dict.fromkeys(value))
+
+
 def _database(key: str, value: object) -> str:
     url = _text(key, value)
     if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", url):
@@ -181,6 +198,7 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "http.host": ("http.host", _text),
     "http.port": ("http.port", _port),
     "kserve.namespace": ("kserve_namespace", _text),
+    "watchNamespaces": ("watch_namespaces", _namespaces),
 }
 # Sections passed through whole to the part that owns them (validated there).
 OPAQUE_SECTIONS = ("prometheus",)

@@ -25,6 +25,7 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import default_mode
 from reclaimer.kube.rest import Rest
+from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 
@@ -63,7 +64,10 @@ def _run(args: argparse.Namespace) -> int:
     timeout: timedelta = parse_duration_value("--timeout", args.timeout)
     rest = Rest(load_api_client(args.kubeconfig))
     actor = args.actor or default_actor()
-    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor))
+    # Verification LISTs only the service's namespace: inside the pod, with the chart's
+    # watchNamespaces Roles, a cluster-wide LIST would be forbidden.
+    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor),
+                          scope=Scope((ref.namespace,)))
     clock = clock_from_env(os.environ)
     options = ExecutorOptions(strategy=parse_strategy(args.strategy), verify_timeout=timeout,
                               default_mode=default_mode(rest, namespace=args.kserve_namespace))

@@ -16,8 +16,9 @@ from typing import Any
 
 from reclaimer.errors import NotFound
 from reclaimer.kube import rest
-from reclaimer.kube.cache import WatchCache, name_key
+from reclaimer.kube.cache import name_key
 from reclaimer.kube.isvc import service_from_isvc
+from reclaimer.kube.scope import EVERYWHERE, Scope, watch_cache
 from reclaimer.kube.trim import ISVC_LABEL, KeptIsvc, PodShare, keep_isvc, keep_pod
 from reclaimer.model import DeploymentMode, Service, ServiceRef, parse_mode
 
@@ -55,15 +56,18 @@ def gpus_by_service(pods: Iterable[PodShare]) -> dict[ServiceRef, int]:
 
 class Inventory:
     def __init__(self, client: rest.Rest, *, kserve_namespace: str = "kserve",
-                 resync_every: float = 300.0,
+                 resync_every: float = 300.0, scope: Scope = EVERYWHERE,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        """``scope``: the namespaces whose ISVCs and pods are listed and watched; a
+        service outside them is never seen."""
         self.rest = client
         self.kserve_namespace = kserve_namespace
         self.mode = DeploymentMode.KNATIVE
-        self.isvcs = WatchCache(client, rest.ISVC, resync_every=resync_every,
-                                monotonic=monotonic, trim=self._keep, key=name_key)
-        self.pods = WatchCache(client, rest.POD, label_selector=ISVC_LABEL,
-                               resync_every=resync_every, monotonic=monotonic, trim=keep_pod)
+        self.isvcs = watch_cache(client, rest.ISVC, scope=scope, resync_every=resync_every,
+                                 monotonic=monotonic, trim=self._keep, key=name_key)
+        self.pods = watch_cache(client, rest.POD, scope=scope, label_selector=ISVC_LABEL,
+                                resync_every=resync_every, monotonic=monotonic,
+                                trim=keep_pod)
         self._last_gpus: dict[str, int] = {}
 
     def start(self) -> None:

@@ -61,3 +61,20 @@ def test_a_bad_reference_names_the_argument(ref: str,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stop", ref]) == 1
     assert "NS/NAME" in capsys.readouterr().err
+
+
+def test_manual_stop_reads_only_the_services_namespace(
+        make_sandbox: Callable[..., SandboxHandle], tmp_path: Path) -> None:
+    """Run in the pod with watchNamespaces, the service account has only Roles: the
+    command's verification must not LIST cluster-wide (docs/least-privilege.md)."""
+    handle = make_sandbox({"kserve": "0.14", "podTerminationSeconds": 0, "namespaces": [NS],
+                           "inferenceServices": [isvc_entry(mode="Standard")]})
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(handle.world.kubeconfig())
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(db))
+    handle.request_log.clear()
+    assert main(["stop", f"{NS}/llama", "--kubeconfig", str(kubeconfig), "--db", db,
+                 "--timeout", "30s"]) == 0
+    lists = {(r.resource, r.namespace) for r in handle.request_log.entries(verb="list")}
+    assert lists and all(namespace == NS for _, namespace in lists), lists

@@ -107,6 +107,9 @@ http:
   port: 8080
 kserve:
   namespace: {{ .Values.kserve.namespace | quote }}
+{{- if .Values.watchNamespaces }}
+watchNamespaces: {{ include "reclaimer.watchNamespaces" . }}
+{{- end }}
 {{- end }}
 
 {{/* The container environment, shared by the service and its db-upgrade step. */}}
