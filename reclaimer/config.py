@@ -26,6 +26,8 @@ class ExecutorSettings:
     strategy: str = "auto"
     verify_timeout: timedelta = timedelta(minutes=5)
     max_concurrent_starts: int = 20
+    kserve_version: str | None = None
+    """KServe's version where the controller Deployment cannot be read (e.g. "0.15.2")."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,13 @@ def _strategy(key: str, value: object) -> str:
     return str(value)
 
 
+def _kserve_version(key: str, value: object) -> str | None:
+    text = _optional_text(key, None if value is None else str(value))
+    if text is not None and not re.match(r"^v?\d+\.\d+(\.\d+)?$", text):
+        raise ConfigInvalid(key=key, message=f"{value!r} is not a version like 0.15.2")
+    return text
+
+
 def _paths(key: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(p for p in value.split(",") if p)
@@ -184,6 +193,7 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "executor.strategy": ("executor.strategy", _strategy),
     "executor.verifyTimeout": ("executor.verify_timeout", parse_duration_value),
     "executor.maxConcurrentStarts": ("executor.max_concurrent_starts", _positive_int),
+    "executor.kserveVersion": ("executor.kserve_version", _kserve_version),
     "safety.maxStopsPerTick": ("safety.max_stops_per_tick", _int),
     "safety.massIdleFraction": ("safety.mass_idle_fraction", _fraction),
     "safety.massIdleMinimum": ("safety.mass_idle_minimum", _int),

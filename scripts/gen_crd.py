@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reclaimer.policy.spec_fields import crd_schema  # noqa: E402
+from reclaimer.policy.crd import crd  # noqa: E402
 
 TARGET = ROOT / "helm" / "reclaimer" / "crds" / "reclaimpolicy.yaml"
 HEADER = """\
@@ -31,74 +30,6 @@ HEADER = """\
 # Formats (durations, cron, time zones, dates) and rules across fields are checked by
 # the service, not at admission: such a CR is accepted and reported Valid=False.
 """
-
-CONDITION = {
-    "type": "object",
-    "required": ["type", "status", "lastTransitionTime", "reason", "message"],
-    "properties": {
-        "type": {"type": "string", "maxLength": 316},
-        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
-        "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
-        "lastTransitionTime": {"type": "string", "format": "date-time"},
-        "reason": {"type": "string", "maxLength": 1024},
-        "message": {"type": "string", "maxLength": 32768},
-    },
-}
-STATUS = {
-    "type": "object",
-    "description": "Written by reclaimer through the status subresource.",
-    "properties": {
-        "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
-        "matchedServices": {"type": "integer", "minimum": 0,
-                            "description": "InferenceServices this policy governs now."},
-        "nextTransition": {"type": "string", "format": "date-time",
-                           "description": "The next schedule edge of this policy (RFC 3339)."},
-        "conditions": {
-            "type": "array",
-            "description": "Valid: False with the first error when the spec is invalid.",
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-            "items": CONDITION,
-        },
-    },
-}
-COLUMNS = [
-    {"name": "Mode", "type": "string", "jsonPath": ".spec.mode"},
-    {"name": "Next", "type": "string", "format": "date-time",
-     "jsonPath": ".status.nextTransition"},
-    {"name": "Services", "type": "integer", "jsonPath": ".status.matchedServices"},
-    {"name": "Valid", "type": "string",
-     "jsonPath": '.status.conditions[?(@.type=="Valid")].status'},
-    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-]
-
-
-def schema() -> dict[str, Any]:
-    return {**crd_schema(), "properties": {**crd_schema()["properties"], "status": STATUS}}
-
-
-def crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "reclaimpolicies.reclaimer.io",
-                     "labels": {"app.kubernetes.io/name": "reclaimer",
-                                "app.kubernetes.io/part-of": "reclaimer"}},
-        "spec": {
-            "group": "reclaimer.io",
-            "scope": "Namespaced",
-            "names": {"kind": "ReclaimPolicy", "listKind": "ReclaimPolicyList",
-                      "plural": "reclaimpolicies", "singular": "reclaimpolicy",
-                      "shortNames": ["rp"]},
-            "versions": [{
-                "name": "v1alpha1", "served": True, "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": COLUMNS,
-                "schema": {"openAPIV3Schema": schema()},
-            }],
-        },
-    }
-
 
 def render() -> str:
     return HEADER + yaml.safe_dump(crd(), sort_keys=False, width=100, allow_unicode=True)

@@ -24,6 +24,7 @@ from reclaimer.kube.client import load_api_client
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import default_mode
+from reclaimer.kube.kserve_version import controller_version
 from reclaimer.kube.rest import Rest
 from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
@@ -74,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args.db)
     try:
         executor = Executor(cluster, ledger, actor=actor, options=options)
+        # What KServe's stop covers depends on its version (strategy.native_kind).
+        executor.detected_version = controller_version(rest, namespace=args.kserve_namespace)
         obj = cluster.get_isvc(ref)
         now = clock.now()
         transition = Transition(ref=ref, uid=str(obj["metadata"].get("uid", "")),

@@ -6,10 +6,12 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import replace
 from types import FrameType
 
 from reclaimer.errors import ArgumentInvalid
-from reclaimer.sandbox.scenario import ScenarioInvalid, load_scenario
+from reclaimer.policy.crd import crd
+from reclaimer.sandbox.scenario import Scenario, ScenarioInvalid, load_scenario
 from reclaimer.sandbox.world import World
 
 EXIT_OK = 0
@@ -31,9 +33,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     try:
-        scenario = load_scenario(args.scenario) if args.scenario else None
+        scenario = load_scenario(args.scenario) if args.scenario else Scenario()
     except ScenarioInvalid as exc:
         raise ArgumentInvalid(f"--scenario: {exc}") from exc
+    # The ReclaimPolicy CRD first, so `kubectl get rp -A` works and a scenario may hold
+    # ReclaimPolicy objects.
+    scenario = replace(scenario, objects=(crd(), *scenario.objects))
     try:
         world = World.start(port=args.port, scenario=scenario)
     except OSError as exc:

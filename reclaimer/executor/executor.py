@@ -42,6 +42,7 @@ from reclaimer.executor.native import Native
 from reclaimer.executor.outcome import ErrorClass, ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
 from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
+from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.ports import CachedIsvcs, Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import Action, Reason, ServiceRef, Transition
@@ -60,7 +61,8 @@ class Executor:
         self.ledger = ledger
         self.actor = actor
         self.options = options or ExecutorOptions()
-        self.cluster_native = False
+        self.detected_version: KServeVersion | None = None
+        """The cluster's KServe as the inventory read it; the configured one wins."""
         self.cached = cached
         self._sleep = sleep
         self.attempts = Attempts(retry_after=self.options.retry_rejected_after)
@@ -148,8 +150,8 @@ class Executor:
         except TRANSIENT as exc:
             return outcome(transition, OutcomeKind.RETRY, retried,
                            f"not read, retried next tick: {exc}", error=ErrorClass.TRANSIENT)
-        if transition.uid and st.uid_of(obj) != transition.uid:
-            return self.gone(transition, at=at)
+        if (transition.uid and st.uid_of(obj) != transition.uid) or st.deleting(obj):
+            return self.gone(transition, at=at)  # KServe's finalizer: not gone yet, going
         waiting = self._rejected(transition, obj, handler, at=at)
         if waiting is not None:
             return waiting
@@ -190,7 +192,11 @@ class Executor:
             restore = self.ledger.load_restore_info(transition.ref, st.uid_of(obj))
         return choose(obj, action=transition.action, configured=self.options.strategy,
                       default_mode=self.options.default_mode,
-                      cluster_native=self.cluster_native, restore=restore)
+                      kserve_version=self.kserve_version, restore=restore)
+
+    @property
+    def kserve_version(self) -> KServeVersion | None:
+        return self.options.kserve_version or self.detected_version
 
     def retried_edge_keys(self) -> frozenset[str]:
         """Edges claimed by a planned row that a transient failure left for a retry.

@@ -9,6 +9,7 @@ from enum import StrEnum
 from reclaimer.config import ExecutorSettings
 from reclaimer.executor.retry import RetryPolicy
 from reclaimer.executor.strategy import Strategy, parse_strategy
+from reclaimer.kube.kserve_version import KServeVersion, parse_kserve_version
 from reclaimer.model import Action, DeploymentMode, ServiceRef
 
 
@@ -66,10 +67,13 @@ class ExecutorOptions:
     retry_rejected_after: timedelta = timedelta(hours=1)
     """A decision without an edge (idle) that failed permanently (403, 422, a refusal)
     is tried again this much later, not every tick; an edge is tried at the next edge."""
+    kserve_version: KServeVersion | None = None
+    """``executor.kserveVersion``: what KServe's stop covers (`strategy.native_covers`)."""
 
     @classmethod
     def from_settings(cls, settings: ExecutorSettings, *,
                       default_mode: DeploymentMode) -> ExecutorOptions:
         """``default_mode`` is the cluster's, from `kube.inventory.default_mode`."""
         return cls(strategy=parse_strategy(settings.strategy),
-                   verify_timeout=settings.verify_timeout, default_mode=default_mode)
+                   verify_timeout=settings.verify_timeout, default_mode=default_mode,
+                   kserve_version=parse_kserve_version(settings.kserve_version))

@@ -30,6 +30,7 @@ ALWAYS = (
         Grant(NAMESPACE, "coordination.k8s.io", "leases", "get", LEASE),
         Grant(NAMESPACE, "coordination.k8s.io", "leases", "update", LEASE),
         Grant("kserve", "", "configmaps", "get", "inferenceservice-config"),
+        Grant("kserve", "apps", "deployments", "get", "kserve-controller-manager"),
     }
 )
 # What reclaimer/kube/cluster.py does for managed stops: LIST by label, PATCH the scale;

@@ -46,6 +46,22 @@ def test_manual_stop_and_start_are_recorded_with_the_caller(
     assert "verified" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("mode", "strategy"), [
+    pytest.param("Standard", "managed-raw", id="raw-is-managed"),
+    pytest.param("Knative", "native", id="knative-is-native")])
+def test_manual_stop_on_kserve_015_picks_the_strategy_per_isvc(
+        make_sandbox: Callable[..., SandboxHandle], tmp_path: Path, mode: str,
+        strategy: str) -> None:
+    flags, db = _setup(make_sandbox, tmp_path, "0.15", mode)
+    assert main(["stop", f"{NS}/llama", *flags]) == 0
+    ledger = open_ledger(db)
+    try:
+        rows = [(r.strategy, r.state.value) for r in ledger.history()]
+    finally:
+        ledger.close()
+    assert rows == [(strategy, "verified")]
+
+
 def test_manual_stop_of_modelmesh_fails_with_the_reason(
         make_sandbox: Callable[..., SandboxHandle], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
