@@ -4,7 +4,7 @@ The managed Raw stop pauses a ScaledObject on a component Deployment with KEDA's
 annotation, saved first and restored on start; another owner of the replicas (an HPA not
 made by KServe, an Argo Rollout) is refused with the reason, before any write. Against
 the sandbox over HTTP: KServe 0.14 with the ScaledObject's CRD and object given as
-scenario ``objects``; and, where the sandbox simulates KEDA (scenario ``keda``: KServe's
+scenario ``objects``; and on the sandbox's KEDA simulator (scenario ``keda``: KServe's
 ScaledObject for class ``keda``, KEDA scaling to the scenario's load, the pause
 honoured), KEDA no longer scales the stopped Deployment back up.
 """
@@ -18,7 +18,6 @@ import pytest
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube import rest
 from reclaimer.model import Action
-from reclaimer.sandbox.scenario import ScenarioInvalid, parse_scenario
 from tests.executor.conftest import NS, Harness, MakeHarness, isvc_entry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -139,18 +138,6 @@ def test_case8_another_owner_of_the_replicas_is_refused_before_any_write(
 # --- against the sandbox's KEDA simulator (issue 15 item 11) -------------------------
 
 
-def _simulates_keda() -> bool:
-    try:
-        parse_scenario({"keda": True})
-    except ScenarioInvalid:
-        return False
-    return True
-
-
-needs_keda = pytest.mark.skipif(not _simulates_keda(),
-                                reason="this sandbox has no KEDA simulator (issue 15)")
-
-
 def _keda(make_harness: MakeHarness) -> Harness:
     return make_harness("0.15", isvc_entry(annotations={CLASS: "keda"}, minReplicas=1,
                                            maxReplicas=4, load=LOAD),
@@ -162,7 +149,6 @@ def _pods(h: Harness) -> int:
     return sum(1 for p in found.get("items") or [] if not p["metadata"].get("deletionTimestamp"))
 
 
-@needs_keda
 def test_case8_keda_no_longer_scales_the_stopped_deployment_back_up(
         make_harness: MakeHarness) -> None:
     h = _keda(make_harness)
@@ -175,7 +161,6 @@ def test_case8_keda_no_longer_scales_the_stopped_deployment_back_up(
     assert _saved(h).get("autoscalerClass") == "keda"
 
 
-@needs_keda
 @pytest.mark.parametrize(("earlier", "pods"), [
     pytest.param(None, LOAD, id="no-pause-before"),
     pytest.param("2", 2, id="a-persons-pause-before"),
