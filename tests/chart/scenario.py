@@ -18,8 +18,8 @@ POLICY: dict[str, Any] = {
     "spec": {"timeZone": "Europe/Berlin", "busyAtStop": "force",
              "schedule": [{"start": STOP_CRON.replace("19", "8"), "stop": STOP_CRON}]},
 }
-# KEDA and Argo Rollouts installed, and a ScaledObject on llama's Deployment, so the
-# managed stop's LISTs and its pause are real requests (issue 14 case 8).
+# KEDA's and Argo Rollouts' CRDs installed, so the managed stop's LISTs of them are real
+# requests (issue 14 case 8); no ScaledObject, which the sandbox's KEDA would act on.
 SCALERS: list[dict[str, Any]] = [
     {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
      "metadata": {"name": f"{plural}.{group}"},
@@ -28,9 +28,7 @@ SCALERS: list[dict[str, Any]] = [
               "versions": [{"name": "v1alpha1", "served": True, "storage": True}]}}
     for group, kind, plural in (("keda.sh", "ScaledObject", "scaledobjects"),
                                 ("argoproj.io", "Rollout", "rollouts"))
-] + [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-      "metadata": {"name": "llama-predictor", "namespace": TEAM},
-      "spec": {"scaleTargetRef": {"name": "llama-predictor"}}}]
+]
 SCENARIO: dict[str, Any] = {
     "kserve": "0.14",
     "namespaces": [TEAM, NAMESPACE, "kserve"],
