@@ -32,7 +32,7 @@ service, or refuse to start.
         ├── Refused                   the executor will not act (reason says why)
         └── VerificationTimeout       the cluster did not reach the state in time
 
-Errors are classed once, here (DESIGN §5): `TRANSIENT` are retried with backoff and the
+Errors are classed once, here (docs/design.md §5): `TRANSIENT` are retried with backoff and the
 decision keeps its planned row; `PERMANENT` fail the edge once. `is_transient` is the
 one question every caller asks.
 """

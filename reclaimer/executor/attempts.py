@@ -1,4 +1,4 @@
-"""Which planned row a retry may reuse, and which failed decisions wait (DESIGN §5).
+"""Which planned row a retry may reuse, and which failed decisions wait (docs/design.md §5).
 
 A decision's identity is its edge (one schedule edge is one decision, however often it
 is tried) or, without an edge, the instant it was decided: an idle verdict is a new

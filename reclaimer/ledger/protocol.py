@@ -40,7 +40,7 @@ class PlannedEntry:
     is on disk before any API call that needs it. ``record_id`` names a planned row kept
     from an earlier attempt at the same decision (a retry of the same edge): no row is
     added; the kept row takes this attempt's time, trigger, reason, evidence and GPUs,
-    so it tells the attempt that acted (DESIGN §6), and its restore info is saved again.
+    so it tells the attempt that acted (docs/design.md §6), and its restore info is saved again.
     """
 
     transition: Transition
@@ -91,7 +91,7 @@ class Ledger(Protocol):
                     keep_claim: bool = False) -> None:
         """Ends the row and gives its edge back, so a later tick may try again; with
         ``keep_claim`` (a permanent failure: the request would be refused again) the
-        row keeps its edge, so the edge fails once and the next edge tries (DESIGN §5)."""
+        row keeps its edge, so the edge fails once and the next edge tries (docs/design.md §5)."""
         ...
 
     def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None: ...
@@ -107,7 +107,10 @@ class Ledger(Protocol):
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,
-                limit: int | None = None) -> list[TransitionRecord]: ...
+                limit: int | None = None,
+                until: datetime | None = None) -> list[TransitionRecord]:
+        """Newest first; ``since`` inclusive, ``until`` exclusive."""
+        ...
 
     def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,
              now: datetime) -> Hold: ...

@@ -5,7 +5,7 @@ A KEDA ScaledObject on a component Deployment survives the change of class to
 KEDA's own annotation and the start restores it (`reclaimer.keda`). Any other owner of
 the replicas (an HPA that neither KServe nor KEDA made, an Argo Rollout, a Deployment
 controlled by something other than the InferenceService) is a refusal with the reason:
-reclaimer does not fight another controller (DESIGN §5, issue 14 case 8).
+reclaimer does not fight another controller (docs/design.md §5, issue 14 case 8).
 """
 
 from __future__ import annotations
