@@ -88,15 +88,29 @@ class MemoryLedger(RecordingStore):
         with self._lock:
             for entry, document in zip(entries, documents, strict=True):
                 t = entry.transition
-                if entry.record_id is None and t.edge_key in self._claims:
+                if (entry.record_id is None and t.edge_key in self._claims) or (
+                        entry.record_id is not None and not self._planned(entry.record_id)):
                     results.append(None)
                     continue
+                if entry.record_id is not None:
+                    self._refresh(entry.record_id, t)
                 results.append(entry.record_id if entry.record_id is not None else self._add(
                     t, state=RecordState.PLANNED, strategy=entry.strategy, actor=actor,
                     at=at, claim=True).id)
                 if document is not None:
                     self._restore[(t.ref, t.uid)] = document
         return results
+
+    def _planned(self, record_id: int) -> bool:
+        record = self._records.get(record_id)
+        return record is not None and record.state is RecordState.PLANNED
+
+    def _refresh(self, record_id: int, t: Transition) -> None:
+        """A kept planned row takes the retry's decision fields (`PlannedEntry`)."""
+        record = self._records[record_id]
+        self._records[record_id] = dataclasses.replace(
+            record, at=protocol.utc(t.at), trigger=t.trigger, reason=t.reason,
+            evidence=protocol.plain_evidence(t.evidence), gpus=t.gpus)
 
     def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
         with self._lock:
@@ -113,12 +127,12 @@ class MemoryLedger(RecordingStore):
         return record
 
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
-              error: str | None = None) -> None:
+              error: str | None = None, keep_claim: bool = False) -> None:
         with self._lock:
-            self._move_locked(record_id, wanted, at=at, error=error)
+            self._move_locked(record_id, wanted, at=at, error=error, keep_claim=keep_claim)
 
     def _move_locked(self, record_id: int, wanted: RecordState, *, at: datetime,
-                     error: str | None) -> None:
+                     error: str | None, keep_claim: bool = False) -> None:
         record = self._check(record_id, wanted)
         at = protocol.utc(at)
         if wanted in (RecordState.APPLIED, RecordState.VERIFIED):
@@ -128,7 +142,8 @@ class MemoryLedger(RecordingStore):
             self._remember(record)
         else:
             record = dataclasses.replace(record, state=wanted, ended_at=at, error=error)
-            self._claims = {k: v for k, v in self._claims.items() if v[0] != record_id}
+            if not keep_claim:
+                self._claims = {k: v for k, v in self._claims.items() if v[0] != record_id}
         self._records[record_id] = record
 
     def _remember(self, record: TransitionRecord) -> None:

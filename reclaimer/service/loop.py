@@ -126,10 +126,12 @@ class Reconciler:
             plan = decide(now, observation.policies, observation.services,
                           signals=observation.signals.by_service, ledger=observation.view,
                           settings=self._decide_settings(), matches=observation.matches)
+            closed = self.parts.executor.settle_retries([*plan.missed, *plan.transitions],
+                                                        at=now)
             recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
             for entry in recorded:
                 self.parts.executor.announce_blocked(entry, at=now)
-            outcomes = self.act(plan, now=now)
+            outcomes = closed + self.act(plan, now=now)
             self._publish(observation, plan, now=now)
             bookkeeping.update_metrics(self.metrics, observation, plan, outcomes,
                                        elapsed=self._elapsed(now))
