@@ -367,6 +367,16 @@ class PolicyConflict:
 
 
 @dataclass(frozen=True)
+class PolicyFault:
+    """A policy whose decision raised: it is left out of this tick's plan entirely, and
+    the loop reports it as invalid (``Valid=False``, metric, log); the others act."""
+
+    policy: str
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Plan:
     transitions: tuple[Transition, ...] = ()
     missed: tuple[Transition, ...] = ()
@@ -374,6 +384,7 @@ class Plan:
     alerts: tuple[str, ...] = ()
     next_wake: datetime | None = None
     breaker_open: bool = False
+    faults: tuple[PolicyFault, ...] = ()
 
     @property
     def actionable(self) -> tuple[Transition, ...]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from reclaimer.errors import PolicyInvalid
+from reclaimer.errors import InvalidInput, PolicyInvalid
 from reclaimer.model import BusyAtStop, IdleDuring, IdleRule, Policy, PolicyMode, Window
 from reclaimer.policy.durations import parse_duration
 from reclaimer.policy.fields import FieldError, check, child
@@ -58,6 +58,18 @@ def parse_policy(doc: Mapping[str, Any], *, source: str, index: int,
     except FieldError as exc:
         raise PolicyInvalid(source=source, document=index, field=exc.field or WHOLE_DOCUMENT,
                             message=exc.message) from exc
+    except PolicyInvalid:
+        raise
+    except Exception as exc:  # one document's fault is its own (DESIGN §3.7)
+        raise PolicyInvalid(source=source, document=index, field=WHOLE_DOCUMENT,
+                            message=_unforeseen(exc)) from exc
+
+
+def _unforeseen(exc: Exception) -> str:
+    """One line for an exception validation did not foresee (a bug, not a typo)."""
+    text = str(exc) if isinstance(exc, InvalidInput) else (
+        f"cannot be read: {type(exc).__name__}: {exc}")
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def parse_documents(text: str, *, source: str) -> tuple[list[Policy], list[PolicyInvalid]]:
