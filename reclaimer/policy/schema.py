@@ -22,6 +22,7 @@ from reclaimer.errors import InvalidInput, PolicyInvalid
 from reclaimer.model import BusyAtStop, IdleDuring, IdleRule, Policy, PolicyMode, Window
 from reclaimer.policy.durations import parse_duration
 from reclaimer.policy.fields import FieldError, check, child
+from reclaimer.policy.frequency import too_frequent
 from reclaimer.policy.selectors import parse_namespace_selector, parse_selector
 from reclaimer.policy.spec_fields import document_fields
 from reclaimer.policy.yamldocs import YamlProblem, load, split_documents
@@ -152,6 +153,11 @@ def _check_schedule(spec: Mapping[str, Any]) -> None:
         if window["start"].split() == window["stop"].split():
             raise FieldError(child(child("spec.schedule", index), "stop"),
                              "equals start, so the window would always be empty")
+    crons = [(child(child("spec.schedule", index), part), window[part])
+             for index, window in enumerate(spec["schedule"]) for part in ("start", "stop")]
+    frequent = too_frequent(crons)
+    if frequent is not None:
+        raise FieldError(*frequent)
 
 
 def _check_without_schedule(spec: Mapping[str, Any]) -> None:

@@ -124,3 +124,21 @@ def test_case7_file_and_cr_with_one_key_apply_to_nobody(
     assert sorted(e.field for e in result.observation.invalid) == ["metadata.name"] * 2
     assert condition["status"] == "False"
     assert "never share a key" in condition["message"]
+
+
+def test_case8_minutely_cr_is_invalid_and_costs_no_edges(make_sandbox: MakeSandbox,
+                                                         tmp_path: Path) -> None:
+    services = scenario(("team-a", "llama", {"tier": "dev"}),
+                        ("team-b", "mistral", {"tier": "dev"}))
+    minutely = _schedule(schedule=[{"start": "* * * * *", "stop": "30 19 * * *"}])
+    crs = [_cr("team-a", "office", _schedule(busyAtStop="force")),
+           *(_cr("team-b", f"tenant-{n}", minutely) for n in range(3))]
+    world = build(make_sandbox(with_policy_crd(services)), tmp_path, policies={},
+                  scripts={LLAMA: quiet(), MISTRAL: quiet()}, crs=crs)
+    try:
+        result = world.tick(FRIDAY_STOP)
+    finally:
+        world.close()
+    assert [e.field for e in result.observation.invalid] == ["spec.schedule[0].start"] * 3
+    assert [p.key for p in result.observation.policies] == ["team-a/office"]
+    assert _stop_annotation(world, LLAMA) == "true"
