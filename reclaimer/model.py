@@ -323,6 +323,9 @@ class LedgerView:
     applied_edge_keys: frozenset[str] = frozenset()
     last_transitions: Mapping[ServiceRef, LastTransition] = EMPTY
     holds: Mapping[ServiceRef, Hold] = EMPTY
+    # Edge key -> the first tick that deferred that stop (its first ``DeferredBusy`` row):
+    # the deferral clock (``maxDefer``) counts from there, never from the edge instant.
+    deferred_since: Mapping[str, datetime] = EMPTY
 
     def active_hold(self, ref: ServiceRef, now: datetime) -> Hold | None:
         hold = self.holds.get(ref)

@@ -25,7 +25,15 @@ from reclaimer.ledger.records import (
     new_record,
 )
 from reclaimer.ledger.report import build_report
-from reclaimer.model import Hold, LastTransition, LedgerView, ServiceRef, Transition, Trigger
+from reclaimer.model import (
+    Hold,
+    LastTransition,
+    LedgerView,
+    Reason,
+    ServiceRef,
+    Transition,
+    Trigger,
+)
 
 
 class MemoryLedger(RecordingStore):
@@ -142,7 +150,17 @@ class MemoryLedger(RecordingStore):
                     k for k, (_, at) in self._claims.items() if at >= horizon),
                 last_transitions={ref: last for ref, (last, _) in self._facts.items()},
                 holds={ref: h for ref, h in self._holds.items() if h.until > now},
+                deferred_since=self._deferred_since(horizon),
             )
+
+    def _deferred_since(self, horizon: datetime) -> dict[str, datetime]:
+        """The first deferral row of each edge within the horizon (`LedgerView`)."""
+        first: dict[str, datetime] = {}
+        for record in self._records.values():
+            key = record.evidence.get("edgeKey")
+            if record.reason is Reason.DEFERRED_BUSY and record.at >= horizon and key:
+                first[str(key)] = min(record.at, first.get(str(key), record.at))
+        return first
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,

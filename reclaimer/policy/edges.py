@@ -30,7 +30,10 @@ The chosen edge then becomes exactly one of:
 
 An edge acted on more than ``settings.catch_up_after`` after it was due gets trigger
 ``catch-up`` and reason ``CaughtUp``, except a stop whose lateness the defer window
-explains (a deferred stop that finally goes through is still a schedule stop).
+explains (a deferred stop that finally goes through is still a schedule stop). A
+catch-up start is applied only to a service whose current stop reclaimer made
+(``ledger.last_transitions``); one stopped by anyone else is superseded (claimed, not
+acted), so a model a person parked is never woken by downtime or new governance.
 """
 
 from __future__ import annotations
@@ -113,9 +116,35 @@ def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:
 
 
 def _defer_explains(match: Match, edge: Edge, tick: Tick) -> bool:
+    """A stop deferred from its due time is still a schedule stop; one whose deferral
+    itself began late (after downtime, new governance) is a catch-up."""
     policy = match.policy
-    return (edge.action is Action.STOP and policy.busy_at_stop is BusyAtStop.DEFER
-            and tick.now - edge.at <= policy.max_defer + tick.settings.catch_up_after)
+    if edge.action is not Action.STOP or policy.busy_at_stop is not BusyAtStop.DEFER:
+        return False
+    began = tick.ledger.deferred_since.get(edge.key_for(match.service.uid))
+    slack = tick.settings.catch_up_after
+    return (began is not None and began - edge.at <= slack
+            and tick.now - began <= policy.max_defer + slack)
+
+
+_OURS = (Trigger.SCHEDULE, Trigger.IDLE, Trigger.CATCH_UP)
+
+
+def _not_ours(match: Match, plain: Transition, tick: Tick) -> str | None:
+    """Why a catch-up start must not wake this service: its stop was not reclaimer's.
+
+    A late start edge (downtime, a new policy, a widened selector) applies only to a
+    service whose current stop reclaimer made; one a person parked (by hand, with
+    ``reclaimer stop``, or before reclaimer governed it) stays stopped."""
+    if plain.action is not Action.START or plain.trigger is not Trigger.CATCH_UP:
+        return None
+    last = tick.ledger.last_transitions.get(match.service.ref)
+    if (last is not None and last.action is Action.STOP and last.trigger in _OURS
+            and last.uid in ("", match.service.uid)):
+        return None
+    who = "no record of who stopped it" if last is None or last.action is not Action.STOP \
+        else f"its stop was {last.trigger.value}, at {last.at.isoformat()}"
+    return f"not woken by a catch-up start: reclaimer did not make its current stop ({who})"
 
 
 def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> Transition:
@@ -157,6 +186,9 @@ def decide_edge(match: Match, edge: Edge, tick: Tick) -> Transition | None:
     satisfied = _SATISFIED[edge.action].get(state)
     if satisfied is not None:
         return block(plain, plain.reason, satisfied, claim=True)
+    parked = _not_ours(match, plain, tick)
+    if parked is not None:
+        return block(plain, Reason.SUPERSEDED, parked, claim=True)
     if edge.action is Action.STOP:
         return stop_for_edge(plain, match, edge, tick)
     return plain

@@ -25,6 +25,10 @@ from tests.policy.decide_builders import key, office, only, run, svc, t
 
 REF = ServiceRef("team-a", "llama")
 RUNNING, STOPPED = ServiceState.RUNNING, ServiceState.STOPPED
+# Reclaimer's own stop the Sunday before: a catch-up start may wake what it stopped.
+STOPPED_BY_US = LedgerView(last_transitions={REF: LastTransition(
+    ref=REF, action=Action.STOP, trigger=Trigger.SCHEDULE, at=t("01-11 18:00"),
+    uid="uid-llama")})
 
 
 @pytest.mark.parametrize(("now", "state", "action", "reason", "trigger", "edge_at"), [
@@ -44,7 +48,7 @@ RUNNING, STOPPED = ServiceState.RUNNING, ServiceState.STOPPED
 def test_latest_due_edge_is_acted_on(now: str, state: ServiceState, action: Action,
                                      reason: Reason, trigger: Trigger, edge_at: str) -> None:
     service = svc(state=state)
-    got = only(run(t(now), [office()], [service]))
+    got = only(run(t(now), [office()], [service], ledger=STOPPED_BY_US))
     assert (got.action, got.reason, got.trigger, got.blocked) == (action, reason, trigger, None)
     assert got.edge_key == key(office(), service, t(edge_at), action)
 

@@ -22,6 +22,7 @@ from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import POLICY, Rest
 from reclaimer.ledger.memory import MemoryLedger
+from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import DecideSettings, ServiceRef
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
 from reclaimer.signals.scripted import Script, ScriptedSignals, Steady
@@ -78,7 +79,7 @@ def busy_until(end: datetime) -> Script:
 class LoopWorld:
     sandbox: SandboxHandle
     reconciler: Reconciler
-    ledger: MemoryLedger
+    ledger: Ledger
     inventory: Inventory
     signals: ScriptedSignals
     rest: Rest
@@ -107,7 +108,7 @@ def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str]
           scripts: Mapping[ServiceRef, Script],
           outages: tuple[tuple[datetime, datetime], ...] = (),
           decide: DecideSettings | None = None,
-          crs: Sequence[Mapping[str, Any]] = ()) -> LoopWorld:
+          crs: Sequence[Mapping[str, Any]] = (), ledger: Ledger | None = None) -> LoopWorld:
     """``crs``: ReclaimPolicy objects created through the API (the scenario needs the
     CRD, `with_policy_crd`); the loop then reads CRs as the service does."""
     for name, text in policies.items():
@@ -121,7 +122,7 @@ def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str]
         cluster_policies.start()
     inventory = Inventory(rest)
     inventory.start()
-    ledger = MemoryLedger()
+    ledger = ledger if ledger is not None else MemoryLedger()
     executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="test",
                         cached=inventory)
     signals = ScriptedSignals(scripts, outages=outages)
