@@ -136,9 +136,11 @@ class ServiceRef:
 class Service:
     """One observed InferenceService.
 
-    ``stop_changed_at``/``stop_changed_by`` come from managedFields: when and by which
-    field manager the stop annotation last changed, so edges can be superseded by
-    people (DESIGN §3.2).
+    ``stop_changed_by`` comes from managedFields: the field manager that last set the
+    stop annotation, which names the actor of an external change (DESIGN §3.2).
+    ``stop_changed_at`` is that entry's ``time``, kept for display only: the API server
+    moves it whenever that manager changes *any* of its fields, so no decision uses it;
+    the time of a change is when reclaimer observed it (the ledger's ``observed`` row).
     """
 
     ref: ServiceRef

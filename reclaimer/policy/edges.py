@@ -20,9 +20,9 @@ The chosen edge then becomes exactly one of:
 
 - nothing yet, when the service's state is unknown, or it is still stopping before a
   start: the edge stays unapplied and is decided again next tick;
-- superseded (claimed, not acted): the stop state changed after the edge, by anyone
-  (``service.stop_changed_at``, from managedFields) or by reclaimer itself with the
-  opposite action (``ledger.last_transitions``). Same-action ledger entries do not
+- superseded (claimed, not acted): the stop state changed after the edge, by anyone,
+  with the opposite action (``ledger.last_transitions``: reclaimer's rows, and others'
+  changes dated when reclaimer observed them). Same-action ledger entries do not
   supersede, so a deferred stop recorded last tick never cancels its own edge;
 - already satisfied (claimed, not acted, ``blocked="already stopped"``/``"already
   running"``): the ledger still claims the key, so the edge is recorded once;
@@ -153,17 +153,20 @@ def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> 
 
 
 def _superseded_by(match: Match, edge: Edge, tick: Tick) -> str | None:
+    """A later change of the stop state, from the ledger only: reclaimer's own rows and
+    others' changes dated when reclaimer observed them (never ``managedFields.time``).
+    A change observed after an edge that passed while reclaimer was not running has an
+    unknown order against it, and so wins (DESIGN §3.2)."""
     service = match.service
-    changed = service.stop_changed_at
-    if changed is not None and changed > edge.at:
-        who = service.stop_changed_by or "an unknown field manager"
-        return f"superseded: stop annotation changed by {who} at {changed.isoformat()}"
     last = tick.ledger.last_transitions.get(service.ref)
-    if (last is not None and last.at > edge.at and last.action is not edge.action
-            and last.uid in ("", service.uid)):
-        return (f"superseded: reclaimer's {last.trigger.value} {last.action.value} "
-                f"at {last.at.isoformat()}")
-    return None
+    if (last is None or last.at <= edge.at or last.action is edge.action
+            or last.uid not in ("", service.uid)):
+        return None
+    if last.trigger is Trigger.EXTERNAL:
+        return (f"superseded: stop state changed by someone else ({last.action.value}), "
+                f"observed at {last.at.isoformat()}")
+    return (f"superseded: reclaimer's {last.trigger.value} {last.action.value} "
+            f"at {last.at.isoformat()}")
 
 
 _SATISFIED = {

@@ -175,8 +175,9 @@ class Reconciler:
                             ) -> tuple[LedgerView, list[Transition]]:
         ledger, executor = self.parts.ledger, self.parts.executor
         view = ledger.view(now)
-        held = executor.followup.held.keys()
-        changes = external_changes(services, view, now=now, managed=held)
+        settling = {*executor.followup.held.keys(),
+                    *(item.ref for item in executor.followup.awaiting)}
+        changes = external_changes(services, view, now=now, settling=settling)
         if changes:
             record_external(ledger, changes)
             view = ledger.view(now)

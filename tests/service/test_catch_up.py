@@ -7,7 +7,6 @@ model that was stopped before reclaimer governed it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,9 +14,7 @@ import pytest
 
 from reclaimer.kserve import STOP_ANNOTATION
 from reclaimer.kube.rest import ISVC
-from reclaimer.ledger import Ledger, open_ledger
-from reclaimer.ledger.engine import parse_url
-from reclaimer.ledger.schema_check import upgrade
+from reclaimer.ledger import Ledger
 from reclaimer.model import Reason, ServiceRef
 from tests.fixtures.sandbox import MakeSandbox
 from tests.service.loop_world import (
@@ -33,17 +30,6 @@ from tests.service.loop_world import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 LLAMA = ServiceRef("team-a", "llama")
-
-
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgres", id="postgres-15")])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    url = (f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    upgrade(parse_url(url))
-    ledger = open_ledger(url)
-    yield ledger
-    ledger.close()
 
 
 def _annotation(world: LoopWorld) -> str | None:
