@@ -318,6 +318,11 @@ class LastTransition:
     uid: str = ""
 
 
+# How far back the ledger reports idle stops to the breaker; ``mass_idle_span`` is at
+# most this.
+RECENT_IDLE = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class LedgerView:
     """Read-only facts from the ledger that `decide()` needs."""
@@ -328,6 +333,9 @@ class LedgerView:
     # Edge key -> the first tick that deferred that stop (its first ``DeferredBusy`` row):
     # the deferral clock (``maxDefer``) counts from there, never from the edge instant.
     deferred_since: Mapping[str, datetime] = EMPTY
+    # Services reclaimer idle-stopped within the last `RECENT_IDLE` (latest instant): the
+    # mass-idle breaker counts them with this tick's proposals.
+    recent_idle_stops: Mapping[ServiceRef, datetime] = EMPTY
 
     def active_hold(self, ref: ServiceRef, now: datetime) -> Hold | None:
         hold = self.holds.get(ref)
@@ -403,6 +411,8 @@ class DecideSettings:
     max_stops_per_tick: int = 50
     mass_idle_fraction: float = 0.5
     mass_idle_minimum: int = 5
+    # Idle stops made this long ago still count for the breaker (at most `RECENT_IDLE`).
+    mass_idle_span: timedelta = timedelta(minutes=15)
     max_concurrent_starts: int = 20
     start_lead_time: timedelta = timedelta(0)
     busy_lookback: timedelta = timedelta(minutes=5)

@@ -26,6 +26,8 @@ from reclaimer.ledger.records import (
 )
 from reclaimer.ledger.report import build_report
 from reclaimer.model import (
+    RECENT_IDLE,
+    Action,
     Hold,
     LastTransition,
     LedgerView,
@@ -151,7 +153,16 @@ class MemoryLedger(RecordingStore):
                 last_transitions={ref: last for ref, (last, _) in self._facts.items()},
                 holds={ref: h for ref, h in self._holds.items() if h.until > now},
                 deferred_since=self._deferred_since(horizon),
+                recent_idle_stops=self._recent_idle_stops(now - RECENT_IDLE),
             )
+
+    def _recent_idle_stops(self, since: datetime) -> dict[ServiceRef, datetime]:
+        latest: dict[ServiceRef, datetime] = {}
+        for r in self._records.values():
+            if (r.trigger is Trigger.IDLE and r.action is Action.STOP and r.at >= since
+                    and r.state in (*EFFECTIVE_STATES, *UNFINISHED_STATES)):
+                latest[r.ref] = max(r.at, latest.get(r.ref, r.at))
+        return latest
 
     def _deferred_since(self, horizon: datetime) -> dict[str, datetime]:
         """The first deferral row of each edge within the horizon (`LedgerView`)."""

@@ -22,7 +22,7 @@ from reclaimer.ledger.tables import (
     ServiceFactRow,
     TransitionRow,
 )
-from reclaimer.model import LedgerView, Reason, ServiceRef, Trigger
+from reclaimer.model import RECENT_IDLE, Action, LedgerView, Reason, ServiceRef, Trigger
 
 TRANSITIONS = TransitionRow.__table__
 _EFFECTIVE = sorted(state.value for state in EFFECTIVE_STATES)
@@ -50,7 +50,22 @@ def view(connection: Connection, now: datetime, *, horizon: timedelta) -> Ledger
         last_transitions={last.ref: last for last in map(rows.last_from_values, facts)},
         holds={hold.ref: hold for hold in map(rows.to_hold, holds)},
         deferred_since=_deferred_since(connection, now - horizon),
+        recent_idle_stops=_recent_idle_stops(connection, now - RECENT_IDLE),
     )
+
+
+_ACTED = sorted(state.value for state in (*EFFECTIVE_STATES, *UNFINISHED_STATES))
+
+
+def _recent_idle_stops(connection: Connection, since: datetime) -> dict[ServiceRef, datetime]:
+    """The latest idle stop per service since ``since`` (planned or done): the breaker's
+    memory across ticks. Served by the ``at`` index."""
+    found = connection.execute(select(
+        TransitionRow.namespace, TransitionRow.name, func.max(TransitionRow.at)).where(
+        TransitionRow.at >= since, TransitionRow.trigger == Trigger.IDLE.value,
+        TransitionRow.action == Action.STOP.value, TransitionRow.state.in_(_ACTED),
+    ).group_by(TransitionRow.namespace, TransitionRow.name)).all()
+    return {ServiceRef(namespace, name): at for namespace, name, at in found}
 
 
 def _deferred_since(connection: Connection, since: datetime) -> dict[str, datetime]:

@@ -32,6 +32,7 @@ service stays idle.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -89,7 +90,7 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
     wakes = _policy_wakes(matches, tick, faults)
     matches = [m for m in matches if m.policy.key not in faults]
     transitions = [t for t in transitions if t.policy not in faults]
-    transitions, breaker_alert = _limits(transitions, matches, settings)
+    transitions, breaker_alert = _limits(transitions, matches, tick)
     alerts = [*duplicate_alerts(services), *([breaker_alert] if breaker_alert else [])]
     extra = [*_deadlines(transitions), *_retries(transitions, tick)]
     wake = min([*wakes, *(w for w in extra if w > now)], default=None)
@@ -152,10 +153,13 @@ def _for_service(match: Match, edges: DueEdges | None, tick: Tick) -> Decided:
                                   now=tick.now), missed
 
 
-def _limits(transitions: list[Transition], matches: Sequence[Match], settings: DecideSettings
+def _limits(transitions: list[Transition], matches: Sequence[Match], tick: Tick
             ) -> tuple[list[Transition], str | None]:
-    running = sum(1 for m in matches if m.service.state is ServiceState.RUNNING)
-    limited, alert = safety.breaker(transitions, running=running, settings=settings)
+    now, ledger, settings = tick.now, tick.ledger, tick.settings
+    running = Counter(m.service.ref.namespace for m in matches
+                      if m.service.state is ServiceState.RUNNING)
+    limited, alert = safety.breaker(transitions, running=running, now=now,
+                                    recent=ledger.recent_idle_stops, settings=settings)
     limited = safety.max_stops(limited, settings)
     return safety.stagger_starts(limited, settings), alert
 
