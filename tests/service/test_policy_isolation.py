@@ -8,16 +8,19 @@ a conflict applied to nobody. Both against the sandbox over HTTP.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reclaimer.kube.rest import ISVC, POLICY
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.rest import ISVC, POLICY, Rest
 from reclaimer.model import ServiceRef
 from tests.fixtures.sandbox import MakeSandbox
+from tests.service.conftest import SandboxClock
 from tests.service.loop_world import (
+    DATA_FROM,
     FRIDAY_STOP,
     OFFICE_HOURS,
     LoopWorld,
@@ -142,3 +145,33 @@ def test_case8_minutely_cr_is_invalid_and_costs_no_edges(make_sandbox: MakeSandb
     assert [e.field for e in result.observation.invalid] == ["spec.schedule[0].start"] * 3
     assert [p.key for p in result.observation.policies] == ["team-a/office"]
     assert _stop_annotation(world, LLAMA) == "true"
+
+
+def test_case6_a_policy_whose_decide_raises_does_not_stop_another_policys_edge(
+        clocked_sandbox: Any, tmp_path: Path) -> None:
+    """The tenant's idle policy governs a service dated 9999-12-31T23:59Z (a clock gone
+    wrong): its next wake (start + minUptime) overflows inside decide(). Only that policy
+    is left out and reported; the operator's 19:00 stop in team-a still happens."""
+    clock = SandboxClock(DATA_FROM)
+    sandbox = clocked_sandbox(with_policy_crd(scenario(("team-a", "llama", {"tier": "dev"}))),
+                              clock)
+    clock.at = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    future = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+              "metadata": {"name": "mistral", "namespace": "team-b"},
+              "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}}}}}
+    Rest(api_client_for_host(sandbox.url)).create(ISVC, "team-b", future)
+    sandbox.wait_idle()
+    clock.at = FRIDAY_STOP
+    world = build(sandbox, tmp_path, policies={}, scripts={LLAMA: quiet(), MISTRAL: quiet()},
+                  crs=[_cr("team-a", "office", _schedule(busyAtStop="force")),
+                       _cr("team-b", "tenant", {"idle": {"after": "30m"}})])
+    try:
+        result = world.tick(FRIDAY_STOP)
+        condition = _valid(world, "team-b", "tenant")
+    finally:
+        world.close()
+    assert _stop_annotation(world, LLAMA) == "true"
+    assert [f.policy for f in result.plan.faults] == ["team-b/tenant"]
+    assert [e.field for e in result.observation.invalid] == ["(decide)"]
+    assert (condition["status"], condition["message"].count("\n")) == ("False", 0)
+    assert world.reconciler.metrics.invalid_policies._value.get() == 1
