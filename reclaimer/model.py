@@ -273,10 +273,26 @@ class SignalState(StrEnum):
 
 
 @dataclass(frozen=True)
+class RecentActivity:
+    """Activity within the evaluation's recent span (the busy-at-stop lookback).
+
+    A schedule stop that defers busy services asks what happened in the last few
+    minutes, not over an idle rule's longer window: a GPU that ran a long generation
+    with no request completed is busy (DESIGN §3.4). Completed requests and requests
+    in flight are in ``Signals.seconds_since_last_request`` (an in-flight gauge above
+    0 at a step is activity at that step); this adds the GPU.
+    """
+
+    span: timedelta
+    gpu_utilization_max: float | None = None
+
+
+@dataclass(frozen=True)
 class Signals:
     """What Prometheus said about one ISVC over ``window`` ending at ``at``.
 
     Every value may be None: unknown is explicit, and unknown is never idle.
+    ``recent`` is None where the source did not measure it or the state is unknown.
     """
 
     ref: ServiceRef
@@ -290,6 +306,7 @@ class Signals:
     gpus: int | None = None
     coverage_seconds: float | None = None
     reason: str | None = None
+    recent: RecentActivity | None = None
 
     @classmethod
     def unknown(cls, ref: ServiceRef, *, at: datetime, window: timedelta, reason: str) -> Signals:

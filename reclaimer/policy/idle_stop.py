@@ -64,7 +64,8 @@ def idle_transition(match: Match, tick: Tick) -> Transition | None:
         return None
     service = match.service
     verdict = judge_idle(rule, tick.signals.get(service.ref), service=service, now=tick.now,
-                         max_age=tick.settings.signals_max_age)
+                         max_age=tick.settings.signals_max_age,
+                         lookback=tick.settings.busy_lookback)
     if not verdict.idle:
         return None
     uptime = tick.now - started_at(service, tick)
