@@ -47,7 +47,7 @@ class Action(StrEnum):
 
 
 class Trigger(StrEnum):
-    """Why a transition was considered at all (DESIGN §6)."""
+    """Why a transition was considered at all (docs/design.md §6)."""
 
     SCHEDULE = "schedule"
     IDLE = "idle"
@@ -137,7 +137,7 @@ class Service:
     """One observed InferenceService.
 
     ``stop_changed_by`` comes from managedFields: the field manager that last set the
-    stop annotation, which names the actor of an external change (DESIGN §3.2).
+    stop annotation, which names the actor of an external change (docs/design.md §3.2).
     ``stop_changed_at`` is that entry's ``time``, kept for display only: the API server
     moves it whenever that manager changes *any* of its fields, so no decision uses it;
     the time of a change is when reclaimer observed it (the ledger's ``observed`` row).
@@ -260,7 +260,7 @@ class Edge:
     policy: str
 
     def key_for(self, uid: str) -> str:
-        """The ledger's unique key: an edge is applied once per ISVC (DESIGN §3.2)."""
+        """The ledger's unique key: an edge is applied once per ISVC (docs/design.md §3.2)."""
         return f"{self.policy}|{uid}|{self.at.isoformat()}|{self.action.value}"
 
 
@@ -278,7 +278,7 @@ class RecentActivity:
 
     A schedule stop that defers busy services asks what happened in the last few
     minutes, not over an idle rule's longer window: a GPU that ran a long generation
-    with no request completed is busy (DESIGN §3.4). Completed requests and requests
+    with no request completed is busy (docs/design.md §3.4). Completed requests and requests
     in flight are in ``Signals.seconds_since_last_request`` (an in-flight gauge above
     0 at a step is activity at that step); this adds the GPU.
     """
@@ -423,7 +423,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class DecideSettings:
-    """Safety knobs from config (DESIGN §3.5, §8)."""
+    """Safety knobs from config (docs/design.md §3.5, §8)."""
 
     max_stops_per_tick: int = 50
     mass_idle_fraction: float = 0.5

@@ -84,3 +84,79 @@ class Native:
         if action is Action.STOP:
             return st.is_true(obj, st.STOPPED) and pods == 0
         return st.is_true(obj, st.READY)
+
+
+PREDICTOR_NAME = "native-predictor"
+PREDICTOR_STOPPED_MESSAGE = (
+    'stopped with KServe\'s annotation serving.kserve.io/stop: "true", which KServe '
+    "0.15 applies to the predictor only; the other components were given minReplicas 0 "
+    "so Knative scales them to zero")
+PREDICTOR_STARTED_MESSAGE = ("started: serving.kserve.io/stop and the other components' "
+                             "minReplicas restored to the user's values")
+
+
+def _others(obj: Obj) -> list[str]:
+    return [c for c in st.components(obj) if c != "predictor"]
+
+
+def _fully_stopped(obj: Obj) -> bool:
+    """The annotation, and minReplicas 0 on every component KServe 0.15 leaves running."""
+    spec = obj.get("spec") or {}
+    return st.stop_requested(obj) and all(spec[c].get("minReplicas") == 0 for c in _others(obj))
+
+
+def _restored_min_replicas(obj: Obj, saved: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved minReplicas, only where our 0 is still there: a value a person set
+    while the service was stopped is theirs, and the start keeps it."""
+    spec = obj.get("spec") or {}
+    return {c: {"minReplicas": saved.get(c)} for c in _others(obj)
+            if spec[c].get("minReplicas") == 0}
+
+
+class NativePredictor(Native):
+    """KServe 0.15.1/0.15.2, a Knative ISVC with a transformer or explainer.
+
+    KServe stops only the predictor (``kserve_stop.md`` §9) and keeps writing its own
+    ``Stopped`` condition, so a managed stop's condition would be overwritten. The one
+    PATCH sets the annotation and ``minReplicas: 0`` on the other components (the
+    strongest change KServe keeps, as the managed Knative stop does); the ingress is gone
+    with the predictor, so nothing wakes them. A start restores both.
+    """
+
+    name = PREDICTOR_NAME
+
+    def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
+        """Also when a person's annotation stopped the predictor already: the other
+        components are still ours to stop, and a start removes that annotation as it
+        does for any stop reclaimer did not make (`Native.start` with nothing saved)."""
+        if (action is not Action.STOP or st.auto_update_disabled(obj)
+                or _fully_stopped(obj)):
+            return None
+        spec = obj.get("spec") or {}
+        prior = None if st.stop_requested(obj) else st.annotations_of(obj).get(st.STOP)
+        return {"strategy": PREDICTOR_NAME, "stopAnnotation": prior,
+                "minReplicas": {c: spec[c].get("minReplicas") for c in _others(obj)}}
+
+    def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        if _fully_stopped(obj):
+            return "already stopped: serving.kserve.io/stop was already \"true\""
+        if st.auto_update_disabled(obj):
+            raise Refused(AUTO_UPDATE_REFUSAL)
+        body = {"metadata": {"annotations": {st.STOP: "true"},
+                             "resourceVersion": st.resource_version(obj)},
+                "spec": {c: {"minReplicas": 0} for c in _others(obj)}}
+        ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
+        return PREDICTOR_STOPPED_MESSAGE
+
+    def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        if not st.stop_requested(obj):
+            return "already running: serving.kserve.io/stop was not \"true\""
+        ref, uid = st.ref_of(obj), st.uid_of(obj)
+        info = ctx.ledger.load_restore_info(ref, uid) or {}
+        if info.get("strategy") != PREDICTOR_NAME:
+            return Native.start(self, ctx, obj, at=at)
+        body = {"metadata": {"annotations": {st.STOP: info.get("stopAnnotation")},
+                             "resourceVersion": st.resource_version(obj)},
+                "spec": _restored_min_replicas(obj, info.get("minReplicas") or {})}
+        ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
+        return PREDICTOR_STARTED_MESSAGE

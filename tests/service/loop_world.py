@@ -21,6 +21,7 @@ from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import POLICY, Rest
+from reclaimer.kube.scope import EVERYWHERE, Scope
 from reclaimer.ledger.memory import MemoryLedger
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import DecideSettings, ServiceRef
@@ -108,7 +109,8 @@ def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str]
           scripts: Mapping[ServiceRef, Script],
           outages: tuple[tuple[datetime, datetime], ...] = (),
           decide: DecideSettings | None = None,
-          crs: Sequence[Mapping[str, Any]] = (), ledger: Ledger | None = None) -> LoopWorld:
+          crs: Sequence[Mapping[str, Any]] = (), ledger: Ledger | None = None,
+          scope: Scope = EVERYWHERE) -> LoopWorld:
     """``crs``: ReclaimPolicy objects created through the API (the scenario needs the
     CRD, `with_policy_crd`); the loop then reads CRs as the service does."""
     for name, text in policies.items():
@@ -118,12 +120,13 @@ def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str]
     if crs:
         for cr in crs:
             rest.create(POLICY, cr["metadata"]["namespace"], dict(cr))
-        cluster_policies = PolicySource(rest)
+        cluster_policies = PolicySource(rest, scope=scope)
         cluster_policies.start()
-    inventory = Inventory(rest)
+    inventory = Inventory(rest, scope=scope)
     inventory.start()
     ledger = ledger if ledger is not None else MemoryLedger()
-    executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="test",
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest), scope=scope), ledger,
+                        actor="test",
                         cached=inventory)
     signals = ScriptedSignals(scripts, outages=outages)
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor,
