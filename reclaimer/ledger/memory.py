@@ -27,10 +27,12 @@ from reclaimer.ledger.records import (
 )
 from reclaimer.ledger.report import build_report
 from reclaimer.model import (
+    RECENT_IDLE,
     Action,
     Hold,
     LastTransition,
     LedgerView,
+    Reason,
     ServiceRef,
     Transition,
     Trigger,
@@ -172,7 +174,26 @@ class MemoryLedger(RecordingStore):
                     k for k, (_, at) in self._claims.items() if at >= horizon),
                 last_transitions={ref: last for ref, (last, _) in self._facts.items()},
                 holds={ref: h for ref, h in self._holds.items() if h.until > now},
+                deferred_since=self._deferred_since(horizon),
+                recent_idle_stops=self._recent_idle_stops(now - RECENT_IDLE),
             )
+
+    def _recent_idle_stops(self, since: datetime) -> dict[ServiceRef, datetime]:
+        latest: dict[ServiceRef, datetime] = {}
+        for r in self._records.values():
+            if (r.trigger is Trigger.IDLE and r.action is Action.STOP and r.at >= since
+                    and r.state in (*EFFECTIVE_STATES, *UNFINISHED_STATES)):
+                latest[r.ref] = max(r.at, latest.get(r.ref, r.at))
+        return latest
+
+    def _deferred_since(self, horizon: datetime) -> dict[str, datetime]:
+        """The first deferral row of each edge within the horizon (`LedgerView`)."""
+        first: dict[str, datetime] = {}
+        for record in self._records.values():
+            key = record.evidence.get("edgeKey")
+            if record.reason is Reason.DEFERRED_BUSY and record.at >= horizon and key:
+                first[str(key)] = min(record.at, first.get(str(key), record.at))
+        return first
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,
