@@ -14,7 +14,7 @@ import signal
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -38,6 +38,7 @@ from reclaimer.service.http import ProbeServer, Readiness
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
+from reclaimer.signals.pace import slow_evaluations
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 
@@ -75,19 +76,34 @@ class Service:
     elector: LeaderElector | None
     probes: ProbeServer | None = None
     scheduler: TickScheduler | None = None
+    prometheus: PrometheusSignals | None = None
+    slow_said: bool = False
+
+    def slow_warning(self) -> str | None:
+        """Set while the last evaluations took more than half ``prometheus.timeout``."""
+        if self.prometheus is None:
+            return None
+        return slow_evaluations(self.prometheus.durations,
+                                timeout=self.prometheus.settings.timeout)
 
     def readiness(self) -> Readiness:
         leader = self.leadership.is_leader()
         self.metrics.leader.set(1 if leader else 0)
-        role = "leader" if leader else "follower"
         last = self.scheduler.last_success if self.scheduler else None
-        if last is None:
-            return Readiness(ready=role == "follower", role=role, last_tick_age_seconds=None,
-                             detail="no tick yet")
-        age = (self.clock.now() - last).total_seconds()
-        stale = age > 5 * self.settings.tick.total_seconds()
-        return Readiness(ready=not stale, role=role, last_tick_age_seconds=round(age, 3),
-                         detail="loop stalled" if stale else "")
+        return readiness_of("leader" if leader else "follower", last, now=self.clock.now(),
+                            tick=self.settings.tick, slow=self.slow_warning())
+
+
+def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
+                 tick: timedelta, slow: str | None) -> Readiness:
+    """Ready unless the loop stalled; slow evaluations are said in the detail only."""
+    if last_success is None:
+        return Readiness(ready=role == "follower", role=role, last_tick_age_seconds=None,
+                         detail="; ".join(filter(None, ["no tick yet", slow])))
+    age = (now - last_success).total_seconds()
+    stale = age > 5 * tick.total_seconds()
+    return Readiness(ready=not stale, role=role, last_tick_age_seconds=round(age, 3),
+                     detail="; ".join(filter(None, ["loop stalled" if stale else "", slow])))
 
 
 def build(settings: Settings, *, clock: Clock) -> Service:
@@ -104,7 +120,8 @@ def build(settings: Settings, *, clock: Clock) -> Service:
                         actor=actor, options=options, cached=inventory)
     policies = _cluster_policies(rest, scope=scope)
     metrics = ServiceMetrics()
-    parts = LoopParts(inventory=inventory, signals=PrometheusSignals(prometheus), ledger=ledger,
+    signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer)
+    parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
                       executor=executor, cluster_policies=policies)
     loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),
                                  decide=decide_settings(settings), actor=actor)
@@ -112,7 +129,8 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     service = Service(settings=settings, clock=clock, metrics=metrics,
                       reconciler=Reconciler(parts, settings=loop_settings, metrics=metrics),
                       inventory=inventory, policies=policies,
-                      leadership=elector or AlwaysLeader(), elector=elector)
+                      leadership=elector or AlwaysLeader(), elector=elector,
+                      prometheus=signals)
     service.probes = ProbeServer(metrics.registry, service.readiness,
                                  host=settings.http.host, port=settings.http.port)
     return service
@@ -168,8 +186,21 @@ def _tick_function(service: Service) -> TickFunction:
             recovered.set()
             if rows:
                 log.info("reconciled %d pending ledger rows", len(rows))
-        return service.reconciler.reconcile_once(now).next_wake
+        try:
+            return service.reconciler.reconcile_once(now).next_wake
+        finally:
+            _say_when_slow(service)
     return tick
+
+
+def _say_when_slow(service: Service) -> None:
+    """Warn from the first tick on when evaluations near the timeout; once per change."""
+    warning = service.slow_warning()
+    if warning is not None and not service.slow_said:
+        log.warning(warning)
+    elif warning is None and service.slow_said:
+        log.info("Prometheus evaluations are again within half of prometheus.timeout")
+    service.slow_said = warning is not None
 
 
 def _start_election(service: Service, stop: threading.Event) -> list[threading.Thread]:

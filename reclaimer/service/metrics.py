@@ -44,6 +44,13 @@ class ServiceMetrics:
             "reclaimer_policies_invalid", "Policy documents that failed validation.", registry=r)
         self.leader = Gauge(
             "reclaimer_leader", "1 while this replica holds the leader lease.", registry=r)
+        self.partial_answers = Counter(
+            "reclaimer_prometheus_partial_answers",
+            "Query answers that carried warnings (partial data): every service unknown.",
+            ["query"], registry=r)
         self.last_tick = Gauge(
             "reclaimer_last_successful_tick_timestamp_seconds",
             "Unix time of the last tick that completed.", registry=r)
+
+    def count_partial_answer(self, query: str) -> None:
+        self.partial_answers.labels(query=query).inc()

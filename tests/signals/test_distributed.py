@@ -31,7 +31,9 @@ SERVICES = [ServiceRef("knative", "steady"), ServiceRef("knative", "mig")]
 
 def _source(url: str, calls: list[str] | None = None, **config: Any) -> PrometheusSignals:
     settings = PrometheusSettings.from_mapping({"url": url, "concurrency": 1, **config})
-    return PrometheusSignals(settings, on_partial=None if calls is None else calls.append)
+    if calls is None:
+        return PrometheusSignals(settings)
+    return PrometheusSignals(settings, on_partial=calls.append)
 
 
 def _gather(source: PrometheusSignals) -> dict[ServiceRef, tuple[SignalState, str | None]]:
