@@ -58,6 +58,8 @@ from reclaimer.model import EMPTY, ServiceRef, Signals
 from reclaimer.signals.answer import NotAVector, Row, parse_answer
 from reclaimer.signals.assemble import GPU, Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
+from reclaimer.signals.failures import short as _short
+from reclaimer.signals.failures import transport as _transport
 from reclaimer.signals.pods import GPU_POD_MISSING, REQUESTS_POD_MISSING
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
@@ -248,6 +250,9 @@ class PrometheusSignals:
         except (requests.RequestException, ValueError) as exc:
             raise MetricsUnavailable(f"{query} query failed: {_transport(exc, remaining)}",
                                      ) from exc
+        except OSError as exc:  # requests: a CA, certificate or key file it cannot read
+            raise MetricsUnavailable(f"{query} query failed: TLS: {_short(exc, 200)} "
+                                     "(check prometheus.tls)") from exc
         if answer.warnings:
             raise self._partial(query, answer.warnings)
         return answer.rows
@@ -280,32 +285,6 @@ class PrometheusSignals:
                 f"HTTP Status Code {response.status_code} ({response.content!r})")
         decoded: str = response.content.decode("utf-8")
         return decoded
-
-
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = str(exc)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _transport(exc: BaseException, waited: float) -> str:
-    """Name the failure without the (long) query URL that requests puts in messages."""
-    text = str(exc)
-    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
-        return f"Timeout: no answer within {waited:.3g}s"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS: " + _tls_reason(text) + " (check prometheus.tls)"
-    if isinstance(exc, requests.ConnectionError):
-        return "ConnectionError: " + text.rsplit("(Caused by ", 1)[-1].rstrip(")")[:200]
-    return f"{type(exc).__name__}: {_short(exc)}"
-
-
-def _tls_reason(text: str) -> str:
-    """The SSL library's reason (``certificate verify failed: ...``), without the URL."""
-    for marker in ("certificate verify failed", "SSL:", "SSLError"):
-        at = text.find(marker)
-        if at >= 0:
-            return text[at:].split("')", 1)[0].rstrip(")\"'")[:200]
-    return _short(text, 200)
 
 
 def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:

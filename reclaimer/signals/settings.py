@@ -77,7 +77,7 @@ class PrometheusSettings:
     concurrency: int = 4
     bearer_token_file: str | None = None
     headers: Mapping[str, str] = field(default=EMPTY)
-    tls: TlsSettings = TlsSettings()
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *,

@@ -7,6 +7,7 @@ the headers each query arrived with, and serves HTTPS with a CA made in the test
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -112,13 +113,19 @@ def test_https_to_the_proxy_works(scenario_prometheus: str, certificates: Certif
     assert traffic.queries() == 7 and SERVICES[0] in result
 
 
-def test_wrong_ca_is_one_clear_error(scenario_prometheus: str, certificates: Certificates,
-                                     tmp_path: Path) -> None:
-    other_ca, _ = make_ca(tmp_path, "other-ca")
+@pytest.mark.parametrize(("ca", "reason"), [
+    pytest.param("other-ca", "certificate verify failed", id="wrong-ca"),
+    pytest.param("missing", "invalid path", id="missing-ca-file"),
+])
+def test_bad_ca_is_one_clear_error(scenario_prometheus: str, certificates: Certificates,
+                                   tmp_path: Path, ca: str, reason: str) -> None:
+    ca_file = make_ca(tmp_path, ca)[0] if ca != "missing" else tmp_path / "missing.crt"
     served = (certificates.cert, certificates.key)
     with counting_proxy(scenario_prometheus, tls=served) as (url, traffic):
-        source = _source(url, tls={"caFile": str(other_ca)})
-        with pytest.raises(MetricsUnavailable,
-                           match=r"query failed: TLS: certificate verify failed.*prometheus\.tls"):
+        source = _source(url, tls={"caFile": str(ca_file)})
+        with pytest.raises(MetricsUnavailable) as caught:
             source.fetch(at=AT, window=WINDOW)
+    message = str(caught.value)
+    assert re.match(r"^\w+ query failed: TLS: ", message) and reason in message
+    assert message.endswith("(check prometheus.tls)") and "\n" not in message
     assert traffic.queries() == 0
