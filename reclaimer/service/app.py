@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -38,7 +38,7 @@ from reclaimer.service.http import ProbeServer, Readiness
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
-from reclaimer.signals.pace import slow_evaluations
+from reclaimer.signals.pace import SlowNotice, slow_evaluations
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 
@@ -77,7 +77,7 @@ class Service:
     probes: ProbeServer | None = None
     scheduler: TickScheduler | None = None
     prometheus: PrometheusSignals | None = None
-    slow_said: bool = False
+    slow_notice: SlowNotice = field(default_factory=SlowNotice)
 
     def slow_warning(self) -> str | None:
         """Set while the last evaluations took more than half ``prometheus.timeout``."""
@@ -195,12 +195,9 @@ def _tick_function(service: Service) -> TickFunction:
 
 def _say_when_slow(service: Service) -> None:
     """Warn from the first tick on when evaluations near the timeout; once per change."""
-    warning = service.slow_warning()
-    if warning is not None and not service.slow_said:
-        log.warning(warning)
-    elif warning is None and service.slow_said:
-        log.info("Prometheus evaluations are again within half of prometheus.timeout")
-    service.slow_said = warning is not None
+    said = service.slow_notice.update(service.slow_warning())
+    if said is not None:
+        log.log(*said)
 
 
 def _start_election(service: Service, stop: threading.Event) -> list[threading.Thread]:

@@ -10,7 +10,9 @@ are parameters.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 SLOW_FRACTION = 0.5
@@ -28,3 +30,22 @@ def slow_evaluations(durations: Sequence[float], *, timeout: timedelta) -> str |
             f"took {slowest:.3g}s, more than half of prometheus.timeout ({limit:g}s); "
             "raise prometheus.timeout or lighten the queries (docs/signals.md, "
             "\"When evaluations are slow\")")
+
+
+RECOVERED = "Prometheus evaluations are again within half of prometheus.timeout"
+
+
+@dataclass
+class SlowNotice:
+    """Says the warning from the first tick on, once per change, not at every tick."""
+
+    said: bool = False
+
+    def update(self, warning: str | None) -> tuple[int, str] | None:
+        """The (logging level, message) to log now, if any."""
+        was, self.said = self.said, warning is not None
+        if warning is not None and not was:
+            return logging.WARNING, warning
+        if warning is None and was:
+            return logging.INFO, RECOVERED
+        return None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import pytest
 
 from reclaimer.errors import MetricsUnavailable
-from reclaimer.signals.pace import slow_evaluations
+from reclaimer.signals.pace import RECOVERED, SlowNotice, slow_evaluations
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 from tests.signals.scenarios import AT, WINDOW
@@ -59,3 +60,12 @@ def test_a_failed_evaluation_is_measured_too() -> None:
     with pytest.raises(MetricsUnavailable):
         source.fetch(at=AT, window=WINDOW)
     assert source.durations == (9.5,)
+
+
+def test_notice_warns_at_the_first_slow_tick_once_and_says_the_recovery() -> None:
+    notice = SlowNotice()
+    slow = slow_evaluations((6.0,), timeout=TEN)
+    fast = slow_evaluations((1.0,), timeout=TEN)
+    said = [notice.update(w) for w in (slow, slow, fast, fast, slow)]
+    assert said == [(logging.WARNING, slow), None, (logging.INFO, RECOVERED), None,
+                    (logging.WARNING, slow)]
