@@ -1,4 +1,4 @@
-"""Service settings: frozen values from a YAML file, the environment and flags (DESIGN §8).
+"""Service settings: frozen values from a YAML file, the environment and flags (docs/design.md §8).
 
 Precedence is defaults < file < environment < flags. Every key ``a.bC`` can be set as
 ``RECLAIMER_A_B_C`` (camelCase split at capitals). Unknown keys in the file are rejected,
@@ -7,6 +7,7 @@ so a typo never silently falls back to a default; every error names the dotted k
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -80,6 +81,14 @@ def parse_duration_value(key: str, value: object) -> timedelta:
         return parse_duration(str(value))
     except InvalidInput as exc:
         raise ConfigInvalid(key=key, message=str(exc)) from exc
+
+
+def _positive_duration(key: str, value: object) -> timedelta:
+    """A period something waits or repeats: zero would spin, so at least one second."""
+    duration = parse_duration_value(key, value)
+    if duration < timedelta(seconds=1):
+        raise ConfigInvalid(key=key, message=f"{value!r} is shorter than the minimum 1s")
+    return duration
 
 
 def _int(key: str, value: object, *, minimum: int = 0) -> int:
@@ -188,10 +197,10 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "database": ("database", _database),
     "kubeconfig": ("kubeconfig", _optional_text),
     "policies": ("policies", _paths),
-    "tick": ("tick", parse_duration_value),
+    "tick": ("tick", _positive_duration),
     "actor": ("actor", _text),
     "executor.strategy": ("executor.strategy", _strategy),
-    "executor.verifyTimeout": ("executor.verify_timeout", parse_duration_value),
+    "executor.verifyTimeout": ("executor.verify_timeout", _positive_duration),
     "executor.maxConcurrentStarts": ("executor.max_concurrent_starts", _positive_int),
     "executor.kserveVersion": ("executor.kserve_version", _kserve_version),
     "safety.maxStopsPerTick": ("safety.max_stops_per_tick", _int),
@@ -201,9 +210,9 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "leaderElection.enabled": ("leader_election.enabled", _bool),
     "leaderElection.namespace": ("leader_election.namespace", _text),
     "leaderElection.name": ("leader_election.name", _text),
-    "leaderElection.leaseDuration": ("leader_election.lease_duration", parse_duration_value),
-    "leaderElection.renewDeadline": ("leader_election.renew_deadline", parse_duration_value),
-    "leaderElection.retryPeriod": ("leader_election.retry_period", parse_duration_value),
+    "leaderElection.leaseDuration": ("leader_election.lease_duration", _positive_duration),
+    "leaderElection.renewDeadline": ("leader_election.renew_deadline", _positive_duration),
+    "leaderElection.retryPeriod": ("leader_election.retry_period", _positive_duration),
     "leaderElection.identity": ("leader_election.identity", _text),
     "http.host": ("http.host", _text),
     "http.port": ("http.port", _port),
@@ -235,9 +244,11 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def read_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigInvalid(key="--config", message=f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigInvalid(key="--config", message=f"{path} is not a UTF-8 text file") from exc
     except yaml.YAMLError as exc:
         raise ConfigInvalid(key="--config", message=f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, Mapping):
@@ -245,8 +256,19 @@ def read_file(path: Path) -> dict[str, Any]:
     flat = _flatten(data)
     for key in flat:
         if key not in KEYS and key not in OPAQUE_SECTIONS:
-            raise ConfigInvalid(key=key, message="unknown setting")
+            raise ConfigInvalid(key=key, message=_unknown(key))
     return flat
+
+
+def _unknown(key: str) -> str:
+    """A section given a scalar names its keys; a typo gets the nearest known key."""
+    inside = sorted(k for k in KEYS if k.startswith(f"{key}."))
+    if inside:
+        names = ", ".join(k.rpartition(".")[2] for k in inside)
+        return f"must be a mapping of {names} (e.g. {{{inside[0].rpartition('.')[2]}: ...}})"
+    known = [*KEYS, *OPAQUE_SECTIONS, *{k.partition(".")[0] for k in KEYS}]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"unknown setting; did you mean {close[0]}?" if close else "unknown setting"
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

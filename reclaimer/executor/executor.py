@@ -4,7 +4,7 @@ A tick's transitions go through in chunks (`ExecutorOptions.chunk_size`), each a
 pipeline: prepare every transition (read the ISVC, pick the strategy, no writes); write
 the chunk's planned rows, edge claims and restore information in ONE ledger
 transaction; make the API calls on the pool; mark the chunk applied in one more
-transaction; Events last, once every chunk is written. So the order of DESIGN §5/§6
+transaction; Events last, once every chunk is written. So the order of docs/design.md §5/§6
 holds per transition (restore info and a planned row on disk before any change, a crash
 leaves planned rows that `recover` resolves), while the ledger costs two transactions
 per chunk instead of three per transition, and memory stays bounded by the chunk.
@@ -101,7 +101,7 @@ class Executor:
         return outcomes
 
     def announce_blocked(self, transition: Transition, *, at: datetime) -> bool:
-        """A Deferred Event for a stop put off because the service is busy (DESIGN §3.4).
+        """A Deferred Event for a stop put off because the service is busy (docs/design.md §3.4).
 
         Repeats each tick fold into one Event with a count; other blocked entries (held,
         dry run, breaker) are only in the ledger. True when an Event was emitted.

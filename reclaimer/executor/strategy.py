@@ -1,4 +1,4 @@
-"""Which strategy acts on one ISVC (DESIGN §5).
+"""Which strategy acts on one ISVC (docs/design.md §5).
 
 ``auto`` is native only where KServe's own stop covers *this* ISVC's mode and
 components (``kserve_stop.md`` §9): from 0.16 every mode but ModelMesh; on 0.15.1 and

@@ -2,11 +2,11 @@
 
 Two questions are asked of the same `Signals` value:
 
-- `judge_idle`: may the idle rule stop this service now? (DESIGN §3.3) Besides the
+- `judge_idle`: may the idle rule stop this service now? (docs/design.md §3.3) Besides the
   window's totals, no request within the busy lookback: a request a minute ago that
   a window total rounds away, or that a coarse step has not yet seen, still counts.
 - `judge_traffic` (`judge_busy_at_stop` for a policy): is the service in use right
-  now, for ``busyAtStop: defer``? (DESIGN §3.4) Busy when, within the lookback, a
+  now, for ``busyAtStop: defer``? (docs/design.md §3.4) Busy when, within the lookback, a
   request completed or was in flight, or its GPUs ran at or above the policy's
   ``gpuUtilizationBelow`` (5 % without an idle block): a long generation completes
   no request for minutes but keeps its GPU busy.

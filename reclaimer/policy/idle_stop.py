@@ -1,4 +1,4 @@
-"""The idle rule (DESIGN §3.3): stop a running service nobody has used for ``after``.
+"""The idle rule (docs/design.md §3.3): stop a running service nobody has used for ``after``.
 
 Three gates, all required: the service is running; the policy allows idle stops now
 (``during: offHours`` only outside schedule windows; a policy without a schedule has

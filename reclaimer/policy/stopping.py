@@ -1,4 +1,4 @@
-"""A schedule stop while requests may be flowing (DESIGN §3.4, ``busyAtStop``).
+"""A schedule stop while requests may be flowing (docs/design.md §3.4, ``busyAtStop``).
 
 ``force`` stops at the edge regardless. ``defer`` asks `idle.judge_busy_at_stop` each tick:
 quiet means stop now; busy or unknown traffic (unknown is never quiet) means a

@@ -1,4 +1,4 @@
-"""The sandbox scenario (DESIGN §8): which KServe, which services, which extra objects.
+"""The sandbox scenario (docs/design.md §8): which KServe, which services, which extra objects.
 
 ::
 

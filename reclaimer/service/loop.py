@@ -1,4 +1,4 @@
-"""`reconcile_once(now)`: observe, decide, act, record, and say when to wake (DESIGN §7).
+"""`reconcile_once(now)`: observe, decide, act, record, and say when to wake (docs/design.md §7).
 
 The loop is the only place where the parts meet. It reads no clock: the scheduler (or
 the demo, or a test) passes ``now``, read once per tick, and every part receives that

@@ -10,8 +10,8 @@ at all), and, per pod, every pod that held a GPU in the window must have had a G
 series for each GPU it requested for as long as it held them, and each pod's GPU data
 must be fresh: the best-covered pod never speaks for a sibling nobody scraped
 (`pods.py`). Otherwise it is ``unknown`` with a reason naming what (and which pod) is
-missing, and its activity values are None (DESIGN §8: null where unknown); GPUs and
-coverage stay, as evidence. Unknown is never idle (DESIGN §3.3).
+missing, and its activity values are None (docs/design.md §8: null where unknown); GPUs and
+coverage stay, as evidence. Unknown is never idle (docs/design.md §3.3).
 """
 
 from __future__ import annotations

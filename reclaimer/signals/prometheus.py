@@ -72,7 +72,7 @@ log = logging.getLogger("reclaimer.signals")
 
 
 class PrometheusSignals:
-    """`SignalSource` over a real Prometheus (DESIGN §4)."""
+    """`SignalSource` over a real Prometheus (docs/design.md §4)."""
 
     def __init__(self, settings: PrometheusSettings, *,
                  monotonic: Callable[[], float] = time.monotonic,
