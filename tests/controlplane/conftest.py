@@ -1,0 +1,68 @@
+"""The controlplane tier: one real cluster per KServe release, shared by the session.
+
+Every test here gets the ``controlplane`` marker and runs once per release in pins.env.
+Without Go or a built component the tier skips with one line naming what is missing;
+``RECLAIMER_REQUIRE_CONTROLPLANE=1`` (set by .ci/run) turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from tests.controlplane.binaries import ControlPlaneMissing, kserve_releases
+from tests.controlplane.cluster import ControlPlane, running
+from tests.controlplane.world import RealWorld
+
+REQUIRE_ENV = "RECLAIMER_REQUIRE_CONTROLPLANE"
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.controlplane)
+            item.add_marker(pytest.mark.integration)
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
+    pytest.skip(f"CONTROLPLANE TIER NOT RUN: {reason}")
+
+
+@pytest.fixture(scope="session", params=kserve_releases())
+def plane(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A started cluster running KServe ``request.param``; stopped at the end."""
+    release = str(request.param)
+    workdir = tmp_path_factory.mktemp(f"controlplane-{release}")
+    try:
+        with running(release, workdir) as started:
+            yield started
+    except ControlPlaneMissing as exc:
+        _missing(str(exc))
+
+
+@pytest.fixture(scope="session")
+def admin(plane: ControlPlane) -> Iterator[client.ApiClient]:
+    with plane.api_client() as api:
+        yield api
+
+
+@pytest.fixture
+def world(plane: ControlPlane, admin: client.ApiClient) -> Iterator[RealWorld]:
+    """A fresh namespace on the shared cluster; deleted (not awaited) afterwards."""
+    namespace = f"t-{uuid.uuid4().hex[:8]}"
+    client.CoreV1Api(admin).create_namespace({"metadata": {"name": namespace}})
+    real = RealWorld(plane=plane, admin=admin, namespace=namespace)
+    try:
+        yield real
+    finally:
+        real.close()
+        client.CoreV1Api(admin).delete_namespace(namespace)
