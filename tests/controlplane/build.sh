@@ -69,7 +69,7 @@ build_etcd() {
     sed -n 's#^\t\(go.etcd.io/etcd/[a-z/0-9]*\) => \.\./.*#\t\1 => \1 '"$ETCD_VERSION"'#p' "$src/go.mod"
     echo ')'; } >>"$w/go.mod"
   build_in "$w" "$1/bin" "$ETCD_VERSION" go.etcd.io/etcd/server/v3
-  mv "$1/bin/v3" "$1/bin/etcd"
+  mv "$1/bin/server" "$1/bin/etcd"  # the main package is the directory server/
 }
 
 build_kwok() {

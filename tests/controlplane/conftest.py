@@ -14,10 +14,15 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
+from tests.chart.crd import crd
+from tests.chart.helm import HELM, Helm, fetch_helm
 from tests.controlplane.binaries import ControlPlaneMissing, kserve_releases
 from tests.controlplane.cluster import ControlPlane, running
+from tests.controlplane.rbac import apply_chart_rbac, token_for, token_kubeconfig
 from tests.controlplane.world import RealWorld
+from tests.e2e.harness import wait_for
 
 REQUIRE_ENV = "RECLAIMER_REQUIRE_CONTROLPLANE"
 HERE = Path(__file__).resolve().parent
@@ -66,3 +71,34 @@ def world(plane: ControlPlane, admin: client.ApiClient) -> Iterator[RealWorld]:
     finally:
         real.close()
         client.CoreV1Api(admin).delete_namespace(namespace)
+
+
+@pytest.fixture(scope="session")
+def policy_crd(admin: client.ApiClient) -> str:
+    """The chart's CRD file, created as is; its name once Established."""
+    ext = client.ApiextensionsV1Api(admin)
+    body = dict(crd())
+    name = str(body["metadata"]["name"])
+    try:
+        ext.create_custom_resource_definition(body)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    wait_for(lambda: any(c.type == "Established" and c.status == "True" for c in
+                         ext.read_custom_resource_definition(name).status.conditions or []),
+             timeout=60, what=f"{name} Established")
+    return name
+
+
+@pytest.fixture(scope="session")
+def chart_kubeconfig(plane: ControlPlane, admin: client.ApiClient,
+                     tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kubeconfig holding only the token of the chart's ServiceAccount, its RBAC applied."""
+    problem = fetch_helm()
+    if problem is not None:
+        pytest.fail(f"helm is needed to render the chart's RBAC: {problem}", pytrace=False)
+    home = tmp_path_factory.mktemp("helm-home")
+    rendered = Helm(HELM, home).template()
+    namespace, account = apply_chart_rbac(admin, rendered)
+    return token_kubeconfig(plane, token_for(admin, namespace, account),
+                            home / "chart-kubeconfig")

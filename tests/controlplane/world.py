@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from kubernetes import client
@@ -131,13 +132,14 @@ class RealWorld:
             self.wait_serving(name)
 
     # --- reclaimer, wired to this cluster -----------------------------------------------
-    def rest(self) -> Rest:
-        api = load_api_client(str(self.plane.kubeconfig))
+    def rest(self, kubeconfig: Path | None = None) -> Rest:
+        api = load_api_client(str(kubeconfig or self.plane.kubeconfig))
         self._closers.append(api.close)
         return Rest(api)
 
-    def executor(self, *, strategy: str = "auto") -> Harness:
-        rest = self.rest()
+    def executor(self, *, strategy: str = "auto", kubeconfig: Path | None = None) -> Harness:
+        """The executor as `reclaimer run` builds it; as the admin unless ``kubeconfig``."""
+        rest = self.rest(kubeconfig)
         inventory = Inventory(rest)
         inventory.start()
         self._closers.append(inventory.stop)

@@ -1,0 +1,67 @@
+"""reclaimer under the chart's own RBAC: a ServiceAccount token, bound as the chart binds it.
+
+What the executor needs for a whole stop/start cycle must be allowed; writes the chart
+does not grant must get 403 from the real authorizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from reclaimer.model import Action
+from tests.controlplane.world import RealWorld
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_a_stop_start_cycle_succeeds_under_the_chart_rbac(
+        world: RealWorld, chart_kubeconfig: Path) -> None:
+    world.serving("llama")
+    harness = world.executor(kubeconfig=chart_kubeconfig)
+    for action in (Action.STOP, Action.START):
+        harness.apply(action, "llama")
+        harness.verified("llama")
+    world.wait_serving("llama")
+    assert harness.states("llama") == ["verified", "verified"]
+
+
+def _delete_deployment(api: client.ApiClient, namespace: str) -> None:
+    client.AppsV1Api(api).delete_namespaced_deployment("llama-predictor", namespace)
+
+
+def _create_secret(api: client.ApiClient, namespace: str) -> None:
+    client.CoreV1Api(api).create_namespaced_secret(namespace, {"metadata": {"name": "x"}})
+
+
+def _delete_pods(api: client.ApiClient, namespace: str) -> None:
+    client.CoreV1Api(api).delete_collection_namespaced_pod(namespace)
+
+
+def _cordon_node(api: client.ApiClient, namespace: str) -> None:
+    client.CoreV1Api(api).patch_node("gpu-general-0", {"spec": {"unschedulable": True}})
+
+
+def _edit_kserve_config(api: client.ApiClient, namespace: str) -> None:
+    client.CoreV1Api(api).patch_namespaced_config_map(
+        "inferenceservice-config", "kserve", {"data": {"deploy": "{}"}})
+
+
+@pytest.mark.parametrize("write", [
+    pytest.param(_delete_deployment, id="delete-a-deployment"),
+    pytest.param(_create_secret, id="create-a-secret"),
+    pytest.param(_delete_pods, id="delete-pods"),
+    pytest.param(_cordon_node, id="cordon-a-node"),
+    pytest.param(_edit_kserve_config, id="edit-kserve-config"),
+])
+def test_a_write_outside_the_chart_rbac_is_forbidden(
+        world: RealWorld, chart_kubeconfig: Path,
+        write: Callable[[client.ApiClient, str], None]) -> None:
+    api = world.rest(chart_kubeconfig).api_client
+    with pytest.raises(ApiException) as denied:
+        write(api, world.namespace)
+    assert denied.value.status == 403
