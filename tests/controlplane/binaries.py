@@ -59,12 +59,17 @@ def locate(kserve: str) -> Binaries:
     out = subprocess.run([str(BUILD), "--print"], check=True, capture_output=True,
                          text=True).stdout
     dirs: dict[str, Path] = {}
+    missing: set[str] = set()
     for line in out.splitlines():
-        if line.startswith("MISSING "):
-            raise ControlPlaneMissing(f"control plane component not built: {line[8:]} "
-                                      "(run `make controlplane`)")
-        name, _, path = line.partition("=")
+        name, _, path = line.removeprefix("MISSING ").partition("=")
         dirs[name] = Path(path)
+        if line.startswith("MISSING "):
+            missing.add(name)
+    needed = {"etcd", "kubernetes", "kwok", "kubectl", f"kserve-{kserve}"}
+    if needed & missing or needed - set(dirs):
+        absent = sorted((needed & missing) | (needed - set(dirs)))
+        raise ControlPlaneMissing(f"control plane component(s) not built: {', '.join(absent)} "
+                                  "(run `make controlplane`)")
     kserve_dir = dirs[f"kserve-{kserve}"]
     k8s = dirs["kubernetes"]
     return Binaries(etcd=dirs["etcd"] / "etcd", kube_apiserver=k8s / "kube-apiserver",

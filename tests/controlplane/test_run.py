@@ -173,7 +173,7 @@ def test_the_scheduled_model_serves_again_after_its_start_edge(run: Run) -> None
 
 def test_a_held_model_is_not_stopped(run: Run) -> None:
     assert acted(run.rows["parked"]) == []
-    assert [r.action for r in run.rows["parked"]] == [Action.STOP]
+    assert Action.STOP in {r.action for r in run.rows["parked"] if r.blocked}
     assert len(run.world.running_pods("parked")) == 1
 
 
