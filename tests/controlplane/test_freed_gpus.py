@@ -7,6 +7,7 @@ reclaimer's stop is verified may the scheduler bind the Pod to that node.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -54,3 +55,31 @@ def test_a_pending_gpu_pod_is_bound_after_the_stop_and_not_before(world: RealWor
 
     assert wait_for(lambda: bound_node(world, "waiting"), timeout=90,
                     what="the scheduler to bind the waiting pod") == EXCLUSIVE_NODE
+
+
+MANAGED_START_BUG = (
+    "managed-raw start is verified by the ISVC's Ready=True, which KServe 0.15.2 never "
+    "cleared during the managed stop (Deployment at 0, Ready stays True): a start is "
+    "'verified' while its pod cannot even be scheduled (executor/managed/raw.py reached)")
+
+
+def test_a_start_is_not_verified_while_the_model_pod_cannot_be_scheduled(
+        world: RealWorld, request: pytest.FixtureRequest) -> None:
+    """Stop the GPU holder, let a training pod take the GPU, start the model again: its
+    pod stays Pending, so the start must stay unverified."""
+    if not world.native_release:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=MANAGED_START_BUG))
+    world.serving("holder", exclusive=True)
+    harness = world.executor()
+    harness.apply(Action.STOP, "holder")
+    harness.verified("holder")
+    world.core().create_namespaced_pod(world.namespace, gpu_pod("taker"))
+    wait_for(lambda: bound_node(world, "taker"), timeout=90, what="the taker bound")
+    harness.apply(Action.START, "holder")
+    wait_for(lambda: [p for p in world.core().list_namespaced_pod(
+        world.namespace, label_selector="serving.kserve.io/inferenceservice=holder").items
+        if p.status.phase == "Pending"] or None, timeout=60, what="the model's pod Pending")
+    for _ in range(5):
+        harness.follow_up()
+        time.sleep(1.0)
+    assert harness.states("holder") == ["verified", "applied"]

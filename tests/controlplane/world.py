@@ -9,6 +9,7 @@ points the sandbox tests drive.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 from kubernetes import client
 
 from reclaimer.executor.executor import Executor
-from reclaimer.executor.outcome import ExecutorOptions, Outcome
+from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import parse_strategy
 from reclaimer.kube.client import load_api_client
 from reclaimer.kube.cluster import KubeCluster
@@ -36,6 +37,7 @@ ISVC_LABEL = "serving.kserve.io/inferenceservice"
 STOP = "serving.kserve.io/stop"
 T0 = datetime(2030, 3, 1, 18, 0, tzinfo=UTC)
 WAIT = 90.0
+TICKS = 10  # transient retries of one transition, one "tick" (1 s) apart
 
 
 def isvc_manifest(name: str, *, gpus: int = 1, labels: Mapping[str, str] | None = None,
@@ -176,9 +178,17 @@ class Harness:
                           policy=f"{self.world.namespace}/office-hours", at=T0)
 
     def apply(self, action: Action, name: str, *, at: datetime = T0) -> Outcome:
+        """Apply as the loop would: a transient outcome (409 from a copy the real KServe
+        has moved on from, ...) is tried again, as the next tick would, reusing its row."""
         wait_for(lambda: self.inventory.isvc(self.world.ref(name)) is not None, timeout=30,
                  what=f"{name} in reclaimer's watch cache")
-        return self.executor.apply(self.transition(action, name), at=at)
+        transition = self.transition(action, name)
+        for _ in range(TICKS):
+            outcome = self.executor.apply(transition, at=at)
+            if outcome.kind is not OutcomeKind.RETRY:
+                return outcome
+            time.sleep(1.0)
+        return outcome
 
     def follow_up(self, at: datetime = T0) -> list[Outcome]:
         return self.executor.followup.run(at=at)
@@ -188,7 +198,26 @@ class Harness:
         def done() -> bool:
             self.follow_up(at)
             return self.states(name)[-1:] == ["verified"]
-        wait_for(done, timeout=timeout, what=f"{name}'s transition verified", poll=0.5)
+        try:
+            wait_for(done, timeout=timeout, what=f"{name}'s transition verified", poll=0.5)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.diagnosis(name)}") from exc
+
+    def diagnosis(self, name: str) -> str:
+        """What a failed wait needs to be understood: rows, the ISVC, its children."""
+        isvc = self.world.isvc(name)
+        rows = [f"  {r.action.value} {r.state.value} {r.strategy} error={r.error}"
+                for r in sorted(self.ledger.history(), key=lambda r: r.id)]
+        deployments = [(d.metadata.name, d.spec.replicas, d.status.replicas,
+                        d.spec.template.metadata.annotations)
+                       for d in self.world.deployments(name)]
+        pods = [(p.metadata.name, p.status.phase, p.metadata.deletion_timestamp)
+                for p in self.world.core().list_namespaced_pod(
+                    self.world.namespace, label_selector=f"{ISVC_LABEL}={name}").items]
+        return "\n".join(["ledger:", *rows,
+                          f"annotations: {isvc['metadata'].get('annotations')}",
+                          f"conditions: {(isvc.get('status') or {}).get('conditions')}",
+                          f"deployments: {deployments}", f"pods: {pods}"])
 
     def states(self, name: str) -> list[str]:
         rows = sorted((r for r in self.ledger.history() if r.ref.name == name),
