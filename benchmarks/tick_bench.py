@@ -28,7 +28,7 @@ from benchmarks.tickrun import TickFigures, run_ticks, table
 from reclaimer.signals.queries import Query
 
 PER_STOP = 2  # PATCH (the watch cache's copy, resourceVersion precondition), Event POST
-EVENTS = 1  # per transition, a product requirement (DESIGN §5)
+EVENTS = 1  # per transition, a product requirement (docs/design.md §5)
 
 
 def constant_part(f: TickFigures) -> int:

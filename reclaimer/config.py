@@ -1,4 +1,4 @@
-"""Service settings: frozen values from a YAML file, the environment and flags (DESIGN §8).
+"""Service settings: frozen values from a YAML file, the environment and flags (docs/design.md §8).
 
 Precedence is defaults < file < environment < flags. Every key ``a.bC`` can be set as
 ``RECLAIMER_A_B_C`` (camelCase split at capitals). Unknown keys in the file are rejected,
@@ -7,6 +7,7 @@ so a typo never silently falls back to a default; every error names the dotted k
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +27,8 @@ class ExecutorSettings:
     strategy: str = "auto"
     verify_timeout: timedelta = timedelta(minutes=5)
     max_concurrent_starts: int = 20
+    kserve_version: str | None = None
+    """KServe's version where the controller Deployment cannot be read (e.g. "0.15.2")."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Settings:
     http: HttpSettings = HttpSettings()
     actor: str = ""
     kserve_namespace: str = "kserve"
+    # Empty: every namespace (cluster-wide LIST/WATCH); else only these, each on its own.
+    watch_namespaces: tuple[str, ...] = ()
 
 
 def parse_duration_value(key: str, value: object) -> timedelta:
@@ -76,6 +81,14 @@ def parse_duration_value(key: str, value: object) -> timedelta:
         return parse_duration(str(value))
     except InvalidInput as exc:
         raise ConfigInvalid(key=key, message=str(exc)) from exc
+
+
+def _positive_duration(key: str, value: object) -> timedelta:
+    """A period something waits or repeats: zero would spin, so at least one second."""
+    duration = parse_duration_value(key, value)
+    if duration < timedelta(seconds=1):
+        raise ConfigInvalid(key=key, message=f"{value!r} is shorter than the minimum 1s")
+    return duration
 
 
 def _int(key: str, value: object, *, minimum: int = 0) -> int:
@@ -138,12 +151,34 @@ def _strategy(key: str, value: object) -> str:
     return str(value)
 
 
+def _kserve_version(key: str, value: object) -> str | None:
+    text = _optional_text(key, None if value is None else str(value))
+    if text is not None and not re.match(r"^v?\d+\.\d+(\.\d+)?$", text):
+        raise ConfigInvalid(key=key, message=f"{value!r} is not a version like 0.15.2")
+    return text
+
+
 def _paths(key: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(p for p in value.split(",") if p)
     if isinstance(value, list) and all(isinstance(p, str) for p in value):
         return tuple(value)
     raise ConfigInvalid(key=key, message=f"{value!r} must be a list of paths")
+
+
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _namespaces(key: str, value: object) -> tuple[str, ...]:
+    """A list, or one comma-separated string (the environment); each a namespace name."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ConfigInvalid(key=key, message=f"{value!r} must be a list of namespaces")
+    for name in value:
+        if not _NAMESPACE.match(name):
+            raise ConfigInvalid(key=key, message=f"{name!r} is not a namespace name")
+    return tuple(dict.fromkeys(value))
 
 
 def _database(key: str, value: object) -> str:
@@ -162,11 +197,12 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "database": ("database", _database),
     "kubeconfig": ("kubeconfig", _optional_text),
     "policies": ("policies", _paths),
-    "tick": ("tick", parse_duration_value),
+    "tick": ("tick", _positive_duration),
     "actor": ("actor", _text),
     "executor.strategy": ("executor.strategy", _strategy),
-    "executor.verifyTimeout": ("executor.verify_timeout", parse_duration_value),
+    "executor.verifyTimeout": ("executor.verify_timeout", _positive_duration),
     "executor.maxConcurrentStarts": ("executor.max_concurrent_starts", _positive_int),
+    "executor.kserveVersion": ("executor.kserve_version", _kserve_version),
     "safety.maxStopsPerTick": ("safety.max_stops_per_tick", _int),
     "safety.massIdleFraction": ("safety.mass_idle_fraction", _fraction),
     "safety.massIdleMinimum": ("safety.mass_idle_minimum", _int),
@@ -174,13 +210,14 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "leaderElection.enabled": ("leader_election.enabled", _bool),
     "leaderElection.namespace": ("leader_election.namespace", _text),
     "leaderElection.name": ("leader_election.name", _text),
-    "leaderElection.leaseDuration": ("leader_election.lease_duration", parse_duration_value),
-    "leaderElection.renewDeadline": ("leader_election.renew_deadline", parse_duration_value),
-    "leaderElection.retryPeriod": ("leader_election.retry_period", parse_duration_value),
+    "leaderElection.leaseDuration": ("leader_election.lease_duration", _positive_duration),
+    "leaderElection.renewDeadline": ("leader_election.renew_deadline", _positive_duration),
+    "leaderElection.retryPeriod": ("leader_election.retry_period", _positive_duration),
     "leaderElection.identity": ("leader_election.identity", _text),
     "http.host": ("http.host", _text),
     "http.port": ("http.port", _port),
     "kserve.namespace": ("kserve_namespace", _text),
+    "watchNamespaces": ("watch_namespaces", _namespaces),
 }
 # Sections passed through whole to the part that owns them (validated there).
 OPAQUE_SECTIONS = ("prometheus",)
@@ -207,9 +244,11 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def read_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigInvalid(key="--config", message=f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigInvalid(key="--config", message=f"{path} is not a UTF-8 text file") from exc
     except yaml.YAMLError as exc:
         raise ConfigInvalid(key="--config", message=f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, Mapping):
@@ -217,8 +256,19 @@ def read_file(path: Path) -> dict[str, Any]:
     flat = _flatten(data)
     for key in flat:
         if key not in KEYS and key not in OPAQUE_SECTIONS:
-            raise ConfigInvalid(key=key, message="unknown setting")
+            raise ConfigInvalid(key=key, message=_unknown(key))
     return flat
+
+
+def _unknown(key: str) -> str:
+    """A section given a scalar names its keys; a typo gets the nearest known key."""
+    inside = sorted(k for k in KEYS if k.startswith(f"{key}."))
+    if inside:
+        names = ", ".join(k.rpartition(".")[2] for k in inside)
+        return f"must be a mapping of {names} (e.g. {{{inside[0].rpartition('.')[2]}: ...}})"
+    known = [*KEYS, *OPAQUE_SECTIONS, *{k.partition(".")[0] for k in KEYS}]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"unknown setting; did you mean {close[0]}?" if close else "unknown setting"
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

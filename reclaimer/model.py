@@ -47,7 +47,7 @@ class Action(StrEnum):
 
 
 class Trigger(StrEnum):
-    """Why a transition was considered at all (DESIGN §6)."""
+    """Why a transition was considered at all (docs/design.md §6)."""
 
     SCHEDULE = "schedule"
     IDLE = "idle"
@@ -138,7 +138,7 @@ class Service:
 
     ``stop_changed_at``/``stop_changed_by`` come from managedFields: when and by which
     field manager the stop annotation last changed, so edges can be superseded by
-    people (DESIGN §3.2).
+    people (docs/design.md §3.2).
     """
 
     ref: ServiceRef
@@ -258,7 +258,7 @@ class Edge:
     policy: str
 
     def key_for(self, uid: str) -> str:
-        """The ledger's unique key: an edge is applied once per ISVC (DESIGN §3.2)."""
+        """The ledger's unique key: an edge is applied once per ISVC (docs/design.md §3.2)."""
         return f"{self.policy}|{uid}|{self.at.isoformat()}|{self.action.value}"
 
 
@@ -271,10 +271,26 @@ class SignalState(StrEnum):
 
 
 @dataclass(frozen=True)
+class RecentActivity:
+    """Activity within the evaluation's recent span (the busy-at-stop lookback).
+
+    A schedule stop that defers busy services asks what happened in the last few
+    minutes, not over an idle rule's longer window: a GPU that ran a long generation
+    with no request completed is busy (docs/design.md §3.4). Completed requests and requests
+    in flight are in ``Signals.seconds_since_last_request`` (an in-flight gauge above
+    0 at a step is activity at that step); this adds the GPU.
+    """
+
+    span: timedelta
+    gpu_utilization_max: float | None = None
+
+
+@dataclass(frozen=True)
 class Signals:
     """What Prometheus said about one ISVC over ``window`` ending at ``at``.
 
     Every value may be None: unknown is explicit, and unknown is never idle.
+    ``recent`` is None where the source did not measure it or the state is unknown.
     """
 
     ref: ServiceRef
@@ -288,6 +304,7 @@ class Signals:
     gpus: int | None = None
     coverage_seconds: float | None = None
     reason: str | None = None
+    recent: RecentActivity | None = None
 
     @classmethod
     def unknown(cls, ref: ServiceRef, *, at: datetime, window: timedelta, reason: str) -> Signals:
@@ -382,7 +399,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class DecideSettings:
-    """Safety knobs from config (DESIGN §3.5, §8)."""
+    """Safety knobs from config (docs/design.md §3.5, §8)."""
 
     max_stops_per_tick: int = 50
     mass_idle_fraction: float = 0.5

@@ -1,24 +1,58 @@
-"""The list of subcommand groups; one module each, so parts evolve independently."""
+"""Every verb, the module that registers it, and its one-line summary.
+
+The table is plain data so that `reclaimer --help` and a verb's start-up import only
+what that verb needs: the parser gets a stub for every other verb (name and summary,
+enough for ``--help``) and the real subparser, with its flags, only for the verb given.
+The summary here is the one each module passes as ``help=`` (a test keeps them equal).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Sequence
 
-from reclaimer.cli import (
-    demo,
-    ledger_cmds,
-    manual_cmds,
-    plan_cmd,
-    policy_cmds,
-    run_cmd,
-    sandbox_cmds,
-    signals_cmds,
-)
-
+Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-REGISTRARS: tuple[Registrar, ...] = (policy_cmds.register, ledger_cmds.register,
-                                     sandbox_cmds.register, manual_cmds.register,
-                                     signals_cmds.register, plan_cmd.register,
-                                     run_cmd.register, demo.register)
+# verb -> (module, summary), in the order `--help` lists them
+VERBS: dict[str, tuple[str, str]] = {
+    "validate": ("policy_cmds", "check ReclaimPolicy files; exit 1 if any document is invalid"),
+    "schedule": ("policy_cmds", "list the start/stop edges of policies between two instants"),
+    "plan": ("plan_cmd", "show what reclaimer would do now, offline, for a dump of ISVCs"),
+    "signals": ("signals_cmds",
+                "show what Prometheus says about every ISVC, as the service sees it"),
+    "run": ("run_cmd", "run the service: reconcile every tick"),
+    "stop": ("manual_cmds", "stop one InferenceService now (trigger manual)"),
+    "start": ("manual_cmds", "start one InferenceService now (trigger manual)"),
+    "history": ("ledger_cmds", "recorded transitions, newest first"),
+    "hold": ("ledger_cmds", "keep reclaimer's hands off one service"),
+    "release": ("ledger_cmds", "end a hold"),
+    "holds": ("ledger_cmds", "list the holds in force"),
+    "report": ("ledger_cmds", "GPU-hours reclaimed"),
+    "db": ("ledger_cmds", "the ledger database schema"),
+    "sandbox": ("sandbox_cmds", "run the sandbox Kubernetes API with its KServe simulator"),
+    "demo": ("demo", "run the whole loop on a sandbox cluster over the last full week "
+                     "and print what happens"),
+    "completion": ("completion_cmd", "print a shell completion script (bash or zsh)"),
+}
+
+
+def registrar(module: str) -> Registrar:
+    loaded = importlib.import_module(f"reclaimer.cli.{module}")
+    register: Registrar = loaded.register
+    return register
+
+
+def register_for(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+                 argv: Sequence[str] | None) -> None:
+    """All verbs' modules when ``argv`` is None; else the given verb's module and stubs."""
+    first = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    chosen = first if first is None or first in VERBS else ""
+    modules = (list(dict.fromkeys(m for m, _ in VERBS.values())) if chosen is None
+               else [VERBS[chosen][0]] if chosen else [])
+    for verb, (module, summary) in VERBS.items():
+        if module not in modules:
+            subparsers.add_parser(verb, help=summary, add_help=False)
+    for module in modules:
+        registrar(module)(subparsers)

@@ -1,27 +1,32 @@
-"""`reclaimer demo`: the real loop on a sandbox cluster over a simulated week.
+"""`reclaimer demo`: the real loop on a sandbox cluster, replaying the last full week.
+
+The week is in the past (Monday to Monday, Berlin), so the ledger it leaves is history:
+`reclaimer report` with the printed `--since`/`--until` reads the same total back.
 
 Everything is the production code path — inventory over HTTP, `decide()`, the executor,
 the SQLite ledger — except two stand-ins: the cluster is the sandbox (KServe 0.16
 simulator) and traffic comes from `ScriptedSignals`, which implements the same port as
 Prometheus. The clock is a `ManualClock` stepped from one instant worth waking for to
-the next (and at least every ``STEP``), so a week takes seconds.
+the next (and at least every ``STEP``), so a week takes a minute or two, not a week.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
-from reclaimer.cli import demo_world
-from reclaimer.cli.demo_report import print_summary, write_picture
-from reclaimer.clock import ManualClock, SystemClock
+from reclaimer.cli import demo_args, demo_world
+from reclaimer.cli.demo_print import Printer
+from reclaimer.cli.demo_report import print_reproduce, print_summary, write_picture
+from reclaimer.clock import ManualClock, clock_from_env
 from reclaimer.executor.executor import Executor
-from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
@@ -31,27 +36,27 @@ from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import parse_url
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.ledger.store import SqlLedger
-from reclaimer.model import Transition
 from reclaimer.sandbox.world import World
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
 from reclaimer.signals.scripted import ScriptedSignals
 
 STEP = timedelta(minutes=15)
+MAX_DAYS = 92
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-# Edges that change nothing are in the ledger but would only clutter the timeline.
-QUIET_BLOCKS = ("missed", "already")
 ScriptedEvent = Callable[["Demo", datetime], None]
-VERBS = {OutcomeKind.APPLIED: "", OutcomeKind.FAILED: "FAILED ",
-         OutcomeKind.ABANDONED: "ABANDONED "}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("demo", help="run the whole loop on a sandbox cluster "
-                                   "over a simulated week and print what happens")
+                                   "over the last full week and print what happens")
     parser.add_argument("--out", type=Path, default=Path("demo-out"),
                         help="where the ledger and the report picture go")
-    parser.add_argument("--policies", type=Path, default=POLICIES)
-    parser.add_argument("--days", type=int, default=7, help="how long to simulate")
+    parser.add_argument("--policies", type=Path, default=POLICIES,
+                        help="policy files or a directory (default: the bundled examples)")
+    parser.add_argument("--days", default="7", help=f"how long to simulate, 1 to {MAX_DAYS} "
+                        "(ending on the last Monday, so the ledger is history)")
+    parser.add_argument("--tz", metavar="ZONE", help="show every time in this IANA zone "
+                        "(default: each service's policy zone)")
     parser.set_defaults(handler=_run)
 
 
@@ -64,19 +69,23 @@ class Demo:
     clock: ManualClock
     rest: Rest
     out: TextIO
+    printer: Printer
 
 
 def _run(args: argparse.Namespace) -> int:
-    args.out.mkdir(parents=True, exist_ok=True)
-    start = demo_world.week_start(SystemClock().now())
-    demo = _build(args.out, args.policies, start)
+    days = demo_args.days(args.days, maximum=MAX_DAYS)
+    demo_args.check_policies(args.policies)
+    demo_args.make_out_dir(args.out)
+    start = demo_world.week_start(clock_from_env(os.environ).now(), days=days)
+    end = start + timedelta(days=days)
+    demo = _build(args.out, args.policies, start, zone=demo_args.zone(args.tz))
     try:
-        _header(demo, start)
-        end = start + timedelta(days=args.days)
+        _header(demo, args.policies, start=start, end=end)
         _simulate(demo, start=start, end=end)
         report = demo.ledger.report(since=start, now=end)
         print_summary(report, out=demo.out)
         write_picture(report, args.out / "reclaimed.png", out=demo.out)
+        print_reproduce(args.out / "demo.db", since=start, until=end, out=demo.out)
     finally:
         demo.reconciler.close()
         demo.inventory.stop()
@@ -85,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
+def _build(out_dir: Path, policies: Path, start: datetime, *, zone: ZoneInfo | None) -> Demo:
     database = f"sqlite:///{out_dir.resolve() / 'demo.db'}"
     (out_dir / "demo.db").unlink(missing_ok=True)
     upgrade(parse_url(database))
@@ -102,13 +111,13 @@ def _build(out_dir: Path, policies: Path, start: datetime) -> Demo:
     reconciler = Reconciler(parts, settings=LoopSettings(policy_paths=(policies,),
                                                          actor="reclaimer-demo"))
     return Demo(world=world, inventory=inventory, reconciler=reconciler, ledger=ledger,
-                clock=clock, rest=rest, out=sys.stdout)
+                clock=clock, rest=rest, out=sys.stdout, printer=Printer(sys.stdout, fixed=zone))
 
 
-def _header(demo: Demo, start: datetime) -> None:
+def _header(demo: Demo, policies: Path, *, start: datetime, end: datetime) -> None:
     print(f"reclaimer demo: sandbox cluster at {demo.world.url} (KServe 0.16 simulator),\n"
-          f"policies from {POLICIES}, one simulated week from "
-          f"{start:%a %Y-%m-%d %H:%M %Z}.\n", file=demo.out)
+          f"policies from {policies}, replaying {start:%a %Y-%m-%d %H:%M} to "
+          f"{end:%a %Y-%m-%d %H:%M %Z} (Berlin) on a fast clock.\n", file=demo.out)
 
 
 def _simulate(demo: Demo, *, start: datetime, end: datetime) -> None:
@@ -119,7 +128,7 @@ def _simulate(demo: Demo, *, start: datetime, end: datetime) -> None:
             events.remove(due)
             due[1](demo, now)
         result = demo.reconciler.reconcile_once(now)
-        _print_tick(demo, result)
+        demo.printer.tick(result)
         demo.world.wait_idle(terminations=True)
         demo.inventory.resync()
         now = _next(now, result, events=[e[0] for e in events])
@@ -139,50 +148,14 @@ def _scripted_events(start: datetime) -> list[tuple[datetime, ScriptedEvent]]:
 
     def hold(demo: Demo, now: datetime) -> None:
         demo.ledger.hold(ref, until=start + until, reason=reason, who="alice@ops", now=now)
-        print(f"{_when(now)}  HOLD    {ref!s:<18} until {_when(start + until)}: {reason}",
-              file=demo.out)
+        demo.printer.line(now, ref, f"HOLD    {ref!s:<18} until "
+                          f"{demo.printer.when(start + until, ref)}: {reason}")
 
     def manual_start(demo: Demo, now: datetime) -> None:
         person = Rest(demo.rest.api_client, field_manager="kubectl-annotate")
         patch = {"metadata": {"annotations": {"serving.kserve.io/stop": "false"}}}
         person.merge_patch(ISVC, whisper.namespace, whisper.name, patch)
-        print(f"{_when(now)}  PERSON  {whisper!s:<18} started by hand: kubectl annotate "
-              "serving.kserve.io/stop=false --overwrite", file=demo.out)
+        demo.printer.line(now, whisper, f"PERSON  {whisper!s:<18} started by hand: kubectl "
+                          "annotate serving.kserve.io/stop=false --overwrite")
 
     return [(start + since, hold), (start + manual_at, manual_start)]
-
-
-def _print_tick(demo: Demo, result: TickResult) -> None:
-    for change in result.observation.external:
-        manager = change.evidence.get("fieldManager", "someone")
-        print(f"{_when(result.at)}  NOTICED {change.ref!s:<18} {change.action.value}ed by "
-              f"{manager}: recorded as external, left alone until the next edge",
-              file=demo.out)
-    for outcome in result.outcomes:
-        if outcome.kind in VERBS:
-            _print_outcome(demo, result, outcome)
-    for entry in result.recorded_blocked:
-        if not (entry.blocked or "").startswith(QUIET_BLOCKS):
-            _print_blocked(demo, result.at, entry)
-
-
-def _print_outcome(demo: Demo, result: TickResult, outcome: Outcome) -> None:
-    transition = next((t for t in result.plan.transitions
-                       if t.ref == outcome.ref and t.action == outcome.action), None)
-    why = _why(transition) if transition else outcome.message
-    verb = f"{VERBS[outcome.kind]}{outcome.action.value.upper()}"
-    print(f"{_when(result.at)}  {verb:<7} {outcome.ref!s:<18} {why}", file=demo.out)
-
-
-def _print_blocked(demo: Demo, at: datetime, entry: Transition) -> None:
-    print(f"{_when(at)}  (no {entry.action.value}) {entry.ref!s:<13} {_why(entry)} — "
-          f"{entry.blocked}", file=demo.out)
-
-
-def _why(t: Transition) -> str:
-    gpus = f", {t.gpus} GPU" + ("s" if (t.gpus or 0) > 1 else "") if t.gpus else ""
-    return f"{t.trigger.value}: {t.reason.value} by {t.policy or 'a person'}{gpus}"
-
-
-def _when(at: datetime) -> str:
-    return f"{at.astimezone(demo_world.BERLIN):%a %d %b %H:%M} Berlin"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from reclaimer.cli import demo_world
 from reclaimer.cli.report_png import draw
 from reclaimer.errors import ArgumentInvalid
 from reclaimer.ledger.records import Report
@@ -21,8 +23,14 @@ def print_summary(report: Report, *, out: TextIO) -> None:
 
 def write_picture(report: Report, path: Path, *, out: TextIO) -> None:
     try:
-        draw(report, str(path))
+        draw(report, str(path), zone=demo_world.BERLIN)
     except ArgumentInvalid as exc:
         print(f"  (no picture: {exc})", file=out)
         return
     print(f"  timeline picture: {path}", file=out)
+
+
+def print_reproduce(database: Path, *, since: datetime, until: datetime, out: TextIO) -> None:
+    """The command that reads the same total back from the demo's ledger."""
+    print(f"  the same from the ledger: reclaimer report --db sqlite:///{database} "
+          f"--since {since.isoformat()} --until {until.isoformat()}", file=out)

@@ -1,6 +1,6 @@
 """The demo's cluster and its week of traffic (`reclaimer demo`).
 
-Six models in four namespaces, each showing one rule of DESIGN §3 with the bundled
+Six models in four namespaces, each showing one rule of docs/design.md §3 with the bundled
 example policies in ``policies/``:
 
 - ``team-a/llama`` (Standard, 1 GPU, office hours Berlin): busy 08:00–18:00 on weekdays,
@@ -50,10 +50,13 @@ def scenario() -> dict[str, Any]:
     }
 
 
-def week_start(after: datetime) -> datetime:
-    """Monday 00:00 Berlin time of the week after ``after``."""
-    local = after.astimezone(BERLIN)
-    monday = (local + timedelta(days=7 - local.weekday())).date()
+def week_start(now: datetime, *, days: int = 7) -> datetime:
+    """Monday 00:00 Berlin time far enough back that ``days`` days end by this week's
+    Monday: the demo plays past weeks, so its ledger is history that `report` can read."""
+    local = now.astimezone(BERLIN)
+    this_monday = (local - timedelta(days=local.weekday())).date()
+    weeks = -(-days // 7)
+    monday = this_monday - timedelta(weeks=weeks)
     return datetime(monday.year, monday.month, monday.day, tzinfo=BERLIN)
 
 

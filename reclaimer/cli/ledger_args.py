@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from reclaimer.config import parse_duration_value
@@ -53,3 +54,28 @@ def _duration(flag: str, text: str) -> timedelta:
         return parse_duration_value(flag, text)
     except ConfigInvalid as exc:
         raise ArgumentInvalid(f"{flag}: {exc.message}") from exc
+
+
+def span(since: str | None, until: str | None, *, now: Callable[[], datetime]
+         ) -> tuple[datetime | None, datetime | None]:
+    """``--since``/``--until`` as given (any instants, past or future); the clock is read
+    only when one of them is a duration. Refused when the span is empty."""
+    start = parse_instant("--since", since, now=now(), ahead=False) if since else None
+    end = parse_instant("--until", until, now=now(), ahead=False) if until else None
+    if start is not None and end is not None and end <= start:
+        raise ArgumentInvalid(f"--until: {end.isoformat()} is not after --since "
+                              f"{start.isoformat()}")
+    return start, end
+
+
+def report_span(since: str | None, until: str | None, *, now: Callable[[], datetime],
+                default_span: timedelta) -> tuple[datetime, datetime]:
+    """A report needs both ends: ``--until`` defaults to now, ``--since`` to
+    ``default_span`` before ``--until``."""
+    start, end = span(since, until, now=now)
+    if end is None:
+        end = now()
+        if start is not None and start >= end:
+            raise ArgumentInvalid(f"--since: {start.isoformat()} is not before now "
+                                  f"({end.isoformat()}); give --until for a later span")
+    return start or end - default_span, end

@@ -11,13 +11,13 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TypeAlias
 
-from reclaimer.cli import ledger_args, report_png
-from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli import demo_args, ledger_args, report_png
+from reclaimer.cli.hold_check import check_exists
+from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.clock import clock_from_env
-from reclaimer.errors import ArgumentInvalid
 from reclaimer.ledger import Report, TransitionRecord, open_ledger
 from reclaimer.ledger.engine import display, parse_url
 from reclaimer.ledger.schema_check import head_revision, upgrade
@@ -25,8 +25,10 @@ from reclaimer.model import Trigger
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 HISTORY_COLUMNS = ("id", "at", "namespace", "name", "action", "trigger", "reason", "state",
-                   "policy", "gpus", "blocked", "error")
+                   "policy", "actor", "gpus", "blocked", "error")
+HISTORY_WIDE = (*HISTORY_COLUMNS, "strategy", "uid", "edgeKey")
 REPORT_COLUMNS = ("key", "gpuHours", "stops", "stopsWithUnknownGpus")
+HOLD_COLUMNS = ("namespace", "name", "until", "who", "reason")
 DEFAULT_REPORT_SPAN = timedelta(days=30)
 
 
@@ -51,32 +53,44 @@ def _register_history(subparsers: Subparsers) -> None:
     parser.add_argument("--namespace")
     parser.add_argument("--name")
     parser.add_argument("--since", help="RFC 3339, or a duration back from now (7d)")
+    parser.add_argument("--until", help="RFC 3339, or a duration back from now (exclusive)")
     parser.add_argument("--trigger", choices=[t.value for t in Trigger])
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--tz", metavar="ZONE",
+                        help="show table times in this zone (default: UTC; JSON is RFC 3339)")
     add_output_flag(parser)
     parser.set_defaults(handler=_history)
 
 
 def _history(args: argparse.Namespace) -> int:
-    since = (ledger_args.parse_instant("--since", args.since, now=_now(), ahead=False)
-             if args.since else None)
+    since, until = ledger_args.span(args.since, args.until, now=_now)
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         records = ledger.history(namespace=args.namespace, name=args.name, since=since,
-                                 trigger=Trigger(args.trigger) if args.trigger else None,
-                                 limit=args.limit)
+                                 until=until, limit=args.limit,
+                                 trigger=Trigger(args.trigger) if args.trigger else None)
     finally:
         ledger.close()
-    _print_records(records, args.output)
+    _print_records(records, args.output, zone=demo_args.zone(args.tz))
+    if not records and args.output in ("table", "wide"):
+        print("(no transitions recorded" + _filters(args) + ")")
     return 0
 
 
-def _print_records(records: list[TransitionRecord], output: str) -> None:
+def _filters(args: argparse.Namespace) -> str:
+    given = [f"{flag} {value}" for flag, value in (
+        ("--namespace", args.namespace), ("--name", args.name), ("--since", args.since),
+        ("--until", args.until), ("--trigger", args.trigger)) if value]
+    return " matching " + ", ".join(given) if given else ""
+
+
+def _print_records(records: list[TransitionRecord], output: str, *,
+                   zone: tzinfo | None) -> None:
     items = [record.as_json() for record in records]
-    if output == "json":
-        print_json(items, sys.stdout)
-    else:
-        print_table(items, HISTORY_COLUMNS, sys.stdout)
+    if not emit(items, output, sys.stdout):
+        if zone is not None:
+            items = [{**item, "at": item["at"].astimezone(zone)} for item in items]
+        print_table(items, HISTORY_WIDE if output == "wide" else HISTORY_COLUMNS, sys.stdout)
 
 
 def _register_holds(subparsers: Subparsers) -> None:
@@ -84,26 +98,53 @@ def _register_holds(subparsers: Subparsers) -> None:
     hold.add_argument("ref", metavar="NS/NAME")
     hold.add_argument("--until", required=True, help="RFC 3339, or a duration from now (2h)")
     hold.add_argument("--reason", required=True)
-    hold.add_argument("--who", default=None, help="who holds it (default: your user name)")
+    hold.add_argument("--as", "--who", "--actor", dest="who", default=None,
+                      help="who holds it (default: your user name)")
+    hold.add_argument("--kubeconfig", default=None,
+                      help="the cluster to check the service exists in (kubectl's lookup)")
+    hold.add_argument("--no-check", action="store_true",
+                      help="hold it without asking the cluster whether it exists")
     ledger_args.add_db_flag(hold)
     hold.set_defaults(handler=_hold)
     release = subparsers.add_parser("release", help="end a hold")
     release.add_argument("ref", metavar="NS/NAME")
     ledger_args.add_db_flag(release)
     release.set_defaults(handler=_release)
+    holds = subparsers.add_parser("holds", help="list the holds in force")
+    ledger_args.add_db_flag(holds)
+    add_output_flag(holds)
+    holds.set_defaults(handler=_holds)
+
+
+def _holds(args: argparse.Namespace) -> int:
+    now = _now()
+    ledger = open_ledger(ledger_args.database_url(args))
+    try:
+        held = sorted(ledger.view(now).holds.values(), key=lambda h: str(h.ref))
+    finally:
+        ledger.close()
+    items = [{"namespace": h.ref.namespace, "name": h.ref.name, "until": h.until,
+              "who": h.who, "reason": h.reason} for h in held]
+    if not emit(items, args.output, sys.stdout):
+        print_table(items, HOLD_COLUMNS, sys.stdout)
+        if not items:
+            print(f"(no holds in force at {now.isoformat(timespec='seconds')})")
+    return 0
 
 
 def _hold(args: argparse.Namespace) -> int:
     ref = ledger_args.parse_ref(args.ref)
     now = _now()
     until = ledger_args.parse_instant("--until", args.until, now=now, ahead=True)
+    note = "" if args.no_check else check_exists(ref, kubeconfig=args.kubeconfig)
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         hold = ledger.hold(ref, until=until, reason=args.reason,
                            who=args.who or _user(), now=now)
     finally:
         ledger.close()
-    print(f"{hold.ref} held until {hold.until.isoformat()} by {hold.who}: {hold.reason}")
+    print(f"{hold.ref} held until {hold.until.isoformat(timespec='seconds')} by {hold.who}: "
+          f"{hold.reason}{note}")
     return 0
 
 
@@ -129,38 +170,39 @@ def _release(args: argparse.Namespace) -> int:
 def _register_report(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("report", help="GPU-hours reclaimed")
     ledger_args.add_db_flag(parser)
-    parser.add_argument("--since", help="RFC 3339, or a duration back from now (default 30d)")
+    parser.add_argument("--since", help="RFC 3339, or a duration back from now (default 30d "
+                                        "before --until)")
+    parser.add_argument("--until", help="RFC 3339, or a duration back from now (default now)")
     parser.add_argument("--png", metavar="FILE", help="also draw a timeline (extra `plot`)")
+    parser.add_argument("--tz", metavar="ZONE",
+                        help="the picture's time zone (default: this machine's)")
     add_output_flag(parser)
     parser.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
-    now = _now()
-    since = (ledger_args.parse_instant("--since", args.since, now=now, ahead=False)
-             if args.since else now - DEFAULT_REPORT_SPAN)
-    if since >= now:
-        raise ArgumentInvalid(f"--since: {since.isoformat()} is not before now "
-                              f"({now.isoformat()})")
+    since, now = ledger_args.report_span(args.since, args.until, now=_now,
+                                         default_span=DEFAULT_REPORT_SPAN)
     if args.png:
-        report_png.require_matplotlib()
+        report_png.require_png(args.png)
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         report = ledger.report(since=since, now=now)
     finally:
         ledger.close()
     if args.png:
-        report_png.draw(report, args.png)
+        report_png.draw(report, args.png, zone=demo_args.zone(args.tz))
     _print_report(report, args.output)
     return 0
 
 
 def _print_report(report: Report, output: str) -> None:
-    if output == "json":
-        print_json(report_json(report), sys.stdout)
+    if emit(report_json(report), output, sys.stdout):
         return
     print(f"GPU-hours reclaimed {report.since.isoformat()} .. {report.now.isoformat()}: "
           f"{report.total_gpu_hours:.2f}")
+    if not report.intervals:
+        print("(no stop in force during this span; history --since/--until shows the rows)")
     for title, rows in (("namespace", report.by_namespace), ("policy", report.by_policy)):
         print(f"\nBY {title.upper()}")
         print_table([row.as_json() for row in rows], REPORT_COLUMNS, sys.stdout)

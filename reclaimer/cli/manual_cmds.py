@@ -1,7 +1,9 @@
 """`reclaimer stop NS/NAME` and `reclaimer start NS/NAME`: manual, through the executor.
 
 The transition is recorded with trigger ``manual`` and the caller as actor, exactly like
-one the service plans, so history and the GPU-hours report include it.
+one the service plans, so history and the GPU-hours report include it: it carries the
+GPUs it frees (the pods' requests, or the ISVC's spec when no pod runs). A held service
+is refused unless ``--ignore-hold`` says the person means it.
 """
 
 from __future__ import annotations
@@ -13,22 +15,12 @@ import socket
 import sys
 from datetime import timedelta
 
-from reclaimer.clock import clock_from_env
-from reclaimer.config import parse_duration_value
+from reclaimer.cli import manual_parts
+from reclaimer.config import env_name, parse_duration_value
 from reclaimer.errors import ArgumentInvalid
-from reclaimer.executor.executor import Executor
-from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
-from reclaimer.executor.strategy import parse_strategy
-from reclaimer.executor.wait import wait_verified
-from reclaimer.kube.client import load_api_client
-from reclaimer.kube.cluster import KubeCluster
-from reclaimer.kube.events import EventRecorder
-from reclaimer.kube.inventory import default_mode
-from reclaimer.kube.rest import Rest
-from reclaimer.ledger import open_ledger
-from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
+from reclaimer.model import Action, ServiceRef
 
-OK_KINDS = frozenset({OutcomeKind.APPLIED, OutcomeKind.VERIFIED})
+OK_KINDS = frozenset({"applied", "verified"})
 
 
 def parse_ref(text: str) -> ServiceRef:
@@ -39,52 +31,63 @@ def parse_ref(text: str) -> ServiceRef:
 
 
 def default_actor() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = f"uid-{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for action in (Action.STOP, Action.START):
         parser = subparsers.add_parser(
-            action.value, help=f"{action.value} one InferenceService now (trigger manual)")
+            action.value, help=f"{action.value} one InferenceService now (trigger manual)",
+            description=f"{action.value.capitalize()} one InferenceService now through the "
+                        "executor, record it as manual, and wait until it is verified.")
         parser.add_argument("ref", metavar="NS/NAME")
-        parser.add_argument("--kubeconfig", default=None)
-        parser.add_argument("--db", default=os.environ.get("RECLAIMER_DATABASE",
-                                                          "sqlite:///reclaimer.db"))
-        parser.add_argument("--actor", default=None, help="default: $USER@host")
+        parser.add_argument("--kubeconfig", default=None,
+                            help="default: $RECLAIMER_KUBECONFIG, $KUBECONFIG, "
+                                 "~/.kube/config, in-cluster")
+        parser.add_argument("--db", default=None,
+                            help="ledger (default: $RECLAIMER_DATABASE, else "
+                                 "sqlite:///reclaimer.db)")
+        parser.add_argument("--as", "--actor", "--who", dest="actor", default=None,
+                            help="who acts (default: $USER@host)")
         parser.add_argument("--strategy", default="auto", help="auto | native | managed")
         parser.add_argument("--kserve-namespace", default="kserve")
         parser.add_argument("--timeout", default="5m", help="verification timeout")
         parser.add_argument("--no-wait", action="store_true", help="do not wait to verify")
+        parser.add_argument("--ignore-hold", action="store_true",
+                            help="act although the service is held")
         parser.set_defaults(handler=_run, action=action)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from reclaimer.clock import clock_from_env  # noqa: PLC0415 - keeps --help fast
+
     ref = parse_ref(args.ref)
     timeout: timedelta = parse_duration_value("--timeout", args.timeout)
-    rest = Rest(load_api_client(args.kubeconfig))
-    actor = args.actor or default_actor()
-    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor))
+    request = manual_parts.Request(
+        ref=ref, action=args.action, actor=args.actor or default_actor(),
+        kubeconfig=args.kubeconfig or os.environ.get(env_name("kubeconfig")) or None,
+        database=args.db or os.environ.get("RECLAIMER_DATABASE") or "sqlite:///reclaimer.db",
+        strategy=args.strategy, kserve_namespace=args.kserve_namespace, timeout=timeout,
+        wait=not args.no_wait, ignore_hold=args.ignore_hold)
     clock = clock_from_env(os.environ)
-    options = ExecutorOptions(strategy=parse_strategy(args.strategy), verify_timeout=timeout,
-                              default_mode=default_mode(rest, namespace=args.kserve_namespace))
-    ledger = open_ledger(args.db)
-    try:
-        executor = Executor(cluster, ledger, actor=actor, options=options)
-        obj = cluster.get_isvc(ref)
-        now = clock.now()
-        transition = Transition(ref=ref, uid=str(obj["metadata"].get("uid", "")),
-                                action=args.action, trigger=Trigger.MANUAL,
-                                reason=Reason.MANUAL, policy=None, at=now)
-        outcome = executor.apply(transition, at=now)
-        if outcome.kind is OutcomeKind.APPLIED and not args.no_wait:
-            outcome = wait_verified(executor, outcome, now=clock.now,
-                                    timeout=timeout.total_seconds())
-    finally:
-        ledger.close()
-    return _report(outcome)
+    outcome = manual_parts.carry_out(request, now=clock.now,
+                                     progress=_progress if sys.stderr.isatty() else None)
+    return _report(outcome.action.value, outcome.ref, outcome.kind.value, outcome.message)
 
 
-def _report(outcome: Outcome) -> int:
-    line = f"{outcome.action.value} {outcome.ref}: {outcome.kind.value}: {outcome.message}"
-    print(line, file=sys.stdout if outcome.kind in OK_KINDS else sys.stderr)
-    return 0 if outcome.kind in OK_KINDS else 1
+def _progress(what: str, elapsed: timedelta, *, done: bool = False) -> None:
+    """One line rewritten in place on a terminal: what it waits for and for how long."""
+    seconds = int(elapsed.total_seconds())
+    sys.stderr.write(f"\r{what} ({seconds // 60}m{seconds % 60:02d}s)")
+    sys.stderr.write("\n" if done else "")
+    sys.stderr.flush()
+
+
+def _report(action: str, ref: ServiceRef, kind: str, message: str) -> int:
+    line = f"{action} {ref}: {kind}: {message}"
+    print(line, file=sys.stdout if kind in OK_KINDS else sys.stderr)
+    return 0 if kind in OK_KINDS else 1

@@ -7,7 +7,7 @@ idle is unknown (no idle stops, schedule stops under ``busyAtStop: defer`` show 
 deferred) and every edge looks unapplied: the plan shows the latest due edge per
 service, as a freshly started reclaimer would apply it.
 
-JSON (DESIGN §8): a list of ``{"namespace", "name", "action", "trigger", "policy",
+JSON (docs/design.md §8): a list of ``{"namespace", "name", "action", "trigger", "policy",
 "reason", "at"}``, plus ``"blocked": "<why>"`` for entries not acted on. Conflicts and
 alerts go to stderr. Exit 1 when a policy document or the inventory is invalid (the
 valid policies are still planned).
@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli import plan_table
+from reclaimer.cli.output import add_output_flag, emit
 from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.clock import clock_from_env
 from reclaimer.errors import InvalidInput
@@ -64,10 +65,10 @@ def run_plan(args: argparse.Namespace) -> int:
     plan = decide(now, policies, services, signals={}, ledger=LedgerView(),
                   settings=DecideSettings())
     _warn(plan)
-    if args.output == "json":
-        print_json([plan_item(t) for t in plan.transitions], sys.stdout)
-    else:
-        print_table([plan_item(t) for t in plan.transitions], COLUMNS, sys.stdout)
+    items = [plan_item(t) for t in plan.transitions]
+    if not emit(items, args.output, sys.stdout):
+        plan_table.show(items, policies=policies, services=services, at=now,
+                        wide=args.output == "wide", out=sys.stdout)
     return EXIT_INVALID if errors else EXIT_OK
 
 
@@ -88,6 +89,8 @@ def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise InvalidInput(f"--inventory: cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"--inventory: {path} is not a UTF-8 text file") from exc
     except yaml.YAMLError as exc:
         raise InvalidInput(f"--inventory: {path} is not YAML or JSON: {exc}") from exc
     services = []
@@ -96,6 +99,9 @@ def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]
             services.append(service_from_isvc(obj, default_mode=default_mode))
         except InvalidInput as exc:
             raise InvalidInput(f"{where}: {exc}") from exc
+    if not services:
+        raise InvalidInput(f"--inventory: {path} holds no InferenceService (expected the "
+                           "output of `kubectl get inferenceservices -A -o yaml`)")
     return services
 
 

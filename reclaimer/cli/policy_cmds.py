@@ -1,7 +1,7 @@
-"""`validate` and `schedule`: policy commands that need no cluster (DESIGN §8).
+"""`validate` and `schedule`: policy commands that need no cluster (docs/design.md §8).
 
 `validate` reports every document, valid or not, and exits 1 if any is invalid; its
-JSON is DESIGN's list of errors (``[]`` when all are valid). `schedule` prints the edges
+JSON is the design's list of errors (``[]`` when all are valid). `schedule` prints the edges
 of the given policies between two instants, in each policy's own zone; invalid documents
 are reported on stderr, the valid ones are still scheduled, and the exit code is 1.
 """
@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.output import add_output_flag, emit, print_table
+from reclaimer.cli.validate_errors import every_error
 from reclaimer.errors import ArgumentInvalid, PolicyInvalid
 from reclaimer.model import Edge, Policy
-from reclaimer.policy.loading import DocumentResult, check_paths, load_paths
+from reclaimer.policy.loading import DocumentResult, check_paths, load_paths, policy_files
 from reclaimer.policy.schedule import edges_between
+from reclaimer.policy.schema import WHOLE_DOCUMENT
 
 EXIT_OK, EXIT_INVALID = 0, 1
 RFC3339_EXAMPLE = "2026-03-30T08:00:00+02:00"
@@ -46,13 +48,48 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    results = check_paths(args.paths)
-    if args.output == "json":
-        print_json([error_item(r.error) for r in results if r.error], sys.stdout)
-    else:
+    """The table and JSON list the same errors; ``-o wide`` lists every document."""
+    results = validation_results(args.paths)
+    errors = [error_item(r.error) for r in results if r.error]
+    if args.output == "wide":
         print_table([_validate_row(r) for r in results],
                     ("file", "document", "policy", "valid", "message"), sys.stdout)
-    return EXIT_INVALID if any(r.error for r in results) else EXIT_OK
+    elif not emit(errors, args.output, sys.stdout) and errors:
+        print_table(errors, ("file", "document", "field", "message"), sys.stdout)
+    if args.output in ("table", "wide"):
+        print(_validate_summary(results))
+    return EXIT_INVALID if errors else EXIT_OK
+
+
+def _validate_summary(results: Sequence[DocumentResult]) -> str:
+    documents = {(r.source, r.document) for r in results}
+    invalid = {(r.source, r.document) for r in results if r.error}
+    files = len({r.source for r in results})
+    if not invalid:
+        return f"all {len(documents)} document(s) in {files} file(s) are valid"
+    return (f"{len(invalid)} of {len(documents)} document(s) in {files} file(s) invalid; "
+            "-o wide lists every document")
+
+
+def validation_results(paths: Sequence[Path]) -> list[DocumentResult]:
+    """Every document's outcome, every error of an invalid one, and a file without any
+    document as an error of its own (an empty file is a mistake, not a valid policy)."""
+    results = check_paths(paths)
+    seen = {r.source for r in results}
+    results += [DocumentResult(str(f), 0, error=PolicyInvalid(
+        source=str(f), document=0, field=WHOLE_DOCUMENT,
+        message="no ReclaimPolicy document in this file")) for f in policy_files(paths)
+        if str(f) not in seen]
+    order = {str(f): n for n, f in enumerate(policy_files(paths))}
+    results.sort(key=lambda r: order.get(r.source, -1))
+    return [expanded for r in results for expanded in _expand(r)]
+
+
+def _expand(result: DocumentResult) -> list[DocumentResult]:
+    if result.error is None:
+        return [result]
+    return [DocumentResult(result.source, result.document, error=error)
+            for error in every_error(result.error)]
 
 
 def run_schedule(args: argparse.Namespace) -> int:
@@ -63,11 +100,12 @@ def run_schedule(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
     edges = edges_in_zones(policies, start=start, end=end)
-    if args.output == "json":
-        print_json([schedule_item(edge, zone) for edge, zone in edges], sys.stdout)
-    else:
+    if not emit([schedule_item(edge, zone) for edge, zone in edges], args.output, sys.stdout):
         print_table([_schedule_row(edge, zone) for edge, zone in edges],
                     ("policy", "local", "utc", "action"), sys.stdout)
+        if not edges:
+            print(f"(no edge between {start.isoformat()} and {end.isoformat()}"
+                  f"{'' if policies else ': no valid policy given'})")
     return EXIT_INVALID if errors else EXIT_OK
 
 
@@ -80,7 +118,7 @@ def edges_in_zones(policies: Sequence[Policy], *, start: datetime,
 
 
 def schedule_item(edge: Edge, zone: ZoneInfo) -> dict[str, str]:
-    """DESIGN §8: ``at`` is RFC 3339 with the offset of the policy's zone at that instant."""
+    """docs/design.md §8: ``at`` is RFC 3339 with the offset of the policy's zone then."""
     return {"policy": edge.policy, "at": edge.at.astimezone(zone).isoformat(),
             "action": edge.action.value}
 

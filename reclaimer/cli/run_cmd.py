@@ -1,20 +1,20 @@
-"""`reclaimer run`: the long-running service (DESIGN §7).
+"""`reclaimer run`: the long-running service (docs/design.md §7).
 
 Flags win over ``RECLAIMER_*`` variables, which win over the config file. A bad setting
-exits 1 with one line naming the key, before anything is started.
+exits 1 with one line naming the key, before anything is started: that includes a
+policy path that does not exist and an HTTP port something else already holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
-from reclaimer.clock import clock_from_env
-from reclaimer.config import load_settings
-from reclaimer.service import logs
-from reclaimer.service.app import build, run
+from reclaimer.config import Settings, load_settings
+from reclaimer.errors import ConfigInvalid
 
 FLAG_KEYS = {
     "database": "database",
@@ -25,13 +25,18 @@ FLAG_KEYS = {
     "http_port": "http.port",
     "identity": "leaderElection.identity",
 }
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("run", help="run the service: reconcile every tick")
+    parser = subparsers.add_parser("run", help="run the service: reconcile every tick",
+                                   description="Run the service until SIGTERM: one "
+                                   "reconcile every tick, edges on time, /metrics and probes.")
     parser.add_argument("--config", type=Path, default=None, help="YAML config file")
     parser.add_argument("--database", "--db", dest="database", default=None)
-    parser.add_argument("--kubeconfig", default=None)
+    parser.add_argument("--kubeconfig", default=None,
+                        help="default: kubeconfig setting, $KUBECONFIG, ~/.kube/config, "
+                             "in-cluster")
     parser.add_argument("--prometheus", default=None, help="Prometheus URL")
     parser.add_argument("--policies", action="append", default=None,
                         help="policy file or directory (repeatable)")
@@ -40,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--http-port", dest="http_port", default=None)
     parser.add_argument("--identity", default=None, help="leader-election identity")
     parser.add_argument("--no-leader-election", action="store_true")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
     parser.set_defaults(handler=_run)
 
 
@@ -53,8 +58,29 @@ def flags_of(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
+def preflight(settings: Settings) -> None:
+    """What would otherwise fail half-way through start-up, or only be logged."""
+    missing = [p for p in settings.policies if not Path(p).exists()]
+    if missing and settings.policies != Settings().policies:
+        raise ConfigInvalid(key="policies", message=f"{missing[0]}: no such file or directory")
+    port = settings.http.port
+    if port:
+        with socket.socket() as probe:
+            try:
+                probe.bind((settings.http.host, port))
+            except OSError as exc:
+                raise ConfigInvalid(key="http.port", message=(
+                    f"cannot listen on {settings.http.host}:{port}: "
+                    f"{exc.strerror or exc}")) from exc
+
+
 def _run(args: argparse.Namespace) -> int:
+    from reclaimer.clock import clock_from_env  # noqa: PLC0415 - keeps --help fast
+    from reclaimer.service import logs  # noqa: PLC0415
+    from reclaimer.service.app import build, run  # noqa: PLC0415
+
     settings = load_settings(args.config, flags=flags_of(args))
+    preflight(settings)
     logs.configure(level=args.log_level)
     service = build(settings, clock=clock_from_env(os.environ))
     return run(service)

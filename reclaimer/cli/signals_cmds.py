@@ -1,4 +1,4 @@
-"""`reclaimer signals`: what the service would see from Prometheus (DESIGN §8).
+"""`reclaimer signals`: what the service would see from Prometheus (docs/design.md §8).
 
 One evaluation with the service's own settings (``--config`` file, environment,
 flags), printed one item per ISVC. Unknown values are null. A failed evaluation exits
@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from reclaimer.cli.output import add_output_flag, print_json, print_table
+from reclaimer.cli.output import add_output_flag, duration_text, emit, print_json, print_table
 from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.clock import clock_from_env
 from reclaimer.config import load_settings
@@ -24,9 +24,9 @@ from reclaimer.model import Signals
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings, parse_duration
 
-# table column -> JSON key; the table uses short headers, the JSON DESIGN's names
+# table column -> JSON key; the table uses short headers, the JSON the design's names
 TABLE = {"namespace": "namespace", "name": "name", "state": "state", "requests": "requests",
-         "idle_s": "secondsSinceLastRequest", "gpu_max": "gpuUtilizationMax",
+         "idle": "secondsSinceLastRequest", "gpu_max": "gpuUtilizationMax",
          "gpu_mean": "gpuUtilizationMean", "gpus": "gpus", "covered_s": "coverageSeconds",
          "reason": "reason"}
 
@@ -58,10 +58,10 @@ def run_signals(args: argparse.Namespace) -> int:
     finally:
         source.close()
     items = [item(s) for s in signals.values()]
-    if args.output == "json":
-        print_json(items, sys.stdout)
-    else:
-        print_table(list(_rows(items)), tuple(TABLE), sys.stdout)
+    if not emit(items, args.output, sys.stdout):
+        print_table(list(_rows(items, window=window)), tuple(TABLE), sys.stdout)
+        if not items:
+            print("(no InferenceService has series in Prometheus for this window)")
     return 0
 
 
@@ -88,7 +88,7 @@ def _window(text: str) -> timedelta:
 
 
 def item(signals: Signals) -> dict[str, Any]:
-    """The JSON item of DESIGN §8."""
+    """The JSON item of docs/design.md §8."""
     return {
         "namespace": signals.ref.namespace,
         "name": signals.ref.name,
@@ -103,9 +103,23 @@ def item(signals: Signals) -> dict[str, Any]:
     }
 
 
-def _rows(items: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+def _rows(items: Iterable[dict[str, Any]], *, window: timedelta
+          ) -> Iterable[dict[str, Any]]:
     for entry in items:
-        yield {column: _cell(entry[key]) for column, key in TABLE.items()}
+        row = {column: _cell(entry[key]) for column, key in TABLE.items()}
+        row["idle"] = _idle(entry, window=window)
+        yield row
+
+
+def _idle(entry: dict[str, Any], *, window: timedelta) -> str | None:
+    """Time since the last request as a duration; a known service with no request in the
+    whole window has been idle at least that long (the series says no more)."""
+    seconds = entry["secondsSinceLastRequest"]
+    if seconds is not None:
+        return duration_text(seconds)
+    if entry["state"] == "known" and not entry["requests"]:
+        return f">{duration_text(window)}"
+    return None
 
 
 def _cell(value: object) -> object:

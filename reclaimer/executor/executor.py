@@ -4,7 +4,7 @@ A tick's transitions go through in chunks (`ExecutorOptions.chunk_size`), each a
 pipeline: prepare every transition (read the ISVC, pick the strategy, no writes); write
 the chunk's planned rows, edge claims and restore information in ONE ledger
 transaction; make the API calls on the pool; mark the chunk applied in one more
-transaction; Events last, once every chunk is written. So the order of DESIGN §5/§6
+transaction; Events last, once every chunk is written. So the order of docs/design.md §5/§6
 holds per transition (restore info and a planned row on disk before any change, a crash
 leaves planned rows that `recover` resolves), while the ledger costs two transactions
 per chunk instead of three per transition, and memory stays bounded by the chunk.
@@ -38,6 +38,7 @@ from reclaimer.executor.native import Native
 from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
 from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
+from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.ports import CachedIsvcs, Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import Action, Reason, Transition
@@ -56,7 +57,8 @@ class Executor:
         self.ledger = ledger
         self.actor = actor
         self.options = options or ExecutorOptions()
-        self.cluster_native = False
+        self.detected_version: KServeVersion | None = None
+        """The cluster's KServe as the inventory read it; the configured one wins."""
         self.cached = cached
         self._sleep = sleep
         self.retry: dict[RetryKey, int] = {}
@@ -99,7 +101,7 @@ class Executor:
         return outcomes
 
     def announce_blocked(self, transition: Transition, *, at: datetime) -> bool:
-        """A Deferred Event for a stop put off because the service is busy (DESIGN §3.4).
+        """A Deferred Event for a stop put off because the service is busy (docs/design.md §3.4).
 
         Repeats each tick fold into one Event with a count; other blocked entries (held,
         dry run, breaker) are only in the ledger. True when an Event was emitted.
@@ -122,8 +124,8 @@ class Executor:
         except TRANSIENT as exc:
             return outcome(transition, OutcomeKind.RETRY, retried,
                            f"not read, retried next tick: {exc}")
-        if transition.uid and st.uid_of(obj) != transition.uid:
-            return self.gone(transition, at=at)
+        if (transition.uid and st.uid_of(obj) != transition.uid) or st.deleting(obj):
+            return self.gone(transition, at=at)  # KServe's finalizer: not gone yet, going
         refusal = handler.refusal(obj, action=transition.action)
         if refusal is not None and self.refused.get(key_of(transition)) == refusal:
             return self._refused_again(transition, obj, f"{handler.name}: {refusal}", at=at)
@@ -148,7 +150,11 @@ class Executor:
             restore = self.ledger.load_restore_info(transition.ref, st.uid_of(obj))
         return choose(obj, action=transition.action, configured=self.options.strategy,
                       default_mode=self.options.default_mode,
-                      cluster_native=self.cluster_native, restore=restore)
+                      kserve_version=self.kserve_version, restore=restore)
+
+    @property
+    def kserve_version(self) -> KServeVersion | None:
+        return self.options.kserve_version or self.detected_version
 
     def retried_edge_keys(self) -> frozenset[str]:
         """Edges claimed by a planned row that a transient failure left for a retry.

@@ -2,7 +2,7 @@
 
 Both need the same two facts, so they share one cluster-wide LIST of ISVCs and one LIST
 of KServe-labelled pods: the cost per tick is constant, however many transitions are
-awaiting (DESIGN §5's "1,000 stops in one tick" must not wait sequentially).
+awaiting (docs/design.md §5's "1,000 stops in one tick" must not wait sequentially).
 """
 
 from __future__ import annotations

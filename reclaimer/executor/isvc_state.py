@@ -30,6 +30,11 @@ def uid_of(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("uid", ""))
 
 
+def deleting(obj: Obj) -> bool:
+    """Deleted and waiting for its finalizers (KServe's): never acted on."""
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
 def resource_version(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion", ""))
 
@@ -61,9 +66,15 @@ def is_true(obj: Obj, ctype: str) -> bool:
 
 
 def kserve_writes_stopped(obj: Obj) -> bool:
-    """KServe ≥ 0.16 puts a Stopped condition (False while running) on every ISVC."""
+    """KServe's own Stopped condition (no reason of ours) is on this ISVC: KServe ≥ 0.16
+    writes it on every ISVC but ModelMesh, 0.15.1/0.15.2 on Knative ISVCs only."""
     found = condition(obj, STOPPED)
     return found is not None and found.get("reason") not in OWN_REASONS
+
+
+def status_mode_name(obj: Obj) -> str:
+    """``status.deploymentMode`` as KServe spelled it: old names up to 0.15 (PR #4608)."""
+    return str((obj.get("status") or {}).get("deploymentMode") or "")
 
 
 def own_stopped(obj: Obj) -> bool:

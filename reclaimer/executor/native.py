@@ -77,3 +77,62 @@ class Native:
         if action is Action.STOP:
             return st.is_true(obj, st.STOPPED) and pods == 0
         return st.is_true(obj, st.READY)
+
+
+PREDICTOR_NAME = "native-predictor"
+PREDICTOR_STOPPED_MESSAGE = (
+    'stopped with KServe\'s annotation serving.kserve.io/stop: "true", which KServe '
+    "0.15 applies to the predictor only; the other components were given minReplicas 0 "
+    "so Knative scales them to zero")
+PREDICTOR_STARTED_MESSAGE = ("started: serving.kserve.io/stop and the other components' "
+                             "minReplicas restored to the user's values")
+
+
+def _others(obj: Obj) -> list[str]:
+    return [c for c in st.components(obj) if c != "predictor"]
+
+
+class NativePredictor(Native):
+    """KServe 0.15.1/0.15.2, a Knative ISVC with a transformer or explainer.
+
+    KServe stops only the predictor (``kserve_stop.md`` §9) and keeps writing its own
+    ``Stopped`` condition, so a managed stop's condition would be overwritten. The one
+    PATCH sets the annotation and ``minReplicas: 0`` on the other components (the
+    strongest change KServe keeps, as the managed Knative stop does); the ingress is gone
+    with the predictor, so nothing wakes them. A start restores both.
+    """
+
+    name = PREDICTOR_NAME
+
+    def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
+        saved = super().restore_before(obj, action=action)
+        if saved is None:
+            return None
+        spec = obj.get("spec") or {}
+        return {**saved, "strategy": PREDICTOR_NAME,
+                "minReplicas": {c: spec[c].get("minReplicas") for c in _others(obj)}}
+
+    def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        if st.stop_requested(obj):
+            return "already stopped: serving.kserve.io/stop was already \"true\""
+        if st.auto_update_disabled(obj):
+            raise Refused(AUTO_UPDATE_REFUSAL)
+        body = {"metadata": {"annotations": {st.STOP: "true"},
+                             "resourceVersion": st.resource_version(obj)},
+                "spec": {c: {"minReplicas": 0} for c in _others(obj)}}
+        ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
+        return PREDICTOR_STOPPED_MESSAGE
+
+    def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
+        if not st.stop_requested(obj):
+            return "already running: serving.kserve.io/stop was not \"true\""
+        ref, uid = st.ref_of(obj), st.uid_of(obj)
+        info = ctx.ledger.load_restore_info(ref, uid) or {}
+        if info.get("strategy") != PREDICTOR_NAME:
+            return Native.start(self, ctx, obj, at=at)
+        wanted = info.get("minReplicas") or {}
+        body = {"metadata": {"annotations": {st.STOP: info.get("stopAnnotation")},
+                             "resourceVersion": st.resource_version(obj)},
+                "spec": {c: {"minReplicas": wanted.get(c)} for c in _others(obj)}}
+        ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
+        return PREDICTOR_STARTED_MESSAGE

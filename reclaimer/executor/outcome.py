@@ -9,6 +9,7 @@ from enum import StrEnum
 from reclaimer.config import ExecutorSettings
 from reclaimer.executor.retry import RetryPolicy
 from reclaimer.executor.strategy import Strategy, parse_strategy
+from reclaimer.kube.kserve_version import KServeVersion, parse_kserve_version
 from reclaimer.model import Action, DeploymentMode, ServiceRef
 
 
@@ -54,10 +55,13 @@ class ExecutorOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     chunk_size: int = 200
     """Transitions claimed and marked per ledger transaction; bounds a tick's memory."""
+    kserve_version: KServeVersion | None = None
+    """``executor.kserveVersion``: what KServe's stop covers (`strategy.native_covers`)."""
 
     @classmethod
     def from_settings(cls, settings: ExecutorSettings, *,
                       default_mode: DeploymentMode) -> ExecutorOptions:
         """``default_mode`` is the cluster's, from `kube.inventory.default_mode`."""
         return cls(strategy=parse_strategy(settings.strategy),
-                   verify_timeout=settings.verify_timeout, default_mode=default_mode)
+                   verify_timeout=settings.verify_timeout, default_mode=default_mode,
+                   kserve_version=parse_kserve_version(settings.kserve_version))

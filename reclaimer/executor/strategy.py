@@ -1,9 +1,17 @@
-"""Which strategy acts on one ISVC (DESIGN §5).
+"""Which strategy acts on one ISVC (docs/design.md §5).
 
-``auto`` is native when KServe writes its ``Stopped`` condition (KServe ≥ 0.16; for
-Knative predictors also 0.15.1/0.15.2), seen on this ISVC or, for an ISVC not yet
-reconciled, on any ISVC of the cluster; else managed, by deployment mode. A start uses
-whatever stopped the service, as recorded in its restore information.
+``auto`` is native only where KServe's own stop covers *this* ISVC's mode and
+components (``kserve_stop.md`` §9): from 0.16 every mode but ModelMesh; on 0.15.1 and
+0.15.2 a Knative ISVC's predictor (in Raw mode KServe just copies the annotation into
+the pod template, so the pods roll and nothing stops; a transformer or explainer keeps
+running, so `native.NativePredictor` also gives those ``minReplicas: 0``); before that
+nothing. The version is the configured or
+detected one (`kube.kserve_version`); when it is unknown, this ISVC's own status is the
+evidence, never another ISVC's: a KServe-written ``Stopped`` condition on a Raw ISVC
+means ≥ 0.16, on a Knative ISVC ≥ 0.15.1, and there the new mode name ``Knative`` in
+``status.deploymentMode`` (PR #4608) means ≥ 0.16. Everything else is managed, by
+deployment mode. A start uses whatever stopped the service, as recorded in its restore
+information.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from reclaimer.executor.base import Handler
 from reclaimer.executor.managed.knative import ManagedKnative
 from reclaimer.executor.managed.modelmesh import ModelMesh
 from reclaimer.executor.managed.raw import ManagedRaw
-from reclaimer.executor.native import Native
+from reclaimer.executor.native import Native, NativePredictor
+from reclaimer.kube.kserve_version import NATIVE_EVERYWHERE, NATIVE_KNATIVE_PREDICTOR, KServeVersion
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action, DeploymentMode
 
@@ -30,7 +39,9 @@ class Strategy(StrEnum):
 
 
 HANDLERS: Mapping[str, Handler] = {
-    h.name: h for h in (Native(), ManagedRaw(), ManagedKnative(), ModelMesh())}
+    h.name: h for h in (Native(), NativePredictor(), ManagedRaw(), ManagedKnative(),
+                        ModelMesh())}
+NATIVE_KINDS = frozenset({"native", "native-predictor"})
 
 
 def parse_strategy(text: str) -> Strategy:
@@ -45,19 +56,44 @@ def _managed(mode: DeploymentMode) -> Handler:
     return HANDLERS["managed-knative" if mode is DeploymentMode.KNATIVE else "managed-raw"]
 
 
+def native_kind(obj: Obj, *, mode: DeploymentMode,
+                version: KServeVersion | None) -> str | None:
+    """"native" where KServe's annotation stops every component of ``obj``;
+    "native-predictor" where it stops only the predictor (0.15.x Knative with a
+    transformer or explainer); None where it stops nothing."""
+    if mode is DeploymentMode.MODELMESH:
+        return None
+    if version is not None:
+        everything = version >= NATIVE_EVERYWHERE
+        predictor = version >= NATIVE_KNATIVE_PREDICTOR and mode is DeploymentMode.KNATIVE
+    elif not st.kserve_writes_stopped(obj):
+        return None
+    else:
+        everything = (mode is not DeploymentMode.KNATIVE
+                      or st.status_mode_name(obj) == "Knative")
+        predictor = True
+    if everything or (predictor and st.components(obj) == ["predictor"]):
+        return "native"
+    return "native-predictor" if predictor else None
+
+
 def choose(obj: Obj, *, action: Action, configured: Strategy, default_mode: DeploymentMode,
-           cluster_native: bool = False,
+           kserve_version: KServeVersion | None = None,
            restore: Mapping[str, Any] | None = None) -> Handler:
+    """``kserve_version``: the cluster's KServe, None when it cannot be read."""
     mode = st.mode_of(obj, default=default_mode)
     if mode is DeploymentMode.MODELMESH:
         return HANDLERS["modelmesh"]
     used = (restore or {}).get("strategy")
-    if action is Action.START and st.stop_requested(obj) is False and used in HANDLERS:
+    starting = action is Action.START
+    if starting and used in HANDLERS and (not st.stop_requested(obj) or used in NATIVE_KINDS):
         return HANDLERS[str(used)]
-    if configured is Strategy.NATIVE:
-        return HANDLERS["native"]
     if configured is Strategy.MANAGED:
         return _managed(mode)
-    if st.kserve_writes_stopped(obj) or cluster_native or st.stop_requested(obj):
+    kind = native_kind(obj, mode=mode, version=kserve_version)
+    if kind is not None and configured is Strategy.AUTO:
+        return HANDLERS[kind]
+    # A start of someone else's annotation is its removal, whatever KServe does with it.
+    if configured is Strategy.NATIVE or (starting and st.stop_requested(obj)):
         return HANDLERS["native"]
     return _managed(mode)

@@ -41,14 +41,16 @@ class WatchCache(Generic[T]):
                  trim: Callable[[Obj], T], label_selector: str | None = None,
                  resync_every: float = 300.0, watch_timeout: int = 60,
                  monotonic: Callable[[], float] = time.monotonic, retry_wait: float = 1.0,
-                 key: Callable[[Obj], str] = uid_key) -> None:
+                 key: Callable[[Obj], str] = uid_key, namespace: str | None = None) -> None:
         """``trim`` turns each object into what the reader needs (`whole`: all of it)
-        before it is kept; ``key`` names an object in the cache (`get`)."""
+        before it is kept; ``key`` names an object in the cache (`get`); ``namespace``
+        limits the LIST and WATCH to one namespace (None: cluster-wide)."""
         self.rest = client
         self._trim = trim
         self._key = key
         self.page_size = 500
         self.kind = kind
+        self.namespace = namespace
         self.label_selector = label_selector
         self.resync_every = resync_every
         self.watch_timeout = watch_timeout
@@ -80,7 +82,8 @@ class WatchCache(Generic[T]):
         items: dict[str, T] = {}
         token: str | None = None
         while True:
-            page = self.rest.list(self.kind, label_selector=self.label_selector,
+            page = self.rest.list(self.kind, self.namespace,
+                                  label_selector=self.label_selector,
                                   limit=self.page_size, continue_token=token)
             items.update((self._key(o), self._trim(o)) for o in page.get("items") or [])
             meta = page.get("metadata") or {}
@@ -96,7 +99,7 @@ class WatchCache(Generic[T]):
     def start(self) -> None:
         self.resync()
         self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"watch-{self.kind.plural}")
+                                        name=f"watch-{self.kind.plural}-{self.namespace or '*'}")
         self._thread.start()
 
     def stop(self) -> None:
@@ -126,7 +129,8 @@ class WatchCache(Generic[T]):
     def _watch_once(self) -> None:
         with self._lock:
             version = self._version
-        for event in self.rest.watch(self.kind, resource_version=version,
+        for event in self.rest.watch(self.kind, namespace=self.namespace,
+                                     resource_version=version,
                                      timeout_seconds=self.watch_timeout,
                                      label_selector=self.label_selector):
             if self._stop.is_set():

@@ -1,10 +1,11 @@
 """`Cluster` over the Kubernetes API: the calls the executor makes, each one request.
 
-A tick's verification uses `list_isvcs` and `pod_counts`, one cluster-wide LIST each,
-whatever the number of services (DESIGN §4's "never one query per service", applied to
-the API server). Both reduce each item of their LIST as it is decoded (ISVCs to
-`trim.trim_isvc`, pods to a count; `Rest.list_items`): 10,000 whole ISVCs and pods
-parsed at once were 70 MiB of the service's peak (benchmarks/RESULTS.md).
+A tick's verification uses `list_isvcs` and `pod_counts`, one cluster-wide LIST each
+(one per watched namespace with ``watchNamespaces``), whatever the number of services
+(docs/design.md §4's "never one query per service", applied to the API server). Both reduce
+each item of their LIST as it is decoded (ISVCs to `trim.trim_isvc`, pods to a count;
+`Rest.list_items`): 10,000 whole ISVCs and pods parsed at once were 70 MiB of the
+service's peak (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -17,23 +18,36 @@ from reclaimer.kube import rest
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
 from reclaimer.kube.ports import Obj
+from reclaimer.kube.scope import EVERYWHERE, Scope
 from reclaimer.kube.trim import ISVC_LABEL, trim_isvc
 from reclaimer.model import ServiceRef
 
 
 class KubeCluster:
-    def __init__(self, client: rest.Rest, *, events: EventRecorder | None = None) -> None:
+    def __init__(self, client: rest.Rest, *, events: EventRecorder | None = None,
+                 scope: Scope = EVERYWHERE) -> None:
         self.rest = client
         self.events = events or EventRecorder(client)
+        self.scope = scope
 
     def get_isvc(self, ref: ServiceRef) -> Obj:
         return self.rest.get(rest.ISVC, ref.namespace, ref.name)
 
     def list_isvcs(self, refs: Collection[ServiceRef] | None = None) -> list[Obj]:
-        """Every ISVC, or those of ``refs``: one LIST either way, filtered as it is
-        decoded, so verifying 50 stops among 10,000 ISVCs keeps 50 objects, not all."""
-        return [trim_isvc(obj) for obj in self.rest.list_items(rest.ISVC)
+        """Every ISVC in scope, or those of ``refs``: one LIST (per namespace in scope),
+        filtered as it is decoded, so verifying 50 stops among 10,000 ISVCs keeps 50
+        objects, not all."""
+        return [trim_isvc(obj) for namespace in self._targets(refs)
+                for obj in self.rest.list_items(rest.ISVC, namespace=namespace)
                 if refs is None or ref_of(obj) in refs]
+
+    def _targets(self, refs: Collection[ServiceRef] | None) -> tuple[str | None, ...]:
+        """Where to LIST: cluster-wide, or the watched namespaces (only those of
+        ``refs`` when given: a namespace with nothing to verify costs no request)."""
+        if self.scope.cluster_wide or refs is None:
+            return self.scope.targets()
+        wanted = {ref.namespace for ref in refs}
+        return tuple(ns for ns in self.scope.namespaces if ns in wanted)
 
     def patch_isvc(self, ref: ServiceRef, body: Obj) -> Obj:
         return self.rest.merge_patch(rest.ISVC, ref.namespace, ref.name, body)
@@ -45,7 +59,10 @@ class KubeCluster:
     def pod_counts(self) -> Mapping[ServiceRef, int]:
         """Live (not yet deleted) pods per ISVC, from one LIST by KServe's label."""
         counts: dict[ServiceRef, int] = {}
-        for pod in self.rest.list_items(rest.POD, label_selector=ISVC_LABEL):
+        pods = (pod for namespace in self.scope.targets()
+                for pod in self.rest.list_items(rest.POD, namespace=namespace,
+                                                label_selector=ISVC_LABEL))
+        for pod in pods:
             meta = pod.get("metadata") or {}
             owner = (meta.get("labels") or {}).get(ISVC_LABEL)
             if owner:

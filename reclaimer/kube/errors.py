@@ -1,6 +1,6 @@
 """Kubernetes API failures as reclaimer's own error types.
 
-Callers decide from the type alone (DESIGN §5): 404 means "already done" for a delete,
+Callers decide from the type alone (docs/design.md §5): 404 means "already done" for a delete,
 409 means "re-read next tick", 429 carries the server's Retry-After, 5xx is worth a
 retry with backoff, and no answer at all means nothing may be recorded as applied.
 """

@@ -1,7 +1,8 @@
 """The observed InferenceServices, as model `Service` values, from watch-backed caches.
 
-Costs: at start one LIST of ISVCs, one LIST of KServe-labelled pods and one GET of
-KServe's ``inferenceservice-config``; then two long-lived WATCHes and a re-LIST per
+Costs: at start one LIST of ISVCs, one LIST of KServe-labelled pods, one GET of
+KServe's ``inferenceservice-config`` and one of its controller Deployment (its version);
+then two long-lived WATCHes and a re-LIST per
 resync. `snapshot()` reads only memory, so a tick costs O(1) API calls whatever the
 number of services.
 """
@@ -16,8 +17,10 @@ from typing import Any
 
 from reclaimer.errors import NotFound
 from reclaimer.kube import rest
-from reclaimer.kube.cache import WatchCache, name_key
+from reclaimer.kube.cache import name_key
 from reclaimer.kube.isvc import service_from_isvc
+from reclaimer.kube.kserve_version import KServeVersion, controller_version
+from reclaimer.kube.scope import EVERYWHERE, Scope, watch_cache
 from reclaimer.kube.trim import ISVC_LABEL, KeptIsvc, PodShare, keep_isvc, keep_pod
 from reclaimer.model import DeploymentMode, Service, ServiceRef, parse_mode
 
@@ -55,20 +58,26 @@ def gpus_by_service(pods: Iterable[PodShare]) -> dict[ServiceRef, int]:
 
 class Inventory:
     def __init__(self, client: rest.Rest, *, kserve_namespace: str = "kserve",
-                 resync_every: float = 300.0,
+                 resync_every: float = 300.0, scope: Scope = EVERYWHERE,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        """``scope``: the namespaces whose ISVCs and pods are listed and watched; a
+        service outside them is never seen."""
         self.rest = client
         self.kserve_namespace = kserve_namespace
         self.mode = DeploymentMode.KNATIVE
-        self.isvcs = WatchCache(client, rest.ISVC, resync_every=resync_every,
-                                monotonic=monotonic, trim=self._keep, key=name_key)
-        self.pods = WatchCache(client, rest.POD, label_selector=ISVC_LABEL,
-                               resync_every=resync_every, monotonic=monotonic, trim=keep_pod)
+        self.kserve_version: KServeVersion | None = None
+        """Read from KServe's controller Deployment at start and resync; None if unknown."""
+        self.isvcs = watch_cache(client, rest.ISVC, scope=scope, resync_every=resync_every,
+                                 monotonic=monotonic, trim=self._keep, key=name_key)
+        self.pods = watch_cache(client, rest.POD, scope=scope, label_selector=ISVC_LABEL,
+                                resync_every=resync_every, monotonic=monotonic,
+                                trim=keep_pod)
         self._last_gpus: dict[str, int] = {}
 
     def start(self) -> None:
         """One LIST each, then the watches; raises a ClusterError if the API is down."""
         self.mode = default_mode(self.rest, namespace=self.kserve_namespace)
+        self.kserve_version = controller_version(self.rest, namespace=self.kserve_namespace)
         self.isvcs.start()
         self.pods.start()
 
@@ -78,6 +87,7 @@ class Inventory:
 
     def resync(self) -> None:
         self.mode = default_mode(self.rest, namespace=self.kserve_namespace)
+        self.kserve_version = controller_version(self.rest, namespace=self.kserve_namespace)
         self.isvcs.resync()
         self.pods.resync()
 
@@ -114,10 +124,6 @@ class Inventory:
             known = count or self._last_gpus.get(service.uid) or service.gpus
             services.append(_with_gpus(service, known))
         return sorted(services, key=lambda s: s.ref)
-
-    def native_stop_seen(self) -> bool:
-        """Whether any ISVC carries KServe's own Stopped condition (KServe ≥ 0.16)."""
-        return any(kept.kserve_stopped for kept in self.isvcs.items())
 
 
 def _with_gpus(service: Service, gpus: int | None) -> Service:

@@ -17,7 +17,8 @@ from typing import Any
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.kube import rest
-from reclaimer.kube.cache import WatchCache, whole
+from reclaimer.kube.cache import whole
+from reclaimer.kube.scope import EVERYWHERE, Scope, watch_cache
 from reclaimer.model import Policy
 from reclaimer.policy.schema import parse_policy
 
@@ -69,10 +70,12 @@ def desired_status(obj: Obj, *, error: PolicyInvalid | None, matched: int,
 
 class PolicySource:
     def __init__(self, client: rest.Rest, *, resync_every: float = 300.0,
+                 scope: Scope = EVERYWHERE,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        """``scope``: the namespaces whose ReclaimPolicies are read."""
         self.rest = client
-        self.cache = WatchCache(client, rest.POLICY, trim=whole, resync_every=resync_every,
-                                monotonic=monotonic)
+        self.cache = watch_cache(client, rest.POLICY, scope=scope, trim=whole,
+                                 resync_every=resync_every, monotonic=monotonic)
 
     def start(self) -> None:
         self.cache.start()

@@ -127,12 +127,15 @@ class Rest:
             query["continue"] = continue_token
         return self.request("GET", kind.path(namespace), query=query or None)
 
-    def list_items(self, kind: Kind, *, label_selector: str | None = None) -> Iterator[Obj]:
-        """One cluster-wide LIST whose items are decoded one at a time (`listing.items`):
-        the caller reduces each before the next exists. Malformed JSON is a ClusterError."""
+    def list_items(self, kind: Kind, *, namespace: str | None = None,
+                   label_selector: str | None = None) -> Iterator[Obj]:
+        """One LIST (cluster-wide unless ``namespace``) whose items are decoded one at a
+        time (`listing.items`): the caller reduces each before the next exists.
+        Malformed JSON is a ClusterError."""
         query = {"labelSelector": label_selector} if label_selector else None
         try:
-            yield from listing.items(self._send("GET", kind.path(), query=query).decode())
+            text = self._send("GET", kind.path(namespace), query=query).decode()
+            yield from listing.items(text)
         except ValueError as exc:
             raise errors.from_exception(exc) from exc
 
@@ -152,8 +155,10 @@ class Rest:
                             query={"fieldManager": self.field_manager})
 
     def watch(self, kind: Kind, *, resource_version: str, timeout_seconds: int,
-              label_selector: str | None = None) -> Iterator[Obj]:
-        """Watch events (``{"type", "object"}``) until the server closes the stream."""
+              label_selector: str | None = None, namespace: str | None = None
+              ) -> Iterator[Obj]:
+        """Watch events (``{"type", "object"}``) until the server closes the stream;
+        cluster-wide unless ``namespace``."""
         query = {"watch": "true", "resourceVersion": resource_version,
                  "timeoutSeconds": str(timeout_seconds), "allowWatchBookmarks": "true"}
         if label_selector:
@@ -161,7 +166,7 @@ class Rest:
         self._count("WATCH")
         try:
             response = self.api_client.rest_client.request(  # type: ignore[no-untyped-call]
-                "GET", self._url(kind.path(), query), headers=self._headers(None),
+                "GET", self._url(kind.path(namespace), query), headers=self._headers(None),
                 _request_timeout=(10.0, timeout_seconds + 10.0))
         except Exception as exc:
             raise errors.from_exception(exc) from exc

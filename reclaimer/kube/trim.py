@@ -27,7 +27,6 @@ GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 _META_KEYS = ("name", "namespace", "uid", "resourceVersion", "generation", "labels",
               "annotations", "creationTimestamp", "deletionTimestamp")
 _STOP_FIELD = f"f:{STOP_ANNOTATION}"
-_OWN_REASONS = ("Reclaimed", "Restored")
 COMPONENTS = ("predictor", "transformer", "explainer")
 
 
@@ -65,7 +64,6 @@ class KeptIsvc:
 
     body: bytes
     service: Service | None
-    kserve_stopped: bool
 
     def object(self) -> Obj:
         """A fresh dict each call: callers may change it without touching the cache."""
@@ -80,7 +78,7 @@ def keep_isvc(obj: Obj, *, default_mode: DeploymentMode) -> KeptIsvc:
         service: Service | None = _shared(service_from_isvc(trimmed, default_mode=default_mode))
     except InvalidInput:
         service = None
-    return KeptIsvc(body=body, service=service, kserve_stopped=_kserve_stopped(trimmed))
+    return KeptIsvc(body=body, service=service)
 
 
 def _shared(service: Service) -> Service:
@@ -88,14 +86,6 @@ def _shared(service: Service) -> Service:
     ref = ServiceRef(sys.intern(service.ref.namespace), service.ref.name)
     labels = {sys.intern(k): sys.intern(v) for k, v in service.labels.items()}
     return replace(service, ref=ref, labels=labels)
-
-
-def _kserve_stopped(obj: Obj) -> bool:
-    """Whether KServe itself wrote a Stopped condition (KServe ≥ 0.16), not reclaimer."""
-    conditions = obj["status"].get("conditions")
-    return isinstance(conditions, list) and any(
-        isinstance(c, dict) and c.get("type") == "Stopped" and c.get("reason") not in _OWN_REASONS
-        for c in conditions)
 
 
 def pod_gpus(pod: Obj) -> int:

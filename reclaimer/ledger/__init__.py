@@ -1,4 +1,4 @@
-"""The ledger (DESIGN §6): every transition, holds, restore info; SQLite or PostgreSQL.
+"""The ledger (docs/design.md §6): every transition, holds, restore info; SQLite or PostgreSQL.
 
 Callers use the `Ledger` protocol; `open_ledger` gives the SQL store on a database at
 schema head, `MemoryLedger` the same contract in memory.

@@ -146,13 +146,15 @@ class MemoryLedger(RecordingStore):
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,
-                limit: int | None = None) -> list[TransitionRecord]:
+                limit: int | None = None,
+                until: datetime | None = None) -> list[TransitionRecord]:
         protocol.check_limit(limit)
         with self._lock:
             found = [r for r in self._records.values()
                      if (namespace is None or r.ref.namespace == namespace)
                      and (name is None or r.ref.name == name)
                      and (since is None or r.at >= since)
+                     and (until is None or r.at < until)
                      and (trigger is None or r.trigger is trigger)]
         found.sort(key=lambda r: (r.at, r.id), reverse=True)
         return found[:limit] if limit is not None else found

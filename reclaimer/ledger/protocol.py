@@ -102,7 +102,10 @@ class Ledger(Protocol):
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,
-                limit: int | None = None) -> list[TransitionRecord]: ...
+                limit: int | None = None,
+                until: datetime | None = None) -> list[TransitionRecord]:
+        """Newest first; ``since`` inclusive, ``until`` exclusive."""
+        ...
 
     def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,
              now: datetime) -> Hold: ...

@@ -53,8 +53,10 @@ def view(connection: Connection, now: datetime, *, horizon: timedelta) -> Ledger
 
 
 def history(connection: Connection, *, namespace: str | None, name: str | None,
-            since: datetime | None, trigger: Trigger | None,
+            span: tuple[datetime | None, datetime | None], trigger: Trigger | None,
             limit: int | None) -> list[TransitionRecord]:
+    """``span`` is (since inclusive, until exclusive), either end open."""
+    since, until = span
     query = select(TRANSITIONS).order_by(TransitionRow.at.desc(), TransitionRow.id.desc())
     if namespace is not None:
         query = query.where(TransitionRow.namespace == namespace)
@@ -62,6 +64,8 @@ def history(connection: Connection, *, namespace: str | None, name: str | None,
         query = query.where(TransitionRow.name == name)
     if since is not None:
         query = query.where(TransitionRow.at >= since)
+    if until is not None:
+        query = query.where(TransitionRow.at < until)
     if trigger is not None:
         query = query.where(TransitionRow.trigger == trigger.value)
     return _records(connection, query.limit(limit))

@@ -12,7 +12,7 @@ from reclaimer.model import EMPTY, Action, Reason, ServiceRef, Transition, Trigg
 
 
 class RecordState(StrEnum):
-    """Where a transition row is in its life (DESIGN §6).
+    """Where a transition row is in its life (docs/design.md §6).
 
     ``planned → applied → verified | failed | abandoned`` is the life of an action.
     Two more states exist because not every row is an action of ours:
@@ -66,7 +66,7 @@ class TransitionRecord:
     error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The `history -o json` item: flat, camelCase like the rest of DESIGN §8."""
+        """The `history -o json` item: flat, camelCase like the rest of docs/design.md §8."""
         return {
             "id": self.id, "state": self.state.value, "namespace": self.ref.namespace,
             "name": self.ref.name, "uid": self.uid, "action": self.action.value,

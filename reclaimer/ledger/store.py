@@ -2,7 +2,7 @@
 
 Each call opens and commits its own transaction, so a crash loses at most the call in
 flight, and a row written as ``planned`` is on disk before the caller touches the
-cluster (DESIGN §6).
+cluster (docs/design.md §6).
 """
 
 from __future__ import annotations
@@ -168,12 +168,13 @@ class SqlLedger(RecordingStore):
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,
-                limit: int | None = None) -> list[TransitionRecord]:
+                limit: int | None = None,
+                until: datetime | None = None) -> list[TransitionRecord]:
         """Newest first."""
         protocol.check_limit(limit)
         with self._reading() as connection:
-            return queries.history(connection, namespace=namespace, name=name, since=since,
-                                   trigger=trigger, limit=limit)
+            return queries.history(connection, namespace=namespace, name=name,
+                                   span=(since, until), trigger=trigger, limit=limit)
 
     def report(self, *, since: datetime, now: datetime) -> Report:
         with self._reading() as connection:

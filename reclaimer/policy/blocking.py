@@ -4,7 +4,7 @@ A blocked transition keeps its action and trigger (what would have happened) and
 gets the blocking rule as its ``reason``; the rule that produced it is kept in
 ``evidence["rule"]``.
 
-``claim`` decides what the ledger does with the schedule edge (DESIGN §3.2):
+``claim`` decides what the ledger does with the schedule edge (docs/design.md §3.2):
 
 - claimed (``edge_key`` kept): the edge is consumed now. Holds, dry runs,
   superseded edges and edges already satisfied are claimed; the decision was made and

@@ -1,4 +1,4 @@
-"""`decide()`: the whole of DESIGN §3 as one pure function of its inputs.
+"""`decide()`: the whole of docs/design.md §3 as one pure function of its inputs.
 
 Given ``now`` (read once by the caller), the valid policies, the observed services,
 their signals, a read-only ledger view and the safety settings, it returns a `Plan`.

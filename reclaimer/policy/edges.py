@@ -1,4 +1,4 @@
-"""Schedule edges as events (DESIGN §3.2): which edge applies to a service this tick.
+"""Schedule edges as events (docs/design.md §3.2): which edge applies to a service this tick.
 
 For each governed service the due edges are those of its policy that
 

@@ -2,8 +2,14 @@
 
 Two questions are asked of the same `Signals` value:
 
-- `judge_idle`: may the idle rule stop this service now? (DESIGN §3.3)
-- `judge_traffic`: is traffic flowing right now, for ``busyAtStop: defer``? (DESIGN §3.4)
+- `judge_idle`: may the idle rule stop this service now? (docs/design.md §3.3) Besides the
+  window's totals, no request within the busy lookback: a request a minute ago that
+  a window total rounds away, or that a coarse step has not yet seen, still counts.
+- `judge_traffic` (`judge_busy_at_stop` for a policy): is the service in use right
+  now, for ``busyAtStop: defer``? (docs/design.md §3.4) Busy when, within the lookback, a
+  request completed or was in flight, or its GPUs ran at or above the policy's
+  ``gpuUtilizationBelow`` (5 % without an idle block): a long generation completes
+  no request for minutes but keeps its GPU busy.
 
 Both answer with three states, never two: a broken metrics pipeline, a scrape gap, a
 window shorter than the rule's ``after`` or data older than ``max_age`` all give
@@ -23,9 +29,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from reclaimer.model import EMPTY, IdleRule, Service, Signals, SignalState
+from reclaimer.model import EMPTY, IdleRule, Policy, Service, Signals, SignalState
 
 DEFAULT_MAX_AGE = timedelta(minutes=2)
+DEFAULT_LOOKBACK = timedelta(minutes=5)
+# GPU utilisation (percent) at or above which a service is busy at a schedule stop when
+# its policy has no idle block to say: the idle rule's own default.
+DEFAULT_GPU_BUSY_AT = IdleRule(after=timedelta(0)).gpu_utilization_below
 
 
 class Verdict(StrEnum):
@@ -97,13 +107,22 @@ def _missing_reason(signals: Signals, service: Service) -> str | None:
     return None
 
 
+def _recent_request(signals: Signals, lookback: timedelta) -> str | None:
+    since = signals.seconds_since_last_request
+    if since is not None and since < lookback.total_seconds():
+        return f"last request {since:g}s ago, within {lookback}"
+    return None
+
+
 def judge_idle(rule: IdleRule, signals: Signals | None, *, service: Service, now: datetime,
-               max_age: timedelta = DEFAULT_MAX_AGE) -> IdleVerdict:
+               max_age: timedelta = DEFAULT_MAX_AGE,
+               lookback: timedelta = DEFAULT_LOOKBACK) -> IdleVerdict:
     """Idle only when complete, fresh data over the whole ``after`` window says so.
 
     A signal window longer than ``after`` is accepted: counting requests over more
     time can only make a service look busier, never idler. GPU utilisation is not
-    required for a service known to hold no GPU.
+    required for a service known to hold no GPU. A request within ``lookback`` (the
+    busy-at-stop lookback) is busy whatever ``maxRequests`` allows.
     """
     unusable = _unusable(signals, now=now, max_age=max_age, needed=rule.after)
     if signals is None or unusable is not None:
@@ -112,7 +131,7 @@ def judge_idle(rule: IdleRule, signals: Signals | None, *, service: Service, now
     evidence = {**_base_evidence(signals), "idleAfterSeconds": rule.after.total_seconds(),
                 "maxRequests": rule.max_requests,
                 "gpuUtilizationBelow": rule.gpu_utilization_below}
-    busy = _busy_reason(rule, signals)
+    busy = _busy_reason(rule, signals) or _recent_request(signals, lookback)
     if busy is not None:
         return IdleVerdict(Verdict.BUSY, busy, {**evidence, "reason": busy})
     missing = _missing_reason(signals, service)
@@ -122,27 +141,72 @@ def judge_idle(rule: IdleRule, signals: Signals | None, *, service: Service, now
     return IdleVerdict(Verdict.IDLE, reason, {**evidence, "reason": reason})
 
 
+def busy_gpu_threshold(policy: Policy) -> float:
+    """The GPU utilisation at or above which a service is busy at this policy's stops."""
+    return policy.idle.gpu_utilization_below if policy.idle is not None else DEFAULT_GPU_BUSY_AT
+
+
+def judge_busy_at_stop(policy: Policy, signals: Signals | None, *, service: Service,
+                       lookback: timedelta, now: datetime,
+                       max_age: timedelta = DEFAULT_MAX_AGE) -> IdleVerdict:
+    """`judge_traffic` with the policy's GPU threshold and the service's GPU count."""
+    gpus = None if signals is None else _gpu_count(signals, service)
+    return judge_traffic(signals, lookback=lookback, now=now, max_age=max_age,
+                         gpu_busy_at=busy_gpu_threshold(policy), gpus=gpus)
+
+
+def _recent_gpu(signals: Signals, lookback: timedelta) -> float | None:
+    """The GPU peak over at least the lookback (a longer span can only read busier)."""
+    recent = signals.recent
+    if recent is not None and recent.span >= lookback and recent.gpu_utilization_max is not None:
+        return recent.gpu_utilization_max
+    return signals.gpu_utilization_max if signals.window >= lookback else None
+
+
+def _traffic_busy(signals: Signals, lookback: timedelta, gpu_busy_at: float) -> str | None:
+    recent = _recent_request(signals, lookback)
+    if recent is not None:
+        return recent
+    if signals.window <= lookback and (signals.requests or 0) > 0:
+        return f"{signals.requests:g} request(s) within {signals.window}"
+    peak = _recent_gpu(signals, lookback)
+    if peak is not None and peak >= gpu_busy_at:
+        return f"GPU utilisation {peak:g}% >= {gpu_busy_at:g}% within {lookback}"
+    return None
+
+
+def _traffic_unknown(signals: Signals, lookback: timedelta, gpus: int | None) -> str | None:
+    if _recent_gpu(signals, lookback) is None and gpus != 0:
+        return f"GPU utilisation within {lookback} unknown"
+    if signals.seconds_since_last_request is None and signals.requests != 0:
+        return "time of the last request unknown"
+    return None
+
+
 def judge_traffic(signals: Signals | None, *, lookback: timedelta, now: datetime,
-                  max_age: timedelta = DEFAULT_MAX_AGE) -> IdleVerdict:
+                  max_age: timedelta = DEFAULT_MAX_AGE,
+                  gpu_busy_at: float = DEFAULT_GPU_BUSY_AT,
+                  gpus: int | None = None) -> IdleVerdict:
     """Is anyone using the service right now? IDLE here means "quiet", BUSY "in use".
 
-    Used at a schedule stop with ``busyAtStop: defer``: a request within ``lookback``
-    is BUSY; unknown traffic is UNKNOWN, which the caller defers like BUSY.
+    Used at a schedule stop with ``busyAtStop: defer``: within ``lookback``, a request
+    completed or in flight (an in-flight gauge above 0 is a request at that step), or a
+    GPU at or above ``gpu_busy_at`` percent, is BUSY; unknown traffic or unknown GPU
+    activity (``gpus`` other than 0; None falls back to the signals' count) is UNKNOWN,
+    which the caller defers like BUSY.
     """
     unusable = _unusable(signals, now=now, max_age=max_age, needed=lookback)
     if signals is None or unusable is not None:
         evidence = {} if signals is None else _base_evidence(signals)
         return IdleVerdict(Verdict.UNKNOWN, unusable or "", {**evidence, "reason": unusable})
-    evidence = {**_base_evidence(signals), "lookbackSeconds": lookback.total_seconds()}
-    since = signals.seconds_since_last_request
-    if since is not None and since < lookback.total_seconds():
-        reason = f"last request {since:g}s ago, within {lookback}"
-        return IdleVerdict(Verdict.BUSY, reason, {**evidence, "reason": reason})
-    if signals.window <= lookback and (signals.requests or 0) > 0:
-        reason = f"{signals.requests:g} request(s) within {signals.window}"
-        return IdleVerdict(Verdict.BUSY, reason, {**evidence, "reason": reason})
-    if since is None and signals.requests != 0:
-        reason = "time of the last request unknown"
-        return IdleVerdict(Verdict.UNKNOWN, reason, {**evidence, "reason": reason})
-    reason = f"no request within {lookback}"
+    peak = _recent_gpu(signals, lookback)
+    evidence = {**_base_evidence(signals), "lookbackSeconds": lookback.total_seconds(),
+                "gpuUtilizationRecentMax": peak, "gpuBusyAt": gpu_busy_at}
+    busy = _traffic_busy(signals, lookback, gpu_busy_at)
+    if busy is not None:
+        return IdleVerdict(Verdict.BUSY, busy, {**evidence, "reason": busy})
+    unknown = _traffic_unknown(signals, lookback, signals.gpus if gpus is None else gpus)
+    if unknown is not None:
+        return IdleVerdict(Verdict.UNKNOWN, unknown, {**evidence, "reason": unknown})
+    reason = f"no request and GPU below {gpu_busy_at:g}% within {lookback}"
     return IdleVerdict(Verdict.IDLE, reason, {**evidence, "reason": reason})

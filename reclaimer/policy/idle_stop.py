@@ -1,4 +1,4 @@
-"""The idle rule (DESIGN §3.3): stop a running service nobody has used for ``after``.
+"""The idle rule (docs/design.md §3.3): stop a running service nobody has used for ``after``.
 
 Three gates, all required: the service is running; the policy allows idle stops now
 (``during: offHours`` only outside schedule windows; a policy without a schedule has
@@ -62,7 +62,8 @@ def idle_transition(match: Match, tick: Tick) -> Transition | None:
         return None
     service = match.service
     verdict = judge_idle(rule, tick.signals.get(service.ref), service=service, now=tick.now,
-                         max_age=tick.settings.signals_max_age)
+                         max_age=tick.settings.signals_max_age,
+                         lookback=tick.settings.busy_lookback)
     if not verdict.idle:
         return None
     uptime = tick.now - started_at(service, tick)

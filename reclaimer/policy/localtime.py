@@ -1,4 +1,4 @@
-"""Cron matches in local wall time, mapped to UTC instants (DESIGN §3.1).
+"""Cron matches in local wall time, mapped to UTC instants (docs/design.md §3.1).
 
 croniter is run on *naive* local times, so it never does zone arithmetic itself; this
 module then decides what each local time means, which is where DST lives:

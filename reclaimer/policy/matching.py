@@ -1,4 +1,4 @@
-"""Which policy governs each service: highest priority wins (DESIGN §2 ``priority``).
+"""Which policy governs each service: highest priority wins (docs/design.md §2 ``priority``).
 
 Several policies of the same top priority are a misconfiguration, not an error: the
 one with the smallest key is used, so every replica and every tick choose alike, and

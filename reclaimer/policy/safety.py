@@ -1,4 +1,4 @@
-"""Per-tick limits (DESIGN §3.5, §3.6), applied to the whole plan, not per service.
+"""Per-tick limits (docs/design.md §3.5, §3.6), applied to the whole plan, not per service.
 
 Order matters and is fixed:
 

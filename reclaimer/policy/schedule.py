@@ -1,4 +1,4 @@
-"""Schedule edges of a policy and its window state at an instant (DESIGN §3.1).
+"""Schedule edges of a policy and its window state at an instant (docs/design.md §3.1).
 
 A policy says "keep running inside these windows". Its edges are computed per window
 with croniter in the policy's zone (DST rules: `reclaimer.policy.localtime`) and merged:

@@ -1,4 +1,4 @@
-"""ReclaimPolicy documents -> frozen `Policy` values, applying every rule of DESIGN §2.
+"""ReclaimPolicy documents -> frozen `Policy` values, applying every rule of docs/design.md §2.
 
 Two sources, one schema. A **CR** read from the cluster (``cluster=True``) must carry
 ``metadata.namespace`` and governs only that namespace; ``spec.namespaceSelector`` is

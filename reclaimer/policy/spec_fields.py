@@ -1,4 +1,4 @@
-"""The accepted shape of a ReclaimPolicy (DESIGN §2), for files and for the CRD.
+"""The accepted shape of a ReclaimPolicy (docs/design.md §2), for files and for the CRD.
 
 `SPEC_FIELDS` is ``spec`` as files accept it; `CR_SPEC_FIELDS` is the same without
 ``namespaceSelector`` (a CR governs only its own namespace). `crd_schema()` is the CRD

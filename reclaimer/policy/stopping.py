@@ -1,6 +1,6 @@
-"""A schedule stop while requests may be flowing (DESIGN §3.4, ``busyAtStop``).
+"""A schedule stop while requests may be flowing (docs/design.md §3.4, ``busyAtStop``).
 
-``force`` stops at the edge regardless. ``defer`` asks `idle.judge_traffic` each tick:
+``force`` stops at the edge regardless. ``defer`` asks `idle.judge_busy_at_stop` each tick:
 quiet means stop now; busy or unknown traffic (unknown is never quiet) means a
 deferred entry, not claimed, so the same edge is decided again next tick. Once
 ``edge.at + maxDefer`` is reached the stop is forced, with reason
@@ -14,7 +14,7 @@ from dataclasses import replace
 from reclaimer.model import BusyAtStop, Edge, Reason, Transition
 from reclaimer.policy.blocking import block
 from reclaimer.policy.context import Tick
-from reclaimer.policy.idle import Verdict, judge_traffic
+from reclaimer.policy.idle import Verdict, judge_busy_at_stop
 from reclaimer.policy.matching import Match
 
 
@@ -22,9 +22,9 @@ def stop_for_edge(plain: Transition, match: Match, edge: Edge, tick: Tick) -> Tr
     policy = match.policy
     if policy.busy_at_stop is BusyAtStop.FORCE:
         return replace(plain, evidence={**plain.evidence, "busyAtStop": "force"})
-    traffic = judge_traffic(tick.signals.get(match.service.ref),
-                            lookback=tick.settings.busy_lookback, now=tick.now,
-                            max_age=tick.settings.signals_max_age)
+    traffic = judge_busy_at_stop(policy, tick.signals.get(match.service.ref),
+                                 service=match.service, lookback=tick.settings.busy_lookback,
+                                 now=tick.now, max_age=tick.settings.signals_max_age)
     evidence = {**plain.evidence, "busyAtStop": "defer", "traffic": traffic.verdict.value,
                 **{f"traffic.{k}": v for k, v in traffic.evidence.items()}}
     if traffic.verdict is Verdict.IDLE:

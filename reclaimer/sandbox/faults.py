@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+ALWAYS = -1
+"""``times: -1``: the fault never wears out."""
+SPEC_KEYS = frozenset({"verb", "resource", "namespace", "name", "status", "times", "delay",
+                       "retryAfter", "message"})
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,8 @@ class FaultInjector:
             message: str | None = None) -> Fault:
         if status is None and delay is None:
             raise ValueError("a fault needs a status, a delay, or both")
-        if times < 1:
-            raise ValueError(f"times must be at least 1, got {times}")
+        if times < 1 and times != ALWAYS:
+            raise ValueError(f"times must be at least 1 (or -1: always), got {times}")
         fault = Fault(verb, resource_plural, namespace, name, status, times, retry_after,
                       delay, message)
         with self._lock:
@@ -73,6 +80,8 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(verb, resource, namespace, name):
+                    if fault.times == ALWAYS:
+                        return fault
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
@@ -80,8 +89,13 @@ class FaultInjector:
         return None
 
     def pending(self) -> int:
+        """Uses left; a fault with ``times: -1`` counts once."""
         with self._lock:
-            return sum(f.times for f in self._faults)
+            return sum(max(f.times, 1) for f in self._faults)
+
+    def listed(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(f) for f in self._faults]
 
     def clear(self) -> None:
         with self._lock:
@@ -121,3 +135,52 @@ class RequestLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._records)
+
+
+def fault_kwargs(spec: Any, path: str) -> dict[str, Any]:
+    """``FaultInjector.add`` arguments from a scenario entry or an admin request body,
+    ``{verb, resource, namespace, name, status, times, delay}``; ValueError names the field.
+    """
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"{path}: must be a mapping")
+    for key in spec:
+        if key not in SPEC_KEYS:
+            allowed = ", ".join(sorted(SPEC_KEYS))
+            raise ValueError(f"{path}.{key}: unknown field (allowed: {allowed})")
+    out: dict[str, Any] = {"verb": _text(spec, "verb", path, required=True),
+                           "resource_plural": _text(spec, "resource", path, required=True),
+                           "namespace": _text(spec, "namespace", path),
+                           "name": _text(spec, "name", path),
+                           "status": _number(spec, "status", path, int),
+                           "times": _number(spec, "times", path, int),
+                           "delay": _number(spec, "delay", path, float),
+                           "retry_after": _number(spec, "retryAfter", path, int),
+                           "message": _text(spec, "message", path)}
+    if out["times"] is None:
+        out["times"] = 1
+    if out["status"] is None and out["delay"] is None:
+        raise ValueError(f"{path}: a fault needs a status, a delay, or both")
+    if out["times"] < 1 and out["times"] != ALWAYS:
+        raise ValueError(f"{path}.times: must be at least 1, or -1 for always")
+    return out
+
+
+def _text(spec: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
+    value = spec.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{path}.{key}: required, a non-empty string" if required
+                         else f"{path}.{key}: must be a string")
+    return value
+
+
+def _number(spec: Mapping[str, Any], key: str, path: str, kind: type) -> Any:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or (
+            kind is int and not isinstance(value, int)) or (kind is float and value < 0):
+        raise ValueError(f"{path}.{key}: must be {'an integer' if kind is int else 'a number >= 0'}"
+                         f", got {value!r}")
+    return kind(value)

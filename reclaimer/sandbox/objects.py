@@ -76,6 +76,34 @@ def validate(rtype: ResourceType, obj: Obj) -> None:
         causes = _label_causes(meta) + _owner_causes(meta)
     if causes:
         raise invalid(rtype.kind, rtype.group, name, causes)
+    if rtype.storage_key == ("coordination.k8s.io", "leases"):
+        _validate_lease(rtype, name, obj.get("spec"))
+
+
+_MICRO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+_LEASE_TIMES = ("acquireTime", "renewTime")
+_LEASE_INTS = ("leaseDurationSeconds", "leaseTransitions")
+
+
+def _validate_lease(rtype: ResourceType, name: str, spec: Any) -> None:
+    """The fields the project writes: a time that is not RFC 3339 does not decode (400,
+    as the real server's JSON decoder); a count that is not an integer >= 0 is 422."""
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise ApiError(400, f"Lease in version \"v1\" cannot be handled as a Lease: "
+                       f"spec: expected an object, got {spec!r}")
+    for key in _LEASE_TIMES:
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, str) or not _MICRO_TIME.match(value)):
+            raise ApiError(400, f"Lease in version \"v1\" cannot be handled as a Lease: "
+                           f"parsing time {value!r} as RFC 3339 (spec.{key}) failed")
+    causes = [(f"spec.{key}", f"Invalid value: {spec[key]!r}: must be an integer >= 0")
+              for key in _LEASE_INTS if spec.get(key) is not None
+              and (isinstance(spec[key], bool) or not isinstance(spec[key], int)
+                   or spec[key] < 0)]
+    if causes:
+        raise invalid(rtype.kind, rtype.group, name, causes)
 
 
 def check_type(rtype: ResourceType, obj: Obj) -> None:

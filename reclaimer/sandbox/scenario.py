@@ -1,15 +1,23 @@
-"""The sandbox scenario (DESIGN §8): which KServe, which services, which extra objects.
+"""The sandbox scenario (docs/design.md §8): which KServe, which services, which extra objects.
 
 ::
 
-    kserve: "0.16"                 # "0.16": native stop; "0.14": no native stop
+    kserve: "0.16"                 # "0.16": native stop; "0.15": Knative predictors only;
+                                   # "0.14": no native stop; "0.17": + LLMInferenceService
     defaultDeploymentMode: Knative # Knative | Standard | ModelMesh (old names accepted)
     podTerminationSeconds: 1      # a deleted pod stays Terminating this long
     podStartSeconds: 0            # a new pod is Ready after this long
+    timeScale: 1                  # multiplies every simulated time; with it and no
+                                  # podTerminationSeconds, pods keep their own grace
+                                  # (Raw 30 s, Knative revision timeout 300 s)
     namespaces: [team-a]
     inferenceServices:
       - {namespace: team-a, name: llama, mode: Standard, gpus: 1, labels: {tier: dev}}
+    gpuCapacity: {default: 4}      # GPUs per node pool (a number: the default pool);
+                                   # a pod with no free GPU stays Pending
     objects: []                    # any further manifests, created as given
+    faults: []                     # [{verb, resource, namespace, name, status, times,
+                                   #   delay}]; times -1 = always
 
 An inference service entry may also carry ``annotations``, ``minReplicas``,
 ``maxReplicas``, ``transformer: true`` and ``explainer: true``. Errors name the field:
@@ -19,19 +27,23 @@ An inference service entry may also carry ``annotations``, ``minReplicas``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from reclaimer.sandbox.faults import fault_kwargs
 from reclaimer.sandbox.kserve.settings import VERSIONS, SimulatorSettings, parse_mode
 
 Obj = dict[str, Any]
 TOP_KEYS = frozenset({"kserve", "defaultDeploymentMode", "podTerminationSeconds",
-                      "podStartSeconds", "namespaces", "inferenceServices", "objects"})
+                      "podStartSeconds", "namespaces", "inferenceServices", "objects",
+                      "kserveControllerImage", "faults", "keda", "timeScale",
+                      "gpuCapacity"})
 ISVC_KEYS = frozenset({"namespace", "name", "mode", "gpus", "labels", "annotations",
-                       "minReplicas", "maxReplicas", "transformer", "explainer"})
+                       "minReplicas", "maxReplicas", "transformer", "explainer", "load",
+                       "startSeconds", "nodePool"})
 
 
 class ScenarioInvalid(ValueError):
@@ -50,6 +62,11 @@ class IsvcEntry:
     max_replicas: int | None = None
     transformer: bool = False
     explainer: bool = False
+    load: int | None = None
+    start_seconds: float | None = None
+    """How long this ISVC's pods take to become Ready (before ``timeScale``)."""
+    node_pool: str = "default"
+    """Replicas KEDA's triggers call for (class ``keda``); None: minReplicaCount."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,13 @@ class Scenario:
     namespaces: tuple[str, ...] = ()
     inference_services: tuple[IsvcEntry, ...] = ()
     objects: tuple[Mapping[str, Any], ...] = ()
+    faults: tuple[Mapping[str, Any], ...] = ()
+    """``FaultInjector.add`` arguments, installed when the world starts."""
+    controller_image: str | None = None
+    keda: bool = False
+    """Install KEDA's ScaledObject CRD before anything else."""
+    """Image of the seeded ``kserve-controller-manager``; None: the version's own tag;
+    "": no controller Deployment, so a client cannot read the version."""
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -69,6 +93,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scenario") -> Scenario:
+    """A Scenario from a mapping or YAML text; ScenarioInvalid names the bad field."""
     if isinstance(data, str):
         try:
             data = yaml.safe_load(data)
@@ -79,15 +104,50 @@ def parse_scenario(data: Mapping[str, Any] | str | None, *, source: str = "scena
     if not isinstance(data, Mapping):
         raise ScenarioInvalid(f"{source}: must be a mapping, got {type(data).__name__}")
     _no_unknown(data, TOP_KEYS, "")
+    isvcs = tuple(_isvc(item, f"inferenceServices[{i}]") for i, item
+                  in enumerate(_list(data.get("inferenceServices", []), "inferenceServices")))
+    load = tuple((e.namespace, f"{e.name}-predictor", e.load) for e in isvcs
+                 if e.load is not None)
+    starts = tuple((e.namespace, e.name, e.start_seconds) for e in isvcs
+                   if e.start_seconds is not None)
+    pools = tuple((e.namespace, e.name, e.node_pool) for e in isvcs
+                  if e.node_pool != "default")
     return Scenario(
-        settings=_settings(data),
+        settings=replace(_settings(data), keda_load=load, start_seconds=starts,
+                         node_pools=pools, gpu_capacity=_capacity(data.get("gpuCapacity"))),
         namespaces=tuple(_str_list(data.get("namespaces", []), "namespaces")),
-        inference_services=tuple(_isvc(item, f"inferenceServices[{i}]") for i, item
-                                 in enumerate(_list(data.get("inferenceServices", []),
-                                                    "inferenceServices"))),
+        inference_services=isvcs,
         objects=tuple(_object(item, f"objects[{i}]") for i, item
                       in enumerate(_list(data.get("objects", []), "objects"))),
+        faults=tuple(_fault(item, f"faults[{i}]") for i, item
+                     in enumerate(_list(data.get("faults", []), "faults"))),
+        keda=_bool(data.get("keda", False), "keda"),
+        controller_image=_optional_str(data.get("kserveControllerImage"),
+                                       "kserveControllerImage"),
     )
+
+
+def _capacity(value: Any) -> tuple[tuple[str, int], ...]:
+    """``gpuCapacity``: a number for the ``default`` pool, or {pool: GPUs}."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        value = {"default": value}
+    return tuple((_name(pool, f"gpuCapacity.{pool}"),
+                  _int(count, f"gpuCapacity.{pool}") or 0) for pool, count in value.items())
+
+
+def _fault(item: Any, path: str) -> Mapping[str, Any]:
+    try:
+        return fault_kwargs(item, path)
+    except ValueError as exc:
+        raise ScenarioInvalid(str(exc)) from exc
+
+
+def _optional_str(value: Any, path: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ScenarioInvalid(f"{path}: must be a string, got {value!r}")
+    return value
 
 
 def _settings(data: Mapping[str, Any]) -> SimulatorSettings:
@@ -98,11 +158,17 @@ def _settings(data: Mapping[str, Any]) -> SimulatorSettings:
     if not isinstance(mode, str) or parse_mode(mode) is None:
         raise ScenarioInvalid(f"defaultDeploymentMode: {mode!r} is not one of Knative, "
                               "Standard, ModelMesh (or Serverless, RawDeployment)")
+    scale = _seconds(data.get("timeScale", 1), "timeScale")
+    if scale <= 0:
+        raise ScenarioInvalid(f"timeScale: must be a number > 0, got {scale!r}")
+    # With a timeScale and no fixed podTerminationSeconds, each pod's own grace counts.
+    fixed = data.get("podTerminationSeconds", None if "timeScale" in data else 1)
     return SimulatorSettings(
         kserve=version, default_deployment_mode=mode,
-        pod_termination_seconds=_seconds(data.get("podTerminationSeconds", 1),
-                                         "podTerminationSeconds"),
-        pod_start_seconds=_seconds(data.get("podStartSeconds", 0), "podStartSeconds"))
+        pod_termination_seconds=(None if fixed is None
+                                 else _seconds(fixed, "podTerminationSeconds")),
+        pod_start_seconds=_seconds(data.get("podStartSeconds", 0), "podStartSeconds"),
+        time_scale=scale)
 
 
 def _seconds(value: Any, path: str) -> float:
@@ -129,6 +195,10 @@ def _isvc(item: Any, path: str) -> IsvcEntry:
         max_replicas=_int(item.get("maxReplicas"), f"{path}.maxReplicas"),
         transformer=_bool(item.get("transformer", False), f"{path}.transformer"),
         explainer=_bool(item.get("explainer", False), f"{path}.explainer"),
+        load=_int(item.get("load"), f"{path}.load"),
+        start_seconds=(None if item.get("startSeconds") is None
+                       else _seconds(item["startSeconds"], f"{path}.startSeconds")),
+        node_pool=_name(item.get("nodePool", "default"), f"{path}.nodePool"),
     )
 
 

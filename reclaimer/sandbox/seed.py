@@ -56,12 +56,46 @@ def configmap_manifest(scenario: Scenario) -> Obj:
             "data": {"deploy": json.dumps(deploy)}}
 
 
+def controller_manifest(image: str) -> Obj:
+    """KServe's controller Deployment, whose image tag says the release (§4); no pods:
+    the simulator plays the controller, so it is shown scaled to 0."""
+    labels = {"control-plane": "kserve-controller-manager"}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": k.CONTROLLER_NAME, "namespace": k.CONFIGMAP_NAMESPACE,
+                         "labels": labels},
+            "spec": {"replicas": 0, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                         {"name": "manager", "image": image}]}}}}
+
+
+def keda_crd() -> Obj:
+    """KEDA's ScaledObject kind (``keda.sh/v1alpha1``, short name ``so``)."""
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "scaledobjects.keda.sh"},
+            "spec": {"group": "keda.sh", "scope": "Namespaced",
+                     "names": {"kind": "ScaledObject", "listKind": "ScaledObjectList",
+                               "plural": "scaledobjects", "singular": "scaledobject",
+                               "shortNames": ["so"]},
+                     "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                                   "subresources": {"status": {}},
+                                   "schema": {"openAPIV3Schema": {
+                                       "type": "object",
+                                       "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
 def apply_scenario(store: Store, scenario: Scenario) -> None:
     """Create everything; an object that exists already is left as it is."""
     for name in _namespaces(scenario):
         _create(store, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                 where=f"namespaces: {name}")
+    if scenario.keda:
+        _create(store, keda_crd(), where="keda")
     _create(store, configmap_manifest(scenario), where="inferenceservice-config")
+    image = scenario.controller_image
+    if image is None:
+        image = scenario.settings.controller_image
+    if image:
+        _create(store, controller_manifest(image), where="kserveControllerImage")
     for i, entry in enumerate(scenario.inference_services):
         _create(store, isvc_manifest(entry), where=f"inferenceServices[{i}]")
     for i, obj in enumerate(scenario.objects):

@@ -17,6 +17,18 @@ Predicate = Callable[[Obj], bool]
 
 _SET_RE = re.compile(r"^\s*(!?)\s*([A-Za-z0-9._/-]+)\s*(?:(in|notin)\s*\(([^)]*)\))?\s*$")
 _EQ_RE = re.compile(r"^\s*([A-Za-z0-9._/-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)\s*$")
+# A field value may hold anything but an unescaped ",", "=" or "!" (apimachinery
+# ``fields.EscapeValue``): ``involvedObject.apiVersion=serving.kserve.io/v1beta1``.
+_FIELD_RE = re.compile(r"^\s*([A-Za-z0-9._/-]+)\s*(==|=|!=)\s*((?:[^\\,=!]|\\.)*?)\s*$")
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def _field_term(term: str) -> tuple[str, str, str] | None:
+    found = _FIELD_RE.match(term)
+    if not found:
+        return None
+    path, op, value = found.groups()
+    return path, op, _UNESCAPE.sub(r"\1", value)
 
 # Field selectors the real server accepts beyond metadata.name/namespace, by plural.
 EXTRA_FIELDS: dict[str, frozenset[str]] = {
@@ -39,7 +51,7 @@ def _split(text: str) -> list[str]:
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
+        if ch == "," and depth == 0 and text[i - 1:i] != "\\":
             parts.append(text[start:i])
             start = i + 1
     parts.append(text[start:])
@@ -93,10 +105,10 @@ def field_selector(text: str | None, plural: str) -> Predicate | None:
     allowed = {"metadata.name", "metadata.namespace"} | EXTRA_FIELDS.get(plural, frozenset())
     reqs: list[tuple[str, bool, str]] = []
     for term in _split(text):
-        eq = _EQ_RE.match(term)
+        eq = _field_term(term)
         if not eq:
             raise ApiError(400, f"invalid field selector: {term!r}")
-        path, op, value = eq.groups()
+        path, op, value = eq
         if path not in allowed:
             raise ApiError(400, f'"{path}" is not a known field selector: only "'
                            + '", "'.join(sorted(allowed)) + '"')
@@ -116,7 +128,7 @@ def single_name(text: str | None) -> str | None:
     if not text:
         return None
     for term in _split(text):
-        eq = _EQ_RE.match(term)
-        if eq and eq.group(1) == "metadata.name" and eq.group(2) != "!=":
-            return eq.group(3)
+        eq = _field_term(term)
+        if eq and eq[0] == "metadata.name" and eq[1] != "!=":
+            return eq[2]
     return None

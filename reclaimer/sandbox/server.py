@@ -8,10 +8,12 @@ and a fault is applied before anything is read or written.
 from __future__ import annotations
 
 import contextlib
+import json
 import select
 import socket
 import threading
 import time
+from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -19,12 +21,13 @@ from urllib.parse import parse_qsl, urlsplit
 from reclaimer.sandbox import discovery, routing
 from reclaimer.sandbox.apierror import REASONS, ApiError
 from reclaimer.sandbox.encoding import dumps
-from reclaimer.sandbox.faults import FaultInjector, RequestLog, RequestRecord
+from reclaimer.sandbox.faults import FaultInjector, RequestLog, RequestRecord, fault_kwargs
 from reclaimer.sandbox.handlers import VERBS, Request, Response
 from reclaimer.sandbox.store import Store
 from reclaimer.sandbox.watch import WatchStream
 
 HEALTH = ("/healthz", "/livez", "/readyz")
+ADMIN_FAULTS = "/sandbox/faults"
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -130,9 +133,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _request(self) -> Request:
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked()
+        else:
+            body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         return Request(self.command, url.path, dict(parse_qsl(url.query)), headers, body)
+
+    def _read_chunked(self) -> bytes:
+        """A chunked body (``kubectl create --raw -f -`` sends one), trailers skipped."""
+        parts: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
 
     def _serve(self) -> None:
         req = self._request()
@@ -148,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
         _Exchange(api, route, req, self).run()
 
     def _non_resource(self, req: Request) -> Response:
+        if req.path == ADMIN_FAULTS:
+            return self._admin_faults(req)
         if req.method != "GET":
             return Response(405, ApiError(405, f"{req.method} is not allowed on "
                                           f"{req.path}").status())
@@ -159,6 +179,24 @@ class _Handler(BaseHTTPRequestHandler):
             err = ApiError(404, "the server could not find the requested resource")
             return Response(404, err.status())
         return Response(200, doc)
+
+    def _admin_faults(self, req: Request) -> Response:
+        """Fault injection for tools outside the process: GET lists, POST adds one
+        (the scenario's ``faults`` entry shape), DELETE clears all."""
+        faults = self.server.api.faults
+        if req.method == "GET":
+            return Response(200, {"faults": faults.listed()})
+        if req.method == "DELETE":
+            faults.clear()
+            return Response(200, {"faults": []})
+        if req.method != "POST":
+            return Response(405, ApiError(405, f"{req.method} is not allowed on "
+                                          f"{req.path}").status())
+        try:
+            added = faults.add(**fault_kwargs(json.loads(req.body or b"null"), "fault"))
+        except ValueError as exc:
+            return Response(400, ApiError(400, str(exc)).status())
+        return Response(201, asdict(added))
 
     def _send(self, resp: Response) -> None:
         payload = (resp.body if isinstance(resp.body, bytes) else resp.body.encode()

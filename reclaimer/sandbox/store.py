@@ -40,6 +40,7 @@ from reclaimer.sandbox.types import NAMESPACES, Registry, ResourceType
 __all__ = ["FOREGROUND", "ApiError", "Store", "Subscription", "WatchEvent"]
 
 Obj = dict[str, Any]
+Admission = Callable[[ResourceType, "Obj | None", Obj], None]
 BUILTIN_GROUPS = frozenset({"", "apps", "autoscaling", "coordination.k8s.io",
                             "events.k8s.io", "apiextensions.k8s.io"})
 
@@ -56,6 +57,13 @@ class Store(Collector):
                  auto_namespaces: bool = True) -> None:
         super().__init__(registry, history=history, clock=clock,
                          auto_namespaces=auto_namespaces)
+        self.admission: list[Admission] = []
+        """Validating webhooks: called with (type, old or None, new) on every create and
+        spec write, before storage; they raise ApiError to deny (KServe's webhook)."""
+
+    def _admit(self, rtype: ResourceType, old: Obj | None, new: Obj) -> None:
+        for hook in list(self.admission):
+            hook(rtype, old, new)
 
     # ---- reads -------------------------------------------------------------------
     @property
@@ -160,6 +168,7 @@ class Store(Collector):
             now = self.clock()
             new = objects.prepare_create(rtype, obj, ns, now)
             objects.validate(rtype, new)
+            self._admit(rtype, None, new)
             managed.track(None, new, manager=manager, api_version=rtype.api_version,
                           subresource=None, now=now)
             name = new["metadata"]["name"]
@@ -192,6 +201,8 @@ class Store(Collector):
             if subresource is None:
                 objects.check_type(rtype, obj)
             new = objects.merge_update(rtype, old, obj, subresource)
+            if subresource is None:
+                self._admit(rtype, old, new)
             self._track(rtype, old, new, manager, subresource)
             return deep_copy(self._update(rtype, old, new, dry_run=dry_run))
 

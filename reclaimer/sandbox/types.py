@@ -76,6 +76,8 @@ SERVINGRUNTIMES = _rt("serving.kserve.io", "v1alpha1", "servingruntimes", "Servi
                       sub=("status",))
 INFERENCEGRAPHS = _rt("serving.kserve.io", "v1alpha1", "inferencegraphs", "InferenceGraph",
                       sub=("status",), short=("ig",))
+LLMINFERENCESERVICES = _rt("serving.kserve.io", "v1alpha1", "llminferenceservices",
+                           "LLMInferenceService", sub=("status",), short=("llmisvc",))
 KSERVICES = _rt("serving.knative.dev", "v1", "services", "Service", sub=("status",),
                 short=("kservice", "ksvc"), categories=("all", "knative", "serving"))
 VIRTUALSERVICES = _rt("networking.istio.io", "v1beta1", "virtualservices", "VirtualService",
@@ -86,7 +88,8 @@ CRDS = _rt("apiextensions.k8s.io", "v1", "customresourcedefinitions",
 
 BUILTIN: tuple[ResourceType, ...] = (
     NAMESPACES, PODS, SERVICES, EVENTS, CONFIGMAPS, SECRETS, DEPLOYMENTS, HPAS, LEASES,
-    EVENTS_V1, INFERENCESERVICES, SERVINGRUNTIMES, INFERENCEGRAPHS, KSERVICES,
+    EVENTS_V1, INFERENCESERVICES, SERVINGRUNTIMES, INFERENCEGRAPHS, LLMINFERENCESERVICES,
+    KSERVICES,
     VIRTUALSERVICES, CRDS)
 
 # The group versions kubectl should prefer when a group serves several.

@@ -53,6 +53,8 @@ class World:
         simulator.start()
         world = cls(store, server, simulator, parsed)
         try:
+            for fault in parsed.faults:
+                server.faults.add(**fault)
             apply_scenario(store, parsed)
             server.start()
             world.wait_idle(_settle_timeout(parsed))
@@ -91,6 +93,8 @@ class World:
             self.simulator = Simulator(self.store, parsed.settings)
             self.simulator.start()
         self.scenario = parsed
+        for fault in parsed.faults:
+            self.server.faults.add(**fault)
         apply_scenario(self.store, parsed)
         self.wait_idle(_settle_timeout(parsed))
 

@@ -31,6 +31,7 @@ from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.lease import LeaderElector, lease_settings
 from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import Rest
+from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
 from reclaimer.model import DecideSettings
 from reclaimer.service.http import ProbeServer, Readiness
@@ -94,12 +95,14 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     ledger = open_ledger(settings.database)
     rest = Rest(load_api_client(settings.kubeconfig))
     actor = identity(settings)
-    inventory = Inventory(rest, kserve_namespace=settings.kserve_namespace)
+    scope = Scope(settings.watch_namespaces)
+    inventory = Inventory(rest, kserve_namespace=settings.kserve_namespace, scope=scope)
     inventory.start()
     options = ExecutorOptions.from_settings(settings.executor, default_mode=inventory.mode)
-    executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor)), ledger,
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor),
+                                    scope=scope), ledger,
                         actor=actor, options=options, cached=inventory)
-    policies = _cluster_policies(rest)
+    policies = _cluster_policies(rest, scope=scope)
     metrics = ServiceMetrics()
     parts = LoopParts(inventory=inventory, signals=PrometheusSignals(prometheus), ledger=ledger,
                       executor=executor, cluster_policies=policies)
@@ -115,9 +118,9 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     return service
 
 
-def _cluster_policies(rest: Rest) -> PolicySource | None:
+def _cluster_policies(rest: Rest, *, scope: Scope) -> PolicySource | None:
     """ReclaimPolicy CRs; without the CRD installed, file policies still work."""
-    source = PolicySource(rest)
+    source = PolicySource(rest, scope=scope)
     try:
         source.start()
     except NotFound:

@@ -31,11 +31,23 @@ def update_metrics(metrics: ServiceMetrics, observation: Observation, plan: Plan
     reclaimed = _gpus_reclaimed(observation)
     metrics.gpus_reclaimed.set(reclaimed)
     metrics.gpu_hours.inc(reclaimed * elapsed.total_seconds() / 3600)
-    triggers = {(t.ref, t.action): t.trigger for t in plan.transitions}
     for outcome in outcomes:
-        trigger = triggers.get((outcome.ref, outcome.action), Trigger.SCHEDULE)
+        trigger = trigger_of(outcome, plan, observation)
         metrics.transitions.labels(action=outcome.action.value, trigger=trigger.value,
                                    outcome=outcome.kind.value).inc()
+
+
+def trigger_of(outcome: Outcome, plan: Plan, observation: Observation) -> Trigger:
+    """This tick's decision, else (a follow-up of an earlier row: verified, failed) the
+    trigger the ledger recorded for the service's latest transition of that action; a
+    leftover `stop --no-wait` is a manual stop whoever verifies it."""
+    for t in plan.transitions:
+        if (t.ref, t.action) == (outcome.ref, outcome.action):
+            return t.trigger
+    last = observation.view.last_transitions.get(outcome.ref)
+    if last is not None and last.action is outcome.action:
+        return last.trigger
+    return Trigger.SCHEDULE
 
 
 def _gpus_reclaimed(observation: Observation) -> int:

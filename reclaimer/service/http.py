@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from reclaimer.errors import ConfigInvalid
+
 
 @dataclass(frozen=True)
 class Readiness:
@@ -27,7 +29,11 @@ class ProbeServer:
     def __init__(self, registry: CollectorRegistry, readiness: Callable[[], Readiness],
                  *, host: str = "127.0.0.1", port: int = 0) -> None:
         handler = _handler_class(registry, readiness)
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise ConfigInvalid(key="http.port", message=(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}")) from exc
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="reclaimer-http")

@@ -1,4 +1,4 @@
-"""JSON logs, one line per record; decisions carry their fields (DESIGN §7, issue 7).
+"""JSON logs, one line per record; decisions carry their fields (docs/design.md §7, issue 7).
 
 A platform engineer greps or ships these lines: each decision says which service, what
 action, why, and the evidence, with no free-text parsing needed.

@@ -1,4 +1,4 @@
-"""`reconcile_once(now)`: observe, decide, act, record, and say when to wake (DESIGN §7).
+"""`reconcile_once(now)`: observe, decide, act, record, and say when to wake (docs/design.md §7).
 
 The loop is the only place where the parts meet. It reads no clock: the scheduler (or
 the demo, or a test) passes ``now``, read once per tick, and every part receives that
@@ -19,6 +19,7 @@ from typing import Protocol
 from reclaimer.errors import ClusterError, PolicyInvalid
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import Outcome, OutcomeKind
+from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.policies import ReadPolicies
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import (
@@ -44,7 +45,8 @@ log = logging.getLogger("reclaimer.loop")
 class InventoryPort(Protocol):
     def snapshot(self) -> list[Service]: ...
 
-    def native_stop_seen(self) -> bool: ...
+    @property
+    def kserve_version(self) -> KServeVersion | None: ...
 
 
 class ClusterPolicies(Protocol):
@@ -141,7 +143,7 @@ class Reconciler:
     def observe(self, now: datetime) -> Observation:
         parts = self.parts
         services = parts.inventory.snapshot()
-        parts.executor.cluster_native = parts.inventory.native_stop_seen()
+        parts.executor.detected_version = parts.inventory.kserve_version
         policies, invalid, cluster_read = self._policies()
         view, external = self._view_with_external(services, now=now)
         matches = match_services(policies, services)[0]

@@ -1,4 +1,4 @@
-"""Drives `reconcile_once` with APScheduler 3.11 (DESIGN §7).
+"""Drives `reconcile_once` with APScheduler 3.11 (docs/design.md §7).
 
 Two jobs call the same tick: an interval job every ``tick`` (``max_instances=1``,
 ``coalesce=True``) and a one-shot job at the next instant the plan says is worth waking

@@ -1,6 +1,6 @@
 """Signals from Prometheus: per-ISVC requests and GPU activity, batched and fail-safe.
 
-Public API (DESIGN §4, §8):
+Public API (docs/design.md §4, §8):
 
 - `SignalSource` (port): ``fetch(*, at, window) -> Mapping[ServiceRef, Signals]``;
 - `PrometheusSignals(settings)`: the real adapter, seven queries per evaluation;

@@ -31,12 +31,14 @@ class Row(NamedTuple):
     signal: str
     value: float
     window: str | None = None
+    pod: str | None = None  # only on per-pod rows (GPU pods in coverage and freshness)
 
 
 class _Labels(NamedTuple):
     ref: ServiceRef
     signal: str
     window: str | None
+    pod: str | None
 
 
 _SKIPPED = object()  # an item with a non-finite value: NaN or ±Inf say nothing usable
@@ -61,7 +63,7 @@ class _Hook:
         ref = self._refs.get(key)
         if ref is None:
             ref = self._refs[key] = ServiceRef(*key)
-        return _Labels(ref, obj.get("signal", ""), obj.get(WINDOW_LABEL))
+        return _Labels(ref, obj.get("signal", ""), obj.get(WINDOW_LABEL), obj.get("pod"))
 
 
 def _row(labels: _Labels, value: object) -> object:
@@ -73,7 +75,7 @@ def _row(labels: _Labels, value: object) -> object:
         raise NotAVector(f"an item's value {value[1]!r} is not a number") from exc
     if not math.isfinite(number):
         return _SKIPPED
-    return Row(labels.ref, labels.signal, number, labels.window)
+    return Row(labels.ref, labels.signal, number, labels.window, labels.pod)
 
 
 def parse_vector(body: bytes | str) -> list[Row]:

@@ -6,9 +6,12 @@ The real adapter and the scripted fake both produce `Observations` and call
 A service is ``known`` only when its request data covers every step of the window,
 its newest sample is younger than ``max_sample_age`` and the request count exists;
 GPU data must pass the same checks when the service requests GPUs (or has GPU series
-at all). Otherwise it is ``unknown`` with a reason, and its activity values are None
-(DESIGN §8: null where unknown); GPUs and coverage stay, as evidence. Unknown is never
-idle (DESIGN §3.3).
+at all), and, per pod, every pod that held a GPU in the window must have had a GPU
+series for each GPU it requested for as long as it held them, and each pod's GPU data
+must be fresh: the best-covered pod never speaks for a sibling nobody scraped
+(`pods.py`). Otherwise it is ``unknown`` with a reason naming what (and which pod) is
+missing, and its activity values are None (docs/design.md §8: null where unknown); GPUs and
+coverage stay, as evidence. Unknown is never idle (docs/design.md §3.3).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from reclaimer.model import EMPTY, ServiceRef, Signals, SignalState
+from reclaimer.model import EMPTY, RecentActivity, ServiceRef, Signals, SignalState
 
 REQUESTS = "requests"
 GPU = "gpu"
@@ -29,6 +32,10 @@ class Observations:
 
     ``coverage`` counts, per (service, signal), the resolution steps of the window at
     which a series was present; ``freshness`` is the newest sample's timestamp.
+    Per service and pod (only pods that fall short): ``gpu_pod_missing`` the GPU-steps
+    a pod held without a GPU series, ``request_pod_missing`` the steps a pod held a GPU
+    without a request series (sources joined by pod); ``gpu_pod_newest``, per pod, the
+    oldest of its GPUs' newest samples. ``recent_gpu_max`` is the GPU peak over the recent span.
     """
 
     requests: Mapping[ServiceRef, float] = field(default=EMPTY)
@@ -38,9 +45,14 @@ class Observations:
     gpu_max: Mapping[ServiceRef, float] = field(default=EMPTY)
     gpu_mean: Mapping[ServiceRef, float] = field(default=EMPTY)
     gpus: Mapping[ServiceRef, float] = field(default=EMPTY)
+    gpu_pod_missing: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
+    request_pod_missing: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
+    gpu_pod_newest: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
+    recent_gpu_max: Mapping[ServiceRef, float] = field(default=EMPTY)
 
     def services(self) -> set[ServiceRef]:
-        keyed = [self.requests, self.last_request, self.gpu_max, self.gpu_mean, self.gpus]
+        keyed = [self.requests, self.last_request, self.gpu_max, self.gpu_mean, self.gpus,
+                 self.gpu_pod_missing, self.request_pod_missing, self.gpu_pod_newest]
         refs = {ref for table in keyed for ref in table}
         return refs | {ref for ref, _ in self.coverage} | {ref for ref, _ in self.freshness}
 
@@ -51,6 +63,7 @@ class Evaluation:
     window: timedelta
     step: timedelta = timedelta(minutes=1)
     max_sample_age: timedelta = timedelta(minutes=2)
+    recent: timedelta | None = None  # the span of `RecentActivity`; None: not measured
 
 
 def expected_steps(at: datetime, window: timedelta, step: timedelta) -> int:
@@ -86,6 +99,31 @@ def _check(obs: Observations, ev: Evaluation, ref: ServiceRef, signal: str,
     return covered, problems
 
 
+def _pod_problems(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[str]:
+    """Each GPU pod on its own: no sibling's data stands in for it."""
+    step = ev.step.total_seconds()
+    problems = [f"pod {pod}: no GPU data for {steps * step:g} GPU-seconds it held in the"
+                " window (scrapes stopped, or fewer GPU series than GPUs requested)"
+                for pod, steps in sorted(obs.gpu_pod_missing.get(ref, EMPTY).items())]
+    if (ref, REQUESTS) in obs.coverage:  # else "no requests series" says it for all pods
+        problems += [f"pod {pod}: no request data for {steps * step:g} s it held a GPU in"
+                     " the window (scrapes stopped, or no request series yet)"
+                     for pod, steps in sorted(obs.request_pod_missing.get(ref, EMPTY).items())]
+    return problems + _stale_pods(obs, ev, ref)
+
+
+def _stale_pods(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[str]:
+    """GPU pods whose data is stale while the service's newest GPU sample is fresh."""
+    limit = ev.max_sample_age.total_seconds()
+    service_newest = obs.freshness.get((ref, GPU))
+    if service_newest is None or ev.at.timestamp() - service_newest > limit:
+        return []  # all of its GPU data is stale or absent: said once, by `_check`
+    ages = {pod: ev.at.timestamp() - newest
+            for pod, newest in obs.gpu_pod_newest.get(ref, EMPTY).items()}
+    return [f"pod {pod}: GPU data is stale (newest sample {age:g} s old)"
+            for pod, age in sorted(ages.items()) if age > limit]
+
+
 def _gpus(obs: Observations, ref: ServiceRef) -> int | None:
     value = obs.gpus.get(ref)
     return None if value is None else round(value)
@@ -100,6 +138,7 @@ def _one(obs: Observations, ev: Evaluation, ref: ServiceRef) -> Signals:
         gpu_coverage, gpu_problems = _check(obs, ev, ref, GPU)
         coverage = min(coverage, gpu_coverage)
         problems += gpu_problems
+    problems += _pod_problems(obs, ev, ref)
     base = Signals(ref=ref, at=ev.at, window=ev.window, state=SignalState.UNKNOWN, gpus=gpus,
                    coverage_seconds=coverage)
     if problems:
@@ -108,7 +147,14 @@ def _one(obs: Observations, ev: Evaluation, ref: ServiceRef) -> Signals:
     since = None if last is None else max(0.0, ev.at.timestamp() - last)
     return replace(base, state=SignalState.KNOWN, requests=obs.requests[ref],
                     seconds_since_last_request=since, gpu_utilization_max=obs.gpu_max.get(ref),
-                    gpu_utilization_mean=obs.gpu_mean.get(ref))
+                    gpu_utilization_mean=obs.gpu_mean.get(ref), recent=_recent(obs, ev, ref))
+
+
+def _recent(obs: Observations, ev: Evaluation, ref: ServiceRef) -> RecentActivity | None:
+    if ev.recent is None:
+        return None
+    peak = obs.gpu_max.get(ref) if ev.recent == ev.window else obs.recent_gpu_max.get(ref)
+    return RecentActivity(span=ev.recent, gpu_utilization_max=peak)
 
 
 def assemble(obs: Observations, ev: Evaluation) -> dict[ServiceRef, Signals]:

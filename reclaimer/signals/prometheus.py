@@ -40,10 +40,11 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from reclaimer.errors import MetricsUnavailable
-from reclaimer.model import ServiceRef, Signals
+from reclaimer.model import EMPTY, ServiceRef, Signals
 from reclaimer.signals.answer import NotAVector, Row, parse_vector
-from reclaimer.signals.assemble import Evaluation, Observations, assemble
+from reclaimer.signals.assemble import GPU, Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
+from reclaimer.signals.pods import GPU_POD_MISSING, REQUESTS_POD_MISSING
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
 from reclaimer.signals.settings import PrometheusSettings
@@ -53,7 +54,7 @@ _GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
 
 
 class PrometheusSignals:
-    """`SignalSource` over a real Prometheus (DESIGN §4)."""
+    """`SignalSource` over a real Prometheus (docs/design.md §4)."""
 
     def __init__(self, settings: PrometheusSettings) -> None:
         self.settings = settings
@@ -78,18 +79,22 @@ class PrometheusSignals:
         query, each window's rows tagged (`windows.WINDOW_LABEL`); one window is not
         tagged, so the text printed by ``reclaimer signals --queries`` can serve as a
         template. ``recent`` (default: the shortest window) is where the last request is
-        resolved to the full step.
+        resolved to the full step, and a window of the GPU peak too (busy-at-stop).
         """
         windows = sorted(set(windows))
-        spans = self._spans(windows, recent or windows[0])
+        recent = recent or windows[0]
+        with_recent = sorted({*windows, recent})
+        spans = self._spans(with_recent, recent)
         longest = spans[max(windows)]
         s = self.settings
-        built = build(s.requests, s.gpu, windows if len(windows) > 1 else None)
+        built = build(s.requests, s.gpu, windows if len(windows) > 1 else None,
+                      gpu_max_windows=with_recent if len(with_recent) > 1 else None)
         out = {q: render(text, longest, pod_labels=s.pod_labels, isvc_label=s.isvc_label)
                for q, text in built.items()}
         for q, template in self._templates.items():
+            asked = with_recent if q is Query.GPU_MAX else windows
             out[q] = fold({w: render(template, spans[w], pod_labels=s.pod_labels,
-                                     isvc_label=s.isvc_label) for w in windows})
+                                     isvc_label=s.isvc_label) for w in asked})
         return out
 
     def _spans(self, windows: Sequence[timedelta], recent: timedelta,
@@ -108,18 +113,21 @@ class PrometheusSignals:
         """Every window in one evaluation: one query per signal, one timeout in all."""
         deadline = time.monotonic() + self.settings.timeout.total_seconds()
         windows = sorted(set(windows))
+        recent = recent or windows[0]
         queries = self.queries_for(windows, recent=recent)
         if self._pool is None:
             rows = {q: self._query(q, text, at=at, deadline=deadline)
                     for q, text in queries.items()}
         else:
             rows = self._in_parallel(self._pool, queries, at=at, deadline=deadline)
-        return {w: assemble(observations(part), self._evaluation(at, w))
-                for w, part in split(rows, windows).items()}
+        parts = split(rows, sorted({*windows, recent}))
+        recent_peak = _keyed(parts[recent][Query.GPU_MAX])
+        return {w: assemble(observations(parts[w], recent_gpu_max=recent_peak),
+                            self._evaluation(at, w, recent)) for w in windows}
 
-    def _evaluation(self, at: datetime, window: timedelta) -> Evaluation:
+    def _evaluation(self, at: datetime, window: timedelta, recent: timedelta) -> Evaluation:
         return Evaluation(at=at, window=window, step=self.settings.resolution,
-                          max_sample_age=self.settings.max_sample_age)
+                          max_sample_age=self.settings.max_sample_age, recent=recent)
 
     def close(self) -> None:
         """Stop the worker threads and close every thread's connections."""
@@ -236,10 +244,26 @@ def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:
 
 
 def _by_signal(rows: list[Row]) -> dict[tuple[ServiceRef, str], float]:
-    return {(row.ref, row.signal): row.value for row in rows}
+    """Service-level rows; of per-pod rows of a signal, the newest (largest) value."""
+    out: dict[tuple[ServiceRef, str], float] = {}
+    for row in rows:
+        if row.signal in (GPU_POD_MISSING, REQUESTS_POD_MISSING):
+            continue
+        key = (row.ref, row.signal)
+        out[key] = max(row.value, out.get(key, row.value))
+    return out
 
 
-def observations(rows: Mapping[Query, list[Row]]) -> Observations:
+def _per_pod(rows: list[Row], signal: str) -> dict[ServiceRef, dict[str, float]]:
+    out: dict[ServiceRef, dict[str, float]] = {}
+    for row in rows:
+        if row.signal == signal and row.pod is not None:
+            out.setdefault(row.ref, {})[row.pod] = row.value
+    return out
+
+
+def observations(rows: Mapping[Query, list[Row]], *,
+                 recent_gpu_max: Mapping[ServiceRef, float] | None = None) -> Observations:
     return Observations(
         requests=_keyed(rows[Query.REQUESTS]),
         last_request=_keyed(rows[Query.LAST_REQUEST]),
@@ -248,4 +272,8 @@ def observations(rows: Mapping[Query, list[Row]]) -> Observations:
         gpu_max=_keyed(rows[Query.GPU_MAX]),
         gpu_mean=_keyed(rows[Query.GPU_MEAN]),
         gpus=_keyed(rows[Query.GPUS]),
+        gpu_pod_missing=_per_pod(rows[Query.COVERAGE], GPU_POD_MISSING),
+        request_pod_missing=_per_pod(rows[Query.COVERAGE], REQUESTS_POD_MISSING),
+        gpu_pod_newest=_per_pod(rows[Query.FRESHNESS], GPU),
+        recent_gpu_max=recent_gpu_max if recent_gpu_max is not None else EMPTY,
     )

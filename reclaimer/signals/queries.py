@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from reclaimer.signals import pods as pods_module
 from reclaimer.signals.presets import GpuPreset, NameMap, PodJoin, RequestPreset, Source
 from reclaimer.signals.promql import copy_label, duration, extract_label, quote, set_label
 from reclaimer.signals.windows import WINDOW_LABEL, window_value
@@ -57,7 +58,7 @@ TEMPLATE_KEYS = tuple(q.value for q in Query)
 TOKENS = ("window", "step", "horizon", "recent", "recent_seconds", "coarse_step", "coarse_range",
           "isvc_pods", "isvc_pods_window", "isvc_pods_horizon")
 COARSE_STEPS = 36
-GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
+GPU_RESOURCES = pods_module.GPU_RESOURCES
 BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
 Windows = Sequence[timedelta] | None
 
@@ -68,12 +69,7 @@ def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str) -> str:
         named = extract_label(expr, target="isvc", source=mapping.name_label,
                               pattern=mapping.pattern)
         return copy_label(named, target="namespace", source=mapping.namespace_label)
-    pairs = [(mapping.namespace_label, mapping.pod_label), *mapping.aliases]
-    for namespace_label, pod_label in pairs:
-        if (namespace_label, pod_label) != ("namespace", "pod"):
-            expr = copy_label(expr, target="pod", source=pod_label)
-            expr = copy_label(expr, target="namespace", source=namespace_label)
-    return f"({expr}) * on (namespace, pod) group_left (isvc) {pods}"
+    return f"({pods_module.to_pod(expr, mapping)}) * on (namespace, pod) group_left (isvc) {pods}"
 
 
 def _union(parts: list[str]) -> str:
@@ -185,7 +181,9 @@ def _presence(sources: tuple[Source, ...], signal: str, windows: Windows) -> str
     the ISVC once, and the best-covered workload counts: mapping inside the subquery
     repeats label rewrites and the pod join at every step and costs several times
     more. A service whose pods were all replaced inside the window is therefore
-    unknown until one of them has covered the whole window (never idle sooner).
+    unknown until one of them has covered the whole window (never idle sooner). This
+    is the service-level check only: every pod holding a GPU is also held to its own
+    lifetime (`pods.py`), so the best workload never speaks for the others.
     """
     parts = []
     for i, (mapping, group) in enumerate(_by_mapping(sources)):
@@ -198,18 +196,33 @@ def _presence(sources: tuple[Source, ...], signal: str, windows: Windows) -> str
 
 
 def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None) -> str:
+    """Steps covered per signal and service, plus every GPU pod short of its life (`pods`)."""
+    def per_window(expr: str) -> str:
+        return _per_window(expr, windows)
+
+    pods = "{{isvc_pods_window}}"
+    best = to_isvc(pods_module.best_device(gpu, per_window), pods_module.gpu_mapping(gpu),
+                   pods=pods)
+    per_pod = [pods_module.missing(gpu, per_window, pods=pods),
+               pods_module.requests_missing(requests_preset.counters, per_window, pods=pods)]
     return _union([_presence(requests_preset.counters, "requests", windows),
-                   _presence(gpu.sources, "gpu", windows)])
+                   set_label(f"max {BY_ISVC} ({best})", target="signal", value="gpu"),
+                   *(part for part in per_pod if part is not None)])
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
-    """The newest sample of each signal; an instant lookup, so current pods map it."""
+    """The newest sample of each signal; an instant lookup, so current pods map it.
+
+    GPU rows are per pod (the oldest of its GPUs' newest samples): the service's
+    freshness is the newest of them, and a stale pod is seen beside a fresh one.
+    """
     newest = _each(requests_preset.counters, "timestamp(SEL)", kind="counter",
                    pods="{{isvc_pods}}", reduce="max")
-    gpu_newest = _each(gpu.sources, "timestamp(SEL)", kind="gpu", pods="{{isvc_pods}}",
-                       reduce="max")
+    mapping = pods_module.gpu_mapping(gpu)
+    gpu_newest = to_isvc(pods_module.oldest_newest(gpu), mapping, pods="{{isvc_pods}}")
     return _union([set_label(f"max {BY_ISVC} ({newest})", target="signal", value="requests"),
-                   set_label(f"max {BY_ISVC} ({gpu_newest})", target="signal", value="gpu")])
+                   set_label(f"min by (namespace, isvc, pod) ({gpu_newest})", target="signal",
+                             value="gpu")])
 
 
 def gpu_stat(preset: GpuPreset, stat: str, windows: Windows = None) -> str:
@@ -226,19 +239,21 @@ def gpus() -> str:
     return f"sum {BY_ISVC} ({joined}) or 0 * count {BY_ISVC} ({{{{isvc_pods}}}})"
 
 
-def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None,
-          ) -> dict[Query, str]:
+def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None, *,
+          gpu_max_windows: Windows = None) -> dict[Query, str]:
     """The query templates of one evaluation, before `render`.
 
     Without ``windows`` the window is the ``{{window}}`` token (the form an operator's
     template takes); with them, each query covers every window, tagged.
+    ``gpu_max_windows`` (default ``windows``) adds the recent span to the GPU peak, which
+    busy-at-stop reads even when no policy asks for that window itself.
     """
     return {
         Query.REQUESTS: requests(requests_preset, windows),
         Query.LAST_REQUEST: last_request(requests_preset),
         Query.COVERAGE: coverage(requests_preset, gpu, windows),
         Query.FRESHNESS: freshness(requests_preset, gpu),
-        Query.GPU_MAX: gpu_stat(gpu, "max", windows),
+        Query.GPU_MAX: gpu_stat(gpu, "max", gpu_max_windows or windows),
         Query.GPU_MEAN: gpu_stat(gpu, "avg", windows),
         Query.GPUS: gpus(),
     }

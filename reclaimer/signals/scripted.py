@@ -112,16 +112,20 @@ class ScriptedSignals:
                       ) -> dict[timedelta, dict[ServiceRef, Signals]]:
         """One evaluation (one call) for every window, as the real adapter does.
 
-        A perfect Prometheus resolves the last request exactly, so ``recent`` changes
-        nothing here.
+        A perfect Prometheus resolves the last request exactly; ``recent`` (default: the
+        shortest window) is the span of the GPU peak in `RecentActivity`. A script is one
+        pod whose series all share its scrapes, so no pod falls short of its siblings.
         """
         self.calls += 1
         if any(a <= at < b for a, b in self.outages):
             raise MetricsUnavailable(f"scripted outage at {at.isoformat()}")
-        return {w: self._evaluate(at, w) for w in windows}
+        span = recent or min(windows)
+        return {w: self._evaluate(at, w, span) for w in windows}
 
-    def _evaluate(self, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
-        ev = Evaluation(at=at, window=window, step=self.step, max_sample_age=self.max_sample_age)
+    def _evaluate(self, at: datetime, window: timedelta, recent: timedelta,
+                  ) -> dict[ServiceRef, Signals]:
+        ev = Evaluation(at=at, window=window, step=self.step, max_sample_age=self.max_sample_age,
+                        recent=recent)
         obs = Observations()
         for ref, script in self.scripts.items():
             obs = _merge(obs, self._observe(ref, script, ev))
@@ -136,13 +140,15 @@ class ScriptedSignals:
         if script.gpus and scrapes:
             coverage[(ref, GPU)] = _steps(scrapes, ev)
             freshness[(ref, GPU)] = scrapes[-1].timestamp()
+        gpu = _gpu(ref, script, ev, scrapes)
         return Observations(
             requests=self._requests(ref, script, ev, counter),
             last_request=self._last(ref, script, ev),
             coverage={k: v for k, v in coverage.items() if v},
             freshness=freshness,
             gpus={ref: float(script.gpus)} if scrapes else {},
-            **_gpu(ref, script, ev, scrapes))
+            gpu_max=gpu.get("max", {}), gpu_mean=gpu.get("mean", {}),
+            recent_gpu_max=gpu.get("recent", {}))
 
     def _requests(self, ref: ServiceRef, script: Script, ev: Evaluation,
                   counter: list[datetime]) -> dict[ServiceRef, float]:
@@ -177,8 +183,10 @@ def _gpu(ref: ServiceRef, script: Script, ev: Evaluation,
          scrapes: list[datetime]) -> dict[str, dict[ServiceRef, float]]:
     values = [script.gpu_at(t) for t in scrapes if t >= ev.at - ev.window]
     if not script.gpus or not values:
-        return {"gpu_max": {}, "gpu_mean": {}}
-    return {"gpu_max": {ref: max(values)}, "gpu_mean": {ref: sum(values) / len(values)}}
+        return {}
+    recent = [script.gpu_at(t) for t in scrapes if t >= ev.at - (ev.recent or ev.window)]
+    return {"max": {ref: max(values)}, "mean": {ref: sum(values) / len(values)},
+            "recent": {ref: max(recent)} if recent else {}}
 
 
 def _merge(a: Observations, b: Observations) -> Observations:
@@ -186,4 +194,4 @@ def _merge(a: Observations, b: Observations) -> Observations:
         requests={**a.requests, **b.requests}, last_request={**a.last_request, **b.last_request},
         coverage={**a.coverage, **b.coverage}, freshness={**a.freshness, **b.freshness},
         gpu_max={**a.gpu_max, **b.gpu_max}, gpu_mean={**a.gpu_mean, **b.gpu_mean},
-        gpus={**a.gpus, **b.gpus})
+        gpus={**a.gpus, **b.gpus}, recent_gpu_max={**a.recent_gpu_max, **b.recent_gpu_max})

@@ -1,4 +1,4 @@
-"""The ``prometheus:`` section of the service config (DESIGN §8), parsed and frozen.
+"""The ``prometheus:`` section of the service config (docs/design.md §8), parsed and frozen.
 
 ::
 

@@ -23,6 +23,8 @@ FETCH = ROOT / "scripts" / "fetch-tools.sh"
 RELEASE = "reclaimer"
 NAMESPACE = "reclaimer"
 KUBE_VERSION = "1.29.0"
+# The first Kubernetes with admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy.
+ADMISSION_KUBE_VERSION = "1.30.0"
 
 
 class HelmFailed(Exception):
@@ -72,8 +74,10 @@ class Helm:
         crds: bool = False,
         chart: Path = CHART,
         show_only: str | None = None,
+        kube_version: str = KUBE_VERSION,
     ) -> Rendered:
-        args = template_args(values_files, set_values, crds=crds, chart=chart)
+        args = template_args(values_files, set_values, crds=crds, chart=chart,
+                             kube_version=kube_version)
         result = self.run(*args, *(["--show-only", show_only] if show_only else []))
         if result.returncode != 0:
             raise HelmFailed(result.stderr.strip())
@@ -81,10 +85,11 @@ class Helm:
 
 
 def template_args(
-    values_files: Sequence[Path], set_values: Sequence[str], *, crds: bool, chart: Path = CHART
+    values_files: Sequence[Path], set_values: Sequence[str], *, crds: bool, chart: Path = CHART,
+    kube_version: str = KUBE_VERSION,
 ) -> list[str]:
     args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE,
-            "--kube-version", KUBE_VERSION]
+            "--kube-version", kube_version]
     for path in values_files:
         args += ["--values", str(path)]
     for item in set_values:

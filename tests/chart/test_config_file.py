@@ -110,3 +110,19 @@ def test_prometheus_section_parses_with_the_signals_settings(
     prometheus = PrometheusSettings.from_mapping(settings.prometheus)
     assert (prometheus.requests.name, prometheus.gpu.name) == ("knative", "dcgm")
     assert prometheus.url == "http://prometheus-operated.monitoring.svc:9090"
+
+
+@pytest.mark.parametrize(
+    ("set_values", "expected"),
+    [
+        pytest.param([], (), id="default: every namespace"),
+        pytest.param(["watchNamespaces={team-a,team-b}"], ("team-a", "team-b"),
+                     id="watchNamespaces passed to the service"),
+    ],
+)
+def test_watch_namespaces_reach_the_service(
+    helm: Helm, tmp_path: Path, set_values: list[str], expected: tuple[str, ...]
+) -> None:
+    settings = load_settings(_write_config(helm.template(set_values=set_values), tmp_path),
+                             env={})
+    assert settings.watch_namespaces == expected

@@ -1,4 +1,4 @@
-"""The ReclaimPolicy CRD: names, columns, and a schema that matches DESIGN §2."""
+"""The ReclaimPolicy CRD: names, columns, and a schema that matches docs/design.md §2."""
 
 from __future__ import annotations
 

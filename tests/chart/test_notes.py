@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.helm import CHART, HA_VALUES, Helm
+from tests.chart.helm import ADMISSION_KUBE_VERSION, CHART, HA_VALUES, KUBE_VERSION, Helm
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +34,10 @@ def probe_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return chart
 
 
-def _notes(helm: Helm, chart: Path, values_files: list[Path]) -> str:
-    rendered = helm.template(values_files=values_files, chart=chart,
-                             show_only="templates/zz-notes.yaml")
+def _notes(helm: Helm, chart: Path, values_files: list[Path], *,
+           set_values: tuple[str, ...] = (), kube_version: str = KUBE_VERSION) -> str:
+    rendered = helm.template(values_files=values_files, chart=chart, set_values=set_values,
+                             show_only="templates/zz-notes.yaml", kube_version=kube_version)
     return str(rendered.one("ConfigMap", "notes")["data"]["notes"])
 
 
@@ -58,3 +59,27 @@ def test_notes_commands_use_the_real_names(helm: Helm, probe_chart: Path) -> Non
     notes = _notes(helm, probe_chart, [])
     assert "rollout status deploy/reclaimer" in notes
     assert "port-forward svc/reclaimer 8080:8080" in notes
+
+
+@pytest.mark.parametrize(
+    ("set_values", "kube_version", "expected"),
+    [
+        pytest.param((), ADMISSION_KUBE_VERSION, "Admission policy: ValidatingAdmissionPolicy "
+                     "reclaimer-least-privilege holds", id="admission policy installed"),
+        pytest.param((), KUBE_VERSION, "not installed: ValidatingAdmissionPolicy v1 needs "
+                     "Kubernetes >= 1.30 (this cluster: v1.29.0)", id="cluster too old"),
+        pytest.param(("admissionPolicy.enabled=false",), ADMISSION_KUBE_VERSION,
+                     "Admission policy: off", id="turned off"),
+        pytest.param((), KUBE_VERSION, "Namespaces: all (ClusterRole reclaimer).",
+                     id="every namespace"),
+        pytest.param(("watchNamespaces={team-a,team-b}",), KUBE_VERSION,
+                     "Namespaces: only team-a, team-b (a Role in each, no ClusterRole).",
+                     id="watched namespaces"),
+    ],
+)
+def test_notes_say_what_limits_the_service_account(
+    helm: Helm, probe_chart: Path, set_values: tuple[str, ...], kube_version: str,
+    expected: str
+) -> None:
+    assert expected in _notes(helm, probe_chart, [], set_values=set_values,
+                              kube_version=kube_version)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from tests.chart.helm import NAMESPACE, Helm, Rendered
+from tests.chart.helm import NAMESPACE, Helm, HelmFailed, Rendered
 from tests.chart.rbac import Grant, covers, grants
 
 pytestmark = pytest.mark.integration
@@ -28,6 +30,7 @@ ALWAYS = (
         Grant(NAMESPACE, "coordination.k8s.io", "leases", "get", LEASE),
         Grant(NAMESPACE, "coordination.k8s.io", "leases", "update", LEASE),
         Grant("kserve", "", "configmaps", "get", "inferenceservice-config"),
+        Grant("kserve", "apps", "deployments", "get", "kserve-controller-manager"),
     }
 )
 # What reclaimer/kube/cluster.py does for managed stops: LIST by label, PATCH the scale.
@@ -122,3 +125,49 @@ def test_every_binding_names_the_service_account(default_render: Rendered) -> No
     for binding in bindings:
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa,
                                         "namespace": NAMESPACE}]
+
+
+WATCHED = ["watchNamespaces={team-a,team-b}"]
+
+
+def _namespaced(granted: set[Grant], namespace: str) -> set[Grant]:
+    return {dataclasses.replace(g, scope=namespace) for g in granted}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "rules"),
+    [
+        pytest.param("auto", ALWAYS | MANAGED, id="auto-may-manage"),
+        pytest.param("native", ALWAYS, id="native-never-touches-deployments"),
+    ],
+)
+def test_watch_namespaces_grant_the_same_rules_per_namespace_and_no_cluster_role(
+    helm: Helm, strategy: str, rules: set[Grant]
+) -> None:
+    rendered = helm.template(set_values=[*WATCHED, f"config.executor.strategy={strategy}"])
+    cluster_rules = {g for g in rules if g.scope == "cluster"}
+    release_rules = rules - cluster_rules
+    expected = (_namespaced(cluster_rules, "team-a") | _namespaced(cluster_rules, "team-b")
+                | release_rules)
+    assert grants(rendered) == expected
+    assert {"ClusterRole", "ClusterRoleBinding"}.isdisjoint(rendered.kinds())
+
+
+def test_watch_namespaces_bind_each_role_to_the_service_account(helm: Helm) -> None:
+    rendered = helm.template(set_values=WATCHED)
+    bindings = {(b["metadata"]["namespace"], b["roleRef"]["name"])
+                for b in rendered.of_kind("RoleBinding")}
+    assert {("team-a", "reclaimer"), ("team-b", "reclaimer")} <= bindings
+    for binding in rendered.of_kind("RoleBinding"):
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "reclaimer",
+                                        "namespace": NAMESPACE}]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pytest.param("{Team_A}", id="not a namespace name"),
+     pytest.param("{team-a,-b}", id="one bad name among good")],
+)
+def test_watch_namespaces_refuse_a_bad_name(helm: Helm, value: str) -> None:
+    with pytest.raises(HelmFailed, match="watchNamespaces"):
+        helm.template(set_values=[f"watchNamespaces={value}"])

@@ -26,6 +26,7 @@ from reclaimer.kube.lease import LeaderElector, LeaseSettings
 from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import POLICY as POLICY_KIND
 from reclaimer.kube.rest import Rest
+from reclaimer.kube.scope import EVERYWHERE, Scope, ScopedCache
 from reclaimer.model import ServiceRef
 from reclaimer.sandbox.world import World
 from tests.chart.crd import errors
@@ -42,8 +43,8 @@ def _clock() -> Iterator[datetime]:
         at += timedelta(seconds=5)
 
 
-def _drive_cluster(rest: Rest) -> None:
-    cluster = KubeCluster(rest)
+def _drive_cluster(rest: Rest, scope: Scope) -> None:
+    cluster = KubeCluster(rest, scope=scope)
     ref = ServiceRef(TEAM, "llama")
     obj = cluster.get_isvc(ref)
     cluster.list_isvcs()
@@ -69,9 +70,10 @@ def _drive_lease(rest: Rest) -> None:
     assert elector.try_acquire_or_renew()  # GET, UPDATE
 
 
-def _drive_inventory(rest: Rest) -> None:
-    inventory = Inventory(rest)
-    caches = [c for c in vars(inventory).values() if isinstance(c, WatchCache)]
+def _drive_inventory(rest: Rest, scope: Scope) -> None:
+    inventory = Inventory(rest, scope=scope)
+    caches = [part for c in vars(inventory).values() if isinstance(c, WatchCache | ScopedCache)
+              for part in (c.parts if isinstance(c, ScopedCache) else (c,))]
     for cache in caches:
         cache.watch_timeout = 1  # the server ends each watch after a second
     inventory.start()
@@ -79,9 +81,10 @@ def _drive_inventory(rest: Rest) -> None:
     inventory.stop()  # each watch still ends (and is logged) when its second is up
 
 
-def _drive_policies(rest: Rest) -> None:
-    source = PolicySource(rest)
-    source.cache.watch_timeout = 1
+def _drive_policies(rest: Rest, scope: Scope) -> None:
+    source = PolicySource(rest, scope=scope)
+    for cache in getattr(source.cache, "parts", (source.cache,)):
+        cache.watch_timeout = 1
     source.start()
     (obj,) = source.read().objects
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -104,17 +107,22 @@ def managed_grants(helm: Helm) -> set[Grant]:
 
 
 @pytest.fixture(scope="module")
-def drive() -> Iterator[tuple[list[Need], dict[str, object]]]:
+def watched_grants(helm: Helm) -> set[Grant]:
+    return grants(helm.template(set_values=["config.executor.strategy=managed",
+                                            f"watchNamespaces={{{TEAM}}}"]))
+
+
+def _drive_all(scope: Scope) -> Iterator[tuple[list[Need], dict[str, object]]]:
     """(what every request needed, the ReclaimPolicy after its status was written)."""
     world = World.start(port=0, scenario=SCENARIO)
     api_client = api_client_for_host(world.url)
     try:
         world.wait_idle()
         client = Rest(api_client)
-        _drive_cluster(client)
+        _drive_cluster(client, scope)
         _drive_lease(client)
-        _drive_inventory(client)
-        _drive_policies(client)
+        _drive_inventory(client, scope)
+        _drive_policies(client, scope)
         needs = _needs(world, client.total_calls)
         # Read back after the log is taken: this GET is the test's, not the service's.
         stored: dict[str, object] = client.get(POLICY_KIND, TEAM, "office-hours")
@@ -122,6 +130,18 @@ def drive() -> Iterator[tuple[list[Need], dict[str, object]]]:
     finally:
         api_client.close()  # type: ignore[no-untyped-call]
         world.stop()
+
+
+@pytest.fixture(scope="module")
+def drive() -> Iterator[tuple[list[Need], dict[str, object]]]:
+    yield from _drive_all(EVERYWHERE)
+
+
+@pytest.fixture(scope="module")
+def watched_needs() -> Iterator[list[Need]]:
+    """The same drive with watchNamespaces [team-a]: per-namespace LISTs and WATCHes."""
+    for needs, _ in _drive_all(Scope((TEAM,))):
+        yield needs
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +186,28 @@ def test_the_check_bites_when_a_grant_is_missing(
     native = grants(helm.template(set_values=["config.executor.strategy=native"]))
     missing = {(n.resource, n.verb) for n in uncovered(native, adapter_needs)}
     assert missing == {("deployments", "list"), ("deployments/scale", "patch")}
+
+
+def test_watched_namespaces_need_no_cluster_scope(watched_needs: list[Need]) -> None:
+    assert [n for n in watched_needs if n.scope == "cluster"] == []
+
+
+def test_every_watched_request_is_allowed_by_the_namespaced_roles(
+    watched_grants: set[Grant], watched_needs: list[Need]
+) -> None:
+    assert uncovered(watched_grants, watched_needs) == []
+
+
+def test_namespaced_roles_grant_nothing_that_no_request_needs(
+    watched_grants: set[Grant], watched_needs: list[Need]
+) -> None:
+    assert unused(watched_grants, watched_needs) == set()
+
+
+def test_namespaced_roles_refuse_the_cluster_wide_requests(
+    watched_grants: set[Grant], adapter_needs: list[Need]
+) -> None:
+    """Without the scope the service would LIST/WATCH cluster-wide, which the Roles of
+    watchNamespaces do not allow: the check bites."""
+    missing = {(n.resource, n.verb) for n in uncovered(watched_grants, adapter_needs)}
+    assert {("inferenceservices", "list"), ("pods", "watch")} <= missing

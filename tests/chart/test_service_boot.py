@@ -152,18 +152,41 @@ def _boot(rendered: Rendered, world: World, tmp_path: Path) -> Booted:
     return Booted(rendered, readiness, exit_code, needs, init_code, stopped)
 
 
-@pytest.fixture(scope="module")
-def booted(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
-    tmp_path = tmp_path_factory.mktemp("pod")
+def _booted(helm: Helm, tmp_path: Path, *, scenario: Mapping[str, Any],
+            set_values: tuple[str, ...] = ()) -> Iterator[Booted]:
     data = tmp_path / "data"
     data.mkdir()
-    rendered = helm.template(set_values=[f"database.sqlite.mountPath={data}"])
-    world = World.start(port=0, scenario=SCENARIO)
+    rendered = helm.template(set_values=[f"database.sqlite.mountPath={data}", *set_values])
+    world = World.start(port=0, scenario=scenario)
     try:
         world.wait_idle()
         yield _boot(rendered, world, tmp_path)
     finally:
         world.stop()
+
+
+@pytest.fixture(scope="module")
+def booted(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
+    yield from _booted(helm, tmp_path_factory.mktemp("pod"), scenario=SCENARIO)
+
+
+OUTSIDE = "team-c"
+# The same service and policy once more in a namespace the service is not told to watch.
+WITH_OUTSIDER: dict[str, Any] = {
+    **SCENARIO,
+    "namespaces": [*SCENARIO["namespaces"], OUTSIDE],
+    "inferenceServices": [*SCENARIO["inferenceServices"],
+                          {**SCENARIO["inferenceServices"][0], "namespace": OUTSIDE}],
+    "objects": [*SCENARIO["objects"],
+                {**POLICY, "metadata": {**POLICY["metadata"], "namespace": OUTSIDE}}],
+}
+
+
+@pytest.fixture(scope="module")
+def booted_watched(helm: Helm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
+    """The chart with watchNamespaces [team-a]: its config file, its Roles."""
+    yield from _booted(helm, tmp_path_factory.mktemp("pod-watched"), scenario=WITH_OUTSIDER,
+                       set_values=(f"watchNamespaces={{{TEAM}}}",))
 
 
 def test_init_container_upgrades_the_ledger(booted: Booted) -> None:
@@ -192,3 +215,20 @@ def test_the_live_run_exercised_the_write_paths(booted: Booted) -> None:
     assert {("inferenceservices", "patch"), ("deployments", "list"),
             ("deployments/scale", "patch"), ("events", "create"),
             ("reclaimpolicies/status", "patch"), ("leases", "update")} <= used
+
+
+def test_watched_service_still_stops_the_model_in_its_namespace(booted_watched: Booted) -> None:
+    assert booted_watched.stopped and booted_watched.exit_code == 0
+
+
+def test_watched_service_never_lists_or_watches_cluster_wide(booted_watched: Booted) -> None:
+    assert [n for n in booted_watched.needs if n.scope == "cluster"] == []
+
+
+def test_watched_service_never_touches_the_namespace_outside(booted_watched: Booted) -> None:
+    assert [n for n in booted_watched.needs if n.scope == OUTSIDE] == []
+
+
+def test_watched_service_needs_only_the_namespaced_roles(booted_watched: Booted) -> None:
+    assert "ClusterRole" not in booted_watched.rendered.kinds()
+    assert uncovered(grants(booted_watched.rendered), booted_watched.needs) == []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chart.helm import HA_VALUES, Helm
+from tests.chart.helm import ADMISSION_KUBE_VERSION, CHART, HA_VALUES, KUBE_VERSION, Helm
 
 pytestmark = pytest.mark.integration
 
@@ -25,14 +25,20 @@ UPDATE = os.environ.get("RECLAIMER_UPDATE_SNAPSHOTS") == "1"
 
 
 @pytest.mark.parametrize(
-    ("name", "values_files"),
+    ("name", "values_files", "kube_version"),
     [
-        pytest.param("default", [], id="default-sqlite"),
-        pytest.param("ha", [HA_VALUES], id="ha-postgres"),
+        pytest.param("default", [], KUBE_VERSION, id="default-sqlite"),
+        pytest.param("ha", [HA_VALUES], KUBE_VERSION, id="ha-postgres"),
+        pytest.param("admission", [], ADMISSION_KUBE_VERSION,
+                     id="default-with-admission-policy"),
+        pytest.param("watched", [CHART / "ci" / "watched-values.yaml"], ADMISSION_KUBE_VERSION,
+                     id="watch-namespaces"),
     ],
 )
-def test_render_matches_snapshot(helm: Helm, name: str, values_files: list[Path]) -> None:
-    rendered = helm.template(values_files=values_files, crds=True).text
+def test_render_matches_snapshot(helm: Helm, name: str, values_files: list[Path],
+                                 kube_version: str) -> None:
+    rendered = helm.template(values_files=values_files, crds=True,
+                             kube_version=kube_version).text
     snapshot = SNAPSHOTS / f"{name}.yaml"
     if UPDATE:
         snapshot.parent.mkdir(exist_ok=True)

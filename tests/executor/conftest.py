@@ -78,13 +78,16 @@ def make_harness(make_sandbox: Callable[..., SandboxHandle]) -> Iterator[MakeHar
 
     def factory(kserve: str, *isvcs: dict[str, Any], strategy: str = "auto",
                 verify_timeout: timedelta = timedelta(minutes=5), termination: float = 0,
-                cache: str | None = None, chunk_size: int = 200) -> Harness:
+                cache: str | None = None, chunk_size: int = 200,
+                scenario: dict[str, Any] | None = None) -> Harness:
         """``cache``: "live" (watched, as `reclaimer run` has it) or "frozen" (listed
-        once and never updated, so the executor acts on a stale copy) or None."""
+        once and never updated, so the executor acts on a stale copy) or None;
+        ``scenario``: further scenario keys (``keda``, ``podStartSeconds``, ...)."""
         from reclaimer.executor.strategy import parse_strategy  # noqa: PLC0415
 
         handle = make_sandbox({"kserve": kserve, "podTerminationSeconds": termination,
-                               "namespaces": [NS], "inferenceServices": list(isvcs)})
+                               "namespaces": [NS], "inferenceServices": list(isvcs),
+                               **(scenario or {})})
         api = api_client_for_host(handle.url)
         clients.append(api)
         rest = Rest(api)

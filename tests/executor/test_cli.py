@@ -46,6 +46,22 @@ def test_manual_stop_and_start_are_recorded_with_the_caller(
     assert "verified" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("mode", "strategy"), [
+    pytest.param("Standard", "managed-raw", id="raw-is-managed"),
+    pytest.param("Knative", "native", id="knative-is-native")])
+def test_manual_stop_on_kserve_015_picks_the_strategy_per_isvc(
+        make_sandbox: Callable[..., SandboxHandle], tmp_path: Path, mode: str,
+        strategy: str) -> None:
+    flags, db = _setup(make_sandbox, tmp_path, "0.15", mode)
+    assert main(["stop", f"{NS}/llama", *flags]) == 0
+    ledger = open_ledger(db)
+    try:
+        rows = [(r.strategy, r.state.value) for r in ledger.history()]
+    finally:
+        ledger.close()
+    assert rows == [(strategy, "verified")]
+
+
 def test_manual_stop_of_modelmesh_fails_with_the_reason(
         make_sandbox: Callable[..., SandboxHandle], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,3 +77,20 @@ def test_a_bad_reference_names_the_argument(ref: str,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stop", ref]) == 1
     assert "NS/NAME" in capsys.readouterr().err
+
+
+def test_manual_stop_reads_only_the_services_namespace(
+        make_sandbox: Callable[..., SandboxHandle], tmp_path: Path) -> None:
+    """Run in the pod with watchNamespaces, the service account has only Roles: the
+    command's verification must not LIST cluster-wide (docs/least-privilege.md)."""
+    handle = make_sandbox({"kserve": "0.14", "podTerminationSeconds": 0, "namespaces": [NS],
+                           "inferenceServices": [isvc_entry(mode="Standard")]})
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(handle.world.kubeconfig())
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(db))
+    handle.request_log.clear()
+    assert main(["stop", f"{NS}/llama", "--kubeconfig", str(kubeconfig), "--db", db,
+                 "--timeout", "30s"]) == 0
+    lists = {(r.resource, r.namespace) for r in handle.request_log.entries(verb="list")}
+    assert lists and all(namespace == NS for _, namespace in lists), lists

@@ -50,8 +50,10 @@ def test_start_costs_one_list_each_and_snapshots_cost_nothing(
         assert len(inventory.snapshot()) == 20
     assert (handle.request_log.count(verb="list", resource="inferenceservices"),
             handle.request_log.count(verb="list", resource="pods"),
-            handle.request_log.count(verb="get", resource="configmaps")) == (1, 1, 1)
-    assert client.calls.get("GET", 0) == 3
+            handle.request_log.count(verb="get", resource="configmaps"),
+            handle.request_log.count(verb="get", resource="deployments")) == (1, 1, 1, 1)
+    assert client.calls.get("GET", 0) == 4
+    assert str(inventory.kserve_version) == "0.16.0"
 
 
 def test_a_large_list_is_read_in_pages(make_rest: MakeRest,

@@ -60,21 +60,6 @@ def test_an_isvc_that_does_not_map_is_kept_without_a_service() -> None:
     assert (kept.service, kept.object()["metadata"]["name"]) == (None, "x")
 
 
-@pytest.mark.parametrize(("conditions", "stopped"), [
-    pytest.param([{"type": "Stopped", "status": "False", "reason": "Running"}], True,
-                 id="kserves-own"),
-    pytest.param([{"type": "Stopped", "status": "True", "reason": "Reclaimed"}], False,
-                 id="reclaimers"),
-    pytest.param([{"type": "Ready", "status": "True"}], False, id="none"),
-    pytest.param(None, False, id="absent"),
-    pytest.param(["garbage"], False, id="malformed"),
-])
-def test_kept_isvc_says_whether_kserve_wrote_a_stopped_condition(
-        conditions: list[Any], stopped: bool) -> None:
-    obj = {**_isvcs()[0], "status": {"conditions": conditions}}
-    assert keep_isvc(obj, default_mode=DeploymentMode.KNATIVE).kserve_stopped is stopped
-
-
 POD = {"metadata": {"name": "p", "namespace": "team-a",
                     "labels": {"serving.kserve.io/inferenceservice": "llama"}},
        "spec": {"containers": [{"name": "c", "image": "x", "env": [{"name": "E"}],

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from reclaimer.model import IdleRule, Signals, SignalState
-from reclaimer.policy.idle import Verdict, judge_idle, judge_traffic
-from tests.policy.decide_builders import quiet, svc, t
+from reclaimer.model import IdleRule, Policy, RecentActivity, Signals, SignalState
+from reclaimer.policy.idle import Verdict, judge_busy_at_stop, judge_idle, judge_traffic
+from tests.policy.decide_builders import idle_only, office, quiet, svc, t
 
 NOW = t("01-12 22:00")
 RULE = IdleRule(after=timedelta(minutes=30), max_requests=2, gpu_utilization_below=5.0)
@@ -47,6 +48,19 @@ def q(**changes: Any) -> Signals:
 ])
 def test_judge_idle(signals: Signals | None, expected: Verdict) -> None:
     assert judge_idle(RULE, signals, service=SERVICE, now=NOW).verdict is expected
+
+
+@pytest.mark.parametrize(("since", "expected"), [
+    pytest.param(60.0, BUSY, id="case9-request-a-minute-ago-within-max-requests"),
+    pytest.param(299.0, BUSY, id="case9-request-just-inside-the-lookback"),
+    pytest.param(300.0, IDLE, id="request-exactly-a-lookback-ago"),
+    pytest.param(None, IDLE, id="no-request-within-the-horizon"),
+])
+def test_case9_idle_needs_no_request_within_the_lookback(since: float | None,
+                                                          expected: Verdict) -> None:
+    signals = q(requests=1.0, since=since)
+    assert judge_idle(RULE, signals, service=SERVICE, now=NOW,
+                      lookback=timedelta(minutes=5)).verdict is expected
 
 
 def test_idle_evidence_names_the_values_and_limits() -> None:
@@ -87,6 +101,50 @@ LOOKBACK = timedelta(minutes=5)
 ])
 def test_judge_traffic(signals: Signals | None, expected: Verdict) -> None:
     assert judge_traffic(signals, lookback=LOOKBACK, now=NOW).verdict is expected
+
+
+def _recent(peak: float | None, span: timedelta = timedelta(minutes=5)) -> RecentActivity:
+    return RecentActivity(span=span, gpu_utilization_max=peak)
+
+
+@pytest.mark.parametrize(("signals", "gpus", "expected"), [
+    pytest.param(q(gpu_utilization_max=98.0, recent=_recent(98.0)), 1, BUSY,
+                 id="case2-gpu-busy-no-request-completed"),
+    pytest.param(q(recent=_recent(5.0)), 1, BUSY, id="gpu-at-threshold-is-busy"),
+    pytest.param(q(recent=_recent(4.9)), 1, IDLE, id="gpu-just-below-is-quiet"),
+    pytest.param(q(gpu_utilization_max=60.0, recent=_recent(1.0)), 1, IDLE,
+                 id="busy-earlier-in-a-longer-window-but-not-in-the-lookback"),
+    pytest.param(q(gpu_utilization_max=60.0), 1, BUSY,
+                 id="no-recent-peak-falls-back-to-the-longer-window"),
+    pytest.param(q(window=LOOKBACK, coverage_seconds=300.0, gpu_utilization_max=50.0), 1, BUSY,
+                 id="lookback-window-peak"),
+    pytest.param(q(gpu_utilization_max=None, recent=_recent(None)), 1, UNKNOWN,
+                 id="gpu-unknown-for-a-gpu-service"),
+    pytest.param(q(gpu_utilization_max=None, recent=_recent(None), gpus=0), 0, IDLE,
+                 id="no-gpu-needs-no-gpu-data"),
+    pytest.param(q(recent=_recent(50.0, span=timedelta(minutes=2)), gpu_utilization_max=None),
+                 1, UNKNOWN, id="recent-span-shorter-than-the-lookback-is-not-enough"),
+])
+def test_case2_traffic_looks_at_the_gpu(signals: Signals, gpus: int, expected: Verdict) -> None:
+    got = judge_traffic(signals, lookback=LOOKBACK, now=NOW, gpu_busy_at=5.0, gpus=gpus)
+    assert got.verdict is expected
+
+
+@pytest.mark.parametrize(("policy", "peak", "expected"), [
+    pytest.param(office(), 5.0, BUSY, id="no-idle-block-5-percent"),
+    pytest.param(office(), 4.0, IDLE, id="no-idle-block-below-5-percent"),
+    pytest.param(replace(office(), idle=IdleRule(after=timedelta(minutes=30),
+                                                 gpu_utilization_below=20.0)), 15.0, IDLE,
+                 id="idle-block-threshold-20-percent"),
+    pytest.param(idle_only(idle=IdleRule(after=timedelta(minutes=30),
+                                         gpu_utilization_below=2.0)), 3.0, BUSY,
+                 id="idle-block-threshold-2-percent"),
+])
+def test_case2_threshold_is_the_policys_gpu_utilization_below(policy: Policy, peak: float,
+                                                             expected: Verdict) -> None:
+    got = judge_busy_at_stop(policy, q(recent=_recent(peak)), service=SERVICE,
+                             lookback=LOOKBACK, now=NOW)
+    assert got.verdict is expected
 
 
 def test_unknown_signal_reason_is_kept() -> None:

@@ -1,4 +1,4 @@
-"""`reclaimer plan`: offline decisions for a kubectl dump, as a table or DESIGN §8 JSON."""
+"""`reclaimer plan`: offline decisions for a kubectl dump, as a table or docs/design.md §8 JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schedule rules (DESIGN §3.1) with literal instants; DST cases are in test_schedule_dst."""
+"""Schedule rules (docs/design.md §3.1) with literal instants; DST cases: test_schedule_dst."""
 
 from __future__ import annotations
 
@@ -174,6 +174,6 @@ def test_naive_instants_are_refused() -> None:
 
 
 def test_no_code_uses_apscheduler_from_crontab() -> None:
-    """DESIGN §3.1: it reads numeric day-of-week with 0 = Monday (tooling.md §1)."""
+    """docs/design.md §3.1: it reads numeric day-of-week with 0 = Monday (tooling.md §1)."""
     package = Path(__file__).parents[2] / "reclaimer"
     assert [p.name for p in package.rglob("*.py") if "from_crontab" in p.read_text()] == []

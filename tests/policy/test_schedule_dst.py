@@ -1,4 +1,4 @@
-"""DST rules of DESIGN §3.1 with literal instants, for zones north, south and without DST.
+"""DST rules of docs/design.md §3.1 with literal instants, for zones north, south and without DST.
 
 Transition days used (2026): Europe/Berlin Mar 29 / Oct 25 (repeated hour 02:00-03:00);
 America/New_York Mar 8 / Nov 1 (repeated hour 01:00-02:00); Australia/Sydney Oct 4

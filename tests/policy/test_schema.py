@@ -1,4 +1,4 @@
-"""ReclaimPolicy documents -> Policy values (DESIGN §2); malformed ones are in bad/."""
+"""ReclaimPolicy documents -> Policy values (docs/design.md §2); malformed ones are in bad/."""
 
 from __future__ import annotations
 

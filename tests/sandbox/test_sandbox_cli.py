@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,13 +49,23 @@ def test_serves_the_scenario_until_sigterm(
     assert proc.wait(timeout=20) == 0
 
 
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+def test_kubectl_get_rp_works_on_the_sandbox(
+        sandbox_process: tuple[subprocess.Popen[str], str], tmp_path: Path) -> None:
+    _, url = sandbox_process
+    done = subprocess.run(["kubectl", "--server", url, "--cache-dir", str(tmp_path / "c"),
+                           "get", "rp", "-A"], capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert (done.returncode, done.stderr.strip()) == (0, "No resources found")
+
+
 def test_a_bad_scenario_exits_1_naming_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("kserve: '0.15'\n")
+    bad.write_text("kserve: '0.13'\n")
     done = subprocess.run([sys.executable, "-m", "reclaimer", "sandbox", "--scenario",
                            str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=30,
                           check=False)
-    assert (done.returncode, "kserve: '0.15' is not one of" in done.stderr) == (1, True)
+    assert (done.returncode, "kserve: '0.13' is not one of" in done.stderr) == (1, True)
 
 
 def test_a_taken_port_exits_1_naming_the_flag() -> None:

@@ -19,7 +19,7 @@ ISVC = {"namespace": "team-a", "name": "llama"}
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    pytest.param({"kserve": "0.15"}, "kserve: '0.15' is not one of", id="version"),
+    pytest.param({"kserve": "0.13"}, "kserve: '0.13' is not one of", id="version"),
     pytest.param({"defaultDeploymentMode": "Raw"}, "defaultDeploymentMode: 'Raw'", id="mode"),
     pytest.param({"podTerminationSeconds": -1}, "podTerminationSeconds: must be", id="grace"),
     pytest.param({"podTerminationSeconds": True}, "podTerminationSeconds: must be",

@@ -81,7 +81,7 @@ def test_mode_names_parse_like_kserve(value: str | None, expected: str | None) -
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    pytest.param({"kserve": "0.15"}, "kserve:", id="version"),
+    pytest.param({"kserve": "0.13"}, "kserve:", id="version"),
     pytest.param({"default_deployment_mode": "Raw"}, "defaultDeploymentMode:", id="mode"),
     pytest.param({"pod_termination_seconds": -1.0}, "podTerminationSeconds:", id="grace"),
 ])

@@ -17,6 +17,7 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
+from reclaimer.kube.scope import EVERYWHERE, Scope
 from reclaimer.ledger.memory import MemoryLedger
 from reclaimer.model import DecideSettings, ServiceRef
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
@@ -92,14 +93,15 @@ class LoopWorld:
 def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str],
           scripts: Mapping[ServiceRef, Script],
           outages: tuple[tuple[datetime, datetime], ...] = (),
-          decide: DecideSettings | None = None) -> LoopWorld:
+          decide: DecideSettings | None = None, scope: Scope = EVERYWHERE) -> LoopWorld:
     for name, text in policies.items():
         (tmp_path / f"{name}.yaml").write_text(text)
     rest = Rest(api_client_for_host(sandbox.url))
-    inventory = Inventory(rest)
+    inventory = Inventory(rest, scope=scope)
     inventory.start()
     ledger = MemoryLedger()
-    executor = Executor(KubeCluster(rest, events=EventRecorder(rest)), ledger, actor="test",
+    executor = Executor(KubeCluster(rest, events=EventRecorder(rest), scope=scope), ledger,
+                        actor="test",
                         cached=inventory)
     signals = ScriptedSignals(scripts, outages=outages)
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor)

@@ -90,3 +90,35 @@ def test_settings_are_frozen() -> None:
 def test_kserve_namespace_is_configurable() -> None:
     settings = load_settings(None, env={"RECLAIMER_KSERVE_NAMESPACE": "kserve-system"})
     assert settings.kserve_namespace == "kserve-system"
+
+
+def test_watch_namespaces_default_to_every_namespace() -> None:
+    assert load_settings(None, env={}).watch_namespaces == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        pytest.param("watchNamespaces: [team-a, team-b]\n", {}, ("team-a", "team-b"),
+                     id="file list"),
+        pytest.param("", {"RECLAIMER_WATCH_NAMESPACES": "team-a, team-b"},
+                     ("team-a", "team-b"), id="environment comma-separated"),
+        pytest.param("watchNamespaces: [team-a, team-a]\n", {}, ("team-a",),
+                     id="duplicates once"),
+        pytest.param("watchNamespaces: [team-a]\n", {"RECLAIMER_WATCH_NAMESPACES": "team-b"},
+                     ("team-b",), id="environment beats file"),
+    ],
+)
+def test_watch_namespaces_are_read(tmp_path: Path, text: str, env: dict[str, str],
+                                   expected: tuple[str, ...]) -> None:
+    assert load_settings(_write(tmp_path, text), env=env).watch_namespaces == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pytest.param("Team_A", id="not a namespace name"),
+     pytest.param("team-a,-bad", id="one bad name among good")],
+)
+def test_bad_watch_namespace_names_the_key(value: str) -> None:
+    with pytest.raises(ConfigInvalid, match=r"watchNamespaces"):
+        load_settings(None, env={"RECLAIMER_WATCH_NAMESPACES": value})

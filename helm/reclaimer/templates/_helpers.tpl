@@ -74,12 +74,12 @@ app.kubernetes.io/part-of: reclaimer
 {{- default (printf "%s-leader" (include "reclaimer.fullname" .)) .Values.config.leaderElection.name }}
 {{- end }}
 
-{{/* Managed stops scale Deployments; native stops never touch them (DESIGN §5). */}}
+{{/* Managed stops scale Deployments; native stops never touch them (docs/design.md §5). */}}
 {{- define "reclaimer.managedAllowed" -}}
 {{- if has .Values.config.executor.strategy (list "auto" "managed") }}true{{ end }}
 {{- end }}
 
-{{/* The service's config file (DESIGN §8). The PostgreSQL URL is not written here: it
+{{/* The service's config file (docs/design.md §8). The PostgreSQL URL is not written here: it
 comes from a Secret through RECLAIMER_DATABASE, so the ConfigMap holds no password. */}}
 {{- define "reclaimer.configFile" -}}
 {{- $c := .Values.config -}}
@@ -107,6 +107,9 @@ http:
   port: 8080
 kserve:
   namespace: {{ .Values.kserve.namespace | quote }}
+{{- if .Values.watchNamespaces }}
+watchNamespaces: {{ include "reclaimer.watchNamespaces" . }}
+{{- end }}
 {{- end }}
 
 {{/* The container environment, shared by the service and its db-upgrade step. */}}

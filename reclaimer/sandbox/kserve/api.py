@@ -19,7 +19,14 @@ Obj = dict[str, Any]
 KINDS: dict[str, ResourceType] = {
     "isvc": t.INFERENCESERVICES, "ksvc": t.KSERVICES, "deployment": t.DEPLOYMENTS,
     "service": t.SERVICES, "hpa": t.HPAS, "pod": t.PODS, "virtualservice": t.VIRTUALSERVICES,
-    "configmap": t.CONFIGMAPS, "namespace": t.NAMESPACES,
+    "configmap": t.CONFIGMAPS, "namespace": t.NAMESPACES, "ig": t.INFERENCEGRAPHS,
+    "llmisvc": t.LLMINFERENCESERVICES,
+}
+
+
+# Kinds served only once their CRD is installed: (group, version, plural) by short key.
+OPTIONAL: dict[str, tuple[str, str, str]] = {
+    "scaledobject": ("keda.sh", "v1alpha1", "scaledobjects"),
 }
 
 
@@ -30,11 +37,25 @@ class SimApi:
     def __post_init__(self) -> None:
         self.types: dict[str, ResourceType] = dict(KINDS)
         self._keys = {rtype.storage_key: key for key, rtype in KINDS.items()}
+        self._keys.update({(g, p): key for key, (g, _, p) in OPTIONAL.items()})
 
     def key_of(self, rtype: ResourceType) -> str | None:
         return self._keys.get(rtype.storage_key)
 
+    def served(self, kind: str) -> bool:
+        """Whether ``kind`` can be read and written now (an optional kind's CRD is in)."""
+        if kind in self.types:
+            return True
+        group, version, plural = OPTIONAL[kind]
+        try:
+            self.types[kind] = self.store.registry.get(group, version, plural)
+        except ApiError:
+            return False
+        return True
+
     def find(self, kind: str, namespace: str | None, name: str) -> Obj | None:
+        if not self.served(kind):
+            return None
         try:
             return self.store.get(self.types[kind], namespace, name)
         except ApiError as exc:

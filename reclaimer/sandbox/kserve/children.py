@@ -123,3 +123,16 @@ def external_name_service(isvc: IsvcView) -> Obj:
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta,
             "spec": {"type": "ExternalName",
                      "externalName": "knative-local-gateway.istio-system.svc.cluster.local"}}
+
+
+def scaled_object(isvc: IsvcView, comp: Component) -> Obj:
+    """``keda_reconciler``: min = minReplicas (default 1, 0 allowed), max = max(max, min)."""
+    name = component_name(isvc, comp.name)
+    low = 1 if comp.min_replicas is None else comp.min_replicas
+    return {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": _meta(isvc, name, comp.name),
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": name},
+                     "minReplicaCount": low, "maxReplicaCount": max(low, comp.max_replicas),
+                     "triggers": [{"type": "cpu", "metricType": "Utilization",
+                                   "metadata": {"value": "80"}}]}}

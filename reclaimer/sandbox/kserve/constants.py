@@ -15,6 +15,7 @@ DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
+ISVC_FINALIZER = "inferenceservice.finalizers"
 COMPONENT_LABEL = "component"
 RAW_APP_LABEL = "app"
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -48,3 +49,4 @@ KNATIVE_DEFAULT_TIMEOUT = 300
 INGRESS_DOMAIN = "example.com"
 CONFIGMAP_NAMESPACE = "kserve"
 CONFIGMAP_NAME = "inferenceservice-config"
+CONTROLLER_NAME = "kserve-controller-manager"

@@ -18,9 +18,17 @@ from typing import Any
 
 from reclaimer.sandbox.kserve import events, status
 from reclaimer.sandbox.kserve.api import SimApi
-from reclaimer.sandbox.kserve.knative_controller import KnativeController
+from reclaimer.sandbox.kserve.gpus import GpuPools
+from reclaimer.sandbox.kserve.graph_controller import GraphController
+from reclaimer.sandbox.kserve.knative_controller import (
+    SCALE_TO_ZERO_GRACE,
+    STABLE_WINDOW,
+    KnativeController,
+)
 from reclaimer.sandbox.kserve.kserve_controller import KServeController
+from reclaimer.sandbox.kserve.llm_controller import LlmController
 from reclaimer.sandbox.kserve.settings import SimulatorSettings
+from reclaimer.sandbox.kserve.webhook import IsvcWebhook
 from reclaimer.sandbox.kserve.workloads import WorkloadController
 from reclaimer.sandbox.store import ApiError, Store, Subscription, WatchEvent
 
@@ -29,6 +37,8 @@ Obj = dict[str, Any]
 Key = tuple[str, str, str]
 
 MAX_CONFLICT_RETRIES = 20
+IDLE = "idle"
+"""Timer action: the KPA's scale to zero of a Ready revision with min-scale 0."""
 
 
 class SimulatorIdleTimeout(TimeoutError):
@@ -41,10 +51,21 @@ class Simulator:
         self.settings = settings
         self.api = SimApi(store)
         self.kserve = KServeController(self.api, settings)
-        self.knative = KnativeController(self.api)
+        self.webhook = IsvcWebhook(settings)
+        self.graphs = GraphController(self.api, settings)
+        self.llm = LlmController(self.api) if settings.llm else None
+        self.knative = KnativeController(
+            self.api, idle=self._schedule_idle,
+            idle_seconds=(0.0 if settings.pod_termination_seconds is not None else
+                          (STABLE_WINDOW + SCALE_TO_ZERO_GRACE) * settings.time_scale))
         self.workloads = WorkloadController(
             self.api, start_seconds=settings.pod_start_seconds,
-            termination_seconds=settings.pod_termination_seconds)
+            termination_seconds=settings.pod_termination_seconds,
+            keda_load={(ns, name): load for ns, name, load in settings.keda_load},
+            time_scale=settings.time_scale,
+            start_by_isvc={(ns, name): sec for ns, name, sec in settings.start_seconds},
+            gpus=GpuPools(dict(settings.gpu_capacity),
+                          {(ns, name): pool for ns, name, pool in settings.node_pools}))
         self.errors: list[str] = []
         self.reconciles = 0
         self._pending: OrderedDict[Key, int] = OrderedDict()
@@ -57,6 +78,7 @@ class Simulator:
 
     def start(self) -> None:
         self._sub = self.store.subscribe()
+        self.store.admission.append(self.webhook)
         self._prime()
         self._thread = threading.Thread(target=self._run, name="kserve-simulator", daemon=True)
         self._thread.start()
@@ -64,15 +86,20 @@ class Simulator:
     def stop(self) -> None:
         """Closing the subscription first wakes the thread at once."""
         self._stopping.set()
+        if self.webhook in self.store.admission:
+            self.store.admission.remove(self.webhook)
         if self._sub is not None:
             self._sub.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def _schedule_idle(self, namespace: str, deployment: str, delay: float) -> None:
+        self.workloads.timers.schedule(IDLE, namespace, deployment, delay)
+
     def _prime(self) -> None:
         for pod in self.api.list("pod", None):
             self.workloads.observe_pod(pod, deleted=False)
-        for kind in ("isvc", "ksvc", "deployment"):
+        for kind in ("isvc", "ig", "llmisvc", "ksvc", "deployment"):
             for obj in self.api.list(kind, None):
                 self._enqueue((kind, obj["metadata"]["namespace"], obj["metadata"]["name"]))
 
@@ -141,8 +168,14 @@ class Simulator:
             self.kserve.reconcile(namespace, name)
         elif kind == "ksvc":
             self.knative.reconcile(namespace, name)
+        elif kind == "ig":
+            self.graphs.reconcile(namespace, name)
+        elif kind == "llmisvc" and self.llm is not None:
+            self.llm.reconcile(namespace, name)
         elif kind == "deployment":
             self.workloads.reconcile(namespace, name)
+        elif kind == f"pod:{IDLE}":
+            self.knative.scale_to_zero(namespace, name)
         elif kind.startswith("pod:"):
             self.workloads.fire(kind.removeprefix("pod:"), namespace, name)
 

@@ -9,9 +9,11 @@ from reclaimer.sandbox.kserve.workloads import WorkloadController
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]
-OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment"})
+OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment", "ig", "llmisvc"})
 OWNER_KINDS = {
     ("serving.kserve.io", "InferenceService"): "isvc",
+    ("serving.kserve.io", "InferenceGraph"): "ig",
+    ("serving.kserve.io", "LLMInferenceService"): "llmisvc",
     ("serving.knative.dev", "Service"): "ksvc",
     ("apps", "Deployment"): "deployment",
 }
@@ -29,7 +31,7 @@ def keys_for(kind: str | None, event_type: str, obj: Obj, *,
     keys: list[Key] = []
     if kind in OWN_RECONCILE:
         keys.append((kind, namespace, meta["name"]))
-    if kind == "hpa":
+    if kind in ("hpa", "scaledobject"):
         target = ((obj.get("spec") or {}).get("scaleTargetRef") or {}).get("name")
         if target:
             keys.append(("deployment", namespace, target))

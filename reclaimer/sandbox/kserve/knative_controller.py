@@ -3,15 +3,21 @@
 A ksvc's template becomes Revision ``<ksvc>-<generation:05d>`` (a new one per template
 change, as Knative's Configuration does); each revision runs as Deployment
 ``<revision>-deployment`` owned by the ksvc (Knative puts a Revision object in between;
-the sandbox does not serve Revisions). The latest revision gets ``min-scale`` replicas
-(the KPA's floor; no traffic ever arrives, so it never scales above it), older ones 0.
-Pods get ``terminationGracePeriodSeconds`` = the template's ``timeoutSeconds``
-(knative/serving ``BuildPodSpec``).
+the sandbox does not serve Revisions). As Knative does it (``kserve_stop.md`` §9): a new
+revision starts at ``initial-scale`` 1 (KServe leaves ``allow-zero-initial-scale``
+false), or ``min-scale`` if higher; the previous revisions keep serving until it is
+Ready, then go to 0; with ``min-scale: "0"`` and no traffic (none ever arrives) the KPA
+scales the Ready revision to 0 after the stable window (60 s) and the scale-to-zero
+grace period (30 s), times the scenario's ``timeScale`` (0 without one). Pods get
+``terminationGracePeriodSeconds`` = the template's ``timeoutSeconds`` (knative/serving
+``BuildPodSpec``). A pod that finds no free GPU stays Pending, so its revision is never
+Ready and the old one keeps its GPUs.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from reclaimer.sandbox.kserve import constants as k
@@ -20,11 +26,20 @@ from reclaimer.sandbox.kserve.api import SimApi
 from reclaimer.sandbox.kserve.workloads import is_available
 
 Obj = dict[str, Any]
+INITIAL_SCALE = 1
+
+
+STABLE_WINDOW = 60
+SCALE_TO_ZERO_GRACE = 30
 
 
 class KnativeController:
-    def __init__(self, api: SimApi) -> None:
+    def __init__(self, api: SimApi, *, idle: Callable[[str, str, float], None] | None = None,
+                 idle_seconds: float = 0.0) -> None:
+        """``idle(namespace, deployment, delay)`` schedules the KPA's scale to zero."""
         self.api = api
+        self.idle = idle
+        self.idle_seconds = idle_seconds
 
     def reconcile(self, namespace: str, name: str) -> None:
         ksvc = self.api.find("ksvc", namespace, name)
@@ -32,11 +47,24 @@ class KnativeController:
             return
         generation = int(ksvc["metadata"].get("generation") or 1)
         revision = f"{name}-{generation:05d}"
-        dep = sync.ensure(self.api, "deployment", revision_deployment(ksvc, revision))
-        ready = is_available(dep)
+        dep = sync.ensure(self.api, "deployment", revision_deployment(ksvc, revision),
+                          ignore=("replicas",))
+        ready = is_available(dep) and int(dep["spec"].get("replicas", 1)) > 0
         if ready:
             self._retire_old(ksvc, generation)
-        self._write_status(ksvc, revision, ready=ready)
+            if _min_scale(dep) == 0 and self.idle is not None:
+                self.idle(namespace, dep["metadata"]["name"], self.idle_seconds)
+        was_ready = (ksvc.get("status") or {}).get("latestReadyRevisionName") == revision
+        served = ready or (was_ready and _scaled_to_zero(dep))
+        self._write_status(ksvc, revision, ready=served)
+
+    def scale_to_zero(self, namespace: str, deployment: str) -> None:
+        """The KPA saw no traffic for the stable window and the grace period."""
+        dep = self.api.find("deployment", namespace, deployment)
+        if dep is None or dep["metadata"].get("deletionTimestamp") or _min_scale(dep) != 0:
+            return
+        if int(dep["spec"].get("replicas", 1)) != 0:
+            self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": 0}}))
 
     def _retire_old(self, ksvc: Obj, generation: int) -> None:
         """Scale earlier revisions to zero once the latest is ready (traffic moved);
@@ -71,6 +99,16 @@ class KnativeController:
         self.api.write_status("ksvc", ksvc, new)
 
 
+def _min_scale(dep: Obj) -> int:
+    tmeta = (dep["spec"].get("template") or {}).get("metadata") or {}
+    return int((tmeta.get("annotations") or {}).get(k.KNATIVE_MIN_SCALE, "1"))
+
+
+def _scaled_to_zero(dep: Obj) -> bool:
+    """A Ready revision the KPA scaled to 0 is still Ready: the activator serves it."""
+    return _min_scale(dep) == 0 and int(dep["spec"].get("replicas", 1)) == 0
+
+
 def _conditions(*, ready: bool, serving: bool) -> list[Obj]:
     """Knative's Service conditions: Unknown/RevisionMissing while the latest deploys."""
     def cond(ctype: str, ok: bool) -> Obj:
@@ -101,6 +139,7 @@ def revision_deployment(ksvc: Obj, revision: str) -> Obj:
             "metadata": {"name": f"{revision}-deployment", "namespace": meta["namespace"],
                          "labels": labels, "annotations": {},
                          "ownerReferences": [owner]},
-            "spec": {"replicas": int(annotations.get(k.KNATIVE_MIN_SCALE, "1")),
+            "spec": {"replicas": max(INITIAL_SCALE,
+                                     int(annotations.get(k.KNATIVE_MIN_SCALE, "1"))),
                      "selector": {"matchLabels": {k.KNATIVE_REVISION_LABEL: revision}},
                      "template": template}}

@@ -18,6 +18,7 @@ from reclaimer.sandbox.kserve.status import now_rfc3339
 
 Obj = dict[str, Any]
 KUBELET_FINALIZER = "sandbox.reclaimer.io/kubelet"
+GPU = "nvidia.com/gpu"
 HASH_LABEL = "pod-template-hash"
 START, FINISH = "start", "finish"
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -79,11 +80,35 @@ def is_ready(pod: Obj) -> bool:
 
 
 def is_starting(pod: Obj) -> bool:
-    """One of ours, Pending and not deleted: its kubelet still has to start it."""
+    """One of ours, scheduled, Pending and not deleted: its kubelet has to start it."""
     meta = pod["metadata"]
     return (KUBELET_FINALIZER in (meta.get("finalizers") or [])
             and not meta.get("deletionTimestamp")
-            and (pod.get("status") or {}).get("phase") == "Pending")
+            and (pod.get("status") or {}).get("phase") == "Pending"
+            and not is_unschedulable(pod))
+
+
+def is_unschedulable(pod: Obj) -> bool:
+    return any(c.get("type") == "PodScheduled" and c.get("status") == "False"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def gpus_of(pod: Obj) -> int:
+    total = 0
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        resources = container.get("resources") or {}
+        value = (resources.get("limits") or {}).get(GPU) or (
+            resources.get("requests") or {}).get(GPU) or 0
+        total += int(value)
+    return total
+
+
+def unschedulable_status(pod: Obj, pool: str) -> Obj:
+    """What the scheduler writes when no node of the pool has a free GPU."""
+    return {"phase": "Pending", "qosClass": "Burstable", "conditions": [{
+        "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+        "lastTransitionTime": now_rfc3339(),
+        "message": f"0/1 nodes are available: 1 Insufficient {GPU} (node pool {pool})."}]}
 
 
 def running_status(pod: Obj) -> Obj:

@@ -76,13 +76,23 @@ def stamp(conditions: list[Obj], previous: list[Obj]) -> list[Obj]:
     return stamped
 
 
-def stopped_status(isvc: IsvcView, settings: SimulatorSettings) -> Obj:
-    """Predictor clears the whole status, keeps only deploymentMode, marks Stopped."""
-    conds = [condition("PredictorReady", "False", STOPPED),
-             condition("IngressReady", "False", STOPPED),
+def stopped_status(isvc: IsvcView, settings: SimulatorSettings, *,
+                   ready: dict[str, bool]) -> Obj:
+    """Predictor clears the whole status, keeps only deploymentMode, marks Stopped.
+
+    0.16 gives every False condition the reason ``Stopped``; 0.15.x gives none, and its
+    transformer and explainer keep running, so their conditions follow their ksvcs.
+    """
+    reason = STOPPED if settings.full_stop else None
+    conds = [condition("PredictorReady", "False", reason),
+             condition("IngressReady", "False", reason),
              condition(STOPPED, "True")]
-    conds += [condition(f"{c.name.capitalize()}Ready", "False", STOPPED)
-              for c in isvc.components if c.name != "predictor"]
+    for comp in isvc.components:
+        if comp.name == "predictor":
+            continue
+        ctype = f"{comp.name.capitalize()}Ready"
+        conds.append(condition(ctype, "False", reason) if settings.full_stop
+                     else _ready_condition(ctype, ready.get(comp.name, False)))
     return {"conditions": with_ready(conds), "deploymentMode": settings.status_mode(isvc.mode),
             "modelStatus": {"transitionStatus": ""}}
 
@@ -97,7 +107,7 @@ def running_status(isvc: IsvcView, settings: SimulatorSettings, *,
         ok = ready.get("predictor", False)
         conds += [_ready_condition("LatestDeploymentReady", ok),
                   _ready_condition("RoutesReady", ok)]
-    if settings.native_stop:
+    if settings.writes_stopped(isvc.mode):
         conds.append(condition(STOPPED, "False"))
     out: Obj = {"conditions": with_ready(conds), "components": components,
                 "deploymentMode": settings.status_mode(isvc.mode),

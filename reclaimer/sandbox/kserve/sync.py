@@ -62,8 +62,13 @@ def _comparable(obj: Obj, ignore: Iterable[str]) -> Obj:
     return out
 
 
-def ensure(api: SimApi, kind: str, desired: Obj, *, ignore: Iterable[str] = ()) -> Obj:
-    """Create when absent, update when it drifted from ``desired``; returns the stored one."""
+def ensure(api: SimApi, kind: str, desired: Obj, *, ignore: Iterable[str] = (),
+           spec_only: bool = False) -> Obj:
+    """Create when absent, update when it drifted from ``desired``; returns the stored one.
+
+    ``spec_only``: only the spec is compared and written (KServe's KEDA reconciler), so
+    annotations others put there, such as KEDA's pause, survive.
+    """
     meta = desired["metadata"]
     existing = api.find(kind, meta["namespace"], meta["name"])
     if existing is None:
@@ -71,6 +76,8 @@ def ensure(api: SimApi, kind: str, desired: Obj, *, ignore: Iterable[str] = ()) 
     if existing["metadata"].get("deletionTimestamp"):
         return existing
     want = _comparable(desired, ignore)
+    if spec_only:
+        want = {"spec": want["spec"]}
     if is_subset(want, existing):
         return existing
     return api.replace(kind, merged(existing, want))

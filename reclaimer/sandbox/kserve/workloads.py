@@ -14,6 +14,9 @@ run pods, an HPA keeps a scaled-up Deployment within its bounds, pods start and 
 - An HPA named after its target raises replicas to ``minReplicas`` and caps them at
   ``maxReplicas``, but leaves a Deployment at 0 alone (the HPA controller disables
   scaling for a target at zero).
+- A KEDA ScaledObject named after its target (as KServe names it) sets replicas to the
+  scenario's ``load`` for that ISVC within [minReplicaCount, maxReplicaCount] (0
+  allowed), or to ``autoscaling.keda.sh/paused-replicas`` while that is set.
 - Pods are created with the finalizer ``sandbox.reclaimer.io/kubelet``: a delete only
   marks them Terminating (deletionTimestamp), and the finalizer is removed after the
   scenario's ``podTerminationSeconds`` so the pod is then gone, holding its GPU until.
@@ -22,20 +25,36 @@ run pods, an HPA keeps a scaled-up Deployment within its bounds, pods start and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from reclaimer.sandbox.kserve import constants as k
 from reclaimer.sandbox.kserve import pods as p
 from reclaimer.sandbox.kserve import sync
 from reclaimer.sandbox.kserve.api import SimApi
+from reclaimer.sandbox.kserve.gpus import GpuPools
 from reclaimer.sandbox.kserve.status import now_rfc3339
 
 Obj = dict[str, Any]
+KEDA_PAUSED = "autoscaling.keda.sh/paused-replicas"
 
 
 class WorkloadController:
-    def __init__(self, api: SimApi, *, start_seconds: float = 0.0,
-                 termination_seconds: float) -> None:
+    def __init__(self, api: SimApi, *, start_seconds: float = 0.0,  # noqa: PLR0913 - times, pools
+                 termination_seconds: float | None,
+                 keda_load: Mapping[tuple[str, str], int] | None = None,
+                 time_scale: float = 1.0,
+                 start_by_isvc: Mapping[tuple[str, str], float] | None = None,
+                 gpus: GpuPools | None = None) -> None:
+        """``termination_seconds`` None: each pod's own grace; every time is scaled."""
         self.api = api
+        self.gpus = gpus or GpuPools()
+        self.waiting: dict[tuple[str, str], str] = {}
+        """Unschedulable pods (namespace, name) -> owner uid, waiting for free GPUs."""
+        self.time_scale = time_scale
+        self.start_by_isvc = dict(start_by_isvc or {})
+        self.keda_load = dict(keda_load or {})
+        """Replicas KEDA's triggers call for, by (namespace, ScaledObject name)."""
         self.start_seconds = start_seconds
         self.termination_seconds = termination_seconds
         self.timers = p.PodTimers()
@@ -50,10 +69,10 @@ class WorkloadController:
         """
         meta = pod["metadata"]
         if not deleted and meta.get("deletionTimestamp"):
-            self.timers.schedule(p.FINISH, meta["namespace"], meta["name"],
-                                 self.termination_seconds)
+            self.timers.schedule(p.FINISH, meta["namespace"], meta["name"], self._grace(pod))
         elif not deleted and p.is_starting(pod):
-            self.timers.schedule(p.START, meta["namespace"], meta["name"], self.start_seconds)
+            self.timers.schedule(p.START, meta["namespace"], meta["name"],
+                                 self._start_delay(pod))
         owner = _controller_ref(pod)
         if owner is None:
             return None
@@ -65,6 +84,21 @@ class WorkloadController:
         else:
             self.pods.setdefault(owner["uid"], {})[meta["name"]] = pod
         return str(owner["name"]) if owner.get("kind") == "Deployment" else None
+
+    def _start_delay(self, pod: Obj) -> float:
+        """The ISVC's own ``startSeconds``, else the scenario's, times the time scale."""
+        meta = pod["metadata"]
+        isvc = (meta.get("labels") or {}).get(k.ISVC_LABEL, "")
+        seconds = self.start_by_isvc.get((meta["namespace"], isvc), self.start_seconds)
+        return seconds * self.time_scale
+
+    def _grace(self, pod: Obj) -> float:
+        """How long a deleted pod stays Terminating: the scenario's fixed time, or the
+        pod's ``terminationGracePeriodSeconds`` (default 30) times the time scale."""
+        if self.termination_seconds is not None:
+            return self.termination_seconds
+        grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+        return float(30 if grace is None else grace) * self.time_scale
 
     def fire(self, action: str, namespace: str, name: str) -> None:
         if action == p.START:
@@ -92,10 +126,12 @@ class WorkloadController:
             self.api.finalize("pod", namespace, name)
 
     def reconcile(self, namespace: str, name: str) -> None:
+        if self.waiting:
+            self._schedule_waiting()  # a pod gone (here or elsewhere) may have freed GPUs
         dep = self.api.find("deployment", namespace, name)
         if dep is None or dep["metadata"].get("deletionTimestamp"):
             return
-        dep = self._apply_hpa(dep)
+        dep = self._apply_hpa(self._apply_keda(dep))
         replicas = int((dep.get("spec") or {}).get("replicas", 1))
         want = p.template_hash(dep["spec"].get("template") or {})
         live = [pod for pod in self.pods.get(dep["metadata"]["uid"], {}).values()
@@ -108,7 +144,7 @@ class WorkloadController:
             doomed += old
         for pod in doomed:
             self.api.delete("pod", namespace, pod["metadata"]["name"])
-        kept = [pod for pod in live + current if pod not in doomed]
+        kept = [pod for pod in old + current if pod not in doomed]  # each pod once
         self._write_status(dep, kept, updated=len(current[:replicas]))
 
     def _apply_hpa(self, dep: Obj) -> Obj:
@@ -125,15 +161,59 @@ class WorkloadController:
             return dep
         return self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": bounded}}))
 
+    def _apply_keda(self, dep: Obj) -> Obj:
+        """KEDA: a ScaledObject named after its target sets replicas to the scenario's
+        load within [minReplicaCount, maxReplicaCount], or to ``paused-replicas``."""
+        meta = dep["metadata"]
+        so = self.api.find("scaledobject", meta["namespace"], meta["name"])
+        spec = (so or {}).get("spec") or {}
+        if so is None or (spec.get("scaleTargetRef") or {}).get("name") != meta["name"]:
+            return dep
+        paused = ((so["metadata"].get("annotations") or {}).get(KEDA_PAUSED) or "").strip()
+        if paused.isdigit():
+            want = int(paused)
+        else:
+            low = int(spec.get("minReplicaCount", 0))
+            high = max(low, int(spec.get("maxReplicaCount", 100)))
+            load = self.keda_load.get((meta["namespace"], meta["name"]), low)
+            want = min(max(load, low), high)
+        if int(dep["spec"].get("replicas", 1)) == want:
+            return dep
+        return self.api.replace("deployment", sync.merged(dep, {"spec": {"replicas": want}}))
+
     def _create_pod(self, dep: Obj, want_hash: str) -> Obj:
         created = self.api.create("pod", p.pod_for(dep, want_hash))
         meta = created["metadata"]
-        if self.start_seconds > 0:
+        if not self.gpus.fits(created, self._all_pods()):
+            created = self.api.write_status(
+                "pod", created, p.unschedulable_status(created, self.gpus.pool_of(created)))
+            self.waiting[(meta["namespace"], meta["name"])] = dep["metadata"]["uid"]
+            self.pods.setdefault(dep["metadata"]["uid"], {})[meta["name"]] = created
+            return created
+        return self._schedule(dep["metadata"]["uid"], created)
+
+    def _all_pods(self) -> list[Obj]:
+        return [pod for bucket in self.pods.values() for pod in bucket.values()]
+
+    def _schedule_waiting(self) -> None:
+        """Unschedulable pods whose GPUs are free now get a node, oldest first."""
+        for (namespace, name), owner in list(self.waiting.items()):
+            pod = self.api.find("pod", namespace, name)
+            if pod is None or pod["metadata"].get("deletionTimestamp"):
+                self.waiting.pop((namespace, name), None)
+            elif self.gpus.fits(pod, self._all_pods()):
+                self.waiting.pop((namespace, name), None)
+                self._schedule(owner, pod)
+
+    def _schedule(self, owner: str, created: Obj) -> Obj:
+        meta = created["metadata"]
+        delay = self._start_delay(created)
+        if delay > 0:
             created = self.api.write_status("pod", created, p.pending_status(created))
-            self.timers.schedule(p.START, meta["namespace"], meta["name"], self.start_seconds)
+            self.timers.schedule(p.START, meta["namespace"], meta["name"], delay)
         else:
             created = self.api.write_status("pod", created, p.running_status(created))
-        self.pods.setdefault(dep["metadata"]["uid"], {})[meta["name"]] = created
+        self.pods.setdefault(owner, {})[meta["name"]] = created
         return created
 
     def _write_status(self, dep: Obj, kept: list[Obj], *, updated: int) -> None:
