@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.chart.crd import crd
 from tests.chart.helm import HELM, Helm, fetch_helm
-from tests.controlplane.binaries import ControlPlaneMissing, kserve_releases
+from tests.controlplane.binaries import ControlPlaneMissing, kserve_releases, pins
 from tests.controlplane.cluster import ControlPlane, running
 from tests.controlplane.rbac import apply_chart_rbac, token_for, token_kubeconfig
 from tests.controlplane.world import RealWorld
@@ -98,7 +98,8 @@ def chart_kubeconfig(plane: ControlPlane, admin: client.ApiClient,
     if problem is not None:
         pytest.fail(f"helm is needed to render the chart's RBAC: {problem}", pytrace=False)
     home = tmp_path_factory.mktemp("helm-home")
-    rendered = Helm(HELM, home).template()
+    kube_version = pins()["K8S_VERSION"].lstrip("v")  # renders the admission policy too
+    rendered = Helm(HELM, home).template(kube_version=kube_version)
     namespace, account = apply_chart_rbac(admin, rendered)
     return token_kubeconfig(plane, token_for(admin, namespace, account),
                             home / "chart-kubeconfig")

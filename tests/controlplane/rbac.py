@@ -1,7 +1,8 @@
 """ServiceAccount identities on the real cluster, and the chart's RBAC applied to one.
 
-`apply_chart_rbac` renders the chart with the real helm (tests/chart/helm.py) and
-creates its ServiceAccount, ClusterRole(s), Role(s) and bindings as rendered. A token
+`apply_chart_rbac` takes a render of the chart by the real helm (tests/chart/helm.py) and
+creates its ServiceAccount, ClusterRole(s), Role(s) and bindings, and its
+ValidatingAdmissionPolicy and binding (enforced by the real API server), as rendered. A token
 comes from the TokenRequest API; `token_kubeconfig` writes a kubeconfig that carries
 only that token (the admin's client certificate is left out).
 """
@@ -21,7 +22,8 @@ from tests.chart.helm import NAMESPACE as RELEASE_NAMESPACE
 from tests.chart.helm import Rendered
 from tests.controlplane.cluster import ControlPlane
 
-RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+              "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 
 
 def _ensure_namespace(core: client.CoreV1Api, name: str) -> None:
@@ -46,6 +48,10 @@ def _create(api: client.ApiClient, doc: Mapping[str, Any]) -> None:
         rbac.create_namespaced_role(meta["namespace"], body)
     elif kind == "RoleBinding":
         rbac.create_namespaced_role_binding(meta["namespace"], body)
+    elif kind == "ValidatingAdmissionPolicy":
+        client.AdmissionregistrationV1Api(api).create_validating_admission_policy(body)
+    elif kind == "ValidatingAdmissionPolicyBinding":
+        client.AdmissionregistrationV1Api(api).create_validating_admission_policy_binding(body)
 
 
 def apply_chart_rbac(api: client.ApiClient, rendered: Rendered) -> tuple[str, str]:

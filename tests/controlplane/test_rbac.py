@@ -65,3 +65,16 @@ def test_a_write_outside_the_chart_rbac_is_forbidden(
     with pytest.raises(ApiException) as denied:
         write(api, world.namespace)
     assert denied.value.status == 403
+
+
+def test_the_admission_policy_refuses_a_label_change_rbac_would_allow(
+        world: RealWorld, chart_kubeconfig: Path) -> None:
+    """RBAC grants `patch` on every ISVC; the chart's ValidatingAdmissionPolicy, enforced by
+    the real API server, lets the service account change only reclaimer's annotations."""
+    world.serving("llama")
+    api = world.rest(chart_kubeconfig).api_client
+    with pytest.raises(ApiException) as denied:
+        client.CustomObjectsApi(api).patch_namespaced_custom_object(
+            "serving.kserve.io", "v1beta1", world.namespace, "inferenceservices", "llama",
+            {"metadata": {"labels": {"tier": "prod"}}})
+    assert denied.value.status == 403 and "ValidatingAdmissionPolicy" in denied.value.body
