@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.chart.crd import crd
-from tests.chart.helm import HELM, Helm, fetch_helm
+from tests.chart.helm import CHART, HELM, Helm, Rendered, fetch_helm
 from tests.controlplane.binaries import ControlPlaneMissing, kserve_releases, pins
 from tests.controlplane.cluster import ControlPlane, running
 from tests.controlplane.rbac import apply_chart_rbac, token_for, token_kubeconfig
@@ -98,8 +99,31 @@ def chart_kubeconfig(plane: ControlPlane, admin: client.ApiClient,
     if problem is not None:
         pytest.fail(f"helm is needed to render the chart's RBAC: {problem}", pytrace=False)
     home = tmp_path_factory.mktemp("helm-home")
-    kube_version = pins()["K8S_VERSION"].lstrip("v")  # renders the admission policy too
-    rendered = Helm(HELM, home).template(kube_version=kube_version)
+    rendered = Helm(HELM, home).template()  # RBAC only: the policy is admitted_kubeconfig's
     namespace, account = apply_chart_rbac(admin, rendered)
     return token_kubeconfig(plane, token_for(admin, namespace, account),
                             home / "chart-kubeconfig")
+
+
+ADMITTED_RELEASE = "reclaimer-admitted"
+
+
+@pytest.fixture(scope="session")
+def admitted_kubeconfig(plane: ControlPlane, admin: client.ApiClient,
+                        tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chart installed as a second release (its own ServiceAccount) with its RBAC and
+    its ValidatingAdmissionPolicy, which binds to that account's name only: the policy is
+    enforced for this token and leaves the other tests' account alone."""
+    problem = fetch_helm()
+    if problem is not None:
+        pytest.fail(f"helm is needed to render the chart: {problem}", pytrace=False)
+    home = tmp_path_factory.mktemp("helm-admitted")
+    kube_version = pins()["K8S_VERSION"].lstrip("v")
+    done = Helm(HELM, home).run("template", ADMITTED_RELEASE, str(CHART), "--namespace",
+                                ADMITTED_RELEASE, "--kube-version", kube_version)
+    assert done.returncode == 0, done.stderr
+    rendered = Rendered(done.stdout, tuple(d for d in yaml.safe_load_all(done.stdout) if d))
+    namespace, account = apply_chart_rbac(admin, rendered, release_namespace=ADMITTED_RELEASE,
+                                          admission=True)
+    assert rendered.of_kind("ValidatingAdmissionPolicy"), "the chart rendered no policy"
+    return token_kubeconfig(plane, token_for(admin, namespace, account), home / "kubeconfig")

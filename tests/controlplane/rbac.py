@@ -22,8 +22,8 @@ from tests.chart.helm import NAMESPACE as RELEASE_NAMESPACE
 from tests.chart.helm import Rendered
 from tests.controlplane.cluster import ControlPlane
 
-RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-              "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 
 
 def _ensure_namespace(core: client.CoreV1Api, name: str) -> None:
@@ -54,17 +54,20 @@ def _create(api: client.ApiClient, doc: Mapping[str, Any]) -> None:
         client.AdmissionregistrationV1Api(api).create_validating_admission_policy_binding(body)
 
 
-def apply_chart_rbac(api: client.ApiClient, rendered: Rendered) -> tuple[str, str]:
-    """Create every RBAC document of the render; returns the ServiceAccount (ns, name)."""
+def apply_chart_rbac(api: client.ApiClient, rendered: Rendered, *, release_namespace: str =
+                     RELEASE_NAMESPACE, admission: bool = False) -> tuple[str, str]:
+    """Create every RBAC document of the render (with ``admission`` its admission policy
+    and binding too); returns the ServiceAccount (namespace, name)."""
     core = client.CoreV1Api(api)
-    docs = [d for d in rendered.docs if d["kind"] in RBAC_KINDS]
-    for namespace in sorted({d["metadata"].get("namespace") or RELEASE_NAMESPACE
-                             for d in docs} | {RELEASE_NAMESPACE}):
+    kinds = RBAC_KINDS + (ADMISSION_KINDS if admission else ())
+    docs = [d for d in rendered.docs if d["kind"] in kinds]
+    for namespace in sorted({d["metadata"].get("namespace") or release_namespace
+                             for d in docs} | {release_namespace}):
         _ensure_namespace(core, namespace)
     for doc in docs:
         placed = doc
         if doc["kind"] in ("ServiceAccount", "Role", "RoleBinding"):
-            namespace = doc["metadata"].get("namespace") or RELEASE_NAMESPACE
+            namespace = doc["metadata"].get("namespace") or release_namespace
             placed = {**doc, "metadata": {**doc["metadata"], "namespace": namespace}}
         try:
             _create(api, placed)
@@ -72,7 +75,7 @@ def apply_chart_rbac(api: client.ApiClient, rendered: Rendered) -> tuple[str, st
             if exc.status != 409:
                 raise
     [account] = rendered.of_kind("ServiceAccount")
-    return account["metadata"].get("namespace") or RELEASE_NAMESPACE, account["metadata"]["name"]
+    return account["metadata"].get("namespace") or release_namespace, account["metadata"]["name"]
 
 
 def token_for(api: client.ApiClient, namespace: str, account: str) -> str:
