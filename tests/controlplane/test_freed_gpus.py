@@ -60,7 +60,8 @@ def test_a_pending_gpu_pod_is_bound_after_the_stop_and_not_before(world: RealWor
 MANAGED_START_BUG = (
     "managed-raw start is verified by the ISVC's Ready=True, which KServe 0.15.2 never "
     "cleared during the managed stop (Deployment at 0, Ready stays True): a start is "
-    "'verified' while its pod cannot even be scheduled (executor/managed/raw.py reached)")
+    "'verified' while its pod cannot even be scheduled (executor/managed/raw.py reached). "
+    "Not strict: seen passing once, when KServe's status update beat the follow-up")
 
 
 def test_a_start_is_not_verified_while_the_model_pod_cannot_be_scheduled(
@@ -68,7 +69,7 @@ def test_a_start_is_not_verified_while_the_model_pod_cannot_be_scheduled(
     """Stop the GPU holder, let a training pod take the GPU, start the model again: its
     pod stays Pending, so the start must stay unverified."""
     if not world.native_release:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=MANAGED_START_BUG))
+        request.applymarker(pytest.mark.xfail(strict=False, reason=MANAGED_START_BUG))
     world.serving("holder", exclusive=True)
     harness = world.executor()
     harness.apply(Action.STOP, "holder")
