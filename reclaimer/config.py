@@ -153,8 +153,8 @@ def _strategy(key: str, value: object) -> str:
 
 def _kserve_version(key: str, value: object) -> str | None:
     text = _optional_text(key, None if value is None else str(value))
-    if text is not None and not re.match(r"^v?\d+\.\d+(\.\d+)?$", text):
-        raise ConfigInvalid(key=key, message=f"{value!r} is not a version like 0.15.2")
+    if text is not None and not re.match(r"^v?0\.\d+(\.\d+)?$", text):
+        raise ConfigInvalid(key=key, message=f"{value!r} is not a KServe release like 0.15.2")
     return text
 
 

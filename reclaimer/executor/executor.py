@@ -17,6 +17,10 @@ for here: `FollowUp.run` checks everything awaiting once per tick with two LIST 
 Transient failures (409, 429 beyond the inline budget, 5xx after backoff, API down)
 keep the planned row and remember it, so the next tick's attempt at the same transition
 reuses it: no duplicate ledger rows, and nothing is recorded as applied that was not.
+
+``guard`` is asked before each chunk of writes whether this process may still act (its
+lease renewed within the safety margin, no SIGTERM, the tick within its budget; DESIGN
+§7); when it says no, the rest of the tick is left for the next leader's decision.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor as Pool
 from datetime import datetime
 from typing import TypeVar
@@ -33,7 +37,7 @@ from reclaimer.errors import NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Handler
 from reclaimer.executor.chunk import TRANSIENT, Chunk, Prepared, RetryKey, key_of, outcome
-from reclaimer.executor.followup import FollowUp
+from reclaimer.executor.followup import FollowUp, HeldStop
 from reclaimer.executor.native import Native
 from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
@@ -41,10 +45,16 @@ from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
 from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.ports import CachedIsvcs, Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
-from reclaimer.model import Action, Reason, Transition
+from reclaimer.model import Action, Reason, ServiceRef, Transition
 
 log = logging.getLogger("reclaimer.executor")
 T = TypeVar("T")
+Guard = Callable[[], str | None]
+"""Why this process may not write now, or None when it may."""
+
+
+def always_allowed() -> str | None:
+    return None
 
 
 class Executor:
@@ -66,6 +76,7 @@ class Executor:
         self.lock = threading.Lock()
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call)
         self.followup = FollowUp(self.ctx, timeout=self.options.verify_timeout)
+        self.guard: Guard = always_allowed
 
     def call(self, fn: Callable[[], T]) -> T:
         return self.options.retry.run(fn, sleep=self._sleep)
@@ -82,10 +93,43 @@ class Executor:
         outcomes: list[Outcome] = []
         try:
             for start in range(0, len(transitions), size):
+                why = self.guard()
+                if why is not None:
+                    log.warning("%d transitions not acted on: %s",
+                                len(transitions) - start, why)
+                    return outcomes + [outcome(t, OutcomeKind.SKIPPED, None,
+                                               f"not acted on: {why}")
+                                       for t in transitions[start:]]
                 outcomes += chunk.run(transitions[start:start + size])
         finally:
             chunk.emit_events()
         return outcomes
+
+    def managed_stops_in_place(self) -> frozenset[ServiceRef]:
+        """The ledger's managed stops in force whose own state is still on the cluster,
+        read from the watch cache (else one LIST): these count as stopped even while
+        KServe has dropped their Stopped condition, which `FollowUp` writes again."""
+        held = self.followup.refresh_held()
+        if not held:
+            return frozenset()
+        objs = self._objects(held)
+        return frozenset(ref for ref, stop in held.items() if stop.in_place(objs.get(ref)))
+
+    def _objects(self, held: Mapping[ServiceRef, HeldStop]) -> dict[ServiceRef, Obj]:
+        if self.cached is not None:
+            cached = self.cached
+            return {ref: obj for ref, stop in held.items()
+                    if (obj := cached.isvc(ref, uid=stop.uid)) is not None}
+        return {st.ref_of(obj): obj for obj in self.call(
+            lambda: self.cluster.list_isvcs(held.keys()))}
+
+    def begin_term(self) -> None:
+        """Leadership (re)gained: rows kept for a retry or awaiting verification in an
+        earlier term may have been settled by another leader since; `recover` reads
+        them from the ledger again."""
+        with self.lock:
+            self.retry.clear()
+        self.followup.forget_awaiting()
 
     def apply_all(self, transitions: Iterable[Transition], *, at: datetime) -> list[Outcome]:
         """A plan's entries: actionable ones applied, busy-deferred ones announced.
@@ -165,6 +209,11 @@ class Executor:
         retry reuses its planned row."""
         with self.lock:
             return frozenset(key[3] for key in self.retry if key[3] is not None)
+
+    def retried_record_ids(self) -> frozenset[int]:
+        """Planned rows this process keeps for a retry: not for `recover` to settle."""
+        with self.lock:
+            return frozenset(self.retry.values())
 
     def pending(self, transition: Transition) -> int | None:
         with self.lock:

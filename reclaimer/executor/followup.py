@@ -3,25 +3,58 @@
 Both need the same two facts, so they share one cluster-wide LIST of ISVCs and one LIST
 of KServe-labelled pods: the cost per tick is constant, however many transitions are
 awaiting (docs/design.md §5's "1,000 stops in one tick" must not wait sequentially).
+
+The managed stops to hold are not this process's memory: they are re-derived from the
+ledger's stops in force (one query) every tick, so a stop made by `reclaimer stop`, by
+another replica, or before leadership came back is held like one made here.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from reclaimer.errors import ClusterError
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, write_condition
+from reclaimer.executor.managed import knative, raw
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
+from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef
 
 log = logging.getLogger("reclaimer.executor")
+MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE}
+
+
+@dataclass(frozen=True)
+class HeldStop:
+    """A managed stop in force: its Stopped condition is written again while it lasts."""
+
+    ref: ServiceRef
+    uid: str
+    strategy: str
+    message: str
+
+    def in_place(self, obj: Obj | None) -> bool:
+        """The stop's own state is still there (e.g. autoscalerClass external), whether
+        or not KServe kept our condition: the service counts as stopped."""
+        return (obj is not None and st.uid_of(obj) == self.uid
+                and HANDLERS[self.strategy].still_stopped(obj))
+
+
+def held_stop(record: TransitionRecord) -> HeldStop | None:
+    """The ledger's stop as a stop to hold, if its strategy is a managed one."""
+    if record.strategy not in MANAGED_MESSAGES:
+        return None
+    message = (f"{MANAGED_MESSAGES[record.strategy]} (trigger {record.trigger.value}, "
+               f"policy {record.policy or '-'}, {record.reason.value})")
+    return HeldStop(record.ref, record.uid, record.strategy, message)
 
 
 class FollowUp:
@@ -29,7 +62,7 @@ class FollowUp:
         self.ctx = ctx
         self.timeout = timeout
         self._awaiting: dict[int, Awaiting] = {}
-        self._held: dict[ServiceRef, tuple[str, str]] = {}
+        self._held: dict[ServiceRef, HeldStop] = {}
         self._lock = threading.Lock()
 
     @property
@@ -38,8 +71,8 @@ class FollowUp:
             return list(self._awaiting.values())
 
     @property
-    def held(self) -> dict[ServiceRef, tuple[str, str]]:
-        """Managed stops kept asserted: ref -> (strategy, condition message)."""
+    def held(self) -> dict[ServiceRef, HeldStop]:
+        """Managed stops kept asserted."""
         with self._lock:
             return dict(self._held)
 
@@ -47,14 +80,23 @@ class FollowUp:
         with self._lock:
             self._awaiting[item.record_id] = item
             if item.action is Action.STOP and managed_stop:
-                self._held[item.ref] = (item.strategy, item.message)
+                self._held[item.ref] = HeldStop(item.ref, item.uid, item.strategy,
+                                                item.message)
             else:
                 self._held.pop(item.ref, None)
 
-    def hold(self, ref: ServiceRef, *, strategy: str, message: str) -> None:
-        """Keep re-asserting a managed stop found in the ledger at start-up."""
+    def refresh_held(self) -> dict[ServiceRef, HeldStop]:
+        """The managed stops in force, from the ledger (one query), whoever made them."""
+        held = {h.ref: h for h in map(held_stop, self.ctx.ledger.stops_in_force())
+                if h is not None}
         with self._lock:
-            self._held[ref] = (strategy, message)
+            self._held = held
+        return dict(held)
+
+    def forget_awaiting(self) -> None:
+        """A new term: what the last one awaited is recovered from the ledger again."""
+        with self._lock:
+            self._awaiting.clear()
 
     def resume(self, item: Awaiting, *, at: datetime) -> None:
         """Track a row found applied at start-up, with a fresh deadline."""
@@ -105,15 +147,16 @@ class FollowUp:
         return Outcome(ref=item.ref, action=item.action, kind=kind, record_id=item.record_id,
                        message=message, strategy=item.strategy)
 
-    def _reassert(self, objs: dict[ServiceRef, Obj], *, at: datetime) -> None:
+    def _reassert(self, objs: Mapping[ServiceRef, Obj], *, at: datetime) -> None:
         """KServe < 0.16 rewrites status on reconcile and drops our Stopped condition."""
-        for ref, (strategy, message) in self.held.items():
+        for ref, held in self.held.items():
             obj = objs.get(ref)
-            if obj is None or not HANDLERS[strategy].still_stopped(obj):
+            if obj is None or not held.in_place(obj):
                 with self._lock:
                     self._held.pop(ref, None)
             elif not st.own_stopped(obj):
                 try:
-                    write_condition(self.ctx, obj, stopped=True, message=message, at=at)
+                    write_condition(self.ctx, obj, stopped=True, message=held.message, at=at)
+                    log.info("Stopped condition on %s written again", ref)
                 except ClusterError as exc:
                     log.warning("Stopped condition on %s not re-asserted: %s", ref, exc)

@@ -66,10 +66,12 @@ def is_true(obj: Obj, ctype: str) -> bool:
 
 
 def kserve_writes_stopped(obj: Obj) -> bool:
-    """KServe's own Stopped condition (no reason of ours) is on this ISVC: KServe ≥ 0.16
-    writes it on every ISVC but ModelMesh, 0.15.1/0.15.2 on Knative ISVCs only."""
+    """KServe's own Stopped condition is on this ISVC: KServe ≥ 0.16 writes it on every
+    ISVC but ModelMesh, 0.15.1/0.15.2 on Knative ISVCs only, always without a reason
+    (``kserve_stop.md`` §9). One with a reason is ours (`OWN_REASONS`) or another
+    tool's, and says nothing about what KServe's annotation stops."""
     found = condition(obj, STOPPED)
-    return found is not None and found.get("reason") not in OWN_REASONS
+    return found is not None and not found.get("reason")
 
 
 def status_mode_name(obj: Obj) -> str:

@@ -92,6 +92,20 @@ def _others(obj: Obj) -> list[str]:
     return [c for c in st.components(obj) if c != "predictor"]
 
 
+def _fully_stopped(obj: Obj) -> bool:
+    """The annotation, and minReplicas 0 on every component KServe 0.15 leaves running."""
+    spec = obj.get("spec") or {}
+    return st.stop_requested(obj) and all(spec[c].get("minReplicas") == 0 for c in _others(obj))
+
+
+def _restored_min_replicas(obj: Obj, saved: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved minReplicas, only where our 0 is still there: a value a person set
+    while the service was stopped is theirs, and the start keeps it."""
+    spec = obj.get("spec") or {}
+    return {c: {"minReplicas": saved.get(c)} for c in _others(obj)
+            if spec[c].get("minReplicas") == 0}
+
+
 class NativePredictor(Native):
     """KServe 0.15.1/0.15.2, a Knative ISVC with a transformer or explainer.
 
@@ -105,15 +119,19 @@ class NativePredictor(Native):
     name = PREDICTOR_NAME
 
     def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
-        saved = super().restore_before(obj, action=action)
-        if saved is None:
+        """Also when a person's annotation stopped the predictor already: the other
+        components are still ours to stop, and a start removes that annotation as it
+        does for any stop reclaimer did not make (`Native.start` with nothing saved)."""
+        if (action is not Action.STOP or st.auto_update_disabled(obj)
+                or _fully_stopped(obj)):
             return None
         spec = obj.get("spec") or {}
-        return {**saved, "strategy": PREDICTOR_NAME,
+        prior = None if st.stop_requested(obj) else st.annotations_of(obj).get(st.STOP)
+        return {"strategy": PREDICTOR_NAME, "stopAnnotation": prior,
                 "minReplicas": {c: spec[c].get("minReplicas") for c in _others(obj)}}
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
-        if st.stop_requested(obj):
+        if _fully_stopped(obj):
             return "already stopped: serving.kserve.io/stop was already \"true\""
         if st.auto_update_disabled(obj):
             raise Refused(AUTO_UPDATE_REFUSAL)
@@ -130,9 +148,8 @@ class NativePredictor(Native):
         info = ctx.ledger.load_restore_info(ref, uid) or {}
         if info.get("strategy") != PREDICTOR_NAME:
             return Native.start(self, ctx, obj, at=at)
-        wanted = info.get("minReplicas") or {}
         body = {"metadata": {"annotations": {st.STOP: info.get("stopAnnotation")},
                              "resourceVersion": st.resource_version(obj)},
-                "spec": {c: {"minReplicas": wanted.get(c)} for c in _others(obj)}}
+                "spec": _restored_min_replicas(obj, info.get("minReplicas") or {})}
         ctx.call(lambda: ctx.cluster.patch_isvc(ref, body))
         return PREDICTOR_STARTED_MESSAGE

@@ -1,59 +1,71 @@
-"""Start-up reconciliation of rows left ``planned`` or ``applied`` by a previous process.
+"""Reconciliation of rows left ``planned`` or ``applied`` by an earlier term or process.
 
-A crash between ``record_planned`` and ``mark_applied`` leaves a planned row whose API
-call may or may not have happened. The cluster decides: already in the target state →
-the call happened, the row becomes ``applied`` and is verified like any other;
-otherwise → ``abandoned``, and the next tick decides afresh (the edge is still open).
-Rows already ``applied`` resume verification with a fresh deadline. Services whose
-latest recorded transition is a managed stop are held again, so their ``Stopped``
-condition stays asserted across restarts.
+It runs whenever a process becomes leader (DESIGN §7). A crash between
+``record_planned`` and ``mark_applied`` leaves a planned row whose API call may or may
+not have happened. The cluster decides, by the row's own strategy: the change is there
+(the stop annotation, a managed stop's autoscaler class or minReplicas, whether or not
+KServe kept our condition) → the row becomes ``applied`` and is verified like any other;
+it is not → ``abandoned``, and the next tick decides afresh (the edge is still open).
+Rows already ``applied`` resume verification with a fresh deadline.
+
+Rows another process may still be writing are left alone: a row of another actor
+recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
+record, a holder whose lease has not yet expired), and this process's own rows kept for
+a retry or awaiting verification. A later pass settles them (`Recovered.left` counts them).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
-from reclaimer.executor.managed import knative, raw
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.model import Action
 
-MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE}
 ABANDON_REASON = "the previous process ended between planned and applied; decided again"
 
 
-def in_target_state(obj: Obj, action: Action) -> bool:
-    """Stopped: the stop annotation, or reclaimer's own Stopped condition (managed)."""
-    stopped = st.stop_requested(obj) or st.own_stopped(obj)
+def in_target_state(obj: Obj, action: Action, *, strategy: str | None = None) -> bool:
+    """By the row's strategy when known (a managed stop's own state counts while KServe
+    has dropped our condition); else the stop annotation or our Stopped condition."""
+    handler = HANDLERS.get(strategy or "")
+    if handler is not None and handler.name != "modelmesh":
+        stopped = handler.still_stopped(obj) or st.own_stopped(obj)
+    else:
+        stopped = st.stop_requested(obj) or st.own_stopped(obj)
     return stopped if action is Action.STOP else not stopped
 
 
-def recover(executor: Executor, *, at: datetime) -> list[Outcome]:
-    """One LIST of ISVCs, then one ledger update per pending row."""
-    hold_managed_stops(executor, at=at)
+@dataclass(frozen=True)
+class Recovered:
+    outcomes: list[Outcome]
+    left: int
+    """Rows left for a later pass (another process may still be writing them)."""
+
+
+def recover(executor: Executor, *, at: datetime,
+            in_flight: timedelta = timedelta(0)) -> list[Outcome]:
+    """One LIST of ISVCs, then one ledger update per pending row it may settle."""
+    return recover_pending(executor, at=at, in_flight=in_flight).outcomes
+
+
+def recover_pending(executor: Executor, *, at: datetime,
+                    in_flight: timedelta = timedelta(0)) -> Recovered:
+    executor.followup.refresh_held()
     pending = executor.ledger.pending()
-    if not pending:
-        return []
+    ours = executor.retried_record_ids() | {a.record_id for a in executor.followup.awaiting}
+    mine = [r for r in pending if r.id not in ours and not (
+        r.actor != executor.actor and r.recorded_at > at - in_flight)]
+    if not mine:
+        return Recovered([], len(pending) - len(mine))
     objs = {st.ref_of(o): o for o in executor.cluster.list_isvcs()}
-    return [_reconcile(executor, record, objs.get(record.ref), at=at) for record in pending]
-
-
-def hold_managed_stops(executor: Executor, *, at: datetime) -> int:
-    """Re-hold every service whose last recorded transition is a managed stop."""
-    held = 0
-    for ref, last in executor.ledger.view(at).last_transitions.items():
-        if last.action is not Action.STOP or not last.uid:
-            continue
-        info = executor.ledger.load_restore_info(ref, last.uid) or {}
-        strategy = str(info.get("strategy", ""))
-        if strategy in MANAGED_MESSAGES:
-            executor.followup.hold(ref, strategy=strategy, message=MANAGED_MESSAGES[strategy])
-            held += 1
-    return held
+    outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in mine]
+    return Recovered(outcomes, len(pending) - len(mine))
 
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
@@ -61,7 +73,8 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
     ledger = executor.ledger
     present = obj is not None and st.uid_of(obj) == record.uid
     if obj is not None and present and (
-            record.state is RecordState.APPLIED or in_target_state(obj, record.action)):
+            record.state is RecordState.APPLIED
+            or in_target_state(obj, record.action, strategy=record.strategy)):
         if record.state is RecordState.PLANNED:
             ledger.mark_applied(record.id, at=at)
         strategy = record.strategy if record.strategy in HANDLERS else "native"

@@ -87,7 +87,8 @@ class Inventory:
 
     def resync(self) -> None:
         self.mode = default_mode(self.rest, namespace=self.kserve_namespace)
-        self.kserve_version = controller_version(self.rest, namespace=self.kserve_namespace)
+        self.kserve_version = controller_version(self.rest, namespace=self.kserve_namespace,
+                                                 known=self.kserve_version)
         self.isvcs.resync()
         self.pods.resync()
 

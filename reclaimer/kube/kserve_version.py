@@ -14,7 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from reclaimer.errors import ClusterError
+from reclaimer.errors import (
+    ClusterError,
+    ClusterUnavailable,
+    ServerError,
+    TooManyRequests,
+)
 from reclaimer.kube import rest
 
 CONTROLLER = "kserve-controller-manager"
@@ -38,9 +43,13 @@ NATIVE_EVERYWHERE = KServeVersion(0, 16, 0)
 
 
 def parse_kserve_version(text: str | None) -> KServeVersion | None:
-    """``0.15``, ``v0.15.2``, ``0.16.0-rc1``; None for anything else."""
+    """``0.15``, ``v0.15.2``, ``0.16.0-rc1``; None for anything else.
+
+    Every KServe release is 0.x: a tag like ``v2.19.0`` (a fork's own product version,
+    as Open Data Hub tags its controller) or ``2025.06.1`` says nothing about which
+    KServe it carries, and read as a version it would claim "≥ 0.16" for any of them."""
     found = _VERSION.match((text or "").strip())
-    if found is None:
+    if found is None or int(found.group(1)) != 0:
         return None
     major, minor, patch = found.groups()
     return KServeVersion(int(major), int(minor), int(patch or 0))
@@ -56,10 +65,17 @@ def version_of_image(image: str) -> KServeVersion | None:
     return parse_kserve_version(tag)
 
 
-def controller_version(client: rest.Rest, *, namespace: str) -> KServeVersion | None:
-    """The controller Deployment's ``manager`` container tag, or None if unreadable."""
+def controller_version(client: rest.Rest, *, namespace: str,
+                       known: KServeVersion | None = None) -> KServeVersion | None:
+    """The controller Deployment's ``manager`` container tag, or None if unreadable.
+
+    ``known``: the version read before, kept through a transient failure (5xx, 429,
+    API down), so one failed resync does not make it unknown until the next; a 403 or
+    404 is an answer (the read was revoked, the Deployment is gone) and forgets it."""
     try:
         deployment: dict[str, Any] = client.get(rest.DEPLOYMENT, namespace, CONTROLLER)
+    except (ServerError, TooManyRequests, ClusterUnavailable):
+        return known
     except ClusterError:
         return None
     containers = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}

@@ -9,6 +9,13 @@
   before anyone else may start: no double actions.
 - Writes carry the resourceVersion just read, so two candidates racing for a free lease
   get one success and one 409.
+- Acting needs more than holding: `valid_for` says how long this holder may still
+  write, counting from its last successful renewal a window of ``lease_duration -
+  renew_deadline``, so a chunk started inside it ends (within ``renew_deadline``)
+  before a standby could have taken the lease over (DESIGN §7).
+- Each gain of the lease starts a new ``term`` (``term_started_at`` by the caller's
+  clock): recovery and GPU-hour counting start again from it.
+- `run` only renews; the caller releases the lease after its last write is recorded.
 
 Defaults 15 s / 10 s / 2 s are client-go's. Holder identity is the pod name.
 """
@@ -20,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reclaimer.config import LeaderElectionSettings
@@ -62,6 +69,17 @@ def _micro_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _after(now: datetime, previous: object) -> datetime:
+    """A renewTime always later than the last one, so every renewal changes the record
+    a standby watches, even when this clock stands still or stepped back (a standby
+    that saw the same record for ``lease_duration`` would take a live lease)."""
+    try:
+        last = datetime.strptime(str(previous), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return now
+    return max(now, last + timedelta(microseconds=1))
+
+
 class LeaderElector:
     def __init__(self, client: rest.Rest, settings: LeaseSettings, *,
                  now: Callable[[], datetime],
@@ -74,12 +92,23 @@ class LeaderElector:
         self._observed_at = 0.0
         self._renewed_at: float | None = None
         self._lock = threading.Lock()
+        self.term = 0
+        self.term_started_at: datetime | None = None
 
     def is_leader(self) -> bool:
         with self._lock:
             renewed = self._renewed_at
         return renewed is not None and (
             self._monotonic() - renewed < self.settings.renew_deadline)
+
+    def valid_for(self) -> float:
+        """Seconds this holder may still start writes: 0 when it may not."""
+        with self._lock:
+            renewed = self._renewed_at
+        if renewed is None:
+            return 0.0
+        margin = self.settings.lease_duration - self.settings.renew_deadline
+        return max(renewed + margin - self._monotonic(), 0.0)
 
     def try_acquire_or_renew(self) -> bool:
         """One attempt; True when this replica holds the lease afterwards."""
@@ -89,8 +118,14 @@ class LeaderElector:
             log.info("lease %s: %s", self.settings.name, exc)
             won = False
         if won:
+            gained = not self.is_leader()
             with self._lock:
                 self._renewed_at = self._monotonic()
+                if gained:
+                    self.term += 1
+                    self.term_started_at = self._now()
+            if gained:
+                log.info("lease %s acquired: leader term %d", self.settings.name, self.term)
         return won and self.is_leader()
 
     def _attempt(self) -> bool:
@@ -117,8 +152,8 @@ class LeaderElector:
 
     def _body(self, lease: Obj | None) -> Obj:
         s = self.settings
-        now = _micro_time(self._now())
         spec = dict((lease or {}).get("spec") or {})
+        now = _micro_time(_after(self._now(), spec.get("renewTime")))
         changing = spec.get("holderIdentity") != s.identity
         spec.update({"holderIdentity": s.identity, "leaseDurationSeconds":
                      int(s.lease_duration), "renewTime": now})
@@ -148,8 +183,8 @@ class LeaderElector:
             log.info("lease %s not released: %s", s.name, exc)
 
     def run(self, stop: threading.Event) -> None:
-        """Renew (or try to acquire) every ``retry_period`` until ``stop`` is set."""
+        """Renew (or try to acquire) every ``retry_period`` until ``stop`` is set; the
+        caller releases once its tick in flight is recorded (`release`)."""
         while not stop.is_set():
             self.try_acquire_or_renew()
             stop.wait(self.settings.retry_period)
-        self.release()

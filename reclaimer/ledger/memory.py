@@ -18,6 +18,7 @@ from reclaimer.ledger import protocol
 from reclaimer.ledger.recording import RecordingStore
 from reclaimer.ledger.records import (
     EFFECTIVE_STATES,
+    IN_FORCE_STATES,
     UNFINISHED_STATES,
     RecordState,
     Report,
@@ -25,7 +26,15 @@ from reclaimer.ledger.records import (
     new_record,
 )
 from reclaimer.ledger.report import build_report
-from reclaimer.model import Hold, LastTransition, LedgerView, ServiceRef, Transition, Trigger
+from reclaimer.model import (
+    Action,
+    Hold,
+    LastTransition,
+    LedgerView,
+    ServiceRef,
+    Transition,
+    Trigger,
+)
 
 
 class MemoryLedger(RecordingStore):
@@ -133,6 +142,12 @@ class MemoryLedger(RecordingStore):
     def pending(self) -> list[TransitionRecord]:
         with self._lock:
             return [r for r in self._records.values() if r.state in UNFINISHED_STATES]
+
+    def stops_in_force(self) -> list[TransitionRecord]:
+        with self._lock:
+            found = [self._records[record_id] for last, record_id in self._facts.values()
+                     if last.action is Action.STOP]
+        return sorted((r for r in found if r.state in IN_FORCE_STATES), key=lambda r: r.id)
 
     def view(self, now: datetime) -> LedgerView:
         with self._lock:

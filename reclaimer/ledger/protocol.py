@@ -95,6 +95,12 @@ class Ledger(Protocol):
         """Rows planned or applied but not finished, oldest first: what a crash left."""
         ...
 
+    def stops_in_force(self) -> list[TransitionRecord]:
+        """Each service's last effective transition where it is a stop of ours, applied or
+        verified and not superseded, whoever made it (the service, the CLI, another
+        replica): the stops a leader keeps asserted (DESIGN §5). One query."""
+        ...
+
     def view(self, now: datetime) -> LedgerView:
         """Edge keys claimed within the edge horizon before ``now``, the last effective
         transition per service, holds still active at ``now``."""

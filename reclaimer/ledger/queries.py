@@ -14,7 +14,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from reclaimer.ledger import protocol, rows
-from reclaimer.ledger.records import EFFECTIVE_STATES, UNFINISHED_STATES, TransitionRecord
+from reclaimer.ledger.records import (
+    EFFECTIVE_STATES,
+    IN_FORCE_STATES,
+    UNFINISHED_STATES,
+    TransitionRecord,
+)
 from reclaimer.ledger.tables import (
     EdgeClaimRow,
     HoldRow,
@@ -35,6 +40,15 @@ def _records(connection: Connection, query: Select[Any]) -> list[TransitionRecor
 def pending(connection: Connection) -> list[TransitionRecord]:
     return _records(connection, select(TRANSITIONS).where(
         TransitionRow.state.in_(sorted(s.value for s in UNFINISHED_STATES)),
+    ).order_by(TransitionRow.id))
+
+
+def stops_in_force(connection: Connection) -> list[TransitionRecord]:
+    """Joins each service's fact to its row: one query, however many services."""
+    return _records(connection, select(TRANSITIONS).join(
+        ServiceFactRow, ServiceFactRow.transition_id == TransitionRow.id).where(
+        ServiceFactRow.action == "stop",
+        TransitionRow.state.in_(sorted(s.value for s in IN_FORCE_STATES)),
     ).order_by(TransitionRow.id))
 
 

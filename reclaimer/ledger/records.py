@@ -37,6 +37,8 @@ EFFECTIVE_STATES = frozenset({RecordState.APPLIED, RecordState.VERIFIED, RecordS
 # Actions a crash may have interrupted: planned (was the API call made?) and applied
 # (was it verified?). `pending()` returns these for start-up reconciliation.
 UNFINISHED_STATES = frozenset({RecordState.PLANNED, RecordState.APPLIED})
+# A stop of ours that is in force: made (applied) or seen done (verified).
+IN_FORCE_STATES = frozenset({RecordState.APPLIED, RecordState.VERIFIED})
 RESTORE_INFO_VERSION = 1
 
 

@@ -162,6 +162,10 @@ class SqlLedger(RecordingStore):
         with self._reading() as connection:
             return queries.pending(connection)
 
+    def stops_in_force(self) -> list[TransitionRecord]:
+        with self._reading() as connection:
+            return queries.stops_in_force(connection)
+
     def view(self, now: datetime) -> LedgerView:
         with self._reading() as connection:
             return queries.view(connection, now, horizon=self._edge_horizon)

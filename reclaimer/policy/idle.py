@@ -87,7 +87,18 @@ def _unusable(signals: Signals | None, *, now: datetime, max_age: timedelta,
 
 
 def _gpu_count(signals: Signals, service: Service) -> int | None:
-    return signals.gpus if signals.gpus is not None else service.gpus
+    """The larger of kube-state-metrics' count and the API's: the worst, never the best."""
+    known = [n for n in (signals.gpus, service.gpus) if n is not None]
+    return max(known) if known else None
+
+
+def _unlisted_gpus(signals: Signals, service: Service) -> str | None:
+    """The API's pods hold GPUs that kube-state-metrics does not list (a shard down, a
+    scrape failing): those pods join no series, so no data of theirs can be judged."""
+    if signals.gpus is not None and service.gpus is not None and service.gpus > signals.gpus:
+        return (f"kube-state-metrics lists {signals.gpus} of the {service.gpus} GPUs the"
+                " service's pods request")
+    return None
 
 
 def _busy_reason(rule: IdleRule, signals: Signals) -> str | None:
@@ -134,7 +145,7 @@ def judge_idle(rule: IdleRule, signals: Signals | None, *, service: Service, now
     busy = _busy_reason(rule, signals) or _recent_request(signals, lookback)
     if busy is not None:
         return IdleVerdict(Verdict.BUSY, busy, {**evidence, "reason": busy})
-    missing = _missing_reason(signals, service)
+    missing = _unlisted_gpus(signals, service) or _missing_reason(signals, service)
     if missing is not None:
         return IdleVerdict(Verdict.UNKNOWN, missing, {**evidence, "reason": missing})
     reason = f"idle for {rule.after}: no activity above the limits"
@@ -149,10 +160,17 @@ def busy_gpu_threshold(policy: Policy) -> float:
 def judge_busy_at_stop(policy: Policy, signals: Signals | None, *, service: Service,
                        lookback: timedelta, now: datetime,
                        max_age: timedelta = DEFAULT_MAX_AGE) -> IdleVerdict:
-    """`judge_traffic` with the policy's GPU threshold and the service's GPU count."""
+    """`judge_traffic` with the policy's GPU threshold and the service's GPU count.
+
+    Quiet is not enough when the API's pods hold GPUs kube-state-metrics does not list.
+    """
     gpus = None if signals is None else _gpu_count(signals, service)
-    return judge_traffic(signals, lookback=lookback, now=now, max_age=max_age,
-                         gpu_busy_at=busy_gpu_threshold(policy), gpus=gpus)
+    verdict = judge_traffic(signals, lookback=lookback, now=now, max_age=max_age,
+                            gpu_busy_at=busy_gpu_threshold(policy), gpus=gpus)
+    unlisted = None if signals is None else _unlisted_gpus(signals, service)
+    if verdict.verdict is Verdict.IDLE and unlisted is not None:
+        return IdleVerdict(Verdict.UNKNOWN, unlisted, {**verdict.evidence, "reason": unlisted})
+    return verdict
 
 
 def _recent_gpu(signals: Signals, lookback: timedelta) -> float | None:

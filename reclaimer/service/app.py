@@ -2,19 +2,21 @@
 
 Start-up refuses early and clearly (a bad config, an unreachable or outdated database,
 an API server that does not answer) so that a crash-looping pod says why in one line.
-On SIGTERM the scheduler waits for the tick in flight, so a transition that started is
-finished and recorded before the process exits.
+On SIGTERM no new chunk of writes starts, the scheduler waits for the tick in flight so
+the chunk that started is finished and recorded, and only *then* is the Lease released:
+a standby never settles or repeats writes of a leader that is still writing.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -23,7 +25,6 @@ from reclaimer.config import Settings
 from reclaimer.errors import NotFound
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import ExecutorOptions
-from reclaimer.executor.recover import recover
 from reclaimer.kube.client import load_api_client
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
@@ -38,6 +39,7 @@ from reclaimer.service.http import ProbeServer, Readiness
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
+from reclaimer.service.term import TermKeeper, WriteGuard
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 
@@ -143,33 +145,53 @@ def run(service: Service, *, stop: threading.Event | None = None) -> int:
     _on_signals(stop)
     if service.probes is not None:
         service.probes.start()
-    threads = _start_election(service, stop)
-    service.scheduler = TickScheduler(_tick_function(service), clock=service.clock,
-                                      tick=service.settings.tick, leadership=service.leadership)
+    renewing = threading.Event()
+    threads = _start_election(service, renewing)
+    service.scheduler = TickScheduler(_tick_function(service, stopping=stop),
+                                      clock=service.clock, tick=service.settings.tick,
+                                      leadership=service.leadership)
     service.scheduler.start()
     log.info("reclaimer running", extra={"fields": {"identity": identity(service.settings)}})
     stop.wait()
-    log.info("stopping: finishing the tick in flight")
+    log.info("stopping: finishing the chunk in flight")
     service.scheduler.shutdown()
+    renewing.set()
     for thread in threads:
         thread.join(timeout=5)
+    if service.elector is not None:
+        service.elector.release()
     _close(service)
     return 0
 
 
-def _tick_function(service: Service) -> TickFunction:
-    """Pending ledger rows are recovered in the first tick, which only a leader runs: a
-    standby starting beside a busy leader must not settle the leader's in-flight rows."""
-    recovered = threading.Event()
+def _tick_function(service: Service, *, stopping: threading.Event) -> TickFunction:
+    """Each tick: a new term recovers pending rows first (DESIGN §7), and the executor
+    asks the guard before each chunk of writes."""
+    guard = WriteGuard(service.leadership, stopping=stopping, budget=_budget(service),
+                       metrics=service.metrics)
+    service.reconciler.parts.executor.guard = guard
+    terms = TermKeeper(service.reconciler, service.leadership,
+                       in_flight=_in_flight(service))
 
     def tick(now: datetime) -> datetime | None:
-        if not recovered.is_set():
-            rows = recover(service.reconciler.parts.executor, at=now)
-            recovered.set()
-            if rows:
-                log.info("reconciled %d pending ledger rows", len(rows))
+        guard.begin_tick()
+        terms.before_tick(now)
         return service.reconciler.reconcile_once(now).next_wake
     return tick
+
+
+def _budget(service: Service) -> float:
+    """A tick may start writes for ``leaseDuration − retryPeriod`` seconds, below the
+    lease duration: decisions older than that are left for the next tick to make again."""
+    if service.elector is None:
+        return math.inf
+    lease = service.elector.settings
+    return lease.lease_duration - lease.retry_period
+
+
+def _in_flight(service: Service) -> timedelta:
+    """How long another process's fresh row may still be in flight: a lease duration."""
+    return service.settings.leader_election.lease_duration
 
 
 def _start_election(service: Service, stop: threading.Event) -> list[threading.Thread]:

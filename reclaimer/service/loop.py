@@ -29,6 +29,8 @@ from reclaimer.model import (
     Plan,
     Policy,
     Service,
+    ServiceRef,
+    ServiceState,
     Transition,
 )
 from reclaimer.policy.decide import decide
@@ -113,6 +115,11 @@ class Reconciler:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
+    def begin_term(self, at: datetime) -> None:
+        """Leadership (re)gained at ``at``: GPU-hours count from here, not from this
+        process's last tick as leader (another replica counted the time between)."""
+        self._last_tick = at
+
     def reconcile_once(self, now: datetime) -> TickResult:
         with self.metrics.tick_seconds.time():
             observation = self.observe(now)
@@ -142,7 +149,8 @@ class Reconciler:
 
     def observe(self, now: datetime) -> Observation:
         parts = self.parts
-        services = parts.inventory.snapshot()
+        services = _managed_stops_as_stopped(parts.inventory.snapshot(),
+                                             parts.executor.managed_stops_in_place())
         parts.executor.detected_version = parts.inventory.kserve_version
         policies, invalid, cluster_read = self._policies()
         view, external = self._view_with_external(services, now=now)
@@ -160,6 +168,8 @@ class Reconciler:
         self._blocked.forget(o.ref for o in applied if o.kind is OutcomeKind.APPLIED)
         for transition, outcome in zip(actionable, applied, strict=True):
             bookkeeping.observe_lateness(self.metrics, transition, outcome, now=now)
+        if executor.guard() is not None:
+            return applied
         return applied + executor.followup.run(at=now)
 
     def _policies(self) -> tuple[list[Policy], list[PolicyInvalid], ReadPolicies | None]:
@@ -175,8 +185,7 @@ class Reconciler:
                             ) -> tuple[LedgerView, list[Transition]]:
         ledger, executor = self.parts.ledger, self.parts.executor
         view = ledger.view(now)
-        held = executor.followup.held.keys()
-        changes = external_changes(services, view, now=now, managed=held)
+        changes = external_changes(services, view, now=now)
         if changes:
             record_external(ledger, changes)
             view = ledger.view(now)
@@ -199,6 +208,15 @@ class Reconciler:
         if self._last_tick is None or now <= self._last_tick:
             return timedelta(0)
         return now - self._last_tick
+
+
+def _managed_stops_as_stopped(services: list[Service],
+                              in_place: frozenset[ServiceRef]) -> list[Service]:
+    """A managed stop in force whose own state is on the cluster is stopped, even while
+    KServe < 0.16 has dropped its Stopped condition (the follow-up writes it again):
+    never an external start, and a start edge really starts it."""
+    return [replace(s, state=ServiceState.STOPPED)
+            if s.ref in in_place and s.state is ServiceState.RUNNING else s for s in services]
 
 
 def _blocked(plan: Plan) -> list[Transition]:

@@ -44,6 +44,10 @@ class ServiceMetrics:
             "reclaimer_policies_invalid", "Policy documents that failed validation.", registry=r)
         self.leader = Gauge(
             "reclaimer_leader", "1 while this replica holds the leader lease.", registry=r)
+        self.lease_time_left = Gauge(
+            "reclaimer_lease_time_left_seconds",
+            "Seconds the leader may still start writes before its lease's safety margin "
+            "(leaseDuration - renewDeadline since the last renewal) runs out.", registry=r)
         self.last_tick = Gauge(
             "reclaimer_last_successful_tick_timestamp_seconds",
             "Unix time of the last tick that completed.", registry=r)

@@ -9,6 +9,7 @@ Only the leader acts; followers keep their probes green and wait.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,14 +23,28 @@ log = logging.getLogger("reclaimer.scheduler")
 
 
 class Leadership(Protocol):
+    term: int
+    """Counts the gains of leadership; a new value is a new term."""
+    term_started_at: datetime | None
+
     def is_leader(self) -> bool: ...
+
+    def valid_for(self) -> float:
+        """Seconds this process may still start writes (the lease's safety margin)."""
+        ...
 
 
 class AlwaysLeader:
-    """Leader election switched off: a single replica always acts."""
+    """Leader election switched off: a single replica always acts, in one long term."""
+
+    term = 1
+    term_started_at: datetime | None = None
 
     def is_leader(self) -> bool:
         return True
+
+    def valid_for(self) -> float:
+        return math.inf
 
 
 TickFunction = Callable[[datetime], datetime | None]
@@ -46,6 +61,7 @@ class TickScheduler:
         self._scheduler = BackgroundScheduler(timezone="UTC")
         self.last_success: datetime | None = None
         self.ticks = 0
+        self._stopping = False
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -56,12 +72,18 @@ class TickScheduler:
         self._scheduler.start()
 
     def shutdown(self) -> None:
-        """Waits for the tick in flight, so a started transition is finished and recorded."""
+        """Waits for the tick in flight, so a started transition is finished and recorded.
+
+        The tick's lock is taken first: a tick ending during APScheduler's own shutdown
+        would schedule its wake-up job into a scheduler that holds its job store's lock
+        while it waits for that very tick, and neither would ever return."""
+        with self._lock:
+            self._stopping = True
         self._scheduler.shutdown(wait=True)
 
     def run_tick(self) -> None:
         with self._lock:
-            if not self._leadership.is_leader():
+            if self._stopping or not self._leadership.is_leader():
                 return
             now = self._clock.now()
             try:

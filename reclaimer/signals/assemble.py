@@ -35,7 +35,10 @@ class Observations:
     Per service and pod (only pods that fall short): ``gpu_pod_missing`` the GPU-steps
     a pod held without a GPU series, ``request_pod_missing`` the steps a pod held a GPU
     without a request series (sources joined by pod); ``gpu_pod_newest``, per pod, the
-    oldest of its GPUs' newest samples. ``recent_gpu_max`` is the GPU peak over the recent span.
+    oldest of its GPUs' newest samples; ``gpu_pod_silent`` the GPUs a pod holds now
+    with no series in the instant lookback; ``pod_moved`` the pods relabelled between
+    ISVCs within the horizon (left out of every join). ``recent_gpu_max`` is the GPU
+    peak over the recent span.
     """
 
     requests: Mapping[ServiceRef, float] = field(default=EMPTY)
@@ -48,11 +51,14 @@ class Observations:
     gpu_pod_missing: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
     request_pod_missing: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
     gpu_pod_newest: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
+    gpu_pod_silent: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
+    pod_moved: Mapping[ServiceRef, Mapping[str, float]] = field(default=EMPTY)
     recent_gpu_max: Mapping[ServiceRef, float] = field(default=EMPTY)
 
     def services(self) -> set[ServiceRef]:
         keyed = [self.requests, self.last_request, self.gpu_max, self.gpu_mean, self.gpus,
-                 self.gpu_pod_missing, self.request_pod_missing, self.gpu_pod_newest]
+                 self.gpu_pod_missing, self.request_pod_missing, self.gpu_pod_newest,
+                 self.gpu_pod_silent, self.pod_moved]
         refs = {ref for table in keyed for ref in table}
         return refs | {ref for ref, _ in self.coverage} | {ref for ref, _ in self.freshness}
 
@@ -109,6 +115,11 @@ def _pod_problems(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[st
         problems += [f"pod {pod}: no request data for {steps * step:g} s it held a GPU in"
                      " the window (scrapes stopped, or no request series yet)"
                      for pod, steps in sorted(obs.request_pod_missing.get(ref, EMPTY).items())]
+    problems += [f"pod {pod}: no GPU series now for {gpus:g} GPU(s) it holds (scrapes"
+                 " stopped over 5m ago)"
+                 for pod, gpus in sorted(obs.gpu_pod_silent.get(ref, EMPTY).items())]
+    problems += [f"pod {pod}: labelled for more than one ISVC within the horizon; its data"
+                 " is judged for none" for pod in sorted(obs.pod_moved.get(ref, EMPTY))]
     return problems + _stale_pods(obs, ev, ref)
 
 

@@ -6,12 +6,13 @@ one is not there, and the service looks idle (issue 13, case 1). So GPU data is 
 judged per pod, against kube-state-metrics:
 
 - ``held``: per pod, the GPU-steps it held: at each step of the window, the GPUs its
-  containers request (``kube_pod_container_resource_requests``), for as long as that
-  series exists, that is while the pod exists;
+  containers request (``kube_pod_container_resource_requests``) at each step the pod
+  was neither pending nor terminal (``kube_pod_status_phase``, step by step);
 - ``seen``: per pod, the GPU-steps with data: at each step, the number of its GPU
-  series present (an instant lookup, so a gap over 5 minutes shows). A device read
-  from two sources (``DCGM_FI_DEV_GPU_UTIL`` and ``..._GR_ENGINE_ACTIVE``) counts
-  once: the per-device counts are joined with ``or`` on the device's labels;
+  devices with a series present (an instant lookup, so a gap over 5 minutes shows). A
+  device read from two sources (``DCGM_FI_DEV_GPU_UTIL`` and ``..._GR_ENGINE_ACTIVE``)
+  counts once: the per-device counts are joined with ``or`` on the device's labels;
+  a device scraped by two jobs counts once too (`by_device`);
 - a pod with ``held > seen`` comes back as a coverage row with a ``pod`` label and the
   GPU-steps missing: its scrapes stopped or started late, or it has fewer GPU series
   than GPUs requested;
@@ -35,14 +36,27 @@ from reclaimer.signals.promql import copy_label, set_label
 
 GPU_POD_MISSING = "gpu-pod-missing"
 REQUESTS_POD_MISSING = "requests-pod-missing"
-GPU_RESOURCES = 'kube_pod_container_resource_requests{resource=~"nvidia_com_gpu|nvidia_com_mig_.+"}'
+GPU_POD_SILENT = "gpu-pod-silent"
+POD_MOVED = "pod-moved"  # a pod whose ISVC label changed within the horizon
+# Whole GPUs, MIG slices, and GPUs shared by time-slicing or MPS: NVIDIA's device plugin
+# advertises those as ``nvidia.com/gpu.shared`` with ``renameByDefault`` (kube-state-
+# metrics: ``nvidia_com_gpu_shared``). A pod holding any of them is held to its data.
+GPU_RESOURCES = ('kube_pod_container_resource_requests'
+                 '{resource=~"nvidia_com_gpu|nvidia_com_gpu_shared|nvidia_com_mig_.+"}')
 WINDOW = "reclaimer_window"
-# Pods that hold no GPU now and ran nothing in the window: pending (never ran; a phase
-# never goes back to Pending) or terminal (evicted, failed, succeeded). kube-state-
-# metrics keeps their resource requests until the pod object is deleted, and an evicted
-# pod can linger for days. Without the phase metric nothing is excluded (unknown, safe).
-NOT_HOLDING = ('(max by (namespace, pod) '
-               '(kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"}) == 1)')
+# A pod holds no GPU while pending (not yet running) or terminal (evicted, failed,
+# succeeded), though kube-state-metrics keeps its resource requests until the pod object
+# is deleted, and an evicted pod can linger for days. Judged at each step, never by the
+# phase now: a pod evicted a minute ago held its GPU, busy and perhaps unscraped, for the
+# rest of the window. Without the phase metric nothing is excluded (unknown, safe), and
+# with several kube-state-metrics replicas a pod is excused only when none says it runs:
+# one replica stuck at an old phase never speaks for the others.
+NOT_HOLDING = ('(kube_pod_status_phase{phase=~"Pending|Succeeded|Failed"} == 1) unless on '
+               '(namespace, pod) (kube_pod_status_phase{phase=~"Running|Unknown"} == 1)')
+HOLDING = f"({GPU_RESOURCES} unless on (namespace, pod) ({NOT_HOLDING}))"
+# dcgm-exporter's device identity: index, UUID (``uuid`` with --use-old-namespace), MIG
+# instance (metrics.md §1.2, §1.4).
+DEVICE_LABELS = ("gpu", "UUID", "uuid", "GPU_I_ID")
 _POD_KEYS = f"by (namespace, pod, {WINDOW})"
 
 
@@ -64,9 +78,10 @@ def to_pod(expr: str, mapping: PodJoin) -> str:
     return expr
 
 
-def by_workload(mapping: PodJoin) -> str:
+def by_workload(mapping: PodJoin, *extra: str) -> str:
     pairs = [(mapping.namespace_label, mapping.pod_label), *mapping.aliases]
-    return "by (" + ", ".join([*(label for pair in pairs for label in pair), WINDOW]) + ")"
+    labels = [*(label for pair in pairs for label in pair), *extra, WINDOW]
+    return "by (" + ", ".join(labels) + ")"
 
 
 def _union(parts: list[str]) -> str:
@@ -74,9 +89,9 @@ def _union(parts: list[str]) -> str:
 
 
 def held(per_window: Callable[[str], str]) -> str:
-    """GPU-steps each pod held; HA kube-state-metrics deduplicated per container."""
+    """GPU-steps each pod held (`HOLDING`); HA kube-state-metrics deduplicated per container."""
     steps = ("max by (namespace, pod, container, resource) "
-             f"(sum_over_time({GPU_RESOURCES}[{{{{window}}}}:{{{{step}}}}]))")
+             f"(sum_over_time({HOLDING}[{{{{window}}}}:{{{{step}}}}]))")
     return f"sum {_POD_KEYS} ({per_window(steps)})"
 
 
@@ -89,10 +104,22 @@ def _device_steps(gpu: GpuPreset) -> str:
     return _union([_steps_of(s.selector) for s in gpu.sources])
 
 
+def by_device(mapping: PodJoin) -> str:
+    """One device of a workload: a GPU (index, UUID) or a MIG instance of it.
+
+    Two scrape jobs reading the same exporter (a ServiceMonitor beside annotation
+    scraping) give each device two series; counted as two, they would stand in for a
+    second GPU that has none. Series without these labels (a custom gauge) count as one
+    device per pod: a pod with more GPUs is then unknown, never idle.
+    """
+    return by_workload(mapping, *DEVICE_LABELS)
+
+
 def seen(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
     """GPU-steps with a series per pod, reduced per workload before the labels move."""
     mapping = gpu_mapping(gpu)
-    per_workload = f"sum {by_workload(mapping)} ({per_window(_device_steps(gpu))})"
+    devices = f"max {by_device(mapping)} ({per_window(_device_steps(gpu))})"
+    per_workload = f"sum {by_workload(mapping)} ({devices})"
     return f"sum {_POD_KEYS} ({to_pod(per_workload, mapping)})"
 
 
@@ -110,10 +137,9 @@ def _shortfall(needed: str, had: str, *, signal: str, pods: str) -> str:
     """Pods where ``needed - had > 0``, mapped to their ISVC, tagged ``signal``.
 
     One ``sum`` over both parts tagged apart: each is read once, and a pod with no
-    data at all (absent from ``had``) keeps its whole ``needed``. Pods pending or
-    terminal now (`NOT_HOLDING`) need nothing.
+    data at all (absent from ``had``) keeps its whole ``needed``. ``needed`` counts
+    only the steps a pod held its GPUs (`HOLDING`).
     """
-    needed = f"({needed}) unless on (namespace, pod) {NOT_HOLDING}"
     both = _union([set_label(needed, target="reclaimer_part", value="needed"),
                    set_label(f"-({had})", target="reclaimer_part", value="had")])
     short = f"sum {_POD_KEYS} ({both}) > 0"
@@ -141,7 +167,7 @@ def requests_missing(counters: tuple[Source, ...], per_window: Callable[[str], s
             groups.setdefault(source.mapping, []).append(source)
     if not groups:
         return None
-    life = f"max {_POD_KEYS} ({per_window(_steps_of(GPU_RESOURCES))})"
+    life = f"max {_POD_KEYS} ({per_window(_steps_of(HOLDING))})"
     parts = []
     for i, (mapping, group) in enumerate(groups.items()):
         steps = _union([_steps_of(s.selector) for s in group])
@@ -160,3 +186,19 @@ def oldest_newest(gpu: GpuPreset) -> str:
     mapping = gpu_mapping(gpu)
     newest = _union([f"timestamp({s.selector})" for s in gpu.sources])
     return f"min {by_workload(mapping)} ({newest})"
+
+
+def silent(gpu: GpuPreset, *, pods: str) -> str:
+    """Pods holding GPUs now with fewer GPU devices in the instant lookback than GPUs.
+
+    The coverage steps are multiples of the step, so at a tick between two of them the
+    last step can still see a sample that the tick's own lookback no longer does: a pod
+    whose scrapes stopped 5 m 20 s ago is covered at every step and has no freshness
+    row. Asked at the tick itself, it is short of every GPU it holds.
+    """
+    mapping = gpu_mapping(gpu)
+    present = _union([f"group {by_device(mapping)} ({s.selector})" for s in gpu.sources])
+    devices = f"sum {by_workload(mapping)} ({present})"
+    had = f"sum {_POD_KEYS} ({to_pod(devices, mapping)})"
+    needed = f"sum {_POD_KEYS} (max by (namespace, pod, container, resource) ({HOLDING}))"
+    return _shortfall(needed, had, signal=GPU_POD_SILENT, pods=pods)

@@ -44,7 +44,12 @@ from reclaimer.model import EMPTY, ServiceRef, Signals
 from reclaimer.signals.answer import NotAVector, Row, parse_vector
 from reclaimer.signals.assemble import GPU, Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
-from reclaimer.signals.pods import GPU_POD_MISSING, REQUESTS_POD_MISSING
+from reclaimer.signals.pods import (
+    GPU_POD_MISSING,
+    GPU_POD_SILENT,
+    POD_MOVED,
+    REQUESTS_POD_MISSING,
+)
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
 from reclaimer.signals.settings import PrometheusSettings
@@ -247,7 +252,7 @@ def _by_signal(rows: list[Row]) -> dict[tuple[ServiceRef, str], float]:
     """Service-level rows; of per-pod rows of a signal, the newest (largest) value."""
     out: dict[tuple[ServiceRef, str], float] = {}
     for row in rows:
-        if row.signal in (GPU_POD_MISSING, REQUESTS_POD_MISSING):
+        if row.signal in (GPU_POD_MISSING, REQUESTS_POD_MISSING, GPU_POD_SILENT, POD_MOVED):
             continue
         key = (row.ref, row.signal)
         out[key] = max(row.value, out.get(key, row.value))
@@ -274,6 +279,8 @@ def observations(rows: Mapping[Query, list[Row]], *,
         gpus=_keyed(rows[Query.GPUS]),
         gpu_pod_missing=_per_pod(rows[Query.COVERAGE], GPU_POD_MISSING),
         request_pod_missing=_per_pod(rows[Query.COVERAGE], REQUESTS_POD_MISSING),
+        gpu_pod_silent=_per_pod(rows[Query.FRESHNESS], GPU_POD_SILENT),
+        pod_moved=_per_pod(rows[Query.COVERAGE], POD_MOVED),
         gpu_pod_newest=_per_pod(rows[Query.FRESHNESS], GPU),
         recent_gpu_max=recent_gpu_max if recent_gpu_max is not None else EMPTY,
     )

@@ -56,7 +56,7 @@ class Query(StrEnum):
 
 TEMPLATE_KEYS = tuple(q.value for q in Query)
 TOKENS = ("window", "step", "horizon", "recent", "recent_seconds", "coarse_step", "coarse_range",
-          "isvc_pods", "isvc_pods_window", "isvc_pods_horizon")
+          "isvc_pods", "isvc_pods_window", "isvc_pods_horizon", "isvc_pods_moved")
 COARSE_STEPS = 36
 GPU_RESOURCES = pods_module.GPU_RESOURCES
 BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
@@ -146,16 +146,23 @@ _CHANGED_EARLIER = ("clamp_max(max_over_time(timestamp(changes(SEL[{{coarse_rang
                     "(SEL != 0 unless SEL offset {{coarse_step}}))[{{horizon}}:{{coarse_step}}]),"
                     " time() - {{recent_seconds}})")
 _BUSY = "max_over_time(timestamp(SEL > 0)[{{recent}}:{{step}}])"
+# The subqueries' steps are multiples of the step, so at a tick between two of them the
+# samples after the last step are in no step: up to a step of the newest traffic. An
+# instant lookup at the tick itself closes that gap; it reports the newest sample's
+# time (never earlier than the change), tagged apart so ``or`` keeps both.
+_CHANGED_NOW = ('label_replace(timestamp(SEL) and ((SEL - (SEL offset {{step}} or SEL * 0)) != 0),'
+                ' "reclaimer_part", "now", "", "")')
+_BUSY_NOW = 'label_replace(timestamp(SEL) and (SEL > 0), "reclaimer_part", "now", "", "")'
 _BUSY_EARLIER = ("clamp_max(max_over_time(timestamp(max_over_time(SEL[{{coarse_range}}]) > 0)"
                  "[{{horizon}}:{{coarse_step}}]), time() - {{recent_seconds}})")
 
 
 def last_request(preset: RequestPreset) -> str:
-    changed = f"{_CHANGED} or {_CHANGED_EARLIER}"
+    changed = f"{_CHANGED_NOW} or {_CHANGED} or {_CHANGED_EARLIER}"
     parts = [_each(preset.counters, changed, kind="counter", pods="{{isvc_pods_horizon}}",
                    reduce="max")]
     if preset.in_flight:
-        busy = f"{_BUSY} or {_BUSY_EARLIER}"
+        busy = f"{_BUSY_NOW} or {_BUSY} or {_BUSY_EARLIER}"
         parts.append(_each(preset.in_flight, busy, kind="in-flight",
                                 pods="{{isvc_pods_horizon}}", reduce="max"))
     return f"max {BY_ISVC} ({_union(parts)})"
@@ -205,16 +212,19 @@ def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = 
                    pods=pods)
     per_pod = [pods_module.missing(gpu, per_window, pods=pods),
                pods_module.requests_missing(requests_preset.counters, per_window, pods=pods)]
+    moved = set_label("max by (namespace, isvc, pod) ({{isvc_pods_moved}})", target="signal",
+                      value=pods_module.POD_MOVED)
     return _union([_presence(requests_preset.counters, "requests", windows),
                    set_label(f"max {BY_ISVC} ({best})", target="signal", value="gpu"),
-                   *(part for part in per_pod if part is not None)])
+                   *(part for part in per_pod if part is not None), moved])
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
     """The newest sample of each signal; an instant lookup, so current pods map it.
 
     GPU rows are per pod (the oldest of its GPUs' newest samples): the service's
-    freshness is the newest of them, and a stale pod is seen beside a fresh one.
+    freshness is the newest of them, and a stale pod is seen beside a fresh one; a pod
+    holding GPUs with none of them in the lookback comes back as ``gpu-pod-silent``.
     """
     newest = _each(requests_preset.counters, "timestamp(SEL)", kind="counter",
                    pods="{{isvc_pods}}", reduce="max")
@@ -222,7 +232,8 @@ def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:
     gpu_newest = to_isvc(pods_module.oldest_newest(gpu), mapping, pods="{{isvc_pods}}")
     return _union([set_label(f"max {BY_ISVC} ({newest})", target="signal", value="requests"),
                    set_label(f"min by (namespace, isvc, pod) ({gpu_newest})", target="signal",
-                             value="gpu")])
+                             value="gpu"),
+                   pods_module.silent(gpu, pods="{{isvc_pods}}")])
 
 
 def gpu_stat(preset: GpuPreset, stat: str, windows: Windows = None) -> str:
@@ -259,10 +270,24 @@ def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = Non
     }
 
 
-def isvc_pods(pod_labels: str, isvc_label: str, *, over: str | None = None) -> str:
+def _pod_isvc(pod_labels: str, isvc_label: str, over: str | None) -> str:
     series = f"max_over_time({pod_labels}[{over}])" if over else pod_labels
     mapped = f"label_replace({series}, \"isvc\", \"$1\", {quote(isvc_label)}, \"(.+)\")"
     return f"max by (namespace, pod, isvc) ({mapped})"
+
+
+def isvc_pods(pod_labels: str, isvc_label: str, *, over: str | None = None) -> str:
+    """Each pod's ISVC; a pod relabelled from one ISVC to another within ``over`` is left
+    out (`moved_pods` names it): as the "one" side of every join it would fail each
+    query with 422 "many-to-many", and every service would be unknown for hours."""
+    mapped = _pod_isvc(pod_labels, isvc_label, over)
+    return f"({mapped} unless on (namespace, pod) (count by (namespace, pod) ({mapped}) > 1))"
+
+
+def moved_pods(pod_labels: str, isvc_label: str, *, over: str) -> str:
+    """Pods with more than one ISVC within ``over``, once per ISVC: each is unknown."""
+    mapped = _pod_isvc(pod_labels, isvc_label, over)
+    return f"({mapped} and on (namespace, pod) (count by (namespace, pod) ({mapped}) > 1))"
 
 
 @dataclass(frozen=True)
@@ -290,6 +315,7 @@ def render(template: str, spans: Spans, *, pod_labels: str, isvc_label: str) -> 
     """Fill the tokens; the pod tokens first, since they hold range tokens themselves."""
     coarse = spans.coarse_step
     values = {
+        "isvc_pods_moved": moved_pods(pod_labels, isvc_label, over="{{horizon}}"),
         "isvc_pods_window": isvc_pods(pod_labels, isvc_label, over="{{window}}"),
         "isvc_pods_horizon": isvc_pods(pod_labels, isvc_label, over="{{horizon}}"),
         "isvc_pods": isvc_pods(pod_labels, isvc_label),

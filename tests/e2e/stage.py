@@ -100,9 +100,11 @@ def prometheus_data(scripts: Mapping[ServiceRef, Script], *, start: datetime,
     return data
 
 
-def scenario(*services: tuple[ServiceRef, Mapping[str, str]]) -> dict[str, Any]:
-    """KServe 0.16 (native stop), Standard mode, one GPU each, pods stop at once."""
-    return {"kserve": "0.16", "podTerminationSeconds": 0,
+def scenario(*services: tuple[ServiceRef, Mapping[str, str]],
+             kserve: str = "0.16") -> dict[str, Any]:
+    """KServe 0.16 (native stop) unless told, Standard mode, one GPU each, pods stop at
+    once."""
+    return {"kserve": kserve, "podTerminationSeconds": 0,
             "namespaces": sorted({ref.namespace for ref, _ in services}),
             "inferenceServices": [{"namespace": ref.namespace, "name": ref.name, "gpus": 1,
                                    "mode": "Standard", "labels": dict(labels)}
@@ -112,19 +114,21 @@ def scenario(*services: tuple[ServiceRef, Mapping[str, str]]) -> dict[str, Any]:
 @contextmanager
 def stage(workdir: Path, template_db: Path, *, timeline: Timeline,
           services: Mapping[ServiceRef, Mapping[str, str]], policies: Mapping[str, str],
-          metrics: OpenMetrics | None = None) -> Iterator[Stage]:
-    """Everything up; with ``metrics`` None the Prometheus URL answers nothing."""
+          metrics: OpenMetrics | None = None, kserve: str = "0.16",
+          database: str | None = None) -> Iterator[Stage]:
+    """Everything up; with ``metrics`` None the Prometheus URL answers nothing; with
+    ``database`` (a migrated URL, e.g. PostgreSQL) instead of a copy of the template."""
     with ExitStack() as stack:
         prometheus = stack.enter_context(ExitStack())
         url = (prometheus.enter_context(running_prometheus(metrics, workdir / "prometheus"))
                if metrics is not None else f"http://127.0.0.1:{free_port()}")
-        world = World.start(port=0, scenario=scenario(*services.items()),
+        world = World.start(port=0, scenario=scenario(*services.items(), kserve=kserve),
                             clock=timeline.clock().now)
         stack.callback(_stop_world, world)
         kubeconfig = workdir / "kubeconfig"
         kubeconfig.write_text(world.kubeconfig())
-        database = workdir / "ledger.db"
-        shutil.copyfile(template_db, database)
+        sqlite = workdir / "ledger.db"
+        shutil.copyfile(template_db, sqlite)
         policy_dir = workdir / "policies"
         policy_dir.mkdir()
         for name, text in policies.items():
@@ -132,7 +136,7 @@ def stage(workdir: Path, template_db: Path, *, timeline: Timeline,
         group = Children(workdir)
         stack.callback(group.stop_all)
         ready = Stage(workdir=workdir, timeline=timeline, world=world,
-                      database=f"sqlite:///{database}", kubeconfig=kubeconfig,
+                      database=database or f"sqlite:///{sqlite}", kubeconfig=kubeconfig,
                       policies=policy_dir, prometheus_url=url, children=group,
                       _prometheus=prometheus)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.executor.recover import recover
+from reclaimer.kube import rest
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.rest import Rest
@@ -19,11 +21,12 @@ from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import parse_url
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
-from tests.executor.conftest import NS, T0, isvc_entry
+from tests.executor.conftest import NS, T0, MakeHarness, isvc_entry
 from tests.fixtures.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.integration
 CHILD = Path(__file__).with_name("crash_child.py")
+LEASE = timedelta(seconds=15)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -113,3 +116,30 @@ def test_an_abandoned_edge_is_decided_again(make_sandbox: object, db: str) -> No
         api.close()
         ledger.close()
     assert (outcome.kind, states) == (OutcomeKind.APPLIED, ["abandoned", "applied"])
+
+
+def test_case_2_recover_leaves_a_fresh_row_of_another_process(
+        make_harness: MakeHarness) -> None:
+    """A row another process wrote within a lease duration may still be in flight (its
+    holder's lease has not expired, or `reclaimer stop` is between PATCH and record)."""
+    h = make_harness("0.16", isvc_entry())
+    row = h.ledger.record_planned(h.transition(Action.STOP), strategy="native",
+                                  actor="replica-old", at=T0)
+    early = recover(h.executor, at=T0 + timedelta(seconds=5), in_flight=LEASE)
+    late = recover(h.executor, at=T0 + timedelta(seconds=16), in_flight=LEASE)
+    assert ([o.kind for o in early], [(o.record_id, o.kind) for o in late]) == (
+        [], [(row.id, OutcomeKind.ABANDONED)])
+
+
+def test_case_2_recover_decides_a_managed_stop_by_its_own_state(
+        make_harness: MakeHarness) -> None:
+    """KServe 0.14 dropped our condition, but autoscalerClass external is the change:
+    the row becomes applied, not abandoned beside a stop the cluster has."""
+    h = make_harness("0.14", isvc_entry())
+    row = h.ledger.record_planned(h.transition(Action.STOP), strategy="managed-raw",
+                                  actor="replica-old", at=T0)
+    h.rest.merge_patch(rest.ISVC, NS, "llama", {"metadata": {"annotations": {
+        "serving.kserve.io/autoscalerClass": "external"}}})
+    h.settle()
+    outcomes = recover(h.executor, at=T0 + timedelta(minutes=1))
+    assert [(o.record_id, o.kind) for o in outcomes] == [(row.id, OutcomeKind.APPLIED)]

@@ -92,6 +92,37 @@ def test_a_leader_that_cannot_renew_stops_leading_before_anyone_else_starts(
     assert (still, a.try_acquire_or_renew(), a.is_leader()) == (True, False, False)
 
 
+def test_a_renewing_holder_whose_clock_stands_still_keeps_the_lease(
+        make_rest: MakeRest) -> None:
+    """Its renewTime repeats (a held test timeline, a clock stepped back); every renewal
+    still writes the Lease, and that write is what the standby observes."""
+    _, client = make_rest({"namespaces": ["reclaimer"]})
+    clock = FakeTime()
+    a, b = _elector(client, "pod-a", clock), _elector(client, "pod-b", clock)
+    taken = []
+    for _ in range(12):
+        a.try_acquire_or_renew()
+        taken.append(b.try_acquire_or_renew())
+        clock.seconds += 2.0
+    assert (any(taken), a.is_leader(), _holder(client)) == (False, True, "pod-a")
+
+
+def test_each_gain_of_the_lease_starts_a_term_dated_by_the_wall_clock(
+        make_rest: MakeRest) -> None:
+    _, client = make_rest({"namespaces": ["reclaimer"]})
+    clock = FakeTime()
+    a = _elector(client, "pod-a", clock)
+    a.try_acquire_or_renew()
+    clock.advance(2.0)
+    a.try_acquire_or_renew()
+    first = (a.term, a.term_started_at)
+    a.release()
+    clock.advance(2.0)
+    a.try_acquire_or_renew()
+    assert (first, (a.term, a.term_started_at)) == (
+        (1, T0), (2, T0 + timedelta(seconds=4)))
+
+
 def test_a_released_lease_is_taken_at_once(make_rest: MakeRest) -> None:
     _, client = make_rest({"namespaces": ["reclaimer"]})
     clock = FakeTime()

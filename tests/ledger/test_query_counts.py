@@ -44,6 +44,7 @@ def counted(sqlite_url: str) -> Iterator[tuple[SqlLedger, StatementLog]]:
     pytest.param(lambda ledger: ledger.history(namespace="team-a", since=at(30)), 1,
                  id="history"),
     pytest.param(lambda ledger: ledger.pending(), 1, id="pending"),
+    pytest.param(lambda ledger: ledger.stops_in_force(), 1, id="stops-in-force"),
     pytest.param(lambda ledger: ledger.report(since=at(10), now=at(60)), 1, id="report"),
 ])
 def test_reads_are_a_fixed_number_of_statements(

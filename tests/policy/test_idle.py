@@ -44,10 +44,21 @@ def q(**changes: Any) -> Signals:
     pytest.param(q(requests=None), UNKNOWN, id="requests-unknown"),
     pytest.param(q(gpu_utilization_max=None), UNKNOWN, id="gpu-unknown-with-gpus"),
     pytest.param(q(gpu_utilization_max=None, gpus=None), UNKNOWN, id="gpu-and-count-unknown"),
-    pytest.param(q(gpu_utilization_max=None, gpus=0), IDLE, id="no-gpu-needs-no-gpu-data"),
 ])
 def test_judge_idle(signals: Signals | None, expected: Verdict) -> None:
     assert judge_idle(RULE, signals, service=SERVICE, now=NOW).verdict is expected
+
+
+@pytest.mark.parametrize(("api_gpus", "expected"), [
+    pytest.param(0, IDLE, id="no-gpu-needs-no-gpu-data"),
+    pytest.param(None, IDLE, id="api-count-unknown-kube-state-metrics-says-none"),
+    pytest.param(1, UNKNOWN, id="api-pods-hold-a-gpu-kube-state-metrics-lists-none"),
+])
+def test_judge_idle_gpu_count_is_the_worst_of_api_and_metrics(api_gpus: int | None,
+                                                               expected: Verdict) -> None:
+    signals = q(gpu_utilization_max=None, gpus=0)
+    service = replace(SERVICE, gpus=api_gpus)
+    assert judge_idle(RULE, signals, service=service, now=NOW).verdict is expected
 
 
 @pytest.mark.parametrize(("since", "expected"), [

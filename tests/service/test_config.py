@@ -68,6 +68,8 @@ def test_environment_names(key: str, env: str) -> None:
     pytest.param("http: {port: 70000}\n", "http.port", id="port"),
     pytest.param("database: mysql://x\n", "database", id="database-url"),
     pytest.param("leaderElection: {enabled: maybe}\n", "leaderElection.enabled", id="bool"),
+    pytest.param("executor: {kserveVersion: '2.19'}\n", "executor.kserveVersion",
+                 id="kserve-version-no-release-has"),
     pytest.param("- a\n- b\n", "--config", id="not-a-mapping"),
     pytest.param("a: [\n", "--config", id="not-yaml"),
 ])

@@ -1,0 +1,81 @@
+"""What a leader does at the start of each term and before each chunk of writes (DESIGN §7).
+
+- `WriteGuard` is the executor's ``guard``: no write starts once SIGTERM arrived, once
+  the lease was not renewed within its safety margin (``leaseDuration − renewDeadline``),
+  or once the tick has spent its budget (``leaseDuration − retryPeriod``), so
+  a tick slowed by Prometheus, retries or LISTs never writes after a standby took over.
+- `TermKeeper` notices a new term before a tick: the executor forgets rows it kept from
+  an earlier term, GPU-hours count from the term's start (never the gap while another
+  replica led), and `recover` settles what earlier terms and processes left pending,
+  again on later ticks for rows another process may still have been writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from reclaimer.executor.recover import recover_pending
+from reclaimer.service.loop import Reconciler
+from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.scheduler import Leadership
+
+log = logging.getLogger("reclaimer.service")
+
+
+class WriteGuard:
+    def __init__(self, leadership: Leadership, *, stopping: threading.Event, budget: float,
+                 metrics: ServiceMetrics,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._leadership = leadership
+        self._stopping = stopping
+        self._budget = budget
+        self._metrics = metrics
+        self._monotonic = monotonic
+        self._tick_started = monotonic()
+
+    def begin_tick(self) -> None:
+        self._tick_started = self._monotonic()
+
+    def __call__(self) -> str | None:
+        """Why no write may start now, or None."""
+        if self._stopping.is_set():
+            return "shutting down (SIGTERM)"
+        left = self._leadership.valid_for()
+        if math.isfinite(left):
+            self._metrics.lease_time_left.set(left)
+        if left <= 0:
+            return "the leader lease was not renewed within its safety margin"
+        if self._monotonic() - self._tick_started > self._budget:
+            return f"the tick spent its {self._budget:g} s budget"
+        return None
+
+
+class TermKeeper:
+    def __init__(self, reconciler: Reconciler, leadership: Leadership, *,
+                 in_flight: timedelta) -> None:
+        self._reconciler = reconciler
+        self._leadership = leadership
+        self._in_flight = in_flight
+        self._term: int | None = None
+        self._recovery_due = False
+
+    def before_tick(self, now: datetime) -> None:
+        executor = self._reconciler.parts.executor
+        term = self._leadership.term
+        if term != self._term:
+            self._term = term
+            executor.begin_term()
+            self._reconciler.begin_term(self._leadership.term_started_at or now)
+            self._recovery_due = True
+            log.info("leader term %d begins", term)
+        if self._recovery_due:
+            found = recover_pending(executor, at=now, in_flight=self._in_flight)
+            self._recovery_due = found.left > 0
+            if found.outcomes or found.left:
+                log.info("reconciled %d pending ledger rows, %d left for a later tick",
+                         len(found.outcomes), found.left)
