@@ -194,9 +194,6 @@ def test_the_chart_rbac_covered_every_call_of_the_run(run: Run) -> None:
     assert "Forbidden" not in run.log and '"status": 403' not in run.log
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reclaimer run does not exit within 20 s of SIGTERM against a real kube-apiserver: it logs "
-    "'stopping: finishing the tick in flight' and hangs until SIGKILLed (-9); on the sandbox it "
-    "exits at once. Shutdown is service/app.py (h-lead's area)"))
 def test_reclaimer_run_exits_cleanly_on_sigterm(run: Run) -> None:
+    """Against a real API server (long-lived watches over TLS), not just the sandbox."""
     assert run.exit_code == 0, run.log[-2000:]
