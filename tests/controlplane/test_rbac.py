@@ -68,19 +68,11 @@ def test_a_write_outside_the_chart_rbac_is_forbidden(
     assert denied.value.status == 403
 
 
-VAP_SUBRESOURCE_BUG = (
-    "the chart's ValidatingAdmissionPolicy reads request.subResource, which the real "
-    "kube-apiserver 1.34 leaves out of a request to the main resource: 'no such key: "
-    "subResource'; with failurePolicy Fail the managed stop's ISVC patch (autoscalerClass) "
-    "is denied (seen too on 0.16's native patch) "
-    "(helm/reclaimer/templates/admissionpolicy.yaml, h-priv's area). Not strict: some runs "
-    "got through")
 
 
 def test_a_stop_passes_the_chart_admission_policy(
         world: RealWorld, admitted_kubeconfig: Path, request: pytest.FixtureRequest) -> None:
     """The stop this release needs (native on 0.16, managed on 0.15.2) under the policy."""
-    request.applymarker(pytest.mark.xfail(strict=False, reason=VAP_SUBRESOURCE_BUG))
     world.serving("llama")
     harness = world.executor(kubeconfig=admitted_kubeconfig)
     outcome = harness.apply(Action.STOP, "llama")
