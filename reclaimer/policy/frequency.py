@@ -38,7 +38,7 @@ class _Cron:
         self.times = sorted(h * 60 + m for h in self.sets[1] for m in self.sets[0])
 
 
-def _values(index: int, values: list[object]) -> frozenset[int]:
+def _values(index: int, values: Sequence[object]) -> frozenset[int]:
     """The field's values; ``*`` or a special value (``L``, ``W``, ``#``) is the whole field."""
     if values == ["*"] or not all(str(v).isdigit() for v in values):
         return frozenset(_ALL[index])
