@@ -17,7 +17,8 @@ from reclaimer.errors import InvalidInput
 
 EXAMPLES = "e.g. 30m, 1h30m"
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+# ASCII digits only (``\d`` takes any Unicode digit), as the CRD's pattern does.
+_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 # Nothing a policy or a setting means is longer than a year, and an unbounded one
 # overflows datetime arithmetic (``now + after``) inside every tick (issue 13 case 6).
 MAX_DURATION = timedelta(days=366)

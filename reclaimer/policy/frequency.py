@@ -10,7 +10,9 @@ expression or of two, make the policy invalid, naming the field.
 
 The day check is conservative: two expressions are taken to share a day unless their
 months, or their days of week (both without a day of month), or their days of month
-(both without a day of week) are disjoint; a day boundary is assumed crossable.
+(both without a day of week) are disjoint, and to fall on consecutive days (one late,
+the other just past midnight) unless the same sets, one shifted by a day, are disjoint.
+A special day value (``L``, ``15W``, ``5#3``) is taken as any day of its field.
 Instants that coincide exactly (one window's stop at another's start) are not "closer".
 """
 
@@ -31,11 +33,16 @@ class _Cron:
     def __init__(self, text: str) -> None:
         fields = croniter(text).expanded
         self.text = text
-        self.sets = [frozenset(_ALL[i] if values == ["*"] else (int(v) % 7 if i == 4 else int(v)
-                                                                  for v in values))
-                     for i, values in enumerate(fields)]
+        self.sets = [_values(i, values) for i, values in enumerate(fields)]
         self.any_dom, self.any_dow = fields[2] == ["*"], fields[4] == ["*"]
         self.times = sorted(h * 60 + m for h in self.sets[1] for m in self.sets[0])
+
+
+def _values(index: int, values: Sequence[object]) -> frozenset[int]:
+    """The field's values; ``*`` or a special value (``L``, ``W``, ``#``) is the whole field."""
+    if values == ["*"] or not all(str(v).isdigit() for v in values):
+        return frozenset(_ALL[index])
+    return frozenset(int(str(v)) % 7 if index == 4 else int(str(v)) for v in values)
 
 
 def _own_gap(cron: _Cron) -> int:
@@ -54,11 +61,26 @@ def _may_share_day(a: _Cron, b: _Cron) -> bool:
     return not (a.any_dow and b.any_dow and not a.sets[2] & b.sets[2])
 
 
+def _may_follow(a: _Cron, b: _Cron) -> bool:
+    """Whether a day on which ``b`` fires may be the day after one on which ``a`` fires."""
+    months = a.sets[3] | {month % 12 + 1 for month in a.sets[3]}
+    if not months & b.sets[3]:
+        return False
+    if a.any_dom and b.any_dom and not {(d + 1) % 7 for d in a.sets[4]} & b.sets[4]:
+        return False
+    next_days = {d + 1 for d in a.sets[2]} | ({1} if max(a.sets[2]) >= 28 else set())
+    return not (a.any_dow and b.any_dow and not next_days & b.sets[2])
+
+
 def _pair_gap(a: _Cron, b: _Cron) -> int | None:
     """The shortest non-zero distance between firings of two expressions, or None."""
-    if not _may_share_day(a, b):
-        return None
-    distances = (min(abs(x - y), DAY_MINUTES - abs(x - y)) for x in a.times for y in b.times)
+    distances: list[int] = []
+    if _may_share_day(a, b):
+        distances += (min(abs(x - y), DAY_MINUTES - abs(x - y)) for x in a.times for y in b.times)
+    if _may_follow(a, b):
+        distances += (DAY_MINUTES - x + y for x in a.times for y in b.times)
+    if _may_follow(b, a):
+        distances += (DAY_MINUTES - y + x for x in a.times for y in b.times)
     return min((d for d in distances if d), default=None)
 
 

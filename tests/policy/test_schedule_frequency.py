@@ -57,3 +57,39 @@ def test_too_frequent_names_nothing_for_an_hourly_cron() -> None:
     from reclaimer.policy.frequency import too_frequent  # noqa: PLC0415 - new in this fix
 
     assert too_frequent([("a", "0 * * * *"), ("b", "30 * * * *")]) is None
+
+
+@pytest.mark.parametrize(("windows", "field"), [
+    pytest.param([("55 23 * * mon", "5 0 * * tue")], "spec.schedule[0].start",
+                 id="across-midnight-into-the-next-weekday"),
+    pytest.param([("55 23 * * sun", "5 0 * * mon")], "spec.schedule[0].start",
+                 id="across-midnight-sunday-to-monday"),
+    pytest.param([("55 23 1 * *", "5 0 2 * *")], "spec.schedule[0].start",
+                 id="across-midnight-into-the-next-day-of-month"),
+    pytest.param([("55 23 31 1 *", "5 0 1 2 *")], "spec.schedule[0].start",
+                 id="across-midnight-into-the-next-month"),
+])
+def test_case8_edges_across_midnight_on_adjacent_days_are_a_policy_error(
+        windows: list[tuple[str, str]], field: str) -> None:
+    with pytest.raises(PolicyInvalid) as invalid:
+        parse_policy(_doc(*windows), source="ReclaimPolicy team-a/p", index=0, cluster=True)
+    assert invalid.value.field == field
+    assert "10 minutes apart" in invalid.value.message
+
+
+@pytest.mark.parametrize("windows", [
+    pytest.param([("0 8 L * *", "0 19 L * *")], id="last-day-of-month"),
+    pytest.param([("0 8 * * 5#3", "0 19 * * 5#3")], id="third-friday"),
+    pytest.param([("0 8 15W * *", "0 19 15W * *")], id="nearest-weekday"),
+])
+def test_case8_special_day_fields_are_checked_without_a_crash(
+        windows: list[tuple[str, str]]) -> None:
+    policy = parse_policy(_doc(*windows), source="ReclaimPolicy team-a/p", index=0, cluster=True)
+    assert len(policy.schedule) == 1
+
+
+def test_case8_last_day_of_month_next_to_the_first_is_a_policy_error() -> None:
+    with pytest.raises(PolicyInvalid) as invalid:
+        parse_policy(_doc(("55 23 L * *", "5 0 1 * *")), source="ReclaimPolicy team-a/p",
+                     index=0, cluster=True)
+    assert invalid.value.field == "spec.schedule[0].start"
