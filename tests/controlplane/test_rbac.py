@@ -71,7 +71,7 @@ def test_a_write_outside_the_chart_rbac_is_forbidden(
 
 
 def test_a_stop_passes_the_chart_admission_policy(
-        world: RealWorld, admitted_kubeconfig: Path, request: pytest.FixtureRequest) -> None:
+        world: RealWorld, admitted_kubeconfig: Path) -> None:
     """The stop this release needs (native on 0.16, managed on 0.15.2) under the policy."""
     world.serving("llama")
     harness = world.executor(kubeconfig=admitted_kubeconfig)
