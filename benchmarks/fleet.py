@@ -51,11 +51,14 @@ def pod_name(name: str) -> str:
 
 
 def conditions(stopped: bool) -> list[dict[str, str]]:
-    ready = "False" if stopped else "True"
-    out = [{"type": t, "status": ready, "lastTransitionTime": CREATED}
+    """As KServe 0.16 writes them (``kserve_stop.md`` §2.7): ``Stopped`` never has a
+    reason (one with a reason is not KServe's evidence of its native stop); a stopped
+    service's readiness conditions are False with reason ``Stopped``."""
+    ready = {"status": "False", "reason": "Stopped"} if stopped else {"status": "True"}
+    out = [{"type": t, **ready, "lastTransitionTime": CREATED}
            for t in ("IngressReady", "PredictorReady", "Ready")]
     out.append({"type": "Stopped", "status": "True" if stopped else "False",
-                "reason": "Stopped" if stopped else "Running", "lastTransitionTime": CREATED})
+                "lastTransitionTime": CREATED})
     return out
 
 

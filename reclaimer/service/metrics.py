@@ -23,6 +23,11 @@ class ServiceMetrics:
         self.transitions = Counter(
             "reclaimer_transitions", "Transitions by action, trigger and outcome.",
             ["action", "trigger", "outcome"], registry=r)
+        self.transition_errors = Counter(
+            "reclaimer_transition_errors",
+            "API errors met while acting, by action and class: transient ones are "
+            "retried on the same row, a permanent one fails its decision once.",
+            ["action", "class"], registry=r)
         self.services = Gauge(
             "reclaimer_services", "Observed InferenceServices by state.", ["state"], registry=r)
         self.gpus_reclaimed = Gauge(
@@ -48,6 +53,13 @@ class ServiceMetrics:
             "reclaimer_lease_time_left_seconds",
             "Seconds the leader may still start writes before its lease's safety margin "
             "(leaseDuration - renewDeadline since the last renewal) runs out.", registry=r)
+        self.partial_answers = Counter(
+            "reclaimer_prometheus_partial_answers",
+            "Query answers that carried warnings (partial data): every service unknown.",
+            ["query"], registry=r)
         self.last_tick = Gauge(
             "reclaimer_last_successful_tick_timestamp_seconds",
             "Unix time of the last tick that completed.", registry=r)
+
+    def count_partial_answer(self, query: str) -> None:
+        self.partial_answers.labels(query=query).inc()

@@ -52,7 +52,9 @@ class Request:
     old_object: Obj | None
 
     def as_cel(self) -> Obj:
-        return {"operation": self.operation, "subResource": self.subresource,
+        """As kube-apiserver sends it: no ``subResource`` key for the main resource."""
+        sub = {"subResource": self.subresource} if self.subresource else {}
+        return {"operation": self.operation, **sub,
                 "resource": {"group": self.group, "resource": self.resource},
                 "userInfo": {"username": self.username},
                 "namespace": self.namespace, "name": self.name}
