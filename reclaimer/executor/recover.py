@@ -16,16 +16,20 @@ a retry or awaiting verification. A later pass settles them (`Recovered.left` co
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reclaimer.errors import ClusterError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import RecordState, TransitionRecord
-from reclaimer.model import Action
+from reclaimer.model import Action, ServiceRef
+
+log = logging.getLogger("reclaimer.executor")
 
 ABANDON_REASON = "the previous process ended between planned and applied; decided again"
 
@@ -63,9 +67,36 @@ def recover_pending(executor: Executor, *, at: datetime,
         r.actor != executor.actor and r.recorded_at > at - in_flight)]
     if not mine:
         return Recovered([], len(pending) - len(mine))
-    objs = {st.ref_of(o): o for o in executor.cluster.list_isvcs()}
-    outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in mine]
-    return Recovered(outcomes, len(pending) - len(mine))
+    objs: dict[ServiceRef, Obj | None] = {
+        st.ref_of(o): o for o in executor.cluster.list_isvcs()}
+    unread = _read_unlisted(executor, {r.ref for r in mine} - objs.keys())
+    objs.update(unread.found)
+    settle = [r for r in mine if r.ref not in unread.unknown]
+    outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in settle]
+    return Recovered(outcomes, len(pending) - len(settle))
+
+
+@dataclass(frozen=True)
+class _Unlisted:
+    found: dict[ServiceRef, Obj | None]
+    unknown: frozenset[ServiceRef]
+
+
+def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
+    """Services of pending rows the LIST did not return: the LIST covers only the watched
+    namespaces, so only a GET answering NotFound proves one gone; one that cannot be
+    read (e.g. forbidden outside watchNamespaces) is unknown, and its row left alone."""
+    found: dict[ServiceRef, Obj | None] = {}
+    unknown: set[ServiceRef] = set()
+    for ref in refs:
+        try:
+            found[ref] = executor.cluster.get_isvc(ref)
+        except NotFound:
+            found[ref] = None
+        except ClusterError as exc:
+            log.warning("pending row of %s left: %s", ref, exc)
+            unknown.add(ref)
+    return _Unlisted(found, frozenset(unknown))
 
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,

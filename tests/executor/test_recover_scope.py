@@ -1,0 +1,50 @@
+"""watchNamespaces set: a pending row outside the watched namespaces is not "gone".
+
+Recovery LISTs only the watched namespaces, so a row whose ISVC is not in that LIST may
+still exist (a namespace dropped from watchNamespaces, a `reclaimer stop` run with
+another scope). Only a GET answering NotFound proves it gone; otherwise the cluster's
+state decides, or the row is left for a later pass — never falsified as abandoned.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.recover import recover_pending
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.rest import Rest
+from reclaimer.kube.scope import Scope
+from reclaimer.ledger import open_ledger
+from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.schema_check import upgrade
+from tests.executor.conftest import NS, T0, isvc_entry
+from tests.executor.test_recover import _crash
+
+pytestmark = pytest.mark.integration
+ELSEWHERE = "team-elsewhere"
+
+
+@pytest.mark.timeout(60)
+def test_pending_row_in_an_unwatched_namespace_is_not_abandoned_as_gone(
+        make_sandbox: object, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(db))
+    handle = make_sandbox({"kserve": "0.16", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS, ELSEWHERE], "inferenceServices": [isvc_entry()]})
+    assert _crash(handle, db, "after-api") == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        cluster = KubeCluster(Rest(api), scope=Scope((ELSEWHERE,)))
+        found = recover_pending(Executor(cluster, ledger, actor="successor"), at=T0)
+        states = [(r.state.value, r.error) for r in ledger.history()]
+    finally:
+        api.close()
+        ledger.close()
+    assert ([o.kind.value for o in found.outcomes], states) == (["applied"],
+                                                                [("applied", None)])
