@@ -8,7 +8,9 @@ KServe kept our condition) → the row becomes ``applied`` and is verified like 
 it is not → ``abandoned``, and the next tick decides afresh (the edge is still open).
 Rows already ``applied`` resume verification with a fresh deadline.
 
-Rows another process may still be writing are left alone: a row of another actor
+Nothing is settled once the executor's guard says this process may not write (SIGTERM,
+a lease past its margin): the next leader recovers them. Rows another process may still
+be writing are left alone: a row of another actor
 recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
 record, a holder whose lease has not yet expired), and this process's own rows kept for
 a retry or awaiting verification. A later pass settles them (`Recovered.left` counts them).
@@ -62,6 +64,11 @@ def recover_pending(executor: Executor, *, at: datetime,
                     in_flight: timedelta = timedelta(0)) -> Recovered:
     executor.followup.refresh_held()
     pending = executor.ledger.pending()
+    why = executor.guard()
+    if why is not None:
+        if pending:
+            log.warning("%d pending rows left: %s", len(pending), why)
+        return Recovered([], len(pending))
     ours = executor.retried_record_ids() | {a.record_id for a in executor.followup.awaiting}
     mine = [r for r in pending if r.id not in ours and not (
         r.actor != executor.actor and r.recorded_at > at - in_flight)]

@@ -48,3 +48,25 @@ def test_pending_row_in_an_unwatched_namespace_is_not_abandoned_as_gone(
         ledger.close()
     assert ([o.kind.value for o in found.outcomes], states) == (["applied"],
                                                                 [("applied", None)])
+
+
+@pytest.mark.timeout(60)
+def test_recovery_after_sigterm_settles_nothing(make_sandbox: object, tmp_path: Path) -> None:
+    """SIGTERM (or a lease past its margin) during a new term's recovery: the rows stay
+    pending for the next leader, which may already be recovering them."""
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(db))
+    handle = make_sandbox({"kserve": "0.16", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS], "inferenceServices": [isvc_entry()]})
+    assert _crash(handle, db, "after-api") == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        executor = Executor(KubeCluster(Rest(api)), ledger, actor="successor")
+        executor.guard = lambda: "shutting down (SIGTERM)"
+        found = recover_pending(executor, at=T0)
+        states = [r.state.value for r in ledger.history()]
+    finally:
+        api.close()
+        ledger.close()
+    assert (found.outcomes, found.left, states) == ([], 1, ["planned"])
