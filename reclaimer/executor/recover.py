@@ -80,7 +80,7 @@ def recover_pending(executor: Executor, *, at: datetime,
     objs.update(unread.found)
     settle = [r for r in mine if r.ref not in unread.unknown]
     outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in settle]
-    return Recovered(outcomes, len(pending) - len(settle))
+    return Recovered(outcomes, len(pending) - len(mine))
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ class _Unlisted:
 def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
     """Services of pending rows the LIST did not return: the LIST covers only the watched
     namespaces, so only a GET answering NotFound proves one gone; one that cannot be
-    read (e.g. forbidden outside watchNamespaces) is unknown, and its row left alone."""
+    read (e.g. forbidden outside watchNamespaces) is unknown, and its row left alone
+    until the next term (not counted in ``left``: no LIST every tick for it)."""
     found: dict[ServiceRef, Obj | None] = {}
     unknown: set[ServiceRef] = set()
     for ref in refs:
