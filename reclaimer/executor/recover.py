@@ -69,9 +69,10 @@ def recover_pending(executor: Executor, *, at: datetime,
         if pending:
             log.warning("%d pending rows left: %s", len(pending), why)
         return Recovered([], len(pending))
+    _forget_settled(executor, pending)
     ours = executor.retried_record_ids() | {a.record_id for a in executor.followup.awaiting}
     mine = [r for r in pending if r.id not in ours and not (
-        r.actor != executor.actor and r.recorded_at > at - in_flight)]
+        r.actor != executor.actor and _in_flight(executor, r, at=at, in_flight=in_flight))]
     if not mine:
         return Recovered([], len(pending) - len(mine))
     objs: dict[ServiceRef, Obj | None] = {
@@ -81,6 +82,20 @@ def recover_pending(executor: Executor, *, at: datetime,
     settle = [r for r in mine if r.ref not in unread.unknown]
     outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in settle]
     return Recovered(outcomes, len(pending) - len(mine))
+
+
+def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
+               in_flight: timedelta) -> bool:
+    """Another actor may still be writing the row: recorded, or first seen pending by this
+    process, within ``in_flight`` before ``at``. The second is by this process's own
+    clock, so an actor whose clock runs behind cannot make a fresh row look stale."""
+    seen = executor.pending_seen.setdefault(record.id, at)
+    return record.recorded_at > at - in_flight or seen > at - in_flight
+
+
+def _forget_settled(executor: Executor, pending: list[TransitionRecord]) -> None:
+    live = {r.id for r in pending}
+    executor.pending_seen = {i: t for i, t in executor.pending_seen.items() if i in live}
 
 
 @dataclass(frozen=True)
