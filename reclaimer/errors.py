@@ -14,10 +14,16 @@ service, or refuse to start.
     ├── MetricsUnavailable            Prometheus failed: every service is unknown this tick
     ├── ClusterError                  the Kubernetes API failed
     │   ├── NotFound                  404: the object is gone (for a delete: already done)
-    │   ├── Conflict                  409: stale resourceVersion, re-read next tick
-    │   ├── TooManyRequests           429: wait `retry_after` seconds
-    │   ├── ServerError               5xx: retry with backoff
-    │   └── ClusterUnavailable        no answer at all (refused, timed out)
+    │   ├── Transient                 worth trying again: the same decision keeps its row
+    │   │   ├── Conflict              409: stale resourceVersion, re-read next tick
+    │   │   ├── TooManyRequests       429: wait `retry_after` seconds
+    │   │   ├── ServerError           5xx (and 408): retry with backoff
+    │   │   └── ClusterUnavailable    no answer at all (refused, timed out)
+    │   └── Rejected                  the same request would be refused again: the edge
+    │       │                         fails once (one row, one Event), the next one tries
+    │       ├── Forbidden             403: RBAC, or an admission webhook saying no
+    │       ├── Invalid               400, 422 and any other 4xx: the request itself is wrong
+    │       └── ChildMissing          404 on an object the ISVC owns (its Deployment)
     ├── LedgerError                   the database failed
     │   ├── LedgerUnavailable         cannot connect, or the URL is malformed
     │   ├── SchemaBehind              the schema is behind head: run `reclaimer db upgrade`
@@ -25,6 +31,10 @@ service, or refuse to start.
     └── ExecutionError                a transition could not be carried out
         ├── Refused                   the executor will not act (reason says why)
         └── VerificationTimeout       the cluster did not reach the state in time
+
+Errors are classed once, here (docs/design.md §5): `TRANSIENT` are retried with backoff and the
+decision keeps its planned row; `PERMANENT` fail the edge once. `is_transient` is the
+one question every caller asks.
 """
 
 from __future__ import annotations
@@ -81,11 +91,31 @@ class NotFound(ClusterError):
     """The object does not exist (any more)."""
 
 
-class Conflict(ClusterError):
+class Transient(ClusterError):
+    """A failure that may not happen again: retry with backoff, keep the decision's row."""
+
+
+class Rejected(ClusterError):
+    """The API server refused the request itself; sent again, it is refused again."""
+
+
+class Forbidden(Rejected):
+    """403: the service account may not do this (RBAC, or an admission policy)."""
+
+
+class Invalid(Rejected):
+    """400, 422 or another 4xx: the request is wrong for this object."""
+
+
+class ChildMissing(Rejected):
+    """An object the ISVC should own (a component Deployment) is not there."""
+
+
+class Conflict(Transient):
     """The object changed since it was read; re-read and decide again."""
 
 
-class TooManyRequests(ClusterError):
+class TooManyRequests(Transient):
     """The API server asks to slow down for ``retry_after`` seconds."""
 
     def __init__(self, message: str, *, retry_after: float, status: int | None = 429) -> None:
@@ -93,11 +123,11 @@ class TooManyRequests(ClusterError):
         super().__init__(message, status=status)
 
 
-class ServerError(ClusterError):
-    """The API server failed (5xx); worth retrying with backoff."""
+class ServerError(Transient):
+    """The API server failed (5xx) or timed the request out (408); retry with backoff."""
 
 
-class ClusterUnavailable(ClusterError):
+class ClusterUnavailable(Transient):
     """The API server did not answer at all."""
 
 
@@ -127,3 +157,15 @@ class Refused(ExecutionError):
 
 class VerificationTimeout(ExecutionError):
     """The cluster did not reach the wanted state within the verify timeout."""
+
+
+TRANSIENT = (Transient,)
+"""Retried: the planned row stays and the same decision reuses it."""
+PERMANENT = (Rejected, Refused)
+"""The edge fails once: one ``failed`` row, one Event; the next edge tries again."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying the same request again may succeed. Anything not known to be
+    transient (a plain `ClusterError` from an odd library failure included) is not."""
+    return isinstance(exc, TRANSIENT)

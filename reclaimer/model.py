@@ -136,9 +136,11 @@ class ServiceRef:
 class Service:
     """One observed InferenceService.
 
-    ``stop_changed_at``/``stop_changed_by`` come from managedFields: when and by which
-    field manager the stop annotation last changed, so edges can be superseded by
-    people (docs/design.md §3.2).
+    ``stop_changed_by`` comes from managedFields: the field manager that last set the
+    stop annotation, which names the actor of an external change (docs/design.md §3.2).
+    ``stop_changed_at`` is that entry's ``time``, kept for display only: the API server
+    moves it whenever that manager changes *any* of its fields, so no decision uses it;
+    the time of a change is when reclaimer observed it (the ledger's ``observed`` row).
     """
 
     ref: ServiceRef
@@ -333,6 +335,11 @@ class LastTransition:
     uid: str = ""
 
 
+# How far back the ledger reports idle stops to the breaker; ``mass_idle_span`` is at
+# most this.
+RECENT_IDLE = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class LedgerView:
     """Read-only facts from the ledger that `decide()` needs."""
@@ -340,6 +347,12 @@ class LedgerView:
     applied_edge_keys: frozenset[str] = frozenset()
     last_transitions: Mapping[ServiceRef, LastTransition] = EMPTY
     holds: Mapping[ServiceRef, Hold] = EMPTY
+    # Edge key -> the first tick that deferred that stop (its first ``DeferredBusy`` row):
+    # the deferral clock (``maxDefer``) counts from there, never from the edge instant.
+    deferred_since: Mapping[str, datetime] = EMPTY
+    # Services reclaimer idle-stopped within the last `RECENT_IDLE` (latest instant): the
+    # mass-idle breaker counts them with this tick's proposals.
+    recent_idle_stops: Mapping[ServiceRef, datetime] = EMPTY
 
     def active_hold(self, ref: ServiceRef, now: datetime) -> Hold | None:
         hold = self.holds.get(ref)
@@ -384,6 +397,16 @@ class PolicyConflict:
 
 
 @dataclass(frozen=True)
+class PolicyFault:
+    """A policy whose decision raised: it is left out of this tick's plan entirely, and
+    the loop reports it as invalid (``Valid=False``, metric, log); the others act."""
+
+    policy: str
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Plan:
     transitions: tuple[Transition, ...] = ()
     missed: tuple[Transition, ...] = ()
@@ -391,6 +414,7 @@ class Plan:
     alerts: tuple[str, ...] = ()
     next_wake: datetime | None = None
     breaker_open: bool = False
+    faults: tuple[PolicyFault, ...] = ()
 
     @property
     def actionable(self) -> tuple[Transition, ...]:
@@ -404,6 +428,8 @@ class DecideSettings:
     max_stops_per_tick: int = 50
     mass_idle_fraction: float = 0.5
     mass_idle_minimum: int = 5
+    # Idle stops made this long ago still count for the breaker (at most `RECENT_IDLE`).
+    mass_idle_span: timedelta = timedelta(minutes=15)
     max_concurrent_starts: int = 20
     start_lead_time: timedelta = timedelta(0)
     busy_lookback: timedelta = timedelta(minutes=5)

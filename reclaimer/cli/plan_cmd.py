@@ -11,6 +11,13 @@ JSON (docs/design.md §8): a list of ``{"namespace", "name", "action", "trigger"
 "reason", "at"}``, plus ``"blocked": "<why>"`` for entries not acted on. Conflicts and
 alerts go to stderr. Exit 1 when a policy document or the inventory is invalid (the
 valid policies are still planned).
+
+With ``--prometheus URL`` or ``--config FILE`` the signals are evaluated at ``--at``
+exactly as a service tick evaluates them (`service.observe.gather_signals`, the
+config's safety settings and signal presets), so the plan shows the deferral or idle
+verdict a real tick would make; each JSON item then carries its ``"evidence"``. A
+failed evaluation makes every service unknown, as in the service, and is reported on
+stderr. The ledger is still empty: every edge looks unapplied.
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +36,27 @@ from reclaimer.cli import plan_table
 from reclaimer.cli.output import add_output_flag, emit
 from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.clock import clock_from_env
+from reclaimer.config import load_settings
 from reclaimer.errors import InvalidInput
 from reclaimer.kube.isvc import service_from_isvc
-from reclaimer.model import DecideSettings, DeploymentMode, LedgerView, Plan, Service, Transition
+from reclaimer.model import (
+    DecideSettings,
+    DeploymentMode,
+    LedgerView,
+    Plan,
+    Policy,
+    Service,
+    ServiceRef,
+    Signals,
+    Transition,
+)
 from reclaimer.policy.decide import decide
 from reclaimer.policy.loading import load_paths
+from reclaimer.policy.matching import governed
+from reclaimer.service.app import decide_settings
+from reclaimer.service.observe import gather_signals
+from reclaimer.signals.prometheus import PrometheusSignals
+from reclaimer.signals.settings import PrometheusSettings
 
 EXIT_OK, EXIT_INVALID = 0, 1
 COLUMNS = ("namespace", "name", "action", "trigger", "policy", "reason", "blocked")
@@ -48,6 +72,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     plan.add_argument("--inventory", type=Path, required=True, metavar="FILE",
                       help="a List of InferenceServices, YAML or JSON")
     plan.add_argument("--at", metavar="T", help="RFC 3339 instant with offset (default: now)")
+    plan.add_argument("--prometheus", metavar="URL",
+                      help="evaluate the signals at --at as the service does (overrides "
+                           "the config's prometheus.url)")
+    plan.add_argument("--config", type=Path, metavar="FILE",
+                      help="service config (YAML): Prometheus, signal presets, safety")
     plan.add_argument("--default-mode", default=DeploymentMode.KNATIVE.value,
                       choices=[m.value for m in DeploymentMode if m is not DeploymentMode.UNKNOWN],
                       help="the cluster's defaultDeploymentMode (default: Knative)")
@@ -62,17 +91,51 @@ def run_plan(args: argparse.Namespace) -> int:
     policies, errors = load_paths(args.policies)
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
-    plan = decide(now, policies, services, signals={}, ledger=LedgerView(),
-                  settings=DecideSettings())
+    online = bool(args.prometheus or args.config)
+    settings, signals = _signals(args, now, policies, services) if online else (
+        DecideSettings(), {})
+    plan = decide(now, policies, services, signals=signals, ledger=LedgerView(),
+                  settings=settings)
     _warn(plan)
-    items = [plan_item(t) for t in plan.transitions]
+    items = [plan_item(t, evidence=online) for t in plan.transitions]
     if not emit(items, args.output, sys.stdout):
-        plan_table.show(items, policies=policies, services=services, at=now,
-                        wide=args.output == "wide", out=sys.stdout)
+        rows = [{**item, "evidence": _compact(item["evidence"])} if online else item
+                for item in items]
+        plan_table.show(rows, policies=policies, services=services, at=now,
+                        wide=args.output == "wide", out=sys.stdout,
+                        extra=("evidence",) if online else ())
     return EXIT_INVALID if errors else EXIT_OK
 
 
-def plan_item(transition: Transition) -> dict[str, Any]:
+def _signals(args: argparse.Namespace, now: datetime, policies: Sequence[Policy],
+             services: Sequence[Service]
+             ) -> tuple[DecideSettings, Mapping[ServiceRef, Signals]]:
+    """The service's own evaluation at ``now``: its windows, presets and fail-safe."""
+    flags = {"prometheus": {"url": args.prometheus}} if args.prometheus else {}
+    config = load_settings(args.config, flags=flags)
+    settings = decide_settings(config)
+    source = PrometheusSignals(PrometheusSettings.from_mapping(config.prometheus))
+    try:
+        gathered = gather_signals(source, governed(policies, services), now=now,
+                                  traffic_window=settings.busy_lookback)
+    finally:
+        source.close()
+    for failure in gathered.failures:
+        print(f"reclaimer: warning: {failure}; every service is unknown, as in a tick",
+              file=sys.stderr)
+    return settings, gathered.by_service
+
+
+_BOOKKEEPING = frozenset({"edgeAt", "dueAt", "edgeKey", "rule", "lateSeconds", "busyAtStop"})
+
+
+def _compact(evidence: Mapping[str, Any]) -> str:
+    """The signal evidence on one table line (the JSON keeps all of it)."""
+    return " ".join(f"{key}={f'{value:.4g}' if isinstance(value, float) else value}"
+                    for key, value in evidence.items() if key not in _BOOKKEEPING)
+
+
+def plan_item(transition: Transition, *, evidence: bool = False) -> dict[str, Any]:
     item: dict[str, Any] = {
         "namespace": transition.ref.namespace, "name": transition.ref.name,
         "action": transition.action.value, "trigger": transition.trigger.value,
@@ -80,6 +143,8 @@ def plan_item(transition: Transition) -> dict[str, Any]:
         "at": transition.at.isoformat()}
     if transition.blocked is not None:
         item["blocked"] = transition.blocked
+    if evidence:
+        item["evidence"] = dict(transition.evidence)
     return item
 
 

@@ -13,19 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reclaimer.errors import (
-    ClusterError,
-    ClusterUnavailable,
-    Conflict,
-    LedgerError,
-    NotFound,
-    Refused,
-    ServerError,
-    TooManyRequests,
-)
+from reclaimer.errors import PERMANENT, TRANSIENT, ClusterError, LedgerError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Handler
-from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
+from reclaimer.executor.outcome import Awaiting, ErrorClass, Outcome, OutcomeKind
 from reclaimer.kube.events import RECLAIMED, RESTORED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.protocol import PlannedEntry
@@ -35,20 +26,14 @@ if TYPE_CHECKING:
     from reclaimer.executor.executor import Executor
 
 log = logging.getLogger("reclaimer.executor")
-TRANSIENT = (Conflict, TooManyRequests, ServerError, ClusterUnavailable)
-RetryKey = tuple[str, str, str, str | None]
 A = TypeVar("A")
 B = TypeVar("B")
 
 
-def key_of(t: Transition) -> RetryKey:
-    return (t.ref.namespace, t.ref.name, t.action.value, t.edge_key)
-
-
 def outcome(t: Transition, kind: OutcomeKind, record_id: int | None, message: str,
-            strategy: str | None = None) -> Outcome:
+            strategy: str | None = None, *, error: ErrorClass | None = None) -> Outcome:
     return Outcome(ref=t.ref, action=t.action, kind=kind, record_id=record_id,
-                   message=message, strategy=strategy)
+                   message=message, strategy=strategy, error=error)
 
 
 @dataclass(frozen=True)
@@ -59,7 +44,8 @@ class Prepared:
     obj: Obj
     handler: Handler
     retried: int | None
-    """The planned row kept from an earlier, transiently failed attempt."""
+    """The planned row kept from an earlier, transiently failed attempt at the same
+    decision (`attempts.decision_of`)."""
     restore: Mapping[str, Any] | None
 
 
@@ -159,8 +145,7 @@ class Chunk:
         try:
             return self._write(claimed)
         except Exception as exc:
-            with self.ex.lock:
-                self.ex.retry[key_of(claimed.prepared.transition)] = claimed.record_id
+            self.ex.attempts.keep(claimed.prepared.transition, claimed.record_id)
             return exc
 
     def _claim(self, slots: Sequence[Outcome | Prepared]
@@ -171,9 +156,18 @@ class Chunk:
                    for _, p in ready]
         ids = self.ex.ledger.record_planned_many(entries, actor=self.ex.actor, at=self.at)
         for (index, prepared), record_id in zip(ready, ids, strict=True):
-            t = prepared.transition
-            yield index, (Claimed(prepared, record_id) if record_id is not None else outcome(
-                t, OutcomeKind.SKIPPED, None, f"edge {t.edge_key} is already claimed"))
+            yield index, (Claimed(prepared, record_id) if record_id is not None
+                          else self._not_claimed(prepared))
+
+    def _not_claimed(self, prepared: Prepared) -> Outcome:
+        """Another replica claimed the edge first, or settled the kept row meanwhile
+        (then it is forgotten: nothing acts on a settled row)."""
+        t = prepared.transition
+        if prepared.retried is not None:
+            self.ex.attempts.drop(t, prepared.retried)
+            return outcome(t, OutcomeKind.SKIPPED, None,
+                           f"its planned row {prepared.retried} was settled meanwhile")
+        return outcome(t, OutcomeKind.SKIPPED, None, f"edge {t.edge_key} is already claimed")
 
     def _write(self, claimed: Claimed) -> str | Outcome:
         """The strategy's API calls; a failure is settled here, a success returns its
@@ -184,24 +178,22 @@ class Chunk:
         try:
             return act(ex.ctx, p.obj, at=self.at)
         except TRANSIENT as exc:
-            with ex.lock:
-                ex.retry[key_of(t)] = record_id
-            return outcome(t, OutcomeKind.RETRY, record_id, f"retried next tick: {exc}")
+            ex.attempts.keep(t, record_id)
+            return outcome(t, OutcomeKind.RETRY, record_id, f"retried next tick: {exc}",
+                           error=ErrorClass.TRANSIENT)
         except NotFound:
             return ex.finish(t, record_id, OutcomeKind.ABANDONED,
                              "the InferenceService is gone", at=self.at)
-        except Refused as exc:
-            with ex.lock:
-                ex.refused[key_of(t)] = str(exc)
-            return ex.fail(t, record_id, f"{handler.name}: {exc}", at=self.at)
-        except ClusterError as exc:
-            return ex.fail(t, record_id, f"{handler.name}: {exc}", at=self.at)
+        except PERMANENT as exc:
+            return ex.reject(p, record_id, f"{handler.name}: {exc}", at=self.at)
+        except ClusterError as exc:  # not known to be transient: failed once, like PERMANENT
+            return ex.reject(p, record_id, f"{handler.name}: {exc}", at=self.at)
 
     def _applied(self, claimed: Claimed, message: str) -> Outcome:
         p, ex = claimed.prepared, self.ex
         t, uid, name = p.transition, st.uid_of(p.obj), p.handler.name
-        with ex.lock:
-            ex.retry.pop(key_of(t), None)
+        ex.attempts.drop(t, claimed.record_id)
+        ex.attempts.lift([t])
         why = f"{message} (trigger {t.trigger.value}, policy {t.policy or '-'}, {t.reason.value})"
         ex.followup.track(Awaiting(
             record_id=claimed.record_id, ref=t.ref, uid=uid, action=t.action, strategy=name,

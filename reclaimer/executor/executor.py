@@ -14,32 +14,36 @@ the copy's resourceVersion, so a stale copy gets a 409 and the transition is ret
 next tick from a fresh GET; nothing newer is ever overwritten. Verification is not waited
 for here: `FollowUp.run` checks everything awaiting once per tick with two LIST calls.
 
-Transient failures (409, 429 beyond the inline budget, 5xx after backoff, API down)
-keep the planned row and remember it, so the next tick's attempt at the same transition
-reuses it: no duplicate ledger rows, and nothing is recorded as applied that was not.
+Errors are classed once (`errors.TRANSIENT`, `errors.PERMANENT`). Transient failures
+(409, 429 beyond the inline budget, 5xx after backoff, API down) keep the planned row
+for the same decision only (`attempts`): a retry of that decision reuses it, a newer
+decision gets its own row and the old one is closed ``abandoned`` with the reason, so
+every record carries the time and evidence of the decision that acted. A permanent
+failure (403, 422, a refusal) fails its decision once: one ``failed`` row, one Event.
 
 ``guard`` is asked before each chunk of writes whether this process may still act (its
-lease renewed within the safety margin, no SIGTERM, the tick within its budget; DESIGN
-§7); when it says no, the rest of the tick is left for the next leader's decision.
+lease renewed within the safety margin, no SIGTERM, the tick within its budget;
+docs/design.md §7); when it says no, the rest of the tick is left for the next leader's decision.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor as Pool
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
-from reclaimer.errors import NotFound
+from reclaimer.errors import TRANSIENT, LedgerError, NotFound
 from reclaimer.executor import isvc_state as st
+from reclaimer.executor.attempts import Attempts, Rejection, Stale
 from reclaimer.executor.base import Context, Handler
-from reclaimer.executor.chunk import TRANSIENT, Chunk, Prepared, RetryKey, key_of, outcome
+from reclaimer.executor.chunk import Chunk, Prepared, outcome
 from reclaimer.executor.followup import FollowUp, HeldStop
 from reclaimer.executor.native import Native
-from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
+from reclaimer.executor.outcome import ErrorClass, ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import choose
 from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
 from reclaimer.kube.kserve_version import KServeVersion
@@ -71,9 +75,7 @@ class Executor:
         """The cluster's KServe as the inventory read it; the configured one wins."""
         self.cached = cached
         self._sleep = sleep
-        self.retry: dict[RetryKey, int] = {}
-        self.refused: dict[RetryKey, str] = {}
-        self.lock = threading.Lock()
+        self.attempts = Attempts(retry_after=self.options.retry_rejected_after)
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call)
         self.followup = FollowUp(self.ctx, timeout=self.options.verify_timeout)
         self.guard: Guard = always_allowed
@@ -90,6 +92,7 @@ class Executor:
     def apply_many(self, transitions: Sequence[Transition], *, at: datetime,
                    pool: Pool | None = None) -> list[Outcome]:
         """Outcomes in the order of ``transitions``; API calls on ``pool`` if given."""
+        self.close_stale(self.attempts.stale(transitions, whole_plan=False), at=at)
         chunk = Chunk(self, at=at, pool=pool)
         size = self.options.chunk_size
         outcomes: list[Outcome] = []
@@ -129,8 +132,7 @@ class Executor:
         """Leadership (re)gained: rows kept for a retry or awaiting verification in an
         earlier term may have been settled by another leader since; `recover` reads
         them from the ledger again."""
-        with self.lock:
-            self.retry.clear()
+        self.attempts.clear()
         self.followup.forget_awaiting()
 
     def apply_all(self, transitions: Iterable[Transition], *, at: datetime) -> list[Outcome]:
@@ -160,23 +162,62 @@ class Executor:
                                 message=message, warning=False, at=at)
         return True
 
+    def settle_retries(self, decided: Sequence[Transition], *, at: datetime) -> list[Outcome]:
+        """Close the kept rows whose decision this tick's plan (``decided``: every entry,
+        blocked and missed ones included) does not take again: superseded, satisfied,
+        held, deferred, or no longer decided at all. Before the plan's blocked entries
+        are recorded, so those claim their edge instead of finding it taken."""
+        return self.close_stale(self.attempts.stale(decided, whole_plan=True), at=at)
+
+    def close_stale(self, stale: Sequence[Stale], *, at: datetime) -> list[Outcome]:
+        closed = []
+        for item in stale:
+            namespace, name, action = item.key
+            ref = ServiceRef(namespace, name)
+            try:
+                self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
+            except LedgerError as exc:
+                log.warning("kept row %d of %s not closed: %s", item.record_id, ref, exc)
+                continue
+            log.info("%s %s: planned row %d abandoned (%s)", action, ref, item.record_id,
+                     item.why)
+            closed.append(Outcome(ref=ref, action=Action(action), kind=OutcomeKind.ABANDONED,
+                                  record_id=item.record_id, message=item.why))
+        return closed
+
     def prepare(self, transition: Transition, *, at: datetime) -> Prepared | Outcome:
         """Everything decided before the ledger is written: no writes here."""
-        retried = self.pending(transition)
+        retried = self.attempts.reusable(transition)
         try:
             obj, handler = self._read(transition, fresh=retried is not None)
         except NotFound:
             return self.gone(transition, at=at)
         except TRANSIENT as exc:
             return outcome(transition, OutcomeKind.RETRY, retried,
-                           f"not read, retried next tick: {exc}")
+                           f"not read, retried next tick: {exc}", error=ErrorClass.TRANSIENT)
         if (transition.uid and st.uid_of(obj) != transition.uid) or st.deleting(obj):
             return self.gone(transition, at=at)  # KServe's finalizer: not gone yet, going
-        refusal = handler.refusal(obj, action=transition.action)
-        if refusal is not None and self.refused.get(key_of(transition)) == refusal:
-            return self._refused_again(transition, obj, f"{handler.name}: {refusal}", at=at)
+        waiting = self._rejected(transition, obj, handler, at=at)
+        if waiting is not None:
+            return waiting
         return Prepared(transition=transition, obj=obj, handler=handler, retried=retried,
                         restore=handler.restore_before(obj, action=transition.action))
+
+    def _rejected(self, t: Transition, obj: Obj, handler: Handler, *,
+                  at: datetime) -> Outcome | None:
+        """A decision without an edge that failed permanently is not tried (no row, no
+        Event) until its wait is over, or the refusal that failed it is gone."""
+        rejection = self.attempts.rejected(t, uid=st.uid_of(obj), at=at)
+        if rejection is None:
+            return None
+        if rejection.refusal is not None and (
+                handler.refusal(obj, action=t.action) != rejection.refusal):
+            self.attempts.lift([t])
+            return None
+        until = (rejection.at + self.attempts.retry_after).isoformat()
+        return outcome(t, OutcomeKind.SKIPPED, None,
+                       f"failed at {rejection.at.isoformat()}: {rejection.error}; "
+                       f"tried again at the next edge or after {until}")
 
     def _read(self, transition: Transition, *, fresh: bool) -> tuple[Obj, Handler]:
         """The cached copy for the native strategy; a GET for a retry (its copy was
@@ -208,46 +249,43 @@ class Executor:
         The ledger counts a claimed edge as done, so `decide()` would never plan it
         again and the stop or start would be lost; the loop hides these claims from its
         view, the edge is planned again (holds and newer edges still apply), and the
-        retry reuses its planned row."""
-        with self.lock:
-            return frozenset(key[3] for key in self.retry if key[3] is not None)
+        retry reuses its planned row, or `settle_retries` closes it."""
+        return self.attempts.retried_edge_keys()
 
     def retried_record_ids(self) -> frozenset[int]:
         """Planned rows this process keeps for a retry: not for `recover` to settle."""
-        with self.lock:
-            return frozenset(self.retry.values())
+        return self.attempts.kept_ids()
 
-    def pending(self, transition: Transition) -> int | None:
-        with self.lock:
-            return self.retry.get(key_of(transition))
+    def reject(self, p: Prepared, record_id: int, error: str, *, at: datetime) -> Outcome:
+        """A permanent failure: the decision fails once. An edge keeps its claim (it is
+        not planned again); a decision without one waits in `attempts`."""
+        t = p.transition
+        self.attempts.reject(t, Rejection(
+            uid=st.uid_of(p.obj), at=at, error=error,
+            refusal=p.handler.refusal(p.obj, action=t.action)))
+        failed = self.fail(t, record_id, error, at=at, permanent=True)
+        return replace(failed, error=ErrorClass.PERMANENT)
 
-    def _refused_again(self, t: Transition, obj: Obj, error: str, *,
-                       at: datetime) -> Outcome:
-        """A refusal already in the ledger: bump the Event's count, add no row."""
-        self.cluster.emit_event(t.ref, st.uid_of(obj), reason=RECLAIM_FAILED,
-                                message=f"{t.action.value} failed: {error}", warning=True,
-                                at=at)
-        return outcome(t, OutcomeKind.FAILED, None, error)
-
-    def fail(self, t: Transition, record_id: int, error: str, *, at: datetime) -> Outcome:
+    def fail(self, t: Transition, record_id: int, error: str, *, at: datetime,
+             permanent: bool = False) -> Outcome:
         self.cluster.emit_event(t.ref, t.uid, reason=RECLAIM_FAILED,
                                 message=f"{t.action.value} failed: {error}", warning=True,
                                 at=at)
-        return self.finish(t, record_id, OutcomeKind.FAILED, error, at=at)
+        return self.finish(t, record_id, OutcomeKind.FAILED, error, at=at,
+                           keep_claim=permanent)
 
     def finish(self, t: Transition, record_id: int, kind: OutcomeKind, error: str, *,
-               at: datetime) -> Outcome:
-        with self.lock:
-            self.retry.pop(key_of(t), None)
+               at: datetime, keep_claim: bool = False) -> Outcome:
+        self.attempts.drop(t, record_id)
         if kind is OutcomeKind.FAILED:
-            self.ledger.mark_failed(record_id, at=at, error=error)
+            self.ledger.mark_failed(record_id, at=at, error=error, keep_claim=keep_claim)
         else:
             self.ledger.mark_abandoned(record_id, at=at, error=error)
         log.info("%s %s: %s (%s)", t.action.value, t.ref, kind.value, error)
         return outcome(t, kind, record_id, error)
 
     def gone(self, t: Transition, *, at: datetime) -> Outcome:
-        record_id = self.pending(t)
+        record_id = self.attempts.reusable(t)
         if record_id is not None:
             return self.finish(t, record_id, OutcomeKind.ABANDONED,
                                "the InferenceService is gone", at=at)

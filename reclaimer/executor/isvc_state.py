@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from reclaimer import kserve
 from reclaimer.kube import isvc
 from reclaimer.model import DeploymentMode, parse_mode
 
 Obj = dict[str, Any]
 ref_of = isvc.ref_of  # one reader of namespace/name for the kube and executor layers
-STOP = "serving.kserve.io/stop"
+STOP = kserve.STOP_ANNOTATION
 DISABLE_AUTO_UPDATE = "serving.kserve.io/disable-auto-update"
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS = "serving.kserve.io/autoscalerClass"
@@ -44,8 +45,13 @@ def annotations_of(obj: Obj) -> dict[str, str]:
 
 
 def stop_requested(obj: Obj) -> bool:
-    """KServe's ``GetForceStopRuntime``: only a case-insensitive "true" stops."""
-    return annotations_of(obj).get(STOP, "").strip().lower() == "true"
+    """KServe's ``GetForceStopRuntime``, through the one parser (`reclaimer.kserve`)."""
+    return kserve.stop_requested_in(annotations_of(obj))
+
+
+def odd_stop(obj: Obj) -> str | None:
+    """Why the stop annotation looks like a stop but is none for KServe (``" true"``)."""
+    return kserve.odd_stop_in(annotations_of(obj))
 
 
 def auto_update_disabled(obj: Obj) -> bool:

@@ -7,16 +7,19 @@ labels and annotations are as the user had them (``kserve_stop.md`` §7.1).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from reclaimer import kserve
 from reclaimer.errors import Refused
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
+log = logging.getLogger("reclaimer.executor")
 NAME = "native"
 STOPPED_MESSAGE = 'stopped with KServe\'s annotation serving.kserve.io/stop: "true"'
 STARTED_MESSAGE = "started: serving.kserve.io/stop restored to the user's value"
@@ -41,10 +44,14 @@ class Native:
             return "already stopped: serving.kserve.io/stop was already \"true\""
         if st.auto_update_disabled(obj):
             raise Refused(AUTO_UPDATE_REFUSAL)
-        body = {"metadata": {"annotations": {st.STOP: "true"},
+        body = {"metadata": {"annotations": {st.STOP: kserve.STOP_VALUE},
                              "resourceVersion": st.resource_version(obj)}}
         ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
-        return STOPPED_MESSAGE
+        odd = st.odd_stop(obj)
+        if odd is None:
+            return STOPPED_MESSAGE
+        log.warning("%s: %s; reclaimer wrote \"true\"", st.ref_of(obj), odd)
+        return f"{STOPPED_MESSAGE} (it was not stopped: {odd})"
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         if not st.stop_requested(obj):

@@ -13,6 +13,13 @@ from reclaimer.kube.kserve_version import KServeVersion, parse_kserve_version
 from reclaimer.model import Action, DeploymentMode, ServiceRef
 
 
+class ErrorClass(StrEnum):
+    """`errors.is_transient`, as the metric's label."""
+
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+
+
 class OutcomeKind(StrEnum):
     APPLIED = "applied"
     VERIFIED = "verified"
@@ -32,6 +39,8 @@ class Outcome:
     record_id: int | None
     message: str
     strategy: str | None = None
+    error: ErrorClass | None = None
+    """How the API error behind a ``retry`` or ``failed`` outcome was classed."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,9 @@ class ExecutorOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     chunk_size: int = 200
     """Transitions claimed and marked per ledger transaction; bounds a tick's memory."""
+    retry_rejected_after: timedelta = timedelta(hours=1)
+    """A decision without an edge (idle) that failed permanently (403, 422, a refusal)
+    is tried again this much later, not every tick; an edge is tried at the next edge."""
     kserve_version: KServeVersion | None = None
     """``executor.kserveVersion``: what KServe's stop covers (`strategy.native_covers`)."""
 

@@ -17,7 +17,7 @@ from reclaimer.errors import NotFound
 from reclaimer.kube import rest
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
-from reclaimer.kube.ports import Obj
+from reclaimer.kube.ports import Obj, Scalers
 from reclaimer.kube.scope import EVERYWHERE, Scope
 from reclaimer.kube.trim import ISVC_LABEL, trim_isvc
 from reclaimer.model import ServiceRef
@@ -83,6 +83,24 @@ class KubeCluster:
         except NotFound:
             if replicas != 0:
                 raise
+
+    def list_scalers(self, namespace: str) -> Scalers:
+        """Three LISTs in one namespace; only the managed Raw stop asks (old KServe)."""
+        return Scalers(scaled_objects=self._served(rest.SCALED_OBJECT, namespace),
+                       hpas=self._served(rest.HPA, namespace),
+                       rollouts=self._served(rest.ROLLOUT, namespace))
+
+    def _served(self, kind: rest.Kind, namespace: str) -> tuple[Obj, ...]:
+        """The namespace's objects of ``kind``; none when the kind is not served (its
+        CRD is not installed). Any other failure (403 included) is raised: not knowing
+        who scales a Deployment is no licence to scale it."""
+        try:
+            return tuple(self.rest.list(kind, namespace).get("items") or [])
+        except NotFound:
+            return ()
+
+    def patch_scaled_object(self, namespace: str, name: str, body: Obj) -> Obj:
+        return self.rest.merge_patch(rest.SCALED_OBJECT, namespace, name, body)
 
     def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
                    warning: bool, at: datetime) -> None:

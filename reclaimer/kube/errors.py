@@ -1,8 +1,9 @@
 """Kubernetes API failures as reclaimer's own error types.
 
 Callers decide from the type alone (docs/design.md §5): 404 means "already done" for a delete,
-409 means "re-read next tick", 429 carries the server's Retry-After, 5xx is worth a
-retry with backoff, and no answer at all means nothing may be recorded as applied.
+409 means "re-read next tick", 429 carries the server's Retry-After, 5xx and 408 are worth
+a retry with backoff, and no answer at all means nothing may be recorded as applied;
+403 and every other 4xx are `Rejected`: the same request would be refused again.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from reclaimer.errors import (
     ClusterError,
     ClusterUnavailable,
     Conflict,
+    Forbidden,
+    Invalid,
     NotFound,
     ServerError,
     TooManyRequests,
+    Transient,
 )
 
 DEFAULT_RETRY_AFTER = 1.0
@@ -45,21 +49,23 @@ def _message(status: int, reason: str, body: bytes | str | None) -> str:
     return f"{status} {reason}: {detail or text[:200] or 'no detail'}"
 
 
+_BY_STATUS: Mapping[int, type[ClusterError]] = {
+    401: Transient,  # credentials not accepted: a rotated token is read again
+    403: Forbidden, 404: NotFound, 408: ServerError, 409: Conflict,
+}
+
+
 def for_status(status: int, *, reason: str = "", body: bytes | str | None = None,
                headers: Mapping[str, str] | None = None) -> ClusterError:
     """The error for a non-2xx answer."""
     message = _message(status, reason, body)
-    if status == 404:
-        return NotFound(message, status=status)
-    if status == 409:
-        return Conflict(message, status=status)
     if status == 429:
         return TooManyRequests(message, retry_after=retry_after(headers), status=status)
-    if status >= 500:
-        return ServerError(message, status=status)
     if status == 0:
         return ClusterUnavailable(message, status=None)
-    return ClusterError(message, status=status)
+    kind = _BY_STATUS.get(status) or (
+        ServerError if status >= 500 else Invalid if 400 <= status < 500 else ClusterError)
+    return kind(message, status=status)
 
 
 def from_exception(exc: Exception) -> ClusterError:

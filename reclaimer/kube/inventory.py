@@ -10,12 +10,14 @@ number of services.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
 from reclaimer.errors import NotFound
+from reclaimer.kserve import odd_stop_in
 from reclaimer.kube import rest
 from reclaimer.kube.cache import name_key
 from reclaimer.kube.isvc import service_from_isvc
@@ -25,6 +27,7 @@ from reclaimer.kube.trim import ISVC_LABEL, KeptIsvc, PodShare, keep_isvc, keep_
 from reclaimer.model import DeploymentMode, Service, ServiceRef, parse_mode
 
 Obj = dict[str, Any]
+log = logging.getLogger("reclaimer.inventory")
 CONFIGMAP = "inferenceservice-config"
 
 
@@ -93,7 +96,15 @@ class Inventory:
         self.pods.resync()
 
     def _keep(self, obj: Obj) -> KeptIsvc:
-        """Mapped with the mode known now: `resync` re-lists after reading a new one."""
+        """Mapped with the mode known now: `resync` re-lists after reading a new one.
+
+        A stop annotation that looks like a stop but is none for KServe (``" true"``) is
+        reported each time the object arrives; the service counts as running."""
+        odd = odd_stop_in((obj.get("metadata") or {}).get("annotations"))
+        if odd is not None:
+            meta = obj.get("metadata") or {}
+            log.warning("InferenceService %s/%s: %s", meta.get("namespace"), meta.get("name"),
+                        odd)
         return keep_isvc(obj, default_mode=self.mode)
 
     def objects(self) -> list[Obj]:

@@ -10,7 +10,8 @@ reads ISVCs through the official client as JSON) and `reclaimer plan` (which rea
   itself prefers status (reference/kserve_stop.md §3); the two differ only when the
   annotation was edited after creation, which KServe's webhook rejects for mode changes.
 - **state** (reference/kserve_stop.md §2.1, §2.7): KServe stops only on a
-  case-insensitive ``"true"`` (``strings.EqualFold``; ``" true"`` does not stop). Stop
+  case-insensitive ``"true"`` (`reclaimer.kserve.stop_requested`; ``" true"`` does not
+  stop). Stop
   requested and ``Stopped=True`` is STOPPED; requested but not yet ``Stopped`` is
   STOPPING; not requested is RUNNING, except that reclaimer's managed stop (no
   annotation, its own ``Stopped=True`` condition with reason ``Reclaimed``) is
@@ -32,12 +33,12 @@ from datetime import datetime
 from typing import Any
 
 from reclaimer.errors import InvalidInput
+from reclaimer.kserve import STOP_ANNOTATION, STOP_FIELD, stop_requested
 from reclaimer.model import DeploymentMode, Service, ServiceRef, ServiceState, parse_mode
 
-STOP_ANNOTATION = "serving.kserve.io/stop"
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 OWN_STOP_REASON = "Reclaimed"
-_STOP_FIELD = ("f:metadata", "f:annotations", f"f:{STOP_ANNOTATION}")
+
 
 
 def service_from_isvc(obj: Mapping[str, Any], *, default_mode: DeploymentMode) -> Service:
@@ -71,7 +72,7 @@ def state_of(obj: Mapping[str, Any]) -> ServiceState:
         return ServiceState.UNKNOWN
     stopped = conditions.get("Stopped", {})
     stopped_true = stopped.get("status") == "True"
-    if value.lower() == "true":
+    if stop_requested(value):
         return ServiceState.STOPPED if stopped_true else ServiceState.STOPPING
     if stopped_true and stopped.get("reason") == OWN_STOP_REASON:
         return ServiceState.STOPPED
@@ -130,7 +131,7 @@ def whole_quantity(amount: object) -> int:
 
 def _owns_stop(fields: object) -> bool:
     node = fields
-    for key in _STOP_FIELD:
+    for key in STOP_FIELD:
         if not isinstance(node, Mapping) or key not in node:
             return False
         node = node[key]

@@ -92,6 +92,10 @@ class PolicySource:
                                           cluster=True))
             except PolicyInvalid as exc:
                 invalid.append(exc)
+            except Exception as exc:  # one CR's fault is its own (DESIGN §3.7)
+                invalid.append(PolicyInvalid(source=source_of(obj), document=0,
+                                             field="(document)",
+                                             message=f"cannot be read: {type(exc).__name__}"))
         return ReadPolicies(tuple(valid), tuple(invalid), tuple(objects))
 
     def write_status(self, obj: Obj, *, error: PolicyInvalid | None, matched: int,

@@ -8,12 +8,24 @@ Objects are plain dicts as the API serves them.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from reclaimer.model import ServiceRef
 
 Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scalers:
+    """What may scale Deployments in one namespace besides KServe (`reclaimer.keda`):
+    KEDA ScaledObjects, HPAs and Argo Rollouts. A kind the API server does not serve
+    (KEDA or Argo not installed) is empty."""
+
+    scaled_objects: tuple[Obj, ...] = ()
+    hpas: tuple[Obj, ...] = ()
+    rollouts: tuple[Obj, ...] = ()
 
 
 class Cluster(Protocol):
@@ -32,6 +44,10 @@ class Cluster(Protocol):
     def component_deployments(self, ref: ServiceRef) -> list[Obj]: ...
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
+
+    def list_scalers(self, namespace: str) -> Scalers: ...
+
+    def patch_scaled_object(self, namespace: str, name: str, body: Obj) -> Obj: ...
 
     def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
                    warning: bool, at: datetime) -> None: ...

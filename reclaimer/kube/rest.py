@@ -57,6 +57,9 @@ CONFIGMAP = Kind("", "v1", "configmaps")
 EVENT = Kind("", "v1", "events")
 LEASE = Kind("coordination.k8s.io", "v1", "leases")
 POLICY = Kind("reclaimer.io", "v1alpha1", "reclaimpolicies")
+SCALED_OBJECT = Kind("keda.sh", "v1alpha1", "scaledobjects")
+HPA = Kind("autoscaling", "v2", "horizontalpodautoscalers")
+ROLLOUT = Kind("argoproj.io", "v1alpha1", "rollouts")
 
 
 class Rest:

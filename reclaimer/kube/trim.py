@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reclaimer.errors import InvalidInput
-from reclaimer.kube.isvc import STOP_ANNOTATION, service_from_isvc, whole_quantity
+from reclaimer.kserve import STOP_FIELD
+from reclaimer.kube.isvc import service_from_isvc, whole_quantity
 from reclaimer.model import DeploymentMode, Service, ServiceRef
 
 Obj = dict[str, Any]
@@ -26,7 +27,7 @@ ISVC_LABEL = "serving.kserve.io/inferenceservice"
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 _META_KEYS = ("name", "namespace", "uid", "resourceVersion", "generation", "labels",
               "annotations", "creationTimestamp", "deletionTimestamp")
-_STOP_FIELD = f"f:{STOP_ANNOTATION}"
+_STOP_FIELD = STOP_FIELD[-1]
 COMPONENTS = ("predictor", "transformer", "explainer")
 
 

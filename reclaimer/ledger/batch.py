@@ -33,6 +33,7 @@ FACT_KEYS = ["namespace", "name"]
 def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry], *,
                         actor: str, at: datetime) -> list[int | None]:
     documents = protocol.restore_documents(entries, at=at)
+    settled = _refresh(connection, [e for e in entries if e.record_id is not None])
     fresh = [e for e in entries if e.record_id is None]
     ids = _insert_rows(connection, fresh, actor=actor, at=at)
     claims = [(e.transition.edge_key, i) for e, i in zip(fresh, ids, strict=True)
@@ -42,8 +43,8 @@ def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry],
         connection.execute(delete(TRANSITIONS).where(TRANSITIONS.c.id.in_(lost)))
     new_ids = iter(ids)
     results: list[int | None] = [
-        e.record_id if e.record_id is not None else _unless(next(new_ids), lost)
-        for e in entries]
+        _unless(e.record_id, settled) if e.record_id is not None
+        else _unless(next(new_ids), lost) for e in entries]
     saved = {(e.transition.ref, e.transition.uid): (e, d) for e, d, r
              in sorted(zip(entries, documents, results, strict=True), key=_service)
              if r is not None and d}
@@ -54,12 +55,30 @@ def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry],
     return results
 
 
+def _refresh(connection: Connection, kept: Sequence[PlannedEntry]) -> set[int]:
+    """Kept planned rows take their retry's decision fields (`PlannedEntry`). Returns
+    the kept rows no longer planned (settled meanwhile, or gone): nothing acts on them."""
+    if not kept:
+        return set()
+    c = TRANSITIONS.c
+    found = _locked(connection, sorted({e.record_id for e in kept if e.record_id is not None}))
+    planned = {i for i, row in found.items() if row["state"] == RecordState.PLANNED.value}
+    for entry in kept:
+        if entry.record_id not in planned:
+            continue
+        t = entry.transition
+        connection.execute(update(TRANSITIONS).where(c.id == entry.record_id).values(
+            at=protocol.utc(t.at), trigger=t.trigger.value, reason=t.reason.value,
+            evidence=protocol.plain_evidence(t.evidence), gpus=t.gpus))
+    return {e.record_id for e in kept if e.record_id is not None} - planned
+
+
 def _service(item: tuple[PlannedEntry, Any, Any]) -> tuple[str, str, str]:
     t = item[0].transition
     return (t.ref.namespace, t.ref.name, t.uid)
 
 
-def _unless(record_id: int, lost: set[int]) -> int | None:
+def _unless(record_id: int | None, lost: set[int]) -> int | None:
     return None if record_id in lost else record_id
 
 

@@ -27,10 +27,12 @@ from reclaimer.ledger.records import (
 )
 from reclaimer.ledger.report import build_report
 from reclaimer.model import (
+    RECENT_IDLE,
     Action,
     Hold,
     LastTransition,
     LedgerView,
+    Reason,
     ServiceRef,
     Transition,
     Trigger,
@@ -88,15 +90,29 @@ class MemoryLedger(RecordingStore):
         with self._lock:
             for entry, document in zip(entries, documents, strict=True):
                 t = entry.transition
-                if entry.record_id is None and t.edge_key in self._claims:
+                if (entry.record_id is None and t.edge_key in self._claims) or (
+                        entry.record_id is not None and not self._planned(entry.record_id)):
                     results.append(None)
                     continue
+                if entry.record_id is not None:
+                    self._refresh(entry.record_id, t)
                 results.append(entry.record_id if entry.record_id is not None else self._add(
                     t, state=RecordState.PLANNED, strategy=entry.strategy, actor=actor,
                     at=at, claim=True).id)
                 if document is not None:
                     self._restore[(t.ref, t.uid)] = document
         return results
+
+    def _planned(self, record_id: int) -> bool:
+        record = self._records.get(record_id)
+        return record is not None and record.state is RecordState.PLANNED
+
+    def _refresh(self, record_id: int, t: Transition) -> None:
+        """A kept planned row takes the retry's decision fields (`PlannedEntry`)."""
+        record = self._records[record_id]
+        self._records[record_id] = dataclasses.replace(
+            record, at=protocol.utc(t.at), trigger=t.trigger, reason=t.reason,
+            evidence=protocol.plain_evidence(t.evidence), gpus=t.gpus)
 
     def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
         with self._lock:
@@ -113,12 +129,12 @@ class MemoryLedger(RecordingStore):
         return record
 
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
-              error: str | None = None) -> None:
+              error: str | None = None, keep_claim: bool = False) -> None:
         with self._lock:
-            self._move_locked(record_id, wanted, at=at, error=error)
+            self._move_locked(record_id, wanted, at=at, error=error, keep_claim=keep_claim)
 
     def _move_locked(self, record_id: int, wanted: RecordState, *, at: datetime,
-                     error: str | None) -> None:
+                     error: str | None, keep_claim: bool = False) -> None:
         record = self._check(record_id, wanted)
         at = protocol.utc(at)
         if wanted in (RecordState.APPLIED, RecordState.VERIFIED):
@@ -128,7 +144,8 @@ class MemoryLedger(RecordingStore):
             self._remember(record)
         else:
             record = dataclasses.replace(record, state=wanted, ended_at=at, error=error)
-            self._claims = {k: v for k, v in self._claims.items() if v[0] != record_id}
+            if not keep_claim:
+                self._claims = {k: v for k, v in self._claims.items() if v[0] != record_id}
         self._records[record_id] = record
 
     def _remember(self, record: TransitionRecord) -> None:
@@ -157,7 +174,26 @@ class MemoryLedger(RecordingStore):
                     k for k, (_, at) in self._claims.items() if at >= horizon),
                 last_transitions={ref: last for ref, (last, _) in self._facts.items()},
                 holds={ref: h for ref, h in self._holds.items() if h.until > now},
+                deferred_since=self._deferred_since(horizon),
+                recent_idle_stops=self._recent_idle_stops(now - RECENT_IDLE),
             )
+
+    def _recent_idle_stops(self, since: datetime) -> dict[ServiceRef, datetime]:
+        latest: dict[ServiceRef, datetime] = {}
+        for r in self._records.values():
+            if (r.trigger is Trigger.IDLE and r.action is Action.STOP and r.at >= since
+                    and r.state in (*EFFECTIVE_STATES, *UNFINISHED_STATES)):
+                latest[r.ref] = max(r.at, latest.get(r.ref, r.at))
+        return latest
+
+    def _deferred_since(self, horizon: datetime) -> dict[str, datetime]:
+        """The first deferral row of each edge within the horizon (`LedgerView`)."""
+        first: dict[str, datetime] = {}
+        for record in self._records.values():
+            key = record.evidence.get("edgeKey")
+            if record.reason is Reason.DEFERRED_BUSY and record.at >= horizon and key:
+                first[str(key)] = min(record.at, first.get(str(key), record.at))
+        return first
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
                 since: datetime | None = None, trigger: Trigger | None = None,

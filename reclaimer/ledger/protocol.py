@@ -38,8 +38,9 @@ class PlannedEntry:
 
     ``restore`` is saved for the transition's (ref, uid) in that same transaction, so it
     is on disk before any API call that needs it. ``record_id`` names a planned row kept
-    from an earlier attempt (a retry): the row is not written again, only its restore
-    info, which the retry read afresh.
+    from an earlier attempt at the same decision (a retry of the same edge): no row is
+    added; the kept row takes this attempt's time, trigger, reason, evidence and GPUs,
+    so it tells the attempt that acted (docs/design.md §6), and its restore info is saved again.
     """
 
     transition: Transition
@@ -61,8 +62,9 @@ class Ledger(Protocol):
         """`record_planned` and `save_restore_info` for a chunk, in one transaction.
 
         Returns each entry's record id in order; None where the edge was already claimed
-        (by another replica, or by an earlier entry of the chunk): nothing of that entry
-        is written, its restore info included. Refuses the whole chunk (`LedgerError`,
+        (by another replica, or by an earlier entry of the chunk), or where an entry's
+        kept row (``record_id``) is no longer planned (settled meanwhile): nothing of
+        that entry is written, its restore info included. Refuses the whole chunk (`LedgerError`,
         nothing written) when any entry is invalid."""
         ...
 
@@ -85,8 +87,11 @@ class Ledger(Protocol):
 
     def mark_verified(self, record_id: int, *, at: datetime) -> None: ...
 
-    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
-        """Ends the row and gives its edge back, so a later tick may try again."""
+    def mark_failed(self, record_id: int, *, at: datetime, error: str,
+                    keep_claim: bool = False) -> None:
+        """Ends the row and gives its edge back, so a later tick may try again; with
+        ``keep_claim`` (a permanent failure: the request would be refused again) the
+        row keeps its edge, so the edge fails once and the next edge tries (docs/design.md §5)."""
         ...
 
     def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None: ...

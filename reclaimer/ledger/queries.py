@@ -27,7 +27,7 @@ from reclaimer.ledger.tables import (
     ServiceFactRow,
     TransitionRow,
 )
-from reclaimer.model import LedgerView, ServiceRef, Trigger
+from reclaimer.model import RECENT_IDLE, Action, LedgerView, Reason, ServiceRef, Trigger
 
 TRANSITIONS = TransitionRow.__table__
 _EFFECTIVE = sorted(state.value for state in EFFECTIVE_STATES)
@@ -63,7 +63,35 @@ def view(connection: Connection, now: datetime, *, horizon: timedelta) -> Ledger
         applied_edge_keys=frozenset(keys),
         last_transitions={last.ref: last for last in map(rows.last_from_values, facts)},
         holds={hold.ref: hold for hold in map(rows.to_hold, holds)},
+        deferred_since=_deferred_since(connection, now - horizon),
+        recent_idle_stops=_recent_idle_stops(connection, now - RECENT_IDLE),
     )
+
+
+_ACTED = sorted(state.value for state in (*EFFECTIVE_STATES, *UNFINISHED_STATES))
+
+
+def _recent_idle_stops(connection: Connection, since: datetime) -> dict[ServiceRef, datetime]:
+    """The latest idle stop per service since ``since`` (planned or done): the breaker's
+    memory across ticks. Served by the ``at`` index."""
+    found = connection.execute(select(
+        TransitionRow.namespace, TransitionRow.name, func.max(TransitionRow.at)).where(
+        TransitionRow.at >= since, TransitionRow.trigger == Trigger.IDLE.value,
+        TransitionRow.action == Action.STOP.value, TransitionRow.state.in_(_ACTED),
+    ).group_by(TransitionRow.namespace, TransitionRow.name)).all()
+    return {ServiceRef(namespace, name): at for namespace, name, at in found}
+
+
+def _deferred_since(connection: Connection, since: datetime) -> dict[str, datetime]:
+    """Edge key -> its first ``DeferredBusy`` row: when the deferral clock started.
+
+    Deferred stops do not claim their edge, so the key is in the evidence; a deferral is
+    written once per edge and process, so this reads a handful of rows."""
+    key = TransitionRow.evidence["edgeKey"].as_string()
+    found = connection.execute(select(key, func.min(TransitionRow.at)).where(
+        TransitionRow.at >= since, TransitionRow.reason == Reason.DEFERRED_BUSY.value,
+    ).group_by(key)).all()
+    return {str(edge): at for edge, at in found if edge}
 
 
 def history(connection: Connection, *, namespace: str | None, name: str | None,

@@ -21,7 +21,7 @@ class RecordingStore(ABC):
 
     @abstractmethod
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
-              error: str | None = None) -> None: ...
+              error: str | None = None, keep_claim: bool = False) -> None: ...
 
     def record_planned(self, transition: Transition, *, strategy: str, actor: str,
                        at: datetime) -> TransitionRecord:
@@ -42,8 +42,9 @@ class RecordingStore(ABC):
     def mark_verified(self, record_id: int, *, at: datetime) -> None:
         self._move(record_id, RecordState.VERIFIED, at=at)
 
-    def mark_failed(self, record_id: int, *, at: datetime, error: str) -> None:
-        self._move(record_id, RecordState.FAILED, at=at, error=error)
+    def mark_failed(self, record_id: int, *, at: datetime, error: str,
+                    keep_claim: bool = False) -> None:
+        self._move(record_id, RecordState.FAILED, at=at, error=error, keep_claim=keep_claim)
 
     def mark_abandoned(self, record_id: int, *, at: datetime, error: str) -> None:
         self._move(record_id, RecordState.ABANDONED, at=at, error=error)

@@ -120,7 +120,7 @@ class SqlLedger(RecordingStore):
             raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed") from exc
 
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
-              error: str | None = None) -> None:
+              error: str | None = None, keep_claim: bool = False) -> None:
         at = protocol.utc(at)
         with self._session() as session:
             row = session.get(TransitionRow, record_id, with_for_update=True)
@@ -134,7 +134,9 @@ class SqlLedger(RecordingStore):
                 self._remember(session, row)
             else:
                 row.ended_at, row.error = at, error
-                session.execute(delete(EdgeClaimRow).where(EdgeClaimRow.transition_id == row.id))
+                if not keep_claim:
+                    session.execute(delete(EdgeClaimRow).where(
+                        EdgeClaimRow.transition_id == row.id))
 
     @staticmethod
     def _remember(session: Session, row: TransitionRow) -> None:

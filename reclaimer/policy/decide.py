@@ -32,8 +32,10 @@ service stays idle.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from reclaimer.model import (
     DecideSettings,
@@ -52,57 +54,94 @@ from reclaimer.policy import safety
 from reclaimer.policy.context import Tick
 from reclaimer.policy.edge_cache import cached_edges_between
 from reclaimer.policy.edges import DueEdges, decide_edge, missed_transition, split_edges
+from reclaimer.policy.faults import Faults
 from reclaimer.policy.idle_stop import idle_transition
 from reclaimer.policy.matching import Match, duplicate_alerts, governed
 from reclaimer.policy.schedule import window_open
 from reclaimer.policy.wake import next_wake
+
+# One service's decision: its transition (if any) and the older edges it missed.
+Decided = tuple[Transition | None, list[Transition]]
 
 
 def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service], *,  # noqa: PLR0913 - matches are optional, from the loop
            signals: Mapping[ServiceRef, Signals], ledger: LedgerView,
            settings: DecideSettings, matches: Sequence[Match] | None = None) -> Plan:
     """``matches``: ``governed(policies, services)`` when the caller already has it (the
-    loop matched them to gather signals); computed here when None."""
+    loop matched them to gather signals); computed here when None.
+
+    Each policy's work runs through `Faults`: a policy that raises is left out of the
+    plan (``plan.faults``) and every other policy still acts."""
     if matches is None:
         matches = governed(policies, services)
-    conflicts = [m.conflict for m in matches if m.conflict is not None]
-    alerts = duplicate_alerts(services)
+    faults = Faults()
     tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings,
-                windows=_windows(matches, now))
-    edges = _edges_by_policy(matches, tick)
+                windows=_windows(matches, now, faults))
+    edges = _edges_by_policy(matches, tick, faults)
     transitions: list[Transition] = []
     missed: list[Transition] = []
+    nothing: Decided = (None, [])
     for match in matches:
-        current, late = _for_service(match, edges[match.policy.key], tick)
+        work = partial(_for_service, match, edges.get(match.policy.key), tick)
+        current, late = faults.run(match.policy, work, nothing)
         missed.extend(late)
         if current is not None:
             transitions.append(current)
-    transitions, breaker_alert = _limits(transitions, matches, settings)
-    if breaker_alert is not None:
-        alerts.append(breaker_alert)
-    wake = next_wake(matches, tick, extra=[*_deadlines(transitions), *_retries(transitions, tick)])
-    return Plan(transitions=tuple(transitions), missed=tuple(missed), conflicts=tuple(conflicts),
-                alerts=tuple(alerts), next_wake=wake, breaker_open=breaker_alert is not None)
+    wakes = _policy_wakes(matches, tick, faults)
+    matches = [m for m in matches if m.policy.key not in faults]
+    transitions = [t for t in transitions if t.policy not in faults]
+    transitions, breaker_alert = _limits(transitions, matches, tick)
+    alerts = [*duplicate_alerts(services), *([breaker_alert] if breaker_alert else [])]
+    extra = [*_deadlines(transitions), *_retries(transitions, tick)]
+    wake = min([*wakes, *(w for w in extra if w > now)], default=None)
+    return Plan(transitions=tuple(transitions),
+                missed=tuple(t for t in missed if t.policy not in faults),
+                conflicts=tuple(m.conflict for m in matches if m.conflict is not None),
+                alerts=tuple(alerts), next_wake=wake, breaker_open=breaker_alert is not None,
+                faults=faults.all())
 
 
-def _edges_by_policy(matches: Sequence[Match], tick: Tick) -> dict[str, DueEdges]:
+def _edges_by_policy(matches: Sequence[Match], tick: Tick, faults: Faults
+                     ) -> dict[str, DueEdges]:
     """Each policy's due edges from the catch-up horizon to the furthest lead, once."""
     start = tick.now - tick.settings.catch_up_horizon
     end = tick.now + tick.settings.start_lead_time
-    policies = {m.policy.key: m.policy for m in matches}
-    return {key: DueEdges.of(cached_edges_between(policy, start, end), tick)
-            for key, policy in policies.items()}
+    edges: dict[str, DueEdges] = {}
+    for key, policy in {m.policy.key: m.policy for m in matches}.items():
+        work = partial(_due_edges, policy, start, end, tick)
+        found = faults.run(policy, work, None)
+        if found is not None:
+            edges[key] = found
+    return edges
 
 
-def _windows(matches: Sequence[Match], now: datetime) -> dict[str, bool | None]:
+def _due_edges(policy: Policy, start: datetime, end: datetime, tick: Tick) -> DueEdges:
+    return DueEdges.of(cached_edges_between(policy, start, end), tick)
+
+
+def _windows(matches: Sequence[Match], now: datetime, faults: Faults
+             ) -> dict[str, bool | None]:
     """Window state per policy whose idle rule depends on it (``during: offHours``)."""
     policies = {m.policy.key: m.policy for m in matches
                 if m.policy.idle is not None and m.policy.idle.during is IdleDuring.OFF_HOURS}
-    return {key: window_open(policy, now) for key, policy in policies.items()}
+    return {key: faults.run(policy, partial(window_open, policy, now), None)
+            for key, policy in policies.items()}
 
 
-def _for_service(match: Match, edges: DueEdges, tick: Tick
-                 ) -> tuple[Transition | None, list[Transition]]:
+def _policy_wakes(matches: Sequence[Match], tick: Tick, faults: Faults) -> list[datetime]:
+    """`next_wake` per policy, so one policy's fault there is its own too."""
+    groups: dict[str, list[Match]] = {}
+    for match in matches:
+        if match.policy.key not in faults:
+            groups.setdefault(match.policy.key, []).append(match)
+    wakes = [faults.run(group[0].policy, partial(next_wake, group, tick), None)
+             for group in groups.values()]
+    return [w for w in wakes if w is not None]
+
+
+def _for_service(match: Match, edges: DueEdges | None, tick: Tick) -> Decided:
+    if edges is None:  # the policy's edges failed: it is faulty, nothing to decide
+        return None, []
     edge, older = split_edges(match, edges, tick)
     missed = [missed_transition(match, e, latest=edge, tick=tick) for e in older if edge]
     current = decide_edge(match, edge, tick) if edge is not None else None
@@ -114,10 +153,13 @@ def _for_service(match: Match, edges: DueEdges, tick: Tick
                                   now=tick.now), missed
 
 
-def _limits(transitions: list[Transition], matches: Sequence[Match], settings: DecideSettings
+def _limits(transitions: list[Transition], matches: Sequence[Match], tick: Tick
             ) -> tuple[list[Transition], str | None]:
-    running = sum(1 for m in matches if m.service.state is ServiceState.RUNNING)
-    limited, alert = safety.breaker(transitions, running=running, settings=settings)
+    now, ledger, settings = tick.now, tick.ledger, tick.settings
+    running = Counter(m.service.ref.namespace for m in matches
+                      if m.service.state is ServiceState.RUNNING)
+    limited, alert = safety.breaker(transitions, running=running, now=now,
+                                    recent=ledger.recent_idle_stops, settings=settings)
     limited = safety.max_stops(limited, settings)
     return safety.stagger_starts(limited, settings), alert
 

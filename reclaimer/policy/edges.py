@@ -20,9 +20,9 @@ The chosen edge then becomes exactly one of:
 
 - nothing yet, when the service's state is unknown, or it is still stopping before a
   start: the edge stays unapplied and is decided again next tick;
-- superseded (claimed, not acted): the stop state changed after the edge, by anyone
-  (``service.stop_changed_at``, from managedFields) or by reclaimer itself with the
-  opposite action (``ledger.last_transitions``). Same-action ledger entries do not
+- superseded (claimed, not acted): the stop state changed after the edge, by anyone,
+  with the opposite action (``ledger.last_transitions``: reclaimer's rows, and others'
+  changes dated when reclaimer observed them). Same-action ledger entries do not
   supersede, so a deferred stop recorded last tick never cancels its own edge;
 - already satisfied (claimed, not acted, ``blocked="already stopped"``/``"already
   running"``): the ledger still claims the key, so the edge is recorded once;
@@ -30,7 +30,10 @@ The chosen edge then becomes exactly one of:
 
 An edge acted on more than ``settings.catch_up_after`` after it was due gets trigger
 ``catch-up`` and reason ``CaughtUp``, except a stop whose lateness the defer window
-explains (a deferred stop that finally goes through is still a schedule stop).
+explains (a deferred stop that finally goes through is still a schedule stop). A
+catch-up start is applied only to a service whose current stop reclaimer made
+(``ledger.last_transitions``); one stopped by anyone else is superseded (claimed, not
+acted), so a model a person parked is never woken by downtime or new governance.
 """
 
 from __future__ import annotations
@@ -113,9 +116,35 @@ def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:
 
 
 def _defer_explains(match: Match, edge: Edge, tick: Tick) -> bool:
+    """A stop deferred from its due time is still a schedule stop; one whose deferral
+    itself began late (after downtime, new governance) is a catch-up."""
     policy = match.policy
-    return (edge.action is Action.STOP and policy.busy_at_stop is BusyAtStop.DEFER
-            and tick.now - edge.at <= policy.max_defer + tick.settings.catch_up_after)
+    if edge.action is not Action.STOP or policy.busy_at_stop is not BusyAtStop.DEFER:
+        return False
+    began = tick.ledger.deferred_since.get(edge.key_for(match.service.uid))
+    slack = tick.settings.catch_up_after
+    return (began is not None and began - edge.at <= slack
+            and tick.now - began <= policy.max_defer + slack)
+
+
+_OURS = (Trigger.SCHEDULE, Trigger.IDLE, Trigger.CATCH_UP)
+
+
+def _not_ours(match: Match, plain: Transition, tick: Tick) -> str | None:
+    """Why a catch-up start must not wake this service: its stop was not reclaimer's.
+
+    A late start edge (downtime, a new policy, a widened selector) applies only to a
+    service whose current stop reclaimer made; one a person parked (by hand, with
+    ``reclaimer stop``, or before reclaimer governed it) stays stopped."""
+    if plain.action is not Action.START or plain.trigger is not Trigger.CATCH_UP:
+        return None
+    last = tick.ledger.last_transitions.get(match.service.ref)
+    if (last is not None and last.action is Action.STOP and last.trigger in _OURS
+            and last.uid in ("", match.service.uid)):
+        return None
+    who = "no record of who stopped it" if last is None or last.action is not Action.STOP \
+        else f"its stop was {last.trigger.value}, at {last.at.isoformat()}"
+    return f"not woken by a catch-up start: reclaimer did not make its current stop ({who})"
 
 
 def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> Transition:
@@ -124,17 +153,20 @@ def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> 
 
 
 def _superseded_by(match: Match, edge: Edge, tick: Tick) -> str | None:
+    """A later change of the stop state, from the ledger only: reclaimer's own rows and
+    others' changes dated when reclaimer observed them (never ``managedFields.time``).
+    A change observed after an edge that passed while reclaimer was not running has an
+    unknown order against it, and so wins (DESIGN §3.2)."""
     service = match.service
-    changed = service.stop_changed_at
-    if changed is not None and changed > edge.at:
-        who = service.stop_changed_by or "an unknown field manager"
-        return f"superseded: stop annotation changed by {who} at {changed.isoformat()}"
     last = tick.ledger.last_transitions.get(service.ref)
-    if (last is not None and last.at > edge.at and last.action is not edge.action
-            and last.uid in ("", service.uid)):
-        return (f"superseded: reclaimer's {last.trigger.value} {last.action.value} "
-                f"at {last.at.isoformat()}")
-    return None
+    if (last is None or last.at <= edge.at or last.action is edge.action
+            or last.uid not in ("", service.uid)):
+        return None
+    if last.trigger is Trigger.EXTERNAL:
+        return (f"superseded: stop state changed by someone else ({last.action.value}), "
+                f"observed at {last.at.isoformat()}")
+    return (f"superseded: reclaimer's {last.trigger.value} {last.action.value} "
+            f"at {last.at.isoformat()}")
 
 
 _SATISFIED = {
@@ -157,6 +189,9 @@ def decide_edge(match: Match, edge: Edge, tick: Tick) -> Transition | None:
     satisfied = _SATISFIED[edge.action].get(state)
     if satisfied is not None:
         return block(plain, plain.reason, satisfied, claim=True)
+    parked = _not_ours(match, plain, tick)
+    if parked is not None:
+        return block(plain, Reason.SUPERSEDED, parked, claim=True)
     if edge.action is Action.STOP:
         return stop_for_edge(plain, match, edge, tick)
     return plain

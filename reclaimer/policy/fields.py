@@ -9,6 +9,7 @@ Helm chart's test compares with ``helm/reclaimer/crds``).
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
@@ -16,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from reclaimer.model import EMPTY
+from reclaimer.policy.durations import CRD_PATTERN
 from reclaimer.policy.formats import FORMATS
 
 
@@ -117,6 +119,8 @@ def _number(value: object, field: Field, *, path: str) -> None:
         raise FieldError(path, f"must be {'an integer' if field.type == 'integer' else 'a number'}"
                                f", not {_kind(value)}")
     assert isinstance(value, int | float)  # for mypy: _is_number said so
+    if not math.isfinite(value):
+        raise FieldError(path, f"{value} is not a finite number")
     if field.minimum is not None and value < field.minimum:
         raise FieldError(path, f"{value} is below the minimum {_plain(field.minimum)}")
     if field.maximum is not None and value > field.maximum:
@@ -136,6 +140,8 @@ def openapi(field: Field) -> dict[str, Any]:
         schema["description"] = field.description
     if field.type == "map":
         schema["additionalProperties"] = {"type": "string"}
+    if field.format == "duration":
+        schema.update(pattern=CRD_PATTERN, minLength=2)
     if field.properties:
         schema["properties"] = {key: openapi(sub) for key, sub in field.properties.items()}
     extras = {"required": list(field.required), "enum": list(field.enum),

@@ -30,13 +30,15 @@ from reclaimer.policy.schedule import window_open
 
 
 def started_at(service: Service, tick: Tick) -> datetime:
-    """The latest instant the service may have (re)started; uptime counts from here."""
+    """The latest instant the service may have (re)started; uptime counts from here.
+
+    A start by someone else is in the ledger too, dated when reclaimer observed it
+    (`service.recording`); ``managedFields.time`` moves for unrelated edits and is not
+    used."""
     candidates = [service.created_at]
     last = tick.ledger.last_transitions.get(service.ref)
     if last is not None and last.action is Action.START and last.uid in ("", service.uid):
         candidates.append(last.at)
-    if service.stop_changed_at is not None:
-        candidates.append(service.stop_changed_at)
     return max(candidates)
 
 

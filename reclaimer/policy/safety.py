@@ -3,10 +3,11 @@
 Order matters and is fixed:
 
 1. holds and dry runs block a service's action (claimed: the decision is recorded);
-2. the mass-idle breaker: when the idle stops proposed this tick (blocked or not)
-   exceed ``massIdleFraction`` of the running governed services and number at least
-   ``massIdleMinimum``, none is made. A broken metrics pipeline looks exactly like a
-   mass idle, so the breaker counts proposals, not permissions;
+2. the mass-idle breaker: when the idle stops proposed this tick (blocked or not),
+   together with those made within ``mass_idle_span``, exceed ``massIdleFraction`` of
+   the running governed services and number at least ``massIdleMinimum``, none is made;
+   judged for the fleet and for each namespace alike. A broken metrics pipeline looks
+   exactly like a mass idle, so the breaker counts proposals, not permissions;
 3. ``maxStopsPerTick`` caps the idle stops left, longest idle first (then by name),
    so the cap is deterministic and favours the most clearly unused services;
 4. ``maxConcurrentStarts`` staggers starts, earliest due first (then by name); the
@@ -16,7 +17,7 @@ Order matters and is fixed:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from reclaimer.model import (
@@ -26,6 +27,7 @@ from reclaimer.model import (
     Policy,
     PolicyMode,
     Reason,
+    ServiceRef,
     Transition,
     Trigger,
 )
@@ -49,18 +51,57 @@ def _is_idle_stop(t: Transition) -> bool:
     return t.trigger is Trigger.IDLE and t.action is Action.STOP
 
 
-def breaker(transitions: Sequence[Transition], *, running: int, settings: DecideSettings
+def breaker(transitions: Sequence[Transition], *, running: Mapping[str, int],
+            recent: Mapping[ServiceRef, datetime], now: datetime, settings: DecideSettings
             ) -> tuple[list[Transition], str | None]:
-    """Block every idle stop when too many services look idle at once."""
-    proposed = sum(1 for t in transitions if _is_idle_stop(t))
-    if proposed < settings.mass_idle_minimum or proposed <= settings.mass_idle_fraction * running:
+    """Block idle stops where too many services look idle at once (DESIGN §3.5).
+
+    ``running``: running governed services per namespace. ``recent``: services that
+    reclaimer idle-stopped lately (ledger), by instant; those within
+    ``settings.mass_idle_span`` count with this tick's proposals, so a fault that makes
+    services look idle a few at a time is caught as well. The fleet and every namespace
+    are judged with the same fraction and minimum (issue 13 case 10): a fault in one
+    namespace's metrics or one node's exporter is not diluted by the rest of the fleet.
+    """
+    lately = {ref for ref, at in recent.items() if at >= now - settings.mass_idle_span}
+    verdicts = {t.ref for t in transitions if _is_idle_stop(t)} | lately
+    tripped = _tripped(verdicts, running, lately, settings)
+    if not tripped:
         return list(transitions), None
-    alert = (f"mass-idle breaker open: {proposed} of {running} running governed services look "
-             f"idle (limit {settings.mass_idle_fraction:.0%}, minimum "
-             f"{settings.mass_idle_minimum}); no idle stop made: check the metrics pipeline")
-    why = f"mass-idle breaker: {proposed} of {running} services look idle"
-    return [block(t, Reason.MASS_IDLE_BREAKER, why, claim=True)
-            if _is_idle_stop(t) and t.actionable else t for t in transitions], alert
+    fleet = "" in tripped
+
+    def blocked(t: Transition) -> bool:
+        return _is_idle_stop(t) and t.actionable and (fleet or t.ref.namespace in tripped)
+
+    why = f"mass-idle breaker: {tripped[0] or 'the fleet'}: {tripped_summary(tripped)}"
+    alert = (f"mass-idle breaker open for {tripped_summary(tripped)}: more than "
+             f"{settings.mass_idle_fraction:.0%} of running governed services look idle "
+             f"(minimum {settings.mass_idle_minimum}, counted over "
+             f"{settings.mass_idle_span}); no idle stop made there: check the metrics "
+             "pipeline")
+    return [block(t, Reason.MASS_IDLE_BREAKER, why, claim=True) if blocked(t) else t
+            for t in transitions], alert
+
+
+def _tripped(verdicts: set[ServiceRef], running: Mapping[str, int], lately: set[ServiceRef],
+             settings: DecideSettings) -> list[str]:
+    """The scopes over the limit: "" for the fleet, else namespace names, sorted."""
+    def over(count: int, base: int) -> bool:
+        return count >= settings.mass_idle_minimum and count > settings.mass_idle_fraction * base
+
+    tripped = []
+    if over(len(verdicts), sum(running.values()) + len(lately)):
+        tripped.append("")
+    for namespace in sorted({ref.namespace for ref in verdicts}):
+        count = sum(1 for ref in verdicts if ref.namespace == namespace)
+        base = running.get(namespace, 0) + sum(1 for r in lately if r.namespace == namespace)
+        if over(count, base):
+            tripped.append(namespace)
+    return tripped
+
+
+def tripped_summary(scopes: Sequence[str]) -> str:
+    return ", ".join(f"namespace {s}" if s else "the fleet" for s in scopes)
 
 
 def _idle_seconds(t: Transition) -> float:

@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from reclaimer.errors import PolicyInvalid
+from reclaimer.errors import InvalidInput, PolicyInvalid
 from reclaimer.model import BusyAtStop, IdleDuring, IdleRule, Policy, PolicyMode, Window
 from reclaimer.policy.durations import parse_duration
 from reclaimer.policy.fields import FieldError, check, child
+from reclaimer.policy.frequency import too_frequent
 from reclaimer.policy.selectors import parse_namespace_selector, parse_selector
 from reclaimer.policy.spec_fields import document_fields
 from reclaimer.policy.yamldocs import YamlProblem, load, split_documents
@@ -58,6 +59,18 @@ def parse_policy(doc: Mapping[str, Any], *, source: str, index: int,
     except FieldError as exc:
         raise PolicyInvalid(source=source, document=index, field=exc.field or WHOLE_DOCUMENT,
                             message=exc.message) from exc
+    except PolicyInvalid:
+        raise
+    except Exception as exc:  # one document's fault is its own (DESIGN §3.7)
+        raise PolicyInvalid(source=source, document=index, field=WHOLE_DOCUMENT,
+                            message=_unforeseen(exc)) from exc
+
+
+def _unforeseen(exc: Exception) -> str:
+    """One line for an exception validation did not foresee (a bug, not a typo)."""
+    text = str(exc) if isinstance(exc, InvalidInput) else (
+        f"cannot be read: {type(exc).__name__}: {exc}")
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def parse_documents(text: str, *, source: str) -> tuple[list[Policy], list[PolicyInvalid]]:
@@ -140,6 +153,11 @@ def _check_schedule(spec: Mapping[str, Any]) -> None:
         if window["start"].split() == window["stop"].split():
             raise FieldError(child(child("spec.schedule", index), "stop"),
                              "equals start, so the window would always be empty")
+    crons = [(child(child("spec.schedule", index), part), window[part])
+             for index, window in enumerate(spec["schedule"]) for part in ("start", "stop")]
+    frequent = too_frequent(crons)
+    if frequent is not None:
+        raise FieldError(*frequent)
 
 
 def _check_without_schedule(spec: Mapping[str, Any]) -> None:

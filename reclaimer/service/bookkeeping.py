@@ -35,6 +35,9 @@ def update_metrics(metrics: ServiceMetrics, observation: Observation, plan: Plan
         trigger = trigger_of(outcome, plan, observation)
         metrics.transitions.labels(action=outcome.action.value, trigger=trigger.value,
                                    outcome=outcome.kind.value).inc()
+        if outcome.error is not None:
+            metrics.transition_errors.labels(action=outcome.action.value,
+                                             **{"class": outcome.error.value}).inc()
 
 
 def trigger_of(outcome: Outcome, plan: Plan, observation: Observation) -> Trigger:

@@ -35,7 +35,7 @@ from reclaimer.model import (
 )
 from reclaimer.policy.decide import decide
 from reclaimer.policy.matching import Match, match_services
-from reclaimer.service import bookkeeping
+from reclaimer.service import bookkeeping, policy_set
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observe import GatheredSignals, SignalSource, gather_signals
@@ -126,10 +126,13 @@ class Reconciler:
             plan = decide(now, observation.policies, observation.services,
                           signals=observation.signals.by_service, ledger=observation.view,
                           settings=self._decide_settings(), matches=observation.matches)
+            observation = _without_faults(observation, plan)
+            closed = self.parts.executor.settle_retries([*plan.missed, *plan.transitions],
+                                                        at=now)
             recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
             for entry in recorded:
                 self.parts.executor.announce_blocked(entry, at=now)
-            outcomes = self.act(plan, now=now)
+            outcomes = closed + self.act(plan, now=now)
             self._publish(observation, plan, now=now)
             bookkeeping.update_metrics(self.metrics, observation, plan, outcomes,
                                        elapsed=self._elapsed(now))
@@ -173,19 +176,22 @@ class Reconciler:
         return applied + executor.followup.run(at=now)
 
     def _policies(self) -> tuple[list[Policy], list[PolicyInvalid], ReadPolicies | None]:
-        policies, invalid = self._files.read()
+        """Files and CRs, never sharing a key (`policy_set.merge`)."""
+        files, invalid = self._files.read()
         cluster_read = None
         if self.parts.cluster_policies is not None:
             cluster_read = self.parts.cluster_policies.read()
-            policies += cluster_read.valid
             invalid += cluster_read.invalid
-        return policies, invalid, cluster_read
+        policies, conflicts, cluster_read = policy_set.merge(files, cluster_read)
+        return policies, invalid + conflicts, cluster_read
 
     def _view_with_external(self, services: Sequence[Service], *, now: datetime
                             ) -> tuple[LedgerView, list[Transition]]:
         ledger, executor = self.parts.ledger, self.parts.executor
         view = ledger.view(now)
-        changes = external_changes(services, view, now=now)
+        settling = {*executor.followup.held.keys(),
+                    *(item.ref for item in executor.followup.awaiting)}
+        changes = external_changes(services, view, now=now, settling=settling)
         if changes:
             record_external(ledger, changes)
             view = ledger.view(now)
@@ -208,6 +214,19 @@ class Reconciler:
         if self._last_tick is None or now <= self._last_tick:
             return timedelta(0)
         return now - self._last_tick
+
+
+def _without_faults(observation: Observation, plan: Plan) -> Observation:
+    """Policies whose decision raised are reported as invalid and left out of status."""
+    if not plan.faults:
+        return observation
+    errors = policy_set.fault_errors(plan.faults)
+    policies, cluster_read = policy_set.without_faulty(observation.policies,
+                                                       observation.cluster_read, errors)
+    faulty = {f.policy for f in plan.faults}
+    return replace(observation, policies=policies, cluster_read=cluster_read,
+                   invalid=[*observation.invalid, *errors],
+                   matches=tuple(m for m in observation.matches if m.policy.key not in faulty))
 
 
 def _managed_stops_as_stopped(services: list[Service],

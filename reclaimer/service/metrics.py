@@ -23,6 +23,11 @@ class ServiceMetrics:
         self.transitions = Counter(
             "reclaimer_transitions", "Transitions by action, trigger and outcome.",
             ["action", "trigger", "outcome"], registry=r)
+        self.transition_errors = Counter(
+            "reclaimer_transition_errors",
+            "API errors met while acting, by action and class: transient ones are "
+            "retried on the same row, a permanent one fails its decision once.",
+            ["action", "class"], registry=r)
         self.services = Gauge(
             "reclaimer_services", "Observed InferenceServices by state.", ["state"], registry=r)
         self.gpus_reclaimed = Gauge(

@@ -6,8 +6,9 @@
   carry no edge key; they are written the first time they appear and again only when
   their reason (or the edge they wait for) changes, so a two-hour deferral is one row,
   not 240.
-- A stop-annotation change by another field manager is recorded once as ``external``,
-  dated with the change itself, so the ledger's "last transition" respects it.
+- A stop-state change by anyone else is recorded once as ``external``, dated when
+  reclaimer observed it (`external_changes`), so the ledger's "last transition"
+  respects it.
 """
 
 from __future__ import annotations
@@ -69,44 +70,48 @@ class BlockedRecorder:
 
 
 def external_changes(services: Sequence[Service], view: LedgerView, *, now: datetime,
-                     managed: Collection[ServiceRef] = ()) -> list[Transition]:
-    """Stop-state flips by others not yet in the ledger.
+                     settling: Collection[ServiceRef] = ()) -> list[Transition]:
+    """Stop-state changes by others not yet in the ledger, dated when observed.
 
-    Setting the annotation leaves its field manager and time in managedFields. Deleting
-    it leaves no trace there, so a service the ledger last saw stopped that now runs
-    without one is recorded as started by an unknown manager at ``now`` — except for
-    ``managed`` stops, which never had the annotation (an old KServe may briefly
-    overwrite their condition until the executor re-asserts it).
+    The state observed now (watch/LIST) is compared with the ledger's last transition
+    of the service; a difference is somebody else's change, recorded once as
+    ``external``/``observed`` **at** ``now`` (issue 13 case 4). ``managedFields`` only
+    names the actor: its ``time`` moves whenever that manager changes any of its fields
+    (``kubectl annotate owner=alice`` hours later), so it never dates a change. A service
+    first seen stopped, with no record, was stopped by someone else; since when is
+    unknown, so its change counts as observed now and wins over any edge it may have
+    crossed while reclaimer was not running.
+
+    ``settling``: services whose own transition is still being verified or held (a
+    managed stop whose condition an old KServe briefly overwrites); their state may lag
+    the ledger and says nothing about anyone else.
     """
     changes = []
     for service in services:
-        change = _annotated_change(service, view)
-        if change is None and service.ref not in managed:
-            change = _removed_annotation(service, view, now)
+        change = None if service.ref in settling else _observed_change(service, view, now)
         if change is not None:
             changes.append(change)
     return changes
 
 
-def _annotated_change(service: Service, view: LedgerView) -> Transition | None:
-    changed_at, manager = service.stop_changed_at, service.stop_changed_by
-    if changed_at is None or manager is None or manager == OUR_FIELD_MANAGER:
-        return None
-    last = view.last_transitions.get(service.ref)
-    if last is not None and last.at >= changed_at:
+def _observed_change(service: Service, view: LedgerView, now: datetime) -> Transition | None:
+    if service.state is ServiceState.UNKNOWN:
         return None
     stopped = service.state in (ServiceState.STOPPED, ServiceState.STOPPING)
-    return _external(service, Action.STOP if stopped else Action.START, at=changed_at,
-                     manager=manager)
-
-
-def _removed_annotation(service: Service, view: LedgerView, now: datetime) -> Transition | None:
     last = view.last_transitions.get(service.ref)
-    if last is None or last.action is not Action.STOP or service.state is not ServiceState.RUNNING:
+    if last is not None and last.uid not in ("", service.uid):
+        last = None  # a namesake replaced the object: its history is not this one's
+    known_stopped = last is not None and last.action is Action.STOP
+    if stopped == known_stopped:
         return None
-    if service.stop_changed_at is not None and service.stop_changed_at > last.at:
-        return None
-    return _external(service, Action.START, at=now, manager="unknown (annotation removed)")
+    if stopped and service.stop_changed_by == OUR_FIELD_MANAGER:
+        return None  # our own stop whose row recovery settles; never another's
+    if stopped:
+        return _external(service, Action.STOP, at=now, manager=service.stop_changed_by
+                         or "unknown (no field manager)")
+    manager = service.stop_changed_by if service.stop_changed_by not in (
+        None, OUR_FIELD_MANAGER) else "unknown (annotation removed)"
+    return _external(service, Action.START, at=now, manager=manager)
 
 
 def _external(service: Service, action: Action, *, at: datetime, manager: str) -> Transition:

@@ -121,6 +121,13 @@ def test_full_policy_is_valid() -> None:
         pytest.param({"namespaceSelector": {"matchNames": ["x"]}}, "spec",
                      id="cr-has-no-namespace-selector"),
         pytest.param({"idle": {"after": "5m", "aftr": "5m"}}, "spec.idle", id="unknown-field"),
+        pytest.param({"maxDefer": "2 hours"}, "spec.maxDefer", id="duration"),
+        pytest.param({"idle": {"after": "30 minutes"}}, "spec.idle.after", id="idle-duration"),
+        pytest.param({"idle": {"after": "99999999999d"}}, "spec.idle.after",
+                     id="case6-idle-after-overflows"),
+        pytest.param({"maxDefer": "3000000d"}, "spec.maxDefer", id="case6-max-defer-overflows"),
+        pytest.param({"idle": {"after": "5m", "gpuUtilizationBelow": 101}},
+                     "spec.idle.gpuUtilizationBelow", id="gpu-threshold-over-100"),
         pytest.param({"selector": {"matchExpressions": [{"key": "a", "operator": "Has"}]}},
                      "spec.selector.matchExpressions.0.operator", id="selector-operator"),
     ],
@@ -138,8 +145,7 @@ def test_crd_manifest_is_a_valid_kubernetes_object() -> None:
 @pytest.mark.parametrize(
     ("spec", "field"),
     [
-        pytest.param({"maxDefer": "2 hours"}, "spec.maxDefer", id="duration"),
-        pytest.param({"idle": {"after": "30 minutes"}}, "spec.idle.after", id="idle-duration"),
+        pytest.param({"maxDefer": "999d"}, "spec.maxDefer", id="duration-over-366d"),
         pytest.param({"exceptDates": ["24.12.2026"]}, "spec.exceptDates[0]", id="date"),
         pytest.param({"timeZone": "Europe/Berlinn"}, "spec.timeZone", id="time-zone"),
         pytest.param({"schedule": [{"start": "0 25 * * *", "stop": "0 19 * * *"}]},

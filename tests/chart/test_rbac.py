@@ -33,8 +33,12 @@ ALWAYS = (
         Grant("kserve", "apps", "deployments", "get", "kserve-controller-manager"),
     }
 )
-# What reclaimer/kube/cluster.py does for managed stops: LIST by label, PATCH the scale.
-MANAGED = _cluster("apps", "deployments", "list") | _cluster("apps", "deployments/scale", "patch")
+# What reclaimer/kube/cluster.py does for managed stops: LIST by label, PATCH the scale;
+# LIST who else scales those Deployments, and pause a KEDA ScaledObject (issue 14 case 8).
+MANAGED = (_cluster("apps", "deployments", "list") | _cluster("apps", "deployments/scale", "patch")
+           | _cluster("keda.sh", "scaledobjects", "list", "patch")
+           | _cluster("autoscaling", "horizontalpodautoscalers", "list")
+           | _cluster("argoproj.io", "rollouts", "list"))
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,14 @@ The end-to-end version (issue 8: run the e2e scenarios, then compare) reuses
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reclaimer.errors import NotFound
 from reclaimer.kube.cache import WatchCache
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
@@ -54,6 +56,10 @@ def _drive_cluster(rest: Rest, scope: Scope) -> None:
     cluster.patch_isvc_status(ref, {"status": {}})
     for deployment in cluster.component_deployments(ref):
         cluster.scale_deployment(TEAM, deployment["metadata"]["name"], 0)
+    cluster.list_scalers(TEAM)
+    with contextlib.suppress(NotFound):  # none exists; the request is what counts
+        cluster.patch_scaled_object(TEAM, "llama-predictor", {"metadata": {"annotations": {
+            "autoscaling.keda.sh/paused-replicas": "0"}}})
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     for _ in range(2):  # the second one bumps the first Event's count (a PATCH)
         cluster.emit_event(ref, obj["metadata"]["uid"], reason="Reclaimed", message="m",
@@ -185,7 +191,9 @@ def test_the_check_bites_when_a_grant_is_missing(
     drive made are then reported as not allowed."""
     native = grants(helm.template(set_values=["config.executor.strategy=native"]))
     missing = {(n.resource, n.verb) for n in uncovered(native, adapter_needs)}
-    assert missing == {("deployments", "list"), ("deployments/scale", "patch")}
+    assert missing == {("deployments", "list"), ("deployments/scale", "patch"),
+                       ("scaledobjects", "list"), ("scaledobjects", "patch"),
+                       ("horizontalpodautoscalers", "list"), ("rollouts", "list")}
 
 
 def test_watched_namespaces_need_no_cluster_scope(watched_needs: list[Need]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reclaimer.kube.isvc import STOP_ANNOTATION
+from reclaimer.kserve import STOP_ANNOTATION
 from reclaimer.model import Action, ServiceRef, Trigger
 from reclaimer.sandbox import types
 from tests.e2e.harness import Child, berlin, edge_of, held, wait_for

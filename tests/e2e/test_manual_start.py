@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from reclaimer.kube.isvc import STOP_ANNOTATION
+from reclaimer.kserve import STOP_ANNOTATION
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef, Trigger
 from tests.e2e.harness import berlin, edge_of, held, wait_for

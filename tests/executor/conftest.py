@@ -15,7 +15,7 @@ from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
-from reclaimer.ledger import MemoryLedger
+from reclaimer.ledger import Ledger, MemoryLedger
 from reclaimer.model import Action, DeploymentMode, Reason, ServiceRef, Transition, Trigger
 from tests.fixtures.sandbox import SandboxHandle
 
@@ -28,7 +28,7 @@ class Harness:
     handle: SandboxHandle
     rest: Rest
     cluster: KubeCluster
-    ledger: MemoryLedger
+    ledger: Ledger
     executor: Executor
     sleeps: list[float] = field(default_factory=list)
     inventory: Inventory | None = None
@@ -79,10 +79,12 @@ def make_harness(make_sandbox: Callable[..., SandboxHandle]) -> Iterator[MakeHar
     def factory(kserve: str, *isvcs: dict[str, Any], strategy: str = "auto",
                 verify_timeout: timedelta = timedelta(minutes=5), termination: float = 0,
                 cache: str | None = None, chunk_size: int = 200,
+                ledger: Ledger | None = None,
                 scenario: dict[str, Any] | None = None) -> Harness:
         """``cache``: "live" (watched, as `reclaimer run` has it) or "frozen" (listed
         once and never updated, so the executor acts on a stale copy) or None;
-        ``scenario``: further scenario keys (``keda``, ``podStartSeconds``, ...)."""
+        ``scenario``: further scenario keys (``objects``, ``keda``, ...);
+        ``ledger``: a SQL store to act on; a fresh `MemoryLedger` by default."""
         from reclaimer.executor.strategy import parse_strategy  # noqa: PLC0415
 
         handle = make_sandbox({"kserve": kserve, "podTerminationSeconds": termination,
@@ -92,7 +94,7 @@ def make_harness(make_sandbox: Callable[..., SandboxHandle]) -> Iterator[MakeHar
         clients.append(api)
         rest = Rest(api)
         cluster = KubeCluster(rest)
-        ledger = MemoryLedger()
+        ledger = ledger if ledger is not None else MemoryLedger()
         sleeps: list[float] = []
         options = ExecutorOptions(strategy=parse_strategy(strategy),
                                   verify_timeout=verify_timeout,

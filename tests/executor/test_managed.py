@@ -172,9 +172,11 @@ def test_a_stop_undone_by_hand_is_no_longer_asserted(make_harness: MakeHarness) 
     assert (st.own_stopped(h.isvc()), h.executor.followup.held) == (False, {})
 
 
-def test_a_repeated_refusal_adds_no_rows_and_counts_the_event(
+def test_a_repeated_refusal_adds_no_rows_and_no_events(
         make_harness: MakeHarness) -> None:
+    """Issue 14 case 5: a refusal is permanent; the decision fails once."""
     h = make_harness("0.14", isvc_entry(mode="ModelMesh"))
     kinds = [h.apply(Action.STOP).kind for _ in range(3)]
     (event,) = h.events()
-    assert (kinds, h.states(), event["count"]) == ([OutcomeKind.FAILED] * 3, ["failed"], 3)
+    assert (kinds, h.states(), event["count"]) == (
+        [OutcomeKind.FAILED, OutcomeKind.SKIPPED, OutcomeKind.SKIPPED], ["failed"], 1)

@@ -24,9 +24,6 @@ from tests.executor.conftest import MakeHarness, isvc_entry
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 KEDA = {"serving.kserve.io/autoscalerClass": "keda"}
 KEDA_ENTRY = {"annotations": KEDA, "minReplicas": 1, "maxReplicas": 3, "load": 2}
-KEDA_PAUSE = pytest.mark.xfail(
-    reason="a managed stop must pause KEDA's ScaledObject (issue 14 case 8, h-exec); without "
-           "it KEDA scales the Deployment back up", strict=False)
 
 @dataclass(frozen=True)
 class Row:
@@ -51,8 +48,7 @@ ROWS = [
                  id="0.15-knative-transformer"),
     pytest.param(Row("0.15", "Standard", {"transformer": True}, "managed-raw", 2),
                  id="0.15-standard-transformer"),
-    pytest.param(Row("0.15", "Standard", KEDA_ENTRY, "managed-raw", 2), id="0.15-keda",
-                 marks=KEDA_PAUSE),
+    pytest.param(Row("0.15", "Standard", KEDA_ENTRY, "managed-raw", 2), id="0.15-keda"),
     pytest.param(Row("0.16", "Knative", {}, "native", 1), id="0.16-knative"),
     pytest.param(Row("0.16", "Standard", {}, "native", 1), id="0.16-standard"),
     pytest.param(Row("0.16", "Knative", {"transformer": True}, "native", 2),

@@ -10,9 +10,13 @@ from reclaimer.errors import (
     ClusterError,
     ClusterUnavailable,
     Conflict,
+    Forbidden,
+    Invalid,
     NotFound,
     ServerError,
     TooManyRequests,
+    Transient,
+    is_transient,
 )
 from reclaimer.kube import errors
 
@@ -23,8 +27,11 @@ from reclaimer.kube import errors
     pytest.param(429, TooManyRequests, id="429"),
     pytest.param(500, ServerError, id="500"),
     pytest.param(503, ServerError, id="503"),
-    pytest.param(403, ClusterError, id="403-generic"),
-    pytest.param(422, ClusterError, id="422-generic"),
+    pytest.param(403, Forbidden, id="403"),
+    pytest.param(422, Invalid, id="422"),
+    pytest.param(400, Invalid, id="400"),
+    pytest.param(408, ServerError, id="408-timeout"),
+    pytest.param(401, Transient, id="401-credentials"),
     pytest.param(0, ClusterUnavailable, id="0-no-answer"),
 ])
 def test_status_maps_to_type(status: int, expected: type[ClusterError]) -> None:
@@ -59,3 +66,18 @@ def test_status_message_is_taken_from_the_status_body() -> None:
 ])
 def test_library_exceptions_map_to_types(exc: Exception, expected: type[ClusterError]) -> None:
     assert type(errors.from_exception(exc)) is expected
+
+
+@pytest.mark.parametrize(("status", "transient"), [
+    pytest.param(409, True, id="409"),
+    pytest.param(429, True, id="429"),
+    pytest.param(500, True, id="5xx"),
+    pytest.param(408, True, id="408"),
+    pytest.param(0, True, id="no-answer"),
+    pytest.param(400, False, id="400"),
+    pytest.param(403, False, id="403"),
+    pytest.param(422, False, id="422"),
+    pytest.param(404, False, id="404"),
+])
+def test_case5_errors_are_classed_once(status: int, transient: bool) -> None:
+    assert is_transient(errors.for_status(status)) is transient

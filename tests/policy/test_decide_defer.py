@@ -21,6 +21,8 @@ from tests.policy.decide_builders import busy, key, office, only, quiet, run, sv
 DEFER = office(busy_at_stop=BusyAtStop.DEFER, max_defer=timedelta(hours=2))
 SERVICE = svc()
 EDGE_KEY = key(DEFER, SERVICE, t("01-12 18:00"), Action.STOP)
+# The first tick deferred the stop at its edge: the deferral clock runs from there.
+DEFERRED_AT_EDGE = LedgerView(deferred_since={EDGE_KEY: t("01-12 18:00")})
 
 
 @pytest.mark.parametrize(("now", "signals"), [
@@ -56,13 +58,15 @@ def test_busy_or_unknown_traffic_defers(now: str, signals: Signals | None) -> No
 ])
 def test_defer_ends_in_a_stop(now: str, signals: Signals | None, reason: Reason,
                               trigger: Trigger) -> None:
-    got = only(run(t(now), [DEFER], [SERVICE], signals=[signals] if signals else []))
+    got = only(run(t(now), [DEFER], [SERVICE], signals=[signals] if signals else [],
+                   ledger=DEFERRED_AT_EDGE))
     assert (got.reason, got.trigger, got.blocked, got.edge_key) == (reason, trigger, None,
                                                                     EDGE_KEY)
 
 
 def test_forced_stop_keeps_the_traffic_evidence() -> None:
-    got = only(run(t("01-12 20:00"), [DEFER], [SERVICE], signals=[busy(SERVICE, t("01-12 20:00"))]))
+    got = only(run(t("01-12 20:00"), [DEFER], [SERVICE], signals=[busy(SERVICE, t("01-12 20:00"))],
+                   ledger=DEFERRED_AT_EDGE))
     assert got.evidence["traffic"] == "busy"
     assert got.evidence["traffic.requests"] == 12.0
 
@@ -82,5 +86,6 @@ def test_deferred_entry_does_not_supersede_its_own_edge() -> None:
     last = LastTransition(ref=SERVICE.ref, action=Action.STOP, trigger=Trigger.SCHEDULE,
                           at=t("01-12 18:00"), uid=SERVICE.uid)
     got = only(run(t("01-12 18:30"), [DEFER], [SERVICE], signals=[quiet(SERVICE, t("01-12 18:30"))],
-                   ledger=LedgerView(last_transitions={SERVICE.ref: last})))
+                   ledger=LedgerView(last_transitions={SERVICE.ref: last},
+                                     deferred_since=DEFERRED_AT_EDGE.deferred_since)))
     assert (got.reason, got.blocked) == (Reason.SCHEDULE_STOP, None)

@@ -25,6 +25,10 @@ from tests.policy.decide_builders import key, office, only, run, svc, t
 
 REF = ServiceRef("team-a", "llama")
 RUNNING, STOPPED = ServiceState.RUNNING, ServiceState.STOPPED
+# Reclaimer's own stop the Sunday before: a catch-up start may wake what it stopped.
+STOPPED_BY_US = LedgerView(last_transitions={REF: LastTransition(
+    ref=REF, action=Action.STOP, trigger=Trigger.SCHEDULE, at=t("01-11 18:00"),
+    uid="uid-llama")})
 
 
 @pytest.mark.parametrize(("now", "state", "action", "reason", "trigger", "edge_at"), [
@@ -44,7 +48,7 @@ RUNNING, STOPPED = ServiceState.RUNNING, ServiceState.STOPPED
 def test_latest_due_edge_is_acted_on(now: str, state: ServiceState, action: Action,
                                      reason: Reason, trigger: Trigger, edge_at: str) -> None:
     service = svc(state=state)
-    got = only(run(t(now), [office()], [service]))
+    got = only(run(t(now), [office()], [service], ledger=STOPPED_BY_US))
     assert (got.action, got.reason, got.trigger, got.blocked) == (action, reason, trigger, None)
     assert got.edge_key == key(office(), service, t(edge_at), action)
 
@@ -94,24 +98,42 @@ def test_edge_applies_only_to_services_that_existed(created: str, now: str, stat
     assert [tr.action for tr in plan.transitions] == expected
 
 
-@pytest.mark.parametrize(("changed_at", "changed_by", "superseded"), [
-    pytest.param("01-12 18:30", "kubectl-edit", True, id="person-after-the-edge"),
-    pytest.param("01-12 17:00", "kubectl-edit", False, id="person-before-the-edge"),
-    pytest.param("01-12 18:00", "kubectl-edit", False, id="person-at-the-edge"),
+def _observed(action: Action, at: str) -> LedgerView:
+    """Someone else's change, as the loop records it: dated when reclaimer observed it."""
+    return LedgerView(last_transitions={REF: LastTransition(
+        ref=REF, action=action, trigger=Trigger.EXTERNAL, at=t(at), uid="uid-llama")})
+
+
+@pytest.mark.parametrize(("observed_at", "superseded"), [
+    pytest.param("01-12 18:30", True, id="observed-after-the-edge"),
+    pytest.param("01-12 17:00", False, id="observed-before-the-edge"),
+    pytest.param("01-12 18:00", False, id="observed-at-the-edge"),
 ])
-def test_manual_change_after_edge_supersedes_it(changed_at: str, changed_by: str,
-                                                superseded: bool) -> None:
-    service = svc(state=RUNNING, stop_changed_at=t(changed_at), stop_changed_by=changed_by)
-    got = only(run(t("01-12 18:45"), [office()], [service]))
+def test_observed_change_after_edge_supersedes_it(observed_at: str, superseded: bool) -> None:
+    service = svc(state=RUNNING)
+    got = only(run(t("01-12 18:45"), [office()], [service],
+                   ledger=_observed(Action.START, observed_at)))
     assert (got.reason is Reason.SUPERSEDED) is superseded
     assert got.actionable is not superseded
     assert got.edge_key == key(office(), service, t("01-12 18:00"), Action.STOP)
 
 
-def test_superseded_message_names_the_field_manager() -> None:
-    service = svc(stop_changed_at=t("01-12 18:30"), stop_changed_by="kubectl-edit")
+def test_superseded_message_says_when_the_change_was_observed() -> None:
+    got = only(run(t("01-12 18:45"), [office()], [svc()],
+                   ledger=_observed(Action.START, "01-12 18:30")))
+    assert got.blocked is not None and "observed at 2026-01-12T18:30:00+00:00" in got.blocked
+
+
+@pytest.mark.parametrize("managed_time", [
+    pytest.param("01-12 18:20", id="another-annotation-edited-after-the-edge"),
+    pytest.param("01-12 18:44", id="edited-just-now"),
+])
+def test_case4_managed_fields_time_never_supersedes_an_edge(managed_time: str) -> None:
+    """``kubectl annotate stop=false`` at 07:30 then ``owner=alice`` at 19:20 moves the
+    manager's ``time`` to 19:20; the stop state never changed, so the 19:00 stop stands."""
+    service = svc(state=RUNNING, stop_changed_at=t(managed_time), stop_changed_by="kubectl")
     got = only(run(t("01-12 18:45"), [office()], [service]))
-    assert got.blocked is not None and "kubectl-edit" in got.blocked
+    assert (got.action, got.reason, got.blocked) == (Action.STOP, Reason.CAUGHT_UP, None)
 
 
 @pytest.mark.parametrize(("last_action", "last_at", "uid", "superseded"), [
@@ -151,9 +173,10 @@ def test_edge_waits_while_state_is_unsettled(now: str, state: ServiceState) -> N
 
 
 def test_manual_start_is_respected_until_the_next_edge() -> None:
-    service = svc(state=RUNNING, stop_changed_at=t("01-12 21:00"), stop_changed_by="kubectl")
+    service = svc(state=RUNNING, stop_changed_by="kubectl")
     applied = LedgerView(applied_edge_keys=frozenset({
-        key(office(), service, t("01-12 18:00"), Action.STOP)}))
+        key(office(), service, t("01-12 18:00"), Action.STOP)}),
+        last_transitions=_observed(Action.START, "01-12 21:00").last_transitions)
     assert run(t("01-12 23:00"), [office()], [service], ledger=applied).transitions == ()
 
 

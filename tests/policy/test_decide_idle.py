@@ -66,8 +66,11 @@ def test_policy_without_idle_rule_never_idle_stops() -> None:
     pytest.param(svc(created=t("01-12 21:45")), LedgerView(), False,
                  id="created-15m-ago-idle-window-reaches-before-it"),
     pytest.param(svc(created=t("01-12 21:30")), LedgerView(), True, id="created-30m-ago"),
-    pytest.param(svc(stop_changed_at=t("01-12 21:50")), LedgerView(), False,
-                 id="annotation-changed-10m-ago"),
+    pytest.param(SERVICE, LedgerView(last_transitions={SERVICE.ref: LastTransition(
+        ref=SERVICE.ref, action=Action.START, trigger=Trigger.EXTERNAL, at=t("01-12 21:50"))}),
+        False, id="started-by-someone-observed-10m-ago"),
+    pytest.param(svc(stop_changed_at=t("01-12 21:50")), LedgerView(), True,
+                 id="case4-managed-fields-time-is-not-a-start"),
     pytest.param(SERVICE, LedgerView(last_transitions={SERVICE.ref: LastTransition(
         ref=SERVICE.ref, action=Action.START, trigger=Trigger.SCHEDULE, at=t("01-12 21:55"))}),
         False, id="reclaimer-started-5m-ago"),

@@ -103,7 +103,7 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         spec["timeZone"] = draw(st.sampled_from(["Europe/Berlin", "Australia/Sydney", "UTC"]))
         spec["schedule"] = [{"start": start, "stop": stop} for start, stop in draw(st.lists(
-            st.sampled_from([("0 8 * * 1-5", "0 19 * * 1-5"), ("*/15 * * * *", "5 * * * *")]),
+            st.sampled_from([("0 8 * * 1-5", "0 19 * * 1-5"), ("0 */2 * * *", "30 */2 * * *")]),
             min_size=1, max_size=2))]
         spec["exceptDates"] = draw(st.lists(st.dates().map(str), max_size=2))
     if "schedule" not in spec or draw(st.booleans()):

@@ -6,24 +6,30 @@ clock) existed before the edges under test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from reclaimer.executor.executor import Executor
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import Inventory
-from reclaimer.kube.rest import Rest
+from reclaimer.kube.policies import PolicySource
+from reclaimer.kube.rest import POLICY, Rest
 from reclaimer.kube.scope import EVERYWHERE, Scope
 from reclaimer.ledger.memory import MemoryLedger
+from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import DecideSettings, ServiceRef
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
 from reclaimer.signals.scripted import Script, ScriptedSignals, Steady
 from tests.fixtures.sandbox import SandboxHandle
 
+CRD = Path(__file__).resolve().parents[2] / "helm/reclaimer/crds/reclaimpolicy.yaml"
 # Friday 2030-03-29, 19:00 in Berlin (CET, +01:00) is 18:00 UTC; DST starts Sunday 31st.
 FRIDAY_STOP = datetime(2030, 3, 29, 18, 0, tzinfo=UTC)
 MONDAY_START = datetime(2030, 4, 1, 6, 0, tzinfo=UTC)  # 08:00 CEST
@@ -74,7 +80,7 @@ def busy_until(end: datetime) -> Script:
 class LoopWorld:
     sandbox: SandboxHandle
     reconciler: Reconciler
-    ledger: MemoryLedger
+    ledger: Ledger
     inventory: Inventory
     signals: ScriptedSignals
     rest: Rest
@@ -88,24 +94,45 @@ class LoopWorld:
     def close(self) -> None:
         self.reconciler.close()
         self.inventory.stop()
+        crs = self.reconciler.parts.cluster_policies
+        if isinstance(crs, PolicySource):
+            crs.stop()
+
+
+def with_policy_crd(world_scenario: dict[str, object]) -> dict[str, object]:
+    """The scenario plus the ReclaimPolicy CRD, for worlds with `build(crs=...)`."""
+    crd = yaml.safe_load(CRD.read_text())
+    return {**world_scenario, "objects": [*world_scenario.get("objects", []), crd]}  # type: ignore[misc]
 
 
 def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str],
           scripts: Mapping[ServiceRef, Script],
           outages: tuple[tuple[datetime, datetime], ...] = (),
-          decide: DecideSettings | None = None, scope: Scope = EVERYWHERE) -> LoopWorld:
+          decide: DecideSettings | None = None,
+          crs: Sequence[Mapping[str, Any]] = (), ledger: Ledger | None = None,
+          scope: Scope = EVERYWHERE) -> LoopWorld:
+    """``crs``: ReclaimPolicy objects created through the API (the scenario needs the
+    CRD, `with_policy_crd`); the loop then reads CRs as the service does."""
     for name, text in policies.items():
         (tmp_path / f"{name}.yaml").write_text(text)
     rest = Rest(api_client_for_host(sandbox.url))
+    cluster_policies = None
+    if crs:
+        for cr in crs:
+            rest.create(POLICY, cr["metadata"]["namespace"], dict(cr))
+        cluster_policies = PolicySource(rest, scope=scope)
+        cluster_policies.start()
     inventory = Inventory(rest, scope=scope)
     inventory.start()
-    ledger = MemoryLedger()
+    ledger = ledger if ledger is not None else MemoryLedger()
     executor = Executor(KubeCluster(rest, events=EventRecorder(rest), scope=scope), ledger,
                         actor="test",
                         cached=inventory)
     signals = ScriptedSignals(scripts, outages=outages)
-    parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor)
-    settings = LoopSettings(policy_paths=(tmp_path,), decide=decide or DecideSettings(),
+    parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor,
+                      cluster_policies=cluster_policies)
+    settings = LoopSettings(policy_paths=(tmp_path,) if policies else (),
+                            decide=decide or DecideSettings(),
                             actor="test")
     return LoopWorld(sandbox=sandbox, reconciler=Reconciler(parts, settings=settings),
                      ledger=ledger, inventory=inventory, signals=signals, rest=rest)

@@ -19,6 +19,18 @@ release itself (the leader Lease, KServe's ConfigMap) live in role.yaml. */}}
 - apiGroups: ["apps"]
   resources: ["deployments/scale"]
   verbs: ["patch"]
+# Who else owns those replicas (reclaimer/executor/managed/owners.py): a KEDA
+# ScaledObject is paused with its paused-replicas annotation and restored on start;
+# an HPA not made by KServe or KEDA, or an Argo Rollout, is a refusal.
+- apiGroups: ["keda.sh"]
+  resources: ["scaledobjects"]
+  verbs: ["list", "patch"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["list"]
+- apiGroups: ["argoproj.io"]
+  resources: ["rollouts"]
+  verbs: ["list"]
 {{- end }}
 # Verifying a stop: the InferenceService's pods are gone, so the GPU is really free.
 - apiGroups: [""]
