@@ -79,6 +79,8 @@ class Executor:
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call)
         self.followup = FollowUp(self.ctx, timeout=self.options.verify_timeout)
         self.guard: Guard = always_allowed
+        self.pending_seen: dict[int, datetime] = {}
+        """When this process first saw another actor's row pending (`recover`)."""
 
     def call(self, fn: Callable[[], T]) -> T:
         return self.options.retry.run(fn, sleep=self._sleep)

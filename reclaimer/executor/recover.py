@@ -8,7 +8,9 @@ KServe kept our condition) → the row becomes ``applied`` and is verified like 
 it is not → ``abandoned``, and the next tick decides afresh (the edge is still open).
 Rows already ``applied`` resume verification with a fresh deadline.
 
-Rows another process may still be writing are left alone: a row of another actor
+Nothing is settled once the executor's guard says this process may not write (SIGTERM,
+a lease past its margin): the next leader recovers them. Rows another process may still
+be writing are left alone: a row of another actor
 recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
 record, a holder whose lease has not yet expired), and this process's own rows kept for
 a retry or awaiting verification. A later pass settles them (`Recovered.left` counts them).
@@ -16,16 +18,20 @@ a retry or awaiting verification. A later pass settles them (`Recovered.left` co
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reclaimer.errors import ClusterError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import RecordState, TransitionRecord
-from reclaimer.model import Action
+from reclaimer.model import Action, ServiceRef
+
+log = logging.getLogger("reclaimer.executor")
 
 ABANDON_REASON = "the previous process ended between planned and applied; decided again"
 
@@ -58,14 +64,62 @@ def recover_pending(executor: Executor, *, at: datetime,
                     in_flight: timedelta = timedelta(0)) -> Recovered:
     executor.followup.refresh_held()
     pending = executor.ledger.pending()
+    why = executor.guard()
+    if why is not None:
+        if pending:
+            log.warning("%d pending rows left: %s", len(pending), why)
+        return Recovered([], len(pending))
+    _forget_settled(executor, pending)
     ours = executor.retried_record_ids() | {a.record_id for a in executor.followup.awaiting}
     mine = [r for r in pending if r.id not in ours and not (
-        r.actor != executor.actor and r.recorded_at > at - in_flight)]
+        r.actor != executor.actor and _in_flight(executor, r, at=at, in_flight=in_flight))]
     if not mine:
         return Recovered([], len(pending) - len(mine))
-    objs = {st.ref_of(o): o for o in executor.cluster.list_isvcs()}
-    outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in mine]
+    objs: dict[ServiceRef, Obj | None] = {
+        st.ref_of(o): o for o in executor.cluster.list_isvcs()}
+    unread = _read_unlisted(executor, {r.ref for r in mine} - objs.keys())
+    objs.update(unread.found)
+    settle = [r for r in mine if r.ref not in unread.unknown]
+    outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in settle]
     return Recovered(outcomes, len(pending) - len(mine))
+
+
+def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
+               in_flight: timedelta) -> bool:
+    """Another actor may still be writing the row: recorded, or first seen pending by this
+    process, within ``in_flight`` before ``at``. The second is by this process's own
+    clock, so an actor whose clock runs behind cannot make a fresh row look stale."""
+    seen = executor.pending_seen.setdefault(record.id, at)
+    return record.recorded_at > at - in_flight or seen > at - in_flight
+
+
+def _forget_settled(executor: Executor, pending: list[TransitionRecord]) -> None:
+    live = {r.id for r in pending}
+    executor.pending_seen = {i: t for i, t in executor.pending_seen.items() if i in live}
+
+
+@dataclass(frozen=True)
+class _Unlisted:
+    found: dict[ServiceRef, Obj | None]
+    unknown: frozenset[ServiceRef]
+
+
+def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
+    """Services of pending rows the LIST did not return: the LIST covers only the watched
+    namespaces, so only a GET answering NotFound proves one gone; one that cannot be
+    read (e.g. forbidden outside watchNamespaces) is unknown, and its row left alone
+    until the next term (not counted in ``left``: no LIST every tick for it)."""
+    found: dict[ServiceRef, Obj | None] = {}
+    unknown: set[ServiceRef] = set()
+    for ref in refs:
+        try:
+            found[ref] = executor.cluster.get_isvc(ref)
+        except NotFound:
+            found[ref] = None
+        except ClusterError as exc:
+            log.warning("pending row of %s left: %s", ref, exc)
+            unknown.add(ref)
+    return _Unlisted(found, frozenset(unknown))
 
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,

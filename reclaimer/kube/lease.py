@@ -112,6 +112,7 @@ class LeaderElector:
 
     def try_acquire_or_renew(self) -> bool:
         """One attempt; True when this replica holds the lease afterwards."""
+        started = self._monotonic()
         try:
             won = self._attempt()
         except ClusterError as exc:
@@ -120,7 +121,7 @@ class LeaderElector:
         if won:
             gained = not self.is_leader()
             with self._lock:
-                self._renewed_at = self._monotonic()
+                self._renewed_at = started
                 if gained:
                     self.term += 1
                     self.term_started_at = self._now()

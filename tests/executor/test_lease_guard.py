@@ -106,3 +106,20 @@ def test_case_2_after_sigterm_no_chunk_starts(make_harness: MakeHarness) -> None
     g.guard.begin_tick()
     g.stopping.set()
     assert (h.apply(Action.STOP).kind, _patches(h)) == (OutcomeKind.SKIPPED, 0)
+
+
+@pytest.mark.timeout(30)
+def test_slow_lease_renewal_counts_its_window_from_when_the_renewal_was_sent(
+        make_harness: MakeHarness) -> None:
+    """A renewal answered late (a slow API server, not a failing one) was accepted some
+    time before its answer came; a standby counts from the record it saw change, so the
+    leader's window must start when the PUT was sent, not when its answer arrived."""
+    h = make_harness("0.16", isvc_entry())
+    settings = LeaseSettings(namespace=NS, name="reclaimer-leader", identity="slow-replica",
+                             lease_duration=4.0, renew_deadline=2.0, retry_period=0.5)
+    elector = LeaderElector(h.rest, settings, now=ManualClock(T0).now)
+    assert elector.try_acquire_or_renew()
+    h.handle.faults.add("update", "leases", delay=1.0, times=1)
+    assert elector.try_acquire_or_renew()
+    margin, delay = 4.0 - 2.0, 1.0
+    assert elector.valid_for() <= margin - delay

@@ -121,12 +121,14 @@ def test_an_abandoned_edge_is_decided_again(make_sandbox: object, db: str) -> No
 def test_case_2_recover_leaves_a_fresh_row_of_another_process(
         make_harness: MakeHarness) -> None:
     """A row another process wrote within a lease duration may still be in flight (its
-    holder's lease has not expired, or `reclaimer stop` is between PATCH and record)."""
+    holder's lease has not expired, or `reclaimer stop` is between PATCH and record),
+    counted both from its recorded_at and from when this process first saw it pending
+    (T0+5 here: its clock may disagree with the writer's)."""
     h = make_harness("0.16", isvc_entry())
     row = h.ledger.record_planned(h.transition(Action.STOP), strategy="native",
                                   actor="replica-old", at=T0)
     early = recover(h.executor, at=T0 + timedelta(seconds=5), in_flight=LEASE)
-    late = recover(h.executor, at=T0 + timedelta(seconds=16), in_flight=LEASE)
+    late = recover(h.executor, at=T0 + timedelta(seconds=21), in_flight=LEASE)
     assert ([o.kind for o in early], [(o.record_id, o.kind) for o in late]) == (
         [], [(row.id, OutcomeKind.ABANDONED)])
 
