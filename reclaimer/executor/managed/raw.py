@@ -28,6 +28,8 @@ STOPPED_MESSAGE = ("stopped (managed, Standard): autoscalerClass set to external
                    "component Deployment scaled to 0; pods are gone")
 KEDA_PAUSED = '; KEDA ScaledObject {names} paused with autoscaling.keda.sh/paused-replicas: "0"'
 STARTED_MESSAGE = "started (managed, Standard): autoscalerClass and replicas restored"
+NOTHING_STOPPED = ("already running: no managed stop saved and every component "
+                   "Deployment has replicas")
 
 
 def _replicas(deployment: Obj) -> int:
@@ -48,6 +50,16 @@ def restore_info(obj: Obj, deployments: list[Obj],
             "replicas": {_name(d): _replicas(d) for d in deployments},
             "scaledObjects": {keda.name_of(so): keda.paused_replicas(so)
                               for so in scaled_objects}}
+
+
+def _nothing_stopped(ctx: Context, obj: Obj) -> bool:
+    """No restore information here and every component Deployment has replicas: the
+    class ``external`` is the user's own, or a person started the service by hand."""
+    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
+    if saved is not None and saved.get("strategy") == NAME:
+        return False
+    deployments = ctx.call(lambda: ctx.cluster.component_deployments(st.ref_of(obj)))
+    return bool(deployments) and all(_replicas(d) > 0 for d in deployments)
 
 
 class ManagedRaw:
@@ -82,6 +94,8 @@ class ManagedRaw:
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         ref = st.ref_of(obj)
+        if _nothing_stopped(ctx, obj):
+            return NOTHING_STOPPED
         saved = saved_restore_info(ctx, obj, strategy=NAME,
                                    restores="autoscalerClass and replicas")
         for name, prior in (saved.get("scaledObjects") or {}).items():
