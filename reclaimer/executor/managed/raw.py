@@ -83,7 +83,7 @@ class ManagedRaw:
                 ref, uid, restore_info(obj, deployments, found.scaled_objects), at=at)
         obj = self._set_class(ctx, obj, EXTERNAL)
         for scaled_object in found.scaled_objects:
-            self._pause(ctx, scaled_object, keda.PAUSED_TO_ZERO)
+            self._pause(ctx, scaled_object, keda.PAUSED_TO_ZERO, stopping=True)
         for deployment in deployments:
             if _replicas(deployment) != 0:
                 self._scale(ctx, deployment, 0)
@@ -99,7 +99,8 @@ class ManagedRaw:
         saved = saved_restore_info(ctx, obj, strategy=NAME,
                                    restores="autoscalerClass and replicas")
         for name, prior in (saved.get("scaledObjects") or {}).items():
-            self._pause(ctx, {"metadata": {"namespace": ref.namespace, "name": name}}, prior)
+            self._pause(ctx, {"metadata": {"namespace": ref.namespace, "name": name}}, prior,
+                        stopping=False)
         wanted: Mapping[str, int] = saved.get("replicas") or {}
         for deployment in ctx.call(lambda: ctx.cluster.component_deployments(ref)):
             want = wanted.get(_name(deployment))
@@ -132,8 +133,10 @@ class ManagedRaw:
                              "resourceVersion": st.resource_version(obj)}}
         return ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
 
-    def _pause(self, ctx: Context, scaled_object: Obj, value: str | None) -> None:
-        """Set (or, with None, remove) KEDA's pause; a ScaledObject gone needs none."""
+    def _pause(self, ctx: Context, scaled_object: Obj, value: str | None, *,
+               stopping: bool) -> None:
+        """Set (or, with None, remove) KEDA's pause. A stop needs its ScaledObject; a
+        ScaledObject deleted while stopped needs no restoring, whatever its pause was."""
         meta = scaled_object["metadata"]
         if scaled_object.get("spec") is not None and keda.paused_replicas(scaled_object) == value:
             return
@@ -142,7 +145,7 @@ class ManagedRaw:
             ctx.call(lambda: ctx.cluster.patch_scaled_object(meta["namespace"], meta["name"],
                                                              body))
         except NotFound as exc:
-            if value is not None:
+            if stopping:
                 raise ChildMissing(f"KEDA ScaledObject {meta['namespace']}/{meta['name']} "
                                    f"is gone: {exc}", status=404) from exc
 
