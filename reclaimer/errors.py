@@ -12,6 +12,7 @@ service, or refuse to start.
     │   ├── ConfigInvalid             the service config (key)
     │   └── ArgumentInvalid           a CLI argument (NS/NAME, a time, a duration)
     ├── MetricsUnavailable            Prometheus failed: every service is unknown this tick
+    │   └── PartialAnswer             an answer carried warnings (Thanos/Mimir partial data)
     ├── ClusterError                  the Kubernetes API failed
     │   ├── NotFound                  404: the object is gone (for a delete: already done)
     │   ├── Transient                 worth trying again: the same decision keeps its row
@@ -77,6 +78,18 @@ class ArgumentInvalid(InvalidInput):
 
 class MetricsUnavailable(ReclaimerError):
     """Prometheus could not answer; nothing about any service is known."""
+
+
+class PartialAnswer(MetricsUnavailable):
+    """An answer came with ``warnings``: some store or tenant shard may be missing.
+
+    Which services the answer missed cannot be told, so none of them is known.
+    """
+
+    def __init__(self, message: str, *, query: str, warnings: tuple[str, ...]) -> None:
+        self.query = query
+        self.warnings = warnings
+        super().__init__(message)
 
 
 class ClusterError(ReclaimerError):

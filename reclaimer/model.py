@@ -101,6 +101,19 @@ def parse_mode(text: str | None) -> DeploymentMode | None:
     return _MODE_ALIASES.get(text.strip().lower())
 
 
+class ServiceKind(StrEnum):
+    """The KServe resource a service is. A policy governs only the kinds its selector
+    lists (``spec.selector.kinds``), InferenceService alone by default, so a policy
+    written before other kinds were observed never starts governing them."""
+
+    INFERENCE_SERVICE = "InferenceService"
+    LLM_INFERENCE_SERVICE = "LLMInferenceService"
+    INFERENCE_GRAPH = "InferenceGraph"
+
+
+DEFAULT_KINDS = frozenset({ServiceKind.INFERENCE_SERVICE})
+
+
 class ServiceState(StrEnum):
     RUNNING = "running"
     STOPPING = "stopping"
@@ -152,6 +165,7 @@ class Service:
     gpus: int | None = None
     stop_changed_at: datetime | None = None
     stop_changed_by: str | None = None
+    kind: ServiceKind = ServiceKind.INFERENCE_SERVICE
 
 
 # --- policies ---------------------------------------------------------------------
@@ -237,6 +251,7 @@ class Policy:
     max_defer: timedelta = timedelta(hours=2)
     mode: PolicyMode = PolicyMode.ENFORCE
     priority: int = 0
+    kinds: frozenset[ServiceKind] = DEFAULT_KINDS
 
     @property
     def key(self) -> str:
@@ -248,7 +263,8 @@ class Policy:
             in_scope = service.ref.namespace == self.namespace
         else:
             in_scope = self.namespace_selector.matches(service.ref.namespace)
-        return in_scope and self.selector.matches(service.labels)
+        return (in_scope and service.kind in self.kinds
+                and self.selector.matches(service.labels))
 
 
 @dataclass(frozen=True, order=True)

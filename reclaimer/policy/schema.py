@@ -23,7 +23,7 @@ from reclaimer.model import BusyAtStop, IdleDuring, IdleRule, Policy, PolicyMode
 from reclaimer.policy.durations import parse_duration
 from reclaimer.policy.fields import FieldError, check, child
 from reclaimer.policy.frequency import too_frequent
-from reclaimer.policy.selectors import parse_namespace_selector, parse_selector
+from reclaimer.policy.selectors import parse_kinds, parse_namespace_selector, parse_selector
 from reclaimer.policy.spec_fields import document_fields
 from reclaimer.policy.yamldocs import YamlProblem, load, split_documents
 
@@ -181,6 +181,7 @@ def _build(doc: Mapping[str, Any], *, source: str) -> Policy:
         schedule=tuple(Window(start=w["start"], stop=w["stop"]) for w in spec.get("schedule", [])),
         except_dates=frozenset(_date_text(day) for day in spec.get("exceptDates", [])),
         idle=IdleRule(**_options(idle, _IDLE_OPTIONS)) if idle is not None else None,
+        kinds=parse_kinds(spec.get("selector", {}), "spec.selector"),
         **_options(spec, _SPEC_OPTIONS),
     )
 

@@ -19,7 +19,11 @@ KIND = "ReclaimPolicy"
 
 _DURATION = "a duration such as 30m, 1h30m, 90s or 2d"
 
+KINDS = ("InferenceService", "LLMInferenceService", "InferenceGraph")
+
 SELECTOR = Field("object", "LabelSelector over ISVC labels; {} selects all.", properties={
+    "kinds": Field("array", "KServe kinds governed; default [InferenceService] only.",
+                   items=Field("string", enum=KINDS), min_items=1),
     "matchLabels": Field("map", "Labels that must all be equal.", format="label-value",
                          key_format="label-key"),
     "matchExpressions": Field("array", "Requirements that must all hold.", items=Field(

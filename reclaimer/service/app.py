@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -40,6 +40,7 @@ from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
 from reclaimer.service.term import TermKeeper, WriteGuard
+from reclaimer.signals.pace import SlowNotice, slow_evaluations
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 
@@ -77,19 +78,34 @@ class Service:
     elector: LeaderElector | None
     probes: ProbeServer | None = None
     scheduler: TickScheduler | None = None
+    prometheus: PrometheusSignals | None = None
+    slow_notice: SlowNotice = field(default_factory=SlowNotice)
+
+    def slow_warning(self) -> str | None:
+        """Set while the last evaluations took more than half ``prometheus.timeout``."""
+        if self.prometheus is None:
+            return None
+        return slow_evaluations(self.prometheus.durations,
+                                timeout=self.prometheus.settings.timeout)
 
     def readiness(self) -> Readiness:
         leader = self.leadership.is_leader()
         self.metrics.leader.set(1 if leader else 0)
-        role = "leader" if leader else "follower"
         last = self.scheduler.last_success if self.scheduler else None
-        if last is None:
-            return Readiness(ready=role == "follower", role=role, last_tick_age_seconds=None,
-                             detail="no tick yet")
-        age = (self.clock.now() - last).total_seconds()
-        stale = age > 5 * self.settings.tick.total_seconds()
-        return Readiness(ready=not stale, role=role, last_tick_age_seconds=round(age, 3),
-                         detail="loop stalled" if stale else "")
+        return readiness_of("leader" if leader else "follower", last, now=self.clock.now(),
+                            tick=self.settings.tick, slow=self.slow_warning())
+
+
+def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
+                 tick: timedelta, slow: str | None) -> Readiness:
+    """Ready unless the loop stalled; slow evaluations are said in the detail only."""
+    if last_success is None:
+        return Readiness(ready=role == "follower", role=role, last_tick_age_seconds=None,
+                         detail="; ".join(filter(None, ["no tick yet", slow])))
+    age = (now - last_success).total_seconds()
+    stale = age > 5 * tick.total_seconds()
+    return Readiness(ready=not stale, role=role, last_tick_age_seconds=round(age, 3),
+                     detail="; ".join(filter(None, ["loop stalled" if stale else "", slow])))
 
 
 def build(settings: Settings, *, clock: Clock) -> Service:
@@ -106,7 +122,8 @@ def build(settings: Settings, *, clock: Clock) -> Service:
                         actor=actor, options=options, cached=inventory)
     policies = _cluster_policies(rest, scope=scope)
     metrics = ServiceMetrics()
-    parts = LoopParts(inventory=inventory, signals=PrometheusSignals(prometheus), ledger=ledger,
+    signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer)
+    parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
                       executor=executor, cluster_policies=policies)
     loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),
                                  decide=decide_settings(settings), actor=actor)
@@ -114,7 +131,8 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     service = Service(settings=settings, clock=clock, metrics=metrics,
                       reconciler=Reconciler(parts, settings=loop_settings, metrics=metrics),
                       inventory=inventory, policies=policies,
-                      leadership=elector or AlwaysLeader(), elector=elector)
+                      leadership=elector or AlwaysLeader(), elector=elector,
+                      prometheus=signals)
     service.probes = ProbeServer(metrics.registry, service.readiness,
                                  host=settings.http.host, port=settings.http.port)
     return service
@@ -165,7 +183,7 @@ def run(service: Service, *, stop: threading.Event | None = None) -> int:
 
 
 def _tick_function(service: Service, *, stopping: threading.Event) -> TickFunction:
-    """Each tick: a new term recovers pending rows first (DESIGN §7), and the executor
+    """Each tick: a new term recovers pending rows first (docs/design.md §7), and the executor
     asks the guard before each chunk of writes."""
     guard = WriteGuard(service.leadership, stopping=stopping, budget=_budget(service),
                        metrics=service.metrics)
@@ -176,7 +194,10 @@ def _tick_function(service: Service, *, stopping: threading.Event) -> TickFuncti
     def tick(now: datetime) -> datetime | None:
         guard.begin_tick()
         terms.before_tick(now)
-        return service.reconciler.reconcile_once(now).next_wake
+        try:
+            return service.reconciler.reconcile_once(now).next_wake
+        finally:
+            _say_when_slow(service)
     return tick
 
 
@@ -192,6 +213,13 @@ def _budget(service: Service) -> float:
 def _in_flight(service: Service) -> timedelta:
     """How long another process's fresh row may still be in flight: a lease duration."""
     return service.settings.leader_election.lease_duration
+
+
+def _say_when_slow(service: Service) -> None:
+    """Warn from the first tick on when evaluations near the timeout; once per change."""
+    said = service.slow_notice.update(service.slow_warning())
+    if said is not None:
+        log.log(*said)
 
 
 def _start_election(service: Service, stop: threading.Event) -> list[threading.Thread]:

@@ -53,6 +53,13 @@ class ServiceMetrics:
             "reclaimer_lease_time_left_seconds",
             "Seconds the leader may still start writes before its lease's safety margin "
             "(leaseDuration - renewDeadline since the last renewal) runs out.", registry=r)
+        self.partial_answers = Counter(
+            "reclaimer_prometheus_partial_answers",
+            "Query answers that carried warnings (partial data): every service unknown.",
+            ["query"], registry=r)
         self.last_tick = Gauge(
             "reclaimer_last_successful_tick_timestamp_seconds",
             "Unix time of the last tick that completed.", registry=r)
+
+    def count_partial_answer(self, query: str) -> None:
+        self.partial_answers.labels(query=query).inc()

@@ -10,6 +10,11 @@ Prometheus labels are string to string, so an object whose values are all string
 read as a label set; an item is an object whose ``metric`` is such a label set and
 which has a ``value``. Anything else (a scalar, a matrix, a wrong shape) is not an
 instant vector and raises `NotAVector`, which the adapter maps to `MetricsUnavailable`.
+
+The envelope's ``warnings`` are kept (`parse_answer`): Thanos Query and Mimir answer
+``"status": "success"`` with warnings when some store or ingester did not answer, so
+the rows may miss any service. ``infos`` (PromQL info annotations, Prometheus 2.50+;
+2.42 has none) do not say data is missing and are not kept.
 """
 
 from __future__ import annotations
@@ -78,8 +83,18 @@ def _row(labels: _Labels, value: object) -> object:
     return Row(labels.ref, labels.signal, number, labels.window, labels.pod)
 
 
+class Answer(NamedTuple):
+    rows: list[Row]
+    warnings: tuple[str, ...] = ()
+
+
 def parse_vector(body: bytes | str) -> list[Row]:
     """The rows of an instant-vector answer; raises `NotAVector` (a ValueError) if not one."""
+    return parse_answer(body).rows
+
+
+def parse_answer(body: bytes | str) -> Answer:
+    """Rows and warnings of an instant-vector answer; `NotAVector` if not one."""
     answer = json.loads(body, object_hook=_Hook())
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, dict) or data.get("resultType") != "vector":
@@ -88,4 +103,11 @@ def parse_vector(body: bytes | str) -> list[Row]:
     if not isinstance(result, list) or not all(isinstance(r, Row) or r is _SKIPPED
                                                for r in result):
         raise NotAVector("the answer is not an instant vector")
-    return [r for r in result if r is not _SKIPPED]
+    return Answer([r for r in result if r is not _SKIPPED], _warnings(answer))
+
+
+def _warnings(answer: dict[str, Any]) -> tuple[str, ...]:
+    """Any non-empty ``warnings`` entry; a warning that is not text is shown as JSON."""
+    raw = answer.get("warnings")
+    items = raw if isinstance(raw, list) else [raw] if raw else []
+    return tuple(w if isinstance(w, str) else json.dumps(w, default=str) for w in items)

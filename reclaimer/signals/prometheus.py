@@ -19,6 +19,17 @@ prometheus-api-client 0.7.2 is set up as metrics.md §4 advises:
   the whole JSON tree ``custom_query`` builds: the query is sent exactly as
   ``custom_query`` sends it, through the same session, and the body kept as bytes.
 
+Distributed Prometheus (Thanos Query, Mimir) answers ``"status": "success"`` with
+``warnings`` when a store or ingester did not answer: such a partial answer raises
+`PartialAnswer` (a `MetricsUnavailable`), logged with the warning text and counted
+through ``on_partial``, because which services it missed cannot be told. Per-request
+``headers`` (``X-Scope-OrgID``), the bearer token (re-read at every query) and TLS
+(CA, client certificate, or no verification) are set from the settings.
+
+The wall time of each evaluation, success or failure, is measured with the injected
+``monotonic`` clock and kept (`durations`), so the service can warn when evaluations
+come close to ``timeout`` (`pace.slow_evaluations`).
+
 Both of the library's failure families (``PrometheusApiClientException`` for a
 non-200 answer, ``requests`` exceptions for transport) and any malformed answer
 become one ``MetricsUnavailable``: nothing is known about any service.
@@ -26,24 +37,29 @@ become one ``MetricsUnavailable``: nothing is known about any service.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import requests
+import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
-from reclaimer.errors import MetricsUnavailable
+from reclaimer.errors import MetricsUnavailable, PartialAnswer
 from reclaimer.model import EMPTY, ServiceRef, Signals
-from reclaimer.signals.answer import NotAVector, Row, parse_vector
+from reclaimer.signals.answer import NotAVector, Row, parse_answer
 from reclaimer.signals.assemble import GPU, Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
+from reclaimer.signals.failures import short as _short
+from reclaimer.signals.failures import transport as _transport
 from reclaimer.signals.pods import (
     GPU_POD_MISSING,
     GPU_POD_SILENT,
@@ -56,13 +72,24 @@ from reclaimer.signals.settings import PrometheusSettings
 from reclaimer.signals.windows import fold, split
 
 _GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
+KEPT_DURATIONS = 5  # evaluations whose wall time is kept for the slow-evaluation warning
+log = logging.getLogger("reclaimer.signals")
 
 
 class PrometheusSignals:
     """`SignalSource` over a real Prometheus (docs/design.md §4)."""
 
-    def __init__(self, settings: PrometheusSettings) -> None:
+    def __init__(self, settings: PrometheusSettings, *,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 on_partial: Callable[[str], None] | None = None) -> None:
         self.settings = settings
+        self._monotonic = monotonic
+        self._on_partial = on_partial
+        self._durations: deque[float] = deque(maxlen=KEPT_DURATIONS)
+        if settings.tls.insecure_skip_verify:
+            # Said once here, not by urllib3 at every query.
+            log.warning("prometheus.tls.insecureSkipVerify: the server is not verified")
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._templates = {q: settings.templates[q.value] for q in Query
                            if q.value in settings.templates}
         self._local = threading.local()
@@ -112,10 +139,26 @@ class PrometheusSignals:
     def fetch(self, *, at: datetime, window: timedelta) -> dict[ServiceRef, Signals]:
         return self.fetch_windows(at=at, windows=(window,))[window]
 
+    @property
+    def durations(self) -> tuple[float, ...]:
+        """Seconds taken by the last evaluations (oldest first), failed ones included."""
+        with self._lock:
+            return tuple(self._durations)
+
     def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
                       recent: timedelta | None = None,
                       ) -> dict[timedelta, dict[ServiceRef, Signals]]:
         """Every window in one evaluation: one query per signal, one timeout in all."""
+        started = self._monotonic()
+        try:
+            return self._fetch_windows(at=at, windows=windows, recent=recent)
+        finally:
+            with self._lock:
+                self._durations.append(max(self._monotonic() - started, 0.0))
+
+    def _fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
+                       recent: timedelta | None,
+                       ) -> dict[timedelta, dict[ServiceRef, Signals]]:
         deadline = time.monotonic() + self.settings.timeout.total_seconds()
         windows = sorted(set(windows))
         recent = recent or windows[0]
@@ -166,7 +209,10 @@ class PrometheusSignals:
         client = getattr(self._local, "client", None)
         if client is None:
             session = DeadlineSession()
-            session.verify = self.settings.ca_file or True
+            tls = self.settings.tls
+            session.verify = False if tls.insecure_skip_verify else (tls.ca_file or True)
+            if tls.cert_file is not None:
+                session.cert = (tls.cert_file, tls.key_file or tls.cert_file)
             client = PrometheusConnect(url=self.settings.url, session=session,
                                        retry=Retry(total=0, raise_on_status=False))
             self._local.client, self._local.session = client, session
@@ -174,17 +220,18 @@ class PrometheusSignals:
                 self._sessions.append(session)
         return client
 
-    def _headers(self, query: Query) -> dict[str, str] | None:
-        """Read the token at every query: service-account tokens rotate."""
+    def _headers(self, query: Query) -> dict[str, str]:
+        """The configured headers; the token is read at every query: tokens rotate."""
+        headers = dict(self.settings.headers)
         path = self.settings.bearer_token_file
         if path is None:
-            return None
+            return headers
         try:
             token = Path(path).read_text().strip()
         except OSError as exc:
             raise MetricsUnavailable(f"{query} query: cannot read bearerTokenFile {path}: "
                                      f"{exc.strerror}") from exc
-        return {"Authorization": f"Bearer {token}"}
+        return {**headers, "Authorization": f"Bearer {token}"}
 
     def _query(self, query: Query, text: str, *, at: datetime, deadline: float) -> list[Row]:
         remaining = deadline - time.monotonic()
@@ -199,7 +246,7 @@ class PrometheusSignals:
         try:
             body = self._get(client, text, params=params, headers=self._headers(query),
                              timeout=remaining)
-            return parse_vector(body)
+            answer = parse_answer(body)
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
         except NotAVector as exc:
@@ -208,6 +255,22 @@ class PrometheusSignals:
         except (requests.RequestException, ValueError) as exc:
             raise MetricsUnavailable(f"{query} query failed: {_transport(exc, remaining)}",
                                      ) from exc
+        except OSError as exc:  # requests: a CA, certificate or key file it cannot read
+            raise MetricsUnavailable(f"{query} query failed: TLS: {_short(exc, 200)} "
+                                     "(check prometheus.tls)") from exc
+        if answer.warnings:
+            raise self._partial(query, answer.warnings)
+        return answer.rows
+
+    def _partial(self, query: Query, warnings: tuple[str, ...]) -> PartialAnswer:
+        """Logged and counted here, where the query is known; every service is unknown."""
+        text = _short("; ".join(warnings))
+        log.warning("partial answer to the %s query: %s", query, text,
+                    extra={"fields": {"query": str(query), "warnings": list(warnings)}})
+        if self._on_partial is not None:
+            self._on_partial(str(query))
+        return PartialAnswer(f"partial answer to the {query} query (warnings: {text})",
+                             query=str(query), warnings=warnings)
 
     def _get(self, client: PrometheusConnect, text: str, *, params: dict[str, str],
              headers: dict[str, str] | None, timeout: float) -> str:
@@ -227,21 +290,6 @@ class PrometheusSignals:
                 f"HTTP Status Code {response.status_code} ({response.content!r})")
         decoded: str = response.content.decode("utf-8")
         return decoded
-
-
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = str(exc)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _transport(exc: BaseException, waited: float) -> str:
-    """Name the failure without the (long) query URL that requests puts in messages."""
-    text = str(exc)
-    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
-        return f"Timeout: no answer within {waited:.3g}s"
-    if isinstance(exc, requests.ConnectionError):
-        return "ConnectionError: " + text.rsplit("(Caused by ", 1)[-1].rstrip(")")[:200]
-    return f"{type(exc).__name__}: {_short(exc)}"
 
 
 def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:

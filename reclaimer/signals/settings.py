@@ -14,8 +14,11 @@
       lastRequestHorizon: 1h        # how far back "seconds since last request" looks
       maxSampleAge: 2m              # newer than this or the data is stale
       concurrency: 4                # queries in flight at once (1: one after another)
+      headers: {}                   # e.g. {X-Scope-OrgID: team-a} for a Mimir tenant
       bearerTokenFile: null         # e.g. /var/run/secrets/kubernetes.io/serviceaccount/token
-      caFile: null                  # CA bundle for an https URL
+      tls: {caFile: null, insecureSkipVerify: false, certFile: null, keyFile: null}
+
+(`client_settings` parses ``headers`` and ``tls``.)
 
 The service config loader passes the section through whole; `from_mapping` rejects
 unknown keys and names the offending one (``prometheus.signals.requests``), so a typo
@@ -33,6 +36,12 @@ from typing import Any
 
 from reclaimer.errors import ConfigInvalid
 from reclaimer.model import EMPTY
+from reclaimer.signals.client_settings import (
+    CLIENT_KEYS,
+    TlsSettings,
+    parse_headers,
+    parse_tls,
+)
 from reclaimer.signals.presets import (
     GPU_PRESETS,
     REQUEST_PRESETS,
@@ -49,7 +58,7 @@ _TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _SCALARS = {"url", "timeout", "queryTimeout", "podLabels", "isvcLabel", "resolution",
             "lastRequestHorizon", "maxSampleAge", "signalsRequests", "signalsGpu",
             "concurrency", "bearerTokenFile", "caFile"}
-_SECTIONS = {"signals", "templates"}
+_SECTIONS = {"signals", "templates", *CLIENT_KEYS}
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ class PrometheusSettings:
     max_sample_age: timedelta = timedelta(minutes=2)
     concurrency: int = 4
     bearer_token_file: str | None = None
-    ca_file: str | None = None
+    headers: Mapping[str, str] = field(default=EMPTY)
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *,
@@ -79,7 +89,9 @@ class PrometheusSettings:
             if key not in _SCALARS | _SECTIONS:
                 raise ConfigInvalid(key=f"{prefix}.{key}", message="unknown setting")
         return cls(**_scalars(data, prefix), **_signals(data, prefix),
-                   templates=_templates(data.get("templates"), f"{prefix}.templates"))
+                   templates=_templates(data.get("templates"), f"{prefix}.templates"),
+                   headers=parse_headers(data.get("headers"), f"{prefix}.headers"),
+                   tls=parse_tls(data, prefix))
 
 
 def _scalars(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -93,7 +105,7 @@ def _scalars(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         if data.get(key) is not None:
             parsed[attr] = parse_duration(f"{prefix}.{key}", data[key])
     texts = {"podLabels": "pod_labels", "isvcLabel": "isvc_label",
-             "bearerTokenFile": "bearer_token_file", "caFile": "ca_file"}
+             "bearerTokenFile": "bearer_token_file"}
     for key, attr in texts.items():
         if key in data:
             parsed[attr] = _text(f"{prefix}.{key}", data[key])

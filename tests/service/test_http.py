@@ -66,3 +66,12 @@ def test_metrics_exposes(server: tuple[ProbeServer, ServiceMetrics], name: str) 
 
 def test_unknown_path_is_404(server: tuple[ProbeServer, ServiceMetrics]) -> None:
     assert _get(server[0].port, "/nope")[0] == 404
+
+
+def test_metrics_counts_partial_answers_by_query(
+        server: tuple[ProbeServer, ServiceMetrics]) -> None:
+    probe, metrics = server
+    metrics.count_partial_answer("gpu_max")
+    metrics.count_partial_answer("gpu_max")
+    text = _get(probe.port, "/metrics")[1].decode()
+    assert 'reclaimer_prometheus_partial_answers_total{query="gpu_max"} 2.0' in text

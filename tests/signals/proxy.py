@@ -1,16 +1,24 @@
-"""A tiny counting HTTP proxy: what the adapter really sends, without mocking it."""
+"""A tiny counting HTTP proxy: what the adapter really sends, without mocking it.
+
+It forwards to a real Prometheus, records each request's path and headers, can add
+``warnings`` to successful answers (as Thanos Query and Mimir do on partial responses)
+and can serve HTTPS with a certificate made in the test (`tests.signals.certs`).
+"""
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -18,6 +26,7 @@ class Traffic:
     paths: list[str] = field(default_factory=list)
     authorization: list[str | None] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
 
     def queries(self) -> int:
         return sum(1 for p in self.paths if p.startswith("/api/v1/query"))
@@ -27,16 +36,36 @@ class Traffic:
         return [len(json.loads(body)["data"]["result"]) for body in self.bodies]
 
 
-def _handler(upstream: str, traffic: Traffic) -> type[BaseHTTPRequestHandler]:
+@dataclass(frozen=True)
+class Injection:
+    """Warnings added to successful answers of queries whose text contains ``when``."""
+
+    warnings: Sequence[str] = ()
+    when: str = ""
+
+    def apply(self, path: str, body: bytes) -> bytes:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query).get("query", [""])[0]
+        if not self.warnings or self.when not in query:
+            return body
+        answer = json.loads(body)
+        if answer.get("status") != "success":
+            return body
+        return json.dumps({**answer, "warnings": list(self.warnings)}).encode()
+
+
+def _handler(upstream: str, traffic: Traffic,
+             inject: Injection) -> type[BaseHTTPRequestHandler]:
     class Forward(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             traffic.paths.append(self.path)
             traffic.authorization.append(self.headers.get("Authorization"))
+            traffic.headers.append(dict(self.headers.items()))
             try:
                 with urllib.request.urlopen(upstream + self.path, timeout=30) as answer:
                     status, body = answer.status, answer.read()
             except urllib.error.HTTPError as exc:
                 status, body = exc.code, exc.read()
+            body = inject.apply(self.path, body) if status == 200 else body
             traffic.bodies.append(body)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -51,13 +80,21 @@ def _handler(upstream: str, traffic: Traffic) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def counting_proxy(upstream: str) -> Iterator[tuple[str, Traffic]]:
+def counting_proxy(upstream: str, *, inject: Injection = Injection(),
+                   tls: tuple[Path, Path] | None = None) -> Iterator[tuple[str, Traffic]]:
+    """``tls`` is (certificate, key): the proxy then serves https."""
     traffic = Traffic()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream, traffic))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream, traffic, inject))
+    scheme = "http"
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", traffic
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}", traffic
     finally:
         server.shutdown()
         server.server_close()
