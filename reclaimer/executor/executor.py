@@ -264,7 +264,7 @@ class Executor:
             uid=st.uid_of(p.obj), at=at, error=error,
             refusal=p.handler.refusal(p.obj, action=t.action)))
         failed = self.fail(t, record_id, error, at=at, permanent=True)
-        return replace(failed, error=ErrorClass.PERMANENT)
+        return replace(failed, error=ErrorClass.PERMANENT, strategy=p.handler.name)
 
     def fail(self, t: Transition, record_id: int, error: str, *, at: datetime,
              permanent: bool = False) -> Outcome:

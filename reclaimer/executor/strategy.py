@@ -77,6 +77,15 @@ def native_kind(obj: Obj, *, mode: DeploymentMode,
     return "native-predictor" if predictor else None
 
 
+def _managed_raw_mark(obj: Obj, *, mode: DeploymentMode) -> bool:
+    """A Standard ISVC with ``autoscalerClass: external`` and no stop annotation may hold
+    a managed stop that another ledger made (the CLI with its own ``--db``), which KServe
+    0.16 hides by overwriting the Stopped condition: only the managed start can tell,
+    from the Deployments, whether anything is stopped (never "already running" unseen)."""
+    return (mode is DeploymentMode.STANDARD and not st.stop_requested(obj)
+            and st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == "external")
+
+
 def choose(obj: Obj, *, action: Action, configured: Strategy, default_mode: DeploymentMode,
            kserve_version: KServeVersion | None = None,
            restore: Mapping[str, Any] | None = None) -> Handler:
@@ -88,7 +97,7 @@ def choose(obj: Obj, *, action: Action, configured: Strategy, default_mode: Depl
     starting = action is Action.START
     if starting and used in HANDLERS and (not st.stop_requested(obj) or used in NATIVE_KINDS):
         return HANDLERS[str(used)]
-    if configured is Strategy.MANAGED:
+    if configured is Strategy.MANAGED or (starting and _managed_raw_mark(obj, mode=mode)):
         return _managed(mode)
     kind = native_kind(obj, mode=mode, version=kserve_version)
     if kind is not None and configured is Strategy.AUTO:

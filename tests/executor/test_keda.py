@@ -180,3 +180,42 @@ def test_case8_keda_scales_again_after_the_start(make_harness: MakeHarness,
     annotations = h.isvc()["metadata"].get("annotations") or {}
     assert (started.kind, _pause_of(h), annotations.get(CLASS), _pods(h)) == (
         OutcomeKind.APPLIED, earlier, "keda", pods)
+
+
+# --- review-exec attacks ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("earlier", [
+    pytest.param(None, id="no-pause-before"),
+    pytest.param("2", id="a-persons-pause-before"),
+])
+def test_a_scaled_object_deleted_while_stopped_does_not_block_the_start(
+        make_harness: MakeHarness, earlier: str | None) -> None:
+    h = _with_scaled_object(make_harness, paused=earlier)
+    h.settle()
+    before = _replicas(h)
+    h.apply(Action.STOP)
+    h.settle()
+    h.rest.request("DELETE", SCALED_OBJECT.path(NS) + "/llama-predictor")
+    started = h.apply(Action.START)
+    h.settle()
+    annotations = h.isvc()["metadata"].get("annotations") or {}
+    assert (started.kind, _replicas(h), annotations.get(CLASS)) == (
+        OutcomeKind.APPLIED, before, "external")
+
+
+def test_a_refused_keda_pause_leaves_a_state_the_next_start_undoes(
+        make_harness: MakeHarness) -> None:
+    """The class is written, then the ScaledObject's PATCH gets a 403: the stop fails
+    once, and the next start edge puts the class back from the saved restore info."""
+    h = make_harness("0.14", isvc_entry(), scenario={
+        "objects": [KEDA_CRD, _scaled_object()]})
+    h.handle.faults.add("patch", "scaledobjects", NS, "llama-predictor", status=403)
+    stopped = h.apply(Action.STOP)
+    h.settle()
+    assert (stopped.kind, _replicas(h), _pause_of(h)) == (OutcomeKind.FAILED, 1, None)
+    started = h.apply(Action.START)
+    h.settle()
+    annotations = h.isvc()["metadata"].get("annotations") or {}
+    assert (started.kind, annotations.get(CLASS), _pause_of(h), _replicas(h)) == (
+        OutcomeKind.APPLIED, None, None, 1)

@@ -70,3 +70,21 @@ def test_case5_a_transient_error_keeps_the_decisions_row(make_harness: MakeHarne
     first = h.apply(Action.STOP)
     assert (first.kind, first.error, h.states(), h.events()) == (
         OutcomeKind.RETRY, ErrorClass.TRANSIENT, ["planned"], [])
+
+
+def test_a_transient_error_that_becomes_permanent_fails_the_kept_row_once(
+        make_harness: MakeHarness) -> None:
+    """503 at the first tick keeps the row; an idle verdict is a new decision each tick,
+    so at the next the kept row is closed ``abandoned`` and the 403 fails that tick's
+    own row once (one Event); the tick after does not write again."""
+    h = make_harness("0.16", isvc_entry())
+    h.handle.faults.add("patch", "inferenceservices", status=503, times=3)
+    first = h.executor.apply(_idle_stop(h, T0), at=T0)
+    h.handle.faults.add("patch", "inferenceservices", status=403, times=100)
+    ticks = [T0 + timedelta(seconds=30 * i) for i in (1, 2)]
+    later = [h.executor.apply(_idle_stop(h, at), at=at) for at in ticks]
+    (event,) = h.events()
+    assert [first.kind, *(o.kind for o in later)] == [
+        OutcomeKind.RETRY, OutcomeKind.FAILED, OutcomeKind.SKIPPED]
+    assert (h.states(), event["count"]) == (["abandoned", "failed"], 1)
+    assert h.handle.request_log.count(verb="patch", resource="inferenceservices") == 4

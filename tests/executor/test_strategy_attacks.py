@@ -147,10 +147,6 @@ def test_a_start_after_kserve_was_upgraded_0_15_to_0_16_undoes_the_0_15_stop(
         == [None] * (2 if "transformer" in spec else 1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed: KServe 0.16 overwrites reclaimer's Stopped condition, so nothing on the "
-    "ISVC says a managed stop is in place; Native.start reports 'already running' as "
-    "applied and Ready=True with 0 replicas verifies it"))
 def test_a_managed_stop_without_restore_info_is_not_started_as_native_on_0_16(
         make_harness: MakeHarness) -> None:
     """Stopped the managed way by another ledger (the CLI with its own ``--db``): the
@@ -165,6 +161,21 @@ def test_a_managed_stop_without_restore_info_is_not_started_as_native_on_0_16(
     start = fresh.apply(h.transition(Action.START), at=T0)
     assert (start.kind, start.strategy) == (OutcomeKind.FAILED, "managed-raw")
     assert "start it by hand" in start.message
+
+
+@pytest.mark.parametrize("kserve", [pytest.param("0.16", id="0.16"),
+                                    pytest.param("0.15", id="0.15")])
+def test_a_start_of_a_running_isvc_with_the_users_external_class_is_already_running(
+        make_harness: MakeHarness, kserve: str) -> None:
+    """``autoscalerClass: external`` is also a user's own choice: with nothing saved and
+    every Deployment up, a start edge records "already running", not a failure."""
+    h = make_harness(kserve, isvc_entry(
+        mode="Standard", annotations={"serving.kserve.io/autoscalerClass": "external"}))
+    h.executor.detected_version = controller_version(h.rest, namespace="kserve")
+    h.settle()
+    start = h.apply(Action.START)
+    assert (start.kind, start.strategy) == (OutcomeKind.APPLIED, "managed-raw")
+    assert start.message.startswith("already running")
 
 
 @pytest.mark.parametrize("status", [

@@ -28,6 +28,8 @@ STOPPED_MESSAGE = ("stopped (managed, Standard): autoscalerClass set to external
                    "component Deployment scaled to 0; pods are gone")
 KEDA_PAUSED = '; KEDA ScaledObject {names} paused with autoscaling.keda.sh/paused-replicas: "0"'
 STARTED_MESSAGE = "started (managed, Standard): autoscalerClass and replicas restored"
+NOTHING_STOPPED = ("already running: no managed stop saved and every component "
+                   "Deployment has replicas")
 
 
 def _replicas(deployment: Obj) -> int:
@@ -48,6 +50,16 @@ def restore_info(obj: Obj, deployments: list[Obj],
             "replicas": {_name(d): _replicas(d) for d in deployments},
             "scaledObjects": {keda.name_of(so): keda.paused_replicas(so)
                               for so in scaled_objects}}
+
+
+def _nothing_stopped(ctx: Context, obj: Obj) -> bool:
+    """No restore information here and every component Deployment has replicas: the
+    class ``external`` is the user's own, or a person started the service by hand."""
+    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
+    if saved is not None and saved.get("strategy") == NAME:
+        return False
+    deployments = ctx.call(lambda: ctx.cluster.component_deployments(st.ref_of(obj)))
+    return bool(deployments) and all(_replicas(d) > 0 for d in deployments)
 
 
 class ManagedRaw:
@@ -71,7 +83,7 @@ class ManagedRaw:
                 ref, uid, restore_info(obj, deployments, found.scaled_objects), at=at)
         obj = self._set_class(ctx, obj, EXTERNAL)
         for scaled_object in found.scaled_objects:
-            self._pause(ctx, scaled_object, keda.PAUSED_TO_ZERO)
+            self._pause(ctx, scaled_object, keda.PAUSED_TO_ZERO, stopping=True)
         for deployment in deployments:
             if _replicas(deployment) != 0:
                 self._scale(ctx, deployment, 0)
@@ -82,10 +94,13 @@ class ManagedRaw:
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         ref = st.ref_of(obj)
+        if _nothing_stopped(ctx, obj):
+            return NOTHING_STOPPED
         saved = saved_restore_info(ctx, obj, strategy=NAME,
                                    restores="autoscalerClass and replicas")
         for name, prior in (saved.get("scaledObjects") or {}).items():
-            self._pause(ctx, {"metadata": {"namespace": ref.namespace, "name": name}}, prior)
+            self._pause(ctx, {"metadata": {"namespace": ref.namespace, "name": name}}, prior,
+                        stopping=False)
         wanted: Mapping[str, int] = saved.get("replicas") or {}
         for deployment in ctx.call(lambda: ctx.cluster.component_deployments(ref)):
             want = wanted.get(_name(deployment))
@@ -118,8 +133,10 @@ class ManagedRaw:
                              "resourceVersion": st.resource_version(obj)}}
         return ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
 
-    def _pause(self, ctx: Context, scaled_object: Obj, value: str | None) -> None:
-        """Set (or, with None, remove) KEDA's pause; a ScaledObject gone needs none."""
+    def _pause(self, ctx: Context, scaled_object: Obj, value: str | None, *,
+               stopping: bool) -> None:
+        """Set (or, with None, remove) KEDA's pause. A stop needs its ScaledObject; a
+        ScaledObject deleted while stopped needs no restoring, whatever its pause was."""
         meta = scaled_object["metadata"]
         if scaled_object.get("spec") is not None and keda.paused_replicas(scaled_object) == value:
             return
@@ -128,7 +145,7 @@ class ManagedRaw:
             ctx.call(lambda: ctx.cluster.patch_scaled_object(meta["namespace"], meta["name"],
                                                              body))
         except NotFound as exc:
-            if value is not None:
+            if stopping:
                 raise ChildMissing(f"KEDA ScaledObject {meta['namespace']}/{meta['name']} "
                                    f"is gone: {exc}", status=404) from exc
 
