@@ -1,10 +1,11 @@
 """A leader dies between an edge's planned row and its PATCH; the next leader finishes it.
 
-Two replicas share a sandbox (KServe 0.16), a ledger and a Lease. Replica A plans the
-Friday 19:00 stop of ``llama`` and dies before its PATCH (a cluster adapter that raises
-on it; A never ticks again). B takes the Lease a handover later and ticks every 10
-minutes: its recovery must reuse A's row and the edge's claim, so the edge has one
-STOP row, applied by B, never an abandoned row beside a second one.
+Two replicas share a sandbox (KServe 0.16), a SQLite ledger and a Lease. Replica A plans the
+Friday 19:00 stop of ``llama`` and dies before or after its PATCH (a cluster adapter
+that raises there; A never ticks again). B takes the Lease a handover later and ticks every 10
+minutes: the edge must keep one STOP row, A's, verified: never an abandoned row beside a
+second STOP (recovery reuses an untouched row and its claim), nor A's PATCH recorded as
+somebody else's change while A's row is still in flight.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.lease import LeaderElector, LeaseSettings
 from reclaimer.kube.rest import Rest
-from reclaimer.ledger.memory import MemoryLedger
+from reclaimer.ledger import open_ledger
+from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.protocol import Ledger
+from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import ServiceRef
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
@@ -39,10 +43,18 @@ class DiesBeforePatch(KubeCluster):
     """The process ends between its planned rows and its first PATCH (a SIGKILL)."""
 
     def patch_isvc(self, ref: ServiceRef, body: dict[str, Any]) -> dict[str, Any]:
-        raise RuntimeError("killed before the PATCH")
+        raise RuntimeError("killed at the PATCH")
 
 
-def _replica(cluster: KubeCluster, sandbox: SandboxHandle, ledger: MemoryLedger,
+class DiesAfterPatch(KubeCluster):
+    """The process ends after its PATCH, before the row is marked applied."""
+
+    def patch_isvc(self, ref: ServiceRef, body: dict[str, Any]) -> dict[str, Any]:
+        super().patch_isvc(ref, body)
+        raise RuntimeError("killed at the PATCH")
+
+
+def _replica(cluster: KubeCluster, sandbox: SandboxHandle, ledger: Ledger,
              policies: Path, time: SharedTime, *, identity: str) -> Replica:
     rest = cluster.rest
     inventory = Inventory(rest)
@@ -61,18 +73,21 @@ def _replica(cluster: KubeCluster, sandbox: SandboxHandle, ledger: MemoryLedger,
                    ServiceMetrics(), inventory, sandbox)
 
 
-@pytest.fixture
-def ledger_after_handover(make_sandbox: MakeSandbox,
-                          tmp_path: Path) -> Iterator[MemoryLedger]:
+@pytest.fixture(params=[pytest.param(DiesBeforePatch, id="killed-before-its-patch"),
+                        pytest.param(DiesAfterPatch, id="killed-after-its-patch")])
+def ledger_after_handover(make_sandbox: MakeSandbox, tmp_path: Path,
+                          request: pytest.FixtureRequest) -> Iterator[Ledger]:
     sandbox = make_sandbox(scenario(("team-a", "llama", {"tier": "dev"})))
     (tmp_path / "office-hours.yaml").write_text(OFFICE_HOURS % {"busy": "force"})
     api = api_client_for_host(sandbox.url)
-    rest, ledger, time = Rest(api), MemoryLedger(), SharedTime()
-    dying, survivor = DiesBeforePatch(rest), KubeCluster(rest)
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(url))
+    rest, ledger, time = Rest(api), open_ledger(url), SharedTime()
+    dying, survivor = request.param(rest), KubeCluster(rest)
     a = _replica(dying, sandbox, ledger, tmp_path, time, identity="replica-a")
     b = _replica(survivor, sandbox, ledger, tmp_path, time, identity="replica-b")
     try:
-        with pytest.raises(RuntimeError, match="killed before the PATCH"):
+        with pytest.raises(RuntimeError, match="killed at the PATCH"):
             a.tick_if_leader(time.to(FRIDAY_STOP))
         assert not b.tick_if_leader(time.to(FRIDAY_STOP + timedelta(seconds=1)))
         start = FRIDAY_STOP + timedelta(seconds=1) + HANDOVER
@@ -84,11 +99,12 @@ def ledger_after_handover(make_sandbox: MakeSandbox,
     finally:
         a.reconciler.close()
         b.reconciler.close()
+        ledger.close()
         api.close()
 
 
 def test_the_next_leader_stops_the_edge_on_the_dead_leaders_row(
-        ledger_after_handover: MemoryLedger) -> None:
+        ledger_after_handover: Ledger) -> None:
     rows = [(r.action.value, r.state.value, r.actor) for r in ledger_after_handover.history()
             if not r.blocked]
     assert rows == [("stop", "verified", "replica-a")]
