@@ -80,6 +80,13 @@ class Attempts:
         with self._lock:
             self._kept[service_key(t)] = Kept(record_id, decision_of(t), t.edge_key)
 
+    def adopt(self, key: ServiceKey, record_id: int, *, edge_key: str) -> None:
+        """An earlier process's planned row of an edge, left untouched on the cluster
+        (`recover`): kept like a retry, so the edge's next decision reuses the row and
+        its claim instead of planning the edge a second time."""
+        with self._lock:
+            self._kept[key] = Kept(record_id, edge_key, edge_key)
+
     def reusable(self, t: Transition) -> int | None:
         """The kept row of this very decision, if any."""
         with self._lock:

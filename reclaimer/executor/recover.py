@@ -5,7 +5,10 @@ It runs whenever a process becomes leader (DESIGN §7). A crash between
 not have happened. The cluster decides, by the row's own strategy: the change is there
 (the stop annotation, a managed stop's autoscaler class or minReplicas, whether or not
 KServe kept our condition) → the row becomes ``applied`` and is verified like any other;
-it is not → ``abandoned``, and the next tick decides afresh (the edge is still open).
+it is not → a row of an edge keeps its claim and is kept like a transient failure's, so
+the edge's next decision reuses it (one row per edge, whoever wrote it first) and a
+decision not taken again closes it ``abandoned`` (`Executor.settle_retries`); a row
+without an edge → ``abandoned``, and the next tick decides afresh.
 Rows already ``applied`` resume verification with a fresh deadline.
 
 Nothing is settled once the executor's guard says this process may not write (SIGTERM,
@@ -24,6 +27,7 @@ from datetime import datetime, timedelta
 
 from reclaimer.errors import ClusterError, NotFound
 from reclaimer.executor import isvc_state as st
+from reclaimer.executor.attempts import ServiceKey
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
@@ -34,6 +38,7 @@ from reclaimer.model import Action, ServiceRef
 log = logging.getLogger("reclaimer.executor")
 
 ABANDON_REASON = "the previous process ended between planned and applied; decided again"
+KEPT_REASON = "the previous process ended before its API call; kept for the edge's next decision"
 
 
 def in_target_state(obj: Obj, action: Action, *, strategy: str | None = None) -> bool:
@@ -137,9 +142,16 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
             strategy=str(strategy), deadline=at, message=f"recovered {record.action.value}"),
             at=at)
         return _outcome(record, OutcomeKind.APPLIED, "already in the target state")
+    if present and record.edge_key is not None:
+        executor.attempts.adopt(_key(record), record.id, edge_key=record.edge_key)
+        return _outcome(record, OutcomeKind.RETRY, KEPT_REASON)
     error = ABANDON_REASON if present else "the InferenceService is gone"
     ledger.mark_abandoned(record.id, at=at, error=error)
     return _outcome(record, OutcomeKind.ABANDONED, error)
+
+
+def _key(record: TransitionRecord) -> ServiceKey:
+    return (record.ref.namespace, record.ref.name, record.action.value)
 
 
 def _outcome(record: TransitionRecord, kind: OutcomeKind, message: str) -> Outcome:

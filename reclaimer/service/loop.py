@@ -189,8 +189,11 @@ class Reconciler:
                             ) -> tuple[LedgerView, list[Transition]]:
         ledger, executor = self.parts.ledger, self.parts.executor
         view = ledger.view(now)
+        # A pending row another process may still be writing (a killed leader's, left
+        # by recovery until its lease expires) is its change, not somebody else's.
         settling = {*executor.followup.held.keys(),
-                    *(item.ref for item in executor.followup.awaiting)}
+                    *(item.ref for item in executor.followup.awaiting),
+                    *(record.ref for record in ledger.pending())}
         changes = external_changes(services, view, now=now, settling=settling)
         if changes:
             record_external(ledger, changes)

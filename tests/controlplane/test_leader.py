@@ -127,6 +127,11 @@ def run(plane: ControlPlane, admin: client.ApiClient, policy_crd: str,
         client.CoreV1Api(admin).delete_namespace(namespace)
 
 
+def _states(run: Run) -> list[tuple[str, str, str, str | None]]:
+    """What a failure shows: each row's service, state, actor and error."""
+    return [(r.ref.name, r.state.value, r.actor, r.error) for r in run.rows]
+
+
 def test_one_replica_leads_and_the_other_follows(run: Run) -> None:
     assert sorted(run.roles.values()) == ["follower", "leader"]
 
@@ -135,30 +140,17 @@ def test_the_survivor_takes_the_lease_after_the_leader_is_killed(run: Run) -> No
     assert run.holder_after != run.killed and run.holder_after.startswith("replica-")
 
 
-KILL_TIMING = (
-    "depends on where the SIGKILL lands: seen on the real API server, a killed leader's "
-    "rows left 'planned' while the survivor recorded the same edge's stop again (two STOP "
-    "rows for one ISVC); executor/recover.py and the lease hand-over, h-lead's area. Not "
-    "strict: a kill that lands after the records passes")
-
-
-@pytest.mark.xfail(strict=False, reason=KILL_TIMING)
 def test_each_service_is_stopped_once_for_the_edge(run: Run) -> None:
     acted = sorted((r.ref.name, r.action, edge_of(r)) for r in run.rows if not r.blocked)
-    assert acted == [(name, Action.STOP, STOP_EDGE) for name in NAMES]
+    assert acted == [(name, Action.STOP, STOP_EDGE) for name in NAMES], _states(run)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "stops the killed leader applied stay 'applied' forever: the new leader's recovery settles "
-    "only planned rows and its follow-up only awaits its own applies, so nobody verifies them "
-    "(executor/followup.py, executor/recover.py: h-lead's area)"))
 def test_the_new_leader_verifies_the_stops_the_killed_leader_applied(run: Run) -> None:
-    assert run.settled, [(r.ref.name, r.state.value, r.actor) for r in run.rows]
+    assert run.settled, _states(run)
 
 
-@pytest.mark.xfail(strict=False, reason=KILL_TIMING)
 def test_no_ledger_row_is_left_planned(run: Run) -> None:
-    assert [r for r in run.rows if r.state.value == "planned"] == []
+    assert [r for r in run.rows if r.state.value == "planned"] == [], _states(run)
 
 
 def test_every_pod_of_the_stopped_services_is_gone(run: Run) -> None:

@@ -47,7 +47,7 @@ def db(tmp_path: Path) -> str:
 
 @pytest.mark.parametrize(("die", "after"), [
     pytest.param("after-api", ("applied", "verified"), id="already-stopped-becomes-applied"),
-    pytest.param("before-api", ("abandoned", "abandoned"), id="untouched-becomes-abandoned"),
+    pytest.param("before-api", ("retry", "planned"), id="untouched-edge-row-is-kept-planned"),
 ])
 def test_recovery_reconciles_the_planned_row_against_the_cluster(
         make_sandbox: object, db: str, die: str, after: tuple[str, str]) -> None:
@@ -71,7 +71,7 @@ def test_recovery_reconciles_the_planned_row_against_the_cluster(
 
 @pytest.mark.parametrize(("die", "after"), [
     pytest.param("after-api", "verified", id="all-stopped-become-applied"),
-    pytest.param("before-api", "abandoned", id="untouched-become-abandoned"),
+    pytest.param("before-api", "planned", id="untouched-edge-rows-are-kept-planned"),
 ])
 def test_recovery_resolves_a_whole_chunk_killed_before_its_applied_mark(
         make_sandbox: object, db: str, die: str, after: str) -> None:
@@ -95,10 +95,23 @@ def test_recovery_resolves_a_whole_chunk_killed_before_its_applied_mark(
     assert (planned, states) == (["planned"] * 3, [after] * 3)
 
 
-def test_an_abandoned_edge_is_decided_again(make_sandbox: object, db: str) -> None:
+def _recovered_untouched(make_sandbox: object, db: str) -> tuple[SandboxHandle, int]:
+    """A process killed between its planned row and its PATCH (the leader SIGKILLed
+    mid-edge): the row and the edge's claim are in the ledger, the cluster untouched."""
     handle = make_sandbox({"kserve": "0.16", "podTerminationSeconds": 0,  # type: ignore[operator]
                            "namespaces": [NS], "inferenceServices": [isvc_entry()]})
     _crash(handle, db, "before-api")
+    ledger = open_ledger(db)
+    try:
+        return handle, ledger.pending()[0].id
+    finally:
+        ledger.close()
+
+
+def test_the_next_leader_reuses_the_untouched_row_when_the_edge_is_decided_again(
+        make_sandbox: object, db: str) -> None:
+    """One row per edge: not abandoned beside a second STOP row of the same edge."""
+    handle, planned = _recovered_untouched(make_sandbox, db)
     ledger = open_ledger(db)
     api = api_client_for_host(handle.url)
     try:
@@ -111,11 +124,28 @@ def test_an_abandoned_edge_is_decided_again(make_sandbox: object, db: str) -> No
                            policy="team-a/office-hours", at=T0,
                            edge_key=f"team-a/office-hours|{uid}|{T0.isoformat()}|stop")
         outcome = executor.apply(again, at=T0)
-        states = sorted(r.state.value for r in ledger.history())
+        rows = [(r.id, r.state.value) for r in ledger.history()]
     finally:
         api.close()
         ledger.close()
-    assert (outcome.kind, states) == (OutcomeKind.APPLIED, ["abandoned", "applied"])
+    assert (outcome.kind, outcome.record_id, rows) == (
+        OutcomeKind.APPLIED, planned, [(planned, "applied")])
+
+
+def test_an_untouched_row_whose_edge_is_not_decided_again_is_abandoned(
+        make_sandbox: object, db: str) -> None:
+    handle, planned = _recovered_untouched(make_sandbox, db)
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        executor = Executor(KubeCluster(Rest(api)), ledger, actor="successor")
+        recover(executor, at=T0)
+        closed = executor.settle_retries([], at=T0)
+        rows = [(r.id, r.state.value) for r in ledger.history()]
+    finally:
+        api.close()
+        ledger.close()
+    assert ([o.record_id for o in closed], rows) == ([planned], [(planned, "abandoned")])
 
 
 def test_case_2_recover_leaves_a_fresh_row_of_another_process(
