@@ -32,24 +32,23 @@ from reclaimer.signals import pods as pods_module
 from reclaimer.signals import rules
 from reclaimer.signals.answer import Row
 from reclaimer.signals.assemble import GPU, REQUESTS, expected_steps
-from reclaimer.signals.presets import GpuPreset, RequestPreset, Source
+from reclaimer.signals.presets import GpuPreset, PodJoin, RequestPreset, Source
 from reclaimer.signals.promql import duration, quote, set_label
 from reclaimer.signals.queries import (
-    BUSY_NOW,
     BY_ISVC,
-    CHANGED_NOW,
     COARSE_STEPS,
     Query,
     freshness,
     gpus,
     moved_pods_row,
-    to_isvc,
 )
 from reclaimer.signals.windows import WINDOW_LABEL, window_value
 
 RULES_EVALUATIONS = "rules-evaluations"
 RULES_NEWEST = "rules-newest"
 SERVICE_SIGNALS = (REQUESTS, GPU)
+BY_POD = f"by (namespace, isvc, pod, {WINDOW_LABEL})"
+GPU_RECORDS = (rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG)
 LAG_STEPS = 2  # the rules' newest evaluation may be this many steps old (it takes time)
 Windows = Sequence[timedelta]
 
@@ -63,28 +62,38 @@ def _sel(record: str, **labels: str) -> str:
     return f"{record}{{{matchers}}}"
 
 
-def _by(source: Source, *extra: str) -> str:
-    return rules.by((*rules.workload_labels(source.mapping), *extra, WINDOW_LABEL))
-
-
 def _per_window(build: Callable[[timedelta], str], windows: Windows) -> str:
     return _union([set_label(build(w), target=WINDOW_LABEL, value=window_value(w))
                    for w in windows])
-
-
-def _each(sources: tuple[Source, ...], build: Callable[[Source, int], str], *,
-          pods: str) -> str:
-    return _union([to_isvc(set_label(build(s, i), target="reclaimer_source", value=str(i)),
-                           s.mapping, pods=pods) for i, s in enumerate(sources)])
 
 
 def _tagged(expr: str, part: str) -> str:
     return set_label(expr, target="reclaimer_part", value=part)
 
 
+def _raw_now(source: Source, expr: str, reduce: str) -> str:
+    """A raw instant term per workload, mapped through the recorded pod map (cheap)."""
+    keys = rules.by(rules.workload_labels(source.mapping))
+    return rules.to_isvc(f"{reduce} {keys} ({expr.replace('SEL', source.selector)})",
+                         source.mapping)
+
+
+# The last two minutes from the raw series (the rules' newest evaluation may be that old):
+# counter deltas (or the value of a new or reset series), a change of a counter or an
+# in-flight gauge above 0 (its newest sample's time), the GPU peak.
+_DELTA_TAIL = "(SEL - SEL offset {tail}) >= 0 or SEL"
+_CHANGED_TAIL = "timestamp(SEL) and ((SEL - (SEL offset {tail} or SEL * 0)) != 0)"
+_BUSY_TAIL = "timestamp(SEL) and (max_over_time(SEL[{tail}]) > 0)"
+
+
 @dataclass(frozen=True)
 class Recorded:
-    """The recorded queries of one evaluation; ``step`` is the rules' interval."""
+    """The recorded queries of one evaluation; ``step`` is the rules' interval.
+
+    Recorded series carry ``namespace``, ``isvc`` and the workload already (the rules
+    join pods to ISVCs once a minute), so these queries read ranges and aggregate:
+    no label rewrite or pod join over every series at every evaluation.
+    """
 
     requests_preset: RequestPreset
     gpu: GpuPreset
@@ -98,106 +107,96 @@ class Recorded:
     def _range(self, window: timedelta) -> str:
         return duration(window + self.step)
 
+    def _rec(self, record: str, source: str | None = None) -> str:
+        preset = self.gpu.name if record in GPU_RECORDS else self.requests_preset.name
+        if source is None:
+            return _sel(record, reclaimer_preset=preset)
+        return _sel(record, reclaimer_preset=preset, reclaimer_source=source)
+
     def requests(self, windows: Windows) -> str:
-        """Recorded deltas over the window, plus the raw last two minutes (`_tail`)."""
-        p = self.requests_preset.name
-
-        def counter(s: Source, i: int) -> str:
-            rec = _sel(rules.REQUESTS_DELTA, reclaimer_preset=p, reclaimer_source=f"counter-{i}")
-            tail = f"(({s.selector} - {s.selector} offset {self._tail()}) >= 0 or {s.selector})"
-            return _per_window(lambda w: f"sum {_by(s, 'reclaimer_part')} ("
-                                         f"{_tagged(f'sum_over_time({rec}[{duration(w)}])', 'rec')}"
-                                         f" or {_tagged(tail, 'tail')})", windows)
-
-        def in_flight(s: Source, i: int) -> str:
-            rec = _sel(rules.REQUESTS_IN_FLIGHT, reclaimer_preset=p,
-                       reclaimer_source=f"in-flight-{i}")
-            return _per_window(lambda w: f"max {_by(s)} (max_over_time({rec}[{duration(w)}]) or "
-                                         f"max_over_time({s.selector}[{self._tail()}]))", windows)
-
-        pods = "{{isvc_pods_window}}"
-        parts = [_each(self.requests_preset.counters, counter, pods=pods)]
-        if self.requests_preset.in_flight:
-            parts.append(set_label(_each(self.requests_preset.in_flight, in_flight, pods=pods),
-                                   target="reclaimer_kind", value="in-flight"))
-        return f"sum {BY_ISVC} ({_union(parts)})"
+        """Recorded deltas over the window, plus the raw last two minutes (tail)."""
+        tail = self._tail()
+        parts = []
+        for i, s in enumerate(self.requests_preset.counters):
+            rec = self._rec(rules.REQUESTS_DELTA, f"counter-{i}")
+            raw = _tagged(_raw_now(s, _DELTA_TAIL.format(tail=tail), "sum"), f"tail-{i}")
+            parts.append(_per_window(lambda w, rec=rec: f"sum {BY_ISVC} (sum_over_time("
+                                                        f"{rec}[{duration(w)}]))", windows))
+            parts.append(_per_window(lambda w, raw=raw: raw, windows))
+        total = f"sum {BY_ISVC} ({_union([_tagged(p, str(n)) for n, p in enumerate(parts)])})"
+        if not self.requests_preset.in_flight:
+            return total
+        peaks = []
+        for i, s in enumerate(self.requests_preset.in_flight):
+            rec = self._rec(rules.REQUESTS_IN_FLIGHT, f"in-flight-{i}")
+            raw = _raw_now(s, f"max_over_time(SEL[{tail}])", "max")
+            peaks.append(_per_window(lambda w, rec=rec, raw=raw: f"max {BY_ISVC} ("
+                                     f"max_over_time({rec}[{duration(w)}]) or {raw})", windows))
+        peak = _tagged(f"max {BY_ISVC} ({_union(peaks)})", "in-flight")
+        return f"sum {BY_ISVC} ({_union([_tagged(total, 'counted'), peak])})"
 
     def last_request(self) -> str:
-        """The rules' change times, a step later; the raw last two steps and the tick."""
-        p, step = self.requests_preset.name, self.step.total_seconds()
+        """The rules' change times, a step later; the raw last two minutes."""
+        step = self.step.total_seconds()
         coarse = self._coarse().total_seconds()
         recent = self.recent.total_seconds()
-
-        def build(kind: str, s: Source, i: int, raw_recent: str) -> str:
-            rec = _sel(rules.REQUESTS_CHANGED, reclaimer_preset=p, reclaimer_source=f"{kind}-{i}")
-            newest = f"max_over_time({rec}[{duration(self.horizon + self.step)}])"
-            near = f"clamp_max({newest} + {step:g}, time())"
-            far = f"clamp_max(floor(({newest} + {coarse + step:g}) / {coarse:g}) * {coarse:g}, " \
-                  f"time() - {recent:g})"
-            raw = raw_recent.replace("SEL", s.selector)
-            return f"max {_by(s)} (({near} > time() - {recent:g}) or {far} or {raw})"
-
-        changed = (f"{CHANGED_NOW} or max_over_time(timestamp((SEL - (SEL offset {{{{step}}}} or "
-                   f"SEL * 0)) != 0)[{self._tail()}:{{{{step}}}}])")
-        busy = f"{BUSY_NOW} or max_over_time(timestamp(SEL > 0)[{self._tail()}:{{{{step}}}}])"
-        pods = "{{isvc_pods_horizon}}"
-        parts = [_each(self.requests_preset.counters,
-                       lambda s, i: build("counter", s, i, changed), pods=pods)]
-        if self.requests_preset.in_flight:
-            parts.append(set_label(_each(self.requests_preset.in_flight,
-                                         lambda s, i: build("in-flight", s, i, busy), pods=pods),
-                                   target="reclaimer_kind", value="in-flight"))
-        return f"max {BY_ISVC} ({_union(parts)})"
+        newest = f"max by (namespace, isvc) (max_over_time(" \
+                 f"{self._rec(rules.REQUESTS_CHANGED)}[{duration(self.horizon + self.step)}]))"
+        near = f"(clamp_max({newest} + {step:g}, time()) > time() - {recent:g})"
+        far = f"clamp_max(floor(({newest} + {coarse + step:g}) / {coarse:g}) * {coarse:g}, " \
+              f"time() - {recent:g})"
+        tail = self._tail()
+        raw = [_raw_now(s, _CHANGED_TAIL.format(tail=tail), "max")
+               for s in self.requests_preset.counters]
+        raw += [_raw_now(s, _BUSY_TAIL.format(tail=tail), "max")
+                for s in self.requests_preset.in_flight]
+        tagged = [_tagged(r, f"tail-{n}") for n, r in enumerate(raw)]
+        return f"max {BY_ISVC} ({_union([f'{near} or {far}', *tagged])})"
 
     def _coarse(self) -> timedelta:
         return self.step * max(1, round(self.horizon / self.step / COARSE_STEPS))
 
     def coverage(self, windows: Windows) -> str:
         """Evaluations with data per signal, per-pod shortfalls, moved pods, the rules' check."""
-        pods = "{{isvc_pods_window}}"
-        return _union([self._presence(windows, pods), self._gpu_presence(windows, pods),
-                       self._gpu_missing(windows, pods),
-                       *self._requests_missing(windows, pods), moved_pods_row(), self._check()])
+        return _union([self._presence(windows), self._gpu_presence(windows),
+                       self._gpu_missing(windows), *self._requests_missing(windows),
+                       moved_pods_row(), self._check()])
 
-    def _presence(self, windows: Windows, pods: str) -> str:
-        p = self.requests_preset.name
-        parts = []
-        for i, (mapping, _group) in enumerate(rules.mapping_groups(self.requests_preset.counters)):
-            rec = _sel(rules.REQUESTS_PRESENT, reclaimer_preset=p, reclaimer_source=str(i))
-            keys = rules.by((*rules.workload_labels(mapping), WINDOW_LABEL))
-            steps = _per_window(lambda w, rec=rec, keys=keys:
-                                f"max {keys} (count_over_time({rec}[{self._range(w)}]))", windows)
-            parts.append(to_isvc(set_label(steps, target="reclaimer_source", value=str(i)),
-                                 mapping, pods=pods))
-        return set_label(f"max {BY_ISVC} ({_union(parts)})", target="signal", value="requests")
-
-    def _devices(self, windows: Windows, reduce: str) -> str:
-        """Per workload, the evaluations with each GPU device present (max) or summed."""
-        mapping = pods_module.gpu_mapping(self.gpu)
-        rec = _sel(rules.GPU_DEVICE_PRESENT, reclaimer_preset=self.gpu.name)
-        keys = rules.by((*rules.workload_labels(mapping), WINDOW_LABEL))
+    def _count(self, rec: str, reduce: str, keys: str, windows: Windows) -> str:
         return _per_window(lambda w: f"{reduce} {keys} (count_over_time({rec}[{self._range(w)}]))",
                            windows)
 
-    def _gpu_presence(self, windows: Windows, pods: str) -> str:
-        best = to_isvc(self._devices(windows, "max"), pods_module.gpu_mapping(self.gpu), pods=pods)
-        return set_label(f"max {BY_ISVC} ({best})", target="signal", value="gpu")
+    def _presence(self, windows: Windows) -> str:
+        groups = rules.mapping_groups(self.requests_preset.counters)
+        parts = [self._count(self._rec(rules.REQUESTS_PRESENT, str(i)), "max", BY_ISVC, windows)
+                 for i in range(len(groups))]
+        return set_label(f"max {BY_ISVC} ({_union(parts)})", target="signal", value="requests")
 
-    def _gpu_missing(self, windows: Windows, pods: str) -> str:
-        held = _per_window(lambda w: f"sum by (namespace, pod, {WINDOW_LABEL}) (sum_over_time("
-                                     f"{rules.POD_GPUS_HELD}[{self._range(w)}]))", windows)
-        mapping = pods_module.gpu_mapping(self.gpu)
-        seen = f"sum by (namespace, pod, {WINDOW_LABEL}) " \
-               f"({pods_module.to_pod(self._devices(windows, 'sum'), mapping)})"
-        return pods_module.shortfall(held, seen, signal=pods_module.GPU_POD_MISSING, pods=pods)
+    def _gpu_presence(self, windows: Windows) -> str:
+        best = self._count(self._rec(rules.GPU_DEVICE_PRESENT), "max", BY_ISVC, windows)
+        return set_label(best, target="signal", value="gpu")
 
-    def _requests_missing(self, windows: Windows, pods: str) -> list[str]:
-        """Pod-joined request sources keep the raw per-pod check (no rule records it)."""
-        def per_window(expr: str) -> str:
-            return _union([set_label(expr.replace("{{window}}", duration(w)), target=WINDOW_LABEL,
-                                     value=window_value(w)) for w in windows])
-        part = pods_module.requests_missing(self.requests_preset.counters, per_window, pods=pods)
-        return [] if part is None else [part]
+    def _shortfall(self, needed: str, had: str, signal: str) -> str:
+        both = _union([_tagged(needed, "needed"), _tagged(f"-({had})", "had")])
+        return set_label(f"sum {BY_POD} ({both}) > 0", target="signal", value=signal)
+
+    def _gpu_missing(self, windows: Windows) -> str:
+        held = _per_window(lambda w: f"sum {BY_POD} (sum_over_time({rules.POD_GPUS_HELD}"
+                                     f"[{self._range(w)}]))", windows)
+        seen = self._count(self._rec(rules.GPU_DEVICE_PRESENT), "sum", BY_POD, windows)
+        return self._shortfall(held, seen, pods_module.GPU_POD_MISSING)
+
+    def _requests_missing(self, windows: Windows) -> list[str]:
+        """GPU pods whose (pod-joined) request series fall short of the time they held it."""
+        joined = [i for i, (mapping, _) in
+                  enumerate(rules.mapping_groups(self.requests_preset.counters))
+                  if isinstance(mapping, PodJoin)]
+        if not joined:
+            return []
+        life = self._count(rules.POD_GPUS_HELD, "max", BY_POD, windows)
+        had = _union([self._count(self._rec(rules.REQUESTS_PRESENT, str(i)), "max", BY_POD,
+                                  windows) for i in joined])
+        return [self._shortfall(life, f"max {BY_POD} ({had})", pods_module.REQUESTS_POD_MISSING)]
 
     def _check(self) -> str:
         rec = rules.RULES_EVALUATED
@@ -207,27 +206,31 @@ class Recorded:
 
     def gpu_stat(self, stat: str, windows: Windows) -> str:
         """Peak (with the raw last two minutes) or mean of the recorded per-minute values."""
-        record = rules.GPU_UTIL_MAX if stat == "max" else rules.GPU_UTIL_AVG
-        rec = _sel(record, reclaimer_preset=self.gpu.name)
+        if stat == "avg":
+            rec = self._rec(rules.GPU_UTIL_AVG)
+            return _per_window(lambda w: f"avg {BY_ISVC} (avg_over_time({rec}[{duration(w)}]))",
+                               windows)
+        rec = self._rec(rules.GPU_UTIL_MAX)
         mapping = pods_module.gpu_mapping(self.gpu)
-        keys = rules.by((*rules.workload_labels(mapping), WINDOW_LABEL))
-        tail = _union([f"{s.scale:g} * max_over_time({s.selector}[{self._tail()}])"
-                       if s.scale != 1 else f"max_over_time({s.selector}[{self._tail()}])"
-                       for s in self.gpu.sources])
-
-        def build(w: timedelta) -> str:
-            recorded = f"{stat}_over_time({rec}[{duration(w)}])"
-            return f"max {keys} ({recorded} or {tail})" if stat == "max" else recorded
-        joined = to_isvc(_per_window(build, windows), mapping, pods="{{isvc_pods_window}}")
-        return f"{stat} {BY_ISVC} ({joined})"
+        series = _union([f"{s.scale:g} * max_over_time({s.selector}[{self._tail()}])"
+                         if s.scale != 1 else f"max_over_time({s.selector}[{self._tail()}])"
+                         for s in self.gpu.sources])
+        tail = rules.to_isvc(f"max {rules.by(rules.workload_labels(mapping))} ({series})", mapping)
+        return _per_window(lambda w: f"max {BY_ISVC} (max_over_time({rec}[{duration(w)}]) or "
+                                     f"{_tagged(tail, 'tail')})", windows)
 
     def build(self, windows: Windows, *, gpu_max_windows: Windows) -> dict[Query, str]:
-        """The seven query templates (tokens as in `queries.render`); freshness is raw."""
+        """The seven query templates (tokens as in `queries.render`).
+
+        Freshness and the GPU count are the raw instant queries; freshness maps pods
+        through the recorded pod map.
+        """
+        fresh = freshness(self.requests_preset, self.gpu).replace("{{isvc_pods}}", rules.ISVC_POD)
         return {
             Query.REQUESTS: self.requests(windows),
             Query.LAST_REQUEST: self.last_request(),
             Query.COVERAGE: self.coverage(windows),
-            Query.FRESHNESS: freshness(self.requests_preset, self.gpu),
+            Query.FRESHNESS: fresh,
             Query.GPU_MAX: self.gpu_stat("max", gpu_max_windows),
             Query.GPU_MEAN: self.gpu_stat("avg", windows),
             Query.GPUS: gpus(),

@@ -47,11 +47,16 @@ from reclaimer.signals.presets import (
     RequestPreset,
     Source,
 )
+from reclaimer.signals.promql import copy_label, extract_label
+from reclaimer.signals.queries import isvc_pods
 
+PODS_GROUP = "reclaimer.pods"
 GROUP = "reclaimer.signals"
 INTERVAL = "1m"
+POD_MAP_SPAN = "1h"  # pods seen this far back still map their data (the default horizon)
 FRESH_SECONDS = 240  # presence looks 4 m back, a minute less than an instant lookup
 PREFIX = "reclaimer:"
+ISVC_POD = f"{PREFIX}isvc_pod:1h"
 REQUESTS_DELTA = f"{PREFIX}requests_delta:1m"
 REQUESTS_IN_FLIGHT = f"{PREFIX}requests_in_flight_max:1m"
 REQUESTS_CHANGED = f"{PREFIX}requests_changed:1m"
@@ -63,6 +68,8 @@ GPU_UTIL_AVG = f"{PREFIX}gpu_util_avg:1m"
 RULES_EVALUATED = f"{PREFIX}rules_evaluated:1m"
 PRESET_LABEL = "reclaimer_preset"
 SOURCE_LABEL = "reclaimer_source"
+DEFAULT_POD_LABELS = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
+DEFAULT_ISVC_LABEL = "label_serving_kserve_io_inferenceservice"
 
 
 def workload_labels(mapping: PodJoin | NameMap) -> tuple[str, ...]:
@@ -71,6 +78,12 @@ def workload_labels(mapping: PodJoin | NameMap) -> tuple[str, ...]:
         return (mapping.namespace_label, mapping.name_label)
     pairs = [(mapping.namespace_label, mapping.pod_label), *mapping.aliases]
     return tuple(label for pair in pairs for label in pair)
+
+
+def isvc_keys(mapping: PodJoin | NameMap, *extra: str) -> tuple[str, ...]:
+    """The labels of a recorded series: the ISVC and its workload (a pod or a service)."""
+    workload = mapping.name_label if isinstance(mapping, NameMap) else "pod"
+    return ("namespace", "isvc", workload, *extra)
 
 
 def by(labels: tuple[str, ...]) -> str:
@@ -85,6 +98,16 @@ def mapping_groups(sources: tuple[Source, ...]) -> list[tuple[PodJoin | NameMap,
     return list(groups.items())
 
 
+def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD) -> str:
+    """``expr`` (reduced per workload) with ``namespace`` and ``isvc``: by name, or joined
+    to the recorded pod map (`ISVC_POD`), which holds one ISVC per pod."""
+    if isinstance(mapping, NameMap):
+        named = extract_label(expr, target="isvc", source=mapping.name_label,
+                              pattern=mapping.pattern)
+        return copy_label(named, target="namespace", source=mapping.namespace_label)
+    return f"({pods_module.to_pod(expr, mapping)}) * on (namespace, pod) group_left (isvc) {pods}"
+
+
 def _rule(record: str, expr: str, **labels: str) -> dict[str, Any]:
     return {"record": record, "expr": expr, "labels": dict(labels)}
 
@@ -97,23 +120,31 @@ def _union(parts: list[str]) -> str:
     return " or ".join(f"({p})" for p in parts)
 
 
+def _per_isvc(reduce: str, expr: str, mapping: PodJoin | NameMap, *extra: str) -> str:
+    """Reduce per workload, map to the ISVC once, keep the workload (and ``extra``)."""
+    workload = by((*workload_labels(mapping), *extra))
+    return f"{reduce} {by(isvc_keys(mapping, *extra))} " \
+           f"({to_isvc(f'{reduce} {workload} ({expr})', mapping)})"
+
+
 def request_rules(preset: RequestPreset) -> list[dict[str, Any]]:
     out = []
     for i, s in enumerate(preset.counters):
-        keys, sel = by(workload_labels(s.mapping)), s.selector
+        sel = s.selector
         tag = {PRESET_LABEL: preset.name, SOURCE_LABEL: f"counter-{i}"}
-        out.append(_rule(REQUESTS_DELTA,
-                         f"sum {keys} (({sel} - {sel} offset 1m) >= 0 or {sel})", **tag))
-        out.append(_rule(REQUESTS_CHANGED, f"max {keys} (timestamp(({sel} - ({sel} offset 1m"
-                                           f" or {sel} * 0)) != 0))", **tag))
+        delta = f"({sel} - {sel} offset 1m) >= 0 or {sel}"
+        changed = f"timestamp(({sel} - ({sel} offset 1m or {sel} * 0)) != 0)"
+        out.append(_rule(REQUESTS_DELTA, _per_isvc("sum", delta, s.mapping), **tag))
+        out.append(_rule(REQUESTS_CHANGED, _per_isvc("max", changed, s.mapping), **tag))
     for i, s in enumerate(preset.in_flight):
-        keys, sel = by(workload_labels(s.mapping)), s.selector
         tag = {PRESET_LABEL: preset.name, SOURCE_LABEL: f"in-flight-{i}"}
-        out.append(_rule(REQUESTS_IN_FLIGHT, f"max {keys} (max_over_time({sel}[1m]))", **tag))
-        out.append(_rule(REQUESTS_CHANGED, f"max {keys} (timestamp({sel} > 0))", **tag))
+        out.append(_rule(REQUESTS_IN_FLIGHT,
+                         _per_isvc("max", f"max_over_time({s.selector}[1m])", s.mapping), **tag))
+        out.append(_rule(REQUESTS_CHANGED,
+                         _per_isvc("max", f"timestamp({s.selector} > 0)", s.mapping), **tag))
     for i, (mapping, group) in enumerate(mapping_groups(preset.counters)):
         present = _union([_fresh(s.selector) for s in group])
-        out.append(_rule(REQUESTS_PRESENT, f"count {by(workload_labels(mapping))} ({present})",
+        out.append(_rule(REQUESTS_PRESENT, _per_isvc("count", present, mapping),
                          **{PRESET_LABEL: preset.name, SOURCE_LABEL: str(i)}))
     return out
 
@@ -124,35 +155,51 @@ def _scaled(source: Source, expr: str) -> str:
 
 def gpu_rules(preset: GpuPreset) -> list[dict[str, Any]]:
     mapping = pods_module.gpu_mapping(preset)
-    keys = workload_labels(mapping)
-    devices = by((*keys, *pods_module.DEVICE_LABELS))
     tag = {PRESET_LABEL: preset.name}
     present = _union([_fresh(s.selector) for s in preset.sources])
     peak = _union([_scaled(s, f"max_over_time({s.selector}[1m])") for s in preset.sources])
     mean = _union([_scaled(s, f"avg_over_time({s.selector}[1m])") for s in preset.sources])
-    return [_rule(GPU_DEVICE_PRESENT, f"group {devices} ({present})", **tag),
-            _rule(GPU_UTIL_MAX, f"max {by(keys)} ({peak})", **tag),
-            _rule(GPU_UTIL_AVG, f"avg {by(keys)} ({mean})", **tag)]
+    return [_rule(GPU_DEVICE_PRESENT,
+                  _per_isvc("group", present, mapping, *pods_module.DEVICE_LABELS), **tag),
+            _rule(GPU_UTIL_MAX, _per_isvc("max", peak, mapping), **tag),
+            _rule(GPU_UTIL_AVG, _per_isvc("avg", mean, mapping), **tag)]
 
 
 def common_rules() -> list[dict[str, Any]]:
     held = ("sum by (namespace, pod) (max by (namespace, pod, container, resource) "
             f"({pods_module.HOLDING}))")
-    return [_rule(POD_GPUS_HELD, held)]
+    joined = f"sum by (namespace, isvc, pod) (({held}) * on (namespace, pod) group_left (isvc) " \
+             f"{ISVC_POD})"
+    return [_rule(POD_GPUS_HELD, joined)]
+
+
+def pod_map_rules(pod_labels: str = DEFAULT_POD_LABELS,
+                  isvc_label: str = DEFAULT_ISVC_LABEL) -> list[dict[str, Any]]:
+    """Each pod's ISVC among the pods listed within the last hour, moved pods left out."""
+    return [_rule(ISVC_POD, isvc_pods(pod_labels, isvc_label, over=POD_MAP_SPAN))]
 
 
 def rule_groups() -> dict[str, Any]:
-    """The rules file: one group, every built-in preset, the heartbeat last."""
+    """The rules file: the pod map, then every built-in preset with the heartbeat last.
+
+    Two groups: ``promtool tsdb create-blocks-from rules`` cannot backfill a rule that
+    reads another rule of the same run, so the pod map is its own group (backfilled
+    first); a live Prometheus evaluates it beside the other, which reads its newest
+    value.
+    """
     rules = [*common_rules()]
     for request_preset in REQUEST_PRESETS.values():
         rules += request_rules(request_preset)
     for gpu_preset in GPU_PRESETS.values():
         rules += gpu_rules(gpu_preset)
     rules.append(_rule(RULES_EVALUATED, "vector(1)"))
-    for rule in rules:
-        if not rule["labels"]:
-            del rule["labels"]
-    return {"groups": [{"name": GROUP, "interval": INTERVAL, "rules": rules}]}
+    groups = [{"name": PODS_GROUP, "interval": INTERVAL, "rules": pod_map_rules()},
+              {"name": GROUP, "interval": INTERVAL, "rules": rules}]
+    for group in groups:
+        for rule in group["rules"]:
+            if not rule["labels"]:
+                del rule["labels"]
+    return {"groups": groups}
 
 
 HEADER = ("# Generated by `python -m reclaimer.signals.rules` (make rules); do not edit.\n"
