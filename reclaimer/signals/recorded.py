@@ -86,6 +86,19 @@ _CHANGED_TAIL = "timestamp(SEL) and ((SEL - (SEL offset {tail} or SEL * 0)) != 0
 _BUSY_TAIL = "timestamp(SEL) and (max_over_time(SEL[{tail}]) > 0)"
 
 
+def _over(stat: str, rec: str, keys: str, *, also: str | None = None,
+          ) -> Callable[[timedelta], str]:
+    """``stat`` of ``rec`` over a window per ``keys`` (and ``also``'s rows, if any)."""
+    def build(window: timedelta) -> str:
+        inner = f"{stat}_over_time({rec}[{duration(window)}])"
+        return f"{stat} {keys} ({inner}{f' or {also}' if also else ''})"
+    return build
+
+
+def _same(text: str) -> Callable[[timedelta], str]:
+    return lambda _window: text
+
+
 @dataclass(frozen=True)
 class Recorded:
     """The recorded queries of one evaluation; ``step`` is the rules' interval.
@@ -120,9 +133,8 @@ class Recorded:
         for i, s in enumerate(self.requests_preset.counters):
             rec = self._rec(rules.REQUESTS_DELTA, f"counter-{i}")
             raw = _tagged(_raw_now(s, _DELTA_TAIL.format(tail=tail), "sum"), f"tail-{i}")
-            parts.append(_per_window(lambda w, rec=rec: f"sum {BY_ISVC} (sum_over_time("
-                                                        f"{rec}[{duration(w)}]))", windows))
-            parts.append(_per_window(lambda w, raw=raw: raw, windows))
+            parts.append(_per_window(_over("sum", rec, BY_ISVC), windows))
+            parts.append(_per_window(_same(raw), windows))
         total = f"sum {BY_ISVC} ({_union([_tagged(p, str(n)) for n, p in enumerate(parts)])})"
         if not self.requests_preset.in_flight:
             return total
@@ -130,8 +142,7 @@ class Recorded:
         for i, s in enumerate(self.requests_preset.in_flight):
             rec = self._rec(rules.REQUESTS_IN_FLIGHT, f"in-flight-{i}")
             raw = _raw_now(s, f"max_over_time(SEL[{tail}])", "max")
-            peaks.append(_per_window(lambda w, rec=rec, raw=raw: f"max {BY_ISVC} ("
-                                     f"max_over_time({rec}[{duration(w)}]) or {raw})", windows))
+            peaks.append(_per_window(_over("max", rec, BY_ISVC, also=raw), windows))
         peak = _tagged(f"max {BY_ISVC} ({_union(peaks)})", "in-flight")
         return f"sum {BY_ISVC} ({_union([_tagged(total, 'counted'), peak])})"
 

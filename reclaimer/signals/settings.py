@@ -158,6 +158,13 @@ def _mode(key: str, value: object, section: Mapping[str, Any], data: Mapping[str
     if value == "recorded" and data.get("resolution") is not None and \
             parse_duration("resolution", data["resolution"]) != timedelta(minutes=1):
         raise ConfigInvalid(key=key, message="recorded needs resolution 1m (the rules' interval)")
+    defaults = PrometheusSettings()
+    changed = [k for k, v in (("podLabels", defaults.pod_labels),
+                              ("isvcLabel", defaults.isvc_label))
+               if data.get(k) is not None and str(data[k]).strip() != v]
+    if value == "recorded" and changed:
+        raise ConfigInvalid(key=key, message=f"recorded needs the default {changed[0]} "
+                                             "(the rules' pod map uses it)")
     return str(value)
 
 

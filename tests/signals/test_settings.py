@@ -111,6 +111,8 @@ def test_signals_mode_is_parsed(data: dict[str, Any], mode: str) -> None:
                  "built-in preset for signals.gpu", id="custom-preset"),
     pytest.param({"signals": {"mode": "recorded"}, "resolution": "30s"},
                  "resolution 1m", id="resolution-not-the-rules-interval"),
+    pytest.param({"signals": {"mode": "recorded"}, "isvcLabel": "label_app"},
+                 "default isvcLabel", id="pod-map-label-not-the-rules"),
 ])
 def test_signals_mode_refuses_what_the_rules_cannot_serve(data: dict[str, Any],
                                                           message: str) -> None:
