@@ -125,15 +125,25 @@ def _simulate(demo: Demo, *, start: datetime, end: datetime) -> None:
     now = start
     events = _scripted_events(start)
     while now < end:
-        for due in [e for e in events if e[0] <= now]:
-            events.remove(due)
-            due[1](demo, now)
+        due = [e for e in events if e[0] <= now]
+        for event in due:
+            events.remove(event)
+            event[1](demo, now)
+        if due:
+            # What a scripted person did is in the tick at their instant, not left to
+            # whether the inventory's watch delivered it before the tick read it.
+            _settle(demo)
         result = demo.reconciler.reconcile_once(now)
         demo.printer.tick(result)
-        demo.world.wait_idle(terminations=True)
-        demo.inventory.resync()
+        _settle(demo)
         now = _next(now, result, events=[e[0] for e in events])
         demo.clock.set(now)
+
+
+def _settle(demo: Demo) -> None:
+    """The simulator done with every write so far, the inventory re-listed after it."""
+    demo.world.wait_idle(terminations=True)
+    demo.inventory.resync()
 
 
 def _next(now: datetime, result: TickResult, *, events: list[datetime]) -> datetime:
