@@ -119,3 +119,8 @@ def test_signals_mode_refuses_what_the_rules_cannot_serve(data: dict[str, Any],
     with pytest.raises(ConfigInvalid) as caught:
         PrometheusSettings.from_mapping(data)
     assert (caught.value.key, message in str(caught.value)) == ("prometheus.signals.mode", True)
+
+
+def test_signals_mode_from_the_environment() -> None:
+    config = load_settings(None, env={"RECLAIMER_PROMETHEUS_SIGNALS_MODE": "recorded"})
+    assert PrometheusSettings.from_mapping(config.prometheus).mode == "recorded"
