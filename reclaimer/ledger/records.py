@@ -94,6 +94,19 @@ def new_record(transition: Transition, *, record_id: int, state: RecordState,
 
 
 @dataclass(frozen=True)
+class NoticeRecord:
+    """A StopPlanned notice sent: ``at`` is the planned stop, ``sent_at`` when told."""
+
+    key: str
+    ref: ServiceRef
+    uid: str
+    policy: str
+    trigger: Trigger
+    at: datetime
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class StopInterval:
     """One stretch during which a service was stopped by a recorded transition."""
 

@@ -38,6 +38,8 @@ from reclaimer.model import DecideSettings
 from reclaimer.service.http import ProbeServer, Readiness
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.notify import Announcer, Notifier, NotifyMetrics
+from reclaimer.service.notify_config import parse_notify
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
 from reclaimer.service.term import TermKeeper, WriteGuard
 from reclaimer.signals.pace import SlowNotice, slow_evaluations
@@ -79,6 +81,7 @@ class Service:
     probes: ProbeServer | None = None
     scheduler: TickScheduler | None = None
     prometheus: PrometheusSignals | None = None
+    notifier: Notifier | None = None
     slow_notice: SlowNotice = field(default_factory=SlowNotice)
 
     def slow_warning(self) -> str | None:
@@ -110,6 +113,7 @@ def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
 
 def build(settings: Settings, *, clock: Clock) -> Service:
     prometheus = PrometheusSettings.from_mapping(settings.prometheus)
+    notify = parse_notify(settings.notify)
     ledger = open_ledger(settings.database)
     rest = Rest(load_api_client(settings.kubeconfig))
     actor = identity(settings)
@@ -117,14 +121,16 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     inventory = Inventory(rest, kserve_namespace=settings.kserve_namespace, scope=scope)
     inventory.start()
     options = ExecutorOptions.from_settings(settings.executor, default_mode=inventory.mode)
-    executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor),
-                                    scope=scope), ledger,
-                        actor=actor, options=options, cached=inventory)
+    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor), scope=scope)
+    executor = Executor(cluster, ledger, actor=actor, options=options, cached=inventory)
     policies = _cluster_policies(rest, scope=scope)
     metrics = ServiceMetrics()
     signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer)
+    notifier = Notifier(notify, NotifyMetrics(metrics.registry))
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
-                      executor=executor, cluster_policies=policies)
+                      executor=executor, cluster_policies=policies,
+                      announcer=Announcer(ledger, cluster, notifier,
+                                          api_url=settings.api.external_url))
     loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),
                                  decide=decide_settings(settings), actor=actor)
     elector = _elector(settings, rest, clock=clock, actor=actor)
@@ -132,7 +138,7 @@ def build(settings: Settings, *, clock: Clock) -> Service:
                       reconciler=Reconciler(parts, settings=loop_settings, metrics=metrics),
                       inventory=inventory, policies=policies,
                       leadership=elector or AlwaysLeader(), elector=elector,
-                      prometheus=signals)
+                      prometheus=signals, notifier=notifier)
     service.probes = ProbeServer(metrics.registry, service.readiness,
                                  host=settings.http.host, port=settings.http.port)
     return service
@@ -163,6 +169,8 @@ def run(service: Service, *, stop: threading.Event | None = None) -> int:
     _on_signals(stop)
     if service.probes is not None:
         service.probes.start()
+    if service.notifier is not None:
+        service.notifier.start()
     renewing = threading.Event()
     threads = _start_election(service, renewing)
     service.scheduler = TickScheduler(_tick_function(service, stopping=stop),
@@ -241,6 +249,8 @@ def _on_signals(stop: threading.Event) -> None:
 
 def _close(service: Service) -> None:
     service.reconciler.close()
+    if service.notifier is not None:
+        service.notifier.stop()
     if service.probes is not None:
         service.probes.stop()
     service.inventory.stop()
