@@ -36,10 +36,11 @@ OFFICE = office(notify=FIFTEEN)
 IDLE = idle_only(notify=FIFTEEN)
 SERVICE = svc()
 STOP_EDGE = t("01-12 18:00")
+NO_LEDGER = LedgerView()
 
 
 def notices(now: datetime, policy: Policy, *, service: Service = SERVICE,
-            signals: Sequence[Signals] = (), ledger: LedgerView = LedgerView(),
+            signals: Sequence[Signals] = (), ledger: LedgerView = NO_LEDGER,
             announced: Announced | None = None) -> list[PlannedStop]:
     tick = Tick(now=now, signals={s.ref: s for s in signals}, ledger=ledger,
                 settings=DecideSettings())

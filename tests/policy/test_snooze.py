@@ -36,5 +36,5 @@ def test_snooze_bounds(policy: Policy | None, asked: datetime, until: datetime,
 
 
 def test_snooze_in_the_past_names_until() -> None:
-    with pytest.raises(ArgumentInvalid, match="^until: "):
+    with pytest.raises(ArgumentInvalid, match=r"^until: "):
         bounded_snooze(EVENING, policy=office(), now=EVENING)
