@@ -71,7 +71,7 @@ def message(stop: PlannedStop, *, snooze: str | None) -> str:
 
 class EventSink(Protocol):
     def emit_event(self, ref: ServiceRef, uid: str, *, reason: str, message: str,
-                   warning: bool = False, at: datetime) -> None: ...
+                   warning: bool, at: datetime) -> None: ...
 
 
 class NoticeLedger(Protocol):
@@ -192,7 +192,7 @@ class Announcer:
             return False
         snooze = snooze_url(self.api_url, stop.ref)
         self.events.emit_event(stop.ref, stop.uid, reason=STOP_PLANNED,
-                               message=message(stop, snooze=snooze), at=at)
+                               message=message(stop, snooze=snooze), warning=False, at=at)
         self.notifier.metrics.planned.labels(trigger=stop.trigger.value).inc()
         settings = self.notifier.settings
         for name in settings.unknown_sinks(stop.sinks):
