@@ -32,14 +32,17 @@ from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.lease import LeaderElector, lease_settings
 from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import Rest
+from reclaimer.kube.reviews import Reviewer
 from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
 from reclaimer.model import DecideSettings
+from reclaimer.service.api import ApiServer, OwnersApi
 from reclaimer.service.http import ProbeServer, Readiness
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.notify import Announcer, Notifier, NotifyMetrics
 from reclaimer.service.notify_config import parse_notify
+from reclaimer.service.owners import OwnerMetrics, OwnerParts, Owners
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
 from reclaimer.service.term import TermKeeper, WriteGuard
 from reclaimer.signals.pace import SlowNotice, slow_evaluations
@@ -82,6 +85,7 @@ class Service:
     scheduler: TickScheduler | None = None
     prometheus: PrometheusSignals | None = None
     notifier: Notifier | None = None
+    api: ApiServer | None = None
     slow_notice: SlowNotice = field(default_factory=SlowNotice)
 
     def slow_warning(self) -> str | None:
@@ -141,7 +145,21 @@ def build(settings: Settings, *, clock: Clock) -> Service:
                       prometheus=signals, notifier=notifier)
     service.probes = ProbeServer(metrics.registry, service.readiness,
                                  host=settings.http.host, port=settings.http.port)
+    if settings.api.enabled:
+        service.api = _owners_api(service, rest=rest, cluster=cluster, options=options)
     return service
+
+
+def _owners_api(service: Service, *, rest: Rest, cluster: KubeCluster,
+                options: ExecutorOptions) -> ApiServer:
+    """The owners' API (issue 19) on ``api.port``; the caller's rights are Kubernetes'."""
+    reconciler = service.reconciler
+    owners = Owners(OwnerParts(services=service.inventory, ledger=reconciler.parts.ledger,
+                               cluster=cluster, policy_for=reconciler.policy_for,
+                               options=options, now=service.clock.now),
+                    OwnerMetrics(service.metrics.registry))
+    api = service.settings.api
+    return ApiServer(OwnersApi(owners, Reviewer(rest)), host=api.host, port=api.port)
 
 
 def _cluster_policies(rest: Rest, *, scope: Scope) -> PolicySource | None:
@@ -171,6 +189,8 @@ def run(service: Service, *, stop: threading.Event | None = None) -> int:
         service.probes.start()
     if service.notifier is not None:
         service.notifier.start()
+    if service.api is not None:
+        service.api.start()
     renewing = threading.Event()
     threads = _start_election(service, renewing)
     service.scheduler = TickScheduler(_tick_function(service, stopping=stop),
@@ -251,6 +271,8 @@ def _close(service: Service) -> None:
     service.reconciler.close()
     if service.notifier is not None:
         service.notifier.stop()
+    if service.api is not None:
+        service.api.stop()
     if service.probes is not None:
         service.probes.stop()
     service.inventory.stop()

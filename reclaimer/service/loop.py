@@ -202,6 +202,12 @@ class Reconciler:
         except Exception:
             log.exception("stop notices not sent this tick")
 
+    def policy_for(self, service: Service) -> Policy | None:
+        """The policy governing ``service`` now (the owners' API: maxSnooze, start edges)."""
+        policies = self._policies()[0]
+        matches = match_services(policies, [service])[0]
+        return matches[0].policy if matches else None
+
     def _policies(self) -> tuple[list[Policy], list[PolicyInvalid], ReadPolicies | None]:
         """Files and CRs, never sharing a key (`policy_set.merge`)."""
         files, invalid = self._files.read()
