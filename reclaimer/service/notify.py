@@ -141,7 +141,12 @@ class Notifier:
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every queued delivery is done (tests, shutdown)."""
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def join() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=join, daemon=True).start()
         return done.wait(timeout)
 
     def _run(self) -> None:
