@@ -7,6 +7,7 @@ HTTP with a token from ``--token`` or from the kubeconfig.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,7 +108,6 @@ def test_history_says_who_and_from_where(cluster: Cluster, server: str,
     flags = ["--kubeconfig", str(cluster.kubeconfig), "--db", cluster.db, "--no-wait"]
     assert run_cli(capsys, "stop", "team-a/mistral", *flags, "--as", "carol")[0] == 0
     code, out, _ = run_cli(capsys, "history", "--db", cluster.db, "-o", "json")
-    import json  # noqa: PLC0415
-
+    assert code == 0
     rows = {(r["name"], r["actor"], r["via"]) for r in json.loads(out)}
     assert rows == {("llama", "alice", "api"), ("mistral", "carol", "cli")}
