@@ -110,29 +110,35 @@ def post_json(url: str, data: bytes, timeout: float) -> int:
 
 
 class Notifier:
-    """One background thread delivering queued notices; `submit` never blocks."""
+    """One background thread and queue per sink, so a dead sink's retries never hold
+    back another sink's notices; `submit` never blocks."""
 
     def __init__(self, settings: NotifySettings, metrics: NotifyMetrics, *,
                  post: Post = post_json) -> None:
         self.settings = settings
         self.metrics = metrics
         self._post = post
-        self._queue: queue.Queue[Delivery | None] = queue.Queue(maxsize=QUEUE_SIZE)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name="reclaimer-notify")
+        self._queues: dict[str, queue.Queue[Delivery | None]] = {
+            sink.name: queue.Queue(maxsize=QUEUE_SIZE) for sink in settings.sinks}
+        self._threads = [threading.Thread(target=self._run, args=(q,), daemon=True,
+                                          name=f"reclaimer-notify-{name}")
+                         for name, q in self._queues.items()]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, *, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._queue.put(None)
-        self._thread.join(timeout=timeout)
+        for each in self._queues.values():
+            each.put(None)
+        for thread in self._threads:
+            thread.join(timeout=timeout)
 
     def submit(self, delivery: Delivery) -> None:
         try:
-            self._queue.put_nowait(delivery)
+            self._queues[delivery.sink.name].put_nowait(delivery)
         except queue.Full:
             self.metrics.sent.labels(sink=delivery.sink.name, outcome="dropped").inc()
             log.warning("notice for %s to sink %s dropped: queue full", delivery.ref,
@@ -143,21 +149,22 @@ class Notifier:
         done = threading.Event()
 
         def join() -> None:
-            self._queue.join()
+            for each in self._queues.values():
+                each.join()
             done.set()
 
         threading.Thread(target=join, daemon=True).start()
         return done.wait(timeout)
 
-    def _run(self) -> None:
+    def _run(self, deliveries: queue.Queue[Delivery | None]) -> None:
         while True:
-            delivery = self._queue.get()
+            delivery = deliveries.get()
             try:
                 if delivery is None:
                     return
                 self._deliver(delivery)
             finally:
-                self._queue.task_done()
+                deliveries.task_done()
 
     def _deliver(self, delivery: Delivery) -> None:
         data = json.dumps(dict(delivery.payload)).encode()

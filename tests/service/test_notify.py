@@ -133,3 +133,15 @@ def test_policy_sinks_or_defaults() -> None:
     assert [s.name for s in settings.for_policy(())] == ["a"]
     assert [s.name for s in settings.for_policy(("b",))] == ["b"]
     assert settings.unknown_sinks(("b", "c")) == ["c"]
+
+
+def test_a_dead_sink_never_holds_back_a_live_one(webhook: Webhook, dead_url: str) -> None:
+    settings = NotifySettings(sinks=(Sink("dead", dead_url), Sink("live", webhook.url)),
+                              retries=3, backoff=timedelta(seconds=5))
+    made = Notifier(settings, NotifyMetrics(CollectorRegistry()))
+    made.start()
+    for _ in range(2):
+        for sink in settings.sinks:
+            made.submit(Delivery(sink=sink, ref=REF, payload={"n": 1}))
+    assert len(webhook.receiver.wait_for(2, timeout=10)) == 2  # dead one still retrying
+    made.stop(timeout=1)
