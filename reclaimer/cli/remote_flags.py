@@ -8,7 +8,7 @@ import argparse
 def add_server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", default=None, metavar="URL",
                         help="ask reclaimer's owners' API at URL with your Kubernetes token "
-                             "instead of using the database (docs/owners-api.md)")
+                             "instead of using the database (docs/owners.md)")
     parser.add_argument("--token", default=None,
                         help="with --server: bearer token (default: $RECLAIMER_TOKEN, "
                              "else your kubeconfig's)")

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from reclaimer.errors import ArgumentInvalid
 from reclaimer.model import Action, Policy
+from reclaimer.policy.durations import format_duration
 from reclaimer.policy.schedule import edges_between
 
 
@@ -34,7 +35,7 @@ def bounded_snooze(asked: datetime, *, policy: Policy | None, now: datetime) -> 
     limit = (policy or _DEFAULT).max_snooze
     until, cut = asked, None
     if until > now + limit:
-        until, cut = now + limit, f"cut to maxSnooze {limit}"
+        until, cut = now + limit, f"cut to maxSnooze {format_duration(limit)}"
     if policy is not None:
         start = next((e for e in edges_between(policy, now, until)
                       if e.action is Action.START), None)

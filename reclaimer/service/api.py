@@ -122,7 +122,7 @@ def _route(method: str, target: str) -> tuple[ServiceRef, str, dict[str, str]]:
     parts = urlsplit(target)
     match = PATH.match(parts.path)
     if match is None:
-        raise ApiError(404, "no such API path; see docs/owners-api.md")
+        raise ApiError(404, "no such API path; see docs/owners.md")
     op = match["op"]
     if method != METHODS[op]:
         raise ApiError(405, f"{op.strip(':/')} takes {METHODS[op]}")

@@ -7,7 +7,7 @@ leader ticks), writes the ``StopPlanned`` Event, and queues one delivery per sin
 down costs a metric and a log line, never a tick's time and never an action. Nothing
 is written to the ISVC itself (an annotation would roll its pods, docs/design.md §3.8).
 
-The generic body (docs/notifications.md):
+The generic body (docs/owners.md):
 
     {"kind": "StopPlanned", "service": "team-a/llama", "namespace": "team-a",
      "name": "llama", "action": "stop", "at": "2026-01-12T18:00:00+00:00",
