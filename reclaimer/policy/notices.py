@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from reclaimer.model import (
     Action,
+    Edge,
     IdleDuring,
     Policy,
     PolicyMode,
@@ -66,11 +67,15 @@ def planned_stops(matches: Sequence[Match], tick: Tick, *,
                   announced: Announced) -> list[PlannedStop]:
     """The notices due at ``tick.now`` that were not sent before."""
     notices = []
+    next_stops: dict[str, Edge | None] = {}  # per policy, not per service: a cron scan
     for match in matches:
         notify = match.policy.notify
         if notify is None or not _may_stop(match, tick):
             continue
-        for found in (_schedule_stop(match, tick), _idle_stop(match, tick)):
+        key = match.policy.key
+        if key not in next_stops:
+            next_stops[key] = _next_stop(match.policy, tick)
+        for found in (_schedule_stop(match, next_stops[key], tick), _idle_stop(match, tick)):
             if found is not None and _is_news(found, announced, before=notify.before):
                 notices.append(found)
     return notices
@@ -90,11 +95,15 @@ def _is_news(stop: PlannedStop, announced: Announced, *, before: timedelta) -> b
     return stop.at >= last + before
 
 
-def _schedule_stop(match: Match, tick: Tick) -> PlannedStop | None:
-    policy, service = match.policy, match.service
+def _next_stop(policy: Policy, tick: Tick) -> Edge | None:
+    """The policy's first stop edge within ``notify.before`` after ``now``."""
     assert policy.notify is not None
     edges = edges_between(policy, tick.now, tick.now + policy.notify.before)
-    stop = next((e for e in edges if e.action is Action.STOP), None)
+    return next((e for e in edges if e.action is Action.STOP), None)
+
+
+def _schedule_stop(match: Match, stop: Edge | None, tick: Tick) -> PlannedStop | None:
+    policy, service = match.policy, match.service
     if stop is None or _held_over(service.ref, stop.at, tick):
         return None
     reason = f"schedule of policy {policy.key} stops it at {stop.at.isoformat()}"
