@@ -32,6 +32,7 @@ from reclaimer.policy.snooze import bounded_snooze
 
 SNOOZED = "Snoozed"
 VIA = "api"
+MAX_REASON = 500  # characters of a snooze's reason kept in the ledger
 
 
 class Services(Protocol):
@@ -74,9 +75,9 @@ class Owners:
                caller: Caller) -> dict[str, Any]:
         service, now = self.service(ref), self.parts.now()
         bounded = bounded_snooze(until, policy=self.parts.policy_for(service), now=now)
+        said = reason[:MAX_REASON] or "no reason given"
         hold = self.parts.ledger.hold(ref, until=bounded.until, who=caller.username,
-                                      reason=f"snoozed via {VIA}: {reason or 'no reason given'}",
-                                      now=now)
+                                      reason=f"snoozed via {VIA}: {said}", now=now)
         self.metrics.snoozes.labels(namespace=ref.namespace, name=ref.name).inc()
         cut = f" ({bounded.cut})" if bounded.cut else ""
         self.parts.cluster.emit_event(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,15 @@ from reclaimer.service.notify import Announcer, Notifier, NotifyMetrics
 from reclaimer.service.notify_config import NotifySettings, Sink
 from tests.fixtures.sandbox import MakeSandbox
 from tests.fixtures.webhook import Webhook
-from tests.service.loop_world import FRIDAY_STOP, OFFICE_HOURS, LoopWorld, build, quiet, scenario
+from tests.service.loop_world import (
+    FRIDAY_STOP,
+    OFFICE_HOURS,
+    LoopWorld,
+    build,
+    busy_until,
+    quiet,
+    scenario,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 LLAMA = ServiceRef("team-a", "llama")
@@ -91,3 +99,34 @@ def test_dead_webhook_does_not_delay_the_stop(office: LoopWorld, dead_url: str) 
     assert notifier.drain()
     notifier.stop()
     assert notifier.metrics.sent.labels(sink="hook", outcome="failed")._value.get() == 1
+
+
+IDLE_NOTIFY = """\
+apiVersion: reclaimer.io/v1alpha1
+kind: ReclaimPolicy
+metadata: {name: idle-30m}
+spec:
+  selector: {matchLabels: {reclaim: idle}}
+  idle: {after: 30m, minUptime: 15m}
+  notify: {before: 15m}
+"""
+
+
+def test_idle_notice_comes_before_the_idle_timeout(make_sandbox: MakeSandbox, tmp_path: Path,
+                                                   store: Ledger, webhook: Webhook) -> None:
+    last_use = FRIDAY_STOP
+    world = build(make_sandbox(scenario(("team-a", "llama", {"reclaim": "idle"}))), tmp_path,
+                  policies={"idle": IDLE_NOTIFY}, scripts={LLAMA: busy_until(last_use)},
+                  ledger=store)
+    try:
+        notifier = with_notices(world, webhook.url)
+        for minutes in (10, 14, 16, 20):
+            world.tick(last_use + timedelta(minutes=minutes))
+        assert notifier.drain()
+        notifier.stop()
+    finally:
+        world.close()
+    (got,) = webhook.receiver.bodies
+    assert (got["trigger"], got["action"]) == ("idle", "stop")
+    planned = datetime.fromisoformat(got["at"])
+    assert last_use + timedelta(minutes=29) <= planned <= last_use + timedelta(minutes=31)
