@@ -64,10 +64,17 @@ def planned_events(world: LoopWorld) -> list[dict[str, object]]:
     return [e for e in events if e.get("reason") == "StopPlanned"]
 
 
+def _marks(world: LoopWorld) -> tuple[object, object]:
+    meta = world.rest.get(ISVC, "team-a", "llama")["metadata"]
+    return meta.get("annotations"), meta.get("labels")
+
+
 def test_notice_arrives_before_the_stop_once(office: LoopWorld, webhook: Webhook) -> None:
     notifier = with_notices(office, webhook.url)
+    before = _marks(office)
     for minutes in (16, 15, 14, 10):
         office.tick(FRIDAY_STOP - timedelta(minutes=minutes))
+    assert _marks(office) == before  # nothing on the ISVC: it would roll the pods
     assert notifier.drain()
     notifier.stop()
     (got,) = webhook.receiver.bodies
