@@ -35,12 +35,13 @@ from reclaimer.model import (
 )
 from reclaimer.policy.context import Tick
 from reclaimer.policy.decide import decide
-from reclaimer.policy.matching import Match, match_services
+from reclaimer.policy.matching import match_services
 from reclaimer.policy.notices import PlannedStop, announced_of, planned_stops
 from reclaimer.service import bookkeeping, policy_set
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
-from reclaimer.service.observe import GatheredSignals, SignalSource, gather_signals
+from reclaimer.service.observation import Observation
+from reclaimer.service.observe import SignalSource, gather_signals
 from reclaimer.service.recording import BlockedRecorder, external_changes, record_external
 
 log = logging.getLogger("reclaimer.loop")
@@ -83,18 +84,6 @@ class LoopParts:
 
 class AnnouncePort(Protocol):
     def announce(self, stop: PlannedStop, *, at: datetime) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Observation:
-    services: list[Service]
-    policies: list[Policy]
-    invalid: list[PolicyInvalid]
-    cluster_read: ReadPolicies | None
-    view: LedgerView
-    signals: GatheredSignals
-    matches: tuple[Match, ...] = ()
-    external: tuple[Transition, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The owners' API over HTTP (issue 19) against the sandbox's TokenReview and SAR.
 
-Scenario users (`reclaimer.sandbox.reviews`): alice may patch ISVCs in team-a, bob may
+Scenario users (`kubesandbox.reviews`): alice may patch ISVCs in team-a, bob may
 only get them. Instants are literal (Friday 2030-03-29, the stop edge at 18:00Z).
 """
 
