@@ -159,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
         req = self._request()
         api = self.server.api
         if api.reviews.handles(req.path) is not None:
-            self._send(review(api, req))
+            self._send(review(api.reviews, api.faults, req))
             return
         try:
             route = routing.parse(api.store.registry, req.path)
