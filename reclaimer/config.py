@@ -57,6 +57,17 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    """The owners' API (issue 19): snooze, start, stop, status, with Kubernetes RBAC."""
+
+    enabled: bool = False
+    host: str = "0.0.0.0"
+    port: int = 8081
+    external_url: str | None = None
+    """How owners reach the API (the Ingress); put in notices as the snooze URL."""
+
+
+@dataclass(frozen=True)
 class Settings:
     database: str = "sqlite:///reclaimer.db"
     kubeconfig: str | None = None
@@ -69,6 +80,8 @@ class Settings:
     safety: SafetySettings = SafetySettings()
     leader_election: LeaderElectionSettings = LeaderElectionSettings()
     http: HttpSettings = HttpSettings()
+    api: ApiSettings = ApiSettings()
+    notify: Mapping[str, Any] = field(default_factory=dict)
     actor: str = ""
     kserve_namespace: str = "kserve"
     # Empty: every namespace (cluster-wide LIST/WATCH); else only these, each on its own.
@@ -216,11 +229,15 @@ KEYS: dict[str, tuple[str, Parser]] = {
     "leaderElection.identity": ("leader_election.identity", _text),
     "http.host": ("http.host", _text),
     "http.port": ("http.port", _port),
+    "api.enabled": ("api.enabled", _bool),
+    "api.host": ("api.host", _text),
+    "api.port": ("api.port", _port),
+    "api.externalUrl": ("api.external_url", _optional_text),
     "kserve.namespace": ("kserve_namespace", _text),
     "watchNamespaces": ("watch_namespaces", _namespaces),
 }
 # Sections passed through whole to the part that owns them (validated there).
-OPAQUE_SECTIONS = ("prometheus",)
+OPAQUE_SECTIONS = ("prometheus", "notify")
 
 
 def env_name(key: str) -> str:
@@ -311,6 +328,7 @@ def build(flat: Mapping[str, Any]) -> Settings:
         "safety": SafetySettings,
         "leader_election": LeaderElectionSettings,
         "http": HttpSettings,
+        "api": ApiSettings,
     }
     for name, cls in sections.items():
         values[name] = cls(**values.get(name, {}))

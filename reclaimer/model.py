@@ -231,6 +231,22 @@ class IdleRule:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """``spec.notify``: tell a service's owners ``before`` ahead of a planned stop.
+
+    ``sinks`` names notification sinks configured on the service (``notify.sinks`` in
+    its config); none named means the configured default sinks. A policy never carries
+    a URL: a namespace's CR must not make reclaimer call an address of its choosing.
+    """
+
+    before: timedelta
+    sinks: tuple[str, ...] = ()
+
+
+DEFAULT_MAX_SNOOZE = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
 class Policy:
     """A validated ReclaimPolicy.
 
@@ -252,6 +268,8 @@ class Policy:
     mode: PolicyMode = PolicyMode.ENFORCE
     priority: int = 0
     kinds: frozenset[ServiceKind] = DEFAULT_KINDS
+    notify: Notify | None = None
+    max_snooze: timedelta = DEFAULT_MAX_SNOOZE
 
     @property
     def key(self) -> str:

@@ -22,7 +22,7 @@ trap 'rm -rf "$OUT"' EXIT
 export HELM_CACHE_HOME="$OUT/helm/cache" HELM_CONFIG_HOME="$OUT/helm/config" \
        HELM_DATA_HOME="$OUT/helm/data"
 
-for variant in default ha watched; do
+for variant in default ha watched api; do
   values=()
   [ "$variant" != default ] && values=(--values "$CHART/ci/$variant-values.yaml")
   echo "lint-chart: $variant values"

@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.postgres",
     "tests.fixtures.prometheus",
+    "tests.fixtures.webhook",
 ]

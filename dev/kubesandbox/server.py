@@ -23,6 +23,8 @@ from kubesandbox.apierror import REASONS, ApiError
 from kubesandbox.encoding import dumps
 from kubesandbox.faults import FaultInjector, RequestLog, RequestRecord, fault_kwargs
 from kubesandbox.handlers import VERBS, Request, Response
+from kubesandbox.review_route import review
+from kubesandbox.reviews import Reviews
 from kubesandbox.store import Store
 from kubesandbox.watch import WatchStream
 
@@ -64,6 +66,7 @@ class ApiServer:
                  bookmark_interval: float = 1.0, log_size: int = 10_000) -> None:
         self.store = store
         self.faults = FaultInjector()
+        self.reviews = Reviews()
         self.request_log = RequestLog(log_size)
         self.bookmark_interval = bookmark_interval
         self.stopping = threading.Event()
@@ -155,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         req = self._request()
         api = self.server.api
+        if api.reviews.handles(req.path) is not None:
+            self._send(review(api.reviews, api.faults, req))
+            return
         try:
             route = routing.parse(api.store.registry, req.path)
         except ApiError as exc:

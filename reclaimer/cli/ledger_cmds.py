@@ -17,15 +17,17 @@ from typing import TypeAlias
 from reclaimer.cli import ledger_args, report_png
 from reclaimer.cli.hold_check import check_exists
 from reclaimer.cli.output import add_output_flag, emit, print_table
+from reclaimer.cli.remote_flags import add_server_flags
 from reclaimer.clock import clock_from_env
+from reclaimer.errors import ArgumentInvalid
 from reclaimer.ledger import Report, TransitionRecord, open_ledger
 from reclaimer.ledger.engine import display, parse_url
 from reclaimer.ledger.schema_check import head_revision, upgrade
-from reclaimer.model import Trigger
+from reclaimer.model import ServiceRef, Trigger
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 HISTORY_COLUMNS = ("id", "at", "namespace", "name", "action", "trigger", "reason", "state",
-                   "policy", "actor", "gpus", "blocked", "error")
+                   "policy", "actor", "via", "gpus", "blocked", "error")
 HISTORY_WIDE = (*HISTORY_COLUMNS, "strategy", "uid", "edgeKey")
 REPORT_COLUMNS = ("key", "gpuHours", "stops", "stopsWithUnknownGpus")
 HOLD_COLUMNS = ("namespace", "name", "until", "who", "reason")
@@ -105,6 +107,7 @@ def _register_holds(subparsers: Subparsers) -> None:
     hold.add_argument("--no-check", action="store_true",
                       help="hold it without asking the cluster whether it exists")
     ledger_args.add_db_flag(hold)
+    add_server_flags(hold)
     hold.set_defaults(handler=_hold)
     release = subparsers.add_parser("release", help="end a hold")
     release.add_argument("ref", metavar="NS/NAME")
@@ -136,6 +139,8 @@ def _hold(args: argparse.Namespace) -> int:
     ref = ledger_args.parse_ref(args.ref)
     now = _now()
     until = ledger_args.parse_instant("--until", args.until, now=now, ahead=True)
+    if args.server:
+        return _hold_remote(args, ref, until=until)
     note = "" if args.no_check else check_exists(ref, kubeconfig=args.kubeconfig)
     ledger = open_ledger(ledger_args.database_url(args))
     try:
@@ -145,6 +150,17 @@ def _hold(args: argparse.Namespace) -> int:
         ledger.close()
     print(f"{hold.ref} held until {hold.until.isoformat(timespec='seconds')} by {hold.who}: "
           f"{hold.reason}{note}")
+    return 0
+
+
+def _hold_remote(args: argparse.Namespace, ref: ServiceRef, *, until: datetime) -> int:
+    """A snooze through the owners' API: your token names you, the policy bounds it."""
+    from reclaimer.cli import remote  # noqa: PLC0415 - keeps --help fast
+
+    if args.who:
+        raise ArgumentInvalid("--as: with --server the service names you from your token")
+    token = remote.bearer_token(token=args.token, kubeconfig=args.kubeconfig)
+    print(remote.snooze(args.server, ref, until=until, reason=args.reason, token=token))
     return 0
 
 

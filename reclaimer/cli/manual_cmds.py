@@ -15,7 +15,7 @@ import socket
 import sys
 from datetime import timedelta
 
-from reclaimer.cli import manual_parts
+from reclaimer.cli import manual_parts, remote_flags
 from reclaimer.config import env_name, parse_duration_value
 from reclaimer.errors import ArgumentInvalid
 from reclaimer.model import Action, ServiceRef
@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.add_argument("--no-wait", action="store_true", help="do not wait to verify")
         parser.add_argument("--ignore-hold", action="store_true",
                             help="act although the service is held")
+        remote_flags.add_server_flags(parser)
         parser.set_defaults(handler=_run, action=action)
 
 
@@ -66,6 +67,8 @@ def _run(args: argparse.Namespace) -> int:
     from reclaimer.clock import clock_from_env  # noqa: PLC0415 - keeps --help fast
 
     ref = parse_ref(args.ref)
+    if args.server:
+        return _run_remote(args, ref)
     timeout: timedelta = parse_duration_value("--timeout", args.timeout)
     request = manual_parts.Request(
         ref=ref, action=args.action, actor=args.actor or default_actor(),
@@ -77,6 +80,18 @@ def _run(args: argparse.Namespace) -> int:
     outcome = manual_parts.carry_out(request, now=clock.now,
                                      progress=_progress if sys.stderr.isatty() else None)
     return _report(outcome.action.value, outcome.ref, outcome.kind.value, outcome.message)
+
+
+def _run_remote(args: argparse.Namespace, ref: ServiceRef) -> int:
+    """The owners' API decides who you are from your token: ``--as`` cannot say it."""
+    from reclaimer.cli import remote  # noqa: PLC0415 - keeps --help fast
+
+    if args.actor:
+        raise ArgumentInvalid("--as: with --server the service names you from your token")
+    token = remote.bearer_token(token=args.token, kubeconfig=args.kubeconfig)
+    kind, line = remote.transition(args.server, ref, args.action.value, token=token)
+    print(line, file=sys.stdout if kind in OK_KINDS else sys.stderr)
+    return 0 if kind in OK_KINDS else 1
 
 
 def _progress(what: str, elapsed: timedelta, *, done: bool = False) -> None:

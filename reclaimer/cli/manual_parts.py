@@ -72,7 +72,8 @@ def carry_out(request: Request, *, now: Callable[[], datetime],
         transition = Transition(ref=request.ref, uid=str(obj["metadata"].get("uid", "")),
                                 action=request.action, trigger=Trigger.MANUAL,
                                 reason=Reason.MANUAL, policy=None, at=started,
-                                gpus=gpus_freed(rest, request.ref, obj))
+                                gpus=gpus_freed(rest, request.ref, obj),
+                                evidence={"via": "cli"})
         outcome = executor.apply(transition, at=started)
         if outcome.kind is OutcomeKind.APPLIED and request.wait:
             outcome = _wait(executor, outcome, request, now=now, progress=progress)

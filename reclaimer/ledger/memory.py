@@ -20,6 +20,7 @@ from reclaimer.ledger.records import (
     EFFECTIVE_STATES,
     IN_FORCE_STATES,
     UNFINISHED_STATES,
+    NoticeRecord,
     RecordState,
     Report,
     TransitionRecord,
@@ -48,6 +49,7 @@ class MemoryLedger(RecordingStore):
         self._facts: dict[ServiceRef, tuple[LastTransition, int]] = {}
         self._holds: dict[ServiceRef, Hold] = {}
         self._restore: dict[tuple[ServiceRef, str], dict[str, Any]] = {}
+        self._notices: dict[str, NoticeRecord] = {}
 
     def close(self) -> None:
         """Nothing to release; here for the contract."""
@@ -226,6 +228,19 @@ class MemoryLedger(RecordingStore):
     def release(self, ref: ServiceRef) -> bool:
         with self._lock:
             return self._holds.pop(ref, None) is not None
+
+    def record_notice(self, notice: NoticeRecord) -> bool:
+        protocol.utc(notice.at)
+        with self._lock:
+            if notice.key in self._notices:
+                return False
+            self._notices[notice.key] = notice
+        return True
+
+    def notices(self, *, since: datetime) -> list[NoticeRecord]:
+        with self._lock:
+            found = [n for n in self._notices.values() if n.at >= since]
+        return sorted(found, key=lambda n: (n.at, n.key))
 
     def save_restore_info(self, ref: ServiceRef, uid: str, info: Mapping[str, Any], *,
                           at: datetime) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from reclaimer.errors import ArgumentInvalid, LedgerError
 from reclaimer.ledger.records import (
     RESTORE_INFO_VERSION,
+    NoticeRecord,
     RecordState,
     Report,
     TransitionRecord,
@@ -129,6 +130,15 @@ class Ledger(Protocol):
     def load_restore_info(self, ref: ServiceRef, uid: str) -> Mapping[str, Any] | None: ...
 
     def report(self, *, since: datetime, now: datetime) -> Report: ...
+
+    def record_notice(self, notice: NoticeRecord) -> bool:
+        """Claims ``notice.key``; False (nothing written) when it was already sent, by
+        this process before a restart or by another replica."""
+        ...
+
+    def notices(self, *, since: datetime) -> list[NoticeRecord]:
+        """Notices whose planned stop is at or after ``since``, oldest first."""
+        ...
 
     def close(self) -> None: ...
 

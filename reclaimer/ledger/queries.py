@@ -18,11 +18,13 @@ from reclaimer.ledger.records import (
     EFFECTIVE_STATES,
     IN_FORCE_STATES,
     UNFINISHED_STATES,
+    NoticeRecord,
     TransitionRecord,
 )
 from reclaimer.ledger.tables import (
     EdgeClaimRow,
     HoldRow,
+    NoticeRow,
     RestoreInfoRow,
     ServiceFactRow,
     TransitionRow,
@@ -134,3 +136,12 @@ def restore_info(connection: Connection, ref: ServiceRef,
         RestoreInfoRow.namespace == ref.namespace, RestoreInfoRow.name == ref.name,
         RestoreInfoRow.uid == uid))
     return None if info is None else protocol.readable_restore(ref, info)
+
+
+def notices(connection: Connection, *, since: datetime) -> list[NoticeRecord]:
+    table = NoticeRow.__table__
+    found = connection.execute(select(table).where(table.c.at >= since)
+                               .order_by(table.c.at, table.c.key)).all()
+    return [NoticeRecord(key=row.key, ref=ServiceRef(row.namespace, row.name), uid=row.uid,
+                         policy=row.policy, trigger=Trigger(row.trigger), at=row.at,
+                         sent_at=row.sent_at) for row in found]

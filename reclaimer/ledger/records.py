@@ -74,11 +74,25 @@ class TransitionRecord:
             "name": self.ref.name, "uid": self.uid, "action": self.action.value,
             "trigger": self.trigger.value, "reason": self.reason.value, "policy": self.policy,
             "at": self.at, "recordedAt": self.recorded_at, "actor": self.actor,
+            "via": via(self),
             "edgeKey": self.edge_key, "strategy": self.strategy,
             "evidence": dict(self.evidence), "gpus": self.gpus, "blocked": self.blocked,
             "appliedAt": self.applied_at, "verifiedAt": self.verified_at,
             "endedAt": self.ended_at, "error": self.error,
         }
+
+
+def via(record: TransitionRecord) -> str:
+    """Where a row came from, for the audit (issue 19): ``api`` or ``cli`` (as recorded
+    in its evidence; a manual row from before that is the CLI's), ``kubectl`` (someone
+    else's change whose field manager is kubectl; another manager by its own name), or
+    ``reclaimer`` (the service's own decisions)."""
+    recorded = record.evidence.get("via")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    if record.trigger is Trigger.EXTERNAL:
+        return "kubectl" if record.actor.startswith("kubectl") else record.actor
+    return "cli" if record.trigger is Trigger.MANUAL else "reclaimer"
 
 
 def new_record(transition: Transition, *, record_id: int, state: RecordState,
@@ -91,6 +105,19 @@ def new_record(transition: Transition, *, record_id: int, state: RecordState,
         edge_key=transition.edge_key, strategy=strategy, evidence=transition.evidence,
         gpus=transition.gpus, blocked=transition.blocked,
     )
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    """A StopPlanned notice sent: ``at`` is the planned stop, ``sent_at`` when told."""
+
+    key: str
+    ref: ServiceRef
+    uid: str
+    policy: str
+    trigger: Trigger
+    at: datetime
+    sent_at: datetime
 
 
 @dataclass(frozen=True)

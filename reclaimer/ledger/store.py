@@ -21,6 +21,7 @@ from reclaimer.ledger import batch, protocol, queries, rows
 from reclaimer.ledger.engine import READ_ONLY, display, first_line, parse_url
 from reclaimer.ledger.recording import RecordingStore
 from reclaimer.ledger.records import (
+    NoticeRecord,
     RecordState,
     Report,
     TransitionRecord,
@@ -30,6 +31,7 @@ from reclaimer.ledger.schema_check import require_head
 from reclaimer.ledger.tables import (
     EdgeClaimRow,
     HoldRow,
+    NoticeRow,
     RestoreInfoRow,
     ServiceFactRow,
     TransitionRow,
@@ -186,6 +188,23 @@ class SqlLedger(RecordingStore):
         with self._reading() as connection:
             records = queries.report_records(connection, since=since, now=now)
         return build_report(records, since=since, now=now)
+
+    # --- notices ------------------------------------------------------------------
+
+    def record_notice(self, notice: NoticeRecord) -> bool:
+        try:
+            with self._session() as session:
+                session.add(NoticeRow(
+                    key=notice.key, namespace=notice.ref.namespace, name=notice.ref.name,
+                    uid=notice.uid, policy=notice.policy, trigger=notice.trigger.value,
+                    at=protocol.utc(notice.at), sent_at=protocol.utc(notice.sent_at)))
+        except IntegrityError:
+            return False
+        return True
+
+    def notices(self, *, since: datetime) -> list[NoticeRecord]:
+        with self._reading() as connection:
+            return queries.notices(connection, since=protocol.utc(since))
 
     # --- holds and restore info ------------------------------------------------------
 

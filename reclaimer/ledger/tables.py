@@ -143,6 +143,23 @@ class HoldRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class NoticeRow(Base):
+    """One StopPlanned notice sent (issue 19); the key makes it once per planned stop,
+    across restarts and replicas."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_sent_at", "sent_at"),)
+
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(NAME))
+    name: Mapped[str] = mapped_column(String(NAME))
+    uid: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(NAME))
+    trigger: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class RestoreInfoRow(Base):
     """What a managed stop changed, to undo it at start; keyed by uid so a re-created
     ISVC of the same name never gets another's replicas back."""

@@ -19,7 +19,15 @@ from datetime import date
 from typing import Any
 
 from reclaimer.errors import InvalidInput, PolicyInvalid
-from reclaimer.model import BusyAtStop, IdleDuring, IdleRule, Policy, PolicyMode, Window
+from reclaimer.model import (
+    BusyAtStop,
+    IdleDuring,
+    IdleRule,
+    Notify,
+    Policy,
+    PolicyMode,
+    Window,
+)
 from reclaimer.policy.durations import parse_duration
 from reclaimer.policy.fields import FieldError, check, child
 from reclaimer.policy.frequency import too_frequent
@@ -37,6 +45,7 @@ _SPEC_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "maxDefer": ("max_defer", parse_duration),
     "mode": ("mode", PolicyMode),
     "priority": ("priority", int),
+    "maxSnooze": ("max_snooze", parse_duration),
 }
 _IDLE_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "after": ("after", parse_duration),
@@ -143,6 +152,19 @@ def _check_rules(doc: Mapping[str, Any], *, cluster: bool) -> None:
         _check_without_schedule(spec)
     if "idle" in spec and not parse_duration(spec["idle"]["after"]):
         raise FieldError("spec.idle.after", "must be longer than 0s")
+    _check_notify(spec)
+
+
+def _check_notify(spec: Mapping[str, Any]) -> None:
+    """A notice of 0s says nothing; a snooze of 0s grants nothing."""
+    if "notify" in spec and not parse_duration(spec["notify"]["before"]):
+        raise FieldError("spec.notify.before", "must be longer than 0s")
+    if "maxSnooze" in spec and not parse_duration(spec["maxSnooze"]):
+        raise FieldError("spec.maxSnooze", "must be longer than 0s")
+    sinks = spec.get("notify", {}).get("sinks", [])
+    for index, name in enumerate(sinks):
+        if name in sinks[:index]:
+            raise FieldError(child("spec.notify.sinks", index), f'"{name}" is listed twice')
 
 
 def _check_schedule(spec: Mapping[str, Any]) -> None:
@@ -182,8 +204,15 @@ def _build(doc: Mapping[str, Any], *, source: str) -> Policy:
         except_dates=frozenset(_date_text(day) for day in spec.get("exceptDates", [])),
         idle=IdleRule(**_options(idle, _IDLE_OPTIONS)) if idle is not None else None,
         kinds=parse_kinds(spec.get("selector", {}), "spec.selector"),
+        notify=_notify(spec.get("notify")),
         **_options(spec, _SPEC_OPTIONS),
     )
+
+
+def _notify(raw: Mapping[str, Any] | None) -> Notify | None:
+    if raw is None:
+        return None
+    return Notify(before=parse_duration(raw["before"]), sinks=tuple(raw.get("sinks", ())))
 
 
 def _options(raw: Mapping[str, Any],

@@ -57,6 +57,14 @@ IDLE = Field("object", "Stop a service that stayed idle for `after`.", propertie
                     enum=("always", "offHours")),
 }, required=("after",))
 
+NOTIFY = Field("object", "Tell owners ahead of a planned stop (StopPlanned Event, sinks).",
+               properties={
+    "before": Field("string", f"This long before a schedule stop or an idle timeout; "
+                    f"{_DURATION}.", format="duration"),
+    "sinks": Field("array", "Names of sinks from the service's notify.sinks config; "
+                   "none = its default sinks.", items=Field("string", format="dns-label")),
+}, required=("before",))
+
 _SPEC = {
     "selector": SELECTOR,
     "namespaceSelector": NAMESPACE_SELECTOR,
@@ -74,6 +82,9 @@ _SPEC = {
     "mode": Field("string", "enforce, or dryRun (decide and record, never act).",
                   enum=("enforce", "dryRun")),
     "priority": Field("integer", "The highest wins when several policies match one service."),
+    "notify": NOTIFY,
+    "maxSnooze": Field("string", f"Longest snooze an owner may ask for; default 12h; "
+                       f"{_DURATION}.", format="duration"),
 }
 
 SPEC_FIELDS = Field("object", "What to reclaim, when, and how.", properties=_SPEC)

@@ -32,12 +32,17 @@ from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.lease import LeaderElector, lease_settings
 from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import Rest
+from reclaimer.kube.reviews import Reviewer
 from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
 from reclaimer.model import DecideSettings
+from reclaimer.service.api import ApiServer, OwnersApi
 from reclaimer.service.http import ProbeServer, Readiness
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.notify import Announcer, Notifier, NotifyMetrics
+from reclaimer.service.notify_config import parse_notify
+from reclaimer.service.owners import OwnerMetrics, OwnerParts, Owners
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
 from reclaimer.service.term import TermKeeper, WriteGuard
 from reclaimer.signals.pace import SlowNotice, slow_evaluations
@@ -79,6 +84,8 @@ class Service:
     probes: ProbeServer | None = None
     scheduler: TickScheduler | None = None
     prometheus: PrometheusSignals | None = None
+    notifier: Notifier | None = None
+    api: ApiServer | None = None
     slow_notice: SlowNotice = field(default_factory=SlowNotice)
 
     def slow_warning(self) -> str | None:
@@ -110,6 +117,7 @@ def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
 
 def build(settings: Settings, *, clock: Clock) -> Service:
     prometheus = PrometheusSettings.from_mapping(settings.prometheus)
+    notify = parse_notify(settings.notify)
     ledger = open_ledger(settings.database)
     rest = Rest(load_api_client(settings.kubeconfig))
     actor = identity(settings)
@@ -117,15 +125,17 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     inventory = Inventory(rest, kserve_namespace=settings.kserve_namespace, scope=scope)
     inventory.start()
     options = ExecutorOptions.from_settings(settings.executor, default_mode=inventory.mode)
-    executor = Executor(KubeCluster(rest, events=EventRecorder(rest, instance=actor),
-                                    scope=scope), ledger,
-                        actor=actor, options=options, cached=inventory)
+    cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor), scope=scope)
+    executor = Executor(cluster, ledger, actor=actor, options=options, cached=inventory)
     policies = _cluster_policies(rest, scope=scope)
     metrics = ServiceMetrics()
     signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer,
                                 on_fallback=metrics.count_recorded_fallback)
+    notifier = Notifier(notify, NotifyMetrics(metrics.registry))
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
-                      executor=executor, cluster_policies=policies)
+                      executor=executor, cluster_policies=policies,
+                      announcer=Announcer(ledger, cluster, notifier,
+                                          api_url=settings.api.external_url))
     loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),
                                  decide=decide_settings(settings), actor=actor)
     elector = _elector(settings, rest, clock=clock, actor=actor)
@@ -133,10 +143,24 @@ def build(settings: Settings, *, clock: Clock) -> Service:
                       reconciler=Reconciler(parts, settings=loop_settings, metrics=metrics),
                       inventory=inventory, policies=policies,
                       leadership=elector or AlwaysLeader(), elector=elector,
-                      prometheus=signals)
+                      prometheus=signals, notifier=notifier)
     service.probes = ProbeServer(metrics.registry, service.readiness,
                                  host=settings.http.host, port=settings.http.port)
+    if settings.api.enabled:
+        service.api = _owners_api(service, rest=rest, cluster=cluster, options=options)
     return service
+
+
+def _owners_api(service: Service, *, rest: Rest, cluster: KubeCluster,
+                options: ExecutorOptions) -> ApiServer:
+    """The owners' API (issue 19) on ``api.port``; the caller's rights are Kubernetes'."""
+    reconciler = service.reconciler
+    owners = Owners(OwnerParts(services=service.inventory, ledger=reconciler.parts.ledger,
+                               cluster=cluster, policy_for=reconciler.policy_for,
+                               options=options, now=service.clock.now),
+                    OwnerMetrics(service.metrics.registry))
+    api = service.settings.api
+    return ApiServer(OwnersApi(owners, Reviewer(rest)), host=api.host, port=api.port)
 
 
 def _cluster_policies(rest: Rest, *, scope: Scope) -> PolicySource | None:
@@ -164,6 +188,10 @@ def run(service: Service, *, stop: threading.Event | None = None) -> int:
     _on_signals(stop)
     if service.probes is not None:
         service.probes.start()
+    if service.notifier is not None:
+        service.notifier.start()
+    if service.api is not None:
+        service.api.start()
     renewing = threading.Event()
     threads = _start_election(service, renewing)
     service.scheduler = TickScheduler(_tick_function(service, stopping=stop),
@@ -242,6 +270,10 @@ def _on_signals(stop: threading.Event) -> None:
 
 def _close(service: Service) -> None:
     service.reconciler.close()
+    if service.notifier is not None:
+        service.notifier.stop()
+    if service.api is not None:
+        service.api.stop()
     if service.probes is not None:
         service.probes.stop()
     service.inventory.stop()

@@ -32,8 +32,10 @@ from reclaimer.model import (
     ServiceState,
     Transition,
 )
+from reclaimer.policy.context import Tick
 from reclaimer.policy.decide import decide
 from reclaimer.policy.matching import match_services
+from reclaimer.policy.notices import PlannedStop, announced_of, planned_stops
 from reclaimer.service import bookkeeping, policy_set
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
@@ -42,6 +44,9 @@ from reclaimer.service.observe import SignalSource, gather_signals
 from reclaimer.service.recording import BlockedRecorder, external_changes, record_external
 
 log = logging.getLogger("reclaimer.loop")
+# How far back sent notices are read to know what was announced (idle notices repeat
+# only once their planned instant moved by notify.before; 366 days bounds that).
+NOTICE_MEMORY = timedelta(days=2)
 
 
 class InventoryPort(Protocol):
@@ -73,6 +78,11 @@ class LoopParts:
     ledger: Ledger
     executor: Executor
     cluster_policies: ClusterPolicies | None = None
+    announcer: AnnouncePort | None = None
+
+
+class AnnouncePort(Protocol):
+    def announce(self, stop: PlannedStop, *, at: datetime) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,7 @@ class Reconciler:
             for entry in recorded:
                 self.parts.executor.announce_blocked(entry, at=now)
             outcomes = closed + self.act(plan, now=now)
+            self._announce(observation, now=now)
             self._publish(observation, plan, now=now)
             bookkeeping.update_metrics(self.metrics, observation, plan, outcomes,
                                        elapsed=self._elapsed(now))
@@ -161,6 +172,28 @@ class Reconciler:
         if executor.guard() is not None:
             return applied
         return applied + executor.follow_up(at=now)
+
+    def _announce(self, observation: Observation, *, now: datetime) -> None:
+        """StopPlanned notices, after acting: a notice is never a reason not to act,
+        and one that fails is logged and tried again next tick (its key unclaimed)."""
+        announcer = self.parts.announcer
+        if announcer is None:
+            return
+        try:
+            sent = self.parts.ledger.notices(since=now - NOTICE_MEMORY)
+            announced = announced_of([(n.ref, n.trigger, n.at) for n in sent])
+            tick = Tick(now=now, signals=observation.signals.by_service,
+                        ledger=observation.view, settings=self.settings.decide)
+            for stop in planned_stops(observation.matches, tick, announced=announced):
+                announcer.announce(stop, at=now)
+        except Exception:
+            log.exception("stop notices not sent this tick")
+
+    def policy_for(self, service: Service) -> Policy | None:
+        """The policy governing ``service`` now (the owners' API: maxSnooze, start edges)."""
+        policies = self._policies()[0]
+        matches = match_services(policies, [service])[0]
+        return matches[0].policy if matches else None
 
     def _policies(self) -> tuple[list[Policy], list[PolicyInvalid], ReadPolicies | None]:
         """Files and CRs, never sharing a key (`policy_set.merge`)."""

@@ -61,7 +61,7 @@ def test_printer_columns() -> None:
 def test_spec_fields_are_design_section_2_without_namespace_selector() -> None:
     spec = version_schema()["properties"]["spec"]["properties"]
     assert set(spec) == {"selector", "timeZone", "schedule", "exceptDates", "idle",
-                         "busyAtStop", "maxDefer", "mode", "priority"}
+                         "busyAtStop", "maxDefer", "mode", "priority", "notify", "maxSnooze"}
     assert set(spec["idle"]["properties"]) == {
         "after", "maxRequests", "gpuUtilizationBelow", "minUptime", "during"}
 

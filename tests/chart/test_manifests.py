@@ -25,6 +25,7 @@ VARIANTS = [
     pytest.param([], ["database.url=postgresql+psycopg://u@pg/db", "serviceAccount.create=false",
                       "config.executor.strategy=native"], id="postgres-inline-native"),
     pytest.param([CHART / "ci" / "watched-values.yaml"], [], id="watch-namespaces"),
+    pytest.param([CHART / "ci" / "api-values.yaml"], [], id="owners-api-ingress"),
 ]
 ADMISSION = {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 

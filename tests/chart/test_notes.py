@@ -83,3 +83,13 @@ def test_notes_say_what_limits_the_service_account(
 ) -> None:
     assert expected in _notes(helm, probe_chart, [], set_values=set_values,
                               kube_version=kube_version)
+
+
+@pytest.mark.parametrize(("values_files", "shown"), [
+    pytest.param([], False, id="api-off"),
+    pytest.param([CHART / "ci" / "api-values.yaml"], True, id="api-on"),
+])
+def test_notes_tell_owners_about_the_api_when_it_is_on(
+        helm: Helm, probe_chart: Path, values_files: list[Path], shown: bool) -> None:
+    notes = _notes(helm, probe_chart, values_files)
+    assert ("--server https://reclaimer.example.com" in notes) is shown

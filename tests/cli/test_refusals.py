@@ -23,6 +23,8 @@ def files(tmp_path: Path, clean_env: Path) -> Path:
     (tmp_path / "tick0.yaml").write_text("tick: 0s\n")
     (tmp_path / "leader.yaml").write_text("leaderElection: yes\n")
     (tmp_path / "typo.yaml").write_text("tikc: 30s\n")
+    (tmp_path / "sink.yaml").write_text(
+        "notify: {sinks: [{name: a, url: 'http://hook.example', format: irc}]}\n")
     (tmp_path / "list.yaml").write_text("apiVersion: v1\nkind: List\nitems: []\n")
     return tmp_path
 
@@ -129,6 +131,8 @@ def test_hold_of_a_service_the_cluster_has_is_made(
     pytest.param("leader.yaml", "config leaderElection: must be a mapping of enabled",
                  id="leaderElection-yes"),
     pytest.param("typo.yaml", "config tikc: unknown setting; did you mean tick?", id="tikc"),
+    pytest.param("sink.yaml", "config notify.sinks[0].format: 'irc' is not one of generic",
+                 id="sink-format"),
 ])
 def test_a_config_mistake_says_what_is_meant(capsys: pytest.CaptureFixture[str], files: Path,
                                              config: str, says: str) -> None:

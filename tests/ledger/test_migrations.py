@@ -14,7 +14,7 @@ from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.schema_check import alembic_config, downgrade, head_revision, upgrade
 
-TABLES = {"transitions", "edge_claims", "service_facts", "holds", "restore_info",
+TABLES = {"transitions", "edge_claims", "service_facts", "holds", "restore_info", "notices",
           "alembic_version"}
 
 

@@ -105,6 +105,19 @@ leaderElection:
   name: {{ include "reclaimer.leaseName" . | quote }}
 http:
   port: 8080
+{{- if .Values.api.enabled }}
+api:
+  enabled: true
+  port: {{ .Values.api.port }}
+  {{- with .Values.api.externalUrl }}
+  externalUrl: {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- if .Values.notify.sinks }}
+notify:
+  sinks:
+    {{- toYaml .Values.notify.sinks | nindent 4 }}
+{{- end }}
 kserve:
   namespace: {{ .Values.kserve.namespace | quote }}
 {{- if .Values.watchNamespaces }}
