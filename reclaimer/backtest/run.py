@@ -1,0 +1,70 @@
+"""One backtest end to end: read history once, replay each alternative, shape the result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from reclaimer.backtest.fetch import read_history
+from reclaimer.backtest.history import Grid, History
+from reclaimer.backtest.result import ServiceResult, service_result, totals
+from reclaimer.backtest.simulate import Options, overrides, simulate
+from reclaimer.backtest.windows import HORIZON
+from reclaimer.model import Policy, Service
+from reclaimer.policy.durations import format_duration
+from reclaimer.signals.settings import PrometheusSettings
+
+
+@dataclass(frozen=True)
+class Span:
+    start: datetime
+    end: datetime
+    step: timedelta
+
+
+def history_grid(policies: Sequence[Policy], span: Span, options: Options) -> Grid:
+    """From early enough that the first step's longest window and horizon are in it."""
+    longest = max([p.idle.after for p in policies if p.idle is not None]
+                  + [options.settings.busy_lookback])
+    before = max(longest, HORIZON) + span.step * 2
+    return Grid.covering(span.start - before, span.end, span.step)
+
+
+def replay(policies: Sequence[Policy], services: Sequence[Service], history: History, *,
+           span: Span, options: Options) -> list[ServiceResult]:
+    first = history.grid.index(span.start.timestamp())
+    outcome = simulate(policies, services, history, first=first, options=options)
+    max_age = options.max_sample_age.total_seconds()
+    return [service_result(track, history.of(ref), outcome, start_time=options.start_time,
+                           max_age=max_age)
+            for ref, track in sorted(outcome.tracks.items())]
+
+
+def backtest(policies: Sequence[Policy], services: Sequence[Service], *,
+             prometheus: PrometheusSettings, span: Span, options: Options,
+             compare: Sequence[timedelta] = ()) -> dict[str, Any]:
+    alternatives = [overrides(policies, after) for after in compare]
+    grid = history_grid([p for group in [policies, *alternatives] for p in group], span,
+                        options)
+    history = read_history(prometheus, grid)
+    return result_of(policies, services, history, span=span, options=options,
+                     compare=compare)
+
+
+def result_of(policies: Sequence[Policy], services: Sequence[Service], history: History, *,
+              span: Span, options: Options, compare: Sequence[timedelta] = ()
+              ) -> dict[str, Any]:
+    results = replay(policies, services, history, span=span, options=options)
+    out: dict[str, Any] = {
+        "from": span.start.isoformat(), "to": span.end.isoformat(),
+        "step": format_duration(span.step),
+        "services": [r.json() for r in results], "totals": totals(results),
+        "alternatives": []}
+    for after in compare:
+        other = replay(overrides(policies, after), services, history, span=span,
+                       options=options)
+        out["alternatives"].append({"idleAfter": format_duration(after),
+                                    "totals": totals(other)})
+    return out
