@@ -128,7 +128,7 @@ class Loop:
                 steps.setdefault(index, set()).add(key)
         return steps
 
-    def _candidates(self) -> dict[ServiceRef, np.ndarray]:  # type: ignore[type-arg]
+    def _candidates(self) -> dict[ServiceRef, np.ndarray]:
         lookback = self.settings.busy_lookback
         found = {}
         for ref, match in self.matches.items():

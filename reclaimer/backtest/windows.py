@@ -82,7 +82,7 @@ def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: ti
         recent_gpu_max={} if recent_max is None else {ref: recent_max})
 
 
-def signals_at(ref: ServiceRef, one: ServiceHistory, index: int, *, window: timedelta,
+def signals_at(ref: ServiceRef, one: ServiceHistory, index: int, *, window: timedelta,  # noqa: PLR0913 - one window of one step
                recent: timedelta, since: int, max_sample_age: timedelta) -> Signals:
     grid = one.grid
     obs = observations(ref, one, index, window=window, recent=recent, since=since)

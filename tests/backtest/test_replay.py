@@ -122,3 +122,39 @@ def test_unknown_data_is_never_idle(backtest_prometheus: str, inventory_file: Pa
     assert _one(result)["gpuHoursReclaimed"] == round(70 / 60, 4)
     assert _one(result)["stops"] == 1
     assert result["totals"]["unknownServiceHours"] == round(38 / 60, 4)
+
+
+def test_cli_json_has_the_issue_field_names(backtest_prometheus: str, inventory_file: Path,
+                                            tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import json  # noqa: PLC0415
+
+    from reclaimer.cli import main  # noqa: PLC0415
+
+    policy = _policy(tmp_path, "idle", IDLE)
+    code = main(["backtest", "--policies", str(policy), "--inventory", str(inventory_file),
+                 "--prometheus", backtest_prometheus, "--from", "2026-11-02T00:00:00Z",
+                 "--to", "2026-11-02T06:00:00Z", "--compare", "15m,1h", "-o", "json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["from", "to", "step", "services", "totals", "alternatives"]
+    assert set(out["services"][0]) >= {"namespace", "name", "policy", "gpus",
+                                       "gpuHoursReclaimed", "stops", "starts", "coldStarts",
+                                       "requestsWhileStopped", "oracleGpuHours"}
+    assert set(out["totals"]) >= {"gpuHoursReclaimed", "oracleGpuHours", "fractionOfOracle",
+                                  "stops", "coldStarts", "requestsWhileStopped",
+                                  "stopsDuringTraffic"}
+    assert [a["idleAfter"] for a in out["alternatives"]] == ["15m", "1h"]
+
+
+def test_cli_bad_step_is_one_line(inventory_file: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from reclaimer.cli import main  # noqa: PLC0415
+
+    code = main(["backtest", "--policies", str(_policy(tmp_path, "idle", IDLE)),
+                 "--inventory", str(inventory_file), "--prometheus", "http://127.0.0.1:9",
+                 "--from", "2026-11-02T00:00:00Z", "--to", "2026-11-02T06:00:00Z",
+                 "--step", "soon"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("reclaimer: --step:") and err.count("\n") == 1
