@@ -95,30 +95,32 @@ def fleet(count: int, *, start: datetime, days: int, namespaces: int = 10,
 
 
 def pod_of(trace: Trace) -> str:
-    return f"{trace.name}-predictor-00001-deployment-7d9f8-abcde"
+    return f"{trace.name}-predictor-1"
 
 
 def _labels(pairs: dict[str, str]) -> str:
     return ",".join(f'{k}="{v}"' for k, v in sorted(pairs.items()))
 
 
+# Series whose value never changes are sampled every `CONSTANT_EVERY` minutes: an instant
+# lookup sees 5 minutes back, so they are present at every step all the same.
+CONSTANT = ("kube_pod_labels", "kube_pod_container_resource_requests")
+CONSTANT_EVERY = 4
+
+
 def _series(trace: Trace) -> dict[str, dict[str, str]]:
+    """The labels the presets read, and no more (the text is what promtool parses)."""
     pod = pod_of(trace)
-    service = f"{trace.name}-predictor"
     ns = trace.namespace
     return {
-        "kube_pod_labels": {"namespace": ns, "pod": pod, "instance": "ksm-0",
-                            ISVC_LABEL: trace.name, "label_component": "predictor"},
+        "kube_pod_labels": {"namespace": ns, "pod": pod, ISVC_LABEL: trace.name},
         "kube_pod_container_resource_requests": {
-            "namespace": ns, "pod": pod, "container": "kserve-container",
-            "resource": "nvidia_com_gpu", "unit": "integer"},
-        "revision_app_request_count": {
-            "namespace_name": ns, "service_name": service, "revision_name": f"{service}-00001",
-            "pod_name": pod, "response_code": "200", "namespace": ns, "pod": pod},
-    } | {f"DCGM_FI_DEV_GPU_UTIL#{g}": {
-        "gpu": str(g), "UUID": f"GPU-{trace.name}-{g}", "Hostname": "node-1",
-        "modelName": "NVIDIA H100 80GB HBM3", "namespace": ns, "pod": pod,
-        "container": "kserve-container"} for g in range(trace.gpus)}
+            "namespace": ns, "pod": pod, "container": "c", "resource": "nvidia_com_gpu"},
+        "revision_app_request_count": {"namespace_name": ns,
+                                       "service_name": f"{trace.name}-predictor"},
+    } | {f"DCGM_FI_DEV_GPU_UTIL#{g}": {"gpu": str(g), "UUID": f"GPU-{trace.name}-{g}",
+                                       "namespace": ns, "pod": pod}
+         for g in range(trace.gpus)}
 
 
 def _values(metric: str, trace: Trace) -> npt.NDArray[np.float64]:
@@ -131,18 +133,25 @@ def _values(metric: str, trace: Trace) -> npt.NDArray[np.float64]:
     return np.ones(trace.requests.size)
 
 
-def write_openmetrics(out: TextIO, traces: Iterable[Trace], *, start: datetime) -> int:
-    """Every series, one sample a minute at ``start + i`` minutes; returns the sample count."""
+def write_openmetrics(out: TextIO, traces: Iterable[Trace], *, start: datetime,
+                      minutes: range | None = None) -> int:
+    """Every series, a sample a minute at ``start + i`` minutes (``minutes`` only, if
+    given; the constant ones every `CONSTANT_EVERY`); returns the sample count."""
     written = 0
     for trace in traces:
-        stamps = start.timestamp() + 60 * np.arange(trace.requests.size)
-        keep = np.ones(stamps.size, bool) if trace.unscraped is None else ~trace.unscraped
+        size = trace.requests.size
+        chosen = np.arange(size) if minutes is None else np.arange(
+            max(0, minutes.start), min(size, minutes.stop))
+        if trace.unscraped is not None:
+            chosen = chosen[~trace.unscraped[chosen]]
+        stamps = start.timestamp() + 60.0 * chosen
         for metric, labels in _series(trace).items():
             head = f"{metric.split('#')[0]}{{{_labels(labels)}}} "
-            values = _values(metric, trace)
-            out.writelines(f"{head}{v:g} {t:.3f}\n"
-                           for v, t in zip(values[keep], stamps[keep], strict=True))
-            written += int(keep.sum())
+            keep = chosen % CONSTANT_EVERY == 0 if metric in CONSTANT else slice(None)
+            values = _values(metric, trace)[chosen][keep]
+            out.writelines(f"{head}{v:g} {t:.0f}\n"
+                           for v, t in zip(values, stamps[keep], strict=True))
+            written += int(values.size)
     out.write("# EOF\n")
     return written
 

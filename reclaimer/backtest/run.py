@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,8 +13,13 @@ from reclaimer.backtest.result import ServiceResult, service_result, totals
 from reclaimer.backtest.simulate import Options, overrides, simulate
 from reclaimer.backtest.windows import HORIZON
 from reclaimer.model import Policy, Service
+from reclaimer.policy.auto_idle import AutoIdle
 from reclaimer.policy.durations import format_duration
 from reclaimer.signals.settings import PrometheusSettings
+
+# An entry of ``compare``: a fixed ``idle.after`` or `AUTO` (``idle.after: auto``).
+AUTO = None
+Alternative = timedelta | None
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,8 @@ def replay(policies: Sequence[Policy], services: Sequence[Service], history: His
 
 def backtest(policies: Sequence[Policy], services: Sequence[Service], *,
              prometheus: PrometheusSettings, span: Span, options: Options,
-             compare: Sequence[timedelta] = ()) -> dict[str, Any]:
-    alternatives = [overrides(policies, after) for after in compare]
+             compare: Sequence[Alternative] = ()) -> dict[str, Any]:
+    alternatives = [overrides(policies, after) for after in compare if after is not None]
     grid = history_grid([p for group in [policies, *alternatives] for p in group], span,
                         options)
     history = read_history(prometheus, grid)
@@ -54,7 +59,7 @@ def backtest(policies: Sequence[Policy], services: Sequence[Service], *,
 
 
 def result_of(policies: Sequence[Policy], services: Sequence[Service], history: History, *,
-              span: Span, options: Options, compare: Sequence[timedelta] = ()
+              span: Span, options: Options, compare: Sequence[Alternative] = ()
               ) -> dict[str, Any]:
     results = replay(policies, services, history, span=span, options=options)
     out: dict[str, Any] = {
@@ -63,8 +68,12 @@ def result_of(policies: Sequence[Policy], services: Sequence[Service], history: 
         "services": [r.json() for r in results], "totals": totals(results),
         "alternatives": []}
     for after in compare:
-        other = replay(overrides(policies, after), services, history, span=span,
-                       options=options)
-        out["alternatives"].append({"idleAfter": format_duration(after),
-                                    "totals": totals(other)})
+        if after is AUTO:
+            other = replay(policies, services, history, span=span,
+                           options=replace(options, auto=options.auto or AutoIdle()))
+        else:
+            other = replay(overrides(policies, after), services, history, span=span,
+                           options=options)
+        out["alternatives"].append({"idleAfter": "auto" if after is None
+                                    else format_duration(after), "totals": totals(other)})
     return out

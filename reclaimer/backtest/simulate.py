@@ -36,7 +36,7 @@ import numpy as np
 
 from reclaimer.backtest.history import History, ServiceHistory
 from reclaimer.backtest.state import Ledger, Track
-from reclaimer.backtest.windows import idle_candidates, signals_at, steps_in
+from reclaimer.backtest.windows import idle_candidates, idle_gaps, signals_at, steps_in
 from reclaimer.model import (
     RECENT_IDLE,
     Action,
@@ -54,8 +54,10 @@ from reclaimer.model import (
     Transition,
     Trigger,
 )
+from reclaimer.policy.auto_idle import AutoChoice, AutoIdle, choose_timeout
 from reclaimer.policy.decide import decide
 from reclaimer.policy.edge_cache import cached_edges_between
+from reclaimer.policy.idle import busy_gpu_threshold
 from reclaimer.policy.matching import Match, governed
 from reclaimer.policy.schedule import window_open
 
@@ -71,6 +73,12 @@ class Options:
     restart: Restart = Restart.ON_REQUEST
     settings: DecideSettings = field(default_factory=DecideSettings)
     max_sample_age: timedelta = timedelta(minutes=2)
+    # ``idle.after: auto``: each idle rule's ``after`` chosen per service by
+    # `policy.auto_idle.choose_timeout`, learned again every `RELEARN`.
+    auto: AutoIdle | None = None
+
+
+RELEARN = timedelta(days=1)
 
 
 @dataclass
@@ -111,6 +119,26 @@ class Loop:
         self.requests: list[tuple[int, ServiceRef]] = []
         self.pending: set[str] = set()  # policies with a deferral or staggered start
         self.decisions = 0
+        self.choices: dict[ServiceRef, AutoChoice] = {}
+
+    def _learn(self, index: int) -> None:
+        """``auto``: each idle service's timeout from its gaps before ``index``."""
+        auto = self.options.auto
+        if auto is None:
+            return
+        for ref, match in list(self.matches.items()):
+            rule = match.policy.idle
+            if rule is None:
+                continue
+            gaps = idle_gaps(self._one(ref), index, learn_from=auto.learn_from,
+                             gpu_busy_at=busy_gpu_threshold(match.policy))
+            choice = self.choices[ref] = choose_timeout(gaps, auto)
+            learned = replace(rule, after=choice.after)
+            self.matches[ref] = replace(match, policy=replace(match.policy, idle=learned))
+            self.candidates[ref] = np.flatnonzero(
+                idle_candidates(self._one(ref), learned, lookback=self.settings.busy_lookback))
+            if index > self.first:
+                self._queue_candidate(ref, index)
 
     def _one(self, ref: ServiceRef) -> ServiceHistory:
         return self.history.of(ref)
@@ -164,9 +192,14 @@ class Loop:
             heapq.heappush(self.requests, (after + 1 + int(active[0]), ref))
 
     def run(self) -> Outcome:
+        self._learn(self.first)
         for ref in self.tracks:
             self._queue_candidate(ref, self.first)
+        relearn = steps_in(RELEARN, self.grid)
         for index in range(self.first, self.grid.size):
+            if self.options.auto is not None and index > self.first and \
+                    (index - self.first) % relearn == 0:
+                self._learn(index)
             self._step(index)
         return Outcome(self.tracks, {r: m.policy for r, m in self.matches.items()},
                        first=self.first, end=self.grid.size, decisions=self.decisions)
@@ -189,7 +222,7 @@ class Loop:
         chosen = idle | {ref for key in keys for ref in self.by_policy.get(key, [])}
         if not chosen:
             return
-        plan = self._decide(index, chosen, keys)
+        plan = self._decide(index, chosen)
         self._apply(plan, index)
         for ref in idle:
             self._queue_candidate(ref, index + 1)
@@ -206,7 +239,7 @@ class Loop:
             return False
         return True
 
-    def _decide(self, index: int, chosen: set[ServiceRef], keys: set[str]) -> Plan:
+    def _decide(self, index: int, chosen: set[ServiceRef]) -> Plan:
         now = self.grid.at(index)
         ledger = self.ledger.view(now, keep=min(self.settings.mass_idle_span,
                                                 RECENT_IDLE).total_seconds())

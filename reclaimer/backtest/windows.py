@@ -120,3 +120,16 @@ def idle_candidates(one: ServiceHistory, rule: IdleRule, *, lookback: timedelta)
                      & (recent == 0))
     result[: width] = False
     return result
+
+
+def idle_gaps(one: ServiceHistory, index: int, *, learn_from: timedelta,
+              gpu_busy_at: float) -> list[float]:
+    """Idle periods (seconds) between activity before ``index``, within ``learn_from``:
+    the data `policy.auto_idle.choose_timeout` learns from. Activity is a request or a
+    GPU at or above the policy's threshold; the open gap up to ``index`` is not one."""
+    grid = one.grid
+    lo = max(0, index - steps_in(learn_from, grid))
+    busy = one.activity()[lo:index] | (np.nan_to_num(one.gpu_max[lo:index]) >= gpu_busy_at)
+    marks = np.flatnonzero(busy)
+    gaps = (np.diff(marks) - 1) * grid.step
+    return [float(g) for g in gaps if g > 0]

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from reclaimer.backtest.run import Span, backtest
+from reclaimer.backtest.run import AUTO, Alternative, Span, backtest
 from reclaimer.backtest.simulate import Options, Restart
 from reclaimer.cli.output import emit, print_table
 from reclaimer.cli.plan_cmd import load_inventory
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="on-request (default): a request starts a stopped service; "
                            "never: it stays stopped until a start edge")
     verb.add_argument("--compare", metavar="LIST",
-                      help="comma-separated idle.after values to replay too, e.g. 15m,30m,1h")
+                      help="comma-separated idle.after values to replay too, e.g. 15m,30m,1h,auto")
     verb.add_argument("--default-mode", default=DeploymentMode.KNATIVE.value,
                       choices=[m.value for m in DeploymentMode if m is not DeploymentMode.UNKNOWN])
     verb.add_argument("-o", "--output", choices=["table", "json", "yaml"], default="table")
@@ -75,10 +75,12 @@ def _duration(flag: str, text: str) -> timedelta:
     return value
 
 
-def _compare(text: str | None) -> list[timedelta]:
+def _compare(text: str | None) -> list[Alternative]:
+    """``15m,30m,auto``: fixed ``idle.after`` values, or ``auto`` (docs/backtest.md)."""
     if not text:
         return []
-    return [_duration("--compare", part.strip()) for part in text.split(",") if part.strip()]
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    return [AUTO if part == "auto" else _duration("--compare", part) for part in parts]
 
 
 def run_backtest(args: argparse.Namespace) -> int:
