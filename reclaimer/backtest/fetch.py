@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import requests
 
 from reclaimer.backtest.history import Array, Grid, History, increments
@@ -156,19 +157,35 @@ class Collector:
         one = self.history.of(ref)
         targets = {RangeQuery.IN_FLIGHT: one.in_flight, RangeQuery.GPU_MAX: one.gpu_max,
                    RangeQuery.GPUS: one.gpus, RangeQuery.GPU_MISSING: one.gpu_missing}
-        if name is RangeQuery.NEWEST:
+        if name is RangeQuery.FRESH:
             signal = series.labels.get("signal")
             target = one.requests_newest if signal == "requests" else one.gpu_newest
         else:
             target = targets[name]
         _place(target, self.history.grid, series)
 
-    def finish(self) -> History:
+    def finish(self, stale: float) -> History:
+        """Increments per service; the newest-sample arrays from fresh and present steps."""
         for ref, values in self.workloads.values():
             one = self.history.of(ref)
             one.increments += increments(values)
             one.counted = np.maximum(one.counted, (~np.isnan(values)).astype(np.float64))
+        grid = self.history.grid
+        stamps = grid.start + grid.step * np.arange(grid.size)
+        for one in self.history.services.values():
+            one.requests_newest = newest(one.requests_newest, one.counted > 0, stamps, stale)
+            one.gpu_newest = newest(one.gpu_newest, ~np.isnan(one.gpu_max), stamps, stale)
         return self.history
+
+
+def newest(fresh: Array, present: npt.NDArray[np.bool_], stamps: Array, stale: float) -> Array:
+    """The newest sample's time as the service's freshness check reads it: the step
+    itself where a sample is fresh, ``stale`` seconds earlier where one is present but
+    older than ``maxSampleAge``, NaN where none is in the 5-minute lookback."""
+    out: Array = np.where(present, stamps - stale, np.nan)
+    is_fresh = ~np.isnan(fresh) & (np.nan_to_num(fresh) > 0)
+    out[is_fresh] = stamps[is_fresh]
+    return out
 
 
 def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int = 1440,
@@ -187,7 +204,7 @@ def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int =
     finally:
         if own:
             reader.close()
-    return collector.finish()
+    return collector.finish(settings.max_sample_age.total_seconds() + grid.step)
 
 
 def _answers(pool: ThreadPoolExecutor, reader: RangeReader, grid: Grid,

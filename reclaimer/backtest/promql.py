@@ -4,8 +4,10 @@ Each is the instant form of what a service tick asks (`signals.queries`,
 `signals.pods`), evaluated by ``/api/v1/query_range`` at every step, so the windows
 can be summed locally instead of asking Prometheus once per step and window:
 
-- ``newest``: per signal (``requests``, ``gpu``) the newest sample's timestamp seen
-  at the step (an instant lookup sees 5 minutes back): present and how old;
+- ``fresh``: per signal (``requests``, ``gpu``) whether a sample is at most
+  ``maxSampleAge`` old at the step (``count_over_time`` over that span: the service
+  asks ``timestamp()``, which costs about eight times as much in a range query);
+  presence (an instant lookup sees 5 minutes back) is read from the value queries;
 - ``counters``: each request counter, reduced per workload and mapped to its ISVC,
   kept per workload so resets and new series are counted locally as the service
   counts them (`history.increments`);
@@ -25,7 +27,7 @@ from enum import StrEnum
 
 from reclaimer.signals import pods
 from reclaimer.signals.presets import GpuPreset, PodJoin, RequestPreset, Source
-from reclaimer.signals.promql import set_label
+from reclaimer.signals.promql import duration, set_label
 from reclaimer.signals.queries import isvc_pods, to_isvc
 from reclaimer.signals.settings import PrometheusSettings
 
@@ -33,7 +35,7 @@ BY_ISVC = "by (namespace, isvc)"
 
 
 class RangeQuery(StrEnum):
-    NEWEST = "newest"
+    FRESH = "fresh"
     COUNTERS = "counters"
     IN_FLIGHT = "inFlight"
     GPU_MAX = "gpuMax"
@@ -66,11 +68,11 @@ def _gpu_series(gpu: GpuPreset) -> str:
                    for s in gpu.sources])
 
 
-def newest(requests: RequestPreset, gpu: GpuPreset, *, joined: str) -> str:
-    req = _mapped(requests.counters, "timestamp(SEL)", reduce="max", kind="counter",
-                  joined=joined)
+def fresh(requests: RequestPreset, gpu: GpuPreset, *, joined: str, age: str) -> str:
+    req = _mapped(requests.counters, f"count_over_time(SEL[{age}])", reduce="max",
+                  kind="counter", joined=joined)
     mapping = pods.gpu_mapping(gpu)
-    stamps = _union([f"timestamp({s.selector})" for s in gpu.sources])
+    stamps = _union([f"count_over_time({s.selector}[{age}])" for s in gpu.sources])
     gpu_rows = to_isvc(f"max {pods.by_workload(mapping)} ({stamps})", mapping, pods=joined)
     return _union([set_label(f"max {BY_ISVC} ({_union(req)})", target="signal",
                              value="requests"),
@@ -119,7 +121,8 @@ def build(settings: PrometheusSettings) -> dict[RangeQuery, str]:
     """Every range query of a backtest for these presets (no in-flight query without gauges)."""
     joined = isvc_pods(settings.pod_labels, settings.isvc_label)
     texts = {
-        RangeQuery.NEWEST: newest(settings.requests, settings.gpu, joined=joined),
+        RangeQuery.FRESH: fresh(settings.requests, settings.gpu, joined=joined,
+                                age=duration(settings.max_sample_age)),
         RangeQuery.COUNTERS: counters(settings.requests, joined=joined),
         RangeQuery.GPU_MAX: gpu_max(settings.gpu, joined=joined),
         RangeQuery.GPUS: gpus(joined=joined),
