@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.traces import START, Trace, fleet, write_openmetrics
 from reclaimer.backtest.fetch import RangeReader, read_history
-from reclaimer.backtest.run import Span, history_grid, result_of
+from reclaimer.backtest.run import AUTO, Alternative, Span, history_grid, result_of
 from reclaimer.backtest.simulate import Options
 from reclaimer.model import (
     DeploymentMode,
@@ -121,7 +121,8 @@ def main() -> None:
             started = time.monotonic()
             history = read_history(settings, history_grid(chosen, span, options), reader=reader)
             read = time.monotonic() - started
-    compare = [timedelta(minutes=int(x.rstrip("m"))) for x in args.compare.split(",") if x]
+    compare: list[Alternative] = [AUTO if x == "auto" else timedelta(minutes=int(x.rstrip("m")))
+                                  for x in args.compare.split(",") if x]
     started = time.monotonic()
     result = result_of(chosen, services(traces), history, span=span, options=options,
                        compare=compare)

@@ -188,7 +188,7 @@ def newest(fresh: Array, present: npt.NDArray[np.bool_], stamps: Array, stale: f
     return out
 
 
-def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int = 1440,
+def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int = 10_080,
                  reader: RangeReader | None = None) -> History:
     """Every range query over every chunk of ``grid``; `MetricsUnavailable` on any failure."""
     own = reader is None

@@ -16,11 +16,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from reclaimer.backtest.run import AUTO, Alternative, Span, backtest
+from reclaimer.backtest.png import draw
+from reclaimer.backtest.run import AUTO, Alternative, Span, read_for, result_of
 from reclaimer.backtest.simulate import Options, Restart
+from reclaimer.backtest.timeline import Timeline
 from reclaimer.cli.output import emit, print_table
 from reclaimer.cli.plan_cmd import load_inventory
 from reclaimer.cli.policy_cmds import parse_rfc3339
+from reclaimer.cli.report_png import require_png
 from reclaimer.config import load_settings
 from reclaimer.errors import ArgumentInvalid, InvalidInput
 from reclaimer.model import DeploymentMode
@@ -61,6 +64,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="comma-separated idle.after values to replay too, e.g. 15m,30m,1h,auto")
     verb.add_argument("--default-mode", default=DeploymentMode.KNATIVE.value,
                       choices=[m.value for m in DeploymentMode if m is not DeploymentMode.UNKNOWN])
+    verb.add_argument("--png", metavar="FILE",
+                      help="draw GPU-hours against cold starts per alternative, and the "
+                           "timeline of the service with the most cold starts (needs "
+                           "the extra `plot`)")
     verb.add_argument("-o", "--output", choices=["table", "json", "yaml"], default="table")
     verb.set_defaults(handler=run_backtest)
 
@@ -84,6 +91,8 @@ def _compare(text: str | None) -> list[Alternative]:
 
 
 def run_backtest(args: argparse.Namespace) -> int:
+    if args.png:
+        require_png(args.png)
     start = parse_rfc3339(args.start, flag="--from")
     end = parse_rfc3339(args.end, flag="--to")
     if end <= start:
@@ -99,8 +108,14 @@ def run_backtest(args: argparse.Namespace) -> int:
     options = Options(start_time=_duration("--start-time", args.start_time),
                       restart=Restart(args.restart), settings=decide_settings(config),
                       max_sample_age=prometheus.max_sample_age)
-    result = backtest(policies, services, prometheus=prometheus, span=span, options=options,
-                      compare=_compare(args.compare))
+    compare = _compare(args.compare)
+    history = read_for(policies, prometheus=prometheus, span=span, options=options,
+                       compare=compare)
+    timeline: list[Timeline] = []
+    result = result_of(policies, services, history, span=span, options=options,
+                       compare=compare, timeline=timeline)
+    if args.png:
+        draw(result, timeline[0] if timeline else None, args.png)
     if not emit(result, args.output, sys.stdout):
         show(result, out=sys.stdout)
     return EXIT_INVALID if errors else EXIT_OK

@@ -134,7 +134,8 @@ def test_cli_json_has_the_issue_field_names(backtest_prometheus: str, inventory_
     policy = _policy(tmp_path, "idle", IDLE)
     code = main(["backtest", "--policies", str(policy), "--inventory", str(inventory_file),
                  "--prometheus", backtest_prometheus, "--from", "2026-11-02T00:00:00Z",
-                 "--to", "2026-11-02T06:00:00Z", "--compare", "15m,1h", "-o", "json"])
+                 "--to", "2026-11-02T06:00:00Z", "--compare", "15m,1h,auto", "-o", "json",
+                 "--png", str(tmp_path / "backtest.png")])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert list(out) == ["from", "to", "step", "services", "totals", "alternatives"]
@@ -144,7 +145,8 @@ def test_cli_json_has_the_issue_field_names(backtest_prometheus: str, inventory_
     assert set(out["totals"]) >= {"gpuHoursReclaimed", "oracleGpuHours", "fractionOfOracle",
                                   "stops", "coldStarts", "requestsWhileStopped",
                                   "stopsDuringTraffic"}
-    assert [a["idleAfter"] for a in out["alternatives"]] == ["15m", "1h"]
+    assert [a["idleAfter"] for a in out["alternatives"]] == ["15m", "1h", "auto"]
+    assert (tmp_path / "backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_bad_step_is_one_line(inventory_file: Path, tmp_path: Path,
