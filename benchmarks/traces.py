@@ -156,12 +156,13 @@ def write_openmetrics(out: TextIO, traces: Iterable[Trace], *, start: datetime,
     return written
 
 
-def inventory(traces: Iterable[Trace], *, created: datetime) -> dict[str, object]:
+def inventory(traces: Iterable[Trace], *, created: datetime,
+              labels: dict[str, str] | None = None) -> dict[str, object]:
     """A `kubectl get isvc -A -o yaml`-like List of the traces' ISVCs (Knative, running)."""
     items = [{"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
               "metadata": {"namespace": t.namespace, "name": t.name, "uid": f"uid-{t.name}",
                            "creationTimestamp": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                           "labels": {"shape": t.shape}},
+                           "labels": {"shape": t.shape, **(labels or {})}},
               "spec": {"predictor": {"model": {"modelFormat": {"name": "vllm"}, "resources": {
                   "limits": {"nvidia.com/gpu": str(t.gpus)}}}}}}
              for t in traces]

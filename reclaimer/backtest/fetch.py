@@ -171,7 +171,7 @@ class Collector:
             one.increments += increments(values)
             one.counted = np.maximum(one.counted, (~np.isnan(values)).astype(np.float64))
         grid = self.history.grid
-        stamps = grid.start + grid.step * np.arange(grid.size)
+        stamps: Array = grid.start + grid.step * np.arange(grid.size, dtype=np.float64)
         for one in self.history.services.values():
             one.requests_newest = newest(one.requests_newest, one.counted > 0, stamps, stale)
             one.gpu_newest = newest(one.gpu_newest, ~np.isnan(one.gpu_max), stamps, stale)
@@ -188,7 +188,7 @@ def newest(fresh: Array, present: npt.NDArray[np.bool_], stamps: Array, stale: f
     return out
 
 
-def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int = 10_080,
+def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int = 1440,
                  reader: RangeReader | None = None) -> History:
     """Every range query over every chunk of ``grid``; `MetricsUnavailable` on any failure."""
     own = reader is None
