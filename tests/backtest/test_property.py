@@ -70,3 +70,18 @@ def test_idle_stops_never_during_traffic(shapes: list[str], seed: int, after: in
                        span=span, options=Options(restart=restart))
     assert result["totals"]["stopsDuringTraffic"] == 0
     assert result["totals"]["unknownServiceHours"] == 0
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(("active", "gaps"), [
+    pytest.param([0, 1, 5, 6, 20], [180.0, 780.0], id="inner-gaps-in-seconds"),
+    pytest.param([3], [], id="one-burst-no-gap"),
+    pytest.param([], [], id="never-used"),
+])
+def test_idle_gaps_between_activity(active: list[int], gaps: list[float]) -> None:
+    from reclaimer.backtest.windows import idle_gaps  # noqa: PLC0415
+
+    trace = generate("never", namespace="ns", name="m", start=START, days=DAYS, seed=1)
+    trace.requests[active] = 1
+    one = history_of([trace], START).of(ServiceRef("ns", "m"))
+    assert idle_gaps(one, 60, learn_from=timedelta(days=14), gpu_busy_at=5.0) == gaps
