@@ -57,11 +57,16 @@ def _service(trace: Trace) -> Service:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shapes=st.lists(st.sampled_from(SHAPES), min_size=1, max_size=4),
        seed=st.integers(0, 10_000), after=st.integers(5, 180),
-       max_requests=st.integers(0, 3), restart=st.sampled_from(list(Restart)))
+       max_requests=st.integers(0, 3), restart=st.sampled_from(list(Restart)),
+       quiet_gpu=st.booleans())
 def test_idle_stops_never_during_traffic(shapes: list[str], seed: int, after: int,
-                                         max_requests: int, restart: Restart) -> None:
+                                         max_requests: int, restart: Restart,
+                                         quiet_gpu: bool) -> None:
+    """``quiet_gpu``: GPUs that read 0 % while serving, so requests alone must hold it."""
     traces = [generate(shape, namespace="ns", name=f"m{i}", start=START, days=DAYS,
                        seed=seed + i) for i, shape in enumerate(shapes)]
+    for trace in traces:
+        trace.gpu *= 0 if quiet_gpu else 1
     policy = Policy(name="idle", namespace=None, source="test",
                     namespace_selector=NamespaceSelector(("ns",)),
                     idle=IdleRule(after=timedelta(minutes=after), max_requests=max_requests))
