@@ -120,6 +120,7 @@ class Loop:
         self.pending: set[str] = set()  # policies with a deferral or staggered start
         self.decisions = 0
         self.choices: dict[ServiceRef, AutoChoice] = {}
+        self.window_cache: dict[str, tuple[int, bool | None, int | None]] = {}
 
     def _learn(self, index: int) -> None:
         """``auto``: each idle service's timeout from its gaps before ``index``."""
@@ -232,12 +233,25 @@ class Loop:
         policy = self.matches[ref].policy
         if policy.idle is None or policy.idle.during is not IdleDuring.OFF_HOURS:
             return True
-        if window_open(policy, self.grid.at(index)) is True:
-            later = [i for i, keys in self.edges.items() if i > index and policy.key in keys]
-            if later:
-                self._queue_candidate(ref, min(later))
+        is_open, until = self._window(policy, index)
+        if is_open is True:
+            if until is not None:
+                self._queue_candidate(ref, until)
             return False
         return True
+
+    def _window(self, policy: Policy, index: int) -> tuple[bool | None, int | None]:
+        """`window_open` once per policy between two of its edges: it can change only at
+        an edge, and it scans the schedule (the dearest call of a replay)."""
+        cached = self.window_cache.get(policy.key)
+        if cached is not None and cached[0] <= index and (cached[2] is None
+                                                          or index < cached[2]):
+            return cached[1], cached[2]
+        later = [i for i, keys in self.edges.items() if i > index and policy.key in keys]
+        until = min(later) if later else None
+        is_open = window_open(policy, self.grid.at(index))
+        self.window_cache[policy.key] = (index, is_open, until)
+        return is_open, until
 
     def _decide(self, index: int, chosen: set[ServiceRef]) -> Plan:
         now = self.grid.at(index)
