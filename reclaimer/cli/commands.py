@@ -29,6 +29,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "plan": ("plan_cmd", "show what reclaimer would do now, offline, for a dump of ISVCs"),
     "signals": ("signals_cmds",
                 "show what Prometheus says about every ISVC, as the service sees it"),
+    "backtest": ("backtest_cmd",
+                 "replay policies over Prometheus history: GPU-hours and cold starts"),
     "run": ("run_cmd", "run the service: reconcile every tick"),
     "stop": ("manual_cmds", "stop one InferenceService now (trigger manual)"),
     "start": ("manual_cmds", "start one InferenceService now (trigger manual)"),

@@ -1,0 +1,138 @@
+"""`reclaimer backtest` at scale: N ISVCs x D days at 1-minute steps (issue 18 item 2).
+
+The fleet is `benchmarks.traces.fleet` (seven shapes round-robin), one sample a minute
+per series, backfilled with promtool into a real Prometheus 2.42 (blocks cached under
+the temp directory, keyed by size). Measured: wall time of reading the history (the
+range queries, chunked per day, and their parsing) and of the replay, separately,
+with two policies (idle after 30m for even namespaces, office hours with an off-hours
+idle rule for odd ones). Run: ``.venv/bin/python -m benchmarks.backtest_bench
+--isvcs 1000 --days 7``; ``--compare 30m,auto``-style alternatives with ``--compare``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from benchmarks.traces import START, Trace, fleet, write_openmetrics
+from reclaimer.backtest.fetch import RangeReader, read_history
+from reclaimer.backtest.run import AUTO, Alternative, Span, history_grid, result_of
+from reclaimer.backtest.simulate import Options
+from reclaimer.model import (
+    DeploymentMode,
+    IdleDuring,
+    IdleRule,
+    NamespaceSelector,
+    Policy,
+    Service,
+    ServiceRef,
+    ServiceState,
+    Window,
+)
+from reclaimer.signals.settings import PrometheusSettings
+from tests.fixtures.prometheus import PROMTOOL, serving
+
+CACHE = Path(tempfile.gettempdir()) / "reclaimer-backtest-tsdb"
+BLOCK = 120  # minutes: promtool's block length
+
+
+def policies(namespaces: int) -> list[Policy]:
+    even = tuple(f"team-{i:02d}" for i in range(0, namespaces, 2))
+    odd = tuple(f"team-{i:02d}" for i in range(1, namespaces, 2))
+    return [
+        Policy(name="idle-30m", namespace=None, source="bench",
+               namespace_selector=NamespaceSelector(even),
+               idle=IdleRule(after=timedelta(minutes=30))),
+        Policy(name="office", namespace=None, source="bench",
+               namespace_selector=NamespaceSelector(odd), time_zone="UTC",
+               schedule=(Window(start="0 8 * * 1-5", stop="0 19 * * 1-5"),),
+               idle=IdleRule(after=timedelta(minutes=30), during=IdleDuring.OFF_HOURS)),
+    ]
+
+
+def services(traces: list[Trace]) -> list[Service]:
+    return [Service(ref=ServiceRef(t.namespace, t.name), uid=f"uid-{t.name}",
+                    mode=DeploymentMode.KNATIVE, state=ServiceState.RUNNING,
+                    created_at=START - timedelta(days=30), gpus=t.gpus) for t in traces]
+
+
+def _backfill_window(traces: list[Trace], *, begin: datetime, minutes: range,
+                     work: Path) -> int:
+    """One 2-hour block: promtool reads its input once per block it spans, so a week in
+    one file is read 84 times; one file per block is read once."""
+    text = work / f"w{minutes.start}.om"
+    with text.open("w") as out:
+        samples = write_openmetrics(out, traces, start=begin, minutes=minutes)
+    subprocess.run([str(PROMTOOL), "tsdb", "create-blocks-from", "openmetrics", "-q",
+                    str(text), str(work / f"out{minutes.start}")], check=True,
+                   capture_output=True)
+    text.unlink()
+    return samples
+
+
+def blocks(traces: list[Trace], *, key: str, begin: datetime) -> Path:
+    where = CACHE / hashlib.sha256(key.encode()).hexdigest()[:16]
+    if (where / "done").exists():
+        return where
+    shutil.rmtree(where, ignore_errors=True)
+    (where / "data").mkdir(parents=True)
+    started = time.monotonic()
+    size = traces[0].requests.size
+    offset = int(begin.timestamp() // 60) % BLOCK
+    windows = [range(max(0, m - offset), m - offset + BLOCK) for m in range(0, size + offset,
+                                                                           BLOCK)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        samples = sum(pool.map(lambda w: _backfill_window(traces, begin=begin, minutes=w,
+                                                          work=where), windows))
+    for out in where.glob("out*"):
+        for block in out.iterdir():
+            block.rename(where / "data" / block.name)
+        out.rmdir()
+    print(f"backfilled {samples:,} samples in {time.monotonic() - started:.0f} s")
+    (where / "done").write_text("ok\n")
+    return where
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--isvcs", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--namespaces", type=int, default=10)
+    parser.add_argument("--compare", default="")
+    args = parser.parse_args()
+    begin = START - timedelta(hours=2)
+    traces = fleet(args.isvcs, start=begin, days=args.days + 1, namespaces=args.namespaces)
+    where = blocks(traces, key=f"v1 {args.isvcs} {args.days} {args.namespaces}", begin=begin)
+    span = Span(START, START + timedelta(days=args.days), timedelta(minutes=1))
+    chosen = policies(args.namespaces)
+    options = Options()
+    with tempfile.TemporaryDirectory(prefix="reclaimer-bt-prom-") as tmp:
+        shutil.copytree(where / "data", Path(tmp) / "data")
+        with serving(Path(tmp) / "data", Path(tmp)) as url:
+            settings = PrometheusSettings(url=url, concurrency=2)
+            reader = RangeReader(settings)
+            started = time.monotonic()
+            history = read_history(settings, history_grid(chosen, span, options), reader=reader)
+            read = time.monotonic() - started
+    compare: list[Alternative] = [AUTO if x == "auto" else timedelta(minutes=int(x.rstrip("m")))
+                                  for x in args.compare.split(",") if x]
+    started = time.monotonic()
+    result = result_of(chosen, services(traces), history, span=span, options=options,
+                       compare=compare)
+    replay = time.monotonic() - started
+    print(f"{args.isvcs} ISVCs x {args.days} d at 1m: history {read:.1f} s "
+          f"({reader.queries} range queries), replay {replay:.1f} s, total {read + replay:.1f} s")
+    print("totals", result["totals"])
+    for alternative in result["alternatives"]:
+        print(alternative["idleAfter"], alternative["totals"])
+
+
+if __name__ == "__main__":
+    main()

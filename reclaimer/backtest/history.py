@@ -1,0 +1,110 @@
+"""What Prometheus recorded per ISVC, as arrays over one time grid.
+
+Index ``i`` is the instant ``grid.start + i * grid.step``; the grid is aligned to
+multiples of the step, as the service's subqueries are (`signals.assemble.expected_steps`).
+Absent values are NaN: a step at which no series was seen is a step not covered.
+
+``increments`` are requests counted at each step (since the step before): the
+counters' increases per workload, a counter reset counting its new value and a series
+born inside the range its first value, as the service's ``requests`` query counts them
+(the new-series trap, docs/signals.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from reclaimer.model import ServiceRef
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Grid:
+    start: float  # unix seconds, a multiple of ``step``
+    step: float
+    size: int
+
+    @classmethod
+    def covering(cls, start: datetime, end: datetime, step: timedelta) -> Grid:
+        """Instants from the first multiple of ``step`` at or after ``start`` to before ``end``."""
+        seconds = step.total_seconds()
+        first = -(-start.timestamp() // seconds) * seconds
+        size = max(0, int(-(-(end.timestamp() - first) // seconds)))
+        return cls(start=first, step=seconds, size=size)
+
+    def at(self, index: int) -> datetime:
+        return datetime.fromtimestamp(self.start + index * self.step, UTC)
+
+    def index(self, instant: float) -> int:
+        """The first grid index at or after ``instant``."""
+        return int(-(-(instant - self.start) // self.step))
+
+    def empty(self, fill: float = np.nan) -> Array:
+        return np.full(self.size, fill, dtype=np.float64)
+
+
+@dataclass
+class ServiceHistory:
+    """One ISVC's arrays; NaN is "no series at this step"."""
+
+    grid: Grid
+    requests_newest: Array = field(init=False)
+    gpu_newest: Array = field(init=False)
+    increments: Array = field(init=False)
+    counted: Array = field(init=False)  # 1 where some counter series was seen
+    in_flight: Array = field(init=False)
+    gpu_max: Array = field(init=False)
+    gpus: Array = field(init=False)
+    gpu_missing: Array = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.requests_newest = self.grid.empty()
+        self.gpu_newest = self.grid.empty()
+        self.increments = self.grid.empty(0.0)
+        self.counted = self.grid.empty(0.0)
+        self.in_flight = self.grid.empty(0.0)
+        self.gpu_max = self.grid.empty()
+        self.gpus = self.grid.empty()
+        self.gpu_missing = self.grid.empty(0.0)
+
+    def activity(self) -> npt.NDArray[np.bool_]:
+        """Steps with a request counted or in flight."""
+        result: npt.NDArray[np.bool_] = (self.increments > 0) | (self.in_flight > 0)
+        return result
+
+
+@dataclass
+class History:
+    grid: Grid
+    services: dict[ServiceRef, ServiceHistory] = field(default_factory=dict)
+
+    def of(self, ref: ServiceRef) -> ServiceHistory:
+        found = self.services.get(ref)
+        if found is None:
+            found = self.services[ref] = ServiceHistory(self.grid)
+        return found
+
+
+def increments(values: Array) -> Array:
+    """Requests per step of one counter series (NaN where absent).
+
+    A rise counts its difference; a fall is a reset and counts the new value; after a
+    gap the value is compared with the last one seen. A series that first appears
+    inside the grid counts its first value (the new-series trap); one already there
+    at the grid's first step counts nothing for it (it was born earlier).
+    """
+    out = np.zeros_like(values)
+    present = np.flatnonzero(~np.isnan(values))
+    if present.size == 0:
+        return out
+    seen = values[present]
+    rises = np.diff(seen, prepend=np.nan)
+    counted = np.where(rises >= 0, rises, seen)
+    counted[0] = 0.0 if present[0] == 0 else seen[0]
+    out[present] = counted
+    return out

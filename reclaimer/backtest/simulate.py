@@ -1,0 +1,358 @@
+"""The loop of a backtest: `decide()` at every step where it could act, states fed back.
+
+At each grid step from ``from`` to ``to`` the loop does what a tick does: services as
+they are in the simulation, the signals of their windows (`windows.signals_at`), the
+ledger view of what was applied before, `decide()` with the configured safety
+limits, and the plan applied (stops and starts take effect at once; a started
+service serves after the start time). Steps where no decision can change anything
+are skipped, which is exact, not an approximation:
+
+- a schedule edge can act only from its due step until it is claimed or its
+  deferral ends (the loop decides at due steps and while a deferral or a staggered
+  start is pending);
+- an idle stop needs `windows.idle_candidates` to hold (a necessary condition), the
+  service up for ``max(minUptime, after)`` and, for ``during: offHours``, no
+  schedule window open.
+
+`decide()` is asked for the services with something to decide; the mass-idle breaker
+compares proposals with the running services in scope, so whenever it trips on that
+subset, the step is decided again over every service (a larger denominator can only
+make it trip less), and the full answer is used.
+
+``restart`` ``on-request``: a request reaching a stopped service starts it, as a
+person or a waker would (recorded as an external start); ``never``: it stays stopped
+until a start edge.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import numpy as np
+
+from reclaimer.backtest.history import History, ServiceHistory
+from reclaimer.backtest.state import Ledger, Track
+from reclaimer.backtest.windows import idle_candidates, idle_gaps, signals_at, steps_in
+from reclaimer.model import (
+    RECENT_IDLE,
+    Action,
+    BusyAtStop,
+    DecideSettings,
+    IdleDuring,
+    Plan,
+    Policy,
+    PolicyMode,
+    Reason,
+    Service,
+    ServiceRef,
+    ServiceState,
+    Signals,
+    Transition,
+    Trigger,
+)
+from reclaimer.policy.auto_idle import AutoChoice, AutoIdle, choose_timeout
+from reclaimer.policy.decide import decide
+from reclaimer.policy.edge_cache import cached_edges_between
+from reclaimer.policy.idle import busy_gpu_threshold
+from reclaimer.policy.matching import Match, governed
+from reclaimer.policy.schedule import window_open
+
+
+class Restart(StrEnum):
+    ON_REQUEST = "on-request"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class Options:
+    start_time: timedelta = timedelta(minutes=5)
+    restart: Restart = Restart.ON_REQUEST
+    settings: DecideSettings = field(default_factory=DecideSettings)
+    max_sample_age: timedelta = timedelta(minutes=2)
+    # ``idle.after: auto``: each idle rule's ``after`` chosen per service by
+    # `policy.auto_idle.choose_timeout`, learned again every `RELEARN`.
+    auto: AutoIdle | None = None
+
+
+RELEARN = timedelta(days=1)
+
+
+@dataclass
+class Outcome:
+    """What the loop did, per service, and how often it asked `decide()`."""
+
+    tracks: dict[ServiceRef, Track]
+    policies: dict[ServiceRef, Policy]
+    first: int
+    end: int
+    decisions: int = 0
+
+
+def enforced(policies: Sequence[Policy]) -> list[Policy]:
+    """A backtest asks what a policy *would* do: dry-run policies are replayed as enforced."""
+    return [replace(p, mode=PolicyMode.ENFORCE) for p in policies]
+
+
+class Loop:
+    def __init__(self, policies: Sequence[Policy], services: Sequence[Service],
+                 history: History, *, first: int, options: Options) -> None:
+        self.policies = enforced(policies)
+        self.history = history
+        self.grid = history.grid
+        self.first, self.options = first, options
+        self.settings = options.settings
+        self.matches = {m.service.ref: m for m in governed(self.policies, services)}
+        self.by_policy: dict[str, list[ServiceRef]] = {}
+        for ref, match in self.matches.items():
+            self.by_policy.setdefault(match.policy.key, []).append(ref)
+        self.tracks = {ref: Track(ref, m.service.uid, gpus=_gpus(m.service, self._one(ref)),
+                                  since=0) for ref, m in self.matches.items()}
+        self.ledger = Ledger()
+        self.start_steps = -(-round(options.start_time.total_seconds()) // round(self.grid.step))
+        self.edges = self._edge_steps()
+        self.candidates = self._candidates()
+        self.wake: list[tuple[int, ServiceRef]] = []
+        self.requests: list[tuple[int, ServiceRef]] = []
+        self.pending: set[str] = set()  # policies with a deferral or staggered start
+        self.decisions = 0
+        self.choices: dict[ServiceRef, AutoChoice] = {}
+        self.window_cache: dict[str, tuple[int, bool | None, int | None]] = {}
+
+    def _learn(self, index: int) -> None:
+        """``auto``: each idle service's timeout from its gaps before ``index``."""
+        auto = self.options.auto
+        if auto is None:
+            return
+        for ref, match in list(self.matches.items()):
+            rule = match.policy.idle
+            if rule is None:
+                continue
+            gaps = idle_gaps(self._one(ref), index, learn_from=auto.learn_from,
+                             gpu_busy_at=busy_gpu_threshold(match.policy))
+            choice = self.choices[ref] = choose_timeout(gaps, auto)
+            learned = replace(rule, after=choice.after)
+            self.matches[ref] = replace(match, policy=replace(match.policy, idle=learned))
+            self.candidates[ref] = np.flatnonzero(
+                idle_candidates(self._one(ref), learned, lookback=self.settings.busy_lookback))
+            if index > self.first:
+                self._queue_candidate(ref, index)
+
+    def _one(self, ref: ServiceRef) -> ServiceHistory:
+        return self.history.of(ref)
+
+    def _edge_steps(self) -> dict[int, set[str]]:
+        """Grid index at which each policy's edges fall due (starts ``startLeadTime`` early)."""
+        lead = self.settings.start_lead_time
+        begin = self.grid.at(self.first) - self.settings.catch_up_horizon
+        end = self.grid.at(self.grid.size) + lead
+        steps: dict[int, set[str]] = {}
+        for key, policy in {m.policy.key: m.policy for m in self.matches.values()}.items():
+            for edge in cached_edges_between(policy, begin, end):
+                due = edge.at - (lead if edge.action is Action.START else timedelta(0))
+                index = max(self.first, self.grid.index(due.timestamp()))
+                steps.setdefault(index, set()).add(key)
+        return steps
+
+    def _candidates(self) -> dict[ServiceRef, np.ndarray]:
+        lookback = self.settings.busy_lookback
+        found = {}
+        for ref, match in self.matches.items():
+            rule = match.policy.idle
+            if rule is not None:
+                mask = idle_candidates(self._one(ref), rule, lookback=lookback)
+                found[ref] = np.flatnonzero(mask)
+        return found
+
+    def _uptime_steps(self, match: Match) -> int:
+        rule = match.policy.idle
+        assert rule is not None
+        return steps_in(max(rule.min_uptime, rule.after), self.grid)
+
+    def _queue_candidate(self, ref: ServiceRef, after: int) -> None:
+        found = self.candidates.get(ref)
+        if found is None or not self.tracks[ref].running:
+            return
+        match = self.matches[ref]
+        created = self.grid.index(match.service.created_at.timestamp())
+        since = self.tracks[ref].since if self.tracks[ref].starts else min(self.first, created)
+        earliest = max(after, since + self._uptime_steps(match), created
+                       + self._uptime_steps(match))
+        position = int(np.searchsorted(found, earliest))
+        if position < found.size:
+            heapq.heappush(self.wake, (int(found[position]), ref))
+
+    def _queue_request(self, ref: ServiceRef, after: int) -> None:
+        if self.options.restart is not Restart.ON_REQUEST:
+            return
+        active = np.flatnonzero(self._one(ref).activity()[after + 1:])
+        if active.size:
+            heapq.heappush(self.requests, (after + 1 + int(active[0]), ref))
+
+    def run(self) -> Outcome:
+        self._learn(self.first)
+        for ref in self.tracks:
+            self._queue_candidate(ref, self.first)
+        relearn = steps_in(RELEARN, self.grid)
+        for index in range(self.first, self.grid.size):
+            if self.options.auto is not None and index > self.first and \
+                    (index - self.first) % relearn == 0:
+                self._learn(index)
+            self._step(index)
+        return Outcome(self.tracks, {r: m.policy for r, m in self.matches.items()},
+                       first=self.first, end=self.grid.size, decisions=self.decisions)
+
+    def _due(self, queue: list[tuple[int, ServiceRef]], index: int) -> set[ServiceRef]:
+        due = set()
+        while queue and queue[0][0] <= index:
+            due.add(heapq.heappop(queue)[1])
+        return due
+
+    def _step(self, index: int) -> None:
+        for ref in self._due(self.requests, index):
+            if not self.tracks[ref].running:
+                self._start(ref, index, trigger=Trigger.EXTERNAL)
+        idle = {ref for ref in self._due(self.wake, index)
+                if self.tracks[ref].running and self._off_hours(ref, index)}
+        keys = self.edges.get(index, set()) | self.pending
+        if index == self.first:
+            keys = set(self.by_policy)
+        chosen = idle | {ref for key in keys for ref in self.by_policy.get(key, [])}
+        if not chosen:
+            return
+        plan = self._decide(index, chosen)
+        self._apply(plan, index)
+        for ref in idle:
+            self._queue_candidate(ref, index + 1)
+
+    def _off_hours(self, ref: ServiceRef, index: int) -> bool:
+        """False while a ``during: offHours`` rule's window is open: no idle stop can happen."""
+        policy = self.matches[ref].policy
+        if policy.idle is None or policy.idle.during is not IdleDuring.OFF_HOURS:
+            return True
+        is_open, until = self._window(policy, index)
+        if is_open is True:
+            if until is not None:
+                self._queue_candidate(ref, until)
+            return False
+        return True
+
+    def _window(self, policy: Policy, index: int) -> tuple[bool | None, int | None]:
+        """`window_open` once per policy between two of its edges: it can change only at
+        an edge, and it scans the schedule (the dearest call of a replay)."""
+        cached = self.window_cache.get(policy.key)
+        if cached is not None and cached[0] <= index and (cached[2] is None
+                                                          or index < cached[2]):
+            return cached[1], cached[2]
+        later = [i for i, keys in self.edges.items() if i > index and policy.key in keys]
+        until = min(later) if later else None
+        is_open = window_open(policy, self.grid.at(index))
+        self.window_cache[policy.key] = (index, is_open, until)
+        return is_open, until
+
+    def _decide(self, index: int, chosen: set[ServiceRef]) -> Plan:
+        now = self.grid.at(index)
+        ledger = self.ledger.view(now, keep=min(self.settings.mass_idle_span,
+                                                RECENT_IDLE).total_seconds())
+        signals = {ref: self._signals(ref, index) for ref in chosen}
+        live = {ref: s for ref, s in signals.items() if s is not None}
+        services = [self._service(ref) for ref in chosen]
+        self.decisions += 1
+        plan = decide(now, self.policies, services, signals=live, ledger=ledger,
+                      settings=self.settings, matches=self._matches(services))
+        if plan.breaker_open and len(chosen) < len(self.tracks):
+            everyone = [self._service(ref) for ref in self.tracks]
+            plan = decide(now, self.policies, everyone, signals=live, ledger=ledger,
+                          settings=self.settings, matches=self._matches(everyone))
+        return plan
+
+    def _matches(self, services: Sequence[Service]) -> list[Match]:
+        found = [replace(self.matches[s.ref], service=s) for s in services]
+        return sorted(found, key=lambda m: (m.service.ref.namespace, m.service.ref.name,
+                                            m.service.uid))
+
+    def _service(self, ref: ServiceRef) -> Service:
+        service = self.matches[ref].service
+        state = ServiceState.RUNNING if self.tracks[ref].running else ServiceState.STOPPED
+        return replace(service, state=state, gpus=self.tracks[ref].gpus)
+
+    def _signals(self, ref: ServiceRef, index: int) -> Signals | None:
+        policy = self.matches[ref].policy
+        lookback = self.settings.busy_lookback
+        if policy.idle is not None:
+            window = max(policy.idle.after, lookback)
+        elif policy.schedule and policy.busy_at_stop is BusyAtStop.DEFER:
+            window = lookback
+        else:
+            return None
+        return signals_at(ref, self._one(ref), index, window=window, recent=lookback,
+                          since=self.tracks[ref].since, max_sample_age=self.options.max_sample_age)
+
+    def _apply(self, plan: Plan, index: int) -> None:
+        now = self.grid.at(index)
+        self.pending = set()
+        for missed in plan.missed:
+            if missed.edge_key:
+                self.ledger.applied.add(missed.edge_key)
+        for transition in plan.transitions:
+            self._one_transition(transition, index, now)
+
+    def _one_transition(self, transition: Transition, index: int, now: datetime) -> None:
+        if transition.edge_key:
+            self.ledger.applied.add(transition.edge_key)
+        if transition.reason in (Reason.DEFERRED_BUSY, Reason.STAGGERED):
+            edge_key = str(transition.evidence.get("edgeKey", ""))
+            if transition.reason is Reason.DEFERRED_BUSY and edge_key:
+                self.ledger.deferred_since.setdefault(edge_key, now)
+            if transition.policy:
+                self.pending.add(transition.policy)
+        if not transition.actionable:
+            return
+        if transition.action is Action.STOP:
+            self._stop(transition.ref, index, trigger=transition.trigger)
+        else:
+            self._start(transition.ref, index, trigger=transition.trigger)
+
+    def _stop(self, ref: ServiceRef, index: int, *, trigger: Trigger) -> None:
+        track = self.tracks[ref]
+        if not track.running:
+            return
+        one = self._one(ref)
+        if one.increments[index] > 0 or one.in_flight[index] > 0:
+            track.during_traffic += 1
+        track.stop(index)
+        self.ledger.record(ref, track.uid, Action.STOP, trigger, self.grid.at(index))
+        self._queue_request(ref, index)
+
+    def _start(self, ref: ServiceRef, index: int, *, trigger: Trigger) -> None:
+        track = self.tracks[ref]
+        if track.running:
+            return
+        track.start(index, start_steps=self.start_steps)
+        self.ledger.record(ref, track.uid, Action.START, trigger, self.grid.at(index))
+        self._queue_candidate(ref, index + 1)
+
+
+def _gpus(service: Service, one: ServiceHistory) -> int:
+    """The inventory's count, else the most the history saw the service request."""
+    if service.gpus is not None:
+        return service.gpus
+    seen = one.gpus[~np.isnan(one.gpus)]
+    return int(seen.max()) if seen.size else 0
+
+
+def simulate(policies: Sequence[Policy], services: Sequence[Service], history: History, *,
+             first: int, options: Options) -> Outcome:
+    return Loop(policies, services, history, first=first, options=options).run()
+
+
+def overrides(policies: Sequence[Policy], after: timedelta) -> list[Policy]:
+    """The same policies with every idle rule's ``after`` replaced (``--compare``)."""
+    return [replace(p, idle=replace(p.idle, after=after)) if p.idle is not None else p
+            for p in policies]
+
+
+ByRef = Mapping[ServiceRef, Track]

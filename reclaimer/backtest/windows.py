@@ -1,0 +1,135 @@
+"""Each step's windows, evaluated locally from `History` by the service's own rules.
+
+`signals_at` fills one `signals.assemble.Observations` for one service, one window
+and one step, as the service's seven queries would have answered it at that
+instant, and `assemble` turns it into `Signals` with the service's rules (coverage of
+every step, freshness, per-pod GPU shortfalls, unknown is never idle). Steps before
+the service's simulated start are not covered: its pods did not exist, so a window
+reaching back over a stop is unknown, as it is in the service.
+
+`idle_candidates` is a necessary condition for an IDLE verdict, vectorised over all
+steps: it lets the loop skip the steps at which no idle stop can happen. It never
+decides anything itself; every stop comes from `decide()` on `signals_at`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from reclaimer.backtest.history import Array, Grid, ServiceHistory
+from reclaimer.model import IdleRule, ServiceRef, Signals
+from reclaimer.signals.assemble import GPU, REQUESTS, Evaluation, Observations, assemble
+
+# The name standing for "some pod of the service" in a GPU shortfall: the range query
+# sums the shortfall of every pod (each pod held to its own series), not per pod.
+SOME_POD = "(one or more pods)"
+HORIZON = timedelta(hours=1)
+Bools = npt.NDArray[np.bool_]
+
+
+def steps_in(span: timedelta, grid: Grid) -> int:
+    """Grid steps within a span (the window's increments; its points are one more)."""
+    return max(1, round(span.total_seconds() / grid.step))
+
+
+def _present(values: Array) -> int:
+    return int(np.count_nonzero(~np.isnan(values)))
+
+
+def _last_activity(one: ServiceHistory, lo: int, hi: int) -> float | None:
+    active = np.flatnonzero((one.increments[lo:hi] > 0) | (one.in_flight[lo:hi] > 0))
+    return None if active.size == 0 else float(one.grid.start + (lo + active[-1]) * one.grid.step)
+
+
+def _peak(values: Array) -> float | None:
+    if np.isnan(values).all():
+        return None
+    return float(np.nanmax(values))
+
+
+def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: timedelta,
+                 recent: timedelta, since: int) -> Observations:
+    """What the service's queries would have said at ``index`` (nothing before ``since``)."""
+    grid = one.grid
+    lo = max(index - steps_in(window, grid), since, 0)
+    hi = index + 1
+    horizon = max(lo, index - steps_in(max(HORIZON, window), grid), since, 0)
+    coverage: dict[tuple[ServiceRef, str], float] = {}
+    freshness: dict[tuple[ServiceRef, str], float] = {}
+    for signal, newest in ((REQUESTS, one.requests_newest), (GPU, one.gpu_newest)):
+        if _present(newest[lo:hi]):
+            coverage[(ref, signal)] = _present(newest[lo:hi])
+            if not np.isnan(newest[index]) and index >= since:
+                freshness[(ref, signal)] = float(newest[index])
+    requests = float(one.increments[lo + 1:hi].sum()) + float(one.in_flight[lo:hi].max())
+    last = _last_activity(one, horizon, hi)
+    gpu_max = _peak(one.gpu_max[lo:hi])
+    recent_lo = max(index - steps_in(recent, grid), lo)
+    recent_max = _peak(one.gpu_max[recent_lo:hi])
+    missing = float(one.gpu_missing[lo:hi].sum())
+    gpus = one.gpus[index]
+    return Observations(
+        requests={ref: requests} if (ref, REQUESTS) in coverage else {},
+        last_request={} if last is None else {ref: last},
+        coverage=coverage, freshness=freshness,
+        gpu_max={} if gpu_max is None else {ref: gpu_max},
+        gpu_mean={} if gpu_max is None else {ref: float(np.nanmean(one.gpu_max[lo:hi]))},
+        gpus={} if np.isnan(gpus) or index < since else {ref: float(gpus)},
+        gpu_pod_missing={ref: {SOME_POD: missing}} if missing > 0 else {},
+        recent_gpu_max={} if recent_max is None else {ref: recent_max})
+
+
+def signals_at(ref: ServiceRef, one: ServiceHistory, index: int, *, window: timedelta,  # noqa: PLR0913 - one window of one step
+               recent: timedelta, since: int, max_sample_age: timedelta) -> Signals:
+    grid = one.grid
+    obs = observations(ref, one, index, window=window, recent=recent, since=since)
+    evaluation = Evaluation(at=grid.at(index), window=window,
+                            step=timedelta(seconds=grid.step), max_sample_age=max_sample_age,
+                            recent=recent)
+    found = assemble(obs, evaluation).get(ref)
+    if found is None:
+        return Signals.unknown(ref, at=evaluation.at, window=window,
+                               reason="no series for this service")
+    return found
+
+
+def _sums(values: Array, width: int) -> Array:
+    """Sum over the ``width`` values ending at each index (fewer at the start)."""
+    total = np.concatenate(([0.0], np.cumsum(values)))
+    ends = np.arange(1, values.size + 1)
+    return total[ends] - total[np.maximum(ends - width, 0)]
+
+
+def idle_candidates(one: ServiceHistory, rule: IdleRule, *, lookback: timedelta) -> Bools:
+    """Steps at which an IDLE verdict is possible: a necessary condition only.
+
+    Over the window: a request series at every step, at most ``maxRequests`` requests,
+    no GPU at or above the threshold; within the lookback: no request.
+    """
+    grid = one.grid
+    window = max(rule.after, lookback)
+    width = steps_in(window, grid)
+    covered = _sums((~np.isnan(one.requests_newest)).astype(np.float64), width + 1)
+    requests = _sums(one.increments, width) + _sums(one.in_flight, width + 1)
+    hot = _sums((one.gpu_max >= rule.gpu_utilization_below).astype(np.float64), width + 1)
+    recent = _sums(one.activity().astype(np.float64), steps_in(lookback, grid))
+    result: Bools = ((covered >= width + 1) & (requests <= rule.max_requests) & (hot == 0)
+                     & (recent == 0))
+    result[: width] = False
+    return result
+
+
+def idle_gaps(one: ServiceHistory, index: int, *, learn_from: timedelta,
+              gpu_busy_at: float) -> list[float]:
+    """Idle periods (seconds) between activity before ``index``, within ``learn_from``:
+    the data `policy.auto_idle.choose_timeout` learns from. Activity is a request or a
+    GPU at or above the policy's threshold; the open gap up to ``index`` is not one."""
+    grid = one.grid
+    lo = max(0, index - steps_in(learn_from, grid))
+    busy = one.activity()[lo:index] | (np.nan_to_num(one.gpu_max[lo:index]) >= gpu_busy_at)
+    marks = np.flatnonzero(busy)
+    gaps = (np.diff(marks) - 1) * grid.step
+    return [float(g) for g in gaps if g > 0]
