@@ -77,7 +77,7 @@ class Reason(StrEnum):
 
 
 class DeploymentMode(StrEnum):
-    """KServe deployment modes, new names; old names are mapped by `parse_mode`."""
+    """KServe deployment modes, new names; `reclaimer.kserve.parse_mode` maps the old."""
 
     KNATIVE = "Knative"
     STANDARD = "Standard"
@@ -85,20 +85,6 @@ class DeploymentMode(StrEnum):
     UNKNOWN = "Unknown"
 
 
-_MODE_ALIASES = {
-    "knative": DeploymentMode.KNATIVE,
-    "serverless": DeploymentMode.KNATIVE,
-    "standard": DeploymentMode.STANDARD,
-    "rawdeployment": DeploymentMode.STANDARD,
-    "modelmesh": DeploymentMode.MODELMESH,
-}
-
-
-def parse_mode(text: str | None) -> DeploymentMode | None:
-    """Map any KServe spelling (``Serverless``, ``RawDeployment``, ...) to a mode."""
-    if not text:
-        return None
-    return _MODE_ALIASES.get(text.strip().lower())
 
 
 class ServiceKind(StrEnum):

@@ -27,6 +27,7 @@ from reclaimer.cli.demo_print import Printer
 from reclaimer.cli.demo_report import print_reproduce, print_summary, write_picture
 from reclaimer.clock import ManualClock, clock_from_env
 from reclaimer.executor.executor import Executor
+from reclaimer.kserve import STOP_ANNOTATION
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
@@ -153,9 +154,9 @@ def _scripted_events(start: datetime) -> list[tuple[datetime, ScriptedEvent]]:
 
     def manual_start(demo: Demo, now: datetime) -> None:
         person = Rest(demo.rest.api_client, field_manager="kubectl-annotate")
-        patch = {"metadata": {"annotations": {"serving.kserve.io/stop": "false"}}}
+        patch = {"metadata": {"annotations": {STOP_ANNOTATION: "false"}}}
         person.merge_patch(ISVC, whisper.namespace, whisper.name, patch)
         demo.printer.line(now, whisper, f"PERSON  {whisper!s:<18} started by hand: kubectl "
-                          "annotate serving.kserve.io/stop=false --overwrite")
+                          f"annotate {STOP_ANNOTATION}=false --overwrite")
 
     return [(start + since, hold), (start + manual_at, manual_start)]

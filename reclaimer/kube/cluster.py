@@ -14,12 +14,13 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from reclaimer.errors import NotFound
+from reclaimer.kserve import ISVC_LABEL
 from reclaimer.kube import rest
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
 from reclaimer.kube.ports import Obj, Scalers
 from reclaimer.kube.scope import EVERYWHERE, Scope
-from reclaimer.kube.trim import ISVC_LABEL, trim_isvc
+from reclaimer.kube.trim import trim_isvc
 from reclaimer.model import ServiceRef
 
 

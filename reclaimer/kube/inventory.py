@@ -17,14 +17,14 @@ from dataclasses import replace
 from typing import Any
 
 from reclaimer.errors import NotFound
-from reclaimer.kserve import odd_stop_in
+from reclaimer.kserve import ISVC_LABEL, odd_stop_in, parse_mode
 from reclaimer.kube import rest
 from reclaimer.kube.cache import name_key
 from reclaimer.kube.isvc import service_from_isvc
 from reclaimer.kube.kserve_version import KServeVersion, controller_version
 from reclaimer.kube.scope import EVERYWHERE, Scope, watch_cache
-from reclaimer.kube.trim import ISVC_LABEL, KeptIsvc, PodShare, keep_isvc, keep_pod
-from reclaimer.model import DeploymentMode, Service, ServiceRef, parse_mode
+from reclaimer.kube.trim import KeptIsvc, PodShare, keep_isvc, keep_pod
+from reclaimer.model import DeploymentMode, Service, ServiceRef
 
 Obj = dict[str, Any]
 log = logging.getLogger("reclaimer.inventory")

@@ -5,10 +5,8 @@ reads ISVCs through the official client as JSON) and `reclaimer plan` (which rea
 ``kubectl get inferenceservices -A -o yaml`` dump). No Kubernetes import here.
 
 - **mode**: annotation ``serving.kserve.io/deploymentMode``, then
-  ``status.deploymentMode``, then the cluster default the caller passes, all through
-  `model.parse_mode` (``Serverless`` = Knative, ``RawDeployment`` = Standard). KServe
-  itself prefers status (reference/kserve_stop.md §3); the two differ only when the
-  annotation was edited after creation, which KServe's webhook rejects for mode changes.
+  ``status.deploymentMode``, then the cluster default the caller passes
+  (`reclaimer.kserve.mode_of`: ``Serverless`` = Knative, ``RawDeployment`` = Standard).
 - **state** (reference/kserve_stop.md §2.1, §2.7): KServe stops only on a
   case-insensitive ``"true"`` (`reclaimer.kserve.stop_requested`; ``" true"`` does not
   stop). Stop
@@ -33,12 +31,18 @@ from datetime import datetime
 from typing import Any
 
 from reclaimer.errors import InvalidInput
-from reclaimer.kserve import STOP_ANNOTATION, STOP_FIELD, stop_requested
-from reclaimer.model import DeploymentMode, Service, ServiceRef, ServiceState, parse_mode
+from reclaimer.kserve import (
+    PREDICTOR,
+    STOP_ANNOTATION,
+    STOP_FIELD,
+    STOPPED,
+    mode_of,
+    own_stopped,
+    stop_requested,
+)
+from reclaimer.model import DeploymentMode, Service, ServiceRef, ServiceState
 
-MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
-OWN_STOP_REASON = "Reclaimed"
-
+__all__ = ["STOP_ANNOTATION", "gpus_of", "ref_of", "service_from_isvc", "state_of", "stop_change"]
 
 
 def service_from_isvc(obj: Mapping[str, Any], *, default_mode: DeploymentMode) -> Service:
@@ -51,15 +55,6 @@ def service_from_isvc(obj: Mapping[str, Any], *, default_mode: DeploymentMode) -
                    gpus=gpus_of(obj), stop_changed_at=changed_at, stop_changed_by=changed_by)
 
 
-def mode_of(obj: Mapping[str, Any], *, default: DeploymentMode) -> DeploymentMode:
-    annotations = _annotations(obj) or {}
-    status = obj.get("status")
-    status = status if isinstance(status, Mapping) else {}
-    for text in (annotations.get(MODE_ANNOTATION), status.get("deploymentMode")):
-        mode = parse_mode(text) if isinstance(text, str) else None
-        if mode is not None:
-            return mode
-    return default
 
 
 def state_of(obj: Mapping[str, Any]) -> ServiceState:
@@ -70,11 +65,10 @@ def state_of(obj: Mapping[str, Any]) -> ServiceState:
     value = annotations.get(STOP_ANNOTATION, "")
     if not isinstance(value, str):
         return ServiceState.UNKNOWN
-    stopped = conditions.get("Stopped", {})
-    stopped_true = stopped.get("status") == "True"
+    stopped_true = conditions.get(STOPPED, {}).get("status") == "True"
     if stop_requested(value):
         return ServiceState.STOPPED if stopped_true else ServiceState.STOPPING
-    if stopped_true and stopped.get("reason") == OWN_STOP_REASON:
+    if own_stopped(obj):
         return ServiceState.STOPPED
     return ServiceState.RUNNING
 
@@ -93,7 +87,7 @@ def stop_change(managed_fields: object) -> tuple[datetime | None, str | None]:
 
 def gpus_of(obj: Mapping[str, Any]) -> int | None:
     spec = obj.get("spec")
-    predictor = spec.get("predictor") if isinstance(spec, Mapping) else None
+    predictor = spec.get(PREDICTOR) if isinstance(spec, Mapping) else None
     if not isinstance(predictor, Mapping):
         return None
     counts = [_gpus(r) for r in _resources(predictor)]

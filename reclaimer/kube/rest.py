@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from kubernetes import client
 
+from reclaimer import kserve
 from reclaimer.errors import ClusterError
 from reclaimer.kube import errors, listing
 
@@ -50,7 +51,7 @@ class Kind:
         return "/".join(parts)
 
 
-ISVC = Kind("serving.kserve.io", "v1beta1", "inferenceservices")
+ISVC = Kind(kserve.GROUP, kserve.ISVC_VERSION, "inferenceservices")
 POD = Kind("", "v1", "pods")
 DEPLOYMENT = Kind("apps", "v1", "deployments")
 CONFIGMAP = Kind("", "v1", "configmaps")

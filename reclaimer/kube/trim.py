@@ -18,17 +18,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reclaimer.errors import InvalidInput
-from reclaimer.kserve import STOP_FIELD
+from reclaimer.kserve import COMPONENTS, ISVC_LABEL, STOP_FIELD
 from reclaimer.kube.isvc import service_from_isvc, whole_quantity
 from reclaimer.model import DeploymentMode, Service, ServiceRef
 
 Obj = dict[str, Any]
-ISVC_LABEL = "serving.kserve.io/inferenceservice"
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 _META_KEYS = ("name", "namespace", "uid", "resourceVersion", "generation", "labels",
               "annotations", "creationTimestamp", "deletionTimestamp")
 _STOP_FIELD = STOP_FIELD[-1]
-COMPONENTS = ("predictor", "transformer", "explainer")
 
 
 def _owns_stop(entry: Obj) -> bool:
