@@ -88,8 +88,8 @@ def last_from_values(values: Sequence[Any]) -> LastTransition:
 
 
 def to_hold(row: HoldRow | Row[Any]) -> Hold:
-    return Hold(ref=ServiceRef(row.namespace, row.name, _KINDS[row.kind]), until=row.until, reason=row.reason,
-                who=row.who)
+    return Hold(ref=ServiceRef(row.namespace, row.name, _KINDS[row.kind]), until=row.until,
+                reason=row.reason, who=row.who)
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:
