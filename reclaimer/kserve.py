@@ -25,13 +25,67 @@ Pure: no I/O; imports only `reclaimer.model`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from reclaimer.model import DeploymentMode
+from reclaimer.model import DeploymentMode, ServiceKind
 
 GROUP = "serving.kserve.io"
 ISVC_VERSION = "v1beta1"
 ISVC_API_VERSION = f"{GROUP}/{ISVC_VERSION}"
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """Where a kind is served and how its pods say whose they are.
+
+    ``pod_selector`` LISTs its pods; ``pod_owner`` is the label whose value is the
+    object's name. ``since`` is the first KServe release whose controller reads the
+    object's own ``serving.kserve.io/stop`` (``kserve_stop.md`` §1, §9)."""
+
+    kind: ServiceKind
+    version: str
+    plural: str
+    pod_selector: str
+    pod_owner: str
+    since: tuple[int, int]
+
+    @property
+    def api_version(self) -> str:
+        return f"{GROUP}/{self.version}"
+
+
+ISVC_LABEL = f"{GROUP}/inferenceservice"
+GRAPH_LABEL = f"{GROUP}/inferencegraph"
+"""On the router's Deployment and pods (``InferenceGraphLabel``,
+``pkg/controller/v1alpha1/inferencegraph/raw_ig.go`` at v0.16.0)."""
+LLM_NAME_LABEL = "app.kubernetes.io/name"
+LLM_PART_OF = "app.kubernetes.io/part-of=llminferenceservice"
+"""Every pod of an LLMInferenceService (workload, prefill, leader, worker, scheduler)
+carries ``app.kubernetes.io/name=<name>`` and ``app.kubernetes.io/part-of=
+llminferenceservice`` (``singleNodeLabels`` in ``pkg/controller/v1alpha2/llmisvc/
+workload_single_node.go``, ``expectedMainMultiNodeLWS`` in ``workload_multi_node.go``,
+``scheduler.go``; constants in ``pkg/constants/constants.go``, all at v0.17.0). Only
+workload pods request GPUs; the scheduler's count zero."""
+LLM_WORKLOAD_READY = "MainWorkloadReady"
+"""An LLMInferenceService has no Stopped condition: on stop KServe marks this one (and
+Ready) False with reason ``Stopped`` (``workload.go`` at v0.17.0)."""
+
+KINDS = {info.kind: info for info in (
+    KindInfo(ServiceKind.INFERENCE_SERVICE, ISVC_VERSION, "inferenceservices",
+             ISVC_LABEL, ISVC_LABEL, (0, 15)),
+    KindInfo(ServiceKind.LLM_INFERENCE_SERVICE, "v1alpha1", "llminferenceservices",
+             LLM_PART_OF, LLM_NAME_LABEL, (0, 17)),
+    KindInfo(ServiceKind.INFERENCE_GRAPH, "v1alpha1", "inferencegraphs",
+             GRAPH_LABEL, GRAPH_LABEL, (0, 16)),
+)}
+_BY_NAME = {kind.value: kind for kind in ServiceKind}
+
+
+def kind_of(obj: Mapping[str, Any]) -> ServiceKind:
+    """The object's ``kind``; an object without one (a trimmed or hand-written dict) is
+    an InferenceService, the only kind before issue 15."""
+    return _BY_NAME.get(str(obj.get("kind") or ""), ServiceKind.INFERENCE_SERVICE)
 
 # --- annotations (metadata.annotations keys) ---------------------------------------
 STOP_ANNOTATION = f"{GROUP}/stop"
@@ -41,9 +95,6 @@ STOP_FIELD = ("f:metadata", "f:annotations", f"f:{STOP_ANNOTATION}")
 MODE_ANNOTATION = f"{GROUP}/deploymentMode"
 DISABLE_AUTO_UPDATE = f"{GROUP}/disable-auto-update"
 AUTOSCALER_CLASS = f"{GROUP}/autoscalerClass"
-
-# --- labels KServe puts on the pods of an InferenceService --------------------------
-ISVC_LABEL = f"{GROUP}/inferenceservice"
 
 # --- components of an InferenceService spec, in KServe's reconcile order ------------
 PREDICTOR = "predictor"
@@ -145,6 +196,16 @@ def condition(obj: Mapping[str, Any], ctype: str) -> Mapping[str, Any] | None:
 def is_true(obj: Mapping[str, Any], ctype: str) -> bool:
     found = condition(obj, ctype)
     return found is not None and found.get("status") == "True"
+
+
+def stop_done(obj: Mapping[str, Any]) -> bool:
+    """KServe says the stop is done: ``Stopped=True`` on an InferenceService or an
+    InferenceGraph, `LLM_WORKLOAD_READY` False with reason Stopped on an LLMISVC."""
+    if kind_of(obj) is not ServiceKind.LLM_INFERENCE_SERVICE:
+        return is_true(obj, STOPPED)
+    found = condition(obj, LLM_WORKLOAD_READY)
+    return (found is not None and found.get("status") == "False"
+            and found.get("reason") == KSERVE_STOPPED_REASON)
 
 
 def own_stopped(obj: Mapping[str, Any]) -> bool:

@@ -84,7 +84,7 @@ class Native:
 
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         if action is Action.STOP:
-            return st.is_true(obj, st.STOPPED) and pods == 0
+            return kserve.stop_done(obj) and pods == 0
         return st.is_true(obj, st.READY)
 
 

@@ -10,7 +10,9 @@ reads ISVCs through the official client as JSON) and `reclaimer plan` (which rea
 - **state** (reference/kserve_stop.md §2.1, §2.7): KServe stops only on a
   case-insensitive ``"true"`` (`reclaimer.kserve.stop_requested`; ``" true"`` does not
   stop). Stop
-  requested and ``Stopped=True`` is STOPPED; requested but not yet ``Stopped`` is
+  requested and KServe's stop done (`reclaimer.kserve.stop_done`: ``Stopped=True``, or
+  an LLMInferenceService's ``MainWorkloadReady`` False/Stopped) is STOPPED; requested
+  but not yet done is
   STOPPING; not requested is RUNNING, except that reclaimer's managed stop (no
   annotation, its own ``Stopped=True`` condition with reason ``Reclaimed``) is
   STOPPED. Anything malformed (annotations or conditions of the wrong shape, a
@@ -35,12 +37,13 @@ from reclaimer.kserve import (
     PREDICTOR,
     STOP_ANNOTATION,
     STOP_FIELD,
-    STOPPED,
+    kind_of,
     mode_of,
     own_stopped,
+    stop_done,
     stop_requested,
 )
-from reclaimer.model import DeploymentMode, Service, ServiceRef, ServiceState
+from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef, ServiceState
 
 __all__ = ["STOP_ANNOTATION", "gpus_of", "ref_of", "service_from_isvc", "state_of", "stop_change"]
 
@@ -48,11 +51,16 @@ __all__ = ["STOP_ANNOTATION", "gpus_of", "ref_of", "service_from_isvc", "state_o
 def service_from_isvc(obj: Mapping[str, Any], *, default_mode: DeploymentMode) -> Service:
     """Map one ISVC; raises `InvalidInput` naming the field when identity is missing."""
     meta = _mapping(obj.get("metadata"), "metadata", obj)
-    ref = ServiceRef(_text(meta, "namespace", obj), _text(meta, "name", obj))
+    kind = kind_of(obj)
+    ref = ServiceRef(_text(meta, "namespace", obj), _text(meta, "name", obj), kind)
     changed_at, changed_by = stop_change(meta.get("managedFields"))
-    return Service(ref=ref, uid=_text(meta, "uid", obj), mode=mode_of(obj, default=default_mode),
-                   state=state_of(obj), created_at=_created(meta, obj), labels=_labels(meta, obj),
-                   gpus=gpus_of(obj), stop_changed_at=changed_at, stop_changed_by=changed_by)
+    # An LLMInferenceService's workload is plain Deployments (or LeaderWorkerSets).
+    mode = (DeploymentMode.STANDARD if kind is ServiceKind.LLM_INFERENCE_SERVICE
+            else mode_of(obj, default=default_mode))
+    return Service(ref=ref, uid=_text(meta, "uid", obj), mode=mode, state=state_of(obj),
+                   created_at=_created(meta, obj), labels=_labels(meta, obj),
+                   gpus=gpus_of(obj), stop_changed_at=changed_at, stop_changed_by=changed_by,
+                   kind=kind)
 
 
 
@@ -65,9 +73,8 @@ def state_of(obj: Mapping[str, Any]) -> ServiceState:
     value = annotations.get(STOP_ANNOTATION, "")
     if not isinstance(value, str):
         return ServiceState.UNKNOWN
-    stopped_true = conditions.get(STOPPED, {}).get("status") == "True"
     if stop_requested(value):
-        return ServiceState.STOPPED if stopped_true else ServiceState.STOPPING
+        return ServiceState.STOPPED if stop_done(obj) else ServiceState.STOPPING
     if own_stopped(obj):
         return ServiceState.STOPPED
     return ServiceState.RUNNING
@@ -87,6 +94,8 @@ def stop_change(managed_fields: object) -> tuple[datetime | None, str | None]:
 
 def gpus_of(obj: Mapping[str, Any]) -> int | None:
     spec = obj.get("spec")
+    if kind_of(obj) is ServiceKind.LLM_INFERENCE_SERVICE:
+        return _llm_gpus(spec if isinstance(spec, Mapping) else {})
     predictor = spec.get(PREDICTOR) if isinstance(spec, Mapping) else None
     if not isinstance(predictor, Mapping):
         return None
@@ -95,6 +104,17 @@ def gpus_of(obj: Mapping[str, Any]) -> int | None:
         return None
     replicas = predictor.get("minReplicas")
     return sum(counts) * max(1, replicas if isinstance(replicas, int) else 1)
+
+
+def _llm_gpus(spec: Mapping[str, Any]) -> int | None:
+    """``spec.template`` containers times ``spec.replicas`` (default 1); the live
+    adapter counts the workload pods instead."""
+    template = spec.get("template")
+    if not isinstance(template, Mapping):
+        return None
+    counts = [_gpus(r) for r in _resources(template)]
+    replicas = spec.get("replicas")
+    return sum(counts) * max(1, replicas if isinstance(replicas, int) else 1) if counts else None
 
 
 def _resources(predictor: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -152,9 +172,10 @@ def _conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]] | None:
 
 def _where(obj: Mapping[str, Any]) -> str:
     meta = obj.get("metadata")
+    kind = kind_of(obj).value
     if isinstance(meta, Mapping) and meta.get("name"):
-        return f"InferenceService {meta.get('namespace', '?')}/{meta['name']}"
-    return "InferenceService"
+        return f"{kind} {meta.get('namespace', '?')}/{meta['name']}"
+    return kind
 
 
 def _mapping(value: object, field: str, obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -203,4 +224,4 @@ def _parse_time(value: object) -> datetime | None:
 def ref_of(obj: Mapping[str, Any]) -> ServiceRef:
     """The object's namespace/name, without the checks of `service_from_isvc`."""
     meta = obj.get("metadata") or {}
-    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))
+    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")), kind_of(obj))
