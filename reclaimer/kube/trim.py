@@ -85,7 +85,7 @@ def keep_isvc(obj: Obj, *, default_mode: DeploymentMode) -> KeptIsvc:
 
 def _shared(service: Service) -> Service:
     """Namespaces and label texts repeat across thousands of services: one copy each."""
-    ref = ServiceRef(sys.intern(service.ref.namespace), service.ref.name)
+    ref = replace(service.ref, namespace=sys.intern(service.ref.namespace))
     labels = {sys.intern(k): sys.intern(v) for k, v in service.labels.items()}
     return replace(service, ref=ref, labels=labels)
 
