@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint lint-chart unit integration bench venv clean controlplane
+.PHONY: demo test lint lint-chart unit integration bench venv clean controlplane rules
 
 # Both distributions, editable: the product (.) and the development one (dev/: the
 # sandbox and the `demo` and `sandbox` verbs), which the image and `pip install .` leave out.
@@ -48,6 +48,11 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The recording rules of prometheus.signals.mode: recorded, for Prometheus and the chart.
+rules: $(STAMP)
+	$(BIN)/python -c 'import sys; from reclaimer.signals.rules import render_file; sys.stdout.write(render_file())' > deploy/prometheus/reclaimer-rules.yaml
+	cp deploy/prometheus/reclaimer-rules.yaml helm/reclaimer/rules/reclaimer-rules.yaml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

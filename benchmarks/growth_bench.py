@@ -45,17 +45,17 @@ def _profiled(top: int, out: list[str]) -> Callable[[Callable[[], TickResult]], 
     return around
 
 
-def one(size: int, *, steady: int, top: int) -> dict[str, Any]:
+def one(size: int, *, steady: int, top: int, mode: str = "raw") -> dict[str, Any]:
     fleet = Fleet(size, max(100, size // 20))
     profile: list[str] = []
-    setup, rows = run_ticks(fleet, policies=100, steady=steady,
+    setup, rows = run_ticks(fleet, policies=100, steady=steady, mode=mode,
                             around={f"steady-{steady}": _profiled(top, profile)})
     measured = [r for r in rows if r.label.startswith("steady")][:-1] or rows[1:2]
 
     def median(name: str) -> float:
         return float(statistics.median(_value(r, name) for r in measured))
 
-    return {"size": size, **{k: median(k) for k in FIELDS},
+    return {"size": size, "mode": mode, **{k: median(k) for k in FIELDS},
             "rss_mib": max(r.rss_mib for r in rows), "first_wall": rows[0].wall,
             "edge_wall": rows[-1].wall, "setup": setup, "profile": profile[0]}
 
@@ -64,9 +64,9 @@ def _value(row: TickFigures, name: str) -> float:
     return float(getattr(row, name))
 
 
-def _child(size: int, *, steady: int, top: int) -> dict[str, Any]:
+def _child(size: int, *, steady: int, top: int, mode: str) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.growth_bench", "--one", str(size),
-               "--steady", str(steady), "--top", str(top)]
+               "--steady", str(steady), "--top", str(top), "--mode", mode]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return answer
@@ -110,12 +110,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steady", type=int, default=3)
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--one", type=int, help="measure one size in this process (JSON)")
+    parser.add_argument("--mode", choices=("raw", "recorded"), default="raw",
+                        help="prometheus.signals.mode (recorded: backfill the rules too)")
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(one(args.one, steady=args.steady, top=args.top)))
+        print(json.dumps(one(args.one, steady=args.steady, top=args.top, mode=args.mode)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    report([_child(size, steady=args.steady, top=args.top) for size in sizes])
+    report([_child(size, steady=args.steady, top=args.top, mode=args.mode) for size in sizes])
 
 
 if __name__ == "__main__":

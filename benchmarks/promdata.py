@@ -20,6 +20,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from benchmarks.fleet import Fleet, pod_name
-from tests.fixtures.prometheus import PROMTOOL, serving
+from tests.fixtures.prometheus import PROMTOOL, RULES_FILE, backfill_rules, serving
 
 EVERY = timedelta(minutes=1)
 CACHE = Path(tempfile.gettempdir()) / "reclaimer-bench-tsdb"
@@ -96,8 +97,9 @@ def write_openmetrics(out: TextIO, fleet: Fleet, *, start: datetime, end: dateti
 
 
 def _blocks(fleet: Fleet, *, start: datetime, end: datetime,
-            counter_from: datetime | None) -> Path:
+            counter_from: datetime | None, rules_from: datetime | None = None) -> Path:
     spans = f"{start} {end}" + (f" counter {counter_from}" if counter_from else "")
+    spans += f" rules {rules_from} {_rules_digest()}" if rules_from else ""
     key = hashlib.sha256(f"v1 {fleet} {spans}".encode()).hexdigest()[:16]
     blocks = CACHE / key
     if (blocks / "done").exists():
@@ -110,20 +112,34 @@ def _blocks(fleet: Fleet, *, start: datetime, end: datetime,
     subprocess.run([str(PROMTOOL), "tsdb", "create-blocks-from", "openmetrics", "-q",
                     str(text), str(blocks / "data")], check=True, capture_output=True)
     text.unlink()
+    if rules_from is not None:
+        began = time.perf_counter()
+        backfill_rules(blocks / "data", blocks, start=rules_from, end=end)
+        (blocks / "rules-seconds").write_text(f"{time.perf_counter() - began:.1f}\n")
     (blocks / "done").write_text("ok\n")
     return blocks
 
 
 @contextmanager
 def prometheus(fleet: Fleet, *, start: datetime, end: datetime,
-               counter_from: datetime | None = None) -> Iterator[str]:
-    """Prometheus on a copy of the fleet's blocks; yields its URL, stops it on exit."""
-    blocks = _blocks(fleet, start=start, end=end, counter_from=counter_from)
+               counter_from: datetime | None = None,
+               rules_from: datetime | None = None) -> Iterator[str]:
+    """Prometheus on a copy of the fleet's blocks; yields its URL, stops it on exit.
+
+    With ``rules_from`` the blocks also hold the shipped recording rules' series from
+    then on (``promtool tsdb create-blocks-from rules``), for the ``recorded`` mode.
+    """
+    blocks = _blocks(fleet, start=start, end=end, counter_from=counter_from,
+                     rules_from=rules_from)
     with tempfile.TemporaryDirectory(prefix="reclaimer-bench-prom-") as tmp:
         work = Path(tmp)
         shutil.copytree(blocks / "data", work / "data")
         with serving(work / "data", work) as url:
             yield url
+
+
+def _rules_digest() -> str:
+    return hashlib.sha256(RULES_FILE.read_bytes()).hexdigest()[:8]
 
 
 def queries_served(url: str) -> int:

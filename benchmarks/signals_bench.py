@@ -14,6 +14,9 @@ both windows of a tick (the 30 m idle window and the 5 m busy-at-stop lookback, 
 together). Printed: each query alone, one after another (median wall time and the
 Prometheus process's CPU seconds, which the other jobs on a shared host disturb far
 less), then whole evaluations per concurrency with the queries Prometheus counted.
+``--modes raw,recorded`` asks the growth benchmark's fleet in both signal modes, the
+shipped recording rules backfilled (issue 20); the peak RSS printed is this process's,
+which does nothing but evaluate.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -31,7 +35,7 @@ from pathlib import Path
 
 from benchmarks.fleet import Fleet
 from benchmarks.promdata import prometheus, queries_served
-from benchmarks.tickrun import EDGE
+from benchmarks.tickrun import EDGE, RECORDED_DATA_FROM, RULES_FROM
 from reclaimer.model import SignalState
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
@@ -85,9 +89,10 @@ def _ask(url: str, query: str) -> tuple[float, float]:
     return time.perf_counter() - began, _prometheus_cpu() - cpu
 
 
-def per_query(url: str, repeat: int) -> dict[str, dict[str, float]]:
+def per_query(url: str, repeat: int, mode: str = "raw") -> dict[str, dict[str, float]]:
     """Each query of a tick's evaluation alone: median wall and Prometheus CPU seconds."""
-    source = PrometheusSignals(PrometheusSettings.from_mapping({"url": url}))
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": url, "signals": {"mode": mode}}))
     out = {}
     for query, text in source.queries_for(TICK_WINDOWS, recent=LOOKBACK).items():
         runs = [_ask(url, text) for _ in range(repeat)]
@@ -96,9 +101,12 @@ def per_query(url: str, repeat: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def evaluations(url: str, repeat: int, concurrency: int) -> dict[str, object]:
+def evaluations(url: str, repeat: int, concurrency: int, mode: str = "raw",
+                ) -> dict[str, object]:
+    fallbacks: list[None] = []
     source = PrometheusSignals(PrometheusSettings.from_mapping(
-        {"url": url, "concurrency": concurrency, "timeout": "120s"}))
+        {"url": url, "concurrency": concurrency, "timeout": "120s", "signals": {"mode": mode}}),
+        on_fallback=lambda: fallbacks.append(None))
     times, before = [], queries_served(url)
     for _ in range(repeat):
         began = time.perf_counter()
@@ -108,18 +116,27 @@ def evaluations(url: str, repeat: int, concurrency: int) -> dict[str, object]:
     return {"concurrency": concurrency, "queries_per_evaluation": (queries_served(url) - before)
             // repeat, "known": {str(w): sum(s.state is SignalState.KNOWN for s in k.values())
                                  for w, k in known.items()},
-            "median_s": round(statistics.median(times), 2), "max_s": round(max(times), 2)}
+            "median_s": round(statistics.median(times), 2), "max_s": round(max(times), 2),
+            "fallbacks": len(fallbacks), "mode": mode,
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
-def at_scale(isvcs: int, repeat: int, concurrency: list[int]) -> None:
-    fleet = Fleet(isvcs, 500)
-    with prometheus(fleet, start=EDGE - timedelta(minutes=45), end=EDGE,
-                    counter_from=EDGE - timedelta(hours=6, minutes=15)) as url:
-        print(json.dumps({"isvcs": isvcs, "load": os.getloadavg(),
-                          "per_query": per_query(url, repeat)}), flush=True)
-        for workers in concurrency:
-            print(json.dumps({"isvcs": isvcs, "load": os.getloadavg(),
-                              **evaluations(url, repeat, workers)}), flush=True)
+def at_scale(isvcs: int, repeat: int, concurrency: list[int], modes: list[str]) -> None:
+    """With ``recorded`` among ``modes``: the growth benchmark's fleet and blocks (the
+    shipped rules backfilled over the last 70 minutes), asked in every mode."""
+    if "recorded" in modes:
+        fleet = Fleet(isvcs, max(100, isvcs // 20))
+        blocks = prometheus(fleet, start=RECORDED_DATA_FROM, end=EDGE, rules_from=RULES_FROM)
+    else:
+        blocks = prometheus(Fleet(isvcs, 500), start=EDGE - timedelta(minutes=45), end=EDGE,
+                            counter_from=EDGE - timedelta(hours=6, minutes=15))
+    with blocks as url:
+        for mode in modes:
+            print(json.dumps({"isvcs": isvcs, "mode": mode, "load": os.getloadavg(),
+                              "per_query": per_query(url, repeat, mode)}), flush=True)
+            for workers in concurrency:
+                print(json.dumps({"isvcs": isvcs, "load": os.getloadavg(),
+                                  **evaluations(url, repeat, workers, mode)}), flush=True)
 
 
 def main() -> None:
@@ -128,10 +145,11 @@ def main() -> None:
     parser.add_argument("--fleet", type=int, default=0, help="ISVCs of a tick's evaluation")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--concurrency", default="1,4")
+    parser.add_argument("--modes", default="raw", help="raw,recorded: signals modes (--fleet)")
     args = parser.parse_args()
     workers = [int(c) for c in args.concurrency.split(",")]
     if args.fleet:
-        at_scale(args.fleet, args.repeat, workers)
+        at_scale(args.fleet, args.repeat, workers, args.modes.split(","))
         return
     for size in (int(s) for s in args.services.split(",")):
         for concurrency in workers:

@@ -69,12 +69,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--policies", type=int, default=100)
     parser.add_argument("--steady", type=int, default=3)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--mode", choices=("raw", "recorded"), default="raw",
+                        help="prometheus.signals.mode (recorded: backfill the rules too)")
     args = parser.parse_args(argv)
     fleet = Fleet(args.isvcs, args.namespaces)
     setup, rows = run_ticks(fleet, policies=args.policies, steady=args.steady,
-                            workers=args.workers)
+                            workers=args.workers, mode=args.mode)
     print(f"Tick at scale: {args.isvcs} ISVCs in {args.namespaces} namespaces under "
-          f"{args.policies} policies; {args.workers} workers; MALLOC_ARENA_MAX="
+          f"{args.policies} policies; {args.workers} workers; signals {args.mode}; "
+          f"MALLOC_ARENA_MAX="
           f"{os.environ.get('MALLOC_ARENA_MAX', 'unset')}")
     print("set-up: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
                                  for k, v in setup.items()))

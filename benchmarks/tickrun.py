@@ -34,6 +34,10 @@ from reclaimer.signals.settings import PrometheusSettings
 
 EDGE = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)
 DATA_FROM = EDGE - timedelta(minutes=40)
+# The recorded mode uses the rules once they cover the last-request horizon (1 h) and a
+# step before the first tick; before that it asks the raw queries.
+RECORDED_DATA_FROM = EDGE - timedelta(minutes=75)
+RULES_FROM = EDGE - timedelta(minutes=70)
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata")
 OFFICE = ('  timeZone: {zone}\n'
           '  schedule: [{{start: "0 8 * * mon-fri", stop: "0 19 * * mon-fri"}}]\n')
@@ -148,18 +152,27 @@ def instants(steady: int) -> list[tuple[str, datetime]]:
 
 def run_ticks(fleet: Fleet, *, policies: int, steady: int = 3, workers: int = 8,
               around: dict[str, Callable[[Callable[[], TickResult]], TickResult]] | None = None,
-              ) -> tuple[dict[str, Any], list[TickFigures]]:
-    """Set everything up, run `instants(steady)`, return set-up facts and per-tick figures."""
+              mode: str = "raw") -> tuple[dict[str, Any], list[TickFigures]]:
+    """Set everything up, run `instants(steady)`, return set-up facts and per-tick figures.
+
+    ``mode`` is ``prometheus.signals.mode``; ``recorded`` backfills the shipped rules too
+    and fails the run if any evaluation fell back to the raw queries.
+    """
     setup: dict[str, Any] = {}
     began = time.perf_counter()
+    recorded = mode == "recorded"
+    fallbacks: list[None] = []
     with tempfile.TemporaryDirectory(prefix="reclaimer-bench-") as tmp, \
             sandbox(fleet) as box, \
-            prometheus(fleet, start=DATA_FROM, end=EDGE) as prom_url:
+            prometheus(fleet, start=RECORDED_DATA_FROM if recorded else DATA_FROM, end=EDGE,
+                       rules_from=RULES_FROM if recorded else None) as prom_url:
         setup["setup_seconds"] = time.perf_counter() - began
         setup["sandbox_preload_seconds"] = box.preload_seconds
         write_policies(Path(tmp), policy_documents(fleet, policies))
-        settings = PrometheusSettings.from_mapping({"url": prom_url, "timeout": "120s"})
-        wired = wire(box.url, Path(tmp), signals=PrometheusSignals(settings), workers=workers)
+        settings = PrometheusSettings.from_mapping(
+            {"url": prom_url, "timeout": "120s", "signals": {"mode": mode}})
+        source = PrometheusSignals(settings, on_fallback=lambda: fallbacks.append(None))
+        wired = wire(box.url, Path(tmp), signals=source, workers=workers)
         try:
             settle(wired.inventory, fleet.isvcs)
             setup["inventory_start_calls"] = wired.rest.total_calls
@@ -170,6 +183,8 @@ def run_ticks(fleet: Fleet, *, policies: int, steady: int = 3, workers: int = 8,
                            for label, at in instants(steady)]
         finally:
             wired.close()
+    if fallbacks:
+        raise RuntimeError(f"{len(fallbacks)} evaluations fell back to the raw queries")
     return setup, figures
 
 

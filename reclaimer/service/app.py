@@ -122,7 +122,8 @@ def build(settings: Settings, *, clock: Clock) -> Service:
                         actor=actor, options=options, cached=inventory)
     policies = _cluster_policies(rest, scope=scope)
     metrics = ServiceMetrics()
-    signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer)
+    signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer,
+                                on_fallback=metrics.count_recorded_fallback)
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
                       executor=executor, cluster_policies=policies)
     loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),

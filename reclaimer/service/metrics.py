@@ -57,9 +57,16 @@ class ServiceMetrics:
             "reclaimer_prometheus_partial_answers",
             "Query answers that carried warnings (partial data): every service unknown.",
             ["query"], registry=r)
+        self.recorded_fallbacks = Counter(
+            "reclaimer_prometheus_recorded_fallbacks",
+            "Evaluations in signals mode recorded that asked the raw queries: the recording "
+            "rules are absent or missed an evaluation within the horizon.", registry=r)
         self.last_tick = Gauge(
             "reclaimer_last_successful_tick_timestamp_seconds",
             "Unix time of the last tick that completed.", registry=r)
 
     def count_partial_answer(self, query: str) -> None:
         self.partial_answers.labels(query=query).inc()
+
+    def count_recorded_fallback(self) -> None:
+        self.recorded_fallbacks.inc()

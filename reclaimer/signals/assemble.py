@@ -16,8 +16,9 @@ coverage stay, as evidence. Unknown is never idle (docs/design.md §3.3).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reclaimer.model import EMPTY, RecentActivity, ServiceRef, Signals, SignalState
@@ -71,6 +72,16 @@ class Evaluation:
     max_sample_age: timedelta = timedelta(minutes=2)
     recent: timedelta | None = None  # the span of `RecentActivity`; None: not measured
 
+    @property
+    def expected(self) -> int:
+        """`expected_steps` of this evaluation (the same for every service)."""
+        return _expected_cached(self.at, self.window, self.step)
+
+
+@functools.lru_cache(maxsize=16)
+def _expected_cached(at: datetime, window: timedelta, step: timedelta) -> int:
+    return expected_steps(at, window, step)
+
 
 def expected_steps(at: datetime, window: timedelta, step: timedelta) -> int:
     """Points of the subquery ``[window:step]`` at ``at``.
@@ -91,7 +102,7 @@ def _check(obs: Observations, ev: Evaluation, ref: ServiceRef, signal: str,
     steps = obs.coverage.get((ref, signal))
     if steps is None:
         return 0.0, [f"no {signal} series"]
-    expected = expected_steps(ev.at, ev.window, ev.step)
+    expected = ev.expected
     covered = ev.window.total_seconds() * min(1.0, steps / expected)
     problems = []
     if steps < expected:
@@ -107,6 +118,10 @@ def _check(obs: Observations, ev: Evaluation, ref: ServiceRef, signal: str,
 
 def _pod_problems(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[str]:
     """Each GPU pod on its own: no sibling's data stands in for it."""
+    if not any(ref in table for table in (obs.gpu_pod_missing, obs.request_pod_missing,
+                                          obs.gpu_pod_silent, obs.pod_moved,
+                                          obs.gpu_pod_newest)):
+        return []  # the common case at scale: no per-pod rows for this service
     step = ev.step.total_seconds()
     problems = [f"pod {pod}: no GPU data for {steps * step:g} GPU-seconds it held in the"
                 " window (scrapes stopped, or fewer GPU series than GPUs requested)"
@@ -150,15 +165,15 @@ def _one(obs: Observations, ev: Evaluation, ref: ServiceRef) -> Signals:
         coverage = min(coverage, gpu_coverage)
         problems += gpu_problems
     problems += _pod_problems(obs, ev, ref)
-    base = Signals(ref=ref, at=ev.at, window=ev.window, state=SignalState.UNKNOWN, gpus=gpus,
-                   coverage_seconds=coverage)
     if problems:
-        return replace(base, reason="; ".join(problems))
+        return Signals(ref=ref, at=ev.at, window=ev.window, state=SignalState.UNKNOWN,
+                       gpus=gpus, coverage_seconds=coverage, reason="; ".join(problems))
     last = obs.last_request.get(ref)
     since = None if last is None else max(0.0, ev.at.timestamp() - last)
-    return replace(base, state=SignalState.KNOWN, requests=obs.requests[ref],
-                    seconds_since_last_request=since, gpu_utilization_max=obs.gpu_max.get(ref),
-                    gpu_utilization_mean=obs.gpu_mean.get(ref), recent=_recent(obs, ev, ref))
+    return Signals(ref=ref, at=ev.at, window=ev.window, state=SignalState.KNOWN, gpus=gpus,
+                   coverage_seconds=coverage, requests=obs.requests[ref],
+                   seconds_since_last_request=since, gpu_utilization_max=obs.gpu_max.get(ref),
+                   gpu_utilization_mean=obs.gpu_mean.get(ref), recent=_recent(obs, ev, ref))
 
 
 def _recent(obs: Observations, ev: Evaluation, ref: ServiceRef) -> RecentActivity | None:

@@ -133,7 +133,7 @@ def best_device(gpu: GpuPreset, per_window: Callable[[str], str]) -> str:
     return f"max {by_workload(gpu_mapping(gpu))} ({per_window(_device_steps(gpu))})"
 
 
-def _shortfall(needed: str, had: str, *, signal: str, pods: str) -> str:
+def shortfall(needed: str, had: str, *, signal: str, pods: str) -> str:
     """Pods where ``needed - had > 0``, mapped to their ISVC, tagged ``signal``.
 
     One ``sum`` over both parts tagged apart: each is read once, and a pod with no
@@ -150,7 +150,7 @@ def _shortfall(needed: str, had: str, *, signal: str, pods: str) -> str:
 
 def missing(gpu: GpuPreset, per_window: Callable[[str], str], *, pods: str) -> str:
     """Pods whose GPU data falls short of what they held, as coverage rows."""
-    return _shortfall(held(per_window), seen(gpu, per_window), signal=GPU_POD_MISSING,
+    return shortfall(held(per_window), seen(gpu, per_window), signal=GPU_POD_MISSING,
                       pods=pods)
 
 
@@ -173,7 +173,7 @@ def requests_missing(counters: tuple[Source, ...], per_window: Callable[[str], s
         steps = _union([_steps_of(s.selector) for s in group])
         best = f"max {by_workload(mapping)} ({per_window(steps)})"
         parts.append(set_label(to_pod(best, mapping), target="reclaimer_source", value=str(i)))
-    return _shortfall(life, f"max {_POD_KEYS} ({_union(parts)})", signal=REQUESTS_POD_MISSING,
+    return shortfall(life, f"max {_POD_KEYS} ({_union(parts)})", signal=REQUESTS_POD_MISSING,
                       pods=pods)
 
 
@@ -201,4 +201,4 @@ def silent(gpu: GpuPreset, *, pods: str) -> str:
     devices = f"sum {by_workload(mapping)} ({present})"
     had = f"sum {_POD_KEYS} ({to_pod(devices, mapping)})"
     needed = f"sum {_POD_KEYS} (max by (namespace, pod, container, resource) ({HOLDING}))"
-    return _shortfall(needed, had, signal=GPU_POD_SILENT, pods=pods)
+    return shortfall(needed, had, signal=GPU_POD_SILENT, pods=pods)

@@ -68,6 +68,7 @@ from reclaimer.signals.pods import (
 )
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
+from reclaimer.signals.recorded import Recorded, normalized, rules_check
 from reclaimer.signals.settings import PrometheusSettings
 from reclaimer.signals.windows import fold, split
 
@@ -81,10 +82,13 @@ class PrometheusSignals:
 
     def __init__(self, settings: PrometheusSettings, *,
                  monotonic: Callable[[], float] = time.monotonic,
-                 on_partial: Callable[[str], None] | None = None) -> None:
+                 on_partial: Callable[[str], None] | None = None,
+                 on_fallback: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self._monotonic = monotonic
         self._on_partial = on_partial
+        self._on_fallback = on_fallback
+        self._falling_back = False
         self._durations: deque[float] = deque(maxlen=KEPT_DURATIONS)
         if settings.tls.insecure_skip_verify:
             # Said once here, not by urllib3 at every query.
@@ -103,7 +107,8 @@ class PrometheusSignals:
         return self.queries_for((window,))
 
     def queries_for(self, windows: Sequence[timedelta], *,
-                    recent: timedelta | None = None) -> dict[Query, str]:
+                    recent: timedelta | None = None,
+                    recorded: bool | None = None) -> dict[Query, str]:
         """One query per signal, whatever the number of windows.
 
         A query whose text is the same for every window (last request, freshness, GPU
@@ -119,8 +124,12 @@ class PrometheusSignals:
         spans = self._spans(with_recent, recent)
         longest = spans[max(windows)]
         s = self.settings
-        built = build(s.requests, s.gpu, windows if len(windows) > 1 else None,
-                      gpu_max_windows=with_recent if len(with_recent) > 1 else None)
+        if recorded if recorded is not None else s.mode == "recorded":
+            built = Recorded(s.requests, s.gpu, step=s.resolution, horizon=longest.horizon,
+                             recent=recent).build(windows, gpu_max_windows=with_recent)
+        else:
+            built = build(s.requests, s.gpu, windows if len(windows) > 1 else None,
+                          gpu_max_windows=with_recent if len(with_recent) > 1 else None)
         out = {q: render(text, longest, pod_labels=s.pod_labels, isvc_label=s.isvc_label)
                for q, text in built.items()}
         for q, template in self._templates.items():
@@ -162,16 +171,50 @@ class PrometheusSignals:
         deadline = time.monotonic() + self.settings.timeout.total_seconds()
         windows = sorted(set(windows))
         recent = recent or windows[0]
-        queries = self.queries_for(windows, recent=recent)
-        if self._pool is None:
-            rows = {q: self._query(q, text, at=at, deadline=deadline)
-                    for q, text in queries.items()}
-        else:
-            rows = self._in_parallel(self._pool, queries, at=at, deadline=deadline)
+        rows = self._ask(self.queries_for(windows, recent=recent), at=at, deadline=deadline)
+        if self.settings.mode == "recorded":
+            rows = self._recorded_or_raw(rows, at=at, windows=windows, recent=recent,
+                                         deadline=deadline)
         parts = split(rows, sorted({*windows, recent}))
         recent_peak = _keyed(parts[recent][Query.GPU_MAX])
         return {w: assemble(observations(parts[w], recent_gpu_max=recent_peak),
                             self._evaluation(at, w, recent)) for w in windows}
+
+    def _ask(self, queries: dict[Query, str], *, at: datetime,
+             deadline: float) -> dict[Query, list[Row]]:
+        if self._pool is None:
+            return {q: self._query(q, text, at=at, deadline=deadline)
+                    for q, text in queries.items()}
+        return self._in_parallel(self._pool, queries, at=at, deadline=deadline)
+
+    def _recorded_or_raw(self, rows: dict[Query, list[Row]], *, at: datetime,
+                         windows: Sequence[timedelta], recent: timedelta,
+                         deadline: float) -> dict[Query, list[Row]]:
+        """The recorded answer when the rules ran throughout the horizon; else the raw one.
+
+        Absent rules, rules installed less than a horizon ago, or a missed evaluation
+        (a restart, an overloaded rule group) are told by the rules' own heartbeat;
+        the raw queries are then asked within what is left of the timeout. Logged when
+        it starts and stops, counted every time (``on_fallback``).
+        """
+        s = self.settings
+        horizon = max(s.last_request_horizon, *windows)
+        check = rules_check(rows[Query.COVERAGE])
+        if check.complete(at=at.timestamp(), horizon=horizon, step=s.resolution):
+            if self._falling_back:
+                log.info("recording rules complete again: using the recorded signals")
+                self._falling_back = False
+            return normalized(rows, check, at=at, windows=sorted({*windows, recent}),
+                              step=s.resolution)
+        if not self._falling_back:
+            log.warning("recording rules absent or incomplete over the last %s (evaluations "
+                        "%s, newest %s): asking the raw queries until they are complete",
+                        horizon, check.evaluations, check.newest)
+            self._falling_back = True
+        if self._on_fallback is not None:
+            self._on_fallback()
+        raw = self.queries_for(windows, recent=recent, recorded=False)
+        return self._ask(raw, at=at, deadline=deadline)
 
     def _evaluation(self, at: datetime, window: timedelta, recent: timedelta) -> Evaluation:
         return Evaluation(at=at, window=window, step=self.settings.resolution,

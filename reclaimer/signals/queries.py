@@ -150,19 +150,19 @@ _BUSY = "max_over_time(timestamp(SEL > 0)[{{recent}}:{{step}}])"
 # samples after the last step are in no step: up to a step of the newest traffic. An
 # instant lookup at the tick itself closes that gap; it reports the newest sample's
 # time (never earlier than the change), tagged apart so ``or`` keeps both.
-_CHANGED_NOW = ('label_replace(timestamp(SEL) and ((SEL - (SEL offset {{step}} or SEL * 0)) != 0),'
+CHANGED_NOW = ('label_replace(timestamp(SEL) and ((SEL - (SEL offset {{step}} or SEL * 0)) != 0),'
                 ' "reclaimer_part", "now", "", "")')
-_BUSY_NOW = 'label_replace(timestamp(SEL) and (SEL > 0), "reclaimer_part", "now", "", "")'
+BUSY_NOW = 'label_replace(timestamp(SEL) and (SEL > 0), "reclaimer_part", "now", "", "")'
 _BUSY_EARLIER = ("clamp_max(max_over_time(timestamp(max_over_time(SEL[{{coarse_range}}]) > 0)"
                  "[{{horizon}}:{{coarse_step}}]), time() - {{recent_seconds}})")
 
 
 def last_request(preset: RequestPreset) -> str:
-    changed = f"{_CHANGED_NOW} or {_CHANGED} or {_CHANGED_EARLIER}"
+    changed = f"{CHANGED_NOW} or {_CHANGED} or {_CHANGED_EARLIER}"
     parts = [_each(preset.counters, changed, kind="counter", pods="{{isvc_pods_horizon}}",
                    reduce="max")]
     if preset.in_flight:
-        busy = f"{_BUSY_NOW} or {_BUSY} or {_BUSY_EARLIER}"
+        busy = f"{BUSY_NOW} or {_BUSY} or {_BUSY_EARLIER}"
         parts.append(_each(preset.in_flight, busy, kind="in-flight",
                                 pods="{{isvc_pods_horizon}}", reduce="max"))
     return f"max {BY_ISVC} ({_union(parts)})"
@@ -212,11 +212,15 @@ def coverage(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = 
                    pods=pods)
     per_pod = [pods_module.missing(gpu, per_window, pods=pods),
                pods_module.requests_missing(requests_preset.counters, per_window, pods=pods)]
-    moved = set_label("max by (namespace, isvc, pod) ({{isvc_pods_moved}})", target="signal",
-                      value=pods_module.POD_MOVED)
     return _union([_presence(requests_preset.counters, "requests", windows),
                    set_label(f"max {BY_ISVC} ({best})", target="signal", value="gpu"),
-                   *(part for part in per_pod if part is not None), moved])
+                   *(part for part in per_pod if part is not None), moved_pods_row()])
+
+
+def moved_pods_row() -> str:
+    """Pods relabelled between ISVCs within the horizon, as coverage rows (each unknown)."""
+    return set_label("max by (namespace, isvc, pod) ({{isvc_pods_moved}})", target="signal",
+                     value=pods_module.POD_MOVED)
 
 
 def freshness(requests_preset: RequestPreset, gpu: GpuPreset) -> str:

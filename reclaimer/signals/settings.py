@@ -7,6 +7,7 @@
       timeout: 10s                  # the whole evaluation, every query together
       queryTimeout: 10s             # sent to Prometheus as ?timeout= (default: timeout)
       signals: {requests: knative, gpu: dcgm}     # preset names, or {query: SELECTOR}
+                                    # mode: raw | recorded (read the recording rules)
       templates: {requests: "..."}  # replace any generated query (tokens: {{window}} ...)
       podLabels: kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}
       isvcLabel: label_serving_kserve_io_inferenceservice
@@ -57,7 +58,8 @@ _DURATION = re.compile(
 _TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _SCALARS = {"url", "timeout", "queryTimeout", "podLabels", "isvcLabel", "resolution",
             "lastRequestHorizon", "maxSampleAge", "signalsRequests", "signalsGpu",
-            "concurrency", "bearerTokenFile", "caFile"}
+            "concurrency", "bearerTokenFile", "caFile", "signalsMode"}
+MODES = ("raw", "recorded")
 _SECTIONS = {"signals", "templates", *CLIENT_KEYS}
 
 
@@ -68,6 +70,7 @@ class PrometheusSettings:
     query_timeout: timedelta | None = None
     requests: RequestPreset = REQUEST_PRESETS["knative"]
     gpu: GpuPreset = GPU_PRESETS["dcgm"]
+    mode: str = "raw"  # or "recorded": read `rules.py`'s series, raw when they are absent
     templates: Mapping[str, str] = field(default=EMPTY)
     pod_labels: str = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
     isvc_label: str = "label_serving_kserve_io_inferenceservice"
@@ -126,10 +129,13 @@ def _signals(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     if not isinstance(section, Mapping):
         raise ConfigInvalid(key=f"{prefix}.signals", message="must be a mapping")
     for key in section:
-        if key not in {"requests", "gpu"}:
+        if key not in {"requests", "gpu", "mode"}:
             raise ConfigInvalid(key=f"{prefix}.signals.{key}",
-                                message="unknown signal (requests or gpu)")
+                                message="unknown signal (requests, gpu or mode)")
     parsed: dict[str, Any] = {}
+    mode = section.get("mode", data.get("signalsMode"))
+    if mode is not None:
+        parsed["mode"] = _mode(f"{prefix}.signals.mode", mode, section, data)
     requests = section.get("requests", data.get("signalsRequests"))
     if requests is not None:
         parsed["requests"] = _choose(f"{prefix}.signals.requests", requests,
@@ -138,6 +144,28 @@ def _signals(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     if gpu is not None:
         parsed["gpu"] = _choose(f"{prefix}.signals.gpu", gpu, GPU_PRESETS, custom_gpu)
     return parsed
+
+
+def _mode(key: str, value: object, section: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    """``recorded`` reads the shipped rules, which exist for the built-in presets only."""
+    if value not in MODES:
+        raise ConfigInvalid(key=key, message=f"{value!r} must be one of {', '.join(MODES)}")
+    custom = [name for name in ("requests", "gpu")
+              if isinstance(section.get(name), Mapping)]
+    if value == "recorded" and custom:
+        raise ConfigInvalid(key=key, message=f"recorded needs a built-in preset for "
+                                             f"signals.{custom[0]} (the rules record presets)")
+    if value == "recorded" and data.get("resolution") is not None and \
+            parse_duration("resolution", data["resolution"]) != timedelta(minutes=1):
+        raise ConfigInvalid(key=key, message="recorded needs resolution 1m (the rules' interval)")
+    defaults = PrometheusSettings()
+    changed = [k for k, v in (("podLabels", defaults.pod_labels),
+                              ("isvcLabel", defaults.isvc_label))
+               if data.get(k) is not None and str(data[k]).strip() != v]
+    if value == "recorded" and changed:
+        raise ConfigInvalid(key=key, message=f"recorded needs the default {changed[0]} "
+                                             "(the rules' pod map uses it)")
+    return str(value)
 
 
 def _choose(key: str, value: object, presets: Mapping[str, Any], custom: Any) -> Any:

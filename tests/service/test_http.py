@@ -75,3 +75,11 @@ def test_metrics_counts_partial_answers_by_query(
     metrics.count_partial_answer("gpu_max")
     text = _get(probe.port, "/metrics")[1].decode()
     assert 'reclaimer_prometheus_partial_answers_total{query="gpu_max"} 2.0' in text
+
+
+def test_metrics_counts_recorded_fallbacks(server: tuple[ProbeServer, ServiceMetrics]) -> None:
+    probe, metrics = server
+    for _ in range(3):
+        metrics.count_recorded_fallback()
+    text = _get(probe.port, "/metrics")[1].decode()
+    assert "reclaimer_prometheus_recorded_fallbacks_total 3.0" in text

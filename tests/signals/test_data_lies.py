@@ -9,13 +9,17 @@ Real Prometheus 2.42, promtool backfill, scrapes every 30 s, kube-state-metrics 
 - ``ksm-only``: kube-state-metrics lists a running GPU pod no other series mentions.
 - ``twin`` in two namespaces, same pod names: one namespace's unscraped pod does not
   borrow the other's data.
+Every test runs in both signal modes (``raw`` and ``recorded``, the shipped recording
+rules backfilled with promtool over the same data) and expects the same answer.
+
 - ``late``: a request 25 s before a tick that falls between two resolution steps (the
   loop ticks at whatever second its clock says); no step of the subquery has seen it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +29,7 @@ from reclaimer.model import IdleRule, ServiceRef, Signals, SignalState
 from reclaimer.policy.idle import Verdict, judge_busy_at_stop, judge_idle, judge_traffic
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
-from tests.fixtures.prometheus import OpenMetrics
+from tests.fixtures.prometheus import OpenMetrics, running_prometheus_with_rules
 from tests.policy.decide_builders import idle_only, svc
 from tests.signals.render import ISVC_LABEL
 from tests.signals.scenarios import AT, WINDOW
@@ -37,6 +41,11 @@ LOOKBACK = timedelta(minutes=5)
 # A tick 50 s after a whole minute; the late request is scraped 20 s before it.
 LATE_AT = AT + timedelta(seconds=50)
 LATE_REQUEST = AT + timedelta(seconds=30)
+# Every fixture is asked in both modes, on one Prometheus holding the rules' series too;
+# evaluated 17 s past each minute (a live rule group's phase is arbitrary).
+MODES = [pytest.param("raw", id="raw"), pytest.param("recorded", id="recorded")]
+RULES_FROM = START + timedelta(minutes=6, seconds=17)
+RULES_TO = LATE_AT + timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -144,24 +153,50 @@ def _world(isvcs: dict[tuple[str, str], tuple[Pod, ...]]) -> OpenMetrics:
     return om
 
 
-@pytest.fixture(scope="module")
-def url(prometheus_factory: Callable[[OpenMetrics], str]) -> str:
-    return prometheus_factory(_world(ISVCS))
+@dataclass(frozen=True)
+class Target:
+    """A Prometheus holding a world and the shipped rules' series, and the mode to ask."""
+
+    url: str
+    mode: str
 
 
 @pytest.fixture(scope="module")
-def moved_url(prometheus_factory: Callable[[OpenMetrics], str]) -> str:
-    return prometheus_factory(_world(MOVED))
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(running_prometheus_with_rules(
+            _world(isvcs), tmp_path_factory.mktemp("prometheus"), start=RULES_FROM,
+            end=RULES_TO)) for name, isvcs in (("main", ISVCS), ("moved", MOVED))}
 
 
-def _fetch(url: str, ref: ServiceRef, *, preset: str = "knative", at: datetime = AT,
+@pytest.fixture(scope="module", params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def url(worlds: dict[str, str], mode: str) -> Target:
+    return Target(worlds["main"], mode)
+
+
+@pytest.fixture
+def moved_url(worlds: dict[str, str], mode: str) -> Target:
+    return Target(worlds["moved"], mode)
+
+
+def _fetch(target: Target, ref: ServiceRef, *, preset: str = "knative", at: datetime = AT,
            window: timedelta = WINDOW) -> Signals:
-    settings = PrometheusSettings.from_mapping({"url": url, "signals": {"requests": preset}})
-    source = PrometheusSignals(settings)
+    """One evaluation in ``target.mode``; the recorded mode must not have fallen back."""
+    settings = PrometheusSettings.from_mapping(
+        {"url": target.url, "signals": {"requests": preset, "mode": target.mode}})
+    fallbacks: list[None] = []
+    source = PrometheusSignals(settings, on_fallback=lambda: fallbacks.append(None))
     try:
-        return source.fetch_windows(at=at, windows=[window], recent=LOOKBACK)[window][ref]
+        got = source.fetch_windows(at=at, windows=[window], recent=LOOKBACK)[window][ref]
     finally:
         source.close()
+    assert fallbacks == []
+    return got
 
 
 PRESETS = [pytest.param("knative", id="requests-by-name"),
@@ -169,37 +204,37 @@ PRESETS = [pytest.param("knative", id="requests-by-name"),
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_pod_evicted_after_its_scrapes_stopped_still_had_to_be_covered(url: str,
+def test_pod_evicted_after_its_scrapes_stopped_still_had_to_be_covered(url: Target,
                                                                        preset: str) -> None:
     got = _fetch(url, ServiceRef("ml", "evicted-busy"), preset=preset)
     assert (got.state, "pod evicted-busy-predictor-b" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
 
 
-def test_time_sliced_gpu_resource_pod_unscraped_is_unknown(url: str) -> None:
+def test_time_sliced_gpu_resource_pod_unscraped_is_unknown(url: Target) -> None:
     got = _fetch(url, ServiceRef("ml", "shared"))
     assert (got.state, "pod shared-predictor-b: no GPU data" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
 
 
-def test_pod_moved_between_isvcs_does_not_blind_every_other_service(moved_url: str) -> None:
+def test_pod_moved_between_isvcs_does_not_blind_every_other_service(moved_url: Target) -> None:
     assert _fetch(moved_url, ServiceRef("ml", "bystander")).state is SignalState.KNOWN
 
 
 @pytest.mark.parametrize("name", ["moved-from", "moved-to"])
-def test_pod_moved_between_isvcs_makes_both_unknown(moved_url: str, name: str) -> None:
+def test_pod_moved_between_isvcs_makes_both_unknown(moved_url: Target, name: str) -> None:
     got = _fetch(moved_url, ServiceRef("ml", name))
     assert (got.state, "pod moved-predictor-a: labelled for more than one ISVC" in (
         got.reason or "")) == (SignalState.UNKNOWN, True)
 
 
-def test_gpu_scraped_twice_does_not_stand_for_a_gpu_never_seen(url: str) -> None:
+def test_gpu_scraped_twice_does_not_stand_for_a_gpu_never_seen(url: Target) -> None:
     got = _fetch(url, ServiceRef("ml", "doubled"))
     assert (got.state, "pod doubled-predictor-a: no GPU data" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
 
 
-def test_gpu_pod_silent_for_over_5_minutes_at_an_unaligned_tick_is_unknown(url: str) -> None:
+def test_gpu_pod_silent_for_over_5_minutes_at_an_unaligned_tick_is_unknown(url: Target) -> None:
     """Its last sample (5 m 20 s old) is beyond the instant lookback, yet the last step
     (12:00, 50 s before the tick) still sees it: every step is covered."""
     got = _fetch(url, ServiceRef("ml", "silent"), at=LATE_AT)
@@ -208,13 +243,13 @@ def test_gpu_pod_silent_for_over_5_minutes_at_an_unaligned_tick_is_unknown(url: 
 
 
 def test_one_kube_state_metrics_replica_stuck_at_pending_does_not_excuse_a_running_pod(
-        url: str) -> None:
+        url: Target) -> None:
     got = _fetch(url, ServiceRef("ml", "stuck-replica"))
     assert (got.state, "pod stuck-replica-predictor-b: no GPU data" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
 
 
-def test_running_gpu_pod_known_only_to_kube_state_metrics_is_unknown(url: str) -> None:
+def test_running_gpu_pod_known_only_to_kube_state_metrics_is_unknown(url: Target) -> None:
     got = _fetch(url, ServiceRef("ml", "ksm-only"))
     assert (got.state, "pod ksm-only-predictor-c: no GPU data" in (got.reason or "")) == (
         SignalState.UNKNOWN, True)
@@ -225,13 +260,13 @@ def test_running_gpu_pod_known_only_to_kube_state_metrics_is_unknown(url: str) -
     pytest.param("other", SignalState.KNOWN, id="namespace-with-both-pods-scraped"),
 ])
 def test_same_isvc_and_pod_names_in_two_namespaces_are_judged_apart(
-        url: str, namespace: str, state: SignalState) -> None:
+        url: Target, namespace: str, state: SignalState) -> None:
     assert _fetch(url, ServiceRef(namespace, "twin")).state is state
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_request_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
-        url: str, preset: str) -> None:
+        url: Target, preset: str) -> None:
     got = _fetch(url, ServiceRef("ml", "late"), preset=preset, at=LATE_AT)
     since = got.seconds_since_last_request
     assert (got.state, since is not None and since <= 60) == (SignalState.KNOWN, True)
@@ -239,7 +274,7 @@ def test_request_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
 
 @pytest.mark.parametrize("judge", ["idle", "busy-at-stop"])
 def test_gpu_pod_missing_from_kube_state_metrics_but_seen_by_the_api_is_unknown(
-        url: str, judge: str) -> None:
+        url: Target, judge: str) -> None:
     """A kube-state-metrics shard is down: pod B (busy) is in no series that names its
     ISVC, so only pod A's flat data is joined; the API's pods say the service holds 2 GPUs."""
     ref = ServiceRef("ml", "unlisted")
@@ -255,13 +290,13 @@ def test_gpu_pod_missing_from_kube_state_metrics_but_seen_by_the_api_is_unknown(
 
 
 def test_request_in_flight_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
-        url: str) -> None:
+        url: Target) -> None:
     got = _fetch(url, ServiceRef("ml", "late-vllm"), preset="vllm", at=LATE_AT)
     since = got.seconds_since_last_request
     assert (got.state, since is not None and since <= 60) == (SignalState.KNOWN, True)
 
 
-def test_request_after_the_last_resolution_step_blocks_the_idle_stop(url: str) -> None:
+def test_request_after_the_last_resolution_step_blocks_the_idle_stop(url: Target) -> None:
     got = _fetch(url, ServiceRef("ml", "late"), at=LATE_AT)
     rule = IdleRule(after=WINDOW, max_requests=5)
     service = svc("late", ref=ServiceRef("ml", "late"))
@@ -269,7 +304,7 @@ def test_request_after_the_last_resolution_step_blocks_the_idle_stop(url: str) -
     assert verdict.verdict is Verdict.BUSY
 
 
-def test_request_after_the_last_resolution_step_defers_a_schedule_stop(url: str) -> None:
+def test_request_after_the_last_resolution_step_defers_a_schedule_stop(url: Target) -> None:
     got = _fetch(url, ServiceRef("ml", "late"), at=LATE_AT)
     verdict = judge_traffic(got, lookback=LOOKBACK, now=LATE_AT, gpus=1)
     assert verdict.verdict is Verdict.BUSY

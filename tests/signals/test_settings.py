@@ -94,3 +94,33 @@ def test_environment_spelling_reaches_the_section() -> None:
     settings = PrometheusSettings.from_mapping(config.prometheus)
     assert (settings.requests, settings.query_timeout) == (
         REQUEST_PRESETS["triton"], timedelta(seconds=5))
+
+
+@pytest.mark.parametrize(("data", "mode"), [
+    pytest.param({}, "raw", id="default-raw"),
+    pytest.param({"signals": {"mode": "recorded"}}, "recorded", id="recorded"),
+    pytest.param({"signalsMode": "recorded"}, "recorded", id="flat-env-spelling"),
+])
+def test_signals_mode_is_parsed(data: dict[str, Any], mode: str) -> None:
+    assert PrometheusSettings.from_mapping(data).mode == mode
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    pytest.param({"signals": {"mode": "fast"}}, "must be one of raw, recorded", id="unknown"),
+    pytest.param({"signals": {"mode": "recorded", "gpu": {"query": "my_gpu"}}},
+                 "built-in preset for signals.gpu", id="custom-preset"),
+    pytest.param({"signals": {"mode": "recorded"}, "resolution": "30s"},
+                 "resolution 1m", id="resolution-not-the-rules-interval"),
+    pytest.param({"signals": {"mode": "recorded"}, "isvcLabel": "label_app"},
+                 "default isvcLabel", id="pod-map-label-not-the-rules"),
+])
+def test_signals_mode_refuses_what_the_rules_cannot_serve(data: dict[str, Any],
+                                                          message: str) -> None:
+    with pytest.raises(ConfigInvalid) as caught:
+        PrometheusSettings.from_mapping(data)
+    assert (caught.value.key, message in str(caught.value)) == ("prometheus.signals.mode", True)
+
+
+def test_signals_mode_from_the_environment() -> None:
+    config = load_settings(None, env={"RECLAIMER_PROMETHEUS_SIGNALS_MODE": "recorded"})
+    assert PrometheusSettings.from_mapping(config.prometheus).mode == "recorded"

@@ -1,0 +1,300 @@
+"""The ``recorded`` mode's queries: the same seven, reading the recording rules (`rules.py`).
+
+Where the raw queries run a subquery over every raw series, these read one recorded
+series per workload over the window; the pod join, the moved-pod check, freshness and
+the GPU count are the raw queries' own (instant lookups, no subquery). Judged by the
+same `assemble`, and never less strict than the raw queries:
+
+- coverage counts rule evaluations with data over the window plus one interval
+  (``window + step``): a raw step without data has an evaluation at most a minute
+  before it, and presence looks 4 m back where a raw step looks 5 m, so every gap the
+  raw grid sees is seen here; the counts are compared with the evaluations the rules
+  made (`Check`), not with the raw grid's steps;
+- the recorded span ends at the rules' last evaluation (up to two minutes before the
+  tick), so requests, the GPU peak and the last request add the last two minutes from
+  the raw series (``tail``): counted twice at worst, never missed;
+- the last request is reported a step later than the evaluation that saw it
+  (``+ step``), and beyond the recent span rounded as the raw coarse grid rounds it:
+  never older than the raw queries' answer;
+- before the rules have run for the whole horizon without a missed evaluation, the
+  recorded answer is not used at all (`Check.complete`): the adapter asks the raw
+  queries instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reclaimer.signals import pods as pods_module
+from reclaimer.signals import rules
+from reclaimer.signals.answer import Row
+from reclaimer.signals.assemble import GPU, REQUESTS, expected_steps
+from reclaimer.signals.presets import GpuPreset, PodJoin, RequestPreset, Source
+from reclaimer.signals.promql import duration, quote, set_label
+from reclaimer.signals.queries import (
+    BY_ISVC,
+    COARSE_STEPS,
+    Query,
+    freshness,
+    gpus,
+    moved_pods_row,
+)
+from reclaimer.signals.windows import WINDOW_LABEL, window_value
+
+RULES_EVALUATIONS = "rules-evaluations"
+RULES_NEWEST = "rules-newest"
+SERVICE_SIGNALS = (REQUESTS, GPU)
+BY_POD = f"by (namespace, isvc, pod, {WINDOW_LABEL})"
+GPU_RECORDS = (rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG)
+LAG_STEPS = 2  # the rules' newest evaluation may be this many steps old (it takes time)
+Windows = Sequence[timedelta]
+
+
+def _union(parts: list[str]) -> str:
+    return " or ".join(f"({p})" for p in parts)
+
+
+def _sel(record: str, **labels: str) -> str:
+    matchers = ",".join(f"{k}={quote(v)}" for k, v in labels.items())
+    return f"{record}{{{matchers}}}"
+
+
+def _per_window(build: Callable[[timedelta], str], windows: Windows) -> str:
+    return _union([set_label(build(w), target=WINDOW_LABEL, value=window_value(w))
+                   for w in windows])
+
+
+def _tagged(expr: str, part: str) -> str:
+    return set_label(expr, target="reclaimer_part", value=part)
+
+
+def _raw_now(source: Source, expr: str, reduce: str) -> str:
+    """A raw instant term per workload, mapped through the recorded pod map (cheap)."""
+    keys = rules.by(rules.workload_labels(source.mapping))
+    return rules.to_isvc(f"{reduce} {keys} ({expr.replace('SEL', source.selector)})",
+                         source.mapping)
+
+
+# The last two minutes from the raw series (the rules' newest evaluation may be that old):
+# counter deltas (or the value of a new or reset series), a change of a counter or an
+# in-flight gauge above 0 (its newest sample's time), the GPU peak.
+_DELTA_TAIL = "(SEL - SEL offset {tail}) >= 0 or SEL"
+_CHANGED_TAIL = "timestamp(SEL) and ((SEL - (SEL offset {tail} or SEL * 0)) != 0)"
+_BUSY_TAIL = "timestamp(SEL) and (max_over_time(SEL[{tail}]) > 0)"
+
+
+def _over(stat: str, rec: str, keys: str, *, also: str | None = None,
+          ) -> Callable[[timedelta], str]:
+    """``stat`` of ``rec`` over a window per ``keys`` (and ``also``'s rows, if any)."""
+    def build(window: timedelta) -> str:
+        inner = f"{stat}_over_time({rec}[{duration(window)}])"
+        return f"{stat} {keys} ({inner}{f' or {also}' if also else ''})"
+    return build
+
+
+def _same(text: str) -> Callable[[timedelta], str]:
+    return lambda _window: text
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The recorded queries of one evaluation; ``step`` is the rules' interval.
+
+    Recorded series carry ``namespace``, ``isvc`` and the workload already (the rules
+    join pods to ISVCs once a minute), so these queries read ranges and aggregate:
+    no label rewrite or pod join over every series at every evaluation.
+    """
+
+    requests_preset: RequestPreset
+    gpu: GpuPreset
+    step: timedelta
+    horizon: timedelta
+    recent: timedelta
+
+    def _tail(self) -> str:
+        return duration(self.step * LAG_STEPS)
+
+    def _range(self, window: timedelta) -> str:
+        return duration(window + self.step)
+
+    def _rec(self, record: str, source: str | None = None) -> str:
+        preset = self.gpu.name if record in GPU_RECORDS else self.requests_preset.name
+        if source is None:
+            return _sel(record, reclaimer_preset=preset)
+        return _sel(record, reclaimer_preset=preset, reclaimer_source=source)
+
+    def requests(self, windows: Windows) -> str:
+        """Recorded deltas over the window, plus the raw last two minutes (tail)."""
+        tail = self._tail()
+        parts = []
+        for i, s in enumerate(self.requests_preset.counters):
+            rec = self._rec(rules.REQUESTS_DELTA, f"counter-{i}")
+            raw = _tagged(_raw_now(s, _DELTA_TAIL.format(tail=tail), "sum"), f"tail-{i}")
+            parts.append(_per_window(_over("sum", rec, BY_ISVC), windows))
+            parts.append(_per_window(_same(raw), windows))
+        total = f"sum {BY_ISVC} ({_union([_tagged(p, str(n)) for n, p in enumerate(parts)])})"
+        if not self.requests_preset.in_flight:
+            return total
+        peaks = []
+        for i, s in enumerate(self.requests_preset.in_flight):
+            rec = self._rec(rules.REQUESTS_IN_FLIGHT, f"in-flight-{i}")
+            raw = _raw_now(s, f"max_over_time(SEL[{tail}])", "max")
+            peaks.append(_per_window(_over("max", rec, BY_ISVC, also=raw), windows))
+        peak = _tagged(f"max {BY_ISVC} ({_union(peaks)})", "in-flight")
+        return f"sum {BY_ISVC} ({_union([_tagged(total, 'counted'), peak])})"
+
+    def last_request(self) -> str:
+        """The rules' change times, a step later; the raw last two minutes."""
+        step = self.step.total_seconds()
+        coarse = self._coarse().total_seconds()
+        recent = self.recent.total_seconds()
+        newest = f"max by (namespace, isvc) (max_over_time(" \
+                 f"{self._rec(rules.REQUESTS_CHANGED)}[{duration(self.horizon + self.step)}]))"
+        near = f"(clamp_max({newest} + {step:g}, time()) > time() - {recent:g})"
+        far = f"clamp_max(floor(({newest} + {coarse + step:g}) / {coarse:g}) * {coarse:g}, " \
+              f"time() - {recent:g})"
+        tail = self._tail()
+        raw = [_raw_now(s, _CHANGED_TAIL.format(tail=tail), "max")
+               for s in self.requests_preset.counters]
+        raw += [_raw_now(s, _BUSY_TAIL.format(tail=tail), "max")
+                for s in self.requests_preset.in_flight]
+        tagged = [_tagged(r, f"tail-{n}") for n, r in enumerate(raw)]
+        return f"max {BY_ISVC} ({_union([f'{near} or {far}', *tagged])})"
+
+    def _coarse(self) -> timedelta:
+        return self.step * max(1, round(self.horizon / self.step / COARSE_STEPS))
+
+    def coverage(self, windows: Windows) -> str:
+        """Evaluations with data per signal, per-pod shortfalls, moved pods, the rules' check."""
+        return _union([self._presence(windows), self._gpu_presence(windows),
+                       self._gpu_missing(windows), *self._requests_missing(windows),
+                       moved_pods_row(), self._check()])
+
+    def _count(self, rec: str, reduce: str, keys: str, windows: Windows) -> str:
+        return _per_window(lambda w: f"{reduce} {keys} (count_over_time({rec}[{self._range(w)}]))",
+                           windows)
+
+    def _presence(self, windows: Windows) -> str:
+        groups = rules.mapping_groups(self.requests_preset.counters)
+        parts = [self._count(self._rec(rules.REQUESTS_PRESENT, str(i)), "max", BY_ISVC, windows)
+                 for i in range(len(groups))]
+        return set_label(f"max {BY_ISVC} ({_union(parts)})", target="signal", value="requests")
+
+    def _gpu_presence(self, windows: Windows) -> str:
+        best = self._count(self._rec(rules.GPU_DEVICE_PRESENT), "max", BY_ISVC, windows)
+        return set_label(best, target="signal", value="gpu")
+
+    def _shortfall(self, needed: str, had: str, signal: str) -> str:
+        both = _union([_tagged(needed, "needed"), _tagged(f"-({had})", "had")])
+        return set_label(f"sum {BY_POD} ({both}) > 0", target="signal", value=signal)
+
+    def _gpu_missing(self, windows: Windows) -> str:
+        held = _per_window(lambda w: f"sum {BY_POD} (sum_over_time({rules.POD_GPUS_HELD}"
+                                     f"[{self._range(w)}]))", windows)
+        seen = self._count(self._rec(rules.GPU_DEVICE_PRESENT), "sum", BY_POD, windows)
+        return self._shortfall(held, seen, pods_module.GPU_POD_MISSING)
+
+    def _requests_missing(self, windows: Windows) -> list[str]:
+        """GPU pods whose (pod-joined) request series fall short of the time they held it."""
+        joined = [i for i, (mapping, _) in
+                  enumerate(rules.mapping_groups(self.requests_preset.counters))
+                  if isinstance(mapping, PodJoin)]
+        if not joined:
+            return []
+        life = self._count(rules.POD_GPUS_HELD, "max", BY_POD, windows)
+        had = _union([self._count(self._rec(rules.REQUESTS_PRESENT, str(i)), "max", BY_POD,
+                                  windows) for i in joined])
+        return [self._shortfall(life, f"max {BY_POD} ({had})", pods_module.REQUESTS_POD_MISSING)]
+
+    def _check(self) -> str:
+        rec = rules.RULES_EVALUATED
+        count = f"count_over_time({rec}[{duration(self.horizon + self.step)}])"
+        return _union([set_label(count, target="signal", value=RULES_EVALUATIONS),
+                       set_label(f"timestamp({rec})", target="signal", value=RULES_NEWEST)])
+
+    def gpu_stat(self, stat: str, windows: Windows) -> str:
+        """Peak (with the raw last two minutes) or mean of the recorded per-minute values."""
+        if stat == "avg":
+            rec = self._rec(rules.GPU_UTIL_AVG)
+            return _per_window(lambda w: f"avg {BY_ISVC} (avg_over_time({rec}[{duration(w)}]))",
+                               windows)
+        rec = self._rec(rules.GPU_UTIL_MAX)
+        mapping = pods_module.gpu_mapping(self.gpu)
+        series = _union([f"{s.scale:g} * max_over_time({s.selector}[{self._tail()}])"
+                         if s.scale != 1 else f"max_over_time({s.selector}[{self._tail()}])"
+                         for s in self.gpu.sources])
+        tail = rules.to_isvc(f"max {rules.by(rules.workload_labels(mapping))} ({series})", mapping)
+        return _per_window(lambda w: f"max {BY_ISVC} (max_over_time({rec}[{duration(w)}]) or "
+                                     f"{_tagged(tail, 'tail')})", windows)
+
+    def build(self, windows: Windows, *, gpu_max_windows: Windows) -> dict[Query, str]:
+        """The seven query templates (tokens as in `queries.render`).
+
+        Freshness and the GPU count are the raw instant queries; freshness maps pods
+        through the recorded pod map.
+        """
+        fresh = freshness(self.requests_preset, self.gpu).replace("{{isvc_pods}}", rules.ISVC_POD)
+        return {
+            Query.REQUESTS: self.requests(windows),
+            Query.LAST_REQUEST: self.last_request(),
+            Query.COVERAGE: self.coverage(windows),
+            Query.FRESHNESS: fresh,
+            Query.GPU_MAX: self.gpu_stat("max", gpu_max_windows),
+            Query.GPU_MEAN: self.gpu_stat("avg", windows),
+            Query.GPUS: gpus(),
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the coverage query says of the rules: evaluations over the horizon, the newest."""
+
+    evaluations: float | None
+    newest: float | None
+
+    def complete(self, *, at: float, horizon: timedelta, step: timedelta) -> bool:
+        """Every evaluation since ``at - horizon - step`` is there, the newest is recent."""
+        if self.evaluations is None or self.newest is None:
+            return False
+        step_s = step.total_seconds()
+        if at - self.newest > LAG_STEPS * step_s:
+            return False
+        return self.evaluations >= self.expected(at=at, span=horizon + step, step=step)
+
+    def expected(self, *, at: float, span: timedelta, step: timedelta) -> int:
+        """Evaluations in ``[at - span, at]``, one a step, the last at ``newest``."""
+        assert self.newest is not None
+        return math.floor((self.newest - (at - span.total_seconds())) / step.total_seconds()) + 1
+
+
+def rules_check(coverage: Sequence[Row]) -> Check:
+    """The rules' heartbeat rows of a recorded coverage answer (no service labels)."""
+    found = {row.signal: row.value for row in coverage
+             if row.signal in (RULES_EVALUATIONS, RULES_NEWEST)}
+    return Check(evaluations=found.get(RULES_EVALUATIONS), newest=found.get(RULES_NEWEST))
+
+
+def normalized(rows: Mapping[Query, list[Row]], check: Check, *, at: datetime,
+               windows: Sequence[timedelta], step: timedelta) -> dict[Query, list[Row]]:
+    """Coverage in the raw grid's steps: evaluations with data over those made.
+
+    `assemble` compares coverage with the raw grid's steps; a service whose data was
+    there at every evaluation gets all of them, one that missed any gets the share.
+    Per-pod rows (GPU-steps short) are counts of evaluations already.
+    """
+    by_value = {window_value(w): w for w in windows}
+    out = dict(rows)
+    scaled = []
+    for row in rows[Query.COVERAGE]:
+        if row.signal in SERVICE_SIGNALS:
+            window = by_value[row.window] if row.window is not None else windows[0]
+            made = check.expected(at=at.timestamp(), span=window + step, step=step)
+            full = expected_steps(at, window, step)
+            scaled.append(row._replace(value=full * min(1.0, row.value / max(made, 1))))
+        else:
+            scaled.append(row)
+    out[Query.COVERAGE] = scaled
+    return out

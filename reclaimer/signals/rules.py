@@ -1,0 +1,212 @@
+"""Recording rules that precompute, once a minute, what the raw queries' subqueries compute.
+
+At 10,000 ISVCs most of an evaluation is Prometheus re-reading every raw series at every
+step of the coverage and last-request subqueries (docs/signals.md, "When evaluations are
+slow"). These rules do one step's work per minute instead, reduced per workload (a pod,
+or a named service with all its pods), and the ``recorded`` mode (`recorded.py`) reads
+one recorded series per workload over the window. The pod join to the ISVC stays in
+the queries: it must see pods that went away inside the window and leave out pods that
+moved between ISVCs (`queries.isvc_pods`), which an instant rule cannot.
+
+Every rule is evaluated at the group's evaluation time ``t`` (interval 1 m, which must
+equal ``prometheus.resolution``):
+
+- ``requests_delta``: per series ``v(t) - v(t - 1m)``, or ``v(t)`` when the series is new
+  or was reset (the new-series trap and resets counted like ``increase``, never lost);
+- ``requests_changed``: ``t`` if a counter changed since ``t - 1m`` (or an in-flight
+  gauge is above 0), as the raw last-request subquery asks at each step;
+- ``requests_present``: series with a sample in the last **4** minutes (not the 5 of an
+  instant lookup): a step of the raw grid sits between two evaluations at most a minute
+  apart, so a gap the raw coverage sees is never hidden by the phase of the rules;
+- ``gpu_device_present``: the same per GPU device (index, UUID, MIG instance);
+- ``pod_gpus_held``: the GPUs each pod held at ``t`` (requested, not pending or terminal);
+- ``gpu_util_max``/``gpu_util_avg``: the last minute's peak and mean per workload;
+- ``rules_evaluated``: written last, 1 at every evaluation: the recorded mode counts it
+  over the horizon and uses the rules only when no evaluation is missing.
+
+`rule_groups` covers every built-in preset, so one file serves any configuration; a
+preset's rules whose series do not exist record nothing and cost one index lookup.
+``python -m reclaimer.signals.rules`` prints the file the chart and
+``deploy/prometheus/reclaimer-rules.yaml`` ship (a test keeps them identical).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+
+from reclaimer.signals import pods as pods_module
+from reclaimer.signals.presets import (
+    GPU_PRESETS,
+    REQUEST_PRESETS,
+    GpuPreset,
+    NameMap,
+    PodJoin,
+    RequestPreset,
+    Source,
+)
+from reclaimer.signals.promql import copy_label, extract_label
+from reclaimer.signals.queries import isvc_pods
+
+PODS_GROUP = "reclaimer.pods"
+GROUP = "reclaimer.signals"
+INTERVAL = "1m"
+POD_MAP_SPAN = "1h"  # pods seen this far back still map their data (the default horizon)
+FRESH_SECONDS = 240  # presence looks 4 m back, a minute less than an instant lookup
+PREFIX = "reclaimer:"
+ISVC_POD = f"{PREFIX}isvc_pod:1h"
+REQUESTS_DELTA = f"{PREFIX}requests_delta:1m"
+REQUESTS_IN_FLIGHT = f"{PREFIX}requests_in_flight_max:1m"
+REQUESTS_CHANGED = f"{PREFIX}requests_changed:1m"
+REQUESTS_PRESENT = f"{PREFIX}requests_present:1m"
+GPU_DEVICE_PRESENT = f"{PREFIX}gpu_device_present:1m"
+POD_GPUS_HELD = f"{PREFIX}pod_gpus_held:1m"
+GPU_UTIL_MAX = f"{PREFIX}gpu_util_max:1m"
+GPU_UTIL_AVG = f"{PREFIX}gpu_util_avg:1m"
+RULES_EVALUATED = f"{PREFIX}rules_evaluated:1m"
+PRESET_LABEL = "reclaimer_preset"
+SOURCE_LABEL = "reclaimer_source"
+DEFAULT_POD_LABELS = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
+DEFAULT_ISVC_LABEL = "label_serving_kserve_io_inferenceservice"
+
+
+def workload_labels(mapping: PodJoin | NameMap) -> tuple[str, ...]:
+    """The labels naming one workload: a pod (and its aliases), or a named service."""
+    if isinstance(mapping, NameMap):
+        return (mapping.namespace_label, mapping.name_label)
+    pairs = [(mapping.namespace_label, mapping.pod_label), *mapping.aliases]
+    return tuple(label for pair in pairs for label in pair)
+
+
+def isvc_keys(mapping: PodJoin | NameMap, *extra: str) -> tuple[str, ...]:
+    """The labels of a recorded series: the ISVC and its workload (a pod or a service)."""
+    workload = mapping.name_label if isinstance(mapping, NameMap) else "pod"
+    return ("namespace", "isvc", workload, *extra)
+
+
+def by(labels: tuple[str, ...]) -> str:
+    return "by (" + ", ".join(labels) + ")"
+
+
+def mapping_groups(sources: tuple[Source, ...]) -> list[tuple[PodJoin | NameMap, list[Source]]]:
+    """Sources grouped by their mapping, in order (as `queries._presence` groups them)."""
+    groups: dict[PodJoin | NameMap, list[Source]] = {}
+    for source in sources:
+        groups.setdefault(source.mapping, []).append(source)
+    return list(groups.items())
+
+
+def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD) -> str:
+    """``expr`` (reduced per workload) with ``namespace`` and ``isvc``: by name, or joined
+    to the recorded pod map (`ISVC_POD`), which holds one ISVC per pod."""
+    if isinstance(mapping, NameMap):
+        named = extract_label(expr, target="isvc", source=mapping.name_label,
+                              pattern=mapping.pattern)
+        return copy_label(named, target="namespace", source=mapping.namespace_label)
+    return f"({pods_module.to_pod(expr, mapping)}) * on (namespace, pod) group_left (isvc) {pods}"
+
+
+def _rule(record: str, expr: str, **labels: str) -> dict[str, Any]:
+    return {"record": record, "expr": expr, "labels": dict(labels)}
+
+
+def _fresh(selector: str) -> str:
+    return f"(timestamp({selector}) >= time() - {FRESH_SECONDS})"
+
+
+def _union(parts: list[str]) -> str:
+    return " or ".join(f"({p})" for p in parts)
+
+
+def _per_isvc(reduce: str, expr: str, mapping: PodJoin | NameMap, *extra: str) -> str:
+    """Reduce per workload, map to the ISVC once, keep the workload (and ``extra``)."""
+    workload = by((*workload_labels(mapping), *extra))
+    return f"{reduce} {by(isvc_keys(mapping, *extra))} " \
+           f"({to_isvc(f'{reduce} {workload} ({expr})', mapping)})"
+
+
+def request_rules(preset: RequestPreset) -> list[dict[str, Any]]:
+    out = []
+    for i, s in enumerate(preset.counters):
+        sel = s.selector
+        tag = {PRESET_LABEL: preset.name, SOURCE_LABEL: f"counter-{i}"}
+        delta = f"({sel} - {sel} offset 1m) >= 0 or {sel}"
+        changed = f"timestamp(({sel} - ({sel} offset 1m or {sel} * 0)) != 0)"
+        out.append(_rule(REQUESTS_DELTA, _per_isvc("sum", delta, s.mapping), **tag))
+        out.append(_rule(REQUESTS_CHANGED, _per_isvc("max", changed, s.mapping), **tag))
+    for i, s in enumerate(preset.in_flight):
+        tag = {PRESET_LABEL: preset.name, SOURCE_LABEL: f"in-flight-{i}"}
+        out.append(_rule(REQUESTS_IN_FLIGHT,
+                         _per_isvc("max", f"max_over_time({s.selector}[1m])", s.mapping), **tag))
+        out.append(_rule(REQUESTS_CHANGED,
+                         _per_isvc("max", f"timestamp({s.selector} > 0)", s.mapping), **tag))
+    for i, (mapping, group) in enumerate(mapping_groups(preset.counters)):
+        present = _union([_fresh(s.selector) for s in group])
+        out.append(_rule(REQUESTS_PRESENT, _per_isvc("count", present, mapping),
+                         **{PRESET_LABEL: preset.name, SOURCE_LABEL: str(i)}))
+    return out
+
+
+def _scaled(source: Source, expr: str) -> str:
+    return f"{source.scale:g} * {expr}" if source.scale != 1 else expr
+
+
+def gpu_rules(preset: GpuPreset) -> list[dict[str, Any]]:
+    mapping = pods_module.gpu_mapping(preset)
+    tag = {PRESET_LABEL: preset.name}
+    present = _union([_fresh(s.selector) for s in preset.sources])
+    peak = _union([_scaled(s, f"max_over_time({s.selector}[1m])") for s in preset.sources])
+    mean = _union([_scaled(s, f"avg_over_time({s.selector}[1m])") for s in preset.sources])
+    return [_rule(GPU_DEVICE_PRESENT,
+                  _per_isvc("group", present, mapping, *pods_module.DEVICE_LABELS), **tag),
+            _rule(GPU_UTIL_MAX, _per_isvc("max", peak, mapping), **tag),
+            _rule(GPU_UTIL_AVG, _per_isvc("avg", mean, mapping), **tag)]
+
+
+def common_rules() -> list[dict[str, Any]]:
+    held = ("sum by (namespace, pod) (max by (namespace, pod, container, resource) "
+            f"({pods_module.HOLDING}))")
+    joined = f"sum by (namespace, isvc, pod) (({held}) * on (namespace, pod) group_left (isvc) " \
+             f"{ISVC_POD})"
+    return [_rule(POD_GPUS_HELD, joined)]
+
+
+def pod_map_rules(pod_labels: str = DEFAULT_POD_LABELS,
+                  isvc_label: str = DEFAULT_ISVC_LABEL) -> list[dict[str, Any]]:
+    """Each pod's ISVC among the pods listed within the last hour, moved pods left out."""
+    return [_rule(ISVC_POD, isvc_pods(pod_labels, isvc_label, over=POD_MAP_SPAN))]
+
+
+def rule_groups() -> dict[str, Any]:
+    """The rules file: the pod map, then every built-in preset with the heartbeat last.
+
+    Two groups: ``promtool tsdb create-blocks-from rules`` cannot backfill a rule that
+    reads another rule of the same run, so the pod map is its own group (backfilled
+    first); a live Prometheus evaluates it beside the other, which reads its newest
+    value.
+    """
+    rules = [*common_rules()]
+    for request_preset in REQUEST_PRESETS.values():
+        rules += request_rules(request_preset)
+    for gpu_preset in GPU_PRESETS.values():
+        rules += gpu_rules(gpu_preset)
+    rules.append(_rule(RULES_EVALUATED, "vector(1)"))
+    for rule in [*rules, *(pods := pod_map_rules())]:
+        if not rule["labels"]:
+            del rule["labels"]
+    return {"groups": [{"name": PODS_GROUP, "interval": INTERVAL, "rules": pods},
+                       {"name": GROUP, "interval": INTERVAL, "rules": rules}]}
+
+
+HEADER = ("# Generated by `python -m reclaimer.signals.rules` (make rules); do not edit.\n"
+          "# Recording rules for prometheus.signals.mode: recorded (docs/signals.md).\n")
+
+
+def render_file() -> str:
+    return HEADER + yaml.safe_dump(rule_groups(), sort_keys=False, width=10_000)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_file())

@@ -1,0 +1,73 @@
+"""The shipped recording rules: generated, identical in both places, right per promtool.
+
+``deploy/prometheus/reclaimer-rules.yaml`` (for a Prometheus without the operator) and
+the chart's ``rules/reclaimer-rules.yaml`` (its PrometheusRule) are what
+`rules.render_file` prints; ``promtool test rules`` checks what the rules record over
+hand-made series (``rules/reclaimer-rules.test.yaml``): deltas across a reset and a new
+series, change times, the 4-minute presence, GPU peak/mean/devices, GPUs held.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reclaimer.signals import rules
+from reclaimer.signals.presets import GPU_PRESETS, REQUEST_PRESETS
+from tests.fixtures.prometheus import PROMTOOL, RULES_FILE
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART_RULES = ROOT / "helm" / "reclaimer" / "rules" / "reclaimer-rules.yaml"
+RULES_TEST = Path(__file__).parent / "rules" / "reclaimer-rules.test.yaml"
+
+
+@pytest.mark.parametrize("path", [pytest.param(RULES_FILE, id="deploy"),
+                                  pytest.param(CHART_RULES, id="chart")])
+def test_shipped_rules_file_is_the_generated_one(path: Path) -> None:
+    assert path.read_text() == rules.render_file()
+
+
+def _records(preset: str) -> set[str]:
+    group = rules.rule_groups()["groups"][-1]
+    return {r["record"] for r in group["rules"]
+            if r.get("labels", {}).get(rules.PRESET_LABEL) == preset}
+
+
+@pytest.mark.parametrize("preset", [pytest.param(p, id=p) for p in REQUEST_PRESETS])
+def test_every_request_preset_has_its_delta_change_and_presence(preset: str) -> None:
+    assert _records(preset) >= {rules.REQUESTS_DELTA, rules.REQUESTS_CHANGED,
+                                rules.REQUESTS_PRESENT}
+
+
+@pytest.mark.parametrize("preset", [pytest.param(p, id=p) for p in GPU_PRESETS])
+def test_every_gpu_preset_has_its_devices_peak_and_mean(preset: str) -> None:
+    assert _records(preset) == {rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG}
+
+
+def test_the_heartbeat_is_the_groups_last_rule_at_the_resolution() -> None:
+    group = yaml.safe_load(RULES_FILE.read_text())["groups"][-1]
+    assert (group["interval"], group["rules"][-1]["record"]) == ("1m", rules.RULES_EVALUATED)
+
+
+def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    if not PROMTOOL.exists():
+        pytest.skip("REAL PROMETHEUS MISSING: /usr/bin/promtool absent")
+    return subprocess.run([str(PROMTOOL), *args], capture_output=True, text=True, check=False,
+                          timeout=60)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_promtool_accepts_the_rules_file() -> None:
+    done = _promtool("check", "rules", str(RULES_FILE))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_promtool_unit_tests_of_the_rules_pass() -> None:
+    done = _promtool("test", "rules", str(RULES_TEST))
+    assert done.returncode == 0, done.stdout + done.stderr
