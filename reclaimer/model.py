@@ -77,7 +77,7 @@ class Reason(StrEnum):
 
 
 class DeploymentMode(StrEnum):
-    """KServe deployment modes, new names; old names are mapped by `parse_mode`."""
+    """KServe deployment modes, new names; `reclaimer.kserve.parse_mode` maps the old."""
 
     KNATIVE = "Knative"
     STANDARD = "Standard"
@@ -85,20 +85,6 @@ class DeploymentMode(StrEnum):
     UNKNOWN = "Unknown"
 
 
-_MODE_ALIASES = {
-    "knative": DeploymentMode.KNATIVE,
-    "serverless": DeploymentMode.KNATIVE,
-    "standard": DeploymentMode.STANDARD,
-    "rawdeployment": DeploymentMode.STANDARD,
-    "modelmesh": DeploymentMode.MODELMESH,
-}
-
-
-def parse_mode(text: str | None) -> DeploymentMode | None:
-    """Map any KServe spelling (``Serverless``, ``RawDeployment``, ...) to a mode."""
-    if not text:
-        return None
-    return _MODE_ALIASES.get(text.strip().lower())
 
 
 class ServiceKind(StrEnum):
@@ -112,6 +98,10 @@ class ServiceKind(StrEnum):
 
 
 DEFAULT_KINDS = frozenset({ServiceKind.INFERENCE_SERVICE})
+KIND_SHORT_NAMES = {ServiceKind.INFERENCE_SERVICE: "isvc",
+                    ServiceKind.LLM_INFERENCE_SERVICE: "llmisvc",
+                    ServiceKind.INFERENCE_GRAPH: "ig"}
+"""kubectl's short names (the CRDs' ``shortNames``)."""
 
 
 class ServiceState(StrEnum):
@@ -138,11 +128,20 @@ class IdleDuring(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class ServiceRef:
+    """Which object: namespace, name and KServe kind. An InferenceService and an
+    LLMInferenceService may share a name in one namespace (a migration from one to the
+    other), so the kind is part of the identity everywhere, the ledger included."""
+
     namespace: str
     name: str
+    kind: ServiceKind = ServiceKind.INFERENCE_SERVICE
 
     def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        """``ns/name`` for an InferenceService (as always), ``llmisvc/ns/name`` and
+        ``ig/ns/name`` for the other kinds."""
+        where = f"{self.namespace}/{self.name}"
+        short = KIND_SHORT_NAMES[self.kind]
+        return where if self.kind is ServiceKind.INFERENCE_SERVICE else f"{short}/{where}"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from kubesandbox.world import World
 from reclaimer.cli import ledger_args
 from reclaimer.clock import ManualClock, clock_from_env
 from reclaimer.executor.executor import Executor
+from reclaimer.kserve import STOP_ANNOTATION
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
@@ -164,9 +165,9 @@ def _scripted_events(start: datetime) -> list[tuple[datetime, ScriptedEvent]]:
 
     def manual_start(demo: Demo, now: datetime) -> None:
         person = Rest(demo.rest.api_client, field_manager="kubectl-annotate")
-        patch = {"metadata": {"annotations": {"serving.kserve.io/stop": "false"}}}
+        patch = {"metadata": {"annotations": {STOP_ANNOTATION: "false"}}}
         person.merge_patch(ISVC, whisper.namespace, whisper.name, patch)
         demo.printer.line(now, whisper, f"PERSON  {whisper!s:<18} started by hand: kubectl "
-                          "annotate serving.kserve.io/stop=false --overwrite")
+                          f"annotate {STOP_ANNOTATION}=false --overwrite")
 
     return [(start + since, hold), (start + manual_at, manual_start)]

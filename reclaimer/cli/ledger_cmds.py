@@ -28,7 +28,7 @@ from reclaimer.model import ServiceRef, Trigger
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 HISTORY_COLUMNS = ("id", "at", "namespace", "name", "action", "trigger", "reason", "state",
                    "policy", "actor", "via", "gpus", "blocked", "error")
-HISTORY_WIDE = (*HISTORY_COLUMNS, "strategy", "uid", "edgeKey")
+HISTORY_WIDE = (*HISTORY_COLUMNS, "kind", "strategy", "uid", "edgeKey")
 REPORT_COLUMNS = ("key", "gpuHours", "stops", "stopsWithUnknownGpus")
 HOLD_COLUMNS = ("namespace", "name", "until", "who", "reason")
 DEFAULT_REPORT_SPAN = timedelta(days=30)

@@ -17,6 +17,7 @@ from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import parse_strategy
 from reclaimer.executor.wait import wait_verified
+from reclaimer.kserve import ISVC_LABEL
 from reclaimer.kube.client import load_api_client
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
@@ -25,7 +26,7 @@ from reclaimer.kube.isvc import gpus_of
 from reclaimer.kube.kserve_version import controller_version
 from reclaimer.kube.rest import POD, Rest
 from reclaimer.kube.scope import Scope
-from reclaimer.kube.trim import ISVC_LABEL, keep_pod
+from reclaimer.kube.trim import keep_pod
 from reclaimer.ledger import Ledger, open_ledger
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 

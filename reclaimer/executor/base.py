@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from reclaimer.errors import Conflict, Refused
 from reclaimer.executor import isvc_state as st
+from reclaimer.kserve import OWN_START_REASON, OWN_STOP_REASON
 from reclaimer.kube.ports import Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import Action
@@ -64,7 +65,7 @@ def write_condition(ctx: Context, obj: Obj, *, stopped: bool, message: str,
         if attempt:
             obj = ctx.call(lambda: ctx.cluster.get_isvc(ref))
         body = st.with_condition(obj, status="True" if stopped else "False",
-                                 reason="Reclaimed" if stopped else "Restored",
+                                 reason=OWN_STOP_REASON if stopped else OWN_START_REASON,
                                  message=message, at=at)
         try:
             ctx.call(lambda body=body: ctx.cluster.patch_isvc_status(ref, body))  # type: ignore[misc]

@@ -208,8 +208,7 @@ class Executor:
     def close_stale(self, stale: Sequence[Stale], *, at: datetime) -> list[Outcome]:
         closed = []
         for item in stale:
-            namespace, name, action = item.key
-            ref = ServiceRef(namespace, name)
+            ref, action = item.key
             try:
                 self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
             except LedgerError as exc:

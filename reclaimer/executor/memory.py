@@ -33,12 +33,12 @@ from datetime import datetime, timedelta
 from reclaimer.executor.outcome import Awaiting, HeldStop
 from reclaimer.model import Action, ServiceRef, Transition
 
-ServiceKey = tuple[str, str, str]
-"""(namespace, name, action): at most one kept row per service and action."""
+ServiceKey = tuple[ServiceRef, str]
+"""(service, action): at most one kept row per service (of one kind) and action."""
 
 
 def service_key(t: Transition) -> ServiceKey:
-    return (t.ref.namespace, t.ref.name, t.action.value)
+    return (t.ref, t.action.value)
 
 
 def decision_of(t: Transition) -> str:

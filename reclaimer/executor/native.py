@@ -21,10 +21,12 @@ from reclaimer.model import Action
 
 log = logging.getLogger("reclaimer.executor")
 NAME = "native"
-STOPPED_MESSAGE = 'stopped with KServe\'s annotation serving.kserve.io/stop: "true"'
-STARTED_MESSAGE = "started: serving.kserve.io/stop restored to the user's value"
+STOPPED_MESSAGE = f'stopped with KServe\'s annotation {st.STOP}: "true"'
+STARTED_MESSAGE = f"started: {st.STOP} restored to the user's value"
+ALREADY_STOPPED = f'already stopped: {st.STOP} was already "true"'
+ALREADY_RUNNING = f'already running: {st.STOP} was not "true"'
 AUTO_UPDATE_REFUSAL = (
-    'serving.kserve.io/disable-auto-update is "true": KServe skips the stop annotation '
+    f'{kserve.DISABLE_AUTO_UPDATE} is "true": KServe skips the stop annotation '
     "on a Ready InferenceService (kserve_stop.md §2.9); remove that annotation or exclude "
     "this service from the policy")
 
@@ -41,7 +43,7 @@ class Native:
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         """The executor has saved `restore_before` with the planned row by now."""
         if st.stop_requested(obj):
-            return "already stopped: serving.kserve.io/stop was already \"true\""
+            return ALREADY_STOPPED
         if st.auto_update_disabled(obj):
             raise Refused(AUTO_UPDATE_REFUSAL)
         body = {"metadata": {"annotations": {st.STOP: kserve.STOP_VALUE},
@@ -55,7 +57,7 @@ class Native:
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         if not st.stop_requested(obj):
-            return "already running: serving.kserve.io/stop was not \"true\""
+            return ALREADY_RUNNING
         ref, uid = st.ref_of(obj), st.uid_of(obj)
         info = ctx.ledger.load_restore_info(ref, uid) or {}
         prior = info.get("stopAnnotation") if info.get("strategy") == NAME else None
@@ -82,21 +84,21 @@ class Native:
 
     def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
         if action is Action.STOP:
-            return st.is_true(obj, st.STOPPED) and pods == 0
+            return kserve.stop_done(obj) and pods == 0
         return st.is_true(obj, st.READY)
 
 
 PREDICTOR_NAME = "native-predictor"
 PREDICTOR_STOPPED_MESSAGE = (
-    'stopped with KServe\'s annotation serving.kserve.io/stop: "true", which KServe '
+    f'stopped with KServe\'s annotation {st.STOP}: "true", which KServe '
     "0.15 applies to the predictor only; the other components were given minReplicas 0 "
     "so Knative scales them to zero")
-PREDICTOR_STARTED_MESSAGE = ("started: serving.kserve.io/stop and the other components' "
+PREDICTOR_STARTED_MESSAGE = (f"started: {st.STOP} and the other components' "
                              "minReplicas restored to the user's values")
 
 
 def _others(obj: Obj) -> list[str]:
-    return [c for c in st.components(obj) if c != "predictor"]
+    return [c for c in st.components(obj) if c != kserve.PREDICTOR]
 
 
 def _fully_stopped(obj: Obj) -> bool:
@@ -139,10 +141,10 @@ class NativePredictor(Native):
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         if _fully_stopped(obj):
-            return "already stopped: serving.kserve.io/stop was already \"true\""
+            return ALREADY_STOPPED
         if st.auto_update_disabled(obj):
             raise Refused(AUTO_UPDATE_REFUSAL)
-        body = {"metadata": {"annotations": {st.STOP: "true"},
+        body = {"metadata": {"annotations": {st.STOP: kserve.STOP_VALUE},
                              "resourceVersion": st.resource_version(obj)},
                 "spec": {c: {"minReplicas": 0} for c in _others(obj)}}
         ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
@@ -150,7 +152,7 @@ class NativePredictor(Native):
 
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         if not st.stop_requested(obj):
-            return "already running: serving.kserve.io/stop was not \"true\""
+            return ALREADY_RUNNING
         ref, uid = st.ref_of(obj), st.uid_of(obj)
         info = ctx.ledger.load_restore_info(ref, uid) or {}
         if info.get("strategy") != PREDICTOR_NAME:

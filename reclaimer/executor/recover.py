@@ -146,7 +146,7 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
 
 
 def _key(record: TransitionRecord) -> ServiceKey:
-    return (record.ref.namespace, record.ref.name, record.action.value)
+    return (record.ref, record.action.value)
 
 
 def _outcome(record: TransitionRecord, kind: OutcomeKind, message: str) -> Outcome:

@@ -12,6 +12,10 @@ means ≥ 0.16, on a Knative ISVC ≥ 0.15.1, and there the new mode name ``Knat
 ``status.deploymentMode`` (PR #4608) means ≥ 0.16. Everything else is managed, by
 deployment mode. A start uses whatever stopped the service, as recorded in its restore
 information.
+
+LLMInferenceServices (KServe ≥ 0.17) and InferenceGraphs (≥ 0.16) have only KServe's
+own stop: native where the KServe version allows it or is unknown (then verification
+tells), refused with the reason where it is older or the strategy is ``managed``.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from reclaimer.executor.managed.knative import ManagedKnative
 from reclaimer.executor.managed.modelmesh import ModelMesh
 from reclaimer.executor.managed.raw import ManagedRaw
 from reclaimer.executor.native import Native, NativePredictor
+from reclaimer.executor.refusing import Refusing
+from reclaimer.kserve import KINDS, kind_of
 from reclaimer.kube.kserve_version import NATIVE_EVERYWHERE, NATIVE_KNATIVE_PREDICTOR, KServeVersion
 from reclaimer.kube.ports import Obj
-from reclaimer.model import Action, DeploymentMode
+from reclaimer.model import Action, DeploymentMode, ServiceKind
 
 
 class Strategy(StrEnum):
@@ -86,10 +92,32 @@ def _managed_raw_mark(obj: Obj, *, mode: DeploymentMode) -> bool:
             and st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == "external")
 
 
+def _other_kind(kind: ServiceKind, *, configured: Strategy,
+                kserve_version: KServeVersion | None) -> Handler:
+    since = KServeVersion(*KINDS[kind].since)
+    if configured is Strategy.MANAGED:
+        return Refusing("managed", f"{kind.value} has no managed stop; only KServe's own "
+                        "stop annotation (executor.strategy auto or native)")
+    if kserve_version is not None and kserve_version < since:
+        return Refusing("native", f"KServe {kserve_version} does not stop a {kind.value} "
+                        f"(its stop annotation is read from {since.major}.{since.minor})")
+    return HANDLERS["native"]
+
+
 def choose(obj: Obj, *, action: Action, configured: Strategy, default_mode: DeploymentMode,
            kserve_version: KServeVersion | None = None,
            restore: Mapping[str, Any] | None = None) -> Handler:
     """``kserve_version``: the cluster's KServe, None when it cannot be read."""
+    kind = kind_of(obj)
+    if kind is not ServiceKind.INFERENCE_SERVICE:
+        return _other_kind(kind, configured=configured, kserve_version=kserve_version)
+    return _for_isvc(obj, action=action, configured=configured, default_mode=default_mode,
+                     kserve_version=kserve_version, restore=restore)
+
+
+def _for_isvc(obj: Obj, *, action: Action, configured: Strategy, default_mode: DeploymentMode,
+              kserve_version: KServeVersion | None,
+              restore: Mapping[str, Any] | None) -> Handler:
     mode = st.mode_of(obj, default=default_mode)
     if mode is DeploymentMode.MODELMESH:
         return HANDLERS["modelmesh"]

@@ -14,13 +14,16 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from reclaimer.errors import NotFound
+from reclaimer.kserve import ISVC_LABEL, KINDS
 from reclaimer.kube import rest
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
 from reclaimer.kube.ports import Obj, Scalers
 from reclaimer.kube.scope import EVERYWHERE, Scope
-from reclaimer.kube.trim import ISVC_LABEL, trim_isvc
-from reclaimer.model import ServiceRef
+from reclaimer.kube.trim import trim_isvc
+from reclaimer.model import ServiceKind, ServiceRef
+
+ISVC_ONLY = frozenset({ServiceKind.INFERENCE_SERVICE})
 
 
 class KubeCluster:
@@ -29,17 +32,34 @@ class KubeCluster:
         self.rest = client
         self.events = events or EventRecorder(client)
         self.scope = scope
+        self.kinds = set(ISVC_ONLY)
+        """The kinds asked about so far: `pod_counts` lists the pods of these only, so
+        a cluster with InferenceServices alone pays one LIST, as before."""
 
     def get_isvc(self, ref: ServiceRef) -> Obj:
-        return self.rest.get(rest.ISVC, ref.namespace, ref.name)
+        """The service of ``ref.kind`` (the name stays for the InferenceService)."""
+        self.kinds.add(ref.kind)
+        return self.rest.get(rest.SERVICE_KINDS[ref.kind], ref.namespace, ref.name)
 
     def list_isvcs(self, refs: Collection[ServiceRef] | None = None) -> list[Obj]:
-        """Every ISVC in scope, or those of ``refs``: one LIST (per namespace in scope),
-        filtered as it is decoded, so verifying 50 stops among 10,000 ISVCs keeps 50
-        objects, not all."""
-        return [trim_isvc(obj) for namespace in self._targets(refs)
-                for obj in self.rest.list_items(rest.ISVC, namespace=namespace)
+        """Every service in scope, or those of ``refs``: one LIST per kind (per
+        namespace in scope), filtered as it is decoded, so verifying 50 stops among
+        10,000 ISVCs keeps 50 objects, not all. Without ``refs``, the InferenceServices
+        and the kinds asked about before; a kind whose CRD is absent lists nothing."""
+        kinds = self.kinds | ({r.kind for r in refs} if refs is not None else set())
+        self.kinds |= kinds
+        return [trim_isvc(obj) for kind in sorted(kinds)
+                for namespace in self._targets(refs)
+                for obj in self._items(kind, namespace)
                 if refs is None or ref_of(obj) in refs]
+
+    def _items(self, kind: ServiceKind, namespace: str | None) -> list[Obj]:
+        try:
+            return list(self.rest.list_items(rest.SERVICE_KINDS[kind], namespace=namespace))
+        except NotFound:
+            if kind is ServiceKind.INFERENCE_SERVICE:
+                raise
+            return []
 
     def _targets(self, refs: Collection[ServiceRef] | None) -> tuple[str | None, ...]:
         """Where to LIST: cluster-wide, or the watched namespaces (only those of
@@ -50,24 +70,28 @@ class KubeCluster:
         return tuple(ns for ns in self.scope.namespaces if ns in wanted)
 
     def patch_isvc(self, ref: ServiceRef, body: Obj) -> Obj:
-        return self.rest.merge_patch(rest.ISVC, ref.namespace, ref.name, body)
+        return self.rest.merge_patch(rest.SERVICE_KINDS[ref.kind], ref.namespace, ref.name,
+                                     body)
 
     def patch_isvc_status(self, ref: ServiceRef, body: Obj) -> Obj:
-        return self.rest.merge_patch(rest.ISVC, ref.namespace, ref.name, body,
-                                     subresource="status")
+        return self.rest.merge_patch(rest.SERVICE_KINDS[ref.kind], ref.namespace, ref.name,
+                                     body, subresource="status")
 
     def pod_counts(self) -> Mapping[ServiceRef, int]:
-        """Live (not yet deleted) pods per ISVC, from one LIST by KServe's label."""
+        """Live (not yet deleted) pods per service, from one LIST by KServe's label per
+        kind asked about (`kinds`)."""
         counts: dict[ServiceRef, int] = {}
-        pods = (pod for namespace in self.scope.targets()
-                for pod in self.rest.list_items(rest.POD, namespace=namespace,
-                                                label_selector=ISVC_LABEL))
-        for pod in pods:
-            meta = pod.get("metadata") or {}
-            owner = (meta.get("labels") or {}).get(ISVC_LABEL)
-            if owner:
-                ref = ServiceRef(meta.get("namespace", ""), owner)
-                counts[ref] = counts.get(ref, 0) + 1
+        for kind in sorted(self.kinds):
+            info = KINDS[kind]
+            pods = (pod for namespace in self.scope.targets()
+                    for pod in self.rest.list_items(rest.POD, namespace=namespace,
+                                                    label_selector=info.pod_selector))
+            for pod in pods:
+                meta = pod.get("metadata") or {}
+                owner = (meta.get("labels") or {}).get(info.pod_owner)
+                if owner:
+                    ref = ServiceRef(meta.get("namespace", ""), owner, kind)
+                    counts[ref] = counts.get(ref, 0) + 1
         return counts
 
     def component_deployments(self, ref: ServiceRef) -> list[Obj]:

@@ -13,6 +13,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
+from reclaimer import kserve
 from reclaimer.errors import ClusterError, NotFound
 from reclaimer.kube import rest
 from reclaimer.model import ServiceRef
@@ -73,8 +74,8 @@ class EventRecorder:
         body = {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": ref.namespace},
-            "involvedObject": {"apiVersion": "serving.kserve.io/v1beta1",
-                               "kind": "InferenceService", "namespace": ref.namespace,
+            "involvedObject": {"apiVersion": kserve.KINDS[ref.kind].api_version,
+                               "kind": ref.kind.value, "namespace": ref.namespace,
                                "name": ref.name, "uid": uid},
             "reason": reason, "message": message, "type": "Warning" if warning else "Normal",
             "count": 1, "firstTimestamp": _timestamp(at), "lastTimestamp": _timestamp(at),

@@ -1,4 +1,7 @@
-"""The observed InferenceServices, as model `Service` values, from watch-backed caches.
+"""The observed services, as model `Service` values, from watch-backed caches.
+
+InferenceServices always; LLMInferenceServices and InferenceGraphs where the cluster
+serves their CRDs (`kinds.KindCaches`: a kind that is absent costs one 404 per resync).
 
 Costs: at start one LIST of ISVCs, one LIST of KServe-labelled pods, one GET of
 KServe's ``inferenceservice-config`` and one of its controller Deployment (its version);
@@ -17,18 +20,20 @@ from dataclasses import replace
 from typing import Any
 
 from reclaimer.errors import NotFound
-from reclaimer.kserve import odd_stop_in
+from reclaimer.kserve import ISVC_LABEL, odd_stop_in, parse_mode
 from reclaimer.kube import rest
 from reclaimer.kube.cache import name_key
 from reclaimer.kube.isvc import service_from_isvc
+from reclaimer.kube.kinds import KindCaches
 from reclaimer.kube.kserve_version import KServeVersion, controller_version
 from reclaimer.kube.scope import EVERYWHERE, Scope, watch_cache
-from reclaimer.kube.trim import ISVC_LABEL, KeptIsvc, PodShare, keep_isvc, keep_pod
-from reclaimer.model import DeploymentMode, Service, ServiceRef, parse_mode
+from reclaimer.kube.trim import KeptIsvc, PodShare, keep_isvc, keep_pod
+from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef
 
 Obj = dict[str, Any]
 log = logging.getLogger("reclaimer.inventory")
 CONFIGMAP = "inferenceservice-config"
+OTHER_KINDS = (ServiceKind.LLM_INFERENCE_SERVICE, ServiceKind.INFERENCE_GRAPH)
 
 
 def default_mode(client: rest.Rest, *, namespace: str = "kserve",
@@ -62,9 +67,11 @@ def gpus_by_service(pods: Iterable[PodShare]) -> dict[ServiceRef, int]:
 class Inventory:
     def __init__(self, client: rest.Rest, *, kserve_namespace: str = "kserve",
                  resync_every: float = 300.0, scope: Scope = EVERYWHERE,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
-        """``scope``: the namespaces whose ISVCs and pods are listed and watched; a
-        service outside them is never seen."""
+                 monotonic: Callable[[], float] = time.monotonic,
+                 kinds: Iterable[ServiceKind] = OTHER_KINDS) -> None:
+        """``scope``: the namespaces whose services and pods are listed and watched; a
+        service outside them is never seen. ``kinds``: the kinds observed besides
+        InferenceService, where the cluster serves them."""
         self.rest = client
         self.kserve_namespace = kserve_namespace
         self.mode = DeploymentMode.KNATIVE
@@ -75,6 +82,9 @@ class Inventory:
         self.pods = watch_cache(client, rest.POD, scope=scope, label_selector=ISVC_LABEL,
                                 resync_every=resync_every, monotonic=monotonic,
                                 trim=keep_pod)
+        self.others = {kind: KindCaches(client, kind, scope=scope, keep=self._keep,
+                                        resync_every=resync_every, monotonic=monotonic)
+                       for kind in kinds}
         self._last_gpus: dict[str, int] = {}
 
     def start(self) -> None:
@@ -83,10 +93,14 @@ class Inventory:
         self.kserve_version = controller_version(self.rest, namespace=self.kserve_namespace)
         self.isvcs.start()
         self.pods.start()
+        for other in self.others.values():
+            other.start()
 
     def stop(self) -> None:
         self.isvcs.stop()
         self.pods.stop()
+        for other in self.others.values():
+            other.stop()
 
     def resync(self) -> None:
         self.mode = default_mode(self.rest, namespace=self.kserve_namespace)
@@ -94,6 +108,8 @@ class Inventory:
                                                  known=self.kserve_version)
         self.isvcs.resync()
         self.pods.resync()
+        for other in self.others.values():
+            other.resync()
 
     def _keep(self, obj: Obj) -> KeptIsvc:
         """Mapped with the mode known now: `resync` re-lists after reading a new one.
@@ -103,13 +119,16 @@ class Inventory:
         odd = odd_stop_in((obj.get("metadata") or {}).get("annotations"))
         if odd is not None:
             meta = obj.get("metadata") or {}
-            log.warning("InferenceService %s/%s: %s", meta.get("namespace"), meta.get("name"),
-                        odd)
+            log.warning("%s %s/%s: %s", obj.get("kind") or "InferenceService",
+                        meta.get("namespace"), meta.get("name"), odd)
         return keep_isvc(obj, default_mode=self.mode)
 
     def objects(self) -> list[Obj]:
         """Every cached ISVC as its trimmed dict, decoded afresh (costly: tools, tests)."""
-        return [kept.object() for kept in self.isvcs.items()]
+        return [kept.object() for kept in self._kept()]
+
+    def _kept(self) -> list[KeptIsvc]:
+        return [*self.isvcs.items(), *(k for o in self.others.values() for k in o.kept())]
 
     def isvc(self, ref: ServiceRef, *, uid: str | None = None) -> Obj | None:
         """One trimmed ISVC as last seen (`trim.trim_isvc`), or None if not cached.
@@ -118,7 +137,10 @@ class Inventory:
         but the PATCH carries its resourceVersion, so a stale copy costs a 409, never an
         overwrite. With ``uid``, a namesake that replaced the object is not returned.
         """
-        kept = self.isvcs.get(f"{ref.namespace}/{ref.name}")
+        key = f"{ref.namespace}/{ref.name}"
+        other = self.others.get(ref.kind)
+        kept = other.get(key) if other is not None else (
+            self.isvcs.get(key) if ref.kind is ServiceKind.INFERENCE_SERVICE else None)
         obj = None if kept is None else kept.object()
         if obj is None or (uid and (obj.get("metadata") or {}).get("uid") != uid):
             return None
@@ -126,9 +148,10 @@ class Inventory:
 
     def snapshot(self) -> list[Service]:
         """Every ISVC now; a stopped one keeps the GPU count last seen on its pods."""
-        gpus = gpus_by_service(self.pods.items())
+        gpus = gpus_by_service([*self.pods.items(),
+                                *(s for o in self.others.values() for s in o.pod_shares())])
         services = []
-        for kept in self.isvcs.items():
+        for kept in self._kept():
             service = kept.service or service_from_isvc(kept.object(), default_mode=self.mode)
             count = gpus.get(service.ref)
             if count:

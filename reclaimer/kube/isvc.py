@@ -5,14 +5,14 @@ reads ISVCs through the official client as JSON) and `reclaimer plan` (which rea
 ``kubectl get inferenceservices -A -o yaml`` dump). No Kubernetes import here.
 
 - **mode**: annotation ``serving.kserve.io/deploymentMode``, then
-  ``status.deploymentMode``, then the cluster default the caller passes, all through
-  `model.parse_mode` (``Serverless`` = Knative, ``RawDeployment`` = Standard). KServe
-  itself prefers status (reference/kserve_stop.md §3); the two differ only when the
-  annotation was edited after creation, which KServe's webhook rejects for mode changes.
+  ``status.deploymentMode``, then the cluster default the caller passes
+  (`reclaimer.kserve.mode_of`: ``Serverless`` = Knative, ``RawDeployment`` = Standard).
 - **state** (reference/kserve_stop.md §2.1, §2.7): KServe stops only on a
   case-insensitive ``"true"`` (`reclaimer.kserve.stop_requested`; ``" true"`` does not
   stop). Stop
-  requested and ``Stopped=True`` is STOPPED; requested but not yet ``Stopped`` is
+  requested and KServe's stop done (`reclaimer.kserve.stop_done`: ``Stopped=True``, or
+  an LLMInferenceService's ``MainWorkloadReady`` False/Stopped) is STOPPED; requested
+  but not yet done is
   STOPPING; not requested is RUNNING, except that reclaimer's managed stop (no
   annotation, its own ``Stopped=True`` condition with reason ``Reclaimed``) is
   STOPPED. Anything malformed (annotations or conditions of the wrong shape, a
@@ -33,33 +33,36 @@ from datetime import datetime
 from typing import Any
 
 from reclaimer.errors import InvalidInput
-from reclaimer.kserve import STOP_ANNOTATION, STOP_FIELD, stop_requested
-from reclaimer.model import DeploymentMode, Service, ServiceRef, ServiceState, parse_mode
+from reclaimer.kserve import (
+    PREDICTOR,
+    STOP_ANNOTATION,
+    STOP_FIELD,
+    kind_of,
+    mode_of,
+    own_stopped,
+    stop_done,
+    stop_requested,
+)
+from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef, ServiceState
 
-MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
-OWN_STOP_REASON = "Reclaimed"
-
+__all__ = ["STOP_ANNOTATION", "gpus_of", "ref_of", "service_from_isvc", "state_of", "stop_change"]
 
 
 def service_from_isvc(obj: Mapping[str, Any], *, default_mode: DeploymentMode) -> Service:
     """Map one ISVC; raises `InvalidInput` naming the field when identity is missing."""
     meta = _mapping(obj.get("metadata"), "metadata", obj)
-    ref = ServiceRef(_text(meta, "namespace", obj), _text(meta, "name", obj))
+    kind = kind_of(obj)
+    ref = ServiceRef(_text(meta, "namespace", obj), _text(meta, "name", obj), kind)
     changed_at, changed_by = stop_change(meta.get("managedFields"))
-    return Service(ref=ref, uid=_text(meta, "uid", obj), mode=mode_of(obj, default=default_mode),
-                   state=state_of(obj), created_at=_created(meta, obj), labels=_labels(meta, obj),
-                   gpus=gpus_of(obj), stop_changed_at=changed_at, stop_changed_by=changed_by)
+    # An LLMInferenceService's workload is plain Deployments (or LeaderWorkerSets).
+    mode = (DeploymentMode.STANDARD if kind is ServiceKind.LLM_INFERENCE_SERVICE
+            else mode_of(obj, default=default_mode))
+    return Service(ref=ref, uid=_text(meta, "uid", obj), mode=mode, state=state_of(obj),
+                   created_at=_created(meta, obj), labels=_labels(meta, obj),
+                   gpus=gpus_of(obj), stop_changed_at=changed_at, stop_changed_by=changed_by,
+                   kind=kind)
 
 
-def mode_of(obj: Mapping[str, Any], *, default: DeploymentMode) -> DeploymentMode:
-    annotations = _annotations(obj) or {}
-    status = obj.get("status")
-    status = status if isinstance(status, Mapping) else {}
-    for text in (annotations.get(MODE_ANNOTATION), status.get("deploymentMode")):
-        mode = parse_mode(text) if isinstance(text, str) else None
-        if mode is not None:
-            return mode
-    return default
 
 
 def state_of(obj: Mapping[str, Any]) -> ServiceState:
@@ -70,11 +73,9 @@ def state_of(obj: Mapping[str, Any]) -> ServiceState:
     value = annotations.get(STOP_ANNOTATION, "")
     if not isinstance(value, str):
         return ServiceState.UNKNOWN
-    stopped = conditions.get("Stopped", {})
-    stopped_true = stopped.get("status") == "True"
     if stop_requested(value):
-        return ServiceState.STOPPED if stopped_true else ServiceState.STOPPING
-    if stopped_true and stopped.get("reason") == OWN_STOP_REASON:
+        return ServiceState.STOPPED if stop_done(obj) else ServiceState.STOPPING
+    if own_stopped(obj):
         return ServiceState.STOPPED
     return ServiceState.RUNNING
 
@@ -93,7 +94,9 @@ def stop_change(managed_fields: object) -> tuple[datetime | None, str | None]:
 
 def gpus_of(obj: Mapping[str, Any]) -> int | None:
     spec = obj.get("spec")
-    predictor = spec.get("predictor") if isinstance(spec, Mapping) else None
+    if kind_of(obj) is ServiceKind.LLM_INFERENCE_SERVICE:
+        return _llm_gpus(spec if isinstance(spec, Mapping) else {})
+    predictor = spec.get(PREDICTOR) if isinstance(spec, Mapping) else None
     if not isinstance(predictor, Mapping):
         return None
     counts = [_gpus(r) for r in _resources(predictor)]
@@ -101,6 +104,17 @@ def gpus_of(obj: Mapping[str, Any]) -> int | None:
         return None
     replicas = predictor.get("minReplicas")
     return sum(counts) * max(1, replicas if isinstance(replicas, int) else 1)
+
+
+def _llm_gpus(spec: Mapping[str, Any]) -> int | None:
+    """``spec.template`` containers times ``spec.replicas`` (default 1); the live
+    adapter counts the workload pods instead."""
+    template = spec.get("template")
+    if not isinstance(template, Mapping):
+        return None
+    counts = [_gpus(r) for r in _resources(template)]
+    replicas = spec.get("replicas")
+    return sum(counts) * max(1, replicas if isinstance(replicas, int) else 1) if counts else None
 
 
 def _resources(predictor: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -158,9 +172,10 @@ def _conditions(obj: Mapping[str, Any]) -> dict[str, Mapping[str, Any]] | None:
 
 def _where(obj: Mapping[str, Any]) -> str:
     meta = obj.get("metadata")
+    kind = kind_of(obj).value
     if isinstance(meta, Mapping) and meta.get("name"):
-        return f"InferenceService {meta.get('namespace', '?')}/{meta['name']}"
-    return "InferenceService"
+        return f"{kind} {meta.get('namespace', '?')}/{meta['name']}"
+    return kind
 
 
 def _mapping(value: object, field: str, obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -209,4 +224,4 @@ def _parse_time(value: object) -> datetime | None:
 def ref_of(obj: Mapping[str, Any]) -> ServiceRef:
     """The object's namespace/name, without the checks of `service_from_isvc`."""
     meta = obj.get("metadata") or {}
-    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")))
+    return ServiceRef(str(meta.get("namespace", "")), str(meta.get("name", "")), kind_of(obj))

@@ -18,8 +18,10 @@ from urllib.parse import quote, urlencode
 
 from kubernetes import client
 
+from reclaimer import kserve
 from reclaimer.errors import ClusterError
 from reclaimer.kube import errors, listing
+from reclaimer.model import ServiceKind
 
 Obj = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
@@ -50,7 +52,10 @@ class Kind:
         return "/".join(parts)
 
 
-ISVC = Kind("serving.kserve.io", "v1beta1", "inferenceservices")
+SERVICE_KINDS = {kind: Kind(kserve.GROUP, info.version, info.plural)
+                 for kind, info in kserve.KINDS.items()}
+"""The API path of each KServe kind reclaimer governs (`model.ServiceKind`)."""
+ISVC = SERVICE_KINDS[ServiceKind.INFERENCE_SERVICE]
 POD = Kind("", "v1", "pods")
 DEPLOYMENT = Kind("apps", "v1", "deployments")
 CONFIGMAP = Kind("", "v1", "configmaps")

@@ -18,17 +18,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reclaimer.errors import InvalidInput
-from reclaimer.kserve import STOP_FIELD
+from reclaimer.kserve import COMPONENTS, KINDS, STOP_FIELD
 from reclaimer.kube.isvc import service_from_isvc, whole_quantity
-from reclaimer.model import DeploymentMode, Service, ServiceRef
+from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef
 
 Obj = dict[str, Any]
-ISVC_LABEL = "serving.kserve.io/inferenceservice"
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 _META_KEYS = ("name", "namespace", "uid", "resourceVersion", "generation", "labels",
               "annotations", "creationTimestamp", "deletionTimestamp")
 _STOP_FIELD = STOP_FIELD[-1]
-COMPONENTS = ("predictor", "transformer", "explainer")
+# An ISVC's components; an LLMInferenceService's workload (replicas, template, prefill,
+# worker); an InferenceGraph's nodes (its member ISVCs).
+SPEC_KEYS = (*COMPONENTS, "replicas", "template", "prefill", "worker", "nodes")
 
 
 def _owns_stop(entry: Obj) -> bool:
@@ -53,7 +54,7 @@ def trim_isvc(obj: Obj) -> Obj:
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     kept_status = {k: status[k] for k in ("conditions", "deploymentMode") if k in status}
-    kept_spec = {k: spec[k] for k in COMPONENTS if k in spec} if isinstance(spec, dict) else {}
+    kept_spec = {k: spec[k] for k in SPEC_KEYS if k in spec} if isinstance(spec, dict) else {}
     return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
             "metadata": _metadata(obj), "spec": kept_spec, "status": kept_status}
 
@@ -84,7 +85,7 @@ def keep_isvc(obj: Obj, *, default_mode: DeploymentMode) -> KeptIsvc:
 
 def _shared(service: Service) -> Service:
     """Namespaces and label texts repeat across thousands of services: one copy each."""
-    ref = ServiceRef(sys.intern(service.ref.namespace), service.ref.name)
+    ref = replace(service.ref, namespace=sys.intern(service.ref.namespace))
     labels = {sys.intern(k): sys.intern(v) for k, v in service.labels.items()}
     return replace(service, ref=ref, labels=labels)
 
@@ -106,11 +107,12 @@ def _mapping(value: object) -> dict[str, Any]:
 PodShare = tuple[ServiceRef, int] | None
 
 
-def keep_pod(obj: Obj) -> PodShare:
-    """The ISVC a pod serves and the GPUs it requests; None for a pod being deleted or
-    one without the ISVC label, which count for nobody."""
+def keep_pod(obj: Obj, kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> PodShare:
+    """The service of ``kind`` a pod serves and the GPUs it requests; None for a pod
+    being deleted or one without the kind's owner label, which count for nobody."""
     meta = obj.get("metadata") or {}
-    owner = (meta.get("labels") or {}).get(ISVC_LABEL)
+    owner = (meta.get("labels") or {}).get(KINDS[kind].pod_owner)
     if not owner or meta.get("deletionTimestamp"):
         return None
-    return ServiceRef(sys.intern(str(meta.get("namespace", ""))), str(owner)), pod_gpus(obj)
+    ref = ServiceRef(sys.intern(str(meta.get("namespace", ""))), str(owner), kind)
+    return ref, pod_gpus(obj)

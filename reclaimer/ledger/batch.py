@@ -27,7 +27,7 @@ from reclaimer.ledger.tables import EdgeClaimRow, RestoreInfoRow, ServiceFactRow
 
 TRANSITIONS = cast(Table, TransitionRow.__table__)
 CLAIMS = cast(Table, EdgeClaimRow.__table__)
-FACT_KEYS = ["namespace", "name"]
+FACT_KEYS = ["namespace", "name", "kind"]
 
 
 def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry], *,
@@ -50,8 +50,9 @@ def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry],
              if r is not None and d}
     rows.upsert_many(connection, RestoreInfoRow.__table__, [
         {"namespace": e.transition.ref.namespace, "name": e.transition.ref.name,
-         "uid": e.transition.uid, "version": d["version"], "info": d, "saved_at": at}
-        for e, d in saved.values()], keys=["namespace", "name", "uid"])
+         "kind": e.transition.ref.kind.value, "uid": e.transition.uid,
+         "version": d["version"], "info": d, "saved_at": at}
+        for e, d in saved.values()], keys=["namespace", "name", "kind", "uid"])
     return results
 
 
@@ -73,9 +74,9 @@ def _refresh(connection: Connection, kept: Sequence[PlannedEntry]) -> set[int]:
     return {e.record_id for e in kept if e.record_id is not None} - planned
 
 
-def _service(item: tuple[PlannedEntry, Any, Any]) -> tuple[str, str, str]:
+def _service(item: tuple[PlannedEntry, Any, Any]) -> tuple[str, str, str, str]:
     t = item[0].transition
-    return (t.ref.namespace, t.ref.name, t.uid)
+    return (t.ref.namespace, t.ref.name, t.ref.kind.value, t.uid)
 
 
 def _unless(record_id: int | None, lost: set[int]) -> int | None:
@@ -126,17 +127,18 @@ def _locked(connection: Connection, ids: list[int]) -> dict[int, dict[str, Any]]
     """The rows to move, locked on PostgreSQL (SQLite's write lock is already held)."""
     c = TRANSITIONS.c
     found = connection.execute(select(
-        c.id, c.state, c.namespace, c.name, c.uid, c.action, c.trigger, c.at,
+        c.id, c.state, c.namespace, c.name, c.kind, c.uid, c.action, c.trigger, c.at,
     ).where(c.id.in_(ids)).with_for_update())
     return {int(row.id): dict(row._mapping) for row in found}
 
 
 def _newest_per_service(found: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One fact per service, the newest; the upsert then keeps the store's newest."""
-    facts: dict[tuple[str, str], dict[str, Any]] = {}
+    facts: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in sorted(found, key=lambda r: (r["at"], r["id"])):
-        facts[(row["namespace"], row["name"])] = {
-            "namespace": row["namespace"], "name": row["name"], "uid": row["uid"],
+        facts[(row["namespace"], row["name"], row["kind"])] = {
+            "namespace": row["namespace"], "name": row["name"], "kind": row["kind"],
+            "uid": row["uid"],
             "action": row["action"], "trigger": row["trigger"], "at": row["at"],
             "transition_id": row["id"]}
     return [facts[key] for key in sorted(facts)]

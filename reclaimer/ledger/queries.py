@@ -29,7 +29,15 @@ from reclaimer.ledger.tables import (
     ServiceFactRow,
     TransitionRow,
 )
-from reclaimer.model import RECENT_IDLE, Action, LedgerView, Reason, ServiceRef, Trigger
+from reclaimer.model import (
+    RECENT_IDLE,
+    Action,
+    LedgerView,
+    Reason,
+    ServiceKind,
+    ServiceRef,
+    Trigger,
+)
 
 TRANSITIONS = TransitionRow.__table__
 _EFFECTIVE = sorted(state.value for state in EFFECTIVE_STATES)
@@ -59,7 +67,8 @@ def view(connection: Connection, now: datetime, *, horizon: timedelta) -> Ledger
         EdgeClaimRow.claimed_at >= now - horizon)).all()
     facts = connection.execute(select(
         ServiceFactRow.namespace, ServiceFactRow.name, ServiceFactRow.action,
-        ServiceFactRow.trigger, ServiceFactRow.at, ServiceFactRow.uid)).all()
+        ServiceFactRow.trigger, ServiceFactRow.at, ServiceFactRow.uid,
+        ServiceFactRow.kind)).all()
     holds = connection.execute(select(HoldRow.__table__).where(HoldRow.until > now)).all()
     return LedgerView(
         applied_edge_keys=frozenset(keys),
@@ -77,11 +86,13 @@ def _recent_idle_stops(connection: Connection, since: datetime) -> dict[ServiceR
     """The latest idle stop per service since ``since`` (planned or done): the breaker's
     memory across ticks. Served by the ``at`` index."""
     found = connection.execute(select(
-        TransitionRow.namespace, TransitionRow.name, func.max(TransitionRow.at)).where(
+        TransitionRow.namespace, TransitionRow.name, TransitionRow.kind,
+        func.max(TransitionRow.at)).where(
         TransitionRow.at >= since, TransitionRow.trigger == Trigger.IDLE.value,
         TransitionRow.action == Action.STOP.value, TransitionRow.state.in_(_ACTED),
-    ).group_by(TransitionRow.namespace, TransitionRow.name)).all()
-    return {ServiceRef(namespace, name): at for namespace, name, at in found}
+    ).group_by(TransitionRow.namespace, TransitionRow.name, TransitionRow.kind)).all()
+    return {ServiceRef(namespace, name, ServiceKind(kind)): at
+            for namespace, name, kind, at in found}
 
 
 def _deferred_since(connection: Connection, since: datetime) -> dict[str, datetime]:
@@ -121,7 +132,7 @@ def report_records(connection: Connection, *, since: datetime,
     (a service stopped before the window is still reclaiming inside it)."""
     effective = TransitionRow.state.in_(_EFFECTIVE)
     latest_before = select(TransitionRow.id, func.row_number().over(
-        partition_by=(TransitionRow.namespace, TransitionRow.name),
+        partition_by=(TransitionRow.namespace, TransitionRow.name, TransitionRow.kind),
         order_by=(TransitionRow.at.desc(), TransitionRow.id.desc())).label("n"),
     ).where(effective, TransitionRow.at < since).subquery()
     carried = select(latest_before.c.id).where(latest_before.c.n == 1)
@@ -134,7 +145,7 @@ def restore_info(connection: Connection, ref: ServiceRef,
                  uid: str) -> Mapping[str, Any] | None:
     info = connection.scalar(select(RestoreInfoRow.info).where(
         RestoreInfoRow.namespace == ref.namespace, RestoreInfoRow.name == ref.name,
-        RestoreInfoRow.uid == uid))
+        RestoreInfoRow.kind == ref.kind.value, RestoreInfoRow.uid == uid))
     return None if info is None else protocol.readable_restore(ref, info)
 
 

@@ -71,7 +71,8 @@ class TransitionRecord:
         """The `history -o json` item: flat, camelCase like the rest of docs/design.md §8."""
         return {
             "id": self.id, "state": self.state.value, "namespace": self.ref.namespace,
-            "name": self.ref.name, "uid": self.uid, "action": self.action.value,
+            "kind": self.ref.kind.value, "name": self.ref.name, "uid": self.uid,
+            "action": self.action.value,
             "trigger": self.trigger.value, "reason": self.reason.value, "policy": self.policy,
             "at": self.at, "recordedAt": self.recorded_at, "actor": self.actor,
             "via": via(self),

@@ -18,6 +18,7 @@ from reclaimer.model import (
     Hold,
     LastTransition,
     Reason,
+    ServiceKind,
     ServiceRef,
     Transition,
     Trigger,
@@ -29,7 +30,7 @@ def transition_values(transition: Transition, *, state: RecordState, strategy: s
     """A new row's columns, for the ORM row and for multi-row Core inserts alike."""
     return {
         "state": state.value, "namespace": transition.ref.namespace,
-        "name": transition.ref.name, "uid": transition.uid,
+        "name": transition.ref.name, "kind": transition.ref.kind.value, "uid": transition.uid,
         "action": transition.action.value, "trigger": transition.trigger.value,
         "reason": transition.reason.value, "policy": transition.policy,
         "edge_key": transition.edge_key, "strategy": strategy,
@@ -61,14 +62,16 @@ _STATES = {state.value: state for state in RecordState}
 _ACTIONS = {action.value: action for action in Action}
 _TRIGGERS = {trigger.value: trigger for trigger in Trigger}
 _REASONS = {reason.value: reason for reason in Reason}
+_KINDS = {kind.value: kind for kind in ServiceKind}
 
 
 def from_values(values: Sequence[Any]) -> TransitionRecord:
     (record_id, state, namespace, name, uid, action, trigger, reason, policy, edge_key,
      strategy, evidence, gpus, actor, blocked, at, recorded_at, applied_at, verified_at,
-     ended_at, error) = values
+     ended_at, error, kind) = values
     return TransitionRecord(
-        id=record_id, state=_STATES[state], ref=ServiceRef(namespace, name), uid=uid,
+        id=record_id, state=_STATES[state], ref=ServiceRef(namespace, name, _KINDS[kind]),
+        uid=uid,
         action=_ACTIONS[action], trigger=_TRIGGERS[trigger], reason=_REASONS[reason],
         policy=policy, at=at, recorded_at=recorded_at, actor=actor, edge_key=edge_key,
         strategy=strategy, evidence=evidence or {}, gpus=gpus, blocked=blocked,
@@ -77,15 +80,16 @@ def from_values(values: Sequence[Any]) -> TransitionRecord:
 
 
 def last_from_values(values: Sequence[Any]) -> LastTransition:
-    """From ``(namespace, name, action, trigger, at, uid)``, as `queries.view` selects."""
-    namespace, name, action, trigger, at, uid = values
-    return LastTransition(ref=ServiceRef(namespace, name), action=_ACTIONS[action],
+    """From ``(namespace, name, action, trigger, at, uid, kind)``, as `queries.view`
+    selects."""
+    namespace, name, action, trigger, at, uid, kind = values
+    return LastTransition(ref=ServiceRef(namespace, name, _KINDS[kind]), action=_ACTIONS[action],
                           trigger=_TRIGGERS[trigger], at=at, uid=uid)
 
 
 def to_hold(row: HoldRow | Row[Any]) -> Hold:
-    return Hold(ref=ServiceRef(row.namespace, row.name), until=row.until, reason=row.reason,
-                who=row.who)
+    return Hold(ref=ServiceRef(row.namespace, row.name, _KINDS[row.kind]), until=row.until,
+                reason=row.reason, who=row.who)
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:

@@ -144,10 +144,10 @@ class SqlLedger(RecordingStore):
     def _remember(session: Session, row: TransitionRow) -> None:
         """Keep the per-service fact `view()` reads in step with effective rows."""
         rows.upsert(session, ServiceFactRow.__table__, {
-            "namespace": row.namespace, "name": row.name, "uid": row.uid,
-            "action": row.action, "trigger": row.trigger, "at": row.at,
+            "namespace": row.namespace, "name": row.name, "kind": row.kind,
+            "uid": row.uid, "action": row.action, "trigger": row.trigger, "at": row.at,
             "transition_id": row.id,
-        }, keys=["namespace", "name"], only_if_newer="at")
+        }, keys=["namespace", "name", "kind"], only_if_newer="at")
 
     # --- reading ---------------------------------------------------------------------
 
@@ -214,15 +214,16 @@ class SqlLedger(RecordingStore):
         until = protocol.utc(until)
         with self._session() as session:
             rows.upsert(session, HoldRow.__table__, {
-                "namespace": ref.namespace, "name": ref.name, "until": until,
-                "reason": reason, "who": who, "created_at": now,
-            }, keys=["namespace", "name"])
+                "namespace": ref.namespace, "name": ref.name, "kind": ref.kind.value,
+                "until": until, "reason": reason, "who": who, "created_at": now,
+            }, keys=["namespace", "name", "kind"])
         return Hold(ref=ref, until=until, reason=reason, who=who)
 
     def release(self, ref: ServiceRef) -> bool:
         with self._session() as session:
             gone = session.execute(delete(HoldRow).where(
-                HoldRow.namespace == ref.namespace, HoldRow.name == ref.name))
+                HoldRow.namespace == ref.namespace, HoldRow.name == ref.name,
+                HoldRow.kind == ref.kind.value))
             return bool(gone.rowcount)  # type: ignore[attr-defined]
 
     def save_restore_info(self, ref: ServiceRef, uid: str, info: Mapping[str, Any], *,
@@ -230,9 +231,10 @@ class SqlLedger(RecordingStore):
         document = protocol.restore_document(ref, info)
         with self._session() as session:
             rows.upsert(session, RestoreInfoRow.__table__, {
-                "namespace": ref.namespace, "name": ref.name, "uid": uid,
-                "version": document["version"], "info": document, "saved_at": at,
-            }, keys=["namespace", "name", "uid"])
+                "namespace": ref.namespace, "name": ref.name, "kind": ref.kind.value,
+                "uid": uid, "version": document["version"], "info": document,
+                "saved_at": at,
+            }, keys=["namespace", "name", "kind", "uid"])
 
     def load_restore_info(self, ref: ServiceRef, uid: str) -> Mapping[str, Any] | None:
         with self._reading() as connection:

@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAME = 253  # a Kubernetes object name or namespace, and a policy key "ns/name"
+KIND = 32  # a KServe kind: InferenceService, LLMInferenceService, InferenceGraph
+DEFAULT_KIND = "InferenceService"  # rows written before the kind was recorded (0003)
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -98,6 +100,7 @@ class TransitionRow(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(KIND), server_default=DEFAULT_KIND)
 
 
 class EdgeClaimRow(Base):
@@ -124,6 +127,8 @@ class ServiceFactRow(Base):
 
     namespace: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(KIND), primary_key=True,
+                                      server_default=DEFAULT_KIND)
     uid: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(8))
     trigger: Mapped[str] = mapped_column(String(16))
@@ -137,6 +142,8 @@ class HoldRow(Base):
 
     namespace: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(KIND), primary_key=True,
+                                      server_default=DEFAULT_KIND)
     until: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(Text)
     who: Mapped[str] = mapped_column(String(NAME))
@@ -168,6 +175,8 @@ class RestoreInfoRow(Base):
 
     namespace: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(KIND), primary_key=True,
+                                      server_default=DEFAULT_KIND)
     uid: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     info: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -20,10 +20,10 @@ from reclaimer.model import (
 from reclaimer.policy.fields import FieldError, child
 
 _NEEDS_VALUES = frozenset({"In", "NotIn"})
-OBSERVED_KINDS = frozenset({ServiceKind.INFERENCE_SERVICE})
-"""Kinds the inventory lists today. The CRD already names the KServe kinds reclaimer
-will govern (issue 15); a policy asking for one not observed yet is refused rather than
-accepted and silently matching nothing."""
+OBSERVED_KINDS = frozenset(ServiceKind)
+"""Kinds the inventory lists (all the CRD names, since issue 15). A kind the CRD may
+name in future but the inventory does not list is refused rather than accepted and
+silently matching nothing."""
 
 
 class FrozenLabels(Mapping[str, str]):

@@ -21,6 +21,8 @@ def _cluster(group: str, resource: str, *verbs: str) -> set[Grant]:
 ALWAYS = (
     _cluster("serving.kserve.io", "inferenceservices", "get", "list", "watch", "patch")
     | _cluster("serving.kserve.io", "inferenceservices/status", "patch")
+    | _cluster("serving.kserve.io", "llminferenceservices", "get", "list", "watch", "patch")
+    | _cluster("serving.kserve.io", "inferencegraphs", "get", "list", "watch", "patch")
     | _cluster("", "pods", "list", "watch")
     | _cluster("", "events", "create", "patch")
     | _cluster("reclaimer.io", "reclaimpolicies", "list", "watch")

@@ -30,7 +30,7 @@ from reclaimer.kube.policies import PolicySource
 from reclaimer.kube.rest import POLICY as POLICY_KIND
 from reclaimer.kube.rest import Rest
 from reclaimer.kube.scope import EVERYWHERE, Scope, ScopedCache
-from reclaimer.model import ServiceRef
+from reclaimer.model import ServiceKind, ServiceRef
 from tests.chart.crd import errors
 from tests.chart.helm import NAMESPACE, Helm
 from tests.chart.rbac import Grant, Need, grants, need_of, uncovered, unused
@@ -57,6 +57,12 @@ def _drive_cluster(rest: Rest, scope: Scope) -> None:
     for deployment in cluster.component_deployments(ref):
         cluster.scale_deployment(TEAM, deployment["metadata"]["name"], 0)
     cluster.list_scalers(TEAM)
+    for kind in (ServiceKind.LLM_INFERENCE_SERVICE, ServiceKind.INFERENCE_GRAPH):
+        other = ServiceRef(TEAM, "chat", kind)
+        with contextlib.suppress(NotFound):  # none exists; the request is what counts
+            cluster.get_isvc(other)
+        with contextlib.suppress(NotFound):
+            cluster.patch_isvc(other, {"metadata": {"annotations": {"x": None}}})
     with contextlib.suppress(NotFound):  # none exists; the request is what counts
         cluster.patch_scaled_object(TEAM, "llama-predictor", {"metadata": {"annotations": {
             "autoscaling.keda.sh/paused-replicas": "0"}}})
@@ -78,7 +84,9 @@ def _drive_lease(rest: Rest) -> None:
 
 def _drive_inventory(rest: Rest, scope: Scope) -> None:
     inventory = Inventory(rest, scope=scope)
-    caches = [part for c in vars(inventory).values() if isinstance(c, WatchCache | ScopedCache)
+    holders = [*vars(inventory).values(),
+               *(c for o in inventory.others.values() for c in (o.services, o.pods))]
+    caches = [part for c in holders if isinstance(c, WatchCache | ScopedCache)
               for part in (c.parts if isinstance(c, ScopedCache) else (c,))]
     for cache in caches:
         cache.watch_timeout = 1  # the server ends each watch after a second

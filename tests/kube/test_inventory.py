@@ -49,10 +49,12 @@ def test_start_costs_one_list_each_and_snapshots_cost_nothing(
     for _ in range(50):
         assert len(inventory.snapshot()) == 20
     assert (handle.request_log.count(verb="list", resource="inferenceservices"),
+            handle.request_log.count(verb="list", resource="llminferenceservices"),
+            handle.request_log.count(verb="list", resource="inferencegraphs"),
             handle.request_log.count(verb="list", resource="pods"),
             handle.request_log.count(verb="get", resource="configmaps"),
-            handle.request_log.count(verb="get", resource="deployments")) == (1, 1, 1, 1)
-    assert client.calls.get("GET", 0) == 4
+            handle.request_log.count(verb="get", resource="deployments")) == (1, 1, 1, 3, 1, 1)
+    assert client.calls.get("GET", 0) == 8  # a LIST per kind and per kind's pods
     assert str(inventory.kserve_version) == "0.16.0"
 
 

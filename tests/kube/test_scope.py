@@ -88,7 +88,8 @@ def test_scoped_inventory_never_lists_or_watches_cluster_wide(
     cluster = KubeCluster(client, scope=WATCHED)
     cluster.list_isvcs()
     cluster.pod_counts()
-    assert _until(lambda: handle.request_log.count(verb="watch", resource="pods") == 2)
+    # the pods of InferenceServices, LLMInferenceServices, InferenceGraphs, per namespace
+    assert _until(lambda: handle.request_log.count(verb="watch", resource="pods") == 6)
     assert _cluster_wide_reads(handle) == 0
     per_namespace = [handle.request_log.count(verb="list", resource="inferenceservices",
                                               namespace=ns) for ns in WATCHED.namespaces]

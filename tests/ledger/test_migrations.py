@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from reclaimer.errors import LedgerUnavailable, SchemaBehind
 from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.schema_check import alembic_config, downgrade, head_revision, upgrade
+from reclaimer.model import ServiceKind, ServiceRef
 
 TABLES = {"transitions", "edge_claims", "service_facts", "holds", "restore_info", "notices",
           "alembic_version"}
@@ -112,3 +114,23 @@ def test_postgres_sessions_plan_for_cached_pages(postgres_url: str) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SHOW random_page_cost")).scalar() == "1.1"
     engine.dispose()
+
+
+def test_rows_from_before_kinds_are_inference_services(any_url: str) -> None:
+    """0003 adds the kind: a hold written at 0001 is an InferenceService's hold after."""
+    url = parse_url(any_url)
+    command.upgrade(alembic_config(url), "0001")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO holds (namespace, name, until, reason, who, created_at) VALUES "
+            "('team-a', 'llama', '2030-01-01 00:00:00', 'eval', 'alice', "
+            "'2026-01-01 00:00:00')"))
+    engine.dispose()
+    upgrade(url)
+    ledger = open_ledger(any_url)
+    try:
+        held = ledger.view(datetime(2026, 6, 1, tzinfo=UTC)).holds
+    finally:
+        ledger.close()
+    assert list(held) == [ServiceRef("team-a", "llama", ServiceKind.INFERENCE_SERVICE)]

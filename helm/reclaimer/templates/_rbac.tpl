@@ -9,6 +9,11 @@ release itself (the leader Lease, KServe's ConfigMap) live in role.yaml. */}}
 - apiGroups: ["serving.kserve.io"]
   resources: ["inferenceservices/status"]
   verbs: ["patch"]
+# LLMInferenceServices (KServe >= 0.17) and InferenceGraphs (>= 0.16): observed where
+# their CRDs exist and stopped only with KServe's own annotation (no status writes).
+- apiGroups: ["serving.kserve.io"]
+  resources: ["llminferenceservices", "inferencegraphs"]
+  verbs: ["get", "list", "watch", "patch"]
 {{- if include "reclaimer.managedAllowed" . }}
 # Managed stops (Raw/Standard, KServe without native stop): find the component
 # Deployments by KServe's label, then scale them through the scale subresource only

@@ -1,0 +1,94 @@
+"""The inventory observes LLMInferenceServices and InferenceGraphs where the cluster
+serves them, and nothing breaks where it does not (issue 15 items 2-3)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from reclaimer.kube import rest
+from reclaimer.kube.inventory import Inventory
+from reclaimer.model import ServiceKind, ServiceRef, ServiceState
+from tests.kube.conftest import NS, MakeRest, isvc
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+LLM = ServiceRef(NS, "chat", ServiceKind.LLM_INFERENCE_SERVICE)
+ISVC = ServiceRef(NS, "chat")
+GPU = {"nvidia.com/gpu": "1"}
+LLM_OBJ = {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "LLMInferenceService",
+           "metadata": {"name": "chat", "namespace": NS},
+           "spec": {"replicas": 2, "template": {"containers": [
+               {"name": "main", "image": "vllm/vllm-openai:latest",
+                "resources": {"limits": GPU, "requests": GPU}}]}}}
+
+
+def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def started() -> Iterator[list[Inventory]]:
+    inventories: list[Inventory] = []
+    yield inventories
+    for inventory in inventories:
+        inventory.stop()
+
+
+def _world(make_rest: MakeRest, kserve: str = "0.17") -> tuple[Any, rest.Rest]:
+    handle, client = make_rest({"kserve": kserve, "objects": [LLM_OBJ],
+                                "inferenceServices": [isvc("chat", gpus=1)]})
+    handle.wait_idle()
+    return handle, client
+
+
+def _states(inventory: Inventory) -> dict[ServiceRef, tuple[ServiceState, int | None]]:
+    return {s.ref: (s.state, s.gpus) for s in inventory.snapshot()}
+
+
+def test_namesakes_of_two_kinds_are_two_services(make_rest: MakeRest,
+                                                  started: list[Inventory]) -> None:
+    _, client = _world(make_rest)
+    inventory = Inventory(client)
+    inventory.start()
+    started.append(inventory)
+    assert _states(inventory) == {ISVC: (ServiceState.RUNNING, 1),
+                                  LLM: (ServiceState.RUNNING, 2)}
+
+
+def test_a_stopped_llm_inference_service_is_stopped(make_rest: MakeRest,
+                                                    started: list[Inventory]) -> None:
+    handle, client = _world(make_rest)
+    inventory = Inventory(client)
+    inventory.start()
+    started.append(inventory)
+    client.merge_patch(rest.SERVICE_KINDS[LLM.kind], NS, "chat",
+                       {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+    handle.wait_idle(terminations=True)
+    assert _until(lambda: _states(inventory)[LLM] == (ServiceState.STOPPED, 2))
+    assert _states(inventory)[ISVC] == (ServiceState.RUNNING, 1)
+
+
+def test_an_absent_crd_is_one_log_line_and_nothing_else(
+        make_rest: MakeRest, started: list[Inventory], caplog: pytest.LogCaptureFixture) -> None:
+    handle, client = _world(make_rest, kserve="0.16")
+    for plural in ("llminferenceservices", "inferencegraphs"):
+        handle.world.store.registry.unregister("serving.kserve.io", plural)
+    caplog.set_level(logging.INFO, logger="reclaimer.inventory")
+    inventory = Inventory(client)
+    inventory.start()
+    started.append(inventory)
+    inventory.resync()
+    inventory.resync()
+    lines = [r.getMessage() for r in caplog.records if "not served" in r.getMessage()]
+    assert (list(_states(inventory)), lines) == ([ISVC], [
+        "LLMInferenceService is not served by this cluster (its CRD is absent): not observed",
+        "InferenceGraph is not served by this cluster (its CRD is absent): not observed"])
