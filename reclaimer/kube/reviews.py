@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reclaimer import kserve
 from reclaimer.errors import ClusterError
 from reclaimer.kube.rest import Kind, Rest
 from reclaimer.model import EMPTY, ServiceRef
@@ -48,12 +49,13 @@ class Reviewer:
                       groups=tuple(map(str, user.get("groups") or ())), extra=extra)
 
     def allowed(self, caller: Caller, *, verb: str, ref: ServiceRef) -> bool:
-        """May ``caller`` ``verb`` this InferenceService (group serving.kserve.io)?"""
+        """May ``caller`` ``verb`` this KServe object (its own kind's resource)?"""
         spec: dict[str, Any] = {
             "user": caller.username, "groups": list(caller.groups),
             "resourceAttributes": {"namespace": ref.namespace, "verb": verb,
-                                   "group": "serving.kserve.io",
-                                   "resource": "inferenceservices", "name": ref.name}}
+                                   "group": kserve.GROUP,
+                                   "resource": kserve.KINDS[ref.kind].plural,
+                                   "name": ref.name}}
         if caller.uid:
             spec["uid"] = caller.uid
         if caller.extra:
