@@ -52,9 +52,10 @@ def held_stop(record: TransitionRecord) -> HeldStop | None:
     """The ledger's stop as a stop to hold, if its strategy is a managed one."""
     if record.strategy not in MANAGED_MESSAGES:
         return None
-    message = (f"{MANAGED_MESSAGES[record.strategy]} (trigger {record.trigger.value}, "
-               f"policy {record.policy or '-'}, {record.reason.value})")
-    return HeldStop(record.ref, record.uid, record.strategy, message)
+    stop = record.transition
+    message = (f"{MANAGED_MESSAGES[record.strategy]} (trigger {stop.trigger.value}, "
+               f"policy {stop.policy or '-'}, {stop.reason.value})")
+    return HeldStop(stop.ref, stop.uid, record.strategy, message)
 
 
 class FollowUp:

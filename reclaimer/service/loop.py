@@ -38,8 +38,9 @@ from reclaimer.policy.matching import Match, match_services
 from reclaimer.service import bookkeeping, policy_set
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
-from reclaimer.service.observe import GatheredSignals, SignalSource, gather_signals
+from reclaimer.service.observe import GatheredSignals, gather_signals
 from reclaimer.service.recording import BlockedRecorder, external_changes, record_external
+from reclaimer.signals.port import SignalSource
 
 log = logging.getLogger("reclaimer.loop")
 
@@ -193,7 +194,7 @@ class Reconciler:
         # by recovery until its lease expires) is its change, not somebody else's.
         settling = {*executor.followup.held.keys(),
                     *(item.ref for item in executor.followup.awaiting),
-                    *(record.ref for record in ledger.pending())}
+                    *(record.transition.ref for record in ledger.pending())}
         changes = external_changes(services, view, now=now, settling=settling)
         if changes:
             record_external(ledger, changes)
