@@ -126,7 +126,8 @@ def _signals(args: argparse.Namespace, now: datetime, policies: Sequence[Policy]
     return settings, gathered.by_service
 
 
-_BOOKKEEPING = frozenset({"edgeAt", "dueAt", "edgeKey", "rule", "lateSeconds", "busyAtStop"})
+_BOOKKEEPING = frozenset({"edgeAt", "dueAt", "edgeKey", "rule", "lateSeconds", "busyAtStop",
+                          "timeZone"})
 
 
 def _compact(evidence: Mapping[str, Any]) -> str:

@@ -27,6 +27,7 @@ from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef
+from reclaimer.policy.durations import format_duration
 
 log = logging.getLogger("reclaimer.executor")
 MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE}
@@ -133,7 +134,7 @@ class FollowUp:
             return self._done(item, OutcomeKind.VERIFIED, item.message)
         if at < item.deadline:
             return None
-        error = (f"not verified within {self.timeout}: " +
+        error = (f"not verified within {format_duration(self.timeout)}: " +
                  (f"{pods} pod(s) still present" if item.action is Action.STOP
                   else "Ready is not True"))
         ledger.mark_failed(item.record_id, at=at, error=error)

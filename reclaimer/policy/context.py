@@ -24,12 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from reclaimer.model import (
     EMPTY,
     DecideSettings,
     LedgerView,
+    Policy,
     Reason,
     ServiceRef,
     Signals,
@@ -68,6 +70,19 @@ class Proposal:
 
     def blocked(self, reason: Reason, why: str, *, claim: bool) -> Proposal:
         return replace(self, transition=block(self.transition, reason, why, claim=claim))
+
+
+def local_time(at: datetime, policy: Policy) -> str:
+    """An instant in a reason people read: RFC 3339 to the second, in the policy's zone
+    (its schedule's own clock), UTC for a policy without one."""
+    zone = ZoneInfo(policy.time_zone) if policy.time_zone else UTC
+    return at.astimezone(zone).isoformat(timespec="seconds")
+
+
+def zone_seen(policy: Policy) -> dict[str, str]:
+    """``{"timeZone": ...}`` for a policy with a zone: recorded with each transition it
+    decides, so `reclaimer history` shows the row in the zone its team reads."""
+    return {"timeZone": policy.time_zone} if policy.time_zone else {}
 
 
 def block(transition: Transition, reason: Reason, why: str, *, claim: bool) -> Transition:

@@ -56,7 +56,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from reclaimer.model import Action, BusyAtStop, Edge, Reason, ServiceState, Transition, Trigger
-from reclaimer.policy.context import Proposal, Tick, block
+from reclaimer.policy.context import Proposal, Tick, block, local_time, zone_seen
 from reclaimer.policy.idle import Verdict, judge_busy_at_stop
 from reclaimer.policy.matching import Match
 
@@ -119,7 +119,7 @@ def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:
     else:
         trigger, reason = Trigger.SCHEDULE, Reason.SCHEDULE_START
     evidence = {"edgeAt": edge.at.isoformat(), "dueAt": due_at(edge, tick).isoformat(),
-                "lateSeconds": late.total_seconds()}
+                "lateSeconds": late.total_seconds(), **zone_seen(match.policy)}
     service = match.service
     return Transition(ref=service.ref, uid=service.uid, action=edge.action, trigger=trigger,
                       reason=reason, policy=match.policy.key, at=tick.now,
@@ -154,12 +154,12 @@ def _not_ours(match: Match, plain: Transition, tick: Tick) -> str | None:
             and last.uid in ("", match.service.uid)):
         return None
     who = "no record of who stopped it" if last is None or last.action is not Action.STOP \
-        else f"its stop was {last.trigger.value}, at {last.at.isoformat()}"
+        else f"its stop was {last.trigger.value}, at {local_time(last.at, match.policy)}"
     return f"not woken by a catch-up start: reclaimer did not make its current stop ({who})"
 
 
 def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> Transition:
-    why = f"missed: the later edge at {latest.at.isoformat()} applies instead"
+    why = f"missed: the later edge at {local_time(latest.at, match.policy)} applies instead"
     return block(edge_transition(match, edge, tick), Reason.MISSED, why, claim=True)
 
 
@@ -175,9 +175,9 @@ def _superseded_by(match: Match, edge: Edge, tick: Tick) -> str | None:
         return None
     if last.trigger is Trigger.EXTERNAL:
         return (f"superseded: stop state changed by someone else ({last.action.value}), "
-                f"observed at {last.at.isoformat()}")
+                f"observed at {local_time(last.at, match.policy)}")
     return (f"superseded: reclaimer's {last.trigger.value} {last.action.value} "
-            f"at {last.at.isoformat()}")
+            f"at {local_time(last.at, match.policy)}")
 
 
 _SATISFIED = {
@@ -233,7 +233,7 @@ def stop_for_edge(plain: Proposal, match: Match, edge: Edge, tick: Tick) -> Prop
     if tick.now >= deadline:
         forced = replace(deferred.transition, reason=Reason.FORCED_AFTER_MAX_DEFER)
         return replace(deferred, transition=forced)
-    why = f"deferred: {traffic.reason}; forced at {deadline.isoformat()}"
+    why = f"deferred: {traffic.reason}; forced at {local_time(deadline, policy)}"
     return deferred.blocked(Reason.DEFERRED_BUSY, why, claim=False)
 
 

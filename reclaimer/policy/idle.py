@@ -53,7 +53,8 @@ from reclaimer.model import (
     Transition,
     Trigger,
 )
-from reclaimer.policy.context import Proposal, Tick
+from reclaimer.policy.context import Proposal, Tick, zone_seen
+from reclaimer.policy.durations import format_duration
 from reclaimer.policy.matching import Match
 from reclaimer.policy.schedule import window_open
 
@@ -106,10 +107,18 @@ def _unusable(signals: Signals | None, *, now: datetime, max_age: timedelta,
     if abs(now - signals.at) > max_age:
         return f"signals are stale: taken at {signals.at.isoformat()}"
     if signals.window < needed:
-        return f"signal window {signals.window} is shorter than {needed}"
+        return (f"signal window {format_duration(signals.window)} is shorter than "
+                f"{format_duration(needed)}")
     if signals.coverage_seconds is None or signals.coverage_seconds < needed.total_seconds():
-        return f"data covers {signals.coverage_seconds}s of the {needed.total_seconds():g}s needed"
+        covered = ("no time" if signals.coverage_seconds is None
+                   else _seconds(signals.coverage_seconds))
+        return f"data covers {covered} of the {format_duration(needed)} needed"
     return None
+
+
+def _seconds(seconds: float) -> str:
+    """A span of seconds as a policy duration (``42s``, ``1h5m``), whole seconds."""
+    return format_duration(timedelta(seconds=seconds))
 
 
 def _gpu_count(signals: Signals, service: Service) -> int | None:
@@ -147,7 +156,7 @@ def _missing_reason(signals: Signals, service: Service) -> str | None:
 def _recent_request(signals: Signals, lookback: timedelta) -> str | None:
     since = signals.seconds_since_last_request
     if since is not None and since < lookback.total_seconds():
-        return f"last request {since:g}s ago, within {lookback}"
+        return f"last request {_seconds(since)} ago, within {format_duration(lookback)}"
     return None
 
 
@@ -174,7 +183,7 @@ def judge_idle(rule: IdleRule, signals: Signals | None, *, service: Service, now
     missing = _unlisted_gpus(signals, service) or _missing_reason(signals, service)
     if missing is not None:
         return IdleVerdict(Verdict.UNKNOWN, missing, {**evidence, "reason": missing})
-    reason = f"idle for {rule.after}: no activity above the limits"
+    reason = f"idle for {format_duration(rule.after)}: no activity above the limits"
     return IdleVerdict(Verdict.IDLE, reason, {**evidence, "reason": reason})
 
 
@@ -212,16 +221,17 @@ def _traffic_busy(signals: Signals, lookback: timedelta, gpu_busy_at: float) -> 
     if recent is not None:
         return recent
     if signals.window <= lookback and (signals.requests or 0) > 0:
-        return f"{signals.requests:g} request(s) within {signals.window}"
+        return f"{signals.requests:g} request(s) within {format_duration(signals.window)}"
     peak = _recent_gpu(signals, lookback)
     if peak is not None and peak >= gpu_busy_at:
-        return f"GPU utilisation {peak:g}% >= {gpu_busy_at:g}% within {lookback}"
+        return (f"GPU utilisation {peak:g}% >= {gpu_busy_at:g}% within "
+                f"{format_duration(lookback)}")
     return None
 
 
 def _traffic_unknown(signals: Signals, lookback: timedelta, gpus: int | None) -> str | None:
     if _recent_gpu(signals, lookback) is None and gpus != 0:
-        return f"GPU utilisation within {lookback} unknown"
+        return f"GPU utilisation within {format_duration(lookback)} unknown"
     if signals.seconds_since_last_request is None and signals.requests != 0:
         return "time of the last request unknown"
     return None
@@ -252,7 +262,7 @@ def judge_traffic(signals: Signals | None, *, lookback: timedelta, now: datetime
     unknown = _traffic_unknown(signals, lookback, signals.gpus if gpus is None else gpus)
     if unknown is not None:
         return IdleVerdict(Verdict.UNKNOWN, unknown, {**evidence, "reason": unknown})
-    reason = f"no request and GPU below {gpu_busy_at:g}% within {lookback}"
+    reason = f"no request and GPU below {gpu_busy_at:g}% within {format_duration(lookback)}"
     return IdleVerdict(Verdict.IDLE, reason, {**evidence, "reason": reason})
 
 
@@ -300,7 +310,8 @@ def idle_transition(match: Match, tick: Tick) -> Proposal | None:
         return None
     uptime = tick.now - started_at(service, tick)
     evidence = {**verdict.evidence, "uptimeSeconds": uptime.total_seconds(),
-                "minUptimeSeconds": rule.min_uptime.total_seconds()}
+                "minUptimeSeconds": rule.min_uptime.total_seconds(),
+                **zone_seen(match.policy)}
     since = signals.seconds_since_last_request
     stop = Transition(ref=service.ref, uid=service.uid, action=Action.STOP, trigger=Trigger.IDLE,
                       reason=Reason.IDLE_TIMEOUT, policy=match.policy.key, at=tick.now,

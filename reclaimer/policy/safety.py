@@ -40,7 +40,8 @@ from reclaimer.model import (
     ServiceRef,
     Trigger,
 )
-from reclaimer.policy.context import Proposal
+from reclaimer.policy.context import Proposal, local_time
+from reclaimer.policy.durations import format_duration
 
 
 def hold_or_dry_run(proposal: Proposal, policy: Policy, *, ledger: LedgerView,
@@ -50,7 +51,7 @@ def hold_or_dry_run(proposal: Proposal, policy: Policy, *, ledger: LedgerView,
         return proposal
     hold = ledger.active_hold(transition.ref, now)
     if hold is not None:
-        why = f"held until {hold.until.isoformat()} by {hold.who}: {hold.reason}"
+        why = f"held until {local_time(hold.until, policy)} by {hold.who}: {hold.reason}"
         return proposal.blocked(Reason.HELD, why, claim=True)
     if policy.mode is PolicyMode.DRY_RUN:
         return proposal.blocked(Reason.DRY_RUN, f"dry run: policy {policy.key}", claim=True)
@@ -88,8 +89,8 @@ def breaker(proposals: Sequence[Proposal], *, running: Mapping[str, int],
     alert = (f"mass-idle breaker open for {tripped_summary(tripped)}: more than "
              f"{settings.mass_idle_fraction:.0%} of running governed services look idle "
              f"(minimum {settings.mass_idle_minimum}, counted over "
-             f"{settings.mass_idle_span}); no idle stop made there: check the metrics "
-             "pipeline")
+             f"{format_duration(settings.mass_idle_span)}); no idle stop made there: check "
+             "the metrics pipeline")
     return [p.blocked(Reason.MASS_IDLE_BREAKER, why, claim=True) if blocked(p) else p
             for p in proposals], alert
 
