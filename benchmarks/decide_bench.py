@@ -40,7 +40,7 @@ from reclaimer.model import (
 )
 from reclaimer.policy import decide as decide_module
 from reclaimer.policy import edges as edges_module
-from reclaimer.policy import idle_stop, wake
+from reclaimer.policy import idle as idle_module
 from reclaimer.policy import schedule as schedule_module
 
 NOW = datetime(2026, 3, 30, 17, 5, tzinfo=UTC)  # Monday 19:05 in Berlin
@@ -124,8 +124,8 @@ def measure(size: int, policy_count: int, repeat: int) -> dict[str, float]:
     sigs, view = signals(services), ledger(pols, services)
     counter = Counter()
     for module, name in [(decide_module, "cached_edges_between"), (decide_module, "window_open"),
-                         (idle_stop, "window_open"),
-                         (wake, "next_edge")]:
+                         (idle_module, "window_open"),
+                         (decide_module, "next_edge")]:
         counter.wrap(module, name)
     times = []
     try:

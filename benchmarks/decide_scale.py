@@ -47,7 +47,7 @@ from reclaimer.model import (
     SignalState,
     Window,
 )
-from reclaimer.policy import edge_cache
+from reclaimer.policy import schedule
 from reclaimer.policy.decide import decide
 from reclaimer.policy.matching import Match, governed
 from reclaimer.policy.schedule import edges_between
@@ -126,7 +126,7 @@ def timed(data: Inputs, view: LedgerView, repeat: int, *, cold: bool, given: boo
     times, plan = [], run(data, view, given=given)
     for _ in range(repeat):
         if cold:
-            edge_cache.clear()
+            schedule.clear()
         began = time.thread_time()
         plan = run(data, view, given=given)
         times.append(time.thread_time() - began)
@@ -135,7 +135,7 @@ def timed(data: Inputs, view: LedgerView, repeat: int, *, cold: bool, given: boo
 
 def profile(data: Inputs, view: LedgerView, top: int, *, cold: bool) -> None:
     if cold:
-        edge_cache.clear()
+        schedule.clear()
     profiler = cProfile.Profile()
     profiler.runcall(run, data, view)
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)

@@ -33,7 +33,7 @@ from reclaimer.ledger.protocol import Ledger
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import DecideSettings, Plan, ServiceState
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
-from reclaimer.service.observe import SignalSource
+from reclaimer.signals import SignalSource
 
 STOP = "serving.kserve.io/stop"
 STOP_ASKED = (ServiceState.STOPPING, ServiceState.STOPPED)
@@ -92,6 +92,9 @@ class TimedSignals:
         self.inner = inner
         self.seconds: list[float] = []
         self._lock = threading.Lock()
+
+    def fetch(self, *, at: datetime, window: timedelta) -> Mapping[Any, Any]:
+        return self.fetch_windows(at=at, windows=[window])[window]
 
     def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
                       recent: timedelta | None = None) -> Mapping[Any, Any]:

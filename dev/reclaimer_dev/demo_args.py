@@ -20,7 +20,7 @@ def days(text: str, *, maximum: int) -> int:
 def check_policies(path: Path) -> None:
     """The demo is about policies: a path without a valid one is a mistake, not a
     quiet week in which nothing happens."""
-    from reclaimer.policy.loading import load_paths  # noqa: PLC0415 - loaded per verb
+    from reclaimer.policy_files import load_paths  # noqa: PLC0415 - loaded per verb
 
     if not path.exists():
         raise ArgumentInvalid(f"--policies: {path}: no such file or directory")

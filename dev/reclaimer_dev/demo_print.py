@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from reclaimer.cli.output import duration_text
 from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.model import ServiceRef, Transition
 from reclaimer.service.loop import TickResult
 from reclaimer_dev import demo_world
 
-CLOCK_DURATION = re.compile(r"\b(\d+):(\d\d):(\d\d)\b(?![-+:T])")
 INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
 # Edges that change nothing are in the ledger but would only clutter the timeline.
 QUIET_BLOCKS = ("missed", "already")
@@ -60,10 +58,8 @@ class Printer:
                           f"{entry.ref!s:<13} {_why(entry)} — {blocked}")
 
     def readable(self, text: str, ref: ServiceRef) -> str:
-        """The ledger's reason as a person reads it: ``0:05:00`` as ``5m``, an RFC 3339
-        instant as local time in the service's zone."""
-        text = CLOCK_DURATION.sub(lambda m: duration_text(timedelta(
-            hours=int(m[1]), minutes=int(m[2]), seconds=int(m[3]))), text)
+        """The ledger's reason as a person reads it: an RFC 3339 instant as local time in
+        the service's zone (durations already read ``5m``)."""
         return INSTANT.sub(lambda m: self.when(datetime.fromisoformat(m[0]), ref), text)
 
     def _outcome(self, result: TickResult, outcome: Outcome) -> None:

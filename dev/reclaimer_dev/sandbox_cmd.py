@@ -46,7 +46,7 @@ def port_number(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from kubesandbox.scenario import Scenario, ScenarioInvalid, load_scenario  # noqa: PLC0415
     from kubesandbox.world import World  # noqa: PLC0415
-    from reclaimer.policy.crd import crd  # noqa: PLC0415 - only this verb needs these
+    from reclaimer.policy.spec import crd  # noqa: PLC0415 - only this verb needs these
 
     port = port_number(args.port)
     try:

@@ -56,10 +56,9 @@ from reclaimer.model import (
 )
 from reclaimer.policy.auto_idle import AutoChoice, AutoIdle, choose_timeout
 from reclaimer.policy.decide import decide
-from reclaimer.policy.edge_cache import cached_edges_between
 from reclaimer.policy.idle import busy_gpu_threshold
 from reclaimer.policy.matching import Match, governed
-from reclaimer.policy.schedule import window_open
+from reclaimer.policy.schedule import cached_edges_between, window_open
 
 
 class Restart(StrEnum):

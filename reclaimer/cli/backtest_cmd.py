@@ -28,7 +28,7 @@ from reclaimer.config import load_settings
 from reclaimer.errors import ArgumentInvalid, InvalidInput
 from reclaimer.model import DeploymentMode
 from reclaimer.policy.durations import parse_duration
-from reclaimer.policy.loading import load_paths
+from reclaimer.policy_files import load_paths
 from reclaimer.service.app import decide_settings
 from reclaimer.signals.settings import PrometheusSettings
 

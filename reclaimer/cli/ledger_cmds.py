@@ -11,8 +11,10 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reclaimer.cli import ledger_args, report_png
 from reclaimer.cli.hold_check import check_exists
@@ -59,7 +61,8 @@ def _register_history(subparsers: Subparsers) -> None:
     parser.add_argument("--trigger", choices=[t.value for t in Trigger])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--tz", metavar="ZONE",
-                        help="show table times in this zone (default: UTC; JSON is RFC 3339)")
+                        help="show every table time in this zone (default: each row in its "
+                             "policy's zone, UTC without one; JSON is RFC 3339 in UTC)")
     add_output_flag(parser)
     parser.set_defaults(handler=_history)
 
@@ -90,9 +93,19 @@ def _print_records(records: list[TransitionRecord], output: str, *,
                    zone: tzinfo | None) -> None:
     items = [record.as_json() for record in records]
     if not emit(items, output, sys.stdout):
-        if zone is not None:
-            items = [{**item, "at": item["at"].astimezone(zone)} for item in items]
+        items = [{**item, "at": item["at"].astimezone(zone or _row_zone(item["evidence"]))}
+                 for item in items]
         print_table(items, HISTORY_WIDE if output == "wide" else HISTORY_COLUMNS, sys.stdout)
+
+
+def _row_zone(evidence: Mapping[str, object]) -> tzinfo:
+    """The zone of the policy that decided the row (recorded as ``timeZone``), so each
+    team reads its own clock; UTC for manual and external rows and zone-less policies."""
+    name = evidence.get("timeZone")
+    try:
+        return ZoneInfo(name) if isinstance(name, str) else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 def _register_holds(subparsers: Subparsers) -> None:
@@ -191,7 +204,8 @@ def _register_report(subparsers: Subparsers) -> None:
     parser.add_argument("--until", help="RFC 3339, or a duration back from now (default now)")
     parser.add_argument("--png", metavar="FILE", help="also draw a timeline (extra `plot`)")
     parser.add_argument("--tz", metavar="ZONE",
-                        help="the picture's time zone (default: this machine's)")
+                        help="the zone of the span printed (default: UTC) and of the "
+                             "picture (default: this machine's)")
     add_output_flag(parser)
     parser.set_defaults(handler=_report)
 
@@ -208,15 +222,16 @@ def _report(args: argparse.Namespace) -> int:
         ledger.close()
     if args.png:
         report_png.draw(report, args.png, zone=ledger_args.zone(args.tz))
-    _print_report(report, args.output)
+    _print_report(report, args.output, zone=ledger_args.zone(args.tz) or UTC)
     return 0
 
 
-def _print_report(report: Report, output: str) -> None:
+def _print_report(report: Report, output: str, *, zone: tzinfo) -> None:
     if emit(report_json(report), output, sys.stdout):
         return
-    print(f"GPU-hours reclaimed {report.since.isoformat()} .. {report.now.isoformat()}: "
-          f"{report.total_gpu_hours:.2f}")
+    since, until = (at.astimezone(zone).isoformat(timespec="seconds")
+                    for at in (report.since, report.now))
+    print(f"GPU-hours reclaimed {since} .. {until}: {report.total_gpu_hours:.2f}")
     if not report.intervals:
         print("(no stop in force during this span; history --since/--until shows the rows)")
     for title, rows in (("namespace", report.by_namespace), ("policy", report.by_policy)):

@@ -87,8 +87,9 @@ def _refuse_held(ledger: Ledger, request: Request, *, at: datetime) -> None:
     hold = ledger.view(at).active_hold(request.ref, at)
     if hold is not None and not request.ignore_hold:
         raise ArgumentInvalid(
-            f"{request.ref} is held until {hold.until.isoformat()} by {hold.who} "
-            f"({hold.reason}); `reclaimer release {request.ref}` first, or pass --ignore-hold")
+            f"{request.ref} is held until {hold.until.isoformat(timespec='seconds')} by "
+            f"{hold.who} ({hold.reason}); `reclaimer release {request.ref}` first, or pass "
+            "--ignore-hold")
 
 
 def gpus_freed(rest: Rest, ref: ServiceRef, obj: dict[str, Any]) -> int | None:

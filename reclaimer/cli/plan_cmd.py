@@ -51,8 +51,8 @@ from reclaimer.model import (
     Transition,
 )
 from reclaimer.policy.decide import decide
-from reclaimer.policy.loading import load_paths
 from reclaimer.policy.matching import governed
+from reclaimer.policy_files import load_paths
 from reclaimer.service.app import decide_settings
 from reclaimer.service.observe import gather_signals
 from reclaimer.signals.prometheus import PrometheusSignals
@@ -126,7 +126,8 @@ def _signals(args: argparse.Namespace, now: datetime, policies: Sequence[Policy]
     return settings, gathered.by_service
 
 
-_BOOKKEEPING = frozenset({"edgeAt", "dueAt", "edgeKey", "rule", "lateSeconds", "busyAtStop"})
+_BOOKKEEPING = frozenset({"edgeAt", "dueAt", "edgeKey", "rule", "lateSeconds", "busyAtStop",
+                          "timeZone"})
 
 
 def _compact(evidence: Mapping[str, Any]) -> str:

@@ -20,9 +20,9 @@ from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.cli.validate_errors import every_error
 from reclaimer.errors import ArgumentInvalid, PolicyInvalid
 from reclaimer.model import Edge, Policy
-from reclaimer.policy.loading import DocumentResult, check_paths, load_paths, policy_files
 from reclaimer.policy.schedule import edges_between
 from reclaimer.policy.schema import WHOLE_DOCUMENT
+from reclaimer.policy_files import DocumentResult, check_paths, load_paths, policy_files
 
 EXIT_OK, EXIT_INVALID = 0, 1
 RFC3339_EXAMPLE = "2026-03-30T08:00:00+02:00"

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.policy.fields import Field, FieldError, check, child
-from reclaimer.policy.schema import WHOLE_DOCUMENT, YAML
-from reclaimer.policy.spec_fields import document_fields
-from reclaimer.policy.yamldocs import YamlProblem, load, split_documents
+from reclaimer.policy.schema import WHOLE_DOCUMENT, YAML, YamlProblem, load, split_documents
+from reclaimer.policy.spec import document_fields
 
 
 def every_error(error: PolicyInvalid) -> list[PolicyInvalid]:

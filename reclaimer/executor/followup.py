@@ -27,6 +27,7 @@ from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef
+from reclaimer.policy.durations import format_duration
 
 log = logging.getLogger("reclaimer.executor")
 MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE}
@@ -36,9 +37,10 @@ def held_stop(record: TransitionRecord) -> HeldStop | None:
     """The ledger's stop as a stop to hold, if its strategy is a managed one."""
     if record.strategy not in MANAGED_MESSAGES:
         return None
-    message = (f"{MANAGED_MESSAGES[record.strategy]} (trigger {record.trigger.value}, "
-               f"policy {record.policy or '-'}, {record.reason.value})")
-    return HeldStop(record.ref, record.uid, record.strategy, message)
+    stop = record.transition
+    message = (f"{MANAGED_MESSAGES[record.strategy]} (trigger {stop.trigger.value}, "
+               f"policy {stop.policy or '-'}, {stop.reason.value})")
+    return HeldStop(stop.ref, stop.uid, record.strategy, message)
 
 
 class FollowUp:
@@ -99,7 +101,7 @@ class FollowUp:
             return self._done(item, OutcomeKind.VERIFIED, item.message)
         if at < item.deadline:
             return None
-        error = (f"not verified within {self.timeout}: " +
+        error = (f"not verified within {format_duration(self.timeout)}: " +
                  (f"{pods} pod(s) still present" if item.action is Action.STOP
                   else "Ready is not True"))
         ledger.mark_failed(item.record_id, at=at, error=error)

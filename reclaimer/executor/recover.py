@@ -82,10 +82,11 @@ def recover_pending(executor: Executor, *, at: datetime,
         return Recovered([], len(pending) - len(mine))
     objs: dict[ServiceRef, Obj | None] = {
         st.ref_of(o): o for o in executor.cluster.list_isvcs()}
-    unread = _read_unlisted(executor, {r.ref for r in mine} - objs.keys())
+    unread = _read_unlisted(executor, {r.transition.ref for r in mine} - objs.keys())
     objs.update(unread.found)
-    settle = [r for r in mine if r.ref not in unread.unknown]
-    outcomes = [_reconcile(executor, record, objs.get(record.ref), at=at) for record in settle]
+    settle = [r for r in mine if r.transition.ref not in unread.unknown]
+    outcomes = [_reconcile(executor, record, objs.get(record.transition.ref), at=at)
+                for record in settle]
     return Recovered(outcomes, len(pending) - len(mine))
 
 
@@ -124,21 +125,21 @@ def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
                at: datetime) -> Outcome:
-    ledger = executor.ledger
-    present = obj is not None and st.uid_of(obj) == record.uid
+    ledger, planned = executor.ledger, record.transition
+    present = obj is not None and st.uid_of(obj) == planned.uid
     if obj is not None and present and (
             record.state is RecordState.APPLIED
-            or in_target_state(obj, record.action, strategy=record.strategy)):
+            or in_target_state(obj, planned.action, strategy=record.strategy)):
         if record.state is RecordState.PLANNED:
             ledger.mark_applied(record.id, at=at)
         strategy = record.strategy if record.strategy in HANDLERS else "native"
         executor.followup.resume(Awaiting(
-            record_id=record.id, ref=record.ref, uid=record.uid, action=record.action,
-            strategy=str(strategy), deadline=at, message=f"recovered {record.action.value}"),
+            record_id=record.id, ref=planned.ref, uid=planned.uid, action=planned.action,
+            strategy=str(strategy), deadline=at, message=f"recovered {planned.action.value}"),
             at=at)
         return _outcome(record, OutcomeKind.APPLIED, "already in the target state")
-    if present and record.edge_key is not None:
-        executor.memory.adopt(_key(record), record.id, edge_key=record.edge_key)
+    if present and planned.edge_key is not None:
+        executor.memory.adopt(_key(record), record.id, edge_key=planned.edge_key)
         return _outcome(record, OutcomeKind.RETRY, KEPT_REASON)
     error = ABANDON_REASON if present else "the InferenceService is gone"
     ledger.mark_abandoned(record.id, at=at, error=error)
@@ -146,9 +147,9 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
 
 
 def _key(record: TransitionRecord) -> ServiceKey:
-    return (record.ref, record.action.value)
+    return (record.transition.ref, record.transition.action.value)
 
 
 def _outcome(record: TransitionRecord, kind: OutcomeKind, message: str) -> Outcome:
-    return Outcome(ref=record.ref, action=record.action, kind=kind, record_id=record.id,
-                   message=message, strategy=record.strategy)
+    return Outcome(ref=record.transition.ref, action=record.transition.action, kind=kind,
+                   record_id=record.id, message=message, strategy=record.strategy)

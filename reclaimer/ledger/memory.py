@@ -75,11 +75,10 @@ class MemoryLedger(RecordingStore):
     def _add(self, transition: Transition, *, state: RecordState, strategy: str | None,
              actor: str, at: datetime, claim: bool) -> TransitionRecord:
         """Store a new record; the caller holds the lock and has checked the claim."""
-        record = dataclasses.replace(
-            new_record(transition, record_id=len(self._records) + 1, state=state,
-                       strategy=strategy, actor=actor, at=at),
-            evidence=protocol.plain_evidence(transition.evidence),
-            at=protocol.utc(transition.at), recorded_at=protocol.utc(at))
+        stored = dataclasses.replace(transition, at=protocol.utc(transition.at),
+                                     evidence=protocol.plain_evidence(transition.evidence))
+        record = new_record(stored, record_id=len(self._records) + 1, state=state,
+                            strategy=strategy, actor=actor, at=protocol.utc(at))
         self._records[record.id] = record
         if claim and transition.edge_key is not None:
             self._claims[transition.edge_key] = (record.id, record.recorded_at)
@@ -112,9 +111,10 @@ class MemoryLedger(RecordingStore):
     def _refresh(self, record_id: int, t: Transition) -> None:
         """A kept planned row takes the retry's decision fields (`PlannedEntry`)."""
         record = self._records[record_id]
-        self._records[record_id] = dataclasses.replace(
-            record, at=protocol.utc(t.at), trigger=t.trigger, reason=t.reason,
+        kept = dataclasses.replace(
+            record.transition, at=protocol.utc(t.at), trigger=t.trigger, reason=t.reason,
             evidence=protocol.plain_evidence(t.evidence), gpus=t.gpus)
+        self._records[record_id] = dataclasses.replace(record, transition=kept)
 
     def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
         with self._lock:
@@ -151,12 +151,12 @@ class MemoryLedger(RecordingStore):
         self._records[record_id] = record
 
     def _remember(self, record: TransitionRecord) -> None:
-        known = self._facts.get(record.ref)
-        if known is not None and known[0].at > record.at:
+        t = record.transition
+        known = self._facts.get(t.ref)
+        if known is not None and known[0].at > t.at:
             return
-        last = LastTransition(ref=record.ref, action=record.action, trigger=record.trigger,
-                              at=record.at, uid=record.uid)
-        self._facts[record.ref] = (last, record.id)
+        last = LastTransition(ref=t.ref, action=t.action, trigger=t.trigger, at=t.at, uid=t.uid)
+        self._facts[t.ref] = (last, record.id)
 
     def pending(self) -> list[TransitionRecord]:
         with self._lock:
@@ -182,9 +182,10 @@ class MemoryLedger(RecordingStore):
 
     def _recent_idle_stops(self, since: datetime) -> dict[ServiceRef, datetime]:
         latest: dict[ServiceRef, datetime] = {}
-        for r in self._records.values():
+        for record in self._records.values():
+            r = record.transition
             if (r.trigger is Trigger.IDLE and r.action is Action.STOP and r.at >= since
-                    and r.state in (*EFFECTIVE_STATES, *UNFINISHED_STATES)):
+                    and record.state in (*EFFECTIVE_STATES, *UNFINISHED_STATES)):
                 latest[r.ref] = max(r.at, latest.get(r.ref, r.at))
         return latest
 
@@ -192,9 +193,10 @@ class MemoryLedger(RecordingStore):
         """The first deferral row of each edge within the horizon (`LedgerView`)."""
         first: dict[str, datetime] = {}
         for record in self._records.values():
-            key = record.evidence.get("edgeKey")
-            if record.reason is Reason.DEFERRED_BUSY and record.at >= horizon and key:
-                first[str(key)] = min(record.at, first.get(str(key), record.at))
+            r = record.transition
+            key = r.evidence.get("edgeKey")
+            if r.reason is Reason.DEFERRED_BUSY and r.at >= horizon and key:
+                first[str(key)] = min(r.at, first.get(str(key), r.at))
         return first
 
     def history(self, *, namespace: str | None = None, name: str | None = None,
@@ -203,13 +205,10 @@ class MemoryLedger(RecordingStore):
                 until: datetime | None = None) -> list[TransitionRecord]:
         protocol.check_limit(limit)
         with self._lock:
-            found = [r for r in self._records.values()
-                     if (namespace is None or r.ref.namespace == namespace)
-                     and (name is None or r.ref.name == name)
-                     and (since is None or r.at >= since)
-                     and (until is None or r.at < until)
-                     and (trigger is None or r.trigger is trigger)]
-        found.sort(key=lambda r: (r.at, r.id), reverse=True)
+            found = [record for record in self._records.values()
+                     if _selected(record.transition, namespace=namespace, name=name,
+                                  since=since, until=until, trigger=trigger)]
+        found.sort(key=lambda r: (r.transition.at, r.id), reverse=True)
         return found[:limit] if limit is not None else found
 
     def report(self, *, since: datetime, now: datetime) -> Report:
@@ -252,3 +251,12 @@ class MemoryLedger(RecordingStore):
         with self._lock:
             document = self._restore.get((ref, uid))
         return None if document is None else protocol.readable_restore(ref, copy.deepcopy(document))
+
+
+def _selected(t: Transition, *, namespace: str | None, name: str | None,
+              since: datetime | None, until: datetime | None, trigger: Trigger | None) -> bool:
+    """`history`'s filters, each None for "any"."""
+    return ((namespace is None or t.ref.namespace == namespace)
+            and (name is None or t.ref.name == name)
+            and (since is None or t.at >= since) and (until is None or t.at < until)
+            and (trigger is None or t.trigger is trigger))

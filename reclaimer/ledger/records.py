@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from reclaimer.model import EMPTY, Action, Reason, ServiceRef, Transition, Trigger
+from reclaimer.model import ServiceRef, Transition, Trigger
 
 
 class RecordState(StrEnum):
@@ -44,24 +43,17 @@ RESTORE_INFO_VERSION = 1
 
 @dataclass(frozen=True)
 class TransitionRecord:
-    """One ledger row; ``at`` is the instant the plan meant, ``recorded_at`` when written."""
+    """One ledger row: the `Transition` as planned, and what became of it.
+
+    ``transition.at`` is the instant the plan meant, ``recorded_at`` when the row was
+    written; the rest is the row's life (docs/design.md §6)."""
 
     id: int
     state: RecordState
-    ref: ServiceRef
-    uid: str
-    action: Action
-    trigger: Trigger
-    reason: Reason
-    policy: str | None
-    at: datetime
+    transition: Transition
     recorded_at: datetime
     actor: str
-    edge_key: str | None = None
     strategy: str | None = None
-    evidence: Mapping[str, Any] = EMPTY
-    gpus: int | None = None
-    blocked: str | None = None
     applied_at: datetime | None = None
     verified_at: datetime | None = None
     ended_at: datetime | None = None
@@ -69,15 +61,16 @@ class TransitionRecord:
 
     def as_json(self) -> dict[str, Any]:
         """The `history -o json` item: flat, camelCase like the rest of docs/design.md §8."""
+        t = self.transition
         return {
-            "id": self.id, "state": self.state.value, "namespace": self.ref.namespace,
-            "kind": self.ref.kind.value, "name": self.ref.name, "uid": self.uid,
-            "action": self.action.value,
-            "trigger": self.trigger.value, "reason": self.reason.value, "policy": self.policy,
-            "at": self.at, "recordedAt": self.recorded_at, "actor": self.actor,
+            "id": self.id, "state": self.state.value, "namespace": t.ref.namespace,
+            "kind": t.ref.kind.value, "name": t.ref.name, "uid": t.uid,
+            "action": t.action.value,
+            "trigger": t.trigger.value, "reason": t.reason.value, "policy": t.policy,
+            "at": t.at, "recordedAt": self.recorded_at, "actor": self.actor,
             "via": via(self),
-            "edgeKey": self.edge_key, "strategy": self.strategy,
-            "evidence": dict(self.evidence), "gpus": self.gpus, "blocked": self.blocked,
+            "edgeKey": t.edge_key, "strategy": self.strategy,
+            "evidence": dict(t.evidence), "gpus": t.gpus, "blocked": t.blocked,
             "appliedAt": self.applied_at, "verifiedAt": self.verified_at,
             "endedAt": self.ended_at, "error": self.error,
         }
@@ -88,24 +81,20 @@ def via(record: TransitionRecord) -> str:
     in its evidence; a manual row from before that is the CLI's), ``kubectl`` (someone
     else's change whose field manager is kubectl; another manager by its own name), or
     ``reclaimer`` (the service's own decisions)."""
-    recorded = record.evidence.get("via")
+    planned = record.transition
+    recorded = planned.evidence.get("via")
     if isinstance(recorded, str) and recorded:
         return recorded
-    if record.trigger is Trigger.EXTERNAL:
+    if planned.trigger is Trigger.EXTERNAL:
         return "kubectl" if record.actor.startswith("kubectl") else record.actor
-    return "cli" if record.trigger is Trigger.MANUAL else "reclaimer"
+    return "cli" if planned.trigger is Trigger.MANUAL else "reclaimer"
 
 
 def new_record(transition: Transition, *, record_id: int, state: RecordState,
                strategy: str | None, actor: str, at: datetime) -> TransitionRecord:
     """The record a store writes for ``transition``; both stores build it the same way."""
-    return TransitionRecord(
-        id=record_id, state=state, ref=transition.ref, uid=transition.uid,
-        action=transition.action, trigger=transition.trigger, reason=transition.reason,
-        policy=transition.policy, at=transition.at, recorded_at=at, actor=actor,
-        edge_key=transition.edge_key, strategy=strategy, evidence=transition.evidence,
-        gpus=transition.gpus, blocked=transition.blocked,
-    )
+    return TransitionRecord(id=record_id, state=state, transition=transition, recorded_at=at,
+                            actor=actor, strategy=strategy)
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ def build_report(records: Iterable[TransitionRecord], *, since: datetime,
     The caller must include, per service, the last effective record before ``since``:
     a service stopped last week and still stopped is reclaiming GPUs inside the window.
     """
-    ordered = sorted(records, key=lambda r: (r.ref, r.at, r.id))
+    ordered = sorted(records, key=lambda r: (r.transition.ref, r.transition.at, r.id))
     intervals: list[StopInterval] = []
-    for _, group in groupby(ordered, key=lambda r: r.ref):
+    for _, group in groupby(ordered, key=lambda r: r.transition.ref):
         intervals.extend(_intervals(list(group), since=since, now=now))
     return Report(
         since=since, now=now,
@@ -41,11 +41,11 @@ def _intervals(history: list[TransitionRecord], *, since: datetime,
     """
     found: list[StopInterval] = []
     stopped: TransitionRecord | None = None
-    for record in (r for r in history if r.at < now):
-        if record.action is Action.STOP and stopped is None:
+    for record in (r for r in history if r.transition.at < now):
+        if record.transition.action is Action.STOP and stopped is None:
             stopped = record
-        elif record.action is Action.START and stopped is not None:
-            found.extend(_clipped(stopped, record.at, since=since))
+        elif record.transition.action is Action.START and stopped is not None:
+            found.extend(_clipped(stopped, record.transition.at, since=since))
             stopped = None
     if stopped is not None:
         found.extend(_clipped(stopped, now, since=since))
@@ -53,10 +53,12 @@ def _intervals(history: list[TransitionRecord], *, since: datetime,
 
 
 def _clipped(stop: TransitionRecord, end: datetime, *, since: datetime) -> list[StopInterval]:
-    start = max(stop.at, since)
+    planned = stop.transition
+    start = max(planned.at, since)
     if end <= start:
         return []
-    return [StopInterval(ref=stop.ref, policy=stop.policy, start=start, end=end, gpus=stop.gpus)]
+    return [StopInterval(ref=planned.ref, policy=planned.policy, start=start, end=end,
+                         gpus=planned.gpus)]
 
 
 def _rows(intervals: list[StopInterval], key: Callable[[StopInterval], str],

@@ -69,13 +69,14 @@ def from_values(values: Sequence[Any]) -> TransitionRecord:
     (record_id, state, namespace, name, uid, action, trigger, reason, policy, edge_key,
      strategy, evidence, gpus, actor, blocked, at, recorded_at, applied_at, verified_at,
      ended_at, error, kind) = values
+    transition = Transition(
+        ref=ServiceRef(namespace, name, _KINDS[kind]), uid=uid, action=_ACTIONS[action],
+        trigger=_TRIGGERS[trigger], reason=_REASONS[reason], policy=policy, at=at,
+        edge_key=edge_key, evidence=evidence or {}, gpus=gpus, blocked=blocked)
     return TransitionRecord(
-        id=record_id, state=_STATES[state], ref=ServiceRef(namespace, name, _KINDS[kind]),
-        uid=uid,
-        action=_ACTIONS[action], trigger=_TRIGGERS[trigger], reason=_REASONS[reason],
-        policy=policy, at=at, recorded_at=recorded_at, actor=actor, edge_key=edge_key,
-        strategy=strategy, evidence=evidence or {}, gpus=gpus, blocked=blocked,
-        applied_at=applied_at, verified_at=verified_at, ended_at=ended_at, error=error,
+        id=record_id, state=_STATES[state], transition=transition, recorded_at=recorded_at,
+        actor=actor, strategy=strategy, applied_at=applied_at, verified_at=verified_at,
+        ended_at=ended_at, error=error,
     )
 
 

@@ -6,8 +6,8 @@ It reads no clock and does no I/O, so the same inputs always give the same plan 
 every rule is testable with literal timestamps.
 
 Per governed service (see `matching` for priority and conflicts) at most one
-transition is planned: the latest unapplied schedule edge (`edges`, `stopping`) or,
-when no edge is in play, an idle stop (`idle_stop`). Holds and dry runs block
+transition is planned: the latest unapplied schedule edge (`edges`) or,
+when no edge is in play, an idle stop (`idle`). Holds and dry runs block
 actions but not decisions, then the plan-wide limits of `safety` apply.
 
 How the ledger reads a plan:
@@ -19,7 +19,7 @@ How the ledger reads a plan:
   ``evidence["edgeKey"]``).
 - ``plan.missed``: older unapplied edges, reason ``Missed``, claimed and never acted.
 - ``plan.conflicts``/``plan.alerts``/``plan.breaker_open``: for people and metrics.
-- ``plan.next_wake``: see `wake`.
+- ``plan.next_wake``: see below.
 
 ``ledger.last_transitions`` must hold transitions that changed the cluster (applied
 or verified), not blocked entries.
@@ -28,17 +28,26 @@ A hold or a dry run over an edge consumes the edge: when the hold ends, the serv
 stays as it is until the next edge, exactly as after a manual change. Idle stops are
 not edges, so a held or dry-run idle stop is proposed again every tick while the
 service stays idle.
+
+**The next wake** (``plan.next_wake``, `next_wake`), so edges fire on time. The service
+ticks every ``tick`` anyway; this instant lets the scheduler add a one-shot run exactly
+when something is due between ticks: the next schedule edge of every policy in use (a
+start ``startLeadTime`` early); the end of a deferral (``edge.at + maxDefer``), when the
+stop is forced; the expiry of an active hold; the end of ``minUptime`` for a running
+service with an idle rule; the earliest instant a busy service could become idle (last
+request + ``after``). Only instants strictly after ``now`` count: it is never in the past.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from functools import partial
 
 from reclaimer.model import (
     DecideSettings,
+    Edge,
     IdleDuring,
     LedgerView,
     Plan,
@@ -51,17 +60,21 @@ from reclaimer.model import (
     Transition,
 )
 from reclaimer.policy import safety
-from reclaimer.policy.context import Tick
-from reclaimer.policy.edge_cache import cached_edges_between
-from reclaimer.policy.edges import DueEdges, decide_edge, missed_transition, split_edges
-from reclaimer.policy.faults import Faults
-from reclaimer.policy.idle_stop import idle_transition
+from reclaimer.policy.context import Proposal, Tick
+from reclaimer.policy.edges import (
+    DueEdges,
+    decide_edge,
+    due_at,
+    missed_transition,
+    split_edges,
+)
+from reclaimer.policy.idle import idle_transition, started_at
 from reclaimer.policy.matching import Match, duplicate_alerts, governed
-from reclaimer.policy.schedule import window_open
-from reclaimer.policy.wake import next_wake
+from reclaimer.policy.safety import Faults
+from reclaimer.policy.schedule import cached_edges_between, next_edge, window_open
 
-# One service's decision: its transition (if any) and the older edges it missed.
-Decided = tuple[Transition | None, list[Transition]]
+# One service's decision: its proposal (if any) and the older edges it missed.
+Decided = tuple[Proposal | None, list[Transition]]
 
 
 def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service], *,  # noqa: PLR0913 - matches are optional, from the loop
@@ -77,8 +90,26 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
     faults = Faults()
     tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings,
                 windows=_windows(matches, now, faults))
-    edges = _edges_by_policy(matches, tick, faults)
-    transitions: list[Transition] = []
+    proposals, missed = _per_service(matches, _edges_by_policy(matches, tick, faults), tick,
+                                     faults)
+    wakes = _policy_wakes(matches, tick, faults)
+    matches = [m for m in matches if m.policy.key not in faults]
+    proposals = [p for p in proposals if p.transition.policy not in faults]
+    proposals, breaker_alert = _limits(proposals, matches, tick)
+    alerts = [*duplicate_alerts(services), *([breaker_alert] if breaker_alert else [])]
+    extra = [*_deadlines(proposals), *_retries(proposals, tick)]
+    wake = min([*wakes, *(w for w in extra if w > now)], default=None)
+    return Plan(transitions=tuple(p.transition for p in proposals),
+                missed=tuple(t for t in missed if t.policy not in faults),
+                conflicts=tuple(m.conflict for m in matches if m.conflict is not None),
+                alerts=tuple(alerts), next_wake=wake, breaker_open=breaker_alert is not None,
+                faults=faults.all())
+
+
+def _per_service(matches: Sequence[Match], edges: Mapping[str, DueEdges], tick: Tick,
+                 faults: Faults) -> tuple[list[Proposal], list[Transition]]:
+    """Each service's proposal (at most one) and the edges it missed, policy by policy."""
+    proposals: list[Proposal] = []
     missed: list[Transition] = []
     nothing: Decided = (None, [])
     for match in matches:
@@ -86,19 +117,8 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
         current, late = faults.run(match.policy, work, nothing)
         missed.extend(late)
         if current is not None:
-            transitions.append(current)
-    wakes = _policy_wakes(matches, tick, faults)
-    matches = [m for m in matches if m.policy.key not in faults]
-    transitions = [t for t in transitions if t.policy not in faults]
-    transitions, breaker_alert = _limits(transitions, matches, tick)
-    alerts = [*duplicate_alerts(services), *([breaker_alert] if breaker_alert else [])]
-    extra = [*_deadlines(transitions), *_retries(transitions, tick)]
-    wake = min([*wakes, *(w for w in extra if w > now)], default=None)
-    return Plan(transitions=tuple(transitions),
-                missed=tuple(t for t in missed if t.policy not in faults),
-                conflicts=tuple(m.conflict for m in matches if m.conflict is not None),
-                alerts=tuple(alerts), next_wake=wake, breaker_open=breaker_alert is not None,
-                faults=faults.all())
+            proposals.append(current)
+    return proposals, missed
 
 
 def _edges_by_policy(matches: Sequence[Match], tick: Tick, faults: Faults
@@ -153,25 +173,88 @@ def _for_service(match: Match, edges: DueEdges | None, tick: Tick) -> Decided:
                                   now=tick.now), missed
 
 
-def _limits(transitions: list[Transition], matches: Sequence[Match], tick: Tick
-            ) -> tuple[list[Transition], str | None]:
+def _limits(proposals: list[Proposal], matches: Sequence[Match], tick: Tick
+            ) -> tuple[list[Proposal], str | None]:
     now, ledger, settings = tick.now, tick.ledger, tick.settings
     running = Counter(m.service.ref.namespace for m in matches
                       if m.service.state is ServiceState.RUNNING)
-    limited, alert = safety.breaker(transitions, running=running, now=now,
+    limited, alert = safety.breaker(proposals, running=running, now=now,
                                     recent=ledger.recent_idle_stops, settings=settings)
     limited = safety.max_stops(limited, settings)
     return safety.stagger_starts(limited, settings), alert
 
 
-def _retries(transitions: Sequence[Transition], tick: Tick) -> list[datetime]:
+def _retries(proposals: Sequence[Proposal], tick: Tick) -> list[datetime]:
     """Staggered starts come back after ``stagger_retry``, not at the next tick."""
-    if any(t.reason is Reason.STAGGERED for t in transitions):
+    if any(p.transition.reason is Reason.STAGGERED for p in proposals):
         return [tick.now + tick.settings.stagger_retry]
     return []
 
 
-def _deadlines(transitions: Sequence[Transition]) -> list[datetime]:
-    """When each deferred stop will be forced (``edge.at + maxDefer``, in its evidence)."""
-    return [datetime.fromisoformat(str(t.evidence["deferUntil"])) for t in transitions
-            if t.reason is Reason.DEFERRED_BUSY and "deferUntil" in t.evidence]
+def _deadlines(proposals: Sequence[Proposal]) -> list[datetime]:
+    """When each deferred stop will be forced (``edge.at + maxDefer``)."""
+    return [p.defer_until for p in proposals
+            if p.transition.reason is Reason.DEFERRED_BUSY and p.defer_until is not None]
+
+
+# --- the next wake ----------------------------------------------------------------
+
+# A start lead longer than the gap between edges would loop for ever; nothing real
+# comes close to this many edges inside one lead time.
+_MAX_SKIPPED_EDGES = 1000
+# Weekly schedules have an edge within this; it is also the span the memo keeps ahead.
+_LOOK_AHEAD = timedelta(days=8)
+
+
+def next_due_edge(policy: Policy, tick: Tick) -> Edge | None:
+    """The first edge of ``policy`` that is due after ``now`` (lead time applied).
+
+    Looked up in the memoised days ahead first (`cached_edges_between`); a schedule with no such
+    edge that soon (a monthly cron) is searched edge by edge.
+    """
+    ahead = cached_edges_between(policy, tick.now, tick.now + tick.settings.start_lead_time
+                                 + _LOOK_AHEAD)
+    for edge in ahead[:_MAX_SKIPPED_EDGES]:
+        if due_at(edge, tick) > tick.now:
+            return edge
+    if len(ahead) >= _MAX_SKIPPED_EDGES:
+        return None
+    return _search(policy, tick)
+
+
+def _search(policy: Policy, tick: Tick) -> Edge | None:
+    edge = next_edge(policy, tick.now)
+    for _ in range(_MAX_SKIPPED_EDGES):
+        if edge is None or due_at(edge, tick) > tick.now:
+            return edge
+        edge = next_edge(policy, edge.at)
+    return None
+
+
+def _service_wakes(match: Match, tick: Tick) -> Iterable[datetime]:
+    service, policy = match.service, match.policy
+    hold = tick.ledger.active_hold(service.ref, tick.now)
+    if hold is not None:
+        yield hold.until
+    rule = policy.idle
+    if rule is None or service.state is not ServiceState.RUNNING:
+        return
+    yield started_at(service, tick) + rule.min_uptime
+    signals = tick.signals.get(service.ref)
+    if signals is not None and signals.seconds_since_last_request is not None:
+        since = timedelta(seconds=signals.seconds_since_last_request)
+        yield signals.at - since + rule.after
+
+
+def next_wake(matches: Sequence[Match], tick: Tick, *, extra: Iterable[datetime] = ()
+              ) -> datetime | None:
+    """The earliest instant after ``now`` among all of the above and ``extra``."""
+    candidates = list(extra)
+    policies = {m.policy.key: m.policy for m in matches}
+    for key in sorted(policies):
+        edge = next_due_edge(policies[key], tick)
+        if edge is not None:
+            candidates.append(due_at(edge, tick))
+    for match in matches:
+        candidates.extend(_service_wakes(match, tick))
+    return min((c for c in candidates if c > tick.now), default=None)

@@ -26,7 +26,7 @@ The chosen edge then becomes exactly one of:
   supersede, so a deferred stop recorded last tick never cancels its own edge;
 - already satisfied (claimed, not acted, ``blocked="already stopped"``/``"already
   running"``): the ledger still claims the key, so the edge is recorded once;
-- an action: a start, or a stop through `stopping.stop_for_edge` (busyAtStop).
+- an action: a start, or a stop through `stop_for_edge` (busyAtStop, below).
 
 An edge acted on more than ``settings.catch_up_after`` after it was due gets trigger
 ``catch-up`` and reason ``CaughtUp``, except a stop whose lateness the defer window
@@ -34,20 +34,31 @@ explains (a deferred stop that finally goes through is still a schedule stop). A
 catch-up start is applied only to a service whose current stop reclaimer made
 (``ledger.last_transitions``); one stopped by anyone else is superseded (claimed, not
 acted), so a model a person parked is never woken by downtime or new governance.
+
+**A stop while requests may be flowing** (docs/design.md §3.4, ``busyAtStop``): ``force``
+stops at the edge regardless. ``defer`` asks `judge_busy_at_stop` each tick: quiet means
+stop now; busy or unknown traffic (unknown is never quiet) means a deferred entry, not
+claimed, so the same edge is decided again next tick. Once ``maxDefer`` has passed since
+the deferral began the stop is forced, with reason ``ForcedAfterMaxDefer`` and the
+traffic evidence that would have deferred it. The deferral clock starts at the first
+tick that could act on the edge for this service (issue 13 case 3): the first
+``DeferredBusy`` row of the edge (``ledger.deferred_since``), or this tick when there is
+none yet; never the edge instant itself. So after downtime, a new policy, a widened
+selector or an added label, a busy service gets its full ``maxDefer``, not an instant
+force-stop.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from reclaimer.model import Action, BusyAtStop, Edge, Reason, ServiceState, Transition, Trigger
-from reclaimer.policy.blocking import block
-from reclaimer.policy.context import Tick
+from reclaimer.policy.context import Proposal, Tick, block, local_time, zone_seen
+from reclaimer.policy.idle import Verdict, judge_busy_at_stop
 from reclaimer.policy.matching import Match
-from reclaimer.policy.stopping import stop_for_edge
 
 
 def due_at(edge: Edge, tick: Tick) -> datetime:
@@ -108,7 +119,7 @@ def edge_transition(match: Match, edge: Edge, tick: Tick) -> Transition:
     else:
         trigger, reason = Trigger.SCHEDULE, Reason.SCHEDULE_START
     evidence = {"edgeAt": edge.at.isoformat(), "dueAt": due_at(edge, tick).isoformat(),
-                "lateSeconds": late.total_seconds()}
+                "lateSeconds": late.total_seconds(), **zone_seen(match.policy)}
     service = match.service
     return Transition(ref=service.ref, uid=service.uid, action=edge.action, trigger=trigger,
                       reason=reason, policy=match.policy.key, at=tick.now,
@@ -143,12 +154,12 @@ def _not_ours(match: Match, plain: Transition, tick: Tick) -> str | None:
             and last.uid in ("", match.service.uid)):
         return None
     who = "no record of who stopped it" if last is None or last.action is not Action.STOP \
-        else f"its stop was {last.trigger.value}, at {last.at.isoformat()}"
+        else f"its stop was {last.trigger.value}, at {local_time(last.at, match.policy)}"
     return f"not woken by a catch-up start: reclaimer did not make its current stop ({who})"
 
 
 def missed_transition(match: Match, edge: Edge, *, latest: Edge, tick: Tick) -> Transition:
-    why = f"missed: the later edge at {latest.at.isoformat()} applies instead"
+    why = f"missed: the later edge at {local_time(latest.at, match.policy)} applies instead"
     return block(edge_transition(match, edge, tick), Reason.MISSED, why, claim=True)
 
 
@@ -164,9 +175,9 @@ def _superseded_by(match: Match, edge: Edge, tick: Tick) -> str | None:
         return None
     if last.trigger is Trigger.EXTERNAL:
         return (f"superseded: stop state changed by someone else ({last.action.value}), "
-                f"observed at {last.at.isoformat()}")
+                f"observed at {local_time(last.at, match.policy)}")
     return (f"superseded: reclaimer's {last.trigger.value} {last.action.value} "
-            f"at {last.at.isoformat()}")
+            f"at {local_time(last.at, match.policy)}")
 
 
 _SATISFIED = {
@@ -176,22 +187,58 @@ _SATISFIED = {
 }
 
 
-def decide_edge(match: Match, edge: Edge, tick: Tick) -> Transition | None:
+def decide_edge(match: Match, edge: Edge, tick: Tick) -> Proposal | None:
     """What the chosen edge means for this service now (see the module docstring)."""
     state = match.service.state
     if state is ServiceState.UNKNOWN or (edge.action is Action.START
                                          and state is ServiceState.STOPPING):
         return None
-    plain = edge_transition(match, edge, tick)
+    plain = Proposal(edge_transition(match, edge, tick), due_at=due_at(edge, tick))
     superseded = _superseded_by(match, edge, tick)
     if superseded is not None:
-        return block(plain, Reason.SUPERSEDED, superseded, claim=True)
+        return plain.blocked(Reason.SUPERSEDED, superseded, claim=True)
     satisfied = _SATISFIED[edge.action].get(state)
     if satisfied is not None:
-        return block(plain, plain.reason, satisfied, claim=True)
-    parked = _not_ours(match, plain, tick)
+        return plain.blocked(plain.transition.reason, satisfied, claim=True)
+    parked = _not_ours(match, plain.transition, tick)
     if parked is not None:
-        return block(plain, Reason.SUPERSEDED, parked, claim=True)
+        return plain.blocked(Reason.SUPERSEDED, parked, claim=True)
     if edge.action is Action.STOP:
         return stop_for_edge(plain, match, edge, tick)
     return plain
+
+
+# --- busyAtStop: a schedule stop while requests may be flowing ---------------------
+
+def deferral_start(match: Match, edge: Edge, tick: Tick) -> datetime:
+    """The first tick that could act on ``edge`` for this service (see above)."""
+    first = tick.ledger.deferred_since.get(edge.key_for(match.service.uid), tick.now)
+    return max(first, edge.at)
+
+
+def stop_for_edge(plain: Proposal, match: Match, edge: Edge, tick: Tick) -> Proposal:
+    policy = match.policy
+    if policy.busy_at_stop is BusyAtStop.FORCE:
+        return _seen(plain, busyAtStop="force")
+    traffic = judge_busy_at_stop(policy, tick.signals.get(match.service.ref),
+                                 service=match.service, lookback=tick.settings.busy_lookback,
+                                 now=tick.now, max_age=tick.settings.signals_max_age)
+    seen = {"busyAtStop": "defer", "traffic": traffic.verdict.value,
+            **{f"traffic.{k}": v for k, v in traffic.evidence.items()}}
+    if traffic.verdict is Verdict.IDLE:
+        return _seen(plain, **seen)
+    deadline = deferral_start(match, edge, tick) + policy.max_defer
+    deferred = replace(_seen(plain, **seen, deferUntil=deadline.isoformat()),
+                       defer_until=deadline)
+    if tick.now >= deadline:
+        forced = replace(deferred.transition, reason=Reason.FORCED_AFTER_MAX_DEFER)
+        return replace(deferred, transition=forced)
+    why = f"deferred: {traffic.reason}; forced at {local_time(deadline, policy)}"
+    return deferred.blocked(Reason.DEFERRED_BUSY, why, claim=False)
+
+
+def _seen(proposal: Proposal, **seen: object) -> Proposal:
+    """The proposal with more of what was seen recorded in its transition's evidence."""
+    transition = proposal.transition
+    return replace(proposal, transition=replace(
+        transition, evidence={**transition.evidence, **seen}))

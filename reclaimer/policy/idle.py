@@ -1,4 +1,4 @@
-"""Idle judgement: what the signals of one ISVC say about it, and how sure we are.
+"""Idle judgement: what the signals of one ISVC say about it, how sure we are, and the idle rule.
 
 Two questions are asked of the same `Signals` value:
 
@@ -19,6 +19,16 @@ the GPU series is missing, because that cannot make the service idle.
 
 Evidence is a flat mapping of plain values (numbers, strings) so the ledger can store
 it as JSON and a person can see why a service was stopped.
+
+**The idle rule** (`idle_transition`): stop a running service nobody has used for
+``after``. Three gates, all required: the service is running; the policy allows idle
+stops now (``during: offHours`` only outside schedule windows; a policy without a
+schedule has no windows, so it is always off hours); and the service has been up for
+``minUptime`` since the later of its creation, reclaimer's last start of it and the last
+change of its stop annotation by anyone, and for at least ``after`` too, so the idle
+window lies wholly inside the time it has been up: a stopped model receives no requests,
+and that silence is no evidence that nobody wants it. Only then are the signals judged,
+and only an IDLE verdict stops it; unknown is never idle.
 """
 
 from __future__ import annotations
@@ -29,7 +39,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from reclaimer.model import EMPTY, IdleRule, Policy, Service, Signals, SignalState
+from reclaimer.model import (
+    EMPTY,
+    Action,
+    IdleDuring,
+    IdleRule,
+    Policy,
+    Reason,
+    Service,
+    ServiceState,
+    Signals,
+    SignalState,
+    Transition,
+    Trigger,
+)
+from reclaimer.policy.context import Proposal, Tick, zone_seen
+from reclaimer.policy.durations import format_duration
+from reclaimer.policy.matching import Match
+from reclaimer.policy.schedule import window_open
 
 DEFAULT_MAX_AGE = timedelta(minutes=2)
 DEFAULT_LOOKBACK = timedelta(minutes=5)
@@ -80,10 +107,18 @@ def _unusable(signals: Signals | None, *, now: datetime, max_age: timedelta,
     if abs(now - signals.at) > max_age:
         return f"signals are stale: taken at {signals.at.isoformat()}"
     if signals.window < needed:
-        return f"signal window {signals.window} is shorter than {needed}"
+        return (f"signal window {format_duration(signals.window)} is shorter than "
+                f"{format_duration(needed)}")
     if signals.coverage_seconds is None or signals.coverage_seconds < needed.total_seconds():
-        return f"data covers {signals.coverage_seconds}s of the {needed.total_seconds():g}s needed"
+        covered = ("no time" if signals.coverage_seconds is None
+                   else _seconds(signals.coverage_seconds))
+        return f"data covers {covered} of the {format_duration(needed)} needed"
     return None
+
+
+def _seconds(seconds: float) -> str:
+    """A span of seconds as a policy duration (``42s``, ``1h5m``), whole seconds."""
+    return format_duration(timedelta(seconds=seconds))
 
 
 def _gpu_count(signals: Signals, service: Service) -> int | None:
@@ -121,7 +156,7 @@ def _missing_reason(signals: Signals, service: Service) -> str | None:
 def _recent_request(signals: Signals, lookback: timedelta) -> str | None:
     since = signals.seconds_since_last_request
     if since is not None and since < lookback.total_seconds():
-        return f"last request {since:g}s ago, within {lookback}"
+        return f"last request {_seconds(since)} ago, within {format_duration(lookback)}"
     return None
 
 
@@ -148,7 +183,7 @@ def judge_idle(rule: IdleRule, signals: Signals | None, *, service: Service, now
     missing = _unlisted_gpus(signals, service) or _missing_reason(signals, service)
     if missing is not None:
         return IdleVerdict(Verdict.UNKNOWN, missing, {**evidence, "reason": missing})
-    reason = f"idle for {rule.after}: no activity above the limits"
+    reason = f"idle for {format_duration(rule.after)}: no activity above the limits"
     return IdleVerdict(Verdict.IDLE, reason, {**evidence, "reason": reason})
 
 
@@ -186,16 +221,17 @@ def _traffic_busy(signals: Signals, lookback: timedelta, gpu_busy_at: float) -> 
     if recent is not None:
         return recent
     if signals.window <= lookback and (signals.requests or 0) > 0:
-        return f"{signals.requests:g} request(s) within {signals.window}"
+        return f"{signals.requests:g} request(s) within {format_duration(signals.window)}"
     peak = _recent_gpu(signals, lookback)
     if peak is not None and peak >= gpu_busy_at:
-        return f"GPU utilisation {peak:g}% >= {gpu_busy_at:g}% within {lookback}"
+        return (f"GPU utilisation {peak:g}% >= {gpu_busy_at:g}% within "
+                f"{format_duration(lookback)}")
     return None
 
 
 def _traffic_unknown(signals: Signals, lookback: timedelta, gpus: int | None) -> str | None:
     if _recent_gpu(signals, lookback) is None and gpus != 0:
-        return f"GPU utilisation within {lookback} unknown"
+        return f"GPU utilisation within {format_duration(lookback)} unknown"
     if signals.seconds_since_last_request is None and signals.requests != 0:
         return "time of the last request unknown"
     return None
@@ -226,5 +262,58 @@ def judge_traffic(signals: Signals | None, *, lookback: timedelta, now: datetime
     unknown = _traffic_unknown(signals, lookback, signals.gpus if gpus is None else gpus)
     if unknown is not None:
         return IdleVerdict(Verdict.UNKNOWN, unknown, {**evidence, "reason": unknown})
-    reason = f"no request and GPU below {gpu_busy_at:g}% within {lookback}"
+    reason = f"no request and GPU below {gpu_busy_at:g}% within {format_duration(lookback)}"
     return IdleVerdict(Verdict.IDLE, reason, {**evidence, "reason": reason})
+
+
+# --- the idle rule: gates, then the verdict ------------------------------------------
+
+def started_at(service: Service, tick: Tick) -> datetime:
+    """The latest instant the service may have (re)started; uptime counts from here.
+
+    A start by someone else is in the ledger too, dated when reclaimer observed it
+    (`service.recording`); ``managedFields.time`` moves for unrelated edits and is not
+    used."""
+    candidates = [service.created_at]
+    last = tick.ledger.last_transitions.get(service.ref)
+    if last is not None and last.action is Action.START and last.uid in ("", service.uid):
+        candidates.append(last.at)
+    return max(candidates)
+
+
+def idle_allowed_now(match: Match, tick: Tick) -> bool:
+    """Running, governed by an idle rule, off hours if so asked, up long enough."""
+    rule = match.policy.idle
+    service = match.service
+    if rule is None or service.state is not ServiceState.RUNNING:
+        return False
+    if rule.during is IdleDuring.OFF_HOURS and _window_open(match, tick):
+        return False
+    return tick.now - started_at(service, tick) >= max(rule.min_uptime, rule.after)
+
+
+def _window_open(match: Match, tick: Tick) -> bool | None:
+    key = match.policy.key
+    return tick.windows[key] if key in tick.windows else window_open(match.policy, tick.now)
+
+
+def idle_transition(match: Match, tick: Tick) -> Proposal | None:
+    rule = match.policy.idle
+    if rule is None or not idle_allowed_now(match, tick):
+        return None
+    service = match.service
+    signals = tick.signals.get(service.ref)
+    verdict = judge_idle(rule, signals, service=service, now=tick.now,
+                         max_age=tick.settings.signals_max_age,
+                         lookback=tick.settings.busy_lookback)
+    if signals is None or not verdict.idle:
+        return None
+    uptime = tick.now - started_at(service, tick)
+    evidence = {**verdict.evidence, "uptimeSeconds": uptime.total_seconds(),
+                "minUptimeSeconds": rule.min_uptime.total_seconds(),
+                **zone_seen(match.policy)}
+    since = signals.seconds_since_last_request
+    stop = Transition(ref=service.ref, uid=service.uid, action=Action.STOP, trigger=Trigger.IDLE,
+                      reason=Reason.IDLE_TIMEOUT, policy=match.policy.key, at=tick.now,
+                      evidence=evidence, gpus=service.gpus)
+    return Proposal(stop, quiet_for=None if since is None else timedelta(seconds=since))

@@ -37,8 +37,7 @@ from reclaimer.model import (
     Trigger,
 )
 from reclaimer.policy.context import Tick
-from reclaimer.policy.idle import busy_gpu_threshold
-from reclaimer.policy.idle_stop import started_at
+from reclaimer.policy.idle import busy_gpu_threshold, started_at
 from reclaimer.policy.matching import Match
 from reclaimer.policy.schedule import edges_between, window_open
 

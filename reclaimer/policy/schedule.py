@@ -1,7 +1,7 @@
 """Schedule edges of a policy and its window state at an instant (docs/design.md §3.1).
 
 A policy says "keep running inside these windows". Its edges are computed per window
-with croniter in the policy's zone (DST rules: `reclaimer.policy.localtime`) and merged:
+with croniter in the policy's zone and merged:
 
 - every **start** edge of every window is an edge of the policy, except those whose
   local date is in ``exceptDates`` (a skipped start leaves that window closed);
@@ -16,16 +16,40 @@ with croniter in the policy's zone (DST rules: `reclaimer.policy.localtime`) and
 Window state is found by looking back for each window's latest edge; searches give up
 after `HORIZON` (four years and a day, so even a leap-day cron is found). All instants in
 and out are timezone-aware; results are UTC. Pure: the caller passes every instant.
+
+**Local time.** croniter runs on *naive* local times, so it never does zone arithmetic
+itself; `to_instants` decides what each local time means, which is where DST lives:
+
+- a local time inside a spring-forward gap does not exist: it fires at the first instant
+  after the gap (02:30 on the Berlin spring day fires at 03:00 CEST). Several matches in
+  one gap (``*/15``) therefore land on one instant, and the caller dedupes them;
+- a local time that exists twice at fall-back fires once, at its first occurrence
+  (``fold=0``, PEP 495), because "02:30" in a policy is an appointment, not an interval;
+- except for expressions whose hour field is ``*``: those mean "every hour" and also fire
+  in the repeated hour's second pass, so ``*/15 * * * *`` keeps its 15-minute rhythm
+  through the night of the change (the rule Vixie/Debian cron applies to wildcard jobs).
+
+**The memo.** `decide()` looks at every policy's edges over the catch-up horizon on every
+tick; a past or future day's answer never changes while the schedule stays the same, so
+`cached_edges_between` computes each UTC day once. The key is what the edges depend on
+(zone, windows, exceptDates), not the policy, so policies sharing office hours share the
+work; the days one call misses are computed together with `AHEAD` days beyond them, as
+one span with a day of margin on each side (so DST de-duplication near midnight sees both
+occurrences of a repeated time). Memoising a pure function keeps it pure.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from threading import Lock
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from croniter import CroniterBadDateError, croniter
+
 from reclaimer.model import Action, Edge, Policy, Window
-from reclaimer.policy.localtime import cron_instants
 
 HORIZON = timedelta(days=4 * 365 + 2)
 # Look back/ahead in growing steps so frequent crons are answered after a short scan.
@@ -122,3 +146,159 @@ def _utc(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise ValueError(f"instant {instant.isoformat()} has no time zone")
     return instant.astimezone(UTC)
+
+
+# --- local time: cron matches to UTC instants ------------------------------------
+
+# How far beyond the bounds, in local time, to scan for matches that land inside them:
+# wider than any DST shift (at most 2 h, "double summer time"), plus any net offset
+# change between the bounds (a zone that jumps the date line, as Samoa did in 2011).
+SLACK = timedelta(hours=3)
+
+
+def to_instants(local: datetime, zone: ZoneInfo, *, both_folds: bool) -> tuple[datetime, ...]:
+    """The UTC instants at which a naive local cron match fires (see module docstring)."""
+    first = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first == second:
+        return (first,)
+    if first < second:  # repeated at fall-back: fold=0 is the earlier occurrence
+        return (first, second) if both_folds else (first,)
+    # In a gap, fold=0 applies the offset before the change and fold=1 the one after,
+    # so the change itself lies between them.
+    return (_transition(second, first, zone=zone),)
+
+
+def _transition(before: datetime, after: datetime, *, zone: ZoneInfo) -> datetime:
+    """The first UTC instant in (before, after] that has ``after``'s offset.
+
+    Zones change offset on whole seconds, so a bisection over seconds is exact.
+    """
+    wanted = after.astimezone(zone).utcoffset()
+    span = int((after - before).total_seconds())
+    while span > 1:
+        middle = before + timedelta(seconds=span // 2)
+        if middle.astimezone(zone).utcoffset() == wanted:
+            after = middle
+        else:
+            before = middle
+        span = int((after - before).total_seconds())
+    return after
+
+
+def cron_instants(
+    expression: str, zone: ZoneInfo, *, lo: datetime, hi: datetime
+) -> Iterator[tuple[datetime, date]]:
+    """Each (UTC instant, local date of the match) of ``expression`` with lo < instant <= hi.
+
+    The local date is the cron match's own date, which is what ``exceptDates`` name.
+    Instants may repeat (matches inside one DST gap); callers dedupe.
+    """
+    both_folds = expression.split()[1] == "*"
+    start, end = lo.astimezone(zone), hi.astimezone(zone)
+    margin = SLACK + abs(_offset(end) - _offset(start))
+    local_lo = start.replace(tzinfo=None) - margin
+    local_hi = end.replace(tzinfo=None) + margin
+    matches = croniter(expression, local_lo)
+    while (local := _next(matches)) is not None and local <= local_hi:
+        for at in to_instants(local, zone, both_folds=both_folds):
+            if lo < at <= hi:
+                yield at, local.date()
+
+
+def _offset(local: datetime) -> timedelta:
+    return local.utcoffset() or timedelta(0)
+
+
+def _next(matches: croniter) -> datetime | None:
+    """The next match, or None when there is none (``0 8 30 2 *`` never fires)."""
+    try:
+        return matches.get_next(datetime)
+    except CroniterBadDateError:
+        return None
+
+
+# --- the memo: edges per schedule and UTC day ------------------------------------
+
+DAY = timedelta(days=1)
+# A miss also computes this many days after the last day asked for: the next wake looks
+# a week ahead, and tomorrow's tick needs tomorrow, so one span serves them all.
+AHEAD = timedelta(days=9)
+# Enough for the 20 to 30 live days of more than a thousand distinct schedules.
+MAX_DAYS = 32768
+Instants = tuple[tuple[datetime, Action], ...]
+
+
+class _ScheduleKey:
+    """Hashes a policy by what its edges depend on, carrying the policy along."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.key = (policy.time_zone, policy.schedule, policy.except_dates)
+        self._hash = hash(self.key)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _ScheduleKey) and other.key == self.key
+
+
+class _DayCache:
+    """Least recently used days first out; one lock, as ticks and CLI calls may overlap."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._days: OrderedDict[tuple[_ScheduleKey, date], Instants] = OrderedDict()
+        self._maxsize = maxsize
+        self._lock = Lock()
+
+    def days(self, key: _ScheduleKey, days: list[date]) -> list[Instants]:
+        with self._lock:
+            missing = [day for day in days if (key, day) not in self._days]
+        fresh = _span(key, missing[0], missing[-1] + AHEAD) if missing else {}
+        with self._lock:
+            for day, instants in fresh.items():
+                self._days[(key, day)] = instants
+            found = [fresh[day] if day in fresh else self._days[(key, day)] for day in days]
+            for day in days:
+                if (key, day) in self._days:
+                    self._days.move_to_end((key, day))
+            while len(self._days) > self._maxsize:
+                self._days.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._days.clear()
+
+
+_CACHE = _DayCache(MAX_DAYS)
+
+
+def _span(key: _ScheduleKey, first: date, last: date) -> dict[date, Instants]:
+    """Every day of ``first..last`` (UTC) from one computation with a day of margin."""
+    lo = datetime.combine(first, time(), UTC)
+    hi = datetime.combine(last, time(), UTC) + DAY
+    days: dict[date, list[tuple[datetime, Action]]] = {
+        first + timedelta(days=n): [] for n in range((last - first).days + 1)}
+    for edge in edges_between(key.policy, lo - DAY, hi + DAY):
+        if lo < edge.at <= hi:
+            days[(edge.at - timedelta(microseconds=1)).date()].append((edge.at, edge.action))
+    return {day: tuple(instants) for day, instants in days.items()}
+
+
+def cached_edges_between(policy: Policy, start: datetime, end: datetime) -> list[Edge]:
+    """Same answer as `edges_between`, from per-day memoised pieces."""
+    if not policy.schedule or end <= start:
+        return []
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first = (start - timedelta(microseconds=1)).date()
+    days = [first + timedelta(days=n) for n in range((end.date() - first).days + 1)]
+    return [Edge(at, action, policy.key)
+            for instants in _CACHE.days(_ScheduleKey(policy), days)
+            for at, action in instants if start < at <= end]
+
+
+def clear() -> None:
+    """Forget every memoised day (benchmarks of a cold start; tests that count)."""
+    _CACHE.clear()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.model import Policy
-from reclaimer.policy.loading import load_paths, policy_files
+from reclaimer.policy_files import load_paths, policy_files
 
 Signature = tuple[tuple[str, int, int], ...]
 log = logging.getLogger("reclaimer.policies")

@@ -40,8 +40,9 @@ from reclaimer.service import bookkeeping, policy_set
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observation import Observation
-from reclaimer.service.observe import SignalSource, gather_signals
+from reclaimer.service.observe import gather_signals
 from reclaimer.service.recording import BlockedRecorder, external_changes, record_external
+from reclaimer.signals.port import SignalSource
 
 log = logging.getLogger("reclaimer.loop")
 # How far back sent notices are read to know what was announced (idle notices repeat
@@ -211,7 +212,7 @@ class Reconciler:
         view = ledger.view(now)
         # A pending row another process may still be writing (a killed leader's, left
         # by recovery until its lease expires) is its change, not somebody else's.
-        settling = executor.settling() | {record.ref for record in ledger.pending()}
+        settling = executor.settling() | {record.transition.ref for record in ledger.pending()}
         changes = external_changes(services, view, now=now, settling=settling)
         if changes:
             record_external(ledger, changes)

@@ -14,19 +14,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import BusyAtStop, Policy, ServiceRef, Signals, SignalState
 from reclaimer.policy.matching import Match
+from reclaimer.signals.port import SignalSource
 
 log = logging.getLogger("reclaimer.signals")
-
-
-class SignalSource(Protocol):
-    def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
-                      recent: timedelta | None = None,
-                      ) -> Mapping[timedelta, Mapping[ServiceRef, Signals]]: ...
 
 
 @dataclass(frozen=True)

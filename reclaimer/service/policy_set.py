@@ -8,7 +8,7 @@
   nobody: both are left out, each reported as invalid (the CR gets ``Valid=False``),
   until one is renamed. Which one was meant cannot be known, and guessing could give an
   8-GPU service a tenant's schedule.
-- **Faults** (`reclaimer.policy.faults`): a policy whose decision raised is reported the
+- **Faults** (`reclaimer.policy.safety.Faults`): a policy whose decision raised is reported the
   same way, and left out of the status figures of this tick.
 """
 

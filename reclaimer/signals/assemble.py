@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reclaimer.model import EMPTY, RecentActivity, ServiceRef, Signals, SignalState
+from reclaimer.policy.durations import format_duration
 
 REQUESTS = "requests"
 GPU = "gpu"
@@ -106,14 +107,19 @@ def _check(obs: Observations, ev: Evaluation, ref: ServiceRef, signal: str,
     covered = ev.window.total_seconds() * min(1.0, steps / expected)
     problems = []
     if steps < expected:
-        problems.append(f"{signal} data covers {covered:g} of {ev.window.total_seconds():g} s"
+        problems.append(f"{signal} data covers {_span(covered)} of {format_duration(ev.window)}"
                         " (late start or a gap over 5m)")
     newest = obs.freshness.get((ref, signal))
     age = None if newest is None else ev.at.timestamp() - newest
     if age is None or age > ev.max_sample_age.total_seconds():
-        shown = "none in 5m" if age is None else f"{age:g} s old"
+        shown = "none in 5m" if age is None else f"{_span(age)} old"
         problems.append(f"{signal} data is stale (newest sample {shown})")
     return covered, problems
+
+
+def _span(seconds: float) -> str:
+    """Seconds as a policy duration (``24m11s``): what people read in a reason."""
+    return format_duration(timedelta(seconds=seconds))
 
 
 def _pod_problems(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[str]:

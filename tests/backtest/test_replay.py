@@ -18,7 +18,7 @@ from reclaimer.backtest.run import Span, backtest
 from reclaimer.backtest.simulate import Options, Restart
 from reclaimer.cli.plan_cmd import load_inventory
 from reclaimer.model import DeploymentMode, ServiceRef
-from reclaimer.policy.loading import load_paths
+from reclaimer.policy_files import load_paths
 from reclaimer.signals.settings import PrometheusSettings
 from tests.backtest.conftest import MONDAY, NS
 

@@ -1,6 +1,6 @@
 """The chart's CRD and the service's policy schema code describe one shape (issue 8).
 
-`reclaimer.policy.spec_fields` is the source: the CRD file is generated from it by
+`reclaimer.policy.spec` is the source: the CRD file is generated from it by
 scripts/gen_crd.py. After a change to the schema code run
 
     .venv/bin/python scripts/gen_crd.py
@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from reclaimer.policy.spec_fields import CR_SPEC_FIELDS, SPEC_FIELDS, crd_schema
+from reclaimer.policy.spec import CR_SPEC_FIELDS, SPEC_FIELDS, crd_schema
 from tests.chart.crd import CRD_FILE, FILE_ONLY_FIELDS, version_schema
 from tests.chart.helm import ROOT
 

@@ -33,7 +33,7 @@ def test_manual_stop_and_start_record_the_gpus_they_free(
     flags = ["--kubeconfig", str(cluster.kubeconfig), "--db", cluster.db, "--timeout", "30s"]
     codes = [run_cli(capsys, verb, f"team-a/{name}", *flags)[0] for verb in ("stop", "start")]
     assert codes == [0, 0]
-    assert [(r.action.value, r.gpus) for r in cluster.history()] == [
+    assert [(r.transition.action.value, r.transition.gpus) for r in cluster.history()] == [
         ("stop", gpus), ("start", gpus)]
 
 

@@ -72,7 +72,8 @@ def _stopped(world: RealWorld, name: str) -> bool:
 
 
 def _settled(database: str, namespace: str) -> bool:
-    rows = [r for r in history(database) if r.ref.namespace == namespace and not r.blocked]
+    rows = [r for r in history(database) if r.transition.ref.namespace == namespace
+            and not r.transition.blocked]
     return len(rows) == len(NAMES) and all(r.state.value == "verified" for r in rows)
 
 
@@ -119,7 +120,7 @@ def run(plane: ControlPlane, admin: client.ApiClient, policy_crd: str,
         settled = _settled_within(database, namespace, seconds=20.0)
         yield Run(world=world, roles=roles, killed=killed, holder_after=_holder(admin),
                   settled=settled,
-                  rows=[r for r in history(database) if r.ref.namespace == namespace])
+                  rows=[r for r in history(database) if r.transition.ref.namespace == namespace])
     finally:
         for child in replicas:
             child.stop()
@@ -129,7 +130,7 @@ def run(plane: ControlPlane, admin: client.ApiClient, policy_crd: str,
 
 def _states(run: Run) -> list[tuple[str, str, str, str | None]]:
     """What a failure shows: each row's service, state, actor and error."""
-    return [(r.ref.name, r.state.value, r.actor, r.error) for r in run.rows]
+    return [(r.transition.ref.name, r.state.value, r.actor, r.error) for r in run.rows]
 
 
 def test_one_replica_leads_and_the_other_follows(run: Run) -> None:
@@ -141,7 +142,8 @@ def test_the_survivor_takes_the_lease_after_the_leader_is_killed(run: Run) -> No
 
 
 def test_each_service_is_stopped_once_for_the_edge(run: Run) -> None:
-    acted = sorted((r.ref.name, r.action, edge_of(r)) for r in run.rows if not r.blocked)
+    acted = sorted((r.transition.ref.name, r.transition.action, edge_of(r)) for r in run.rows
+                   if not r.transition.blocked)
     assert acted == [(name, Action.STOP, STOP_EDGE) for name in NAMES], _states(run)
 
 

@@ -89,15 +89,15 @@ class Run:
 def _rows(database: str, namespace: str) -> dict[str, list[TransitionRecord]]:
     found: dict[str, list[TransitionRecord]] = {name: [] for name in NAMES}
     for row in history(database):
-        if row.ref.namespace == namespace:
-            found[row.ref.name].append(row)
+        if row.transition.ref.namespace == namespace:
+            found[row.transition.ref.name].append(row)
     return found
 
 
 def _done(database: str, namespace: str) -> bool:
     rows = _rows(database, namespace)
-    dev = [(r.action, r.state.value) for r in rows["dev"] if not r.blocked]
-    quiet_ = [r.state.value for r in rows["quiet"] if not r.blocked]
+    dev = [(r.transition.action, r.state.value) for r in rows["dev"] if not r.transition.blocked]
+    quiet_ = [r.state.value for r in rows["quiet"] if not r.transition.blocked]
     return dev == [(Action.STOP, "verified"), (Action.START, "verified")] and \
         quiet_ == ["verified"]
 
@@ -158,11 +158,12 @@ def _env() -> dict[str, Any]:
 
 
 def acted(rows: list[TransitionRecord]) -> list[TransitionRecord]:
-    return [r for r in rows if not r.blocked]
+    return [r for r in rows if not r.transition.blocked]
 
 
 def test_the_stop_and_start_edges_are_applied_and_verified(run: Run) -> None:
-    got = [(r.action, r.trigger, edge_of(r), r.state.value) for r in acted(run.rows["dev"])]
+    got = [(r.transition.action, r.transition.trigger, edge_of(r), r.state.value)
+           for r in acted(run.rows["dev"])]
     assert got == [(Action.STOP, Trigger.SCHEDULE, STOP_EDGE, "verified"),
                    (Action.START, Trigger.SCHEDULE, START_EDGE, "verified")]
 
@@ -174,15 +175,15 @@ def test_the_scheduled_model_serves_again_after_its_start_edge(run: Run) -> None
 
 def test_a_held_model_is_not_stopped(run: Run) -> None:
     assert acted(run.rows["parked"]) == []
-    assert Action.STOP in {r.action for r in run.rows["parked"] if r.blocked}
+    assert Action.STOP in {r.transition.action for r in run.rows["parked"] if r.transition.blocked}
     assert len(run.world.running_pods("parked")) == 1
 
 
 def test_the_idle_model_is_stopped_from_prometheus_data(run: Run) -> None:
     [stop] = acted(run.rows["quiet"])
-    assert (stop.action, stop.trigger, stop.state.value) == (Action.STOP, Trigger.IDLE,
-                                                             "verified")
-    assert stop.evidence
+    assert (stop.transition.action, stop.transition.trigger, stop.state.value) == (
+        Action.STOP, Trigger.IDLE, "verified")
+    assert stop.transition.evidence
     assert run.world.live_pods("quiet") == []
 
 

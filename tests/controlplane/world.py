@@ -206,7 +206,7 @@ class Harness:
     def diagnosis(self, name: str) -> str:
         """What a failed wait needs to be understood: rows, the ISVC, its children."""
         isvc = self.world.isvc(name)
-        rows = [f"  {r.action.value} {r.state.value} {r.strategy} error={r.error}"
+        rows = [f"  {r.transition.action.value} {r.state.value} {r.strategy} error={r.error}"
                 for r in sorted(self.ledger.history(), key=lambda r: r.id)]
         deployments = [(d.metadata.name, d.spec.replicas, d.status.replicas,
                         d.spec.template.metadata.annotations)
@@ -220,6 +220,6 @@ class Harness:
                           f"deployments: {deployments}", f"pods: {pods}"])
 
     def states(self, name: str) -> list[str]:
-        rows = sorted((r for r in self.ledger.history() if r.ref.name == name),
+        rows = sorted((r for r in self.ledger.history() if r.transition.ref.name == name),
                       key=lambda r: r.id)
         return [r.state.value for r in rows]

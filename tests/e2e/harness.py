@@ -247,6 +247,6 @@ def within(instant: datetime, target: datetime, slack: timedelta) -> bool:
 
 def edge_of(record: TransitionRecord) -> datetime | None:
     """The edge instant in a record's key (``policy|uid|instant|action``)."""
-    key = record.edge_key or str(record.evidence.get("edgeKey") or "")
+    key = record.transition.edge_key or str(record.transition.evidence.get("edgeKey") or "")
     parts = key.split("|")
     return datetime.fromisoformat(parts[2]) if len(parts) == 4 else None

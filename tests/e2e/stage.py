@@ -77,13 +77,14 @@ class Stage:
         return history(self.database)
 
     def rows(self, ref: ServiceRef) -> list[TransitionRecord]:
-        return [r for r in self.history() if r.ref == ref]
+        return [r for r in self.history() if r.transition.ref == ref]
 
     def diagnosis(self) -> str:
         """What a failed scenario needs to be understood: the ledger and each child."""
         lines = [f"timeline now: {self.timeline.now().isoformat()}", "ledger:"]
-        lines += [f"  {r.ref} {r.action.value} {r.trigger.value} {r.reason.value} "
-                  f"at={r.at.isoformat()} blocked={r.blocked}" for r in self.history()]
+        lines += [f"  {t.ref} {t.action.value} {t.trigger.value} {t.reason.value} "
+                  f"at={t.at.isoformat()} blocked={t.blocked}"
+                  for t in (r.transition for r in self.history())]
         for child in self.children.started:
             tail = child.log_text().splitlines()[-15:]
             lines += [f"child {child.identity} (exit {child.proc.poll()}):", *tail]

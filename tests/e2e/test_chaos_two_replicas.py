@@ -173,7 +173,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path,
             terminate(child)
         ledger = open_ledger(database)
         try:
-            in_force = {r.ref for r in ledger.stops_in_force()}
+            in_force = {r.transition.ref for r in ledger.stops_in_force()}
         finally:
             ledger.close()
         yield Run(rows=st.history(), chaos=chaos, stops_in_ledger=in_force,
@@ -185,7 +185,8 @@ def test_chaos_every_isvc_ends_in_the_last_edges_state(run: Run) -> None:
 
 
 def test_chaos_every_edge_is_applied_exactly_once(run: Run) -> None:
-    acted = Counter(r.edge_key for r in run.rows if r.edge_key and r.state in ACTED)
+    acted = Counter(r.transition.edge_key for r in run.rows if r.transition.edge_key
+                    and r.state in ACTED)
     assert (len(acted), set(acted.values())) == (SERVICES * EDGES, {1}), run.chaos
 
 

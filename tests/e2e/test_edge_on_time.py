@@ -80,8 +80,9 @@ def test_edge_lateness_is_exported_below_a_second(run: Run) -> None:
 
 
 def test_the_valid_policy_applies_its_edge(run: Run) -> None:
-    stops = [r for r in run.stage.rows(DEV) if r.action is Action.STOP and not r.blocked]
-    assert [(r.policy, edge_of(r), r.trigger) for r in stops] == [
+    stops = [r for r in run.stage.rows(DEV) if r.transition.action is Action.STOP
+             and not r.transition.blocked]
+    assert [(r.transition.policy, edge_of(r), r.transition.trigger) for r in stops] == [
         ("office-hours", EDGE, Trigger.SCHEDULE)]
 
 

@@ -72,23 +72,24 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
 
 
 def _stopped(stage_: Stage, ref: ServiceRef) -> bool:
-    return any(r.action is Action.STOP and not r.blocked for r in stage_.rows(ref))
+    return any(r.transition.action is Action.STOP and not r.transition.blocked
+               for r in stage_.rows(ref))
 
 
 def _acted(rows: list[TransitionRecord]) -> list[TransitionRecord]:
-    return [r for r in rows if not r.blocked]
+    return [r for r in rows if not r.transition.blocked]
 
 
 def test_the_idle_model_is_stopped_after_thirty_idle_minutes(run: Run) -> None:
     [stop] = _acted(run.rows[QUIET])
-    assert (stop.action, stop.trigger, stop.reason) == (Action.STOP, Trigger.IDLE,
-                                                        Reason.IDLE_TIMEOUT)
-    assert START + timedelta(minutes=30) <= stop.at <= START + timedelta(minutes=30) + 2 * TICK
+    t = stop.transition
+    assert (t.action, t.trigger, t.reason) == (Action.STOP, Trigger.IDLE, Reason.IDLE_TIMEOUT)
+    assert START + timedelta(minutes=30) <= t.at <= START + timedelta(minutes=30) + 2 * TICK
 
 
 def test_the_idle_stop_carries_its_evidence(run: Run) -> None:
     [stop] = _acted(run.rows[QUIET])
-    assert stop.evidence, "an idle stop must say what it saw"
+    assert stop.transition.evidence, "an idle stop must say what it saw"
 
 
 def test_the_model_with_traffic_is_not_stopped(run: Run) -> None:
@@ -97,15 +98,16 @@ def test_the_model_with_traffic_is_not_stopped(run: Run) -> None:
 
 def test_the_busy_model_is_deferred_at_the_stop_edge(run: Run) -> None:
     first = run.rows[LATE][0]
-    assert (first.action, first.reason, first.blocked is not None) == (
+    assert (first.transition.action, first.transition.reason,
+            first.transition.blocked is not None) == (
         Action.STOP, Reason.DEFERRED_BUSY, True)
-    assert STOP_EDGE <= first.at < TRAFFIC_ENDS
+    assert STOP_EDGE <= first.transition.at < TRAFFIC_ENDS
 
 
 def test_the_deferred_stop_is_applied_once_the_traffic_stops(run: Run) -> None:
     [stop] = _acted(run.rows[LATE])
-    assert (stop.action, edge_of(stop)) == (Action.STOP, STOP_EDGE)
-    assert TRAFFIC_ENDS <= stop.at <= TRAFFIC_ENDS + timedelta(minutes=5) + 2 * TICK
+    assert (stop.transition.action, edge_of(stop)) == (Action.STOP, STOP_EDGE)
+    assert TRAFFIC_ENDS <= stop.transition.at <= TRAFFIC_ENDS + timedelta(minutes=5) + 2 * TICK
     assert run.annotations[LATE] == "true"
 
 

@@ -73,7 +73,7 @@ def cli_history(stage_: Stage) -> list[dict[str, Any]]:
 
 
 def _acted(stage_: Stage, ref: ServiceRef = DEV) -> list[TransitionRecord]:
-    return [r for r in stage_.rows(ref) if not r.blocked]
+    return [r for r in stage_.rows(ref) if not r.transition.blocked]
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +101,14 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
 
 
 def test_the_hand_start_is_recorded_as_external_with_its_field_manager(run: Run) -> None:
-    external = [r for r in run.rows if r.trigger is Trigger.EXTERNAL]
-    assert [(r.action, r.evidence.get("fieldManager")) for r in external] == [
+    external = [r for r in run.rows if r.transition.trigger is Trigger.EXTERNAL]
+    assert [(r.transition.action, r.transition.evidence.get("fieldManager")) for r in external] == [
         (Action.START, "kubectl-annotate")]
 
 
 def test_the_hand_start_is_dated_when_the_user_made_it(run: Run) -> None:
-    [external] = [r for r in run.rows if r.trigger is Trigger.EXTERNAL]
-    assert BY_HAND <= external.at <= BY_HAND + SLACK
+    [external] = [r for r in run.rows if r.transition.trigger is Trigger.EXTERNAL]
+    assert BY_HAND <= external.transition.at <= BY_HAND + SLACK
 
 
 def test_the_model_stays_up_until_the_next_stop_edge(run: Run) -> None:
@@ -116,7 +116,7 @@ def test_the_model_stays_up_until_the_next_stop_edge(run: Run) -> None:
 
 
 def test_the_next_stop_edge_stops_it_again(run: Run) -> None:
-    assert [(r.action, r.trigger, edge_of(r)) for r in run.rows] == [
+    assert [(r.transition.action, r.transition.trigger, edge_of(r)) for r in run.rows] == [
         (Action.STOP, Trigger.SCHEDULE, FIRST_STOP),
         (Action.START, Trigger.EXTERNAL, None),
         (Action.STOP, Trigger.SCHEDULE, NEXT_STOP)]
@@ -130,13 +130,13 @@ def test_history_shows_the_hand_start_with_its_field_manager(run: Run) -> None:
 
 
 def test_a_start_by_removing_the_annotation_is_recorded_without_a_manager(run: Run) -> None:
-    external = [r for r in run.removed_rows if r.trigger is Trigger.EXTERNAL]
-    assert [(r.action, r.evidence.get("fieldManager")) for r in external] == [
+    external = [r for r in run.removed_rows if r.transition.trigger is Trigger.EXTERNAL]
+    assert [(r.transition.action, r.transition.evidence.get("fieldManager")) for r in external] == [
         (Action.START, "unknown (annotation removed)")]
 
 
 def test_a_start_by_removal_also_holds_until_the_next_stop_edge(run: Run) -> None:
     assert run.removed_before_next_stop is None
-    assert [(r.action, r.trigger) for r in run.removed_rows] == [
+    assert [(r.transition.action, r.transition.trigger) for r in run.removed_rows] == [
         (Action.STOP, Trigger.SCHEDULE), (Action.START, Trigger.EXTERNAL),
         (Action.STOP, Trigger.SCHEDULE)]

@@ -42,7 +42,8 @@ class Run:
 
 
 def _stopped(stage_: Stage) -> bool:
-    return any(r.action is Action.STOP and not r.blocked for r in stage_.rows(DEV))
+    return any(r.transition.action is Action.STOP and not r.transition.blocked
+               for r in stage_.rows(DEV))
 
 
 @pytest.fixture(scope="module")
@@ -75,18 +76,18 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
 
 
 def test_nothing_happens_while_reclaimer_is_down(run: Run) -> None:
-    assert [r for r in run.rows_while_down if not r.blocked] == []
+    assert [r for r in run.rows_while_down if not r.transition.blocked] == []
 
 
 def test_the_missed_edge_is_applied_exactly_once(run: Run) -> None:
     keyed = [r for r in run.rows if edge_of(r) == STOP_EDGE]
-    assert [(r.action, r.blocked) for r in keyed] == [(Action.STOP, None)]
+    assert [(r.transition.action, r.transition.blocked) for r in keyed] == [(Action.STOP, None)]
 
 
 def test_the_late_edge_is_recorded_as_a_catch_up(run: Run) -> None:
     [row] = [r for r in run.rows if edge_of(r) == STOP_EDGE]
-    assert row.trigger is Trigger.CATCH_UP
-    assert row.at >= RESTART
+    assert row.transition.trigger is Trigger.CATCH_UP
+    assert row.transition.at >= RESTART
 
 
 def test_the_model_ends_up_stopped(run: Run) -> None:

@@ -67,15 +67,15 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
 
 
 def _acted(stage_: Stage, ref: ServiceRef) -> list[TransitionRecord]:
-    return [r for r in stage_.rows(ref) if not r.blocked]
+    return [r for r in stage_.rows(ref) if not r.transition.blocked]
 
 
 def _started(stage_: Stage) -> bool:
-    return any(r.action is Action.START for r in _acted(stage_, DEV))
+    return any(r.transition.action is Action.START for r in _acted(stage_, DEV))
 
 
 def test_exactly_one_stop_and_one_start_across_the_weekend(run: Run) -> None:
-    assert [(r.action, edge_of(r)) for r in run.rows] == [
+    assert [(r.transition.action, edge_of(r)) for r in run.rows] == [
         (Action.STOP, FRIDAY_STOP), (Action.START, MONDAY_START)]
 
 
@@ -95,7 +95,7 @@ def test_edges_are_at_local_office_hours_on_both_sides_of_dst(
 def test_each_edge_is_acted_on_at_its_instant(run: Run, index: int) -> None:
     row = run.rows[index]
     edge = edge_of(row)
-    assert edge is not None and edge <= row.at <= edge + ON_TIME
+    assert edge is not None and edge <= row.transition.at <= edge + ON_TIME
 
 
 def test_the_model_runs_again_on_monday(run: Run) -> None:

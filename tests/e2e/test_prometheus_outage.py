@@ -82,24 +82,26 @@ def test_signals_unknown_rises_once_prometheus_is_gone(run: Run) -> None:
 
 
 def test_no_idle_stop_happens_on_unknown_signals(run: Run) -> None:
-    assert ([r for r in run.rows[QUIET] if not r.blocked], run.quiet_annotation) == ([], None)
+    acted = [r for r in run.rows[QUIET] if not r.transition.blocked]
+    assert (acted, run.quiet_annotation) == ([], None)
 
 
 def test_the_forced_schedule_stop_is_still_applied(run: Run) -> None:
-    acted = [r for r in run.rows[DEV] if not r.blocked]
-    assert [(r.action, r.trigger, edge_of(r)) for r in acted] == [
+    acted = [r for r in run.rows[DEV] if not r.transition.blocked]
+    assert [(r.transition.action, r.transition.trigger, edge_of(r)) for r in acted] == [
         (Action.STOP, Trigger.SCHEDULE, STOP_EDGE)]
 
 
 def test_unknown_traffic_defers_a_cautious_stop(run: Run) -> None:
     first = run.rows[CAUTIOUS][0]
-    assert (first.action, first.reason, edge_of(first)) == (
+    assert (first.transition.action, first.transition.reason, edge_of(first)) == (
         Action.STOP, Reason.DEFERRED_BUSY, STOP_EDGE)
-    assert first.blocked is not None and first.edge_key is None  # the edge is not consumed
+    # the edge is not consumed
+    assert first.transition.blocked is not None and first.transition.edge_key is None
 
 
 def test_the_deferred_stop_is_forced_after_max_defer(run: Run) -> None:
-    [stop] = [r for r in run.rows[CAUTIOUS] if not r.blocked]
-    assert (stop.action, stop.reason, edge_of(stop)) == (
+    [stop] = [r for r in run.rows[CAUTIOUS] if not r.transition.blocked]
+    assert (stop.transition.action, stop.transition.reason, edge_of(stop)) == (
         Action.STOP, Reason.FORCED_AFTER_MAX_DEFER, STOP_EDGE)
-    assert stop.at >= STOP_EDGE + MAX_DEFER
+    assert stop.transition.at >= STOP_EDGE + MAX_DEFER

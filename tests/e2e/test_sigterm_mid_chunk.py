@@ -77,13 +77,13 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
 
 
 def test_case_2_sigterm_finishes_and_records_the_chunk_in_flight(run: Run) -> None:
-    assert [(r.ref.name, r.action, r.state, r.actor) for r in run.rows] == [
+    assert [(r.transition.ref.name, r.transition.action, r.state, r.actor) for r in run.rows] == [
         (ref.name, Action.STOP, RecordState.VERIFIED, run.leader) for ref in DEVS]
 
 
 def test_case_2_the_ledgers_stops_match_the_cluster(run: Run) -> None:
     stopped = {ref for ref, value in run.annotations.items() if value == "true"}
-    in_ledger = {r.ref for r in run.rows if r.action is Action.STOP
+    in_ledger = {r.transition.ref for r in run.rows if r.transition.action is Action.STOP
                  and r.state in (RecordState.APPLIED, RecordState.VERIFIED)}
     assert (stopped, in_ledger) == (set(DEVS), set(DEVS))
 

@@ -110,11 +110,12 @@ def test_case_1_a_cli_managed_stop_has_its_condition_written_again(run: Run) -> 
 
 
 def test_case_1_no_external_start_is_booked_for_a_held_stop(run: Run) -> None:
-    assert [r for r in run.rows if r.trigger is Trigger.EXTERNAL] == []
+    assert [r for r in run.rows if r.transition.trigger is Trigger.EXTERNAL] == []
 
 
 def test_case_1_the_start_edge_really_starts_a_stop_made_by_the_cli(run: Run) -> None:
-    acted = [(r.action, r.trigger, r.actor == "alice") for r in run.rows if not r.blocked]
+    acted = [(r.transition.action, r.transition.trigger, r.actor == "alice") for r in run.rows
+             if not r.transition.blocked]
     assert acted == [(Action.STOP, Trigger.MANUAL, True),
                      (Action.START, Trigger.SCHEDULE, False)]
     assert (run.replicas_after_edge, run.class_after_edge) == (1, None)

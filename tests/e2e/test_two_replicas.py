@@ -75,7 +75,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
 
 def test_the_edge_is_applied_once(run: Run) -> None:
     keyed = [r for r in run.rows if edge_of(r) == STOP_EDGE]
-    assert [(r.action, r.blocked) for r in keyed] == [(Action.STOP, None)]
+    assert [(r.transition.action, r.transition.blocked) for r in keyed] == [(Action.STOP, None)]
 
 
 def test_only_the_lease_holder_acts(run: Run) -> None:

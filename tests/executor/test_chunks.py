@@ -174,7 +174,7 @@ def test_an_unexpected_error_is_raised_after_the_chunk_is_marked(
     transitions = [h.transition(Action.STOP, n) for n in "abc"]
     with pytest.raises(RuntimeError, match="a bug"):
         executor.apply_many(transitions, at=T0, pool=pool)
-    states = {r.ref.name: r.state.value for r in h.ledger.history()}
+    states = {r.transition.ref.name: r.state.value for r in h.ledger.history()}
     events = sorted(e["involvedObject"]["name"] for e in h.events())
     (again,) = executor.apply_many(transitions[1:2], at=T0, pool=pool)
     assert (states, events) == ({"a": "applied", "b": "planned", "c": "applied"}, ["a", "c"])
@@ -215,7 +215,7 @@ def test_a_transition_that_cannot_be_prepared_fails_alone(
     executor = Executor(FailsToRead(h.rest, name="b"), h.ledger, actor="r")
     outcomes = executor.apply_many([h.transition(Action.STOP, n) for n in "abc"], at=T0,
                                    pool=pool)
-    states = {r.ref.name: r.state.value for r in h.ledger.history()}
+    states = {r.transition.ref.name: r.state.value for r in h.ledger.history()}
     assert ([o.kind for o in outcomes], states) == (
         [OutcomeKind.APPLIED, OutcomeKind.FAILED, OutcomeKind.APPLIED],
         {"a": "applied", "c": "applied"})
@@ -239,7 +239,7 @@ def test_a_row_that_may_not_be_marked_keeps_the_others_marks(
     executor = Executor(h.cluster, SettledMeanwhile(), actor="r", cached=h.inventory)
     outcomes = executor.apply_many([h.transition(Action.STOP, n) for n in "abc"], at=T0,
                                    pool=pool)
-    states = {r.ref.name: r.state.value for r in executor.ledger.history()}
+    states = {r.transition.ref.name: r.state.value for r in executor.ledger.history()}
     assert ([o.kind for o in outcomes], states, len(executor.followup.awaiting)) == (
         [OutcomeKind.APPLIED, OutcomeKind.APPLIED, OutcomeKind.FAILED],
         {"a": "applied", "b": "applied", "c": "abandoned"}, 2)

@@ -40,7 +40,8 @@ def test_manual_stop_and_start_are_recorded_with_the_caller(
     finally:
         ledger.close()
     assert codes == [0, 0]
-    assert [(r.action.value, r.trigger.value, r.actor, r.state.value) for r in rows] == [
+    assert [(r.transition.action.value, r.transition.trigger.value, r.actor, r.state.value)
+            for r in rows] == [
         ("stop", "manual", "alice@laptop", "verified"),
         ("start", "manual", "alice@laptop", "verified")]
     assert "verified" in capsys.readouterr().out

@@ -40,5 +40,5 @@ def test_with_no_free_gpu_the_stop_fails_and_says_the_pods_remain(
     outcomes = h.follow_up(T0 + timedelta(minutes=6))
     failed = [e["message"] for e in h.events() if e["reason"] == "ReclaimFailed"]
     assert [(o.kind, o.message) for o in outcomes] == [
-        (OutcomeKind.FAILED, "not verified within 0:05:00: 2 pod(s) still present")]
-    assert failed == ["stop: not verified within 0:05:00: 2 pod(s) still present"]
+        (OutcomeKind.FAILED, "not verified within 5m: 2 pod(s) still present")]
+    assert failed == ["stop: not verified within 5m: 2 pod(s) still present"]

@@ -54,10 +54,10 @@ def test_case4_a_later_idle_stop_gets_its_own_row_and_the_old_one_is_abandoned(
     second = h.executor.apply(_idle_stop(h, later, quiet_minutes=45), at=later)
     assert (first.kind, second.kind) == (OutcomeKind.RETRY, OutcomeKind.APPLIED)
     old, new = sorted(sql_ledger.history(), key=lambda r: r.id)
-    assert (old.state, old.at, new.state, new.at) == (
+    assert (old.state, old.transition.at, new.state, new.transition.at) == (
         RecordState.ABANDONED, T0, RecordState.APPLIED, later)
     assert "superseded by the idle decision" in (old.error or "")
-    assert dict(new.evidence) == {"requests": 0, "quietMinutes": 45}
+    assert dict(new.transition.evidence) == {"requests": 0, "quietMinutes": 45}
 
 
 def test_case4_report_counts_the_gpu_hours_of_the_stop_that_acted(
@@ -81,7 +81,7 @@ def test_case4_a_retry_of_the_same_edge_reuses_its_row_with_the_acting_attempt(
     kinds = [h.executor.apply(edge, at=T0).kind, h.executor.apply(retry, at=retry_at).kind]
     (row,) = sql_ledger.history()
     assert kinds == [OutcomeKind.RETRY, OutcomeKind.APPLIED]
-    assert (row.state, row.at, dict(row.evidence), row.gpus) == (
+    assert (row.state, row.transition.at, dict(row.transition.evidence), row.transition.gpus) == (
         RecordState.APPLIED, retry_at, {"lateSeconds": 30.0}, 1)
 
 

@@ -162,7 +162,7 @@ def test_schedule_edge_leaves_a_service_outside_the_scope_alone(
     finally:
         world.close()
     assert (sandbox.request_log.count(namespace="team-c"), _cluster_wide_reads(sandbox)) == (0, 0)
-    assert [r.ref for r in world.ledger.history()] == [inside]
+    assert [r.transition.ref for r in world.ledger.history()] == [inside]
     annotations = (world.rest.get(rest.ISVC, "team-c", "llama")["metadata"]
                    .get("annotations") or {})
     assert "serving.kserve.io/stop" not in annotations

@@ -19,10 +19,11 @@ def test_planned_row_round_trips_every_field(ledger: Ledger) -> None:
     record = ledger.record_planned(planned, strategy="native", actor="replica-1", at=at(0.01))
     (stored,) = ledger.history()
     assert stored == record
-    assert (stored.state, stored.strategy, stored.actor, stored.gpus) == (
+    assert (stored.state, stored.strategy, stored.actor, stored.transition.gpus) == (
         RecordState.PLANNED, "native", "replica-1", 2)
-    assert stored.evidence == {"requests": 0, "window": 1800.0, "until": at(1).isoformat()}
-    assert (stored.at, stored.recorded_at, stored.edge_key) == (
+    assert stored.transition.evidence == {"requests": 0, "window": 1800.0,
+                                          "until": at(1).isoformat()}
+    assert (stored.transition.at, stored.recorded_at, stored.transition.edge_key) == (
         planned.at, at(0.01), planned.edge_key)
 
 
@@ -167,7 +168,7 @@ def test_blocked_entries_are_recorded_and_claim_only_with_an_edge_key(
     if not keeps_key:
         blocked = replace(blocked, edge_key=None, evidence={"edgeKey": blocked.edge_key})
     record = ledger.record_blocked(blocked, actor="r", at=at(0))
-    assert (record.state, record.blocked) == (RecordState.SKIPPED, reason.value)
+    assert (record.state, record.transition.blocked) == (RecordState.SKIPPED, reason.value)
     claimed = ledger.view(at(0)).applied_edge_keys
     assert claimed == ({blocked.edge_key} if keeps_key else set())
     assert ledger.pending() == []

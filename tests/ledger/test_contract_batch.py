@@ -23,7 +23,7 @@ def _entries(*refs: Any, restore: dict[str, Any] | None = None) -> list[PlannedE
 def test_a_chunk_is_recorded_planned_and_ids_come_back_in_order(ledger: Ledger) -> None:
     ids = ledger.record_planned_many(_entries(LLAMA, MISTRAL, BERT), actor="r", at=at(0.01))
     stored = {r.id: r for r in ledger.history()}
-    assert [(stored[i].ref, stored[i].state, stored[i].actor, stored[i].recorded_at)
+    assert [(stored[i].transition.ref, stored[i].state, stored[i].actor, stored[i].recorded_at)
             for i in ids if i is not None] == [
         (ref, RecordState.PLANNED, "r", at(0.01)) for ref in (LLAMA, MISTRAL, BERT)]
 
@@ -33,7 +33,8 @@ def test_chunk_rows_read_back_like_single_rows(ledger: Ledger) -> None:
     (record_id,) = ledger.record_planned_many([PlannedEntry(planned, "native")], actor="r",
                                               at=at(0))
     (stored,) = ledger.history()
-    assert (stored.id, stored.edge_key, stored.gpus, stored.strategy, stored.evidence) == (
+    assert (stored.id, stored.transition.edge_key, stored.transition.gpus, stored.strategy,
+            stored.transition.evidence) == (
         record_id, planned.edge_key, 2, "native", {"requests": 0, "until": at(1).isoformat()})
 
 

@@ -37,7 +37,8 @@ def test_history_filters_newest_first(ledger: Ledger, filters: dict[str, object]
                                       expected: list[tuple[str, float]]) -> None:
     _seed(ledger)
     found = ledger.history(**filters)  # type: ignore[arg-type]
-    assert [(r.ref.name, r.at) for r in found] == [(n, at(h)) for n, h in expected]
+    assert [(r.transition.ref.name, r.transition.at) for r in found] == [
+        (n, at(h)) for n, h in expected]
 
 
 def test_history_refuses_a_limit_below_one(ledger: Ledger) -> None:

@@ -37,7 +37,8 @@ def test_case4_a_kept_row_takes_the_retrys_time_and_evidence(ledger: Ledger) -> 
     assert record_id is not None and again == [record_id]
     ledger.mark_applied(record_id, at=at(0.5))
     (stored,) = ledger.history()
-    assert (stored.at, stored.trigger, stored.reason, dict(stored.evidence), stored.gpus,
+    assert (stored.transition.at, stored.transition.trigger, stored.transition.reason,
+            dict(stored.transition.evidence), stored.transition.gpus,
             stored.recorded_at) == (at(0.5), Trigger.CATCH_UP, Reason.CAUGHT_UP,
                                     {"lateSeconds": 1800.0}, 2, at(0))
     assert ledger.view(at(1)).last_transitions[first.ref].at == at(0.5)
@@ -55,5 +56,6 @@ def test_case4_a_settled_row_is_not_reused_and_the_rest_of_the_chunk_is(
     results = ledger.record_planned_many([retry, other], actor="r", at=at(0.2))
     stored = {r.id: r for r in ledger.history()}
     assert results[0] is None and results[1] in stored
-    assert (stored[record_id].state, stored[record_id].at) == (RecordState.ABANDONED, at(0))
+    assert (stored[record_id].state, stored[record_id].transition.at) == (
+        RecordState.ABANDONED, at(0))
     assert ledger.load_restore_info(LLAMA, "uid-llama") is None

@@ -18,7 +18,7 @@ def _applied(ledger: Ledger, ref: ServiceRef, *, action: Action = Action.STOP,
 
 
 def _names(ledger: Ledger) -> list[str]:
-    return [r.ref.name for r in ledger.stops_in_force()]
+    return [r.transition.ref.name for r in ledger.stops_in_force()]
 
 
 def test_stops_in_force_carry_every_actors_stop(ledger: Ledger) -> None:
@@ -26,7 +26,7 @@ def test_stops_in_force_carry_every_actors_stop(ledger: Ledger) -> None:
     _applied(ledger, LLAMA, actor="alice (reclaimer stop)")
     _applied(ledger, BERT, actor="replica-b", hours=1)
     found = ledger.stops_in_force()
-    assert [(r.ref, r.actor, r.strategy) for r in found] == [
+    assert [(r.transition.ref, r.actor, r.strategy) for r in found] == [
         (LLAMA, "alice (reclaimer stop)", "managed-raw"), (BERT, "replica-b", "managed-raw")]
 
 

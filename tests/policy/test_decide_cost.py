@@ -12,11 +12,11 @@ import pytest
 
 from reclaimer.model import Edge, IdleDuring, IdleRule, Policy, ServiceRef
 from reclaimer.policy import decide as decide_module
-from reclaimer.policy import edge_cache, idle_stop, wake
+from reclaimer.policy import idle, schedule
 from tests.policy.decide_builders import office, quiet, run, svc, t
 
 SPIED = [(decide_module, "cached_edges_between"), (decide_module, "window_open"),
-         (idle_stop, "window_open"), (wake, "cached_edges_between"), (wake, "next_edge")]
+         (idle, "window_open"), (decide_module, "next_edge")]
 
 
 @pytest.fixture
@@ -49,16 +49,16 @@ def test_schedule_calls_do_not_grow_with_the_fleet(calls: Counter[str], size: in
 def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Schedule spans computed by the edge memo, starting from an empty memo (a restart)."""
     computed: list[str] = []
-    real = edge_cache.edges_between
+    real = schedule.edges_between
 
     def spy(policy: Policy, start: datetime, end: datetime) -> list[Edge]:
         computed.append(policy.key)
         return real(policy, start, end)
 
-    edge_cache.clear()
-    monkeypatch.setattr(edge_cache, "edges_between", spy)
+    schedule.clear()
+    monkeypatch.setattr(schedule, "edges_between", spy)
     yield computed
-    edge_cache.clear()
+    schedule.clear()
 
 
 @pytest.mark.parametrize(("zones", "expected"), [

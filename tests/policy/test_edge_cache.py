@@ -12,10 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reclaimer.model import DecideSettings, Edge, LedgerView, Policy, Window
-from reclaimer.policy import edge_cache, wake
+from reclaimer.policy import decide, schedule
 from reclaimer.policy.context import Tick
-from reclaimer.policy.edge_cache import cached_edges_between
-from reclaimer.policy.schedule import edges_between, next_edge
+from reclaimer.policy.schedule import cached_edges_between, edges_between, next_edge
 from tests.policy.test_schedule_properties import instants
 from tests.policy.test_schedule_properties import policies as schedule_policies
 
@@ -74,10 +73,10 @@ def computations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[datetim
         spans.append((start, end))
         return edges_between(policy, start, end)
 
-    edge_cache.clear()
-    monkeypatch.setattr(edge_cache, "edges_between", spy)
+    schedule.clear()
+    monkeypatch.setattr(schedule, "edges_between", spy)
     yield spans
-    edge_cache.clear()
+    schedule.clear()
 
 
 HORIZON = timedelta(days=8)
@@ -96,8 +95,8 @@ def test_a_cold_horizon_is_one_computation_per_schedule(
 @pytest.mark.parametrize(("later", "expected"), [
     pytest.param(timedelta(minutes=30), 0, id="same-day"),
     pytest.param(timedelta(days=1), 0, id="next-day-computed-ahead"),
-    pytest.param(edge_cache.AHEAD, 0, id="last-day-computed-ahead"),
-    pytest.param(edge_cache.AHEAD + timedelta(days=1), 1, id="beyond-adds-one-span"),
+    pytest.param(schedule.AHEAD, 0, id="last-day-computed-ahead"),
+    pytest.param(schedule.AHEAD + timedelta(days=1), 1, id="beyond-adds-one-span"),
 ])
 def test_later_ticks_compute_only_new_days(computations: list[tuple[datetime, datetime]],
                                            later: timedelta, expected: int) -> None:
@@ -114,7 +113,7 @@ def test_next_due_edge_from_the_memo_equals_the_search(plan: Policy, now: dateti
                                                        lead: timedelta) -> None:
     tick = Tick(now=now, signals={}, ledger=LedgerView(),
                 settings=DecideSettings(start_lead_time=lead))
-    assert wake.next_due_edge(plan, tick) == wake._search(plan, tick)
+    assert decide.next_due_edge(plan, tick) == decide._search(plan, tick)
 
 
 @pytest.mark.parametrize("crons", [
@@ -124,4 +123,4 @@ def test_next_due_edge_from_the_memo_equals_the_search(plan: Policy, now: dateti
 def test_next_due_edge_searches_beyond_the_memo(crons: tuple[str, str]) -> None:
     tick = Tick(now=BASE, signals={}, ledger=LedgerView(), settings=DecideSettings())
     plan = _policy("Europe/Berlin", crons)
-    assert wake.next_due_edge(plan, tick) == next_edge(plan, BASE)
+    assert decide.next_due_edge(plan, tick) == next_edge(plan, BASE)

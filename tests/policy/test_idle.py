@@ -84,9 +84,14 @@ def test_idle_evidence_names_the_values_and_limits() -> None:
 
 @pytest.mark.parametrize(("signals", "fragment"), [
     pytest.param(None, "no signals", id="missing"),
-    pytest.param(q(coverage_seconds=600.0), "covers 600.0s", id="partial"),
+    pytest.param(q(coverage_seconds=600.0), "covers 10m of the 30m needed", id="partial"),
     pytest.param(q(at=NOW - timedelta(minutes=5)), "stale", id="stale"),
     pytest.param(q(requests=3.0), "maxRequests 2", id="busy"),
+    # durations as policies write them, never 0:05:00 (issue 16 item 10)
+    pytest.param(q(), "idle for 30m:", id="idle-for-after"),
+    pytest.param(q(window=timedelta(minutes=20)), "signal window 20m is shorter than 30m",
+                 id="window-short"),
+    pytest.param(q(since=90.0), "last request 1m30s ago, within 5m", id="recent-request"),
 ])
 def test_verdict_reason_says_why(signals: Signals | None, fragment: str) -> None:
     assert fragment in judge_idle(RULE, signals, service=SERVICE, now=NOW).reason

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from reclaimer.errors import InvalidInput
 from reclaimer.policy.durations import format_duration, parse_duration
 from reclaimer.policy.fields import openapi
-from reclaimer.policy.loading import load_paths, policy_files
 from reclaimer.policy.schema import parse_documents
-from reclaimer.policy.spec_fields import CR_SPEC_FIELDS, SPEC_FIELDS, crd_schema
+from reclaimer.policy.spec import CR_SPEC_FIELDS, SPEC_FIELDS, crd_schema
+from reclaimer.policy_files import load_paths, policy_files
 
 POLICIES = Path(__file__).parents[2] / "policies"
 

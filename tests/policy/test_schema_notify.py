@@ -9,8 +9,8 @@ import pytest
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.model import DEFAULT_MAX_SNOOZE, Notify
-from reclaimer.policy.crd import schema
 from reclaimer.policy.schema import parse_policy
+from reclaimer.policy.spec import schema
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.policy.schema import parse_policy
-from reclaimer.policy.spec_fields import SPEC_FIELDS
+from reclaimer.policy.spec import SPEC_FIELDS
 
 scalars = (st.none() | st.booleans() | st.integers(-5, 200) | st.floats(allow_nan=False)
            | st.sampled_from(["", "30m", "0s", "dev", "In", "Exists", "Europe/Berlin",

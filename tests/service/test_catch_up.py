@@ -49,7 +49,7 @@ def test_case3_busy_service_after_downtime_gets_its_full_max_defer(
         for minutes in (0, 30, 59, 60):
             world.tick(back + timedelta(minutes=minutes))
             seen.append(_annotation(world))
-        reasons = [r.reason for r in reversed(world.ledger.history(name="llama"))]
+        reasons = [r.transition.reason for r in reversed(world.ledger.history(name="llama"))]
     finally:
         world.close()
     assert seen == [None, None, None, "true"]

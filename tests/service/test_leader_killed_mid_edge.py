@@ -105,6 +105,7 @@ def ledger_after_handover(make_sandbox: MakeSandbox, tmp_path: Path,
 
 def test_the_next_leader_stops_the_edge_on_the_dead_leaders_row(
         ledger_after_handover: Ledger) -> None:
-    rows = [(r.action.value, r.state.value, r.actor) for r in ledger_after_handover.history()
-            if not r.blocked]
+    rows = [(r.transition.action.value, r.state.value, r.actor)
+            for r in ledger_after_handover.history()
+            if not r.transition.blocked]
     assert rows == [("stop", "verified", "replica-a")]

@@ -42,7 +42,7 @@ def office(make_sandbox: MakeSandbox, tmp_path: Path) -> Iterator[LoopWorld]:
 
 
 def _states(world: LoopWorld, ref: ServiceRef) -> list[tuple[str, str, str]]:
-    return [(r.action.value, r.trigger.value, r.state.value)
+    return [(r.transition.action.value, r.transition.trigger.value, r.state.value)
             for r in reversed(world.ledger.history(namespace=ref.namespace, name=ref.name))]
 
 
@@ -91,7 +91,7 @@ def test_busy_service_is_deferred_once_then_stopped(make_sandbox: MakeSandbox,
     try:
         for minute in range(0, 31, 5):
             world.tick(FRIDAY_STOP + timedelta(minutes=minute))
-        reasons = [r.reason for r in world.ledger.history(name="llama")]
+        reasons = [r.transition.reason for r in world.ledger.history(name="llama")]
     finally:
         world.close()
     assert reasons.count(Reason.DEFERRED_BUSY) == 1
@@ -110,7 +110,8 @@ def test_idle_service_is_stopped_with_evidence(make_sandbox: MakeSandbox,
     finally:
         world.close()
     assert quiet_yet is None
-    assert [(r.trigger, r.evidence.get("requests")) for r in records] == [(Trigger.IDLE, 0.0)]
+    assert [(r.transition.trigger, r.transition.evidence.get("requests"))
+            for r in records] == [(Trigger.IDLE, 0.0)]
 
 
 def test_metrics_outage_makes_no_idle_stop(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
@@ -162,8 +163,10 @@ def test_manual_start_is_recorded_as_external_and_respected(office: LoopWorld) -
     office.sandbox.wait_idle()
     for hour in (3, 4, 5):
         office.tick(FRIDAY_STOP + timedelta(hours=hour))
-    external = [r for r in office.ledger.history(name="llama") if r.trigger is Trigger.EXTERNAL]
-    assert [(r.action, r.state) for r in external] == [(Action.START, RecordState.OBSERVED)]
+    external = [r for r in office.ledger.history(name="llama")
+                if r.transition.trigger is Trigger.EXTERNAL]
+    assert [(r.transition.action, r.state) for r in external] == [
+        (Action.START, RecordState.OBSERVED)]
     assert _stop_annotation(office, LLAMA) is None
 
 

@@ -48,7 +48,8 @@ def office(make_sandbox: MakeSandbox, tmp_path: Path) -> Iterator[LoopWorld]:
 def _rows(world: LoopWorld, action: Action) -> list[tuple[str, str | None]]:
     """(state, error) oldest first; ``verified`` reads ``applied`` (pods leave at once)."""
     return [(r.state.value.replace("verified", "applied"), r.error)
-            for r in sorted(world.ledger.history(), key=lambda r: r.id) if r.action is action]
+            for r in sorted(world.ledger.history(), key=lambda r: r.id)
+            if r.transition.action is action]
 
 
 def _events(world: LoopWorld, reason: str) -> list[dict[str, Any]]:
@@ -114,7 +115,7 @@ def test_case6_a_retried_edge_that_is_then_held_closes_its_row(office: LoopWorld
     for minute in range(1, 6):
         office.tick(FRIDAY_STOP + timedelta(minutes=minute))
     rows = sorted(office.ledger.history(), key=lambda r: r.id)
-    assert [(r.action.value, r.state) for r in rows] == [
+    assert [(r.transition.action.value, r.state) for r in rows] == [
         ("stop", RecordState.ABANDONED), ("stop", RecordState.SKIPPED)]
     assert "Held" in (rows[0].error or "")
     assert (office.ledger.pending(), _stop_annotation(office)) == ([], None)
@@ -156,7 +157,7 @@ def test_case4_an_idle_stop_not_decided_again_closes_its_row_at_once(
     finally:
         world.close()
     assert after_wake == [RecordState.ABANDONED]
-    assert [(r.state.value.replace("verified", "applied"), r.at) for r in rows] == [
+    assert [(r.state.value.replace("verified", "applied"), r.transition.at) for r in rows] == [
         ("abandoned", FRIDAY_STOP + timedelta(minutes=31)), ("applied", later)]
     assert "not taken again" in (rows[0].error or "")
     assert report.total_gpu_hours == pytest.approx(1.0)

@@ -72,7 +72,8 @@ def test_a_schedule_stop_frees_every_selected_isvcs_gpus(world015: LoopWorld) ->
     world015.tick(FRIDAY_STOP)
     world015.tick(FRIDAY_STOP + timedelta(minutes=1))
     assert _live_pods(world015) == {"chat": 0, "embed": 0, "rerank": 0}
-    verified = {r.ref.name for r in world015.ledger.history() if r.state.value == "verified"}
+    verified = {r.transition.ref.name for r in world015.ledger.history()
+                if r.state.value == "verified"}
     assert verified == {"chat", "embed", "rerank"}
 
 

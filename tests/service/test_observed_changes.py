@@ -77,8 +77,9 @@ def test_case4_another_annotation_edit_does_not_supersede_a_deferred_stop(
     finally:
         world.close()
     assert _annotation(world) == "true"
-    assert [r for r in records if r.trigger is Trigger.EXTERNAL] == []
-    assert [r.reason for r in reversed(records) if r.action is Action.STOP] == [
+    assert [r for r in records if r.transition.trigger is Trigger.EXTERNAL] == []
+    assert [r.transition.reason for r in reversed(records)
+            if r.transition.action is Action.STOP] == [
         Reason.DEFERRED_BUSY, Reason.SCHEDULE_STOP]
 
 
@@ -96,10 +97,10 @@ def test_case4_a_change_is_dated_when_observed_and_recorded_once(
         for minutes in (50, 51, 80):
             _tick(world, clock, timedelta(minutes=minutes))
         external = [r for r in world.ledger.history(name="llama")
-                    if r.trigger is Trigger.EXTERNAL]
+                    if r.transition.trigger is Trigger.EXTERNAL]
     finally:
         world.close()
-    assert [(r.action, r.at) for r in external] == [
+    assert [(r.transition.action, r.transition.at) for r in external] == [
         (Action.START, FRIDAY_STOP + timedelta(minutes=50))]
     assert _annotation(world) is None
 
@@ -121,5 +122,6 @@ def test_case4_person_wins_when_the_order_is_unknown(
     finally:
         world.close()
     assert _annotation(world) == "true"
-    assert [(r.action, r.trigger) for r in records if r.trigger is Trigger.EXTERNAL] == [
+    assert [(r.transition.action, r.transition.trigger) for r in records
+            if r.transition.trigger is Trigger.EXTERNAL] == [
         (Action.STOP, Trigger.EXTERNAL)]

@@ -73,6 +73,6 @@ def test_case5_space_true_is_running_and_a_stop_writes_exactly_true(
     finally:
         world.close()
     assert obj["metadata"]["annotations"][kserve.STOP_ANNOTATION] == "true"
-    assert [(r.action, r.trigger, r.state) for r in records] == [
+    assert [(r.transition.action, r.transition.trigger, r.state) for r in records] == [
         (Action.STOP, Trigger.SCHEDULE, RecordState.VERIFIED)]
     assert any("' true'" in message for message in caplog.messages)

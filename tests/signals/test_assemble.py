@@ -53,10 +53,10 @@ def test_complete_data_is_known_with_every_value() -> None:
 
 @pytest.mark.parametrize(("changes", "reason"), [
     pytest.param({"coverage": {(REF, GPU): FULL}}, "no requests series", id="no-request-series"),
-    pytest.param({"coverage": {(REF, REQUESTS): FULL - 6, (REF, GPU): FULL}}, "covers 1451.61",
-                 id="gap"),
+    pytest.param({"coverage": {(REF, REQUESTS): FULL - 6, (REF, GPU): FULL}},
+                 "covers 24m11s of 30m", id="gap"),
     pytest.param({"freshness": {(REF, REQUESTS): NOW - 300, (REF, GPU): NOW}},
-                 "requests data is stale (newest sample 300 s old)", id="stale-requests"),
+                 "requests data is stale (newest sample 5m old)", id="stale-requests"),
     pytest.param({"freshness": {(REF, GPU): NOW}}, "newest sample none in 5m", id="no-fresh"),
     pytest.param({"requests": {}}, "request count missing", id="single-sample"),
     pytest.param({"coverage": {(REF, REQUESTS): FULL}}, "no gpu series", id="gpus-but-no-util"),

@@ -1,10 +1,14 @@
-"""The accepted shape of a ReclaimPolicy (docs/design.md §2), for files and for the CRD.
+"""The accepted shape of a ReclaimPolicy (docs/design.md §2), for files, and its CRD.
 
 `SPEC_FIELDS` is ``spec`` as files accept it; `CR_SPEC_FIELDS` is the same without
 ``namespaceSelector`` (a CR governs only its own namespace). `crd_schema()` is the CRD
 version's ``openAPIV3Schema``; the Helm chart's test keeps ``helm/reclaimer/crds`` equal to
 it. Rules that span fields (schedule needs timeZone, In needs values, ...) live in
 `reclaimer.policy.schema`, which uses these shapes first.
+
+`crd()` is the whole ReclaimPolicy CustomResourceDefinition as data: ``scripts/gen_crd.py``
+writes it to the Helm chart; ``reclaimer sandbox`` installs it so ``kubectl get rp -A``
+works against the sandbox.
 """
 
 from __future__ import annotations
@@ -132,4 +136,74 @@ def crd_schema() -> dict[str, Any]:
             "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
         },
         "required": ["spec"],
+    }
+
+
+# --- the CustomResourceDefinition -------------------------------------------------
+
+CONDITION = {
+    "type": "object",
+    "required": ["type", "status", "lastTransitionTime", "reason", "message"],
+    "properties": {
+        "type": {"type": "string", "maxLength": 316},
+        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+        "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
+        "lastTransitionTime": {"type": "string", "format": "date-time"},
+        "reason": {"type": "string", "maxLength": 1024},
+        "message": {"type": "string", "maxLength": 32768},
+    },
+}
+STATUS = {
+    "type": "object",
+    "description": "Written by reclaimer through the status subresource.",
+    "properties": {
+        "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
+        "matchedServices": {"type": "integer", "minimum": 0,
+                            "description": "InferenceServices this policy governs now."},
+        "nextTransition": {"type": "string", "format": "date-time",
+                           "description": "The next schedule edge of this policy (RFC 3339)."},
+        "conditions": {
+            "type": "array",
+            "description": "Valid: False with the first error when the spec is invalid.",
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+            "items": CONDITION,
+        },
+    },
+}
+COLUMNS = [
+    {"name": "Mode", "type": "string", "jsonPath": ".spec.mode"},
+    {"name": "Next", "type": "string", "format": "date-time",
+     "jsonPath": ".status.nextTransition"},
+    {"name": "Services", "type": "integer", "jsonPath": ".status.matchedServices"},
+    {"name": "Valid", "type": "string",
+     "jsonPath": '.status.conditions[?(@.type=="Valid")].status'},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
+
+
+def schema() -> dict[str, Any]:
+    return {**crd_schema(), "properties": {**crd_schema()["properties"], "status": STATUS}}
+
+
+def crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "reclaimpolicies.reclaimer.io",
+                     "labels": {"app.kubernetes.io/name": "reclaimer",
+                                "app.kubernetes.io/part-of": "reclaimer"}},
+        "spec": {
+            "group": "reclaimer.io",
+            "scope": "Namespaced",
+            "names": {"kind": "ReclaimPolicy", "listKind": "ReclaimPolicyList",
+                      "plural": "reclaimpolicies", "singular": "reclaimpolicy",
+                      "shortNames": ["rp"]},
+            "versions": [{
+                "name": "v1alpha1", "served": True, "storage": True,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": COLUMNS,
+                "schema": {"openAPIV3Schema": schema()},
+            }],
+        },
     }

@@ -1,10 +1,11 @@
 """Read policy files and directories into valid policies plus one error per bad document.
 
-Reading files is I/O, which `policy/` otherwise avoids; it is kept here, apart from the
-pure parsing in `schema`, because the CLI and the service both need exactly this: a
-directory is its ``*.yaml`` and ``*.yml`` files in name order (not recursive), and an
-unreadable file or a bad document is reported without hiding the good ones. A policy key
-defined twice across the files is an error at the later document.
+Reading files is I/O, which `reclaimer.policy` must not do (an import contract keeps
+``pathlib`` out of it), so it lives here, over the pure parsing in `policy.schema`. The
+CLI and the service both need exactly this: a directory is its ``*.yaml`` and ``*.yml``
+files in name order (not recursive), and an unreadable file or a bad document is
+reported without hiding the good ones. A policy key defined twice across the files is
+an error at the later document.
 """
 
 from __future__ import annotations
