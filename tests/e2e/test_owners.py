@@ -92,7 +92,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
         base = f"http://127.0.0.1:{api_port}/v1/namespaces/team-a/inferenceservices/llama"
         until = "2030-03-29T20:00:00Z"  # 21:00 in Berlin
         bob = post(f"{base}:snooze?until={until}", "bob-token")
-        held_after_bob = any(r.blocked for r in stage_.rows(LLAMA))
+        held_after_bob = any(r.transition.blocked for r in stage_.rows(LLAMA))
         alice = post(f"{base}:snooze?until={until}&reason=evaluation", "alice-token")
         timeline.wait_until(STOP + timedelta(minutes=5), timeout=60)
         wait_for(lambda: stage_.stop_annotation(MISTRAL), timeout=30, what="mistral's stop")
@@ -122,13 +122,14 @@ def test_a_user_who_may_not_patch_gets_403_and_nothing_changes(run: Run) -> None
 def test_allowed_snooze_keeps_the_model_running_past_19(run: Run) -> None:
     assert (run.alice[0], run.alice[1]["who"]) == (200, "alice")
     assert run.llama_stop is None
-    llama = [r for r in run.rows if r.ref == LLAMA and r.action is Action.STOP]
+    llama = [r.transition for r in run.rows
+             if r.transition.ref == LLAMA and r.transition.action is Action.STOP]
     assert [(r.reason.value, "by alice" in (r.blocked or "")) for r in llama] == [
         ("Held", True)]
 
 
 def test_a_dead_webhook_does_not_delay_the_stop(run: Run) -> None:
-    (stop,) = [r for r in run.rows if r.ref == MISTRAL and not r.blocked]
+    (stop,) = [r for r in run.rows if r.transition.ref == MISTRAL and not r.transition.blocked]
     assert run.mistral_stop == "true"
     assert stop.applied_at is not None and stop.applied_at - STOP <= SLACK
     assert run.metrics.get('reclaimer_notifications_total{outcome="delivered",sink="live"}') == 2

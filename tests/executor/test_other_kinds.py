@@ -67,7 +67,8 @@ def test_a_stop_and_a_start_are_verified(make_harness: MakeHarness, ref: Service
 def test_history_says_the_kind(make_harness: MakeHarness) -> None:
     h = _world(make_harness, "0.17")
     _apply(h, LLM, Action.STOP)
-    assert [r.ref.kind for r in h.ledger.history()] == [ServiceKind.LLM_INFERENCE_SERVICE]
+    kinds = [r.transition.ref.kind for r in h.ledger.history()]
+    assert kinds == [ServiceKind.LLM_INFERENCE_SERVICE]
 
 
 def test_the_event_names_the_kind(make_harness: MakeHarness) -> None:

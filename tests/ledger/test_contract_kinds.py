@@ -33,7 +33,7 @@ def _applied(ledger: Ledger, ref: ServiceRef, *, action: Action, hours: float) -
 def test_history_rows_say_the_kind(ledger: Ledger) -> None:
     _applied(ledger, LLM, action=Action.STOP, hours=0)
     _applied(ledger, GRAPH, action=Action.STOP, hours=0.1)
-    assert [r.ref for r in ledger.history(namespace="team-a")] == [GRAPH, LLM]
+    assert [r.transition.ref for r in ledger.history(namespace="team-a")] == [GRAPH, LLM]
 
 
 def test_facts_of_namesakes_of_two_kinds_stay_apart(ledger: Ledger) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reclaimer.ledger.records import RecordState, TransitionRecord, via
-from reclaimer.model import Action, Reason, ServiceRef, Trigger
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 
 pytestmark = pytest.mark.timeout(10)
 AT = datetime(2026, 1, 12, 18, 0, tzinfo=UTC)
@@ -16,10 +16,11 @@ AT = datetime(2026, 1, 12, 18, 0, tzinfo=UTC)
 
 def row(trigger: Trigger, actor: str, evidence: dict[str, Any] | None = None
         ) -> TransitionRecord:
-    return TransitionRecord(id=1, state=RecordState.APPLIED, ref=ServiceRef("team-a", "llama"),
-                            uid="u", action=Action.STOP, trigger=trigger, reason=Reason.MANUAL,
-                            policy=None, at=AT, recorded_at=AT, actor=actor,
-                            evidence=evidence or {})
+    planned = Transition(ref=ServiceRef("team-a", "llama"), uid="u", action=Action.STOP,
+                         trigger=trigger, reason=Reason.MANUAL, policy=None, at=AT,
+                         evidence=evidence or {})
+    return TransitionRecord(id=1, state=RecordState.APPLIED, transition=planned,
+                            recorded_at=AT, actor=actor)
 
 
 @pytest.mark.parametrize(("record", "expected"), [

@@ -70,7 +70,8 @@ def test_a_schedule_stops_and_starts_every_kind_it_names(make_sandbox: MakeSandb
         world.tick(MONDAY_START)
         world.tick(MONDAY_START + timedelta(minutes=1))
         started = _states(world)
-        rows = {(r.ref, r.action, r.state.value) for r in world.ledger.history()}
+        rows = {(r.transition.ref, r.transition.action, r.state.value)
+                for r in world.ledger.history()}
     finally:
         world.close()
     everyone = (ISVC, LLM, GRAPH)

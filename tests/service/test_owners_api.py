@@ -95,8 +95,8 @@ def test_snooze_keeps_it_running_past_the_stop_edge(owned: Owned) -> None:
     obj = owned.world.rest.get(ISVC, "team-a", "llama")
     assert "serving.kserve.io/stop" not in (obj["metadata"].get("annotations") or {})
     (row,) = owned.world.ledger.history(namespace="team-a", name="llama")
-    assert (row.state, row.reason.value) == (RecordState.SKIPPED, "Held")
-    assert "by alice" in (row.blocked or "")
+    assert (row.state, row.transition.reason.value) == (RecordState.SKIPPED, "Held")
+    assert "by alice" in (row.transition.blocked or "")
 
 
 @pytest.mark.parametrize(("token", "code"), [
@@ -140,7 +140,8 @@ def test_stop_is_a_manual_transition_by_the_caller(owned: Owned) -> None:
     code, body = owned.call(f"{BASE}:stop")
     assert (code, body["outcome"], body["by"]) == (200, "applied", "alice")
     (row,) = owned.world.ledger.history(namespace="team-a", name="llama")
-    assert (row.trigger.value, row.actor, row.evidence["via"]) == ("manual", "alice", "api")
+    planned = row.transition
+    assert (planned.trigger.value, row.actor, planned.evidence["via"]) == ("manual", "alice", "api")
 
 
 def test_status_needs_only_get(owned: Owned) -> None:
