@@ -215,13 +215,13 @@ def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
     """The error to record for a stop that failed permanently midway: what failed,
     and what was put back, or, when putting back failed too, that the service is
     partially stopped and how to restore it (the restore information stays saved)."""
-    failed = f"permanent error, {_class_of(exc)}: {exc}"
+    failed = f"permanent error ({type(exc).__name__}): {exc}"
     done: list[str] = []
     try:
         _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done)
     except ClusterError as undo:
         return PartiallyApplied(
-            f"{failed}; putting back what the stop changed failed too ({_class_of(undo)}: "
+            f"{failed}; putting back what the stop changed failed too ({type(undo).__name__}: "
             f"{undo}; put back before that: {', '.join(done) or 'nothing'}): the service "
             f"is PARTIALLY STOPPED (autoscalerClass external and some component "
             f"Deployments may be at 0); `reclaimer start {ref}` restores it from the "
@@ -242,11 +242,6 @@ def _put_class_back(ctx: Context, obj: Obj, prior: str | None, *, attempts: int 
                 raise
             obj = ctx.call(lambda: ctx.cluster.get_isvc(ref))
     raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _class_of(exc: ClusterError) -> str:
-    status = f" {exc.status}" if exc.status is not None else ""
-    return f"{type(exc).__name__}{status}"
 
 
 def _not_stopped(workload: Workload) -> str | None:
