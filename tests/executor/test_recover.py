@@ -132,6 +132,31 @@ def test_the_next_leader_reuses_the_untouched_row_when_the_edge_is_decided_again
         OutcomeKind.APPLIED, planned, [(planned, "applied")])
 
 
+def test_the_reused_row_says_the_next_leader_acted_and_keeps_who_planned_it(
+        make_sandbox: object, db: str) -> None:
+    handle, planned = _recovered_untouched(make_sandbox, db)
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        planner = ledger.pending()[0].actor
+        cluster = KubeCluster(Rest(api))
+        executor = Executor(cluster, ledger, actor="successor")
+        recover(executor, at=T0)
+        uid = cluster.get_isvc(ServiceRef(NS, "llama"))["metadata"]["uid"]
+        again = Transition(ref=ServiceRef(NS, "llama"), uid=uid, action=Action.STOP,
+                           trigger=Trigger.SCHEDULE, reason=Reason.SCHEDULE_STOP,
+                           policy="team-a/office-hours", at=T0,
+                           edge_key=f"team-a/office-hours|{uid}|{T0.isoformat()}|stop")
+        executor.apply(again, at=T0)
+        (row,) = ledger.history()
+    finally:
+        api.close()
+        ledger.close()
+    assert (row.id, row.actor, row.evidence.get("plannedBy")) == (
+        planned, "successor", planner)
+    assert planner != "successor"
+
+
 def test_an_untouched_row_whose_edge_is_not_decided_again_is_abandoned(
         make_sandbox: object, db: str) -> None:
     handle, planned = _recovered_untouched(make_sandbox, db)
