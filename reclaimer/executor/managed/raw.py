@@ -210,6 +210,26 @@ def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], done: list[str]) 
     return obj
 
 
+def partly_stopped(ctx: Context, obj: Obj) -> bool:
+    """A managed stop begun (the class is ``external``) whose component Deployments are
+    not all at 0: the process that made it ended midway. Not a stop to verify or hold."""
+    if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL:
+        return False
+    deployments = ctx.call(lambda: ctx.cluster.component_deployments(st.ref_of(obj)))
+    return any(_replicas(d) > 0 for d in deployments)
+
+
+def undo_stop(ctx: Context, obj: Obj) -> str:
+    """Put back a stop begun and not finished, from its saved restore information;
+    what was put back, in words. Raises `ClusterError` when that fails."""
+    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
+    if saved is None or saved.get("strategy") != NAME:
+        raise Refused(f"no restore information saved for a managed stop of {st.ref_of(obj)}")
+    done: list[str] = []
+    _restore(ctx, obj, saved, done)
+    return ", ".join(done) or "nothing was changed"
+
+
 def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
                  exc: ClusterError) -> Rejected:
     """The error to record for a stop that failed permanently midway: what failed,
