@@ -44,6 +44,7 @@ from reclaimer.executor.chunk import Chunk, Prepared, outcome
 from reclaimer.executor.followup import FollowUp, HeldStop
 from reclaimer.executor.native import Native
 from reclaimer.executor.outcome import ErrorClass, ExecutorOptions, Outcome, OutcomeKind
+from reclaimer.executor.partial import close_stop
 from reclaimer.executor.strategy import choose
 from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
 from reclaimer.kube.kserve_version import KServeVersion
@@ -92,7 +93,8 @@ class Executor:
     def apply_many(self, transitions: Sequence[Transition], *, at: datetime,
                    pool: Pool | None = None) -> list[Outcome]:
         """Outcomes in the order of ``transitions``; API calls on ``pool`` if given."""
-        self.close_stale(self.attempts.stale(transitions, whole_plan=False), at=at)
+        self.close_stale(self.attempts.stale(transitions, whole_plan=False), at=at,
+                         decided=transitions)
         chunk = Chunk(self, at=at, pool=pool)
         size = self.options.chunk_size
         outcomes: list[Outcome] = []
@@ -167,22 +169,32 @@ class Executor:
         blocked and missed ones included) does not take again: superseded, satisfied,
         held, deferred, or no longer decided at all. Before the plan's blocked entries
         are recorded, so those claim their edge instead of finding it taken."""
-        return self.close_stale(self.attempts.stale(decided, whole_plan=True), at=at)
+        return self.close_stale(self.attempts.stale(decided, whole_plan=True), at=at,
+                                decided=decided)
 
-    def close_stale(self, stale: Sequence[Stale], *, at: datetime) -> list[Outcome]:
+    def close_stale(self, stale: Sequence[Stale], *, at: datetime,
+                    decided: Sequence[Transition] = ()) -> list[Outcome]:
+        """A kept stop row closed while no stop of that service is ``decided`` now may
+        have begun a managed stop: `partial.close_stop` puts it back (a stop decided
+        now finishes it instead, resuming from its restore information)."""
+        stopping = {t.ref for t in decided if t.actionable and t.action is Action.STOP}
         closed = []
         for item in stale:
             namespace, name, action = item.key
-            ref = ServiceRef(namespace, name)
+            ref, kind, why = ServiceRef(namespace, name), OutcomeKind.ABANDONED, item.why
             try:
-                self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
+                if action == Action.STOP.value and ref not in stopping:
+                    done = close_stop(self.ctx, item.record_id, ref, why=item.why, at=at)
+                    kind, why = (OutcomeKind.FAILED if done.failed else kind), done.error
+                else:
+                    self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
             except LedgerError as exc:
                 log.warning("kept row %d of %s not closed: %s", item.record_id, ref, exc)
                 continue
-            log.info("%s %s: planned row %d abandoned (%s)", action, ref, item.record_id,
-                     item.why)
-            closed.append(Outcome(ref=ref, action=Action(action), kind=OutcomeKind.ABANDONED,
-                                  record_id=item.record_id, message=item.why))
+            log.info("%s %s: planned row %d %s (%s)", action, ref, item.record_id,
+                     kind.value, why)
+            closed.append(Outcome(ref=ref, action=Action(action), kind=kind,
+                                  record_id=item.record_id, message=why))
         return closed
 
     def prepare(self, transition: Transition, *, at: datetime) -> Prepared | Outcome:

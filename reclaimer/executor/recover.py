@@ -27,14 +27,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reclaimer.errors import ClusterError, NotFound, Refused
+from reclaimer.errors import ClusterError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.attempts import ServiceKey
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.managed import raw
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
+from reclaimer.executor.partial import close_stop
 from reclaimer.executor.strategy import HANDLERS
-from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.model import Action, ServiceRef
@@ -175,18 +175,9 @@ def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,
     if record.edge_key is not None:
         executor.attempts.adopt(_key(record), record.id, edge_key=record.edge_key)
         return _outcome(record, OutcomeKind.RETRY, PARTIAL_KEPT_REASON)
-    try:
-        done = raw.undo_stop(executor.ctx, obj)
-    except (ClusterError, Refused) as exc:
-        error = (f"{PARTIAL_REASON}; putting it back failed ({exc}): the service is "
-                 f"PARTIALLY STOPPED; `reclaimer start {record.ref}` restores it")
-        executor.cluster.emit_event(record.ref, record.uid, reason=RECLAIM_FAILED,
-                                    message=f"stop: {error}", warning=True, at=at)
-        executor.ledger.mark_failed(record.id, at=at, error=error)
-        return _outcome(record, OutcomeKind.FAILED, error)
-    error = f"{PARTIAL_REASON}; rolled back: {done}"
-    executor.ledger.mark_abandoned(record.id, at=at, error=error)
-    return _outcome(record, OutcomeKind.ABANDONED, error)
+    closed = close_stop(executor.ctx, record.id, record.ref, why=PARTIAL_REASON, at=at)
+    return _outcome(record, OutcomeKind.FAILED if closed.failed else OutcomeKind.ABANDONED,
+                    closed.error)
 
 
 def _key(record: TransitionRecord) -> ServiceKey:

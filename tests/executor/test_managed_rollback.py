@@ -8,6 +8,8 @@ injection in front of the real requests.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ import pytest
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.outcome import ErrorClass, OutcomeKind
 from reclaimer.model import Action
-from tests.executor.conftest import Harness, MakeHarness, isvc_entry
+from tests.executor.conftest import T0, Harness, MakeHarness, isvc_entry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 CLASS = "serving.kserve.io/autoscalerClass"
@@ -95,3 +97,43 @@ def test_a_partially_stopped_service_is_restored_by_a_start(
     start = h.apply(Action.START)
     h.settle()
     assert (start.kind, _looks(h)) == (OutcomeKind.APPLIED, before)
+
+
+def _stalled_midway(make_harness: MakeHarness) -> Harness:
+    """The transformer's scale keeps failing with 503: the predictor is at 0, the
+    class external, the row kept planned for a retry of the same decision."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    h.handle.faults.add("patch", "deployments", name="llama-transformer", status=503,
+                        times=-1)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    assert _looks(h) == ("external", {"llama-predictor": 0, "llama-transformer": 1}, False)
+    h.handle.faults.clear()
+    return h
+
+
+def test_a_stop_left_midway_whose_decision_is_not_taken_again_is_put_back(
+        make_harness: MakeHarness) -> None:
+    h = _stalled_midway(make_harness)
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    h.settle()
+    (row,) = h.ledger.history()
+    assert (closed.kind, row.state.value, _looks(h)) == (
+        OutcomeKind.ABANDONED, "abandoned",
+        (None, {"llama-predictor": 1, "llama-transformer": 1}, False))
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")
+
+
+def test_a_stop_left_midway_and_superseded_by_a_new_stop_is_finished_not_put_back(
+        make_harness: MakeHarness) -> None:
+    h = _stalled_midway(make_harness)
+    later = T0 + timedelta(minutes=1)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    h.handle.request_log.clear()
+    assert h.executor.apply(newer, at=later).kind is OutcomeKind.APPLIED
+    h.settle()
+    assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})
+    assert h.handle.request_log.count(verb="patch", resource="inferenceservices",
+                                      subresource=None) == 0

@@ -219,6 +219,16 @@ def partly_stopped(ctx: Context, obj: Obj) -> bool:
     return any(_replicas(d) > 0 for d in deployments)
 
 
+def begun(ctx: Context, obj: Obj) -> bool:
+    """The class is ``external`` because of a managed stop (its restore information says
+    it was something else before): a stop begun, and not yet put back by a start."""
+    if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL:
+        return False
+    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
+    return (saved is not None and saved.get("strategy") == NAME
+            and saved.get("autoscalerClass") != EXTERNAL)
+
+
 def undo_stop(ctx: Context, obj: Obj) -> str:
     """Put back a stop begun and not finished, from its saved restore information;
     what was put back, in words. Raises `ClusterError` when that fails."""
