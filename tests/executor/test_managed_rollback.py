@@ -137,3 +137,22 @@ def test_a_stop_left_midway_and_superseded_by_a_new_stop_is_finished_not_put_bac
     assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})
     assert h.handle.request_log.count(verb="patch", resource="inferenceservices",
                                       subresource=None) == 0
+
+
+def test_a_rollback_failing_transiently_is_retried_with_the_decision_then_said(
+        make_harness: MakeHarness) -> None:
+    """503s while putting back: the row stays planned, the retry of the same decision
+    meets the 403 again and puts back; one failed row, one Event."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=503, times=3)
+    kinds = [h.apply(Action.STOP).kind, h.apply(Action.STOP).kind]
+    h.settle()
+    (row,) = h.ledger.history()
+    failed_events = [e for e in h.events() if e["reason"] == "ReclaimFailed"]
+    assert (kinds, row.state.value, len(failed_events)) == (
+        [OutcomeKind.RETRY, OutcomeKind.FAILED], "failed", 1)
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")

@@ -10,6 +10,7 @@ the ledger first, and a start restores exactly that.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,6 @@ from reclaimer.errors import (
     NotFound,
     PartiallyApplied,
     Refused,
-    Rejected,
     RolledBack,
     Transient,
 )
@@ -32,6 +32,7 @@ from reclaimer.executor.managed.owners import owners
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action, ServiceRef
 
+log = logging.getLogger("reclaimer.executor")
 NAME = "managed-raw"
 EXTERNAL = "external"
 STOPPED_MESSAGE = ("stopped (managed, Standard): autoscalerClass set to external and every "
@@ -241,14 +242,20 @@ def undo_stop(ctx: Context, obj: Obj) -> str:
 
 
 def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
-                 exc: ClusterError) -> Rejected:
+                 exc: ClusterError) -> ClusterError:
     """The error to record for a stop that failed permanently midway: what failed,
     and what was put back, or, when putting back failed too, that the service is
-    partially stopped and how to restore it (the restore information stays saved)."""
+    partially stopped and how to restore it (the restore information stays saved).
+    Putting back that fails transiently (a 409 storm, the API server away) is the
+    transient error: the row stays planned, and the retry of the decision resumes the
+    stop, meets the permanent error again and puts back again."""
     failed = f"permanent error ({type(exc).__name__}): {exc}"
     done: list[str] = []
     try:
         _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done)
+    except Transient as undo:
+        log.warning("%s: stop failed (%s); putting back failed for now: %s", ref, failed, undo)
+        return undo
     except ClusterError as undo:
         return PartiallyApplied(
             f"{failed}; putting back what the stop changed failed too ({type(undo).__name__}: "
