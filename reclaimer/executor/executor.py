@@ -176,14 +176,22 @@ class Executor:
                     decided: Sequence[Transition] = ()) -> list[Outcome]:
         """A kept stop row closed while no stop of that service is ``decided`` now may
         have begun a managed stop: `partial.close_stop` puts it back (a stop decided
-        now finishes it instead, resuming from its restore information)."""
+        now finishes it instead, resuming from its restore information). Those are
+        cluster writes: when the guard forbids them (lease past its margin, SIGTERM),
+        the row stays kept for a later tick, or the next term's recovery."""
         stopping = {t.ref for t in decided if t.actionable and t.action is Action.STOP}
         closed = []
         for item in stale:
             namespace, name, action = item.key
             ref, kind, why = ServiceRef(namespace, name), OutcomeKind.ABANDONED, item.why
+            undo = action == Action.STOP.value and ref not in stopping
+            if undo and (not_now := self.guard()) is not None:
+                log.warning("kept row %d of %s not closed now: %s", item.record_id, ref,
+                            not_now)
+                self.attempts.keep_again(item)
+                continue
             try:
-                if action == Action.STOP.value and ref not in stopping:
+                if undo:
                     done = close_stop(self.ctx, item.record_id, ref, why=item.why, at=at)
                     kind, why = (OutcomeKind.FAILED if done.failed else kind), done.error
                 else:

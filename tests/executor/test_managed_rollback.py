@@ -156,3 +156,20 @@ def test_a_rollback_failing_transiently_is_retried_with_the_decision_then_said(
     assert (row.error or "").endswith(
         "rolled back: Deployment llama-predictor scaled back to 1, "
         "autoscalerClass removed, as it was")
+
+
+def test_a_stop_left_midway_is_not_put_back_while_the_guard_forbids_writes(
+        make_harness: MakeHarness) -> None:
+    """A leader past its lease margin must not write: the row stays kept, and the next
+    tick that may write puts the stop back."""
+    h = _stalled_midway(make_harness)
+    h.executor.guard = lambda: "lease not renewed within its margin"
+    held_back = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    states_then = (h.states(), _looks(h)[:2])
+    h.executor.guard = lambda: None
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=2))
+    h.settle()
+    assert (held_back, states_then) == (
+        [], (["planned"], ("external", {"llama-predictor": 0, "llama-transformer": 1})))
+    assert (closed.kind, _looks(h)[:2]) == (
+        OutcomeKind.ABANDONED, (None, {"llama-predictor": 1, "llama-transformer": 1}))
