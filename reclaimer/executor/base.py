@@ -37,6 +37,8 @@ class Workload:
 
     pods: int = 0
     deployments: tuple[Obj, ...] = ()
+    unread: str | None = None
+    """Why the Deployments could not be read this tick (then nothing counts as done)."""
 
 
 class Handler(Protocol):

@@ -59,6 +59,13 @@ def held_stop(record: TransitionRecord) -> HeldStop | None:
     return HeldStop(record.ref, record.uid, record.strategy, message)
 
 
+@dataclass(frozen=True)
+class _Deployments:
+    found: dict[ServiceRef, list[Obj]]
+    unread: dict[str, str]
+    """Namespace: why its LIST failed."""
+
+
 class FollowUp:
     def __init__(self, ctx: Context, *, timeout: timedelta) -> None:
         self.ctx = ctx
@@ -115,25 +122,32 @@ class FollowUp:
             objs = {st.ref_of(o): o
                     for o in self.ctx.call(lambda: self.ctx.cluster.list_isvcs(wanted))}
             pods = self.ctx.call(self.ctx.cluster.pod_counts) if awaiting else {}
-            deployments = self._deployments(awaiting)
         except ClusterError as exc:
             log.warning("verification postponed: %s", exc)
             return []
+        seen = self._deployments(awaiting)
         outcomes = [o for item in awaiting
                     if (o := self._check(item, objs.get(item.ref), Workload(
                         pods=pods.get(item.ref, 0),
-                        deployments=tuple(deployments.get(item.ref, ()))), at=at)) is not None]
+                        deployments=tuple(seen.found.get(item.ref, ())),
+                        unread=seen.unread.get(item.ref.namespace)), at=at)) is not None]
         self._reassert(objs, at=at)
         return outcomes
 
-    def _deployments(self, awaiting: list[Awaiting]) -> Mapping[ServiceRef, list[Obj]]:
+    def _deployments(self, awaiting: list[Awaiting]) -> _Deployments:
         """Component Deployments, for the strategies verified by them: one LIST per
-        namespace with such a transition awaiting, none when there is none."""
-        namespaces = {item.ref.namespace for item in awaiting
-                      if HANDLERS[item.strategy].reads_deployments}
-        if not namespaces:
-            return {}
-        return self.ctx.call(lambda: self.ctx.cluster.list_component_deployments(namespaces))
+        namespace with such a transition awaiting, none when there is none. A namespace
+        whose LIST fails leaves only its own transitions unverified this tick."""
+        seen = _Deployments({}, {})
+        for namespace in sorted({item.ref.namespace for item in awaiting
+                                 if HANDLERS[item.strategy].reads_deployments}):
+            try:
+                seen.found.update(self.ctx.call(
+                    lambda ns=namespace: self.ctx.cluster.list_component_deployments([ns])))  # type: ignore[misc]
+            except ClusterError as exc:
+                log.warning("Deployments in %s not read: %s", namespace, exc)
+                seen.unread[namespace] = str(exc)
+        return seen
 
     def _check(self, item: Awaiting, obj: Obj | None, workload: Workload, *,
                at: datetime) -> Outcome | None:

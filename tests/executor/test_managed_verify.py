@@ -18,8 +18,8 @@ import pytest
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube import rest
-from reclaimer.model import Action
-from tests.executor.conftest import NS, Harness, MakeHarness, isvc_entry
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
+from tests.executor.conftest import NS, T0, Harness, MakeHarness, isvc_entry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -85,3 +85,24 @@ def test_a_managed_stop_is_not_verified_while_a_deployment_has_replicas_again(
         pods = h.cluster.pod_counts().get(h.ref(), 0)
         early = [o.kind for o in h.follow_up()]
     assert (pods, early) == (0, [])
+
+
+def test_deployments_that_cannot_be_read_hold_back_only_their_namespace(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.15", isvc_entry(), isvc_entry("bert", mode="Knative",
+                                                      namespace="team-b"),
+                     scenario={"namespaces": [NS, "team-b"]})
+    bert = Transition(ref=ServiceRef("team-b", "bert"),
+                      uid=h.cluster.get_isvc(ServiceRef("team-b", "bert"))["metadata"]["uid"],
+                      action=Action.STOP, trigger=Trigger.SCHEDULE,
+                      reason=Reason.SCHEDULE_STOP, policy="team-b/p", at=T0)
+    outcomes = h.executor.apply_many([h.transition(Action.STOP), bert], at=T0)
+    assert [o.strategy for o in outcomes] == ["managed-raw", "native"]
+    h.settle()
+    h.handle.faults.add("list", "deployments", namespace=NS, status=403, times=-1)
+    now = [(o.ref.name, o.kind) for o in h.follow_up()]
+    (late,) = h.follow_up(T0 + timedelta(minutes=5))
+    assert now == [("bert", OutcomeKind.VERIFIED)]
+    assert (late.ref.name, late.kind) == ("llama", OutcomeKind.FAILED)
+    assert late.message.startswith("not verified within 0:05:00: component Deployments "
+                                   "not read: 403")

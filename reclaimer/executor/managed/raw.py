@@ -139,6 +139,8 @@ class ManagedRaw:
         """By the component Deployments and pods, never by ``Ready``: KServe 0.15 keeps
         ``Ready=True`` while its Deployments are at 0 (0 replicas count as available),
         so right after a start it is the stale word of the stopped service."""
+        if workload.unread is not None:
+            return f"component Deployments not read: {workload.unread}"
         if action is Action.STOP:
             return _not_stopped(workload)
         return _not_started(workload.deployments)
