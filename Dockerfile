@@ -2,6 +2,8 @@
 # Stage 1 builds the wheel and a virtualenv with every dependency; stage 2 gets only
 # that virtualenv, so no pip cache, compiler or source tree ships. The ledger's Alembic
 # migrations are inside the package (reclaimer/ledger/migrations) and come with the wheel.
+# Only the product: the sandbox and the demo are the development distribution in dev/,
+# which .dockerignore keeps out of the build context.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \

@@ -6,10 +6,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint lint-chart unit integration bench venv clean controlplane
 
-$(STAMP): pyproject.toml
+# Both distributions, editable: the product (.) and the development one (dev/: the
+# sandbox and the `demo` and `sandbox` verbs), which the image and `pip install .` leave out.
+$(STAMP): pyproject.toml dev/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
-	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e '.[test,lint,plot]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q \
+	  -e '.[test,lint,plot]' -e ./dev
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -18,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/reclaimer demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check reclaimer tests benchmarks
+	$(BIN)/ruff check reclaimer dev tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

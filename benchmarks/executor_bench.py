@@ -15,6 +15,7 @@ import argparse
 import time
 from datetime import UTC, datetime
 
+from kubesandbox.world import World
 from reclaimer.executor.executor import Executor
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
@@ -22,7 +23,6 @@ from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
 from reclaimer.ledger import MemoryLedger
 from reclaimer.model import Action, Reason, Transition, Trigger
-from reclaimer.sandbox.world import World
 
 AT = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
 

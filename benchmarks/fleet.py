@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from reclaimer.sandbox import types
-from reclaimer.sandbox.server import ApiServer
-from reclaimer.sandbox.store import Store
+from kubesandbox import types
+from kubesandbox.server import ApiServer
+from kubesandbox.store import Store
 
 STOP = "serving.kserve.io/stop"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"

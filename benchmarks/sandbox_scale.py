@@ -31,9 +31,9 @@ from typing import Any
 
 from kubernetes import client
 
-from reclaimer.sandbox import types
-from reclaimer.sandbox.server import ApiServer
-from reclaimer.sandbox.store import Store
+from kubesandbox import types
+from kubesandbox.server import ApiServer
+from kubesandbox.store import Store
 
 KSERVE = ("serving.kserve.io", "v1beta1")
 

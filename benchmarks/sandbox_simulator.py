@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 import time
 
-from reclaimer.sandbox import types as t
-from reclaimer.sandbox.kserve import Simulator
-from reclaimer.sandbox.scenario import parse_scenario
-from reclaimer.sandbox.seed import apply_scenario
-from reclaimer.sandbox.store import Store
+from kubesandbox import types as t
+from kubesandbox.kserve import Simulator
+from kubesandbox.scenario import parse_scenario
+from kubesandbox.seed import apply_scenario
+from kubesandbox.store import Store
 
 STOP = "serving.kserve.io/stop"
 

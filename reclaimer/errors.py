@@ -32,8 +32,7 @@ service, or refuse to start.
     │   ├── SchemaBehind              the schema is behind head: run `reclaimer db upgrade`
     │   └── EdgeAlreadyClaimed        another replica applied this edge first
     └── ExecutionError                a transition could not be carried out
-        ├── Refused                   the executor will not act (reason says why)
-        └── VerificationTimeout       the cluster did not reach the state in time
+        └── Refused                   the executor will not act (reason says why)
 
 Errors are classed once, here (docs/design.md §5): `TRANSIENT` are retried with backoff and the
 decision keeps its planned row; `PERMANENT` fail the edge once. `is_transient` is the
@@ -178,10 +177,6 @@ class ExecutionError(ReclaimerError):
 
 class Refused(ExecutionError):
     """The executor will not act on this service; the message is the reason."""
-
-
-class VerificationTimeout(ExecutionError):
-    """The cluster did not reach the wanted state within the verify timeout."""
 
 
 TRANSIENT = (Transient,)

@@ -17,7 +17,7 @@ from reclaimer.errors import InvalidInput, ReclaimerError
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 2
+# 2, a usage error, is argparse's own exit code.
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reclaimer.config import parse_duration_value
 from reclaimer.errors import ArgumentInvalid, ConfigInvalid
@@ -79,3 +80,13 @@ def report_span(since: str | None, until: str | None, *, now: Callable[[], datet
             raise ArgumentInvalid(f"--since: {start.isoformat()} is not before now "
                                   f"({end.isoformat()}); give --until for a later span")
     return start or end - default_span, end
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ArgumentInvalid(f"--tz: {name!r} is not an IANA time zone "
+                              "(e.g. Europe/Berlin, America/New_York)") from exc

@@ -14,7 +14,7 @@ import sys
 from datetime import datetime, timedelta, tzinfo
 from typing import TypeAlias
 
-from reclaimer.cli import demo_args, ledger_args, report_png
+from reclaimer.cli import ledger_args, report_png
 from reclaimer.cli.hold_check import check_exists
 from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.clock import clock_from_env
@@ -71,7 +71,7 @@ def _history(args: argparse.Namespace) -> int:
                                  trigger=Trigger(args.trigger) if args.trigger else None)
     finally:
         ledger.close()
-    _print_records(records, args.output, zone=demo_args.zone(args.tz))
+    _print_records(records, args.output, zone=ledger_args.zone(args.tz))
     if not records and args.output in ("table", "wide"):
         print("(no transitions recorded" + _filters(args) + ")")
     return 0
@@ -191,7 +191,7 @@ def _report(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     if args.png:
-        report_png.draw(report, args.png, zone=demo_args.zone(args.tz))
+        report_png.draw(report, args.png, zone=ledger_args.zone(args.tz))
     _print_report(report, args.output)
     return 0
 

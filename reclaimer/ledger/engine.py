@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -112,15 +112,6 @@ def _sqlite_begin(connection: Any) -> None:
     gets SQLITE_BUSY at once, without waiting, when another process writes."""
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-def ping(engine: Engine, url: URL) -> None:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        message = f"cannot reach database {display(url)}: {first_line(exc)}"
-        raise LedgerUnavailable(message) from exc
 
 
 def first_line(exc: BaseException) -> str:

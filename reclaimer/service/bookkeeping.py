@@ -6,15 +6,13 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reclaimer.executor.outcome import Outcome, OutcomeKind
 from reclaimer.model import Action, Plan, ServiceState, Transition, Trigger
 from reclaimer.policy.schedule import next_edge
 from reclaimer.service.metrics import ServiceMetrics
-
-if TYPE_CHECKING:
-    from reclaimer.service.loop import Observation
+from reclaimer.service.observation import Observation
 
 log = logging.getLogger("reclaimer.decisions")
 EDGE_TRIGGERS = (Trigger.SCHEDULE, Trigger.CATCH_UP)

@@ -34,11 +34,12 @@ from reclaimer.model import (
     Transition,
 )
 from reclaimer.policy.decide import decide
-from reclaimer.policy.matching import Match, match_services
+from reclaimer.policy.matching import match_services
 from reclaimer.service import bookkeeping, policy_set
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
-from reclaimer.service.observe import GatheredSignals, SignalSource, gather_signals
+from reclaimer.service.observation import Observation
+from reclaimer.service.observe import SignalSource, gather_signals
 from reclaimer.service.recording import BlockedRecorder, external_changes, record_external
 
 log = logging.getLogger("reclaimer.loop")
@@ -73,18 +74,6 @@ class LoopParts:
     ledger: Ledger
     executor: Executor
     cluster_policies: ClusterPolicies | None = None
-
-
-@dataclass(frozen=True)
-class Observation:
-    services: list[Service]
-    policies: list[Policy]
-    invalid: list[PolicyInvalid]
-    cluster_read: ReadPolicies | None
-    view: LedgerView
-    signals: GatheredSignals
-    matches: tuple[Match, ...] = ()
-    external: tuple[Transition, ...] = ()
 
 
 @dataclass(frozen=True)

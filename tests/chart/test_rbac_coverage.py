@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kubesandbox.world import World
 from reclaimer.errors import NotFound
 from reclaimer.kube.cache import WatchCache
 from reclaimer.kube.client import api_client_for_host
@@ -30,7 +31,6 @@ from reclaimer.kube.rest import POLICY as POLICY_KIND
 from reclaimer.kube.rest import Rest
 from reclaimer.kube.scope import EVERYWHERE, Scope, ScopedCache
 from reclaimer.model import ServiceRef
-from reclaimer.sandbox.world import World
 from tests.chart.crd import errors
 from tests.chart.helm import NAMESPACE, Helm
 from tests.chart.rbac import Grant, Need, grants, need_of, uncovered, unused

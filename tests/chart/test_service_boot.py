@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
+from kubesandbox.world import World
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.rest import ISVC, Rest
-from reclaimer.sandbox.world import World
 from tests.chart.helm import ROOT, Helm, Rendered
 from tests.chart.rbac import Need, grants, need_of, uncovered
 from tests.chart.scenario import POLICY, SCENARIO, STOP_CRON, TEAM

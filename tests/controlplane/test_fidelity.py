@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from reclaimer.sandbox.kserve.settings import VERSIONS
-from reclaimer.sandbox.world import World
+from kubesandbox.kserve.settings import VERSIONS
+from kubesandbox.world import World
 from tests.controlplane.fidelity import (
     NAME,
     Side,

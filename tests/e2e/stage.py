@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kubesandbox import types
+from kubesandbox.world import World
 from reclaimer.kube.isvc import STOP_ANNOTATION, stop_change
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import ServiceRef
-from reclaimer.sandbox import types
-from reclaimer.sandbox.world import World
 from reclaimer.signals.scripted import Script
 from tests.e2e.harness import (
     REPO,

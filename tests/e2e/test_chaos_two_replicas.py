@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
+from kubesandbox import types
 from reclaimer.ledger import open_ledger
 from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.model import ServiceRef
-from reclaimer.sandbox import types
 from tests.e2e.harness import Child, held, upgrade, wait_for
 from tests.e2e.stage import Stage, stage
 from tests.fixtures.postgres import PostgresServer

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from kubesandbox import types
 from reclaimer.kserve import STOP_ANNOTATION
 from reclaimer.model import Action, ServiceRef, Trigger
-from reclaimer.sandbox import types
 from tests.e2e.harness import Child, berlin, edge_of, held, wait_for
 from tests.e2e.policies import BROKEN, office_hours, quiet
 from tests.e2e.stage import Stage, prometheus_data, stage

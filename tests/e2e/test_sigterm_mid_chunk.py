@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from kubesandbox import types
 from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.model import Action, ServiceRef
-from reclaimer.sandbox import types
 from tests.e2e.harness import Child, berlin, held, wait_for
 from tests.e2e.policies import office_hours
 from tests.e2e.stage import Stage, stage

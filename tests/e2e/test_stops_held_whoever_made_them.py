@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
+from kubesandbox import types
 from reclaimer.executor import isvc_state as st
 from reclaimer.kube import rest
 from reclaimer.kube.client import load_api_client
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef, Trigger
-from reclaimer.sandbox import types
 from tests.e2e.harness import berlin, held, wait_for
 from tests.e2e.policies import office_hours
 from tests.e2e.stage import Stage, stage

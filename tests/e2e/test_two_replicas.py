@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from kubesandbox import types
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import Action, ServiceRef
-from reclaimer.sandbox import types
 from tests.e2e.harness import Child, berlin, edge_of, held, wait_for
 from tests.e2e.policies import office_hours
 from tests.e2e.stage import Stage, stage

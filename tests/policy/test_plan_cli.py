@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from freezegun import freeze_time
 
 from reclaimer.cli import main
 
@@ -157,13 +158,12 @@ def test_bad_at_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert (code, "--at" in err) == (1, True)
 
 
-def test_without_at_the_clock_hook_gives_now(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RECLAIMER_TEST_CLOCK_START", "2026-01-12T19:01:00+01:00")
+@freeze_time("2026-01-12T19:01:00+01:00")
+def test_without_at_the_plan_is_for_the_wall_clock_now(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = plan(capsys, "--policies", write(tmp_path, "p.yaml", OFFICE),
                         "--inventory", inventory(tmp_path, [isvc("llama")]), "-o", "json")
-    assert code == 0
-    assert json.loads(out)[0]["at"].startswith("2026-01-12T18:01:")
+    assert (code, json.loads(out)[0]["at"]) == (0, "2026-01-12T18:01:00+00:00")
 
 
 def test_conflicts_are_warned_on_stderr(tmp_path: Path,

@@ -43,7 +43,7 @@ def clocked_sandbox() -> Iterator[object]:
     handles: list[SandboxHandle] = []
 
     def factory(scenario: dict[str, object], clock: SandboxClock) -> SandboxHandle:
-        from reclaimer.sandbox.world import World  # noqa: PLC0415 - as tests.fixtures.sandbox
+        from kubesandbox.world import World  # noqa: PLC0415 - as tests.fixtures.sandbox
 
         world = World.start(port=0, scenario=scenario, clock=clock.now)
         handle = SandboxHandle(world=world, api_client=api_client_for(world.url))
