@@ -11,42 +11,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor as Pool
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
 from reclaimer.errors import PERMANENT, TRANSIENT, ClusterError, LedgerError, NotFound
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.base import Handler
-from reclaimer.executor.outcome import Awaiting, ErrorClass, Outcome, OutcomeKind
+from reclaimer.executor.base import Context
+from reclaimer.executor.memory import Rejection
+from reclaimer.executor.outcome import ErrorClass, Outcome, OutcomeKind, outcome
+from reclaimer.executor.prepare import Prepared, Preparer
+from reclaimer.executor.settle import GONE, Settle
 from reclaimer.kube.events import RECLAIMED, RESTORED
-from reclaimer.kube.ports import Obj
 from reclaimer.ledger.protocol import PlannedEntry
 from reclaimer.model import Action, ServiceRef, Transition
-
-if TYPE_CHECKING:
-    from reclaimer.executor.executor import Executor
 
 log = logging.getLogger("reclaimer.executor")
 A = TypeVar("A")
 B = TypeVar("B")
-
-
-def outcome(t: Transition, kind: OutcomeKind, record_id: int | None, message: str,
-            strategy: str | None = None, *, error: ErrorClass | None = None) -> Outcome:
-    return Outcome(ref=t.ref, action=t.action, kind=kind, record_id=record_id,
-                   message=message, strategy=strategy, error=error)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A transition ready to claim: the object it acts on and what to save first."""
-
-    transition: Transition
-    obj: Obj
-    handler: Handler
-    retried: int | None
-    """The planned row kept from an earlier, transiently failed attempt at the same
-    decision (`attempts.decision_of`)."""
-    restore: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -72,8 +52,18 @@ def _settled(slot: Outcome | Prepared) -> Outcome:
 
 
 class Chunk:
-    def __init__(self, executor: Executor, *, at: datetime, pool: Pool | None) -> None:
-        self.ex = executor
+    """One tick's chunks, in turn; their Events wait for `emit_events`.
+
+    ``ctx``: the cluster, the ledger and the retry policy the strategies act through;
+    ``settle``: what each transition leaves behind (its row's end, what is remembered
+    for the next tick)."""
+
+    def __init__(self, ctx: Context, *, prepare: Preparer, settle: Settle, actor: str,
+                 at: datetime, pool: Pool | None) -> None:
+        self.ctx = ctx
+        self.prepare = prepare
+        self.settle = settle
+        self.actor = actor
         self.at = at
         self.pool = pool
         self.events: list[Announcement] = []
@@ -105,7 +95,7 @@ class Chunk:
         a bug) fails alone: raised, it would stop the chunk and every later one, on
         every tick, and nothing in the fleet would move."""
         try:
-            return self.ex.prepare(transition, at=self.at)
+            return self.prepare(transition, at=self.at)
         except Exception as exc:
             log.exception("%s %s not prepared", transition.action.value, transition.ref)
             return outcome(transition, OutcomeKind.FAILED, None, f"not prepared: {exc}")
@@ -125,14 +115,14 @@ class Chunk:
         may not move (settled meanwhile by someone else) does not take the others'
         records with it. Returns the rows left unmarked, with why."""
         try:
-            self.ex.ledger.mark_applied_many(record_ids, at=self.at)
+            self.ctx.ledger.mark_applied_many(record_ids, at=self.at)
             return {}
         except LedgerError as exc:
             log.warning("chunk not marked applied at once, row by row: %s", exc)
         unmarked = {}
         for record_id in record_ids:
             try:
-                self.ex.ledger.mark_applied(record_id, at=self.at)
+                self.ctx.ledger.mark_applied(record_id, at=self.at)
             except LedgerError as exc:
                 log.error("transition %d written but not marked applied: %s", record_id, exc)
                 unmarked[record_id] = str(exc)
@@ -145,7 +135,7 @@ class Chunk:
         try:
             return self._write(claimed)
         except Exception as exc:
-            self.ex.attempts.keep(claimed.prepared.transition, claimed.record_id)
+            self.settle.keep(claimed.prepared.transition, claimed.record_id)
             return exc
 
     def _claim(self, slots: Sequence[Outcome | Prepared]
@@ -154,7 +144,7 @@ class Chunk:
         ready = [(i, p) for i, p in enumerate(slots) if isinstance(p, Prepared)]
         entries = [PlannedEntry(p.transition, p.handler.name, p.restore, record_id=p.retried)
                    for _, p in ready]
-        ids = self.ex.ledger.record_planned_many(entries, actor=self.ex.actor, at=self.at)
+        ids = self.ctx.ledger.record_planned_many(entries, actor=self.actor, at=self.at)
         for (index, prepared), record_id in zip(ready, ids, strict=True):
             yield index, (Claimed(prepared, record_id) if record_id is not None
                           else self._not_claimed(prepared))
@@ -164,7 +154,7 @@ class Chunk:
         (then it is forgotten: nothing acts on a settled row)."""
         t = prepared.transition
         if prepared.retried is not None:
-            self.ex.attempts.drop(t, prepared.retried)
+            self.settle.forget(t, prepared.retried)
             return outcome(t, OutcomeKind.SKIPPED, None,
                            f"its planned row {prepared.retried} was settled meanwhile")
         return outcome(t, OutcomeKind.SKIPPED, None, f"edge {t.edge_key} is already claimed")
@@ -172,40 +162,43 @@ class Chunk:
     def _write(self, claimed: Claimed) -> str | Outcome:
         """The strategy's API calls; a failure is settled here, a success returns its
         message and is marked applied with the rest of the chunk."""
-        p, ex, record_id = claimed.prepared, self.ex, claimed.record_id
+        p, record_id = claimed.prepared, claimed.record_id
         t, handler = p.transition, p.handler
         act = handler.stop if t.action is Action.STOP else handler.start
         try:
-            return act(ex.ctx, p.obj, at=self.at)
+            return act(self.ctx, p.obj, at=self.at)
         except TRANSIENT as exc:
-            ex.attempts.keep(t, record_id)
+            self.settle.keep(t, record_id)
             return outcome(t, OutcomeKind.RETRY, record_id, f"retried next tick: {exc}",
                            error=ErrorClass.TRANSIENT)
         except NotFound:
-            return ex.finish(t, record_id, OutcomeKind.ABANDONED,
-                             "the InferenceService is gone", at=self.at)
+            return self.settle.finish(t, record_id, OutcomeKind.ABANDONED, GONE, at=self.at)
         except PERMANENT as exc:
-            return ex.reject(p, record_id, f"{handler.name}: {exc}", at=self.at)
+            return self._reject(claimed, f"{handler.name}: {exc}")
         except ClusterError as exc:  # not known to be transient: failed once, like PERMANENT
-            return ex.reject(p, record_id, f"{handler.name}: {exc}", at=self.at)
+            return self._reject(claimed, f"{handler.name}: {exc}")
+
+    def _reject(self, claimed: Claimed, error: str) -> Outcome:
+        p = claimed.prepared
+        t = p.transition
+        rejection = Rejection(uid=st.uid_of(p.obj), at=self.at, error=error,
+                              refusal=p.handler.refusal(p.obj, action=t.action))
+        return self.settle.reject(t, claimed.record_id, error, rejection=rejection,
+                                  strategy=p.handler.name, at=self.at)
 
     def _applied(self, claimed: Claimed, message: str) -> Outcome:
-        p, ex = claimed.prepared, self.ex
+        p = claimed.prepared
         t, uid, name = p.transition, st.uid_of(p.obj), p.handler.name
-        ex.attempts.drop(t, claimed.record_id)
-        ex.attempts.lift([t])
         why = f"{message} (trigger {t.trigger.value}, policy {t.policy or '-'}, {t.reason.value})"
-        ex.followup.track(Awaiting(
-            record_id=claimed.record_id, ref=t.ref, uid=uid, action=t.action, strategy=name,
-            deadline=self.at + ex.options.verify_timeout, message=why),
-            managed_stop=name.startswith("managed"))
+        self.settle.applied(t, claimed.record_id, uid=uid, strategy=name, message=why,
+                            at=self.at)
         self.events.append(Announcement(
             t.ref, uid, RECLAIMED if t.action is Action.STOP else RESTORED, why))
         return outcome(t, OutcomeKind.APPLIED, claimed.record_id, why, name)
 
     def emit_events(self) -> None:
         """Best effort (a failed Event is logged by the recorder), after every write."""
-        emit = self.ex.cluster.emit_event
+        emit = self.ctx.cluster.emit_event
         list(self.map(lambda e: emit(e.ref, e.uid, reason=e.reason, message=e.message,
                                      warning=False, at=self.at), self.events))
         self.events.clear()

@@ -16,10 +16,15 @@ for here: `FollowUp.run` checks everything awaiting once per tick with two LIST 
 
 Errors are classed once (`errors.TRANSIENT`, `errors.PERMANENT`). Transient failures
 (409, 429 beyond the inline budget, 5xx after backoff, API down) keep the planned row
-for the same decision only (`attempts`): a retry of that decision reuses it, a newer
+for the same decision only (`memory`): a retry of that decision reuses it, a newer
 decision gets its own row and the old one is closed ``abandoned`` with the reason, so
 every record carries the time and evidence of the decision that acted. A permanent
 failure (403, 422, a refusal) fails its decision once: one ``failed`` row, one Event.
+
+The parts meet here and nowhere else: `prepare.Preparer` reads, `chunk.Chunk` claims,
+writes and marks, `settle.Settle` closes what is not applied, `followup.FollowUp`
+verifies; each gets its collaborators in its constructor, and what is remembered from
+one tick to the next (kept rows, rejections, the follow-up set) is `memory.Memory`'s.
 
 ``guard`` is asked before each chunk of writes whether this process may still act (its
 lease renewed within the safety margin, no SIGTERM, the tick within its budget;
@@ -32,21 +37,26 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor as Pool
-from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
-from reclaimer.errors import TRANSIENT, LedgerError, NotFound
+from reclaimer.errors import LedgerError
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.attempts import Attempts, Rejection, Stale
-from reclaimer.executor.base import Context, Handler
-from reclaimer.executor.chunk import Chunk, Prepared, outcome
-from reclaimer.executor.followup import FollowUp, HeldStop
-from reclaimer.executor.native import Native
-from reclaimer.executor.outcome import ErrorClass, ExecutorOptions, Outcome, OutcomeKind
+from reclaimer.executor.base import Context
+from reclaimer.executor.chunk import Chunk
+from reclaimer.executor.followup import FollowUp
+from reclaimer.executor.memory import Memory, Stale
+from reclaimer.executor.outcome import (
+    ExecutorOptions,
+    HeldStop,
+    Outcome,
+    OutcomeKind,
+    outcome,
+)
 from reclaimer.executor.partial import close_stop
-from reclaimer.executor.strategy import choose
-from reclaimer.kube.events import DEFERRED, RECLAIM_FAILED
+from reclaimer.executor.prepare import Preparer
+from reclaimer.executor.settle import Settle
+from reclaimer.kube.events import DEFERRED
 from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.ports import CachedIsvcs, Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
@@ -63,6 +73,8 @@ def always_allowed() -> str | None:
 
 
 class Executor:
+    """The parts and the wiring; what is remembered between ticks is `memory`'s."""
+
     def __init__(self, cluster: Cluster, ledger: Ledger, *, actor: str,
                  options: ExecutorOptions | None = None,
                  sleep: Callable[[float], None] = time.sleep,
@@ -76,12 +88,18 @@ class Executor:
         """The cluster's KServe as the inventory read it; the configured one wins."""
         self.cached = cached
         self._sleep = sleep
-        self.attempts = Attempts(retry_after=self.options.retry_rejected_after)
+        self.memory = Memory(retry_after=self.options.retry_rejected_after)
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call)
-        self.followup = FollowUp(self.ctx, timeout=self.options.verify_timeout)
+        self.followup = FollowUp(self.ctx, memory=self.memory,
+                                 timeout=self.options.verify_timeout)
+        self.settle = Settle(cluster=cluster, ledger=ledger, memory=self.memory,
+                             verify_timeout=self.options.verify_timeout)
         self.guard: Guard = always_allowed
-        self.pending_seen: dict[int, datetime] = {}
-        """When this process first saw another actor's row pending (`recover`)."""
+
+    @property
+    def attempts(self) -> Memory:
+        """The memory, by its older name (tests read kept rows through it)."""
+        return self.memory
 
     def call(self, fn: Callable[[], T]) -> T:
         return self.options.retry.run(fn, sleep=self._sleep)
@@ -93,9 +111,9 @@ class Executor:
     def apply_many(self, transitions: Sequence[Transition], *, at: datetime,
                    pool: Pool | None = None) -> list[Outcome]:
         """Outcomes in the order of ``transitions``; API calls on ``pool`` if given."""
-        self.close_stale(self.attempts.stale(transitions, whole_plan=False), at=at,
+        self.close_stale(self.memory.stale(transitions, whole_plan=False), at=at,
                          decided=transitions)
-        chunk = Chunk(self, at=at, pool=pool)
+        chunk = self._chunk(at=at, pool=pool)
         size = self.options.chunk_size
         outcomes: list[Outcome] = []
         try:
@@ -111,6 +129,25 @@ class Executor:
         finally:
             chunk.emit_events()
         return outcomes
+
+    def _chunk(self, *, at: datetime, pool: Pool | None) -> Chunk:
+        prepare = Preparer(self.ctx, memory=self.memory, settle=self.settle,
+                           options=self.options, cached=self.cached,
+                           kserve_version=self.kserve_version)
+        return Chunk(self.ctx, prepare=prepare, settle=self.settle, actor=self.actor, at=at,
+                     pool=pool)
+
+    def follow_up(self, *, at: datetime) -> list[Outcome]:
+        """Verify what is awaited and re-assert the stops held: once per tick."""
+        return self.followup.run(at=at)
+
+    def starts_in_flight(self) -> int:
+        """Starts applied and not yet verified (``maxConcurrentStarts`` counts them)."""
+        return sum(1 for item in self.memory.awaiting() if item.action is Action.START)
+
+    def settling(self) -> frozenset[ServiceRef]:
+        """Services whose change this process is still following up: held or awaited."""
+        return frozenset({*self.memory.held(), *(a.ref for a in self.memory.awaiting())})
 
     def managed_stops_in_place(self) -> frozenset[ServiceRef]:
         """The ledger's managed stops in force whose own state is still on the cluster,
@@ -134,8 +171,7 @@ class Executor:
         """Leadership (re)gained: rows kept for a retry or awaiting verification in an
         earlier term may have been settled by another leader since; `recover` reads
         them from the ledger again."""
-        self.attempts.clear()
-        self.followup.forget_awaiting()
+        self.memory.clear()
 
     def apply_all(self, transitions: Iterable[Transition], *, at: datetime) -> list[Outcome]:
         """A plan's entries: actionable ones applied, busy-deferred ones announced.
@@ -169,7 +205,7 @@ class Executor:
         blocked and missed ones included) does not take again: superseded, satisfied,
         held, deferred, or no longer decided at all. Before the plan's blocked entries
         are recorded, so those claim their edge instead of finding it taken."""
-        return self.close_stale(self.attempts.stale(decided, whole_plan=True), at=at,
+        return self.close_stale(self.memory.stale(decided, whole_plan=True), at=at,
                                 decided=decided)
 
     def close_stale(self, stale: Sequence[Stale], *, at: datetime,
@@ -188,7 +224,7 @@ class Executor:
             if undo and (not_now := self.guard()) is not None:
                 log.warning("kept row %d of %s not closed now: %s", item.record_id, ref,
                             not_now)
-                self.attempts.keep_again(item)
+                self.memory.keep_again(item)
                 continue
             try:
                 if undo:
@@ -205,60 +241,6 @@ class Executor:
                                   record_id=item.record_id, message=why))
         return closed
 
-    def prepare(self, transition: Transition, *, at: datetime) -> Prepared | Outcome:
-        """Everything decided before the ledger is written: no writes here."""
-        retried = self.attempts.reusable(transition)
-        try:
-            obj, handler = self._read(transition, fresh=retried is not None)
-        except NotFound:
-            return self.gone(transition, at=at)
-        except TRANSIENT as exc:
-            return outcome(transition, OutcomeKind.RETRY, retried,
-                           f"not read, retried next tick: {exc}", error=ErrorClass.TRANSIENT)
-        if (transition.uid and st.uid_of(obj) != transition.uid) or st.deleting(obj):
-            return self.gone(transition, at=at)  # KServe's finalizer: not gone yet, going
-        waiting = self._rejected(transition, obj, handler, at=at)
-        if waiting is not None:
-            return waiting
-        return Prepared(transition=transition, obj=obj, handler=handler, retried=retried,
-                        restore=handler.restore_before(obj, action=transition.action))
-
-    def _rejected(self, t: Transition, obj: Obj, handler: Handler, *,
-                  at: datetime) -> Outcome | None:
-        """A decision without an edge that failed permanently is not tried (no row, no
-        Event) until its wait is over, or the refusal that failed it is gone."""
-        rejection = self.attempts.rejected(t, uid=st.uid_of(obj), at=at)
-        if rejection is None:
-            return None
-        if rejection.refusal is not None and (
-                handler.refusal(obj, action=t.action) != rejection.refusal):
-            self.attempts.lift([t])
-            return None
-        until = (rejection.at + self.attempts.retry_after).isoformat()
-        return outcome(t, OutcomeKind.SKIPPED, None,
-                       f"failed at {rejection.at.isoformat()}: {rejection.error}; "
-                       f"tried again at the next edge or after {until}")
-
-    def _read(self, transition: Transition, *, fresh: bool) -> tuple[Obj, Handler]:
-        """The cached copy for the native strategy; a GET for a retry (its copy was
-        stale or its call failed), a miss, and managed strategies (they need all of it)."""
-        cached = None if fresh or self.cached is None else self.cached.isvc(
-            transition.ref, uid=transition.uid or None)
-        if cached is not None:
-            handler = self._handler(transition, cached)
-            if isinstance(handler, Native) and handler.patches(cached, action=transition.action):
-                return cached, handler
-        obj = self.call(lambda: self.cluster.get_isvc(transition.ref))
-        return obj, self._handler(transition, obj)
-
-    def _handler(self, transition: Transition, obj: Obj) -> Handler:
-        restore = None
-        if transition.action is Action.START:
-            restore = self.ledger.load_restore_info(transition.ref, st.uid_of(obj))
-        return choose(obj, action=transition.action, configured=self.options.strategy,
-                      default_mode=self.options.default_mode,
-                      kserve_version=self.kserve_version, restore=restore)
-
     @property
     def kserve_version(self) -> KServeVersion | None:
         return self.options.kserve_version or self.detected_version
@@ -270,44 +252,8 @@ class Executor:
         again and the stop or start would be lost; the loop hides these claims from its
         view, the edge is planned again (holds and newer edges still apply), and the
         retry reuses its planned row, or `settle_retries` closes it."""
-        return self.attempts.retried_edge_keys()
+        return self.memory.retried_edge_keys()
 
     def retried_record_ids(self) -> frozenset[int]:
         """Planned rows this process keeps for a retry: not for `recover` to settle."""
-        return self.attempts.kept_ids()
-
-    def reject(self, p: Prepared, record_id: int, error: str, *, at: datetime) -> Outcome:
-        """A permanent failure: the decision fails once. An edge keeps its claim (it is
-        not planned again); a decision without one waits in `attempts`."""
-        t = p.transition
-        self.attempts.reject(t, Rejection(
-            uid=st.uid_of(p.obj), at=at, error=error,
-            refusal=p.handler.refusal(p.obj, action=t.action)))
-        failed = self.fail(t, record_id, error, at=at, permanent=True)
-        return replace(failed, error=ErrorClass.PERMANENT, strategy=p.handler.name)
-
-    def fail(self, t: Transition, record_id: int, error: str, *, at: datetime,
-             permanent: bool = False) -> Outcome:
-        self.cluster.emit_event(t.ref, t.uid, reason=RECLAIM_FAILED,
-                                message=f"{t.action.value} failed: {error}", warning=True,
-                                at=at)
-        return self.finish(t, record_id, OutcomeKind.FAILED, error, at=at,
-                           keep_claim=permanent)
-
-    def finish(self, t: Transition, record_id: int, kind: OutcomeKind, error: str, *,
-               at: datetime, keep_claim: bool = False) -> Outcome:
-        self.attempts.drop(t, record_id)
-        if kind is OutcomeKind.FAILED:
-            self.ledger.mark_failed(record_id, at=at, error=error, keep_claim=keep_claim)
-        else:
-            self.ledger.mark_abandoned(record_id, at=at, error=error)
-        log.info("%s %s: %s (%s)", t.action.value, t.ref, kind.value, error)
-        return outcome(t, kind, record_id, error)
-
-    def gone(self, t: Transition, *, at: datetime) -> Outcome:
-        record_id = self.attempts.reusable(t)
-        if record_id is not None:
-            return self.finish(t, record_id, OutcomeKind.ABANDONED,
-                               "the InferenceService is gone", at=at)
-        return outcome(t, OutcomeKind.SKIPPED, None, "the InferenceService is gone")
-
+        return self.memory.kept_ids()

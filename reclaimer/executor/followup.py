@@ -14,7 +14,6 @@ another replica, or before leadership came back is held like one made here.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -23,31 +22,16 @@ from reclaimer.errors import ClusterError
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, write_condition
 from reclaimer.executor.managed import knative, raw
-from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
+from reclaimer.executor.memory import Memory
+from reclaimer.executor.outcome import Awaiting, HeldStop, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import TransitionRecord
-from reclaimer.model import Action, ServiceRef
+from reclaimer.model import ServiceRef
 
 log = logging.getLogger("reclaimer.executor")
 MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE}
-
-
-@dataclass(frozen=True)
-class HeldStop:
-    """A managed stop in force: its Stopped condition is written again while it lasts."""
-
-    ref: ServiceRef
-    uid: str
-    strategy: str
-    message: str
-
-    def in_place(self, obj: Obj | None) -> bool:
-        """The stop's own state is still there (e.g. autoscalerClass external), whether
-        or not KServe kept our condition: the service counts as stopped."""
-        return (obj is not None and st.uid_of(obj) == self.uid
-                and HANDLERS[self.strategy].still_stopped(obj))
 
 
 def held_stop(record: TransitionRecord) -> HeldStop | None:
@@ -67,50 +51,33 @@ class _Deployments:
 
 
 class FollowUp:
-    def __init__(self, ctx: Context, *, timeout: timedelta) -> None:
+    """The follow-up step; what it awaits and holds is kept by `Memory`."""
+
+    def __init__(self, ctx: Context, *, memory: Memory, timeout: timedelta) -> None:
         self.ctx = ctx
+        self.memory = memory
         self.timeout = timeout
-        self._awaiting: dict[int, Awaiting] = {}
-        self._held: dict[ServiceRef, HeldStop] = {}
-        self._lock = threading.Lock()
 
     @property
     def awaiting(self) -> list[Awaiting]:
-        with self._lock:
-            return list(self._awaiting.values())
+        return self.memory.awaiting()
 
     @property
     def held(self) -> dict[ServiceRef, HeldStop]:
         """Managed stops kept asserted."""
-        with self._lock:
-            return dict(self._held)
-
-    def track(self, item: Awaiting, *, managed_stop: bool) -> None:
-        with self._lock:
-            self._awaiting[item.record_id] = item
-            if item.action is Action.STOP and managed_stop:
-                self._held[item.ref] = HeldStop(item.ref, item.uid, item.strategy,
-                                                item.message)
-            else:
-                self._held.pop(item.ref, None)
+        return self.memory.held()
 
     def refresh_held(self) -> dict[ServiceRef, HeldStop]:
         """The managed stops in force, from the ledger (one query), whoever made them."""
         held = {h.ref: h for h in map(held_stop, self.ctx.ledger.stops_in_force())
                 if h is not None}
-        with self._lock:
-            self._held = held
-        return dict(held)
-
-    def forget_awaiting(self) -> None:
-        """A new term: what the last one awaited is recovered from the ledger again."""
-        with self._lock:
-            self._awaiting.clear()
+        self.memory.hold(held)
+        return held
 
     def resume(self, item: Awaiting, *, at: datetime) -> None:
         """Track a row found applied at start-up, with a fresh deadline."""
-        self.track(replace(item, deadline=at + self.timeout),
-                   managed_stop=item.strategy.startswith("managed"))
+        self.memory.track(replace(item, deadline=at + self.timeout),
+                          managed_stop=item.strategy.startswith("managed"))
 
     def run(self, *, at: datetime) -> list[Outcome]:
         """Verify what is awaiting and re-assert held stops; a failed LIST waits a tick."""
@@ -170,8 +137,7 @@ class FollowUp:
         return self._done(item, OutcomeKind.FAILED, error)
 
     def _done(self, item: Awaiting, kind: OutcomeKind, message: str) -> Outcome:
-        with self._lock:
-            self._awaiting.pop(item.record_id, None)
+        self.memory.settled(item.record_id)
         return Outcome(ref=item.ref, action=item.action, kind=kind, record_id=item.record_id,
                        message=message, strategy=item.strategy)
 
@@ -180,8 +146,7 @@ class FollowUp:
         for ref, held in self.held.items():
             obj = objs.get(ref)
             if obj is None or not held.in_place(obj):
-                with self._lock:
-                    self._held.pop(ref, None)
+                self.memory.release(ref)
             elif not st.own_stopped(obj):
                 try:
                     write_condition(self.ctx, obj, stopped=True, message=held.message, at=at)

@@ -1,4 +1,5 @@
-"""What happened to one transition, for the loop, the CLI and the tests."""
+"""What happened to one transition, for the loop, the CLI and the tests; what is
+followed up after (`Awaiting`, `HeldStop`); the executor's options."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from reclaimer.config import ExecutorSettings
+from reclaimer.executor import isvc_state as st
 from reclaimer.executor.retry import RetryPolicy
-from reclaimer.executor.strategy import Strategy, parse_strategy
+from reclaimer.executor.strategy import HANDLERS, Strategy, parse_strategy
 from reclaimer.kube.kserve_version import KServeVersion, parse_kserve_version
-from reclaimer.model import Action, DeploymentMode, ServiceRef
+from reclaimer.kube.ports import Obj
+from reclaimer.model import Action, DeploymentMode, ServiceRef, Transition
 
 
 class ErrorClass(StrEnum):
@@ -43,6 +46,13 @@ class Outcome:
     """How the API error behind a ``retry`` or ``failed`` outcome was classed."""
 
 
+def outcome(t: Transition, kind: OutcomeKind, record_id: int | None, message: str,
+            strategy: str | None = None, *, error: ErrorClass | None = None) -> Outcome:
+    """``t``'s outcome."""
+    return Outcome(ref=t.ref, action=t.action, kind=kind, record_id=record_id,
+                   message=message, strategy=strategy, error=error)
+
+
 @dataclass(frozen=True)
 class Awaiting:
     """An applied transition whose effect is checked once per tick until ``deadline``."""
@@ -54,6 +64,22 @@ class Awaiting:
     strategy: str
     deadline: datetime
     message: str
+
+
+@dataclass(frozen=True)
+class HeldStop:
+    """A managed stop in force: its Stopped condition is written again while it lasts."""
+
+    ref: ServiceRef
+    uid: str
+    strategy: str
+    message: str
+
+    def in_place(self, obj: Obj | None) -> bool:
+        """The stop's own state is still there (e.g. autoscalerClass external), whether
+        or not KServe kept our condition: the service counts as stopped."""
+        return (obj is not None and st.uid_of(obj) == self.uid
+                and HANDLERS[self.strategy].still_stopped(obj))
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 
 from reclaimer.errors import ClusterError, NotFound
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.attempts import ServiceKey
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.managed import raw
+from reclaimer.executor.memory import ServiceKey
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.partial import close_stop
 from reclaimer.executor.strategy import HANDLERS
@@ -81,8 +81,8 @@ def recover_pending(executor: Executor, *, at: datetime,
         if pending:
             log.warning("%d pending rows left: %s", len(pending), why)
         return Recovered([], len(pending))
-    _forget_settled(executor, pending)
-    ours = executor.retried_record_ids() | {a.record_id for a in executor.followup.awaiting}
+    executor.memory.forget_seen({r.id for r in pending})
+    ours = executor.memory.ours()
     mine = [r for r in pending if r.id not in ours and not (
         r.actor != executor.actor and _in_flight(executor, r, at=at, in_flight=in_flight))]
     if not mine:
@@ -101,13 +101,8 @@ def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
     """Another actor may still be writing the row: recorded, or first seen pending by this
     process, within ``in_flight`` before ``at``. The second is by this process's own
     clock, so an actor whose clock runs behind cannot make a fresh row look stale."""
-    seen = executor.pending_seen.setdefault(record.id, at)
+    seen = executor.memory.first_seen(record.id, at=at)
     return record.recorded_at > at - in_flight or seen > at - in_flight
-
-
-def _forget_settled(executor: Executor, pending: list[TransitionRecord]) -> None:
-    live = {r.id for r in pending}
-    executor.pending_seen = {i: t for i, t in executor.pending_seen.items() if i in live}
 
 
 @dataclass(frozen=True)
@@ -152,7 +147,7 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
             at=at)
         return _outcome(record, OutcomeKind.APPLIED, "already in the target state")
     if present and record.edge_key is not None:
-        executor.attempts.adopt(_key(record), record.id, edge_key=record.edge_key)
+        executor.memory.adopt(_key(record), record.id, edge_key=record.edge_key)
         return _outcome(record, OutcomeKind.RETRY, KEPT_REASON)
     error = ABANDON_REASON if present else "the InferenceService is gone"
     ledger.mark_abandoned(record.id, at=at, error=error)
@@ -173,7 +168,7 @@ def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,
     changed is put back, and the row says so; if that fails, it says the service is
     partially stopped, with an Event."""
     if record.edge_key is not None:
-        executor.attempts.adopt(_key(record), record.id, edge_key=record.edge_key)
+        executor.memory.adopt(_key(record), record.id, edge_key=record.edge_key)
         return _outcome(record, OutcomeKind.RETRY, PARTIAL_KEPT_REASON)
     closed = close_stop(executor.ctx, record.id, record.ref, why=PARTIAL_REASON, at=at)
     return _outcome(record, OutcomeKind.FAILED if closed.failed else OutcomeKind.ABANDONED,

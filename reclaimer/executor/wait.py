@@ -20,7 +20,7 @@ def wait_verified(executor: Executor, outcome: Outcome, *, now: Callable[[], dat
     """The final outcome of ``outcome``'s record, or ``outcome`` itself on timeout."""
     deadline = time.monotonic() + timeout
     while outcome.record_id is not None:
-        for done in executor.followup.run(at=now()):
+        for done in executor.follow_up(at=now()):
             if done.record_id == outcome.record_id:
                 return done
         if time.monotonic() >= deadline:

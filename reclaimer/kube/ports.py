@@ -1,7 +1,9 @@
 """What the executor and the service need from a cluster, as one Protocol.
 
-`KubeCluster` (over the official client) is the only implementation: every test of the
-executor runs against the sandbox API server, so no in-memory fake is needed.
+`KubeCluster` (over the official client) is the product's implementation. The tests
+have an in-memory one (tests/fixtures/memory_cluster.py) for the executor's fast unit
+tests; one contract suite holds both to the same behaviour, the real adapter against
+the sandbox API server over HTTP (tests/kube/test_cluster_contract.py).
 Objects are plain dicts as the API serves them.
 """
 

@@ -23,7 +23,6 @@ from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.policies import ReadPolicies
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import (
-    Action,
     DecideSettings,
     LedgerView,
     Plan,
@@ -134,8 +133,7 @@ class Reconciler:
     def _decide_settings(self) -> DecideSettings:
         """``maxConcurrentStarts`` counts starts still waiting to be verified."""
         settings = self.settings.decide
-        in_flight = sum(1 for item in self.parts.executor.followup.awaiting
-                        if item.action is Action.START)
+        in_flight = self.parts.executor.starts_in_flight()
         room = max(settings.max_concurrent_starts - in_flight, 0)
         return replace(settings, max_concurrent_starts=room)
 
@@ -162,7 +160,7 @@ class Reconciler:
             bookkeeping.observe_lateness(self.metrics, transition, outcome, now=now)
         if executor.guard() is not None:
             return applied
-        return applied + executor.followup.run(at=now)
+        return applied + executor.follow_up(at=now)
 
     def _policies(self) -> tuple[list[Policy], list[PolicyInvalid], ReadPolicies | None]:
         """Files and CRs, never sharing a key (`policy_set.merge`)."""
@@ -180,9 +178,7 @@ class Reconciler:
         view = ledger.view(now)
         # A pending row another process may still be writing (a killed leader's, left
         # by recovery until its lease expires) is its change, not somebody else's.
-        settling = {*executor.followup.held.keys(),
-                    *(item.ref for item in executor.followup.awaiting),
-                    *(record.ref for record in ledger.pending())}
+        settling = executor.settling() | {record.ref for record in ledger.pending()}
         changes = external_changes(services, view, now=now, settling=settling)
         if changes:
             record_external(ledger, changes)

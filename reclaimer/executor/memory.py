@@ -1,27 +1,37 @@
-"""Which planned row a retry may reuse, and which failed decisions wait (docs/design.md §5).
+"""What the executor remembers between ticks, in one place behind one lock.
 
-A decision's identity is its edge (one schedule edge is one decision, however often it
-is tried) or, without an edge, the instant it was decided: an idle verdict is a new
-decision each tick, with that tick's evidence. So a row planned for one decision is
-never reused for another: a transiently failed attempt keeps its planned row for the
-same decision only, and a kept row whose decision is not taken again is closed
-``abandoned`` with the reason, never left ``planned`` to be picked up hours later.
+Four things, all of this process's term as leader (docs/design.md §5, §7):
 
-A permanent failure (`errors.PERMANENT`) fails its decision once. An edge keeps its
-claim in the ledger, so `decide()` does not plan it again and the next edge tries; a
-decision without an edge (idle, manual) is remembered here and not tried again for the
-same service until ``retry_after`` has passed, or an edge of that service comes, or the
-refusal the strategy checks before acting is lifted.
+- **kept rows**: a planned row left by a transient failure, reused by a retry of the
+  same decision only. A decision's identity is its edge (one schedule edge is one
+  decision, however often it is tried) or, without an edge, the instant it was decided:
+  an idle verdict is a new decision each tick, with that tick's evidence. A kept row
+  whose decision is not taken again is closed ``abandoned`` with the reason, never left
+  ``planned`` to be picked up hours later.
+- **rejections**: a permanent failure (`errors.PERMANENT`) fails its decision once. An
+  edge keeps its claim in the ledger, so `decide()` does not plan it again; a decision
+  without an edge (idle, manual) is remembered here and not tried again for the same
+  service until ``retry_after`` has passed, or an edge of that service comes, or the
+  refusal the strategy checked before acting is lifted.
+- **the follow-up set**: applied rows awaiting verification, and the managed stops
+  whose Stopped condition is kept asserted (`followup.FollowUp` does the I/O).
+- **pending rows first seen**: when this process first saw another actor's row
+  pending, by its own clock (`recover`).
+
+Every method takes the lock once, so a change that touches several of these (a
+transition applied: its kept row and rejection forgotten, its row awaited) is seen
+whole by the pool's other threads, and nothing outside this class holds the lock.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reclaimer.model import Transition
+from reclaimer.executor.outcome import Awaiting, HeldStop
+from reclaimer.model import Action, ServiceRef, Transition
 
 ServiceKey = tuple[str, str, str]
 """(namespace, name, action): at most one kept row per service and action."""
@@ -69,14 +79,19 @@ class Rejection:
     again at once."""
 
 
-class Attempts:
+class Memory:
     """The executor's memory between ticks; every method is thread-safe."""
 
     def __init__(self, *, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
         self._lock = threading.Lock()
         self._kept: dict[ServiceKey, Kept] = {}
         self._rejected: dict[ServiceKey, Rejection] = {}
-        self.retry_after = retry_after
+        self._awaiting: dict[int, Awaiting] = {}
+        self._held: dict[ServiceRef, HeldStop] = {}
+        self._seen: dict[int, datetime] = {}
+
+    # Kept rows: a transient failure's planned row, for a retry of the same decision.
 
     def keep(self, t: Transition, record_id: int) -> None:
         with self._lock:
@@ -97,23 +112,18 @@ class Attempts:
 
     def drop(self, t: Transition, record_id: int | None = None) -> None:
         """Forget the kept row of ``t``'s service and action (``record_id``: only that one)."""
-        key = service_key(t)
         with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None and record_id in (None, kept.record_id):
-                del self._kept[key]
+            self._drop(service_key(t), record_id)
+
+    def _drop(self, key: ServiceKey, record_id: int | None) -> None:
+        kept = self._kept.get(key)
+        if kept is not None and record_id in (None, kept.record_id):
+            del self._kept[key]
 
     def kept_ids(self) -> frozenset[int]:
         """The planned rows kept for a retry: not for a recovery to settle."""
         with self._lock:
             return frozenset(k.record_id for k in self._kept.values())
-
-    def clear(self) -> None:
-        """A new term as leader: another leader may have settled what was kept, and a
-        rejection remembered in an earlier term is tried again once."""
-        with self._lock:
-            self._kept.clear()
-            self._rejected.clear()
 
     def retried_edge_keys(self) -> frozenset[str]:
         with self._lock:
@@ -147,6 +157,8 @@ class Attempts:
             with self._lock:
                 self._kept.setdefault(item.key, item.kept)
 
+    # Rejections: a permanent failure of a decision without an edge waits.
+
     def reject(self, t: Transition, rejection: Rejection) -> None:
         """Remember a permanent failure of a decision without an edge."""
         if t.edge_key is None:
@@ -171,6 +183,79 @@ class Attempts:
         with self._lock:
             for t in refs:
                 self._rejected.pop(service_key(t), None)
+
+    # The follow-up set: rows awaiting verification, managed stops kept asserted.
+
+    def applied(self, t: Transition, item: Awaiting, *, managed_stop: bool) -> None:
+        """``t`` is applied as ``item``'s row: its kept row and rejection are
+        forgotten, its row awaits verification, its stop is held or released."""
+        key = service_key(t)
+        with self._lock:
+            self._drop(key, item.record_id)
+            self._rejected.pop(key, None)
+            self._track(item, managed_stop=managed_stop)
+
+    def track(self, item: Awaiting, *, managed_stop: bool) -> None:
+        """Await ``item`` (a row found applied at start-up, `recover`)."""
+        with self._lock:
+            self._track(item, managed_stop=managed_stop)
+
+    def _track(self, item: Awaiting, *, managed_stop: bool) -> None:
+        self._awaiting[item.record_id] = item
+        if item.action is Action.STOP and managed_stop:
+            self._held[item.ref] = HeldStop(item.ref, item.uid, item.strategy, item.message)
+        else:
+            self._held.pop(item.ref, None)
+
+    def awaiting(self) -> list[Awaiting]:
+        with self._lock:
+            return list(self._awaiting.values())
+
+    def settled(self, record_id: int) -> None:
+        """A row verified, failed or abandoned: no longer awaited."""
+        with self._lock:
+            self._awaiting.pop(record_id, None)
+
+    def held(self) -> dict[ServiceRef, HeldStop]:
+        """Managed stops kept asserted."""
+        with self._lock:
+            return dict(self._held)
+
+    def hold(self, held: Mapping[ServiceRef, HeldStop]) -> None:
+        """Exactly these stops are in force (the ledger's, `FollowUp.refresh_held`)."""
+        with self._lock:
+            self._held = dict(held)
+
+    def release(self, ref: ServiceRef) -> None:
+        """The stop of ``ref`` is no longer in place (started by hand, or gone)."""
+        with self._lock:
+            self._held.pop(ref, None)
+
+    def ours(self) -> frozenset[int]:
+        """Rows this process is still acting on: kept for a retry or awaited."""
+        with self._lock:
+            return frozenset(k.record_id for k in self._kept.values()) | self._awaiting.keys()
+
+    # Pending rows of other actors, by this process's own clock (`recover`).
+
+    def first_seen(self, record_id: int, *, at: datetime) -> datetime:
+        """When this process first saw the row pending (``at`` if now)."""
+        with self._lock:
+            return self._seen.setdefault(record_id, at)
+
+    def forget_seen(self, live: Collection[int]) -> None:
+        """Rows no longer pending are forgotten."""
+        with self._lock:
+            self._seen = {i: t for i, t in self._seen.items() if i in live}
+
+    def clear(self) -> None:
+        """A new term as leader: another leader may have settled what was kept or
+        awaited, which `recover` reads from the ledger again, and a rejection
+        remembered in an earlier term is tried again once."""
+        with self._lock:
+            self._kept.clear()
+            self._rejected.clear()
+            self._awaiting.clear()
 
 
 def _why(acting: Transition | None, blocked: Transition | None) -> str:
