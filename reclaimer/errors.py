@@ -24,7 +24,9 @@ service, or refuse to start.
     │       │                         fails once (one row, one Event), the next one tries
     │       ├── Forbidden             403: RBAC, or an admission webhook saying no
     │       ├── Invalid               400, 422 and any other 4xx: the request itself is wrong
-    │       └── ChildMissing          404 on an object the ISVC owns (its Deployment)
+    │       ├── ChildMissing          404 on an object the ISVC owns (its Deployment)
+    │       ├── RolledBack            one of those midway through a change, which was undone
+    │       └── PartiallyApplied      ... and the undo failed too: the service is half-changed
     ├── LedgerError                   the database failed
     │   ├── LedgerUnavailable         cannot connect, or the URL is malformed
     │   ├── SchemaBehind              the schema is behind head: run `reclaimer db upgrade`
@@ -121,6 +123,16 @@ class Invalid(Rejected):
 
 class ChildMissing(Rejected):
     """An object the ISVC should own (a component Deployment) is not there."""
+
+
+class RolledBack(Rejected):
+    """A permanent failure midway through a change of several objects; what was changed
+    before it has been put back, so nothing of the change is left."""
+
+
+class PartiallyApplied(Rejected):
+    """A permanent failure midway through a change, and putting back what was changed
+    failed too: the service is left half-changed, and the message says how."""
 
 
 class Conflict(Transient):

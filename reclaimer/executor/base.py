@@ -30,8 +30,23 @@ class Context:
     call: Caller
 
 
+@dataclass(frozen=True)
+class Workload:
+    """What runs for one ISVC, as one tick's LISTs saw it: its live pods (Terminating
+    ones hold their GPUs, so they count) and, for a strategy that `reads_deployments`,
+    its component Deployments (the objects KServe's own readiness is made from)."""
+
+    pods: int = 0
+    deployments: tuple[Obj, ...] = ()
+    unread: str | None = None
+    """Why the Deployments could not be read this tick (then nothing counts as done)."""
+
+
 class Handler(Protocol):
     name: str
+    reads_deployments: bool
+    """Whether verification needs the ISVC's component Deployments (one more LIST per
+    namespace with such a transition awaiting)."""
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         """Make the change; returns what kind of stop was achieved, for Event and status."""
@@ -46,8 +61,10 @@ class Handler(Protocol):
         with the planned row, in the chunk's one transaction. None when there is nothing
         to save, or when ``stop`` saves its own because it needs more than the object."""
 
-    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
-        """Whether the cluster shows the transition done (GPU really free for a stop)."""
+    def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
+        """What the cluster does not show yet for the transition to count as done (GPU
+        really free for a stop, the model served again for a start), or None once it
+        shows it. Never a condition that KServe may leave stale across the change."""
 
     def still_stopped(self, obj: Obj) -> bool:
         """Whether this strategy's stop is still in place (nobody started it by hand)."""

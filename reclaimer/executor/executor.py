@@ -53,6 +53,7 @@ from reclaimer.executor.outcome import (
     OutcomeKind,
     outcome,
 )
+from reclaimer.executor.partial import close_stop
 from reclaimer.executor.prepare import Preparer
 from reclaimer.executor.settle import Settle
 from reclaimer.kube.events import DEFERRED
@@ -110,7 +111,8 @@ class Executor:
     def apply_many(self, transitions: Sequence[Transition], *, at: datetime,
                    pool: Pool | None = None) -> list[Outcome]:
         """Outcomes in the order of ``transitions``; API calls on ``pool`` if given."""
-        self.close_stale(self.memory.stale(transitions, whole_plan=False), at=at)
+        self.close_stale(self.memory.stale(transitions, whole_plan=False), at=at,
+                         decided=transitions)
         chunk = self._chunk(at=at, pool=pool)
         size = self.options.chunk_size
         outcomes: list[Outcome] = []
@@ -203,21 +205,40 @@ class Executor:
         blocked and missed ones included) does not take again: superseded, satisfied,
         held, deferred, or no longer decided at all. Before the plan's blocked entries
         are recorded, so those claim their edge instead of finding it taken."""
-        return self.close_stale(self.memory.stale(decided, whole_plan=True), at=at)
+        return self.close_stale(self.memory.stale(decided, whole_plan=True), at=at,
+                                decided=decided)
 
-    def close_stale(self, stale: Sequence[Stale], *, at: datetime) -> list[Outcome]:
+    def close_stale(self, stale: Sequence[Stale], *, at: datetime,
+                    decided: Sequence[Transition] = ()) -> list[Outcome]:
+        """A kept stop row closed while no stop of that service is ``decided`` now may
+        have begun a managed stop: `partial.close_stop` puts it back (a stop decided
+        now finishes it instead, resuming from its restore information). Those are
+        cluster writes: when the guard forbids them (lease past its margin, SIGTERM),
+        the row stays kept for a later tick, or the next term's recovery."""
+        stopping = {t.ref for t in decided if t.actionable and t.action is Action.STOP}
         closed = []
         for item in stale:
             ref, action = item.key
+            kind, why = OutcomeKind.ABANDONED, item.why
+            undo = action == Action.STOP.value and ref not in stopping
+            if undo and (not_now := self.guard()) is not None:
+                log.warning("kept row %d of %s not closed now: %s", item.record_id, ref,
+                            not_now)
+                self.memory.keep_again(item)
+                continue
             try:
-                self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
+                if undo:
+                    done = close_stop(self.ctx, item.record_id, ref, why=item.why, at=at)
+                    kind, why = (OutcomeKind.FAILED if done.failed else kind), done.error
+                else:
+                    self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
             except LedgerError as exc:
                 log.warning("kept row %d of %s not closed: %s", item.record_id, ref, exc)
                 continue
-            log.info("%s %s: planned row %d abandoned (%s)", action, ref, item.record_id,
-                     item.why)
-            closed.append(Outcome(ref=ref, action=Action(action), kind=OutcomeKind.ABANDONED,
-                                  record_id=item.record_id, message=item.why))
+            log.info("%s %s: planned row %d %s (%s)", action, ref, item.record_id,
+                     kind.value, why)
+            closed.append(Outcome(ref=ref, action=Action(action), kind=kind,
+                                  record_id=item.record_id, message=why))
         return closed
 
     @property

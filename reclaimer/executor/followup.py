@@ -2,7 +2,9 @@
 
 Both need the same two facts, so they share one cluster-wide LIST of ISVCs and one LIST
 of KServe-labelled pods: the cost per tick is constant, however many transitions are
-awaiting (docs/design.md §5's "1,000 stops in one tick" must not wait sequentially).
+awaiting (docs/design.md §5's "1,000 stops in one tick" must not wait sequentially). A
+managed Raw transition is verified by its component Deployments (KServe 0.15 leaves
+``Ready`` stale across it), read by one more LIST per namespace that has one awaiting.
 
 The managed stops to hold are not this process's memory: they are re-derived from the
 ledger's stops in force (one query) every tick, so a stop made by `reclaimer stop`, by
@@ -13,12 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from reclaimer.errors import ClusterError
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.base import Context, write_condition
+from reclaimer.executor.base import Context, Workload, write_condition
 from reclaimer.executor.managed import knative, raw
 from reclaimer.executor.memory import Memory
 from reclaimer.executor.outcome import Awaiting, HeldStop, Outcome, OutcomeKind
@@ -26,7 +28,7 @@ from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import TransitionRecord
-from reclaimer.model import Action, ServiceRef
+from reclaimer.model import ServiceRef
 from reclaimer.policy.durations import format_duration
 
 log = logging.getLogger("reclaimer.executor")
@@ -41,6 +43,13 @@ def held_stop(record: TransitionRecord) -> HeldStop | None:
     message = (f"{MANAGED_MESSAGES[record.strategy]} (trigger {stop.trigger.value}, "
                f"policy {stop.policy or '-'}, {stop.reason.value})")
     return HeldStop(stop.ref, stop.uid, record.strategy, message)
+
+
+@dataclass(frozen=True)
+class _Deployments:
+    found: dict[ServiceRef, list[Obj]]
+    unread: dict[str, str]
+    """Namespace: why its LIST failed."""
 
 
 class FollowUp:
@@ -76,34 +85,53 @@ class FollowUp:
         """Verify what is awaiting and re-assert held stops; a failed LIST waits a tick."""
         if not self.awaiting and not self.held:
             return []
+        awaiting = self.awaiting
         try:
-            wanted = {item.ref for item in self.awaiting} | self.held.keys()
+            wanted = {item.ref for item in awaiting} | self.held.keys()
             objs = {st.ref_of(o): o
                     for o in self.ctx.call(lambda: self.ctx.cluster.list_isvcs(wanted))}
-            pods = self.ctx.call(self.ctx.cluster.pod_counts) if self.awaiting else {}
+            pods = self.ctx.call(self.ctx.cluster.pod_counts) if awaiting else {}
         except ClusterError as exc:
             log.warning("verification postponed: %s", exc)
             return []
-        outcomes = [o for item in self.awaiting
-                    if (o := self._check(item, objs.get(item.ref), pods.get(item.ref, 0),
-                                         at=at)) is not None]
+        seen = self._deployments(awaiting)
+        outcomes = [o for item in awaiting
+                    if (o := self._check(item, objs.get(item.ref), Workload(
+                        pods=pods.get(item.ref, 0),
+                        deployments=tuple(seen.found.get(item.ref, ())),
+                        unread=seen.unread.get(item.ref.namespace)), at=at)) is not None]
         self._reassert(objs, at=at)
         return outcomes
 
-    def _check(self, item: Awaiting, obj: Obj | None, pods: int, *,
+    def _deployments(self, awaiting: list[Awaiting]) -> _Deployments:
+        """Component Deployments, for the strategies verified by them: one LIST per
+        namespace with such a transition awaiting, none when there is none. A namespace
+        whose LIST fails leaves only its own transitions unverified this tick."""
+        seen = _Deployments({}, {})
+        for namespace in sorted({item.ref.namespace for item in awaiting
+                                 if HANDLERS[item.strategy].reads_deployments}):
+            try:
+                seen.found.update(self.ctx.call(
+                    lambda ns=namespace: self.ctx.cluster.list_component_deployments([ns])))  # type: ignore[misc]
+            except ClusterError as exc:
+                log.warning("Deployments in %s not read: %s", namespace, exc)
+                seen.unread[namespace] = str(exc)
+        return seen
+
+    def _check(self, item: Awaiting, obj: Obj | None, workload: Workload, *,
                at: datetime) -> Outcome | None:
         ledger = self.ctx.ledger
         if obj is None or st.uid_of(obj) != item.uid:
             ledger.mark_abandoned(item.record_id, at=at, error="the InferenceService is gone")
             return self._done(item, OutcomeKind.ABANDONED, "the InferenceService is gone")
-        if HANDLERS[item.strategy].reached(obj, action=item.action, pods=pods):
+        waiting = HANDLERS[item.strategy].waiting_for(obj, action=item.action,
+                                                      workload=workload)
+        if waiting is None:
             ledger.mark_verified(item.record_id, at=at)
             return self._done(item, OutcomeKind.VERIFIED, item.message)
         if at < item.deadline:
             return None
-        error = (f"not verified within {format_duration(self.timeout)}: " +
-                 (f"{pods} pod(s) still present" if item.action is Action.STOP
-                  else "Ready is not True"))
+        error = f"not verified within {format_duration(self.timeout)}: {waiting}"
         ledger.mark_failed(item.record_id, at=at, error=error)
         self.ctx.cluster.emit_event(item.ref, item.uid, reason=RECLAIM_FAILED,
                                     message=f"{item.action.value}: {error}", warning=True,

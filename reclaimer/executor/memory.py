@@ -62,6 +62,8 @@ class Stale:
     key: ServiceKey
     record_id: int
     why: str
+    kept: Kept | None = None
+    """What was kept, to keep it again when the row may not be closed now (`keep_again`)."""
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,17 @@ class Memory:
                     continue
                 if now is None and not whole_plan:
                     continue
-                found.append(Stale(key, kept.record_id, _why(now, blocked.get(key))))
+                found.append(Stale(key, kept.record_id, _why(now, blocked.get(key)), kept))
                 del self._kept[key]
         return found
+
+    def keep_again(self, item: Stale) -> None:
+        """A stale row that may not be closed yet (its closing needs cluster writes the
+        guard forbids now): kept as it was, so a later tick closes it, or a new term
+        forgets it and recovery settles it."""
+        if item.kept is not None:
+            with self._lock:
+                self._kept.setdefault(item.key, item.kept)
 
     # Rejections: a permanent failure of a decision without an edge waits.
 

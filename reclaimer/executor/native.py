@@ -15,7 +15,7 @@ from typing import Any
 from reclaimer import kserve
 from reclaimer.errors import Refused
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.base import Context
+from reclaimer.executor.base import Context, Workload
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
@@ -33,6 +33,7 @@ AUTO_UPDATE_REFUSAL = (
 
 class Native:
     name = NAME
+    reads_deployments = False
 
     def restore_before(self, obj: Obj, *, action: Action) -> Mapping[str, Any] | None:
         """The user's own value of the annotation, which a start puts back."""
@@ -82,10 +83,14 @@ class Native:
     def still_stopped(self, obj: Obj) -> bool:
         return st.stop_requested(obj)
 
-    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
-        if action is Action.STOP:
-            return kserve.stop_done(obj) and pods == 0
-        return st.is_true(obj, st.READY)
+    def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
+        """KServe's own conditions are fresh evidence here: its stop clears ``Ready``
+        (False, reason Stopped), so ``Ready=True`` after a start is KServe's new word."""
+        if action is Action.START:
+            return None if st.is_true(obj, st.READY) else "Ready is not True"
+        if not kserve.stop_done(obj):
+            return "KServe has not reported the stop done"
+        return None if workload.pods == 0 else f"{workload.pods} pod(s) still present"
 
 
 PREDICTOR_NAME = "native-predictor"

@@ -5,6 +5,8 @@ It runs whenever a process becomes leader (DESIGN §7). A crash between
 not have happened. The cluster decides, by the row's own strategy: the change is there
 (the stop annotation, a managed stop's autoscaler class or minReplicas, whether or not
 KServe kept our condition) → the row becomes ``applied`` and is verified like any other;
+a managed Standard stop left midway (class changed, Deployments not all at 0) is
+neither: `_partial_stop` finishes it through the edge or puts it back;
 it is not → a row of an edge keeps its claim and is kept like a transient failure's, so
 the edge's next decision reuses it (one row per edge, whoever wrote it first) and a
 decision not taken again closes it ``abandoned`` (`Executor.settle_retries`); a row
@@ -28,8 +30,10 @@ from datetime import datetime, timedelta
 from reclaimer.errors import ClusterError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
+from reclaimer.executor.managed import raw
 from reclaimer.executor.memory import ServiceKey
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
+from reclaimer.executor.partial import close_stop
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import RecordState, TransitionRecord
@@ -39,6 +43,9 @@ log = logging.getLogger("reclaimer.executor")
 
 ABANDON_REASON = "the previous process ended between planned and applied; decided again"
 KEPT_REASON = "the previous process ended before its API call; kept for the edge's next decision"
+PARTIAL_REASON = "the previous process ended midway through this managed stop"
+PARTIAL_KEPT_REASON = (f"{PARTIAL_REASON}; kept for the edge's next decision, which "
+                       "finishes it")
 
 
 def in_target_state(obj: Obj, action: Action, *, strategy: str | None = None) -> bool:
@@ -127,6 +134,8 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
                at: datetime) -> Outcome:
     ledger, planned = executor.ledger, record.transition
     present = obj is not None and st.uid_of(obj) == planned.uid
+    if obj is not None and present and _partly_stopped(executor, record, obj):
+        return _partial_stop(executor, record, obj, at=at)
     if obj is not None and present and (
             record.state is RecordState.APPLIED
             or in_target_state(obj, planned.action, strategy=record.strategy)):
@@ -144,6 +153,28 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
     error = ABANDON_REASON if present else "the InferenceService is gone"
     ledger.mark_abandoned(record.id, at=at, error=error)
     return _outcome(record, OutcomeKind.ABANDONED, error)
+
+
+def _partly_stopped(executor: Executor, record: TransitionRecord, obj: Obj) -> bool:
+    return (record.state is RecordState.PLANNED and record.transition.action is Action.STOP
+            and record.strategy == raw.NAME and raw.partly_stopped(executor.ctx, obj))
+
+
+def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,
+                  at: datetime) -> Outcome:
+    """A managed Standard stop that its process left midway (the class changed, some
+    Deployments not yet at 0) is neither applied nor untouched. An edge's row is kept:
+    the edge's next decision reuses it and finishes the stop (`raw` resumes from the
+    saved restore information). A row without an edge is not decided again: what was
+    changed is put back, and the row says so; if that fails, it says the service is
+    partially stopped, with an Event."""
+    planned = record.transition
+    if planned.edge_key is not None:
+        executor.memory.adopt(_key(record), record.id, edge_key=planned.edge_key)
+        return _outcome(record, OutcomeKind.RETRY, PARTIAL_KEPT_REASON)
+    closed = close_stop(executor.ctx, record.id, planned.ref, why=PARTIAL_REASON, at=at)
+    return _outcome(record, OutcomeKind.FAILED if closed.failed else OutcomeKind.ABANDONED,
+                    closed.error)
 
 
 def _key(record: TransitionRecord) -> ServiceKey:

@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from reclaimer.errors import Refused
-from reclaimer.executor.base import Context
+from reclaimer.executor.base import Context, Workload
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
 
 class Refusing:
+    reads_deployments = False
+
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self.reason = reason
@@ -32,5 +34,5 @@ class Refusing:
     def still_stopped(self, obj: Obj) -> bool:
         return False
 
-    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
-        return False
+    def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
+        return self.reason

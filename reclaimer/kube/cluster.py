@@ -20,7 +20,7 @@ from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
 from reclaimer.kube.ports import Obj, Scalers
 from reclaimer.kube.scope import EVERYWHERE, Scope
-from reclaimer.kube.trim import trim_isvc
+from reclaimer.kube.trim import trim_deployment, trim_isvc
 from reclaimer.model import ServiceKind, ServiceRef
 
 ISVC_ONLY = frozenset({ServiceKind.INFERENCE_SERVICE})
@@ -98,6 +98,21 @@ class KubeCluster:
         selector = f"{ISVC_LABEL}={ref.name}"
         found = self.rest.list(rest.DEPLOYMENT, ref.namespace, label_selector=selector)
         return sorted(found.get("items") or [], key=lambda d: str(d["metadata"]["name"]))
+
+    def list_component_deployments(self, namespaces: Collection[str]
+                                   ) -> dict[ServiceRef, list[Obj]]:
+        """One LIST by KServe's label per namespace, each Deployment reduced as it is
+        decoded (`trim.trim_deployment`)."""
+        found: dict[ServiceRef, list[Obj]] = {}
+        for namespace in sorted(namespaces):
+            for item in self.rest.list_items(rest.DEPLOYMENT, namespace=namespace,
+                                             label_selector=ISVC_LABEL):
+                deployment = trim_deployment(item)
+                meta = deployment["metadata"]
+                owner = (meta.get("labels") or {}).get(ISVC_LABEL)
+                if owner:
+                    found.setdefault(ServiceRef(meta["namespace"], owner), []).append(deployment)
+        return found
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
         """Through the scale subresource; a Deployment already gone is already at 0."""

@@ -59,6 +59,19 @@ def trim_isvc(obj: Obj) -> Obj:
             "metadata": _metadata(obj), "spec": kept_spec, "status": kept_status}
 
 
+def trim_deployment(obj: Obj) -> Obj:
+    """What verifying a managed stop or start reads of a component Deployment: whether
+    its status is fresh (observedGeneration) and what it says (replicas, Available)."""
+    meta = obj.get("metadata") or {}
+    status = obj.get("status") or {}
+    return {"metadata": {k: meta[k] for k in ("name", "namespace", "generation", "labels")
+                         if k in meta},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas")},
+            "status": {k: status[k] for k in ("observedGeneration", "replicas",
+                                              "availableReplicas", "readyReplicas",
+                                              "conditions") if k in status}}
+
+
 @dataclass(frozen=True, slots=True)
 class KeptIsvc:
     """One cached ISVC: ``body`` is `trim_isvc` of it as compact JSON; ``service`` is

@@ -33,7 +33,8 @@ FACT_KEYS = ["namespace", "name", "kind"]
 def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry], *,
                         actor: str, at: datetime) -> list[int | None]:
     documents = protocol.restore_documents(entries, at=at)
-    settled = _refresh(connection, [e for e in entries if e.record_id is not None])
+    settled = _refresh(connection, [e for e in entries if e.record_id is not None],
+                       actor=actor)
     fresh = [e for e in entries if e.record_id is None]
     ids = _insert_rows(connection, fresh, actor=actor, at=at)
     claims = [(e.transition.edge_key, i) for e, i in zip(fresh, ids, strict=True)
@@ -56,7 +57,7 @@ def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry],
     return results
 
 
-def _refresh(connection: Connection, kept: Sequence[PlannedEntry]) -> set[int]:
+def _refresh(connection: Connection, kept: Sequence[PlannedEntry], *, actor: str) -> set[int]:
     """Kept planned rows take their retry's decision fields (`PlannedEntry`). Returns
     the kept rows no longer planned (settled meanwhile, or gone): nothing acts on them."""
     if not kept:
@@ -67,10 +68,12 @@ def _refresh(connection: Connection, kept: Sequence[PlannedEntry]) -> set[int]:
     for entry in kept:
         if entry.record_id not in planned:
             continue
-        t = entry.transition
+        t, before = entry.transition, found[entry.record_id]
+        evidence = protocol.reused_evidence(t.evidence, before=before["evidence"],
+                                            planner=before["actor"], actor=actor)
         connection.execute(update(TRANSITIONS).where(c.id == entry.record_id).values(
             at=protocol.utc(t.at), trigger=t.trigger.value, reason=t.reason.value,
-            evidence=protocol.plain_evidence(t.evidence), gpus=t.gpus))
+            evidence=evidence, gpus=t.gpus, actor=actor))
     return {e.record_id for e in kept if e.record_id is not None} - planned
 
 
@@ -127,7 +130,8 @@ def _locked(connection: Connection, ids: list[int]) -> dict[int, dict[str, Any]]
     """The rows to move, locked on PostgreSQL (SQLite's write lock is already held)."""
     c = TRANSITIONS.c
     found = connection.execute(select(
-        c.id, c.state, c.namespace, c.name, c.kind, c.uid, c.action, c.trigger, c.at,
+        c.id, c.state, c.namespace, c.name, c.kind, c.uid, c.action, c.trigger, c.at, c.actor,
+        c.evidence,
     ).where(c.id.in_(ids)).with_for_update())
     return {int(row.id): dict(row._mapping) for row in found}
 

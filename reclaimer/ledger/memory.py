@@ -96,7 +96,7 @@ class MemoryLedger(RecordingStore):
                     results.append(None)
                     continue
                 if entry.record_id is not None:
-                    self._refresh(entry.record_id, t)
+                    self._refresh(entry.record_id, t, actor=actor)
                 results.append(entry.record_id if entry.record_id is not None else self._add(
                     t, state=RecordState.PLANNED, strategy=entry.strategy, actor=actor,
                     at=at, claim=True).id)
@@ -108,13 +108,15 @@ class MemoryLedger(RecordingStore):
         record = self._records.get(record_id)
         return record is not None and record.state is RecordState.PLANNED
 
-    def _refresh(self, record_id: int, t: Transition) -> None:
+    def _refresh(self, record_id: int, t: Transition, *, actor: str) -> None:
         """A kept planned row takes the retry's decision fields (`PlannedEntry`)."""
         record = self._records[record_id]
+        evidence = protocol.reused_evidence(t.evidence, before=record.transition.evidence,
+                                            planner=record.actor, actor=actor)
         kept = dataclasses.replace(
             record.transition, at=protocol.utc(t.at), trigger=t.trigger, reason=t.reason,
-            evidence=protocol.plain_evidence(t.evidence), gpus=t.gpus)
-        self._records[record_id] = dataclasses.replace(record, transition=kept)
+            evidence=evidence, gpus=t.gpus)
+        self._records[record_id] = dataclasses.replace(record, transition=kept, actor=actor)
 
     def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
         with self._lock:

@@ -40,8 +40,10 @@ class PlannedEntry:
     ``restore`` is saved for the transition's (ref, uid) in that same transaction, so it
     is on disk before any API call that needs it. ``record_id`` names a planned row kept
     from an earlier attempt at the same decision (a retry of the same edge): no row is
-    added; the kept row takes this attempt's time, trigger, reason, evidence and GPUs,
-    so it tells the attempt that acted (docs/design.md §6), and its restore info is saved again.
+    added; the kept row takes this attempt's time, trigger, reason, evidence, GPUs and
+    actor, so it tells the attempt that acted (docs/design.md §6), and its restore info is
+    saved again; an actor other than the one that planned it is kept in the evidence
+    (`reused_evidence`).
     """
 
     transition: Transition
@@ -197,6 +199,22 @@ def plain_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
     """Evidence as the JSON the database will hold, in both stores alike: instants as
     RFC 3339, durations as seconds, enums as their values."""
     return dict(json.loads(json.dumps(dict(evidence), default=_plain)))
+
+
+PLANNED_BY = "plannedBy"
+"""Evidence key of a kept row reused by another process: who wrote it planned first."""
+
+
+def reused_evidence(evidence: Mapping[str, Any], *, before: Mapping[str, Any] | None,
+                    planner: str, actor: str) -> dict[str, Any]:
+    """The evidence of a kept planned row that ``actor`` reuses (`PlannedEntry`): the row
+    names ``actor``, who finishes it, and keeps who planned it first (a dead leader,
+    whose untouched edge row the next leader's decision reuses) under `PLANNED_BY`."""
+    plain = plain_evidence(evidence)
+    first = (before or {}).get(PLANNED_BY) or planner
+    if first != actor:
+        plain[PLANNED_BY] = first
+    return plain
 
 
 def _plain(value: object) -> object:

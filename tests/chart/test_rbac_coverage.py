@@ -51,6 +51,7 @@ def _drive_cluster(rest: Rest, scope: Scope) -> None:
     obj = cluster.get_isvc(ref)
     cluster.list_isvcs()
     cluster.pod_counts()
+    cluster.list_component_deployments([TEAM])
     version = obj["metadata"]["resourceVersion"]
     cluster.patch_isvc(ref, {"metadata": {"resourceVersion": version}})
     cluster.patch_isvc_status(ref, {"status": {}})

@@ -57,19 +57,11 @@ def test_a_pending_gpu_pod_is_bound_after_the_stop_and_not_before(world: RealWor
                     what="the scheduler to bind the waiting pod") == EXCLUSIVE_NODE
 
 
-MANAGED_START_BUG = (
-    "managed-raw start is verified by the ISVC's Ready=True, which KServe 0.15.2 never "
-    "cleared during the managed stop (Deployment at 0, Ready stays True): a start is "
-    "'verified' while its pod cannot even be scheduled (executor/managed/raw.py reached). "
-    "Not strict: seen passing once, when KServe's status update beat the follow-up")
-
-
 def test_a_start_is_not_verified_while_the_model_pod_cannot_be_scheduled(
-        world: RealWorld, request: pytest.FixtureRequest) -> None:
+        world: RealWorld) -> None:
     """Stop the GPU holder, let a training pod take the GPU, start the model again: its
-    pod stays Pending, so the start must stay unverified."""
-    if not world.native_release:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=MANAGED_START_BUG))
+    pod stays Pending, so the start must stay unverified (on 0.15.2 the managed start
+    is verified by its Deployment, not by the Ready that KServe left True)."""
     world.serving("holder", exclusive=True)
     harness = world.executor()
     harness.apply(Action.STOP, "holder")

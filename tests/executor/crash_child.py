@@ -2,8 +2,10 @@
 
 ``--die after-api``: SIGKILL inside ``mark_applied_many`` (the stop annotation is written,
 the row is still planned). ``--die before-api``: SIGKILL inside the ISVC patch, before
-the request is sent (the row is planned, the cluster untouched). ``--names a,b,c``
-stops several ISVCs as one chunk on a pool, as a tick does.
+the request is sent (the row is planned, the cluster untouched). ``--die mid-stop``:
+SIGKILL at a managed Standard stop's first Deployment scale, after its class change.
+``--names a,b,c`` stops several ISVCs as one chunk on a pool, as a tick does;
+``--idle`` makes them idle stops (no edge).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class DieBeforePatch(KubeCluster):
         raise AssertionError("unreachable")
 
 
+class DieOnScale(KubeCluster):
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        _die()
+
+
 class DieOnApplied(SqlLedger):
     def mark_applied(self, record_id: int, *, at: datetime) -> None:
         _die()
@@ -46,23 +53,28 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url")
     parser.add_argument("--db")
-    parser.add_argument("--die", choices=["after-api", "before-api"])
+    parser.add_argument("--die", choices=["after-api", "before-api", "mid-stop"])
+    parser.add_argument("--idle", action="store_true")
     parser.add_argument("--at")
     parser.add_argument("--names", default="llama")
     args = parser.parse_args()
     rest = Rest(api_client_for_host(args.url))
     after = args.die == "after-api"
     ledger = DieOnApplied.open(args.db) if after else open_ledger(args.db)
-    cluster = KubeCluster(rest) if after else DieBeforePatch(rest)
+    cluster = {"after-api": KubeCluster, "before-api": DieBeforePatch,
+               "mid-stop": DieOnScale}[args.die](rest)
     at = datetime.fromisoformat(args.at)
-    transitions = [_stop(cluster, ServiceRef("team-a", name), at)
+    transitions = [_stop(cluster, ServiceRef("team-a", name), at, idle=args.idle)
                    for name in args.names.split(",")]
     with ThreadPoolExecutor(max_workers=4) as pool:
         Executor(cluster, ledger, actor="child").apply_many(transitions, at=at, pool=pool)
 
 
-def _stop(cluster: KubeCluster, ref: ServiceRef, at: datetime) -> Transition:
+def _stop(cluster: KubeCluster, ref: ServiceRef, at: datetime, *, idle: bool) -> Transition:
     uid = cluster.get_isvc(ref)["metadata"]["uid"]
+    if idle:
+        return Transition(ref=ref, uid=uid, action=Action.STOP, trigger=Trigger.IDLE,
+                          reason=Reason.IDLE_TIMEOUT, policy="team-a/idle", at=at)
     return Transition(ref=ref, uid=uid, action=Action.STOP, trigger=Trigger.SCHEDULE,
                       reason=Reason.SCHEDULE_STOP, policy="team-a/office-hours", at=at,
                       edge_key=f"team-a/office-hours|{uid}|{at.isoformat()}|stop")

@@ -30,10 +30,11 @@ LEASE = timedelta(seconds=15)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _crash(handle: SandboxHandle, db: str, die: str, names: str = "llama") -> int:
+def _crash(handle: SandboxHandle, db: str, die: str, names: str = "llama", *,
+           idle: bool = False) -> int:
     done = subprocess.run(
         [sys.executable, str(CHILD), "--url", handle.url, "--db", db, "--die", die,
-         "--at", T0.isoformat(), "--names", names], cwd=ROOT,
+         "--at", T0.isoformat(), "--names", names, *(["--idle"] if idle else [])], cwd=ROOT,
         env={"PYTHONPATH": str(ROOT)}, check=False, capture_output=True, timeout=30)
     return done.returncode
 
@@ -132,6 +133,31 @@ def test_the_next_leader_reuses_the_untouched_row_when_the_edge_is_decided_again
         OutcomeKind.APPLIED, planned, [(planned, "applied")])
 
 
+def test_the_reused_row_says_the_next_leader_acted_and_keeps_who_planned_it(
+        make_sandbox: object, db: str) -> None:
+    handle, planned = _recovered_untouched(make_sandbox, db)
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        planner = ledger.pending()[0].actor
+        cluster = KubeCluster(Rest(api))
+        executor = Executor(cluster, ledger, actor="successor")
+        recover(executor, at=T0)
+        uid = cluster.get_isvc(ServiceRef(NS, "llama"))["metadata"]["uid"]
+        again = Transition(ref=ServiceRef(NS, "llama"), uid=uid, action=Action.STOP,
+                           trigger=Trigger.SCHEDULE, reason=Reason.SCHEDULE_STOP,
+                           policy="team-a/office-hours", at=T0,
+                           edge_key=f"team-a/office-hours|{uid}|{T0.isoformat()}|stop")
+        executor.apply(again, at=T0)
+        (row,) = ledger.history()
+    finally:
+        api.close()
+        ledger.close()
+    assert (row.id, row.actor, row.evidence.get("plannedBy")) == (
+        planned, "successor", planner)
+    assert planner != "successor"
+
+
 def test_an_untouched_row_whose_edge_is_not_decided_again_is_abandoned(
         make_sandbox: object, db: str) -> None:
     handle, planned = _recovered_untouched(make_sandbox, db)
@@ -165,13 +191,79 @@ def test_case_2_recover_leaves_a_fresh_row_of_another_process(
 
 def test_case_2_recover_decides_a_managed_stop_by_its_own_state(
         make_harness: MakeHarness) -> None:
-    """KServe 0.14 dropped our condition, but autoscalerClass external is the change:
-    the row becomes applied, not abandoned beside a stop the cluster has."""
+    """KServe 0.14 dropped our condition, but autoscalerClass external and the
+    Deployments at 0 are the change: the row becomes applied, not abandoned beside a
+    stop the cluster has."""
     h = make_harness("0.14", isvc_entry())
     row = h.ledger.record_planned(h.transition(Action.STOP), strategy="managed-raw",
                                   actor="replica-old", at=T0)
     h.rest.merge_patch(rest.ISVC, NS, "llama", {"metadata": {"annotations": {
         "serving.kserve.io/autoscalerClass": "external"}}})
+    h.rest.merge_patch(rest.DEPLOYMENT, NS, "llama-predictor", {"spec": {"replicas": 0}},
+                       subresource="scale")
     h.settle()
     outcomes = recover(h.executor, at=T0 + timedelta(minutes=1))
     assert [(o.record_id, o.kind) for o in outcomes] == [(row.id, OutcomeKind.APPLIED)]
+
+
+def _edge_stop(cluster: KubeCluster) -> Transition:
+    uid = cluster.get_isvc(ServiceRef(NS, "llama"))["metadata"]["uid"]
+    return Transition(ref=ServiceRef(NS, "llama"), uid=uid, action=Action.STOP,
+                      trigger=Trigger.SCHEDULE, reason=Reason.SCHEDULE_STOP,
+                      policy="team-a/office-hours", at=T0,
+                      edge_key=f"team-a/office-hours|{uid}|{T0.isoformat()}|stop")
+
+
+def _looks(cluster: KubeCluster) -> tuple[object, dict[str, int]]:
+    obj = cluster.get_isvc(ServiceRef(NS, "llama"))
+    return ((obj["metadata"].get("annotations") or {}).get("serving.kserve.io/autoscalerClass"),
+            {d["metadata"]["name"]: d["spec"]["replicas"]
+             for d in cluster.component_deployments(ServiceRef(NS, "llama"))})
+
+
+def test_a_managed_stop_killed_midway_is_finished_by_its_edge_not_taken_as_applied(
+        make_sandbox: object, db: str) -> None:
+    handle = make_sandbox({"kserve": "0.15", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS], "inferenceServices": [isvc_entry()]})
+    assert _crash(handle, db, "mid-stop") == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        cluster = KubeCluster(Rest(api))
+        midway = _looks(cluster)
+        executor = Executor(cluster, ledger, actor="successor")
+        (recovered,) = recover(executor, at=T0)
+        again = executor.apply(_edge_stop(cluster), at=T0)
+        handle.wait_idle(terminations=True)
+        rows = [(r.id, r.state.value) for r in ledger.history()]
+        after = _looks(cluster)
+    finally:
+        api.close()
+        ledger.close()
+    assert midway == ("external", {"llama-predictor": 1})
+    assert (recovered.kind, again.kind, again.record_id) == (
+        OutcomeKind.RETRY, OutcomeKind.APPLIED, recovered.record_id)
+    assert (rows, after) == ([(recovered.record_id, "applied")],
+                             ("external", {"llama-predictor": 0}))
+
+
+def test_a_managed_idle_stop_killed_midway_is_put_back_and_its_row_says_so(
+        make_sandbox: object, db: str) -> None:
+    handle = make_sandbox({"kserve": "0.15", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS], "inferenceServices": [isvc_entry()]})
+    assert _crash(handle, db, "mid-stop", idle=True) == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        cluster = KubeCluster(Rest(api))
+        executor = Executor(cluster, ledger, actor="successor")
+        (recovered,) = recover(executor, at=T0)
+        (row,) = ledger.history()
+        after = _looks(cluster)
+    finally:
+        api.close()
+        ledger.close()
+    assert (recovered.kind, row.state.value, after) == (
+        OutcomeKind.ABANDONED, "abandoned", (None, {"llama-predictor": 1}))
+    assert row.error == ("the previous process ended midway through this managed stop; "
+                         "rolled back: autoscalerClass removed, as it was")

@@ -59,3 +59,31 @@ def test_case4_a_settled_row_is_not_reused_and_the_rest_of_the_chunk_is(
     assert (stored[record_id].state, stored[record_id].transition.at) == (
         RecordState.ABANDONED, at(0))
     assert ledger.load_restore_info(LLAMA, "uid-llama") is None
+
+
+def _reuse(ledger: Ledger, record_id: int, *, actor: str, when: float) -> None:
+    retry = replace(transition(evidence={"lateSeconds": when}), at=at(when))
+    assert ledger.record_planned_many([PlannedEntry(retry, "native", record_id=record_id)],
+                                      actor=actor, at=at(when)) == [record_id]
+
+
+@pytest.mark.parametrize(("reusers", "actor", "evidence"), [
+    pytest.param(["replica-new"], "replica-new",
+                 {"lateSeconds": 0.5, "plannedBy": "replica-old"}, id="next-leader"),
+    pytest.param(["replica-new", "replica-new"], "replica-new",
+                 {"lateSeconds": 1.0, "plannedBy": "replica-old"}, id="its-own-retry"),
+    pytest.param(["replica-new", "replica-third"], "replica-third",
+                 {"lateSeconds": 1.0, "plannedBy": "replica-old"}, id="a-third-leader"),
+    pytest.param(["replica-old"], "replica-old", {"lateSeconds": 0.5}, id="same-actor"),
+])
+def test_a_kept_row_reused_by_another_actor_names_who_finished_it(
+        ledger: Ledger, reusers: list[str], actor: str, evidence: dict[str, object]) -> None:
+    """A dead leader's untouched edge row, reused by the next leader's decision: the row
+    says who acted, and keeps who planned it in its evidence."""
+    (record_id,) = ledger.record_planned_many([PlannedEntry(transition(), "native")],
+                                              actor="replica-old", at=at(0))
+    assert record_id is not None
+    for step, reuser in enumerate(reusers, start=1):
+        _reuse(ledger, record_id, actor=reuser, when=step / 2)
+    (stored,) = ledger.history()
+    assert (stored.actor, dict(stored.evidence)) == (actor, evidence)

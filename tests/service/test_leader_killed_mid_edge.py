@@ -3,9 +3,10 @@
 Two replicas share a sandbox (KServe 0.16), a SQLite ledger and a Lease. Replica A plans the
 Friday 19:00 stop of ``llama`` and dies before or after its PATCH (a cluster adapter
 that raises there; A never ticks again). B takes the Lease a handover later and ticks every 10
-minutes: the edge must keep one STOP row, A's, verified: never an abandoned row beside a
+minutes: the edge must keep one STOP row, verified: never an abandoned row beside a
 second STOP (recovery reuses an untouched row and its claim), nor A's PATCH recorded as
-somebody else's change while A's row is still in flight.
+somebody else's change while A's row is still in flight. The row names who made the
+change: A if its PATCH landed, else B (which reused A's row; A stays in its evidence).
 """
 
 from __future__ import annotations
@@ -73,17 +74,20 @@ def _replica(cluster: KubeCluster, sandbox: SandboxHandle, ledger: Ledger,
                    ServiceMetrics(), inventory, sandbox)
 
 
-@pytest.fixture(params=[pytest.param(DiesBeforePatch, id="killed-before-its-patch"),
-                        pytest.param(DiesAfterPatch, id="killed-after-its-patch")])
+@pytest.fixture(params=[pytest.param((DiesBeforePatch, ("replica-b", "replica-a")),
+                                     id="killed-before-its-patch"),
+                        pytest.param((DiesAfterPatch, ("replica-a", None)),
+                                     id="killed-after-its-patch")])
 def ledger_after_handover(make_sandbox: MakeSandbox, tmp_path: Path,
-                          request: pytest.FixtureRequest) -> Iterator[Ledger]:
+                          request: pytest.FixtureRequest
+                          ) -> Iterator[tuple[Ledger, tuple[str, str | None]]]:
     sandbox = make_sandbox(scenario(("team-a", "llama", {"tier": "dev"})))
     (tmp_path / "office-hours.yaml").write_text(OFFICE_HOURS % {"busy": "force"})
     api = api_client_for_host(sandbox.url)
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     upgrade(parse_url(url))
     rest, ledger, time = Rest(api), open_ledger(url), SharedTime()
-    dying, survivor = request.param(rest), KubeCluster(rest)
+    dying, survivor = request.param[0](rest), KubeCluster(rest)
     a = _replica(dying, sandbox, ledger, tmp_path, time, identity="replica-a")
     b = _replica(survivor, sandbox, ledger, tmp_path, time, identity="replica-b")
     try:
@@ -95,7 +99,7 @@ def ledger_after_handover(make_sandbox: MakeSandbox, tmp_path: Path,
             assert b.tick_if_leader(time.to(start + timedelta(minutes=10 * step),
                                             monotonic=HANDOVER if step == 0 else
                                             timedelta(seconds=2)))
-        yield ledger
+        yield ledger, request.param[1]
     finally:
         a.reconciler.close()
         b.reconciler.close()
@@ -104,8 +108,9 @@ def ledger_after_handover(make_sandbox: MakeSandbox, tmp_path: Path,
 
 
 def test_the_next_leader_stops_the_edge_on_the_dead_leaders_row(
-        ledger_after_handover: Ledger) -> None:
-    rows = [(r.transition.action.value, r.state.value, r.actor)
-            for r in ledger_after_handover.history()
-            if not r.transition.blocked]
-    assert rows == [("stop", "verified", "replica-a")]
+        ledger_after_handover: tuple[Ledger, tuple[str, str | None]]) -> None:
+    ledger, (actor, planned_by) = ledger_after_handover
+    rows = [(r.transition.action.value, r.state.value, r.actor,
+             r.transition.evidence.get("plannedBy"))
+            for r in ledger.history() if not r.transition.blocked]
+    assert rows == [("stop", "verified", actor, planned_by)]

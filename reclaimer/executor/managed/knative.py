@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.base import Context, saved_restore_info, write_condition
+from reclaimer.executor.base import Context, Workload, saved_restore_info, write_condition
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
@@ -26,6 +26,7 @@ STARTED_MESSAGE = "started (managed, Knative): minReplicas restored"
 
 class ManagedKnative:
     name = NAME
+    reads_deployments = False
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         ref, uid = st.ref_of(obj), st.uid_of(obj)
@@ -66,7 +67,7 @@ class ManagedKnative:
         spec = obj.get("spec") or {}
         return all(spec[c].get("minReplicas") == 0 for c in st.components(obj))
 
-    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
+    def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
         if action is Action.STOP:
-            return pods == 0
-        return st.is_true(obj, st.READY)
+            return None if workload.pods == 0 else f"{workload.pods} pod(s) still present"
+        return None if st.is_true(obj, st.READY) else "Ready is not True"

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from reclaimer.errors import Refused
-from reclaimer.executor.base import Context
+from reclaimer.executor.base import Context, Workload
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
@@ -18,6 +18,7 @@ UNSUPPORTED = ("ModelMesh has no per-InferenceService stop: its GPUs belong to t
 
 class ModelMesh:
     name = NAME
+    reads_deployments = False
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         raise Refused(UNSUPPORTED)
@@ -34,5 +35,5 @@ class ModelMesh:
     def still_stopped(self, obj: Obj) -> bool:
         return False
 
-    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
-        return False
+    def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
+        return UNSUPPORTED

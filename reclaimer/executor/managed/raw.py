@@ -10,18 +10,29 @@ the ledger first, and a start restores exactly that.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from reclaimer import keda
-from reclaimer.errors import ChildMissing, NotFound, Refused
+from reclaimer.errors import (
+    ChildMissing,
+    ClusterError,
+    Conflict,
+    NotFound,
+    PartiallyApplied,
+    Refused,
+    RolledBack,
+    Transient,
+)
 from reclaimer.executor import isvc_state as st
-from reclaimer.executor.base import Context, saved_restore_info, write_condition
+from reclaimer.executor.base import Context, Workload, saved_restore_info, write_condition
 from reclaimer.executor.managed.owners import owners
 from reclaimer.kube.ports import Obj
-from reclaimer.model import Action
+from reclaimer.model import Action, ServiceRef
 
+log = logging.getLogger("reclaimer.executor")
 NAME = "managed-raw"
 EXTERNAL = "external"
 STOPPED_MESSAGE = ("stopped (managed, Standard): autoscalerClass set to external and every "
@@ -64,11 +75,13 @@ def _nothing_stopped(ctx: Context, obj: Obj) -> bool:
 
 class ManagedRaw:
     name = NAME
+    reads_deployments = True
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         """Nothing is written before the owners of the replicas are known and the
         restore information is saved; the class goes first, as the mark of a stop
-        begun, so a retry keeps the first attempt's restore information."""
+        begun, so a retry keeps the first attempt's restore information. A permanent
+        failure after that puts back what was changed (`_rolled_back`)."""
         ref, uid = st.ref_of(obj), st.uid_of(obj)
         deployments = ctx.call(lambda: ctx.cluster.component_deployments(ref))
         found = owners(obj, deployments, ctx.call(
@@ -78,35 +91,36 @@ class ManagedRaw:
         saved = ctx.ledger.load_restore_info(ref, uid)
         resuming = (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
                     and saved is not None and saved.get("strategy") == NAME)
-        if not resuming:
-            ctx.ledger.save_restore_info(
-                ref, uid, restore_info(obj, deployments, found.scaled_objects), at=at)
-        obj = self._set_class(ctx, obj, EXTERNAL)
-        for scaled_object in found.scaled_objects:
-            self._pause(ctx, scaled_object, keda.PAUSED_TO_ZERO, stopping=True)
-        for deployment in deployments:
-            if _replicas(deployment) != 0:
-                self._scale(ctx, deployment, 0)
+        if saved is None or not resuming:
+            saved = restore_info(obj, deployments, found.scaled_objects)
+            ctx.ledger.save_restore_info(ref, uid, saved, at=at)
         message = STOPPED_MESSAGE + (KEDA_PAUSED.format(names=", ".join(
             keda.name_of(so) for so in found.scaled_objects)) if found.scaled_objects else "")
-        write_condition(ctx, obj, stopped=True, message=message, at=at)
+        try:
+            obj = self._stop_writes(ctx, obj, deployments, found.scaled_objects)
+            write_condition(ctx, obj, stopped=True, message=message, at=at)
+        except ClusterError as exc:
+            if isinstance(exc, NotFound | Transient):
+                raise  # the ISVC is gone, or the next tick resumes this stop
+            raise _rolled_back(ctx, ref, saved, exc) from exc
         return message
 
+    def _stop_writes(self, ctx: Context, obj: Obj, deployments: Sequence[Obj],
+                     scaled_objects: Sequence[Obj]) -> Obj:
+        obj = _set_class(ctx, obj, EXTERNAL)
+        for scaled_object in scaled_objects:
+            _pause(ctx, scaled_object, keda.PAUSED_TO_ZERO, stopping=True)
+        for deployment in deployments:
+            if _replicas(deployment) != 0:
+                _scale(ctx, deployment, 0)
+        return obj
+
     def start(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
-        ref = st.ref_of(obj)
         if _nothing_stopped(ctx, obj):
             return NOTHING_STOPPED
         saved = saved_restore_info(ctx, obj, strategy=NAME,
                                    restores="autoscalerClass and replicas")
-        for name, prior in (saved.get("scaledObjects") or {}).items():
-            self._pause(ctx, {"metadata": {"namespace": ref.namespace, "name": name}}, prior,
-                        stopping=False)
-        wanted: Mapping[str, int] = saved.get("replicas") or {}
-        for deployment in ctx.call(lambda: ctx.cluster.component_deployments(ref)):
-            want = wanted.get(_name(deployment))
-            if want is not None and _replicas(deployment) != want:
-                self._scale(ctx, deployment, int(want))
-        obj = self._set_class(ctx, obj, saved.get("autoscalerClass"))
+        obj = _restore(ctx, obj, saved, [])
         write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
         return STARTED_MESSAGE
 
@@ -121,41 +135,180 @@ class ManagedRaw:
     def still_stopped(self, obj: Obj) -> bool:
         return st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
 
-    def reached(self, obj: Obj, *, action: Action, pods: int) -> bool:
+    def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
+        """By the component Deployments and pods, never by ``Ready``: KServe 0.15 keeps
+        ``Ready=True`` while its Deployments are at 0 (0 replicas count as available),
+        so right after a start it is the stale word of the stopped service."""
+        if workload.unread is not None:
+            return f"component Deployments not read: {workload.unread}"
         if action is Action.STOP:
-            return pods == 0
-        return st.is_true(obj, st.READY)
+            return _not_stopped(workload)
+        return _not_started(workload.deployments)
 
-    def _set_class(self, ctx: Context, obj: Obj, value: str | None) -> Obj:
-        if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == value:
-            return obj
-        body = {"metadata": {"annotations": {st.AUTOSCALER_CLASS: value},
-                             "resourceVersion": st.resource_version(obj)}}
-        return ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
 
-    def _pause(self, ctx: Context, scaled_object: Obj, value: str | None, *,
-               stopping: bool) -> None:
-        """Set (or, with None, remove) KEDA's pause. A stop needs its ScaledObject; a
-        ScaledObject deleted while stopped needs no restoring, whatever its pause was."""
-        meta = scaled_object["metadata"]
-        if scaled_object.get("spec") is not None and keda.paused_replicas(scaled_object) == value:
-            return
-        body = {"metadata": {"annotations": {keda.PAUSED_REPLICAS: value}}}
-        try:
-            ctx.call(lambda: ctx.cluster.patch_scaled_object(meta["namespace"], meta["name"],
-                                                             body))
-        except NotFound as exc:
-            if stopping:
-                raise ChildMissing(f"KEDA ScaledObject {meta['namespace']}/{meta['name']} "
-                                   f"is gone: {exc}", status=404) from exc
 
-    def _scale(self, ctx: Context, deployment: Obj, replicas: int) -> None:
-        """A Deployment that vanished between the LIST and the scale is a missing child
-        (permanent for this attempt), not a missing InferenceService."""
-        meta = deployment["metadata"]
-        try:
-            ctx.call(lambda: ctx.cluster.scale_deployment(meta["namespace"], meta["name"],
-                                                          replicas))
-        except NotFound as exc:
-            raise ChildMissing(f"component Deployment {meta['namespace']}/{meta['name']} "
+def _set_class(ctx: Context, obj: Obj, value: str | None) -> Obj:
+    if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == value:
+        return obj
+    body = {"metadata": {"annotations": {st.AUTOSCALER_CLASS: value},
+                         "resourceVersion": st.resource_version(obj)}}
+    return ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
+
+
+def _pause(ctx: Context, scaled_object: Obj, value: str | None, *, stopping: bool) -> bool:
+    """Set (or, with None, remove) KEDA's pause; True when a request changed it. A stop
+    needs its ScaledObject; a ScaledObject deleted while stopped needs no restoring,
+    whatever its pause was."""
+    meta = scaled_object["metadata"]
+    if scaled_object.get("spec") is not None and keda.paused_replicas(scaled_object) == value:
+        return False
+    body = {"metadata": {"annotations": {keda.PAUSED_REPLICAS: value}}}
+    try:
+        ctx.call(lambda: ctx.cluster.patch_scaled_object(meta["namespace"], meta["name"],
+                                                         body))
+    except NotFound as exc:
+        if stopping:
+            raise ChildMissing(f"KEDA ScaledObject {meta['namespace']}/{meta['name']} "
                                f"is gone: {exc}", status=404) from exc
+        return False
+    return True
+
+
+def _scale(ctx: Context, deployment: Obj, replicas: int) -> None:
+    """A Deployment that vanished between the LIST and the scale is a missing child
+    (permanent for this attempt), not a missing InferenceService."""
+    meta = deployment["metadata"]
+    try:
+        ctx.call(lambda: ctx.cluster.scale_deployment(meta["namespace"], meta["name"],
+                                                      replicas))
+    except NotFound as exc:
+        raise ChildMissing(f"component Deployment {meta['namespace']}/{meta['name']} "
+                           f"is gone: {exc}", status=404) from exc
+
+
+def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], done: list[str]) -> Obj:
+    """Put back what the saved restore information says, in the reverse order of a
+    stop (the class, the mark of a stop begun, last); ``done`` gets each write, in
+    words, as it lands. Only what differs is written, so it is idempotent: a start, a
+    retried start, and the undo of a failed stop."""
+    ref = st.ref_of(obj)
+    paused: Mapping[str, str | None] = saved.get("scaledObjects") or {}
+    if paused:
+        for scaled_object in ctx.call(lambda: ctx.cluster.list_scalers(ref.namespace)
+                                      ).scaled_objects:
+            name = keda.name_of(scaled_object)
+            if name in paused and _pause(ctx, scaled_object, paused[name], stopping=False):
+                done.append(f"KEDA ScaledObject {name} pause set back to {paused[name]!r}")
+    wanted: Mapping[str, int] = saved.get("replicas") or {}
+    for deployment in ctx.call(lambda: ctx.cluster.component_deployments(ref)):
+        want = wanted.get(_name(deployment))
+        if want is not None and _replicas(deployment) != want:
+            _scale(ctx, deployment, int(want))
+            done.append(f"Deployment {_name(deployment)} scaled back to {want}")
+    prior = saved.get("autoscalerClass")
+    if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != prior:
+        obj = _put_class_back(ctx, obj, prior)
+        done.append(f"autoscalerClass set back to {prior!r}" if prior is not None
+                    else "autoscalerClass removed, as it was")
+    return obj
+
+
+def partly_stopped(ctx: Context, obj: Obj) -> bool:
+    """A managed stop begun (the class is ``external``) whose component Deployments are
+    not all at 0: the process that made it ended midway. Not a stop to verify or hold."""
+    if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL:
+        return False
+    deployments = ctx.call(lambda: ctx.cluster.component_deployments(st.ref_of(obj)))
+    return any(_replicas(d) > 0 for d in deployments)
+
+
+def begun(ctx: Context, obj: Obj) -> bool:
+    """The class is ``external`` because of a managed stop (its restore information says
+    it was something else before): a stop begun, and not yet put back by a start."""
+    if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL:
+        return False
+    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
+    return (saved is not None and saved.get("strategy") == NAME
+            and saved.get("autoscalerClass") != EXTERNAL)
+
+
+def undo_stop(ctx: Context, obj: Obj) -> str:
+    """Put back a stop begun and not finished, from its saved restore information;
+    what was put back, in words. Raises `ClusterError` when that fails."""
+    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
+    if saved is None or saved.get("strategy") != NAME:
+        raise Refused(f"no restore information saved for a managed stop of {st.ref_of(obj)}")
+    done: list[str] = []
+    _restore(ctx, obj, saved, done)
+    return ", ".join(done) or "nothing was changed"
+
+
+def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
+                 exc: ClusterError) -> ClusterError:
+    """The error to record for a stop that failed permanently midway: what failed,
+    and what was put back, or, when putting back failed too, that the service is
+    partially stopped and how to restore it (the restore information stays saved).
+    Putting back that fails transiently (a 409 storm, the API server away) is the
+    transient error: the row stays planned, and the retry of the decision resumes the
+    stop, meets the permanent error again and puts back again."""
+    failed = f"permanent error ({type(exc).__name__}): {exc}"
+    done: list[str] = []
+    try:
+        _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done)
+    except Transient as undo:
+        log.warning("%s: stop failed (%s); putting back failed for now: %s", ref, failed, undo)
+        return undo
+    except ClusterError as undo:
+        return PartiallyApplied(
+            f"{failed}; putting back what the stop changed failed too ({type(undo).__name__}: "
+            f"{undo}; put back before that: {', '.join(done) or 'nothing'}): the service "
+            f"is PARTIALLY STOPPED (autoscalerClass external and some component "
+            f"Deployments may be at 0); `reclaimer start {ref}` restores it from the "
+            f"saved restore information", status=exc.status)
+    return RolledBack(f"{failed}; rolled back: {', '.join(done) or 'nothing was changed'}",
+                      status=exc.status)
+
+
+def _put_class_back(ctx: Context, obj: Obj, prior: str | None, *, attempts: int = 3) -> Obj:
+    """KServe writes the ISVC's status right after the Deployments change, so a 409 on
+    the class is expected here: read again and write the one annotation again."""
+    ref = st.ref_of(obj)
+    for attempt in range(1, attempts + 1):
+        try:
+            return _set_class(ctx, obj, prior)
+        except Conflict:
+            if attempt == attempts:
+                raise
+            obj = ctx.call(lambda: ctx.cluster.get_isvc(ref))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _not_stopped(workload: Workload) -> str | None:
+    left = [f"Deployment {_name(d)} has {_replicas(d)} replica(s)"
+            for d in workload.deployments if _replicas(d) > 0]
+    if workload.pods:
+        left.append(f"{workload.pods} pod(s) still present")
+    return "; ".join(left) or None
+
+
+def _not_started(deployments: Sequence[Obj]) -> str | None:
+    """Each component Deployment with replicas has a fresh status (observedGeneration
+    caught up with the start's scale) that says Available with a ready replica: what
+    KServe's own PredictorReady is made from, but read now, not from KServe's last
+    reconcile. A Deployment left at 0 (as saved) needs nothing."""
+    if not deployments:
+        return "no component Deployment exists"
+    waiting = [why for d in deployments if _replicas(d) > 0 and (why := _unavailable(d))]
+    return "; ".join(waiting) or None
+
+
+def _unavailable(deployment: Obj) -> str | None:
+    status = deployment.get("status") or {}
+    generation = int((deployment.get("metadata") or {}).get("generation") or 0)
+    if int(status.get("observedGeneration") or 0) < generation:
+        return f"Deployment {_name(deployment)}: generation {generation} not yet observed"
+    available = int(status.get("availableReplicas") or 0)
+    if available >= 1 and any(c.get("type") == "Available" and c.get("status") == "True"
+                              for c in status.get("conditions") or []):
+        return None
+    return f"Deployment {_name(deployment)}: {available} of {_replicas(deployment)} available"

@@ -1,0 +1,175 @@
+"""A permanent failure midway through a managed Standard stop is put back, and said.
+
+The predictor's Deployment goes to 0, then the transformer's scale is refused (an
+admission policy, a RoleBinding missing in the namespace): the service must not be left
+half-stopped behind a ``failed`` row that does not say so. Sandbox over HTTP, its fault
+injection in front of the real requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from reclaimer.executor import isvc_state as st
+from reclaimer.executor.outcome import ErrorClass, OutcomeKind
+from reclaimer.model import Action
+from tests.executor.conftest import T0, Harness, MakeHarness, isvc_entry
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+CLASS = "serving.kserve.io/autoscalerClass"
+
+
+def _replicas(h: Harness) -> dict[str, int]:
+    return {d["metadata"]["name"]: d["spec"].get("replicas")
+            for d in h.cluster.component_deployments(h.ref())}
+
+
+def _looks(h: Harness) -> tuple[Any, ...]:
+    obj = h.isvc()
+    return (st.annotations_of(obj).get(CLASS), _replicas(h), st.own_stopped(obj))
+
+
+def _refuse_transformer_scale(h: Harness, status: int) -> None:
+    h.handle.faults.add("patch", "deployments", name="llama-transformer", status=status,
+                        times=-1, message="denied by policy no-scale")
+
+
+@pytest.mark.parametrize("status", [pytest.param(403, id="forbidden"),
+                                    pytest.param(422, id="invalid"),
+                                    pytest.param(400, id="bad-request")])
+def test_a_stop_refused_midway_is_rolled_back_and_the_row_says_so(
+        make_harness: MakeHarness, status: int) -> None:
+    h = make_harness("0.15", isvc_entry(transformer=True, annotations={CLASS: "hpa"}))
+    before = _looks(h)
+    _refuse_transformer_scale(h, status)
+    stop = h.apply(Action.STOP)
+    h.settle()
+    (row,) = h.ledger.history()
+    assert (stop.kind, stop.error, _looks(h)) == (OutcomeKind.FAILED, ErrorClass.PERMANENT,
+                                                  before)
+    assert row.state.value == "failed"
+    assert (row.error or "").startswith("managed-raw: permanent error (")
+    assert f"{status} " in (row.error or "")
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass set back to 'hpa'")
+
+
+def test_a_stop_refused_at_its_first_write_has_nothing_to_roll_back(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.15", isvc_entry())
+    h.handle.faults.add("patch", "inferenceservices", status=403, times=-1)
+    h.apply(Action.STOP)
+    (row,) = h.ledger.history()
+    assert (row.error or "").endswith("rolled back: nothing was changed")
+
+
+def test_a_stop_whose_rollback_fails_too_says_the_service_is_partially_stopped(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=403, times=-1)
+    stop = h.apply(Action.STOP)
+    h.settle()
+    (row,) = h.ledger.history()
+    (event,) = [e for e in h.events() if e["reason"] == "ReclaimFailed"]
+    assert (stop.kind, _looks(h)) == (
+        OutcomeKind.FAILED, ("external", {"llama-predictor": 0, "llama-transformer": 1}, False))
+    assert "PARTIALLY STOPPED" in (row.error or "")
+    assert "PARTIALLY STOPPED" in event["message"]
+    assert "reclaimer start team-a/llama" in (row.error or "")
+
+
+def test_a_partially_stopped_service_is_restored_by_a_start(
+        make_harness: MakeHarness) -> None:
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    before = _looks(h)
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=403, times=1)
+    h.apply(Action.STOP)
+    h.handle.faults.clear()
+    start = h.apply(Action.START)
+    h.settle()
+    assert (start.kind, _looks(h)) == (OutcomeKind.APPLIED, before)
+
+
+def _stalled_midway(make_harness: MakeHarness) -> Harness:
+    """The transformer's scale keeps failing with 503: the predictor is at 0, the
+    class external, the row kept planned for a retry of the same decision."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    h.handle.faults.add("patch", "deployments", name="llama-transformer", status=503,
+                        times=-1)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    assert _looks(h) == ("external", {"llama-predictor": 0, "llama-transformer": 1}, False)
+    h.handle.faults.clear()
+    return h
+
+
+def test_a_stop_left_midway_whose_decision_is_not_taken_again_is_put_back(
+        make_harness: MakeHarness) -> None:
+    h = _stalled_midway(make_harness)
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    h.settle()
+    (row,) = h.ledger.history()
+    assert (closed.kind, row.state.value, _looks(h)) == (
+        OutcomeKind.ABANDONED, "abandoned",
+        (None, {"llama-predictor": 1, "llama-transformer": 1}, False))
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")
+
+
+def test_a_stop_left_midway_and_superseded_by_a_new_stop_is_finished_not_put_back(
+        make_harness: MakeHarness) -> None:
+    h = _stalled_midway(make_harness)
+    later = T0 + timedelta(minutes=1)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    h.handle.request_log.clear()
+    assert h.executor.apply(newer, at=later).kind is OutcomeKind.APPLIED
+    h.settle()
+    assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})
+    assert h.handle.request_log.count(verb="patch", resource="inferenceservices",
+                                      subresource=None) == 0
+
+
+def test_a_rollback_failing_transiently_is_retried_with_the_decision_then_said(
+        make_harness: MakeHarness) -> None:
+    """503s while putting back: the row stays planned, the retry of the same decision
+    meets the 403 again and puts back; one failed row, one Event."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=503, times=3)
+    kinds = [h.apply(Action.STOP).kind, h.apply(Action.STOP).kind]
+    h.settle()
+    (row,) = h.ledger.history()
+    failed_events = [e for e in h.events() if e["reason"] == "ReclaimFailed"]
+    assert (kinds, row.state.value, len(failed_events)) == (
+        [OutcomeKind.RETRY, OutcomeKind.FAILED], "failed", 1)
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")
+
+
+def test_a_stop_left_midway_is_not_put_back_while_the_guard_forbids_writes(
+        make_harness: MakeHarness) -> None:
+    """A leader past its lease margin must not write: the row stays kept, and the next
+    tick that may write puts the stop back."""
+    h = _stalled_midway(make_harness)
+    h.executor.guard = lambda: "lease not renewed within its margin"
+    held_back = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    states_then = (h.states(), _looks(h)[:2])
+    h.executor.guard = lambda: None
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=2))
+    h.settle()
+    assert (held_back, states_then) == (
+        [], (["planned"], ("external", {"llama-predictor": 0, "llama-transformer": 1})))
+    assert (closed.kind, _looks(h)[:2]) == (
+        OutcomeKind.ABANDONED, (None, {"llama-predictor": 1, "llama-transformer": 1}))
