@@ -63,11 +63,28 @@ def restore_info(obj: Obj, deployments: list[Obj],
                               for so in scaled_objects}}
 
 
+RESTORED = "restoredAt"
+"""Set in the saved restore information once a start or an undo has put it back: from
+then on it is an earlier stop's, never the mark of a stop in progress."""
+
+
+def live(saved: Mapping[str, Any] | None) -> bool:
+    """Restore information of a managed Standard stop not yet put back."""
+    return saved is not None and saved.get("strategy") == NAME and RESTORED not in saved
+
+
+def _used(ctx: Context, obj: Obj, saved: Mapping[str, Any], *, at: datetime) -> None:
+    """After the class ``external`` of a stop has been put back, a later ``external``
+    (a person running the replicas by hand) must not resume, finish or undo with it."""
+    ctx.ledger.save_restore_info(st.ref_of(obj), st.uid_of(obj),
+                                 {**saved, RESTORED: at.isoformat()}, at=at)
+
+
 def _nothing_stopped(ctx: Context, obj: Obj) -> bool:
-    """No restore information here and every component Deployment has replicas: the
-    class ``external`` is the user's own, or a person started the service by hand."""
-    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    if saved is not None and saved.get("strategy") == NAME:
+    """No restore information of a stop in progress here and every component
+    Deployment has replicas: the class ``external`` is the user's own, or a person
+    started the service by hand."""
+    if live(ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))):
         return False
     deployments = ctx.call(lambda: ctx.cluster.component_deployments(st.ref_of(obj)))
     return bool(deployments) and all(_replicas(d) > 0 for d in deployments)
@@ -90,7 +107,7 @@ class ManagedRaw:
             raise Refused(found.refusal)
         saved = ctx.ledger.load_restore_info(ref, uid)
         resuming = (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
-                    and saved is not None and saved.get("strategy") == NAME)
+                    and live(saved))
         if saved is None or not resuming:
             saved = restore_info(obj, deployments, found.scaled_objects)
             ctx.ledger.save_restore_info(ref, uid, saved, at=at)
@@ -102,7 +119,7 @@ class ManagedRaw:
         except ClusterError as exc:
             if isinstance(exc, NotFound | Transient):
                 raise  # the ISVC is gone, or the next tick resumes this stop
-            raise _rolled_back(ctx, ref, saved, exc) from exc
+            raise _rolled_back(ctx, ref, saved, exc, at=at) from exc
         return message
 
     def _stop_writes(self, ctx: Context, obj: Obj, deployments: Sequence[Obj],
@@ -122,6 +139,7 @@ class ManagedRaw:
                                    restores="autoscalerClass and replicas")
         obj = _restore(ctx, obj, saved, [])
         write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
+        _used(ctx, obj, saved, at=at)
         return STARTED_MESSAGE
 
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
@@ -228,23 +246,22 @@ def begun(ctx: Context, obj: Obj) -> bool:
     if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL:
         return False
     saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    return (saved is not None and saved.get("strategy") == NAME
-            and saved.get("autoscalerClass") != EXTERNAL)
+    return live(saved) and saved is not None and saved.get("autoscalerClass") != EXTERNAL
 
 
-def undo_stop(ctx: Context, obj: Obj) -> str:
+def undo_stop(ctx: Context, obj: Obj, *, at: datetime) -> str:
     """Put back a stop begun and not finished, from its saved restore information;
     what was put back, in words. Raises `ClusterError` when that fails."""
     saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    if saved is None or saved.get("strategy") != NAME:
+    if saved is None or not live(saved):
         raise Refused(f"no restore information saved for a managed stop of {st.ref_of(obj)}")
     done: list[str] = []
-    _restore(ctx, obj, saved, done)
+    _used(ctx, _restore(ctx, obj, saved, done), saved, at=at)
     return ", ".join(done) or "nothing was changed"
 
 
 def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
-                 exc: ClusterError) -> ClusterError:
+                 exc: ClusterError, *, at: datetime) -> ClusterError:
     """The error to record for a stop that failed permanently midway: what failed,
     and what was put back, or, when putting back failed too, that the service is
     partially stopped and how to restore it (the restore information stays saved).
@@ -254,7 +271,8 @@ def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
     failed = f"permanent error ({type(exc).__name__}): {exc}"
     done: list[str] = []
     try:
-        _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done)
+        _used(ctx, _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done),
+              saved, at=at)
     except Transient as undo:
         log.warning("%s: stop failed (%s); putting back failed for now: %s", ref, failed, undo)
         return undo
