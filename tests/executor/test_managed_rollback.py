@@ -173,3 +173,27 @@ def test_a_stop_left_midway_is_not_put_back_while_the_guard_forbids_writes(
         [], (["planned"], ("external", {"llama-predictor": 0, "llama-transformer": 1})))
     assert (closed.kind, _looks(h)[:2]) == (
         OutcomeKind.ABANDONED, (None, {"llama-predictor": 1, "llama-transformer": 1}))
+
+
+def test_a_rollback_held_up_by_a_409_storm_is_resumed_not_the_stop_again(
+        make_harness: MakeHarness) -> None:
+    """KServe rewrites the ISVC on every reconcile, so putting the class back can meet
+    409 after 409: the retry must carry on putting back, not scale the predictor that
+    was just put back down again (a pod killed every tick while the storm lasts)."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    before = _looks(h)
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "inferenceservices", delay=0.001)
+    h.handle.faults.add("patch", "inferenceservices", status=409, times=6)
+    kinds = [h.apply(Action.STOP).kind, h.apply(Action.STOP).kind]
+    h.settle()
+    scaled_after_first = h.handle.request_log.count(verb="patch", resource="deployments",
+                                                    name="llama-predictor")
+    kinds.append(h.apply(Action.STOP).kind)
+    h.settle()
+    (row,) = h.ledger.history()
+    assert (kinds, scaled_after_first, _looks(h)) == (
+        [OutcomeKind.RETRY, OutcomeKind.RETRY, OutcomeKind.FAILED], 2, before)
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")

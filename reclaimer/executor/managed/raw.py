@@ -68,6 +68,12 @@ RESTORED = "restoredAt"
 then on it is an earlier stop's, never the mark of a stop in progress."""
 
 
+ROLLING_BACK = "rollingBack"
+"""Set in the saved restore information while putting back a stop that failed for good
+waits on a transient error (a 409 storm): the retry carries on putting back, and never
+does the stop's writes again over what was already put back."""
+
+
 def live(saved: Mapping[str, Any] | None) -> bool:
     """Restore information of a managed Standard stop not yet put back."""
     return saved is not None and saved.get("strategy") == NAME and RESTORED not in saved
@@ -111,6 +117,9 @@ class ManagedRaw:
         if saved is None or not resuming:
             saved = restore_info(obj, deployments, found.scaled_objects)
             ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+        elif (failed := saved.get(ROLLING_BACK)) is not None:
+            raise _rolled_back(ctx, (ref, uid), saved, str(failed["error"]),
+                               status=failed.get("status"), at=at)
         message = STOPPED_MESSAGE + (KEDA_PAUSED.format(names=", ".join(
             keda.name_of(so) for so in found.scaled_objects)) if found.scaled_objects else "")
         try:
@@ -119,7 +128,9 @@ class ManagedRaw:
         except ClusterError as exc:
             if isinstance(exc, NotFound | Transient):
                 raise  # the ISVC is gone, or the next tick resumes this stop
-            raise _rolled_back(ctx, ref, saved, exc, at=at) from exc
+            raise _rolled_back(ctx, (ref, uid), saved,
+                               f"permanent error ({type(exc).__name__}): {exc}",
+                               status=exc.status, at=at) from exc
         return message
 
     def _stop_writes(self, ctx: Context, obj: Obj, deployments: Sequence[Obj],
@@ -255,26 +266,28 @@ def undo_stop(ctx: Context, obj: Obj, *, at: datetime) -> str:
     saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
     if saved is None or not live(saved):
         raise Refused(f"no restore information saved for a managed stop of {st.ref_of(obj)}")
-    done: list[str] = []
+    done = _done_before(saved)
     _used(ctx, _restore(ctx, obj, saved, done), saved, at=at)
     return ", ".join(done) or "nothing was changed"
 
 
-def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
-                 exc: ClusterError, *, at: datetime) -> ClusterError:
+def _rolled_back(ctx: Context, service: tuple[ServiceRef, str], saved: Mapping[str, Any],
+                 failed: str, *, status: int | None, at: datetime) -> ClusterError:
     """The error to record for a stop that failed permanently midway: what failed,
     and what was put back, or, when putting back failed too, that the service is
     partially stopped and how to restore it (the restore information stays saved).
     Putting back that fails transiently (a 409 storm, the API server away) is the
-    transient error: the row stays planned, and the retry of the decision resumes the
-    stop, meets the permanent error again and puts back again."""
-    failed = f"permanent error ({type(exc).__name__}): {exc}"
-    done: list[str] = []
+    transient error: the row stays planned, the restore information says
+    `ROLLING_BACK`, and the retry of the decision carries on putting back."""
+    ref, uid = service
+    done = _done_before(saved)
     try:
         _used(ctx, _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done),
               saved, at=at)
     except Transient as undo:
         log.warning("%s: stop failed (%s); putting back failed for now: %s", ref, failed, undo)
+        ctx.ledger.save_restore_info(ref, uid, {**saved, ROLLING_BACK: {
+            "error": failed, "status": status, "done": done}}, at=at)
         return undo
     except ClusterError as undo:
         return PartiallyApplied(
@@ -282,9 +295,14 @@ def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
             f"{undo}; put back before that: {', '.join(done) or 'nothing'}): the service "
             f"is PARTIALLY STOPPED (autoscalerClass external and some component "
             f"Deployments may be at 0); `reclaimer start {ref}` restores it from the "
-            f"saved restore information", status=exc.status)
+            f"saved restore information", status=status)
     return RolledBack(f"{failed}; rolled back: {', '.join(done) or 'nothing was changed'}",
-                      status=exc.status)
+                      status=status)
+
+
+def _done_before(saved: Mapping[str, Any]) -> list[str]:
+    """What an earlier attempt at putting back already put back, so the row says all."""
+    return [str(item) for item in (saved.get(ROLLING_BACK) or {}).get("done") or ()]
 
 
 def _put_class_back(ctx: Context, obj: Obj, prior: str | None, *, attempts: int = 3) -> Obj:
