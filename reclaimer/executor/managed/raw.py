@@ -281,6 +281,9 @@ def _rolled_back(ctx: Context, service: tuple[ServiceRef, str], saved: Mapping[s
     `ROLLING_BACK`, and the retry of the decision carries on putting back."""
     ref, uid = service
     done = _done_before(saved)
+    if ROLLING_BACK not in saved:  # a process killed while putting back resumes it too
+        saved = {**saved, ROLLING_BACK: {"error": failed, "status": status, "done": []}}
+        ctx.ledger.save_restore_info(ref, uid, saved, at=at)
     try:
         _used(ctx, _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done),
               saved, at=at)
@@ -289,7 +292,9 @@ def _rolled_back(ctx: Context, service: tuple[ServiceRef, str], saved: Mapping[s
         ctx.ledger.save_restore_info(ref, uid, {**saved, ROLLING_BACK: {
             "error": failed, "status": status, "done": done}}, at=at)
         return undo
-    except ClusterError as undo:
+    except ClusterError as undo:  # failed for good: the next decision may stop afresh
+        ctx.ledger.save_restore_info(ref, uid, {k: v for k, v in saved.items()
+                                                if k != ROLLING_BACK}, at=at)
         return PartiallyApplied(
             f"{failed}; putting back what the stop changed failed too ({type(undo).__name__}: "
             f"{undo}; put back before that: {', '.join(done) or 'nothing'}): the service "
