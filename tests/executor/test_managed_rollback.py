@@ -197,3 +197,26 @@ def test_a_rollback_held_up_by_a_409_storm_is_resumed_not_the_stop_again(
     assert (row.error or "").endswith(
         "rolled back: Deployment llama-predictor scaled back to 1, "
         "autoscalerClass removed, as it was")
+
+
+def test_a_rollback_does_not_write_once_the_guard_forbids_writes(
+        make_harness: MakeHarness) -> None:
+    """The lease goes past its margin between the stop's class change and the refused
+    scale: putting back is cluster writes too, so it waits, marked, for whoever leads
+    next; the row stays planned for that leader's recovery."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+
+    def lease_lost_after_the_class_change() -> str | None:
+        written = h.handle.request_log.count(verb="patch", resource="inferenceservices",
+                                             subresource=None)
+        return "lease not renewed within its margin" if written else None
+
+    h.executor.guard = lease_lost_after_the_class_change
+    stop = h.apply(Action.STOP)
+    h.settle()
+    scaled = h.handle.request_log.count(verb="patch", resource="deployments",
+                                        name="llama-predictor")
+    assert (stop.kind, scaled, h.states(), _looks(h)[:2]) == (
+        OutcomeKind.RETRY, 1, ["planned"],
+        ("external", {"llama-predictor": 0, "llama-transformer": 1}))

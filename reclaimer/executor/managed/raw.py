@@ -284,6 +284,10 @@ def _rolled_back(ctx: Context, service: tuple[ServiceRef, str], saved: Mapping[s
     if ROLLING_BACK not in saved:  # a process killed while putting back resumes it too
         saved = {**saved, ROLLING_BACK: {"error": failed, "status": status, "done": []}}
         ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+    if (not_now := ctx.may_write()) is not None:
+        log.warning("%s: stop failed (%s); not put back now: %s", ref, failed, not_now)
+        return Transient(f"{failed}; not put back now ({not_now}): the next leader's "
+                         f"retry of the decision puts back")
     try:
         _used(ctx, _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done),
               saved, at=at)
