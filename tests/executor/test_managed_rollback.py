@@ -220,3 +220,22 @@ def test_a_rollback_does_not_write_once_the_guard_forbids_writes(
     assert (stop.kind, scaled, h.states(), _looks(h)[:2]) == (
         OutcomeKind.RETRY, 1, ["planned"],
         ("external", {"llama-predictor": 0, "llama-transformer": 1}))
+
+
+def test_a_stop_resumed_after_a_person_put_the_class_back_keeps_the_saved_replicas(
+        make_harness: MakeHarness) -> None:
+    """Midway (the predictor at 0), a person puts the class back; the retry of the
+    decision starts the stop afresh and must not save the predictor's 0, which is this
+    stop's own doing, as what a start puts back (a start then "verified" with the
+    transformer up and the predictor at 0)."""
+    h = _stalled_midway(make_harness)
+    obj = h.isvc()
+    h.cluster.patch_isvc(h.ref(), {"metadata": {
+        "annotations": {CLASS: None}, "resourceVersion": st.resource_version(obj)}})
+    h.settle()
+    assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
+    h.settle()
+    start = h.apply(Action.START, at=T0 + timedelta(hours=1))
+    h.settle()
+    assert (start.kind, _looks(h)) == (
+        OutcomeKind.APPLIED, (None, {"llama-predictor": 1, "llama-transformer": 1}, False))

@@ -86,6 +86,17 @@ def _used(ctx: Context, obj: Obj, saved: Mapping[str, Any], *, at: datetime) -> 
                                  {**saved, RESTORED: at.isoformat()}, at=at)
 
 
+def _afresh(fresh: dict[str, Any], earlier: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A stop of ours never put back whose class a person changed since: a Deployment
+    at 0 now is that stop's doing, so its earlier saved replicas stay what to put back."""
+    if not live(earlier) or earlier is None:
+        return fresh
+    before: Mapping[str, int] = earlier.get("replicas") or {}
+    fresh["replicas"] = {name: (before.get(name, now) if now == 0 else now)
+                         for name, now in fresh["replicas"].items()}
+    return fresh
+
+
 def _nothing_stopped(ctx: Context, obj: Obj) -> bool:
     """No restore information of a stop in progress here and every component
     Deployment has replicas: the class ``external`` is the user's own, or a person
@@ -115,7 +126,7 @@ class ManagedRaw:
         resuming = (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
                     and live(saved))
         if saved is None or not resuming:
-            saved = restore_info(obj, deployments, found.scaled_objects)
+            saved = _afresh(restore_info(obj, deployments, found.scaled_objects), saved)
             ctx.ledger.save_restore_info(ref, uid, saved, at=at)
         elif (failed := saved.get(ROLLING_BACK)) is not None:
             raise _rolled_back(ctx, (ref, uid), saved, str(failed["error"]),
