@@ -28,6 +28,9 @@ class Context:
     cluster: Cluster
     ledger: Ledger
     call: Caller
+    may_write: Callable[[], str | None] = lambda: None
+    """The executor's guard, for writes made after the chunk's check (putting back a
+    stop that failed): why this process may not write now, or None."""
 
 
 @dataclass(frozen=True)

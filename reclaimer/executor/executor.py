@@ -89,7 +89,8 @@ class Executor:
         self.cached = cached
         self._sleep = sleep
         self.memory = Memory(retry_after=self.options.retry_rejected_after)
-        self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call)
+        self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call,
+                           may_write=self._may_write)
         self.followup = FollowUp(self.ctx, memory=self.memory,
                                  timeout=self.options.verify_timeout)
         self.settle = Settle(cluster=cluster, ledger=ledger, memory=self.memory,
@@ -107,6 +108,10 @@ class Executor:
     def apply(self, transition: Transition, *, at: datetime) -> Outcome:
         """One transition (the CLI's manual stop and start): a chunk of one."""
         return self.apply_many([transition], at=at)[0]
+
+    def _may_write(self) -> str | None:
+        """The guard as it is set now (the service sets it after construction)."""
+        return self.guard()
 
     def apply_many(self, transitions: Sequence[Transition], *, at: datetime,
                    pool: Pool | None = None) -> list[Outcome]:

@@ -40,7 +40,7 @@ def close_stop(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,
             f"{why}; whether a managed stop had begun could not be read ({exc}): if the "
             f"service shows autoscalerClass external, `reclaimer start {ref}` restores it"))
     try:
-        done = raw.undo_stop(ctx, obj) if raw.begun(ctx, obj) else None
+        done = raw.undo_stop(ctx, obj, at=at) if raw.begun(ctx, obj) else None
     except (ClusterError, Refused) as exc:
         return _failed(ctx, record_id, ref, st.uid_of(obj), at=at, error=(
             f"{why}; putting back what its stop began failed ({exc}): the service is "

@@ -4,6 +4,8 @@
 the row is still planned). ``--die before-api``: SIGKILL inside the ISVC patch, before
 the request is sent (the row is planned, the cluster untouched). ``--die mid-stop``:
 SIGKILL at a managed Standard stop's first Deployment scale, after its class change.
+``--die mid-rollback``: SIGKILL when a managed Standard stop that failed for good puts its
+class back, after its Deployments were put back.
 ``--names a,b,c`` stops several ISVCs as one chunk on a pool, as a tick does;
 ``--idle`` makes them idle stops (no edge).
 """
@@ -41,6 +43,13 @@ class DieOnScale(KubeCluster):
         _die()
 
 
+class DieOnClassBack(KubeCluster):
+    def patch_isvc(self, ref: ServiceRef, body: dict[str, Any]) -> dict[str, Any]:
+        if body["metadata"]["annotations"].get("serving.kserve.io/autoscalerClass") != "external":
+            _die()
+        return super().patch_isvc(ref, body)
+
+
 class DieOnApplied(SqlLedger):
     def mark_applied(self, record_id: int, *, at: datetime) -> None:
         _die()
@@ -53,7 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url")
     parser.add_argument("--db")
-    parser.add_argument("--die", choices=["after-api", "before-api", "mid-stop"])
+    parser.add_argument("--die", choices=["after-api", "before-api", "mid-stop",
+                                              "mid-rollback"])
     parser.add_argument("--idle", action="store_true")
     parser.add_argument("--at")
     parser.add_argument("--names", default="llama")
@@ -62,7 +72,7 @@ def main() -> None:
     after = args.die == "after-api"
     ledger = DieOnApplied.open(args.db) if after else open_ledger(args.db)
     cluster = {"after-api": KubeCluster, "before-api": DieBeforePatch,
-               "mid-stop": DieOnScale}[args.die](rest)
+               "mid-stop": DieOnScale, "mid-rollback": DieOnClassBack}[args.die](rest)
     at = datetime.fromisoformat(args.at)
     transitions = [_stop(cluster, ServiceRef("team-a", name), at, idle=args.idle)
                    for name in args.names.split(",")]

@@ -173,3 +173,69 @@ def test_a_stop_left_midway_is_not_put_back_while_the_guard_forbids_writes(
         [], (["planned"], ("external", {"llama-predictor": 0, "llama-transformer": 1})))
     assert (closed.kind, _looks(h)[:2]) == (
         OutcomeKind.ABANDONED, (None, {"llama-predictor": 1, "llama-transformer": 1}))
+
+
+def test_a_rollback_held_up_by_a_409_storm_is_resumed_not_the_stop_again(
+        make_harness: MakeHarness) -> None:
+    """KServe rewrites the ISVC on every reconcile, so putting the class back can meet
+    409 after 409: the retry must carry on putting back, not scale the predictor that
+    was just put back down again (a pod killed every tick while the storm lasts)."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    before = _looks(h)
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "inferenceservices", delay=0.001)
+    h.handle.faults.add("patch", "inferenceservices", status=409, times=6)
+    kinds = [h.apply(Action.STOP).kind, h.apply(Action.STOP).kind]
+    h.settle()
+    scaled_after_first = h.handle.request_log.count(verb="patch", resource="deployments",
+                                                    name="llama-predictor")
+    kinds.append(h.apply(Action.STOP).kind)
+    h.settle()
+    (row,) = h.ledger.history()
+    assert (kinds, scaled_after_first, _looks(h)) == (
+        [OutcomeKind.RETRY, OutcomeKind.RETRY, OutcomeKind.FAILED], 2, before)
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")
+
+
+def test_a_rollback_does_not_write_once_the_guard_forbids_writes(
+        make_harness: MakeHarness) -> None:
+    """The lease goes past its margin between the stop's class change and the refused
+    scale: putting back is cluster writes too, so it waits, marked, for whoever leads
+    next; the row stays planned for that leader's recovery."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+
+    def lease_lost_after_the_class_change() -> str | None:
+        written = h.handle.request_log.count(verb="patch", resource="inferenceservices",
+                                             subresource=None)
+        return "lease not renewed within its margin" if written else None
+
+    h.executor.guard = lease_lost_after_the_class_change
+    stop = h.apply(Action.STOP)
+    h.settle()
+    scaled = h.handle.request_log.count(verb="patch", resource="deployments",
+                                        name="llama-predictor")
+    assert (stop.kind, scaled, h.states(), _looks(h)[:2]) == (
+        OutcomeKind.RETRY, 1, ["planned"],
+        ("external", {"llama-predictor": 0, "llama-transformer": 1}))
+
+
+def test_a_stop_resumed_after_a_person_put_the_class_back_keeps_the_saved_replicas(
+        make_harness: MakeHarness) -> None:
+    """Midway (the predictor at 0), a person puts the class back; the retry of the
+    decision starts the stop afresh and must not save the predictor's 0, which is this
+    stop's own doing, as what a start puts back (a start then "verified" with the
+    transformer up and the predictor at 0)."""
+    h = _stalled_midway(make_harness)
+    obj = h.isvc()
+    h.cluster.patch_isvc(h.ref(), {"metadata": {
+        "annotations": {CLASS: None}, "resourceVersion": st.resource_version(obj)}})
+    h.settle()
+    assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
+    h.settle()
+    start = h.apply(Action.START, at=T0 + timedelta(hours=1))
+    h.settle()
+    assert (start.kind, _looks(h)) == (
+        OutcomeKind.APPLIED, (None, {"llama-predictor": 1, "llama-transformer": 1}, False))

@@ -267,3 +267,38 @@ def test_a_managed_idle_stop_killed_midway_is_put_back_and_its_row_says_so(
         OutcomeKind.ABANDONED, "abandoned", (None, {"llama-predictor": 1}))
     assert row.error == ("the previous process ended midway through this managed stop; "
                          "rolled back: autoscalerClass removed, as it was")
+
+
+def test_a_managed_stop_killed_midway_through_its_rollback_is_put_back_not_redone(
+        make_sandbox: object, db: str) -> None:
+    """The transformer's scale is refused for good, the predictor is put back, and the
+    process dies putting the class back: the edge's next decision carries on putting
+    back; it does not scale the predictor that was just put back down again."""
+    handle = make_sandbox({"kserve": "0.15", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS],
+                           "inferenceServices": [isvc_entry(transformer=True)]})
+    handle.faults.add("patch", "deployments", name="llama-transformer", status=403,  # type: ignore[attr-defined]
+                      times=-1, message="denied by policy no-scale")
+    assert _crash(handle, db, "mid-rollback") == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        cluster = KubeCluster(Rest(api))
+        midway = _looks(cluster)
+        executor = Executor(cluster, ledger, actor="successor")
+        (recovered,) = recover(executor, at=T0)
+        handle.request_log.clear()  # type: ignore[attr-defined]
+        again = executor.apply(_edge_stop(cluster), at=T0)
+        handle.wait_idle(terminations=True)  # type: ignore[attr-defined]
+        scaled = handle.request_log.count(verb="patch", resource="deployments",  # type: ignore[attr-defined]
+                                          name="llama-predictor")
+        (row,) = ledger.history()
+        after = _looks(cluster)
+    finally:
+        api.close()
+        ledger.close()
+    assert midway == ("external", {"llama-predictor": 1, "llama-transformer": 1})
+    assert (recovered.kind, again.kind, scaled, row.state.value, after) == (
+        OutcomeKind.RETRY, OutcomeKind.FAILED, 0, "failed",
+        (None, {"llama-predictor": 1, "llama-transformer": 1}))
+    assert (row.error or "").startswith("managed-raw: permanent error (Forbidden): 403")

@@ -63,11 +63,45 @@ def restore_info(obj: Obj, deployments: list[Obj],
                               for so in scaled_objects}}
 
 
+RESTORED = "restoredAt"
+"""Set in the saved restore information once a start or an undo has put it back: from
+then on it is an earlier stop's, never the mark of a stop in progress."""
+
+
+ROLLING_BACK = "rollingBack"
+"""Set in the saved restore information while putting back a stop that failed for good
+waits on a transient error (a 409 storm): the retry carries on putting back, and never
+does the stop's writes again over what was already put back."""
+
+
+def live(saved: Mapping[str, Any] | None) -> bool:
+    """Restore information of a managed Standard stop not yet put back."""
+    return saved is not None and saved.get("strategy") == NAME and RESTORED not in saved
+
+
+def _used(ctx: Context, obj: Obj, saved: Mapping[str, Any], *, at: datetime) -> None:
+    """After the class ``external`` of a stop has been put back, a later ``external``
+    (a person running the replicas by hand) must not resume, finish or undo with it."""
+    ctx.ledger.save_restore_info(st.ref_of(obj), st.uid_of(obj),
+                                 {**saved, RESTORED: at.isoformat()}, at=at)
+
+
+def _afresh(fresh: dict[str, Any], earlier: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A stop of ours never put back whose class a person changed since: a Deployment
+    at 0 now is that stop's doing, so its earlier saved replicas stay what to put back."""
+    if not live(earlier) or earlier is None:
+        return fresh
+    before: Mapping[str, int] = earlier.get("replicas") or {}
+    fresh["replicas"] = {name: (before.get(name, now) if now == 0 else now)
+                         for name, now in fresh["replicas"].items()}
+    return fresh
+
+
 def _nothing_stopped(ctx: Context, obj: Obj) -> bool:
-    """No restore information here and every component Deployment has replicas: the
-    class ``external`` is the user's own, or a person started the service by hand."""
-    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    if saved is not None and saved.get("strategy") == NAME:
+    """No restore information of a stop in progress here and every component
+    Deployment has replicas: the class ``external`` is the user's own, or a person
+    started the service by hand."""
+    if live(ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))):
         return False
     deployments = ctx.call(lambda: ctx.cluster.component_deployments(st.ref_of(obj)))
     return bool(deployments) and all(_replicas(d) > 0 for d in deployments)
@@ -90,10 +124,13 @@ class ManagedRaw:
             raise Refused(found.refusal)
         saved = ctx.ledger.load_restore_info(ref, uid)
         resuming = (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
-                    and saved is not None and saved.get("strategy") == NAME)
+                    and live(saved))
         if saved is None or not resuming:
-            saved = restore_info(obj, deployments, found.scaled_objects)
+            saved = _afresh(restore_info(obj, deployments, found.scaled_objects), saved)
             ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+        elif (failed := saved.get(ROLLING_BACK)) is not None:
+            raise _rolled_back(ctx, (ref, uid), saved, str(failed["error"]),
+                               status=failed.get("status"), at=at)
         message = STOPPED_MESSAGE + (KEDA_PAUSED.format(names=", ".join(
             keda.name_of(so) for so in found.scaled_objects)) if found.scaled_objects else "")
         try:
@@ -102,7 +139,9 @@ class ManagedRaw:
         except ClusterError as exc:
             if isinstance(exc, NotFound | Transient):
                 raise  # the ISVC is gone, or the next tick resumes this stop
-            raise _rolled_back(ctx, ref, saved, exc) from exc
+            raise _rolled_back(ctx, (ref, uid), saved,
+                               f"permanent error ({type(exc).__name__}): {exc}",
+                               status=exc.status, at=at) from exc
         return message
 
     def _stop_writes(self, ctx: Context, obj: Obj, deployments: Sequence[Obj],
@@ -122,6 +161,7 @@ class ManagedRaw:
                                    restores="autoscalerClass and replicas")
         obj = _restore(ctx, obj, saved, [])
         write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
+        _used(ctx, obj, saved, at=at)
         return STARTED_MESSAGE
 
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
@@ -228,45 +268,61 @@ def begun(ctx: Context, obj: Obj) -> bool:
     if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL:
         return False
     saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    return (saved is not None and saved.get("strategy") == NAME
-            and saved.get("autoscalerClass") != EXTERNAL)
+    return live(saved) and saved is not None and saved.get("autoscalerClass") != EXTERNAL
 
 
-def undo_stop(ctx: Context, obj: Obj) -> str:
+def undo_stop(ctx: Context, obj: Obj, *, at: datetime) -> str:
     """Put back a stop begun and not finished, from its saved restore information;
     what was put back, in words. Raises `ClusterError` when that fails."""
     saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    if saved is None or saved.get("strategy") != NAME:
+    if saved is None or not live(saved):
         raise Refused(f"no restore information saved for a managed stop of {st.ref_of(obj)}")
-    done: list[str] = []
-    _restore(ctx, obj, saved, done)
+    done = _done_before(saved)
+    _used(ctx, _restore(ctx, obj, saved, done), saved, at=at)
     return ", ".join(done) or "nothing was changed"
 
 
-def _rolled_back(ctx: Context, ref: ServiceRef, saved: Mapping[str, Any],
-                 exc: ClusterError) -> ClusterError:
+def _rolled_back(ctx: Context, service: tuple[ServiceRef, str], saved: Mapping[str, Any],
+                 failed: str, *, status: int | None, at: datetime) -> ClusterError:
     """The error to record for a stop that failed permanently midway: what failed,
     and what was put back, or, when putting back failed too, that the service is
     partially stopped and how to restore it (the restore information stays saved).
     Putting back that fails transiently (a 409 storm, the API server away) is the
-    transient error: the row stays planned, and the retry of the decision resumes the
-    stop, meets the permanent error again and puts back again."""
-    failed = f"permanent error ({type(exc).__name__}): {exc}"
-    done: list[str] = []
+    transient error: the row stays planned, the restore information says
+    `ROLLING_BACK`, and the retry of the decision carries on putting back."""
+    ref, uid = service
+    done = _done_before(saved)
+    if ROLLING_BACK not in saved:  # a process killed while putting back resumes it too
+        saved = {**saved, ROLLING_BACK: {"error": failed, "status": status, "done": []}}
+        ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+    if (not_now := ctx.may_write()) is not None:
+        log.warning("%s: stop failed (%s); not put back now: %s", ref, failed, not_now)
+        return Transient(f"{failed}; not put back now ({not_now}): the next leader's "
+                         f"retry of the decision puts back")
     try:
-        _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done)
+        _used(ctx, _restore(ctx, ctx.call(lambda: ctx.cluster.get_isvc(ref)), saved, done),
+              saved, at=at)
     except Transient as undo:
         log.warning("%s: stop failed (%s); putting back failed for now: %s", ref, failed, undo)
+        ctx.ledger.save_restore_info(ref, uid, {**saved, ROLLING_BACK: {
+            "error": failed, "status": status, "done": done}}, at=at)
         return undo
-    except ClusterError as undo:
+    except ClusterError as undo:  # failed for good: the next decision may stop afresh
+        ctx.ledger.save_restore_info(ref, uid, {k: v for k, v in saved.items()
+                                                if k != ROLLING_BACK}, at=at)
         return PartiallyApplied(
             f"{failed}; putting back what the stop changed failed too ({type(undo).__name__}: "
             f"{undo}; put back before that: {', '.join(done) or 'nothing'}): the service "
             f"is PARTIALLY STOPPED (autoscalerClass external and some component "
             f"Deployments may be at 0); `reclaimer start {ref}` restores it from the "
-            f"saved restore information", status=exc.status)
+            f"saved restore information", status=status)
     return RolledBack(f"{failed}; rolled back: {', '.join(done) or 'nothing was changed'}",
-                      status=exc.status)
+                      status=status)
+
+
+def _done_before(saved: Mapping[str, Any]) -> list[str]:
+    """What an earlier attempt at putting back already put back, so the row says all."""
+    return [str(item) for item in (saved.get(ROLLING_BACK) or {}).get("done") or ()]
 
 
 def _put_class_back(ctx: Context, obj: Obj, prior: str | None, *, attempts: int = 3) -> Obj:
