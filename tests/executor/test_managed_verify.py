@@ -70,7 +70,7 @@ def test_a_managed_start_whose_pod_cannot_be_scheduled_fails_naming_the_deployme
     (failed,) = h.follow_up()
     assert (failed.kind, failed.message) == (
         OutcomeKind.FAILED,
-        "not verified within 0:00:00: Deployment llama-predictor: 0 of 1 available")
+        "not verified within 0s: Deployment llama-predictor: 0 of 1 available")
 
 
 def test_a_managed_stop_is_not_verified_while_a_deployment_has_replicas_again(
@@ -104,5 +104,5 @@ def test_deployments_that_cannot_be_read_hold_back_only_their_namespace(
     (late,) = h.follow_up(T0 + timedelta(minutes=5))
     assert now == [("bert", OutcomeKind.VERIFIED)]
     assert (late.ref.name, late.kind) == ("llama", OutcomeKind.FAILED)
-    assert late.message.startswith("not verified within 0:05:00: component Deployments "
+    assert late.message.startswith("not verified within 5m: component Deployments "
                                    "not read: 403")

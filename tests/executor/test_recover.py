@@ -153,7 +153,7 @@ def test_the_reused_row_says_the_next_leader_acted_and_keeps_who_planned_it(
     finally:
         api.close()
         ledger.close()
-    assert (row.id, row.actor, row.evidence.get("plannedBy")) == (
+    assert (row.id, row.actor, row.transition.evidence.get("plannedBy")) == (
         planned, "successor", planner)
     assert planner != "successor"
 

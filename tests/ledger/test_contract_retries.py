@@ -86,4 +86,4 @@ def test_a_kept_row_reused_by_another_actor_names_who_finished_it(
     for step, reuser in enumerate(reusers, start=1):
         _reuse(ledger, record_id, actor=reuser, when=step / 2)
     (stored,) = ledger.history()
-    assert (stored.actor, dict(stored.evidence)) == (actor, evidence)
+    assert (stored.actor, dict(stored.transition.evidence)) == (actor, evidence)
