@@ -1,5 +1,5 @@
-"""The real KServe 0.15.2: a person's own ``autoscalerClass: external`` after a managed
-stop and start is put back by the next start, not an earlier stop's class and replicas
+"""The real KServe (0.15.2, where auto picks managed, and 0.16 configured for it): a
+person's own ``autoscalerClass: external`` after a managed stop and start is put back by the next start, not an earlier stop's class and replicas
 (the sandbox test is tests/executor/test_managed_stale_restore.py)."""
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ def _looks(world: RealWorld) -> tuple[Any, ...]:
 
 def test_a_start_puts_back_the_persons_own_external_class_and_replicas(
         world: RealWorld) -> None:
-    if world.native_release:
-        pytest.skip("KServe stops Raw natively here: no managed restore information")
+    """On 0.16 KServe could stop Raw natively; the managed strategy is chosen there by
+    configuration (``executor.strategy: managed``), and the same must hold."""
     world.serving("llama")
-    harness = world.executor()
+    harness = world.executor(strategy="managed")
     for action, at in ((Action.STOP, T0), (Action.START, T0 + timedelta(hours=1))):
         harness.apply(action, "llama", at=at)
         harness.verified("llama", at=at)
