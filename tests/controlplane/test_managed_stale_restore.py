@@ -1,5 +1,6 @@
 """The real KServe (0.15.2, where auto picks managed, and 0.16 configured for it): a
-person's own ``autoscalerClass: external`` after a managed stop and start is put back by the next start, not an earlier stop's class and replicas
+person's own ``autoscalerClass: external`` after a managed stop and start is put back
+by the next start, not an earlier stop's class and replicas
 (the sandbox test is tests/executor/test_managed_stale_restore.py)."""
 
 from __future__ import annotations
