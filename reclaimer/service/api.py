@@ -18,16 +18,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from reclaimer.errors import ClusterError, ConfigInvalid, InvalidInput, NotFound, ReclaimerError
+from reclaimer.errors import ClusterError, InvalidInput, NotFound, ReclaimerError
 from reclaimer.kube.reviews import Caller, Reviewer
 from reclaimer.model import Action, ServiceRef
+from reclaimer.service.http import BackgroundServer
 from reclaimer.service.owners import Owners
 
 log = logging.getLogger("reclaimer.api")
@@ -130,28 +130,10 @@ def _route(method: str, target: str) -> tuple[ServiceRef, str, dict[str, str]]:
     return ServiceRef(match["ns"], match["name"]), op, query
 
 
-class ApiServer:
+class ApiServer(BackgroundServer):
     def __init__(self, api: OwnersApi, *, host: str, port: int) -> None:
-        handler = _handler_class(api.handle)
-        try:
-            self._server = ThreadingHTTPServer((host, port), handler)
-        except OSError as exc:
-            raise ConfigInvalid(key="api.port", message=(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc}")) from exc
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="reclaimer-api")
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler_class(api.handle), host=host, port=port,
+                         key="api.port", name="reclaimer-api")
 
 
 Handle = Callable[[str, str, str | None], tuple[int, dict[str, Any]]]

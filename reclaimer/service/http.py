@@ -25,18 +25,20 @@ class Readiness:
     detail: str = ""
 
 
-class ProbeServer:
-    def __init__(self, registry: CollectorRegistry, readiness: Callable[[], Readiness],
-                 *, host: str = "127.0.0.1", port: int = 0) -> None:
-        handler = _handler_class(registry, readiness)
+class BackgroundServer:
+    """An HTTP server on its own daemon thread; a port that cannot be bound is a config
+    error naming the setting (``key``), not a traceback."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, host: str, port: int,
+                 key: str, name: str) -> None:
         try:
             self._server = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
-            raise ConfigInvalid(key="http.port", message=(
+            raise ConfigInvalid(key=key, message=(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}")) from exc
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="reclaimer-http")
+                                        name=name)
 
     @property
     def port(self) -> int:
@@ -48,6 +50,13 @@ class ProbeServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class ProbeServer(BackgroundServer):
+    def __init__(self, registry: CollectorRegistry, readiness: Callable[[], Readiness],
+                 *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(_handler_class(registry, readiness), host=host, port=port,
+                         key="http.port", name="reclaimer-http")
 
 
 def _handler_class(registry: CollectorRegistry,
