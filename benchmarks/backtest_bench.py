@@ -3,7 +3,9 @@
 The fleet is `benchmarks.traces.fleet` (seven shapes round-robin), one sample a minute
 per series, backfilled with promtool into a real Prometheus 2.42 (blocks cached under
 the temp directory, keyed by size). Measured: wall time of reading the history (the
-range queries, chunked per day, and their parsing) and of the replay, separately,
+range queries, chunked per day, their parsing and the local pod join; CPU seconds
+here and in Prometheus, from its own ``process_cpu_seconds_total``) and of the replay,
+separately,
 with two policies (idle after 30m for even namespaces, office hours with an off-hours
 idle rule for odd ones). Run: ``.venv/bin/python -m benchmarks.backtest_bench
 --isvcs 1000 --days 7``; ``--compare 30m,auto``-style alternatives with ``--compare``.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import requests
 
 from benchmarks.traces import START, Trace, fleet, write_openmetrics
 from reclaimer.backtest.fetch import RangeReader, read_history
@@ -100,6 +105,14 @@ def blocks(traces: list[Trace], *, key: str, begin: datetime) -> Path:
     return where
 
 
+def _cpu_seconds(url: str) -> float:
+    """Prometheus's own ``process_cpu_seconds_total`` from its /metrics."""
+    for line in requests.get(f"{url}/metrics", timeout=30).text.splitlines():
+        if line.startswith("process_cpu_seconds_total "):
+            return float(line.split()[1])
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--isvcs", type=int, default=1000)
@@ -118,17 +131,21 @@ def main() -> None:
         with serving(Path(tmp) / "data", Path(tmp)) as url:
             settings = PrometheusSettings(url=url, concurrency=2)
             reader = RangeReader(settings)
-            started = time.monotonic()
+            load, prom_cpu = os.getloadavg()[0], _cpu_seconds(url)
+            started, cpu = time.monotonic(), time.process_time()
             history = read_history(settings, history_grid(chosen, span, options), reader=reader)
-            read = time.monotonic() - started
+            read, read_cpu = time.monotonic() - started, time.process_time() - cpu
+            prom_cpu = _cpu_seconds(url) - prom_cpu
     compare: list[Alternative] = [AUTO if x == "auto" else timedelta(minutes=int(x.rstrip("m")))
                                   for x in args.compare.split(",") if x]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     result = result_of(chosen, services(traces), history, span=span, options=options,
                        compare=compare)
-    replay = time.monotonic() - started
-    print(f"{args.isvcs} ISVCs x {args.days} d at 1m: history {read:.1f} s "
-          f"({reader.queries} range queries), replay {replay:.1f} s, total {read + replay:.1f} s")
+    replay, replay_cpu = time.monotonic() - started, time.process_time() - cpu
+    print(f"{args.isvcs} ISVCs x {args.days} d at 1m (load average {load:.1f} at the start): "
+          f"history {read:.1f} s wall, {read_cpu:.1f} CPU s here + {prom_cpu:.1f} CPU s in "
+          f"Prometheus ({reader.queries} range queries); replay {replay:.1f} s wall, "
+          f"{replay_cpu:.1f} CPU s; total {read + replay:.1f} s wall")
     print("totals", result["totals"])
     for alternative in result["alternatives"]:
         print(alternative["idleAfter"], alternative["totals"])

@@ -29,7 +29,7 @@ def at(hh: int, mm: int = 0) -> int:
 
 
 def _trace(name: str, requests: dict[int, int] | range, *, gpus: int = 1,
-           gap: range | None = None) -> Trace:
+           gap: range | None = None, gpu: range | None = None) -> Trace:
     counts = np.zeros(MINUTES, dtype=np.int64)
     if isinstance(requests, range):
         counts[list(requests)] = 1
@@ -40,7 +40,10 @@ def _trace(name: str, requests: dict[int, int] | range, *, gpus: int = 1,
     if gap is not None:
         unscraped = np.zeros(MINUTES, dtype=bool)
         unscraped[list(gap)] = True
-    return Trace(NS, name, "hand", counts, np.zeros(MINUTES), gpus=gpus, unscraped=unscraped)
+    utilisation = np.zeros(MINUTES)
+    if gpu is not None:
+        utilisation[list(gpu)] = 40.0 + np.arange(len(gpu)) % 7
+    return Trace(NS, name, "hand", counts, utilisation, gpus=gpus, unscraped=unscraped)
 
 
 def traces() -> list[Trace]:
@@ -49,6 +52,7 @@ def traces() -> list[Trace]:
         _trace("office", range(at(9, 30), at(17) + 1), gpus=2),
         _trace("late", range(at(9, 30), at(18, 20) + 1)),
         _trace("gappy", range(at(0), at(0, 30) + 1), gap=range(at(0, 40), at(1, 20))),
+        _trace("batch", {}, gpus=2, gpu=range(at(2), at(2, 45))),
     ]
 
 

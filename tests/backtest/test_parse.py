@@ -1,0 +1,44 @@
+"""The range answer parser reads what ``json.loads`` would, without a Python object per point."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from reclaimer.backtest.fetch import Chunk, _parse
+from reclaimer.backtest.promql import RangeQuery
+from reclaimer.errors import MetricsUnavailable
+
+pytestmark = [pytest.mark.timeout(10)]
+
+CHUNK = Chunk(first=0, size=3)
+
+
+def _body(result: list[dict[str, object]], **extra: object) -> bytes:
+    return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result},
+                       **extra}, separators=(",", ":")).encode()
+
+
+def test_labels_and_points_as_json_says() -> None:
+    tricky = {"namespace": 'a"{\\"metric\\":', "pod": "p]]", "warnings": "x"}
+    body = _body([{"metric": tricky, "values": [[60, "1"], [120.5, "NaN"], [180, "+Inf"]]},
+                  {"metric": {}, "values": [[60, "-2.5e-3"]]}])
+    first, second = _parse(RangeQuery.GPU_MAX, body, CHUNK)
+    assert first.labels == tricky
+    np.testing.assert_array_equal(first.stamps, [60, 120.5, 180])
+    np.testing.assert_array_equal(first.values, [1, np.nan, np.inf])
+    assert (second.labels, list(second.values)) == ({}, [-0.0025])
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(_body([], warnings=["too many samples"]), id="warnings"),
+    pytest.param(json.dumps({"status": "success", "data": {"resultType": "vector",
+                                                           "result": []}}).encode(),
+                 id="vector"),
+    pytest.param(_body([{"metric": {}, "values": [[60, "1"], [120]]}]), id="odd-fields"),
+])
+def test_partial_or_wrong_answers_fail_the_backtest(body: bytes) -> None:
+    with pytest.raises(MetricsUnavailable):
+        _parse(RangeQuery.GPU_MAX, body, CHUNK)
