@@ -48,6 +48,23 @@ class Grid:
         return np.full(self.size, fill, dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class Counts:
+    """Running counts over one service's arrays, so that each step's window reads them
+    in O(1) (``x[hi] - x[lo]`` counts over ``[lo, hi)``): a replay evaluates windows
+    tens of thousands of times, and NumPy's NaN-aware reductions on short slices cost
+    more in overhead than in work."""
+
+    requests_present: npt.NDArray[np.int64]
+    gpu_present: npt.NDArray[np.int64]
+    gpu_max_present: npt.NDArray[np.int64]
+    last_active: npt.NDArray[np.int64]  # latest index <= i with activity, else -1
+
+
+def _running(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    return np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+
+
 @dataclass
 class ServiceHistory:
     """One ISVC's arrays; NaN is "no series at this step"."""
@@ -71,6 +88,19 @@ class ServiceHistory:
         self.gpu_max = self.grid.empty()
         self.gpus = self.grid.empty()
         self.gpu_missing = self.grid.empty(0.0)
+
+    def counts(self) -> Counts:
+        """Computed once, at the first window read (the arrays are complete by then)."""
+        found: Counts | None = self.__dict__.get("_counts")
+        if found is None:
+            steps = np.arange(self.grid.size, dtype=np.int64)
+            found = Counts(
+                requests_present=_running(~np.isnan(self.requests_newest)),
+                gpu_present=_running(~np.isnan(self.gpu_newest)),
+                gpu_max_present=_running(~np.isnan(self.gpu_max)),
+                last_active=np.maximum.accumulate(np.where(self.activity(), steps, -1)))
+            self.__dict__["_counts"] = found
+        return found
 
     def activity(self) -> npt.NDArray[np.bool_]:
         """Steps with a request counted or in flight."""

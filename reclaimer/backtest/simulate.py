@@ -27,7 +27,7 @@ until a start edge.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -120,6 +120,7 @@ class Loop:
         self.decisions = 0
         self.choices: dict[ServiceRef, AutoChoice] = {}
         self.window_cache: dict[str, tuple[int, bool | None, int | None]] = {}
+        self.views: dict[tuple[ServiceRef, bool], Match] = {}
 
     def _learn(self, index: int) -> None:
         """``auto``: each idle service's timeout from its gaps before ``index``."""
@@ -135,6 +136,8 @@ class Loop:
             choice = self.choices[ref] = choose_timeout(gaps, auto)
             learned = replace(rule, after=choice.after)
             self.matches[ref] = replace(match, policy=replace(match.policy, idle=learned))
+            self.views.pop((ref, True), None)
+            self.views.pop((ref, False), None)
             self.candidates[ref] = np.flatnonzero(
                 idle_candidates(self._one(ref), learned, lookback=self.settings.busy_lookback))
             if index > self.first:
@@ -258,25 +261,32 @@ class Loop:
                                                 RECENT_IDLE).total_seconds())
         signals = {ref: self._signals(ref, index) for ref in chosen}
         live = {ref: s for ref, s in signals.items() if s is not None}
-        services = [self._service(ref) for ref in chosen]
         self.decisions += 1
-        plan = decide(now, self.policies, services, signals=live, ledger=ledger,
-                      settings=self.settings, matches=self._matches(services))
+        matches = self._matches(chosen)
+        plan = decide(now, self.policies, [m.service for m in matches], signals=live,
+                      ledger=ledger, settings=self.settings, matches=matches)
         if plan.breaker_open and len(chosen) < len(self.tracks):
-            everyone = [self._service(ref) for ref in self.tracks]
-            plan = decide(now, self.policies, everyone, signals=live, ledger=ledger,
-                          settings=self.settings, matches=self._matches(everyone))
+            everyone = self._matches(self.tracks)
+            plan = decide(now, self.policies, [m.service for m in everyone], signals=live,
+                          ledger=ledger, settings=self.settings, matches=everyone)
         return plan
 
-    def _matches(self, services: Sequence[Service]) -> list[Match]:
-        found = [replace(self.matches[s.ref], service=s) for s in services]
+    def _matches(self, refs: Iterable[ServiceRef]) -> list[Match]:
+        found = [self._view(ref) for ref in refs]
         return sorted(found, key=lambda m: (m.service.ref.namespace, m.service.ref.name,
                                             m.service.uid))
 
-    def _service(self, ref: ServiceRef) -> Service:
-        service = self.matches[ref].service
-        state = ServiceState.RUNNING if self.tracks[ref].running else ServiceState.STOPPED
-        return replace(service, state=state, gpus=self.tracks[ref].gpus)
+    def _view(self, ref: ServiceRef) -> Match:
+        """The service as the simulation has it (running or stopped), with its match; kept
+        per state, since building them anew at every decision cost a tenth of a replay."""
+        running = self.tracks[ref].running
+        found = self.views.get((ref, running))
+        if found is None:
+            match = self.matches[ref]
+            state = ServiceState.RUNNING if running else ServiceState.STOPPED
+            service = replace(match.service, state=state, gpus=self.tracks[ref].gpus)
+            found = self.views[(ref, running)] = replace(match, service=service)
+        return found
 
     def _signals(self, ref: ServiceRef, index: int) -> Signals | None:
         policy = self.matches[ref].policy

@@ -35,40 +35,39 @@ def steps_in(span: timedelta, grid: Grid) -> int:
     return max(1, round(span.total_seconds() / grid.step))
 
 
-def _present(values: Array) -> int:
-    return int(np.count_nonzero(~np.isnan(values)))
-
-
 def _last_activity(one: ServiceHistory, lo: int, hi: int) -> float | None:
-    active = np.flatnonzero((one.increments[lo:hi] > 0) | (one.in_flight[lo:hi] > 0))
-    return None if active.size == 0 else float(one.grid.start + (lo + active[-1]) * one.grid.step)
+    last = int(one.counts().last_active[hi - 1])
+    return None if last < lo else float(one.grid.start + last * one.grid.step)
 
 
-def _peak(values: Array) -> float | None:
-    if np.isnan(values).all():
-        return None
-    return float(np.nanmax(values))
+def _peak(values: Array, present: int) -> float | None:
+    return float(np.fmax.reduce(values)) if present else None
 
 
 def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: timedelta,
                  recent: timedelta, since: int) -> Observations:
     """What the service's queries would have said at ``index`` (nothing before ``since``)."""
     grid = one.grid
+    counts = one.counts()
     lo = max(index - steps_in(window, grid), since, 0)
     hi = index + 1
-    horizon = max(lo, index - steps_in(max(HORIZON, window), grid), since, 0)
     coverage: dict[tuple[ServiceRef, str], float] = {}
     freshness: dict[tuple[ServiceRef, str], float] = {}
-    for signal, newest in ((REQUESTS, one.requests_newest), (GPU, one.gpu_newest)):
-        if _present(newest[lo:hi]):
-            coverage[(ref, signal)] = _present(newest[lo:hi])
+    for signal, newest, present in ((REQUESTS, one.requests_newest, counts.requests_present),
+                                    (GPU, one.gpu_newest, counts.gpu_present)):
+        seen = int(present[hi] - present[lo])
+        if seen:
+            coverage[(ref, signal)] = seen
             if not np.isnan(newest[index]) and index >= since:
                 freshness[(ref, signal)] = float(newest[index])
     requests = float(one.increments[lo + 1:hi].sum()) + float(one.in_flight[lo:hi].max())
-    last = _last_activity(one, horizon, hi)
-    gpu_max = _peak(one.gpu_max[lo:hi])
+    last = _last_activity(one, lo, hi)
+    gpu_values = one.gpu_max[lo:hi]
+    gpu_seen = int(counts.gpu_max_present[hi] - counts.gpu_max_present[lo])
+    gpu_max = _peak(gpu_values, gpu_seen)
     recent_lo = max(index - steps_in(recent, grid), lo)
-    recent_max = _peak(one.gpu_max[recent_lo:hi])
+    recent_max = _peak(one.gpu_max[recent_lo:hi],
+                       int(counts.gpu_max_present[hi] - counts.gpu_max_present[recent_lo]))
     missing = float(one.gpu_missing[lo:hi].sum())
     gpus = one.gpus[index]
     return Observations(
@@ -76,7 +75,8 @@ def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: ti
         last_request={} if last is None else {ref: last},
         coverage=coverage, freshness=freshness,
         gpu_max={} if gpu_max is None else {ref: gpu_max},
-        gpu_mean={} if gpu_max is None else {ref: float(np.nanmean(one.gpu_max[lo:hi]))},
+        gpu_mean={} if gpu_max is None else {  # as np.nanmean computes it
+            ref: float(np.nan_to_num(gpu_values).sum() / gpu_seen)},
         gpus={} if np.isnan(gpus) or index < since else {ref: float(gpus)},
         gpu_pod_missing={ref: {SOME_POD: missing}} if missing > 0 else {},
         recent_gpu_max={} if recent_max is None else {ref: recent_max})
