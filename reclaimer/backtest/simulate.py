@@ -112,6 +112,7 @@ class Loop:
                                   since=0) for ref, m in self.matches.items()}
         self.ledger = Ledger()
         self.start_steps = -(-round(options.start_time.total_seconds()) // round(self.grid.step))
+        self.changes: dict[str, set[int]] = {}  # per policy, where its windows change
         self.edges = self._edge_steps()
         self.candidates = self._candidates()
         self.wake: list[tuple[int, ServiceRef]] = []
@@ -157,6 +158,7 @@ class Loop:
                 due = edge.at - (lead if edge.action is Action.START else timedelta(0))
                 index = max(self.first, self.grid.index(due.timestamp()))
                 steps.setdefault(index, set()).add(key)
+                self.changes.setdefault(key, set()).add(self.grid.index(edge.at.timestamp()))
         return steps
 
     def _candidates(self) -> dict[ServiceRef, np.ndarray]:
@@ -244,12 +246,13 @@ class Loop:
 
     def _window(self, policy: Policy, index: int) -> tuple[bool | None, int | None]:
         """`window_open` once per policy between two of its edges: it can change only at
-        an edge, and it scans the schedule (the dearest call of a replay)."""
+        an edge (the edge's own instant, not its ``startLeadTime``-early due step), and
+        it scans the schedule (the dearest call of a replay)."""
         cached = self.window_cache.get(policy.key)
         if cached is not None and cached[0] <= index and (cached[2] is None
                                                           or index < cached[2]):
             return cached[1], cached[2]
-        later = [i for i, keys in self.edges.items() if i > index and policy.key in keys]
+        later = [i for i in self.changes.get(policy.key, ()) if i > index]
         until = min(later) if later else None
         is_open = window_open(policy, self.grid.at(index))
         self.window_cache[policy.key] = (index, is_open, until)
@@ -264,12 +267,19 @@ class Loop:
         self.decisions += 1
         matches = self._matches(chosen)
         plan = decide(now, self.policies, [m.service for m in matches], signals=live,
-                      ledger=ledger, settings=self.settings, matches=matches)
+                      ledger=ledger, settings=self.settings, matches=matches,
+                      windows=self._windows(matches, index))
         if plan.breaker_open and len(chosen) < len(self.tracks):
             everyone = self._matches(self.tracks)
             plan = decide(now, self.policies, [m.service for m in everyone], signals=live,
-                          ledger=ledger, settings=self.settings, matches=everyone)
+                          ledger=ledger, settings=self.settings, matches=everyone,
+                          windows=self._windows(everyone, index))
         return plan
+
+    def _windows(self, matches: Sequence[Match], index: int) -> dict[str, bool | None]:
+        """``during: offHours`` policies' windows, from the cache kept between edges."""
+        return {m.policy.key: self._window(m.policy, index)[0] for m in matches
+                if m.policy.idle is not None and m.policy.idle.during is IdleDuring.OFF_HOURS}
 
     def _matches(self, refs: Iterable[ServiceRef]) -> list[Match]:
         found = [self._view(ref) for ref in refs]

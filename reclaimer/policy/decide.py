@@ -79,9 +79,12 @@ Decided = tuple[Proposal | None, list[Transition]]
 
 def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service], *,  # noqa: PLR0913 - matches are optional, from the loop
            signals: Mapping[ServiceRef, Signals], ledger: LedgerView,
-           settings: DecideSettings, matches: Sequence[Match] | None = None) -> Plan:
+           settings: DecideSettings, matches: Sequence[Match] | None = None,
+           windows: Mapping[str, bool | None] | None = None) -> Plan:
     """``matches``: ``governed(policies, services)`` when the caller already has it (the
-    loop matched them to gather signals); computed here when None.
+    loop matched them to gather signals); computed here when None. ``windows``: each
+    ``during: offHours`` policy's `window_open` at ``now``, when the caller knows it
+    (the backtest keeps it between edges); a policy missing from it is computed here.
 
     Each policy's work runs through `Faults`: a policy that raises is left out of the
     plan (``plan.faults``) and every other policy still acts."""
@@ -89,7 +92,7 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
         matches = governed(policies, services)
     faults = Faults()
     tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings,
-                windows=_windows(matches, now, faults))
+                windows=_windows(matches, now, faults, known=windows or {}))
     proposals, missed = _per_service(matches, _edges_by_policy(matches, tick, faults), tick,
                                      faults)
     wakes = _policy_wakes(matches, tick, faults)
@@ -139,12 +142,13 @@ def _due_edges(policy: Policy, start: datetime, end: datetime, tick: Tick) -> Du
     return DueEdges.of(cached_edges_between(policy, start, end), tick)
 
 
-def _windows(matches: Sequence[Match], now: datetime, faults: Faults
-             ) -> dict[str, bool | None]:
+def _windows(matches: Sequence[Match], now: datetime, faults: Faults, *,
+             known: Mapping[str, bool | None]) -> dict[str, bool | None]:
     """Window state per policy whose idle rule depends on it (``during: offHours``)."""
     policies = {m.policy.key: m.policy for m in matches
                 if m.policy.idle is not None and m.policy.idle.during is IdleDuring.OFF_HOURS}
-    return {key: faults.run(policy, partial(window_open, policy, now), None)
+    return {key: known[key] if key in known
+            else faults.run(policy, partial(window_open, policy, now), None)
             for key, policy in policies.items()}
 
 
