@@ -26,7 +26,7 @@ from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.cli.report_png import require_png
 from reclaimer.config import load_settings
 from reclaimer.errors import ArgumentInvalid, InvalidInput
-from reclaimer.model import DeploymentMode
+from reclaimer.model import DeploymentMode, Service, ServiceKind
 from reclaimer.policy.durations import parse_duration
 from reclaimer.policy_files import load_paths
 from reclaimer.service.app import decide_settings
@@ -46,8 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Replay the service's loop over [--from, --to) against Prometheus "
                     "history: the same decide(), signal rules and safety limits.")
     verb.add_argument("--policies", nargs="+", type=Path, required=True, metavar="PATH")
-    verb.add_argument("--inventory", type=Path, required=True, metavar="FILE",
-                      help="`kubectl get inferenceservices -A -o yaml` output")
+    source = verb.add_mutually_exclusive_group(required=True)
+    source.add_argument("--inventory", type=Path, metavar="FILE",
+                        help="`kubectl get inferenceservices -A -o yaml` output")
+    source.add_argument("--kubeconfig", metavar="FILE",
+                        help="read the services (every KServe kind), their modes and GPUs "
+                             "from this cluster instead")
     verb.add_argument("--prometheus", metavar="URL", help="overrides the config's prometheus.url")
     verb.add_argument("--config", type=Path, metavar="FILE",
                       help="service config (YAML): signal presets, safety limits")
@@ -90,6 +94,24 @@ def _compare(text: str | None) -> list[Alternative]:
     return [AUTO if part == "auto" else _duration("--compare", part) for part in parts]
 
 
+def cluster_inventory(kubeconfig: str, *, default_mode: DeploymentMode) -> list[Service]:
+    """Every service of every KServe kind in the cluster, one LIST per kind, read as
+    the service reads them (`service_from_isvc`: kind, mode, GPUs requested)."""
+    from reclaimer.kube import rest  # noqa: PLC0415 - the Kubernetes client only for this flag
+    from reclaimer.kube.client import load_api_client  # noqa: PLC0415
+    from reclaimer.kube.cluster import KubeCluster  # noqa: PLC0415
+    from reclaimer.kube.isvc import service_from_isvc  # noqa: PLC0415
+
+    api = load_api_client(kubeconfig)
+    cluster = KubeCluster(rest.Rest(api))
+    cluster.kinds |= set(ServiceKind)
+    try:
+        return [service_from_isvc(obj, default_mode=default_mode)
+                for obj in cluster.list_isvcs()]
+    finally:
+        api.close()
+
+
 def run_backtest(args: argparse.Namespace) -> int:
     if args.png:
         require_png(args.png)
@@ -98,7 +120,9 @@ def run_backtest(args: argparse.Namespace) -> int:
     if end <= start:
         raise ArgumentInvalid("--to: must be after --from")
     span = Span(start, end, _duration("--step", args.step))
-    services = load_inventory(args.inventory, default_mode=DeploymentMode(args.default_mode))
+    mode = DeploymentMode(args.default_mode)
+    services = (load_inventory(args.inventory, default_mode=mode) if args.inventory
+                else cluster_inventory(args.kubeconfig, default_mode=mode))
     policies, errors = load_paths(args.policies)
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
