@@ -109,7 +109,7 @@ def cluster_inventory(kubeconfig: str, *, default_mode: DeploymentMode) -> list[
         return [service_from_isvc(obj, default_mode=default_mode)
                 for obj in cluster.list_isvcs()]
     finally:
-        api.close()
+        api.close()  # type: ignore[no-untyped-call]
 
 
 def run_backtest(args: argparse.Namespace) -> int:
