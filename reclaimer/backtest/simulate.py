@@ -15,9 +15,9 @@ are skipped, which is exact, not an approximation:
   schedule window open.
 
 `decide()` is asked for the services with something to decide; the mass-idle breaker
-compares proposals with the running services in scope, so whenever it trips on that
-subset, the step is decided again over every service (a larger denominator can only
-make it trip less), and the full answer is used.
+compares proposals with the running services in scope, so the other running services
+are passed as ``bystanders``, counted per namespace: the answer is the one deciding
+every service would give (the others propose nothing), at the cost of the few.
 
 ``restart`` ``on-request``: a request reaching a stopped service starts it, as a
 person or a waker would (recorded as an external start); ``never``: it stays stopped
@@ -27,6 +27,7 @@ until a start edge.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -266,15 +267,16 @@ class Loop:
         live = {ref: s for ref, s in signals.items() if s is not None}
         self.decisions += 1
         matches = self._matches(chosen)
-        plan = decide(now, self.policies, [m.service for m in matches], signals=live,
+        return decide(now, self.policies, [m.service for m in matches], signals=live,
                       ledger=ledger, settings=self.settings, matches=matches,
-                      windows=self._windows(matches, index))
-        if plan.breaker_open and len(chosen) < len(self.tracks):
-            everyone = self._matches(self.tracks)
-            plan = decide(now, self.policies, [m.service for m in everyone], signals=live,
-                          ledger=ledger, settings=self.settings, matches=everyone,
-                          windows=self._windows(everyone, index))
-        return plan
+                      windows=self._windows(matches, index),
+                      bystanders=self._bystanders(chosen))
+
+    def _bystanders(self, chosen: set[ServiceRef]) -> Counter[str]:
+        """Running services with nothing to decide, per namespace: the mass-idle
+        breaker's denominator counts them, as deciding every service would."""
+        return Counter(ref.namespace for ref, track in self.tracks.items()
+                       if track.running and ref not in chosen)
 
     def _windows(self, matches: Sequence[Match], index: int) -> dict[str, bool | None]:
         """``during: offHours`` policies' windows, from the cache kept between edges."""

@@ -80,11 +80,15 @@ Decided = tuple[Proposal | None, list[Transition]]
 def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service], *,  # noqa: PLR0913 - matches are optional, from the loop
            signals: Mapping[ServiceRef, Signals], ledger: LedgerView,
            settings: DecideSettings, matches: Sequence[Match] | None = None,
-           windows: Mapping[str, bool | None] | None = None) -> Plan:
+           windows: Mapping[str, bool | None] | None = None,
+           bystanders: Mapping[str, int] | None = None) -> Plan:
     """``matches``: ``governed(policies, services)`` when the caller already has it (the
     loop matched them to gather signals); computed here when None. ``windows``: each
     ``during: offHours`` policy's `window_open` at ``now``, when the caller knows it
     (the backtest keeps it between edges); a policy missing from it is computed here.
+    ``bystanders``: running governed services per namespace that are not in
+    ``services`` because they have nothing to decide (the backtest asks only about the
+    others); the mass-idle breaker counts them as the running services they are.
 
     Each policy's work runs through `Faults`: a policy that raises is left out of the
     plan (``plan.faults``) and every other policy still acts."""
@@ -98,7 +102,7 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
     wakes = _policy_wakes(matches, tick, faults)
     matches = [m for m in matches if m.policy.key not in faults]
     proposals = [p for p in proposals if p.transition.policy not in faults]
-    proposals, breaker_alert = _limits(proposals, matches, tick)
+    proposals, breaker_alert = _limits(proposals, matches, tick, bystanders=bystanders or {})
     alerts = [*duplicate_alerts(services), *([breaker_alert] if breaker_alert else [])]
     extra = [*_deadlines(proposals), *_retries(proposals, tick)]
     wake = min([*wakes, *(w for w in extra if w > now)], default=None)
@@ -177,11 +181,12 @@ def _for_service(match: Match, edges: DueEdges | None, tick: Tick) -> Decided:
                                   now=tick.now), missed
 
 
-def _limits(proposals: list[Proposal], matches: Sequence[Match], tick: Tick
-            ) -> tuple[list[Proposal], str | None]:
+def _limits(proposals: list[Proposal], matches: Sequence[Match], tick: Tick, *,
+            bystanders: Mapping[str, int]) -> tuple[list[Proposal], str | None]:
     now, ledger, settings = tick.now, tick.ledger, tick.settings
     running = Counter(m.service.ref.namespace for m in matches
                       if m.service.state is ServiceState.RUNNING)
+    running.update(bystanders)
     limited, alert = safety.breaker(proposals, running=running, now=now,
                                     recent=ledger.recent_idle_stops, settings=settings)
     limited = safety.max_stops(limited, settings)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from reclaimer.model import DecideSettings, LedgerView, Reason, Service, ServiceRef, Signals
+from reclaimer.policy.decide import decide
 from tests.policy.decide_builders import busy, idle_only, quiet, run, svc, t
 
 NOW = t("01-12 22:00")
@@ -62,3 +63,18 @@ def test_case10_idle_verdicts_across_ticks_count_together(stopped_ago: timedelta
                settings=DecideSettings(mass_idle_span=timedelta(minutes=15)))
     assert plan.breaker_open is open_
     assert len(plan.actionable) == (0 if open_ else 3)
+
+
+@pytest.mark.parametrize(("bystanders", "open_"), [
+    pytest.param({}, True, id="six-idle-of-six-running"),
+    pytest.param({"team-b": 30}, False, id="thirty-quiet-bystanders-in-the-namespace"),
+    pytest.param({"team-a": 30}, True, id="bystanders-elsewhere-do-not-dilute-team-b"),
+])
+def test_bystanders_count_as_running_services(bystanders: dict[str, int], open_: bool) -> None:
+    """The backtest asks `decide()` only about services with something to decide and
+    passes the other running ones as ``bystanders``: the breaker counts them."""
+    services, signals = _fleet({"team-b": 6}, {})
+    plan = decide(NOW, [FILE_POLICY], services, signals={s.ref: s for s in signals},
+                  ledger=LedgerView(), settings=DecideSettings(), bystanders=bystanders)
+    assert plan.breaker_open is open_
+    assert len(plan.actionable) == (0 if open_ else 6)
