@@ -59,6 +59,7 @@ class Counts:
     gpu_present: npt.NDArray[np.int64]
     gpu_max_present: npt.NDArray[np.int64]
     last_active: npt.NDArray[np.int64]  # latest index <= i with activity, else -1
+    gpu_filled: Array  # ``gpu_max`` with NaN as 0, as ``np.nanmean`` sums it
 
 
 def _running(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
@@ -98,7 +99,8 @@ class ServiceHistory:
                 requests_present=_running(~np.isnan(self.requests_newest)),
                 gpu_present=_running(~np.isnan(self.gpu_newest)),
                 gpu_max_present=_running(~np.isnan(self.gpu_max)),
-                last_active=np.maximum.accumulate(np.where(self.activity(), steps, -1)))
+                last_active=np.maximum.accumulate(np.where(self.activity(), steps, -1)),
+                gpu_filled=np.nan_to_num(self.gpu_max))
             self.__dict__["_counts"] = found
         return found
 

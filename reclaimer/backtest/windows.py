@@ -76,7 +76,7 @@ def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: ti
         coverage=coverage, freshness=freshness,
         gpu_max={} if gpu_max is None else {ref: gpu_max},
         gpu_mean={} if gpu_max is None else {  # as np.nanmean computes it
-            ref: float(np.nan_to_num(gpu_values).sum() / gpu_seen)},
+            ref: float(counts.gpu_filled[lo:hi].sum() / gpu_seen)},
         gpus={} if np.isnan(gpus) or index < since else {ref: float(gpus)},
         gpu_pod_missing={ref: {SOME_POD: missing}} if missing > 0 else {},
         recent_gpu_max={} if recent_max is None else {ref: recent_max})
