@@ -8,6 +8,7 @@ import pytest
 
 from reclaimer.model import (
     Action,
+    DecideSettings,
     IdleDuring,
     IdleRule,
     LastTransition,
@@ -18,6 +19,7 @@ from reclaimer.model import (
     Signals,
     Trigger,
 )
+from reclaimer.policy.decide import decide
 from tests.policy.decide_builders import busy, idle_only, key, office, only, quiet, run, svc, t
 
 NOW = t("01-12 22:00")
@@ -119,3 +121,21 @@ def test_pending_edge_wins_over_idle_stop() -> None:
     plan = run(t("01-12 18:01"), [office(idle=RULE)], [service],
                signals=[quiet(service, t("01-12 18:01"))])
     assert only(plan).trigger is Trigger.SCHEDULE
+
+
+@pytest.mark.parametrize(("windows", "stopped"), [
+    pytest.param(None, False, id="computed-open-at-10:00"),
+    pytest.param({"team-a/office": True}, False, id="given-open"),
+    pytest.param({"team-a/office": False}, True, id="given-closed-is-believed"),
+    pytest.param({"other/policy": False}, False, id="another-policy-given-this-one-computed"),
+])
+def test_window_state_given_by_the_caller(windows: dict[str, bool | None] | None,
+                                          stopped: bool) -> None:
+    """The backtest passes each offHours policy's window, which it keeps between edges."""
+    service = svc(stop_changed_at=t("01-12 07:00"))
+    applied = {key(OFF_HOURS, service, t("01-12 07:00"), Action.START)}
+    plan = decide(t("01-12 10:00"), [OFF_HOURS], [service],
+                  signals={service.ref: quiet(service, t("01-12 10:00"))},
+                  ledger=LedgerView(applied_edge_keys=frozenset(applied)),
+                  settings=DecideSettings(), windows=windows)
+    assert [tr.trigger for tr in plan.transitions] == ([Trigger.IDLE] if stopped else [])
