@@ -246,11 +246,11 @@ def _not_started(deployments: Sequence[Obj]) -> str | None:
     reconcile. A Deployment left at 0 (as saved) needs nothing."""
     if not deployments:
         return "no component Deployment exists"
-    waiting = [why for d in deployments if replicas_of(d) > 0 and (why := _unavailable(d))]
+    waiting = [why for d in deployments if replicas_of(d) > 0 and (why := unavailable(d))]
     return "; ".join(waiting) or None
 
 
-def _unavailable(deployment: Obj) -> str | None:
+def unavailable(deployment: Obj) -> str | None:
     status = deployment.get("status") or {}
     generation = int((deployment.get("metadata") or {}).get("generation") or 0)
     if int(status.get("observedGeneration") or 0) < generation:
