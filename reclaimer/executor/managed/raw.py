@@ -22,7 +22,6 @@ from reclaimer.executor.base import Context, Workload, saved_restore_info, write
 from reclaimer.executor.managed.owners import owners
 from reclaimer.executor.managed.putback import (
     EXTERNAL,
-    NAME,
     ROLLING_BACK,
     class_back,
     live,
@@ -34,10 +33,12 @@ from reclaimer.executor.managed.putback import (
     set_class,
     used,
 )
+from reclaimer.executor.managed.putback import NAME as STRATEGY
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
 log = logging.getLogger("reclaimer.executor")
+NAME = STRATEGY
 STOPPED_MESSAGE = ("stopped (managed, Standard): autoscalerClass set to external and every "
                    "component Deployment scaled to 0; pods are gone")
 KEDA_PAUSED = '; KEDA ScaledObject {names} paused with autoscaling.keda.sh/paused-replicas: "0"'
