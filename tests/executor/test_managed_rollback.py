@@ -286,3 +286,22 @@ def test_a_new_stop_meeting_an_unfinished_rollback_settles_it_then_stops(
         ("external", {"llama-predictor": 0, "llama-transformer": 0}))
     assert "rolled back: Deployment llama-predictor scaled back to 1, autoscalerClass " \
            "removed, as it was" in (old.error or "")
+
+
+def test_a_stop_left_midway_is_put_back_when_the_users_class_was_already_external(
+        make_harness: MakeHarness) -> None:
+    """Issue 14: a person who runs the replicas by hand (class ``external`` of their
+    own) gets the predictor the stop scaled to 0 back when the stop is abandoned
+    midway; the class stays theirs."""
+    h = make_harness("0.15", isvc_entry(transformer=True, annotations={CLASS: "external"}))
+    h.handle.faults.add("patch", "deployments", name="llama-transformer", status=503,
+                        times=-1)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    h.settle()
+    (row,) = h.ledger.history()
+    assert (closed.kind, _looks(h)[:2]) == (
+        OutcomeKind.ABANDONED, ("external", {"llama-predictor": 1, "llama-transformer": 1}))
+    assert (row.error or "").endswith("rolled back: Deployment llama-predictor scaled back to 1")

@@ -206,12 +206,13 @@ def partly_stopped(ctx: Context, obj: Obj) -> bool:
 
 
 def begun(ctx: Context, obj: Obj) -> bool:
-    """The class is ``external`` because of a managed stop (its restore information says
-    it was something else before): a stop begun, and not yet put back by a start."""
+    """The class is ``external`` and a managed stop's restore information is saved and
+    not yet put back: a stop begun. Also where the user's own class was ``external``
+    (replicas run by hand): its Deployments at 0 are then the stop's only change, and
+    putting back (compare-and-set, `putback`) writes only those still at 0."""
     if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL:
         return False
-    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    return live(saved) and saved is not None and saved.get("autoscalerClass") != EXTERNAL
+    return live(ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj)))
 
 
 def rolling_back(ctx: Context, obj: Obj) -> str | None:
