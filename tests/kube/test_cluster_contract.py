@@ -235,6 +235,21 @@ def test_a_scale_is_seen_by_the_next_namespace_list(world: World) -> None:
     assert [d["spec"]["replicas"] for d in found[LLAMA]] == [0]
 
 
+def test_a_scale_with_a_stale_resource_version_is_a_conflict(world: World) -> None:
+    (deployment,) = world.cluster.component_deployments(LLAMA)
+    world.cluster.scale_deployment(NS, "llama-predictor", 2)
+    with pytest.raises(Conflict):
+        world.cluster.scale_deployment(NS, "llama-predictor", 0,
+                                       resource_version=_version(deployment))
+
+
+def test_a_scale_with_the_current_resource_version_is_written(world: World) -> None:
+    (deployment,) = world.cluster.component_deployments(LLAMA)
+    world.cluster.scale_deployment(NS, "llama-predictor", 0,
+                                   resource_version=_version(deployment))
+    assert [d["spec"]["replicas"] for d in world.cluster.component_deployments(LLAMA)] == [0]
+
+
 def test_a_scale_to_zero_is_seen_by_the_next_list(world: World) -> None:
     world.cluster.scale_deployment(NS, "llama-predictor", 0)
     assert [d["spec"]["replicas"] for d in world.cluster.component_deployments(LLAMA)] == [0]

@@ -95,13 +95,15 @@ def pause(ctx: Context, scaled_object: Obj, value: str | None, *, stopping: bool
     return True
 
 
-def scale(ctx: Context, deployment: Obj, replicas: int) -> None:
+def scale(ctx: Context, deployment: Obj, replicas: int, *, as_read: bool = False) -> None:
     """A Deployment that vanished between the LIST and the scale is a missing child
-    (permanent for this attempt), not a missing InferenceService."""
+    (permanent for this attempt), not a missing InferenceService. ``as_read``: only if
+    it has not changed since it was read (a 409 `Conflict` otherwise)."""
     meta = deployment["metadata"]
+    version = meta.get("resourceVersion") if as_read else None
     try:
         ctx.call(lambda: ctx.cluster.scale_deployment(meta["namespace"], meta["name"],
-                                                      replicas))
+                                                      replicas, resource_version=version))
     except NotFound as exc:
         raise ChildMissing(f"component Deployment {meta['namespace']}/{meta['name']} "
                            f"is gone: {exc}", status=404) from exc
@@ -194,18 +196,36 @@ def put_back(ctx: Context, ref: ServiceRef, uid: str, saved: Mapping[str, Any], 
         if name == CLASS and current == wrote:
             obj, current = class_back(ctx, obj, prior)
         elif current == wrote:
-            _write_back(ctx, now, name, prior)
-            current = prior
+            current = _write_back(ctx, now, name, prior)
         _account(result, name, current=current, prior=prior)
     used(ctx, obj, saved, at=at)
 
 
-def _write_back(ctx: Context, now: _Now, name: str, prior: Any) -> None:
+def _write_back(ctx: Context, now: _Now, name: str, prior: Any) -> Any:
+    """Write the saved value back; returns the field's value after it. A Deployment is
+    scaled with its resourceVersion as read: on a 409 it is read again and written
+    only while it still holds the stop's 0 (the deployment controller writes its status
+    often, so a few attempts)."""
     kind, _, child = name.partition("/")
     if kind == "ScaledObject":
         pause(ctx, now.scaled_objects[child], prior, stopping=False)
-    else:
-        scale(ctx, now.deployments[child], int(prior))
+        return prior
+    deployment = now.deployments[child]
+    for attempt in range(1, 4):
+        if replicas_of(deployment) != 0:
+            return replicas_of(deployment)
+        try:
+            scale(ctx, deployment, int(prior), as_read=True)
+            return prior
+        except Conflict:
+            if attempt == 3:
+                raise
+            fresh = {name_of(d): d for d in ctx.call(
+                lambda: ctx.cluster.component_deployments(st.ref_of(now.obj)))}
+            if child not in fresh:
+                return None
+            deployment = fresh[child]
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _account(result: PutBack, name: str, *, current: Any, prior: Any) -> None:
