@@ -305,3 +305,27 @@ def test_a_stop_left_midway_is_put_back_when_the_users_class_was_already_externa
     assert (closed.kind, _looks(h)[:2]) == (
         OutcomeKind.ABANDONED, ("external", {"llama-predictor": 1, "llama-transformer": 1}))
     assert (row.error or "").endswith("rolled back: Deployment llama-predictor scaled back to 1")
+
+
+def test_a_new_stop_whose_old_rollback_cannot_finish_finishes_the_stop(
+        make_harness: MakeHarness) -> None:
+    """The old rollback fails for good when the new stop settles it: the old row says
+    PARTIALLY STOPPED, and the new decision finishes the stop from the saved restore
+    information (never a half-stopped service behind an applied row)."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=503, times=3)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=403)
+    later = T0 + timedelta(minutes=1)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    stop = h.executor.apply(newer, at=later)
+    h.settle()
+    old, new = sorted(h.ledger.history(), key=lambda r: r.id)
+    assert (stop.kind, old.state.value, new.state.value, _looks(h)[:2]) == (
+        OutcomeKind.APPLIED, "failed", "applied",
+        ("external", {"llama-predictor": 0, "llama-transformer": 0}))
+    assert "PARTIALLY STOPPED" in (old.error or "")
