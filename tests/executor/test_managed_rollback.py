@@ -329,3 +329,18 @@ def test_a_new_stop_whose_old_rollback_cannot_finish_finishes_the_stop(
         OutcomeKind.APPLIED, "failed", "applied",
         ("external", {"llama-predictor": 0, "llama-transformer": 0}))
     assert "PARTIALLY STOPPED" in (old.error or "")
+
+
+def test_an_interrupted_undo_of_an_abandoned_stop_does_not_block_a_stop_decided_later(
+        make_harness: MakeHarness) -> None:
+    """A process killed while putting back a stop left midway (no error: the stop did
+    not fail) leaves the fields it changed saved; a stop decided later finishes the
+    stop from the restore information instead of tripping over that mark."""
+    h = _stalled_midway(make_harness)
+    uid = h.isvc()["metadata"]["uid"]
+    saved = dict(h.ledger.load_restore_info(h.ref(), uid) or {})
+    h.ledger.save_restore_info(h.ref(), uid, {**saved, "rollingBack": {
+        "changed": ["Deployment/llama-predictor", "autoscalerClass"]}}, at=T0)
+    assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
+    h.settle()
+    assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})

@@ -88,7 +88,7 @@ class ManagedRaw:
         """Nothing is written before the owners of the replicas are known and the
         restore information is saved; the class goes first, as the mark of a stop
         begun, so a retry keeps the first attempt's restore information. A permanent
-        failure after that puts back what was changed (`_rolled_back`)."""
+        failure after that puts back what was changed (`putback.rolled_back`)."""
         ref, uid = st.ref_of(obj), st.uid_of(obj)
         deployments = ctx.call(lambda: ctx.cluster.component_deployments(ref))
         found = owners(obj, deployments, ctx.call(
@@ -102,8 +102,12 @@ class ManagedRaw:
             saved = _afresh(restore_info(obj, deployments, found.scaled_objects), saved)
             ctx.ledger.save_restore_info(ref, uid, saved, at=at)
         elif (failed := saved.get(ROLLING_BACK)) is not None:
-            raise rolled_back(ctx, (ref, uid), saved, str(failed["error"]),
-                               status=failed.get("status"), at=at)
+            if "error" in failed:  # this decision's stop failed: carry on putting back
+                raise rolled_back(ctx, (ref, uid), saved, str(failed["error"]),
+                                  status=failed.get("status"), at=at)
+            # an undo of an abandoned stop, interrupted: this decision stops instead
+            saved = {k: v for k, v in saved.items() if k != ROLLING_BACK}
+            ctx.ledger.save_restore_info(ref, uid, saved, at=at)
         message = STOPPED_MESSAGE + (KEDA_PAUSED.format(names=", ".join(
             keda.name_of(so) for so in found.scaled_objects)) if found.scaled_objects else "")
         try:
@@ -218,9 +222,9 @@ def begun(ctx: Context, obj: Obj) -> bool:
 def rolling_back(ctx: Context, obj: Obj) -> str | None:
     """The error of a stop that failed for good and is still being put back, or None."""
     saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
-    if not live(saved) or saved is None or ROLLING_BACK not in saved:
+    if not live(saved) or saved is None or "error" not in (saved.get(ROLLING_BACK) or {}):
         return None
-    return str(saved[ROLLING_BACK].get("error"))
+    return str(saved[ROLLING_BACK]["error"])
 
 
 def drop_rollback(ctx: Context, obj: Obj, *, at: datetime) -> None:
