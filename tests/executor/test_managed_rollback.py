@@ -344,3 +344,25 @@ def test_an_interrupted_undo_of_an_abandoned_stop_does_not_block_a_stop_decided_
     assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
     h.settle()
     assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})
+
+
+def test_a_deployment_deleted_while_its_replicas_are_put_back_is_not_named_as_changed(
+        make_harness: MakeHarness) -> None:
+    """Putting back the predictor's replicas meets a 409; before it is read again, the
+    Deployment is deleted. Nothing is left to put back and nobody changed a value: the
+    row does not say its replicas are ``None`` "changed by someone". (Controllers
+    stalled, so KServe does not make it again before the read.)"""
+    from tests.executor.test_keda import _while_held  # noqa: PLC0415
+    from tests.executor.test_managed_verify import controllers_stalled  # noqa: PLC0415
+
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    with controllers_stalled(h):
+        _refuse_transformer_scale(h, 403)
+        h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+        held = h.handle.faults.add("patch", "deployments", name="llama-predictor",
+                                   status=409, delay=1.0)
+        stop = _while_held(held, lambda: h.apply(Action.STOP), lambda: h.rest.request(
+            "DELETE", f"/apis/apps/v1/namespaces/{NS}/deployments/llama-predictor"))
+        (row,) = h.ledger.history()
+    assert stop.kind is OutcomeKind.FAILED
+    assert (row.error or "").endswith("rolled back: autoscalerClass removed, as it was")
