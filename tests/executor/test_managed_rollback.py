@@ -366,3 +366,27 @@ def test_a_deployment_deleted_while_its_replicas_are_put_back_is_not_named_as_ch
         (row,) = h.ledger.history()
     assert stop.kind is OutcomeKind.FAILED
     assert (row.error or "").endswith("rolled back: autoscalerClass removed, as it was")
+
+
+def test_a_new_stop_whose_old_rollback_cannot_be_read_still_acts_as_itself(
+        make_harness: MakeHarness) -> None:
+    """As above, but the read that would settle the old rollback fails (a 403 on the
+    GET, once). The new decision must not take the old rollback as its own: it stops,
+    its row applied, never the old decision's failure recorded on it."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "inferenceservices", delay=0.001)
+    h.handle.faults.add("patch", "inferenceservices", status=409, times=3)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    later = T0 + timedelta(minutes=1)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    h.handle.faults.add("get", "inferenceservices", status=403)
+    stop = h.executor.apply(newer, at=later)
+    h.settle()
+    old, new = sorted(h.ledger.history(), key=lambda r: r.id)
+    assert (stop.kind, new.state.value, new.error, _looks(h)[:2]) == (
+        OutcomeKind.APPLIED, "applied", None,
+        ("external", {"llama-predictor": 0, "llama-transformer": 0}))
+    assert (old.state.value, "could not be read" in (old.error or "")) == ("failed", True)

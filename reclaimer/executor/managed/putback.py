@@ -292,6 +292,18 @@ def class_back(ctx: Context, obj: Obj, prior: str | None, *, only_external: bool
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+def forget_rollback(ctx: Context, ref: ServiceRef, uid: str, *, at: datetime) -> str | None:
+    """Drop the mark of a failed stop still being put back (its row is closed); the
+    error it carried, or None when there was none."""
+    saved = ctx.ledger.load_restore_info(ref, uid)
+    failed = (saved or {}).get(ROLLING_BACK) or {}
+    if saved is None or not live(saved) or "error" not in failed:
+        return None
+    ctx.ledger.save_restore_info(ref, uid, {k: v for k, v in saved.items()
+                                            if k != ROLLING_BACK}, at=at)
+    return str(failed["error"])
+
+
 def undo_stop(ctx: Context, obj: Obj, *, at: datetime) -> str:
     """Put back a stop begun and not finished, from its saved restore information;
     what was put back and what was left, in words. Raises `ClusterError` when that
