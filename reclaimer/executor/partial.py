@@ -50,7 +50,7 @@ def close_stop(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,
     except ClusterError as exc:
         return _unread(ctx, record_id, ref, why=why, exc=exc, at=at, stopping=stopping)
     failed = raw.rolling_back(ctx, obj)
-    if not raw.begun(ctx, obj) or (stopping is not None and failed is None):
+    if failed is None and (stopping is not None or not raw.begun(ctx, obj)):
         return _abandoned(ctx, record_id, at=at, error=why)
     try:
         done = putback.undo_stop(ctx, obj, at=at)
