@@ -66,18 +66,27 @@ def close_stop(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,
 
 def _unread(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,  # noqa: PLR0913 - the row, its reason and what failed
             exc: ClusterError, at: datetime, stopping: str | None) -> Closed:
-    """The service could not be read: with a new stop decided, a rollback in progress
-    is dropped with its row (the new decision finishes the stop, and never takes the old
-    failure for its own); else the row says how to restore a stop that may have begun."""
-    if stopping is not None and (
-            failed := putback.forget_rollback(ctx, ref, stopping, at=at)) is not None:
-        return _failed(ctx, record_id, ref, stopping, at=at, error=(
+    """The service could not be read: a rollback in progress is dropped with its row
+    (``failed``), so no later stop takes the old failure for its own; with a new stop
+    decided (``stopping``), that stop finishes the stop. Else the row says how to
+    restore a stop that may have begun."""
+    uid = stopping if stopping is not None else _uid_of(ctx, record_id)
+    failed = None if uid is None else putback.forget_rollback(ctx, ref, uid, at=at)
+    if uid is not None and failed is not None:
+        then = ("the stop decided now finishes the stop from the saved restore information"
+                if stopping is not None else f"the service may be PARTIALLY STOPPED; "
+                f"`reclaimer start {ref}` restores it")
+        return _failed(ctx, record_id, ref, uid, at=at, error=(
             f"{why}; the stop failed ({failed}) and the service could not be read to "
-            f"put it back ({exc}): the stop decided now finishes the stop from the "
-            f"saved restore information"))
+            f"put it back ({exc}): {then}"))
     return _abandoned(ctx, record_id, at=at, error=(
         f"{why}; whether a managed stop had begun could not be read ({exc}): if the "
         f"service shows autoscalerClass external, `reclaimer start {ref}` restores it"))
+
+
+def _uid_of(ctx: Context, record_id: int) -> str | None:
+    """The ISVC uid of a planned row (read only when the service cannot be)."""
+    return next((r.transition.uid for r in ctx.ledger.pending() if r.id == record_id), None)
 
 
 def _abandoned(ctx: Context, record_id: int, *, at: datetime, error: str) -> Closed:

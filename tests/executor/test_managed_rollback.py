@@ -390,3 +390,28 @@ def test_a_new_stop_whose_old_rollback_cannot_be_read_still_acts_as_itself(
         OutcomeKind.APPLIED, "applied", None,
         ("external", {"llama-predictor": 0, "llama-transformer": 0}))
     assert (old.state.value, "could not be read" in (old.error or "")) == ("failed", True)
+
+
+def test_a_rollback_whose_row_was_closed_unread_is_not_inherited_by_a_later_stop(
+        make_harness: MakeHarness) -> None:
+    """The old row is closed while nothing is decided (a hold, say) and the service
+    cannot be read then (a 403 on the GET, once): its rollback mark goes with the row
+    (``failed``, saying so). A stop decided later acts as itself, never recording the
+    old decision's failure on its own row."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "inferenceservices", delay=0.001)
+    h.handle.faults.add("patch", "inferenceservices", status=409, times=3)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    h.handle.faults.add("get", "inferenceservices", status=403)
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    later = T0 + timedelta(minutes=2)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    stop = h.executor.apply(newer, at=later)
+    h.settle()
+    old, new = sorted(h.ledger.history(), key=lambda r: r.id)
+    assert (closed.kind, old.state.value, stop.kind, new.error) == (
+        OutcomeKind.FAILED, "failed", OutcomeKind.APPLIED, None)
+    assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})
