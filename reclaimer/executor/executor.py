@@ -222,7 +222,7 @@ class Executor:
         new decision acts on a settled service). Those are
         cluster writes: when the guard forbids them (lease past its margin, SIGTERM),
         the row stays kept for a later tick, or the next term's recovery."""
-        stopping = {t.ref for t in decided if t.actionable and t.action is Action.STOP}
+        stopping = {t.ref: t.uid for t in decided if t.actionable and t.action is Action.STOP}
         closed = []
         for item in stale:
             ref, action = item.key
@@ -236,7 +236,7 @@ class Executor:
             try:
                 if undo:
                     done = close_stop(self.ctx, item.record_id, ref, why=item.why, at=at,
-                                      stopping=ref in stopping)
+                                      stopping=stopping.get(ref))
                     kind, why = (OutcomeKind.FAILED if done.failed else kind), done.error
                 else:
                     self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)

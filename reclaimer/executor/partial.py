@@ -36,21 +36,21 @@ class Closed:
 
 
 def close_stop(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,
-               at: datetime, stopping: bool = False) -> Closed:
+               at: datetime, stopping: str | None = None) -> Closed:
     """Close a stop's planned row that no decision takes again, putting back what its
     stop began (nothing, for a stop that never wrote or is not a managed one). With a
-    new stop decided (``stopping``), only a rollback in progress is put back: a stop
-    merely begun is finished by the new decision instead."""
+    new stop decided (``stopping``: its ISVC's uid), only a rollback in progress is put
+    back: a stop merely begun is finished by the new decision instead. When the service
+    cannot be read, a rollback in progress is dropped with its row, so the new decision
+    finishes the stop and never takes the old failure for its own."""
     try:
         obj = ctx.call(lambda: ctx.cluster.get_isvc(ref))
     except NotFound:
         return _abandoned(ctx, record_id, at=at, error=why)
     except ClusterError as exc:
-        return _abandoned(ctx, record_id, at=at, error=(
-            f"{why}; whether a managed stop had begun could not be read ({exc}): if the "
-            f"service shows autoscalerClass external, `reclaimer start {ref}` restores it"))
+        return _unread(ctx, record_id, ref, why=why, exc=exc, at=at, stopping=stopping)
     failed = raw.rolling_back(ctx, obj)
-    if not raw.begun(ctx, obj) or (stopping and failed is None):
+    if failed is None and (stopping is not None or not raw.begun(ctx, obj)):
         return _abandoned(ctx, record_id, at=at, error=why)
     try:
         done = putback.undo_stop(ctx, obj, at=at)
@@ -62,6 +62,31 @@ def close_stop(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,
     if failed is not None:
         return _failed(ctx, record_id, ref, st.uid_of(obj), at=at, error=f"{why}; {done}")
     return _abandoned(ctx, record_id, at=at, error=f"{why}; {done}")
+
+
+def _unread(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,  # noqa: PLR0913 - the row, its reason and what failed
+            exc: ClusterError, at: datetime, stopping: str | None) -> Closed:
+    """The service could not be read: a rollback in progress is dropped with its row
+    (``failed``), so no later stop takes the old failure for its own; with a new stop
+    decided (``stopping``), that stop finishes the stop. Else the row says how to
+    restore a stop that may have begun."""
+    uid = stopping if stopping is not None else _uid_of(ctx, record_id)
+    failed = None if uid is None else putback.forget_rollback(ctx, ref, uid, at=at)
+    if uid is not None and failed is not None:
+        then = ("the stop decided now finishes the stop from the saved restore information"
+                if stopping is not None else f"the service may be PARTIALLY STOPPED; "
+                f"`reclaimer start {ref}` restores it")
+        return _failed(ctx, record_id, ref, uid, at=at, error=(
+            f"{why}; the stop failed ({failed}) and the service could not be read to "
+            f"put it back ({exc}): {then}"))
+    return _abandoned(ctx, record_id, at=at, error=(
+        f"{why}; whether a managed stop had begun could not be read ({exc}): if the "
+        f"service shows autoscalerClass external, `reclaimer start {ref}` restores it"))
+
+
+def _uid_of(ctx: Context, record_id: int) -> str | None:
+    """The ISVC uid of a planned row (read only when the service cannot be)."""
+    return next((r.transition.uid for r in ctx.ledger.pending() if r.id == record_id), None)
 
 
 def _abandoned(ctx: Context, record_id: int, *, at: datetime, error: str) -> Closed:

@@ -157,7 +157,9 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
 
 def _partly_stopped(executor: Executor, record: TransitionRecord, obj: Obj) -> bool:
     return (record.state is RecordState.PLANNED and record.transition.action is Action.STOP
-            and record.strategy == raw.NAME and raw.partly_stopped(executor.ctx, obj))
+            and record.strategy == raw.NAME and (
+                raw.rolling_back(executor.ctx, obj) is not None
+                or raw.partly_stopped(executor.ctx, obj)))
 
 
 def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,

@@ -5,7 +5,8 @@ the row is still planned). ``--die before-api``: SIGKILL inside the ISVC patch, 
 the request is sent (the row is planned, the cluster untouched). ``--die mid-stop``:
 SIGKILL at a managed Standard stop's first Deployment scale, after its class change.
 ``--die mid-rollback``: SIGKILL when a managed Standard stop that failed for good puts its
-class back, after its Deployments were put back.
+class back, after its Deployments were put back. ``--die after-class-back``: SIGKILL
+right after that class is back, before the restore information says it was put back.
 ``--names a,b,c`` stops several ISVCs as one chunk on a pool, as a tick does;
 ``--idle`` makes them idle stops (no edge).
 """
@@ -51,6 +52,14 @@ class DieOnClassBack(KubeCluster):
         return super().patch_isvc(ref, body)
 
 
+class DieAfterClassBack(KubeCluster):
+    def patch_isvc(self, ref: ServiceRef, body: dict[str, Any]) -> dict[str, Any]:
+        done = super().patch_isvc(ref, body)
+        if body["metadata"]["annotations"].get("serving.kserve.io/autoscalerClass") != "external":
+            _die()
+        return done
+
+
 class DieOnApplied(SqlLedger):
     def mark_applied(self, record_id: int, *, at: datetime) -> None:
         _die()
@@ -64,7 +73,7 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--db")
     parser.add_argument("--die", choices=["after-api", "before-api", "mid-stop",
-                                              "mid-rollback"])
+                                              "mid-rollback", "after-class-back"])
     parser.add_argument("--idle", action="store_true")
     parser.add_argument("--at")
     parser.add_argument("--names", default="llama")
@@ -73,7 +82,8 @@ def main() -> None:
     after = args.die == "after-api"
     ledger = DieOnApplied.open(args.db) if after else open_ledger(args.db)
     cluster = {"after-api": KubeCluster, "before-api": DieBeforePatch,
-               "mid-stop": DieOnScale, "mid-rollback": DieOnClassBack}[args.die](rest)
+               "mid-stop": DieOnScale, "mid-rollback": DieOnClassBack,
+               "after-class-back": DieAfterClassBack}[args.die](rest)
     at = datetime.fromisoformat(args.at)
     transitions = [_stop(cluster, ServiceRef("team-a", name), at, idle=args.idle)
                    for name in args.names.split(",")]

@@ -248,3 +248,39 @@ def test_a_stop_killed_before_its_keda_pause_is_finished_not_taken_as_applied(
         again = h.executor.apply(edge, at=T0)
     assert (recovered.kind, again.kind, again.record_id, _pause_of(h)) == (
         OutcomeKind.RETRY, OutcomeKind.APPLIED, row.id, "0")
+
+
+def _while_held(held: Any, act: Any, person: Any) -> Any:
+    """``act`` in a thread; once the injected fault ``held`` (a delay) holds its request
+    in the sandbox, ``person`` changes the object: a write between our read and ours."""
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    done: list[Any] = []
+    worker = threading.Thread(target=lambda: done.append(act()))
+    worker.start()
+    for _ in range(400):
+        if held.times == 0:
+            break
+        time.sleep(0.005)
+    assert held.times == 0, "the request was never held"
+    person()
+    worker.join(timeout=30)
+    return done[0]
+
+
+def test_a_rollback_leaves_a_keda_pause_a_person_set_between_its_read_and_write(
+        make_harness: MakeHarness) -> None:
+    """Rollback compare-and-set for the KEDA pause too: the stop paused the
+    ScaledObject, then its scale was refused (403); while the pause is being put back,
+    a person sets ``paused-replicas: "2"``. Their value stays, and the row names it."""
+    h = _with_scaled_object(make_harness)
+    h.handle.faults.add("patch", "scaledobjects", NS, "llama-predictor", delay=0.001)
+    h.handle.faults.add("patch", "deployments", NS, "llama-predictor", status=403)
+    held = h.handle.faults.add("patch", "scaledobjects", NS, "llama-predictor", delay=1.0)
+    stop = _while_held(held, lambda: h.apply(Action.STOP), lambda: h.rest.merge_patch(
+        SCALED_OBJECT, NS, "llama-predictor", {"metadata": {"annotations": {PAUSED: "2"}}}))
+    (row,) = h.ledger.history()
+    assert (stop.kind, _pause_of(h)) == (OutcomeKind.FAILED, "2")
+    assert "left as found, changed by someone since the stop: KEDA ScaledObject " \
+           "llama-predictor pause '2' (saved None)" in (row.error or "")

@@ -344,3 +344,74 @@ def test_an_interrupted_undo_of_an_abandoned_stop_does_not_block_a_stop_decided_
     assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
     h.settle()
     assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})
+
+
+def test_a_deployment_deleted_while_its_replicas_are_put_back_is_not_named_as_changed(
+        make_harness: MakeHarness) -> None:
+    """Putting back the predictor's replicas meets a 409; before it is read again, the
+    Deployment is deleted. Nothing is left to put back and nobody changed a value: the
+    row does not say its replicas are ``None`` "changed by someone". (Controllers
+    stalled, so KServe does not make it again before the read.)"""
+    from tests.executor.test_keda import _while_held  # noqa: PLC0415
+    from tests.executor.test_managed_verify import controllers_stalled  # noqa: PLC0415
+
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    with controllers_stalled(h):
+        _refuse_transformer_scale(h, 403)
+        h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+        held = h.handle.faults.add("patch", "deployments", name="llama-predictor",
+                                   status=409, delay=1.0)
+        stop = _while_held(held, lambda: h.apply(Action.STOP), lambda: h.rest.request(
+            "DELETE", f"/apis/apps/v1/namespaces/{NS}/deployments/llama-predictor"))
+        (row,) = h.ledger.history()
+    assert stop.kind is OutcomeKind.FAILED
+    assert (row.error or "").endswith("rolled back: autoscalerClass removed, as it was")
+
+
+def test_a_new_stop_whose_old_rollback_cannot_be_read_still_acts_as_itself(
+        make_harness: MakeHarness) -> None:
+    """As above, but the read that would settle the old rollback fails (a 403 on the
+    GET, once). The new decision must not take the old rollback as its own: it stops,
+    its row applied, never the old decision's failure recorded on it."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "inferenceservices", delay=0.001)
+    h.handle.faults.add("patch", "inferenceservices", status=409, times=3)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    later = T0 + timedelta(minutes=1)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    h.handle.faults.add("get", "inferenceservices", status=403)
+    stop = h.executor.apply(newer, at=later)
+    h.settle()
+    old, new = sorted(h.ledger.history(), key=lambda r: r.id)
+    assert (stop.kind, new.state.value, new.error, _looks(h)[:2]) == (
+        OutcomeKind.APPLIED, "applied", None,
+        ("external", {"llama-predictor": 0, "llama-transformer": 0}))
+    assert (old.state.value, "could not be read" in (old.error or "")) == ("failed", True)
+
+
+def test_a_rollback_whose_row_was_closed_unread_is_not_inherited_by_a_later_stop(
+        make_harness: MakeHarness) -> None:
+    """The old row is closed while nothing is decided (a hold, say) and the service
+    cannot be read then (a 403 on the GET, once): its rollback mark goes with the row
+    (``failed``, saying so). A stop decided later acts as itself, never recording the
+    old decision's failure on its own row."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "inferenceservices", delay=0.001)
+    h.handle.faults.add("patch", "inferenceservices", status=409, times=3)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    h.handle.faults.add("get", "inferenceservices", status=403)
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    later = T0 + timedelta(minutes=2)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    stop = h.executor.apply(newer, at=later)
+    h.settle()
+    old, new = sorted(h.ledger.history(), key=lambda r: r.id)
+    assert (closed.kind, old.state.value, stop.kind, new.error) == (
+        OutcomeKind.FAILED, "failed", OutcomeKind.APPLIED, None)
+    assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})

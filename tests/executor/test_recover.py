@@ -328,3 +328,43 @@ def test_the_row_of_a_stop_killed_mid_rollback_lists_what_the_dead_process_put_b
     assert (row.error or "").endswith(
         "rolled back: Deployment llama-predictor scaled back to 1, "
         "autoscalerClass removed, as it was")
+
+
+@pytest.mark.parametrize("idle", [pytest.param(False, id="edge-row-retried"),
+                                  pytest.param(True, id="idle-row-closed")])
+def test_a_stop_killed_right_after_its_rollback_put_the_class_back_is_not_redone(
+        make_sandbox: object, db: str, idle: bool) -> None:
+    """The process dies after the class is back and before the restore information
+    says so: every field is back, the class no longer ``external``. The edge's next
+    decision finishes that rollback (it never stops again, only to fail and put back
+    again); a row without an edge is closed ``failed`` with what was put back, not
+    ``abandoned`` as if the stop had never failed."""
+    handle = make_sandbox({"kserve": "0.15", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS],
+                           "inferenceServices": [isvc_entry(transformer=True)]})
+    handle.faults.add("patch", "deployments", name="llama-transformer", status=403,  # type: ignore[attr-defined]
+                      times=-1, message="denied by policy no-scale")
+    assert _crash(handle, db, "after-class-back", idle=idle) == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        cluster = KubeCluster(Rest(api))
+        executor = Executor(cluster, ledger, actor="successor")
+        (recovered,) = recover(executor, at=T0)
+        handle.request_log.clear()  # type: ignore[attr-defined]
+        if not idle:
+            executor.apply(_edge_stop(cluster), at=T0)
+        handle.wait_idle(terminations=True)  # type: ignore[attr-defined]
+        scaled = handle.request_log.count(verb="patch", resource="deployments",  # type: ignore[attr-defined]
+                                          name="llama-predictor")
+        (row,) = ledger.history()
+        after = _looks(cluster)
+    finally:
+        api.close()
+        ledger.close()
+    assert (recovered.kind, scaled, row.state.value, after) == (
+        OutcomeKind.FAILED if idle else OutcomeKind.RETRY, 0, "failed",
+        (None, {"llama-predictor": 1, "llama-transformer": 1}))
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")

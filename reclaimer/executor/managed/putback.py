@@ -76,14 +76,18 @@ def set_class(ctx: Context, obj: Obj, value: str | None) -> Obj:
     return ctx.call(lambda: ctx.cluster.patch_isvc(st.ref_of(obj), body))
 
 
-def pause(ctx: Context, scaled_object: Obj, value: str | None, *, stopping: bool) -> bool:
+def pause(ctx: Context, scaled_object: Obj, value: str | None, *, stopping: bool,
+          as_read: bool = False) -> bool:
     """Set (or, with None, remove) KEDA's pause; True when a request changed it. A stop
     needs its ScaledObject; a ScaledObject deleted while stopped needs no restoring,
-    whatever its pause was."""
+    whatever its pause was. ``as_read``: only if it has not changed since it was read
+    (a 409 `Conflict` otherwise)."""
     meta = scaled_object["metadata"]
     if scaled_object.get("spec") is not None and keda.paused_replicas(scaled_object) == value:
         return False
-    body = {"metadata": {"annotations": {keda.PAUSED_REPLICAS: value}}}
+    body: dict[str, Any] = {"metadata": {"annotations": {keda.PAUSED_REPLICAS: value}}}
+    if as_read and meta.get("resourceVersion") is not None:
+        body["metadata"]["resourceVersion"] = meta["resourceVersion"]
     try:
         ctx.call(lambda: ctx.cluster.patch_scaled_object(meta["namespace"], meta["name"],
                                                          body))
@@ -197,35 +201,61 @@ def put_back(ctx: Context, ref: ServiceRef, uid: str, saved: Mapping[str, Any], 
             obj, current = class_back(ctx, obj, prior)
         elif current == wrote:
             current = _write_back(ctx, now, name, prior)
-        _account(result, name, current=current, prior=prior)
+        if current is not GONE:
+            _account(result, name, current=current, prior=prior)
     used(ctx, obj, saved, at=at)
 
 
+GONE = object()
+"""What `_write_back` returns for a child deleted between the read and the write:
+nothing to put back, nothing left as found."""
+
+
 def _write_back(ctx: Context, now: _Now, name: str, prior: Any) -> Any:
-    """Write the saved value back; returns the field's value after it. A Deployment is
-    scaled with its resourceVersion as read: on a 409 it is read again and written
-    only while it still holds the stop's 0 (the deployment controller writes its status
-    often, so a few attempts)."""
+    """Write the saved value back; returns the field's value after it (`GONE` for a
+    child deleted meanwhile). The write has the child's resourceVersion as read as a
+    precondition: on a 409 it is read again and written only while it still holds the
+    value the stop wrote (the deployment controller writes a Deployment's status often,
+    so a few attempts); a value someone wrote between our read and our write stays."""
     kind, _, child = name.partition("/")
-    if kind == "ScaledObject":
-        pause(ctx, now.scaled_objects[child], prior, stopping=False)
-        return prior
-    deployment = now.deployments[child]
+    found: Obj | None = (now.scaled_objects if kind == "ScaledObject"
+                         else now.deployments)[child]
     for attempt in range(1, 4):
-        if replicas_of(deployment) != 0:
-            return replicas_of(deployment)
+        if found is None:
+            return GONE
+        current = _value_of(kind, found)
+        if current != _fields_wrote(kind):
+            return current
         try:
-            scale(ctx, deployment, int(prior), as_read=True)
+            if kind != "ScaledObject":
+                scale(ctx, found, int(prior), as_read=True)
+            elif not pause(ctx, found, prior, stopping=False, as_read=True):
+                return GONE  # deleted before our write: nothing to pause
             return prior
+        except ChildMissing:
+            return GONE
         except Conflict:
             if attempt == 3:
                 raise
-            fresh = {name_of(d): d for d in ctx.call(
-                lambda: ctx.cluster.component_deployments(st.ref_of(now.obj)))}
-            if child not in fresh:
-                return None
-            deployment = fresh[child]
+            found = _read_again(ctx, now, kind, child)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _fields_wrote(kind: str) -> Any:
+    return keda.PAUSED_TO_ZERO if kind == "ScaledObject" else 0
+
+
+def _value_of(kind: str, child: Obj) -> Any:
+    return keda.paused_replicas(child) if kind == "ScaledObject" else replicas_of(child)
+
+
+def _read_again(ctx: Context, now: _Now, kind: str, child: str) -> Obj | None:
+    ref = st.ref_of(now.obj)
+    if kind == "ScaledObject":
+        return {keda.name_of(so): so for so in ctx.call(
+            lambda: ctx.cluster.list_scalers(ref.namespace)).scaled_objects}.get(child)
+    return {name_of(d): d for d in ctx.call(
+        lambda: ctx.cluster.component_deployments(ref))}.get(child)
 
 
 def _account(result: PutBack, name: str, *, current: Any, prior: Any) -> None:
@@ -260,6 +290,18 @@ def class_back(ctx: Context, obj: Obj, prior: str | None, *, only_external: bool
                 raise
             obj = ctx.call(lambda: ctx.cluster.get_isvc(ref))
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def forget_rollback(ctx: Context, ref: ServiceRef, uid: str, *, at: datetime) -> str | None:
+    """Drop the mark of a failed stop still being put back (its row is closed); the
+    error it carried, or None when there was none."""
+    saved = ctx.ledger.load_restore_info(ref, uid)
+    failed = (saved or {}).get(ROLLING_BACK) or {}
+    if saved is None or not live(saved) or "error" not in failed:
+        return None
+    ctx.ledger.save_restore_info(ref, uid, {k: v for k, v in saved.items()
+                                            if k != ROLLING_BACK}, at=at)
+    return str(failed["error"])
 
 
 def undo_stop(ctx: Context, obj: Obj, *, at: datetime) -> str:

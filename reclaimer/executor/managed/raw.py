@@ -70,6 +70,13 @@ def _afresh(fresh: dict[str, Any], earlier: Mapping[str, Any] | None) -> dict[st
     return fresh
 
 
+def _failing(saved: Mapping[str, Any] | None) -> bool:
+    """A stop that failed for good is being put back: its mark stays until that is
+    done, also once the class is back (the class goes back last, so a process killed
+    right after it leaves every field back and the mark not yet cleared)."""
+    return "error" in ((saved or {}).get(ROLLING_BACK) or {})
+
+
 def _nothing_stopped(ctx: Context, obj: Obj) -> bool:
     """No restore information of a stop in progress here and every component
     Deployment has replicas: the class ``external`` is the user's own, or a person
@@ -96,8 +103,8 @@ class ManagedRaw:
         if found.refusal is not None:
             raise Refused(found.refusal)
         saved = ctx.ledger.load_restore_info(ref, uid)
-        resuming = (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
-                    and live(saved))
+        resuming = live(saved) and (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
+                                    or _failing(saved))
         if saved is None or not resuming:
             saved = _afresh(restore_info(obj, deployments, found.scaled_objects), saved)
             ctx.ledger.save_restore_info(ref, uid, saved, at=at)
