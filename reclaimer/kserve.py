@@ -67,6 +67,16 @@ llminferenceservice`` (``singleNodeLabels`` in ``pkg/controller/v1alpha2/llmisvc
 workload_single_node.go``, ``expectedMainMultiNodeLWS`` in ``workload_multi_node.go``,
 ``scheduler.go``; constants in ``pkg/constants/constants.go``, all at v0.17.0). Only
 workload pods request GPUs; the scheduler's count zero."""
+LLM_COMPONENT_LABEL = "app.kubernetes.io/component"
+LLM_WORKLOAD_COMPONENTS = (
+    "llminferenceservice-workload", "llminferenceservice-workload-prefill",
+    "llminferenceservice-workload-worker", "llminferenceservice-workload-leader",
+    "llminferenceservice-workload-worker-prefill", "llminferenceservice-workload-leader-prefill")
+"""The ``app.kubernetes.io/component`` values of an LLMInferenceService's workload pods,
+the ones that run vLLM and hold GPUs (``LLMComponentWorkload*`` in
+``pkg/constants/constants.go``; set by ``singleNodeLabels``, ``expectedPrefillMain
+Deployment``, ``expectedMainMultiNodeLWS``, all at v0.17.0). The router's scheduler is
+``llminferenceservice-router-scheduler`` and serves no model."""
 LLM_WORKLOAD_READY = "MainWorkloadReady"
 """An LLMInferenceService has no Stopped condition: on stop KServe marks this one (and
 Ready) False with reason ``Stopped`` (``workload.go`` at v0.17.0)."""
@@ -80,6 +90,14 @@ KINDS = {info.kind: info for info in (
              GRAPH_LABEL, GRAPH_LABEL, (0, 16)),
 )}
 _BY_NAME = {kind.value: kind for kind in ServiceKind}
+
+
+def ksm_label(key: str) -> str:
+    """The label kube-state-metrics' ``kube_pod_labels`` gives a pod label: ``label_``
+    plus the key with every character outside ``[a-zA-Z0-9_]`` made ``_``
+    (``app.kubernetes.io/name`` is ``label_app_kubernetes_io_name``)."""
+    return "label_" + "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_"
+                              for c in key)
 
 
 def kind_of(obj: Mapping[str, Any]) -> ServiceKind:
