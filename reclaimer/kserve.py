@@ -243,6 +243,28 @@ def kserve_writes_stopped(obj: Mapping[str, Any]) -> bool:
     return found is not None and not found.get("reason")
 
 
+def graph_members(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The InferenceServices an InferenceGraph routes to: every step's ``serviceName``
+    (``spec.nodes.<node>.steps[]``, ``InferenceStep`` in ``pkg/apis/serving/v1alpha1/
+    inference_graph.go`` at v0.16.0; ``nodeName`` steps point at other nodes of the
+    graph). None when a step names a ``serviceUrl`` (outside reclaimer's sight), a step or
+    node has the wrong shape, or no step names a service: then the graph's members are
+    unknown and it is never stopped with them."""
+    nodes = _mapping(obj.get("spec")).get("nodes")
+    members: list[str] = []
+    for node in nodes.values() if isinstance(nodes, Mapping) else ():
+        steps = node.get("steps") if isinstance(node, Mapping) else None
+        for step in steps if isinstance(steps, list) else [None]:
+            if not isinstance(step, Mapping) or step.get("serviceUrl"):
+                return None
+            name = step.get("serviceName")
+            if isinstance(name, str) and name:
+                members.append(name)
+            elif not step.get("nodeName"):
+                return None
+    return tuple(sorted(set(members))) or None
+
+
 def components(obj: Mapping[str, Any]) -> list[str]:
     """The ISVC components present in the spec, predictor first."""
     spec = _mapping(obj.get("spec"))

@@ -20,9 +20,10 @@ when a policy with an idle rule or a deferring schedule governs a service of tha
   maps to the service and it is unknown, never idle. Always raw queries: the shipped
   recording rules record the InferenceService pod map only.
 - **InferenceGraph**: its router exports no metrics of its own (KServe v0.17.0
-  ``cmd/router`` has no Prometheus endpoint), so it has no profile: an idle rule can
-  never judge a graph, and `NO_SIGNALS` says so wherever the signals of one are shown
-  (``plan``, ``signals``, the decision log); schedules govern graphs.
+  ``cmd/router`` has no Prometheus endpoint), so it has no profile: an idle rule never
+  judges a graph by traffic, only by its members (`policy.graphs`: stopped once all its
+  member InferenceServices are), and `NO_SIGNALS` says so wherever the signals of one
+  are shown (``plan``, ``signals``, the decision log); schedules govern graphs as usual.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ PROFILES: dict[ServiceKind, KindProfile] = {
 NO_SIGNALS = {
     ServiceKind.INFERENCE_GRAPH: (
         "InferenceGraph has no request signal (its router exports no metrics): an idle "
-        "rule never stops a graph; only its schedule does"),
+        "rule stops a graph only once all its member InferenceServices are stopped; "
+        "its schedule applies as usual"),
 }
 """Why a kind is never judged by an idle rule, shown as the unknown signals' reason."""
 

@@ -3,8 +3,8 @@
 The sandbox plays KServe 0.17; Prometheus 2.42 holds backfilled series of two
 LLMInferenceServices (vLLM on their workload pods, metrics.md §2.3): ``chat`` idle for
 hours, ``coder`` generating. An idle rule over LLMInferenceServices stops ``chat`` and
-leaves ``coder``. An InferenceGraph under an idle rule has no request signal: it stays
-running, and its signals say why (schedule only), never silently.
+leaves ``coder``. An InferenceGraph under an idle rule has no request signal: while its
+member ``llama`` runs it stays running, and its signals say why, never silently.
 """
 
 from __future__ import annotations
