@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +31,7 @@ from reclaimer.ledger import MemoryLedger, SqlLedger
 from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.ledger.schema_check import upgrade
-from reclaimer.model import DecideSettings, Plan, ServiceState
+from reclaimer.model import DecideSettings, Plan, ServiceKind, ServiceState
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.signals import SignalSource
 
@@ -97,10 +97,12 @@ class TimedSignals:
         return self.fetch_windows(at=at, windows=[window])[window]
 
     def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
-                      recent: timedelta | None = None) -> Mapping[Any, Any]:
+                      recent: timedelta | None = None,
+                      kinds: Collection[ServiceKind] = (ServiceKind.INFERENCE_SERVICE,),
+                      ) -> Mapping[Any, Any]:
         began = time.perf_counter()
         try:
-            return self.inner.fetch_windows(at=at, windows=windows, recent=recent)
+            return self.inner.fetch_windows(at=at, windows=windows, recent=recent, kinds=kinds)
         finally:
             with self._lock:
                 self.seconds.append(time.perf_counter() - began)

@@ -67,6 +67,16 @@ llminferenceservice`` (``singleNodeLabels`` in ``pkg/controller/v1alpha2/llmisvc
 workload_single_node.go``, ``expectedMainMultiNodeLWS`` in ``workload_multi_node.go``,
 ``scheduler.go``; constants in ``pkg/constants/constants.go``, all at v0.17.0). Only
 workload pods request GPUs; the scheduler's count zero."""
+LLM_COMPONENT_LABEL = "app.kubernetes.io/component"
+LLM_WORKLOAD_COMPONENTS = (
+    "llminferenceservice-workload", "llminferenceservice-workload-prefill",
+    "llminferenceservice-workload-worker", "llminferenceservice-workload-leader",
+    "llminferenceservice-workload-worker-prefill", "llminferenceservice-workload-leader-prefill")
+"""The ``app.kubernetes.io/component`` values of an LLMInferenceService's workload pods,
+the ones that run vLLM and hold GPUs (``LLMComponentWorkload*`` in
+``pkg/constants/constants.go``; set by ``singleNodeLabels``, ``expectedPrefillMain
+Deployment``, ``expectedMainMultiNodeLWS``, all at v0.17.0). The router's scheduler is
+``llminferenceservice-router-scheduler`` and serves no model."""
 LLM_WORKLOAD_READY = "MainWorkloadReady"
 """An LLMInferenceService has no Stopped condition: on stop KServe marks this one (and
 Ready) False with reason ``Stopped`` (``workload.go`` at v0.17.0)."""
@@ -80,6 +90,14 @@ KINDS = {info.kind: info for info in (
              GRAPH_LABEL, GRAPH_LABEL, (0, 16)),
 )}
 _BY_NAME = {kind.value: kind for kind in ServiceKind}
+
+
+def ksm_label(key: str) -> str:
+    """The label kube-state-metrics' ``kube_pod_labels`` gives a pod label: ``label_``
+    plus the key with every character outside ``[a-zA-Z0-9_]`` made ``_``
+    (``app.kubernetes.io/name`` is ``label_app_kubernetes_io_name``)."""
+    return "label_" + "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_"
+                              for c in key)
 
 
 def kind_of(obj: Mapping[str, Any]) -> ServiceKind:
@@ -223,6 +241,28 @@ def kserve_writes_stopped(obj: Mapping[str, Any]) -> bool:
     tool's, and says nothing about what KServe's annotation stops."""
     found = condition(obj, STOPPED)
     return found is not None and not found.get("reason")
+
+
+def graph_members(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The InferenceServices an InferenceGraph routes to: every step's ``serviceName``
+    (``spec.nodes.<node>.steps[]``, ``InferenceStep`` in ``pkg/apis/serving/v1alpha1/
+    inference_graph.go`` at v0.16.0; ``nodeName`` steps point at other nodes of the
+    graph). None when a step names a ``serviceUrl`` (outside reclaimer's sight), a step or
+    node has the wrong shape, or no step names a service: then the graph's members are
+    unknown and it is never stopped with them."""
+    nodes = _mapping(obj.get("spec")).get("nodes")
+    members: list[str] = []
+    for node in nodes.values() if isinstance(nodes, Mapping) else ():
+        steps = node.get("steps") if isinstance(node, Mapping) else None
+        for step in steps if isinstance(steps, list) else [None]:
+            if not isinstance(step, Mapping) or step.get("serviceUrl"):
+                return None
+            name = step.get("serviceName")
+            if isinstance(name, str) and name:
+                members.append(name)
+            elif not step.get("nodeName"):
+                return None
+    return tuple(sorted(set(members))) or None
 
 
 def components(obj: Mapping[str, Any]) -> list[str]:

@@ -72,6 +72,8 @@ class Reason(StrEnum):
     MAX_STOPS_PER_TICK = "MaxStopsPerTick"
     MASS_IDLE_BREAKER = "MassIdleBreaker"
     STAGGERED = "Staggered"
+    MEMBERS_STOPPED = "MembersStopped"
+    MEMBER_STARTING = "MemberStarting"
     MANUAL = "Manual"
     EXTERNAL_CHANGE = "ExternalChange"
 
@@ -165,6 +167,9 @@ class Service:
     stop_changed_at: datetime | None = None
     stop_changed_by: str | None = None
     kind: ServiceKind = ServiceKind.INFERENCE_SERVICE
+    members: tuple[str, ...] | None = None
+    """An InferenceGraph's member InferenceServices (same namespace); None when unknown
+    or for other kinds (`reclaimer.kserve.graph_members`)."""
 
 
 # --- policies ---------------------------------------------------------------------

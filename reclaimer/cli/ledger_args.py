@@ -9,13 +9,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from reclaimer.cli import refs
 from reclaimer.config import parse_duration_value
 from reclaimer.errors import ArgumentInvalid, ConfigInvalid
 from reclaimer.ledger.engine import DEFAULT_URL, ENV_VAR
 from reclaimer.model import ServiceRef
-
-# A DNS-1123 label: what Kubernetes accepts as a namespace and an ISVC name.
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def add_db_flag(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +26,8 @@ def database_url(args: argparse.Namespace) -> str:
 
 
 def parse_ref(text: str) -> ServiceRef:
-    namespace, slash, name = text.partition("/")
-    if not slash or not _LABEL.match(namespace) or not _LABEL.match(name):
-        raise ArgumentInvalid(f"NS/NAME: {text!r} is not namespace/name of an "
-                              "InferenceService (lower-case DNS labels, e.g. team-a/llama)")
-    return ServiceRef(namespace, name)
+    """``NS/NAME`` or ``KIND/NS/NAME`` (`refs.parse_ref`)."""
+    return refs.parse_ref(text)
 
 
 def parse_instant(flag: str, text: str, *, now: datetime, ahead: bool) -> datetime:

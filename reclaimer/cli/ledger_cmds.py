@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reclaimer.cli import ledger_args, report_png
+from reclaimer.cli import ledger_args, refs, report_png
 from reclaimer.cli.hold_check import check_exists
 from reclaimer.cli.output import add_output_flag, emit, print_table
 from reclaimer.cli.remote_flags import add_server_flags
@@ -59,6 +59,8 @@ def _register_history(subparsers: Subparsers) -> None:
     parser.add_argument("--since", help="RFC 3339, or a duration back from now (7d)")
     parser.add_argument("--until", help="RFC 3339, or a duration back from now (exclusive)")
     parser.add_argument("--trigger", choices=[t.value for t in Trigger])
+    parser.add_argument("--kind", help="one KServe kind: isvc, llmisvc, ig (or kubectl's "
+                                       "names for them)")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--tz", metavar="ZONE",
                         help="show every table time in this zone (default: each row in its "
@@ -69,10 +71,11 @@ def _register_history(subparsers: Subparsers) -> None:
 
 def _history(args: argparse.Namespace) -> int:
     since, until = ledger_args.span(args.since, args.until, now=_now)
+    kind = refs.parse_kind(args.kind) if args.kind else None
     ledger = open_ledger(ledger_args.database_url(args))
     try:
         records = ledger.history(namespace=args.namespace, name=args.name, since=since,
-                                 until=until, limit=args.limit,
+                                 until=until, limit=args.limit, kind=kind,
                                  trigger=Trigger(args.trigger) if args.trigger else None)
     finally:
         ledger.close()
@@ -85,7 +88,8 @@ def _history(args: argparse.Namespace) -> int:
 def _filters(args: argparse.Namespace) -> str:
     given = [f"{flag} {value}" for flag, value in (
         ("--namespace", args.namespace), ("--name", args.name), ("--since", args.since),
-        ("--until", args.until), ("--trigger", args.trigger)) if value]
+        ("--until", args.until), ("--trigger", args.trigger), ("--kind", args.kind))
+        if value]
     return " matching " + ", ".join(given) if given else ""
 
 
@@ -110,7 +114,7 @@ def _row_zone(evidence: Mapping[str, object]) -> tzinfo:
 
 def _register_holds(subparsers: Subparsers) -> None:
     hold = subparsers.add_parser("hold", help="keep reclaimer's hands off one service")
-    hold.add_argument("ref", metavar="NS/NAME")
+    hold.add_argument("ref", metavar="[KIND/]NS/NAME")
     hold.add_argument("--until", required=True, help="RFC 3339, or a duration from now (2h)")
     hold.add_argument("--reason", required=True)
     hold.add_argument("--as", "--who", "--actor", dest="who", default=None,
@@ -123,7 +127,7 @@ def _register_holds(subparsers: Subparsers) -> None:
     add_server_flags(hold)
     hold.set_defaults(handler=_hold)
     release = subparsers.add_parser("release", help="end a hold")
-    release.add_argument("ref", metavar="NS/NAME")
+    release.add_argument("ref", metavar="[KIND/]NS/NAME")
     ledger_args.add_db_flag(release)
     release.set_defaults(handler=_release)
     holds = subparsers.add_parser("holds", help="list the holds in force")

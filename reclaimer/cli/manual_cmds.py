@@ -1,4 +1,7 @@
-"""`reclaimer stop NS/NAME` and `reclaimer start NS/NAME`: manual, through the executor.
+"""`reclaimer stop [KIND/]NS/NAME` and `reclaimer start ...`: manual, through the executor.
+
+``NS/NAME`` is an InferenceService; ``llmisvc/NS/NAME`` and ``ig/NS/NAME`` (any kubectl
+spelling of the kind, `refs.parse_ref`) name an LLMInferenceService or InferenceGraph.
 
 The transition is recorded with trigger ``manual`` and the caller as actor, exactly like
 one the service plans, so history and the GPU-hours report include it: it carries the
@@ -16,18 +19,12 @@ import sys
 from datetime import timedelta
 
 from reclaimer.cli import manual_parts, remote_flags
+from reclaimer.cli.refs import parse_ref
 from reclaimer.config import env_name, parse_duration_value
 from reclaimer.errors import ArgumentInvalid
-from reclaimer.model import Action, ServiceRef
+from reclaimer.model import Action, ServiceKind, ServiceRef
 
 OK_KINDS = frozenset({"applied", "verified"})
-
-
-def parse_ref(text: str) -> ServiceRef:
-    namespace, _, name = text.partition("/")
-    if not namespace or not name or "/" in name:
-        raise ArgumentInvalid(f"NS/NAME: {text!r} is not NAMESPACE/NAME (e.g. team-a/llama)")
-    return ServiceRef(namespace, name)
 
 
 def default_actor() -> str:
@@ -41,10 +38,12 @@ def default_actor() -> str:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for action in (Action.STOP, Action.START):
         parser = subparsers.add_parser(
-            action.value, help=f"{action.value} one InferenceService now (trigger manual)",
-            description=f"{action.value.capitalize()} one InferenceService now through the "
-                        "executor, record it as manual, and wait until it is verified.")
-        parser.add_argument("ref", metavar="NS/NAME")
+            action.value, help=f"{action.value} one service now (trigger manual)",
+            description=f"{action.value.capitalize()} one service now through the "
+                        "executor, record it as manual, and wait until it is verified. "
+                        "NS/NAME is an InferenceService; llmisvc/NS/NAME and ig/NS/NAME "
+                        "name the other kinds.")
+        parser.add_argument("ref", metavar="[KIND/]NS/NAME")
         parser.add_argument("--kubeconfig", default=None,
                             help="default: $RECLAIMER_KUBECONFIG, $KUBECONFIG, "
                                  "~/.kube/config, in-cluster")
@@ -88,6 +87,9 @@ def _run_remote(args: argparse.Namespace, ref: ServiceRef) -> int:
 
     if args.actor:
         raise ArgumentInvalid("--as: with --server the service names you from your token")
+    if ref.kind is not ServiceKind.INFERENCE_SERVICE:
+        raise ArgumentInvalid(f"--server: the owners' API serves InferenceServices only; "
+                              f"{ref} is acted on without --server")
     token = remote.bearer_token(token=args.token, kubeconfig=args.kubeconfig)
     kind, line = remote.transition(args.server, ref, args.action.value, token=token)
     print(line, file=sys.stdout if kind in OK_KINDS else sys.stderr)

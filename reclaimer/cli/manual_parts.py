@@ -17,7 +17,7 @@ from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
 from reclaimer.executor.strategy import parse_strategy
 from reclaimer.executor.wait import wait_verified
-from reclaimer.kserve import ISVC_LABEL
+from reclaimer.kserve import KINDS
 from reclaimer.kube.client import load_api_client
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.events import EventRecorder
@@ -93,11 +93,14 @@ def _refuse_held(ledger: Ledger, request: Request, *, at: datetime) -> None:
 
 
 def gpus_freed(rest: Rest, ref: ServiceRef, obj: dict[str, Any]) -> int | None:
-    """GPUs its live pods request; the spec's count when no pod runs (a stopped ISVC)."""
-    selector = f"{ISVC_LABEL}={ref.name}"
+    """GPUs its live pods request; the spec's count when no pod runs (a stopped ISVC).
+    Pods are found by the kind's own labels (an LLMInferenceService's carry its name in
+    ``app.kubernetes.io/name``; only its workload pods request GPUs)."""
+    info = KINDS[ref.kind]
+    selector = f"{info.pod_selector},{info.pod_owner}={ref.name}"
     running = 0
     for pod in rest.list_items(POD, namespace=ref.namespace, label_selector=selector):
-        share = keep_pod(pod)
+        share = keep_pod(pod, ref.kind)
         if share is not None and share[0] == ref:
             running += share[1]
     return running or gpus_of(obj)

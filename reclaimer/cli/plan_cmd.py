@@ -1,16 +1,19 @@
 """`reclaimer plan`: what reclaimer would do, offline, against a dump of a cluster.
 
 The inventory is what ``kubectl get inferenceservices -A -o yaml`` (or ``-o json``)
-prints: a ``List`` whose ``items`` are InferenceServices. A bare list, a single ISVC or
-several YAML documents are accepted too. Offline there are no signals and no ledger, so
-idle is unknown (no idle stops, schedule stops under ``busyAtStop: defer`` show as
-deferred) and every edge looks unapplied: the plan shows the latest due edge per
-service, as a freshly started reclaimer would apply it.
+prints: a ``List`` whose ``items`` are InferenceServices (LLMInferenceServices and
+InferenceGraphs too: ``kubectl get isvc,llmisvc,ig -A -o yaml``; other kinds are
+skipped). A bare list, a single ISVC or several YAML documents are accepted too. Offline
+there are no signals and no ledger, so idle is unknown (no idle stops, schedule stops
+under ``busyAtStop: defer`` show as deferred) and every edge looks unapplied: the plan
+shows the latest due edge per service, as a freshly started reclaimer would apply it.
 
-JSON (docs/design.md §8): a list of ``{"namespace", "name", "action", "trigger", "policy",
-"reason", "at"}``, plus ``"blocked": "<why>"`` for entries not acted on. Conflicts and
-alerts go to stderr. Exit 1 when a policy document or the inventory is invalid (the
-valid policies are still planned).
+JSON (docs/design.md §8): a list of ``{"kind", "namespace", "name", "action", "trigger",
+"policy", "reason", "at"}``, plus ``"blocked": "<why>"`` for entries not acted on.
+Conflicts and alerts go to stderr, and so does a warning for every policy whose idle
+rule governs a kind no signal measures (InferenceGraph: only its schedule stops it).
+Exit 1 when a policy document or the inventory is invalid (the valid policies are still
+planned).
 
 With ``--prometheus URL`` or ``--config FILE`` the signals are evaluated at ``--at``
 exactly as a service tick evaluates them (`service.observe.gather_signals`, the
@@ -46,6 +49,7 @@ from reclaimer.model import (
     Plan,
     Policy,
     Service,
+    ServiceKind,
     ServiceRef,
     Signals,
     Transition,
@@ -55,10 +59,12 @@ from reclaimer.policy.matching import governed
 from reclaimer.policy_files import load_paths
 from reclaimer.service.app import decide_settings
 from reclaimer.service.observe import gather_signals
+from reclaimer.signals.kinds import NO_SIGNALS
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 
 EXIT_OK, EXIT_INVALID = 0, 1
+_KINDS = frozenset(kind.value for kind in ServiceKind)
 COLUMNS = ("namespace", "name", "action", "trigger", "policy", "reason", "blocked")
 
 
@@ -97,6 +103,7 @@ def run_plan(args: argparse.Namespace) -> int:
     plan = decide(now, policies, services, signals=signals, ledger=LedgerView(),
                   settings=settings)
     _warn(plan)
+    _schedule_only(policies, services)
     items = [plan_item(t, evidence=online) for t in plan.transitions]
     if not emit(items, args.output, sys.stdout):
         rows = [{**item, "evidence": _compact(item["evidence"])} if online else item
@@ -138,6 +145,7 @@ def _compact(evidence: Mapping[str, Any]) -> str:
 
 def plan_item(transition: Transition, *, evidence: bool = False) -> dict[str, Any]:
     item: dict[str, Any] = {
+        "kind": transition.ref.kind.value,
         "namespace": transition.ref.namespace, "name": transition.ref.name,
         "action": transition.action.value, "trigger": transition.trigger.value,
         "policy": transition.policy, "reason": transition.reason.value,
@@ -185,8 +193,20 @@ def _items(documents: list[object], source: str) -> Iterator[tuple[str, Mapping[
             where = f"{prefix}: items[{number}]"
             if not isinstance(item, Mapping):
                 raise InvalidInput(f"{where}: not a mapping")
-            if item.get("kind", "InferenceService") == "InferenceService":
+            if item.get("kind", "InferenceService") in _KINDS:
                 yield where, item
+
+
+def _schedule_only(policies: Sequence[Policy], services: Sequence[Service]) -> None:
+    """An idle rule over a kind no signal measures never stops it: said, not silent."""
+    said = set()
+    for match in governed(policies, services):
+        reason = NO_SIGNALS.get(match.service.ref.kind)
+        key = (match.policy.key, match.service.ref.kind)
+        if reason is not None and match.policy.idle is not None and key not in said:
+            said.add(key)
+            print(f"reclaimer: warning: policy {match.policy.key}: its idle rule governs "
+                  f"{match.service.ref.kind.value}s: {reason}", file=sys.stderr)
 
 
 def _warn(plan: Plan) -> None:

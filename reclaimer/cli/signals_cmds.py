@@ -1,8 +1,10 @@
 """`reclaimer signals`: what the service would see from Prometheus (docs/design.md §8).
 
 One evaluation with the service's own settings (``--config`` file, environment,
-flags), printed one item per ISVC. Unknown values are null. A failed evaluation exits
-1 with the reason: the service would treat every ISVC as unknown.
+flags), printed one item per service: InferenceServices with the configured presets,
+LLMInferenceServices with their vLLM profile (`signals.kinds`); a line says which kinds
+no evaluation can measure (InferenceGraph: schedule only). Unknown values are null. A
+failed evaluation exits 1 with the reason: the service would treat every ISVC as unknown.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.clock import clock_from_env
 from reclaimer.config import load_settings
 from reclaimer.errors import ArgumentInvalid, ConfigInvalid
-from reclaimer.model import Signals
+from reclaimer.model import KIND_SHORT_NAMES, ServiceKind, Signals
+from reclaimer.signals.kinds import NO_SIGNALS
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings, parse_duration
 
 # table column -> JSON key; the table uses short headers, the JSON the design's names
-TABLE = {"namespace": "namespace", "name": "name", "state": "state", "requests": "requests",
+TABLE = {"kind": "kind", "namespace": "namespace", "name": "name", "state": "state",
+         "requests": "requests",
          "idle": "secondsSinceLastRequest", "gpu_max": "gpuUtilizationMax",
          "gpu_mean": "gpuUtilizationMean", "gpus": "gpus", "covered_s": "coverageSeconds",
          "reason": "reason"}
@@ -54,14 +58,16 @@ def run_signals(args: argparse.Namespace) -> int:
     if args.queries:
         return _print_queries(source, window=window, json_output=args.output == "json")
     try:
-        signals = source.fetch(at=at, window=window)
+        signals = source.fetch_windows(at=at, windows=(window,), kinds=tuple(ServiceKind))
     finally:
         source.close()
-    items = [item(s) for s in signals.values()]
+    items = [item(s) for s in signals[window].values()]
     if not emit(items, args.output, sys.stdout):
         print_table(list(_rows(items, window=window)), tuple(TABLE), sys.stdout)
         if not items:
-            print("(no InferenceService has series in Prometheus for this window)")
+            print("(no service has series in Prometheus for this window)")
+        for reason in NO_SIGNALS.values():
+            print(f"({reason})")
     return 0
 
 
@@ -90,6 +96,7 @@ def _window(text: str) -> timedelta:
 def item(signals: Signals) -> dict[str, Any]:
     """The JSON item of docs/design.md §8."""
     return {
+        "kind": signals.ref.kind.value,
         "namespace": signals.ref.namespace,
         "name": signals.ref.name,
         "state": signals.state.value,
@@ -107,6 +114,7 @@ def _rows(items: Iterable[dict[str, Any]], *, window: timedelta
           ) -> Iterable[dict[str, Any]]:
     for entry in items:
         row = {column: _cell(entry[key]) for column, key in TABLE.items()}
+        row["kind"] = KIND_SHORT_NAMES[ServiceKind(entry["kind"])]
         row["idle"] = _idle(entry, window=window)
         yield row
 

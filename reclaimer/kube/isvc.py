@@ -37,6 +37,7 @@ from reclaimer.kserve import (
     PREDICTOR,
     STOP_ANNOTATION,
     STOP_FIELD,
+    graph_members,
     kind_of,
     mode_of,
     own_stopped,
@@ -60,7 +61,8 @@ def service_from_isvc(obj: Mapping[str, Any], *, default_mode: DeploymentMode) -
     return Service(ref=ref, uid=_text(meta, "uid", obj), mode=mode, state=state_of(obj),
                    created_at=_created(meta, obj), labels=_labels(meta, obj),
                    gpus=gpus_of(obj), stop_changed_at=changed_at, stop_changed_by=changed_by,
-                   kind=kind)
+                   kind=kind,
+                   members=graph_members(obj) if kind is ServiceKind.INFERENCE_GRAPH else None)
 
 
 

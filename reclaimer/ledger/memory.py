@@ -34,6 +34,7 @@ from reclaimer.model import (
     LastTransition,
     LedgerView,
     Reason,
+    ServiceKind,
     ServiceRef,
     Transition,
     Trigger,
@@ -201,15 +202,17 @@ class MemoryLedger(RecordingStore):
                 first[str(key)] = min(r.at, first.get(str(key), r.at))
         return first
 
-    def history(self, *, namespace: str | None = None, name: str | None = None,
+    def history(self, *, namespace: str | None = None, name: str | None = None,  # noqa: PLR0913 - filters
                 since: datetime | None = None, trigger: Trigger | None = None,
                 limit: int | None = None,
-                until: datetime | None = None) -> list[TransitionRecord]:
+                until: datetime | None = None,
+                kind: ServiceKind | None = None) -> list[TransitionRecord]:
         protocol.check_limit(limit)
         with self._lock:
             found = [record for record in self._records.values()
                      if _selected(record.transition, namespace=namespace, name=name,
-                                  since=since, until=until, trigger=trigger)]
+                                  since=since, until=until, trigger=trigger)
+                     and (kind is None or record.transition.ref.kind is kind)]
         found.sort(key=lambda r: (r.transition.at, r.id), reverse=True)
         return found[:limit] if limit is not None else found
 

@@ -20,7 +20,7 @@ from reclaimer.ledger.records import (
     Report,
     TransitionRecord,
 )
-from reclaimer.model import Hold, LedgerView, ServiceRef, Transition, Trigger
+from reclaimer.model import Hold, LedgerView, ServiceKind, ServiceRef, Transition, Trigger
 
 DEFAULT_EDGE_HORIZON = timedelta(days=8)
 
@@ -114,11 +114,12 @@ class Ledger(Protocol):
         transition per service, holds still active at ``now``."""
         ...
 
-    def history(self, *, namespace: str | None = None, name: str | None = None,
+    def history(self, *, namespace: str | None = None, name: str | None = None,  # noqa: PLR0913 - filters
                 since: datetime | None = None, trigger: Trigger | None = None,
                 limit: int | None = None,
-                until: datetime | None = None) -> list[TransitionRecord]:
-        """Newest first; ``since`` inclusive, ``until`` exclusive."""
+                until: datetime | None = None,
+                kind: ServiceKind | None = None) -> list[TransitionRecord]:
+        """Newest first; ``since`` inclusive, ``until`` exclusive; ``kind`` one KServe kind."""
         ...
 
     def hold(self, ref: ServiceRef, *, until: datetime, reason: str, who: str,

@@ -107,9 +107,9 @@ def _deferred_since(connection: Connection, since: datetime) -> dict[str, dateti
     return {str(edge): at for edge, at in found if edge}
 
 
-def history(connection: Connection, *, namespace: str | None, name: str | None,
+def history(connection: Connection, *, namespace: str | None, name: str | None,  # noqa: PLR0913 - filters
             span: tuple[datetime | None, datetime | None], trigger: Trigger | None,
-            limit: int | None) -> list[TransitionRecord]:
+            limit: int | None, kind: ServiceKind | None = None) -> list[TransitionRecord]:
     """``span`` is (since inclusive, until exclusive), either end open."""
     since, until = span
     query = select(TRANSITIONS).order_by(TransitionRow.at.desc(), TransitionRow.id.desc())
@@ -123,6 +123,8 @@ def history(connection: Connection, *, namespace: str | None, name: str | None,
         query = query.where(TransitionRow.at < until)
     if trigger is not None:
         query = query.where(TransitionRow.trigger == trigger.value)
+    if kind is not None:
+        query = query.where(TransitionRow.kind == kind.value)
     return _records(connection, query.limit(limit))
 
 

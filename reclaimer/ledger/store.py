@@ -36,7 +36,7 @@ from reclaimer.ledger.tables import (
     ServiceFactRow,
     TransitionRow,
 )
-from reclaimer.model import Hold, LedgerView, ServiceRef, Transition, Trigger
+from reclaimer.model import Hold, LedgerView, ServiceKind, ServiceRef, Transition, Trigger
 
 
 class SqlLedger(RecordingStore):
@@ -174,15 +174,17 @@ class SqlLedger(RecordingStore):
         with self._reading() as connection:
             return queries.view(connection, now, horizon=self._edge_horizon)
 
-    def history(self, *, namespace: str | None = None, name: str | None = None,
+    def history(self, *, namespace: str | None = None, name: str | None = None,  # noqa: PLR0913 - filters
                 since: datetime | None = None, trigger: Trigger | None = None,
                 limit: int | None = None,
-                until: datetime | None = None) -> list[TransitionRecord]:
+                until: datetime | None = None,
+                kind: ServiceKind | None = None) -> list[TransitionRecord]:
         """Newest first."""
         protocol.check_limit(limit)
         with self._reading() as connection:
             return queries.history(connection, namespace=namespace, name=name,
-                                   span=(since, until), trigger=trigger, limit=limit)
+                                   span=(since, until), trigger=trigger, limit=limit,
+                                   kind=kind)
 
     def report(self, *, since: datetime, now: datetime) -> Report:
         with self._reading() as connection:

@@ -34,6 +34,7 @@ from reclaimer.model import (
     Policy,
     Reason,
     ServiceRef,
+    ServiceState,
     Signals,
     Transition,
 )
@@ -49,6 +50,9 @@ class Tick:
     ledger: LedgerView
     settings: DecideSettings
     windows: Mapping[str, bool | None] = field(default=EMPTY)
+    states: Mapping[ServiceRef, ServiceState] = field(default=EMPTY)
+    """Every observed service's state, for rules that look at other services (a graph
+    follows its members, `graphs.py`)."""
 
 
 @dataclass(frozen=True)

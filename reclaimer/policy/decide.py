@@ -68,6 +68,7 @@ from reclaimer.policy.edges import (
     missed_transition,
     split_edges,
 )
+from reclaimer.policy.graphs import graph_starts, graph_stop
 from reclaimer.policy.idle import idle_transition, started_at
 from reclaimer.policy.matching import Match, duplicate_alerts, governed
 from reclaimer.policy.safety import Faults
@@ -96,9 +97,11 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
         matches = governed(policies, services)
     faults = Faults()
     tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings,
-                windows=_windows(matches, now, faults, known=windows or {}))
+                windows=_windows(matches, now, faults, known=windows or {}),
+                states={s.ref: s.state for s in services})
     proposals, missed = _per_service(matches, _edges_by_policy(matches, tick, faults), tick,
                                      faults)
+    proposals = [*_graph_starts(matches, proposals, tick, faults), *proposals]
     wakes = _policy_wakes(matches, tick, faults)
     matches = [m for m in matches if m.policy.key not in faults]
     proposals = [p for p in proposals if p.transition.policy not in faults]
@@ -174,11 +177,25 @@ def _for_service(match: Match, edges: DueEdges | None, tick: Tick) -> Decided:
     missed = [missed_transition(match, e, latest=edge, tick=tick) for e in older if edge]
     current = decide_edge(match, edge, tick) if edge is not None else None
     if current is None:
-        current = idle_transition(match, tick)
+        current = idle_transition(match, tick) or graph_stop(match, tick, tick.states)
     if current is None:
         return None, missed
     return safety.hold_or_dry_run(current, match.policy, ledger=tick.ledger,
                                   now=tick.now), missed
+
+
+def _graph_starts(matches: Sequence[Match], proposals: Sequence[Proposal], tick: Tick,
+                  faults: Faults) -> list[Proposal]:
+    """Graphs stopped with their members start before them (`graphs.py`), first in the
+    plan; each policy's fault stays its own."""
+    found: list[Proposal] = []
+    none: list[Proposal] = []
+    for match in matches:
+        work = partial(graph_starts, [match], proposals, tick, tick.states)
+        for proposal in faults.run(match.policy, work, none):
+            found.append(safety.hold_or_dry_run(proposal, match.policy, ledger=tick.ledger,
+                                                now=tick.now))
+    return found
 
 
 def _limits(proposals: list[Proposal], matches: Sequence[Match], tick: Tick, *,

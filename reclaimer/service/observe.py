@@ -6,6 +6,9 @@ schedule that defers busy stops. One evaluation covers them all (one query per s
 whatever the number of windows), and the lookback is where the time of the last request
 must be exact. A failed evaluation makes every service unknown — never idle — and is
 counted, so `reclaimer_signals_unknown` rises while schedule edges keep being applied.
+The source is asked about the kinds of the services that need signals; a kind no
+source can measure (an InferenceGraph) is unknown with the reason why
+(`signals.kinds.NO_SIGNALS`), so ``plan`` and the decision log say it is schedule only.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import BusyAtStop, Policy, ServiceRef, Signals, SignalState
 from reclaimer.policy.matching import Match
+from reclaimer.signals.kinds import NO_SIGNALS
 from reclaimer.signals.port import SignalSource
 
 log = logging.getLogger("reclaimer.signals")
@@ -52,16 +56,21 @@ def _windows(matches: Sequence[Match], traffic_window: timedelta
 
 def _evaluate(source: SignalSource, windows: Mapping[timedelta, list[ServiceRef]], *,
               now: datetime, recent: timedelta) -> tuple[dict[ServiceRef, Signals], str | None]:
+    kinds = {r.kind for refs in windows.values() for r in refs}
     try:
-        known = source.fetch_windows(at=now, windows=sorted(windows), recent=recent)
+        known = source.fetch_windows(at=now, windows=sorted(windows), recent=recent,
+                                     kinds=kinds)
     except MetricsUnavailable as exc:
         log.warning("signals unavailable: %s", exc)
         reason = f"metrics unavailable: {exc}"
         return {r: Signals.unknown(r, at=now, window=w, reason=reason)
                 for w, refs in windows.items() for r in refs}, reason
-    missing = "no series for this service"
-    return {r: known.get(w, {}).get(r) or Signals.unknown(r, at=now, window=w, reason=missing)
+    return {r: known.get(w, {}).get(r) or Signals.unknown(r, at=now, window=w, reason=_missing(r))
             for w, refs in windows.items() for r in refs}, None
+
+
+def _missing(ref: ServiceRef) -> str:
+    return NO_SIGNALS.get(ref.kind, "no series for this service")
 
 
 def gather_signals(source: SignalSource, matches: Sequence[Match], *, now: datetime,

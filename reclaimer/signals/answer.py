@@ -23,7 +23,7 @@ import json
 import math
 from typing import Any, NamedTuple
 
-from reclaimer.model import ServiceRef
+from reclaimer.model import ServiceKind, ServiceRef
 from reclaimer.signals.windows import WINDOW_LABEL
 
 
@@ -52,7 +52,8 @@ _SKIPPED = object()  # an item with a non-finite value: NaN or ±Inf say nothing
 class _Hook:
     """One answer's object hook; equal services share one `ServiceRef` within it."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: ServiceKind) -> None:
+        self._kind = kind
         self._refs: dict[tuple[str, str], ServiceRef] = {}
 
     def __call__(self, obj: dict[str, Any]) -> object:
@@ -67,7 +68,7 @@ class _Hook:
         key = (obj.get("namespace", ""), obj.get("isvc", ""))
         ref = self._refs.get(key)
         if ref is None:
-            ref = self._refs[key] = ServiceRef(*key)
+            ref = self._refs[key] = ServiceRef(*key, self._kind)
         return _Labels(ref, obj.get("signal", ""), obj.get(WINDOW_LABEL), obj.get("pod"))
 
 
@@ -88,14 +89,17 @@ class Answer(NamedTuple):
     warnings: tuple[str, ...] = ()
 
 
-def parse_vector(body: bytes | str) -> list[Row]:
+def parse_vector(body: bytes | str, *,
+                 kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> list[Row]:
     """The rows of an instant-vector answer; raises `NotAVector` (a ValueError) if not one."""
-    return parse_answer(body).rows
+    return parse_answer(body, kind=kind).rows
 
 
-def parse_answer(body: bytes | str) -> Answer:
-    """Rows and warnings of an instant-vector answer; `NotAVector` if not one."""
-    answer = json.loads(body, object_hook=_Hook())
+def parse_answer(body: bytes | str, *,
+                 kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> Answer:
+    """Rows and warnings of an instant-vector answer; `NotAVector` if not one. Every row's
+    service is of ``kind``: the query's pod map named services of that kind only."""
+    answer = json.loads(body, object_hook=_Hook(kind))
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, dict) or data.get("resultType") != "vector":
         raise NotAVector("the answer is not an instant vector")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from reclaimer.model import ServiceRef, Signals
+from reclaimer.model import ServiceKind, ServiceRef, Signals
 
 
 class SignalSource(Protocol):
@@ -27,11 +27,14 @@ class SignalSource(Protocol):
 
     def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
                       recent: timedelta | None = None,
+                      kinds: Collection[ServiceKind] = (ServiceKind.INFERENCE_SERVICE,),
                       ) -> Mapping[timedelta, Mapping[ServiceRef, Signals]]:
         """``fetch`` for every window at once, as one evaluation (one failure for all).
 
         ``recent`` (default: the shortest window) is the span within which
         ``seconds_since_last_request`` is resolved to the source's full step; further
-        back it may be coarser, but never larger than the truth.
+        back it may be coarser, but never larger than the truth. ``kinds`` are the KServe
+        kinds asked about (InferenceServices only by default); services of other kinds
+        are absent from the answer, as are those of a kind the source cannot measure.
         """
         ...

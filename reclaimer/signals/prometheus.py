@@ -41,7 +41,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
@@ -54,12 +54,13 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from reclaimer.errors import MetricsUnavailable, PartialAnswer
-from reclaimer.model import EMPTY, ServiceRef, Signals
+from reclaimer.model import EMPTY, ServiceKind, ServiceRef, Signals
 from reclaimer.signals.answer import NotAVector, Row, parse_answer
 from reclaimer.signals.assemble import GPU, Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
 from reclaimer.signals.failures import short as _short
 from reclaimer.signals.failures import transport as _transport
+from reclaimer.signals.kinds import PROFILES, measured
 from reclaimer.signals.pods import (
     GPU_POD_MISSING,
     GPU_POD_SILENT,
@@ -108,7 +109,8 @@ class PrometheusSignals:
 
     def queries_for(self, windows: Sequence[timedelta], *,
                     recent: timedelta | None = None,
-                    recorded: bool | None = None) -> dict[Query, str]:
+                    recorded: bool | None = None,
+                    kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> dict[Query, str]:
         """One query per signal, whatever the number of windows.
 
         A query whose text is the same for every window (last request, freshness, GPU
@@ -117,6 +119,7 @@ class PrometheusSignals:
         tagged, so the text printed by ``reclaimer signals --queries`` can serve as a
         template. ``recent`` (default: the shortest window) is where the last request is
         resolved to the full step, and a window of the GPU peak too (busy-at-stop).
+        Another ``kind`` gets its profile's queries (`kinds.py`): raw, no templates.
         """
         windows = sorted(set(windows))
         recent = recent or windows[0]
@@ -124,6 +127,8 @@ class PrometheusSignals:
         spans = self._spans(with_recent, recent)
         longest = spans[max(windows)]
         s = self.settings
+        if kind is not ServiceKind.INFERENCE_SERVICE:
+            return self._kind_queries(kind, windows, with_recent, longest)
         if recorded if recorded is not None else s.mode == "recorded":
             built = Recorded(s.requests, s.gpu, step=s.resolution, horizon=longest.horizon,
                              recent=recent).build(windows, gpu_max_windows=with_recent)
@@ -137,6 +142,14 @@ class PrometheusSignals:
             out[q] = fold({w: render(template, spans[w], pod_labels=s.pod_labels,
                                      isvc_label=s.isvc_label) for w in asked})
         return out
+
+    def _kind_queries(self, kind: ServiceKind, windows: list[timedelta],
+                      with_recent: list[timedelta], spans: Spans) -> dict[Query, str]:
+        profile = PROFILES[kind]
+        built = build(profile.requests, self.settings.gpu, windows if len(windows) > 1 else None,
+                      gpu_max_windows=with_recent if len(with_recent) > 1 else None)
+        return {q: render(text, spans, pod_labels=profile.pod_labels,
+                          isvc_label=profile.name_label) for q, text in built.items()}
 
     def _spans(self, windows: Sequence[timedelta], recent: timedelta,
                ) -> dict[timedelta, Spans]:
@@ -156,23 +169,32 @@ class PrometheusSignals:
 
     def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
                       recent: timedelta | None = None,
+                      kinds: Collection[ServiceKind] = (ServiceKind.INFERENCE_SERVICE,),
                       ) -> dict[timedelta, dict[ServiceRef, Signals]]:
-        """Every window in one evaluation: one query per signal, one timeout in all."""
+        """Every window in one evaluation: one query per signal and kind, one timeout in
+        all. Kinds without a profile (`kinds.measured`) are not asked about."""
         started = self._monotonic()
+        deadline = time.monotonic() + self.settings.timeout.total_seconds()
+        found: dict[timedelta, dict[ServiceRef, Signals]] = {w: {} for w in windows}
         try:
-            return self._fetch_windows(at=at, windows=windows, recent=recent)
+            for kind in sorted({k for k in kinds if measured(k)}):
+                part = self._fetch_windows(at=at, windows=windows, recent=recent,
+                                           deadline=deadline, kind=kind)
+                for window, by_ref in part.items():
+                    found[window].update(by_ref)
+            return found
         finally:
             with self._lock:
                 self._durations.append(max(self._monotonic() - started, 0.0))
 
     def _fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
-                       recent: timedelta | None,
+                       recent: timedelta | None, deadline: float, kind: ServiceKind,
                        ) -> dict[timedelta, dict[ServiceRef, Signals]]:
-        deadline = time.monotonic() + self.settings.timeout.total_seconds()
         windows = sorted(set(windows))
         recent = recent or windows[0]
-        rows = self._ask(self.queries_for(windows, recent=recent), at=at, deadline=deadline)
-        if self.settings.mode == "recorded":
+        rows = self._ask(self.queries_for(windows, recent=recent, kind=kind), at=at,
+                         deadline=deadline, kind=kind)
+        if self.settings.mode == "recorded" and kind is ServiceKind.INFERENCE_SERVICE:
             rows = self._recorded_or_raw(rows, at=at, windows=windows, recent=recent,
                                          deadline=deadline)
         parts = split(rows, sorted({*windows, recent}))
@@ -180,12 +202,12 @@ class PrometheusSignals:
         return {w: assemble(observations(parts[w], recent_gpu_max=recent_peak),
                             self._evaluation(at, w, recent)) for w in windows}
 
-    def _ask(self, queries: dict[Query, str], *, at: datetime,
-             deadline: float) -> dict[Query, list[Row]]:
+    def _ask(self, queries: dict[Query, str], *, at: datetime, deadline: float,
+             kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> dict[Query, list[Row]]:
         if self._pool is None:
-            return {q: self._query(q, text, at=at, deadline=deadline)
+            return {q: self._query(q, text, at=at, deadline=deadline, kind=kind)
                     for q, text in queries.items()}
-        return self._in_parallel(self._pool, queries, at=at, deadline=deadline)
+        return self._in_parallel(self._pool, queries, at=at, deadline=deadline, kind=kind)
 
     def _recorded_or_raw(self, rows: dict[Query, list[Row]], *, at: datetime,
                          windows: Sequence[timedelta], recent: timedelta,
@@ -229,13 +251,14 @@ class PrometheusSignals:
                 session.close()
 
     def _in_parallel(self, pool: ThreadPoolExecutor, queries: dict[Query, str], *,
-                     at: datetime, deadline: float) -> dict[Query, list[Row]]:
+                     at: datetime, deadline: float, kind: ServiceKind,
+                     ) -> dict[Query, list[Row]]:
         """Latency of the slowest query, not the sum; each worker has its own client.
 
         The wait is bounded too, so even a worker stuck on a trickled header cannot
         hold the caller past the deadline.
         """
-        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline)
+        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline, kind=kind)
                    for q, text in queries.items()}
         try:
             return {q: f.result(timeout=max(0.0, deadline - time.monotonic()) + _GRACE)
@@ -276,7 +299,8 @@ class PrometheusSignals:
                                      f"{exc.strerror}") from exc
         return {**headers, "Authorization": f"Bearer {token}"}
 
-    def _query(self, query: Query, text: str, *, at: datetime, deadline: float) -> list[Row]:
+    def _query(self, query: Query, text: str, *, at: datetime, deadline: float,
+               kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> list[Row]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise MetricsUnavailable(
@@ -289,7 +313,7 @@ class PrometheusSignals:
         try:
             body = self._get(client, text, params=params, headers=self._headers(query),
                              timeout=remaining)
-            answer = parse_answer(body)
+            answer = parse_answer(body, kind=kind)
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
         except NotAVector as exc:

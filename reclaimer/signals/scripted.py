@@ -14,13 +14,14 @@ an instant lookup sees a sample up to 5 minutes old, like Prometheus' lookback.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reclaimer.errors import MetricsUnavailable
-from reclaimer.model import ServiceRef, Signals
+from reclaimer.model import ServiceKind, ServiceRef, Signals
 from reclaimer.signals.assemble import GPU, REQUESTS, Evaluation, Observations, assemble
+from reclaimer.signals.kinds import measured
 
 LOOKBACK = timedelta(minutes=5)
 
@@ -109,25 +110,30 @@ class ScriptedSignals:
 
     def fetch_windows(self, *, at: datetime, windows: Sequence[timedelta],
                       recent: timedelta | None = None,
+                      kinds: Collection[ServiceKind] = (ServiceKind.INFERENCE_SERVICE,),
                       ) -> dict[timedelta, dict[ServiceRef, Signals]]:
         """One evaluation (one call) for every window, as the real adapter does.
 
         A perfect Prometheus resolves the last request exactly; ``recent`` (default: the
         shortest window) is the span of the GPU peak in `RecentActivity`. A script is one
         pod whose series all share its scrapes, so no pod falls short of its siblings.
+        Like the real adapter, only scripts of the ``kinds`` asked and measured count.
         """
         self.calls += 1
         if any(a <= at < b for a, b in self.outages):
             raise MetricsUnavailable(f"scripted outage at {at.isoformat()}")
         span = recent or min(windows)
-        return {w: self._evaluate(at, w, span) for w in windows}
+        asked = {k for k in kinds if measured(k)}
+        return {w: self._evaluate(at, w, span, asked) for w in windows}
 
     def _evaluate(self, at: datetime, window: timedelta, recent: timedelta,
-                  ) -> dict[ServiceRef, Signals]:
+                  kinds: Collection[ServiceKind]) -> dict[ServiceRef, Signals]:
         ev = Evaluation(at=at, window=window, step=self.step, max_sample_age=self.max_sample_age,
                         recent=recent)
         obs = Observations()
         for ref, script in self.scripts.items():
+            if ref.kind not in kinds:
+                continue
             obs = _merge(obs, self._observe(ref, script, ev))
         return assemble(obs, ev)
 

@@ -29,6 +29,8 @@ import celpy  # type: ignore[import-untyped]
 Obj = dict[str, Any]
 KINDS: dict[str, tuple[str, str, bool]] = {  # kind -> (group, plural, has status subresource)
     "InferenceService": ("serving.kserve.io", "inferenceservices", True),
+    "LLMInferenceService": ("serving.kserve.io", "llminferenceservices", True),
+    "InferenceGraph": ("serving.kserve.io", "inferencegraphs", True),
     "Deployment": ("apps", "deployments", True),
     "ScaledObject": ("keda.sh", "scaledobjects", True),
     "Event": ("", "events", False),

@@ -29,6 +29,7 @@ from reclaimer.ledger import MemoryLedger
 from reclaimer.model import Action, DeploymentMode, Reason, ServiceRef, Transition, Trigger
 from tests.chart.admission import KINDS, Policy, Request, evaluate
 from tests.chart.helm import ADMISSION_KUBE_VERSION, NAMESPACE, Helm
+from tests.executor.test_other_kinds import GRAPH, GRAPH_OBJ, LLM, LLM_OBJ
 from tests.fixtures.sandbox import MakeSandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -75,11 +76,10 @@ def admission_request(write: Write) -> Request:
                    name=name, username=ACCOUNT, object=write.after, old_object=write.before)
 
 
-def _transition(rest: Rest, name: str, action: Action) -> Transition:
-    uid = rest.request("GET", f"/apis/serving.kserve.io/v1beta1/namespaces/{TEAM}/"
-                              f"inferenceservices/{name}")["metadata"]["uid"]
+def _transition(rest: Rest, ref: ServiceRef, action: Action) -> Transition:
+    uid = KubeCluster(rest).get_isvc(ref)["metadata"]["uid"]
     reason = Reason.SCHEDULE_STOP if action is Action.STOP else Reason.SCHEDULE_START
-    return Transition(ref=ServiceRef(TEAM, name), uid=uid, action=action,
+    return Transition(ref=ref, uid=uid, action=action,
                       trigger=Trigger.SCHEDULE, reason=reason, policy=f"{TEAM}/p", at=T0)
 
 
@@ -88,10 +88,12 @@ def recorded(make_sandbox: MakeSandbox) -> Iterator[Any]:
     clients: list[Any] = []
 
     def drive(kserve: str, mode: str, strategy: str) -> list[Write]:
+        others = kserve == "0.17"  # and the kinds only KServe's own annotation stops
         sandbox = make_sandbox({"kserve": kserve, "podTerminationSeconds": 0,
                                 "namespaces": [TEAM, NAMESPACE],
                                 "inferenceServices": [{"namespace": TEAM, "name": "llama",
-                                                       "mode": mode, "gpus": 1}]})
+                                                       "mode": mode, "gpus": 1}],
+                                "objects": [LLM_OBJ, GRAPH_OBJ] if others else []})
         sandbox.wait_idle()
         api = api_client_for_host(sandbox.url)
         clients.append(api)
@@ -99,10 +101,12 @@ def recorded(make_sandbox: MakeSandbox) -> Iterator[Any]:
         options = ExecutorOptions(strategy=parse_strategy(strategy),
                                   default_mode=DeploymentMode.KNATIVE)
         executor = Executor(KubeCluster(rest), MemoryLedger(), actor="r", options=options)
-        for action in (Action.STOP, Action.START):
-            outcome = executor.apply(_transition(rest, "llama", action), at=T0)
-            assert outcome.kind is OutcomeKind.APPLIED, outcome.message
-            sandbox.wait_idle(terminations=True)
+        refs = [ServiceRef(TEAM, "llama"), *((LLM, GRAPH) if others else ())]
+        for ref in refs:
+            for action in (Action.STOP, Action.START):
+                outcome = executor.apply(_transition(rest, ref, action), at=T0)
+                assert outcome.kind is OutcomeKind.APPLIED, outcome.message
+                sandbox.wait_idle(terminations=True)
         _lease_twice(rest)
         return rest.writes
 
@@ -124,6 +128,9 @@ def _lease_twice(rest: Rest) -> None:
     ("kserve", "mode", "strategy", "reaches"),
     [
         pytest.param("0.16", "Standard", "native", {"inferenceservices"}, id="native"),
+        pytest.param("0.17", "Standard", "auto",
+                     {"inferenceservices", "llminferenceservices", "inferencegraphs"},
+                     id="other kinds"),
         pytest.param("0.14", "Standard", "auto",
                      {"inferenceservices", "inferenceservices/status", "deployments/scale"},
                      id="managed Standard"),

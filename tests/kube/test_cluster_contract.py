@@ -6,6 +6,7 @@ fake for exactly what is asserted here: precondition conflicts, merge-patch sema
 subresources, NotFound where a child is missing, Events folded into a count, and the
 error type each HTTP status becomes. What KServe does with a change is not the port's
 business and is not asserted: the fake does nothing, the sandbox simulates KServe.
+LLMInferenceServices and InferenceGraphs: tests/kube/test_cluster_contract_kinds.py.
 """
 
 from __future__ import annotations

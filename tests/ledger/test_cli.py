@@ -100,7 +100,7 @@ def test_hold_until(capsys: pytest.CaptureFixture[str], sqlite_url: str, db: Led
     pytest.param("llama", "2h", "NS/NAME: 'llama' is not namespace/name", id="no-slash"),
     pytest.param("team-a/", "2h", "NS/NAME: 'team-a/' is not", id="no-name"),
     pytest.param("Team-A/llama", "2h", "NS/NAME: 'Team-A/llama' is not", id="upper-case"),
-    pytest.param("a/b/c", "2h", "NS/NAME: 'a/b/c' is not", id="two-slashes"),
+    pytest.param("a/b/c", "2h", "NS/NAME: unknown kind 'a' in 'a/b/c'", id="two-slashes"),
 ])
 def test_a_bad_hold_exits_1_with_the_reason_and_writes_nothing(
         capsys: pytest.CaptureFixture[str], sqlite_url: str, db: Ledger, ref: str,

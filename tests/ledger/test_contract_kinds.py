@@ -66,3 +66,15 @@ def test_a_chunk_claims_namesakes_of_two_kinds_apart(ledger: Ledger) -> None:
     ids = ledger.record_planned_many(entries, actor="r", at=at(0))
     ledger.mark_applied_many([i for i in ids if i is not None], at=at(0) + timedelta(1))
     assert set(ledger.view(at(2)).last_transitions) == {ISVC, LLM}
+
+
+@pytest.mark.parametrize(("kind", "refs"), [
+    pytest.param(ServiceKind.LLM_INFERENCE_SERVICE, [LLM], id="llmisvc"),
+    pytest.param(ServiceKind.INFERENCE_SERVICE, [ISVC], id="isvc"),
+    pytest.param(None, [GRAPH, LLM, ISVC], id="any"),
+])
+def test_history_filters_by_kind(ledger: Ledger, kind: ServiceKind | None,
+                                 refs: list[ServiceRef]) -> None:
+    for hours, ref in enumerate((ISVC, LLM, GRAPH)):
+        _applied(ledger, ref, action=Action.STOP, hours=hours)
+    assert [r.transition.ref for r in ledger.history(kind=kind, limit=3)] == refs

@@ -71,9 +71,11 @@ def test_json_is_the_documented_list(tmp_path: Path, capsys: pytest.CaptureFixtu
                         "--inventory", inv, "--at", "2026-01-12T19:01:00+01:00", "-o", "json")
     assert code == 0
     assert json.loads(out) == [
-        {"namespace": "team-a", "name": "llama", "action": "stop", "trigger": "schedule",
-         "policy": "team-a/office", "reason": "ScheduleStop", "at": "2026-01-12T18:01:00+00:00"},
-        {"namespace": "team-a", "name": "mistral", "action": "stop", "trigger": "schedule",
+        {"kind": "InferenceService", "namespace": "team-a", "name": "llama", "action": "stop",
+         "trigger": "schedule", "policy": "team-a/office", "reason": "ScheduleStop",
+         "at": "2026-01-12T18:01:00+00:00"},
+        {"kind": "InferenceService", "namespace": "team-a", "name": "mistral",
+         "action": "stop", "trigger": "schedule",
          "policy": "team-a/office", "reason": "ScheduleStop", "at": "2026-01-12T18:01:00+00:00",
          "blocked": "already stopped"}]
 
@@ -187,3 +189,36 @@ def test_bundled_example_plans(capsys: pytest.CaptureFixture[str]) -> None:
                    ("team-a", "mistral-dev"): ("stop", "ScheduleStop", "already s"),
                    ("ml-nyc", "whisper"): ("start", "CaughtUp", "already r"),
                    ("research", "bert-trial"): ("start", "CaughtUp", "already r")}
+
+
+KINDS_OFFICE = OFFICE.replace("spec:\n", "spec:\n  selector: {kinds: [LLMInferenceService, "
+                              "InferenceGraph]}\n", 1)
+
+
+def other_kind(kind: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": "serving.kserve.io/v1alpha1", "kind": kind,
+            "metadata": {"name": name, "namespace": "team-a", "uid": f"uid-{name}",
+                         "creationTimestamp": "2026-01-05T09:00:00Z"}, "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def test_other_kinds_in_the_dump_are_planned_with_their_kind(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inv = inventory(tmp_path, [isvc("llama"), other_kind("LLMInferenceService", "chat"),
+                               other_kind("InferenceGraph", "flow")])
+    code, out, _ = plan(capsys, "--policies", write(tmp_path, "p.yaml", KINDS_OFFICE),
+                        "--inventory", inv, "--at", "2026-01-12T19:01:00+01:00", "-o", "json")
+    assert (code, sorted((i["kind"], i["name"], i["action"]) for i in json.loads(out))) == (
+        0, [("InferenceGraph", "flow", "stop"), ("LLMInferenceService", "chat", "stop")])
+
+
+def test_an_idle_rule_over_graphs_is_said_to_be_schedule_only(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inv = inventory(tmp_path, [other_kind("InferenceGraph", "flow"),
+                               other_kind("InferenceGraph", "flow2")])
+    code, _, err = plan(capsys, "--policies", write(tmp_path, "p.yaml", KINDS_OFFICE),
+                        "--inventory", inv, "--at", "2026-01-12T12:00:00+01:00")
+    warnings = [line for line in err.splitlines() if "no request signal" in line]
+    assert (code, len(warnings)) == (0, 1)
+    assert warnings[0].startswith("reclaimer: warning: policy team-a/office: its idle rule "
+                                  "governs InferenceGraphs: InferenceGraph has no request")

@@ -26,6 +26,7 @@ from reclaimer.ledger.memory import MemoryLedger
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import DecideSettings, ServiceRef
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler, TickResult
+from reclaimer.signals.port import SignalSource
 from reclaimer.signals.scripted import Script, ScriptedSignals, Steady
 from tests.fixtures.sandbox import SandboxHandle
 
@@ -84,6 +85,7 @@ class LoopWorld:
     inventory: Inventory
     signals: ScriptedSignals
     rest: Rest
+    source: SignalSource | None = None  # the signals the loop reads, when not `signals`
 
     def tick(self, now: datetime) -> TickResult:
         self.inventory.resync()
@@ -110,9 +112,10 @@ def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str]
           outages: tuple[tuple[datetime, datetime], ...] = (),
           decide: DecideSettings | None = None,
           crs: Sequence[Mapping[str, Any]] = (), ledger: Ledger | None = None,
-          scope: Scope = EVERYWHERE) -> LoopWorld:
+          scope: Scope = EVERYWHERE, source: SignalSource | None = None) -> LoopWorld:
     """``crs``: ReclaimPolicy objects created through the API (the scenario needs the
-    CRD, `with_policy_crd`); the loop then reads CRs as the service does."""
+    CRD, `with_policy_crd`); the loop then reads CRs as the service does. ``source``
+    replaces the scripted signals (a `PrometheusSignals` over backfilled data)."""
     for name, text in policies.items():
         (tmp_path / f"{name}.yaml").write_text(text)
     rest = Rest(api_client_for_host(sandbox.url))
@@ -129,10 +132,12 @@ def build(sandbox: SandboxHandle, tmp_path: Path, *, policies: Mapping[str, str]
                         actor="test",
                         cached=inventory)
     signals = ScriptedSignals(scripts, outages=outages)
-    parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger, executor=executor,
+    parts = LoopParts(inventory=inventory, signals=source or signals, ledger=ledger,
+                      executor=executor,
                       cluster_policies=cluster_policies)
     settings = LoopSettings(policy_paths=(tmp_path,) if policies else (),
                             decide=decide or DecideSettings(),
                             actor="test")
     return LoopWorld(sandbox=sandbox, reconciler=Reconciler(parts, settings=settings),
-                     ledger=ledger, inventory=inventory, signals=signals, rest=rest)
+                     ledger=ledger, inventory=inventory, signals=signals, rest=rest,
+                     source=source)

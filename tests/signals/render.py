@@ -116,3 +116,32 @@ def render(om: OpenMetrics, ref: ServiceRef, script: Script, style: Style, *,
             if at >= born:
                 name, labels = _counter(style, ref, pod_of(ref), {"extra": f"new-{i}"})
                 om.add(name, labels, 1, at)
+
+
+def llm_pods(om: OpenMetrics, ref: ServiceRef, at: datetime, *, util: float) -> str:
+    """An LLMInferenceService's workload pod (one GPU) and its router's scheduler pod, as
+    kube-state-metrics and dcgm-exporter show them (labels of KServe v0.17.0
+    ``singleNodeLabels`` and ``scheduler.go``); the workload pod's name."""
+    pod = f"{ref.name}-kserve-7c9d-0"
+    for name, component in ((pod, "llminferenceservice-workload"),
+                            (f"{ref.name}-kserve-router-scheduler-5f-0",
+                             "llminferenceservice-router-scheduler")):
+        om.add("kube_pod_labels", {"namespace": ref.namespace, "pod": name,
+                                   "label_app_kubernetes_io_name": ref.name,
+                                   "label_app_kubernetes_io_part_of": "llminferenceservice",
+                                   "label_app_kubernetes_io_component": component}, 1, at)
+    target = {"namespace": ref.namespace, "pod": pod, "container": "main"}
+    om.add("kube_pod_container_resource_requests",
+           {**target, "resource": "nvidia_com_gpu", "unit": "integer"}, 1, at)
+    om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "UUID": f"GPU-{pod}",
+                                    "GPU_I_PROFILE": ""}, util, at)
+    return pod
+
+
+def vllm(om: OpenMetrics, ref: ServiceRef, pod: str, at: datetime, *, done: float,
+         running: float) -> None:
+    """vLLM's finished-request counter and in-flight gauges (metrics.md §2.3)."""
+    target = {"namespace": ref.namespace, "pod": pod, "model_name": "m"}
+    om.add("vllm:request_success_total", {**target, "finished_reason": "stop"}, done, at)
+    om.add("vllm:num_requests_running", target, running, at)
+    om.add("vllm:num_requests_waiting", target, 0, at)

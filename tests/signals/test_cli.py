@@ -13,7 +13,7 @@ from reclaimer.cli import main
 from reclaimer.model import ServiceRef
 from tests.signals.scenarios import AT
 
-KEYS = ["namespace", "name", "state", "requests", "secondsSinceLastRequest",
+KEYS = ["kind", "namespace", "name", "state", "requests", "secondsSinceLastRequest",
         "gpuUtilizationMax", "gpuUtilizationMean", "gpus", "coverageSeconds", "reason"]
 AT_TEXT = AT.isoformat()
 
@@ -61,8 +61,16 @@ def test_table_lists_every_service(scenario_prometheus: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["signals", "--prometheus", scenario_prometheus, "--at", AT_TEXT]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert (lines[0].split()[:4], any("stopped-2h-ago" in line for line in lines)) == (
-        ["NAMESPACE", "NAME", "STATE", "REQUESTS"], True)
+    assert (lines[0].split()[:5], any("stopped-2h-ago" in line for line in lines)) == (
+        ["KIND", "NAMESPACE", "NAME", "STATE", "REQUESTS"], True)
+
+
+@pytest.mark.integration
+def test_table_says_which_kind_is_schedule_only(scenario_prometheus: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["signals", "--prometheus", scenario_prometheus, "--at", AT_TEXT]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("(InferenceGraph has no request signal") and "schedule" in last
 
 
 @pytest.mark.parametrize(("args", "message"), [
