@@ -176,7 +176,7 @@ class PrometheusSignals:
             rows = self._recorded_or_raw(rows, at=at, windows=windows, recent=recent,
                                          deadline=deadline)
         parts = split(rows, sorted({*windows, recent}))
-        recent_peak = _keyed(parts[recent][Query.GPU_MAX])
+        recent_peak = _largest(parts[recent][Query.GPU_MAX])
         return {w: assemble(observations(parts[w], recent_gpu_max=recent_peak),
                             self._evaluation(at, w, recent)) for w in windows}
 
@@ -339,6 +339,22 @@ def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:
     return {row.ref: row.value for row in rows}
 
 
+def _summed(rows: list[Row]) -> dict[ServiceRef, float]:
+    """Rows of one service added: the recorded mode's raw tail comes without a window."""
+    out: dict[ServiceRef, float] = {}
+    for row in rows:
+        out[row.ref] = out.get(row.ref, 0.0) + row.value
+    return out
+
+
+def _largest(rows: list[Row]) -> dict[ServiceRef, float]:
+    """The largest row of each service (the recorded GPU peak and its raw tail)."""
+    out: dict[ServiceRef, float] = {}
+    for row in rows:
+        out[row.ref] = max(row.value, out.get(row.ref, row.value))
+    return out
+
+
 def _by_signal(rows: list[Row]) -> dict[tuple[ServiceRef, str], float]:
     """Service-level rows; of per-pod rows of a signal, the newest (largest) value."""
     out: dict[tuple[ServiceRef, str], float] = {}
@@ -361,11 +377,11 @@ def _per_pod(rows: list[Row], signal: str) -> dict[ServiceRef, dict[str, float]]
 def observations(rows: Mapping[Query, list[Row]], *,
                  recent_gpu_max: Mapping[ServiceRef, float] | None = None) -> Observations:
     return Observations(
-        requests=_keyed(rows[Query.REQUESTS]),
+        requests=_summed(rows[Query.REQUESTS]),
         last_request=_keyed(rows[Query.LAST_REQUEST]),
         coverage=_by_signal(rows[Query.COVERAGE]),
         freshness=_by_signal(rows[Query.FRESHNESS]),
-        gpu_max=_keyed(rows[Query.GPU_MAX]),
+        gpu_max=_largest(rows[Query.GPU_MAX]),
         gpu_mean=_keyed(rows[Query.GPU_MEAN]),
         gpus=_keyed(rows[Query.GPUS]),
         gpu_pod_missing=_per_pod(rows[Query.COVERAGE], GPU_POD_MISSING),
