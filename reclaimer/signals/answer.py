@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -84,12 +85,12 @@ def _object(text: str, at: int, member: Member) -> int:
 class _Reader:
     """One answer: rows as items are decoded; equal services share one `ServiceRef`."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, refs: dict[tuple[str, str], ServiceRef]) -> None:
         self.text = text
         self.rows: list[Row] = []
         self.envelope: dict[str, Any] = {}
         self.data: dict[str, Any] = {}
-        self._refs: dict[tuple[str, str], ServiceRef] = {}
+        self._refs = refs
 
     def read(self) -> None:
         if self.text[_skip(self.text, 0):][:1] != "{":
@@ -142,7 +143,9 @@ class _Reader:
         ref = self._refs.get(key)
         if ref is None:
             ref = self._refs[key] = ServiceRef(*key)
-        return Row(ref, signal, number, window, pod)
+        # A handful of signal and window texts repeat in every row: one copy of each.
+        return Row(ref, sys.intern(signal), number,
+                   window if window is None else sys.intern(window), pod)
 
 
 class Answer(NamedTuple):
@@ -155,9 +158,14 @@ def parse_vector(body: bytes | str) -> list[Row]:
     return parse_answer(body).rows
 
 
-def parse_answer(body: bytes | str) -> Answer:
-    """Rows and warnings of an instant-vector answer; `NotAVector` if not one."""
-    reader = _Reader(body.decode("utf-8") if isinstance(body, bytes) else body)
+def parse_answer(body: bytes | str, *,
+                 refs: dict[tuple[str, str], ServiceRef] | None = None) -> Answer:
+    """Rows and warnings of an instant-vector answer; `NotAVector` if not one.
+
+    ``refs`` (namespace and name to `ServiceRef`) is shared by the answers of one
+    evaluation, so its seven answers hold one `ServiceRef` per service, not seven."""
+    reader = _Reader(body.decode("utf-8") if isinstance(body, bytes) else body,
+                     {} if refs is None else refs)
     try:
         reader.read()
     except json.JSONDecodeError as exc:

@@ -182,10 +182,11 @@ class PrometheusSignals:
 
     def _ask(self, queries: dict[Query, str], *, at: datetime,
              deadline: float) -> dict[Query, list[Row]]:
+        refs: dict[tuple[str, str], ServiceRef] = {}  # one ServiceRef per service
         if self._pool is None:
-            return {q: self._query(q, text, at=at, deadline=deadline)
+            return {q: self._query(q, text, at=at, deadline=deadline, refs=refs)
                     for q, text in queries.items()}
-        return self._in_parallel(self._pool, queries, at=at, deadline=deadline)
+        return self._in_parallel(self._pool, queries, at=at, deadline=deadline, refs=refs)
 
     def _recorded_or_raw(self, rows: dict[Query, list[Row]], *, at: datetime,
                          windows: Sequence[timedelta], recent: timedelta,
@@ -229,13 +230,14 @@ class PrometheusSignals:
                 session.close()
 
     def _in_parallel(self, pool: ThreadPoolExecutor, queries: dict[Query, str], *,
-                     at: datetime, deadline: float) -> dict[Query, list[Row]]:
+                     at: datetime, deadline: float,
+                     refs: dict[tuple[str, str], ServiceRef]) -> dict[Query, list[Row]]:
         """Latency of the slowest query, not the sum; each worker has its own client.
 
         The wait is bounded too, so even a worker stuck on a trickled header cannot
         hold the caller past the deadline.
         """
-        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline)
+        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline, refs=refs)
                    for q, text in queries.items()}
         try:
             return {q: f.result(timeout=max(0.0, deadline - time.monotonic()) + _GRACE)
@@ -276,7 +278,9 @@ class PrometheusSignals:
                                      f"{exc.strerror}") from exc
         return {**headers, "Authorization": f"Bearer {token}"}
 
-    def _query(self, query: Query, text: str, *, at: datetime, deadline: float) -> list[Row]:
+    def _query(self, query: Query, text: str, *, at: datetime, deadline: float,
+               refs: dict[tuple[str, str], ServiceRef]) -> list[Row]:
+        """One query's rows; ``refs`` is the evaluation's (`answer.parse_answer`)."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise MetricsUnavailable(
@@ -289,7 +293,7 @@ class PrometheusSignals:
         try:
             body = self._get(client, text, params=params, headers=self._headers(query),
                              timeout=remaining)
-            answer = parse_answer(body)
+            answer = parse_answer(body, refs=refs)
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
         except NotAVector as exc:
