@@ -217,7 +217,9 @@ class Executor:
                     decided: Sequence[Transition] = ()) -> list[Outcome]:
         """A kept stop row closed while no stop of that service is ``decided`` now may
         have begun a managed stop: `partial.close_stop` puts it back (a stop decided
-        now finishes it instead, resuming from its restore information). Those are
+        now finishes it instead, resuming from its restore information; but a stop
+        that failed and is still being put back is put back and recorded first, so the
+        new decision acts on a settled service). Those are
         cluster writes: when the guard forbids them (lease past its margin, SIGTERM),
         the row stays kept for a later tick, or the next term's recovery."""
         stopping = {t.ref for t in decided if t.actionable and t.action is Action.STOP}
@@ -225,7 +227,7 @@ class Executor:
         for item in stale:
             ref, action = item.key
             kind, why = OutcomeKind.ABANDONED, item.why
-            undo = action == Action.STOP.value and ref not in stopping
+            undo = action == Action.STOP.value
             if undo and (not_now := self.guard()) is not None:
                 log.warning("kept row %d of %s not closed now: %s", item.record_id, ref,
                             not_now)
@@ -233,7 +235,8 @@ class Executor:
                 continue
             try:
                 if undo:
-                    done = close_stop(self.ctx, item.record_id, ref, why=item.why, at=at)
+                    done = close_stop(self.ctx, item.record_id, ref, why=item.why, at=at,
+                                      stopping=ref in stopping)
                     kind, why = (OutcomeKind.FAILED if done.failed else kind), done.error
                 else:
                     self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)

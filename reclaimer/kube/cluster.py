@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
 from reclaimer.errors import NotFound
 from reclaimer.kserve import ISVC_LABEL, KINDS
@@ -126,11 +127,15 @@ class KubeCluster:
                     found.setdefault(ServiceRef(meta["namespace"], owner), []).append(deployment)
         return found
 
-    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
-        """Through the scale subresource; a Deployment already gone is already at 0."""
+    def scale_deployment(self, namespace: str, name: str, replicas: int, *,
+                         resource_version: str | None = None) -> None:
+        """Through the scale subresource; a Deployment already gone is already at 0.
+        The Scale's resourceVersion is its Deployment's, so it is a precondition."""
+        body: dict[str, Any] = {"spec": {"replicas": replicas}}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         try:
-            self.rest.merge_patch(rest.DEPLOYMENT, namespace, name,
-                                  {"spec": {"replicas": replicas}}, subresource="scale")
+            self.rest.merge_patch(rest.DEPLOYMENT, namespace, name, body, subresource="scale")
         except NotFound:
             if replicas != 0:
                 raise

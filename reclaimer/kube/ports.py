@@ -56,7 +56,10 @@ class Cluster(Protocol):
         generation, replicas, status)."""
         ...
 
-    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
+    def scale_deployment(self, namespace: str, name: str, replicas: int, *,
+                         resource_version: str | None = None) -> None:
+        """``resource_version``: a precondition (409 `Conflict` when the Deployment
+        changed since it was read); putting back a stop writes only what it read."""
 
     def list_scalers(self, namespace: str) -> Scalers: ...
 

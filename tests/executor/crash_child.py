@@ -39,7 +39,8 @@ class DieBeforePatch(KubeCluster):
 
 
 class DieOnScale(KubeCluster):
-    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+    def scale_deployment(self, namespace: str, name: str, replicas: int, *,
+                         resource_version: str | None = None) -> None:
         _die()
 
 

@@ -18,7 +18,7 @@ import pytest
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube import rest
 from reclaimer.model import Action
-from tests.executor.conftest import NS, Harness, MakeHarness, isvc_entry
+from tests.executor.conftest import NS, T0, Harness, MakeHarness, isvc_entry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 PAUSED = "autoscaling.keda.sh/paused-replicas"
@@ -219,3 +219,32 @@ def test_a_refused_keda_pause_leaves_a_state_the_next_start_undoes(
     annotations = h.isvc()["metadata"].get("annotations") or {}
     assert (started.kind, annotations.get(CLASS), _pause_of(h), _replicas(h)) == (
         OutcomeKind.APPLIED, None, None, 1)
+
+
+def test_a_stop_killed_before_its_keda_pause_is_finished_not_taken_as_applied(
+        make_harness: MakeHarness) -> None:
+    """Issue 14, recovery checks every step: the process saved the restore information,
+    set the class and died before pausing the ScaledObject, on a service already at 0
+    replicas. The row is not `applied` with KEDA free to scale the service up again: it
+    is kept for the edge, whose next decision pauses the ScaledObject. (Controllers
+    stalled: the moment on a real cluster before any reacts.)"""
+    from reclaimer.executor.recover import recover  # noqa: PLC0415
+    from tests.executor.test_managed_verify import controllers_stalled  # noqa: PLC0415
+
+    h = make_harness("0.14", isvc_entry(annotations={CLASS: "hpa"}), scenario={
+        "objects": [KEDA_CRD, _scaled_object()]})
+    edge = h.transition(Action.STOP, edge_key="team-a/office-hours|u|t|stop")
+    with controllers_stalled(h):
+        h.cluster.scale_deployment(NS, "llama-predictor", 0)
+        row = h.ledger.record_planned(edge, strategy="managed-raw", actor="replica-old",
+                                      at=T0)
+        h.ledger.save_restore_info(h.ref(), edge.uid, {
+            "strategy": "managed-raw", "autoscalerClass": "hpa",
+            "minReplicas": {"predictor": None}, "replicas": {"llama-predictor": 0},
+            "scaledObjects": {"llama-predictor": None}}, at=T0)
+        h.rest.merge_patch(rest.ISVC, NS, "llama", {"metadata": {"annotations": {
+            CLASS: "external"}}})
+        (recovered,) = recover(h.executor, at=T0)
+        again = h.executor.apply(edge, at=T0)
+    assert (recovered.kind, again.kind, again.record_id, _pause_of(h)) == (
+        OutcomeKind.RETRY, OutcomeKind.APPLIED, row.id, "0")

@@ -42,3 +42,24 @@ def test_with_no_free_gpu_the_stop_fails_and_says_the_pods_remain(
     assert [(o.kind, o.message) for o in outcomes] == [
         (OutcomeKind.FAILED, "not verified within 5m: 2 pod(s) still present")]
     assert failed == ["stop: not verified within 5m: 2 pod(s) still present"]
+
+
+def test_a_managed_knative_start_is_verified_by_the_new_revision_not_a_stale_ready(
+        make_harness: MakeHarness) -> None:
+    """Issue 14: the revision scaled to zero stays Ready, so ``Ready=True`` right after
+    the start says nothing; while no controller has acted the start is not verified,
+    and it is once the new revision's Deployment has a pod available."""
+    from reclaimer.executor import isvc_state as st  # noqa: PLC0415
+    from tests.executor.test_managed_verify import controllers_stalled  # noqa: PLC0415
+
+    h = make_harness("0.14", isvc_entry(mode="Knative"),
+                     scenario={**SCALED, "gpuCapacity": 2})
+    h.apply(Action.STOP)
+    h.settle()
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]
+    with controllers_stalled(h):
+        assert h.apply(Action.START).kind is OutcomeKind.APPLIED
+        ready_while_stalled = st.is_true(h.isvc(), st.READY)
+        early = [o.kind for o in h.follow_up()]
+    assert (ready_while_stalled, early) == (True, [])
+    assert [o.kind for o in h.follow_up()] == [OutcomeKind.VERIFIED]

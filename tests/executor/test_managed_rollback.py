@@ -17,7 +17,7 @@ import pytest
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.outcome import ErrorClass, OutcomeKind
 from reclaimer.model import Action
-from tests.executor.conftest import T0, Harness, MakeHarness, isvc_entry
+from tests.executor.conftest import NS, T0, Harness, MakeHarness, isvc_entry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 CLASS = "serving.kserve.io/autoscalerClass"
@@ -239,3 +239,108 @@ def test_a_stop_resumed_after_a_person_put_the_class_back_keeps_the_saved_replic
     h.settle()
     assert (start.kind, _looks(h)) == (
         OutcomeKind.APPLIED, (None, {"llama-predictor": 1, "llama-transformer": 1}, False))
+
+
+def test_a_rollback_leaves_a_value_a_person_changed_since_the_stop_and_names_it(
+        make_harness: MakeHarness) -> None:
+    """Issue 14, rollback compare-and-set: midway (the predictor at 0), a person scales
+    the predictor to 3 by hand; putting the stop back writes only what still holds the
+    value the stop wrote (the class), never the predictor's replicas, and says so. (Its
+    replicas afterwards are KServe's HPA's, back with the class.)"""
+    h = _stalled_midway(make_harness)
+    h.cluster.scale_deployment(NS, "llama-predictor", 3)
+    h.settle()
+    h.handle.request_log.clear()
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    h.settle()
+    (row,) = h.ledger.history()
+    scaled = h.handle.request_log.count(verb="patch", resource="deployments",
+                                        name="llama-predictor")
+    assert (closed.kind, scaled, _looks(h)[0]) == (OutcomeKind.ABANDONED, 0, None)
+    assert (row.error or "").endswith(
+        "rolled back: autoscalerClass removed, as it was; left as found, changed by "
+        "someone since the stop: Deployment llama-predictor replicas 3 (saved 1)")
+
+
+def test_a_new_stop_meeting_an_unfinished_rollback_settles_it_then_stops(
+        make_harness: MakeHarness) -> None:
+    """Issue 14, the newest decision acts on a settled service: the first stop failed
+    for good (403) and putting its class back met a 409 storm; the policy is then fixed
+    and a new stop is decided. The old row is closed failed with what was put back, and
+    the new decision stops: its row applied, the service stopped (never the old
+    failure recorded as the new decision's)."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "inferenceservices", delay=0.001)
+    h.handle.faults.add("patch", "inferenceservices", status=409, times=3)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    later = T0 + timedelta(minutes=1)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    stop = h.executor.apply(newer, at=later)
+    h.settle()
+    old, new = sorted(h.ledger.history(), key=lambda r: r.id)
+    assert (stop.kind, old.state.value, new.state.value, _looks(h)[:2]) == (
+        OutcomeKind.APPLIED, "failed", "applied",
+        ("external", {"llama-predictor": 0, "llama-transformer": 0}))
+    assert "rolled back: Deployment llama-predictor scaled back to 1, autoscalerClass " \
+           "removed, as it was" in (old.error or "")
+
+
+def test_a_stop_left_midway_is_put_back_when_the_users_class_was_already_external(
+        make_harness: MakeHarness) -> None:
+    """Issue 14: a person who runs the replicas by hand (class ``external`` of their
+    own) gets the predictor the stop scaled to 0 back when the stop is abandoned
+    midway; the class stays theirs."""
+    h = make_harness("0.15", isvc_entry(transformer=True, annotations={CLASS: "external"}))
+    h.handle.faults.add("patch", "deployments", name="llama-transformer", status=503,
+                        times=-1)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    (closed,) = h.executor.settle_retries([], at=T0 + timedelta(minutes=1))
+    h.settle()
+    (row,) = h.ledger.history()
+    assert (closed.kind, _looks(h)[:2]) == (
+        OutcomeKind.ABANDONED, ("external", {"llama-predictor": 1, "llama-transformer": 1}))
+    assert (row.error or "").endswith("rolled back: Deployment llama-predictor scaled back to 1")
+
+
+def test_a_new_stop_whose_old_rollback_cannot_finish_finishes_the_stop(
+        make_harness: MakeHarness) -> None:
+    """The old rollback fails for good when the new stop settles it: the old row says
+    PARTIALLY STOPPED, and the new decision finishes the stop from the saved restore
+    information (never a half-stopped service behind an applied row)."""
+    h = make_harness("0.15", isvc_entry(transformer=True))
+    _refuse_transformer_scale(h, 403)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", delay=0.001)
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=503, times=3)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.settle()
+    h.handle.faults.clear()
+    h.handle.faults.add("patch", "deployments", name="llama-predictor", status=403)
+    later = T0 + timedelta(minutes=1)
+    newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+    stop = h.executor.apply(newer, at=later)
+    h.settle()
+    old, new = sorted(h.ledger.history(), key=lambda r: r.id)
+    assert (stop.kind, old.state.value, new.state.value, _looks(h)[:2]) == (
+        OutcomeKind.APPLIED, "failed", "applied",
+        ("external", {"llama-predictor": 0, "llama-transformer": 0}))
+    assert "PARTIALLY STOPPED" in (old.error or "")
+
+
+def test_an_interrupted_undo_of_an_abandoned_stop_does_not_block_a_stop_decided_later(
+        make_harness: MakeHarness) -> None:
+    """A process killed while putting back a stop left midway (no error: the stop did
+    not fail) leaves the fields it changed saved; a stop decided later finishes the
+    stop from the restore information instead of tripping over that mark."""
+    h = _stalled_midway(make_harness)
+    uid = h.isvc()["metadata"]["uid"]
+    saved = dict(h.ledger.load_restore_info(h.ref(), uid) or {})
+    h.ledger.save_restore_info(h.ref(), uid, {**saved, "rollingBack": {
+        "changed": ["Deployment/llama-predictor", "autoscalerClass"]}}, at=T0)
+    assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
+    h.settle()
+    assert _looks(h)[:2] == ("external", {"llama-predictor": 0, "llama-transformer": 0})

@@ -302,3 +302,29 @@ def test_a_managed_stop_killed_midway_through_its_rollback_is_put_back_not_redon
         OutcomeKind.RETRY, OutcomeKind.FAILED, 0, "failed",
         (None, {"llama-predictor": 1, "llama-transformer": 1}))
     assert (row.error or "").startswith("managed-raw: permanent error (Forbidden): 403")
+
+
+def test_the_row_of_a_stop_killed_mid_rollback_lists_what_the_dead_process_put_back(
+        make_sandbox: object, db: str) -> None:
+    """Issue 14, the recovered row says every value put back, whoever wrote it: the
+    dead process scaled the predictor back, the successor puts the class back; the row
+    names both (the fields the stop changed are saved before the first write back)."""
+    handle = make_sandbox({"kserve": "0.15", "podTerminationSeconds": 0,  # type: ignore[operator]
+                           "namespaces": [NS],
+                           "inferenceServices": [isvc_entry(transformer=True)]})
+    handle.faults.add("patch", "deployments", name="llama-transformer", status=403,  # type: ignore[attr-defined]
+                      times=-1, message="denied by policy no-scale")
+    assert _crash(handle, db, "mid-rollback", idle=True) == -signal.SIGKILL
+    ledger = open_ledger(db)
+    api = api_client_for_host(handle.url)
+    try:
+        executor = Executor(KubeCluster(Rest(api)), ledger, actor="successor")
+        (recovered,) = recover(executor, at=T0)
+        (row,) = ledger.history()
+    finally:
+        api.close()
+        ledger.close()
+    assert (recovered.kind, row.state.value) == (OutcomeKind.FAILED, "failed")
+    assert (row.error or "").endswith(
+        "rolled back: Deployment llama-predictor scaled back to 1, "
+        "autoscalerClass removed, as it was")

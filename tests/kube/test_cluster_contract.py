@@ -239,6 +239,40 @@ def test_component_deployments_are_the_isvcs_own(world: World) -> None:
         ("llama-predictor", 1)]
 
 
+def test_component_deployments_of_a_namespace_are_keyed_by_their_isvc(world: World) -> None:
+    """One LIST per namespace for verification (`FollowUp`): each Deployment under the
+    ISVC its label names (the sandbox also has ``bert``'s Knative revision)."""
+    found = world.cluster.list_component_deployments([NS])
+    assert set(found) <= {LLAMA, BERT}
+    assert [(d["metadata"]["name"], d["spec"]["replicas"]) for d in found[LLAMA]] == [
+        ("llama-predictor", 1)]
+
+
+def test_component_deployments_of_other_namespaces_are_not_listed(world: World) -> None:
+    assert world.cluster.list_component_deployments(["team-b"]) == {}
+
+
+def test_a_scale_is_seen_by_the_next_namespace_list(world: World) -> None:
+    world.cluster.scale_deployment(NS, "llama-predictor", 0)
+    found = world.cluster.list_component_deployments([NS])
+    assert [d["spec"]["replicas"] for d in found[LLAMA]] == [0]
+
+
+def test_a_scale_with_a_stale_resource_version_is_a_conflict(world: World) -> None:
+    (deployment,) = world.cluster.component_deployments(LLAMA)
+    world.cluster.scale_deployment(NS, "llama-predictor", 2)
+    with pytest.raises(Conflict):
+        world.cluster.scale_deployment(NS, "llama-predictor", 0,
+                                       resource_version=_version(deployment))
+
+
+def test_a_scale_with_the_current_resource_version_is_written(world: World) -> None:
+    (deployment,) = world.cluster.component_deployments(LLAMA)
+    world.cluster.scale_deployment(NS, "llama-predictor", 0,
+                                   resource_version=_version(deployment))
+    assert [d["spec"]["replicas"] for d in world.cluster.component_deployments(LLAMA)] == [0]
+
+
 def test_a_scale_to_zero_is_seen_by_the_next_list(world: World) -> None:
     world.cluster.scale_deployment(NS, "llama-predictor", 0)
     assert [d["spec"]["replicas"] for d in world.cluster.component_deployments(LLAMA)] == [0]

@@ -14,6 +14,7 @@ from typing import Any
 
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, saved_restore_info, write_condition
+from reclaimer.executor.managed.raw import unavailable
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action
 
@@ -22,11 +23,13 @@ STOPPED_MESSAGE = ("scale-to-zero (managed, Knative; not a hard stop): minReplic
                    "Knative removes the pods after its idle grace period and a request "
                    "starts them again")
 STARTED_MESSAGE = "started (managed, Knative): minReplicas restored"
+REVISION_LABEL = "serving.knative.dev/revision"
+COMPONENT_LABEL = "component"
 
 
 class ManagedKnative:
     name = NAME
-    reads_deployments = False
+    reads_deployments = True
 
     def stop(self, ctx: Context, obj: Obj, *, at: datetime) -> str:
         ref, uid = st.ref_of(obj), st.uid_of(obj)
@@ -70,4 +73,27 @@ class ManagedKnative:
     def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
         if action is Action.STOP:
             return None if workload.pods == 0 else f"{workload.pods} pod(s) still present"
-        return None if st.is_true(obj, st.READY) else "Ready is not True"
+        if workload.unread is not None:
+            return f"component Deployments not read: {workload.unread}"
+        if self.still_stopped(obj):  # minReplicas 0 as saved: nothing is started
+            return None if st.is_true(obj, st.READY) else "Ready is not True"
+        return _not_started(workload.deployments)
+
+
+def _not_started(deployments: tuple[Obj, ...]) -> str | None:
+    """By the newest revision's Deployment of each component, never by ``Ready``: a
+    revision scaled to zero stays Ready (the activator serves it), so right after the
+    start ``Ready=True`` is the stale word of the stopped service. Until KServe has made
+    the new revision, the newest is the stopped one, at 0: not started."""
+    newest: dict[str, tuple[str, Obj]] = {}
+    for deployment in deployments:
+        labels = (deployment.get("metadata") or {}).get("labels") or {}
+        revision = str(labels.get(REVISION_LABEL) or "")
+        component = str(labels.get(COMPONENT_LABEL) or "")
+        if revision and (component not in newest or revision > newest[component][0]):
+            newest[component] = (revision, deployment)
+    if not newest:
+        return "no revision Deployment exists"
+    waiting = [f"revision {revision}: {why}" for revision, d in newest.values()
+               if (why := unavailable(d))]
+    return "; ".join(waiting) or None
