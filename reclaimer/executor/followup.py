@@ -1,10 +1,12 @@
 """Once per tick: verify applied transitions and keep managed stops asserted.
 
 Both need the same two facts, so they share one cluster-wide LIST of ISVCs and one LIST
-of KServe-labelled pods: the cost per tick is constant, however many transitions are
+of the awaited services' pods (selected by their names, `kube.selectors`; one per 100
+names, everything at once past 500): the cost per tick is constant, however many transitions are
 awaiting (docs/design.md §5's "1,000 stops in one tick" must not wait sequentially). A
 managed Raw transition is verified by its component Deployments (KServe 0.15 leaves
-``Ready`` stale across it), read by one more LIST per namespace that has one awaiting.
+``Ready`` stale across it), read by one more LIST per namespace that has one awaiting,
+selected by the names awaited there.
 
 The managed stops to hold are not this process's memory: they are re-derived from the
 ledger's stops in force (one query) every tick, so a stop made by `reclaimer stop`, by
@@ -90,7 +92,8 @@ class FollowUp:
             wanted = {item.ref for item in awaiting} | self.held.keys()
             objs = {st.ref_of(o): o
                     for o in self.ctx.call(lambda: self.ctx.cluster.list_isvcs(wanted))}
-            pods = self.ctx.call(self.ctx.cluster.pod_counts) if awaiting else {}
+            awaited = {item.ref for item in awaiting}
+            pods = self.ctx.call(lambda: self.ctx.cluster.pod_counts(awaited)) if awaiting else {}
         except ClusterError as exc:
             log.warning("verification postponed: %s", exc)
             return []
@@ -108,11 +111,15 @@ class FollowUp:
         namespace with such a transition awaiting, none when there is none. A namespace
         whose LIST fails leaves only its own transitions unverified this tick."""
         seen = _Deployments({}, {})
-        for namespace in sorted({item.ref.namespace for item in awaiting
-                                 if HANDLERS[item.strategy].reads_deployments}):
+        names: dict[str, set[str]] = {}
+        for item in awaiting:
+            if HANDLERS[item.strategy].reads_deployments:
+                names.setdefault(item.ref.namespace, set()).add(item.ref.name)
+        for namespace in sorted(names):
             try:
                 seen.found.update(self.ctx.call(
-                    lambda ns=namespace: self.ctx.cluster.list_component_deployments([ns])))  # type: ignore[misc]
+                    lambda ns=namespace: self.ctx.cluster.list_component_deployments(  # type: ignore[misc]
+                        [ns], names=names[ns])))
             except ClusterError as exc:
                 log.warning("Deployments in %s not read: %s", namespace, exc)
                 seen.unread[namespace] = str(exc)

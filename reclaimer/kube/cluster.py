@@ -1,7 +1,8 @@
 """`Cluster` over the Kubernetes API: the calls the executor makes, each one request.
 
 A tick's verification uses `list_isvcs` and `pod_counts`, one cluster-wide LIST each
-(one per watched namespace with ``watchNamespaces``), whatever the number of services
+(one per watched namespace with ``watchNamespaces``; the pods by the names awaited,
+`selectors.by_names`), whatever the number of services
 (docs/design.md §4's "never one query per service", applied to the API server). Both reduce
 each item of their LIST as it is decoded (ISVCs to `trim.trim_isvc`, pods to a count;
 `Rest.list_items`): 10,000 whole ISVCs and pods parsed at once were 70 MiB of the
@@ -21,6 +22,7 @@ from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
 from reclaimer.kube.ports import Obj, Scalers
 from reclaimer.kube.scope import EVERYWHERE, Scope
+from reclaimer.kube.selectors import by_names as selectors_by_names
 from reclaimer.kube.trim import trim_deployment, trim_isvc
 from reclaimer.model import ServiceKind, ServiceRef
 
@@ -78,21 +80,27 @@ class KubeCluster:
         return self.rest.merge_patch(rest.SERVICE_KINDS[ref.kind], ref.namespace, ref.name,
                                      body, subresource="status")
 
-    def pod_counts(self) -> Mapping[ServiceRef, int]:
-        """Live (not yet deleted) pods per service, from one LIST by KServe's label per
-        kind asked about (`kinds`)."""
+    def pod_counts(self, refs: Collection[ServiceRef] | None = None,
+                   ) -> Mapping[ServiceRef, int]:
+        """Live pods per service: of ``refs`` only, listed by their names
+        (`selectors.by_names`), or of every service of the kinds asked about (`kinds`),
+        listed by KServe's label."""
         counts: dict[ServiceRef, int] = {}
-        for kind in sorted(self.kinds):
+        kinds = sorted(self.kinds) if refs is None else sorted({r.kind for r in refs})
+        for kind in kinds:
             info = KINDS[kind]
-            pods = (pod for namespace in self.scope.targets()
+            selectors = [info.pod_selector] if refs is None else selectors_by_names(
+                info.pod_selector, info.pod_owner, {r.name for r in refs if r.kind is kind})
+            pods = (pod for selector in selectors for namespace in self.scope.targets()
                     for pod in self.rest.list_items(rest.POD, namespace=namespace,
-                                                    label_selector=info.pod_selector))
+                                                    label_selector=selector))
             for pod in pods:
                 meta = pod.get("metadata") or {}
                 owner = (meta.get("labels") or {}).get(info.pod_owner)
                 if owner:
                     ref = ServiceRef(meta.get("namespace", ""), owner, kind)
-                    counts[ref] = counts.get(ref, 0) + 1
+                    if refs is None or ref in refs:
+                        counts[ref] = counts.get(ref, 0) + 1
         return counts
 
     def component_deployments(self, ref: ServiceRef) -> list[Obj]:
@@ -100,18 +108,22 @@ class KubeCluster:
         found = self.rest.list(rest.DEPLOYMENT, ref.namespace, label_selector=selector)
         return sorted(found.get("items") or [], key=lambda d: str(d["metadata"]["name"]))
 
-    def list_component_deployments(self, namespaces: Collection[str]
+    def list_component_deployments(self, namespaces: Collection[str], *,
+                                   names: Collection[str] | None = None,
                                    ) -> dict[ServiceRef, list[Obj]]:
-        """One LIST by KServe's label per namespace, each Deployment reduced as it is
-        decoded (`trim.trim_deployment`)."""
+        """One LIST by KServe's label per namespace (narrowed to the ISVCs ``names``,
+        `selectors.by_names`), each Deployment reduced as it is decoded
+        (`trim.trim_deployment`)."""
+        selectors = [ISVC_LABEL] if names is None else selectors_by_names(
+            ISVC_LABEL, ISVC_LABEL, names)
         found: dict[ServiceRef, list[Obj]] = {}
         for namespace in sorted(namespaces):
-            for item in self.rest.list_items(rest.DEPLOYMENT, namespace=namespace,
-                                             label_selector=ISVC_LABEL):
+            for item in (i for selector in selectors for i in self.rest.list_items(
+                    rest.DEPLOYMENT, namespace=namespace, label_selector=selector)):
                 deployment = trim_deployment(item)
                 meta = deployment["metadata"]
                 owner = (meta.get("labels") or {}).get(ISVC_LABEL)
-                if owner:
+                if owner and (names is None or owner in names):
                     found.setdefault(ServiceRef(meta["namespace"], owner), []).append(deployment)
         return found
 

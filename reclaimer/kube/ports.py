@@ -41,14 +41,19 @@ class Cluster(Protocol):
 
     def patch_isvc_status(self, ref: ServiceRef, body: Obj) -> Obj: ...
 
-    def pod_counts(self) -> Mapping[ServiceRef, int]: ...
+    def pod_counts(self, refs: Collection[ServiceRef] | None = None,
+                   ) -> Mapping[ServiceRef, int]:
+        """Live pods per service: of ``refs`` only (listed by their names), or of all."""
+        ...
 
     def component_deployments(self, ref: ServiceRef) -> list[Obj]: ...
 
-    def list_component_deployments(self, namespaces: Collection[str]
+    def list_component_deployments(self, namespaces: Collection[str], *,
+                                   names: Collection[str] | None = None,
                                    ) -> Mapping[ServiceRef, list[Obj]]:
-        """KServe's component Deployments per ISVC, one LIST per namespace, each reduced
-        to what verification reads (name, generation, replicas, status)."""
+        """KServe's component Deployments per ISVC (of the ISVCs ``names`` only, listed
+        by them), one LIST per namespace, each reduced to what verification reads (name,
+        generation, replicas, status)."""
         ...
 
     def scale_deployment(self, namespace: str, name: str, replicas: int, *,

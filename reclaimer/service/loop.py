@@ -9,7 +9,7 @@ the loop only wires them and keeps the books (ledger side-entries, metrics, logs
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -36,7 +36,7 @@ from reclaimer.policy.context import Tick
 from reclaimer.policy.decide import decide
 from reclaimer.policy.matching import match_services
 from reclaimer.policy.notices import PlannedStop, announced_of, planned_stops
-from reclaimer.service import bookkeeping, policy_set
+from reclaimer.service import bookkeeping, memory, policy_set
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observation import Observation
@@ -101,8 +101,12 @@ class TickResult:
 
 class Reconciler:
     def __init__(self, parts: LoopParts, *, settings: LoopSettings,
-                 metrics: ServiceMetrics | None = None) -> None:
+                 metrics: ServiceMetrics | None = None,
+                 release_memory: Callable[[], object] = memory.release) -> None:
+        """``release_memory`` runs after the evaluation and after the tick
+        (`memory.release`: what they freed goes back to the system)."""
         self.parts = parts
+        self._release_memory = release_memory
         self.settings = settings
         self.metrics = metrics or ServiceMetrics()
         self._blocked = BlockedRecorder(parts.ledger, actor=settings.actor)
@@ -122,6 +126,7 @@ class Reconciler:
     def reconcile_once(self, now: datetime) -> TickResult:
         with self.metrics.tick_seconds.time():
             observation = self.observe(now)
+            self._release_memory()
             plan = decide(now, observation.policies, observation.services,
                           signals=observation.signals.by_service, ledger=observation.view,
                           settings=self._decide_settings(), matches=observation.matches)
@@ -137,6 +142,7 @@ class Reconciler:
             bookkeeping.update_metrics(self.metrics, observation, plan, outcomes,
                                        elapsed=self._elapsed(now))
             bookkeeping.log_decisions(plan, outcomes, recorded)
+            self._release_memory()
         self._last_tick = now
         self.metrics.last_tick.set(now.timestamp())
         return TickResult(at=now, plan=plan, outcomes=tuple(outcomes), observation=observation,

@@ -1,15 +1,18 @@
 """Parse a Prometheus instant-vector answer straight into compact rows.
 
-At 10,000 services one answer is 1-2 MB of JSON; parsed whole it is a dict per item,
+At 10,000 services one answer is 1-5 MB of JSON; parsed whole it is a dict per item,
 a dict of labels per item and a list per value, about ten times the text, and seven
-of them are alive at once in an evaluation. Here ``json.loads`` hands every object to
-a hook as soon as it is complete, so a label set becomes a (service, signal) key and an
-item becomes one row before the next item is read: the whole tree never exists.
+of them are alive at once in an evaluation. Here the ``result`` array is decoded one
+item at a time (``JSONDecoder.raw_decode`` from each item's offset, C code without a
+Python hook per object) and each item becomes one row before the next is read: the
+whole tree never exists. An object hook called for every object cost more CPU
+(1.48 s against 1.28 s for the 135,000 rows of one evaluation at 10,000 ISVCs).
 
-Prometheus labels are string to string, so an object whose values are all strings is
-read as a label set; an item is an object whose ``metric`` is such a label set and
-which has a ``value``. Anything else (a scalar, a matrix, a wrong shape) is not an
-instant vector and raises `NotAVector`, which the adapter maps to `MetricsUnavailable`.
+An item must be an object whose ``metric`` is an object of labels and whose ``value``
+is ``[time, "number"]``; the labels read (``namespace``, ``isvc``, ``signal``, the
+window, ``pod``) must be strings. Anything else (a scalar, a matrix, a wrong shape)
+is not an instant vector and raises `NotAVector`, which the adapter maps to
+`MetricsUnavailable`.
 
 The envelope's ``warnings`` are kept (`parse_answer`): Thanos Query and Mimir answer
 ``"status": "success"`` with warnings when some store or ingester did not answer, so
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from reclaimer.model import ServiceKind, ServiceRef
@@ -39,49 +44,110 @@ class Row(NamedTuple):
     pod: str | None = None  # only on per-pod rows (GPU pods in coverage and freshness)
 
 
-class _Labels(NamedTuple):
-    ref: ServiceRef
-    signal: str
-    window: str | None
-    pod: str | None
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+Member = Callable[[str, int], int]
 
 
-_SKIPPED = object()  # an item with a non-finite value: NaN or ±Inf say nothing usable
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in _SPACE:
+        at += 1
+    return at
 
 
-class _Hook:
-    """One answer's object hook; equal services share one `ServiceRef` within it."""
+def _after(text: str, at: int, char: str) -> int:
+    """The offset after ``char`` and any space; `NotAVector` if it is not at ``at``."""
+    if text[at:at + 1] != char:
+        raise NotAVector(f"malformed answer: expected {char!r} at offset {at}")
+    return _skip(text, at + 1)
 
-    def __init__(self, kind: ServiceKind) -> None:
+
+def _next(text: str, at: int, close: str) -> int:
+    """Past the separator after a member or element (none before ``close``)."""
+    at = _skip(text, at)
+    if text[at:at + 1] == ",":
+        return _skip(text, at + 1)
+    if text[at:at + 1] != close:
+        raise NotAVector(f"malformed answer: expected ',' or {close!r} at offset {at}")
+    return at
+
+
+def _object(text: str, at: int, member: Member) -> int:
+    """Each member of the object at ``at`` read by ``member(key, offset of its value)``,
+    which returns the offset after the value; returns the offset after the object."""
+    at = _after(text, _skip(text, at), "{")
+    while text[at:at + 1] != "}":
+        key, at = _DECODER.raw_decode(text, at)
+        at = _next(text, member(key, _after(text, _skip(text, at), ":")), "}")
+    return at + 1
+
+
+class _Reader:
+    """One answer: rows as items are decoded; equal services share one `ServiceRef`."""
+
+    def __init__(self, text: str, refs: dict[tuple[str, str], ServiceRef], *,
+                 kind: ServiceKind) -> None:
+        self.text = text
         self._kind = kind
-        self._refs: dict[tuple[str, str], ServiceRef] = {}
+        self.rows: list[Row] = []
+        self.envelope: dict[str, Any] = {}
+        self.data: dict[str, Any] = {}
+        self._refs = refs
 
-    def __call__(self, obj: dict[str, Any]) -> object:
-        metric = obj.get("metric")
-        if isinstance(metric, _Labels) and "value" in obj:
-            return _row(metric, obj["value"])
-        if all(isinstance(v, str) for v in obj.values()):
-            return self._labels(obj)
-        return obj
+    def read(self) -> None:
+        if self.text[_skip(self.text, 0):][:1] != "{":
+            raise NotAVector("the answer is not an object")
+        end = _object(self.text, 0, self._envelope)
+        if _skip(self.text, end) != len(self.text):
+            raise NotAVector("malformed answer: text after the object")
 
-    def _labels(self, obj: dict[str, str]) -> _Labels:
-        key = (obj.get("namespace", ""), obj.get("isvc", ""))
+    def _envelope(self, key: str, at: int) -> int:
+        if key == "data" and self.text[at:at + 1] == "{":
+            self.envelope[key] = self.data
+            return _object(self.text, at, self._data)
+        self.envelope[key], end = _DECODER.raw_decode(self.text, at)
+        return int(end)
+
+    def _data(self, key: str, at: int) -> int:
+        if key == "result" and self.text[at:at + 1] == "[":
+            self.data[key] = self.rows
+            return self._result(_skip(self.text, at + 1))
+        self.data[key], end = _DECODER.raw_decode(self.text, at)
+        return int(end)
+
+    def _result(self, at: int) -> int:
+        text, rows = self.text, self.rows
+        while text[at:at + 1] != "]":
+            item, at = _DECODER.raw_decode(text, at)
+            row = self._row(item)
+            if row is not None:
+                rows.append(row)
+            at = _next(text, at, "]")
+        return at + 1
+
+    def _row(self, item: Any) -> Row | None:
+        """The item's row; None for a non-finite value (NaN or ±Inf say nothing usable)."""
+        try:
+            metric, (_, text) = item["metric"], item["value"]
+            get = metric.get
+            key = (get("namespace", ""), get("isvc", ""))
+            signal, window, pod = get("signal", ""), get(WINDOW_LABEL), get("pod")
+            number = float(text)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise NotAVector(f"an item is not {{metric: labels, value: [time, number]}}: "
+                             f"{exc}") from exc
+        if type(text) is not str or not (type(key[0]) is type(key[1]) is type(signal) is str) \
+                or not (window is None or type(window) is str) \
+                or not (pod is None or type(pod) is str):
+            raise NotAVector("a label or a value is not a string")
+        if not math.isfinite(number):
+            return None
         ref = self._refs.get(key)
         if ref is None:
             ref = self._refs[key] = ServiceRef(*key, self._kind)
-        return _Labels(ref, obj.get("signal", ""), obj.get(WINDOW_LABEL), obj.get("pod"))
-
-
-def _row(labels: _Labels, value: object) -> object:
-    if not isinstance(value, list) or len(value) != 2:
-        raise NotAVector("an item's value is not [time, value]")
-    try:
-        number = float(value[1])
-    except (TypeError, ValueError) as exc:
-        raise NotAVector(f"an item's value {value[1]!r} is not a number") from exc
-    if not math.isfinite(number):
-        return _SKIPPED
-    return Row(labels.ref, labels.signal, number, labels.window, labels.pod)
+        # A handful of signal and window texts repeat in every row: one copy of each.
+        return Row(ref, sys.intern(signal), number,
+                   window if window is None else sys.intern(window), pod)
 
 
 class Answer(NamedTuple):
@@ -96,18 +162,23 @@ def parse_vector(body: bytes | str, *,
 
 
 def parse_answer(body: bytes | str, *,
-                 kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> Answer:
-    """Rows and warnings of an instant-vector answer; `NotAVector` if not one. Every row's
-    service is of ``kind``: the query's pod map named services of that kind only."""
-    answer = json.loads(body, object_hook=_Hook(kind))
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if not isinstance(data, dict) or data.get("resultType") != "vector":
+                 kind: ServiceKind = ServiceKind.INFERENCE_SERVICE,
+                 refs: dict[tuple[str, str], ServiceRef] | None = None) -> Answer:
+    """Rows and warnings of an instant-vector answer; `NotAVector` if not one.
+
+    Every row's service is of ``kind``: the query's pod map named services of that kind
+    only. ``refs`` (namespace and name to `ServiceRef`) is shared by the answers of one
+    evaluation of one kind, so its seven answers hold one `ServiceRef` per service."""
+    reader = _Reader(body.decode("utf-8") if isinstance(body, bytes) else body,
+                     {} if refs is None else refs, kind=kind)
+    try:
+        reader.read()
+    except json.JSONDecodeError as exc:
+        raise NotAVector(f"malformed answer: {exc}") from exc
+    data = reader.data
+    if data.get("resultType") != "vector" or data.get("result") is not reader.rows:
         raise NotAVector("the answer is not an instant vector")
-    result = data.get("result")
-    if not isinstance(result, list) or not all(isinstance(r, Row) or r is _SKIPPED
-                                               for r in result):
-        raise NotAVector("the answer is not an instant vector")
-    return Answer([r for r in result if r is not _SKIPPED], _warnings(answer))
+    return Answer(reader.rows, _warnings(reader.envelope))
 
 
 def _warnings(answer: dict[str, Any]) -> tuple[str, ...]:

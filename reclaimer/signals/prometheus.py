@@ -198,16 +198,18 @@ class PrometheusSignals:
             rows = self._recorded_or_raw(rows, at=at, windows=windows, recent=recent,
                                          deadline=deadline)
         parts = split(rows, sorted({*windows, recent}))
-        recent_peak = _keyed(parts[recent][Query.GPU_MAX])
+        recent_peak = _largest(parts[recent][Query.GPU_MAX])
         return {w: assemble(observations(parts[w], recent_gpu_max=recent_peak),
                             self._evaluation(at, w, recent)) for w in windows}
 
     def _ask(self, queries: dict[Query, str], *, at: datetime, deadline: float,
              kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> dict[Query, list[Row]]:
+        refs: dict[tuple[str, str], ServiceRef] = {}  # one ServiceRef per service
         if self._pool is None:
-            return {q: self._query(q, text, at=at, deadline=deadline, kind=kind)
+            return {q: self._query(q, text, at=at, deadline=deadline, kind=kind, refs=refs)
                     for q, text in queries.items()}
-        return self._in_parallel(self._pool, queries, at=at, deadline=deadline, kind=kind)
+        return self._in_parallel(self._pool, queries, at=at, deadline=deadline, kind=kind,
+                                 refs=refs)
 
     def _recorded_or_raw(self, rows: dict[Query, list[Row]], *, at: datetime,
                          windows: Sequence[timedelta], recent: timedelta,
@@ -252,13 +254,14 @@ class PrometheusSignals:
 
     def _in_parallel(self, pool: ThreadPoolExecutor, queries: dict[Query, str], *,
                      at: datetime, deadline: float, kind: ServiceKind,
-                     ) -> dict[Query, list[Row]]:
+                     refs: dict[tuple[str, str], ServiceRef]) -> dict[Query, list[Row]]:
         """Latency of the slowest query, not the sum; each worker has its own client.
 
         The wait is bounded too, so even a worker stuck on a trickled header cannot
         hold the caller past the deadline.
         """
-        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline, kind=kind)
+        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline, kind=kind,
+                                  refs=refs)
                    for q, text in queries.items()}
         try:
             return {q: f.result(timeout=max(0.0, deadline - time.monotonic()) + _GRACE)
@@ -300,7 +303,9 @@ class PrometheusSignals:
         return {**headers, "Authorization": f"Bearer {token}"}
 
     def _query(self, query: Query, text: str, *, at: datetime, deadline: float,
-               kind: ServiceKind = ServiceKind.INFERENCE_SERVICE) -> list[Row]:
+               kind: ServiceKind = ServiceKind.INFERENCE_SERVICE,
+               refs: dict[tuple[str, str], ServiceRef] | None = None) -> list[Row]:
+        """One query's rows; ``refs`` is the evaluation's (`answer.parse_answer`)."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise MetricsUnavailable(
@@ -313,7 +318,7 @@ class PrometheusSignals:
         try:
             body = self._get(client, text, params=params, headers=self._headers(query),
                              timeout=remaining)
-            answer = parse_answer(body, kind=kind)
+            answer = parse_answer(body, kind=kind, refs=refs)
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
         except NotAVector as exc:
@@ -363,6 +368,22 @@ def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:
     return {row.ref: row.value for row in rows}
 
 
+def _summed(rows: list[Row]) -> dict[ServiceRef, float]:
+    """Rows of one service added: the recorded mode's raw tail comes without a window."""
+    out: dict[ServiceRef, float] = {}
+    for row in rows:
+        out[row.ref] = out.get(row.ref, 0.0) + row.value
+    return out
+
+
+def _largest(rows: list[Row]) -> dict[ServiceRef, float]:
+    """The largest row of each service (the recorded GPU peak and its raw tail)."""
+    out: dict[ServiceRef, float] = {}
+    for row in rows:
+        out[row.ref] = max(row.value, out.get(row.ref, row.value))
+    return out
+
+
 def _by_signal(rows: list[Row]) -> dict[tuple[ServiceRef, str], float]:
     """Service-level rows; of per-pod rows of a signal, the newest (largest) value."""
     out: dict[tuple[ServiceRef, str], float] = {}
@@ -385,11 +406,11 @@ def _per_pod(rows: list[Row], signal: str) -> dict[ServiceRef, dict[str, float]]
 def observations(rows: Mapping[Query, list[Row]], *,
                  recent_gpu_max: Mapping[ServiceRef, float] | None = None) -> Observations:
     return Observations(
-        requests=_keyed(rows[Query.REQUESTS]),
+        requests=_summed(rows[Query.REQUESTS]),
         last_request=_keyed(rows[Query.LAST_REQUEST]),
         coverage=_by_signal(rows[Query.COVERAGE]),
         freshness=_by_signal(rows[Query.FRESHNESS]),
-        gpu_max=_keyed(rows[Query.GPU_MAX]),
+        gpu_max=_largest(rows[Query.GPU_MAX]),
         gpu_mean=_keyed(rows[Query.GPU_MEAN]),
         gpus=_keyed(rows[Query.GPUS]),
         gpu_pod_missing=_per_pod(rows[Query.COVERAGE], GPU_POD_MISSING),

@@ -95,10 +95,6 @@ def _over(stat: str, rec: str, keys: str, *, also: str | None = None,
     return build
 
 
-def _same(text: str) -> Callable[[timedelta], str]:
-    return lambda _window: text
-
-
 @dataclass(frozen=True)
 class Recorded:
     """The recorded queries of one evaluation; ``step`` is the rules' interval.
@@ -132,9 +128,10 @@ class Recorded:
         parts = []
         for i, s in enumerate(self.requests_preset.counters):
             rec = self._rec(rules.REQUESTS_DELTA, f"counter-{i}")
-            raw = _tagged(_raw_now(s, _DELTA_TAIL.format(tail=tail), "sum"), f"tail-{i}")
             parts.append(_per_window(_over("sum", rec, BY_ISVC), windows))
-            parts.append(_per_window(_same(raw), windows))
+            # Asked once, not once per window: its rows carry no window, so every window
+            # gets them (`windows.split`) and `observations` adds them to the window's.
+            parts.append(_tagged(_raw_now(s, _DELTA_TAIL.format(tail=tail), "sum"), f"tail-{i}"))
         total = f"sum {BY_ISVC} ({_union([_tagged(p, str(n)) for n, p in enumerate(parts)])})"
         if not self.requests_preset.in_flight:
             return total
@@ -227,8 +224,10 @@ class Recorded:
                          if s.scale != 1 else f"max_over_time({s.selector}[{self._tail()}])"
                          for s in self.gpu.sources])
         tail = rules.to_isvc(f"max {rules.by(rules.workload_labels(mapping))} ({series})", mapping)
-        return _per_window(lambda w: f"max {BY_ISVC} (max_over_time({rec}[{duration(w)}]) or "
-                                     f"{_tagged(tail, 'tail')})", windows)
+        # The tail once, its rows without a window: `observations` keeps the larger.
+        recorded = _per_window(lambda w: f"max {BY_ISVC} (max_over_time({rec}[{duration(w)}]))",
+                               windows)
+        return _union([recorded, _tagged(f"max {BY_ISVC} ({tail})", "tail")])
 
     def build(self, windows: Windows, *, gpu_max_windows: Windows) -> dict[Query, str]:
         """The seven query templates (tokens as in `queries.render`).

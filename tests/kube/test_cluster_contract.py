@@ -211,6 +211,29 @@ def test_pods_are_counted_per_isvc(world: World) -> None:
     assert dict(world.cluster.pod_counts()) == {LLAMA: 1, BERT: 1}
 
 
+@pytest.mark.parametrize(("refs", "counted"), [
+    pytest.param({LLAMA}, {LLAMA: 1}, id="only-those-asked"),
+    pytest.param({BERT, GONE}, {BERT: 1}, id="a-missing-one-is-left-out"),
+    pytest.param({ServiceRef("team-b", "llama")}, {}, id="a-namesake-elsewhere-is-not-it"),
+    pytest.param(set(), {}, id="none-asked"),
+])
+def test_pods_are_counted_for_the_services_asked(world: World, refs: set[ServiceRef],
+                                                 counted: dict[ServiceRef, int]) -> None:
+    assert dict(world.cluster.pod_counts(refs)) == counted
+
+
+@pytest.mark.parametrize("names", [
+    pytest.param({"llama"}, id="one"),
+    pytest.param({"llama", "gone"}, id="a-missing-one-is-left-out"),
+    pytest.param({"gone"}, id="none-there"),
+])
+def test_component_deployments_of_the_isvcs_named(world: World, names: set[str]) -> None:
+    everything = world.cluster.list_component_deployments([NS])
+    found = world.cluster.list_component_deployments([NS], names=names)
+    assert (LLAMA in everything, found) == (
+        True, {ref: d for ref, d in everything.items() if ref.name in names})
+
+
 def test_component_deployments_are_the_isvcs_own(world: World) -> None:
     found = world.cluster.component_deployments(LLAMA)
     assert [(d["metadata"]["name"], d["spec"]["replicas"]) for d in found] == [
@@ -347,3 +370,27 @@ def test_a_status_in_a_main_resource_patch_is_ignored(world: World) -> None:
     patched = world.cluster.patch_isvc(LLAMA, body)
     assert (_stopped(patched) == _stopped(before), patched["metadata"]["annotations"][NOTE]) == (
         True, "x")
+
+
+class _DecodeCounting(Rest):
+    """The real adapter, counting the LIST items it decodes per resource."""
+
+    def __init__(self, api: Any) -> None:
+        super().__init__(api)
+        self.decoded: dict[str, int] = {}
+
+    def list_items(self, kind: Any, *, namespace: str | None = None,
+                   label_selector: str | None = None) -> Iterator[Obj]:
+        for item in super().list_items(kind, namespace=namespace, label_selector=label_selector):
+            self.decoded[kind.plural] = self.decoded.get(kind.plural, 0) + 1
+            yield item
+
+
+@pytest.mark.integration
+def test_verification_decodes_only_the_pods_of_the_services_asked(
+        world: World) -> None:
+    if not isinstance(world, SandboxWorld):
+        pytest.skip("the sandbox's HTTP answers are what is decoded")
+    counting = _DecodeCounting(world.rest.api_client)
+    KubeCluster(counting).pod_counts({LLAMA})
+    assert counting.decoded == {"pods": 1}

@@ -21,6 +21,7 @@ import pytest
 
 from reclaimer.model import ServiceRef, Signals, SignalState
 from reclaimer.signals.prometheus import PrometheusSignals
+from reclaimer.signals.queries import Query
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import running_prometheus_with_rules
 from tests.signals.scenarios import AT, PRESETS, SCENARIOS, START, WEIRD, WINDOW, world
@@ -94,6 +95,22 @@ def test_recorded_last_request_and_gpu_peak_are_never_idler_than_raw(
             peak[0] is None or peak[1] is None or peak[0] >= peak[1]) == (True, True)
 
 
+@pytest.mark.parametrize("preset", PRESETS)
+def test_both_windows_of_a_tick_are_judged_alike(url: str, preset: str) -> None:
+    """The raw tails are asked once for every window (their rows carry no window):
+    each window still gets them, added to its requests and its GPU peak."""
+    def both(mode: str) -> dict[timedelta, list[tuple[object, ...]]]:
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": url, "signals": {"requests": preset, "mode": mode}}))
+        try:
+            got = source.fetch_windows(at=AT, windows=[WINDOW, LOOKBACK], recent=LOOKBACK)
+        finally:
+            source.close()
+        return {w: [_verdict(got[w][ref]) for ref in sorted(got[w])] for w in got}
+
+    assert both("recorded") == both("raw")
+
+
 def test_recorded_mode_serves_the_same_services(
         answers: dict[tuple[str, str, datetime], Answer]) -> None:
     got = {key: sorted(ref.name for ref in answer[0]) for key, answer in answers.items()}
@@ -131,3 +148,15 @@ def test_without_rules_every_evaluation_falls_back_and_is_logged_once(
         raw.close()
     warned = [r for r in caplog.records if "recording rules" in r.getMessage()]
     assert (len(fallbacks), len(warned), got) == (2, 1, [expected, expected])
+
+
+@pytest.mark.parametrize("query", ["requests", "gpuMax"])
+def test_a_raw_tail_is_asked_once_whatever_the_windows(query: str) -> None:
+    """Four windows cost the raw series one read, as one window does."""
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": "http://127.0.0.1:1", "signals": {"mode": "recorded"}}))
+    raw = {"requests": "revision_app_request_count", "gpuMax": "DCGM_FI_DEV_GPU_UTIL"}[query]
+    reads = [source.queries_for([timedelta(minutes=m) for m in minutes])[Query(query)].count(raw)
+             for minutes in ([30], [5, 10, 30, 60])]
+    source.close()
+    assert reads[0] == reads[1] > 0
