@@ -265,6 +265,34 @@ def graph_members(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(sorted(set(members))) or None
 
 
+# --- ModelMesh: the ServingRuntime whose shared Deployment serves an ISVC -------------
+RUNTIME_VERSION = "v1alpha1"
+RUNTIME_PLURAL = "servingruntimes"
+RUNTIME_ANNOTATION = f"{GROUP}/servingRuntime"
+"""The runtime of an ISVC written with a framework spec (modelmesh-serving's
+``runtimeAnnotation``, ``pkg/predictor_source/inferenceservice_registry.go`` at 9c7a2b7);
+one with ``predictor.model`` names it in ``model.runtime`` instead."""
+MODELMESH_SERVICE = "modelmesh-serving"
+"""The default ``InferenceServiceName`` of modelmesh-serving's config: its runtime
+Deployment is ``<this>-<runtime>`` (``controllers/servingruntime_controller.go``)."""
+
+
+def runtime_of(obj: Mapping[str, Any]) -> str | None:
+    """The ServingRuntime a ModelMesh ISVC names, or None: then modelmesh-serving picks
+    one by model format, and reclaimer cannot tell which (so it assumes any)."""
+    predictor = _mapping(_mapping(obj.get("spec")).get(PREDICTOR))
+    named = _mapping(predictor.get("model")).get("runtime")
+    if isinstance(named, str) and named:
+        return named
+    annotated = _mapping(_mapping(obj.get("metadata")).get("annotations")).get(
+        RUNTIME_ANNOTATION)
+    return annotated if isinstance(annotated, str) and annotated else None
+
+
+def runtime_deployment(runtime: str) -> str:
+    return f"{MODELMESH_SERVICE}-{runtime}"
+
+
 def components(obj: Mapping[str, Any]) -> list[str]:
     """The ISVC components present in the spec, predictor first."""
     spec = _mapping(obj.get("spec"))

@@ -29,6 +29,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,10 @@ from reclaimer.cli.policy_cmds import parse_rfc3339
 from reclaimer.clock import clock_from_env
 from reclaimer.config import load_settings
 from reclaimer.errors import InvalidInput
+from reclaimer.executor.managed.runtime import plan_refusals
 from reclaimer.kube.isvc import service_from_isvc
 from reclaimer.model import (
+    Action,
     DecideSettings,
     DeploymentMode,
     LedgerView,
@@ -93,15 +96,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_plan(args: argparse.Namespace) -> int:
     now = (parse_rfc3339(args.at, flag="--at") if args.at
            else clock_from_env(os.environ).now())
-    services = load_inventory(args.inventory, default_mode=DeploymentMode(args.default_mode))
+    mode = DeploymentMode(args.default_mode)
+    objects = read_inventory(args.inventory)
+    services = services_of(objects, args.inventory, default_mode=mode)
     policies, errors = load_paths(args.policies)
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
     online = bool(args.prometheus or args.config)
     settings, signals = _signals(args, now, policies, services) if online else (
         DecideSettings(), {})
-    plan = decide(now, policies, services, signals=signals, ledger=LedgerView(),
-                  settings=settings)
+    plan = runtime_refused(decide(now, policies, services, signals=signals,
+                                  ledger=LedgerView(), settings=settings),
+                           [obj for _, obj in objects], default_mode=mode)
     _warn(plan)
     _schedule_only(policies, services)
     items = [plan_item(t, evidence=online) for t in plan.transitions]
@@ -159,6 +165,11 @@ def plan_item(transition: Transition, *, evidence: bool = False) -> dict[str, An
 
 def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]:
     """Every InferenceService in the file; errors name the file and the item."""
+    return services_of(read_inventory(path), path, default_mode=default_mode)
+
+
+def read_inventory(path: Path) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every InferenceService object in the file, with where it is."""
     try:
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
     except OSError as exc:
@@ -167,8 +178,13 @@ def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]
         raise InvalidInput(f"--inventory: {path} is not a UTF-8 text file") from exc
     except yaml.YAMLError as exc:
         raise InvalidInput(f"--inventory: {path} is not YAML or JSON: {exc}") from exc
+    return list(_items(documents, str(path)))
+
+
+def services_of(objects: Sequence[tuple[str, Mapping[str, Any]]], path: Path, *,
+                default_mode: DeploymentMode) -> list[Service]:
     services = []
-    for where, obj in _items(documents, str(path)):
+    for where, obj in objects:
         try:
             services.append(service_from_isvc(obj, default_mode=default_mode))
         except InvalidInput as exc:
@@ -177,6 +193,22 @@ def load_inventory(path: Path, *, default_mode: DeploymentMode) -> list[Service]
         raise InvalidInput(f"--inventory: {path} holds no InferenceService (expected the "
                            "output of `kubectl get inferenceservices -A -o yaml`)")
     return services
+
+
+def runtime_refused(plan: Plan, objects: Sequence[Mapping[str, Any]], *,
+                    default_mode: DeploymentMode) -> Plan:
+    """A ModelMesh stop whose runtime another running InferenceService uses is shown
+    blocked with the executor's words (`runtime.plan_refusals`)."""
+    stopping = {t.ref for t in plan.actionable if t.action is Action.STOP}
+    isvcs, refused = [dict(obj) for obj in objects], {}
+    while found := plan_refusals(stopping, isvcs, default_mode=default_mode):
+        refused.update(found)  # a user refused keeps running: ask again without it
+        stopping -= found.keys()
+    if not refused:
+        return plan
+    return replace(plan, transitions=tuple(
+        replace(t, blocked=refused[t.ref]) if t.actionable and t.action is Action.STOP
+        and t.ref in refused else t for t in plan.transitions))
 
 
 def _items(documents: list[object], source: str) -> Iterator[tuple[str, Mapping[str, Any]]]:

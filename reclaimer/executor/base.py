@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 from reclaimer.errors import Conflict, Refused
 from reclaimer.executor import isvc_state as st
 from reclaimer.kserve import OWN_START_REASON, OWN_STOP_REASON
-from reclaimer.kube.ports import Cluster, Obj
+from reclaimer.kube.ports import Cluster, Obj, RuntimeWorkload
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import Action
 
@@ -43,6 +43,8 @@ class Workload:
     deployments: tuple[Obj, ...] = ()
     unread: str | None = None
     """Why the Deployments could not be read this tick (then nothing counts as done)."""
+    runtime: RuntimeWorkload | None = None
+    """A ModelMesh ISVC's shared runtime Deployment and its pods (`managed.runtime`)."""
 
 
 class Handler(Protocol):
@@ -71,6 +73,11 @@ class Handler(Protocol):
 
     def still_stopped(self, obj: Obj) -> bool:
         """Whether this strategy's stop is still in place (nobody started it by hand)."""
+
+    def freed_gpus(self, ctx: Context, obj: Obj) -> int | None:
+        """After a successful stop: the GPUs it freed when the strategy knows better
+        than the decision's count (a ModelMesh stop), recorded on its row; None keeps
+        the decision's count."""
 
 
 def write_condition(ctx: Context, obj: Obj, *, stopped: bool, message: str,

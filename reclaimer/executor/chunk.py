@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from reclaimer.errors import PERMANENT, TRANSIENT, ClusterError, LedgerError, NotFound
+from reclaimer.errors import PERMANENT, TRANSIENT, ClusterError, LedgerError, NotFound, Refused
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context
 from reclaimer.executor.memory import Rejection
@@ -186,9 +186,22 @@ class Chunk:
         return self.settle.reject(t, claimed.record_id, error, rejection=rejection,
                                   strategy=p.handler.name, at=self.at)
 
+    def _record_gpus(self, claimed: Claimed) -> None:
+        """The GPUs a stop freed, where its strategy knows them (best effort: a failed
+        read or write keeps the decision's count)."""
+        p = claimed.prepared
+        try:
+            gpus = p.handler.freed_gpus(self.ctx, p.obj)
+            if gpus is not None and gpus != p.transition.gpus:
+                self.ctx.ledger.record_gpus(claimed.record_id, gpus)
+        except (ClusterError, LedgerError, Refused) as exc:
+            log.warning("GPUs freed by %s not recorded: %s", p.transition.ref, exc)
+
     def _applied(self, claimed: Claimed, message: str) -> Outcome:
         p = claimed.prepared
         t, uid, name = p.transition, st.uid_of(p.obj), p.handler.name
+        if t.action is Action.STOP:
+            self._record_gpus(claimed)
         why = f"{message} (trigger {t.trigger.value}, policy {t.policy or '-'}, {t.reason.value})"
         self.settle.applied(t, claimed.record_id, uid=uid, strategy=name, message=why,
                             at=self.at)

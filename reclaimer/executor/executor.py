@@ -40,11 +40,12 @@ from concurrent.futures import Executor as Pool
 from datetime import datetime
 from typing import TypeVar
 
-from reclaimer.errors import LedgerError
+from reclaimer.errors import ClusterError, LedgerError
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context
 from reclaimer.executor.chunk import Chunk
 from reclaimer.executor.followup import FollowUp
+from reclaimer.executor.managed import modelmesh
 from reclaimer.executor.memory import Memory, Stale
 from reclaimer.executor.outcome import (
     ExecutorOptions,
@@ -157,12 +158,38 @@ class Executor:
     def managed_stops_in_place(self) -> frozenset[ServiceRef]:
         """The ledger's managed stops in force whose own state is still on the cluster,
         read from the watch cache (else one LIST): these count as stopped even while
-        KServe has dropped their Stopped condition, which `FollowUp` writes again."""
-        held = self.followup.refresh_held()
-        if not held:
+        KServe has dropped their Stopped condition, which `FollowUp` writes again. A
+        ModelMesh stop counts while its runtime is at 0 under reclaimer's record,
+        whatever its condition says (`_runtime_stops_in_place`)."""
+        in_force = self.ledger.stops_in_force()
+        held = self.followup.refresh_held(in_force)
+        meshed = {r.transition.ref: HeldStop(r.transition.ref, r.transition.uid, str(r.strategy),
+                                             "") for r in in_force
+                  if r.strategy == modelmesh.NAME}
+        if not held and not meshed:
             return frozenset()
-        objs = self._objects(held)
-        return frozenset(ref for ref, stop in held.items() if stop.in_place(objs.get(ref)))
+        objs = self._objects({**held, **meshed})
+        return frozenset({ref for ref, stop in held.items() if stop.in_place(objs.get(ref))}
+                         | self._runtime_stops_in_place(meshed, objs))
+
+    def _runtime_stops_in_place(self, meshed: Mapping[ServiceRef, HeldStop],
+                                objs: Mapping[ServiceRef, Obj]) -> set[ServiceRef]:
+        """A ModelMesh ISVC without its condition (a crash before it was written, a
+        write lost to conflicts) whose runtime reclaimer holds at 0 is stopped: never
+        observed running and booked as somebody's start. One GET of its runtime; a
+        runtime that cannot be read leaves it stopped (unknown never looks started)."""
+        found = set()
+        for ref, stop in meshed.items():
+            obj = objs.get(ref)
+            if obj is None or st.uid_of(obj) != stop.uid or st.own_stopped(obj):
+                continue
+            try:
+                if modelmesh.stop_in_place(self.ctx, obj):
+                    found.add(ref)
+            except ClusterError as exc:
+                log.warning("runtime of %s not read, counted stopped: %s", ref, exc)
+                found.add(ref)
+        return found
 
     def _objects(self, held: Mapping[ServiceRef, HeldStop]) -> dict[ServiceRef, Obj]:
         if self.cached is not None:

@@ -16,19 +16,19 @@ another replica, or before leadership came back is held like one made here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from reclaimer.errors import ClusterError
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, write_condition
-from reclaimer.executor.managed import knative, raw
+from reclaimer.executor.managed import knative, modelmesh, raw
 from reclaimer.executor.memory import Memory
 from reclaimer.executor.outcome import Awaiting, HeldStop, Outcome, OutcomeKind
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.events import RECLAIM_FAILED
-from reclaimer.kube.ports import Obj
+from reclaimer.kube.ports import Obj, RuntimeWorkload
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.model import ServiceRef
 from reclaimer.policy.durations import format_duration
@@ -71,10 +71,12 @@ class FollowUp:
         """Managed stops kept asserted."""
         return self.memory.held()
 
-    def refresh_held(self) -> dict[ServiceRef, HeldStop]:
-        """The managed stops in force, from the ledger (one query), whoever made them."""
-        held = {h.ref: h for h in map(held_stop, self.ctx.ledger.stops_in_force())
-                if h is not None}
+    def refresh_held(self, in_force: Sequence[TransitionRecord] | None = None,
+                     ) -> dict[ServiceRef, HeldStop]:
+        """The managed stops in force, from the ledger (one query unless ``in_force``
+        is that query's answer), whoever made them."""
+        records = self.ctx.ledger.stops_in_force() if in_force is None else in_force
+        held = {h.ref: h for h in map(held_stop, records) if h is not None}
         self.memory.hold(held)
         return held
 
@@ -102,9 +104,21 @@ class FollowUp:
                     if (o := self._check(item, objs.get(item.ref), Workload(
                         pods=pods.get(item.ref, 0),
                         deployments=tuple(seen.found.get(item.ref, ())),
-                        unread=seen.unread.get(item.ref.namespace)), at=at)) is not None]
+                        unread=seen.unread.get(item.ref.namespace),
+                        runtime=self._runtime(item, objs.get(item.ref))), at=at)) is not None]
         self._reassert(objs, at=at)
         return outcomes
+
+    def _runtime(self, item: Awaiting, obj: Obj | None) -> RuntimeWorkload | None:
+        """A ModelMesh ISVC's runtime Deployment (one GET and one LIST); a failed read
+        leaves it unverified this tick."""
+        if item.strategy != modelmesh.NAME or obj is None:
+            return None
+        try:
+            return modelmesh.runtime_workload(self.ctx, obj)
+        except ClusterError as exc:
+            log.warning("runtime of %s not read: %s", item.ref, exc)
+            return None
 
     def _deployments(self, awaiting: list[Awaiting]) -> _Deployments:
         """Component Deployments, for the strategies verified by them: one LIST per

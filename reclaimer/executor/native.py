@@ -83,6 +83,9 @@ class Native:
     def still_stopped(self, obj: Obj) -> bool:
         return st.stop_requested(obj)
 
+    def freed_gpus(self, ctx: Context, obj: Obj) -> int | None:
+        return None
+
     def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
         """KServe's own conditions are fresh evidence here: its stop clears ``Ready``
         (False, reason Stopped), so ``Ready=True`` after a start is KServe's new word."""

@@ -1,4 +1,4 @@
-"""A managed Standard stop begun and left unfinished, whose decision is gone: put back.
+"""A managed stop begun and left unfinished, whose decision is gone: put back.
 
 The stop's class change goes first (`managed.raw`), so a stop interrupted for good (its
 process killed, its transient failure's row closed because the decision changed) can
@@ -6,6 +6,8 @@ leave the service half-stopped: HPA gone, some Deployments at 0. Its row then sa
 ``abandoned``, which must be true: what the stop changed is put back from the saved
 restore information, and the row says what was put back; when that fails, the row is
 ``failed`` and says the service is PARTIALLY STOPPED, with a ``ReclaimFailed`` Event.
+A ModelMesh stop's mark is closed (no other stop counts the service as stopped), and a
+runtime it scaled to 0 is scaled back (`modelmesh.undo_stop`).
 
 A stop that failed for good and whose putting back was held up (`putback.ROLLING_BACK`)
 is closed the same way when a new stop is decided: the new decision acts only once the
@@ -24,8 +26,9 @@ from datetime import datetime
 from reclaimer.errors import ClusterError, NotFound, Refused
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context
-from reclaimer.executor.managed import putback, raw
+from reclaimer.executor.managed import modelmesh, putback, raw
 from reclaimer.kube.events import RECLAIM_FAILED
+from reclaimer.kube.ports import Obj
 from reclaimer.model import ServiceRef
 
 
@@ -49,6 +52,14 @@ def close_stop(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,
         return _abandoned(ctx, record_id, at=at, error=why)
     except ClusterError as exc:
         return _unread(ctx, record_id, ref, why=why, exc=exc, at=at, stopping=stopping)
+    return _close(ctx, record_id, obj, why=why, at=at, stopping=stopping)
+
+
+def _close(ctx: Context, record_id: int, obj: Obj, *, why: str, at: datetime,
+           stopping: str | None) -> Closed:
+    ref = st.ref_of(obj)
+    if modelmesh.mark_of(ctx, obj) is not None:
+        return _runtime_stop(ctx, record_id, obj, why=why, at=at, stopping=stopping)
     failed = raw.rolling_back(ctx, obj)
     if failed is None and (stopping is not None or not raw.begun(ctx, obj)):
         return _abandoned(ctx, record_id, at=at, error=why)
@@ -87,6 +98,23 @@ def _unread(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,  # noqa:
 def _uid_of(ctx: Context, record_id: int) -> str | None:
     """The ISVC uid of a planned row (read only when the service cannot be)."""
     return next((r.transition.uid for r in ctx.ledger.pending() if r.id == record_id), None)
+
+
+def _runtime_stop(ctx: Context, record_id: int, obj: Obj, *, why: str, at: datetime,
+                  stopping: str | None) -> Closed:
+    """A ModelMesh stop: a new stop decided finishes it (its mark stays); otherwise its
+    mark is closed and a runtime it scaled to 0 is put back, with every stop on it."""
+    if stopping is not None:
+        return _abandoned(ctx, record_id, at=at, error=why)
+    ref = st.ref_of(obj)
+    try:
+        done = modelmesh.undo_stop(ctx, obj, at=at)
+    except (ClusterError, Refused) as exc:
+        return _failed(ctx, record_id, ref, st.uid_of(obj), at=at, error=(
+            f"{why}; putting its ServingRuntime back failed ({exc}): the runtime may "
+            f"still be at 0; `reclaimer start {ref}` restores it"))
+    return _abandoned(ctx, record_id, at=at,
+                      error=why if done is None else f"{why}; rolled back: {done}")
 
 
 def _abandoned(ctx: Context, record_id: int, *, at: datetime, error: str) -> Closed:

@@ -6,7 +6,9 @@ not have happened. The cluster decides, by the row's own strategy: the change is
 (the stop annotation, a managed stop's autoscaler class or minReplicas, whether or not
 KServe kept our condition) → the row becomes ``applied`` and is verified like any other;
 a managed Standard stop left midway (class changed, Deployments not all at 0) is
-neither: `_partial_stop` finishes it through the edge or puts it back;
+neither: `_partial_stop` finishes it through the edge or puts it back; a ModelMesh
+stop left after its runtime went to 0 is read by the runtime (`_runtime_stop`: finished,
+or put back when another user of the runtime runs);
 it is not → a row of an edge keeps its claim and is kept like a transient failure's, so
 the edge's next decision reuses it (one row per edge, whoever wrote it first) and a
 decision not taken again closes it ``abandoned`` (`Executor.settle_retries`); a row
@@ -30,11 +32,12 @@ from datetime import datetime, timedelta
 from reclaimer.errors import ClusterError, NotFound
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
-from reclaimer.executor.managed import raw
+from reclaimer.executor.managed import modelmesh, raw
 from reclaimer.executor.memory import ServiceKey
 from reclaimer.executor.outcome import Awaiting, Outcome, OutcomeKind
 from reclaimer.executor.partial import close_stop
 from reclaimer.executor.strategy import HANDLERS
+from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
 from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.model import Action, ServiceRef
@@ -44,6 +47,8 @@ log = logging.getLogger("reclaimer.executor")
 ABANDON_REASON = "the previous process ended between planned and applied; decided again"
 KEPT_REASON = "the previous process ended before its API call; kept for the edge's next decision"
 PARTIAL_REASON = "the previous process ended midway through this managed stop"
+RUNTIME_REASON = "the previous process ended after scaling the runtime to 0"
+RUNTIME_FINISHED = f"{RUNTIME_REASON}; the Stopped condition written"
 PARTIAL_KEPT_REASON = (f"{PARTIAL_REASON}; kept for the edge's next decision, which "
                        "finishes it")
 
@@ -136,6 +141,8 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
     present = obj is not None and st.uid_of(obj) == planned.uid
     if obj is not None and present and _partly_stopped(executor, record, obj):
         return _partial_stop(executor, record, obj, at=at)
+    if obj is not None and present and _runtime_level(executor, record, obj):
+        return _runtime_stop(executor, record, obj, at=at)
     if obj is not None and present and (
             record.state is RecordState.APPLIED
             or in_target_state(obj, planned.action, strategy=record.strategy)):
@@ -150,9 +157,44 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
     if present and planned.edge_key is not None:
         executor.memory.adopt(_key(record), record.id, edge_key=planned.edge_key)
         return _outcome(record, OutcomeKind.RETRY, KEPT_REASON)
+    if present and record.strategy == modelmesh.NAME and planned.action is Action.STOP:
+        closed = close_stop(executor.ctx, record.id, planned.ref, why=ABANDON_REASON, at=at)
+        return _outcome(record, OutcomeKind.FAILED if closed.failed
+                        else OutcomeKind.ABANDONED, closed.error)
     error = ABANDON_REASON if present else "the InferenceService is gone"
     ledger.mark_abandoned(record.id, at=at, error=error)
     return _outcome(record, OutcomeKind.ABANDONED, error)
+
+
+def _runtime_level(executor: Executor, record: TransitionRecord, obj: Obj) -> bool:
+    """A ModelMesh stop left after its runtime went to 0, before the ISVC's condition:
+    by the annotation and condition alone it looks untouched, while nothing serves it."""
+    return (record.state is RecordState.PLANNED and record.transition.action is Action.STOP
+            and record.strategy == modelmesh.NAME and not st.own_stopped(obj)
+            and modelmesh.stop_in_place(executor.ctx, obj))
+
+
+def _runtime_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,
+                  at: datetime) -> Outcome:
+    """The change is there (DESIGN §7): the stop is finished and the row applied, then
+    verified like any other. If a user of the runtime runs now, the runtime is put
+    back instead and the row fails with the refusal, with an Event."""
+    planned = record.transition
+    why = modelmesh.finish_stop(executor.ctx, obj, at=at)
+    if why is not None:
+        error = f"{RUNTIME_REASON}; {why}"
+        executor.ledger.mark_failed(record.id, at=at, error=error)
+        executor.cluster.emit_event(planned.ref, planned.uid, reason=RECLAIM_FAILED,
+                                    message=f"stop: {error}", warning=True, at=at)
+        return _outcome(record, OutcomeKind.FAILED, error)
+    executor.ledger.mark_applied(record.id, at=at)
+    gpus = HANDLERS[modelmesh.NAME].freed_gpus(executor.ctx, obj)
+    if gpus is not None:
+        executor.ledger.record_gpus(record.id, gpus)
+    executor.followup.resume(Awaiting(
+        record_id=record.id, ref=planned.ref, uid=planned.uid, action=planned.action,
+        strategy=modelmesh.NAME, deadline=at, message="recovered stop"), at=at)
+    return _outcome(record, OutcomeKind.APPLIED, RUNTIME_FINISHED)
 
 
 def _partly_stopped(executor: Executor, record: TransitionRecord, obj: Obj) -> bool:

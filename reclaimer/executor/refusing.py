@@ -34,5 +34,8 @@ class Refusing:
     def still_stopped(self, obj: Obj) -> bool:
         return False
 
+    def freed_gpus(self, ctx: Context, obj: Obj) -> int | None:
+        return None
+
     def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
         return self.reason

@@ -48,6 +48,8 @@ HANDLERS: Mapping[str, Handler] = {
     h.name: h for h in (Native(), NativePredictor(), ManagedRaw(), ManagedKnative(),
                         ModelMesh())}
 NATIVE_KINDS = frozenset({"native", "native-predictor"})
+NATIVE_MODELMESH = ("KServe has no stop for ModelMesh InferenceServices; their runtime-level "
+                    "reclaim needs executor.strategy auto or managed")
 
 
 def parse_strategy(text: str) -> Strategy:
@@ -115,13 +117,22 @@ def choose(obj: Obj, *, action: Action, configured: Strategy, default_mode: Depl
                      kserve_version=kserve_version, restore=restore)
 
 
+def _modelmesh(*, action: Action, configured: Strategy, used: object) -> Handler:
+    """KServe has no ModelMesh stop, so ``native`` (only KServe's annotation, and the
+    chart's RBAC without the runtime rules) refuses it; a stop made before is still
+    started, from its restore information."""
+    if configured is Strategy.NATIVE and not (action is Action.START and used == "modelmesh"):
+        return Refusing("native-refused", NATIVE_MODELMESH)
+    return HANDLERS["modelmesh"]
+
+
 def _for_isvc(obj: Obj, *, action: Action, configured: Strategy, default_mode: DeploymentMode,
               kserve_version: KServeVersion | None,
               restore: Mapping[str, Any] | None) -> Handler:
     mode = st.mode_of(obj, default=default_mode)
-    if mode is DeploymentMode.MODELMESH:
-        return HANDLERS["modelmesh"]
     used = (restore or {}).get("strategy")
+    if mode is DeploymentMode.MODELMESH:
+        return _modelmesh(action=action, configured=configured, used=used)
     starting = action is Action.START
     if starting and used in HANDLERS and (not st.stop_requested(obj) or used in NATIVE_KINDS):
         return HANDLERS[str(used)]

@@ -20,7 +20,7 @@ from reclaimer.kserve import ISVC_LABEL, KINDS
 from reclaimer.kube import rest
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
-from reclaimer.kube.ports import Obj, Scalers
+from reclaimer.kube.ports import Obj, RuntimeWorkload, Scalers
 from reclaimer.kube.scope import EVERYWHERE, Scope
 from reclaimer.kube.selectors import by_names as selectors_by_names
 from reclaimer.kube.trim import trim_deployment, trim_isvc
@@ -139,6 +139,30 @@ class KubeCluster:
         except NotFound:
             if replicas != 0:
                 raise
+
+    def namespace_isvcs(self, namespace: str) -> list[Obj]:
+        return [trim_isvc(obj) for obj in self.rest.list_items(rest.ISVC, namespace=namespace)]
+
+    def get_serving_runtime(self, namespace: str, name: str) -> Obj:
+        return self.rest.get(rest.SERVING_RUNTIME, namespace, name)
+
+    def patch_serving_runtime(self, namespace: str, name: str, body: Obj) -> Obj:
+        return self.rest.merge_patch(rest.SERVING_RUNTIME, namespace, name, body)
+
+    def runtime_workload(self, namespace: str, deployment: str) -> RuntimeWorkload:
+        """One GET and one LIST of the pods by the Deployment's own selector."""
+        try:
+            found = self.rest.get(rest.DEPLOYMENT, namespace, deployment)
+        except NotFound:
+            return RuntimeWorkload()
+        spec = found.get("spec") or {}
+        labels = (spec.get("selector") or {}).get("matchLabels") or {}
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        pods = (sum(1 for _ in self.rest.list_items(rest.POD, namespace=namespace,
+                                                     label_selector=selector))
+                if selector else 0)
+        ready = int((found.get("status") or {}).get("readyReplicas") or 0)
+        return RuntimeWorkload(replicas=int(spec.get("replicas") or 0), pods=pods, ready=ready)
 
     def list_scalers(self, namespace: str) -> Scalers:
         """Three LISTs in one namespace; only the managed Raw stop asks (old KServe)."""

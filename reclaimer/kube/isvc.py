@@ -119,6 +119,17 @@ def _llm_gpus(spec: Mapping[str, Any]) -> int | None:
     return sum(counts) * max(1, replicas if isinstance(replicas, int) else 1) if counts else None
 
 
+def runtime_pod_gpus(runtime: Mapping[str, Any]) -> int | None:
+    """GPUs of one pod of a ServingRuntime's Deployment: its ``spec.containers``'
+    limits (else requests); None when they declare no resources."""
+    spec = runtime.get("spec")
+    containers = spec.get("containers") if isinstance(spec, Mapping) else None
+    blocks = [c["resources"] for c in containers if isinstance(c, Mapping)
+              and isinstance(c.get("resources"), Mapping)] if isinstance(
+                  containers, list) else []
+    return sum(_gpus(block) for block in blocks) if blocks else None
+
+
 def _resources(predictor: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     """Resource blocks of the predictor: ``model``/framework keys and ``containers``."""
     parts = [v for v in predictor.values() if isinstance(v, Mapping)]

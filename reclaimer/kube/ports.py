@@ -30,6 +30,15 @@ class Scalers:
     rollouts: tuple[Obj, ...] = ()
 
 
+@dataclass(frozen=True)
+class RuntimeWorkload:
+    replicas: int | None = None
+    """``spec.replicas`` of the Deployment; None when it does not exist."""
+    pods: int = 0
+    ready: int = 0
+    """``status.readyReplicas``: a start is served again from the first."""
+
+
 class Cluster(Protocol):
     def get_isvc(self, ref: ServiceRef) -> Obj: ...
 
@@ -62,6 +71,20 @@ class Cluster(Protocol):
         changed since it was read); putting back a stop writes only what it read."""
 
     def list_scalers(self, namespace: str) -> Scalers: ...
+
+    def namespace_isvcs(self, namespace: str) -> list[Obj]:
+        """Every InferenceService of one namespace (trimmed), from one LIST: the users
+        of a ModelMesh runtime."""
+        ...
+
+    def get_serving_runtime(self, namespace: str, name: str) -> Obj: ...
+
+    def patch_serving_runtime(self, namespace: str, name: str, body: Obj) -> Obj: ...
+
+    def runtime_workload(self, namespace: str, deployment: str) -> RuntimeWorkload:
+        """A ModelMesh runtime Deployment and its live pods (Terminating ones hold
+        their GPUs, so they count); a Deployment that does not exist has none."""
+        ...
 
     def patch_scaled_object(self, namespace: str, name: str, body: Obj) -> Obj: ...
 

@@ -56,6 +56,7 @@ SERVICE_KINDS = {kind: Kind(kserve.GROUP, info.version, info.plural)
                  for kind, info in kserve.KINDS.items()}
 """The API path of each KServe kind reclaimer governs (`model.ServiceKind`)."""
 ISVC = SERVICE_KINDS[ServiceKind.INFERENCE_SERVICE]
+SERVING_RUNTIME = Kind(kserve.GROUP, kserve.RUNTIME_VERSION, kserve.RUNTIME_PLURAL)
 POD = Kind("", "v1", "pods")
 DEPLOYMENT = Kind("apps", "v1", "deployments")
 CONFIGMAP = Kind("", "v1", "configmaps")

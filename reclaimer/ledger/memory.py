@@ -119,6 +119,14 @@ class MemoryLedger(RecordingStore):
             evidence=evidence, gpus=t.gpus)
         self._records[record_id] = dataclasses.replace(record, transition=kept, actor=actor)
 
+    def record_gpus(self, record_id: int, gpus: int | None) -> None:
+        with self._lock:
+            record = self._records.get(record_id)
+            if record is None:
+                raise LedgerError(f"no transition {record_id} in the ledger")
+            self._records[record_id] = dataclasses.replace(
+                record, transition=dataclasses.replace(record.transition, gpus=gpus))
+
     def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
         with self._lock:
             for record_id in record_ids:

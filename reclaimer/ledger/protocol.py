@@ -90,6 +90,11 @@ class Ledger(Protocol):
 
     def mark_verified(self, record_id: int, *, at: datetime) -> None: ...
 
+    def record_gpus(self, record_id: int, gpus: int | None) -> None:
+        """The GPUs a transition freed, once its strategy knows better than the decision
+        did (a ModelMesh stop: its runtime's GPUs, or 0); `report` counts these."""
+        ...
+
     def mark_failed(self, record_id: int, *, at: datetime, error: str,
                     keep_claim: bool = False) -> None:
         """Ends the row and gives its edge back, so a later tick may try again; with

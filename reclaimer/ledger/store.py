@@ -121,6 +121,13 @@ class SqlLedger(RecordingStore):
         except IntegrityError as exc:
             raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed") from exc
 
+    def record_gpus(self, record_id: int, gpus: int | None) -> None:
+        with self._session() as session:
+            row = session.get(TransitionRow, record_id, with_for_update=True)
+            if row is None:
+                raise LedgerError(f"no transition {record_id} in the ledger")
+            row.gpus = gpus
+
     def _move(self, record_id: int, wanted: RecordState, *, at: datetime,
               error: str | None = None, keep_claim: bool = False) -> None:
         at = protocol.utc(at)

@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[str, str, bool]] = {  # kind -> (group, plural, has statu
     "InferenceGraph": ("serving.kserve.io", "inferencegraphs", True),
     "Deployment": ("apps", "deployments", True),
     "ScaledObject": ("keda.sh", "scaledobjects", True),
+    "ServingRuntime": ("serving.kserve.io", "servingruntimes", True),
     "Event": ("", "events", False),
     "Lease": ("coordination.k8s.io", "leases", False),
 }

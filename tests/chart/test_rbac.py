@@ -40,7 +40,10 @@ ALWAYS = (
 MANAGED = (_cluster("apps", "deployments", "list") | _cluster("apps", "deployments/scale", "patch")
            | _cluster("keda.sh", "scaledobjects", "list", "patch")
            | _cluster("autoscaling", "horizontalpodautoscalers", "list")
-           | _cluster("argoproj.io", "rollouts", "list"))
+           | _cluster("argoproj.io", "rollouts", "list")
+           # ModelMesh runtime-level reclaim: the ServingRuntime's replicas, its Deployment.
+           | _cluster("serving.kserve.io", "servingruntimes", "get", "patch")
+           | _cluster("apps", "deployments", "get"))
 
 
 @pytest.mark.parametrize(

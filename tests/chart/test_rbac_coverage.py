@@ -64,6 +64,12 @@ def _drive_cluster(rest: Rest, scope: Scope) -> None:
             cluster.get_isvc(other)
         with contextlib.suppress(NotFound):
             cluster.patch_isvc(other, {"metadata": {"annotations": {"x": None}}})
+    cluster.namespace_isvcs(TEAM)  # ModelMesh: the users of a runtime
+    with contextlib.suppress(NotFound):  # none exists; the request is what counts
+        cluster.get_serving_runtime(TEAM, "triton")
+    with contextlib.suppress(NotFound):
+        cluster.patch_serving_runtime(TEAM, "triton", {"spec": {"replicas": 0}})
+    cluster.runtime_workload(TEAM, "modelmesh-serving-triton")
     with contextlib.suppress(NotFound):  # none exists; the request is what counts
         cluster.patch_scaled_object(TEAM, "llama-predictor", {"metadata": {"annotations": {
             "autoscaling.keda.sh/paused-replicas": "0"}}})
@@ -196,13 +202,15 @@ def test_status_the_service_writes_fits_the_crd_schema(
 def test_the_check_bites_when_a_grant_is_missing(
     helm: Helm, adapter_needs: list[Need]
 ) -> None:
-    """With strategy native the chart drops the Deployment rules; the managed calls the
-    drive made are then reported as not allowed."""
+    """With strategy native the chart drops the Deployment and ServingRuntime rules; the
+    managed and ModelMesh calls the drive made are then reported as not allowed."""
     native = grants(helm.template(set_values=["config.executor.strategy=native"]))
     missing = {(n.resource, n.verb) for n in uncovered(native, adapter_needs)}
     assert missing == {("deployments", "list"), ("deployments/scale", "patch"),
                        ("scaledobjects", "list"), ("scaledobjects", "patch"),
-                       ("horizontalpodautoscalers", "list"), ("rollouts", "list")}
+                       ("horizontalpodautoscalers", "list"), ("rollouts", "list"),
+                       ("servingruntimes", "get"), ("servingruntimes", "patch"),
+                       ("deployments", "get")}
 
 
 def test_watched_namespaces_need_no_cluster_scope(watched_needs: list[Need]) -> None:

@@ -6,6 +6,7 @@ does not grant must get 403 from the real authorizer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,3 +92,36 @@ def test_the_admission_policy_refuses_a_label_change_rbac_would_allow(
             {"metadata": {"labels": {"tier": "prod"}}})
     assert denied.value.status in (403, 422)
     assert "ValidatingAdmissionPolicy" in denied.value.body and "denied" in denied.value.body
+
+
+@pytest.mark.parametrize(("body", "allowed"), [
+    pytest.param({"spec": {"replicas": 0}}, True, id="replicas-to-0-allowed"),
+    pytest.param({"spec": {"replicas": 0, "containers": [
+        {"name": "triton", "image": "evil.example/x:1"}]}}, False, id="image-change-denied"),
+])
+def test_the_admission_policy_holds_a_serving_runtime_to_its_replicas(
+        world: RealWorld, admitted_kubeconfig: Path, body: dict[str, object],
+        allowed: bool) -> None:
+    """ModelMesh runtime-level reclaim: RBAC grants `patch` on every ServingRuntime; the
+    real API server, with the chart's policy, lets through only spec.replicas to 0."""
+    runtime = {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "ServingRuntime",
+               "metadata": {"name": "triton"},
+               "spec": {"multiModel": True, "supportedModelFormats": [{"name": "onnx"}],
+                        "containers": [{"name": "triton", "image": "nvcr.io/triton:24.01"}]}}
+    world.custom().create_namespaced_custom_object(
+        "serving.kserve.io", "v1alpha1", world.namespace, "servingruntimes", runtime)
+    api = world.rest(admitted_kubeconfig).api_client
+    probe = {"metadata": {"labels": {"probe": "x"}}}  # denied once the policy is loaded
+    deadline = time.monotonic() + 30
+    while _patched(api, world.namespace, probe) == 200 and time.monotonic() < deadline:
+        time.sleep(0.5)  # the API server loads a new policy a moment after it is created
+    assert (_patched(api, world.namespace, body) == 200) is allowed
+
+
+def _patched(api: client.ApiClient, namespace: str, body: dict[str, object]) -> int:
+    try:
+        client.CustomObjectsApi(api).patch_namespaced_custom_object(
+            "serving.kserve.io", "v1alpha1", namespace, "servingruntimes", "triton", body)
+    except ApiException as denied:
+        return int(denied.status)
+    return 200

@@ -7,6 +7,8 @@ SIGKILL at a managed Standard stop's first Deployment scale, after its class cha
 ``--die mid-rollback``: SIGKILL when a managed Standard stop that failed for good puts its
 class back, after its Deployments were put back. ``--die after-class-back``: SIGKILL
 right after that class is back, before the restore information says it was put back.
+``--die after-runtime``: SIGKILL at a ModelMesh stop's condition write, after its
+runtime went to 0; ``--die before-runtime``: SIGKILL at its runtime's scale-down.
 ``--names a,b,c`` stops several ISVCs as one chunk on a pool, as a tick does;
 ``--idle`` makes them idle stops (no edge).
 """
@@ -60,6 +62,19 @@ class DieAfterClassBack(KubeCluster):
         return done
 
 
+class DieOnStatus(KubeCluster):
+    def patch_isvc_status(self, ref: ServiceRef, body: dict[str, Any]) -> dict[str, Any]:
+        _die()
+        raise AssertionError("unreachable")
+
+
+class DieOnRuntime(KubeCluster):
+    def patch_serving_runtime(self, namespace: str, name: str,
+                              body: dict[str, Any]) -> dict[str, Any]:
+        _die()
+        raise AssertionError("unreachable")
+
+
 class DieOnApplied(SqlLedger):
     def mark_applied(self, record_id: int, *, at: datetime) -> None:
         _die()
@@ -73,7 +88,8 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--db")
     parser.add_argument("--die", choices=["after-api", "before-api", "mid-stop",
-                                              "mid-rollback", "after-class-back"])
+                                              "mid-rollback", "after-class-back",
+                                              "after-runtime", "before-runtime"])
     parser.add_argument("--idle", action="store_true")
     parser.add_argument("--at")
     parser.add_argument("--names", default="llama")
@@ -83,7 +99,8 @@ def main() -> None:
     ledger = DieOnApplied.open(args.db) if after else open_ledger(args.db)
     cluster = {"after-api": KubeCluster, "before-api": DieBeforePatch,
                "mid-stop": DieOnScale, "mid-rollback": DieOnClassBack,
-               "after-class-back": DieAfterClassBack}[args.die](rest)
+               "after-class-back": DieAfterClassBack, "after-runtime": DieOnStatus,
+               "before-runtime": DieOnRuntime}[args.die](rest)
     at = datetime.fromisoformat(args.at)
     transitions = [_stop(cluster, ServiceRef("team-a", name), at, idle=args.idle)
                    for name in args.names.split(",")]

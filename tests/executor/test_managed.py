@@ -130,12 +130,13 @@ def test_knative_start_restores_min_replicas(make_harness: MakeHarness) -> None:
     assert h.cluster.pod_counts().get(h.ref(), 0) == 1
 
 
-def test_modelmesh_is_reported_unsupported_and_untouched(make_harness: MakeHarness) -> None:
+def test_modelmesh_without_a_named_runtime_is_refused_and_untouched(
+        make_harness: MakeHarness) -> None:
     h = make_harness("0.14", isvc_entry(mode="ModelMesh"))
     h.handle.request_log.clear()
     outcome = h.apply(Action.STOP)
     assert outcome.kind is OutcomeKind.FAILED
-    assert "not supported" in outcome.message or "no per-InferenceService stop" in outcome.message
+    assert "names no ServingRuntime" in outcome.message
     assert h.handle.request_log.count(verb="patch") == 0
     assert h.states() == ["failed"]
     assert [e["reason"] for e in h.events()] == ["ReclaimFailed"]

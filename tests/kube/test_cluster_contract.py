@@ -28,7 +28,7 @@ from reclaimer.errors import (
 )
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.cluster import KubeCluster
-from reclaimer.kube.ports import Cluster, Obj
+from reclaimer.kube.ports import Cluster, Obj, RuntimeWorkload
 from reclaimer.kube.rest import Rest
 from reclaimer.model import ServiceRef
 from tests.fixtures.memory_cluster import MemoryCluster, isvc_object, owned_by
@@ -394,3 +394,20 @@ def test_verification_decodes_only_the_pods_of_the_services_asked(
     counting = _DecodeCounting(world.rest.api_client)
     KubeCluster(counting).pod_counts({LLAMA})
     assert counting.decoded == {"pods": 1}
+def test_namespace_isvcs_are_every_isvc_of_the_namespace(world: World) -> None:
+    assert sorted(o["metadata"]["name"] for o in world.cluster.namespace_isvcs(NS)) == [
+        "bert", "llama"]
+
+
+def test_a_missing_serving_runtime_is_not_found(world: World) -> None:
+    with pytest.raises(NotFound):
+        world.cluster.get_serving_runtime(NS, "absent")
+
+
+def test_a_patch_of_a_missing_serving_runtime_is_not_found(world: World) -> None:
+    with pytest.raises(NotFound):
+        world.cluster.patch_serving_runtime(NS, "absent", {"spec": {"replicas": 0}})
+
+
+def test_a_missing_runtime_deployment_has_no_replicas_and_no_pods(world: World) -> None:
+    assert world.cluster.runtime_workload(NS, "modelmesh-serving-absent") == RuntimeWorkload()

@@ -56,3 +56,15 @@ def test_stops_in_force_exclude_superseded_stops(ledger: Ledger) -> None:
                           reason=Reason.EXTERNAL_CHANGE, edge=False)
     ledger.record_external(external, field_manager="kubectl", at=at(3))
     assert _names(ledger) == ["mistral"]
+
+
+@pytest.mark.parametrize("gpus", [pytest.param(4, id="the-runtime-s"),
+                                  pytest.param(0, id="none-by-itself")])
+def test_the_gpus_a_stop_freed_replace_the_decisions_count_in_the_report(
+        ledger: Ledger, gpus: int) -> None:
+    """A ModelMesh stop learns what it freed only when it runs (docs/design.md §5)."""
+    record_id = _applied(ledger, LLAMA)
+    ledger.record_gpus(record_id, gpus)
+    (row,) = ledger.history()
+    report = ledger.report(since=at(0), now=at(2))
+    assert (row.transition.gpus, report.total_gpu_hours) == (gpus, 2.0 * gpus)

@@ -222,3 +222,32 @@ def test_an_idle_rule_over_graphs_is_said_to_be_schedule_only(
     assert (code, len(warnings)) == (0, 1)
     assert warnings[0].startswith("reclaimer: warning: policy team-a/office: its idle rule "
                                   "governs InferenceGraphs: InferenceGraph has no request")
+def meshed(name: str, *, tier: str) -> dict[str, Any]:
+    """A ModelMesh ISVC on runtime ``triton``, running."""
+    obj = isvc(name)
+    obj["metadata"].update(labels={"tier": tier},
+                           annotations={"serving.kserve.io/deploymentMode": "ModelMesh"})
+    obj["spec"] = {"predictor": {"model": {"modelFormat": {"name": "onnx"},
+                                           "runtime": "triton"}}}
+    return obj
+
+
+@pytest.mark.parametrize(("other_tier", "blocked"), [
+    pytest.param("prod", "refused: runtime triton also serves team-a/other",
+                 id="other-user-running-refused"),
+    pytest.param("dev", None, id="every-user-stopped-together"),
+])
+def test_a_modelmesh_stop_is_refused_while_its_runtime_serves_another(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], other_tier: str,
+        blocked: str | None) -> None:
+    """The executor's words; a runtime of the same name in another namespace is another."""
+    policy = OFFICE.replace("busyAtStop: force", "busyAtStop: force\n  selector: "
+                            "{matchLabels: {tier: dev}}")
+    elsewhere = meshed("z", tier="prod")
+    elsewhere["metadata"]["namespace"] = "team-b"
+    inv = inventory(tmp_path, [meshed("a", tier="dev"), meshed("other", tier=other_tier),
+                               elsewhere])
+    code, out, _ = plan(capsys, "--policies", write(tmp_path, "p.yaml", policy),
+                        "--inventory", inv, "--at", "2026-01-12T19:01:00+01:00", "-o", "json")
+    stops = [i.get("blocked") for i in json.loads(out) if i["name"] == "a"]
+    assert (code, stops) == (0, [blocked])

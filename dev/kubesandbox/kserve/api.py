@@ -20,7 +20,7 @@ KINDS: dict[str, ResourceType] = {
     "isvc": t.INFERENCESERVICES, "ksvc": t.KSERVICES, "deployment": t.DEPLOYMENTS,
     "service": t.SERVICES, "hpa": t.HPAS, "pod": t.PODS, "virtualservice": t.VIRTUALSERVICES,
     "configmap": t.CONFIGMAPS, "namespace": t.NAMESPACES, "ig": t.INFERENCEGRAPHS,
-    "llmisvc": t.LLMINFERENCESERVICES,
+    "llmisvc": t.LLMINFERENCESERVICES, "servingruntime": t.SERVINGRUNTIMES,
 }
 
 

@@ -27,6 +27,7 @@ from kubesandbox.kserve.knative_controller import (
 )
 from kubesandbox.kserve.kserve_controller import KServeController
 from kubesandbox.kserve.llm_controller import LlmController
+from kubesandbox.kserve.runtime_controller import RuntimeController
 from kubesandbox.kserve.settings import SimulatorSettings
 from kubesandbox.kserve.webhook import IsvcWebhook
 from kubesandbox.kserve.workloads import WorkloadController
@@ -53,6 +54,7 @@ class Simulator:
         self.kserve = KServeController(self.api, settings)
         self.webhook = IsvcWebhook(settings)
         self.graphs = GraphController(self.api, settings)
+        self.runtimes = RuntimeController(self.api, settings)
         self.llm = LlmController(self.api) if settings.llm else None
         self.knative = KnativeController(
             self.api, idle=self._schedule_idle,
@@ -99,7 +101,7 @@ class Simulator:
     def _prime(self) -> None:
         for pod in self.api.list("pod", None):
             self.workloads.observe_pod(pod, deleted=False)
-        for kind in ("isvc", "ig", "llmisvc", "ksvc", "deployment"):
+        for kind in ("isvc", "ig", "llmisvc", "ksvc", "deployment", "servingruntime"):
             for obj in self.api.list(kind, None):
                 self._enqueue((kind, obj["metadata"]["namespace"], obj["metadata"]["name"]))
 
@@ -166,6 +168,9 @@ class Simulator:
         self.reconciles += 1
         if kind == "isvc":
             self.kserve.reconcile(namespace, name)
+            self.runtimes.for_isvc(namespace, name)
+        elif kind == "servingruntime":
+            self.runtimes.reconcile(namespace, name)
         elif kind == "ksvc":
             self.knative.reconcile(namespace, name)
         elif kind == "ig":

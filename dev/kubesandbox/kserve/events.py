@@ -9,11 +9,12 @@ from kubesandbox.kserve.workloads import WorkloadController
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]
-OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment", "ig", "llmisvc"})
+OWN_RECONCILE = frozenset({"isvc", "ksvc", "deployment", "ig", "llmisvc", "servingruntime"})
 OWNER_KINDS = {
     ("serving.kserve.io", "InferenceService"): "isvc",
     ("serving.kserve.io", "InferenceGraph"): "ig",
     ("serving.kserve.io", "LLMInferenceService"): "llmisvc",
+    ("serving.kserve.io", "ServingRuntime"): "servingruntime",
     ("serving.knative.dev", "Service"): "ksvc",
     ("apps", "Deployment"): "deployment",
 }

@@ -36,6 +36,15 @@ release itself (the leader Lease, KServe's ConfigMap) live in role.yaml. */}}
 - apiGroups: ["argoproj.io"]
   resources: ["rollouts"]
   verbs: ["list"]
+# ModelMesh runtime-level reclaim (reclaimer/executor/managed/runtime.py): the
+# ServingRuntime's spec.replicas to 0 and back; verified by its Deployment
+# modelmesh-serving-<runtime> (one GET) and that Deployment's pods.
+- apiGroups: ["serving.kserve.io"]
+  resources: ["servingruntimes"]
+  verbs: ["get", "patch"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get"]
 {{- end }}
 # Verifying a stop: the InferenceService's pods are gone, so the GPU is really free.
 - apiGroups: [""]

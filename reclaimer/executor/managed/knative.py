@@ -70,6 +70,9 @@ class ManagedKnative:
         spec = obj.get("spec") or {}
         return all(spec[c].get("minReplicas") == 0 for c in st.components(obj))
 
+    def freed_gpus(self, ctx: Context, obj: Obj) -> int | None:
+        return None
+
     def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
         if action is Action.STOP:
             return None if workload.pods == 0 else f"{workload.pods} pod(s) still present"

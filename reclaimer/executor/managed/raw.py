@@ -159,6 +159,9 @@ class ManagedRaw:
     def still_stopped(self, obj: Obj) -> bool:
         return st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
 
+    def freed_gpus(self, ctx: Context, obj: Obj) -> int | None:
+        return None
+
     def waiting_for(self, obj: Obj, *, action: Action, workload: Workload) -> str | None:
         """By the component Deployments and pods, never by ``Ready``: KServe 0.15 keeps
         ``Ready=True`` while its Deployments are at 0 (0 replicas count as available),
