@@ -28,7 +28,7 @@ from reclaimer.kube.kinds import KindCaches
 from reclaimer.kube.kserve_version import KServeVersion, controller_version
 from reclaimer.kube.scope import EVERYWHERE, Scope, watch_cache
 from reclaimer.kube.trim import KeptIsvc, PodShare, keep_isvc, keep_pod
-from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef
+from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef, ServiceState
 
 Obj = dict[str, Any]
 log = logging.getLogger("reclaimer.inventory")
@@ -153,12 +153,18 @@ class Inventory:
         services = []
         for kept in self._kept():
             service = kept.service or service_from_isvc(kept.object(), default_mode=self.mode)
-            count = gpus.get(service.ref)
-            if count:
-                self._last_gpus[service.uid] = count
-            known = count or self._last_gpus.get(service.uid) or service.gpus
-            services.append(_with_gpus(service, known))
+            services.append(_with_gpus(service, self._known_gpus(service, gpus.get(service.ref))))
         return sorted(services, key=lambda s: s.ref)
+
+    def _known_gpus(self, service: Service, counted: int | None) -> int | None:
+        """Only a running service's pods say what it holds: while it stops, its pods
+        go one watch event at a time, and a count taken then (one of two) would be
+        remembered as what the stop gave back."""
+        if service.state is ServiceState.RUNNING:
+            if counted:
+                self._last_gpus[service.uid] = counted
+            return counted or self._last_gpus.get(service.uid) or service.gpus
+        return self._last_gpus.get(service.uid) or counted or service.gpus
 
 
 def _with_gpus(service: Service, gpus: int | None) -> Service:

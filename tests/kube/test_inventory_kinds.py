@@ -77,6 +77,39 @@ def test_a_stopped_llm_inference_service_is_stopped(make_rest: MakeRest,
     assert _states(inventory)[ISVC] == (ServiceState.RUNNING, 1)
 
 
+def test_a_stopped_service_keeps_the_gpus_it_held_while_a_last_pod_lingers(
+        make_rest: MakeRest, started: list[Inventory]) -> None:
+    """Its pods go one watch event at a time: a count taken between them is no
+    measure of what the stop gave back (the CI flake of 2026-12-06)."""
+    handle, client = _world(make_rest)
+    inventory = Inventory(client)
+    inventory.start()
+    started.append(inventory)
+    assert _until(lambda: _states(inventory)[LLM] == (ServiceState.RUNNING, 2))
+    client.merge_patch(rest.SERVICE_KINDS[LLM.kind], NS, "chat",
+                       {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+    handle.wait_idle(terminations=True)
+    assert _until(lambda: _states(inventory)[LLM][0] is ServiceState.STOPPED)
+    client.create(rest.POD, NS, _lingering_llm_pod())
+    assert _until(lambda: _llm_pods(inventory) == 1)
+    assert _states(inventory)[LLM] == (ServiceState.STOPPED, 2)
+
+
+def _lingering_llm_pod() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "chat-kserve-last", "namespace": NS,
+                         "labels": {"app.kubernetes.io/name": "chat",
+                                    "app.kubernetes.io/part-of": "llminferenceservice",
+                                    "app.kubernetes.io/component":
+                                        "llminferenceservice-workload"}},
+            "spec": {"containers": [{"name": "main", "image": "vllm/vllm-openai:latest",
+                                     "resources": {"limits": GPU, "requests": GPU}}]}}
+
+
+def _llm_pods(inventory: Inventory) -> int:
+    return sum(1 for o in inventory.others.values() for s in o.pod_shares() if s)
+
+
 def test_an_absent_crd_is_one_log_line_and_nothing_else(
         make_rest: MakeRest, started: list[Inventory], caplog: pytest.LogCaptureFixture) -> None:
     handle, client = _world(make_rest, kserve="0.16")
