@@ -28,12 +28,14 @@ from reclaimer.kube.kinds import KindCaches
 from reclaimer.kube.kserve_version import KServeVersion, controller_version
 from reclaimer.kube.scope import EVERYWHERE, Scope, watch_cache
 from reclaimer.kube.trim import KeptIsvc, PodShare, keep_isvc, keep_pod
-from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef
+from reclaimer.model import DeploymentMode, Service, ServiceKind, ServiceRef, ServiceState
 
 Obj = dict[str, Any]
 log = logging.getLogger("reclaimer.inventory")
 CONFIGMAP = "inferenceservice-config"
 OTHER_KINDS = (ServiceKind.LLM_INFERENCE_SERVICE, ServiceKind.INFERENCE_GRAPH)
+WINDING_DOWN = (ServiceState.STOPPING, ServiceState.STOPPED)
+"""States whose pods are being torn down, one by one: their count is no size to keep."""
 
 
 def default_mode(client: rest.Rest, *, namespace: str = "kserve",
@@ -147,14 +149,16 @@ class Inventory:
         return obj
 
     def snapshot(self) -> list[Service]:
-        """Every ISVC now; a stopped one keeps the GPU count last seen on its pods."""
+        """Every ISVC now; a stopped one keeps the GPU count last seen on its pods before
+        it was told to stop (the pods of a stop go one at a time: a snapshot between two
+        of them would otherwise keep a part of the count for good)."""
         gpus = gpus_by_service([*self.pods.items(),
                                 *(s for o in self.others.values() for s in o.pod_shares())])
         services = []
         for kept in self._kept():
             service = kept.service or service_from_isvc(kept.object(), default_mode=self.mode)
             count = gpus.get(service.ref)
-            if count:
+            if count and service.state not in WINDING_DOWN:
                 self._last_gpus[service.uid] = count
             known = count or self._last_gpus.get(service.uid) or service.gpus
             services.append(_with_gpus(service, known))
