@@ -36,14 +36,19 @@ lint-chart: $(STAMP)
 controlplane:
 	tests/controlplane/build.sh
 
+# pytest on PYTEST_WORKERS processes (0: one, serial), each taking whole groups of tests
+# (tests/fixtures/xdist_groups.py: a controlplane release, all of e2e, or a module).
+PYTEST_WORKERS ?= 3
+PYTEST := $(BIN)/pytest -q $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+
 # The chart's tests run once, inside the full suite. The controlplane tier runs when Go
 # is there (built first, cached); without Go one line says it is skipped, unless
 # RECLAIMER_REQUIRE_CONTROLPLANE=1 (CI), which makes that a failure.
 test: lint
 	scripts/lint-chart.sh
 	@tests/controlplane/gate.sh; rc=$$?; \
-	if [ $$rc -eq 0 ]; then $(BIN)/pytest -q; \
-	elif [ $$rc -eq 1 ]; then $(BIN)/pytest -q -m "not controlplane"; \
+	if [ $$rc -eq 0 ]; then $(PYTEST); \
+	elif [ $$rc -eq 1 ]; then $(PYTEST) -m "not controlplane"; \
 	else exit $$rc; fi
 
 bench: $(STAMP)

@@ -38,6 +38,19 @@ def whole(obj: Obj) -> Obj:
     return obj
 
 
+class WatchThread(threading.Thread):
+    """The thread of one started `WatchCache`, with the flag that tells it to end.
+
+    Each start gets its own thread and flag, so a cache started again after a stop (a
+    kind whose CRD came back) watches again while the old thread, still in its long
+    poll, ends on the old flag. ``stopping`` also lets a caller (the test suite) tell a
+    thread still asked to watch from one that is merely finishing its last read."""
+
+    def __init__(self, run: Callable[[threading.Event], None], *, name: str) -> None:
+        self.stopping = threading.Event()
+        super().__init__(target=run, args=(self.stopping,), daemon=True, name=name)
+
+
 class WatchCache(Generic[T]):
     def __init__(self, client: rest.Rest, kind: rest.Kind, *,  # noqa: PLR0913 - one cache's knobs
                  trim: Callable[[Obj], T], label_selector: str | None = None,
@@ -62,8 +75,7 @@ class WatchCache(Generic[T]):
         self._version = ""
         self._listed_at = 0.0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: WatchThread | None = None
         self.changed = threading.Event()
 
     def items(self) -> list[T]:
@@ -99,9 +111,11 @@ class WatchCache(Generic[T]):
         self.changed.set()
 
     def start(self) -> None:
+        """LIST, then WATCH on a thread of its own (a thread already watching is stopped)."""
         self.resync()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"watch-{self.kind.plural}-{self.namespace or '*'}")
+        self.stop()
+        self._thread = WatchThread(self._run,
+                                   name=f"watch-{self.kind.plural}-{self.namespace or '*'}")
         self._thread.start()
 
     def stop(self) -> None:
@@ -109,21 +123,21 @@ class WatchCache(Generic[T]):
         usually blocked in a long-poll read, which ends at its own timeout and then sees the
         flag: waiting for it gains nothing, and an inventory with three kinds in several
         namespaces would otherwise wait half a second per cache on every stop."""
-        self._stop.set()
         if self._thread is not None:
+            self._thread.stopping.set()
             self._thread.join(timeout=STOP_WAIT)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             try:
                 if self._monotonic() - self._listed_at >= self.resync_every:
                     self.resync()
-                self._watch_once()
+                self._watch_once(stopping)
             except ClusterError as exc:
-                if self._stop.is_set():
+                if stopping.is_set():
                     return
                 log.warning("watch on %s failed, re-listing: %s", self.kind.plural, exc)
-                self._stop.wait(self.retry_wait)
+                stopping.wait(self.retry_wait)
                 self._relist_quietly()
 
     def _relist_quietly(self) -> None:
@@ -132,14 +146,14 @@ class WatchCache(Generic[T]):
         except ClusterError as exc:
             log.warning("re-list of %s failed: %s", self.kind.plural, exc)
 
-    def _watch_once(self) -> None:
+    def _watch_once(self, stopping: threading.Event) -> None:
         with self._lock:
             version = self._version
         for event in self.rest.watch(self.kind, namespace=self.namespace,
                                      resource_version=version,
                                      timeout_seconds=self.watch_timeout,
                                      label_selector=self.label_selector):
-            if self._stop.is_set():
+            if stopping.is_set():
                 return
             if not self._apply(event):
                 self.resync()

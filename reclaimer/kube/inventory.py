@@ -147,7 +147,9 @@ class Inventory:
         return obj
 
     def snapshot(self) -> list[Service]:
-        """Every ISVC now; a stopped one keeps the GPU count last seen on its pods."""
+        """Every ISVC now; a stopped one keeps the GPU count last seen on its pods before
+        it was told to stop (the pods of a stop go one at a time: a snapshot between two
+        of them would otherwise keep a part of the count for good)."""
         gpus = gpus_by_service([*self.pods.items(),
                                 *(s for o in self.others.values() for s in o.pod_shares())])
         services = []

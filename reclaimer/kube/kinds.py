@@ -34,6 +34,7 @@ class KindCaches:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.kind = kind
         self.present = False
+        self._watching = False
         self._reported: bool | None = None
         info = KINDS[kind]
         self.services = watch_cache(client, rest.SERVICE_KINDS[kind], scope=scope,
@@ -45,30 +46,49 @@ class KindCaches:
                                 trim=lambda pod: keep_pod(pod, kind))
 
     def start(self) -> None:
-        try:
-            self.services.start()
-        except NotFound:
-            self._report(present=False)
-            return
-        self.pods.start()
-        self._report(present=True)
+        """LIST and WATCH the kind from now until `stop`, if the cluster serves it."""
+        self._watching = True
+        self._appear()
 
     def resync(self) -> None:
+        """A fresh LIST. A kind that appears is watched from here only between `start`
+        and `stop`: an inventory never started (a one-off read) or stopped only lists,
+        and leaves no watch running that nothing would ever stop."""
         if not self.present:
-            self.start()
+            self._appear()
             return
         try:
             self.services.resync()
         except NotFound:
-            self.stop()
+            self._halt()
             self._report(present=False)
             return
         self.pods.resync()
 
     def stop(self) -> None:
-        if self.present:
-            self.services.stop()
-            self.pods.stop()
+        self._watching = False
+        self._halt()
+
+    def _appear(self) -> None:
+        """The kind's first LIST (then its watches, while started); absent on a 404."""
+        try:
+            if self._watching:
+                self.services.start()
+            else:
+                self.services.resync()
+        except NotFound:
+            self._report(present=False)
+            return
+        if self._watching:
+            self.pods.start()
+        else:
+            self.pods.resync()
+        self._report(present=True)
+
+    def _halt(self) -> None:
+        """End the watches (stopping caches never started is harmless)."""
+        self.services.stop()
+        self.pods.stop()
 
     def kept(self) -> list[KeptIsvc]:
         return self.services.items() if self.present else []

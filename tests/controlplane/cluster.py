@@ -14,6 +14,7 @@ kubeconfig path and runs until Ctrl-C or SIGTERM; a failed start stops what it b
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import signal
@@ -35,6 +36,10 @@ from tests.controlplane.binaries import Binaries, kserve_source, locate
 from tests.controlplane.nodes import create_nodes
 
 START_TIMEOUT = 180.0
+CREATE_LOCK = Path(tempfile.gettempdir()) / "reclaimer-kwokctl-create.lock"
+"""Held while kwokctl creates a cluster: it picks its components' ports counting down
+from 32767 and skips only those already in use, so two creates at once (two pytest
+workers, two checkouts) pick the same ports and one cluster fails to come up."""
 
 
 class StartFailed(Exception):
@@ -72,6 +77,16 @@ def _kwokctl_config(workdir: Path) -> Path:
     return path
 
 
+@contextmanager
+def _one_create_at_a_time() -> Iterator[None]:
+    with CREATE_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _create_cluster(name: str, workdir: Path, binaries: Binaries, kubeconfig: Path) -> None:
     args = [str(binaries.kwokctl), "--config", str(_kwokctl_config(workdir)),
             "--name", name, "create", "cluster", "--runtime", "binary",
@@ -82,8 +97,9 @@ def _create_cluster(name: str, workdir: Path, binaries: Binaries, kubeconfig: Pa
             "--kube-scheduler-binary", str(binaries.kube_scheduler),
             "--kwok-controller-binary", str(binaries.kwok),
             "--kubeconfig", str(kubeconfig), "--wait", "120s"]
-    done = subprocess.run(args, env=_kwok_env(workdir, binaries), capture_output=True,
-                          text=True, timeout=START_TIMEOUT, check=False)
+    with _one_create_at_a_time():
+        done = subprocess.run(args, env=_kwok_env(workdir, binaries), capture_output=True,
+                              text=True, timeout=START_TIMEOUT, check=False)
     if done.returncode != 0:
         raise StartFailed(f"kwokctl create cluster failed ({done.returncode}):\n"
                           f"{done.stderr[-3000:]}{done.stdout[-1000:]}")

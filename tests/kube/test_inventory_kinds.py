@@ -4,6 +4,7 @@ serves them, and nothing breaks where it does not (issue 15 items 2-3)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from reclaimer.kube import rest
+from reclaimer.kube.cache import WatchThread
 from reclaimer.kube.inventory import Inventory
 from reclaimer.model import ServiceKind, ServiceRef, ServiceState
 from tests.kube.conftest import NS, MakeRest, isvc
@@ -73,7 +75,7 @@ def test_a_stopped_llm_inference_service_is_stopped(make_rest: MakeRest,
     client.merge_patch(rest.SERVICE_KINDS[LLM.kind], NS, "chat",
                        {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
     handle.wait_idle(terminations=True)
-    assert _until(lambda: _states(inventory)[LLM] == (ServiceState.STOPPED, 2))
+    assert _until(lambda: _states(inventory)[LLM] == (ServiceState.STOPPED, 2), timeout=60)
     assert _states(inventory)[ISVC] == (ServiceState.RUNNING, 1)
 
 
@@ -125,3 +127,55 @@ def test_an_absent_crd_is_one_log_line_and_nothing_else(
     assert (list(_states(inventory)), lines) == ([ISVC], [
         "LLMInferenceService is not served by this cluster (its CRD is absent): not observed",
         "InferenceGraph is not served by this cluster (its CRD is absent): not observed"])
+
+
+def _watching() -> list[str]:
+    return sorted(t.name for t in threading.enumerate()
+                  if isinstance(t, WatchThread) and not t.stopping.is_set())
+
+
+def test_a_resync_of_an_inventory_never_started_lists_every_kind_and_watches_none(
+        make_rest: MakeRest) -> None:
+    """A one-off read (``Inventory(...).resync()``, as tools and tests do) started the
+    LLMInferenceService and InferenceGraph watches, which nothing ever stopped: they
+    polled a server long gone for the rest of the process."""
+    _, client = _world(make_rest)
+    before = _watching()
+    inventory = Inventory(client)
+    inventory.resync()
+    assert (_states(inventory), _watching()) == (
+        {ISVC: (ServiceState.RUNNING, 1), LLM: (ServiceState.RUNNING, 2)}, before)
+
+
+def test_a_stopped_inventory_starts_no_watch_when_a_kind_appears(make_rest: MakeRest) -> None:
+    handle, client = _world(make_rest)
+    registry = handle.world.store.registry
+    gone = registry.unregister("serving.kserve.io", "llminferenceservices")
+    inventory = Inventory(client)
+    inventory.start()
+    inventory.stop()
+    before = _watching()
+    for rtype in gone:
+        registry.register(rtype)
+    inventory.resync()
+    assert (LLM in _states(inventory), _watching()) == (True, before)
+
+
+def test_a_kind_whose_crd_comes_back_is_watched_again(make_rest: MakeRest,
+                                                      started: list[Inventory]) -> None:
+    """Its caches were started again after their stop, and a restarted cache's thread
+    saw the old stop flag and ended at once: the kind was only re-listed every resync."""
+    handle, client = _world(make_rest)
+    inventory = Inventory(client)
+    inventory.start()
+    started.append(inventory)
+    registry = handle.world.store.registry
+    gone = registry.unregister("serving.kserve.io", "llminferenceservices")
+    inventory.resync()
+    assert LLM not in _states(inventory)
+    for rtype in gone:
+        registry.register(rtype)
+    inventory.resync()
+    client.merge_patch(rest.SERVICE_KINDS[LLM.kind], NS, "chat",
+                       {"metadata": {"annotations": {"serving.kserve.io/stop": "true"}}})
+    assert _until(lambda: _states(inventory)[LLM][0] is ServiceState.STOPPED, timeout=30)
