@@ -32,6 +32,8 @@ NAME = rt.MEMBER
 STOPPED = ("stopped (runtime-level, ModelMesh): every InferenceService on runtime {runtime} "
            "is stopped; {said}; its Deployment {deployment} has no pods")
 STARTED = "started (runtime-level, ModelMesh): {said}"
+HELD_MESSAGE = ("stopped (runtime-level, ModelMesh): every InferenceService on its runtime "
+                "is stopped and the ServingRuntime is at spec.replicas 0")
 WOKEN = "started with {ref}: runtime {runtime} serves again"
 
 
