@@ -234,7 +234,7 @@ def replicas_back(ctx: Context, obj: Obj, mine: Mapping[str, int], result: PutBa
             continue
         current: Any = replicas_of(found)
         if current == 0:
-            current = _write_back(ctx, now, f"Deployment/{name}", prior)
+            current = _write_back(ctx, now, f"Deployment/{name}", prior, missing_ok=False)
         if current is not GONE:
             _account(result, f"Deployment/{name}", current=current, prior=prior)
 
@@ -244,7 +244,8 @@ GONE = object()
 nothing to put back, nothing left as found."""
 
 
-def _write_back(ctx: Context, now: _Now, name: str, prior: Any) -> Any:
+def _write_back(ctx: Context, now: _Now, name: str, prior: Any, *,
+                missing_ok: bool = True) -> Any:
     """Write the saved value back; returns the field's value after it (`GONE` for a
     child deleted meanwhile). The write has the child's resourceVersion as read as a
     precondition: on a 409 it is read again and written only while it still holds the
@@ -266,6 +267,8 @@ def _write_back(ctx: Context, now: _Now, name: str, prior: Any) -> Any:
                 return GONE  # deleted before our write: nothing to pause
             return prior
         except ChildMissing:
+            if not missing_ok:  # a start needs it: the start fails (permanent)
+                raise
             return GONE
         except Conflict:
             if attempt == 3:
