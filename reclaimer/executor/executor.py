@@ -91,7 +91,7 @@ class Executor:
         self._sleep = sleep
         self.memory = Memory(retry_after=self.options.retry_rejected_after)
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call,
-                           may_write=self._may_write)
+                           may_write=self._may_write, actor=actor)
         self.followup = FollowUp(self.ctx, memory=self.memory,
                                  timeout=self.options.verify_timeout)
         self.settle = Settle(cluster=cluster, ledger=ledger, memory=self.memory,

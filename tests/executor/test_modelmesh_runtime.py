@@ -184,3 +184,24 @@ def test_a_runtime_put_back_by_a_person_releases_the_stop(
     in_place = h.executor.managed_stops_in_place()
     h.follow_up(T0 + timedelta(seconds=30))
     assert (in_place, st.own_stopped(h.isvc("a"))) == (frozenset(), False)
+
+
+def test_a_service_woken_by_anothers_start_is_booked_as_reclaimers_start(
+        make_harness: MakeHarness) -> None:
+    """Issue 15 review: ``b`` serves again because ``a``'s start brought the runtime
+    back. Its start is reclaimer's (reason RuntimeWoken, naming ``a``, the trigger of
+    ``a``'s start), so its stop is no longer in force and the loop never books the
+    change as somebody's external start."""
+    h = _harness(make_harness, "a", "b")
+    _stop_all(h, "a", "b")
+    h.follow_up()
+    later = T0 + timedelta(hours=13)
+    h.apply(Action.START, "a", at=later)
+    (last,) = [r for r in sorted(h.ledger.history(name="b"), key=lambda r: r.id)][-1:]
+    woken = last.transition
+    assert (woken.action, woken.trigger.value, woken.reason.value, woken.evidence,
+            last.actor, last.state.value) == (
+        Action.START, "schedule", "RuntimeWoken", {"wokenBy": f"{NS}/a", "runtime": RUNTIME},
+        "test-replica", "applied")
+    assert [r.transition.ref.name for r in h.ledger.stops_in_force()] == []
+    assert h.ledger.view(later).last_transitions[h.ref("b")].action is Action.START
