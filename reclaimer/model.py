@@ -74,6 +74,8 @@ class Reason(StrEnum):
     STAGGERED = "Staggered"
     MEMBERS_STOPPED = "MembersStopped"
     MEMBER_STARTING = "MemberStarting"
+    RUNTIME_WOKEN = "RuntimeWoken"
+    """A ModelMesh service served again because another's start brought its runtime back."""
     MANUAL = "Manual"
     EXTERNAL_CHANGE = "ExternalChange"
 

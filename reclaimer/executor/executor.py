@@ -91,7 +91,7 @@ class Executor:
         self._sleep = sleep
         self.memory = Memory(retry_after=self.options.retry_rejected_after)
         self.ctx = Context(cluster=cluster, ledger=ledger, call=self.call,
-                           may_write=self._may_write)
+                           may_write=self._may_write, actor=actor)
         self.followup = FollowUp(self.ctx, memory=self.memory,
                                  timeout=self.options.verify_timeout)
         self.settle = Settle(cluster=cluster, ledger=ledger, memory=self.memory,
@@ -117,8 +117,11 @@ class Executor:
     def apply_many(self, transitions: Sequence[Transition], *, at: datetime,
                    pool: Pool | None = None) -> list[Outcome]:
         """Outcomes in the order of ``transitions``; API calls on ``pool`` if given."""
-        self.close_stale(self.memory.stale(transitions, whole_plan=False), at=at,
-                         decided=transitions)
+        stale = self.memory.stale(transitions, whole_plan=False)
+        self.close_stale(stale, at=at, decided=transitions)
+        unclosed = self._unclosed(stale)
+        if unclosed:
+            return self._after_unclosed(transitions, unclosed, at=at, pool=pool)
         chunk = self._chunk(at=at, pool=pool)
         size = self.options.chunk_size
         outcomes: list[Outcome] = []
@@ -135,6 +138,22 @@ class Executor:
         finally:
             chunk.emit_events()
         return outcomes
+
+    def _unclosed(self, stale: Sequence[Stale]) -> dict[ServiceRef, int]:
+        """The services whose replaced row could not be closed (kept again)."""
+        kept = self.memory.kept_ids()
+        return {item.key[0]: item.record_id for item in stale if item.record_id in kept}
+
+    def _after_unclosed(self, transitions: Sequence[Transition], unclosed: Mapping[
+            ServiceRef, int], *, at: datetime, pool: Pool | None) -> list[Outcome]:
+        """A new decision never acts over an earlier row of its service that is not
+        settled (the ledger refused to close it, or the guard forbade putting it back):
+        it waits for a later tick; the others act."""
+        acting = [t for t in transitions if t.ref not in unclosed]
+        done = iter(self.apply_many(acting, at=at, pool=pool) if acting else [])
+        return [next(done) if t.ref not in unclosed else outcome(
+            t, OutcomeKind.SKIPPED, None, f"not acted on: its earlier planned row "
+            f"{unclosed[t.ref]} is not settled yet") for t in transitions]
 
     def _chunk(self, *, at: datetime, pool: Pool | None) -> Chunk:
         prepare = Preparer(self.ctx, memory=self.memory, settle=self.settle,
@@ -267,8 +286,9 @@ class Executor:
                     kind, why = (OutcomeKind.FAILED if done.failed else kind), done.error
                 else:
                     self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
-            except LedgerError as exc:
-                log.warning("kept row %d of %s not closed: %s", item.record_id, ref, exc)
+            except LedgerError as exc:  # nothing written after the failed save: retry
+                log.warning("kept row %d of %s not closed now: %s", item.record_id, ref, exc)
+                self.memory.keep_again(item)
                 continue
             log.info("%s %s: planned row %d %s (%s)", action, ref, item.record_id,
                      kind.value, why)

@@ -25,7 +25,13 @@ from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, write_condition
 from reclaimer.executor.managed import knative, modelmesh, raw
 from reclaimer.executor.memory import Memory
-from reclaimer.executor.outcome import Awaiting, HeldStop, Outcome, OutcomeKind
+from reclaimer.executor.outcome import (
+    Awaiting,
+    HeldStop,
+    Outcome,
+    OutcomeKind,
+    held_while_stopped,
+)
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj, RuntimeWorkload
@@ -34,7 +40,8 @@ from reclaimer.model import ServiceRef
 from reclaimer.policy.durations import format_duration
 
 log = logging.getLogger("reclaimer.executor")
-MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE}
+MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE,
+                    modelmesh.NAME: modelmesh.HELD_MESSAGE}
 
 
 def held_stop(record: TransitionRecord) -> HeldStop | None:
@@ -83,7 +90,7 @@ class FollowUp:
     def resume(self, item: Awaiting, *, at: datetime) -> None:
         """Track a row found applied at start-up, with a fresh deadline."""
         self.memory.track(replace(item, deadline=at + self.timeout),
-                          managed_stop=item.strategy.startswith("managed"))
+                          managed_stop=held_while_stopped(item.strategy))
 
     def run(self, *, at: datetime) -> list[Outcome]:
         """Verify what is awaiting and re-assert held stops; a failed LIST waits a tick."""
@@ -164,13 +171,28 @@ class FollowUp:
         return Outcome(ref=item.ref, action=item.action, kind=kind, record_id=item.record_id,
                        message=message, strategy=item.strategy)
 
+    def _in_place(self, held: HeldStop, obj: Obj | None) -> bool | None:
+        """Whether the stop's own state is on the cluster; None when that cannot be
+        read this tick (held, not written). A ModelMesh stop's state is its runtime at
+        0 under reclaimer's record, whatever the ISVC's condition says (one GET)."""
+        if obj is None or held.in_place(obj) or held.strategy != modelmesh.NAME:
+            return obj is not None and held.in_place(obj)
+        if st.uid_of(obj) != held.uid:
+            return False
+        try:
+            return modelmesh.stop_in_place(self.ctx, obj)
+        except ClusterError as exc:
+            log.warning("runtime of %s not read; its stop stays held: %s", held.ref, exc)
+            return None
+
     def _reassert(self, objs: Mapping[ServiceRef, Obj], *, at: datetime) -> None:
         """KServe < 0.16 rewrites status on reconcile and drops our Stopped condition."""
         for ref, held in self.held.items():
             obj = objs.get(ref)
-            if obj is None or not held.in_place(obj):
+            in_place = self._in_place(held, obj)
+            if in_place is False:
                 self.memory.release(ref)
-            elif not st.own_stopped(obj):
+            elif in_place and obj is not None and not st.own_stopped(obj):
                 try:
                     write_condition(self.ctx, obj, stopped=True, message=held.message, at=at)
                     log.info("Stopped condition on %s written again", ref)

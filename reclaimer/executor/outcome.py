@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from reclaimer.config import ExecutorSettings
 from reclaimer.executor import isvc_state as st
+from reclaimer.executor.managed.modelmesh import NAME as MODELMESH
 from reclaimer.executor.retry import RetryPolicy
 from reclaimer.executor.strategy import HANDLERS, Strategy, parse_strategy
 from reclaimer.kube.kserve_version import KServeVersion, parse_kserve_version
@@ -64,6 +65,14 @@ class Awaiting:
     strategy: str
     deadline: datetime
     message: str
+
+
+def held_while_stopped(strategy: str) -> bool:
+    """A stop of this strategy writes reclaimer's own Stopped condition, which an old
+    KServe (or anyone rewriting status) may drop: it is held, its condition written
+    again while the stop is in place. ModelMesh's too: its condition is all the ISVC
+    shows of a stop made on its runtime."""
+    return strategy.startswith("managed") or strategy == MODELMESH
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from reclaimer.executor.memory import Memory, Rejection
-from reclaimer.executor.outcome import Awaiting, ErrorClass, Outcome, OutcomeKind, outcome
+from reclaimer.executor.outcome import (
+    Awaiting,
+    ErrorClass,
+    Outcome,
+    OutcomeKind,
+    held_while_stopped,
+    outcome,
+)
 from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Cluster
 from reclaimer.ledger.protocol import Ledger
@@ -38,7 +45,7 @@ class Settle:
         self.memory.applied(t, Awaiting(
             record_id=record_id, ref=t.ref, uid=uid, action=t.action, strategy=strategy,
             deadline=at + self.verify_timeout, message=message),
-            managed_stop=strategy.startswith("managed"))
+            managed_stop=held_while_stopped(strategy))
 
     def keep(self, t: Transition, record_id: int) -> None:
         """A transient failure, or a bug: the row waits for a retry of the decision."""

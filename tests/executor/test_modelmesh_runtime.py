@@ -143,3 +143,65 @@ def test_a_lease_lost_after_the_chunks_check_leaves_the_runtime_alone(
     (kind,) = _stop_all(h, "a")
     assert (kind, h.handle.request_log.count(verb="patch", resource="servingruntimes"),
             h.states(), _replicas(h)) == (OutcomeKind.RETRY, 0, ["planned"], (None, 2))
+
+
+def _drop_stopped_condition(h: Harness, name: str) -> None:
+    """A status rewrite by another controller (or a person): our condition gone."""
+    kept = [c for c in st.conditions(h.isvc(name)) if c.get("type") != "Stopped"]
+    h.rest.merge_patch(rest.ISVC, NS, name, {"status": {"conditions": kept}},
+                       subresource="status")
+
+
+@pytest.mark.parametrize("successor", [pytest.param(False, id="this-process"),
+                                       pytest.param(True, id="another-process")])
+def test_a_runtime_stop_whose_condition_is_dropped_has_it_written_again(
+        make_harness: MakeHarness, successor: bool) -> None:
+    """Issue 15 review: the follow-up holds a ModelMesh stop in force like any managed
+    stop (the ledger's stops in force, whoever made them): its runtime at 0 under
+    reclaimer's record counts as stopped, and the missing condition is written again."""
+    from reclaimer.executor.executor import Executor  # noqa: PLC0415
+
+    h = _harness(make_harness, "a", "b")
+    _stop_all(h, "a", "b")
+    h.follow_up()
+    executor = Executor(h.cluster, h.ledger, actor="successor") if successor else h.executor
+    _drop_stopped_condition(h, "b")
+    in_place = executor.managed_stops_in_place()
+    executor.followup.run(at=T0 + timedelta(seconds=30))
+    assert (sorted(r.name for r in in_place), st.own_stopped(h.isvc("b")), _replicas(h)) == (
+        ["a", "b"], True, (0, 0))
+
+
+def test_a_runtime_put_back_by_a_person_releases_the_stop(
+        make_harness: MakeHarness) -> None:
+    """The runtime scaled back up by hand, and the condition gone: the stop is no longer
+    in place, so nothing writes the condition again."""
+    h = _harness(make_harness, "a")
+    _stop_all(h, "a")
+    h.follow_up()
+    h.rest.merge_patch(rest.SERVING_RUNTIME, NS, RUNTIME, {"spec": {"replicas": 1}})
+    _drop_stopped_condition(h, "a")
+    in_place = h.executor.managed_stops_in_place()
+    h.follow_up(T0 + timedelta(seconds=30))
+    assert (in_place, st.own_stopped(h.isvc("a"))) == (frozenset(), False)
+
+
+def test_a_service_woken_by_anothers_start_is_booked_as_reclaimers_start(
+        make_harness: MakeHarness) -> None:
+    """Issue 15 review: ``b`` serves again because ``a``'s start brought the runtime
+    back. Its start is reclaimer's (reason RuntimeWoken, naming ``a``, the trigger of
+    ``a``'s start), so its stop is no longer in force and the loop never books the
+    change as somebody's external start."""
+    h = _harness(make_harness, "a", "b")
+    _stop_all(h, "a", "b")
+    h.follow_up()
+    later = T0 + timedelta(hours=13)
+    h.apply(Action.START, "a", at=later)
+    (last,) = [r for r in sorted(h.ledger.history(name="b"), key=lambda r: r.id)][-1:]
+    woken = last.transition
+    assert (woken.action, woken.trigger.value, woken.reason.value, woken.evidence,
+            last.actor, last.state.value) == (
+        Action.START, "schedule", "RuntimeWoken", {"wokenBy": f"{NS}/a", "runtime": RUNTIME},
+        "test-replica", "applied")
+    assert [r.transition.ref.name for r in h.ledger.stops_in_force()] == []
+    assert h.ledger.view(later).last_transitions[h.ref("b")].action is Action.START

@@ -11,6 +11,7 @@ import pytest
 from reclaimer.ledger import Ledger, MemoryLedger, open_ledger
 from reclaimer.ledger.engine import parse_url
 from reclaimer.ledger.schema_check import upgrade
+from tests.fixtures.failing_ledger import FailingLedger
 
 
 def migrated(url: str) -> Ledger:
@@ -26,6 +27,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(params=[
     pytest.param("memory", id="memory"),
     pytest.param("sqlite", id="sqlite-file"),
+    pytest.param("failing", id="sqlite-failing-unarmed"),
     pytest.param("postgres", id="postgres-15", marks=pytest.mark.integration),
 ])
 def ledger(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Ledger]:
@@ -34,6 +36,9 @@ def ledger(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Ledger]:
         store = MemoryLedger()
     elif request.param == "sqlite":
         store = migrated(sqlite_url)
+    elif request.param == "failing":
+        upgrade(parse_url(sqlite_url))
+        store = FailingLedger.open(sqlite_url)
     else:
         store = migrated(request.getfixturevalue("postgres_url"))
     yield store

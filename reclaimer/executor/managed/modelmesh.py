@@ -26,12 +26,14 @@ from reclaimer.executor.base import Context, Workload, saved_restore_info, write
 from reclaimer.executor.managed import runtime as rt
 from reclaimer.kserve import runtime_deployment, runtime_of
 from reclaimer.kube.ports import Obj, RuntimeWorkload
-from reclaimer.model import Action, DeploymentMode, ServiceRef
+from reclaimer.model import Action, DeploymentMode, Reason, ServiceRef, Transition, Trigger
 
 NAME = rt.MEMBER
 STOPPED = ("stopped (runtime-level, ModelMesh): every InferenceService on runtime {runtime} "
            "is stopped; {said}; its Deployment {deployment} has no pods")
 STARTED = "started (runtime-level, ModelMesh): {said}"
+HELD_MESSAGE = ("stopped (runtime-level, ModelMesh): every InferenceService on its runtime "
+                "is stopped and the ServingRuntime is at spec.replicas 0")
 WOKEN = "started with {ref}: runtime {runtime} serves again"
 
 
@@ -69,9 +71,28 @@ def _serve_again(ctx: Context, obj: Obj, runtime: str, *, at: datetime) -> str:
     for other in _others(ctx, obj, runtime):
         if _member_stopped(ctx, other, runtime):
             _close(ctx, other, at=at)
+            _book_woken(ctx, other, waker=st.ref_of(obj), runtime=runtime, at=at)
             with contextlib.suppress(ClusterError):
                 write_condition(ctx, other, stopped=False, message=woken, at=at)
     return said
+
+
+def _book_woken(ctx: Context, other: Obj, *, waker: ServiceRef, runtime: str,
+                at: datetime) -> None:
+    """``other`` serves again by reclaimer's doing: its start is recorded as reclaimer's
+    (reason RuntimeWoken, naming the service whose transition brought the runtime
+    back, with that transition's trigger and policy), so its stop is no longer in
+    force and the loop never takes the change for somebody's external start."""
+    row = max((r for r in ctx.ledger.pending() if r.transition.ref == waker),
+              key=lambda r: r.id, default=None)
+    cause = None if row is None else row.transition
+    woken = Transition(ref=st.ref_of(other), uid=st.uid_of(other), action=Action.START,
+                       trigger=cause.trigger if cause is not None else Trigger.MANUAL,
+                       reason=Reason.RUNTIME_WOKEN,
+                       policy=cause.policy if cause is not None else None, at=at,
+                       evidence={"wokenBy": str(waker), "runtime": runtime})
+    record = ctx.ledger.record_planned(woken, strategy=NAME, actor=ctx.actor, at=at)
+    ctx.ledger.mark_applied(record.id, at=at)
 
 
 def mark_of(ctx: Context, obj: Obj) -> str | None:

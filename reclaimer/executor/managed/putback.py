@@ -48,6 +48,20 @@ failed it and ``changed``, the fields it changed (saved before the first write b
 A retry carries on putting back, and never does the stop's writes again."""
 
 
+SCALED = "scaled"
+"""The component Deployments a stop scales to 0, each with the replicas it had: saved
+before the write, so a start or a rollback puts back only what reclaimer changed."""
+LEFT = "left as found, changed by someone since the stop"
+
+
+def ours(saved: Mapping[str, Any]) -> dict[str, int]:
+    """The Deployments the stop scaled, with their replicas before it. Restore
+    information saved before `SCALED` existed: every Deployment saved with replicas."""
+    if SCALED in saved:
+        return {str(name): int(n) for name, n in (saved[SCALED] or {}).items()}
+    return {str(name): int(n) for name, n in (saved.get("replicas") or {}).items() if n}
+
+
 def replicas_of(deployment: Obj) -> int:
     return int((deployment.get("spec") or {}).get("replicas") or 0)
 
@@ -123,8 +137,7 @@ class PutBack:
     def words(self) -> str:
         said = f"rolled back: {', '.join(self.done) or 'nothing was changed'}"
         if self.left:
-            said += (f"; left as found, changed by someone since the stop: "
-                     f"{', '.join(self.left)}")
+            said += f"; {LEFT}: {', '.join(self.left)}"
         return said
 
 
@@ -133,8 +146,7 @@ def _fields(saved: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     fields: dict[str, tuple[Any, Any]] = {
         f"ScaledObject/{name}": (keda.PAUSED_TO_ZERO, prior)
         for name, prior in (saved.get("scaledObjects") or {}).items()}
-    fields.update({f"Deployment/{name}": (0, prior)
-                   for name, prior in (saved.get("replicas") or {}).items()})
+    fields.update({f"Deployment/{name}": (0, prior) for name, prior in ours(saved).items()})
     fields[CLASS] = (EXTERNAL, saved.get(CLASS))
     return fields
 
@@ -206,12 +218,34 @@ def put_back(ctx: Context, ref: ServiceRef, uid: str, saved: Mapping[str, Any], 
     used(ctx, obj, saved, at=at)
 
 
+def replicas_back(ctx: Context, obj: Obj, mine: Mapping[str, int], result: PutBack) -> None:
+    """A start's replicas: each Deployment the stop scaled (``mine``) is scaled back
+    only while it holds the stop's 0, with its resourceVersion as read (`_write_back`);
+    one a person set to another value stays, named in ``result.left``; one already back
+    (a retried start) needs nothing."""
+    if not mine:
+        return
+    ref = st.ref_of(obj)
+    now = _Now(obj, {}, {name_of(d): d for d in ctx.call(
+        lambda: ctx.cluster.component_deployments(ref))})
+    for name, prior in mine.items():
+        found = now.deployments.get(name)
+        if found is None or replicas_of(found) == prior:
+            continue
+        current: Any = replicas_of(found)
+        if current == 0:
+            current = _write_back(ctx, now, f"Deployment/{name}", prior, missing_ok=False)
+        if current is not GONE:
+            _account(result, f"Deployment/{name}", current=current, prior=prior)
+
+
 GONE = object()
 """What `_write_back` returns for a child deleted between the read and the write:
 nothing to put back, nothing left as found."""
 
 
-def _write_back(ctx: Context, now: _Now, name: str, prior: Any) -> Any:
+def _write_back(ctx: Context, now: _Now, name: str, prior: Any, *,
+                missing_ok: bool = True) -> Any:
     """Write the saved value back; returns the field's value after it (`GONE` for a
     child deleted meanwhile). The write has the child's resourceVersion as read as a
     precondition: on a 409 it is read again and written only while it still holds the
@@ -233,6 +267,8 @@ def _write_back(ctx: Context, now: _Now, name: str, prior: Any) -> Any:
                 return GONE  # deleted before our write: nothing to pause
             return prior
         except ChildMissing:
+            if not missing_ok:  # a start needs it: the start fails (permanent)
+                raise
             return GONE
         except Conflict:
             if attempt == 3:

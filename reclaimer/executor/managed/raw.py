@@ -22,11 +22,16 @@ from reclaimer.executor.base import Context, Workload, saved_restore_info, write
 from reclaimer.executor.managed.owners import owners
 from reclaimer.executor.managed.putback import (
     EXTERNAL,
+    LEFT,
     ROLLING_BACK,
+    SCALED,
+    PutBack,
     class_back,
     live,
     name_of,
+    ours,
     pause,
+    replicas_back,
     replicas_of,
     rolled_back,
     scale,
@@ -35,7 +40,7 @@ from reclaimer.executor.managed.putback import (
 )
 from reclaimer.executor.managed.putback import NAME as STRATEGY
 from reclaimer.kube.ports import Obj
-from reclaimer.model import Action
+from reclaimer.model import Action, ServiceRef
 
 log = logging.getLogger("reclaimer.executor")
 NAME = STRATEGY
@@ -55,6 +60,7 @@ def restore_info(obj: Obj, deployments: list[Obj],
             "autoscalerClass": st.annotations_of(obj).get(st.AUTOSCALER_CLASS),
             "minReplicas": {c: spec[c].get("minReplicas") for c in st.components(obj)},
             "replicas": {name_of(d): replicas_of(d) for d in deployments},
+            SCALED: {name_of(d): replicas_of(d) for d in deployments if replicas_of(d) != 0},
             "scaledObjects": {keda.name_of(so): keda.paused_replicas(so)
                               for so in scaled_objects}}
 
@@ -65,6 +71,9 @@ def _afresh(fresh: dict[str, Any], earlier: Mapping[str, Any] | None) -> dict[st
     if not live(earlier) or earlier is None:
         return fresh
     before: Mapping[str, int] = earlier.get("replicas") or {}
+    mine = ours(earlier)
+    fresh[SCALED] = {**{name: mine[name] for name, now in fresh["replicas"].items()
+                        if now == 0 and name in mine}, **fresh[SCALED]}
     fresh["replicas"] = {name: (before.get(name, now) if now == 0 else now)
                          for name, now in fresh["replicas"].items()}
     return fresh
@@ -115,6 +124,7 @@ class ManagedRaw:
             # an undo of an abandoned stop, interrupted: this decision stops instead
             saved = {k: v for k, v in saved.items() if k != ROLLING_BACK}
             ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+        saved = _to_scale(ctx, (ref, uid), saved, deployments, at=at)
         message = STOPPED_MESSAGE + (KEDA_PAUSED.format(names=", ".join(
             keda.name_of(so) for so in found.scaled_objects)) if found.scaled_objects else "")
         try:
@@ -143,10 +153,13 @@ class ManagedRaw:
             return NOTHING_STOPPED
         saved = saved_restore_info(ctx, obj, strategy=NAME,
                                    restores="autoscalerClass and replicas")
-        obj = _restore(ctx, obj, saved, [])
-        write_condition(ctx, obj, stopped=False, message=STARTED_MESSAGE, at=at)
+        result = PutBack()
+        obj = _restore(ctx, obj, saved, result)
+        message = STARTED_MESSAGE + (f"; {LEFT}: {', '.join(result.left)}"
+                                     if result.left else "")
+        write_condition(ctx, obj, stopped=False, message=message, at=at)
         used(ctx, obj, saved, at=at)
-        return STARTED_MESSAGE
+        return message
 
     def refusal(self, obj: Obj, *, action: Action) -> str | None:
         """None: who else owns the replicas needs LISTs, so `stop` checks that."""
@@ -174,12 +187,15 @@ class ManagedRaw:
 
 
 
-def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], done: list[str]) -> Obj:
+def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], result: PutBack) -> Obj:
     """A start: put back what the saved restore information says, in the reverse order
-    of a stop (the class, the mark of a stop begun, last); ``done`` gets each write, in
-    words, as it lands. Only what differs is written, so a retried start is idempotent.
-    Putting back a stop that did not finish is `putback.put_back` (compare-and-set)."""
+    of a stop (the class, the mark of a stop begun, last); ``result`` gets each write,
+    in words, as it lands, and each value left as a person set it. Only what differs is
+    written, so a retried start is idempotent. The replicas are put back only on the
+    Deployments the stop scaled, each only while it holds the stop's 0, with its
+    resourceVersion as read (`putback.replicas_back`): never over a person's value."""
     ref = st.ref_of(obj)
+    done = result.done
     paused: Mapping[str, str | None] = saved.get("scaledObjects") or {}
     if paused:
         for scaled_object in ctx.call(lambda: ctx.cluster.list_scalers(ref.namespace)
@@ -187,18 +203,29 @@ def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], done: list[str]) 
             name = keda.name_of(scaled_object)
             if name in paused and pause(ctx, scaled_object, paused[name], stopping=False):
                 done.append(f"KEDA ScaledObject {name} pause set back to {paused[name]!r}")
-    wanted: Mapping[str, int] = saved.get("replicas") or {}
-    for deployment in ctx.call(lambda: ctx.cluster.component_deployments(ref)):
-        want = wanted.get(name_of(deployment))
-        if want is not None and replicas_of(deployment) != want:
-            scale(ctx, deployment, int(want))
-            done.append(f"Deployment {name_of(deployment)} scaled back to {want}")
+    replicas_back(ctx, obj, ours(saved), result)
     prior = saved.get("autoscalerClass")
     if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != prior:
         obj, _ = class_back(ctx, obj, prior, only_external=False)
         done.append(f"autoscalerClass set back to {prior!r}" if prior is not None
                     else "autoscalerClass removed, as it was")
     return obj
+
+
+def _to_scale(ctx: Context, service: tuple[ServiceRef, str], saved: Mapping[str, Any],
+              deployments: Sequence[Obj], *, at: datetime) -> Mapping[str, Any]:
+    """Each Deployment this stop will scale is recorded, with its replicas, before the
+    write (a retry meeting one that a person scaled up since, or one made since):
+    what a start or a rollback puts back is only what reclaimer itself changed. The
+    restore information cannot be saved: nothing is written (`LedgerError`)."""
+    mine = ours(saved)
+    more = {name_of(d): replicas_of(d) for d in deployments
+            if replicas_of(d) != 0 and name_of(d) not in mine}
+    if not more:
+        return saved
+    saved = {**saved, SCALED: {**mine, **more}}
+    ctx.ledger.save_restore_info(*service, saved, at=at)
+    return saved
 
 
 def partly_stopped(ctx: Context, obj: Obj) -> bool:
