@@ -2,9 +2,10 @@
 
 Traces, per minute over 74 h from `BEGIN`: ``regular`` is asked once every 16 minutes
 (idle gaps of 15 m) until `QUIET`, then nothing; ``random`` has gaps drawn from 1 to
-119 minutes (no pattern: enough of them to fill the histogram). Learned over 3 days: ``regular`` gets p99 15 m + 10 % = 17 m
-and is stopped 17 minutes after its last request; ``random`` gets the fallback (30 m);
-Prometheus unreachable gives ``autoMax`` (2 h) to both, so nothing stops at 18 m.
+119 minutes (no pattern: enough of them to fill the histogram). Learned over 3 days:
+``regular`` gets p99 15 m + 10 % = 17 m and is stopped 17 minutes after its last
+request; ``random`` gets the fallback (30 m); Prometheus unreachable gives ``autoMax``
+(2 h) to both, so nothing stops at 18 m.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
