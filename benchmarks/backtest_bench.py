@@ -27,7 +27,6 @@ from pathlib import Path
 import requests
 
 from benchmarks.traces import START, Trace, fleet, write_openmetrics
-from reclaimer.backtest.fetch import RangeReader, read_history
 from reclaimer.backtest.run import AUTO, Alternative, Span, history_grid, result_of
 from reclaimer.backtest.simulate import Options
 from reclaimer.model import (
@@ -41,6 +40,7 @@ from reclaimer.model import (
     ServiceState,
     Window,
 )
+from reclaimer.signals.ranges.fetch import RangeReader, read_history
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import PROMTOOL, serving
 

@@ -228,12 +228,27 @@ class Window:
 
 
 @dataclass(frozen=True)
+class AutoIdle:
+    """``idle.after: auto``: the bounds of a learned timeout (`policy.auto_idle`).
+    ``fallback`` is the rule's answer when the gaps show no pattern."""
+
+    auto_min: timedelta = timedelta(minutes=10)
+    auto_max: timedelta = timedelta(hours=2)
+    learn_from: timedelta = timedelta(days=14)
+    fallback: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
 class IdleRule:
+    """``auto`` set: ``after: auto``, and ``after`` is ``autoMax``, the timeout used
+    whenever no learned one is given (fail-safe: no learned timeout is longer)."""
+
     after: timedelta
     max_requests: int = 0
     gpu_utilization_below: float = 5.0
     min_uptime: timedelta = timedelta(minutes=15)
     during: IdleDuring = IdleDuring.ALWAYS
+    auto: AutoIdle | None = None
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reclaimer.backtest.history import ServiceHistory
 from reclaimer.backtest.simulate import Outcome
 from reclaimer.backtest.state import Track
 from reclaimer.model import ServiceRef
 from reclaimer.policy.idle import busy_gpu_threshold
+from reclaimer.signals.ranges.history import ServiceHistory
 
 
 @dataclass(frozen=True)

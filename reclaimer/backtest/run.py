@@ -7,15 +7,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from reclaimer.backtest.fetch import read_history
-from reclaimer.backtest.history import Grid, History
 from reclaimer.backtest.result import ServiceResult, service_result, totals
 from reclaimer.backtest.simulate import Options, Outcome, overrides, simulate
 from reclaimer.backtest.timeline import Timeline, timeline_of
 from reclaimer.backtest.windows import HORIZON
-from reclaimer.model import Policy, Service
-from reclaimer.policy.auto_idle import AutoIdle
+from reclaimer.model import AutoIdle, Policy, Service
 from reclaimer.policy.durations import format_duration
+from reclaimer.signals.ranges.fetch import read_history
+from reclaimer.signals.ranges.history import Grid, History
 from reclaimer.signals.settings import PrometheusSettings
 
 # An entry of ``compare``: a fixed ``idle.after`` or `AUTO` (``idle.after: auto``).

@@ -35,12 +35,12 @@ from enum import StrEnum
 
 import numpy as np
 
-from reclaimer.backtest.history import History, ServiceHistory
 from reclaimer.backtest.state import Ledger, Track
-from reclaimer.backtest.windows import idle_candidates, idle_gaps, signals_at, steps_in
+from reclaimer.backtest.windows import idle_candidates, signals_at
 from reclaimer.model import (
     RECENT_IDLE,
     Action,
+    AutoIdle,
     BusyAtStop,
     DecideSettings,
     IdleDuring,
@@ -55,11 +55,13 @@ from reclaimer.model import (
     Transition,
     Trigger,
 )
-from reclaimer.policy.auto_idle import AutoChoice, AutoIdle, choose_timeout
+from reclaimer.policy.auto_idle import AutoChoice, choose_timeout
 from reclaimer.policy.decide import decide
 from reclaimer.policy.idle import busy_gpu_threshold
 from reclaimer.policy.matching import Match, governed
 from reclaimer.policy.schedule import cached_edges_between, window_open
+from reclaimer.signals.ranges.gaps import idle_gaps
+from reclaimer.signals.ranges.history import History, ServiceHistory, steps_in
 
 
 class Restart(StrEnum):
@@ -123,20 +125,21 @@ class Loop:
         self.choices: dict[ServiceRef, AutoChoice] = {}
         self.window_cache: dict[str, tuple[int, bool | None, int | None]] = {}
         self.views: dict[tuple[ServiceRef, bool], Match] = {}
+        self.learning = options.auto is not None or any(
+            p.idle is not None and p.idle.auto is not None for p in self.policies)
 
     def _learn(self, index: int) -> None:
-        """``auto``: each idle service's timeout from its gaps before ``index``."""
-        auto = self.options.auto
-        if auto is None:
-            return
+        """``auto`` (the option, or a policy's ``idle.after: auto``): each such idle
+        service's timeout from its gaps before ``index``."""
         for ref, match in list(self.matches.items()):
             rule = match.policy.idle
-            if rule is None:
+            auto = self.options.auto or (rule.auto if rule is not None else None)
+            if rule is None or auto is None:
                 continue
             gaps = idle_gaps(self._one(ref), index, learn_from=auto.learn_from,
                              gpu_busy_at=busy_gpu_threshold(match.policy))
             choice = self.choices[ref] = choose_timeout(gaps, auto)
-            learned = replace(rule, after=choice.after)
+            learned = replace(rule, after=choice.after, auto=auto)
             self.matches[ref] = replace(match, policy=replace(match.policy, idle=learned))
             self.views.pop((ref, True), None)
             self.views.pop((ref, False), None)
@@ -203,8 +206,7 @@ class Loop:
             self._queue_candidate(ref, self.first)
         relearn = steps_in(RELEARN, self.grid)
         for index in range(self.first, self.grid.size):
-            if self.options.auto is not None and index > self.first and \
-                    (index - self.first) % relearn == 0:
+            if self.learning and index > self.first and (index - self.first) % relearn == 0:
                 self._learn(index)
             self._step(index)
         return Outcome(self.tracks, {r: m.policy for r, m in self.matches.items()},
@@ -270,7 +272,7 @@ class Loop:
         return decide(now, self.policies, [m.service for m in matches], signals=live,
                       ledger=ledger, settings=self.settings, matches=matches,
                       windows=self._windows(matches, index),
-                      bystanders=self._bystanders(chosen))
+                      bystanders=self._bystanders(chosen), auto=self.choices)
 
     def _bystanders(self, chosen: set[ServiceRef]) -> Counter[str]:
         """Running services with nothing to decide, per namespace: the mass-idle
@@ -372,7 +374,8 @@ def simulate(policies: Sequence[Policy], services: Sequence[Service], history: H
 
 def overrides(policies: Sequence[Policy], after: timedelta) -> list[Policy]:
     """The same policies with every idle rule's ``after`` replaced (``--compare``)."""
-    return [replace(p, idle=replace(p.idle, after=after)) if p.idle is not None else p
+    return [replace(p, idle=replace(p.idle, after=after, auto=None)) if p.idle is not None
+            else p
             for p in policies]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reclaimer.backtest.history import History
 from reclaimer.backtest.simulate import Outcome
 from reclaimer.model import ServiceRef
+from reclaimer.signals.ranges.history import History
 
 
 @dataclass(frozen=True)

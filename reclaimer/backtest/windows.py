@@ -19,20 +19,15 @@ from datetime import timedelta
 import numpy as np
 import numpy.typing as npt
 
-from reclaimer.backtest.history import Array, Grid, ServiceHistory
 from reclaimer.model import IdleRule, ServiceRef, Signals
 from reclaimer.signals.assemble import GPU, REQUESTS, Evaluation, Observations, assemble
+from reclaimer.signals.ranges.history import Array, ServiceHistory, steps_in
 
 # The name standing for "some pod of the service" in a GPU shortfall: the range query
 # sums the shortfall of every pod (each pod held to its own series), not per pod.
 SOME_POD = "(one or more pods)"
 HORIZON = timedelta(hours=1)
 Bools = npt.NDArray[np.bool_]
-
-
-def steps_in(span: timedelta, grid: Grid) -> int:
-    """Grid steps within a span (the window's increments; its points are one more)."""
-    return max(1, round(span.total_seconds() / grid.step))
 
 
 def _last_activity(one: ServiceHistory, lo: int, hi: int) -> float | None:
@@ -120,16 +115,3 @@ def idle_candidates(one: ServiceHistory, rule: IdleRule, *, lookback: timedelta)
                      & (recent == 0))
     result[: width] = False
     return result
-
-
-def idle_gaps(one: ServiceHistory, index: int, *, learn_from: timedelta,
-              gpu_busy_at: float) -> list[float]:
-    """Idle periods (seconds) between activity before ``index``, within ``learn_from``:
-    the data `policy.auto_idle.choose_timeout` learns from. Activity is a request or a
-    GPU at or above the policy's threshold; the open gap up to ``index`` is not one."""
-    grid = one.grid
-    lo = max(0, index - steps_in(learn_from, grid))
-    busy = one.activity()[lo:index] | (np.nan_to_num(one.gpu_max[lo:index]) >= gpu_busy_at)
-    marks = np.flatnonzero(busy)
-    gaps = (np.diff(marks) - 1) * grid.step
-    return [float(g) for g in gaps if g > 0]

@@ -57,10 +57,12 @@ from reclaimer.model import (
     Signals,
     Transition,
 )
+from reclaimer.policy.auto_idle import AutoChoice
 from reclaimer.policy.decide import decide
 from reclaimer.policy.matching import governed
 from reclaimer.policy_files import load_paths
 from reclaimer.service.app import decide_settings
+from reclaimer.service.auto_timeouts import AutoTimeouts, PrometheusBusy
 from reclaimer.service.observe import gather_signals
 from reclaimer.signals.kinds import NO_SIGNALS
 from reclaimer.signals.prometheus import PrometheusSignals
@@ -103,10 +105,10 @@ def run_plan(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
     online = bool(args.prometheus or args.config)
-    settings, signals = _signals(args, now, policies, services) if online else (
-        DecideSettings(), {})
+    settings, signals, auto = _signals(args, now, policies, services) if online else (
+        DecideSettings(), {}, {})
     plan = runtime_refused(decide(now, policies, services, signals=signals,
-                                  ledger=LedgerView(), settings=settings),
+                                  ledger=LedgerView(), settings=settings, auto=auto),
                            [obj for _, obj in objects], default_mode=mode)
     _warn(plan)
     _schedule_only(policies, services)
@@ -122,21 +124,26 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def _signals(args: argparse.Namespace, now: datetime, policies: Sequence[Policy],
              services: Sequence[Service]
-             ) -> tuple[DecideSettings, Mapping[ServiceRef, Signals]]:
-    """The service's own evaluation at ``now``: its windows, presets and fail-safe."""
+             ) -> tuple[DecideSettings, Mapping[ServiceRef, Signals],
+                        Mapping[ServiceRef, AutoChoice]]:
+    """The service's own evaluation at ``now``: its windows, presets and fail-safe,
+    with ``idle.after: auto`` timeouts learned as the service learns them."""
     flags = {"prometheus": {"url": args.prometheus}} if args.prometheus else {}
     config = load_settings(args.config, flags=flags)
     settings = decide_settings(config)
-    source = PrometheusSignals(PrometheusSettings.from_mapping(config.prometheus))
+    prometheus = PrometheusSettings.from_mapping(config.prometheus)
+    source = PrometheusSignals(prometheus)
+    matches = governed(policies, services)
+    auto = AutoTimeouts(PrometheusBusy(prometheus)).choose(matches, now=now)
     try:
-        gathered = gather_signals(source, governed(policies, services), now=now,
-                                  traffic_window=settings.busy_lookback)
+        gathered = gather_signals(source, matches, now=now,
+                                  traffic_window=settings.busy_lookback, auto=auto)
     finally:
         source.close()
     for failure in gathered.failures:
         print(f"reclaimer: warning: {failure}; every service is unknown, as in a tick",
               file=sys.stderr)
-    return settings, gathered.by_service
+    return settings, gathered.by_service, auto
 
 
 _BOOKKEEPING = frozenset({"edgeAt", "dueAt", "edgeKey", "rule", "lateSeconds", "busyAtStop",

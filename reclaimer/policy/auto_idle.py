@@ -15,7 +15,8 @@ fixed, conservative keep-alive when it is not. Here:
   (coefficient of variation below `REPRESENTATIVE_CV`, the paper's test) says the
   gaps are spread out, not patterned: the fallback;
 - otherwise the 99th percentile of the in-bound gaps, plus 10 %, within
-  ``[autoMin, autoMax]``.
+  ``[autoMin, autoMax]``, rounded up to a whole minute (the service asks Prometheus
+  once per distinct window; whole minutes keep them few and on its one-minute steps).
 
 Pure: the caller passes the gaps it measured, so the service and the backtest use the
 same rule on the same kind of data.
@@ -25,22 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+
+from reclaimer.model import AutoIdle, IdleRule
 
 MIN_GAPS = 10
 REPRESENTATIVE_CV = 2.0
 PERCENTILE = 0.99
 MARGIN = 1.1
 BIN = 60.0  # seconds
-
-
-@dataclass(frozen=True)
-class AutoIdle:
-    auto_min: timedelta = timedelta(minutes=10)
-    auto_max: timedelta = timedelta(hours=2)
-    learn_from: timedelta = timedelta(days=14)
-    fallback: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -87,6 +82,32 @@ def choose_timeout(gaps: Sequence[float], rule: AutoIdle) -> AutoChoice:
     if cv < REPRESENTATIVE_CV:
         return AutoChoice(fallback, f"idle gaps not patterned (CV {cv:.2f} < "
                           f"{REPRESENTATIVE_CV:g}): fallback", len(gaps))
-    chosen = timedelta(seconds=_percentile(inside, PERCENTILE) * MARGIN)
+    chosen = timedelta(minutes=math.ceil(_percentile(inside, PERCENTILE) * MARGIN / BIN))
     return AutoChoice(_clamp(chosen, rule), f"p99 of {len(inside)} idle gaps "
                       f"(CV {cv:.2f}) + 10 %", len(gaps))
+
+
+NOT_LEARNED = "no learned timeout yet: autoMax"
+
+
+def chosen(rule: IdleRule, choice: AutoChoice | None) -> AutoChoice | None:
+    """The timeout a rule applies: None for a fixed ``after``; for ``auto``, the learned
+    choice, or ``autoMax`` (the rule's ``after``) while none was learned: never sooner
+    than any learned timeout could be."""
+    if rule.auto is None:
+        return None
+    return choice or AutoChoice(rule.after, NOT_LEARNED, 0)
+
+
+def applied(rule: IdleRule, choice: AutoChoice | None) -> IdleRule:
+    """``rule`` with the ``after`` it applies now."""
+    found = chosen(rule, choice)
+    return rule if found is None or found.after == rule.after else replace(rule,
+                                                                           after=found.after)
+
+
+def evidence(choice: AutoChoice | None) -> dict[str, str | int]:
+    """What the ledger and ``plan`` show of an ``auto`` timeout."""
+    if choice is None:
+        return {}
+    return {"idleAfterAuto": choice.reason, "idleAfterAutoGaps": choice.gaps}

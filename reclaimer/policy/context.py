@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from reclaimer.model import (
     EMPTY,
     DecideSettings,
+    IdleRule,
     LedgerView,
     Policy,
     Reason,
@@ -38,6 +39,8 @@ from reclaimer.model import (
     Signals,
     Transition,
 )
+from reclaimer.policy.auto_idle import AutoChoice, applied
+from reclaimer.policy.matching import Match
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,14 @@ class Tick:
     states: Mapping[ServiceRef, ServiceState] = field(default=EMPTY)
     """Every observed service's state, for rules that look at other services (a graph
     follows its members, `graphs.py`)."""
+    auto: Mapping[ServiceRef, AutoChoice] = field(default=EMPTY)
+    """``idle.after: auto``: each service's learned timeout (`auto_idle.chosen`: a
+    service missing here waits ``autoMax``)."""
+
+    def idle_rule(self, match: Match) -> IdleRule | None:
+        """The service's idle rule with the ``after`` it applies now."""
+        rule = match.policy.idle
+        return None if rule is None else applied(rule, self.auto.get(match.service.ref))
 
 
 @dataclass(frozen=True)

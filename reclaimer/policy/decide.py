@@ -60,6 +60,7 @@ from reclaimer.model import (
     Transition,
 )
 from reclaimer.policy import safety
+from reclaimer.policy.auto_idle import AutoChoice
 from reclaimer.policy.context import Proposal, Tick
 from reclaimer.policy.edges import (
     DueEdges,
@@ -82,7 +83,8 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
            signals: Mapping[ServiceRef, Signals], ledger: LedgerView,
            settings: DecideSettings, matches: Sequence[Match] | None = None,
            windows: Mapping[str, bool | None] | None = None,
-           bystanders: Mapping[str, int] | None = None) -> Plan:
+           bystanders: Mapping[str, int] | None = None,
+           auto: Mapping[ServiceRef, AutoChoice] | None = None) -> Plan:
     """``matches``: ``governed(policies, services)`` when the caller already has it (the
     loop matched them to gather signals); computed here when None. ``windows``: each
     ``during: offHours`` policy's `window_open` at ``now``, when the caller knows it
@@ -90,6 +92,8 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
     ``bystanders``: running governed services per namespace that are not in
     ``services`` because they have nothing to decide (the backtest asks only about the
     others); the mass-idle breaker counts them as the running services they are.
+    ``auto``: each ``idle.after: auto`` service's learned timeout (a service missing
+    from it waits ``autoMax``: `auto_idle.chosen`).
 
     Each policy's work runs through `Faults`: a policy that raises is left out of the
     plan (``plan.faults``) and every other policy still acts."""
@@ -98,7 +102,7 @@ def decide(now: datetime, policies: Sequence[Policy], services: Sequence[Service
     faults = Faults()
     tick = Tick(now=now, signals=signals, ledger=ledger, settings=settings,
                 windows=_windows(matches, now, faults, known=windows or {}),
-                states={s.ref: s.state for s in services})
+                states={s.ref: s.state for s in services}, auto=auto or {})
     proposals, missed = _per_service(matches, _edges_by_policy(matches, tick, faults), tick,
                                      faults)
     proposals = [*_graph_starts(matches, proposals, tick, faults), *proposals]
@@ -258,11 +262,11 @@ def _search(policy: Policy, tick: Tick) -> Edge | None:
 
 
 def _service_wakes(match: Match, tick: Tick) -> Iterable[datetime]:
-    service, policy = match.service, match.policy
+    service = match.service
     hold = tick.ledger.active_hold(service.ref, tick.now)
     if hold is not None:
         yield hold.until
-    rule = policy.idle
+    rule = tick.idle_rule(match)
     if rule is None or service.state is not ServiceState.RUNNING:
         return
     yield started_at(service, tick) + rule.min_uptime

@@ -30,6 +30,8 @@ from reclaimer.errors import InvalidInput
 from reclaimer.model import EMPTY
 from reclaimer.policy.durations import CRD_PATTERN, parse_duration
 
+AUTO = "auto"  # ``idle.after: auto``
+
 
 class FieldError(ValueError):
     """One problem at one field path; `schema` turns it into PolicyInvalid."""
@@ -111,7 +113,7 @@ def _array(value: object, field: Field, *, path: str) -> None:
 
 def _string(value: object, field: Field, *, path: str) -> None:
     unquoted_date = field.format == "date" and isinstance(value, date)
-    if field.format == "duration" and _is_number(value):
+    if field.format in ("duration", "duration-or-auto") and _is_number(value):
         raise FieldError(path, f'{value} has no unit; write a duration such as "{value}m" '
                                "(e.g. 30m, 1h30m)")
     if not isinstance(value, str) and not unquoted_date:
@@ -152,6 +154,8 @@ def openapi(field: Field) -> dict[str, Any]:
         schema["additionalProperties"] = {"type": "string"}
     if field.format == "duration":
         schema.update(pattern=CRD_PATTERN, minLength=2)
+    if field.format == "duration-or-auto":
+        schema.update(pattern=f"^auto$|{CRD_PATTERN}", minLength=2)
     if field.properties:
         schema["properties"] = {key: openapi(sub) for key, sub in field.properties.items()}
     extras = {"required": list(field.required), "enum": list(field.enum),
@@ -277,10 +281,15 @@ def duration(value: object) -> str | None:
     return None
 
 
+def duration_or_auto(value: object) -> str | None:
+    """``idle.after``: a duration as everywhere (the same message), or ``auto``."""
+    return None if value == AUTO else duration(value)
+
+
 FORMATS: dict[str, Check] = {
     "dns-label": dns_label, "dns-subdomain": dns_subdomain, "label-key": label_key,
     "label-value": label_value, "time-zone": time_zone, "cron": cron, "date": iso_date,
-    "duration": duration,
+    "duration": duration, "duration-or-auto": duration_or_auto,
 }
 
 

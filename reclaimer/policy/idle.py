@@ -53,6 +53,8 @@ from reclaimer.model import (
     Transition,
     Trigger,
 )
+from reclaimer.policy.auto_idle import chosen
+from reclaimer.policy.auto_idle import evidence as auto_evidence
 from reclaimer.policy.context import Proposal, Tick, zone_seen
 from reclaimer.policy.durations import format_duration
 from reclaimer.policy.matching import Match
@@ -283,7 +285,7 @@ def started_at(service: Service, tick: Tick) -> datetime:
 
 def idle_allowed_now(match: Match, tick: Tick) -> bool:
     """Running, governed by an idle rule, off hours if so asked, up long enough."""
-    rule = match.policy.idle
+    rule = tick.idle_rule(match)
     service = match.service
     if rule is None or service.state is not ServiceState.RUNNING:
         return False
@@ -298,7 +300,7 @@ def _window_open(match: Match, tick: Tick) -> bool | None:
 
 
 def idle_transition(match: Match, tick: Tick) -> Proposal | None:
-    rule = match.policy.idle
+    rule = tick.idle_rule(match)
     if rule is None or not idle_allowed_now(match, tick):
         return None
     service = match.service
@@ -311,6 +313,7 @@ def idle_transition(match: Match, tick: Tick) -> Proposal | None:
     uptime = tick.now - started_at(service, tick)
     evidence = {**verdict.evidence, "uptimeSeconds": uptime.total_seconds(),
                 "minUptimeSeconds": rule.min_uptime.total_seconds(),
+                **auto_evidence(chosen(rule, tick.auto.get(service.ref))),
                 **zone_seen(match.policy)}
     since = signals.seconds_since_last_request
     stop = Transition(ref=service.ref, uid=service.uid, action=Action.STOP, trigger=Trigger.IDLE,

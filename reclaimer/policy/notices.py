@@ -111,7 +111,7 @@ def _schedule_stop(match: Match, stop: Edge | None, tick: Tick) -> PlannedStop |
 
 def _idle_stop(match: Match, tick: Tick) -> PlannedStop | None:
     policy, service = match.policy, match.service
-    rule, notify = policy.idle, policy.notify
+    rule, notify = tick.idle_rule(match), policy.notify
     assert notify is not None
     signals = tick.signals.get(service.ref)
     if rule is None or not _quiet(signals, policy, tick):

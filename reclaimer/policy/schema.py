@@ -24,13 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import KW_ONLY, dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import yaml
 
 from reclaimer.errors import InvalidInput, PolicyInvalid
 from reclaimer.model import (
+    AutoIdle,
     BusyAtStop,
     IdleDuring,
     IdleRule,
@@ -39,8 +40,8 @@ from reclaimer.model import (
     PolicyMode,
     Window,
 )
-from reclaimer.policy.durations import parse_duration
-from reclaimer.policy.fields import FieldError, check, child
+from reclaimer.policy.durations import format_duration, parse_duration
+from reclaimer.policy.fields import AUTO, FieldError, check, child
 from reclaimer.policy.frequency import too_frequent
 from reclaimer.policy.selectors import parse_kinds, parse_namespace_selector, parse_selector
 from reclaimer.policy.spec import document_fields
@@ -63,6 +64,11 @@ _IDLE_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "gpuUtilizationBelow": ("gpu_utilization_below", float),
     "minUptime": ("min_uptime", parse_duration),
     "during": ("during", IdleDuring),
+}
+_AUTO_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "learnFrom": ("learn_from", parse_duration),
+    "autoMin": ("auto_min", parse_duration),
+    "autoMax": ("auto_max", parse_duration),
 }
 
 
@@ -160,9 +166,54 @@ def _check_rules(doc: Mapping[str, Any], *, cluster: bool) -> None:
         _check_schedule(spec)
     else:
         _check_without_schedule(spec)
-    if "idle" in spec and not parse_duration(spec["idle"]["after"]):
-        raise FieldError("spec.idle.after", "must be longer than 0s")
+    if "idle" in spec:
+        _check_idle(spec["idle"])
     _check_notify(spec)
+
+
+_AUTO_FIELDS = ("learnFrom", "autoMin", "autoMax")
+# ``learnFrom`` is read again every hour (`service.auto_timeouts`): a month at most.
+MAX_LEARN_FROM = timedelta(days=31)
+
+
+def _check_idle(idle: Mapping[str, Any]) -> None:
+    if idle["after"] != AUTO:
+        if not parse_duration(idle["after"]):
+            raise FieldError("spec.idle.after", "must be longer than 0s")
+        for key in _AUTO_FIELDS:
+            if key in idle:
+                raise FieldError(f"spec.idle.{key}", "applies only with after: auto; "
+                                 "remove it or set after: auto")
+        return
+    auto = _auto(idle)
+    if not auto.auto_min:
+        raise FieldError("spec.idle.autoMin", "must be longer than 0s")
+    if auto.auto_min > auto.auto_max:
+        raise FieldError("spec.idle.autoMin", f"{format_duration(auto.auto_min)} is longer "
+                         f"than autoMax {format_duration(auto.auto_max)}")
+    if auto.learn_from < auto.auto_max:
+        raise FieldError("spec.idle.learnFrom", f"{format_duration(auto.learn_from)} is "
+                         f"shorter than autoMax {format_duration(auto.auto_max)}, so no idle "
+                         "gap that long could be seen")
+    if auto.learn_from > MAX_LEARN_FROM:
+        raise FieldError("spec.idle.learnFrom", f"{format_duration(auto.learn_from)} is "
+                         f"longer than {format_duration(MAX_LEARN_FROM)} (it is read again "
+                         "every hour)")
+
+
+def _auto(idle: Mapping[str, Any]) -> AutoIdle:
+    return AutoIdle(**_options(idle, _AUTO_OPTIONS))
+
+
+def _idle(idle: Mapping[str, Any] | None) -> IdleRule | None:
+    """``after: auto``: ``after`` is ``autoMax`` until a timeout is learned."""
+    if idle is None:
+        return None
+    if idle["after"] != AUTO:
+        return IdleRule(**_options(idle, _IDLE_OPTIONS))
+    auto = _auto(idle)
+    rest = {key: value for key, value in idle.items() if key != "after"}
+    return IdleRule(after=auto.auto_max, **_options(rest, _IDLE_OPTIONS), auto=auto)
 
 
 def _check_notify(spec: Mapping[str, Any]) -> None:
@@ -203,7 +254,6 @@ def _check_without_schedule(spec: Mapping[str, Any]) -> None:
 
 def _build(doc: Mapping[str, Any], *, source: str) -> Policy:
     meta, spec = doc["metadata"], doc["spec"]
-    idle = spec.get("idle")
     return Policy(
         name=meta["name"],
         namespace=meta.get("namespace"),
@@ -212,7 +262,7 @@ def _build(doc: Mapping[str, Any], *, source: str) -> Policy:
         namespace_selector=parse_namespace_selector(spec.get("namespaceSelector", {})),
         schedule=tuple(Window(start=w["start"], stop=w["stop"]) for w in spec.get("schedule", [])),
         except_dates=frozenset(_date_text(day) for day in spec.get("exceptDates", [])),
-        idle=IdleRule(**_options(idle, _IDLE_OPTIONS)) if idle is not None else None,
+        idle=_idle(spec.get("idle")),
         kinds=parse_kinds(spec.get("selector", {}), "spec.selector"),
         notify=_notify(spec.get("notify")),
         **_options(spec, _SPEC_OPTIONS),

@@ -50,7 +50,14 @@ WINDOW = Field("object", "Keep running from each start edge to the next stop edg
 }, required=("start", "stop"))
 
 IDLE = Field("object", "Stop a service that stayed idle for `after`.", properties={
-    "after": Field("string", f"Idle this long, then stop: {_DURATION}.", format="duration"),
+    "after": Field("string", f"Idle this long, then stop: {_DURATION}; or auto (learned "
+                   "per service from its own idle gaps).", format="duration-or-auto"),
+    "learnFrom": Field("string", f"With after: auto, the history learned from; default "
+                       f"14d, at most 31d; {_DURATION}.", format="duration"),
+    "autoMin": Field("string", f"With after: auto, the shortest timeout; default 10m; "
+                     f"{_DURATION}.", format="duration"),
+    "autoMax": Field("string", f"With after: auto, the longest timeout, and the one used "
+                     f"while none is learned; default 2h; {_DURATION}.", format="duration"),
     "maxRequests": Field("integer", "Requests allowed in the window while still idle; "
                          "default 0.", minimum=0),
     "gpuUtilizationBelow": Field("number", "Percent the GPU must stay below; default 5.",

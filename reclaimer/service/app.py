@@ -37,6 +37,7 @@ from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
 from reclaimer.model import DecideSettings
 from reclaimer.service.api import ApiServer, OwnersApi
+from reclaimer.service.auto_timeouts import AutoTimeouts, PrometheusBusy
 from reclaimer.service.http import ProbeServer, Readiness
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
@@ -134,6 +135,7 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     notifier = Notifier(notify, NotifyMetrics(metrics.registry))
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
                       executor=executor, cluster_policies=policies,
+                      auto=AutoTimeouts(PrometheusBusy(prometheus)),
                       announcer=Announcer(ledger, cluster, notifier,
                                           api_url=settings.api.external_url))
     loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),

@@ -37,6 +37,7 @@ from reclaimer.policy.decide import decide
 from reclaimer.policy.matching import match_services
 from reclaimer.policy.notices import PlannedStop, announced_of, planned_stops
 from reclaimer.service import bookkeeping, memory, policy_set
+from reclaimer.service.auto_timeouts import AutoTimeouts
 from reclaimer.service.file_policies import FilePolicies
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observation import Observation
@@ -80,6 +81,7 @@ class LoopParts:
     executor: Executor
     cluster_policies: ClusterPolicies | None = None
     announcer: AnnouncePort | None = None
+    auto: AutoTimeouts | None = None  # ``idle.after: auto``; None: every one waits autoMax
 
 
 class AnnouncePort(Protocol):
@@ -129,7 +131,8 @@ class Reconciler:
             self._release_memory()
             plan = decide(now, observation.policies, observation.services,
                           signals=observation.signals.by_service, ledger=observation.view,
-                          settings=self._decide_settings(), matches=observation.matches)
+                          settings=self._decide_settings(), matches=observation.matches,
+                          auto=observation.auto)
             observation = _without_faults(observation, plan)
             closed = self.parts.executor.settle_retries([*plan.missed, *plan.transitions],
                                                         at=now)
@@ -163,11 +166,12 @@ class Reconciler:
         policies, invalid, cluster_read = self._policies()
         view, external = self._view_with_external(services, now=now)
         matches = match_services(policies, services)[0]
+        auto = parts.auto.choose(matches, now=now) if parts.auto is not None else {}
         gathered = gather_signals(parts.signals, matches, now=now,
-                                  traffic_window=self.settings.decide.busy_lookback)
+                                  traffic_window=self.settings.decide.busy_lookback, auto=auto)
         return Observation(services=services, policies=policies, invalid=invalid,
                            cluster_read=cluster_read, view=view, signals=gathered,
-                           matches=tuple(matches), external=tuple(external))
+                           matches=tuple(matches), external=tuple(external), auto=auto)
 
     def act(self, plan: Plan, *, now: datetime) -> list[Outcome]:
         executor = self.parts.executor
@@ -190,7 +194,8 @@ class Reconciler:
             sent = self.parts.ledger.notices(since=now - NOTICE_MEMORY)
             announced = announced_of([(n.ref, n.trigger, n.at) for n in sent])
             tick = Tick(now=now, signals=observation.signals.by_service,
-                        ledger=observation.view, settings=self.settings.decide)
+                        ledger=observation.view, settings=self.settings.decide,
+                        auto=observation.auto)
             for stop in planned_stops(observation.matches, tick, announced=announced):
                 announcer.announce(stop, at=now)
         except Exception:

@@ -6,11 +6,13 @@ calls the bookkeeping) both depend on it instead of on each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from reclaimer.errors import PolicyInvalid
 from reclaimer.kube.policies import ReadPolicies
-from reclaimer.model import LedgerView, Policy, Service, Transition
+from reclaimer.model import EMPTY, LedgerView, Policy, Service, ServiceRef, Transition
+from reclaimer.policy.auto_idle import AutoChoice
 from reclaimer.policy.matching import Match
 from reclaimer.service.observe import GatheredSignals
 
@@ -25,3 +27,4 @@ class Observation:
     signals: GatheredSignals
     matches: tuple[Match, ...] = ()
     external: tuple[Transition, ...] = ()
+    auto: Mapping[ServiceRef, AutoChoice] = field(default=EMPTY)

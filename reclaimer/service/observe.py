@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reclaimer.errors import MetricsUnavailable
-from reclaimer.model import BusyAtStop, Policy, ServiceRef, Signals, SignalState
+from reclaimer.model import EMPTY, BusyAtStop, Policy, ServiceRef, Signals, SignalState
+from reclaimer.policy.auto_idle import AutoChoice, applied
 from reclaimer.policy.matching import Match
 from reclaimer.signals.kinds import NO_SIGNALS
 from reclaimer.signals.port import SignalSource
@@ -35,20 +36,22 @@ class GatheredSignals:
     failures: tuple[str, ...] = ()
 
 
-def _window(policy: Policy, traffic_window: timedelta) -> timedelta | None:
-    """The idle rule's window; a schedule that defers busy stops needs recent traffic."""
+def _window(policy: Policy, traffic_window: timedelta, choice: AutoChoice | None = None
+            ) -> timedelta | None:
+    """The idle rule's window (``auto``: the learned ``after``); a schedule that defers
+    busy stops needs recent traffic."""
     if policy.idle is not None:
-        return max(policy.idle.after, traffic_window)
+        return max(applied(policy.idle, choice).after, traffic_window)
     if policy.schedule and policy.busy_at_stop is BusyAtStop.DEFER:
         return traffic_window
     return None
 
 
-def _windows(matches: Sequence[Match], traffic_window: timedelta
-             ) -> dict[timedelta, list[ServiceRef]]:
+def _windows(matches: Sequence[Match], traffic_window: timedelta,
+             auto: Mapping[ServiceRef, AutoChoice]) -> dict[timedelta, list[ServiceRef]]:
     windows: dict[timedelta, list[ServiceRef]] = {}
     for match in matches:
-        window = _window(match.policy, traffic_window)
+        window = _window(match.policy, traffic_window, auto.get(match.service.ref))
         if window is not None:
             windows.setdefault(window, []).append(match.service.ref)
     return windows
@@ -74,8 +77,10 @@ def _missing(ref: ServiceRef) -> str:
 
 
 def gather_signals(source: SignalSource, matches: Sequence[Match], *, now: datetime,
-                   traffic_window: timedelta = timedelta(minutes=5)) -> GatheredSignals:
-    windows = _windows(matches, traffic_window)
+                   traffic_window: timedelta = timedelta(minutes=5),
+                   auto: Mapping[ServiceRef, AutoChoice] = EMPTY) -> GatheredSignals:
+    """``auto``: the learned timeouts of ``idle.after: auto`` services (their windows)."""
+    windows = _windows(matches, traffic_window, auto)
     by_service: dict[ServiceRef, Signals] = {}
     failure = None
     if windows:

@@ -15,11 +15,11 @@ from datetime import timedelta
 
 import pytest
 
-from reclaimer.backtest.fetch import read_history
-from reclaimer.backtest.history import Grid, History
 from reclaimer.backtest.windows import signals_at
 from reclaimer.model import ServiceRef, Signals
 from reclaimer.signals.prometheus import PrometheusSignals
+from reclaimer.signals.ranges.fetch import read_history
+from reclaimer.signals.ranges.history import Grid, History
 from reclaimer.signals.settings import PrometheusSettings
 from tests.backtest.conftest import MONDAY, NS
 

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reclaimer.backtest.fetch import read_history
-from reclaimer.backtest.history import Grid, History
 from reclaimer.backtest.windows import signals_at
 from reclaimer.model import ServiceRef, Signals
 from reclaimer.signals.prometheus import PrometheusSignals
+from reclaimer.signals.ranges.fetch import read_history
+from reclaimer.signals.ranges.history import Grid, History
 from reclaimer.signals.scripted import Script, Steady
 from reclaimer.signals.settings import PrometheusSettings
 from tests.backtest.test_agreement import RECENT, WINDOW

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from reclaimer.backtest.fetch import Chunk, _parse
-from reclaimer.backtest.promql import RangeQuery
 from reclaimer.errors import MetricsUnavailable
+from reclaimer.signals.ranges.fetch import Chunk, _parse
+from reclaimer.signals.ranges.promql import RangeQuery
 
 pytestmark = [pytest.mark.timeout(10)]
 

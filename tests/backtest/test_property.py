@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.traces import SHAPES, Trace, generate
-from reclaimer.backtest.history import Grid, History
 from reclaimer.backtest.run import Span, result_of
 from reclaimer.backtest.simulate import Options, Restart
 from reclaimer.model import (
@@ -26,6 +25,7 @@ from reclaimer.model import (
     ServiceRef,
     ServiceState,
 )
+from reclaimer.signals.ranges.history import Grid, History
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 DAYS = 2
@@ -84,7 +84,7 @@ def test_idle_stops_never_during_traffic(shapes: list[str], seed: int, after: in
     pytest.param([], [], id="never-used"),
 ])
 def test_idle_gaps_between_activity(active: list[int], gaps: list[float]) -> None:
-    from reclaimer.backtest.windows import idle_gaps  # noqa: PLC0415
+    from reclaimer.signals.ranges.gaps import idle_gaps  # noqa: PLC0415
 
     trace = generate("never", namespace="ns", name="m", start=START, days=DAYS, seed=1)
     trace.requests[active] = 1

@@ -63,7 +63,8 @@ def test_spec_fields_are_design_section_2_without_namespace_selector() -> None:
     assert set(spec) == {"selector", "timeZone", "schedule", "exceptDates", "idle",
                          "busyAtStop", "maxDefer", "mode", "priority", "notify", "maxSnooze"}
     assert set(spec["idle"]["properties"]) == {
-        "after", "maxRequests", "gpuUtilizationBelow", "minUptime", "during"}
+        "after", "maxRequests", "gpuUtilizationBelow", "minUptime", "during",
+        "learnFrom", "autoMin", "autoMax"}
 
 
 def test_status_fields() -> None:

@@ -10,7 +10,7 @@ replay over missing history would report savings nobody could trust.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +19,11 @@ import numpy as np
 import numpy.typing as npt
 import requests
 
-from reclaimer.backtest.history import Array, Grid, History, increments
-from reclaimer.backtest.join import PodMap, fold
-from reclaimer.backtest.promql import RangeQuery, build
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import ServiceRef
+from reclaimer.signals.ranges.history import Array, Grid, History, increments
+from reclaimer.signals.ranges.join import PodMap, fold
+from reclaimer.signals.ranges.promql import RangeQuery, build
 from reclaimer.signals.settings import PrometheusSettings
 
 MAX_POINTS = 11_000
@@ -249,12 +249,15 @@ def newest(fresh: Array, present: npt.NDArray[np.bool_], stamps: Array, stale: f
 
 
 def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int = 1440,
-                 reader: RangeReader | None = None) -> History:
-    """Every range query over every chunk of ``grid``; `MetricsUnavailable` on any failure."""
+                 reader: RangeReader | None = None,
+                 only: Collection[RangeQuery] | None = None) -> History:
+    """Every range query (or those in ``only``; ``pods`` is always asked) over every
+    chunk of ``grid``; `MetricsUnavailable` on any failure."""
     own = reader is None
     reader = reader or RangeReader(settings)
     collector = Collector(grid)
-    texts = build(settings)
+    texts = {name: text for name, text in build(settings).items()
+             if only is None or name in only or name is RangeQuery.PODS}
     jobs = [(name, text, chunk) for chunk in chunks(grid, chunk_steps)
             for name, text in texts.items()]
     try:

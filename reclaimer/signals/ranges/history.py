@@ -48,6 +48,11 @@ class Grid:
         return np.full(self.size, fill, dtype=np.float64)
 
 
+def steps_in(span: timedelta, grid: Grid) -> int:
+    """Grid steps within a span (the window's increments; its points are one more)."""
+    return max(1, round(span.total_seconds() / grid.step))
+
+
 @dataclass(frozen=True)
 class Counts:
     """Running counts over one service's arrays, so that each step's window reads them

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reclaimer.backtest.history import Array
 from reclaimer.model import ServiceRef
+from reclaimer.signals.ranges.history import Array
 
 PodKey = tuple[str, str]  # (namespace, pod)
 
