@@ -8,6 +8,7 @@ cold starts: its requests per step, and the spans it was stopped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,11 +41,21 @@ def draw(result: dict[str, Any], timeline: Timeline | None, path: str) -> None:
 
 
 def _timeline(axes: Any, timeline: Timeline) -> None:
-    when = [datetime.fromtimestamp(s, UTC) for s in timeline.stamps]
-    axes.plot(when, timeline.requests, linewidth=0.7, label="requests per step")
+    """Times go in as matplotlib's date numbers, not datetimes: its converter for
+    datetimes is looked up by type in a registry that whoever imported
+    ``matplotlib.dates`` first may have keyed on another class (freezegun's)."""
+    from matplotlib import dates  # noqa: PLC0415 - optional extra
+
+    date2num: Callable[[datetime], float] = dates.date2num
+
+    def number(stamp: float) -> float:
+        return float(date2num(datetime.fromtimestamp(stamp, UTC)))
+
+    axes.plot([number(s) for s in timeline.stamps], timeline.requests, linewidth=0.7,
+              label="requests per step")
     for start, end in timeline.stopped:
-        axes.axvspan(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC),
-                     color="tab:red", alpha=0.2, linewidth=0)
+        axes.axvspan(number(start), number(end), color="tab:red", alpha=0.2, linewidth=0)
+    axes.xaxis_date()
     axes.set_title(f"{timeline.ref}: stopped spans shaded")
     axes.set_ylabel("requests")
     axes.tick_params(axis="x", labelrotation=30)
