@@ -23,8 +23,8 @@ def test_the_timeline_draws_without_matplotlibs_datetime_converter(
     """As after ``matplotlib.dates`` was first imported under freezegun, which keys
     the converter on its own datetime class (the xdist CI failure of 2026-12-06)."""
     from matplotlib import dates, units  # noqa: PLC0415, F401 - registers, then we unregister
-    monkeypatch.delitem(units.registry, dt.datetime)
-    monkeypatch.delitem(units.registry, dt.date)
+    monkeypatch.delitem(units.registry, dt.datetime, raising=False)
+    monkeypatch.delitem(units.registry, dt.date, raising=False)
     timeline = Timeline(ServiceRef("team-a", "llama"), [MONDAY + 60 * i for i in range(60)],
                         [float(i % 3) for i in range(60)], [(MONDAY + 600, MONDAY + 1200)])
     draw(RESULT, timeline, str(tmp_path / "backtest.png"))

@@ -42,21 +42,35 @@ REPO = Path(__file__).resolve().parents[2]
 LEAD = 8.0
 
 
-@dataclass(frozen=True)
 class Timeline:
-    """Simulated ``start`` shown at the real instant ``origin``, running ``speed`` x."""
+    """Simulated ``start`` shown at the real instant ``origin``, running ``speed`` x.
 
-    start: datetime
-    speed: float
-    origin: datetime = field(default_factory=lambda: SystemClock().now())
+    A held timeline has no origin yet: it shows ``start`` until `release`, which the
+    stage calls once its Prometheus and sandbox are up, so their start-up (many
+    seconds on a loaded host, e.g. beside other pytest workers) never eats the
+    ``lead`` that the children are given to come up before time runs."""
+
+    def __init__(self, start: datetime, speed: float, *, lead: float | None = None) -> None:
+        self.start = start
+        self.speed = speed
+        self.lead = lead
+        self.origin: datetime | None = None if lead is not None else SystemClock().now()
+
+    def release(self) -> None:
+        """Time runs ``lead`` real seconds from now (once; later calls change nothing)."""
+        if self.origin is None:
+            self.origin = SystemClock().now() + timedelta(seconds=self.lead or 0.0)
 
     def clock(self) -> ShiftedClock:
-        return ShiftedClock(self.start, speed=self.speed, origin=self.origin)
+        origin = self.origin or SystemClock().now() + timedelta(days=1)
+        return ShiftedClock(self.start, speed=self.speed, origin=origin)
 
     def now(self) -> datetime:
         return self.clock().now()
 
     def env(self) -> dict[str, str]:
+        self.release()
+        assert self.origin is not None
         return {START_ENV: self.start.isoformat(), SPEED_ENV: str(self.speed),
                 ORIGIN_ENV: self.origin.isoformat()}
 
@@ -65,11 +79,14 @@ class Timeline:
         wait_for(lambda: self.now() >= instant or None, timeout=timeout,
                  what=f"the timeline to reach {instant.isoformat()}", poll=0.01)
 
+    def __repr__(self) -> str:
+        return f"Timeline(start={self.start}, speed={self.speed}, origin={self.origin})"
+
 
 def held(start: datetime, *, speed: float, lead: float = LEAD) -> Timeline:
-    """A timeline that stays at ``start`` for ``lead`` real seconds, then runs."""
-    return Timeline(start=start, speed=speed,
-                    origin=SystemClock().now() + timedelta(seconds=lead))
+    """A timeline that stays at ``start`` until released, then ``lead`` real seconds
+    more, then runs."""
+    return Timeline(start, speed, lead=lead)
 
 
 def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str,

@@ -124,7 +124,7 @@ def stage(workdir: Path, template_db: Path, *, timeline: Timeline,
         url = (prometheus.enter_context(running_prometheus(metrics, workdir / "prometheus"))
                if metrics is not None else f"http://127.0.0.1:{free_port()}")
         world = World.start(port=0, scenario=scenario(*services.items(), kserve=kserve),
-                            clock=timeline.clock().now)
+                            clock=timeline.now)
         stack.callback(_stop_world, world)
         kubeconfig = workdir / "kubeconfig"
         kubeconfig.write_text(world.kubeconfig())
@@ -140,6 +140,7 @@ def stage(workdir: Path, template_db: Path, *, timeline: Timeline,
                       database=database or f"sqlite:///{sqlite}", kubeconfig=kubeconfig,
                       policies=policy_dir, prometheus_url=url, children=group,
                       _prometheus=prometheus)
+        timeline.release()
         try:
             yield ready
         except AssertionError as exc:
