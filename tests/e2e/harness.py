@@ -149,12 +149,19 @@ class Child:
         except OSError:
             return None
 
-    def wait_ticking(self, *, timeout: float = 60.0) -> None:
-        """Until the first tick finished (/metrics shows it), or fail with the log."""
-        def ticked() -> bool:
+    def wait_ticking(self, *, timeout: float = 60.0) -> datetime:
+        """Until the first tick finished (/metrics shows it), or fail with the log.
+
+        Returns the simulated instant of the tick seen: at thousands of times real
+        speed, a fraction of a real second between that tick and the caller's next
+        look at the timeline (a loaded host) can be hours, so "was it up before the
+        edge" is asked of the tick, not of the timeline afterwards."""
+        def ticked() -> float | None:
             self.check_alive()
-            return self.metric("reclaimer_last_successful_tick_timestamp_seconds") > 0
-        wait_for(ticked, timeout=timeout, what=f"{self.identity}'s first tick")
+            stamp = self.metric("reclaimer_last_successful_tick_timestamp_seconds")
+            return stamp if stamp > 0 else None
+        stamp = wait_for(ticked, timeout=timeout, what=f"{self.identity}'s first tick")
+        return datetime.fromtimestamp(stamp, UTC)
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:

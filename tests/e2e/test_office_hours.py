@@ -57,8 +57,8 @@ def run(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator
                services={DEV: {"tier": "dev"}, PROD: {"tier": "prod"}},
                policies={"office-hours.yaml": office_hours()}, metrics=data) as stage_:
         child = stage_.start()
-        child.wait_ticking(timeout=30)
-        assert timeline.now() < FRIDAY_STOP, "child started too late"
+        first_tick = child.wait_ticking(timeout=30)
+        assert first_tick < FRIDAY_STOP, "child started too late"
         timeline.wait_until(MONDAY_START + timedelta(minutes=30), timeout=90)
         wait_for(lambda: _started(stage_), timeout=30, what="the Monday start")
         child.check_alive()
