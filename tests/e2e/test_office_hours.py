@@ -108,7 +108,10 @@ def test_a_model_no_policy_selects_is_never_touched(run: Run) -> None:
 
 
 @pytest.mark.parametrize("action", ["stop", "start"])
-def test_metrics_count_each_applied_schedule_transition_once(run: Run, action: str) -> None:
-    name = (f'reclaimer_transitions_total{{action="{action}",outcome="applied",'
-            f'trigger="schedule"}}')
-    assert run.metrics[name] == 1
+def test_metrics_count_each_applied_edge_transition_once(run: Run, action: str) -> None:
+    """An edge acted on more than 5 simulated minutes late is a catch-up; at 9000x that
+    is 33 ms of real time, which a loaded host's wake job can exceed. Either way it is
+    one applied edge transition, counted once."""
+    names = [f'reclaimer_transitions_total{{action="{action}",outcome="applied",'
+             f'trigger="{trigger}"}}' for trigger in ("schedule", "catch-up")]
+    assert sum(run.metrics.get(name, 0.0) for name in names) == 1
