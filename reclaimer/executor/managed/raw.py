@@ -19,26 +19,26 @@ from reclaimer import keda
 from reclaimer.errors import ClusterError, NotFound, Refused, Transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, saved_restore_info, write_condition
+from reclaimer.executor.managed.cas import LEFT, PutBack, replicas_back
 from reclaimer.executor.managed.owners import owners
+from reclaimer.executor.managed.putback import NAME as STRATEGY
 from reclaimer.executor.managed.putback import (
-    EXTERNAL,
-    LEFT,
     ROLLING_BACK,
     SCALED,
-    PutBack,
-    class_back,
     live,
-    name_of,
     ours,
-    pause,
-    replicas_back,
-    replicas_of,
     rolled_back,
-    scale,
-    set_class,
     used,
 )
-from reclaimer.executor.managed.putback import NAME as STRATEGY
+from reclaimer.executor.managed.writes import (
+    EXTERNAL,
+    class_back,
+    name_of,
+    pause,
+    replicas_of,
+    scale,
+    set_class,
+)
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action, ServiceRef
 
@@ -193,7 +193,7 @@ def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], result: PutBack) 
     in words, as it lands, and each value left as a person set it. Only what differs is
     written, so a retried start is idempotent. The replicas are put back only on the
     Deployments the stop scaled, each only while it holds the stop's 0, with its
-    resourceVersion as read (`putback.replicas_back`): never over a person's value."""
+    resourceVersion as read (`cas.replicas_back`): never over a person's value."""
     ref = st.ref_of(obj)
     done = result.done
     paused: Mapping[str, str | None] = saved.get("scaledObjects") or {}
