@@ -76,6 +76,20 @@ def replicas_back(ctx: Context, obj: Obj, mine: Mapping[str, int], result: PutBa
           missing_ok=False)
 
 
+def pauses_back(ctx: Context, obj: Obj, paused: Mapping[str, str | None],
+                result: PutBack) -> None:
+    """A start's KEDA pauses: each ScaledObject the stop paused is given its saved pause
+    back only while it holds the stop's ``"0"``; one a person changed or removed since
+    stays, named in ``result.left``. One deleted while stopped needs nothing."""
+    if not paused:
+        return
+    ref = st.ref_of(obj)
+    now = Now(obj, {keda.name_of(so): so for so in ctx.call(
+        lambda: ctx.cluster.list_scalers(ref.namespace)).scaled_objects}, {})
+    _back(ctx, now, {f"ScaledObject/{name}": prior for name, prior in paused.items()},
+          result, missing_ok=True)
+
+
 def _back(ctx: Context, now: Now, priors: Mapping[str, Any], result: PutBack, *,
           missing_ok: bool) -> None:
     for name, prior in priors.items():

@@ -19,7 +19,7 @@ from reclaimer import keda
 from reclaimer.errors import ClusterError, NotFound, Refused, Transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, saved_restore_info, write_condition
-from reclaimer.executor.managed.cas import LEFT, PutBack, replicas_back
+from reclaimer.executor.managed.cas import LEFT, PutBack, pauses_back, replicas_back
 from reclaimer.executor.managed.owners import owners
 from reclaimer.executor.managed.putback import NAME as STRATEGY
 from reclaimer.executor.managed.putback import (
@@ -191,18 +191,11 @@ def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], result: PutBack) 
     """A start: put back what the saved restore information says, in the reverse order
     of a stop (the class, the mark of a stop begun, last); ``result`` gets each write,
     in words, as it lands, and each value left as a person set it. Only what differs is
-    written, so a retried start is idempotent. The replicas are put back only on the
-    Deployments the stop scaled, each only while it holds the stop's 0, with its
-    resourceVersion as read (`cas.replicas_back`): never over a person's value."""
-    ref = st.ref_of(obj)
+    written, so a retried start is idempotent. The KEDA pauses and the replicas are put
+    back only where the stop wrote them, each only while it holds the stop's ``"0"`` or
+    0, with its resourceVersion as read (`cas`): never over a person's value."""
     done = result.done
-    paused: Mapping[str, str | None] = saved.get("scaledObjects") or {}
-    if paused:
-        for scaled_object in ctx.call(lambda: ctx.cluster.list_scalers(ref.namespace)
-                                      ).scaled_objects:
-            name = keda.name_of(scaled_object)
-            if name in paused and pause(ctx, scaled_object, paused[name], stopping=False):
-                done.append(f"KEDA ScaledObject {name} pause set back to {paused[name]!r}")
+    pauses_back(ctx, obj, saved.get("scaledObjects") or {}, result)
     replicas_back(ctx, obj, ours(saved), result)
     prior = saved.get("autoscalerClass")
     if st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != prior:

@@ -1,0 +1,90 @@
+"""Never fight a person, KEDA too: a managed Standard start takes off its own pause only.
+
+The stop sets each ScaledObject's ``autoscaling.keda.sh/paused-replicas`` to ``"0"`` and
+saves the value it had. The start puts that value back only while the ScaledObject still
+holds the stop's ``"0"``, with its resourceVersion as read (compare-and-set, as the
+Deployments' replicas are put back); a pause a person changed or removed while the
+service was stopped, or while the start was under way, stays, and the row and the
+``Restored`` Event name it. Sandbox over HTTP; the person's writes go through the same
+API server.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.model import Action
+from tests.executor.conftest import NS, T0, Harness, MakeHarness
+from tests.executor.test_keda import (
+    PAUSED,
+    SCALED_OBJECT,
+    _pause_of,
+    _while_held,
+    _with_scaled_object,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+LATER = T0 + timedelta(hours=13)
+
+
+def _stopped(make_harness: MakeHarness, *, paused: str | None = None) -> Harness:
+    h = _with_scaled_object(make_harness, paused=paused)
+    assert h.apply(Action.STOP).kind is OutcomeKind.APPLIED
+    h.settle()
+    assert _pause_of(h) == "0"
+    return h
+
+
+def _set_pause(h: Harness, value: str | None) -> None:
+    h.rest.merge_patch(SCALED_OBJECT, NS, "llama-predictor",
+                       {"metadata": {"annotations": {PAUSED: value}}})
+
+
+def _restored_event(h: Harness) -> str:
+    (event,) = [e for e in h.events() if e["reason"] == "Restored"]
+    return str(event["message"])
+
+
+@pytest.mark.parametrize(("earlier", "person", "said"), [
+    pytest.param(None, "2", "KEDA ScaledObject llama-predictor pause '2' (saved None)",
+                 id="a-pause-of-2-set-while-stopped"),
+    pytest.param("3", None, "KEDA ScaledObject llama-predictor pause None (saved '3')",
+                 id="the-pause-removed-while-stopped"),
+])
+def test_a_start_leaves_a_keda_pause_a_person_changed_while_stopped_and_names_it(
+        make_harness: MakeHarness, earlier: str | None, person: str | None,
+        said: str) -> None:
+    h = _stopped(make_harness, paused=earlier)
+    _set_pause(h, person)
+    start = h.apply(Action.START, at=LATER)
+    h.settle()
+    assert (start.kind, _pause_of(h)) == (OutcomeKind.APPLIED, person)
+    assert (said in start.message, said in _restored_event(h)) == (True, True)
+
+
+def test_a_start_leaves_a_keda_pause_a_person_writes_between_its_read_and_its_write(
+        make_harness: MakeHarness) -> None:
+    """The start read the pause at ``"0"``; before its PATCH lands, a person sets
+    ``"2"``. The PATCH carries the resourceVersion it read: a 409, read again, no longer
+    the stop's ``"0"``: left, and named."""
+    h = _stopped(make_harness)
+    held = h.handle.faults.add("patch", "scaledobjects", NS, "llama-predictor", delay=1.0)
+    start = _while_held(held, lambda: h.apply(Action.START, at=LATER),
+                        lambda: _set_pause(h, "2"))
+    h.settle()
+    assert (start.kind, _pause_of(h)) == (OutcomeKind.APPLIED, "2")
+    assert "KEDA ScaledObject llama-predictor pause '2' (saved None)" in start.message
+
+
+def test_a_retried_start_finds_its_own_pause_already_back_and_says_so(
+        make_harness: MakeHarness) -> None:
+    """A pause already holding the saved value (this start's first attempt, or a
+    process that died after it) is back, not a person's change: nothing named."""
+    h = _stopped(make_harness, paused="3")
+    _set_pause(h, "3")
+    start = h.apply(Action.START, at=LATER)
+    assert (start.kind, _pause_of(h), "left as found" in start.message) == (
+        OutcomeKind.APPLIED, "3", False)
