@@ -62,47 +62,64 @@ class _Learned:
     ok: bool
 
 
+_Rule = tuple[AutoIdle, float]
+"""What a choice was learned under: the rule's bounds and ``learnFrom``, and the GPU
+threshold that made its busy steps."""
+
+
 class AutoTimeouts:
     def __init__(self, source: BusyHistory, *, refresh: timedelta = REFRESH,
                  retry: timedelta = RETRY) -> None:
         self.source = source
         self.refresh, self.retry = refresh, retry
         self.choices: dict[ServiceRef, AutoChoice] = {}
+        self.rules: dict[ServiceRef, _Rule] = {}
         self.last: _Learned | None = None
 
     def choose(self, matches: Sequence[Match], *, now: datetime) -> dict[ServiceRef, AutoChoice]:
-        """The timeout of every service under an ``auto`` rule (read again when due)."""
+        """The timeout of every service under an ``auto`` rule (read again when due).
+        A choice is given only under the rule it was learned with: a service whose rule
+        was edited since (``autoMin`` raised, a new threshold) is learned again now,
+        never kept at a timeout its rule no longer allows."""
         auto = [m for m in matches if m.policy.idle is not None
                 and m.policy.idle.auto is not None]
         if auto and self._due(auto, now):
             self._learn(auto, now)
         return {m.service.ref: self.choices[m.service.ref] for m in auto
-                if m.service.ref in self.choices}
+                if m.service.ref in self.choices
+                and self.rules.get(m.service.ref) == _rule_of(m)}
 
     def _due(self, auto: Sequence[Match], now: datetime) -> bool:
         last = self.last
-        if last is None:
+        if last is None or any(self.rules.get(m.service.ref, _rule_of(m)) != _rule_of(m)
+                               for m in auto):
             return True
         wait = self.refresh if last.ok and all(m.service.ref in self.choices
                                               for m in auto) else self.retry
         return now - last.at >= wait
 
     def _learn(self, auto: Sequence[Match], now: datetime) -> None:
-        rules = {m.service.ref: m.policy.idle for m in auto}
-        longest = max(r.auto.learn_from for r in rules.values() if r and r.auto)
-        thresholds = {m.service.ref: busy_gpu_threshold(m.policy) for m in auto}
+        rules = {m.service.ref: _rule_of(m) for m in auto}
+        longest = max(rule.learn_from for rule, _ in rules.values())
+        thresholds = {ref: threshold for ref, (_, threshold) in rules.items()}
+        self.rules = rules
         try:
             busy = self.source.read(thresholds, at=now, learn_from=longest)
         except MetricsUnavailable as exc:
             log.warning("idle history unavailable, auto timeouts at autoMax: %s", exc)
             self.last = _Learned(now, ok=False)
-            self.choices = {ref: AutoChoice(rule.after, f"idle history not read ({exc}): "
+            self.choices = {ref: AutoChoice(rule.auto_max, f"idle history not read ({exc}): "
                                             "autoMax", 0)
-                            for ref, rule in rules.items() if rule is not None}
+                            for ref, (rule, _) in rules.items()}
             return
         self.last = _Learned(now, ok=True)
-        self.choices = {ref: _choice(busy[ref], rule.auto)
-                        for ref, rule in rules.items() if rule and rule.auto}
+        self.choices = {ref: _choice(busy[ref], rule) for ref, (rule, _) in rules.items()}
+
+
+def _rule_of(match: Match) -> _Rule:
+    idle = match.policy.idle
+    assert idle is not None and idle.auto is not None, "only auto rules are learned"
+    return idle.auto, busy_gpu_threshold(match.policy)
 
 
 def _choice(busy: Bools, rule: AutoIdle) -> AutoChoice:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -175,3 +175,42 @@ def test_backtest_and_service_choose_the_same(prometheus: str) -> None:
         gaps = idle_gaps(history.of(one.ref), grid.size, learn_from=AUTO.learn_from,
                          gpu_busy_at=busy_gpu_threshold(_policy()))
         assert choose_timeout(gaps, AUTO) == service[one.ref], one.ref
+
+
+def _policy_with(auto: AutoIdle, *, gpu_below: float = 5.0) -> Policy:
+    return Policy(name="auto", namespace=None, source="test.yaml",
+                  idle=IdleRule(after=auto.auto_max, min_uptime=timedelta(minutes=5),
+                                gpu_utilization_below=gpu_below, auto=auto))
+
+
+@pytest.mark.parametrize("edited", [
+    pytest.param(replace(AUTO, auto_min=timedelta(minutes=45)), id="autoMin-raised-to-45m"),
+    pytest.param(replace(AUTO, auto_max=timedelta(minutes=12), auto_min=timedelta(minutes=5)),
+                 id="autoMax-lowered-to-12m"),
+])
+def test_a_rule_edited_within_the_hour_is_learned_again_not_the_old_choice_kept(
+        prometheus: str, edited: AutoIdle) -> None:
+    """``regular`` learned 17m under the old bounds. Someone raises ``autoMin`` to 45m
+    (stops came too soon) a minute later: the service must not keep stopping it after
+    17m for the rest of the hour. The learned timeout always lies within the rule's
+    bounds as they are now."""
+    source = Counting(PrometheusSettings(url=prometheus))
+    learner = AutoTimeouts(source)
+    service = [_service("regular")]
+    first = learner.choose(governed([_policy()], service), now=_at(QUIET + 1))
+    after = learner.choose(governed([_policy_with(edited)], service), now=_at(QUIET + 2))
+    chosen = after[ServiceRef(NS, "regular")].after
+    assert first[ServiceRef(NS, "regular")].after == timedelta(minutes=17)
+    assert (edited.auto_min <= chosen <= edited.auto_max, source.reads) == (True, 2), chosen
+
+
+def test_a_threshold_edited_within_the_hour_is_learned_again(prometheus: str) -> None:
+    """The busy steps depend on ``gpuUtilizationBelow``: a new threshold is a new
+    history to learn from, not the old choice kept for an hour."""
+    source = Counting(PrometheusSettings(url=prometheus))
+    learner = AutoTimeouts(source)
+    service = [_service("regular")]
+    learner.choose(governed([_policy()], service), now=_at(QUIET + 1))
+    learner.choose(governed([_policy_with(AUTO, gpu_below=50.0)], service),
+                   now=_at(QUIET + 2))
+    assert source.reads == 2
