@@ -6,11 +6,12 @@ Putting back a managed Standard stop first saves the fields the stop changed
 must not write (it could not say what it put back), and the row that owns the rollback
 must stay owned: kept for the next tick, which puts back and closes it once the
 database answers. A new decision for that service does not act over the unsettled row.
-Real SQLite (`FailingLedger` refuses just that save), sandbox over HTTP.
+Real SQLite and PostgreSQL 15 (`FailingLedger` refuses just that save), sandbox over HTTP.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -39,10 +40,19 @@ def _looks(h: Harness) -> tuple[Any, ...]:
              for d in h.cluster.component_deployments(h.ref())})
 
 
-def _harness(make_harness: MakeHarness, tmp_path: Path) -> tuple[Harness, FailingLedger]:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+@pytest.fixture(params=["sqlite", "postgres-15"])
+def failing(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FailingLedger]:
+    """The same refusals on both stores the service runs on."""
+    url = (f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite"
+           else str(request.getfixturevalue("postgres_url")))
     upgrade(parse_url(url))
     ledger = FailingLedger.open(url)
+    yield ledger
+    ledger.close()
+
+
+def _harness(make_harness: MakeHarness, ledger: FailingLedger
+             ) -> tuple[Harness, FailingLedger]:
     return make_harness("0.15", isvc_entry(transformer=True), ledger=ledger), ledger
 
 
@@ -61,8 +71,8 @@ def _writes(h: Harness) -> int:
 
 
 def test_a_row_whose_rollback_cannot_be_recorded_is_kept_and_put_back_next_tick(
-        make_harness: MakeHarness, tmp_path: Path) -> None:
-    h, ledger = _harness(make_harness, tmp_path)
+        make_harness: MakeHarness, failing: FailingLedger) -> None:
+    h, ledger = _harness(make_harness, failing)
     _stalled_midway(h)
     ledger.fail_saves = saving_changed
     h.handle.request_log.clear()
@@ -77,13 +87,13 @@ def test_a_row_whose_rollback_cannot_be_recorded_is_kept_and_put_back_next_tick(
 
 
 def test_a_stop_whose_rollback_cannot_be_recorded_writes_nothing_more_and_waits(
-        make_harness: MakeHarness, tmp_path: Path) -> None:
+        make_harness: MakeHarness, failing: FailingLedger) -> None:
     """The stop fails for good midway (403 on the transformer) while the database
     refuses the rollback's save: nothing is written back unrecorded, the row stays
     planned and kept. A new stop decided meanwhile does not act over it (nor record
     the old failure as its own); once the database answers, the old row is closed
     failed with what was put back, and the new decision stops."""
-    h, ledger = _harness(make_harness, tmp_path)
+    h, ledger = _harness(make_harness, failing)
     h.handle.faults.add("patch", "deployments", name="llama-transformer", status=403,
                         times=1, message="denied by policy no-scale")
     ledger.fail_saves = saving_changed
