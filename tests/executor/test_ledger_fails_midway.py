@@ -47,6 +47,7 @@ def failing(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FailingL
            else str(request.getfixturevalue("postgres_url")))
     upgrade(parse_url(url))
     ledger = FailingLedger.open(url)
+    request.node.ledger_url = url
     yield ledger
     ledger.close()
 
@@ -115,3 +116,43 @@ def test_a_stop_whose_rollback_cannot_be_recorded_writes_nothing_more_and_waits(
         OutcomeKind.APPLIED, "failed", "applied", None,
         ("external", {"llama-predictor": 0, "llama-transformer": 0}))
     assert "rolled back: Deployment llama-predictor scaled back to 1" in (old.error or "")
+
+
+def test_a_new_leader_whose_ledger_refuses_the_rollback_writes_nothing_and_waits(
+        make_harness: MakeHarness, failing: FailingLedger,
+        request: pytest.FixtureRequest) -> None:
+    """Two of us: the old leader left the stop half done (row planned) and died. The
+    new leader, on its own connection to the same database, recovers it: a partial stop
+    to put back, whose ``changed`` save the database refuses. Recovery fails as a whole
+    (the tick's `TermKeeper` keeps recovery due): nothing written to the cluster, the
+    row still planned. Once the database answers, recovery puts back and closes it, and
+    a newer stop acts."""
+    from reclaimer.executor.executor import Executor  # noqa: PLC0415
+    from reclaimer.executor.recover import recover  # noqa: PLC0415
+
+    h, _ = _harness(make_harness, failing)
+    _stalled_midway(h)
+    successor_ledger = FailingLedger.open(request.node.ledger_url)
+    try:
+        successor = Executor(h.cluster, successor_ledger, actor="successor",
+                             options=h.executor.options)
+        successor_ledger.fail_saves = saving_changed
+        later = T0 + timedelta(minutes=1)
+        h.handle.request_log.clear()
+        with pytest.raises(LedgerUnavailable):
+            recover(successor, at=later)
+        then = (_writes(h), h.states(), _looks(h))
+        successor_ledger.fail_saves = None
+        recovered = [o.kind for o in recover(successor, at=later + timedelta(seconds=30))]
+        h.settle()
+        back = (h.states(), _looks(h))
+        newer = replace(h.transition(Action.STOP), at=later, edge_key="team-a/p|x|later|stop")
+        stop = successor.apply(newer, at=later + timedelta(minutes=1))
+        h.settle()
+    finally:
+        successor_ledger.close()
+    assert then == (0, ["planned"], HALF_STOPPED)
+    assert (recovered, back) == ([OutcomeKind.ABANDONED], (["abandoned"], RUNNING))
+    assert (stop.kind, h.states(), _looks(h)) == (
+        OutcomeKind.APPLIED, ["abandoned", "applied"],
+        ("external", {"llama-predictor": 0, "llama-transformer": 0}))
