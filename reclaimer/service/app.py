@@ -135,7 +135,7 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     notifier = Notifier(notify, NotifyMetrics(metrics.registry))
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
                       executor=executor, cluster_policies=policies,
-                      auto=AutoTimeouts(PrometheusBusy(prometheus)),
+                      auto=AutoTimeouts(PrometheusBusy(prometheus), background=True),
                       announcer=Announcer(ledger, cluster, notifier,
                                           api_url=settings.api.external_url))
     loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),

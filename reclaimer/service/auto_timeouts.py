@@ -5,7 +5,11 @@ the rule's ``learnFrom`` (`signals.ranges.gaps.read_busy`, the same gaps and the
 `policy.auto_idle.choose_timeout` as the backtest). Reading two weeks of history is
 dear, and a timeout learned from two weeks barely moves in an hour, so the choices are
 kept and read again only after `REFRESH`; a service that appears in between is read
-after `RETRY` (until then it waits ``autoMax``).
+after `RETRY` (until then it waits ``autoMax``). In the service the read runs on its own
+thread (``background``): a day of history per range query, on a Prometheus under load
+or hung, costs seconds to minutes, and the tick that decides every other service's stops
+and starts never waits for it; until the read is done, what was known before (or
+``autoMax``) applies.
 
 Fail-safe: when the history cannot be read, every such service gets ``autoMax`` with
 the reason why, and reading is tried again after `RETRY`. ``autoMax`` is the longest
@@ -17,10 +21,11 @@ over that whole window (unknown is never idle).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import AutoIdle, ServiceRef
@@ -69,12 +74,14 @@ threshold that made its busy steps."""
 
 class AutoTimeouts:
     def __init__(self, source: BusyHistory, *, refresh: timedelta = REFRESH,
-                 retry: timedelta = RETRY) -> None:
+                 retry: timedelta = RETRY, background: bool = False) -> None:
         self.source = source
         self.refresh, self.retry = refresh, retry
-        self.choices: dict[ServiceRef, AutoChoice] = {}
-        self.rules: dict[ServiceRef, _Rule] = {}
+        self.background = background
+        self.learned: dict[ServiceRef, tuple[_Rule, AutoChoice]] = {}
+        """Each choice with the rule it was learned under, replaced as one."""
         self.last: _Learned | None = None
+        self._reading: threading.Thread | None = None
 
     def choose(self, matches: Sequence[Match], *, now: datetime) -> dict[ServiceRef, AutoChoice]:
         """The timeout of every service under an ``auto`` rule (read again when due).
@@ -83,18 +90,37 @@ class AutoTimeouts:
         never kept at a timeout its rule no longer allows."""
         auto = [m for m in matches if m.policy.idle is not None
                 and m.policy.idle.auto is not None]
-        if auto and self._due(auto, now):
-            self._learn(auto, now)
-        return {m.service.ref: self.choices[m.service.ref] for m in auto
-                if m.service.ref in self.choices
-                and self.rules.get(m.service.ref) == _rule_of(m)}
+        learned = self.learned
+        if auto and not self.reading() and self._due(auto, learned, now):
+            self._start(auto, now)
+            learned = self.learned
+        return {m.service.ref: learned[m.service.ref][1] for m in auto
+                if learned.get(m.service.ref, (None,))[0] == _rule_of(m)}
 
-    def _due(self, auto: Sequence[Match], now: datetime) -> bool:
+    def reading(self) -> bool:
+        return self._reading is not None and self._reading.is_alive()
+
+    def close(self, *, timeout: float = 5.0) -> None:
+        """Wait for the read under way, if any (shutdown, tests); it holds no lock, and
+        a daemon thread still reading after ``timeout`` ends with the process."""
+        if self._reading is not None:
+            self._reading.join(timeout)
+
+    def _start(self, auto: Sequence[Match], now: datetime) -> None:
+        if not self.background:
+            self._learn(auto, now)
+            return
+        self._reading = threading.Thread(target=self._learn_safely, args=(list(auto), now),
+                                         name="reclaimer-auto-idle", daemon=True)
+        self._reading.start()
+
+    def _due(self, auto: Sequence[Match], learned: Mapping[ServiceRef, tuple[_Rule, Any]],
+             now: datetime) -> bool:
         last = self.last
-        if last is None or any(self.rules.get(m.service.ref, _rule_of(m)) != _rule_of(m)
+        if last is None or any(learned.get(m.service.ref, (_rule_of(m),))[0] != _rule_of(m)
                                for m in auto):
             return True
-        wait = self.refresh if last.ok and all(m.service.ref in self.choices
+        wait = self.refresh if last.ok and all(m.service.ref in learned
                                               for m in auto) else self.retry
         return now - last.at >= wait
 
@@ -102,18 +128,29 @@ class AutoTimeouts:
         rules = {m.service.ref: _rule_of(m) for m in auto}
         longest = max(rule.learn_from for rule, _ in rules.values())
         thresholds = {ref: threshold for ref, (_, threshold) in rules.items()}
-        self.rules = rules
         try:
             busy = self.source.read(thresholds, at=now, learn_from=longest)
         except MetricsUnavailable as exc:
-            log.warning("idle history unavailable, auto timeouts at autoMax: %s", exc)
-            self.last = _Learned(now, ok=False)
-            self.choices = {ref: AutoChoice(rule.auto_max, f"idle history not read ({exc}): "
-                                            "autoMax", 0)
-                            for ref, (rule, _) in rules.items()}
+            self._failed(rules, now, exc)
             return
+        self.learned = {ref: (rule, _choice(busy[ref], rule[0])) for ref, rule in rules.items()}
         self.last = _Learned(now, ok=True)
-        self.choices = {ref: _choice(busy[ref], rule) for ref, (rule, _) in rules.items()}
+
+    def _learn_safely(self, auto: Sequence[Match], now: datetime) -> None:
+        """On its own thread nobody sees what it raises: any failure is ``autoMax``."""
+        try:
+            self._learn(auto, now)
+        except Exception as exc:
+            log.exception("learning auto idle timeouts failed")
+            self._failed({m.service.ref: _rule_of(m) for m in auto}, now, exc)
+
+    def _failed(self, rules: Mapping[ServiceRef, _Rule], now: datetime,
+                exc: Exception) -> None:
+        log.warning("idle history unavailable, auto timeouts at autoMax: %s", exc)
+        self.learned = {ref: (rule, AutoChoice(rule[0].auto_max, f"idle history not read "
+                                               f"({exc}): autoMax", 0))
+                        for ref, rule in rules.items()}
+        self.last = _Learned(now, ok=False)
 
 
 def _rule_of(match: Match) -> _Rule:

@@ -119,6 +119,8 @@ class Reconciler:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        if self.parts.auto is not None:
+            self.parts.auto.close()
 
     def begin_term(self, at: datetime) -> None:
         """Leadership (re)gained at ``at``: GPU-hours count from here, not from this

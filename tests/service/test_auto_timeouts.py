@@ -11,12 +11,17 @@ request; ``random`` gets the fallback (30 m); Prometheus unreachable gives ``aut
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+import requests
 
 from benchmarks.traces import Trace, write_openmetrics
 from reclaimer.model import (
@@ -214,3 +219,52 @@ def test_a_threshold_edited_within_the_hour_is_learned_again(prometheus: str) ->
     learner.choose(governed([_policy_with(AUTO, gpu_below=50.0)], service),
                    now=_at(QUIET + 2))
     assert source.reads == 2
+
+
+@contextmanager
+def _slow(upstream: str, delay: float) -> Iterator[str]:
+    """A proxy in front of the real Prometheus that holds every answer ``delay``
+    seconds: a Prometheus under load, each day of history a slow range query."""
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            time.sleep(delay)
+            answer = requests.post(upstream + self.path, data=body, timeout=30, headers={
+                "Content-Type": self.headers.get("Content-Type", "")})
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_slow_history_never_holds_the_tick(prometheus: str) -> None:
+    """Learning reads ``learnFrom`` a day at a time; on a Prometheus that takes 1 s per
+    range query, 3 days cost the learner over 3 s (14 days, 14 s; a hung one, 120 s per
+    query). The tick (``choose``) must not wait for it: it answers at once, ``autoMax``
+    while nothing is learned, and the learned timeout from the tick after the read."""
+    with _slow(prometheus, 1.0) as url:
+        learner = AutoTimeouts(PrometheusBusy(PrometheusSettings(url=url)), background=True)
+        matches = governed([_policy()], [_service("regular")])
+        try:
+            began = time.monotonic()
+            first = learner.choose(matches, now=_at(QUIET + 1)).get(ServiceRef(NS, "regular"))
+            waited = time.monotonic() - began
+            learner.close(timeout=60)
+            later = learner.choose(matches, now=_at(QUIET + 2))[ServiceRef(NS, "regular")]
+        finally:
+            learner.close()
+    assert (waited < 0.5, first, later.after) == (True, None, timedelta(minutes=17)), waited
