@@ -29,10 +29,10 @@ class Context:
     ledger: Ledger
     call: Caller
     may_write: Callable[[], str | None] = lambda: None
-    actor: str = "reclaimer"
-    """The replica identity rows written by a strategy carry (`modelmesh`'s woken starts)."""
     """The executor's guard, for writes made after the chunk's check (putting back a
     stop that failed): why this process may not write now, or None."""
+    actor: str = "reclaimer"
+    """The replica identity rows written by a strategy carry (`modelmesh`'s woken starts)."""
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,20 @@ The sandbox plays modelmesh-serving's ServingRuntime controller: one Deployment
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reclaimer.errors import LedgerUnavailable
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube import rest
-from reclaimer.model import Action
+from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.schema_check import upgrade
+from reclaimer.model import Action, Reason
 from tests.executor.conftest import NS, T0, Harness, MakeHarness
+from tests.fixtures.failing_ledger import FailingLedger
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 RUNTIME = "triton"
@@ -205,3 +210,36 @@ def test_a_service_woken_by_anothers_start_is_booked_as_reclaimers_start(
         "test-replica", "applied")
     assert [r.transition.ref.name for r in h.ledger.stops_in_force()] == []
     assert h.ledger.view(later).last_transitions[h.ref("b")].action is Action.START
+
+
+def test_a_woken_start_whose_row_cannot_be_written_is_booked_by_the_retry(
+        make_harness: MakeHarness, tmp_path: Path) -> None:
+    """Crash at each step: ``a``'s start brings the runtime back and ends ``b``'s stop;
+    the database refuses ``b``'s RuntimeWoken row (as a process killed right there
+    would leave it). The retry of ``a``'s start must still book ``b``'s start: ``b``
+    serves again, and a ledger left saying it is stopped (its last row the stop) would
+    count its GPU-hours as saved and take its serving for somebody's external start."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(url))
+    ledger = FailingLedger.open(url)
+    try:
+        h = make_harness("0.16", scenario={"objects": [_runtime(), _isvc("a"), _isvc("b")]},
+                         ledger=ledger)
+        h.settle()
+        _stop_all(h, "a", "b")
+        h.follow_up()
+        later = T0 + timedelta(hours=13)
+        ledger.fail_records = lambda t: t.reason is Reason.RUNTIME_WOKEN
+        with pytest.raises(LedgerUnavailable):
+            h.apply(Action.START, "a", at=later)
+        ledger.fail_records = None
+        again = h.apply(Action.START, "a", at=later + timedelta(seconds=30))
+        rows = sorted(h.ledger.history(name="b"), key=lambda r: r.id)
+        in_force = [r.transition.ref.name for r in h.ledger.stops_in_force()]
+    finally:
+        ledger.close()
+    assert (again.kind, ledger.refused) == (OutcomeKind.APPLIED, 1)
+    assert [(r.transition.action, r.transition.reason.value, r.state.value)
+            for r in rows] == [(Action.STOP, "ScheduleStop", "verified"),
+                               (Action.START, "RuntimeWoken", "applied")]
+    assert in_force == []

@@ -26,6 +26,7 @@ from reclaimer.executor.base import Context, Workload, saved_restore_info, write
 from reclaimer.executor.managed import runtime as rt
 from reclaimer.kserve import runtime_deployment, runtime_of
 from reclaimer.kube.ports import Obj, RuntimeWorkload
+from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.model import Action, DeploymentMode, Reason, ServiceRef, Transition, Trigger
 
 NAME = rt.MEMBER
@@ -65,13 +66,16 @@ def _running(ctx: Context, obj: Obj, runtime: str) -> list[ServiceRef]:
 def _serve_again(ctx: Context, obj: Obj, runtime: str, *, at: datetime) -> str:
     """The runtime's saved ``spec.replicas`` back first, then every other stop on it
     ends: once the runtime serves again, so are they (best effort for their
-    conditions: their own start, or the follow-up, writes them again)."""
+    conditions: their own start, or the follow-up, writes them again). Each one's start
+    is booked before its stop mark is closed, and booked once: a process that ends
+    between the two (or a ledger that refuses the row) leaves the mark live, so the
+    retry of this start books what is not yet booked and closes the mark."""
     said = rt.scale_up(ctx, st.ref_of(obj).namespace, runtime, at=at)
     woken = WOKEN.format(ref=st.ref_of(obj), runtime=runtime)
     for other in _others(ctx, obj, runtime):
         if _member_stopped(ctx, other, runtime):
-            _close(ctx, other, at=at)
             _book_woken(ctx, other, waker=st.ref_of(obj), runtime=runtime, at=at)
+            _close(ctx, other, at=at)
             with contextlib.suppress(ClusterError):
                 write_condition(ctx, other, stopped=False, message=woken, at=at)
     return said
@@ -83,6 +87,11 @@ def _book_woken(ctx: Context, other: Obj, *, waker: ServiceRef, runtime: str,
     (reason RuntimeWoken, naming the service whose transition brought the runtime
     back, with that transition's trigger and policy), so its stop is no longer in
     force and the loop never takes the change for somebody's external start."""
+    booked = _booked(ctx, other)
+    if booked is not None:
+        if booked.state is RecordState.PLANNED:
+            ctx.ledger.mark_applied(booked.id, at=at)
+        return
     row = max((r for r in ctx.ledger.pending() if r.transition.ref == waker),
               key=lambda r: r.id, default=None)
     cause = None if row is None else row.transition
@@ -93,6 +102,21 @@ def _book_woken(ctx: Context, other: Obj, *, waker: ServiceRef, runtime: str,
                        evidence={"wokenBy": str(waker), "runtime": runtime})
     record = ctx.ledger.record_planned(woken, strategy=NAME, actor=ctx.actor, at=at)
     ctx.ledger.mark_applied(record.id, at=at)
+
+
+def _booked(ctx: Context, other: Obj) -> TransitionRecord | None:
+    """The RuntimeWoken start already written for ``other`` since its stop (by an
+    earlier attempt of the start that woke it), or None."""
+    ref, uid = st.ref_of(other), st.uid_of(other)
+    for row in ctx.ledger.history(namespace=ref.namespace, name=ref.name, kind=ref.kind,
+                                  limit=20):
+        if row.transition.uid != uid or row.state in _NOT_ACTIONS:
+            continue
+        return row if row.transition.reason is Reason.RUNTIME_WOKEN else None
+    return None
+
+
+_NOT_ACTIONS = (RecordState.SKIPPED, RecordState.OBSERVED)
 
 
 def mark_of(ctx: Context, obj: Obj) -> str | None:
