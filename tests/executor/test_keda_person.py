@@ -22,6 +22,7 @@ from tests.executor.test_keda import (
     PAUSED,
     SCALED_OBJECT,
     _pause_of,
+    _replicas,
     _while_held,
     _with_scaled_object,
 )
@@ -88,3 +89,23 @@ def test_a_retried_start_finds_its_own_pause_already_back_and_says_so(
     start = h.apply(Action.START, at=LATER)
     assert (start.kind, _pause_of(h), "left as found" in start.message) == (
         OutcomeKind.APPLIED, "3", False)
+
+
+@pytest.mark.parametrize("resource", ["scaledobjects", "deployments"])
+def test_a_409_storm_on_the_start_s_put_back_is_retried_and_never_over_a_person(
+        make_harness: MakeHarness, resource: str) -> None:
+    """Every PATCH of the start's put-back gets a 409 six times (three attempts a
+    start): the start is retried (the row kept, not failed), and the retry that gets
+    through puts back the saved values; the service is left running as before. (The
+    executor may ride out the storm inside one apply: only "never failed, and back as
+    saved" is asked.)"""
+    h = _stopped(make_harness)
+    h.handle.faults.add("patch", resource, NS, "llama-predictor", status=409, times=6)
+    first = h.apply(Action.START, at=LATER)
+    second = h.apply(Action.START, at=LATER)
+    third = h.apply(Action.START, at=LATER)
+    h.settle()
+    kinds = [first.kind, second.kind, third.kind]
+    said = " ".join(o.message or "" for o in (first, second, third))
+    assert (OutcomeKind.FAILED in kinds, kinds[-1], _pause_of(h), _replicas(h),
+            "left as found" in said) == (False, OutcomeKind.APPLIED, None, 1, False), said
