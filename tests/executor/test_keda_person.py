@@ -109,3 +109,24 @@ def test_a_409_storm_on_the_start_s_put_back_is_retried_and_never_over_a_person(
     said = " ".join(o.message or "" for o in (first, second, third))
     assert (OutcomeKind.FAILED in kinds, kinds[-1], _pause_of(h), _replicas(h),
             "left as found" in said) == (False, OutcomeKind.APPLIED, None, 1, False), said
+
+
+def test_two_replicas_starting_at_once_put_back_once_and_name_no_person(
+        make_harness: MakeHarness) -> None:
+    """Two of us: the old leader's start is held in flight (its ScaledObject PATCH
+    delayed) while the new leader starts the same service. The new leader's writes land
+    first; the old one's carry the resourceVersions they read: a 409, read again, the
+    saved value already there: back, not a person's change, and nothing written
+    twice."""
+    from reclaimer.executor.executor import Executor  # noqa: PLC0415
+
+    h = _stopped(make_harness)
+    successor = Executor(h.cluster, h.ledger, actor="successor", options=h.executor.options)
+    held = h.handle.faults.add("patch", "scaledobjects", NS, "llama-predictor", delay=1.0)
+    mine: list[str] = []
+    old = _while_held(held, lambda: h.apply(Action.START, at=LATER), lambda: mine.append(
+        successor.apply(h.transition(Action.START), at=LATER).message or ""))
+    h.settle()
+    said = f"{old.message} {mine[0]}"
+    assert (old.kind, _pause_of(h), _replicas(h), "left as found" in said) == (
+        OutcomeKind.APPLIED, None, 1, False), said
