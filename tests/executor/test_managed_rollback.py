@@ -187,8 +187,10 @@ def test_a_rollback_held_up_by_a_409_storm_is_resumed_not_the_stop_again(
     h.handle.faults.add("patch", "inferenceservices", status=409, times=6)
     kinds = [h.apply(Action.STOP).kind, h.apply(Action.STOP).kind]
     h.settle()
-    scaled_after_first = h.handle.request_log.count(verb="patch", resource="deployments",
-                                                    name="llama-predictor")
+    # scales that landed: a put-back's compare-and-set may meet the deployment
+    # controller's status write (a 409, read again, written again) on a loaded host
+    scaled_after_first = sum(1 for r in h.handle.request_log.entries(
+        verb="patch", resource="deployments", name="llama-predictor") if r.code < 300)
     kinds.append(h.apply(Action.STOP).kind)
     h.settle()
     (row,) = h.ledger.history()
