@@ -15,14 +15,18 @@ from datetime import timedelta
 
 import pytest
 
+from reclaimer.executor import isvc_state as st
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.model import Action
-from tests.executor.conftest import NS, T0, Harness, MakeHarness
+from tests.executor.conftest import NS, T0, Harness, MakeHarness, isvc_entry
 from tests.executor.test_keda import (
+    CLASS,
+    KEDA_CRD,
     PAUSED,
     SCALED_OBJECT,
     _pause_of,
     _replicas,
+    _scaled_object,
     _while_held,
     _with_scaled_object,
 )
@@ -130,3 +134,25 @@ def test_two_replicas_starting_at_once_put_back_once_and_name_no_person(
     said = f"{old.message} {mine[0]}"
     assert (old.kind, _pause_of(h), _replicas(h), "left as found" in said) == (
         OutcomeKind.APPLIED, None, 1, False), said
+
+
+def test_a_stop_begun_afresh_after_a_person_put_the_class_back_keeps_the_saved_pause(
+        make_harness: MakeHarness) -> None:
+    """Midway (the ScaledObject paused at ``"0"``, the predictor's scale failing), a
+    person puts the class back; the retry of the decision starts the stop afresh and
+    must not save the ``"0"`` of this stop's own pause as what a start puts back: the
+    start would leave KEDA paused at 0, holding the service at 0 replicas for good (the
+    sandbox honours the pause: before the fix, the pause stayed ``"0"`` and the
+    predictor at 0 after an ``applied`` start)."""
+    h = make_harness("0.14", isvc_entry(), scenario={"objects": [KEDA_CRD, _scaled_object()]})
+    h.handle.faults.add("patch", "deployments", NS, "llama-predictor", status=503, times=-1)
+    assert h.apply(Action.STOP).kind is OutcomeKind.RETRY
+    h.handle.faults.clear()
+    h.cluster.patch_isvc(h.ref(), {"metadata": {
+        "annotations": {CLASS: None}, "resourceVersion": st.resource_version(h.isvc())}})
+    h.settle()
+    assert (_pause_of(h), h.apply(Action.STOP).kind) == ("0", OutcomeKind.APPLIED)
+    h.settle()
+    start = h.apply(Action.START, at=LATER)
+    h.settle()
+    assert (start.kind, _pause_of(h), _replicas(h)) == (OutcomeKind.APPLIED, None, 1)

@@ -67,7 +67,8 @@ def restore_info(obj: Obj, deployments: list[Obj],
 
 def _afresh(fresh: dict[str, Any], earlier: Mapping[str, Any] | None) -> dict[str, Any]:
     """A stop of ours never put back whose class a person changed since: a Deployment
-    at 0 now is that stop's doing, so its earlier saved replicas stay what to put back."""
+    at 0 now, or a ScaledObject paused at ``"0"`` that it paused, is that stop's doing,
+    so its earlier saved replicas and pause stay what to put back."""
     if not live(earlier) or earlier is None:
         return fresh
     before: Mapping[str, int] = earlier.get("replicas") or {}
@@ -76,6 +77,10 @@ def _afresh(fresh: dict[str, Any], earlier: Mapping[str, Any] | None) -> dict[st
                         if now == 0 and name in mine}, **fresh[SCALED]}
     fresh["replicas"] = {name: (before.get(name, now) if now == 0 else now)
                          for name, now in fresh["replicas"].items()}
+    paused: Mapping[str, str | None] = earlier.get("scaledObjects") or {}
+    fresh["scaledObjects"] = {name: (paused[name] if now == keda.PAUSED_TO_ZERO
+                                     and name in paused else now)
+                              for name, now in fresh["scaledObjects"].items()}
     return fresh
 
 
