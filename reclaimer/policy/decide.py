@@ -69,7 +69,7 @@ from reclaimer.policy.edges import (
     missed_transition,
     split_edges,
 )
-from reclaimer.policy.graphs import graph_starts, graph_stop
+from reclaimer.policy.graphs import Planned, graph_starts, graph_stop, is_graph
 from reclaimer.policy.idle import idle_transition, started_at
 from reclaimer.policy.matching import Match, duplicate_alerts, governed
 from reclaimer.policy.safety import Faults
@@ -194,8 +194,10 @@ def _graph_starts(matches: Sequence[Match], proposals: Sequence[Proposal], tick:
     plan; each policy's fault stays its own."""
     found: list[Proposal] = []
     none: list[Proposal] = []
-    for match in matches:
-        work = partial(graph_starts, [match], proposals, tick, tick.states)
+    graphs = [m for m in matches if is_graph(m)]
+    planned = Planned.of(proposals) if graphs else Planned(frozenset(), frozenset())
+    for match in graphs:
+        work = partial(graph_starts, [match], planned, tick, tick.states)
         for proposal in faults.run(match.policy, work, none):
             found.append(safety.hold_or_dry_run(proposal, match.policy, ledger=tick.ledger,
                                                 now=tick.now))
