@@ -14,6 +14,7 @@ counts each such evaluation.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -160,3 +161,19 @@ def test_a_raw_tail_is_asked_once_whatever_the_windows(query: str) -> None:
              for minutes in ([30], [5, 10, 30, 60])]
     source.close()
     assert reads[0] == reads[1] > 0
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_recorded_coverage_and_gpu_count_read_minutes_of_raw_series_not_the_horizon(
+        preset: str) -> None:
+    """Moved pods, per-pod shortfalls and the GPU count are recorded: of the raw series
+    only the pod labels of the last 4 minutes are read (moves newer than the rules'
+    last evaluation), never kube-state-metrics over the horizon or at every step."""
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": "http://127.0.0.1:1", "signals": {"requests": preset, "mode": "recorded"}}))
+    built = source.queries_for([WINDOW, LOOKBACK], recent=LOOKBACK)
+    source.close()
+    text = built[Query.COVERAGE] + built[Query.GPUS]
+    ranges = set(re.findall(r"kube_pod_labels\{[^}]*\}\[(\w+)\]", text))
+    assert (ranges, "kube_pod_container_resource_requests" in text,
+            "kube_pod_labels" in built[Query.GPUS]) == ({"240s"}, False, False)
