@@ -216,7 +216,7 @@ class Recorded:
         return f"max by (namespace, isvc) (max_over_time({rules.ISVC_GPUS}[{span}]))"
 
     def _check(self) -> str:
-        rec = rules.RULES_EVALUATED
+        rec = _sel(rules.RULES_EVALUATED, **{rules.VERSION_LABEL: rules.RULES_VERSION})
         count = f"count_over_time({rec}[{duration(self.horizon + self.step)}])"
         return _union([set_label(count, target="signal", value=RULES_EVALUATIONS),
                        set_label(f"timestamp({rec})", target="signal", value=RULES_NEWEST)])

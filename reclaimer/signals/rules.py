@@ -25,10 +25,11 @@ equal ``prometheus.resolution``):
 - ``pod_gpus_short``/``pod_requests_short``: per pod, the GPUs held at ``t`` beyond its
   devices present, and 1 when it holds GPUs with no pod-joined request series (only
   pods short, so coverage reads a handful of series, not one per pod);
-- ``isvc_pod_moved`` (pods group): pods with two ISVCs within the hour, once per ISVC;
+- ``isvc_pod_moved``: pods with two ISVCs within the hour, once per ISVC;
   ``isvc_gpus``: each ISVC's GPUs requested now (the raw ``gpus`` query, evaluated);
-- ``rules_evaluated``: written last, 1 at every evaluation: the recorded mode counts it
-  over the horizon and uses the rules only when no evaluation is missing.
+- ``rules_evaluated``: written last, 1 at every evaluation, labelled with the rules'
+  version (`RULES_VERSION`): the recorded mode counts it over the horizon and uses the
+  rules only when no evaluation of this version is missing.
 
 `rule_groups` covers every built-in preset, so one file serves any configuration; a
 preset's rules whose series do not exist record nothing and cost one index lookup.
@@ -76,6 +77,12 @@ ISVC_POD_MOVED = f"{PREFIX}isvc_pod_moved:1h"
 ISVC_GPUS = f"{PREFIX}isvc_gpus:1m"
 POD_GPUS_SHORT = f"{PREFIX}pod_gpus_short:1m"
 POD_REQUESTS_SHORT = f"{PREFIX}pod_requests_short:1m"
+# The heartbeat carries the rules' version: rules of an older file (without a series the
+# queries now read) run with a full heartbeat of their own, and the recorded mode must
+# not take their empty new series for "nothing short" or "no pod moved". Raise it
+# whenever a rule is added or changes meaning.
+RULES_VERSION = "2"
+VERSION_LABEL = "reclaimer_rules"
 PRESET_LABEL = "reclaimer_preset"
 SOURCE_LABEL = "reclaimer_source"
 DEFAULT_POD_LABELS = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
@@ -218,11 +225,16 @@ def common_rules() -> list[dict[str, Any]]:
 
 def pod_map_rules(pod_labels: str = DEFAULT_POD_LABELS,
                   isvc_label: str = DEFAULT_ISVC_LABEL) -> list[dict[str, Any]]:
-    """Each pod's ISVC among the pods listed within the last hour, moved pods left out;
-    the moved pods themselves (once per ISVC); each ISVC's GPUs requested now."""
+    """Each pod's ISVC among the pods listed within the last hour, moved pods left out."""
+    return [_rule(ISVC_POD, isvc_pods(pod_labels, isvc_label, over=POD_MAP_SPAN))]
+
+
+def isvc_rules(pod_labels: str = DEFAULT_POD_LABELS,
+               isvc_label: str = DEFAULT_ISVC_LABEL) -> list[dict[str, Any]]:
+    """The pods moved between ISVCs within the hour (once per ISVC), each ISVC's GPUs
+    requested now; in the heartbeat's group, so a missed evaluation shows."""
     now = isvc_pods(pod_labels, isvc_label)
-    return [_rule(ISVC_POD, isvc_pods(pod_labels, isvc_label, over=POD_MAP_SPAN)),
-            _rule(ISVC_POD_MOVED, moved_pods(pod_labels, isvc_label, over=POD_MAP_SPAN)),
+    return [_rule(ISVC_POD_MOVED, moved_pods(pod_labels, isvc_label, over=POD_MAP_SPAN)),
             _rule(ISVC_GPUS, gpus(keys="by (namespace, isvc)").replace("{{isvc_pods}}", now))]
 
 
@@ -234,12 +246,12 @@ def rule_groups() -> dict[str, Any]:
     first); a live Prometheus evaluates it beside the other, which reads its newest
     value.
     """
-    rules = [*common_rules()]
+    rules = [*common_rules(), *isvc_rules()]
     for request_preset in REQUEST_PRESETS.values():
         rules += request_rules(request_preset)
     for gpu_preset in GPU_PRESETS.values():
         rules += gpu_rules(gpu_preset)
-    rules.append(_rule(RULES_EVALUATED, "vector(1)"))
+    rules.append(_rule(RULES_EVALUATED, "vector(1)", **{VERSION_LABEL: RULES_VERSION}))
     for rule in [*rules, *(pods := pod_map_rules())]:
         if not rule["labels"]:
             del rule["labels"]

@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
 
 from reclaimer.model import ServiceRef, Signals, SignalState
+from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.queries import Query
 from reclaimer.signals.settings import PrometheusSettings
@@ -149,6 +151,21 @@ def test_without_rules_every_evaluation_falls_back_and_is_logged_once(
         raw.close()
     warned = [r for r in caplog.records if "recording rules" in r.getMessage()]
     assert (len(fallbacks), len(warned), got) == (2, 1, [expected, expected])
+
+
+def test_rules_of_an_older_version_are_not_used(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A full heartbeat from the previous rules file (no version label) does not vouch
+    for series that file never recorded (moved pods, shortfalls): raw answer."""
+    old = tmp_path_factory.mktemp("old-rules") / "old.yaml"
+    old.write_text(yaml.safe_dump({"groups": [{"name": rules.GROUP, "interval": "1m", "rules": [
+        {"record": rules.RULES_EVALUATED, "expr": "vector(1)"}]}]}))
+    om, _ = world()
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("old"), start=RULES_FROM,
+                                       end=AT + timedelta(minutes=5), rules=old) as url:
+        raw, _ = _fetch(url, "kserve-python", "raw", AT)
+        recorded, fallbacks = _fetch(url, "kserve-python", "recorded", AT)
+    assert (fallbacks, recorded) == (1, raw)
 
 
 @pytest.mark.parametrize("query", ["requests", "gpuMax"])
