@@ -81,23 +81,27 @@ def _prometheus_cpu() -> float:
     raise RuntimeError("no prometheus child process")
 
 
-def _ask(url: str, query: str) -> tuple[float, float]:
+def _ask(url: str, query: str) -> tuple[float, float, int]:
+    """Wall and Prometheus CPU seconds of one query, and the rows it returned."""
     params = urllib.parse.urlencode({"query": query, "time": EDGE.timestamp(), "timeout": "120s"})
     cpu, began = _prometheus_cpu(), time.perf_counter()
     with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=130) as answer:
-        answer.read()
-    return time.perf_counter() - began, _prometheus_cpu() - cpu
+        body = answer.read()
+    wall, used = time.perf_counter() - began, _prometheus_cpu() - cpu
+    return wall, used, len(json.loads(body)["data"]["result"])
 
 
 def per_query(url: str, repeat: int, mode: str = "raw") -> dict[str, dict[str, float]]:
-    """Each query of a tick's evaluation alone: median wall and Prometheus CPU seconds."""
+    """Each query of a tick's evaluation alone: median wall and Prometheus CPU seconds,
+    rows returned."""
     source = PrometheusSignals(PrometheusSettings.from_mapping(
         {"url": url, "signals": {"mode": mode}}))
     out = {}
     for query, text in source.queries_for(TICK_WINDOWS, recent=LOOKBACK).items():
         runs = [_ask(url, text) for _ in range(repeat)]
         out[query.value] = {"wall_s": round(statistics.median(r[0] for r in runs), 3),
-                            "cpu_s": round(statistics.median(r[1] for r in runs), 2)}
+                            "cpu_s": round(statistics.median(r[1] for r in runs), 2),
+                            "rows": runs[0][2]}
     return out
 
 

@@ -58,6 +58,11 @@ TEMPLATE_KEYS = tuple(q.value for q in Query)
 TOKENS = ("window", "step", "horizon", "recent", "recent_seconds", "coarse_step", "coarse_range",
           "isvc_pods", "isvc_pods_window", "isvc_pods_horizon", "isvc_pods_moved")
 COARSE_STEPS = 36
+# The recorded mode's raw look at moved pods (``{{isvc_pods_moved_recent}}``, not an
+# operator's token): the rules' newest evaluation may be 2 steps old, and a move that
+# came just before it may not have been scraped then; 4 steps cover both with a
+# kube-state-metrics scrape interval up to a step.
+MOVED_RECENT_STEPS = 4
 GPU_RESOURCES = pods_module.GPU_RESOURCES
 BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
 Windows = Sequence[timedelta] | None
@@ -247,11 +252,11 @@ def gpu_stat(preset: GpuPreset, stat: str, windows: Windows = None) -> str:
     return f"{stat} {BY_ISVC} ({joined})"
 
 
-def gpus() -> str:
+def gpus(*, keys: str = BY_ISVC) -> str:
     """GPUs requested by the ISVC's current pods; 0 for ISVCs whose pods request none."""
     per_container = f"max by (namespace, pod, container, resource) ({GPU_RESOURCES})"
     joined = f"{per_container} * on (namespace, pod) group_left (isvc) {{{{isvc_pods}}}}"
-    return f"sum {BY_ISVC} ({joined}) or 0 * count {BY_ISVC} ({{{{isvc_pods}}}})"
+    return f"sum {keys} ({joined}) or 0 * count {keys} ({{{{isvc_pods}}}})"
 
 
 def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = None, *,
@@ -319,6 +324,8 @@ def render(template: str, spans: Spans, *, pod_labels: str, isvc_label: str) -> 
     """Fill the tokens; the pod tokens first, since they hold range tokens themselves."""
     coarse = spans.coarse_step
     values = {
+        "isvc_pods_moved_recent": moved_pods(pod_labels, isvc_label,
+                                             over=duration(spans.step * MOVED_RECENT_STEPS)),
         "isvc_pods_moved": moved_pods(pod_labels, isvc_label, over="{{horizon}}"),
         "isvc_pods_window": isvc_pods(pod_labels, isvc_label, over="{{window}}"),
         "isvc_pods_horizon": isvc_pods(pod_labels, isvc_label, over="{{horizon}}"),

@@ -1,9 +1,10 @@
 """The ``recorded`` mode's queries: the same seven, reading the recording rules (`rules.py`).
 
 Where the raw queries run a subquery over every raw series, these read one recorded
-series per workload over the window; the pod join, the moved-pod check, freshness and
-the GPU count are the raw queries' own (instant lookups, no subquery). Judged by the
-same `assemble`, and never less strict than the raw queries:
+series per workload over the window; moved pods, the per-pod shortfalls and the GPU
+count are recorded too, and only freshness stays a raw instant lookup (through the
+recorded pod map). Judged by the same `assemble`, and never less strict than the raw
+queries:
 
 - coverage counts rule evaluations with data over the window plus one interval
   (``window + step``): a raw step without data has an evaluation at most a minute
@@ -13,6 +14,10 @@ same `assemble`, and never less strict than the raw queries:
 - the recorded span ends at the rules' last evaluation (up to two minutes before the
   tick), so requests, the GPU peak and the last request add the last two minutes from
   the raw series (``tail``): counted twice at worst, never missed;
+- moved pods: each evaluation records the pods with two ISVCs over the hour before it,
+  and the raw pod labels of the last 4 minutes add a move the rules have not seen;
+  per-pod shortfalls are summed per step (a step with a spare device makes up for
+  none other), so never fewer than the raw ``held - seen``;
 - the last request is reported a step later than the evaluation that saw it
   (``+ step``), and beyond the recent span rounded as the raw coarse grid rounds it:
   never older than the raw queries' answer;
@@ -34,21 +39,16 @@ from reclaimer.signals.answer import Row
 from reclaimer.signals.assemble import GPU, REQUESTS, expected_steps
 from reclaimer.signals.presets import GpuPreset, PodJoin, RequestPreset, Source
 from reclaimer.signals.promql import duration, quote, set_label
-from reclaimer.signals.queries import (
-    BY_ISVC,
-    COARSE_STEPS,
-    Query,
-    freshness,
-    gpus,
-    moved_pods_row,
-)
+from reclaimer.signals.queries import BY_ISVC, COARSE_STEPS, Query, freshness
 from reclaimer.signals.windows import WINDOW_LABEL, window_value
 
 RULES_EVALUATIONS = "rules-evaluations"
 RULES_NEWEST = "rules-newest"
 SERVICE_SIGNALS = (REQUESTS, GPU)
 BY_POD = f"by (namespace, isvc, pod, {WINDOW_LABEL})"
-GPU_RECORDS = (rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG)
+GPU_RECORDS = (rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG,
+               rules.POD_GPUS_SHORT)
+POD_MAP_SPAN = timedelta(hours=1)  # each moved-pod evaluation looks this far back (rules.py)
 LAG_STEPS = 2  # the rules' newest evaluation may be this many steps old (it takes time)
 Windows = Sequence[timedelta]
 
@@ -168,7 +168,7 @@ class Recorded:
         """Evaluations with data per signal, per-pod shortfalls, moved pods, the rules' check."""
         return _union([self._presence(windows), self._gpu_presence(windows),
                        self._gpu_missing(windows), *self._requests_missing(windows),
-                       moved_pods_row(), self._check()])
+                       self._moved(), self._check()])
 
     def _count(self, rec: str, reduce: str, keys: str, windows: Windows) -> str:
         return _per_window(lambda w: f"{reduce} {keys} (count_over_time({rec}[{self._range(w)}]))",
@@ -184,30 +184,39 @@ class Recorded:
         best = self._count(self._rec(rules.GPU_DEVICE_PRESENT), "max", BY_ISVC, windows)
         return set_label(best, target="signal", value="gpu")
 
-    def _shortfall(self, needed: str, had: str, signal: str) -> str:
-        both = _union([_tagged(needed, "needed"), _tagged(f"-({had})", "had")])
-        return set_label(f"sum {BY_POD} ({both}) > 0", target="signal", value=signal)
+    def _short(self, record: str, signal: str, windows: Windows) -> str:
+        """Per pod, the recorded shortfalls over the window (only pods ever short)."""
+        rec = self._rec(record)
+        steps = _per_window(lambda w: f"sum {BY_POD} (sum_over_time({rec}[{self._range(w)}]))",
+                            windows)
+        return set_label(f"({steps}) > 0", target="signal", value=signal)
 
     def _gpu_missing(self, windows: Windows) -> str:
-        held = _per_window(lambda w: f"sum {BY_POD} (sum_over_time({rules.POD_GPUS_HELD}"
-                                     f"[{self._range(w)}]))", windows)
-        seen = self._count(self._rec(rules.GPU_DEVICE_PRESENT), "sum", BY_POD, windows)
-        return self._shortfall(held, seen, pods_module.GPU_POD_MISSING)
+        return self._short(rules.POD_GPUS_SHORT, pods_module.GPU_POD_MISSING, windows)
 
     def _requests_missing(self, windows: Windows) -> list[str]:
         """GPU pods whose (pod-joined) request series fall short of the time they held it."""
-        joined = [i for i, (mapping, _) in
-                  enumerate(rules.mapping_groups(self.requests_preset.counters))
-                  if isinstance(mapping, PodJoin)]
-        if not joined:
+        if not any(isinstance(mapping, PodJoin) for mapping, _ in
+                   rules.mapping_groups(self.requests_preset.counters)):
             return []
-        life = self._count(rules.POD_GPUS_HELD, "max", BY_POD, windows)
-        had = _union([self._count(self._rec(rules.REQUESTS_PRESENT, str(i)), "max", BY_POD,
-                                  windows) for i in joined])
-        return [self._shortfall(life, f"max {BY_POD} ({had})", pods_module.REQUESTS_POD_MISSING)]
+        return [self._short(rules.POD_REQUESTS_SHORT, pods_module.REQUESTS_POD_MISSING,
+                            windows)]
+
+    def _moved(self) -> str:
+        """Pods relabelled between ISVCs: recorded (each evaluation looks an hour back)
+        over the horizon, and the raw last few minutes the rules may not have seen."""
+        span = max(self.horizon - POD_MAP_SPAN, timedelta(0)) + self.step * (LAG_STEPS + 1)
+        recorded = f"max_over_time({rules.ISVC_POD_MOVED}[{duration(span)}])"
+        both = f"max by (namespace, isvc, pod) ({recorded} or {{{{isvc_pods_moved_recent}}}})"
+        return set_label(both, target="signal", value=pods_module.POD_MOVED)
+
+    def gpus(self) -> str:
+        """The recorded GPU count, the largest of the evaluations the lag may leave."""
+        span = duration(self.step * (LAG_STEPS + 1))
+        return f"max by (namespace, isvc) (max_over_time({rules.ISVC_GPUS}[{span}]))"
 
     def _check(self) -> str:
-        rec = rules.RULES_EVALUATED
+        rec = _sel(rules.RULES_EVALUATED, **{rules.VERSION_LABEL: rules.RULES_VERSION})
         count = f"count_over_time({rec}[{duration(self.horizon + self.step)}])"
         return _union([set_label(count, target="signal", value=RULES_EVALUATIONS),
                        set_label(f"timestamp({rec})", target="signal", value=RULES_NEWEST)])
@@ -243,7 +252,7 @@ class Recorded:
             Query.FRESHNESS: fresh,
             Query.GPU_MAX: self.gpu_stat("max", gpu_max_windows),
             Query.GPU_MEAN: self.gpu_stat("avg", windows),
-            Query.GPUS: gpus(),
+            Query.GPUS: self.gpus(),
         }
 
 

@@ -4,9 +4,10 @@ At 10,000 ISVCs most of an evaluation is Prometheus re-reading every raw series 
 step of the coverage and last-request subqueries (docs/signals.md, "When evaluations are
 slow"). These rules do one step's work per minute instead, reduced per workload (a pod,
 or a named service with all its pods), and the ``recorded`` mode (`recorded.py`) reads
-one recorded series per workload over the window. The pod join to the ISVC stays in
-the queries: it must see pods that went away inside the window and leave out pods that
-moved between ISVCs (`queries.isvc_pods`), which an instant rule cannot.
+one recorded series per workload over the window. The pod map (``isvc_pod``) holds
+every pod listed within the last hour, so pods that went away inside the window still
+map their data, and leaves out pods that moved between ISVCs (`queries.isvc_pods`);
+``isvc_pod_moved`` records those.
 
 Every rule is evaluated at the group's evaluation time ``t`` (interval 1 m, which must
 equal ``prometheus.resolution``):
@@ -21,8 +22,14 @@ equal ``prometheus.resolution``):
 - ``gpu_device_present``: the same per GPU device (index, UUID, MIG instance);
 - ``pod_gpus_held``: the GPUs each pod held at ``t`` (requested, not pending or terminal);
 - ``gpu_util_max``/``gpu_util_avg``: the last minute's peak and mean per workload;
-- ``rules_evaluated``: written last, 1 at every evaluation: the recorded mode counts it
-  over the horizon and uses the rules only when no evaluation is missing.
+- ``pod_gpus_short``/``pod_requests_short``: per pod, the GPUs held at ``t`` beyond its
+  devices present, and 1 when it holds GPUs with no pod-joined request series (only
+  pods short, so coverage reads a handful of series, not one per pod);
+- ``isvc_pod_moved``: pods with two ISVCs within the hour, once per ISVC;
+  ``isvc_gpus``: each ISVC's GPUs requested now (the raw ``gpus`` query, evaluated);
+- ``rules_evaluated``: written last, 1 at every evaluation, labelled with the rules'
+  version (`RULES_VERSION`): the recorded mode counts it over the horizon and uses the
+  rules only when no evaluation of this version is missing.
 
 `rule_groups` covers every built-in preset, so one file serves any configuration; a
 preset's rules whose series do not exist record nothing and cost one index lookup.
@@ -47,8 +54,8 @@ from reclaimer.signals.presets import (
     RequestPreset,
     Source,
 )
-from reclaimer.signals.promql import copy_label, extract_label
-from reclaimer.signals.queries import isvc_pods
+from reclaimer.signals.promql import copy_label, extract_label, set_label
+from reclaimer.signals.queries import gpus, isvc_pods, moved_pods
 
 PODS_GROUP = "reclaimer.pods"
 GROUP = "reclaimer.signals"
@@ -66,6 +73,16 @@ POD_GPUS_HELD = f"{PREFIX}pod_gpus_held:1m"
 GPU_UTIL_MAX = f"{PREFIX}gpu_util_max:1m"
 GPU_UTIL_AVG = f"{PREFIX}gpu_util_avg:1m"
 RULES_EVALUATED = f"{PREFIX}rules_evaluated:1m"
+ISVC_POD_MOVED = f"{PREFIX}isvc_pod_moved:1h"
+ISVC_GPUS = f"{PREFIX}isvc_gpus:1m"
+POD_GPUS_SHORT = f"{PREFIX}pod_gpus_short:1m"
+POD_REQUESTS_SHORT = f"{PREFIX}pod_requests_short:1m"
+# The heartbeat carries the rules' version: rules of an older file (without a series the
+# queries now read) run with a full heartbeat of their own, and the recorded mode must
+# not take their empty new series for "nothing short" or "no pod moved". Raise it
+# whenever a rule is added or changes meaning.
+RULES_VERSION = "2"
+VERSION_LABEL = "reclaimer_rules"
 PRESET_LABEL = "reclaimer_preset"
 SOURCE_LABEL = "reclaimer_source"
 DEFAULT_POD_LABELS = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
@@ -142,11 +159,26 @@ def request_rules(preset: RequestPreset) -> list[dict[str, Any]]:
                          _per_isvc("max", f"max_over_time({s.selector}[1m])", s.mapping), **tag))
         out.append(_rule(REQUESTS_CHANGED,
                          _per_isvc("max", f"timestamp({s.selector} > 0)", s.mapping), **tag))
+    joined = []
     for i, (mapping, group) in enumerate(mapping_groups(preset.counters)):
-        present = _union([_fresh(s.selector) for s in group])
-        out.append(_rule(REQUESTS_PRESENT, _per_isvc("count", present, mapping),
+        present = _per_isvc("count", _union([_fresh(s.selector) for s in group]), mapping)
+        out.append(_rule(REQUESTS_PRESENT, present,
                          **{PRESET_LABEL: preset.name, SOURCE_LABEL: str(i)}))
+        if isinstance(mapping, PodJoin):
+            joined.append(present)
+    if joined:
+        out.append(_rule(POD_REQUESTS_SHORT, _requests_short(joined),
+                         **{PRESET_LABEL: preset.name}))
     return out
+
+
+def _requests_short(present: list[str]) -> str:
+    """1 for each pod holding GPUs at ``t`` with no (pod-joined) request series present.
+
+    Summed over a window it is the steps the pod held GPUs without data: never fewer
+    than the raw ``held - seen`` (a step with data but no GPU held counts for nothing).
+    """
+    return f"({_held()}) > bool 0 unless on (namespace, isvc, pod) ({_union(present)})"
 
 
 def _scaled(source: Source, expr: str) -> str:
@@ -159,24 +191,51 @@ def gpu_rules(preset: GpuPreset) -> list[dict[str, Any]]:
     present = _union([_fresh(s.selector) for s in preset.sources])
     peak = _union([_scaled(s, f"max_over_time({s.selector}[1m])") for s in preset.sources])
     mean = _union([_scaled(s, f"avg_over_time({s.selector}[1m])") for s in preset.sources])
-    return [_rule(GPU_DEVICE_PRESENT,
-                  _per_isvc("group", present, mapping, *pods_module.DEVICE_LABELS), **tag),
+    devices = _per_isvc("group", present, mapping, *pods_module.DEVICE_LABELS)
+    return [_rule(GPU_DEVICE_PRESENT, devices, **tag),
+            _rule(POD_GPUS_SHORT, _gpus_short(devices), **tag),
             _rule(GPU_UTIL_MAX, _per_isvc("max", peak, mapping), **tag),
             _rule(GPU_UTIL_AVG, _per_isvc("avg", mean, mapping), **tag)]
 
 
-def common_rules() -> list[dict[str, Any]]:
+def _gpus_short(devices: str) -> str:
+    """GPUs a pod held at ``t`` beyond its GPU devices present (only pods short).
+
+    Each part read once, tagged apart, one ``sum`` (as `pods.shortfall`); a pod with no
+    device at all keeps all it held. Summed over a window: never less than the raw
+    ``held - seen`` (a step with a spare device makes up for no other step).
+    """
+    had = f"-count by (namespace, isvc, pod) ({devices})"
+    both = _union([set_label(_held(), target="reclaimer_part", value="needed"),
+                   set_label(had, target="reclaimer_part", value="had")])
+    return f"sum by (namespace, isvc, pod) ({both}) > 0"
+
+
+def _held() -> str:
+    """GPUs each pod holds at ``t`` (requested, not pending or terminal), with its ISVC."""
     held = ("sum by (namespace, pod) (max by (namespace, pod, container, resource) "
             f"({pods_module.HOLDING}))")
-    joined = f"sum by (namespace, isvc, pod) (({held}) * on (namespace, pod) group_left (isvc) " \
-             f"{ISVC_POD})"
-    return [_rule(POD_GPUS_HELD, joined)]
+    return f"sum by (namespace, isvc, pod) (({held}) * on (namespace, pod) group_left (isvc) " \
+           f"{ISVC_POD})"
+
+
+def common_rules() -> list[dict[str, Any]]:
+    return [_rule(POD_GPUS_HELD, _held())]
 
 
 def pod_map_rules(pod_labels: str = DEFAULT_POD_LABELS,
                   isvc_label: str = DEFAULT_ISVC_LABEL) -> list[dict[str, Any]]:
     """Each pod's ISVC among the pods listed within the last hour, moved pods left out."""
     return [_rule(ISVC_POD, isvc_pods(pod_labels, isvc_label, over=POD_MAP_SPAN))]
+
+
+def isvc_rules(pod_labels: str = DEFAULT_POD_LABELS,
+               isvc_label: str = DEFAULT_ISVC_LABEL) -> list[dict[str, Any]]:
+    """The pods moved between ISVCs within the hour (once per ISVC), each ISVC's GPUs
+    requested now; in the heartbeat's group, so a missed evaluation shows."""
+    now = isvc_pods(pod_labels, isvc_label)
+    return [_rule(ISVC_POD_MOVED, moved_pods(pod_labels, isvc_label, over=POD_MAP_SPAN)),
+            _rule(ISVC_GPUS, gpus(keys="by (namespace, isvc)").replace("{{isvc_pods}}", now))]
 
 
 def rule_groups() -> dict[str, Any]:
@@ -187,12 +246,12 @@ def rule_groups() -> dict[str, Any]:
     first); a live Prometheus evaluates it beside the other, which reads its newest
     value.
     """
-    rules = [*common_rules()]
+    rules = [*common_rules(), *isvc_rules()]
     for request_preset in REQUEST_PRESETS.values():
         rules += request_rules(request_preset)
     for gpu_preset in GPU_PRESETS.values():
         rules += gpu_rules(gpu_preset)
-    rules.append(_rule(RULES_EVALUATED, "vector(1)"))
+    rules.append(_rule(RULES_EVALUATED, "vector(1)", **{VERSION_LABEL: RULES_VERSION}))
     for rule in [*rules, *(pods := pod_map_rules())]:
         if not rule["labels"]:
             del rule["labels"]

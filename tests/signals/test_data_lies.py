@@ -97,9 +97,14 @@ ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
                               running_at=(LATE_REQUEST,)),),
 }
 # Its own Prometheus: a pod relabelled by hand from one ISVC to another, and a bystander.
+# ``just-moved`` moves 30 s before the tick, after the rules' last evaluation (43 s
+# before it): only the recorded mode's raw look at the last minutes can see it.
 MOVED: dict[tuple[str, str], tuple[Pod, ...]] = {
     ("ml", "moved-to"): (
         Pod("moved-predictor-a", isvc_before=("moved-from", AT - timedelta(minutes=10))),),
+    ("ml", "just-moved-to"): (
+        Pod("just-moved-predictor-a",
+            isvc_before=("just-moved-from", AT - timedelta(seconds=30))),),
     ("ml", "bystander"): (Pod("bystander-predictor-a"),),
 }
 
@@ -221,10 +226,13 @@ def test_pod_moved_between_isvcs_does_not_blind_every_other_service(moved_url: T
     assert _fetch(moved_url, ServiceRef("ml", "bystander")).state is SignalState.KNOWN
 
 
-@pytest.mark.parametrize("name", ["moved-from", "moved-to"])
-def test_pod_moved_between_isvcs_makes_both_unknown(moved_url: Target, name: str) -> None:
+@pytest.mark.parametrize(("name", "pod"), [
+    ("moved-from", "moved-predictor-a"), ("moved-to", "moved-predictor-a"),
+    ("just-moved-from", "just-moved-predictor-a"), ("just-moved-to", "just-moved-predictor-a")])
+def test_pod_moved_between_isvcs_makes_both_unknown(moved_url: Target, name: str,
+                                                    pod: str) -> None:
     got = _fetch(moved_url, ServiceRef("ml", name))
-    assert (got.state, "pod moved-predictor-a: labelled for more than one ISVC" in (
+    assert (got.state, f"pod {pod}: labelled for more than one ISVC" in (
         got.reason or "")) == (SignalState.UNKNOWN, True)
 
 

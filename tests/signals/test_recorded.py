@@ -14,12 +14,15 @@ counts each such evaluation.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
 
 from reclaimer.model import ServiceRef, Signals, SignalState
+from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.queries import Query
 from reclaimer.signals.settings import PrometheusSettings
@@ -150,6 +153,21 @@ def test_without_rules_every_evaluation_falls_back_and_is_logged_once(
     assert (len(fallbacks), len(warned), got) == (2, 1, [expected, expected])
 
 
+def test_rules_of_an_older_version_are_not_used(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A full heartbeat from the previous rules file (no version label) does not vouch
+    for series that file never recorded (moved pods, shortfalls): raw answer."""
+    old = tmp_path_factory.mktemp("old-rules") / "old.yaml"
+    old.write_text(yaml.safe_dump({"groups": [{"name": rules.GROUP, "interval": "1m", "rules": [
+        {"record": rules.RULES_EVALUATED, "expr": "vector(1)"}]}]}))
+    om, _ = world()
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("old"), start=RULES_FROM,
+                                       end=AT + timedelta(minutes=5), rules=old) as url:
+        raw, _ = _fetch(url, "kserve-python", "raw", AT)
+        recorded, fallbacks = _fetch(url, "kserve-python", "recorded", AT)
+    assert (fallbacks, recorded) == (1, raw)
+
+
 @pytest.mark.parametrize("query", ["requests", "gpuMax"])
 def test_a_raw_tail_is_asked_once_whatever_the_windows(query: str) -> None:
     """Four windows cost the raw series one read, as one window does."""
@@ -160,3 +178,19 @@ def test_a_raw_tail_is_asked_once_whatever_the_windows(query: str) -> None:
              for minutes in ([30], [5, 10, 30, 60])]
     source.close()
     assert reads[0] == reads[1] > 0
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_recorded_coverage_and_gpu_count_read_minutes_of_raw_series_not_the_horizon(
+        preset: str) -> None:
+    """Moved pods, per-pod shortfalls and the GPU count are recorded: of the raw series
+    only the pod labels of the last 4 minutes are read (moves newer than the rules'
+    last evaluation), never kube-state-metrics over the horizon or at every step."""
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": "http://127.0.0.1:1", "signals": {"requests": preset, "mode": "recorded"}}))
+    built = source.queries_for([WINDOW, LOOKBACK], recent=LOOKBACK)
+    source.close()
+    text = built[Query.COVERAGE] + built[Query.GPUS]
+    ranges = set(re.findall(r"kube_pod_labels\{[^}]*\}\[(\w+)\]", text))
+    assert (ranges, "kube_pod_container_resource_requests" in text,
+            "kube_pod_labels" in built[Query.GPUS]) == ({"240s"}, False, False)

@@ -4,7 +4,8 @@
 the chart's ``rules/reclaimer-rules.yaml`` (its PrometheusRule) are what
 `rules.render_file` prints; ``promtool test rules`` checks what the rules record over
 hand-made series (``rules/reclaimer-rules.test.yaml``): deltas across a reset and a new
-series, change times, the 4-minute presence, GPU peak/mean/devices, GPUs held.
+series, change times, the 4-minute presence, GPU peak/mean/devices, GPUs held, moved
+pods, GPUs per ISVC, per-pod GPU and request shortfalls.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def test_every_request_preset_has_its_delta_change_and_presence(preset: str) -> 
 
 @pytest.mark.parametrize("preset", [pytest.param(p, id=p) for p in GPU_PRESETS])
 def test_every_gpu_preset_has_its_devices_peak_and_mean(preset: str) -> None:
-    assert _records(preset) == {rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG}
+    assert _records(preset) == {rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG,
+                                rules.POD_GPUS_SHORT}
 
 
 def test_the_heartbeat_is_the_groups_last_rule_at_the_resolution() -> None:
