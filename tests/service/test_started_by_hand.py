@@ -13,6 +13,9 @@ a test clock, a real ledger (SQLite, PostgreSQL 15).
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +43,7 @@ LLAMA = ServiceRef("team-a", "llama")
 CLASS = "serving.kserve.io/autoscalerClass"
 PAUSED = "autoscaling.keda.sh/paused-replicas"
 Factory = Callable[[dict[str, Any], SandboxClock], SandboxHandle]
+CHILD = Path(__file__).with_name("release_child.py")
 
 
 def _scenario(*, keda: bool) -> dict[str, Any]:
@@ -181,3 +185,41 @@ def test_a_release_cut_off_before_its_row_is_booked_once_by_the_other_replica(
                                (Action.START, Trigger.EXTERNAL, 11)]
     assert (st.condition(obj, st.STOPPED), _replicas(a), failing.stops_in_force()) == (
         None, 3, [])
+
+
+def test_a_process_killed_between_the_release_and_its_row_books_it_once_after(
+        clocked_sandbox: Factory, tmp_path: Path) -> None:
+    """A real SIGKILL right after the release removed the condition (SQLite file shared
+    with the child): the stop is still in force in the ledger, the condition is gone;
+    the next process's tick releases it again and books the external start once."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(url))
+    ledger = FailingLedger.open(url)
+    clock = SandboxClock(FRIDAY_STOP - timedelta(days=1))
+    sandbox = clocked_sandbox(_scenario(keda=False), clock)
+    policies = {"office": OFFICE_HOURS % {"busy": "force"}}
+    world = build(sandbox, tmp_path, policies=policies, scripts={LLAMA: quiet()},
+                  ledger=ledger)
+    try:
+        for minutes in (-60, 0, 1, 2):
+            _tick(world, clock, minutes)
+        _person(world, keda=False)
+        child = subprocess.run(
+            [sys.executable, str(CHILD), "--url", sandbox.url, "--db", url],
+            capture_output=True, text=True, timeout=60, check=False)
+        killed = (child.returncode, st.own_stopped(world.rest.get(ISVC, "team-a", "llama")),
+                  len(ledger.stops_in_force()))
+        world.close()
+        (tmp_path / "next").mkdir()
+        world = build(sandbox, tmp_path / "next", policies=policies,
+                      scripts={LLAMA: quiet()}, ledger=ledger)
+        for minutes in (11, 12, 40):
+            _tick(world, clock, minutes)
+        records = ledger.history(name="llama")
+    finally:
+        world.close()
+        ledger.close()
+    assert killed == (-signal.SIGKILL, False, 1), child.stderr
+    assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0),
+                               (Action.START, Trigger.EXTERNAL, 11)]
+    assert _replicas(world) == 3
