@@ -46,14 +46,15 @@ def _pod(name: str, which: str) -> str:
 
 
 def _add_pod(om: OpenMetrics, name: str, which: str, *, minutes: range,
-             requests_seen: bool, gpu_seen: bool, requests_down: range = range(0)) -> None:
+             requests_seen: bool, gpu_seen: bool, requests_down: range = range(0),
+             phase: str = "Running") -> None:
     pod = _pod(name, which)
     target = {"namespace": NS, "pod": pod}
     served = [m for m in range(0, MINUTES, EVERY) if (m // EVERY) % 2 == (which == "b")]
     for minute in minutes:
         at = BEGIN + timedelta(minutes=minute)
         om.add("kube_pod_labels", {**target, ISVC_LABEL: name, "uid": f"u-{pod}"}, 1, at)
-        om.add("kube_pod_status_phase", {**target, "phase": "Running"}, 1, at)
+        om.add("kube_pod_status_phase", {**target, "phase": phase}, 1, at)
         om.add("kube_pod_container_resource_requests",
                {**target, "container": "kserve-container", "resource": "nvidia_com_gpu",
                 "unit": "integer"}, 1, at)
@@ -75,6 +76,11 @@ def _services(om: OpenMetrics) -> None:
     _add_pod(om, "unseen-12h", "a", minutes=whole, requests_seen=True, gpu_seen=True)
     _add_pod(om, "unseen-12h", "b", minutes=whole, requests_seen=True, gpu_seen=True,
              requests_down=range(STOPPED_FROM, STOPPED_TO))
+    # pod B never ran (Pending: no GPU of its own yet): it holds none, so its missing
+    # series are no shortfall, as the live check counts it; pod A's gaps are real.
+    _add_pod(om, "b-pending", "a", minutes=whole, requests_seen=True, gpu_seen=True)
+    _add_pod(om, "b-pending", "b", minutes=whole, requests_seen=False, gpu_seen=False,
+             phase="Pending")
     for which in ("a", "b"):  # stopped for 12 h: no pod at all, no series
         for start, stop in ((0, STOPPED_FROM), (STOPPED_TO, MINUTES)):
             _add_pod(om, "stopped-12h", which, minutes=range(start, stop),
@@ -104,6 +110,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                  id="pod-b-unscraped-autoMax-not-autoMin"),
     pytest.param("unseen-12h", timedelta(minutes=109), "p99", 35,
                  id="pod-b-requests-unseen-12h-of-72h-those-gaps-dropped"),
+    pytest.param("b-pending", AUTO.auto_min, "isolated use", 20,
+                 id="pod-b-pending-holds-no-gpu-its-silence-no-shortfall"),
     pytest.param("stopped-12h", timedelta(minutes=109), "p99", 35,
                  id="a-stopped-span-is-neither-gap-nor-unknown"),
 ])

@@ -111,6 +111,8 @@ def test_a_managed_stop_started_by_hand_is_released_and_booked_once(
         obj = world.rest.get(ISVC, "team-a", "llama")
         records = world.ledger.history(name="llama")
         in_force = world.ledger.stops_in_force()
+        hours = world.ledger.report(since=FRIDAY_STOP - timedelta(hours=1),
+                                    now=FRIDAY_STOP + timedelta(minutes=40)).total_gpu_hours
     finally:
         world.close()
     assert stopped == (True, 0)
@@ -118,6 +120,8 @@ def test_a_managed_stop_started_by_hand_is_released_and_booked_once(
                                (Action.START, Trigger.EXTERNAL, 10)]
     assert (st.own_stopped(obj), st.condition(obj, st.STOPPED), in_force) == (False, None, [])
     assert _replicas(world) == 3
+    # 19:00 to 19:10 (not the 40 minutes it was held), 1 GPU a pod; KEDA ran 3 pods
+    assert hours == pytest.approx(10 / 60 * (3 if keda else 1))
     annotations = obj["metadata"].get("annotations") or {}
     assert annotations.get(CLASS) == "external"  # the restore information is not applied
     # held: one Deployment LIST, and one ScaledObject LIST where KEDA's CRD is served

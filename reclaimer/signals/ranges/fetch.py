@@ -25,7 +25,7 @@ from reclaimer.signals.presets import PodJoin
 from reclaimer.signals.ranges.history import Array, Grid, History, increments
 from reclaimer.signals.ranges.join import PodMap, fold
 from reclaimer.signals.ranges.pod_requests import PodRequests
-from reclaimer.signals.ranges.promql import RangeQuery, build
+from reclaimer.signals.ranges.promql import RangeQuery, build, held
 from reclaimer.signals.settings import PrometheusSettings
 
 MAX_POINTS = 11_000
@@ -183,7 +183,10 @@ class Collector:
             self._pods(answer, chunk)
             return
         pod_map = self.pods[chunk.first]
-        if self.requests is not None and name in (RangeQuery.COUNTERS, RangeQuery.GPUS):
+        if name is RangeQuery.HELD:
+            self._per_pod(name, answer)
+            return
+        if self.requests is not None and name is RangeQuery.COUNTERS:
             self._per_pod(name, answer)
         for series in answer:
             for ref, values in self._rows(series, pod_map):
@@ -203,7 +206,8 @@ class Collector:
         return pod_map.rows(namespace, pod, values) if namespace and pod else []
 
     def _per_pod(self, name: RangeQuery, answer: list[Series]) -> None:
-        assert self.requests is not None
+        if self.requests is None:
+            return
         for series in answer:
             values = _local(self.history.grid, series)
             if name is RangeQuery.COUNTERS:
@@ -288,6 +292,8 @@ def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int =
         isinstance(source.mapping, PodJoin) for source in settings.requests.counters))
     texts = {name: text for name, text in build(settings).items()
              if only is None or name in only or name is RangeQuery.PODS}
+    if collector.per_pod_requests:
+        texts[RangeQuery.HELD] = held()
     jobs = [(name, text, chunk) for chunk in chunks(grid, chunk_steps)
             for name, text in texts.items()]
     try:

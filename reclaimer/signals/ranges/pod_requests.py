@@ -5,8 +5,10 @@ docs/signals.md ("Every GPU pod counts on its own"): where requests are read per
 a request series at every step it held it; one that did not makes its service unknown,
 whatever its siblings show. The range history keeps requests per service, so the
 shortfall is counted here, chunk by chunk, from the rows the `Collector` sees anyway
-(``counters`` and ``gpus`` per pod, ``pods`` for each pod's ISVC): ``requests_missing``
-is, per service and step, the pods that held a GPU with no request series. Series named
+(``counters`` per pod, ``pods`` for each pod's ISVC) and one more, ``held`` (the GPUs
+each pod holds: requested, neither pending nor terminal, `signals.pods.HOLDING`, as the
+live check counts them): ``requests_missing`` is, per service and step, the pods that
+held a GPU with no request series. Series named
 by service (Knative, Istio) cannot be told apart per pod; there it is not counted (the
 GPU series are the per-pod witness, `gpu_missing`).
 """
@@ -24,7 +26,7 @@ from reclaimer.signals.ranges.join import PodKey, PodMap
 
 @dataclass
 class PodRequests:
-    """One chunk's pods: which had a request series, and the GPUs each requested."""
+    """One chunk's pods: which had a request series, and the GPUs each held."""
 
     size: int
     counted: dict[PodKey, npt.NDArray[np.bool_]] = field(default_factory=dict)
