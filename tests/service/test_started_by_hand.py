@@ -227,3 +227,27 @@ def test_a_process_killed_between_the_release_and_its_row_books_it_once_after(
     assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0),
                                (Action.START, Trigger.EXTERNAL, 11)]
     assert _replicas(world) == 3
+
+
+def test_a_held_stop_whose_deployments_cannot_be_read_stays_held(
+        clocked_sandbox: Factory, tmp_path: Path, store: Ledger) -> None:
+    """A 403 on the Deployment LIST (RBAC changed) while a person has scaled it up: not
+    knowing is no start. The stop stays held, its condition stays, nothing is booked;
+    once the LIST answers, the start by hand is booked then."""
+    world, clock = _world(clocked_sandbox, tmp_path, store, keda=False)
+    try:
+        for minutes in (-60, 0, 1):
+            _tick(world, clock, minutes)
+        _person(world, keda=False)
+        world.sandbox.faults.add("list", "deployments", status=403, times=-1)
+        _tick(world, clock, 10)
+        blind = (st.own_stopped(world.rest.get(ISVC, "team-a", "llama")),
+                 len(world.ledger.stops_in_force()))
+        world.sandbox.faults.clear()
+        _tick(world, clock, 11)
+        records = world.ledger.history(name="llama")
+    finally:
+        world.close()
+    assert blind == (True, 1)
+    assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0),
+                               (Action.START, Trigger.EXTERNAL, 11)]

@@ -17,7 +17,11 @@ observed gap: one that touches an unknown step might have held a request nobody 
 touches a stopped span measured the stop, not how the service is used. Stopped steps
 are no evidence either way: they are left out of the share of history observed
 (`observed`), unknown ones count against it, and too little observed history makes the
-learner fall back to ``autoMax`` (`policy.auto_idle.MIN_OBSERVED`).
+learner fall back to ``autoMax`` (`policy.auto_idle.MIN_OBSERVED`; a service that never
+ran in ``learnFrom`` too). "No pod" is read from kube-state-metrics: a span where
+Prometheus lost everything, kube-state-metrics included, looks the same as a stop; no
+gap is measured across it either way, and what remains is learned only if it holds
+`policy.auto_idle.MIN_GAPS` observed gaps.
 """
 
 from __future__ import annotations
@@ -105,12 +109,13 @@ def read_busy(settings: PrometheusSettings, thresholds: Mapping[ServiceRef, floa
               at: datetime, learn_from: timedelta,
               reader: RangeReader | None = None) -> dict[ServiceRef, States]:
     """Each service's step states (`step_states`) over ``learn_from`` before ``at``, on
-    a one-minute grid, read a day at a time (`MetricsUnavailable` on any failure); a
-    service Prometheus knows nothing of is unknown throughout. Each day's grid starts
+    a one-minute grid, read a day at a time (`MetricsUnavailable` on any failure). A
+    day with no pod of a service (not yet created, or stopped all day) is stopped, as
+    a step without a pod is within a day. Each day's grid starts
     one step early, so a request counted at a day's first step is not lost (a series
     present at a grid's first step counts nothing there)."""
     grid = Grid.covering(at - learn_from, at, LEARN_STEP)
-    out = {ref: np.full(grid.size, UNKNOWN, dtype=np.int8) for ref in thresholds}
+    out = {ref: np.full(grid.size, STOPPED, dtype=np.int8) for ref in thresholds}
     max_age = settings.max_sample_age.total_seconds()
     for first in range(0, grid.size, DAY):
         size = min(DAY, grid.size - first)
