@@ -81,6 +81,9 @@ def _services(om: OpenMetrics) -> None:
     _add_pod(om, "b-pending", "a", minutes=whole, requests_seen=True, gpu_seen=True)
     _add_pod(om, "b-pending", "b", minutes=whole, requests_seen=False, gpu_seen=False,
              phase="Pending")
+    for which in ("a", "b"):  # created after two days: those are no evidence against it
+        _add_pod(om, "new-1d", which, minutes=range(49 * 60, MINUTES), requests_seen=True,
+                 gpu_seen=True)
     for which in ("a", "b"):  # stopped for 12 h: no pod at all, no series
         for start, stop in ((0, STOPPED_FROM), (STOPPED_TO, MINUTES)):
             _add_pod(om, "stopped-12h", which, minutes=range(start, stop),
@@ -112,6 +115,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                  id="pod-b-requests-unseen-12h-of-72h-those-gaps-dropped"),
     pytest.param("b-pending", AUTO.auto_min, "isolated use", 20,
                  id="pod-b-pending-holds-no-gpu-its-silence-no-shortfall"),
+    pytest.param("new-1d", timedelta(minutes=109), "p99", 14,
+                 id="created-after-2-days-learns-from-its-last-day"),
     pytest.param("stopped-12h", timedelta(minutes=109), "p99", 35,
                  id="a-stopped-span-is-neither-gap-nor-unknown"),
 ])
