@@ -53,14 +53,9 @@ class ServiceResult:
 
 
 def unknown_steps(one: ServiceHistory, *, max_age: float) -> npt.NDArray[np.bool_]:
-    """Steps at which the service's own data, at that instant, was missing or stale."""
-    stamps = one.grid.start + np.arange(one.grid.size) * one.grid.step
-    with np.errstate(invalid="ignore"):
-        requests = np.isnan(one.requests_newest) | (stamps - one.requests_newest > max_age)
-        gpu_stale = np.isnan(one.gpu_newest) | (stamps - one.gpu_newest > max_age)
-    needs_gpu = np.nan_to_num(one.gpus) > 0
-    result: npt.NDArray[np.bool_] = requests | (needs_gpu & gpu_stale) | (one.gpu_missing > 0)
-    return result
+    """Steps at which the service's own data, at that instant, was missing or stale
+    (`ServiceHistory.unknown`: the learner of ``idle.after: auto`` reads the same)."""
+    return one.unknown(max_age=max_age)
 
 
 def oracle_hours(active: npt.NDArray[np.bool_], *, first: int, end: int, step: float,

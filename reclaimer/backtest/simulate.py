@@ -60,7 +60,7 @@ from reclaimer.policy.decide import decide
 from reclaimer.policy.idle import busy_gpu_threshold
 from reclaimer.policy.matching import Match, governed
 from reclaimer.policy.schedule import cached_edges_between, window_open
-from reclaimer.signals.ranges.gaps import idle_gaps
+from reclaimer.signals.ranges.gaps import gaps_of, observed, states_before
 from reclaimer.signals.ranges.history import History, ServiceHistory, steps_in
 
 
@@ -136,9 +136,11 @@ class Loop:
             auto = self.options.auto or (rule.auto if rule is not None else None)
             if rule is None or auto is None:
                 continue
-            gaps = idle_gaps(self._one(ref), index, learn_from=auto.learn_from,
-                             gpu_busy_at=busy_gpu_threshold(match.policy))
-            choice = self.choices[ref] = choose_timeout(gaps, auto)
+            states = states_before(self._one(ref), index, learn_from=auto.learn_from,
+                                   gpu_busy_at=busy_gpu_threshold(match.policy),
+                                   max_age=self.options.max_sample_age.total_seconds())
+            choice = self.choices[ref] = choose_timeout(
+                gaps_of(states, self._one(ref).grid.step), auto, observed=observed(states))
             learned = replace(rule, after=choice.after, auto=auto)
             self.matches[ref] = replace(match, policy=replace(match.policy, idle=learned))
             self.views.pop((ref, True), None)

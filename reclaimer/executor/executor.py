@@ -45,11 +45,12 @@ from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context
 from reclaimer.executor.chunk import Chunk
 from reclaimer.executor.followup import FollowUp
-from reclaimer.executor.managed import modelmesh
+from reclaimer.executor.managed import by_hand, modelmesh
 from reclaimer.executor.memory import Memory, Stale
 from reclaimer.executor.outcome import (
     ExecutorOptions,
     HeldStop,
+    ManagedStops,
     Outcome,
     OutcomeKind,
     outcome,
@@ -175,21 +176,39 @@ class Executor:
         return frozenset({*self.memory.held(), *(a.ref for a in self.memory.awaiting())})
 
     def managed_stops_in_place(self) -> frozenset[ServiceRef]:
+        """`observe_managed_stops`' stops in place."""
+        return self.observe_managed_stops().in_place
+
+    def observe_managed_stops(self) -> ManagedStops:
         """The ledger's managed stops in force whose own state is still on the cluster,
         read from the watch cache (else one LIST): these count as stopped even while
         KServe has dropped their Stopped condition, which `FollowUp` writes again. A
         ModelMesh stop counts while its runtime is at 0 under reclaimer's record,
-        whatever its condition says (`_runtime_stops_in_place`)."""
+        whatever its condition says (`_runtime_stops_in_place`). A managed Standard
+        stop somebody started by hand (a Deployment scaled up, KEDA's pause changed)
+        is released, not held (`by_hand`)."""
         in_force = self.ledger.stops_in_force()
         held = self.followup.refresh_held(in_force)
         meshed = {r.transition.ref: HeldStop(r.transition.ref, r.transition.uid, str(r.strategy),
                                              "") for r in in_force
                   if r.strategy == modelmesh.NAME}
         if not held and not meshed:
-            return frozenset()
+            return ManagedStops(frozenset(), {})
         objs = self._objects({**held, **meshed})
-        return frozenset({ref for ref, stop in held.items() if stop.in_place(objs.get(ref))}
-                         | self._runtime_stops_in_place(meshed, objs))
+        in_place = {ref for ref, stop in held.items() if stop.in_place(objs.get(ref))}
+        released = self._released(sorted(ref for ref in in_place
+                                          if by_hand.is_raw(held[ref].strategy)), objs)
+        return ManagedStops(frozenset((in_place - released.keys())
+                                      | self._runtime_stops_in_place(meshed, objs)), released)
+
+    def _released(self, raw: list[ServiceRef], objs: Mapping[ServiceRef, Obj],
+                  ) -> dict[ServiceRef, str]:
+        """Held managed Standard stops started by hand, released (writes: only while
+        this process may write; else they stay held for the next tick or leader)."""
+        if not raw or self.guard() is not None:
+            return {}
+        found = by_hand.started_by_hand(self.ctx, raw)
+        return by_hand.release(self.ctx, found, objs, let_go=self.memory.release)
 
     def _runtime_stops_in_place(self, meshed: Mapping[ServiceRef, HeldStop],
                                 objs: Mapping[ServiceRef, Obj]) -> set[ServiceRef]:

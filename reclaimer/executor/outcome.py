@@ -92,6 +92,17 @@ class HeldStop:
 
 
 @dataclass(frozen=True)
+class ManagedStops:
+    """The managed stops in force as one tick observes them."""
+
+    in_place: frozenset[ServiceRef]
+    """Stopped, whatever their condition says."""
+    released: dict[ServiceRef, str]
+    """Started by hand this tick (why, in words): their hold ended, their condition is
+    removed; running, for the loop to book the external start."""
+
+
+@dataclass(frozen=True)
 class ExecutorOptions:
     strategy: Strategy = Strategy.AUTO
     verify_timeout: timedelta = timedelta(minutes=5)

@@ -170,6 +170,9 @@ class KubeCluster:
                        hpas=self._served(rest.HPA, namespace),
                        rollouts=self._served(rest.ROLLOUT, namespace))
 
+    def list_scaled_objects(self, namespace: str) -> tuple[Obj, ...]:
+        return self._served(rest.SCALED_OBJECT, namespace)
+
     def _served(self, kind: rest.Kind, namespace: str) -> tuple[Obj, ...]:
         """The namespace's objects of ``kind``; none when the kind is not served (its
         CRD is not installed). Any other failure (403 included) is raised: not knowing

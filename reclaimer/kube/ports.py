@@ -72,6 +72,11 @@ class Cluster(Protocol):
 
     def list_scalers(self, namespace: str) -> Scalers: ...
 
+    def list_scaled_objects(self, namespace: str) -> tuple[Obj, ...]:
+        """KEDA's ScaledObjects of one namespace (one LIST; none where KEDA's CRD is not
+        installed): what a held managed Standard stop's pauses are read from."""
+        ...
+
     def namespace_isvcs(self, namespace: str) -> list[Obj]:
         """Every InferenceService of one namespace (trimmed), from one LIST: the users
         of a ModelMesh runtime."""

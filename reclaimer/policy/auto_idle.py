@@ -8,6 +8,10 @@ fixed, conservative keep-alive when it is not. Here:
 - the gaps are the idle periods between activity (requests, or GPU at or above the
   threshold) over ``learnFrom``; gaps longer than ``autoMax`` are "out of bounds"
   (the paper's range): a timeout never has to cover them;
+- history observed for less than `MIN_OBSERVED` of the time the service ran (its
+  data incomplete: a pod not scraped, a target down; `signals.ranges.gaps`): ``autoMax``,
+  the longest timeout the rule allows (fail safe: the gaps that could be measured may
+  be the short ones, and a gap that touched missing data is no gap at all);
 - too few gaps to judge (`MIN_GAPS`): the fallback;
 - almost no gap within bounds: the service is used in isolated episodes, and the
   shortest timeout, ``autoMin``, loses nothing a longer one would keep;
@@ -32,6 +36,8 @@ from datetime import timedelta
 from reclaimer.model import AutoIdle, IdleRule
 
 MIN_GAPS = 10
+MIN_OBSERVED = 0.5
+"""The share of the running time in ``learnFrom`` whose data must be complete."""
 REPRESENTATIVE_CV = 2.0
 PERCENTILE = 0.99
 MARGIN = 1.1
@@ -67,8 +73,14 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def choose_timeout(gaps: Sequence[float], rule: AutoIdle) -> AutoChoice:
-    """The idle timeout for one service from its idle gaps in seconds (each above 0)."""
+def choose_timeout(gaps: Sequence[float], rule: AutoIdle, *,
+                   observed: float = 1.0) -> AutoChoice:
+    """The idle timeout for one service from its idle gaps in seconds (each above 0),
+    measured on history whose ``observed`` share of the running time had complete data
+    (the backtest's replayed history: all of it)."""
+    if observed < MIN_OBSERVED:
+        return AutoChoice(rule.auto_max, f"idle history complete for {observed:.0%} of the "
+                          f"time the service ran (< {MIN_OBSERVED:.0%}): autoMax", len(gaps))
     fallback = _clamp(rule.fallback, rule)
     if len(gaps) < MIN_GAPS:
         return AutoChoice(fallback, f"{len(gaps)} idle gaps (< {MIN_GAPS}): fallback",

@@ -15,7 +15,9 @@ Fail-safe: when the history cannot be read, every such service gets ``autoMax`` 
 the reason why, and reading is tried again after `RETRY`. ``autoMax`` is the longest
 timeout the rule could choose, so missing history never stops a service sooner than
 a learned timeout would; the idle judgement itself still needs complete, fresh signals
-over that whole window (unknown is never idle).
+over that whole window (unknown is never idle). The history is held to the same rule:
+a step whose data is incomplete is unknown, never idle, and a gap touching one is no
+gap (`signals.ranges.gaps`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from reclaimer.model import AutoIdle, ServiceRef
 from reclaimer.policy.auto_idle import AutoChoice, choose_timeout
 from reclaimer.policy.idle import busy_gpu_threshold
 from reclaimer.policy.matching import Match
-from reclaimer.signals.ranges.gaps import LEARN_STEP, Bools, gaps_of, read_busy
+from reclaimer.signals.ranges.gaps import LEARN_STEP, States, gaps_of, observed, read_busy
 from reclaimer.signals.settings import PrometheusSettings
 
 log = logging.getLogger("reclaimer.auto")
@@ -41,11 +43,12 @@ RETRY = timedelta(minutes=5)
 
 
 class BusyHistory(Protocol):
-    """Each service's busy steps (one a minute) over ``learn_from`` before ``at``;
-    raises `MetricsUnavailable`."""
+    """Each service's step states (one a minute: busy, idle, unknown, stopped;
+    `signals.ranges.gaps.step_states`) over ``learn_from`` before ``at``; raises
+    `MetricsUnavailable`."""
 
     def read(self, thresholds: Mapping[ServiceRef, float], *, at: datetime,
-             learn_from: timedelta) -> Mapping[ServiceRef, Bools]: ...
+             learn_from: timedelta) -> Mapping[ServiceRef, States]: ...
 
 
 class PrometheusBusy:
@@ -56,7 +59,7 @@ class PrometheusBusy:
         self.reads = 0
 
     def read(self, thresholds: Mapping[ServiceRef, float], *, at: datetime,
-             learn_from: timedelta) -> Mapping[ServiceRef, Bools]:
+             learn_from: timedelta) -> Mapping[ServiceRef, States]:
         self.reads += 1
         return read_busy(self.settings, thresholds, at=at, learn_from=learn_from)
 
@@ -159,8 +162,11 @@ def _rule_of(match: Match) -> _Rule:
     return idle.auto, busy_gpu_threshold(match.policy)
 
 
-def _choice(busy: Bools, rule: AutoIdle) -> AutoChoice:
-    """The rule's own ``learnFrom``: the last part of the longest one read."""
+def _choice(states: States, rule: AutoIdle) -> AutoChoice:
+    """The rule's own ``learnFrom``: the last part of the longest one read. Only gaps
+    between busy steps with complete data count; too little complete history is
+    ``autoMax`` (`choose_timeout`)."""
     step = LEARN_STEP.total_seconds()
     keep = max(1, round(rule.learn_from.total_seconds() / step))
-    return choose_timeout(gaps_of(busy[-keep:], step), rule)
+    mine = states[-keep:]
+    return choose_timeout(gaps_of(mine, step), rule, observed=observed(mine))

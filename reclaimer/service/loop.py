@@ -9,7 +9,7 @@ the loop only wires them and keeps the books (ledger side-entries, metrics, logs
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -18,7 +18,7 @@ from typing import Protocol
 
 from reclaimer.errors import ClusterError, PolicyInvalid
 from reclaimer.executor.executor import Executor
-from reclaimer.executor.outcome import Outcome, OutcomeKind
+from reclaimer.executor.outcome import ManagedStops, Outcome, OutcomeKind
 from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.policies import ReadPolicies
 from reclaimer.ledger.protocol import Ledger
@@ -162,11 +162,11 @@ class Reconciler:
 
     def observe(self, now: datetime) -> Observation:
         parts = self.parts
-        services = _managed_stops_as_stopped(parts.inventory.snapshot(),
-                                             parts.executor.managed_stops_in_place())
+        stops = parts.executor.observe_managed_stops()
+        services = _managed_stops_as_stopped(parts.inventory.snapshot(), stops)
         parts.executor.detected_version = parts.inventory.kserve_version
         policies, invalid, cluster_read = self._policies()
-        view, external = self._view_with_external(services, now=now)
+        view, external = self._view_with_external(services, now=now, by_hand=stops.released)
         matches = match_services(policies, services)[0]
         auto = parts.auto.choose(matches, now=now) if parts.auto is not None else {}
         gathered = gather_signals(parts.signals, matches, now=now,
@@ -219,14 +219,16 @@ class Reconciler:
         policies, conflicts, cluster_read = policy_set.merge(files, cluster_read)
         return policies, invalid + conflicts, cluster_read
 
-    def _view_with_external(self, services: Sequence[Service], *, now: datetime
+    def _view_with_external(self, services: Sequence[Service], *, now: datetime,
+                            by_hand: Mapping[ServiceRef, str] | None = None,
                             ) -> tuple[LedgerView, list[Transition]]:
         ledger, executor = self.parts.ledger, self.parts.executor
         view = ledger.view(now)
         # A pending row another process may still be writing (a killed leader's, left
         # by recovery until its lease expires) is its change, not somebody else's.
         settling = executor.settling() | {record.transition.ref for record in ledger.pending()}
-        changes = external_changes(services, view, now=now, settling=settling)
+        changes = external_changes(services, view, now=now, settling=settling,
+                                   by_hand=by_hand or {})
         if changes:
             record_external(ledger, changes)
             view = ledger.view(now)
@@ -264,13 +266,16 @@ def _without_faults(observation: Observation, plan: Plan) -> Observation:
                    matches=tuple(m for m in observation.matches if m.policy.key not in faulty))
 
 
-def _managed_stops_as_stopped(services: list[Service],
-                              in_place: frozenset[ServiceRef]) -> list[Service]:
+def _managed_stops_as_stopped(services: list[Service], stops: ManagedStops) -> list[Service]:
     """A managed stop in force whose own state is on the cluster is stopped, even while
     KServe < 0.16 has dropped its Stopped condition (the follow-up writes it again):
-    never an external start, and a start edge really starts it."""
-    return [replace(s, state=ServiceState.STOPPED)
-            if s.ref in in_place and s.state is ServiceState.RUNNING else s for s in services]
+    never an external start, and a start edge really starts it. One released this tick
+    (started by hand; its condition just removed, which the snapshot may not show yet)
+    is running: the external start is booked now."""
+    return [replace(s, state=ServiceState.RUNNING) if s.ref in stops.released
+            else replace(s, state=ServiceState.STOPPED)
+            if s.ref in stops.in_place and s.state is ServiceState.RUNNING else s
+            for s in services]
 
 
 def _blocked(plan: Plan) -> list[Transition]:

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from reclaimer.errors import EdgeAlreadyClaimed
@@ -70,7 +70,8 @@ class BlockedRecorder:
 
 
 def external_changes(services: Sequence[Service], view: LedgerView, *, now: datetime,
-                     settling: Collection[ServiceRef] = ()) -> list[Transition]:
+                     settling: Collection[ServiceRef] = (),
+                     by_hand: Mapping[ServiceRef, str] | None = None) -> list[Transition]:
     """Stop-state changes by others not yet in the ledger, dated when observed.
 
     The state observed now (watch/LIST) is compared with the ledger's last transition
@@ -85,10 +86,17 @@ def external_changes(services: Sequence[Service], view: LedgerView, *, now: date
     ``settling``: services whose own transition is still being verified or held (a
     managed stop whose condition an old KServe briefly overwrites); their state may lag
     the ledger and says nothing about anyone else.
+
+    ``by_hand``: managed stops released this tick because somebody started the service
+    without touching the ISVC (`executor.managed.by_hand`), with what showed it: the
+    start is named by that, not by the stop annotation's field manager.
     """
     changes = []
     for service in services:
         change = None if service.ref in settling else _observed_change(service, view, now)
+        if change is not None and by_hand and service.ref in by_hand:
+            change = _external(service, change.action, at=now,
+                               manager=f"unknown (started by hand: {by_hand[service.ref]})")
         if change is not None:
             changes.append(change)
     return changes

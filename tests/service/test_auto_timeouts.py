@@ -44,7 +44,7 @@ from reclaimer.service.auto_timeouts import AutoTimeouts, PrometheusBusy
 from reclaimer.service.observe import gather_signals
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.ranges.fetch import read_history
-from reclaimer.signals.ranges.gaps import idle_gaps
+from reclaimer.signals.ranges.gaps import gaps_of, observed, states_before
 from reclaimer.signals.ranges.history import Grid
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import PROMETHEUS, PROMTOOL, serving
@@ -177,9 +177,10 @@ def test_backtest_and_service_choose_the_same(prometheus: str) -> None:
     grid = Grid.covering(now - AUTO.learn_from, now, timedelta(minutes=1))
     history = read_history(PrometheusSettings(url=prometheus), grid)
     for one in services:
-        gaps = idle_gaps(history.of(one.ref), grid.size, learn_from=AUTO.learn_from,
-                         gpu_busy_at=busy_gpu_threshold(_policy()))
-        assert choose_timeout(gaps, AUTO) == service[one.ref], one.ref
+        states = states_before(history.of(one.ref), grid.size, learn_from=AUTO.learn_from,
+                               gpu_busy_at=busy_gpu_threshold(_policy()), max_age=120.0)
+        assert choose_timeout(gaps_of(states, 60.0), AUTO,
+                              observed=observed(states)) == service[one.ref], one.ref
 
 
 def _policy_with(auto: AutoIdle, *, gpu_below: float = 5.0) -> Policy:

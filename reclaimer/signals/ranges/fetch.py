@@ -21,9 +21,11 @@ import requests
 
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import ServiceRef
+from reclaimer.signals.presets import PodJoin
 from reclaimer.signals.ranges.history import Array, Grid, History, increments
 from reclaimer.signals.ranges.join import PodMap, fold
-from reclaimer.signals.ranges.promql import RangeQuery, build
+from reclaimer.signals.ranges.pod_requests import PodRequests
+from reclaimer.signals.ranges.promql import RangeQuery, build, held
 from reclaimer.signals.settings import PrometheusSettings
 
 MAX_POINTS = 11_000
@@ -166,17 +168,26 @@ class Collector:
     Answers must come chunk by chunk with ``pods`` first (`read_history` orders them so).
     """
 
-    def __init__(self, grid: Grid) -> None:
+    def __init__(self, grid: Grid, *, per_pod_requests: bool = False) -> None:
+        """``per_pod_requests``: count each pod's request shortfall (`pod_requests`);
+        only where requests are read per pod."""
         self.history = History(grid)
         self.workloads: dict[tuple[tuple[tuple[str, str], ...], ServiceRef],
                              tuple[ServiceRef, Array]] = {}
         self.pods: dict[int, PodMap] = {}
+        self.per_pod_requests = per_pod_requests
+        self.requests: tuple[Chunk, PodRequests] | None = None
 
     def add(self, name: RangeQuery, answer: list[Series], chunk: Chunk) -> None:
         if name is RangeQuery.PODS:
             self._pods(answer, chunk)
             return
         pod_map = self.pods[chunk.first]
+        if name is RangeQuery.HELD:
+            self._per_pod(name, answer)
+            return
+        if self.requests is not None and name is RangeQuery.COUNTERS:
+            self._per_pod(name, answer)
         for series in answer:
             for ref, values in self._rows(series, pod_map):
                 if name is RangeQuery.COUNTERS:
@@ -194,8 +205,27 @@ class Collector:
         namespace, pod = series.labels.get("namespace", ""), series.labels.get("pod", "")
         return pod_map.rows(namespace, pod, values) if namespace and pod else []
 
+    def _per_pod(self, name: RangeQuery, answer: list[Series]) -> None:
+        if self.requests is None:
+            return
+        for series in answer:
+            values = _local(self.history.grid, series)
+            if name is RangeQuery.COUNTERS:
+                self.requests[1].counter(series.labels, values)
+            else:
+                self.requests[1].requested(series.labels, values)
+
+    def _close_requests(self) -> None:
+        if self.requests is not None:
+            chunk, requests = self.requests
+            requests.close(self.pods[chunk.first], self.history, chunk.first)
+            self.requests = None
+
     def _pods(self, answer: list[Series], chunk: Chunk) -> None:
-        self.pods.clear()  # chunks come in order: the previous one is complete
+        self._close_requests()  # chunks come in order: the previous one is complete
+        self.pods.clear()
+        if self.per_pod_requests:
+            self.requests = (chunk, PodRequests(chunk.size))
         pod_map = self.pods[chunk.first] = PodMap(chunk.size)
         for series in answer:
             labels = series.labels
@@ -226,6 +256,7 @@ class Collector:
 
     def finish(self, stale: float) -> History:
         """Increments per service; the newest-sample arrays from fresh and present steps."""
+        self._close_requests()
         for ref, values in self.workloads.values():
             one = self.history.of(ref)
             one.increments += increments(values)
@@ -250,14 +281,19 @@ def newest(fresh: Array, present: npt.NDArray[np.bool_], stamps: Array, stale: f
 
 def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int = 1440,
                  reader: RangeReader | None = None,
-                 only: Collection[RangeQuery] | None = None) -> History:
+                 only: Collection[RangeQuery] | None = None,
+                 per_pod_requests: bool = False) -> History:
     """Every range query (or those in ``only``; ``pods`` is always asked) over every
-    chunk of ``grid``; `MetricsUnavailable` on any failure."""
+    chunk of ``grid``; `MetricsUnavailable` on any failure. ``per_pod_requests``: each
+    pod's request shortfall too, where the request preset reads requests per pod."""
     own = reader is None
     reader = reader or RangeReader(settings)
-    collector = Collector(grid)
+    collector = Collector(grid, per_pod_requests=per_pod_requests and all(
+        isinstance(source.mapping, PodJoin) for source in settings.requests.counters))
     texts = {name: text for name, text in build(settings).items()
              if only is None or name in only or name is RangeQuery.PODS}
+    if collector.per_pod_requests:
+        texts[RangeQuery.HELD] = held()
     jobs = [(name, text, chunk) for chunk in chunks(grid, chunk_steps)
             for name, text in texts.items()]
     try:

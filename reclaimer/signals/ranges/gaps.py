@@ -3,9 +3,25 @@
 A gap is an idle period between two steps with activity (a request counted or in
 flight, or a GPU at or above the policy's ``gpuUtilizationBelow``); the open gap up to
 the end is not one (it has not ended). The backtest cuts them from the history it
-replays (`idle_gaps`); the service reads them from Prometheus over ``learnFrom``
-(`read_busy`), a day at a time, keeping one boolean per minute and service rather than
+replays (`states_before`); the service reads them from Prometheus over ``learnFrom``
+(`read_busy`), a day at a time, keeping one byte per minute and service rather than
 the whole history, and both hand them to `policy.auto_idle.choose_timeout`.
+
+Each step is one of four (`step_states`): busy (activity seen), idle
+(every pod's data there and no activity), unknown (the data is incomplete at that step:
+a pod not scraped, a target down, a stale or missing series; the live signals' notion,
+`ServiceHistory.unknown`), or stopped (no pod of the service: stopped by reclaimer or by
+a person, or not yet created). Only a run of idle steps between two busy steps is an
+observed gap: one that touches an unknown step might have held a request nobody saw
+(two 99-minute gaps read as one of 199 when a pod's requests go unseen), and one that
+touches a stopped span measured the stop, not how the service is used. Stopped steps
+are no evidence either way: they are left out of the share of history observed
+(`observed`), unknown ones count against it, and too little observed history makes the
+learner fall back to ``autoMax`` (`policy.auto_idle.MIN_OBSERVED`; a service that never
+ran in ``learnFrom`` too). "No pod" is read from kube-state-metrics: a span where
+Prometheus lost everything, kube-state-metrics included, looks the same as a stop; no
+gap is measured across it either way, and what remains is learned only if it holds
+`policy.auto_idle.MIN_GAPS` observed gaps.
 """
 
 from __future__ import annotations
@@ -23,8 +39,12 @@ from reclaimer.signals.ranges.promql import RangeQuery
 from reclaimer.signals.settings import PrometheusSettings
 
 Bools = npt.NDArray[np.bool_]
+States = npt.NDArray[np.int8]
+IDLE, BUSY, UNKNOWN, STOPPED = 0, 1, 2, 3
 # The queries activity needs: requests counted and in flight, the GPU peak.
 ACTIVITY = (RangeQuery.COUNTERS, RangeQuery.IN_FLIGHT, RangeQuery.GPU_MAX)
+# And what tells a step known (as the live signals judge it) or stopped (no pod).
+COVERAGE = (RangeQuery.FRESH, RangeQuery.GPUS, RangeQuery.GPU_MISSING)
 LEARN_STEP = timedelta(minutes=1)
 DAY = 1440  # steps of `LEARN_STEP` read per pass
 
@@ -35,34 +55,75 @@ def busy_steps(one: ServiceHistory, lo: int, hi: int, *, gpu_busy_at: float) -> 
     return found
 
 
-def gaps_of(busy: Bools, step: float) -> list[float]:
-    """Idle periods (seconds) between the steps marked busy."""
-    marks = np.flatnonzero(busy)
-    return [float(g) for g in (np.diff(marks) - 1) * step if g > 0]
+def step_states(one: ServiceHistory, lo: int, hi: int, *, gpu_busy_at: float,
+                max_age: float) -> States:
+    """Each step of ``[lo, hi)``: `BUSY` where activity was seen (seen is seen, even
+    with a sibling's data missing), else `STOPPED` where no pod was mapped to the
+    service, `UNKNOWN` where its data was incomplete, `IDLE`."""
+    states: States = np.full(hi - lo, IDLE, dtype=np.int8)
+    stopped = np.isnan(one.gpus[lo:hi])
+    states[one.unknown(max_age=max_age)[lo:hi]] = UNKNOWN
+    states[stopped] = STOPPED
+    states[busy_steps(one, lo, hi, gpu_busy_at=gpu_busy_at)] = BUSY
+    return states
+
+
+def gaps_of(states: States | Bools, step: float) -> list[float]:
+    """Idle periods (seconds) between two busy steps with only idle steps between:
+    a run that reaches an unknown or stopped step is no observed gap. (Booleans are
+    busy or idle: the backtest's replayed history.)"""
+    marks = np.flatnonzero(states != IDLE)
+    if marks.size < 2:
+        return []
+    busy_ends = states[marks] == BUSY
+    lengths = (np.diff(marks) - 1) * step
+    return [float(g) for g, ok in zip(lengths, busy_ends[:-1] & busy_ends[1:], strict=True)
+            if ok and g > 0]
+
+
+def observed(states: States) -> float:
+    """The share of the steps the service ran (not stopped) whose data was complete;
+    0 when it never ran."""
+    running = int(np.count_nonzero(states != STOPPED))
+    known = int(np.count_nonzero((states == IDLE) | (states == BUSY)))
+    return known / running if running else 0.0
+
+
+def states_before(one: ServiceHistory, index: int, *, learn_from: timedelta,
+                  gpu_busy_at: float, max_age: float) -> States:
+    """Step states before ``index`` within ``learn_from`` (the backtest's history, held
+    to the same rule as the service's)."""
+    lo = max(0, index - steps_in(learn_from, one.grid))
+    return step_states(one, lo, index, gpu_busy_at=gpu_busy_at, max_age=max_age)
 
 
 def idle_gaps(one: ServiceHistory, index: int, *, learn_from: timedelta,
               gpu_busy_at: float) -> list[float]:
-    """Idle gaps before ``index`` within ``learn_from`` (the backtest's history)."""
+    """Gaps between activity before ``index`` within ``learn_from``, every step without
+    activity taken as idle (what coverage leaves out of `states_before`)."""
     lo = max(0, index - steps_in(learn_from, one.grid))
     return gaps_of(busy_steps(one, lo, index, gpu_busy_at=gpu_busy_at), one.grid.step)
 
 
 def read_busy(settings: PrometheusSettings, thresholds: Mapping[ServiceRef, float], *,
               at: datetime, learn_from: timedelta,
-              reader: RangeReader | None = None) -> dict[ServiceRef, Bools]:
-    """Each service's busy steps over ``learn_from`` before ``at``, on a one-minute grid,
-    read a day at a time (`MetricsUnavailable` on any failure). Each day's grid starts
+              reader: RangeReader | None = None) -> dict[ServiceRef, States]:
+    """Each service's step states (`step_states`) over ``learn_from`` before ``at``, on
+    a one-minute grid, read a day at a time (`MetricsUnavailable` on any failure). A
+    day with no pod of a service (not yet created, or stopped all day) is stopped, as
+    a step without a pod is within a day. Each day's grid starts
     one step early, so a request counted at a day's first step is not lost (a series
     present at a grid's first step counts nothing there)."""
     grid = Grid.covering(at - learn_from, at, LEARN_STEP)
-    out = {ref: np.zeros(grid.size, dtype=np.bool_) for ref in thresholds}
+    out = {ref: np.full(grid.size, STOPPED, dtype=np.int8) for ref in thresholds}
+    max_age = settings.max_sample_age.total_seconds()
     for first in range(0, grid.size, DAY):
         size = min(DAY, grid.size - first)
         day = Grid(start=grid.start + (first - 1) * grid.step, step=grid.step, size=size + 1)
-        history = read_history(settings, day, reader=reader, only=ACTIVITY)
+        history = read_history(settings, day, reader=reader, only=ACTIVITY + COVERAGE,
+                               per_pod_requests=True)
         for ref, threshold in thresholds.items():
             if ref in history.services:
-                out[ref][first:first + size] = busy_steps(history.of(ref), 1, size + 1,
-                                                          gpu_busy_at=threshold)
+                out[ref][first:first + size] = step_states(
+                    history.of(ref), 1, size + 1, gpu_busy_at=threshold, max_age=max_age)
     return out

@@ -84,6 +84,9 @@ class ServiceHistory:
     gpu_max: Array = field(init=False)
     gpus: Array = field(init=False)
     gpu_missing: Array = field(init=False)
+    requests_missing: Array = field(init=False)
+    """Pods that held a GPU with no request series, where requests are read per pod
+    (`ranges.pod_requests`; counted only where asked, e.g. `ranges.gaps.read_busy`)."""
 
     def __post_init__(self) -> None:
         self.requests_newest = self.grid.empty()
@@ -94,6 +97,7 @@ class ServiceHistory:
         self.gpu_max = self.grid.empty()
         self.gpus = self.grid.empty()
         self.gpu_missing = self.grid.empty(0.0)
+        self.requests_missing = self.grid.empty(0.0)
 
     def counts(self) -> Counts:
         """Computed once, at the first window read (the arrays are complete by then)."""
@@ -108,6 +112,20 @@ class ServiceHistory:
                 gpu_filled=np.nan_to_num(self.gpu_max))
             self.__dict__["_counts"] = found
         return found
+
+    def unknown(self, *, max_age: float) -> npt.NDArray[np.bool_]:
+        """Steps at which the service's data, at that instant, says nothing: as the
+        service's live check (docs/signals.md "Known or unknown"), per step: no request
+        series or a stale one; GPUs requested with no GPU series or a stale one; a pod
+        short of GPU series (`gpu_missing`) or of request series (`requests_missing`)."""
+        stamps = self.grid.start + np.arange(self.grid.size) * self.grid.step
+        with np.errstate(invalid="ignore"):
+            requests = np.isnan(self.requests_newest) | (stamps - self.requests_newest > max_age)
+            gpu_stale = np.isnan(self.gpu_newest) | (stamps - self.gpu_newest > max_age)
+        needs_gpu = np.nan_to_num(self.gpus) > 0
+        result: npt.NDArray[np.bool_] = (requests | (needs_gpu & gpu_stale)
+                                         | (self.gpu_missing > 0) | (self.requests_missing > 0))
+        return result
 
     def activity(self) -> npt.NDArray[np.bool_]:
         """Steps with a request counted or in flight."""

@@ -16,6 +16,8 @@ can be summed locally instead of asking Prometheus once per step and window:
 - ``gpus``: GPUs requested by each pod (the service's ``gpus`` query before its join);
 - ``gpuMissing``: per pod, the GPUs it holds (`signals.pods.HOLDING`) with no
   GPU series: one pod's series never stand in for a sibling's (summed per ISVC in `join`);
+- ``held``: per pod, the GPUs it holds (not pending, not terminal), for the per-pod
+  request check of the ``auto`` learner only (`pod_requests`);
 - ``pods``: each pod's ISVC at each step (`signals.queries.isvc_pods`, the service's own
   join side, moved pods left out).
 
@@ -49,6 +51,7 @@ class RangeQuery(StrEnum):
     GPUS = "gpus"
     GPU_MISSING = "gpuMissing"
     PODS = "pods"
+    HELD = "held"
 
 
 def _union(parts: list[str]) -> str:
@@ -113,6 +116,14 @@ def gpu_max(gpu: GpuPreset) -> str:
 def gpus() -> str:
     """Per pod; an ISVC with pods and no GPU request is 0 (from ``pods``, in `join`)."""
     return f"sum {BY_POD} (max by (namespace, pod, container, resource) ({pods.GPU_RESOURCES}))"
+
+
+def held() -> str:
+    """Per pod, the GPUs it holds (`signals.pods.HOLDING`: requested, neither pending
+    nor terminal): where a pod's request series must be (`ranges.pod_requests`). Asked
+    only by the learner of ``idle.after: auto``, not by the backtest."""
+    return ("sum by (namespace, pod) (max by (namespace, pod, container, resource) "
+            f"({pods.HOLDING}))")
 
 
 def gpu_missing(gpu: GpuPreset) -> str:
