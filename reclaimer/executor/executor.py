@@ -204,8 +204,17 @@ class Executor:
     def _released(self, raw: list[ServiceRef], objs: Mapping[ServiceRef, Obj],
                   ) -> dict[ServiceRef, str]:
         """Held managed Standard stops started by hand, released (writes: only while
-        this process may write; else they stay held for the next tick or leader)."""
+        this process may write; else they stay held for the next tick or leader). A
+        service with a row still pending (planned or applied: a start of ours kept for
+        its retry after the replicas went back and the class write failed, a stop being
+        verified, the CLI's change in flight) is left to that row: its Deployments up
+        are its own doing half done, not a person's, and releasing it would leave the
+        class ``external`` and book reclaimer's start as somebody else's."""
         if not raw or self.guard() is not None:
+            return {}
+        busy = {record.transition.ref for record in self.ledger.pending()}
+        raw = [ref for ref in raw if ref not in busy]
+        if not raw:
             return {}
         found = by_hand.started_by_hand(self.ctx, raw)
         return by_hand.release(self.ctx, found, objs, let_go=self.memory.release)

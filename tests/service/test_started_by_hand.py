@@ -36,7 +36,14 @@ from reclaimer.service.loop import _managed_stops_as_stopped
 from tests.fixtures.failing_ledger import FailingLedger
 from tests.fixtures.sandbox import SandboxHandle
 from tests.service.conftest import SandboxClock
-from tests.service.loop_world import FRIDAY_STOP, OFFICE_HOURS, LoopWorld, build, quiet
+from tests.service.loop_world import (
+    FRIDAY_STOP,
+    MONDAY_START,
+    OFFICE_HOURS,
+    LoopWorld,
+    build,
+    quiet,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 LLAMA = ServiceRef("team-a", "llama")
@@ -251,3 +258,37 @@ def test_a_held_stop_whose_deployments_cannot_be_read_stays_held(
     assert blind == (True, 1)
     assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0),
                                (Action.START, Trigger.EXTERNAL, 11)]
+
+
+def test_a_start_of_ours_cut_off_before_the_class_is_not_released_as_by_hand(
+        clocked_sandbox: Factory, tmp_path: Path, store: Ledger) -> None:
+    """The Monday start edge puts the replicas back, then a 409 storm on the ISVC
+    (KServe writes its status as the Deployment comes up) fails the class write: the
+    start row is kept for the edge's retry, the class still says external and the
+    Deployment is up. That is reclaimer's own start half done, not a person's: it is
+    not released as one (no external row), the retry finishes it (class put back),
+    and the ledger books the schedule's start once."""
+    world, clock = _world(clocked_sandbox, tmp_path, store, keda=False)
+    monday = int((MONDAY_START - FRIDAY_STOP).total_seconds() // 60)
+    try:
+        for minutes in (-60, 0, 1, 2):
+            _tick(world, clock, minutes)
+        world.sandbox.faults.add("patch", "inferenceservices", status=409, times=-1)
+        _tick(world, clock, monday)
+        world.sandbox.faults.clear()
+        cut = (_replicas(world), _class(world))
+        for minutes in (1, 2, 3):
+            _tick(world, clock, monday + minutes)
+        records = world.ledger.history(name="llama")
+        left = _class(world)
+    finally:
+        world.close()
+    assert cut == (1, "external")
+    assert [(a, t) for a, t, _ in _acted(records)] == [(Action.STOP, Trigger.SCHEDULE),
+                                                      (Action.START, Trigger.SCHEDULE)]
+    assert (left, _replicas(world)) == (None, 1)
+
+
+def _class(world: LoopWorld) -> str | None:
+    annotations = world.rest.get(ISVC, "team-a", "llama")["metadata"].get("annotations") or {}
+    return annotations.get(CLASS)
