@@ -62,6 +62,7 @@ from reclaimer.kube.events import DEFERRED
 from reclaimer.kube.kserve_version import KServeVersion
 from reclaimer.kube.ports import CachedIsvcs, Cluster, Obj
 from reclaimer.ledger.protocol import Ledger
+from reclaimer.ledger.records import RecordState
 from reclaimer.model import Action, Reason, ServiceRef, Transition
 
 log = logging.getLogger("reclaimer.executor")
@@ -205,14 +206,17 @@ class Executor:
                   ) -> dict[ServiceRef, str]:
         """Held managed Standard stops started by hand, released (writes: only while
         this process may write; else they stay held for the next tick or leader). A
-        service with a row still pending (planned or applied: a start of ours kept for
-        its retry after the replicas went back and the class write failed, a stop being
-        verified, the CLI's change in flight) is left to that row: its Deployments up
-        are its own doing half done, not a person's, and releasing it would leave the
-        class ``external`` and book reclaimer's start as somebody else's."""
+        service with a change of ours still pending (a start kept for its retry after
+        the replicas went back and the class write failed, the CLI's start in flight,
+        any planned row) is left to that row: its Deployments up are its own doing half
+        done, not a person's, and releasing it would leave the class ``external`` and
+        book reclaimer's start as somebody else's. A stop applied and being verified is
+        not such a change: a person who scales up then fails its verification."""
         if not raw or self.guard() is not None:
             return {}
-        busy = {record.transition.ref for record in self.ledger.pending()}
+        busy = {record.transition.ref for record in self.ledger.pending()
+                if not (record.state is RecordState.APPLIED
+                        and record.transition.action is Action.STOP)}
         raw = [ref for ref in raw if ref not in busy]
         if not raw:
             return {}

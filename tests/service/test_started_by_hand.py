@@ -292,3 +292,35 @@ def test_a_start_of_ours_cut_off_before_the_class_is_not_released_as_by_hand(
 def _class(world: LoopWorld) -> str | None:
     annotations = world.rest.get(ISVC, "team-a", "llama")["metadata"].get("annotations") or {}
     return annotations.get(CLASS)
+
+
+def test_a_person_scaling_up_while_our_stop_is_verified_fails_it_and_is_booked(
+        clocked_sandbox: Factory, tmp_path: Path, store: Ledger) -> None:
+    """Pods take 3 s to terminate, so the stop is applied and not yet verified when a
+    person scales the Deployment to 3. The row being verified does not keep the stop
+    from being released (only a change of ours still planned, or a start, does): the
+    condition goes, the stop fails its verification, and the start is booked once,
+    as external, at the tick after it failed (the row being verified says nothing of
+    anyone else until then). The person's 3 replicas stay."""
+    clock = SandboxClock(FRIDAY_STOP - timedelta(days=1))
+    scenario = {**_scenario(keda=False), "podTerminationSeconds": 3}
+    world = build(clocked_sandbox(scenario, clock), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store)
+    try:
+        for minutes in (-60, 0):
+            _tick(world, clock, minutes)
+        Rest(api_client_for_host(world.sandbox.url), field_manager="kubectl").merge_patch(
+            DEPLOYMENT, "team-a", "llama-predictor", {"spec": {"replicas": 3}},
+            subresource="scale")
+        for minutes in (1, 2, 6, 7, 8, 30):
+            _tick(world, clock, minutes)
+        obj = world.rest.get(ISVC, "team-a", "llama")
+        records = world.ledger.history(name="llama")
+    finally:
+        world.close()
+    assert [(r.transition.action, r.transition.trigger, r.state.value) for r in sorted(
+        records, key=lambda r: r.id) if not r.transition.blocked] == [
+        (Action.STOP, Trigger.SCHEDULE, "failed"), (Action.START, Trigger.EXTERNAL, "observed")]
+    assert (st.own_stopped(obj), _replicas(world), world.ledger.stops_in_force()) == (
+        False, 3, [])
