@@ -82,11 +82,31 @@ def gaps_of(states: States | Bools, step: float) -> list[float]:
 
 
 def observed(states: States) -> float:
-    """The share of the steps the service ran (not stopped) whose data was complete;
-    0 when it never ran."""
+    """The share of the steps the service ran (not stopped) whose data was complete,
+    or of the idle time between busy steps that lies in observed gaps
+    (`_gap_share`), whichever is less; 0 when it never ran."""
     running = int(np.count_nonzero(states != STOPPED))
     known = int(np.count_nonzero((states == IDLE) | (states == BUSY)))
-    return known / running if running else 0.0
+    return min(known / running, _gap_share(states)) if running else 0.0
+
+
+def _gap_share(states: States) -> float:
+    """The idle time between two busy steps (no stop between) that lies in gaps with no
+    unknown step. A long gap is likelier than a short one to touch an unknown step, so
+    dropping those keeps the short ones: a target down a quarter of every hour drops
+    every 99-minute gap while 80 % of the steps are complete (the learner then chose
+    its 30-minute fallback). 1 when there is no such idle time."""
+    merged = np.where(states == UNKNOWN, IDLE, states)
+    marks = np.flatnonzero(merged != IDLE)
+    if marks.size < 2:
+        return 1.0
+    ends = merged[marks] == BUSY
+    between = ends[:-1] & ends[1:]
+    lengths = np.diff(marks) - 1
+    unknown = np.concatenate(([0], np.cumsum(states == UNKNOWN)))
+    touched = unknown[marks[1:]] - unknown[marks[:-1] + 1] > 0
+    total = int(lengths[between].sum())
+    return int(lengths[between & ~touched].sum()) / total if total else 1.0
 
 
 def states_before(one: ServiceHistory, index: int, *, learn_from: timedelta,
