@@ -16,7 +16,7 @@ against learning: the gaps around it are learned as if it were not there.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -45,7 +45,7 @@ def _pod(name: str, which: str) -> str:
     return f"{name}-predictor-{which}"
 
 
-def _add_pod(om: OpenMetrics, name: str, which: str, *, minutes: range,
+def _add_pod(om: OpenMetrics, name: str, which: str, *, minutes: Iterable[int],
              requests_seen: bool, gpu_seen: bool, requests_down: Container[int] = (),
              phase: str = "Running") -> None:
     pod = _pod(name, which)
@@ -82,6 +82,16 @@ def _services(om: OpenMetrics) -> None:
     _add_pod(om, "flapping", "a", minutes=whole, requests_seen=True, gpu_seen=True)
     _add_pod(om, "flapping", "b", minutes=whole, requests_seen=True, gpu_seen=True,
              requests_down=frozenset(m for m in range(MINUTES) if m % 60 >= 45))
+    # stopped by its own 30-minute timeout 30 minutes after each request, started
+    # again (on demand) two minutes before the next: every 99-minute gap reaches a
+    # stop. Dropping those gaps left one (fallback, 30 m): a learned timeout could
+    # never grow past the one that stops the service, only shrink. Here each stop
+    # begins with minutes of unknown (the pods' series linger 5 m by Prometheus'
+    # lookback, their requests stale past maxSampleAge 2 m), so the gaps through
+    # the stops are censored and the share observed is nil: autoMax, never shorter
+    for which in ("a", "b"):
+        _add_pod(om, "stopped-by-timeout", which, requests_seen=True, gpu_seen=True,
+                 minutes=[m for m in range(MINUTES) if m % EVERY < 30 or m % EVERY >= 98])
     # pod B never ran (Pending: no GPU of its own yet): it holds none, so its missing
     # series are no shortfall, as the live check counts it; pod A's gaps are real.
     _add_pod(om, "b-pending", "a", minutes=whole, requests_seen=True, gpu_seen=True)
@@ -121,6 +131,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                  id="pod-b-requests-unseen-12h-of-72h-those-gaps-dropped"),
     pytest.param("flapping", AUTO.auto_max, "complete for", 0,
                  id="pod-b-flapping-every-gap-dropped-autoMax-not-fallback"),
+    pytest.param("stopped-by-timeout", AUTO.auto_max, "complete for 0%", 1,
+                 id="gaps-through-its-own-stops-censored-autoMax-not-fallback"),
     pytest.param("b-pending", AUTO.auto_min, "isolated use", 20,
                  id="pod-b-pending-holds-no-gpu-its-silence-no-shortfall"),
     pytest.param("new-1d", timedelta(minutes=109), "p99", 14,
@@ -143,14 +155,15 @@ def test_partial_history_never_shortens_the_learned_timeout(
 
 def test_gaps_end_at_unknown_and_stopped_steps() -> None:
     """A run of idle steps counts only between two busy steps: one that reaches an
-    unknown step might have held an unseen request; one that reaches a stopped span
-    measured the stop. Stopped steps are left out of the share observed."""
+    unknown step might have held an unseen request; a stopped span between counts in
+    (the next request came that much later). Stopped steps are left out of the share
+    observed."""
     b, i, u, s = gaps.BUSY, gaps.IDLE, gaps.UNKNOWN, gaps.STOPPED
     states = np.array([b, i, i, b, i, u, i, b, i, s, s, b, i, i, i, b], dtype=np.int8)
-    assert gaps.gaps_of(states, 60.0) == [120.0, 180.0]
-    # 13 of 14 running steps complete, but only 5 of the 8 idle steps between busy
-    # ones (no stop between) lie in gaps without an unknown step: the lesser counts
-    assert gaps.observed(states) == pytest.approx(5 / 8)
+    assert gaps.gaps_of(states, 60.0) == [120.0, 180.0, 180.0]
+    # 13 of 14 running steps complete, but only 6 of the 9 running steps between busy
+    # ones lie in gaps without an unknown step: the lesser counts
+    assert gaps.observed(states) == pytest.approx(6 / 9)
     assert gaps.observed(np.array([s, s], dtype=np.int8)) == 0.0
 
 
@@ -158,3 +171,18 @@ def test_too_little_observed_history_is_automax_whatever_the_gaps() -> None:
     found = [99 * 60.0] * 40
     assert choose_timeout(found, AUTO).after == timedelta(minutes=109)
     assert choose_timeout(found, AUTO, observed=0.49).after == AUTO.auto_max
+
+
+def test_a_timeout_that_stops_the_service_does_not_teach_itself_shorter() -> None:
+    """Gaps of 5 minutes, one in 20 of 99 minutes; the service was stopped 30 minutes
+    into each long gap (its timeout then) and started by the next request, with no
+    unknown step at the stop. The gaps through those stops are 99 minutes of use:
+    109 m, as if it had never been stopped (dropping them learned autoMin, 10 m)."""
+    b, i, s = gaps.BUSY, gaps.IDLE, gaps.STOPPED
+    found: list[int] = []
+    for n in range(300):
+        found += [b] + ([i] * 30 + [s] * 66 + [i] * 3 if n % 20 == 19 else [i] * 5)
+    states = np.array(found[:4320], dtype=np.int8)
+    whole = np.where(states == s, i, states).astype(np.int8)
+    assert _choice(whole, AUTO).after == timedelta(minutes=109)
+    assert _choice(states, AUTO).after == timedelta(minutes=109)

@@ -69,10 +69,14 @@ def step_states(one: ServiceHistory, lo: int, hi: int, *, gpu_busy_at: float,
 
 
 def gaps_of(states: States | Bools, step: float) -> list[float]:
-    """Idle periods (seconds) between two busy steps with only idle steps between:
-    a run that reaches an unknown or stopped step is no observed gap. (Booleans are
-    busy or idle: the backtest's replayed history.)"""
-    marks = np.flatnonzero(states != IDLE)
+    """Idle periods (seconds) between two busy steps, stopped steps between them
+    counted in: a run that reaches an unknown step is no observed gap. (Booleans are
+    busy or idle: the backtest's replayed history.) A run through a stop counts whole:
+    the next request came that long after the last one whoever stopped the service in
+    between, and dropping such runs dropped exactly the gaps longer than the timeout
+    that stopped it, so a learned timeout could only shrink (a service stopped by its
+    30-minute timeout in each 99-minute gap learned its fallback, 30 m, for 109 m)."""
+    marks = np.flatnonzero((states != IDLE) & (states != STOPPED))
     if marks.size < 2:
         return []
     busy_ends = states[marks] == BUSY
@@ -91,22 +95,20 @@ def observed(states: States) -> float:
 
 
 def _gap_share(states: States) -> float:
-    """The idle time between two busy steps (no stop between) that lies in gaps with no
-    unknown step. A long gap is likelier than a short one to touch an unknown step, so
-    dropping those keeps the short ones: a target down a quarter of every hour drops
-    every 99-minute gap while 80 % of the steps are complete (the learner then chose
-    its 30-minute fallback). 1 when there is no such idle time."""
-    merged = np.where(states == UNKNOWN, IDLE, states)
-    marks = np.flatnonzero(merged != IDLE)
+    """The idle time between two busy steps (stopped steps not counted) that lies in
+    gaps with no unknown step. A long gap is likelier than a short one to touch an
+    unknown step, so dropping those keeps the short ones: a target down a quarter of
+    every hour drops every 99-minute gap while 80 % of the steps are complete (the
+    learner then chose its 30-minute fallback). 1 when there is no such idle time."""
+    marks = np.flatnonzero(states == BUSY)
     if marks.size < 2:
         return 1.0
-    ends = merged[marks] == BUSY
-    between = ends[:-1] & ends[1:]
-    lengths = np.diff(marks) - 1
     unknown = np.concatenate(([0], np.cumsum(states == UNKNOWN)))
+    running = np.concatenate(([0], np.cumsum(states != STOPPED)))
+    idle = running[marks[1:]] - running[marks[:-1] + 1]
     touched = unknown[marks[1:]] - unknown[marks[:-1] + 1] > 0
-    total = int(lengths[between].sum())
-    return int(lengths[between & ~touched].sum()) / total if total else 1.0
+    total = int(idle.sum())
+    return int(idle[~touched].sum()) / total if total else 1.0
 
 
 def states_before(one: ServiceHistory, index: int, *, learn_from: timedelta,
