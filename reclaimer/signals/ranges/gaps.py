@@ -13,15 +13,13 @@ a pod not scraped, a target down, a stale or missing series; the live signals' n
 `ServiceHistory.unknown`), or stopped (no pod of the service: stopped by reclaimer or by
 a person, or not yet created). Only a run of idle steps between two busy steps is an
 observed gap: one that touches an unknown step might have held a request nobody saw
-(two 99-minute gaps read as one of 199 when a pod's requests go unseen), and one that
-touches a stopped span measured the stop, not how the service is used. Stopped steps
-are no evidence either way: they are left out of the share of history observed
-(`observed`), unknown ones count against it, and too little observed history makes the
-learner fall back to ``autoMax`` (`policy.auto_idle.MIN_OBSERVED`; a service that never
-ran in ``learnFrom`` too). "No pod" is read from kube-state-metrics: a span where
-Prometheus lost everything, kube-state-metrics included, looks the same as a stop; no
-gap is measured across it either way, and what remains is learned only if it holds
-`policy.auto_idle.MIN_GAPS` observed gaps.
+(two 99-minute gaps read as one of 199 when a pod's requests go unseen). A stopped
+span between two busy steps is counted in (`gaps_of`). Stopped steps are left out of
+the share of history observed (`observed`), unknown ones count against it, and so does
+idle time in gaps touching them; too little observed history makes the learner fall
+back to ``autoMax`` (`policy.auto_idle.MIN_OBSERVED`; a service that never ran in
+``learnFrom`` too). "No pod" is read from kube-state-metrics: a span where Prometheus
+lost everything, kube-state-metrics included, looks the same as a stop.
 """
 
 from __future__ import annotations
