@@ -324,3 +324,27 @@ def test_a_person_scaling_up_while_our_stop_is_verified_fails_it_and_is_booked(
         (Action.STOP, Trigger.SCHEDULE, "failed"), (Action.START, Trigger.EXTERNAL, "observed")]
     assert (st.own_stopped(obj), _replicas(world), world.ledger.stops_in_force()) == (
         False, 3, [])
+
+
+def test_a_process_that_may_not_write_releases_nothing(
+        clocked_sandbox: Factory, tmp_path: Path, store: Ledger) -> None:
+    """Its lease past the margin (the guard says so) while a person has scaled the
+    Deployment up: no condition removed, nothing booked; once it may write again, the
+    start by hand is released and booked then, once."""
+    world, clock = _world(clocked_sandbox, tmp_path, store, keda=False)
+    executor = world.reconciler.parts.executor
+    try:
+        for minutes in (-60, 0, 1, 2):
+            _tick(world, clock, minutes)
+        _person(world, keda=False)
+        executor.guard = lambda: "lease not renewed within the safety margin"
+        _tick(world, clock, 10)
+        fenced = st.own_stopped(world.rest.get(ISVC, "team-a", "llama"))
+        executor.guard = lambda: None
+        _tick(world, clock, 11)
+        records = world.ledger.history(name="llama")
+    finally:
+        world.close()
+    assert fenced is True
+    assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0),
+                               (Action.START, Trigger.EXTERNAL, 11)]
