@@ -20,6 +20,7 @@ Pure: no I/O, no imports from the rest of reclaimer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ Obj = Mapping[str, Any]
 KEDA_CLASS = "keda"
 PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas"
 PAUSED_TO_ZERO = "0"
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
 SCALED_OBJECT_KIND = "ScaledObject"
 ISVC_KIND = "InferenceService"
 
@@ -44,6 +46,14 @@ def paused_replicas(scaled_object: Obj) -> str | None:
     """The ScaledObject's pause annotation as it is (None when absent)."""
     value = annotations_of(scaled_object).get(PAUSED_REPLICAS)
     return None if value is None else str(value)
+
+
+def pauses_at_zero(scaled_object: Obj) -> bool:
+    """Whether KEDA holds the target at 0: it reads the annotation with Go's
+    ``strconv.ParseInt(value, 10, 32)`` (KEDA ``GetPausedReplicaCount``), so ``"00"``
+    and ``"+0"`` pause at 0 too, while ``" 0"`` or ``"zero"`` is no pause at all."""
+    value = paused_replicas(scaled_object)
+    return value is not None and _DECIMAL.fullmatch(value) is not None and int(value) == 0
 
 
 def _target(ref: Mapping[str, Any] | None, *, default_kind: str | None) -> str | None:

@@ -348,3 +348,27 @@ def test_a_process_that_may_not_write_releases_nothing(
     assert fenced is True
     assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0),
                                (Action.START, Trigger.EXTERNAL, 11)]
+
+
+@pytest.mark.parametrize("pause", [pytest.param("00", id="zero-written-00"),
+                                   pytest.param("+0", id="zero-written-plus-0")])
+def test_a_pause_keda_reads_as_zero_keeps_the_stop_held(
+        clocked_sandbox: Factory, tmp_path: Path, store: Ledger, pause: str) -> None:
+    """KEDA parses the pause as a base-10 integer: a person's ``"00"`` still holds the
+    Deployment at 0, so nothing was started and nothing is booked."""
+    world, clock = _world(clocked_sandbox, tmp_path, store, keda=True)
+    try:
+        for minutes in (-60, 0, 1):
+            _tick(world, clock, minutes)
+        person = Rest(api_client_for_host(world.sandbox.url), field_manager="kubectl")
+        person.merge_patch(SCALED_OBJECT, "team-a", "llama-predictor",
+                           {"metadata": {"annotations": {PAUSED: pause}}})
+        world.sandbox.wait_idle(terminations=True)
+        _tick(world, clock, 10)
+        held = (st.own_stopped(world.rest.get(ISVC, "team-a", "llama")),
+                len(world.ledger.stops_in_force()), _replicas(world))
+        records = world.ledger.history(name="llama")
+    finally:
+        world.close()
+    assert held == (True, 1, 0)
+    assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0)]

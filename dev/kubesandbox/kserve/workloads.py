@@ -25,6 +25,7 @@ run pods, an HPA keeps a scaled-up Deployment within its bounds, pods start and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -170,8 +171,8 @@ class WorkloadController:
         if so is None or (spec.get("scaleTargetRef") or {}).get("name") != meta["name"]:
             return dep
         paused = ((so["metadata"].get("annotations") or {}).get(KEDA_PAUSED) or "").strip()
-        if paused.isdigit():
-            want = int(paused)
+        if re.fullmatch(r"[+-]?[0-9]+", paused):  # KEDA: strconv.ParseInt(value, 10, 32)
+            want = max(int(paused), 0)
         else:
             low = int(spec.get("minReplicaCount", 0))
             high = max(low, int(spec.get("maxReplicaCount", 100)))

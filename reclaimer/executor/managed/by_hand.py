@@ -61,14 +61,14 @@ def started_by_hand(ctx: Context, refs: Sequence[ServiceRef]) -> dict[ServiceRef
 
 
 def _not_held(deployments: Sequence[Obj], scaled_objects: Sequence[Obj]) -> str | None:
-    """A component Deployment with replicas, or a ScaledObject on one whose pause is
-    no longer the stop's ``"0"``; None when every one is held at 0."""
+    """A component Deployment with replicas, or a ScaledObject on one that KEDA no
+    longer holds at 0 (a person's ``"00"`` still does); None when every one is held."""
     mine = {name_of(d) for d in deployments}
     seen = [f"Deployment {name_of(d)} has {replicas_of(d)} replica(s)"
             for d in deployments if replicas_of(d) > 0]
     seen += [f"KEDA ScaledObject {keda.name_of(so)} pause {keda.paused_replicas(so)!r}"
              for so in scaled_objects if keda.scaled_deployment(so) in mine
-             and keda.paused_replicas(so) != keda.PAUSED_TO_ZERO]
+             and not keda.pauses_at_zero(so)]
     return "; ".join(seen) or None
 
 
