@@ -206,21 +206,17 @@ class Executor:
                   ) -> dict[ServiceRef, str]:
         """Held managed Standard stops started by hand, released (writes: only while
         this process may write; else they stay held for the next tick or leader). A
-        service with a change this process still acts on (a start kept for its retry
-        after the replicas went back and the class write failed) is left to that row:
-        its Deployments up are its own doing half done, not a person's, and releasing
-        it would leave the class ``external`` and book reclaimer's start as somebody
-        else's. Another process's pending row does not defer it: nothing here retries
-        it (a CLI start cut off by a transient error stays ``planned`` until the next
-        term's recovery), and the loop books nothing while it is pending anyway. A stop
-        applied and being verified is not such a change: a person who scales up then
-        fails its verification."""
+        service with a change of ours still pending (a start kept for its retry after
+        the replicas went back and the class write failed, the CLI's start in flight,
+        any planned row) is left to that row: its Deployments up are its own doing half
+        done, not a person's, and releasing it would leave the class ``external`` and
+        book reclaimer's start as somebody else's. A stop applied and being verified is
+        not such a change: a person who scales up then fails its verification."""
         if not raw or self.guard() is not None:
             return {}
-        ours = self.memory.ours()
         busy = {record.transition.ref for record in self.ledger.pending()
-                if record.id in ours and not (record.state is RecordState.APPLIED
-                                              and record.transition.action is Action.STOP)}
+                if not (record.state is RecordState.APPLIED
+                        and record.transition.action is Action.STOP)}
         raw = [ref for ref in raw if ref not in busy]
         if not raw:
             return {}
