@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from reclaimer.executor.executor import Executor
 from reclaimer.executor.recover import recover_pending
 from reclaimer.service.loop import Reconciler
 from reclaimer.service.metrics import ServiceMetrics
@@ -74,23 +73,9 @@ class TermKeeper:
             self._reconciler.begin_term(self._leadership.term_started_at or now)
             self._recovery_due = True
             log.info("leader term %d begins", term)
-        if not self._recovery_due and _left_by_another(executor):
-            self._recovery_due = True
         if self._recovery_due:
             found = recover_pending(executor, at=now, in_flight=self._in_flight)
             self._recovery_due = found.left > 0
             if found.outcomes or found.left:
                 log.info("reconciled %d pending ledger rows, %d left for a later tick",
                          len(found.outcomes), found.left)
-
-
-def _left_by_another(executor: Executor) -> bool:
-    """A row another process left pending after this term's recovery (a `reclaimer
-    start` cut off by a 409 storm and left ``planned``, a ``stop --no-wait``): nothing
-    else settles it before the next term, and while it is pending a held stop is not
-    released and no start by hand is booked. Recovery looks at it (again while it may
-    still be written, `recover_pending`); once seen it does not call recovery back (a
-    row whose ISVC cannot be read waits for the next term, without a LIST a tick). One
-    ledger query a tick."""
-    return any(record.actor != executor.actor and not executor.memory.seen(record.id)
-               for record in executor.ledger.pending())
