@@ -243,6 +243,11 @@ class Memory:
         with self._lock:
             return self._seen.setdefault(record_id, at)
 
+    def seen(self, record_id: int) -> bool:
+        """Whether `recover` has looked at the row already."""
+        with self._lock:
+            return record_id in self._seen
+
     def forget_seen(self, live: Collection[int]) -> None:
         """Rows no longer pending are forgotten."""
         with self._lock:

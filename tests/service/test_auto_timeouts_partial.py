@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from reclaimer.model import AutoIdle, ServiceRef
-from reclaimer.policy.auto_idle import choose_timeout
+from reclaimer.policy.auto_idle import MIN_OBSERVED, choose_timeout
 from reclaimer.service.auto_timeouts import PrometheusBusy, _choice
 from reclaimer.signals.presets import REQUEST_PRESETS
 from reclaimer.signals.ranges import gaps
@@ -87,8 +87,8 @@ def _services(om: OpenMetrics) -> None:
     # stop. Dropping those gaps left one (fallback, 30 m): a learned timeout could
     # never grow past the one that stops the service, only shrink. Here each stop
     # begins with minutes of unknown (the pods' series linger 5 m by Prometheus'
-    # lookback, their requests stale past maxSampleAge 2 m), so the gaps through
-    # the stops are censored and the share observed is nil: autoMax, never shorter
+    # lookback, their requests stale past maxSampleAge 2 m): those are the stop's
+    # edges, not unknown, so the gaps through the stops count whole, as "whole" (109 m)
     for which in ("a", "b"):
         _add_pod(om, "stopped-by-timeout", which, requests_seen=True, gpu_seen=True,
                  minutes=[m for m in range(MINUTES) if m % EVERY < 30 or m % EVERY >= 98])
@@ -131,19 +131,20 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                  id="pod-b-requests-unseen-12h-of-72h-those-gaps-dropped"),
     pytest.param("flapping", AUTO.auto_max, "complete for", 0,
                  id="pod-b-flapping-every-gap-dropped-autoMax-not-fallback"),
-    pytest.param("stopped-by-timeout", AUTO.auto_max, "complete for 0%", 1,
-                 id="gaps-through-its-own-stops-censored-autoMax-not-fallback"),
+    pytest.param("stopped-by-timeout", timedelta(minutes=109), "p99", 43,
+                 id="gaps-through-its-own-stops-and-their-edges-count-whole"),
     pytest.param("b-pending", AUTO.auto_min, "isolated use", 20,
                  id="pod-b-pending-holds-no-gpu-its-silence-no-shortfall"),
     pytest.param("new-1d", timedelta(minutes=109), "p99", 14,
                  id="created-after-2-days-learns-from-its-last-day"),
-    pytest.param("stopped-12h", timedelta(minutes=109), "p99", 35,
-                 id="a-stopped-span-is-neither-gap-nor-unknown"),
+    pytest.param("stopped-12h", timedelta(minutes=109), "p99", 36,
+                 id="a-stopped-span-counts-in-its-gap-never-unknown"),
 ])
 def test_partial_history_never_shortens_the_learned_timeout(
         prometheus: str, name: str, after: timedelta, why: str, found: int) -> None:
     """Gaps learned: 42 over 72 h with both pods seen; 35 where 12 h are unseen (the
-    gaps touching them dropped, 84 % observed) or stopped (no pod; 100 % observed)."""
+    gaps touching them dropped, 84 % observed); 36 where 12 h are stopped (no pod;
+    100 % observed; one gap through the stop, longer than autoMax)."""
     settings = PrometheusSettings(url=prometheus, timeout=timedelta(seconds=30),
                                   requests=REQUEST_PRESETS["kserve-python"])
     ref = ServiceRef(NS, name)
@@ -186,3 +187,33 @@ def test_a_timeout_that_stops_the_service_does_not_teach_itself_shorter() -> Non
     whole = np.where(states == s, i, states).astype(np.int8)
     assert _choice(whole, AUTO).after == timedelta(minutes=109)
     assert _choice(states, AUTO).after == timedelta(minutes=109)
+
+
+def test_a_stop_edged_with_unknown_steps_does_not_teach_a_shorter_timeout() -> None:
+    """As above, but each stop begins with 3 unknown steps (the pods' series linger by
+    Prometheus' lookback, their requests already stale) and ends with 2 (the new pod
+    loading, no request series yet): what a real stop and start look like. Those
+    unknown steps are the stop's edges, no place a request could hide: the gaps
+    through the stops still count whole (109 m). Censoring them left only the
+    5-minute gaps, with 73 % of the idle time observed: autoMin, 10 m, which stops
+    the service in every long gap and so teaches itself again."""
+    b, i, u, s = gaps.BUSY, gaps.IDLE, gaps.UNKNOWN, gaps.STOPPED
+    found: list[int] = []
+    for n in range(300):
+        long = [i] * 30 + [u] * 3 + [s] * 61 + [u] * 2 + [i] * 3
+        found += [b] + (long if n % 20 == 19 else [i] * 5)
+    states = np.array(found[:4320], dtype=np.int8)
+    whole = np.where((states == s) | (states == u), i, states).astype(np.int8)
+    assert _choice(whole, AUTO).after == timedelta(minutes=109)
+    assert _choice(states, AUTO).after == timedelta(minutes=109)
+
+
+def test_a_long_unknown_run_beside_a_stop_stays_unknown() -> None:
+    """Only a stop's edges (at most `STOP_EDGE` steps) join it: a target down for an
+    hour after a start still censors its gap and counts against the share."""
+    b, i, u, s = gaps.BUSY, gaps.IDLE, gaps.UNKNOWN, gaps.STOPPED
+    edged = np.array([b, i, u, s, s, u, u, i, b], dtype=np.int8)
+    assert (gaps.gaps_of(edged, 60.0), gaps.observed(edged)) == ([420.0], 1.0)
+    long = np.array([b, i, s, *[u] * (gaps.STOP_EDGE + 1), i, b], dtype=np.int8)
+    assert gaps.gaps_of(long, 60.0) == []
+    assert gaps.observed(long) < MIN_OBSERVED

@@ -25,13 +25,17 @@ import pytest
 
 from reclaimer.errors import LedgerError
 from reclaimer.executor import isvc_state as st
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.executor.recover import recover_pending
 from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.rest import DEPLOYMENT, ISVC, SCALED_OBJECT, Rest
 from reclaimer.ledger import Ledger
 from reclaimer.ledger.engine import parse_url
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.ledger.schema_check import upgrade
-from reclaimer.model import Action, ServiceRef, Trigger
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.loop import _managed_stops_as_stopped
 from tests.fixtures.failing_ledger import FailingLedger
 from tests.fixtures.sandbox import SandboxHandle
@@ -372,3 +376,67 @@ def test_a_pause_keda_reads_as_zero_keeps_the_stop_held(
         world.close()
     assert held == (True, 1, 0)
     assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0)]
+
+
+def test_a_cli_start_cut_off_and_left_planned_does_not_keep_the_stop_held_for_good(
+        clocked_sandbox: Factory, tmp_path: Path, store: Ledger) -> None:
+    """`reclaimer start` puts the replicas back, then a 409 storm on the ISVC fails its
+    class write: the CLI reports a retry and exits, its row left ``planned`` with nobody
+    to retry it (the leader's recovery ran at the start of its term). The service runs,
+    and a person scales it to 3. A row of another process that no recovery of this
+    term has seen does not hold the stop in place (counted stopped while it serves)
+    until the next term: the stop is released (its condition gone)."""
+    world, clock = _world(clocked_sandbox, tmp_path, store, keda=False)
+    try:
+        for minutes in (-60, 0, 1, 2):
+            _tick(world, clock, minutes)
+        obj = world.rest.get(ISVC, "team-a", "llama")
+        cli = Executor(KubeCluster(world.rest), world.ledger, actor="alice@laptop")
+        world.sandbox.faults.add("patch", "inferenceservices", status=409, times=-1)
+        started = FRIDAY_STOP + timedelta(minutes=10)
+        kind = cli.apply(Transition(
+            ref=LLAMA, uid=st.uid_of(obj), action=Action.START, trigger=Trigger.MANUAL,
+            reason=Reason.MANUAL, policy=None, at=started, gpus=1,
+            evidence={"via": "cli"}), at=started).kind
+        world.sandbox.faults.clear()
+        _person(world, keda=False)
+        for minutes in (11, 12, 60, 120):
+            _tick(world, clock, minutes)
+        in_place = world.reconciler.parts.executor.managed_stops_in_place()
+        condition = st.own_stopped(world.rest.get(ISVC, "team-a", "llama"))
+    finally:
+        world.close()
+    assert kind is OutcomeKind.RETRY
+    assert (LLAMA in in_place, condition, _replicas(world)) == (False, False, 3)
+
+
+def test_a_row_recovery_saw_in_flight_still_defers_the_release(
+        clocked_sandbox: Factory, tmp_path: Path, store: Ledger) -> None:
+    """The same start left ``planned``, by another replica that lost its lease: the
+    new leader's recovery sees it and leaves it while it may still be written (within
+    ``in_flight``). Until then the stop stays held (that row is somebody's change half
+    done); once recovery abandons it, the stop is released as started by hand."""
+    world, clock = _world(clocked_sandbox, tmp_path, store, keda=False)
+    executor = world.reconciler.parts.executor
+    try:
+        for minutes in (-60, 0, 1, 2):
+            _tick(world, clock, minutes)
+        obj = world.rest.get(ISVC, "team-a", "llama")
+        other = Executor(KubeCluster(world.rest), world.ledger, actor="replica-b")
+        world.sandbox.faults.add("patch", "inferenceservices", status=409, times=-1)
+        started = FRIDAY_STOP + timedelta(minutes=10)
+        other.apply(Transition(
+            ref=LLAMA, uid=st.uid_of(obj), action=Action.START, trigger=Trigger.MANUAL,
+            reason=Reason.MANUAL, policy=None, at=started, gpus=1,
+            evidence={"via": "cli"}), at=started)
+        world.sandbox.faults.clear()
+        left = recover_pending(executor, at=started, in_flight=timedelta(minutes=15)).left
+        _tick(world, clock, 11)
+        held = LLAMA in executor.managed_stops_in_place()
+        recover_pending(executor, at=started + timedelta(minutes=20),
+                        in_flight=timedelta(minutes=15))
+        _tick(world, clock, 30)
+        released = LLAMA not in executor.managed_stops_in_place()
+    finally:
+        world.close()
+    assert (left, held, released) == (1, True, True)

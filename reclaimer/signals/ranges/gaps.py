@@ -14,7 +14,8 @@ a pod not scraped, a target down, a stale or missing series; the live signals' n
 a person, or not yet created). Only a run of idle steps between two busy steps is an
 observed gap: one that touches an unknown step might have held a request nobody saw
 (two 99-minute gaps read as one of 199 when a pod's requests go unseen). A stopped
-span between two busy steps is counted in (`gaps_of`). Stopped steps are left out of
+span between two busy steps is counted in (`gaps_of`), with its edges: the few
+unknown steps as the pods go and as new ones load (`_stop_edges`). Stopped steps are left out of
 the share of history observed (`observed`), unknown ones count against it, and so does
 idle time in gaps touching them; too little observed history makes the learner fall
 back to ``autoMax`` (`policy.auto_idle.MIN_OBSERVED`; a service that never ran in
@@ -45,6 +46,9 @@ ACTIVITY = (RangeQuery.COUNTERS, RangeQuery.IN_FLIGHT, RangeQuery.GPU_MAX)
 COVERAGE = (RangeQuery.FRESH, RangeQuery.GPUS, RangeQuery.GPU_MISSING)
 LEARN_STEP = timedelta(minutes=1)
 DAY = 1440  # steps of `LEARN_STEP` read per pass
+STOP_EDGE = 15
+"""Steps of unknown next to a stop counted as its edge (`_stop_edges`): Prometheus'
+5-minute lookback at the stop, a model's loading at the start."""
 
 
 def busy_steps(one: ServiceHistory, lo: int, hi: int, *, gpu_busy_at: float) -> Bools:
@@ -66,6 +70,28 @@ def step_states(one: ServiceHistory, lo: int, hi: int, *, gpu_busy_at: float,
     return states
 
 
+def _stop_edges(states: States | Bools) -> States | Bools:
+    """Unknown runs of at most `STOP_EDGE` steps next to a stopped span counted
+    stopped: a stop begins with the pods' series lingering by Prometheus' lookback,
+    their requests already stale, and a start ends with the new pod loading before its
+    first scrape; no request is served unseen there. Left unknown, every gap through a
+    stop was censored, and a service stopped in its long gaps learned only its short
+    ones (10 m for 109 m). A longer unknown run stays unknown."""
+    if states.dtype == np.bool_:  # the backtest's busy or idle: no edges
+        return states
+    unknown = states == UNKNOWN
+    if not unknown.any() or not (states == STOPPED).any():
+        return states
+    bounds = np.flatnonzero(np.diff(np.concatenate(([0], unknown.astype(np.int8), [0]))))
+    starts, ends = bounds[0::2], bounds[1::2]
+    after = np.append(states, IDLE)[ends] == STOPPED
+    before = np.concatenate(([IDLE], states))[starts] == STOPPED
+    edge = (before | after) & (ends - starts <= STOP_EDGE)
+    out = states.copy()
+    out[unknown] = np.where(np.repeat(edge, ends - starts), STOPPED, UNKNOWN)
+    return out
+
+
 def gaps_of(states: States | Bools, step: float) -> list[float]:
     """Idle periods (seconds) between two busy steps, stopped steps between them
     counted in: a run that reaches an unknown step is no observed gap. (Booleans are
@@ -74,6 +100,7 @@ def gaps_of(states: States | Bools, step: float) -> list[float]:
     between, and dropping such runs dropped exactly the gaps longer than the timeout
     that stopped it, so a learned timeout could only shrink (a service stopped by its
     30-minute timeout in each 99-minute gap learned its fallback, 30 m, for 109 m)."""
+    states = _stop_edges(states)
     marks = np.flatnonzero((states != IDLE) & (states != STOPPED))
     if marks.size < 2:
         return []
@@ -86,7 +113,9 @@ def gaps_of(states: States | Bools, step: float) -> list[float]:
 def observed(states: States) -> float:
     """The share of the steps the service ran (not stopped) whose data was complete,
     or of the idle time between busy steps that lies in observed gaps
-    (`_gap_share`), whichever is less; 0 when it never ran."""
+    (`_gap_share`), whichever is less; 0 when it never ran. A stop's edges are part
+    of it (`_stop_edges`)."""
+    states = _stop_edges(states).astype(np.int8, copy=False)
     running = int(np.count_nonzero(states != STOPPED))
     known = int(np.count_nonzero((states == IDLE) | (states == BUSY)))
     return min(known / running, _gap_share(states)) if running else 0.0
