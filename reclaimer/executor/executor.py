@@ -206,30 +206,31 @@ class Executor:
                   ) -> dict[ServiceRef, str]:
         """Held managed Standard stops started by hand, released (writes: only while
         this process may write; else they stay held for the next tick or leader). A
-        service with a change still pending (a start kept for its retry after the
-        replicas went back and the class write failed, a planned row) is left to it:
-        its Deployments up are its own doing half done, not a person's, and releasing
-        it would leave the class ``external`` and book reclaimer's start as somebody
-        else's. Only a row somebody will settle
-        counts: this process's own, or another's that recovery saw and left while it
-        may still be written; another's row no recovery of this term has seen (a CLI
-        start cut off by a 409 storm, left ``planned``) would keep the stop held, the
-        service counted stopped while it runs, until the next term. A stop applied and
-        being verified is not such a change: a person who scales up then fails its
-        verification."""
+        service with a change of ours still to settle is left to it (`_settling`)."""
         if not raw or self.guard() is not None:
             return {}
-        ours, memory = self.memory.ours(), self.memory
-        busy = {record.transition.ref for record in self.ledger.pending()
-                if (record.id in ours or (record.actor != self.actor
-                                          and memory.seen(record.id)))
-                and not (record.state is RecordState.APPLIED
-                         and record.transition.action is Action.STOP)}
+        busy = self._settling()
         raw = [ref for ref in raw if ref not in busy]
         if not raw:
             return {}
         found = by_hand.started_by_hand(self.ctx, raw)
         return by_hand.release(self.ctx, found, objs, let_go=self.memory.release)
+
+    def _settling(self) -> set[ServiceRef]:
+        """Services whose pending row somebody will settle: this process's own, or
+        another's that recovery saw and left while it may still be written. Their
+        Deployments up are that change half done (a start kept for its retry after the
+        class write failed), not a person's. Another's row no recovery of this term
+        has seen (a CLI start cut off by a 409 storm) does not count: it would keep
+        the service counted stopped while it runs until the next term. A stop applied
+        and being verified does not count either: a person who scales up then fails
+        its verification."""
+        ours, memory = self.memory.ours(), self.memory
+        return {record.transition.ref for record in self.ledger.pending()
+                if (record.id in ours or (record.actor != self.actor
+                                          and memory.seen(record.id)))
+                and not (record.state is RecordState.APPLIED
+                         and record.transition.action is Action.STOP)}
 
     def _runtime_stops_in_place(self, meshed: Mapping[ServiceRef, HeldStop],
                                 objs: Mapping[ServiceRef, Obj]) -> set[ServiceRef]:

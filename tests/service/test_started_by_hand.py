@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -378,6 +378,24 @@ def test_a_pause_keda_reads_as_zero_keeps_the_stop_held(
     assert _acted(records) == [(Action.STOP, Trigger.SCHEDULE, 0)]
 
 
+STARTED = FRIDAY_STOP + timedelta(minutes=10)
+
+
+def _start_cut_off(world: LoopWorld, *, actor: str, at: datetime) -> OutcomeKind:
+    """Another process's manual start of llama whose class write a 409 storm fails
+    after the replicas went back: its row is left ``planned``."""
+    obj = world.rest.get(ISVC, "team-a", "llama")
+    other = Executor(KubeCluster(world.rest), world.ledger, actor=actor)
+    world.sandbox.faults.add("patch", "inferenceservices", status=409, times=-1)
+    try:
+        return other.apply(Transition(
+            ref=LLAMA, uid=st.uid_of(obj), action=Action.START, trigger=Trigger.MANUAL,
+            reason=Reason.MANUAL, policy=None, at=at, gpus=1,
+            evidence={"via": "cli"}), at=at).kind
+    finally:
+        world.sandbox.faults.clear()
+
+
 def test_a_cli_start_cut_off_and_left_planned_does_not_keep_the_stop_held_for_good(
         clocked_sandbox: Factory, tmp_path: Path, store: Ledger) -> None:
     """`reclaimer start` puts the replicas back, then a 409 storm on the ISVC fails its
@@ -390,15 +408,7 @@ def test_a_cli_start_cut_off_and_left_planned_does_not_keep_the_stop_held_for_go
     try:
         for minutes in (-60, 0, 1, 2):
             _tick(world, clock, minutes)
-        obj = world.rest.get(ISVC, "team-a", "llama")
-        cli = Executor(KubeCluster(world.rest), world.ledger, actor="alice@laptop")
-        world.sandbox.faults.add("patch", "inferenceservices", status=409, times=-1)
-        started = FRIDAY_STOP + timedelta(minutes=10)
-        kind = cli.apply(Transition(
-            ref=LLAMA, uid=st.uid_of(obj), action=Action.START, trigger=Trigger.MANUAL,
-            reason=Reason.MANUAL, policy=None, at=started, gpus=1,
-            evidence={"via": "cli"}), at=started).kind
-        world.sandbox.faults.clear()
+        kind = _start_cut_off(world, actor="alice@laptop", at=STARTED)
         _person(world, keda=False)
         for minutes in (11, 12, 60, 120):
             _tick(world, clock, minutes)
@@ -421,19 +431,11 @@ def test_a_row_recovery_saw_in_flight_still_defers_the_release(
     try:
         for minutes in (-60, 0, 1, 2):
             _tick(world, clock, minutes)
-        obj = world.rest.get(ISVC, "team-a", "llama")
-        other = Executor(KubeCluster(world.rest), world.ledger, actor="replica-b")
-        world.sandbox.faults.add("patch", "inferenceservices", status=409, times=-1)
-        started = FRIDAY_STOP + timedelta(minutes=10)
-        other.apply(Transition(
-            ref=LLAMA, uid=st.uid_of(obj), action=Action.START, trigger=Trigger.MANUAL,
-            reason=Reason.MANUAL, policy=None, at=started, gpus=1,
-            evidence={"via": "cli"}), at=started)
-        world.sandbox.faults.clear()
-        left = recover_pending(executor, at=started, in_flight=timedelta(minutes=15)).left
+        _start_cut_off(world, actor="replica-b", at=STARTED)
+        left = recover_pending(executor, at=STARTED, in_flight=timedelta(minutes=15)).left
         _tick(world, clock, 11)
         held = LLAMA in executor.managed_stops_in_place()
-        recover_pending(executor, at=started + timedelta(minutes=20),
+        recover_pending(executor, at=STARTED + timedelta(minutes=20),
                         in_flight=timedelta(minutes=15))
         _tick(world, clock, 30)
         released = LLAMA not in executor.managed_stops_in_place()
