@@ -8,6 +8,7 @@ made-up token is nobody.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,23 @@ def _grant_patch(api: client.ApiClient, namespace: str, account: str) -> None:
         "metadata": {"name": "owner"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "owner"},
         "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]})
+    _wait_until_granted(api, namespace, account)
+
+
+def _wait_until_granted(api: client.ApiClient, namespace: str, account: str) -> None:
+    """The API server's RBAC authorizer reads Roles and bindings from its informer
+    cache: a review asked right after the create can still be denied (seen once in a
+    clean-clone run). Wait, as `kubectl auth can-i` in a loop would, until the server
+    itself says the grant is in force."""
+    review = {"spec": {"user": f"system:serviceaccount:{namespace}:{account}",
+                       "resourceAttributes": {"namespace": namespace, "verb": "get",
+                                              "group": "serving.kserve.io",
+                                              "resource": "inferenceservices"}}}
+    authz = client.AuthorizationV1Api(api)
+    deadline = time.monotonic() + 30
+    while not authz.create_subject_access_review(review).status.allowed:
+        assert time.monotonic() < deadline, f"{account}'s Role never took effect"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
