@@ -28,6 +28,7 @@ from reclaimer.kube.rest import POD, Rest
 from reclaimer.kube.scope import Scope
 from reclaimer.kube.trim import keep_pod
 from reclaimer.ledger import Ledger, open_ledger
+from reclaimer.ledger.records import WAIT_KEY
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 
 
@@ -74,13 +75,20 @@ def carry_out(request: Request, *, now: Callable[[], datetime],
                                 action=request.action, trigger=Trigger.MANUAL,
                                 reason=Reason.MANUAL, policy=None, at=started,
                                 gpus=gpus_freed(rest, request.ref, obj),
-                                evidence={"via": "cli"})
+                                evidence=_evidence(request))
         outcome = executor.apply(transition, at=started)
         if outcome.kind is OutcomeKind.APPLIED and request.wait:
             outcome = _wait(executor, outcome, request, now=now, progress=progress)
     finally:
         ledger.close()
     return outcome
+
+
+def _evidence(request: Request) -> dict[str, Any]:
+    """How long this process verifies the row itself: the service's recovery leaves
+    it alone that long (and settles it after, should this process die)."""
+    wait = int(request.timeout.total_seconds()) if request.wait else 0
+    return {"via": "cli", WAIT_KEY: wait} if wait > 0 else {"via": "cli"}
 
 
 def _refuse_held(ledger: Ledger, request: Request, *, at: datetime) -> None:

@@ -1,6 +1,7 @@
 """Reconciliation of rows left ``planned`` or ``applied`` by an earlier term or process.
 
-It runs whenever a process becomes leader (DESIGN §7). A crash between
+It runs whenever a process becomes leader (DESIGN §7), and on a later tick of the
+term that finds another process's row pending (`service.term.TermKeeper`). A crash between
 ``record_planned`` and ``mark_applied`` leaves a planned row whose API call may or may
 not have happened. The cluster decides, by the row's own strategy: the change is there
 (the stop annotation, a managed stop's autoscaler class or minReplicas, whether or not
@@ -19,7 +20,8 @@ Nothing is settled once the executor's guard says this process may not write (SI
 a lease past its margin): the next leader recovers them. Rows another process may still
 be writing are left alone: a row of another actor
 recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
-record, a holder whose lease has not yet expired), and this process's own rows kept for
+record, a holder whose lease has not yet expired) or within the wait its writer recorded
+(a `reclaimer start` verifying its own row), and this process's own rows kept for
 a retry or awaiting verification. A later pass settles them (`Recovered.left` counts them).
 """
 
@@ -39,7 +41,7 @@ from reclaimer.executor.partial import close_stop
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
-from reclaimer.ledger.records import RecordState, TransitionRecord
+from reclaimer.ledger.records import RecordState, TransitionRecord, writer_waits
 from reclaimer.model import Action, ServiceRef
 
 log = logging.getLogger("reclaimer.executor")
@@ -69,6 +71,8 @@ class Recovered:
     outcomes: list[Outcome]
     left: int
     """Rows left for a later pass (another process may still be writing them)."""
+    unreadable: frozenset[int] = frozenset()
+    """Rows whose service could not be read, left until the next term."""
 
 
 def recover(executor: Executor, *, at: datetime,
@@ -99,16 +103,19 @@ def recover_pending(executor: Executor, *, at: datetime,
     settle = [r for r in mine if r.transition.ref not in unread.unknown]
     outcomes = [_reconcile(executor, record, objs.get(record.transition.ref), at=at)
                 for record in settle]
-    return Recovered(outcomes, len(pending) - len(mine))
+    return Recovered(outcomes, len(pending) - len(mine),
+                     frozenset(r.id for r in mine if r.transition.ref in unread.unknown))
 
 
 def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
                in_flight: timedelta) -> bool:
     """Another actor may still be writing the row: recorded, or first seen pending by this
-    process, within ``in_flight`` before ``at``. The second is by this process's own
+    process, within ``in_flight`` before ``at``, plus the wait its writer recorded (a
+    `reclaimer start` verifying its own row). The second is by this process's own
     clock, so an actor whose clock runs behind cannot make a fresh row look stale."""
+    window = in_flight + writer_waits(record)
     seen = executor.memory.first_seen(record.id, at=at)
-    return record.recorded_at > at - in_flight or seen > at - in_flight
+    return record.recorded_at > at - window or seen > at - window
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -88,6 +88,20 @@ def via(record: TransitionRecord) -> str:
     if planned.trigger is Trigger.EXTERNAL:
         return "kubectl" if record.actor.startswith("kubectl") else record.actor
     return "cli" if planned.trigger is Trigger.MANUAL else "reclaimer"
+
+
+WAIT_KEY = "waitSeconds"
+MAX_WAIT = timedelta(days=1)
+"""Evidence of a manual row: how long its writer (``reclaimer start`` without
+``--no-wait``) keeps verifying it itself, so no other process settles it meanwhile."""
+
+
+def writer_waits(record: TransitionRecord) -> timedelta:
+    """The wait its writer recorded; none (or one that cannot be read) is zero."""
+    value = record.transition.evidence.get(WAIT_KEY)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return timedelta(0)
+    return timedelta(seconds=min(float(value), MAX_WAIT.total_seconds()))
 
 
 def new_record(transition: Transition, *, record_id: int, state: RecordState,

@@ -63,6 +63,7 @@ class TermKeeper:
         self._in_flight = in_flight
         self._term: int | None = None
         self._recovery_due = False
+        self._unreadable: frozenset[int] = frozenset()
 
     def before_tick(self, now: datetime) -> None:
         executor = self._reconciler.parts.executor
@@ -71,11 +72,24 @@ class TermKeeper:
             self._term = term
             executor.begin_term()
             self._reconciler.begin_term(self._leadership.term_started_at or now)
-            self._recovery_due = True
+            self._recovery_due, self._unreadable = True, frozenset()
             log.info("leader term %d begins", term)
-        if self._recovery_due:
+        if self._recovery_due or self._others_pending():
             found = recover_pending(executor, at=now, in_flight=self._in_flight)
             self._recovery_due = found.left > 0
+            self._unreadable |= found.unreadable
             if found.outcomes or found.left:
                 log.info("reconciled %d pending ledger rows, %d left for a later tick",
                          len(found.outcomes), found.left)
+
+    def _others_pending(self) -> bool:
+        """A row another process left pending during this term (a `reclaimer start`
+        cut off, an owner's stop through the API that nobody else verifies): one ledger
+        read per tick, and recovery (with its LIST) only when there is one. A single
+        replica has one term for its whole life; without this such a row would stay
+        pending until the process restarts."""
+        executor = self._reconciler.parts.executor
+        ours = executor.memory.ours()
+        return any(r.id not in ours and r.id not in self._unreadable
+                   for r in executor.ledger.pending())
+

@@ -14,6 +14,7 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
 from reclaimer.ledger import open_ledger
+from reclaimer.ledger.records import WAIT_KEY
 from reclaimer.model import Action, ServiceRef
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
@@ -108,3 +109,18 @@ def test_the_wait_reports_what_it_waits_for_and_the_outcome(cluster: Cluster) ->
     assert said[-1] == ("stop team-a/mistral: verified", True)
     assert all(what == "stop team-a/mistral: waiting for pods gone and Stopped=True"
                for what, done in said[:-1] if not done)
+
+
+@pytest.mark.parametrize(("flags", "wait"), [
+    pytest.param(("--timeout", "90s"), 90, id="waits-its-timeout"),
+    pytest.param(("--timeout", "90s", "--no-wait"), None, id="no-wait"),
+])
+def test_the_row_says_how_long_the_cli_verifies_it_itself(
+        cluster: Cluster, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...],
+        wait: int | None) -> None:
+    """The service's recovery leaves the row that long before settling it."""
+    assert run_cli(capsys, "stop", "team-a/mistral", "--kubeconfig", str(cluster.kubeconfig),
+                   "--db", cluster.db, *flags)[0] == 0
+    (row,) = cluster.history()
+    assert (row.transition.evidence["via"], row.transition.evidence.get(WAIT_KEY)) == (
+        "cli", wait)

@@ -1,0 +1,135 @@
+"""Rows another process leaves pending during a leader's term are settled in that term.
+
+A single replica (no leader election) has one term for its whole life, and a leader may
+hold its lease for weeks: recovery only at the start of a term left an owner's stop
+through the API ``applied`` and unverified, and a `reclaimer start` cut off halfway
+``planned``, until the process restarted. The loop now looks for such rows each tick
+(one ledger read) and recovers them once they are out of flight, leaving a CLI's row
+alone while the CLI still verifies it (``waitSeconds`` in its evidence). Sandbox over
+HTTP, the loop with its `TermKeeper`, a real ledger (SQLite, PostgreSQL 15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reclaimer.executor import isvc_state as st
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.rest import ISVC
+from reclaimer.ledger import Ledger
+from reclaimer.ledger.records import WAIT_KEY, RecordState
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
+from reclaimer.service.scheduler import AlwaysLeader
+from reclaimer.service.term import TermKeeper
+from tests.fixtures.sandbox import MakeSandbox
+from tests.service.loop_world import FRIDAY_STOP, OFFICE_HOURS, LoopWorld, build, quiet, scenario
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+LLAMA = ServiceRef("team-a", "llama")
+BEGIN = FRIDAY_STOP - timedelta(hours=2)  # 17:00 in Berlin: office hours
+IN_FLIGHT = timedelta(seconds=15)
+
+
+@dataclass
+class Led:
+    """The loop as `reclaimer run` ticks it: the term keeper before each reconcile."""
+
+    world: LoopWorld
+    terms: TermKeeper
+
+    def tick(self, at: datetime) -> None:
+        self.terms.before_tick(at)
+        self.world.tick(at)
+
+    def list_isvc_requests(self, at: datetime) -> int:
+        self.world.sandbox.request_log.clear()
+        self.tick(at)
+        return self.world.sandbox.request_log.count(verb="list", resource="inferenceservices")
+
+    def manual(self, action: Action, *, actor: str, at: datetime,
+               evidence: Mapping[str, Any]) -> int:
+        """Another process's manual change, applied and not verified by it."""
+        obj = self.world.rest.get(ISVC, "team-a", "llama")
+        other = Executor(KubeCluster(self.world.rest), self.world.ledger, actor=actor)
+        outcome = other.apply(Transition(
+            ref=LLAMA, uid=st.uid_of(obj), action=action, trigger=Trigger.MANUAL,
+            reason=Reason.MANUAL, policy=None, at=at, gpus=1, evidence=evidence), at=at)
+        assert outcome.kind is OutcomeKind.APPLIED
+        self.world.sandbox.wait_idle(terminations=True)
+        return self.state_of_last()[0]
+
+    def state_of_last(self) -> tuple[int, RecordState]:
+        last = max(self.world.ledger.history(namespace="team-a", name="llama"),
+                   key=lambda r: r.id)
+        return last.id, last.state
+
+
+@pytest.fixture
+def led(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store)
+    yield Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
+    world.close()
+
+
+def _states(led: Led, record_id: int) -> RecordState:
+    (row,) = [r for r in led.world.ledger.history(namespace="team-a", name="llama")
+              if r.id == record_id]
+    return row.state
+
+
+def test_an_owners_stop_made_mid_term_is_verified_in_that_term(led: Led) -> None:
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="alice", at=BEGIN + timedelta(minutes=1),
+                     evidence={"via": "api", "user": "alice"})
+    for minutes in (2, 3, 4):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    assert _states(led, row) is RecordState.VERIFIED
+
+
+def test_a_cli_row_is_left_to_the_cli_while_it_waits_then_settled(led: Led) -> None:
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="bob@laptop", at=BEGIN + timedelta(minutes=1),
+                     evidence={"via": "cli", WAIT_KEY: 300})
+    led.tick(BEGIN + timedelta(minutes=2))
+    led.tick(BEGIN + timedelta(minutes=5))
+    during = _states(led, row)
+    for minutes in (7, 8, 9):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    assert (during, _states(led, row)) == (RecordState.APPLIED, RecordState.VERIFIED)
+
+
+@pytest.mark.parametrize("evidence", [
+    pytest.param({"via": "cli", WAIT_KEY: "300"}, id="text"),
+    pytest.param({"via": "cli", WAIT_KEY: -5}, id="negative"),
+    pytest.param({"via": "cli", WAIT_KEY: True}, id="boolean"),
+])
+def test_a_wait_that_cannot_be_read_counts_as_none(led: Led, evidence: dict[str, Any]) -> None:
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="bob@laptop", at=BEGIN + timedelta(minutes=1),
+                     evidence=evidence)
+    for minutes in (2, 3, 4):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    assert _states(led, row) is RecordState.VERIFIED
+
+
+def test_recovery_lists_only_on_the_tick_that_settles_a_row(led: Led) -> None:
+    """Each tick LISTs once (the inventory's resync). Only the tick that settles another
+    process's row LISTs more: recovery's LIST, and the follow-up's that verifies the
+    resumed stop. It is the second tick to see the row: the first sight starts its
+    in-flight time by this process's clock."""
+    led.tick(BEGIN)
+    quiet_ticks = [led.list_isvc_requests(BEGIN + timedelta(minutes=m)) for m in (1, 2)]
+    led.manual(Action.STOP, actor="alice", at=BEGIN + timedelta(minutes=3),
+               evidence={"via": "api"})
+    after = [led.list_isvc_requests(BEGIN + timedelta(minutes=m)) for m in (4, 5, 6)]
+    assert (quiet_ticks, after) == ([1, 1], [1, 3, 1])
