@@ -30,7 +30,8 @@ service, or refuse to start.
     ├── LedgerError                   the database failed
     │   ├── LedgerUnavailable         cannot connect, or the URL is malformed
     │   ├── SchemaBehind              the schema is behind head: run `reclaimer db upgrade`
-    │   └── EdgeAlreadyClaimed        another replica applied this edge first
+    │   ├── EdgeAlreadyClaimed        another replica applied this edge first
+    │   └── RowSettled                the row already moved (another process settled it)
     └── ExecutionError                a transition could not be carried out
         └── Refused                   the executor will not act (reason says why)
 
@@ -169,6 +170,16 @@ class SchemaBehind(LedgerError):
 
 class EdgeAlreadyClaimed(LedgerError):
     """Another replica recorded this edge key first; this one must not act."""
+
+
+class RowSettled(LedgerError):
+    """The row may not move to the state asked: it is already ``state``. Two processes
+    may follow one row (a `reclaimer stop` waiting, the service's recovery resuming
+    it); the second to settle it learns the first one's answer from this."""
+
+    def __init__(self, message: str, *, state: str) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class ExecutionError(ReclaimerError):

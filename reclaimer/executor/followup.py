@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from reclaimer.errors import ClusterError
+from reclaimer.errors import ClusterError, RowSettled
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, write_condition
 from reclaimer.executor.managed import knative, modelmesh, raw
@@ -42,6 +42,8 @@ from reclaimer.policy.durations import format_duration
 log = logging.getLogger("reclaimer.executor")
 MANAGED_MESSAGES = {raw.NAME: raw.STOPPED_MESSAGE, knative.NAME: knative.STOPPED_MESSAGE,
                     modelmesh.NAME: modelmesh.HELD_MESSAGE}
+SETTLED_KINDS = frozenset(k.value for k in (OutcomeKind.VERIFIED, OutcomeKind.FAILED,
+                                            OutcomeKind.ABANDONED))
 
 
 def held_stop(record: TransitionRecord) -> HeldStop | None:
@@ -148,6 +150,21 @@ class FollowUp:
 
     def _check(self, item: Awaiting, obj: Obj | None, workload: Workload, *,
                at: datetime) -> Outcome | None:
+        """One row's verdict. Another process may have settled the row meanwhile (a
+        `reclaimer stop` still waiting on the row recovery resumed here, or the
+        service verifying it while that CLI waits): its answer stands, and the row is
+        no longer followed here. Raised, it would fail this follow-up on every tick
+        while the row is awaited (in the service, for the rest of the term)."""
+        try:
+            return self._verdict(item, obj, workload, at=at)
+        except RowSettled as exc:
+            log.info("transition %d of %s was settled by another process: %s",
+                     item.record_id, item.ref, exc.state)
+            kind = OutcomeKind(exc.state) if exc.state in SETTLED_KINDS else OutcomeKind.SKIPPED
+            return self._done(item, kind, f"settled by another process: {exc.state}")
+
+    def _verdict(self, item: Awaiting, obj: Obj | None, workload: Workload, *,
+                 at: datetime) -> Outcome | None:
         ledger = self.ctx.ledger
         if obj is None or st.uid_of(obj) != item.uid:
             ledger.mark_abandoned(item.record_id, at=at, error="the InferenceService is gone")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from reclaimer.errors import ArgumentInvalid, LedgerError
+from reclaimer.errors import ArgumentInvalid, LedgerError, RowSettled
 from reclaimer.ledger.records import (
     RESTORE_INFO_VERSION,
     NoticeRecord,
@@ -153,8 +153,8 @@ class Ledger(Protocol):
 
 def check_move(record_id: int, current: RecordState, wanted: RecordState) -> None:
     if current not in MOVES[wanted]:
-        raise LedgerError(f"transition {record_id} is {current.value}; "
-                          f"it cannot become {wanted.value}")
+        raise RowSettled(f"transition {record_id} is {current.value}; "
+                         f"it cannot become {wanted.value}", state=current.value)
 
 
 def restore_documents(entries: Sequence[PlannedEntry], *,

@@ -21,7 +21,7 @@ import pytest
 
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
-from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.executor.outcome import ExecutorOptions, OutcomeKind
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.rest import ISVC
 from reclaimer.ledger import Ledger
@@ -133,3 +133,48 @@ def test_recovery_lists_only_on_the_tick_that_settles_a_row(led: Led) -> None:
                evidence={"via": "api"})
     after = [led.list_isvc_requests(BEGIN + timedelta(minutes=m)) for m in (4, 5, 6)]
     assert (quiet_ticks, after) == ([1, 1], [1, 3, 1])
+
+
+def _cli(led: Led, *, at: datetime, evidence: Mapping[str, Any]) -> tuple[Executor, int]:
+    """A `reclaimer stop` that applied its row and now waits for it (``wait_verified``
+    polls this executor's follow-up). Evidence without ``waitSeconds``: a CLI of a
+    version before it was recorded, or one whose wait outlived it (a slow apply)."""
+    obj = led.world.rest.get(ISVC, "team-a", "llama")
+    cli = Executor(KubeCluster(led.world.rest), led.world.ledger, actor="bob@laptop",
+                   options=ExecutorOptions(verify_timeout=timedelta(minutes=5)))
+    outcome = cli.apply(Transition(
+        ref=LLAMA, uid=st.uid_of(obj), action=Action.STOP, trigger=Trigger.MANUAL,
+        reason=Reason.MANUAL, policy=None, at=at, gpus=1, evidence=evidence), at=at)
+    assert outcome.kind is OutcomeKind.APPLIED and outcome.record_id is not None
+    led.world.sandbox.wait_idle(terminations=True)
+    return cli, outcome.record_id
+
+
+def test_a_row_the_cli_verifies_after_the_service_resumed_it_does_not_stop_the_loop(
+        led: Led) -> None:
+    """The service resumes the CLI's row (out of its window) and, before its follow-up
+    of that tick, the CLI's own poll verifies it: the service's follow-up must let the
+    row go, not fail every tick for the rest of the term on a row it may not move."""
+    led.tick(BEGIN)
+    cli, row = _cli(led, at=BEGIN + timedelta(minutes=1), evidence={"via": "cli"})
+    led.tick(BEGIN + timedelta(minutes=2))
+    led.terms.before_tick(BEGIN + timedelta(minutes=3))  # resumed: awaited by the service
+    said = cli.follow_up(at=BEGIN + timedelta(minutes=3))
+    led.world.tick(BEGIN + timedelta(minutes=3))
+    led.tick(BEGIN + timedelta(minutes=4))
+    assert ([(o.record_id, o.kind) for o in said], _states(led, row),
+            led.world.reconciler.parts.executor.memory.ours()) == (
+        [(row, OutcomeKind.VERIFIED)], RecordState.VERIFIED, frozenset())
+
+
+def test_a_cli_still_waiting_when_the_service_verified_its_row_is_told_so(led: Led) -> None:
+    """The other way round: the service verified the row first; the CLI's next poll
+    reports what the ledger says instead of failing on a LedgerError."""
+    led.tick(BEGIN)
+    cli, row = _cli(led, at=BEGIN + timedelta(minutes=1), evidence={"via": "cli"})
+    for minutes in (2, 3):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    before = _states(led, row)
+    said = cli.follow_up(at=BEGIN + timedelta(minutes=3, seconds=30))
+    assert (before, [(o.record_id, o.kind) for o in said], cli.memory.ours()) == (
+        RecordState.VERIFIED, [(row, OutcomeKind.VERIFIED)], frozenset())
