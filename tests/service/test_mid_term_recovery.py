@@ -178,3 +178,35 @@ def test_a_cli_still_waiting_when_the_service_verified_its_row_is_told_so(led: L
     said = cli.follow_up(at=BEGIN + timedelta(minutes=3, seconds=30))
     assert (before, [(o.record_id, o.kind) for o in said], cli.memory.ours()) == (
         RecordState.VERIFIED, [(row, OutcomeKind.VERIFIED)], frozenset())
+
+
+MISTRAL = ServiceRef("team-a", "mistral")
+
+
+@pytest.fixture
+def pair(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}),
+                                        ("team-a", "mistral", {"tier": "dev"}))), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet(), MISTRAL: quiet()}, ledger=store)
+    yield Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
+    world.close()
+
+
+def test_a_failed_recovery_of_another_process_row_does_not_cost_the_fleet_its_tick(
+        pair: Led) -> None:
+    """Mid-term recovery is for rows of other processes; the tick ran without it before.
+    Its LIST failing once (a 500) must not fail the tick: mistral is stopped at its
+    edge, and the owner's row is settled by a later tick."""
+    pair.tick(FRIDAY_STOP - timedelta(minutes=10))
+    row = pair.manual(Action.STOP, actor="alice", at=FRIDAY_STOP - timedelta(minutes=5),
+                      evidence={"via": "api"})
+    pair.tick(FRIDAY_STOP - timedelta(minutes=4))  # first sight: in flight
+    pair.world.sandbox.faults.add("list", "inferenceservices", status=500)
+    pair.tick(FRIDAY_STOP)
+    stopped = {(r.transition.action, r.state)
+               for r in pair.world.ledger.history(namespace="team-a", name="mistral")}
+    pair.tick(FRIDAY_STOP + timedelta(minutes=1))
+    pair.tick(FRIDAY_STOP + timedelta(minutes=2))
+    assert ((Action.STOP, RecordState.VERIFIED) in stopped, _states(pair, row)) == (
+        True, RecordState.VERIFIED)
