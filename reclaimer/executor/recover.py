@@ -31,7 +31,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reclaimer.errors import ClusterError, NotFound
+from reclaimer.errors import ClusterError, NotFound, is_transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.managed import modelmesh, raw
@@ -100,10 +100,11 @@ def recover_pending(executor: Executor, *, at: datetime,
         st.ref_of(o): o for o in executor.cluster.list_isvcs()}
     unread = _read_unlisted(executor, {r.transition.ref for r in mine} - objs.keys())
     objs.update(unread.found)
-    settle = [r for r in mine if r.transition.ref not in unread.unknown]
+    settle = [r for r in mine if r.transition.ref not in unread.unknown | unread.retry]
     outcomes = [_reconcile(executor, record, objs.get(record.transition.ref), at=at)
                 for record in settle]
-    return Recovered(outcomes, len(pending) - len(mine),
+    retried = sum(1 for r in mine if r.transition.ref in unread.retry)
+    return Recovered(outcomes, len(pending) - len(mine) + retried,
                      frozenset(r.id for r in mine if r.transition.ref in unread.unknown))
 
 
@@ -122,15 +123,20 @@ def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
 class _Unlisted:
     found: dict[ServiceRef, Obj | None]
     unknown: frozenset[ServiceRef]
+    retry: frozenset[ServiceRef] = frozenset()
+    """Not read for a reason that may pass (a 500, a timeout): read again next pass."""
 
 
 def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
     """Services of pending rows the LIST did not return: the LIST covers only the watched
     namespaces, so only a GET answering NotFound proves one gone; one that cannot be
     read (e.g. forbidden outside watchNamespaces) is unknown, and its row left alone
-    until the next term (not counted in ``left``: no LIST every tick for it)."""
+    until the next term (not counted in ``left``: no LIST every tick for it). A
+    transient failure is no such proof: its row is left for the next pass (counted in
+    ``left``), or a single replica, whose term is its life, would never settle it."""
     found: dict[ServiceRef, Obj | None] = {}
     unknown: set[ServiceRef] = set()
+    retry: set[ServiceRef] = set()
     for ref in refs:
         try:
             found[ref] = executor.cluster.get_isvc(ref)
@@ -138,8 +144,8 @@ def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
             found[ref] = None
         except ClusterError as exc:
             log.warning("pending row of %s left: %s", ref, exc)
-            unknown.add(ref)
-    return _Unlisted(found, frozenset(unknown))
+            (retry if is_transient(exc) else unknown).add(ref)
+    return _Unlisted(found, frozenset(unknown), frozenset(retry))
 
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,

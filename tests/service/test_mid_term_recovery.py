@@ -210,3 +210,20 @@ def test_a_failed_recovery_of_another_process_row_does_not_cost_the_fleet_its_ti
     pair.tick(FRIDAY_STOP + timedelta(minutes=2))
     assert ((Action.STOP, RecordState.VERIFIED) in stopped, _states(pair, row)) == (
         True, RecordState.VERIFIED)
+
+
+def test_a_service_not_read_once_is_read_again_by_a_later_tick(led: Led) -> None:
+    """Only a service that cannot be read for good (forbidden) is left for the term: a
+    GET answering 500 once must not leave the owner's row pending for the term (with
+    one replica, for the life of the process)."""
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="alice", at=BEGIN + timedelta(minutes=1),
+                     evidence={"via": "api"})
+    led.world.rest.request("DELETE", ISVC.path("team-a", "llama"))
+    led.world.sandbox.wait_idle(terminations=True)
+    led.tick(BEGIN + timedelta(minutes=2))
+    led.world.sandbox.faults.add("get", "inferenceservices", "team-a", "llama", status=500)
+    led.tick(BEGIN + timedelta(minutes=3))
+    for minutes in (4, 5):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    assert _states(led, row) is RecordState.ABANDONED
