@@ -41,7 +41,7 @@ from reclaimer.executor.partial import close_stop
 from reclaimer.executor.strategy import HANDLERS
 from reclaimer.kube.events import RECLAIM_FAILED
 from reclaimer.kube.ports import Obj
-from reclaimer.ledger.records import RecordState, TransitionRecord, writer_waits
+from reclaimer.ledger.records import RecordState, TransitionRecord, writer_window
 from reclaimer.model import Action, ServiceRef
 
 log = logging.getLogger("reclaimer.executor")
@@ -111,10 +111,11 @@ def recover_pending(executor: Executor, *, at: datetime,
 def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
                in_flight: timedelta) -> bool:
     """Another actor may still be writing the row: recorded, or first seen pending by this
-    process, within ``in_flight`` before ``at``, plus the wait its writer recorded (a
-    `reclaimer start` verifying its own row). The second is by this process's own
-    clock, so an actor whose clock runs behind cannot make a fresh row look stale."""
-    window = in_flight + writer_waits(record)
+    process, within ``in_flight`` before ``at``, plus its writer's window (the wait a
+    `reclaimer start` recorded, and a manual row's API calls while it is planned:
+    `records.writer_window`). The second is by this process's own clock, so an actor
+    whose clock runs behind cannot make a fresh row look stale."""
+    window = in_flight + writer_window(record)
     seen = executor.memory.first_seen(record.id, at=at)
     return record.recorded_at > at - window or seen > at - window
 

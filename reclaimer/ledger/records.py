@@ -96,12 +96,28 @@ MAX_WAIT = timedelta(days=1)
 ``--no-wait``) keeps verifying it itself, so no other process settles it meanwhile."""
 
 
+MANUAL_WRITES = timedelta(minutes=5)
+"""How long a person's `reclaimer stop/start`, or an owner's request through the API,
+may still be making its API calls after it recorded its ``planned`` row. No lease
+stops such a writer (a leader's in-flight time is its lease); each call may take its
+inline retries (a slow API server, a 429's Retry-After), and a managed stop makes
+several. Its planned row is not settled (abandoned, put back) before that."""
+
+
 def writer_waits(record: TransitionRecord) -> timedelta:
     """The wait its writer recorded; none (or one that cannot be read) is zero."""
     value = record.transition.evidence.get(WAIT_KEY)
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         return timedelta(0)
     return timedelta(seconds=min(float(value), MAX_WAIT.total_seconds()))
+
+
+def writer_window(record: TransitionRecord) -> timedelta:
+    """How long past a lease's in-flight time the row's writer may still act on it:
+    its recorded wait, and for a manual row still ``planned`` its API calls too."""
+    manual = record.transition.trigger is Trigger.MANUAL
+    writes = MANUAL_WRITES if manual and record.state is RecordState.PLANNED else timedelta(0)
+    return writer_waits(record) + writes
 
 
 def new_record(transition: Transition, *, record_id: int, state: RecordState,

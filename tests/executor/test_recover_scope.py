@@ -22,6 +22,7 @@ from reclaimer.kube.rest import Rest
 from reclaimer.kube.scope import Scope
 from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.records import MANUAL_WRITES
 from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from tests.executor.conftest import NS, T0, isvc_entry
@@ -80,7 +81,8 @@ def test_row_of_an_actor_whose_clock_runs_a_minute_behind_is_not_settled_while_f
     """`reclaimer stop` on a laptop whose clock is 60 s behind records its planned row
     and is about to PATCH: a leader's recovery must not abandon it (its PATCH and
     `mark_applied` would follow an abandoned row); once first seen ``in_flight`` ago
-    by the leader's own clock, it is settled."""
+    by the leader's own clock (plus the time a manual writer's API calls may take,
+    `MANUAL_WRITES`), it is settled."""
     db = f"sqlite:///{tmp_path / 'ledger.db'}"
     upgrade(parse_url(db))
     handle = make_sandbox({"kserve": "0.16", "podTerminationSeconds": 0,  # type: ignore[operator]
@@ -97,7 +99,8 @@ def test_row_of_an_actor_whose_clock_runs_a_minute_behind_is_not_settled_while_f
             strategy="native", actor="laptop", at=T0 - timedelta(seconds=60))
         executor = Executor(cluster, ledger, actor="leader")
         fresh = recover_pending(executor, at=T0, in_flight=lease)
-        later = recover_pending(executor, at=T0 + lease + timedelta(seconds=1), in_flight=lease)
+        later = recover_pending(executor, at=T0 + lease + MANUAL_WRITES + timedelta(seconds=1),
+                                in_flight=lease)
         states = [r.state.value for r in ledger.history()]
     finally:
         api.close()

@@ -11,6 +11,8 @@ HTTP, the loop with its `TermKeeper`, a real ledger (SQLite, PostgreSQL 15).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -227,3 +229,35 @@ def test_a_service_not_read_once_is_read_again_by_a_later_tick(led: Led) -> None
     for minutes in (4, 5):
         led.tick(BEGIN + timedelta(minutes=minutes))
     assert _states(led, row) is RecordState.ABANDONED
+
+
+def test_an_owners_stop_still_being_written_is_not_abandoned_under_its_patch(
+        led: Led) -> None:
+    """An owner's stop through the API whose PATCH is slow (an API server answering
+    late, inline retries): the row is ``planned`` past ``in_flight`` and the loop's
+    next ticks find it. No lease bounds that writer: had recovery abandoned the row
+    ("the previous process ended"), the stop would land with no effective row (its
+    GPU-hours never counted) and the owner would be told it failed."""
+    led.tick(BEGIN)
+    obj = led.world.rest.get(ISVC, "team-a", "llama")
+    owner = Executor(KubeCluster(led.world.rest), led.world.ledger, actor="alice")
+    at = BEGIN + timedelta(minutes=1)
+    led.world.sandbox.faults.add("patch", "inferenceservices", "team-a", "llama", delay=6)
+    done: list[OutcomeKind] = []
+    writer = threading.Thread(target=lambda: done.append(owner.apply(Transition(
+        ref=LLAMA, uid=st.uid_of(obj), action=Action.STOP, trigger=Trigger.MANUAL,
+        reason=Reason.MANUAL, policy=None, at=at, gpus=1,
+        evidence={"via": "api", "user": "alice"}), at=at).kind))
+    writer.start()
+    while not led.world.ledger.pending():
+        time.sleep(0.05)
+    for minutes in (2, 3):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    during = writer.is_alive()
+    writer.join()
+    led.world.sandbox.wait_idle(terminations=True)
+    (row,) = led.world.ledger.history(namespace="team-a", name="llama", trigger=Trigger.MANUAL)
+    for minutes in (4, 5):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    assert (during, done, _states(led, row.id)) == (
+        True, [OutcomeKind.APPLIED], RecordState.VERIFIED)
