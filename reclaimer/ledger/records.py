@@ -105,11 +105,15 @@ several. Its planned row is not settled (abandoned, put back) before that."""
 
 
 def writer_waits(record: TransitionRecord) -> timedelta:
-    """The wait its writer recorded; none (or one that cannot be read) is zero."""
+    """The wait its writer recorded; none (or one that cannot be read) is zero. Compared
+    before any conversion: an integer too large for a float (evidence is what another
+    version or a hand-edited row stored) is the cap, not an OverflowError each tick."""
     value = record.transition.evidence.get(WAIT_KEY)
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         return timedelta(0)
-    return timedelta(seconds=min(float(value), MAX_WAIT.total_seconds()))
+    if value >= MAX_WAIT.total_seconds():
+        return MAX_WAIT
+    return timedelta(seconds=float(value))
 
 
 def writer_window(record: TransitionRecord) -> timedelta:

@@ -261,3 +261,19 @@ def test_an_owners_stop_still_being_written_is_not_abandoned_under_its_patch(
         led.tick(BEGIN + timedelta(minutes=minutes))
     assert (during, done, _states(led, row.id)) == (
         True, [OutcomeKind.APPLIED], RecordState.VERIFIED)
+
+
+@pytest.mark.parametrize("wait", [pytest.param(10 ** 400, id="beyond-a-float"),
+                                  pytest.param(10 ** 12, id="huge")])
+def test_a_huge_wait_is_a_day_and_never_stops_the_loop(led: Led, wait: int) -> None:
+    """Evidence is whatever a writer stored (another version, a hand-edited row): a
+    wait too large for a float must count as the cap, not raise on every tick."""
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="bob@laptop", at=BEGIN + timedelta(minutes=1),
+                     evidence={"via": "cli", WAIT_KEY: wait})
+    for minutes in (2, 3):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    during = _states(led, row)
+    for minutes in (2, 3):
+        led.tick(BEGIN + timedelta(days=1, minutes=minutes))
+    assert (during, _states(led, row)) == (RecordState.APPLIED, RecordState.VERIFIED)
