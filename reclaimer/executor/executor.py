@@ -220,9 +220,10 @@ class Executor:
         """Services whose pending row somebody will settle: this process's own, or
         another's that recovery saw and left while it may still be written. Their
         Deployments up are that change half done (a start kept for its retry after the
-        class write failed), not a person's. Another's row no recovery of this term
-        has seen (a CLI start cut off by a 409 storm) does not count: it would keep
-        the service counted stopped while it runs until the next term. A stop applied
+        class write failed), not a person's. Another's row counts once recovery has
+        seen it (recovery looks each tick), until recovery settles it after its writer's
+        window (a CLI start cut off by a 409 storm: its wait and in-flight time, about
+        10 minutes by default); one no recovery has seen yet does not. A stop applied
         and being verified does not count either: a person who scales up then fails
         its verification."""
         ours, memory = self.memory.ours(), self.memory
