@@ -7,9 +7,10 @@ limits, and the plan applied (stops and starts take effect at once; a started
 service serves after the start time). Steps where no decision can change anything
 are skipped, which is exact, not an approximation:
 
-- a schedule edge can act only from its due step until it is claimed or its
-  deferral ends (the loop decides at due steps and while a deferral or a staggered
-  start is pending);
+- a schedule edge can act only from its due step until it is claimed (the loop
+  decides every service of the policy at the due step, and after it only the
+  services whose edge is still unclaimed: deferred while busy, or staggered; the
+  others' latest edge is in the ledger, so `decide()` has no edge for them);
 - an idle stop needs `windows.idle_candidates` to hold (a necessary condition), the
   service up for ``max(minUptime, after)`` and, for ``during: offHours``, no
   schedule window open.
@@ -92,6 +93,7 @@ class Outcome:
     first: int
     end: int
     decisions: int = 0
+    asked: int = 0  # services asked about, summed over the decisions
 
 
 def enforced(policies: Sequence[Policy]) -> list[Policy]:
@@ -120,8 +122,9 @@ class Loop:
         self.candidates = self._candidates()
         self.wake: list[tuple[int, ServiceRef]] = []
         self.requests: list[tuple[int, ServiceRef]] = []
-        self.pending: set[str] = set()  # policies with a deferral or staggered start
+        self.open: set[ServiceRef] = set()  # an edge unclaimed: deferred or staggered
         self.decisions = 0
+        self.asked = 0  # services asked about, over all decisions
         self.choices: dict[ServiceRef, AutoChoice] = {}
         self.window_cache: dict[str, tuple[int, bool | None, int | None]] = {}
         self.views: dict[tuple[ServiceRef, bool], Match] = {}
@@ -212,7 +215,8 @@ class Loop:
                 self._learn(index)
             self._step(index)
         return Outcome(self.tracks, {r: m.policy for r, m in self.matches.items()},
-                       first=self.first, end=self.grid.size, decisions=self.decisions)
+                       first=self.first, end=self.grid.size, decisions=self.decisions,
+                       asked=self.asked)
 
     def _due(self, queue: list[tuple[int, ServiceRef]], index: int) -> set[ServiceRef]:
         due = set()
@@ -226,10 +230,8 @@ class Loop:
                 self._start(ref, index, trigger=Trigger.EXTERNAL)
         idle = {ref for ref in self._due(self.wake, index)
                 if self.tracks[ref].running and self._off_hours(ref, index)}
-        keys = self.edges.get(index, set()) | self.pending
-        if index == self.first:
-            keys = set(self.by_policy)
-        chosen = idle | {ref for key in keys for ref in self.by_policy.get(key, [])}
+        keys = set(self.by_policy) if index == self.first else self.edges.get(index, set())
+        chosen = idle | self.open | {ref for key in keys for ref in self.by_policy.get(key, [])}
         if not chosen:
             return
         plan = self._decide(index, chosen)
@@ -270,6 +272,7 @@ class Loop:
         signals = {ref: self._signals(ref, index) for ref in chosen}
         live = {ref: s for ref, s in signals.items() if s is not None}
         self.decisions += 1
+        self.asked += len(chosen)
         matches = self._matches(chosen)
         return decide(now, self.policies, [m.service for m in matches], signals=live,
                       ledger=ledger, settings=self.settings, matches=matches,
@@ -318,7 +321,7 @@ class Loop:
 
     def _apply(self, plan: Plan, index: int) -> None:
         now = self.grid.at(index)
-        self.pending = set()
+        self.open = set()
         for missed in plan.missed:
             if missed.edge_key:
                 self.ledger.applied.add(missed.edge_key)
@@ -332,8 +335,7 @@ class Loop:
             edge_key = str(transition.evidence.get("edgeKey", ""))
             if transition.reason is Reason.DEFERRED_BUSY and edge_key:
                 self.ledger.deferred_since.setdefault(edge_key, now)
-            if transition.policy:
-                self.pending.add(transition.policy)
+            self.open.add(transition.ref)
         if not transition.actionable:
             return
         if transition.action is Action.STOP:

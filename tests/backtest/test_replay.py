@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from reclaimer.backtest.run import Span, backtest
+from reclaimer.backtest.run import Span, backtest, read_for, replay_outcome
 from reclaimer.backtest.simulate import Options, Restart
 from reclaimer.cli.plan_cmd import load_inventory
 from reclaimer.model import DeploymentMode, ServiceRef
@@ -160,3 +160,22 @@ def test_cli_bad_step_is_one_line(inventory_file: Path, tmp_path: Path,
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("reclaimer: --step:") and err.count("\n") == 1
+
+
+def test_a_deferral_asks_only_about_the_deferred_service(backtest_prometheus: str,
+                                                         inventory_file: Path,
+                                                         tmp_path: Path) -> None:
+    """All five services under the deferring office policy, from 06:00: each is asked
+    at the catch-up step, at the 09:00 start and at the 18:00 stop (15); after that
+    only ``late``, deferred from 18:00 while busy, is asked, at 18:01-18:25 (25), when
+    it is stopped. Asking the whole policy at each deferred step (125 more) changes
+    nothing: the others' 18:00 edge is claimed."""
+    policies, errors = load_paths([_policy(tmp_path, "defer", OFFICE.replace("BUSY", "defer"))])
+    assert errors == []
+    services = load_inventory(inventory_file, default_mode=DeploymentMode.KNATIVE)
+    span = Span(MONDAY + timedelta(hours=6), MONDAY + timedelta(hours=24), timedelta(minutes=1))
+    settings, options = PrometheusSettings(url=backtest_prometheus), Options()
+    history = read_for(policies, prometheus=settings, span=span, options=options)
+    results, outcome = replay_outcome(policies, services, history, span=span, options=options)
+    late = next(r for r in results if r.ref == ServiceRef(NS, "late"))
+    assert (late.stops, outcome.decisions, outcome.asked) == (2, 28, 40)
