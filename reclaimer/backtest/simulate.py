@@ -36,6 +36,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from reclaimer.backtest.carry import held_by_breaker, steady, still_held, with_carried
 from reclaimer.backtest.state import Ledger, Track
 from reclaimer.backtest.windows import idle_candidates, signals_at
 from reclaimer.model import (
@@ -45,6 +46,7 @@ from reclaimer.model import (
     BusyAtStop,
     DecideSettings,
     IdleDuring,
+    LedgerView,
     Plan,
     Policy,
     PolicyMode,
@@ -123,6 +125,7 @@ class Loop:
         self.wake: list[tuple[int, ServiceRef]] = []
         self.requests: list[tuple[int, ServiceRef]] = []
         self.open: set[ServiceRef] = set()  # an edge unclaimed: deferred or staggered
+        self.carried: set[ServiceRef] = set()  # idle stops the breaker holds (`carry`)
         self.decisions = 0
         self.asked = 0  # services asked about, over all decisions
         self.choices: dict[ServiceRef, AutoChoice] = {}
@@ -148,8 +151,10 @@ class Loop:
             self.matches[ref] = replace(match, policy=replace(match.policy, idle=learned))
             self.views.pop((ref, True), None)
             self.views.pop((ref, False), None)
-            self.candidates[ref] = np.flatnonzero(
-                idle_candidates(self._one(ref), learned, lookback=self.settings.busy_lookback))
+            self.masks[ref] = idle_candidates(self._one(ref), learned,
+                                              lookback=self.settings.busy_lookback)
+            self.candidates[ref] = np.flatnonzero(self.masks[ref])
+            self.carried.discard(ref)
             if index > self.first:
                 self._queue_candidate(ref, index)
 
@@ -172,11 +177,13 @@ class Loop:
 
     def _candidates(self) -> dict[ServiceRef, np.ndarray]:
         lookback = self.settings.busy_lookback
+        self.masks: dict[ServiceRef, np.ndarray] = {}
         found = {}
         for ref, match in self.matches.items():
             rule = match.policy.idle
             if rule is not None:
-                mask = idle_candidates(self._one(ref), rule, lookback=lookback)
+                mask = self.masks[ref] = idle_candidates(self._one(ref), rule,
+                                                         lookback=lookback)
                 found[ref] = np.flatnonzero(mask)
         return found
 
@@ -228,16 +235,55 @@ class Loop:
         for ref in self._due(self.requests, index):
             if not self.tracks[ref].running:
                 self._start(ref, index, trigger=Trigger.EXTERNAL)
-        idle = {ref for ref in self._due(self.wake, index)
-                if self.tracks[ref].running and self._off_hours(ref, index)}
+        self._release(index)
+        # Carried services are due again, as the loop would have queued them.
+        idle = self.carried | {ref for ref in self._due(self.wake, index)
+                               if self.tracks[ref].running and self._off_hours(ref, index)}
         keys = set(self.by_policy) if index == self.first else self.edges.get(index, set())
-        chosen = idle | self.open | {ref for key in keys for ref in self.by_policy.get(key, [])}
-        if not chosen:
+        chosen = ((idle - self.carried) | self.open
+                  | {ref for key in keys for ref in self.by_policy.get(key, [])})
+        carried = self.carried - chosen
+        plan = self._decide(index, chosen, carried) if chosen else None
+        if carried and not self._held(carried, plan, index):
+            chosen, carried = chosen | carried, set()
+            plan = self._decide(index, chosen, carried)
+        if plan is None:
             return
-        plan = self._decide(index, chosen)
         self._apply(plan, index)
-        for ref in idle:
+        held = held_by_breaker(plan) & idle
+        for ref in idle - held - carried:
             self._queue_candidate(ref, index + 1)
+        self.carried = carried | held
+
+    def _release(self, index: int) -> None:
+        """Carried services whose verdict could change at ``index`` go back to the
+        wake queue, which finds them at ``index`` if they are candidates there."""
+        if not self.carried:
+            return
+        recent = self.ledger.idle_stops
+        keep = {ref for ref in self.carried
+                if self.tracks[ref].running and ref not in recent
+                and bool(self.masks[ref][index]) and steady(self._one(ref), index)
+                and self._window_steady(ref, index)}
+        for ref in self.carried - keep:
+            self._queue_candidate(ref, index)
+        self.carried = keep
+
+    def _window_steady(self, ref: ServiceRef, index: int) -> bool:
+        """No ``during: offHours`` window of the policy changes at ``index``."""
+        policy = self.matches[ref].policy
+        return (policy.idle is None or policy.idle.during is not IdleDuring.OFF_HOURS
+                or index not in self.changes.get(policy.key, ()))
+
+    def _held(self, carried: set[ServiceRef], plan: Plan | None, index: int) -> bool:
+        now = self.grid.at(index)
+        running = Counter(ref.namespace for ref, track in self.tracks.items() if track.running)
+        return still_held(carried, plan, running=running, recent=self._ledger(now)
+                          .recent_idle_stops, now=now, settings=self.settings)
+
+    def _ledger(self, now: datetime) -> LedgerView:
+        return self.ledger.view(now, keep=min(self.settings.mass_idle_span,
+                                              RECENT_IDLE).total_seconds())
 
     def _off_hours(self, ref: ServiceRef, index: int) -> bool:
         """False while a ``during: offHours`` rule's window is open: no idle stop can happen."""
@@ -265,10 +311,9 @@ class Loop:
         self.window_cache[policy.key] = (index, is_open, until)
         return is_open, until
 
-    def _decide(self, index: int, chosen: set[ServiceRef]) -> Plan:
+    def _decide(self, index: int, chosen: set[ServiceRef], carried: set[ServiceRef]) -> Plan:
         now = self.grid.at(index)
-        ledger = self.ledger.view(now, keep=min(self.settings.mass_idle_span,
-                                                RECENT_IDLE).total_seconds())
+        ledger = with_carried(self._ledger(now), carried, now)
         signals = {ref: self._signals(ref, index) for ref in chosen}
         live = {ref: s for ref, s in signals.items() if s is not None}
         self.decisions += 1
@@ -277,7 +322,7 @@ class Loop:
         return decide(now, self.policies, [m.service for m in matches], signals=live,
                       ledger=ledger, settings=self.settings, matches=matches,
                       windows=self._windows(matches, index),
-                      bystanders=self._bystanders(chosen), auto=self.choices)
+                      bystanders=self._bystanders(chosen | carried), auto=self.choices)
 
     def _bystanders(self, chosen: set[ServiceRef]) -> Counter[str]:
         """Running services with nothing to decide, per namespace: the mass-idle
