@@ -37,6 +37,8 @@ from enum import StrEnum
 import numpy as np
 
 from reclaimer.backtest.carry import held_by_breaker, steady, still_held, with_carried
+from reclaimer.backtest.deferred import deadline, quiet_steps
+from reclaimer.backtest.deferred import due as deferral_due
 from reclaimer.backtest.state import Ledger, Track
 from reclaimer.backtest.windows import idle_candidates, signals_at
 from reclaimer.model import (
@@ -124,7 +126,9 @@ class Loop:
         self.candidates = self._candidates()
         self.wake: list[tuple[int, ServiceRef]] = []
         self.requests: list[tuple[int, ServiceRef]] = []
-        self.open: set[ServiceRef] = set()  # an edge unclaimed: deferred or staggered
+        self.open: set[ServiceRef] = set()  # a start edge unclaimed: staggered
+        self.deferred: dict[ServiceRef, int] = {}  # a stop deferred, to its deadline step
+        self.quiet: dict[ServiceRef, np.ndarray] = {}  # `deferred.quiet_steps`, per service
         self.carried: set[ServiceRef] = set()  # idle stops the breaker holds (`carry`)
         self.decisions = 0
         self.asked = 0  # services asked about, over all decisions
@@ -240,7 +244,7 @@ class Loop:
         idle = self.carried | {ref for ref in self._due(self.wake, index)
                                if self.tracks[ref].running and self._off_hours(ref, index)}
         keys = set(self.by_policy) if index == self.first else self.edges.get(index, set())
-        chosen = ((idle - self.carried) | self.open
+        chosen = ((idle - self.carried) | self.open | self._due_deferred(index)
                   | {ref for key in keys for ref in self.by_policy.get(key, [])})
         carried = self.carried - chosen
         plan = self._decide(index, chosen, carried) if chosen else None
@@ -249,7 +253,7 @@ class Loop:
             plan = self._decide(index, chosen, carried)
         if plan is None:
             return
-        self._apply(plan, index)
+        self._apply(plan, index, chosen)
         held = held_by_breaker(plan) & idle
         for ref in idle - held - carried:
             self._queue_candidate(ref, index + 1)
@@ -364,9 +368,26 @@ class Loop:
         return signals_at(ref, self._one(ref), index, window=window, recent=lookback,
                           since=self.tracks[ref].since, max_sample_age=self.options.max_sample_age)
 
-    def _apply(self, plan: Plan, index: int) -> None:
+    def _due_deferred(self, index: int) -> set[ServiceRef]:
+        """Deferred stops whose answer could change at ``index`` (`deferred`)."""
+        lookback = self.settings.busy_lookback
+        found = set()
+        for ref, until in self.deferred.items():
+            quiet = self.quiet.get(ref)
+            if quiet is None:
+                quiet = self.quiet[ref] = quiet_steps(
+                    self._one(ref), lookback=lookback,
+                    gpu_busy_at=busy_gpu_threshold(self.matches[ref].policy))
+            if deferral_due(index, deadline_at=until, quiet=quiet,
+                            since=self.tracks[ref].since,
+                            lookback=steps_in(lookback, self.grid)):
+                found.add(ref)
+        return found
+
+    def _apply(self, plan: Plan, index: int, asked: set[ServiceRef]) -> None:
         now = self.grid.at(index)
         self.open = set()
+        self.deferred = {ref: until for ref, until in self.deferred.items() if ref not in asked}
         for missed in plan.missed:
             if missed.edge_key:
                 self.ledger.applied.add(missed.edge_key)
@@ -380,7 +401,10 @@ class Loop:
             edge_key = str(transition.evidence.get("edgeKey", ""))
             if transition.reason is Reason.DEFERRED_BUSY and edge_key:
                 self.ledger.deferred_since.setdefault(edge_key, now)
-            self.open.add(transition.ref)
+            if transition.reason is Reason.DEFERRED_BUSY:
+                self.deferred[transition.ref] = deadline(transition, self.grid)
+            else:
+                self.open.add(transition.ref)
         if not transition.actionable:
             return
         if transition.action is Action.STOP:

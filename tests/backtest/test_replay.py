@@ -162,24 +162,47 @@ def test_cli_bad_step_is_one_line(inventory_file: Path, tmp_path: Path,
     assert err.startswith("reclaimer: --step:") and err.count("\n") == 1
 
 
-def test_a_deferral_asks_only_about_the_deferred_service(backtest_prometheus: str,
-                                                         inventory_file: Path,
-                                                         tmp_path: Path) -> None:
-    """All five services under the deferring office policy, from 06:00: each is asked
-    at the catch-up step, at the 09:00 start and at the 18:00 stop (15); after that
-    only ``late``, deferred from 18:00 while busy, is asked, at 18:01-18:25 (25), when
-    it is stopped. Asking the whole policy at each deferred step (125 more) changes
-    nothing: the others' 18:00 edge is claimed."""
-    policies, errors = load_paths([_policy(tmp_path, "defer", OFFICE.replace("BUSY", "defer"))])
+def _outcome(url: str, inventory: Path, policy: Path, *, only: str | None = None,
+             restart: Restart = Restart.ON_REQUEST) -> tuple[list[Any], Outcome]:
+    """Monday 06:00-24:00, the ``team-a`` services (or ``only``)."""
+    policies, errors = load_paths([policy])
     assert errors == []
-    services = [s for s in load_inventory(inventory_file, default_mode=DeploymentMode.KNATIVE)
-                if s.ref.namespace == NS]
+    services = [s for s in load_inventory(inventory, default_mode=DeploymentMode.KNATIVE)
+                if s.ref.namespace == NS and only in (None, s.ref.name)]
     span = Span(MONDAY + timedelta(hours=6), MONDAY + timedelta(hours=24), timedelta(minutes=1))
-    settings, options = PrometheusSettings(url=backtest_prometheus), Options()
+    settings, options = PrometheusSettings(url=url), Options(restart=restart)
     history = read_for(policies, prometheus=settings, span=span, options=options)
     results, outcome = replay_outcome(policies, services, history, span=span, options=options)
-    late = next(r for r in results if r.ref == ServiceRef(NS, "late"))
-    assert (late.stops, outcome.decisions, outcome.asked) == (2, 28, 40)
+    return [(r.ref.name, r.stops, round(r.gpu_hours * 60)) for r in results], outcome
+
+
+def test_a_deferral_asks_only_about_the_deferred_service_where_it_could_end(
+        backtest_prometheus: str, inventory_file: Path, tmp_path: Path) -> None:
+    """All five services under the deferring office policy, from 06:00: each is asked
+    at the catch-up step, at the 09:00 start and at the 18:00 stop (15 asks). Then only
+    ``late`` is, deferred from 18:00 while busy, and only where the busy-at-stop verdict
+    could be quiet: at 18:25 (last request 18:20, a quiet 5-minute lookback), when it
+    is stopped. The loop that asked the whole policy at every deferred step asked 140
+    times in 28 decisions, with the same figures."""
+    figures, outcome = _outcome(backtest_prometheus, inventory_file,
+                                _policy(tmp_path, "defer", OFFICE.replace("BUSY", "defer")))
+    assert ("late", 2, 180 + 335) in figures
+    assert (outcome.asked, outcome.decisions) == (16, 4)
+
+
+def test_a_deferral_that_never_quiets_is_forced_at_its_deadline(
+        backtest_prometheus: str, inventory_file: Path, tmp_path: Path) -> None:
+    """Stop at 12:00 with ``maxDefer: 1h``; ``office`` serves 09:30-17:00, so the stop
+    is deferred and forced at 13:00, never restarted: stopped 06:00-09:00 and
+    13:00-24:00, 840 minutes x 2 GPUs. Asked at 06:00, 09:00, 12:00 and 13:00 only (the
+    loop that asked at every deferred step: 63 times)."""
+    spec = OFFICE.replace("BUSY", "defer").replace('stop: "0 18', 'stop: "0 12') \
+        + "  maxDefer: 1h\n"
+    figures, outcome = _outcome(backtest_prometheus, inventory_file,
+                                _policy(tmp_path, "forced", spec), only="office",
+                                restart=Restart.NEVER)
+    assert figures == [("office", 2, 840 * 2)]
+    assert (outcome.asked, outcome.decisions) == (4, 4)
 
 
 def _breaker_replay(url: str, inventory: Path, policy: Path, *, namespace: str = NS,
