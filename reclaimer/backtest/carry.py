@@ -6,7 +6,7 @@ in five on the bench fleet (issue 18), each a window evaluation and an idle judg
 that gave the same blocked stop. Its answer can change only if its verdict does, or
 the breaker lets go of it:
 
-- the verdict cannot change at a step that adds nothing (`steady`): the service still
+- the verdict cannot change at a step that adds nothing (`steady_steps`): the service still
   an idle candidate there (`windows.idle_candidates`: no request in the lookback, no
   GPU at or above the threshold, a request series at every step), its request data
   fresh, its GPU data as fresh as a step before, the same GPUs, no per-pod shortfall.
@@ -31,27 +31,32 @@ from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from reclaimer.model import Action, DecideSettings, LedgerView, Plan, Reason, ServiceRef, Trigger
 from reclaimer.policy.safety import tripped_scopes
 from reclaimer.signals.ranges.history import ServiceHistory
 
-
-def _same(a: float, b: float) -> bool:
-    return (np.isnan(a) and np.isnan(b)) or a == b
+Bools = npt.NDArray[np.bool_]
 
 
-def steady(one: ServiceHistory, index: int) -> bool:
-    """Step ``index`` adds nothing to an idle candidate's window that could change an
-    IDLE verdict (the caller checks that it is an idle candidate there)."""
+def steady_steps(one: ServiceHistory) -> Bools:
+    """Steps that add nothing to an idle candidate's window that could change an IDLE
+    verdict (the caller checks that it is an idle candidate there): request data fresh,
+    GPU data as fresh as a step before (or absent at both), GPU data present at both
+    or neither, the same GPUs, no per-pod shortfall."""
     grid = one.grid
-    stamp, before = grid.start + index * grid.step, grid.start + (index - 1) * grid.step
-    return bool(
-        index > 0 and one.requests_newest[index] == stamp
-        and _same(one.gpu_newest[index] - stamp, one.gpu_newest[index - 1] - before)
-        and np.isnan(one.gpu_max[index]) == np.isnan(one.gpu_max[index - 1])
-        and _same(one.gpus[index], one.gpus[index - 1])
-        and one.gpu_missing[index] == 0 and one.requests_missing[index] == 0)
+    stamps = grid.start + grid.step * np.arange(grid.size, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        age = one.gpu_newest - stamps
+        same_age = (age[1:] == age[:-1]) | (np.isnan(age[1:]) & np.isnan(age[:-1]))
+        same_gpus = (one.gpus[1:] == one.gpus[:-1]) | (np.isnan(one.gpus[1:])
+                                                       & np.isnan(one.gpus[:-1]))
+        result: Bools = np.zeros(grid.size, dtype=np.bool_)
+        result[1:] = ((one.requests_newest[1:] == stamps[1:]) & same_age & same_gpus
+                      & (np.isnan(one.gpu_max[1:]) == np.isnan(one.gpu_max[:-1]))
+                      & (one.gpu_missing[1:] == 0) & (one.requests_missing[1:] == 0))
+    return result
 
 
 def held_by_breaker(plan: Plan) -> set[ServiceRef]:

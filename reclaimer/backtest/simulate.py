@@ -36,7 +36,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from reclaimer.backtest.carry import held_by_breaker, steady, still_held, with_carried
+from reclaimer.backtest.carry import held_by_breaker, steady_steps, still_held, with_carried
 from reclaimer.backtest.deferred import deadline, quiet_steps
 from reclaimer.backtest.deferred import due as deferral_due
 from reclaimer.backtest.state import Ledger, Track
@@ -120,6 +120,8 @@ class Loop:
         self.tracks = {ref: Track(ref, m.service.uid, gpus=_gpus(m.service, self._one(ref)),
                                   since=0) for ref, m in self.matches.items()}
         self.ledger = Ledger()
+        # Running services per namespace, kept as they stop and start (the breaker's).
+        self.running = Counter(ref.namespace for ref in self.tracks)
         self.start_steps = -(-round(options.start_time.total_seconds()) // round(self.grid.step))
         self.changes: dict[str, set[int]] = {}  # per policy, where its windows change
         self.edges = self._edge_steps()
@@ -130,6 +132,7 @@ class Loop:
         self.deferred: dict[ServiceRef, int] = {}  # a stop deferred, to its deadline step
         self.quiet: dict[ServiceRef, np.ndarray] = {}  # `deferred.quiet_steps`, per service
         self.carried: set[ServiceRef] = set()  # idle stops the breaker holds (`carry`)
+        self.steady: dict[ServiceRef, np.ndarray] = {}  # `carry.steady_steps`, per service
         self.decisions = 0
         self.asked = 0  # services asked about, over all decisions
         self.choices: dict[ServiceRef, AutoChoice] = {}
@@ -267,11 +270,17 @@ class Loop:
         recent = self.ledger.idle_stops
         keep = {ref for ref in self.carried
                 if self.tracks[ref].running and ref not in recent
-                and bool(self.masks[ref][index]) and steady(self._one(ref), index)
+                and self.masks[ref][index] and self._steady(ref)[index]
                 and self._window_steady(ref, index)}
         for ref in self.carried - keep:
             self._queue_candidate(ref, index)
         self.carried = keep
+
+    def _steady(self, ref: ServiceRef) -> np.ndarray:
+        found = self.steady.get(ref)
+        if found is None:
+            found = self.steady[ref] = steady_steps(self._one(ref))
+        return found
 
     def _window_steady(self, ref: ServiceRef, index: int) -> bool:
         """No ``during: offHours`` window of the policy changes at ``index``."""
@@ -281,8 +290,7 @@ class Loop:
 
     def _held(self, carried: set[ServiceRef], plan: Plan | None, index: int) -> bool:
         now = self.grid.at(index)
-        running = Counter(ref.namespace for ref, track in self.tracks.items() if track.running)
-        return still_held(carried, plan, running=running, recent=self._ledger(now)
+        return still_held(carried, plan, running=self.running, recent=self._ledger(now)
                           .recent_idle_stops, now=now, settings=self.settings)
 
     def _ledger(self, now: datetime) -> LedgerView:
@@ -331,8 +339,9 @@ class Loop:
     def _bystanders(self, chosen: set[ServiceRef]) -> Counter[str]:
         """Running services with nothing to decide, per namespace: the mass-idle
         breaker's denominator counts them, as deciding every service would."""
-        return Counter(ref.namespace for ref, track in self.tracks.items()
-                       if track.running and ref not in chosen)
+        found = Counter(self.running)
+        found.subtract(ref.namespace for ref in chosen if self.tracks[ref].running)
+        return +found
 
     def _windows(self, matches: Sequence[Match], index: int) -> dict[str, bool | None]:
         """``during: offHours`` policies' windows, from the cache kept between edges."""
@@ -420,6 +429,7 @@ class Loop:
         if one.increments[index] > 0 or one.in_flight[index] > 0:
             track.during_traffic += 1
         track.stop(index)
+        self.running[ref.namespace] -= 1
         self.ledger.record(ref, track.uid, Action.STOP, trigger, self.grid.at(index))
         self._queue_request(ref, index)
 
@@ -428,6 +438,7 @@ class Loop:
         if track.running:
             return
         track.start(index, start_steps=self.start_steps)
+        self.running[ref.namespace] += 1
         self.ledger.record(ref, track.uid, Action.START, trigger, self.grid.at(index))
         self._queue_candidate(ref, index + 1)
 
