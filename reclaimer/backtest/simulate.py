@@ -132,7 +132,8 @@ class Loop:
         self.deferred: dict[ServiceRef, int] = {}  # a stop deferred, to its deadline step
         self.quiet: dict[ServiceRef, np.ndarray] = {}  # `deferred.quiet_steps`, per service
         self.carried: set[ServiceRef] = set()  # idle stops the breaker holds (`carry`)
-        self.steady: dict[ServiceRef, np.ndarray] = {}  # `carry.steady_steps`, per service
+        self.release: list[tuple[int, ServiceRef]] = []  # where each carry must end
+        self.breaks: dict[ServiceRef, np.ndarray] = {}  # steps a carry cannot go through
         self.decisions = 0
         self.asked = 0  # services asked about, over all decisions
         self.choices: dict[ServiceRef, AutoChoice] = {}
@@ -162,6 +163,7 @@ class Loop:
                                               lookback=self.settings.busy_lookback)
             self.candidates[ref] = np.flatnonzero(self.masks[ref])
             self.carried.discard(ref)
+            self.breaks.pop(ref, None)
             if index > self.first:
                 self._queue_candidate(ref, index)
 
@@ -260,38 +262,41 @@ class Loop:
         held = held_by_breaker(plan) & idle
         for ref in idle - held - carried:
             self._queue_candidate(ref, index + 1)
+        for ref in held:
+            heapq.heappush(self.release, (self._carry_ends(ref, index), ref))
         self.carried = carried | held
 
     def _release(self, index: int) -> None:
         """Carried services whose verdict could change at ``index`` go back to the
-        wake queue, which finds them at ``index`` if they are candidates there."""
-        if not self.carried:
-            return
-        recent = self.ledger.idle_stops
-        keep = {ref for ref in self.carried
-                if self.tracks[ref].running and ref not in recent
-                and self.masks[ref][index] and self._steady(ref)[index]
-                and self._window_steady(ref, index)}
-        for ref in self.carried - keep:
-            self._queue_candidate(ref, index)
-        self.carried = keep
+        wake queue, which finds them at ``index`` if they are candidates there. (A
+        carried service stays running and is no recent idle stop: only a decision
+        could stop it, and it is not decided while carried.)"""
+        for ref in self._due(self.release, index):
+            if ref in self.carried:
+                self.carried.discard(ref)
+                self._queue_candidate(ref, index)
 
-    def _steady(self, ref: ServiceRef) -> np.ndarray:
-        found = self.steady.get(ref)
-        if found is None:
-            found = self.steady[ref] = steady_steps(self._one(ref))
-        return found
-
-    def _window_steady(self, ref: ServiceRef, index: int) -> bool:
-        """No ``during: offHours`` window of the policy changes at ``index``."""
+    def _carry_ends(self, ref: ServiceRef, index: int) -> int:
+        """The first step after ``index`` at which ``ref`` is no idle candidate or not
+        steady (`carry.steady_steps`), or its ``during: offHours`` window changes."""
+        breaks = self.breaks.get(ref)
+        if breaks is None:
+            breaks = self.breaks[ref] = np.flatnonzero(
+                ~(self.masks[ref] & steady_steps(self._one(ref))))
+        position = int(np.searchsorted(breaks, index + 1))
+        end = int(breaks[position]) if position < breaks.size else self.grid.size
         policy = self.matches[ref].policy
-        return (policy.idle is None or policy.idle.during is not IdleDuring.OFF_HOURS
-                or index not in self.changes.get(policy.key, ()))
+        if policy.idle is not None and policy.idle.during is IdleDuring.OFF_HOURS:
+            end = min([end, *(i for i in self.changes.get(policy.key, ()) if i > index)])
+        return end
 
     def _held(self, carried: set[ServiceRef], plan: Plan | None, index: int) -> bool:
         now = self.grid.at(index)
-        return still_held(carried, plan, running=self.running, recent=self._ledger(now)
-                          .recent_idle_stops, now=now, settings=self.settings)
+        keep = min(self.settings.mass_idle_span, RECENT_IDLE).total_seconds()
+        recent = {ref: at for ref, at in self.ledger.idle_stops.items()
+                  if (now - at).total_seconds() <= keep}  # as `Ledger.view` keeps them
+        return still_held(carried, plan, running=self.running, recent=recent, now=now,
+                          settings=self.settings)
 
     def _ledger(self, now: datetime) -> LedgerView:
         return self.ledger.view(now, keep=min(self.settings.mass_idle_span,
