@@ -259,7 +259,8 @@ class Loop:
         if plan is None:
             return
         self._apply(plan, index, chosen)
-        held = held_by_breaker(plan) & idle
+        # Not one the ledger has as a recent idle stop: the breaker counts it twice.
+        held = {ref for ref in held_by_breaker(plan) & idle if ref not in self.ledger.idle_stops}
         for ref in idle - held - carried:
             self._queue_candidate(ref, index + 1)
         for ref in held:
@@ -269,8 +270,8 @@ class Loop:
     def _release(self, index: int) -> None:
         """Carried services whose verdict could change at ``index`` go back to the
         wake queue, which finds them at ``index`` if they are candidates there. (A
-        carried service stays running and is no recent idle stop: only a decision
-        could stop it, and it is not decided while carried.)"""
+        carried service stays running and no recent idle stop, as it was when carried:
+        only a decision could stop it, and it is not decided while carried.)"""
         for ref in self._due(self.release, index):
             if ref in self.carried:
                 self.carried.discard(ref)
