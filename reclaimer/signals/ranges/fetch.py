@@ -83,6 +83,10 @@ class RangeReader:
         return headers
 
     def ask(self, name: str, text: str, grid: Grid, chunk: Chunk) -> list[Series]:
+        return _parse(name, self.body(name, text, grid, chunk), chunk, grid=grid)
+
+    def body(self, name: str, text: str, grid: Grid, chunk: Chunk) -> bytes:
+        """The answer's bytes (`MetricsUnavailable` on any failure), unparsed."""
         start = grid.start + chunk.first * grid.step
         params = {"query": text, "start": f"{start:.3f}",
                   "end": f"{start + (chunk.size - 1) * grid.step:.3f}",
@@ -98,7 +102,7 @@ class RangeReader:
         if response.status_code != 200:
             raise MetricsUnavailable(f"{name} range query failed: HTTP "
                                      f"{response.status_code}: {response.text[:300]}")
-        return _parse(name, response.content, chunk, grid=grid)
+        return response.content
 
 
 def _parse(name: str, body: bytes, chunk: Chunk, *, grid: Grid | None = None) -> list[Series]:
@@ -327,13 +331,17 @@ def read_history(settings: PrometheusSettings, grid: Grid, *, chunk_steps: int =
 
 def _by_chunk(pool: ThreadPoolExecutor, reader: RangeReader, grid: Grid,
               jobs: list[tuple[str, Chunk]]) -> Iterator[tuple[Chunk, dict[str, list[Row]]]]:
-    """Each chunk's answers, by text, as rows over the chunk, chunk after chunk."""
-    futures = [(text, chunk, pool.submit(reader.ask, text[:60], text, grid, chunk))
+    """Each chunk's answers, by text, as rows over the chunk, chunk after chunk. The
+    pool only fetches; answers are parsed here, so the pool keeps Prometheus busy with
+    the next queries meanwhile (parsing in the pool held its threads, and Prometheus
+    waited: the reading used 1.2 of 2 cores at 1,000 ISVCs)."""
+    futures = [(text, chunk, pool.submit(reader.body, text[:60], text, grid, chunk))
                for text, chunk in jobs]
     try:
         answers: dict[str, list[Row]] = {}
         for number, (text, chunk, future) in enumerate(futures):
-            answers[text] = [(s.labels, _local(grid, s)) for s in future.result()]
+            parsed = _parse(text[:60], future.result(), chunk, grid=grid)
+            answers[text] = [(s.labels, _local(grid, s)) for s in parsed]
             if number + 1 == len(futures) or futures[number + 1][1] != chunk:
                 yield chunk, answers
                 answers = {}
