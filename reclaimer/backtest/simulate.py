@@ -7,9 +7,10 @@ limits, and the plan applied (stops and starts take effect at once; a started
 service serves after the start time). Steps where no decision can change anything
 are skipped, which is exact, not an approximation:
 
-- a schedule edge can act only from its due step until it is claimed or its
-  deferral ends (the loop decides at due steps and while a deferral or a staggered
-  start is pending);
+- a schedule edge can act only from its due step until it is claimed (the loop
+  decides every service of the policy at the due step, and after it only the
+  services whose edge is still unclaimed: deferred while busy, or staggered; the
+  others' latest edge is in the ledger, so `decide()` has no edge for them);
 - an idle stop needs `windows.idle_candidates` to hold (a necessary condition), the
   service up for ``max(minUptime, after)`` and, for ``during: offHours``, no
   schedule window open.
@@ -35,6 +36,9 @@ from enum import StrEnum
 
 import numpy as np
 
+from reclaimer.backtest.carry import held_by_breaker, steady_steps, still_held, with_carried
+from reclaimer.backtest.deferred import deadline, quiet_steps
+from reclaimer.backtest.deferred import due as deferral_due
 from reclaimer.backtest.state import Ledger, Track
 from reclaimer.backtest.windows import idle_candidates, signals_at
 from reclaimer.model import (
@@ -44,6 +48,7 @@ from reclaimer.model import (
     BusyAtStop,
     DecideSettings,
     IdleDuring,
+    LedgerView,
     Plan,
     Policy,
     PolicyMode,
@@ -92,6 +97,7 @@ class Outcome:
     first: int
     end: int
     decisions: int = 0
+    asked: int = 0  # services asked about, summed over the decisions
 
 
 def enforced(policies: Sequence[Policy]) -> list[Policy]:
@@ -114,14 +120,22 @@ class Loop:
         self.tracks = {ref: Track(ref, m.service.uid, gpus=_gpus(m.service, self._one(ref)),
                                   since=0) for ref, m in self.matches.items()}
         self.ledger = Ledger()
+        # Running services per namespace, kept as they stop and start (the breaker's).
+        self.running = Counter(ref.namespace for ref in self.tracks)
         self.start_steps = -(-round(options.start_time.total_seconds()) // round(self.grid.step))
         self.changes: dict[str, set[int]] = {}  # per policy, where its windows change
         self.edges = self._edge_steps()
         self.candidates = self._candidates()
         self.wake: list[tuple[int, ServiceRef]] = []
         self.requests: list[tuple[int, ServiceRef]] = []
-        self.pending: set[str] = set()  # policies with a deferral or staggered start
+        self.open: set[ServiceRef] = set()  # a start edge unclaimed: staggered
+        self.deferred: dict[ServiceRef, int] = {}  # a stop deferred, to its deadline step
+        self.quiet: dict[ServiceRef, np.ndarray] = {}  # `deferred.quiet_steps`, per service
+        self.carried: set[ServiceRef] = set()  # idle stops the breaker holds (`carry`)
+        self.release: list[tuple[int, ServiceRef]] = []  # where each carry must end
+        self.breaks: dict[ServiceRef, np.ndarray] = {}  # steps a carry cannot go through
         self.decisions = 0
+        self.asked = 0  # services asked about, over all decisions
         self.choices: dict[ServiceRef, AutoChoice] = {}
         self.window_cache: dict[str, tuple[int, bool | None, int | None]] = {}
         self.views: dict[tuple[ServiceRef, bool], Match] = {}
@@ -145,8 +159,11 @@ class Loop:
             self.matches[ref] = replace(match, policy=replace(match.policy, idle=learned))
             self.views.pop((ref, True), None)
             self.views.pop((ref, False), None)
-            self.candidates[ref] = np.flatnonzero(
-                idle_candidates(self._one(ref), learned, lookback=self.settings.busy_lookback))
+            self.masks[ref] = idle_candidates(self._one(ref), learned,
+                                              lookback=self.settings.busy_lookback)
+            self.candidates[ref] = np.flatnonzero(self.masks[ref])
+            self.carried.discard(ref)
+            self.breaks.pop(ref, None)
             if index > self.first:
                 self._queue_candidate(ref, index)
 
@@ -169,11 +186,13 @@ class Loop:
 
     def _candidates(self) -> dict[ServiceRef, np.ndarray]:
         lookback = self.settings.busy_lookback
+        self.masks: dict[ServiceRef, np.ndarray] = {}
         found = {}
         for ref, match in self.matches.items():
             rule = match.policy.idle
             if rule is not None:
-                mask = idle_candidates(self._one(ref), rule, lookback=lookback)
+                mask = self.masks[ref] = idle_candidates(self._one(ref), rule,
+                                                         lookback=lookback)
                 found[ref] = np.flatnonzero(mask)
         return found
 
@@ -212,7 +231,8 @@ class Loop:
                 self._learn(index)
             self._step(index)
         return Outcome(self.tracks, {r: m.policy for r, m in self.matches.items()},
-                       first=self.first, end=self.grid.size, decisions=self.decisions)
+                       first=self.first, end=self.grid.size, decisions=self.decisions,
+                       asked=self.asked)
 
     def _due(self, queue: list[tuple[int, ServiceRef]], index: int) -> set[ServiceRef]:
         due = set()
@@ -224,18 +244,64 @@ class Loop:
         for ref in self._due(self.requests, index):
             if not self.tracks[ref].running:
                 self._start(ref, index, trigger=Trigger.EXTERNAL)
-        idle = {ref for ref in self._due(self.wake, index)
-                if self.tracks[ref].running and self._off_hours(ref, index)}
-        keys = self.edges.get(index, set()) | self.pending
-        if index == self.first:
-            keys = set(self.by_policy)
-        chosen = idle | {ref for key in keys for ref in self.by_policy.get(key, [])}
-        if not chosen:
+        self._release(index)
+        # Carried services are due again, as the loop would have queued them.
+        idle = self.carried | {ref for ref in self._due(self.wake, index)
+                               if self.tracks[ref].running and self._off_hours(ref, index)}
+        keys = set(self.by_policy) if index == self.first else self.edges.get(index, set())
+        chosen = ((idle - self.carried) | self.open | self._due_deferred(index)
+                  | {ref for key in keys for ref in self.by_policy.get(key, [])})
+        carried = self.carried - chosen
+        plan = self._decide(index, chosen, carried) if chosen else None
+        if carried and not self._held(carried, plan, index):
+            chosen, carried = chosen | carried, set()
+            plan = self._decide(index, chosen, carried)
+        if plan is None:
             return
-        plan = self._decide(index, chosen)
-        self._apply(plan, index)
-        for ref in idle:
+        self._apply(plan, index, chosen)
+        # Not one the ledger has as a recent idle stop: the breaker counts it twice.
+        held = {ref for ref in held_by_breaker(plan) & idle if ref not in self.ledger.idle_stops}
+        for ref in idle - held - carried:
             self._queue_candidate(ref, index + 1)
+        for ref in held:
+            heapq.heappush(self.release, (self._carry_ends(ref, index), ref))
+        self.carried = carried | held
+
+    def _release(self, index: int) -> None:
+        """Carried services whose verdict could change at ``index`` go back to the
+        wake queue, which finds them at ``index`` if they are candidates there. (A
+        carried service stays running and no recent idle stop, as it was when carried:
+        only a decision could stop it, and it is not decided while carried.)"""
+        for ref in self._due(self.release, index):
+            if ref in self.carried:
+                self.carried.discard(ref)
+                self._queue_candidate(ref, index)
+
+    def _carry_ends(self, ref: ServiceRef, index: int) -> int:
+        """The first step after ``index`` at which ``ref`` is no idle candidate or not
+        steady (`carry.steady_steps`), or its ``during: offHours`` window changes."""
+        breaks = self.breaks.get(ref)
+        if breaks is None:
+            breaks = self.breaks[ref] = np.flatnonzero(
+                ~(self.masks[ref] & steady_steps(self._one(ref))))
+        position = int(np.searchsorted(breaks, index + 1))
+        end = int(breaks[position]) if position < breaks.size else self.grid.size
+        policy = self.matches[ref].policy
+        if policy.idle is not None and policy.idle.during is IdleDuring.OFF_HOURS:
+            end = min([end, *(i for i in self.changes.get(policy.key, ()) if i > index)])
+        return end
+
+    def _held(self, carried: set[ServiceRef], plan: Plan | None, index: int) -> bool:
+        now = self.grid.at(index)
+        keep = min(self.settings.mass_idle_span, RECENT_IDLE).total_seconds()
+        recent = {ref: at for ref, at in self.ledger.idle_stops.items()
+                  if (now - at).total_seconds() <= keep}  # as `Ledger.view` keeps them
+        return still_held(carried, plan, running=self.running, recent=recent, now=now,
+                          settings=self.settings)
+
+    def _ledger(self, now: datetime) -> LedgerView:
+        return self.ledger.view(now, keep=min(self.settings.mass_idle_span,
+                                              RECENT_IDLE).total_seconds())
 
     def _off_hours(self, ref: ServiceRef, index: int) -> bool:
         """False while a ``during: offHours`` rule's window is open: no idle stop can happen."""
@@ -263,24 +329,25 @@ class Loop:
         self.window_cache[policy.key] = (index, is_open, until)
         return is_open, until
 
-    def _decide(self, index: int, chosen: set[ServiceRef]) -> Plan:
+    def _decide(self, index: int, chosen: set[ServiceRef], carried: set[ServiceRef]) -> Plan:
         now = self.grid.at(index)
-        ledger = self.ledger.view(now, keep=min(self.settings.mass_idle_span,
-                                                RECENT_IDLE).total_seconds())
+        ledger = with_carried(self._ledger(now), carried, now)
         signals = {ref: self._signals(ref, index) for ref in chosen}
         live = {ref: s for ref, s in signals.items() if s is not None}
         self.decisions += 1
+        self.asked += len(chosen)
         matches = self._matches(chosen)
         return decide(now, self.policies, [m.service for m in matches], signals=live,
                       ledger=ledger, settings=self.settings, matches=matches,
                       windows=self._windows(matches, index),
-                      bystanders=self._bystanders(chosen), auto=self.choices)
+                      bystanders=self._bystanders(chosen | carried), auto=self.choices)
 
     def _bystanders(self, chosen: set[ServiceRef]) -> Counter[str]:
         """Running services with nothing to decide, per namespace: the mass-idle
         breaker's denominator counts them, as deciding every service would."""
-        return Counter(ref.namespace for ref, track in self.tracks.items()
-                       if track.running and ref not in chosen)
+        found = Counter(self.running)
+        found.subtract(ref.namespace for ref in chosen if self.tracks[ref].running)
+        return +found
 
     def _windows(self, matches: Sequence[Match], index: int) -> dict[str, bool | None]:
         """``during: offHours`` policies' windows, from the cache kept between edges."""
@@ -316,9 +383,26 @@ class Loop:
         return signals_at(ref, self._one(ref), index, window=window, recent=lookback,
                           since=self.tracks[ref].since, max_sample_age=self.options.max_sample_age)
 
-    def _apply(self, plan: Plan, index: int) -> None:
+    def _due_deferred(self, index: int) -> set[ServiceRef]:
+        """Deferred stops whose answer could change at ``index`` (`deferred`)."""
+        lookback = self.settings.busy_lookback
+        found = set()
+        for ref, until in self.deferred.items():
+            quiet = self.quiet.get(ref)
+            if quiet is None:
+                quiet = self.quiet[ref] = quiet_steps(
+                    self._one(ref), lookback=lookback,
+                    gpu_busy_at=busy_gpu_threshold(self.matches[ref].policy))
+            if deferral_due(index, deadline_at=until, quiet=quiet,
+                            since=self.tracks[ref].since,
+                            lookback=steps_in(lookback, self.grid)):
+                found.add(ref)
+        return found
+
+    def _apply(self, plan: Plan, index: int, asked: set[ServiceRef]) -> None:
         now = self.grid.at(index)
-        self.pending = set()
+        self.open = set()
+        self.deferred = {ref: until for ref, until in self.deferred.items() if ref not in asked}
         for missed in plan.missed:
             if missed.edge_key:
                 self.ledger.applied.add(missed.edge_key)
@@ -332,8 +416,10 @@ class Loop:
             edge_key = str(transition.evidence.get("edgeKey", ""))
             if transition.reason is Reason.DEFERRED_BUSY and edge_key:
                 self.ledger.deferred_since.setdefault(edge_key, now)
-            if transition.policy:
-                self.pending.add(transition.policy)
+            if transition.reason is Reason.DEFERRED_BUSY:
+                self.deferred[transition.ref] = deadline(transition, self.grid)
+            else:
+                self.open.add(transition.ref)
         if not transition.actionable:
             return
         if transition.action is Action.STOP:
@@ -349,6 +435,7 @@ class Loop:
         if one.increments[index] > 0 or one.in_flight[index] > 0:
             track.during_traffic += 1
         track.stop(index)
+        self.running[ref.namespace] -= 1
         self.ledger.record(ref, track.uid, Action.STOP, trigger, self.grid.at(index))
         self._queue_request(ref, index)
 
@@ -357,6 +444,7 @@ class Loop:
         if track.running:
             return
         track.start(index, start_steps=self.start_steps)
+        self.running[ref.namespace] += 1
         self.ledger.record(ref, track.uid, Action.START, trigger, self.grid.at(index))
         self._queue_candidate(ref, index + 1)
 

@@ -95,6 +95,16 @@ def breaker(proposals: Sequence[Proposal], *, running: Mapping[str, int],
             for p in proposals], alert
 
 
+def tripped_scopes(verdicts: set[ServiceRef], *, running: Mapping[str, int],
+                   recent: Mapping[ServiceRef, datetime], now: datetime,
+                   settings: DecideSettings) -> list[str]:
+    """The scopes where `breaker` blocks idle stops, given every service with an idle
+    verdict: "" for the fleet, else namespace names. The backtest asks it for services
+    it does not decide again while the breaker holds them (`backtest.carry`)."""
+    lately = {ref for ref, at in recent.items() if at >= now - settings.mass_idle_span}
+    return _tripped(verdicts | lately, running, lately, settings)
+
+
 def _tripped(verdicts: set[ServiceRef], running: Mapping[str, int], lately: set[ServiceRef],
              settings: DecideSettings) -> list[str]:
     """The scopes over the limit: "" for the fleet, else namespace names, sorted."""

@@ -21,6 +21,7 @@ MONDAY = datetime(2026, 11, 2, tzinfo=UTC)
 BEGIN = MONDAY - timedelta(hours=2)
 MINUTES = 26 * 60
 NS = "team-a"
+QUIET = "team-q"
 
 
 def at(hh: int, mm: int = 0) -> int:
@@ -29,7 +30,7 @@ def at(hh: int, mm: int = 0) -> int:
 
 
 def _trace(name: str, requests: dict[int, int] | range, *, gpus: int = 1,
-           gap: range | None = None, gpu: range | None = None) -> Trace:
+           gap: range | None = None, gpu: range | None = None, namespace: str = NS) -> Trace:
     counts = np.zeros(MINUTES, dtype=np.int64)
     if isinstance(requests, range):
         counts[list(requests)] = 1
@@ -43,7 +44,7 @@ def _trace(name: str, requests: dict[int, int] | range, *, gpus: int = 1,
     utilisation = np.zeros(MINUTES)
     if gpu is not None:
         utilisation[list(gpu)] = 40.0 + np.arange(len(gpu)) % 7
-    return Trace(NS, name, "hand", counts, utilisation, gpus=gpus, unscraped=unscraped)
+    return Trace(namespace, name, "hand", counts, utilisation, gpus=gpus, unscraped=unscraped)
 
 
 def traces() -> list[Trace]:
@@ -53,6 +54,9 @@ def traces() -> list[Trace]:
         _trace("late", range(at(9, 30), at(18, 20) + 1)),
         _trace("gappy", range(at(0), at(0, 30) + 1), gap=range(at(0, 40), at(1, 20))),
         _trace("batch", {}, gpus=2, gpu=range(at(2), at(2, 45))),
+        # Never used; ``stale`` is not scraped 04:00-04:59 (the breaker's test).
+        *(_trace(f"quiet-{i}", {}, namespace=QUIET) for i in range(3)),
+        _trace("stale", {}, gap=range(at(4), at(5)), namespace=QUIET),
     ]
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.signals.ranges.fetch import Chunk, _parse
+from reclaimer.signals.ranges.history import Grid
 from reclaimer.signals.ranges.promql import RangeQuery
 
 pytestmark = [pytest.mark.timeout(10)]
@@ -30,6 +31,21 @@ def test_labels_and_points_as_json_says() -> None:
     np.testing.assert_array_equal(first.stamps, [60, 120.5, 180])
     np.testing.assert_array_equal(first.values, [1, np.nan, np.inf])
     assert (second.labels, list(second.values)) == ({}, [-0.0025])
+
+
+def test_a_series_at_every_step_reads_the_same_from_its_values_alone() -> None:
+    """A point at every step of the chunk: the instants are the chunk's, the values
+    alone are read; a series with a step missing is read whole."""
+    grid = Grid(start=0.0, step=60.0, size=6)
+    chunk = Chunk(first=3, size=3)
+    body = _body([{"metric": {"pod": "full"},
+                   "values": [[180, "1"], [240, "NaN"], [300, "-2.5e-3"]]},
+                  {"metric": {"pod": "gap"}, "values": [[180, "4"], [300, "+Inf"]]}])
+    full, gap = _parse(RangeQuery.GPU_MAX, body, chunk, grid=grid)
+    np.testing.assert_array_equal(full.stamps, [180, 240, 300])
+    np.testing.assert_array_equal(full.values, [1, np.nan, -0.0025])
+    np.testing.assert_array_equal(gap.stamps, [180, 300])
+    np.testing.assert_array_equal(gap.values, [4, np.inf])
 
 
 @pytest.mark.parametrize("body", [

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from reclaimer.backtest.run import Span, backtest
-from reclaimer.backtest.simulate import Options, Restart
+from reclaimer.backtest.run import Span, backtest, read_for, replay_outcome
+from reclaimer.backtest.simulate import Options, Outcome, Restart
 from reclaimer.cli.plan_cmd import load_inventory
-from reclaimer.model import DeploymentMode, ServiceRef
+from reclaimer.model import DecideSettings, DeploymentMode, ServiceRef
 from reclaimer.policy_files import load_paths
 from reclaimer.signals.settings import PrometheusSettings
-from tests.backtest.conftest import MONDAY, NS
+from tests.backtest.conftest import MONDAY, NS, QUIET
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -160,3 +160,104 @@ def test_cli_bad_step_is_one_line(inventory_file: Path, tmp_path: Path,
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("reclaimer: --step:") and err.count("\n") == 1
+
+
+def _outcome(url: str, inventory: Path, policy: Path, *, only: str | None = None,
+             restart: Restart = Restart.ON_REQUEST) -> tuple[list[Any], Outcome]:
+    """Monday 06:00-24:00, the ``team-a`` services (or ``only``)."""
+    policies, errors = load_paths([policy])
+    assert errors == []
+    services = [s for s in load_inventory(inventory, default_mode=DeploymentMode.KNATIVE)
+                if s.ref.namespace == NS and only in (None, s.ref.name)]
+    span = Span(MONDAY + timedelta(hours=6), MONDAY + timedelta(hours=24), timedelta(minutes=1))
+    settings, options = PrometheusSettings(url=url), Options(restart=restart)
+    history = read_for(policies, prometheus=settings, span=span, options=options)
+    results, outcome = replay_outcome(policies, services, history, span=span, options=options)
+    return [(r.ref.name, r.stops, round(r.gpu_hours * 60)) for r in results], outcome
+
+
+def test_a_deferral_asks_only_about_the_deferred_service_where_it_could_end(
+        backtest_prometheus: str, inventory_file: Path, tmp_path: Path) -> None:
+    """All five services under the deferring office policy, from 06:00: each is asked
+    at the catch-up step, at the 09:00 start and at the 18:00 stop (15 asks). Then only
+    ``late`` is, deferred from 18:00 while busy, and only where the busy-at-stop verdict
+    could be quiet: at 18:25 (last request 18:20, a quiet 5-minute lookback), when it
+    is stopped. The loop that asked the whole policy at every deferred step asked 140
+    times in 28 decisions, with the same figures."""
+    figures, outcome = _outcome(backtest_prometheus, inventory_file,
+                                _policy(tmp_path, "defer", OFFICE.replace("BUSY", "defer")))
+    assert ("late", 2, 180 + 335) in figures
+    assert (outcome.asked, outcome.decisions) == (16, 4)
+
+
+def test_a_deferral_that_never_quiets_is_forced_at_its_deadline(
+        backtest_prometheus: str, inventory_file: Path, tmp_path: Path) -> None:
+    """Stop at 12:00 with ``maxDefer: 1h``; ``office`` serves 09:30-17:00, so the stop
+    is deferred and forced at 13:00, never restarted: stopped 06:00-09:00 and
+    13:00-24:00, 840 minutes x 2 GPUs. Asked at 06:00, 09:00, 12:00 and 13:00 only (the
+    loop that asked at every deferred step: 63 times)."""
+    spec = OFFICE.replace("BUSY", "defer").replace('stop: "0 18', 'stop: "0 12') \
+        + "  maxDefer: 1h\n"
+    figures, outcome = _outcome(backtest_prometheus, inventory_file,
+                                _policy(tmp_path, "forced", spec), only="office",
+                                restart=Restart.NEVER)
+    assert figures == [("office", 2, 840 * 2)]
+    assert (outcome.asked, outcome.decisions) == (4, 4)
+
+
+def _breaker_replay(url: str, inventory: Path, policy: Path, *, namespace: str = NS,
+                    hours: int = 24) -> tuple[list[Any], Outcome]:
+    """The services of ``namespace`` idle after 30m from Monday 00:00; the breaker
+    trips at 4 idle verdicts (of 5 running in ``team-a``, 4 in ``team-q``)."""
+    policies, errors = load_paths([policy.parent / _namespaced(policy, namespace)])
+    assert errors == []
+    services = [s for s in load_inventory(inventory, default_mode=DeploymentMode.KNATIVE)
+                if s.ref.namespace == namespace]
+    span = Span(MONDAY, MONDAY + timedelta(hours=hours), timedelta(minutes=1))
+    options = Options(settings=DecideSettings(mass_idle_minimum=4))
+    history = read_for(policies, prometheus=PrometheusSettings(url=url), span=span,
+                       options=options)
+    results, outcome = replay_outcome(policies, services, history, span=span, options=options)
+    return [(r.ref.name, r.stops, r.starts, round(r.gpu_hours * 60), r.cold_starts)
+            for r in results], outcome
+
+
+def test_idle_stops_the_breaker_holds_are_not_asked_again(backtest_prometheus: str,
+                                                          inventory_file: Path,
+                                                          tmp_path: Path) -> None:
+    """At 00:00 four services look idle (``gappy`` is serving): the breaker blocks
+    them. While it holds, a service whose window gains only quiet, complete steps is
+    carried, not asked again; at 01:00 ``sparse`` serves a request, three idle
+    verdicts are left, the breaker lets go and the carried ones are stopped at that
+    step. The figures (stops, starts, GPU-minutes, cold starts) are those of the loop
+    that asked every blocked service at every step (recorded from it: 249 asks in 66
+    decisions); carrying asks 13 times in 7."""
+    figures, outcome = _breaker_replay(backtest_prometheus, inventory_file,
+                                       _policy(tmp_path, "idle", IDLE))
+    assert figures == [("batch", 1, 0, 2760, 0), ("gappy", 1, 0, 1330, 0),
+                       ("late", 2, 1, 820, 1), ("office", 2, 1, 1800, 1),
+                       ("sparse", 2, 1, 1320, 1)]
+    assert (outcome.asked, outcome.decisions) == (13, 7)
+
+
+def _namespaced(policy: Path, namespace: str) -> str:
+    path = policy.with_name(f"{namespace}-{policy.name}")
+    path.write_text(policy.read_text().replace(f"matchNames: [{NS}]",
+                                               f"matchNames: [{namespace}]"))
+    return path.name
+
+
+def test_a_carried_service_whose_data_goes_stale_is_asked(backtest_prometheus: str,
+                                                          inventory_file: Path,
+                                                          tmp_path: Path) -> None:
+    """Four never-used services: the breaker holds all four idle stops. At 04:00
+    ``stale`` is no longer scraped; at 04:02 its newest sample is over 2 minutes old
+    (unknown, never idle), though Prometheus' 5-minute lookback still shows its
+    series until 04:04. Asked at 04:02, it leaves three idle verdicts, the breaker lets
+    go and the three are stopped: 19 h 58 m each (carried on while its series is
+    still seen, they would be stopped at 04:05). ``stale`` is stopped once its window
+    is complete again, 30 minutes after its data returned at 05:00: 18 h 30 m."""
+    figures, _ = _breaker_replay(backtest_prometheus, inventory_file,
+                                 _policy(tmp_path, "idle", IDLE), namespace=QUIET, hours=24)
+    assert figures == [(f"quiet-{i}", 1, 0, 19 * 60 + 58, 0) for i in range(3)] + [
+        ("stale", 1, 0, 18 * 60 + 30, 0)]
