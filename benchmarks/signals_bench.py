@@ -35,7 +35,7 @@ from pathlib import Path
 
 from benchmarks.fleet import Fleet
 from benchmarks.promdata import prometheus, queries_served
-from benchmarks.tickrun import EDGE, RECORDED_DATA_FROM, RULES_FROM
+from benchmarks.tickrun import EDGE, RECORDED_DATA_FROM, RULES_FROM, budget
 from reclaimer.model import SignalState
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
@@ -105,11 +105,12 @@ def per_query(url: str, repeat: int, mode: str = "raw") -> dict[str, dict[str, f
     return out
 
 
-def evaluations(url: str, repeat: int, concurrency: int, mode: str = "raw",
-                ) -> dict[str, object]:
+def evaluations(url: str, repeat: int, concurrency: int, mode: str = "raw", *,
+                timeout: int = 120) -> dict[str, object]:
     fallbacks: list[None] = []
     source = PrometheusSignals(PrometheusSettings.from_mapping(
-        {"url": url, "concurrency": concurrency, "timeout": "120s", "signals": {"mode": mode}}),
+        {"url": url, "concurrency": concurrency, "timeout": f"{timeout}s",
+         "signals": {"mode": mode}}),
         on_fallback=lambda: fallbacks.append(None))
     times, before = [], queries_served(url)
     for _ in range(repeat):
@@ -139,8 +140,8 @@ def at_scale(isvcs: int, repeat: int, concurrency: list[int], modes: list[str]) 
             print(json.dumps({"isvcs": isvcs, "mode": mode, "load": os.getloadavg(),
                               "per_query": per_query(url, repeat, mode)}), flush=True)
             for workers in concurrency:
-                print(json.dumps({"isvcs": isvcs, "load": os.getloadavg(),
-                                  **evaluations(url, repeat, workers, mode)}), flush=True)
+                print(json.dumps({"isvcs": isvcs, "load": os.getloadavg(), **evaluations(
+                    url, repeat, workers, mode, timeout=budget(isvcs))}), flush=True)
 
 
 def main() -> None:

@@ -69,7 +69,8 @@ from reclaimer.signals.pods import (
 )
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
-from reclaimer.signals.recorded import Recorded, normalized, rules_check
+from reclaimer.signals.recorded import Recorded
+from reclaimer.signals.recorded_answer import LastSeen, normalized, rules_check
 from reclaimer.signals.settings import PrometheusSettings
 from reclaimer.signals.windows import fold, split
 
@@ -228,8 +229,9 @@ class PrometheusSignals:
             if self._falling_back:
                 log.info("recording rules complete again: using the recorded signals")
                 self._falling_back = False
-            return normalized(rows, check, at=at, windows=sorted({*windows, recent}),
-                              step=s.resolution)
+            spans = self._spans(sorted({*windows, recent}), recent)
+            return normalized(rows, check, at=at, windows=sorted(spans), step=s.resolution,
+                              last_seen=LastSeen.of(spans[recent]))
         if not self._falling_back:
             log.warning("recording rules absent or incomplete over the last %s (evaluations "
                         "%s, newest %s): asking the raw queries until they are complete",

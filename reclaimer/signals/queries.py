@@ -33,6 +33,7 @@ How the edge cases of metrics.md §3.5 are met:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -63,6 +64,7 @@ COARSE_STEPS = 36
 # came just before it may not have been scraped then; 4 steps cover both with a
 # kube-state-metrics scrape interval up to a step.
 MOVED_RECENT_STEPS = 4
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 GPU_RESOURCES = pods_module.GPU_RESOURCES
 BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
 Windows = Sequence[timedelta] | None
@@ -299,6 +301,20 @@ def moved_pods(pod_labels: str, isvc_label: str, *, over: str) -> str:
     return f"({mapped} and on (namespace, pod) (count by (namespace, pod) ({mapped}) > 1))"
 
 
+def moved_lately(pod_labels: str, isvc_label: str, *, over: str) -> str:
+    """`moved_pods`, relabelled after the count: the pod labels are read twice (no
+    shared subexpressions in PromQL), but only the moved pods get an ``isvc`` label,
+    not every pod twice. A row also carries ``isvc_label``; the recorded rule keeps
+    `moved_pods`' labels (its series must not change). A label that is not a plain
+    name (it goes into ``by``) keeps `moved_pods`."""
+    if not _LABEL_NAME.fullmatch(isvc_label):
+        return moved_pods(pod_labels, isvc_label, over=over)
+    pods = (f"max by (namespace, pod, {isvc_label}) "
+            f"(max_over_time({pod_labels}[{over}]))")
+    moved = f"{pods} and on (namespace, pod) (count by (namespace, pod) ({pods}) > 1)"
+    return copy_label(moved, target="isvc", source=isvc_label)
+
+
 @dataclass(frozen=True)
 class Spans:
     """The time parameters of one evaluation's queries.
@@ -324,8 +340,8 @@ def render(template: str, spans: Spans, *, pod_labels: str, isvc_label: str) -> 
     """Fill the tokens; the pod tokens first, since they hold range tokens themselves."""
     coarse = spans.coarse_step
     values = {
-        "isvc_pods_moved_recent": moved_pods(pod_labels, isvc_label,
-                                             over=duration(spans.step * MOVED_RECENT_STEPS)),
+        "isvc_pods_moved_recent": moved_lately(pod_labels, isvc_label,
+                                               over=duration(spans.step * MOVED_RECENT_STEPS)),
         "isvc_pods_moved": moved_pods(pod_labels, isvc_label, over="{{horizon}}"),
         "isvc_pods_window": isvc_pods(pod_labels, isvc_label, over="{{window}}"),
         "isvc_pods_horizon": isvc_pods(pod_labels, isvc_label, over="{{horizon}}"),

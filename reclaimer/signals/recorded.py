@@ -22,34 +22,33 @@ queries:
   (``+ step``), and beyond the recent span rounded as the raw coarse grid rounds it:
   never older than the raw queries' answer;
 - before the rules have run for the whole horizon without a missed evaluation, the
-  recorded answer is not used at all (`Check.complete`): the adapter asks the raw
-  queries instead.
+  recorded answer is not used at all (`recorded_answer.Check.complete`): the adapter
+  asks the raw queries instead.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from reclaimer.signals import pods as pods_module
 from reclaimer.signals import rules
-from reclaimer.signals.answer import Row
-from reclaimer.signals.assemble import GPU, REQUESTS, expected_steps
 from reclaimer.signals.presets import GpuPreset, PodJoin, RequestPreset, Source
 from reclaimer.signals.promql import duration, quote, set_label
-from reclaimer.signals.queries import BY_ISVC, COARSE_STEPS, Query, freshness
+from reclaimer.signals.queries import BY_ISVC, Query, freshness
+from reclaimer.signals.recorded_answer import (
+    LAG_STEPS,
+    RECORDED_CHANGE,
+    RULES_EVALUATIONS,
+    RULES_NEWEST,
+)
 from reclaimer.signals.windows import WINDOW_LABEL, window_value
 
-RULES_EVALUATIONS = "rules-evaluations"
-RULES_NEWEST = "rules-newest"
-SERVICE_SIGNALS = (REQUESTS, GPU)
 BY_POD = f"by (namespace, isvc, pod, {WINDOW_LABEL})"
 GPU_RECORDS = (rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG,
                rules.POD_GPUS_SHORT)
 POD_MAP_SPAN = timedelta(hours=1)  # each moved-pod evaluation looks this far back (rules.py)
-LAG_STEPS = 2  # the rules' newest evaluation may be this many steps old (it takes time)
 Windows = Sequence[timedelta]
 
 
@@ -123,16 +122,19 @@ class Recorded:
         return _sel(record, reclaimer_preset=preset, reclaimer_source=source)
 
     def requests(self, windows: Windows) -> str:
-        """Recorded deltas over the window, plus the raw last two minutes (tail)."""
+        """Recorded deltas over the window, plus the raw last two minutes (tail).
+
+        Every counter's deltas are read at once (each source is its own recorded
+        series, so one ``sum`` adds them). Each tail is asked once, not once per
+        window: its rows carry no window, every window gets them (`windows.split`) and
+        `observations` adds them to the window's; only services with traffic in it
+        come back (a zero adds nothing, and the window's own row says the count).
+        """
         tail = self._tail()
-        parts = []
-        for i, s in enumerate(self.requests_preset.counters):
-            rec = self._rec(rules.REQUESTS_DELTA, f"counter-{i}")
-            parts.append(_per_window(_over("sum", rec, BY_ISVC), windows))
-            # Asked once, not once per window: its rows carry no window, so every window
-            # gets them (`windows.split`) and `observations` adds them to the window's.
-            parts.append(_tagged(_raw_now(s, _DELTA_TAIL.format(tail=tail), "sum"), f"tail-{i}"))
-        total = f"sum {BY_ISVC} ({_union([_tagged(p, str(n)) for n, p in enumerate(parts)])})"
+        parts = [_per_window(_over("sum", self._rec(rules.REQUESTS_DELTA), BY_ISVC), windows)]
+        parts += [_tagged(f"({_raw_now(s, _DELTA_TAIL.format(tail=tail), 'sum')}) > 0",
+                          f"tail-{i}") for i, s in enumerate(self.requests_preset.counters)]
+        total = f"sum {BY_ISVC} ({_union(parts)})"
         if not self.requests_preset.in_flight:
             return total
         peaks = []
@@ -144,25 +146,22 @@ class Recorded:
         return f"sum {BY_ISVC} ({_union([_tagged(total, 'counted'), peak])})"
 
     def last_request(self) -> str:
-        """The rules' change times, a step later; the raw last two minutes."""
-        step = self.step.total_seconds()
-        coarse = self._coarse().total_seconds()
-        recent = self.recent.total_seconds()
+        """The rules' newest change, as recorded (`LastSeen` rounds it); the raw last
+        two minutes, the newest sample of a series that changed.
+
+        The newest change is read once: rounded in PromQL it would be read twice (a
+        step later within the recent span, on the coarse grid beyond it).
+        """
         newest = f"max by (namespace, isvc) (max_over_time(" \
                  f"{self._rec(rules.REQUESTS_CHANGED)}[{duration(self.horizon + self.step)}]))"
-        near = f"(clamp_max({newest} + {step:g}, time()) > time() - {recent:g})"
-        far = f"clamp_max(floor(({newest} + {coarse + step:g}) / {coarse:g}) * {coarse:g}, " \
-              f"time() - {recent:g})"
         tail = self._tail()
         raw = [_raw_now(s, _CHANGED_TAIL.format(tail=tail), "max")
                for s in self.requests_preset.counters]
         raw += [_raw_now(s, _BUSY_TAIL.format(tail=tail), "max")
                 for s in self.requests_preset.in_flight]
         tagged = [_tagged(r, f"tail-{n}") for n, r in enumerate(raw)]
-        return f"max {BY_ISVC} ({_union([f'{near} or {far}', *tagged])})"
-
-    def _coarse(self) -> timedelta:
-        return self.step * max(1, round(self.horizon / self.step / COARSE_STEPS))
+        recorded = set_label(newest, target="signal", value=RECORDED_CHANGE)
+        return f"max by (namespace, isvc, signal) ({_union([recorded, *tagged])})"
 
     def coverage(self, windows: Windows) -> str:
         """Evaluations with data per signal, per-pod shortfalls, moved pods, the rules' check."""
@@ -175,10 +174,10 @@ class Recorded:
                            windows)
 
     def _presence(self, windows: Windows) -> str:
-        groups = rules.mapping_groups(self.requests_preset.counters)
-        parts = [self._count(self._rec(rules.REQUESTS_PRESENT, str(i)), "max", BY_ISVC, windows)
-                 for i in range(len(groups))]
-        return set_label(f"max {BY_ISVC} ({_union(parts)})", target="signal", value="requests")
+        """The best-covered workload group: one read of every group's presence (each is
+        its own recorded series, so ``max`` picks the best)."""
+        best = self._count(self._rec(rules.REQUESTS_PRESENT), "max", BY_ISVC, windows)
+        return set_label(best, target="signal", value="requests")
 
     def _gpu_presence(self, windows: Windows) -> str:
         best = self._count(self._rec(rules.GPU_DEVICE_PRESENT), "max", BY_ISVC, windows)
@@ -233,10 +232,11 @@ class Recorded:
                          if s.scale != 1 else f"max_over_time({s.selector}[{self._tail()}])"
                          for s in self.gpu.sources])
         tail = rules.to_isvc(f"max {rules.by(rules.workload_labels(mapping))} ({series})", mapping)
-        # The tail once, its rows without a window: `observations` keeps the larger.
+        # The tail once, its rows without a window: `observations` keeps the larger; only
+        # above 0 (a 0 raises no window's peak).
         recorded = _per_window(lambda w: f"max {BY_ISVC} (max_over_time({rec}[{duration(w)}]))",
                                windows)
-        return _union([recorded, _tagged(f"max {BY_ISVC} ({tail})", "tail")])
+        return _union([recorded, _tagged(f"max {BY_ISVC} ({tail}) > 0", "tail")])
 
     def build(self, windows: Windows, *, gpu_max_windows: Windows) -> dict[Query, str]:
         """The seven query templates (tokens as in `queries.render`).
@@ -254,55 +254,3 @@ class Recorded:
             Query.GPU_MEAN: self.gpu_stat("avg", windows),
             Query.GPUS: self.gpus(),
         }
-
-
-@dataclass(frozen=True)
-class Check:
-    """What the coverage query says of the rules: evaluations over the horizon, the newest."""
-
-    evaluations: float | None
-    newest: float | None
-
-    def complete(self, *, at: float, horizon: timedelta, step: timedelta) -> bool:
-        """Every evaluation since ``at - horizon - step`` is there, the newest is recent."""
-        if self.evaluations is None or self.newest is None:
-            return False
-        step_s = step.total_seconds()
-        if at - self.newest > LAG_STEPS * step_s:
-            return False
-        return self.evaluations >= self.expected(at=at, span=horizon + step, step=step)
-
-    def expected(self, *, at: float, span: timedelta, step: timedelta) -> int:
-        """Evaluations in ``[at - span, at]``, one a step, the last at ``newest``."""
-        assert self.newest is not None
-        return math.floor((self.newest - (at - span.total_seconds())) / step.total_seconds()) + 1
-
-
-def rules_check(coverage: Sequence[Row]) -> Check:
-    """The rules' heartbeat rows of a recorded coverage answer (no service labels)."""
-    found = {row.signal: row.value for row in coverage
-             if row.signal in (RULES_EVALUATIONS, RULES_NEWEST)}
-    return Check(evaluations=found.get(RULES_EVALUATIONS), newest=found.get(RULES_NEWEST))
-
-
-def normalized(rows: Mapping[Query, list[Row]], check: Check, *, at: datetime,
-               windows: Sequence[timedelta], step: timedelta) -> dict[Query, list[Row]]:
-    """Coverage in the raw grid's steps: evaluations with data over those made.
-
-    `assemble` compares coverage with the raw grid's steps; a service whose data was
-    there at every evaluation gets all of them, one that missed any gets the share.
-    Per-pod rows (GPU-steps short) are counts of evaluations already.
-    """
-    by_value = {window_value(w): w for w in windows}
-    out = dict(rows)
-    scaled = []
-    for row in rows[Query.COVERAGE]:
-        if row.signal in SERVICE_SIGNALS:
-            window = by_value[row.window] if row.window is not None else windows[0]
-            made = check.expected(at=at.timestamp(), span=window + step, step=step)
-            full = expected_steps(at, window, step)
-            scaled.append(row._replace(value=full * min(1.0, row.value / max(made, 1))))
-        else:
-            scaled.append(row)
-    out[Query.COVERAGE] = scaled
-    return out

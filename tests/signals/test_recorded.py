@@ -13,8 +13,11 @@ counts each such evaluation.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -25,8 +28,11 @@ from reclaimer.model import ServiceRef, Signals, SignalState
 from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.queries import Query
+from reclaimer.signals.recorded_answer import LastSeen
 from reclaimer.signals.settings import PrometheusSettings
+from reclaimer.signals.windows import WINDOW_LABEL
 from tests.fixtures.prometheus import running_prometheus_with_rules
+from tests.signals.proxy import counting_proxy
 from tests.signals.scenarios import AT, PRESETS, SCENARIOS, START, WEIRD, WINDOW, world
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -194,3 +200,77 @@ def test_recorded_coverage_and_gpu_count_read_minutes_of_raw_series_not_the_hori
     ranges = set(re.findall(r"kube_pod_labels\{[^}]*\}\[(\w+)\]", text))
     assert (ranges, "kube_pod_container_resource_requests" in text,
             "kube_pod_labels" in built[Query.GPUS]) == ({"240s"}, False, False)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_each_recorded_series_is_read_once_per_window(preset: str) -> None:
+    """PromQL has no shared subexpressions: every selector is a read of 10,000 series at
+    scale. Every counter's deltas are read at once (each is its own series), and the
+    newest recorded change once (rounded after the answer, `LastSeen`), not twice."""
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": "http://127.0.0.1:1", "signals": {"requests": preset, "mode": "recorded"}}))
+    built = source.queries_for([WINDOW, LOOKBACK], recent=LOOKBACK)
+    source.close()
+    reads = (built[Query.REQUESTS].count(f"{rules.REQUESTS_DELTA}{{"),
+             built[Query.COVERAGE].count(f"{rules.REQUESTS_PRESENT}{{"),
+             built[Query.LAST_REQUEST].count(f"{rules.REQUESTS_CHANGED}{{"))
+    assert reads == (2, 2, 1)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presence_rows_are_aggregated_once_and_moved_pods_relabelled_after_the_count(
+        preset: str) -> None:
+    """One ``max by`` per presence read (no second one over the union), and the raw pod
+    labels of the last minutes get their ``isvc`` label once, on the moved pods only,
+    not on every pod for each of the two reads."""
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": "http://127.0.0.1:1", "signals": {"requests": preset, "mode": "recorded"}}))
+    text = source.queries_for([WINDOW, LOOKBACK], recent=LOOKBACK)[Query.COVERAGE]
+    source.close()
+    presence = text.count("count_over_time(reclaimer:requests_present") + \
+        text.count("count_over_time(reclaimer:gpu_device_present")
+    assert (text.count(f"max by (namespace, isvc, {WINDOW_LABEL})"), presence,
+            text.count("label_replace(max_over_time(kube_pod_labels"),
+            text.count('"isvc", "$1", "label_serving_kserve_io_inferenceservice"')) == (4, 4, 0, 1)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_raw_tails_come_back_only_where_they_add_traffic(url: str, preset: str) -> None:
+    """A tail at 0 adds nothing to a window's requests or GPU peak (the window's own row
+    says the count): idle services send no tail rows, busy ones do."""
+    with counting_proxy(url) as (proxy, traffic):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(  # one at a time: the
+            {"url": proxy, "concurrency": 1,  # answers come back in the order asked
+             "signals": {"requests": preset, "mode": "recorded"}}))
+        try:
+            texts = source.queries_for([WINDOW], recent=LOOKBACK)
+            source.fetch_windows(at=AT, windows=[WINDOW], recent=LOOKBACK)
+        finally:
+            source.close()
+    asked = {urllib.parse.parse_qs(urllib.parse.urlsplit(p).query)["query"][0]: json.loads(b)
+             for p, b in zip(traffic.paths, traffic.bodies, strict=True)}
+    tails, windowed = [], []
+    for query in (Query.REQUESTS, Query.GPU_MAX):
+        for item in asked[texts[query]]["data"]["result"]:
+            into = windowed if WINDOW_LABEL in item["metric"] else tails
+            into.append(float(item["value"][1]))
+    assert (min(tails) > 0, 0.0 in windowed) == (True, True)
+
+
+def test_last_seen_rounds_as_the_promql_it_replaces(url: str) -> None:
+    """`LastSeen` against Prometheus evaluating the expression it replaced (a step later
+    within the recent span, the coarse grid beyond it), for changes every 7 s over the
+    horizon, at an instant between two minutes."""
+    at = AT + timedelta(seconds=50)
+    now = round(at.timestamp(), 3)
+    changes = [now - 7 * i for i in range(0, 3660 // 7)]
+    newest = " or ".join(f'label_replace(vector({x:.3f}), "i", "{i}", "", "")'
+                         for i, x in enumerate(changes))
+    near = f"(clamp_max(({newest}) + 60, time()) > time() - 300)"
+    far = f"clamp_max(floor((({newest}) + 180) / 120) * 120, time() - 300)"
+    query = urllib.parse.urlencode({"query": f"{near} or {far}", "time": f"{now:.3f}"})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=30) as answer:
+        result = json.loads(answer.read())["data"]["result"]
+    promql = {int(r["metric"]["i"]): float(r["value"][1]) for r in result}
+    seen = LastSeen(step=timedelta(minutes=1), recent=LOOKBACK, coarse=timedelta(minutes=2))
+    assert {i: seen(x, at=now) for i, x in enumerate(changes)} == promql
