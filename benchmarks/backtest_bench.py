@@ -27,8 +27,8 @@ from pathlib import Path
 import requests
 
 from benchmarks.traces import START, Trace, fleet, write_openmetrics
+from reclaimer.backtest.options import Options
 from reclaimer.backtest.run import AUTO, Alternative, Span, history_grid, result_of
-from reclaimer.backtest.simulate import Options
 from reclaimer.model import (
     DeploymentMode,
     IdleDuring,

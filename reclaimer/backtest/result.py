@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reclaimer.backtest.simulate import Outcome
-from reclaimer.backtest.state import Track
+from reclaimer.backtest.state import Outcome, Track
 from reclaimer.model import ServiceRef
 from reclaimer.policy.idle import busy_gpu_threshold
 from reclaimer.signals.ranges.history import ServiceHistory

@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from reclaimer.backtest.options import Options, overrides
 from reclaimer.backtest.result import ServiceResult, service_result, totals
-from reclaimer.backtest.simulate import Options, Outcome, overrides, simulate
+from reclaimer.backtest.simulate import simulate
+from reclaimer.backtest.state import Outcome
 from reclaimer.backtest.timeline import Timeline, timeline_of
 from reclaimer.backtest.windows import HORIZON
 from reclaimer.model import AutoIdle, Policy, Service

@@ -15,6 +15,7 @@ from reclaimer.model import (
     Hold,
     LastTransition,
     LedgerView,
+    Policy,
     ServiceRef,
     Trigger,
 )
@@ -80,3 +81,15 @@ class Ledger:
 
 
 _NO_HOLDS: dict[ServiceRef, Hold] = {}
+
+
+@dataclass
+class Outcome:
+    """What the loop did, per service, and how often it asked `decide()`."""
+
+    tracks: dict[ServiceRef, Track]
+    policies: dict[ServiceRef, Policy]
+    first: int
+    end: int
+    decisions: int = 0
+    asked: int = 0  # services asked about, summed over the decisions

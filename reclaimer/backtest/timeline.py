@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reclaimer.backtest.simulate import Outcome
+from reclaimer.backtest.state import Outcome
 from reclaimer.model import ServiceRef
 from reclaimer.signals.ranges.history import History
 

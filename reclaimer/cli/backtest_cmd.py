@@ -16,9 +16,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from reclaimer.backtest.options import Options, Restart
 from reclaimer.backtest.png import draw
 from reclaimer.backtest.run import AUTO, Alternative, Span, read_for, result_of
-from reclaimer.backtest.simulate import Options, Restart
 from reclaimer.backtest.timeline import Timeline
 from reclaimer.cli.output import emit, print_table
 from reclaimer.cli.plan_cmd import load_inventory

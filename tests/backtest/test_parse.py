@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from reclaimer.errors import MetricsUnavailable
-from reclaimer.signals.ranges.fetch import Chunk, _parse
 from reclaimer.signals.ranges.history import Grid
+from reclaimer.signals.ranges.matrix import Chunk, parse
 from reclaimer.signals.ranges.promql import RangeQuery
 
 pytestmark = [pytest.mark.timeout(10)]
@@ -26,7 +26,7 @@ def test_labels_and_points_as_json_says() -> None:
     tricky = {"namespace": 'a"{\\"metric\\":', "pod": "p]]", "warnings": "x"}
     body = _body([{"metric": tricky, "values": [[60, "1"], [120.5, "NaN"], [180, "+Inf"]]},
                   {"metric": {}, "values": [[60, "-2.5e-3"]]}])
-    first, second = _parse(RangeQuery.GPU_MAX, body, CHUNK)
+    first, second = parse(RangeQuery.GPU_MAX, body, CHUNK)
     assert first.labels == tricky
     np.testing.assert_array_equal(first.stamps, [60, 120.5, 180])
     np.testing.assert_array_equal(first.values, [1, np.nan, np.inf])
@@ -41,7 +41,7 @@ def test_a_series_at_every_step_reads_the_same_from_its_values_alone() -> None:
     body = _body([{"metric": {"pod": "full"},
                    "values": [[180, "1"], [240, "NaN"], [300, "-2.5e-3"]]},
                   {"metric": {"pod": "gap"}, "values": [[180, "4"], [300, "+Inf"]]}])
-    full, gap = _parse(RangeQuery.GPU_MAX, body, chunk, grid=grid)
+    full, gap = parse(RangeQuery.GPU_MAX, body, chunk, grid=grid)
     np.testing.assert_array_equal(full.stamps, [180, 240, 300])
     np.testing.assert_array_equal(full.values, [1, np.nan, -0.0025])
     np.testing.assert_array_equal(gap.stamps, [180, 300])
@@ -57,4 +57,4 @@ def test_a_series_at_every_step_reads_the_same_from_its_values_alone() -> None:
 ])
 def test_partial_or_wrong_answers_fail_the_backtest(body: bytes) -> None:
     with pytest.raises(MetricsUnavailable):
-        _parse(RangeQuery.GPU_MAX, body, CHUNK)
+        parse(RangeQuery.GPU_MAX, body, CHUNK)

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.traces import SHAPES, Trace, generate
+from reclaimer.backtest.options import Options, Restart
 from reclaimer.backtest.run import Span, result_of
-from reclaimer.backtest.simulate import Options, Restart
 from reclaimer.model import (
     DeploymentMode,
     IdleRule,

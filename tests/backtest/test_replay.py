@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from reclaimer.backtest.options import Options, Restart
 from reclaimer.backtest.run import Span, backtest, read_for, replay_outcome
-from reclaimer.backtest.simulate import Options, Outcome, Restart
+from reclaimer.backtest.state import Outcome
 from reclaimer.cli.plan_cmd import load_inventory
 from reclaimer.model import DecideSettings, DeploymentMode, ServiceRef
 from reclaimer.policy_files import load_paths

@@ -9,7 +9,7 @@ PromQL is evaluated here: a label rewrite (``label_replace``) once per series, t
 reductions (``max``, ``sum``, ``group``, ``count`` by labels), ``or``, ``unless on``
 and ``> 0`` per step with NumPy. Each function returns the rows its query in
 `promql` returns (labels, and a value per step of the chunk, NaN where absent), so
-`fetch.Collector` reads them as it read the answers; `tests/backtest/test_local.py`
+`collect.Collector` reads them as it read the answers; `tests/backtest/test_local.py`
 checks, array by array, that a history read either way is the same.
 """
 
