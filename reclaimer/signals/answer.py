@@ -73,12 +73,14 @@ class _Text:
 
     def char(self, at: int) -> str:
         """The character at ``at`` ("" past the end of the answer)."""
+        if at < len(self.buf):
+            return self.buf[at]
         while at >= len(self.buf) and not self._done and self.more():
             pass
         return self.buf[at:at + 1]
 
     def skip(self, at: int) -> int:
-        while self.char(at) in _SPACE and self.char(at):
+        while (char := self.char(at)) and char in _SPACE:
             at += 1
         return at
 
