@@ -3,10 +3,10 @@
 A tick's verification uses `list_isvcs` and `pod_counts`, one cluster-wide LIST each
 (one per watched namespace with ``watchNamespaces``; the pods by the names awaited,
 `selectors.by_names`), whatever the number of services
-(docs/design.md §4's "never one query per service", applied to the API server). Both reduce
-each item of their LIST as it is decoded (ISVCs to `trim.trim_isvc`, pods to a count;
-`Rest.list_items`): 10,000 whole ISVCs and pods parsed at once were 70 MiB of the
-service's peak (benchmarks/RESULTS.md).
+(docs/design.md §4's "never one query per service", applied to the API server), read in
+pages of `rest.LIST_PAGE`. Both reduce each item of their LIST as it is decoded (ISVCs
+to `trim.trim_isvc`, pods to a count; `Rest.list_items`): 10,000 whole ISVCs and pods
+parsed at once were 70 MiB of the service's peak (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
