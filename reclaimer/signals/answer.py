@@ -5,10 +5,11 @@ a dict of labels per item and a list per value, about ten times the text, and se
 of them are alive at once in an evaluation. Here the ``result`` array is decoded one
 item at a time (``JSONDecoder.raw_decode`` from each item's offset, C code without a
 Python hook per object) and each item becomes one row before the next is read: the
-whole tree never exists. The text itself is read as it arrives (`texts` of the
-body's chunks, `_Text`): only the part not yet read past is held, about 64 KiB, not
-the answer's 1-5 MB as bytes and again as text. An object hook called for every object cost more CPU
-(1.48 s against 1.28 s for the 135,000 rows of one evaluation at 10,000 ISVCs).
+whole tree never exists. The text is decoded a piece at a time (`texts` of the
+body's pieces or chunks, `_Text`): only the part not yet read past is held as text,
+about 64 KiB, not the answer's 1-5 MB again beside its bytes. An object hook called
+for every object cost more CPU (1.48 s against 1.28 s for the 135,000 rows of one
+evaluation at 10,000 ISVCs).
 
 An item must be an object whose ``metric`` is an object of labels and whose ``value``
 is ``[time, "number"]``; the labels read (``namespace``, ``isvc``, ``signal``, the
