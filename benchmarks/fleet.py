@@ -2,9 +2,10 @@
 
 The service's peak RSS and CPU are the figures that matter, so the sandbox (store,
 HTTP server, 10,000 ISVCs with their pods) runs in a child process started with
-``spawn``: nothing of it is counted in the benchmark process's ``ru_maxrss`` and it does
-not compete for the benchmark's GIL. Objects go straight into ``Store.create`` (as
-``benchmarks/sandbox_scale.py`` does), with the status KServe 0.16 writes (``Ready`` and
+``spawn``: nothing of it is counted in the benchmark process's ``ru_maxrss`` (its
+modules are imported in the child only) and it does not compete for the benchmark's
+GIL. Objects go straight into ``Store.create`` (as ``benchmarks/sandbox_scale.py``
+does), with the status KServe 0.16 writes (``Ready`` and
 ``Stopped=False``, so the executor picks the native strategy), and one predictor pod per
 running ISVC requesting one GPU. There is no KServe simulator: every figure here is the
 service's side of a tick (observe, decide, the API writes), and no verification
@@ -19,11 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubesandbox import types
-from kubesandbox.server import ApiServer
-from kubesandbox.store import Store
+if TYPE_CHECKING:  # the sandbox is the child's: not imported by the measured process
+    from kubesandbox.store import Store
 
 STOP = "serving.kserve.io/stop"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
@@ -80,6 +80,8 @@ def _pod(name: str) -> dict[str, Any]:
 
 
 def preload(store: Store, fleet: Fleet) -> None:
+    from kubesandbox import types  # noqa: PLC0415 - module docstring
+
     for _, ns, name in fleet.refs():
         made = store.create(types.INFERENCESERVICES, _isvc(name, stopped=fleet.stopped),
                             namespace=ns)
@@ -92,6 +94,9 @@ def preload(store: Store, fleet: Fleet) -> None:
 
 def _serve(fleet: Fleet, conn: Connection) -> None:
     """Child process: preload, serve, report the URL, then wait for the word to stop."""
+    from kubesandbox.server import ApiServer  # noqa: PLC0415 - module docstring
+    from kubesandbox.store import Store  # noqa: PLC0415
+
     store = Store()
     started = time.perf_counter()
     preload(store, fleet)

@@ -10,6 +10,8 @@ another process, but the watch threads and the thread pool share this one).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -28,9 +30,7 @@ from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.inventory import Inventory
 from reclaimer.kube.rest import Rest
 from reclaimer.ledger import MemoryLedger, SqlLedger
-from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.protocol import Ledger
-from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import DecideSettings, Plan, ServiceKind, ServiceState
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.signals import SignalSource
@@ -123,9 +123,13 @@ class Wired:
 
 
 def sqlite_ledger(path: Path) -> SqlLedger:
-    url = parse_url(f"sqlite:///{path}")
-    upgrade(url)
-    return SqlLedger(make_engine(url))
+    """Migrated by ``reclaimer db upgrade`` in a child process, then opened as the
+    service opens it (`SqlLedger.open`, with its schema check): alembic, which the
+    service no longer loads, stays out of the process whose RSS is measured."""
+    url = f"sqlite:///{path}"
+    subprocess.run([sys.executable, "-m", "reclaimer", "db", "upgrade", "--db", url],
+                   check=True, capture_output=True)
+    return SqlLedger.open(url)
 
 
 def wire(url: str, workdir: Path, *, signals: SignalSource, workers: int = 8,

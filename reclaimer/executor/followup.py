@@ -2,11 +2,11 @@
 
 Both need the same two facts, so they share one cluster-wide LIST of ISVCs and one LIST
 of the awaited services' pods (selected by their names, `kube.selectors`; one per 100
-names, everything at once past 500): the cost per tick is constant, however many transitions are
-awaiting (docs/design.md §5's "1,000 stops in one tick" must not wait sequentially). A
-managed Raw transition is verified by its component Deployments (KServe 0.15 leaves
-``Ready`` stale across it), read by one more LIST per namespace that has one awaiting,
-selected by the names awaited there.
+names, everything at once past 500; each LIST in pages of 500): the cost per tick does
+not grow with the number of transitions awaiting (docs/design.md §5's "1,000 stops in
+one tick" must not wait sequentially). A managed Raw transition is verified by its
+component Deployments (KServe 0.15 leaves ``Ready`` stale across it), read by one more
+LIST per namespace that has one awaiting, selected by the names awaited there.
 
 The managed stops to hold are not this process's memory: they are re-derived from the
 ledger's stops in force (one query) every tick, so a stop made by `reclaimer stop`, by

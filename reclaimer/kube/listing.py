@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import Any
 
 Obj = dict[str, Any]
@@ -42,8 +42,11 @@ def _expect(text: str, at: int, char: str) -> int:
     return _skip(text, at + 1)
 
 
-def items(text: str) -> Iterator[Obj]:
-    """Each element of the top-level ``items`` array; ValueError on malformed JSON."""
+def items(text: str) -> Generator[Obj, None, Obj]:
+    """Each element of the top-level ``items`` array; returns the answer's ``metadata``
+    (where a paged LIST says ``continue``), ``{}`` without one. ValueError on malformed
+    JSON."""
+    metadata: Obj = {}
     at = _expect(text, _skip(text, 0), "{")
     while text[at:at + 1] != "}":
         key, at = _DECODER.raw_decode(text, at)
@@ -51,12 +54,15 @@ def items(text: str) -> Iterator[Obj]:
         if key == "items" and text[at:at + 1] == "[":
             at = yield from _elements(text, _skip(text, at + 1))
         else:
-            at = _DECODER.raw_decode(text, at)[1]
+            value, at = _DECODER.raw_decode(text, at)
+            if key == "metadata" and isinstance(value, dict):
+                metadata = value
         at = _skip(text, at)
         if text[at:at + 1] == ",":
             at = _skip(text, at + 1)
         elif text[at:at + 1] != "}":
             raise ValueError(f"LIST answer: expected ',' or '}}' at offset {at}")
+    return metadata
 
 
 def _elements(text: str, at: int) -> Generator[Obj, None, int]:

@@ -27,15 +27,19 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reclaimer.errors import MetricsUnavailable
 from reclaimer.model import AutoIdle, ServiceRef
 from reclaimer.policy.auto_idle import AutoChoice, choose_timeout
 from reclaimer.policy.idle import busy_gpu_threshold
 from reclaimer.policy.matching import Match
-from reclaimer.signals.ranges.gaps import LEARN_STEP, States, gaps_of, observed, read_busy
 from reclaimer.signals.settings import PrometheusSettings
+
+if TYPE_CHECKING:
+    # numpy (about 18 MiB resident) is loaded when the first auto rule is learned, not
+    # by every service: most fleets have no ``idle.after: auto`` rule.
+    from reclaimer.signals.ranges.gaps import States
 
 log = logging.getLogger("reclaimer.auto")
 REFRESH = timedelta(hours=1)
@@ -60,6 +64,8 @@ class PrometheusBusy:
 
     def read(self, thresholds: Mapping[ServiceRef, float], *, at: datetime,
              learn_from: timedelta) -> Mapping[ServiceRef, States]:
+        from reclaimer.signals.ranges.gaps import read_busy  # noqa: PLC0415 - numpy
+
         self.reads += 1
         return read_busy(self.settings, thresholds, at=at, learn_from=learn_from)
 
@@ -166,6 +172,8 @@ def _choice(states: States, rule: AutoIdle) -> AutoChoice:
     """The rule's own ``learnFrom``: the last part of the longest one read. Only gaps
     between busy steps with complete data count; too little complete history is
     ``autoMax`` (`choose_timeout`)."""
+    from reclaimer.signals.ranges.gaps import LEARN_STEP, gaps_of, observed  # noqa: PLC0415
+
     step = LEARN_STEP.total_seconds()
     keep = max(1, round(rule.learn_from.total_seconds() / step))
     mine = states[-keep:]

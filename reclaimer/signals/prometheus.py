@@ -15,9 +15,9 @@ prometheus-api-client 0.7.2 is set up as metrics.md §4 advises:
   takes as long as its slowest query;
 - one client per thread: ``requests.Session`` is not documented as thread-safe
   (psf/requests#2766), so each thread gets its own client through ``threading.local``;
-- answers are parsed into rows as they are decoded (`answer.parse_vector`), not into
+- answers are parsed into rows as they arrive (`answer.parse_answer`), not into
   the whole JSON tree ``custom_query`` builds: the query is sent exactly as
-  ``custom_query`` sends it, through the same session, and the body kept as bytes.
+  ``custom_query`` sends it, through the same session, and the body read by chunks.
 
 Distributed Prometheus (Thanos Query, Mimir) answers ``"status": "success"`` with
 ``warnings`` when a store or ingester did not answer: such a partial answer raises
@@ -55,7 +55,7 @@ from urllib3.util.retry import Retry
 
 from reclaimer.errors import MetricsUnavailable, PartialAnswer
 from reclaimer.model import EMPTY, ServiceKind, ServiceRef, Signals
-from reclaimer.signals.answer import NotAVector, Row, parse_answer
+from reclaimer.signals.answer import Answer, NotAVector, Row, parse_answer, texts
 from reclaimer.signals.assemble import GPU, Evaluation, Observations, assemble
 from reclaimer.signals.deadline import DeadlineSession
 from reclaimer.signals.failures import short as _short
@@ -315,12 +315,11 @@ class PrometheusSignals:
                 f" before the {query} query")
         server_timeout = self.settings.query_timeout or timedelta(seconds=remaining)
         params = {"time": f"{at.timestamp():.3f}", "timeout": duration(server_timeout)}
-        client = self._client()
+        self._client()  # this thread's client and session, made on first use
         self._local.session.deadline = deadline
         try:
-            body = self._get(client, text, params=params, headers=self._headers(query),
-                             timeout=remaining)
-            answer = parse_answer(body, kind=kind, refs=refs)
+            answer = self._get(text, params=params, headers=self._headers(query),
+                               timeout=remaining, kind=kind, refs=refs)
         except PrometheusApiClientException as exc:
             raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
         except NotAVector as exc:
@@ -346,24 +345,30 @@ class PrometheusSignals:
         return PartialAnswer(f"partial answer to the {query} query (warnings: {text})",
                              query=str(query), warnings=warnings)
 
-    def _get(self, client: PrometheusConnect, text: str, *, params: dict[str, str],
-             headers: dict[str, str] | None, timeout: float) -> str:
-        """``custom_query``'s request, through the same session, returning the body's text.
+    def _get(self, text: str, *, params: dict[str, str],
+             headers: dict[str, str] | None, timeout: float, kind: ServiceKind,
+             refs: dict[tuple[str, str], ServiceRef] | None) -> Answer:
+        """``custom_query``'s request, through the same session, parsed as it arrives.
 
         ``custom_query`` parses the whole answer into dicts (``response.json()``);
-        `parse_vector` reads the text into rows instead. Only the text outlives this
-        call, not the bytes it was decoded from. A non-200 answer raises what
-        ``custom_query`` raises, with its message.
+        here the body's chunks are parsed into rows as they are read (`answer.texts`,
+        by the session's deadline), so neither the bytes nor the text of a 1-5 MB
+        answer is ever held whole. A non-200 answer raises what ``custom_query``
+        raises, with its message.
         """
-        session = self._local.session
+        session, client = self._local.session, self._local.client
         response = session.request(
             "GET", f"{client.url}/api/v1/query", params={"query": text, **params},
-            verify=session.verify, headers=headers, cert=session.cert, timeout=timeout)
-        if response.status_code != 200:
-            raise PrometheusApiClientException(
-                f"HTTP Status Code {response.status_code} ({response.content!r})")
-        decoded: str = response.content.decode("utf-8")
-        return decoded
+            verify=session.verify, headers=headers, cert=session.cert, timeout=timeout,
+            stream=True)
+        try:
+            if response.status_code != 200:
+                detail = b"".join(session.body(response))
+                raise PrometheusApiClientException(
+                    f"HTTP Status Code {response.status_code} ({detail!r})")
+            return parse_answer(texts(session.body(response)), kind=kind, refs=refs)
+        finally:
+            response.close()
 
 
 def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:

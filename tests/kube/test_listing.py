@@ -56,3 +56,18 @@ def test_keys_and_short_texts_of_items_are_shared() -> None:
     key_first, key_second = next(iter(first)), next(iter(second))
     assert key_first is key_second
     assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
+
+
+def test_the_answers_metadata_is_returned_after_the_items() -> None:
+    """Where a paged LIST says ``continue``, wherever it stands in the text."""
+    def drained(text: str) -> object:
+        generator = items(text)
+        while True:
+            try:
+                next(generator)
+            except StopIteration as done:
+                return done.value
+
+    after = json.dumps({"items": [ISVC], "metadata": {"continue": "t"}})
+    assert (drained(json.dumps(_answer([ISVC]))), drained(after), drained('{"items": []}')) == (
+        {"resourceVersion": "7", "continue": ""}, {"continue": "t"}, {})

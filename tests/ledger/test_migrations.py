@@ -10,10 +10,16 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from reclaimer.errors import LedgerUnavailable, SchemaBehind
+from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaBehind
 from reclaimer.ledger import open_ledger
 from reclaimer.ledger.engine import make_engine, parse_url
-from reclaimer.ledger.schema_check import alembic_config, downgrade, head_revision, upgrade
+from reclaimer.ledger.schema_check import (
+    HEAD,
+    alembic_config,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from reclaimer.model import ServiceKind, ServiceRef
 
 TABLES = {"transitions", "edge_claims", "service_facts", "holds", "restore_info", "notices",
@@ -60,6 +66,28 @@ def test_a_database_without_the_schema_is_refused_with_the_fix(any_url: str) -> 
                        f"{head_revision()}: run `reclaimer db upgrade --db "):
         open_ledger(any_url)
     assert _tables(any_url) == {"unrelated"}
+
+
+def test_the_start_up_check_asks_for_alembics_head() -> None:
+    """`require_head` reads no migration script (schema_check's docstring): a new
+    migration moves `HEAD` with it."""
+    assert head_revision() == HEAD
+
+
+def test_a_database_behind_head_is_refused_at_its_revision(any_url: str) -> None:
+    upgrade(parse_url(any_url), "0002")
+    with pytest.raises(SchemaBehind, match=f"schema is at 0002, this release needs {HEAD}: "):
+        open_ledger(any_url)
+
+
+def test_a_database_with_two_schema_versions_is_refused(any_url: str) -> None:
+    upgrade(parse_url(any_url))
+    engine = make_engine(parse_url(any_url))
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0002')"))
+    engine.dispose()
+    with pytest.raises(LedgerError, match=f"2 schema versions \\(0002, {HEAD}\\)"):
+        open_ledger(any_url)
 
 
 def test_a_missing_sqlite_file_is_refused_and_not_created(tmp_path: Path) -> None:

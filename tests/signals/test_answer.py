@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from reclaimer.model import ServiceRef
-from reclaimer.signals.answer import NotAVector, Row, parse_vector
+from reclaimer.signals.answer import NotAVector, Row, parse_answer, parse_vector, texts
 
 A = ServiceRef("team-a", "llama")
 B = ServiceRef("team-b", "mistral")
@@ -89,3 +91,49 @@ def test_anything_but_an_instant_vector_is_refused(body: str) -> None:
 def test_rows_name_service_signal_and_value() -> None:
     body = _answer([_item({"namespace": "team-b", "isvc": "mistral", "signal": "gpu"}, "7")])
     assert parse_vector(body) == [Row(B, "gpu", 7.0)]
+
+
+def _chunks(body: bytes, size: int) -> list[bytes]:
+    return [body[i:i + size] for i in range(0, len(body), size)]
+
+
+# Every cut: inside keys, numbers (the time 1712000000.5), strings, a two-byte
+# character, the space between members, and the envelope after the result.
+CHUNKED = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+    _item({"namespace": "team-ä", "isvc": "llama", "pod": "p-1"}, "12.25"),
+    _item({"namespace": "team-b", "isvc": "mistral"}, "NaN"),
+    _item({"namespace": "team-b", "isvc": "mistral", "signal": "gpu"}, "3e2")]},
+    "warnings": ["store b: timeout"]}, indent=1).encode()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, len(CHUNKED)])
+def test_an_answer_read_in_chunks_reads_as_the_whole_text(size: int) -> None:
+    whole = parse_answer(CHUNKED)
+    assert (parse_answer(texts(_chunks(CHUNKED, size))), whole.warnings) == (
+        whole, ("store b: timeout",))
+
+
+@pytest.mark.parametrize("size", [1, 5, 1000])
+def test_a_cut_answer_is_refused_however_it_arrives(size: int) -> None:
+    with pytest.raises(NotAVector):
+        parse_answer(texts(_chunks(CHUNKED[:-40], size)))
+
+
+def test_text_read_past_is_not_held_while_the_result_is_read() -> None:
+    """About 64 KiB of buffer, whatever the answer's size: the 8 MB of text below is
+    made chunk by chunk as the parse asks for it, so only what the parse holds counts
+    (rows and one `ServiceRef` per service, about 0.3 MB for these 2,000)."""
+    item = json.dumps(_item({"namespace": "team-a", "isvc": "m", "pad": "x" * 4000}, "1"))
+
+    def arriving() -> Iterator[bytes]:
+        yield b'{"status": "success", "data": {"resultType": "vector", "result": ['
+        yield from ((item if i == 0 else "," + item).encode() for i in range(2000))
+        yield b"]}}"
+
+    tracemalloc.start()
+    try:
+        rows = parse_answer(texts(arriving())).rows
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (len(rows), peak < 1_000_000) == (2000, True)
