@@ -91,9 +91,10 @@ def via(record: TransitionRecord) -> str:
 
 
 WAIT_KEY = "waitSeconds"
-MAX_WAIT = timedelta(days=1)
 """Evidence of a manual row: how long its writer (``reclaimer start`` without
 ``--no-wait``) keeps verifying it itself, so no other process settles it meanwhile."""
+MAX_WAIT = timedelta(days=1)
+"""A recorded wait counts at most this long: a row is settled within a day whatever it says."""
 
 
 MANUAL_WRITES = timedelta(minutes=5)
