@@ -31,9 +31,9 @@ START = datetime(2026, 11, 2, tzinfo=UTC)
 DAYS = 2
 
 
-def history_of(traces: list[Trace], start: datetime) -> History:
+def history_of(traces: list[Trace], start: datetime, *, days: int = DAYS) -> History:
     """Every minute scraped and fresh, as a healthy Prometheus would answer."""
-    grid = Grid.covering(start, start + timedelta(days=DAYS), timedelta(minutes=1))
+    grid = Grid.covering(start, start + timedelta(days=days), timedelta(minutes=1))
     history = History(grid)
     stamps = grid.start + grid.step * np.arange(grid.size)
     for trace in traces:
