@@ -124,14 +124,15 @@ def _settle(executor: Executor, settle: list[TransitionRecord],
 
 def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
                in_flight: timedelta) -> bool:
-    """Another actor may still be writing the row: recorded, or first seen pending by this
-    process, within ``in_flight`` before ``at``, plus its writer's window (the wait a
+    """Another actor may still be writing the row: first seen pending by this process
+    within ``in_flight`` before ``at``, plus its writer's window (the wait a
     `reclaimer start` recorded, and a manual row's API calls while it is planned:
-    `records.writer_window`). The second is by this process's own clock, so an actor
-    whose clock runs behind cannot make a fresh row look stale."""
+    `records.writer_window`). By this process's own clock only: the row existed when
+    first seen, so its writer started no later, and neither a writer's clock behind
+    (a fresh row looking stale) nor ahead (a stale row looking fresh for as long as
+    the clock is ahead, nobody verifying an owner's stop meanwhile) moves it."""
     window = in_flight + writer_window(record)
-    seen = executor.memory.first_seen(record.id, at=at)
-    return record.recorded_at > at - window or seen > at - window
+    return executor.memory.first_seen(record.id, at=at) > at - window
 
 
 @dataclass(frozen=True)

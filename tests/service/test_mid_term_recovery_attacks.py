@@ -1,4 +1,5 @@
-"""Attacks on recovery in the term (review r-term2): a lease lost while recovery reads.
+"""Attacks on recovery in the term (review r-term2): a lease lost while recovery reads,
+a writer whose clock runs ahead.
 
 Sandbox over HTTP, the loop with its `TermKeeper`, a real ledger (SQLite, PostgreSQL
 15); where the lease matters, a real `LeaderElector` on the sandbox's Lease and the
@@ -23,6 +24,7 @@ from reclaimer.ledger import Ledger
 from reclaimer.ledger.records import MANUAL_WRITES, RecordState
 from reclaimer.model import Action, Reason, Transition, Trigger
 from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.scheduler import AlwaysLeader
 from reclaimer.service.term import TermKeeper, WriteGuard
 from tests.fixtures.sandbox import MakeSandbox
 from tests.service.loop_world import OFFICE_HOURS, build, quiet, scenario
@@ -38,6 +40,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 # Writes may start for leaseDuration - renewDeadline = 1 s after the last renewal.
 LEASE = LeaseSettings(namespace="team-a", name="reclaimer-leader", identity="test",
                       lease_duration=3.0, renew_deadline=2.0, retry_period=0.5)
+
+
+@pytest.fixture
+def led(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
+    """One service, one replica (`AlwaysLeader`): one term for the process's life."""
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store)
+    yield Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
+    world.close()
 
 
 @dataclass
@@ -68,10 +80,10 @@ def elected(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterato
     world.close()
 
 
-def _cut_off_cli(led: Led, *, at: datetime) -> int:
+def _cut_off_cli(loop: Led, *, at: datetime) -> int:
     """A `reclaimer stop --no-wait` that recorded its row and died before its PATCH."""
-    obj = led.world.rest.get(ISVC, "team-a", "llama")
-    return led.world.ledger.record_planned(Transition(
+    obj = loop.world.rest.get(ISVC, "team-a", "llama")
+    return loop.world.ledger.record_planned(Transition(
         ref=LLAMA, uid=st.uid_of(obj), action=Action.STOP, trigger=Trigger.MANUAL,
         reason=Reason.MANUAL, policy=None, at=at, gpus=1, evidence={"via": "cli"}),
         strategy="native", actor="bob@laptop", at=at).id
@@ -96,3 +108,16 @@ def test_a_leader_whose_lease_lapses_while_recovery_lists_settles_nothing(
     elected.tick(late + timedelta(minutes=1))
     assert (deposed, _states(elected.led, row)) == (RecordState.PLANNED,
                                                      RecordState.ABANDONED)
+
+
+def test_a_writer_whose_clock_runs_an_hour_ahead_is_settled_in_minutes(led: Led) -> None:
+    """An owner's stop recorded by a clock an hour fast: its ``recorded_at`` stays "within
+    in-flight" for that hour, and nobody verifies the stop meanwhile. This process's
+    own first sight of the row is after its writing started, whatever the writer's
+    clock says: that alone bounds the in-flight time."""
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="alice", at=BEGIN + timedelta(hours=1, minutes=1),
+                     evidence={"via": "api", "user": "alice"})
+    for minutes in (2, 3, 4):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    assert _states(led, row) is RecordState.VERIFIED
