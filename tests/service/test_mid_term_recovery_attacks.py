@@ -121,3 +121,18 @@ def test_a_writer_whose_clock_runs_an_hour_ahead_is_settled_in_minutes(led: Led)
     for minutes in (2, 3, 4):
         led.tick(BEGIN + timedelta(minutes=minutes))
     assert _states(led, row) is RecordState.VERIFIED
+
+
+def test_a_writer_whose_clock_runs_an_hour_behind_is_still_left_while_it_writes(
+        led: Led) -> None:
+    """The other way: a `reclaimer stop` whose clock is an hour slow, its PATCH not yet
+    made. Its row looks an hour old by ``recorded_at``; by this process's first sight
+    it is fresh, and it is left for its writer's window (in-flight time and the
+    person's API calls), then settled."""
+    led.tick(BEGIN)
+    row = _cut_off_cli(led, at=BEGIN - timedelta(minutes=59))
+    led.tick(BEGIN + timedelta(minutes=2))  # first sight
+    led.tick(BEGIN + timedelta(minutes=6))
+    during = _states(led, row)
+    led.tick(BEGIN + timedelta(minutes=8))
+    assert (during, _states(led, row)) == (RecordState.PLANNED, RecordState.ABANDONED)
