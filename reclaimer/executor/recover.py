@@ -74,6 +74,8 @@ class Recovered:
     """Rows left for a later pass (another process may still be writing them)."""
     unreadable: frozenset[int] = frozenset()
     """Rows whose service could not be read, left until the next term."""
+    stopped: bool = False
+    """The guard stopped the pass (SIGTERM, the lease): rows it would settle are left."""
 
 
 def recover(executor: Executor, *, at: datetime,
@@ -90,7 +92,7 @@ def recover_pending(executor: Executor, *, at: datetime,
     if why is not None:
         if pending:
             log.warning("%d pending rows left: %s", len(pending), why)
-        return Recovered([], len(pending))
+        return Recovered([], len(pending), stopped=True)
     executor.memory.forget_seen({r.id for r in pending})
     ours = executor.memory.ours()
     mine = [r for r in pending if r.id not in ours and not (
@@ -104,7 +106,8 @@ def recover_pending(executor: Executor, *, at: datetime,
     settle = [r for r in mine if r.transition.ref not in unread.unknown | unread.retry]
     outcomes = _settle(executor, settle, objs, at=at)
     unknown = frozenset(r.id for r in mine if r.transition.ref in unread.unknown)
-    return Recovered(outcomes, len(pending) - len(outcomes) - len(unknown), unknown)
+    return Recovered(outcomes, len(pending) - len(outcomes) - len(unknown), unknown,
+                     stopped=len(outcomes) < len(settle))
 
 
 def _settle(executor: Executor, settle: list[TransitionRecord],

@@ -17,21 +17,26 @@ from pathlib import Path
 
 import pytest
 
+from reclaimer.errors import ReclaimerError
 from reclaimer.executor import isvc_state as st
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.lease import LeaderElector, LeaseSettings
 from reclaimer.kube.rest import ISVC
 from reclaimer.ledger import Ledger
-from reclaimer.ledger.records import MANUAL_WRITES, RecordState
-from reclaimer.model import Action, Reason, Transition, Trigger
+from reclaimer.ledger.records import MANUAL_WRITES, WAIT_KEY, RecordState
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader
 from reclaimer.service.term import TermKeeper, WriteGuard
 from tests.fixtures.sandbox import MakeSandbox
-from tests.service.loop_world import OFFICE_HOURS, build, quiet, scenario
+from tests.service.loop_world import FRIDAY_STOP, OFFICE_HOURS, build, quiet, scenario
 from tests.service.test_mid_term_recovery import (
     BEGIN,
     IN_FLIGHT,
     LLAMA,
+    MISTRAL,
     Led,
     _states,
 )
@@ -136,3 +141,56 @@ def test_a_writer_whose_clock_runs_an_hour_behind_is_still_left_while_it_writes(
     during = _states(led, row)
     led.tick(BEGIN + timedelta(minutes=8))
     assert (during, _states(led, row)) == (RecordState.PLANNED, RecordState.ABANDONED)
+
+
+QWEN = ServiceRef("team-a", "qwen")
+
+
+@pytest.fixture
+def trio(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
+    world = build(make_sandbox(scenario(*[(r.namespace, r.name, {"tier": "dev"})
+                                          for r in (LLAMA, MISTRAL, QWEN)])), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet(), MISTRAL: quiet(), QWEN: quiet()}, ledger=store)
+    yield Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
+    world.close()
+
+
+def _owner_stops(loop: Led, ref: ServiceRef, *, at: datetime) -> None:
+    """An owner's stop through the API: applied, verified by nobody but the leader."""
+    obj = loop.world.rest.get(ISVC, ref.namespace, ref.name)
+    owner = Executor(KubeCluster(loop.world.rest), loop.world.ledger, actor="alice")
+    assert owner.apply(Transition(
+        ref=ref, uid=st.uid_of(obj), action=Action.STOP, trigger=Trigger.MANUAL,
+        reason=Reason.MANUAL, policy=None, at=at, gpus=1,
+        evidence={"via": "api", "user": "alice"}), at=at).kind is OutcomeKind.APPLIED
+
+
+def _service_tick(loop: Led, at: datetime) -> bool:
+    """As `TickScheduler.run_tick`: a tick whose term keeper raised does not reconcile."""
+    try:
+        loop.terms.before_tick(at)
+    except ReclaimerError:
+        return False
+    loop.world.tick(at)
+    return True
+
+
+def test_a_cli_waiting_at_the_terms_start_does_not_make_a_500_cost_the_fleet_its_edge(
+        trio: Led) -> None:
+    """A term begins while `reclaimer stop` waits on its row (``waitSeconds`` 600): the
+    first pass leaves that row, and was kept "due" while any row was left, so every
+    pass for the CLI's wait (up to a day) failed the whole tick on a transient error,
+    which later passes only log. Here an owner's stop is settled meanwhile, its LIST
+    answers 500 at the 19:00 edge: mistral must still be stopped at 19:00."""
+    trio.manual(Action.STOP, actor="bob@laptop", at=FRIDAY_STOP - timedelta(minutes=8),
+                evidence={"via": "cli", WAIT_KEY: 600})
+    assert _service_tick(trio, FRIDAY_STOP - timedelta(minutes=7))  # the term begins
+    _owner_stops(trio, QWEN, at=FRIDAY_STOP - timedelta(minutes=6))
+    assert _service_tick(trio, FRIDAY_STOP - timedelta(minutes=5))  # first sight
+    trio.world.sandbox.faults.add("list", "inferenceservices", status=500)
+    ticked = _service_tick(trio, FRIDAY_STOP)
+    stops = [r.transition.at for r in trio.world.ledger.history(namespace="team-a",
+                                                                 name="mistral")
+             if r.transition.action is Action.STOP]
+    assert (ticked, stops) == (True, [FRIDAY_STOP])
