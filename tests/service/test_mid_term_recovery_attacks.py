@@ -194,3 +194,32 @@ def test_a_cli_waiting_at_the_terms_start_does_not_make_a_500_cost_the_fleet_its
                                                                  name="mistral")
              if r.transition.action is Action.STOP]
     assert (ticked, stops) == (True, [FRIDAY_STOP])
+
+
+@pytest.mark.parametrize(("wait", "capped"), [
+    pytest.param(math.nan, False, id="nan"),
+    pytest.param(-math.inf, False, id="minus-infinity"),
+    pytest.param(math.inf, True, id="infinity"),
+    pytest.param(1e308, True, id="largest-float"),
+    pytest.param([300], False, id="list"),
+    pytest.param({"seconds": 300}, False, id="object"),
+    pytest.param(None, False, id="null"),
+])
+def test_a_wait_no_writer_of_ours_stores_is_none_or_the_cap(
+        request: pytest.FixtureRequest, led: Led, wait: object, capped: bool) -> None:
+    """A hand-edited or foreign row's ``waitSeconds``: what is not a positive number is
+    no wait, a positive one beyond a day is a day; none raises out of a tick.
+    PostgreSQL's ``json`` refuses NaN and infinities at the write (not stored: no row)."""
+    if "postgres" in request.node.callspec.id and isinstance(wait, float) \
+            and not math.isfinite(wait):
+        pytest.skip("PostgreSQL's json type refuses NaN and Infinity")
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="bob@laptop", at=BEGIN + timedelta(minutes=1),
+                     evidence={"via": "cli", WAIT_KEY: wait})
+    for minutes in (2, 3, 4):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    during = _states(led, row)
+    for minutes in (2, 3):
+        led.tick(BEGIN + timedelta(days=1, minutes=minutes))
+    assert (during, _states(led, row)) == (
+        RecordState.APPLIED if capped else RecordState.VERIFIED, RecordState.VERIFIED)
