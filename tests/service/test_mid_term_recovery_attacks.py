@@ -223,3 +223,21 @@ def test_a_wait_no_writer_of_ours_stores_is_none_or_the_cap(
         led.tick(BEGIN + timedelta(days=1, minutes=minutes))
     assert (during, _states(led, row)) == (
         RecordState.APPLIED if capped else RecordState.VERIFIED, RecordState.VERIFIED)
+
+
+def test_a_cli_cut_off_between_its_patch_and_its_record_is_one_stop(led: Led) -> None:
+    """`reclaimer stop` made its PATCH and died before ``mark_applied``: the row stays
+    planned for its writer's window while the stop is on the cluster, then recovery
+    finds the change there and the row is applied and verified. The stop is booked
+    once: no external row for the same stop (its GPU-hours would count twice)."""
+    led.tick(BEGIN)
+    row = _cut_off_cli(led, at=BEGIN + timedelta(minutes=1))
+    KubeCluster(led.world.rest).patch_isvc(LLAMA, {"metadata": {"annotations": {
+        st.STOP: "true"}}})
+    led.world.sandbox.wait_idle(terminations=True)
+    for minutes in (2, 4, 6, 8, 9, 10):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    rows = [(r.id, r.transition.action, r.transition.trigger, r.state)
+            for r in led.world.ledger.history(namespace="team-a", name="llama")
+            if r.transition.action is Action.STOP]
+    assert rows == [(row, Action.STOP, Trigger.MANUAL, RecordState.VERIFIED)]
