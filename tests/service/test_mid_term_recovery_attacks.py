@@ -38,6 +38,7 @@ from tests.service.test_mid_term_recovery import (
     LLAMA,
     MISTRAL,
     Led,
+    _cli,
     _states,
 )
 
@@ -241,3 +242,32 @@ def test_a_cli_cut_off_between_its_patch_and_its_record_is_one_stop(led: Led) ->
             for r in led.world.ledger.history(namespace="team-a", name="llama")
             if r.transition.action is Action.STOP]
     assert rows == [(row, Action.STOP, Trigger.MANUAL, RecordState.VERIFIED)]
+
+
+def test_the_cli_and_the_service_verifying_one_row_at_once_settle_it_once(led: Led) -> None:
+    """Both follow the row (the service resumed it past the CLI's window; the CLI still
+    polls) and verify it in the same instant from two threads: the ledger moves it
+    once (row lock; SQLite's write lock), the other learns the answer, neither raises."""
+    led.tick(BEGIN)
+    cli, row = _cli(led, at=BEGIN + timedelta(minutes=1), evidence={"via": "cli"})
+    led.tick(BEGIN + timedelta(minutes=2))
+    at = BEGIN + timedelta(minutes=3)
+    led.terms.before_tick(at)
+    service = led.world.reconciler.parts.executor
+    assert row in service.memory.ours()
+    start = threading.Barrier(2)
+    said: dict[str, list[tuple[int | None, OutcomeKind]]] = {}
+
+    def follow(name: str, executor: Executor) -> None:
+        start.wait()
+        said[name] = [(o.record_id, o.kind) for o in executor.follow_up(at=at)]
+
+    threads = [threading.Thread(target=follow, args=("cli", cli)),
+               threading.Thread(target=follow, args=("service", service))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (said, _states(led, row)) == (
+        {"cli": [(row, OutcomeKind.VERIFIED)], "service": [(row, OutcomeKind.VERIFIED)]},
+        RecordState.VERIFIED)
