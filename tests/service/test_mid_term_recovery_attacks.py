@@ -271,3 +271,16 @@ def test_the_cli_and_the_service_verifying_one_row_at_once_settle_it_once(led: L
     assert (said, _states(led, row)) == (
         {"cli": [(row, OutcomeKind.VERIFIED)], "service": [(row, OutcomeKind.VERIFIED)]},
         RecordState.VERIFIED)
+
+
+def test_a_409_storm_during_mid_term_recovery_does_not_keep_a_row_pending(led: Led) -> None:
+    """Every PATCH of an ISVC answers 409 while recovery settles an owner's stop (and
+    while its follow-up would re-write a condition): recovery of a native row writes
+    only the ledger, so the row is applied, then verified, storm or not."""
+    led.tick(BEGIN)
+    row = led.manual(Action.STOP, actor="alice", at=BEGIN + timedelta(minutes=1),
+                     evidence={"via": "api", "user": "alice"})
+    led.world.sandbox.faults.add("patch", "inferenceservices", status=409, times=-1)
+    for minutes in (2, 3, 4):
+        led.tick(BEGIN + timedelta(minutes=minutes))
+    assert _states(led, row) is RecordState.VERIFIED
