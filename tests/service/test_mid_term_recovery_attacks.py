@@ -284,3 +284,25 @@ def test_a_409_storm_during_mid_term_recovery_does_not_keep_a_row_pending(led: L
     for minutes in (2, 3, 4):
         led.tick(BEGIN + timedelta(minutes=minutes))
     assert _states(led, row) is RecordState.VERIFIED
+
+
+@pytest.mark.xfail(strict=True, reason="left (report r-term2): recovery cannot tell whose "
+                   "PATCH put the stop there; an applied row may be a no-op ('already "
+                   "stopped'), so no ledger-only rule picks the row that acted")
+def test_a_cli_cut_off_before_its_patch_is_not_credited_with_the_edges_stop(
+        led: Led) -> None:
+    """`reclaimer stop` recorded its row at 18:59 and died before its PATCH; the 19:00
+    edge stopped the service. Recovery finds the stop there and applies the CLI's row
+    too: the report credits the edge's hour to "(manual)", from 18:59."""
+    led.tick(FRIDAY_STOP - timedelta(minutes=2))
+    _cut_off_cli(led, at=FRIDAY_STOP - timedelta(minutes=1))
+    for minutes in (0, 2, 4, 6, 8, 10):
+        led.tick(FRIDAY_STOP + timedelta(minutes=minutes))
+    rows = [(r.transition.trigger, r.state)
+            for r in led.world.ledger.history(namespace="team-a", name="llama")
+            if r.transition.action is Action.STOP]
+    report = led.world.ledger.report(since=FRIDAY_STOP - timedelta(hours=1),
+                                     now=FRIDAY_STOP + timedelta(hours=1))
+    assert (sorted(rows), [(r.key, r.gpu_hours) for r in report.by_policy]) == (
+        [(Trigger.SCHEDULE, RecordState.VERIFIED), (Trigger.MANUAL, RecordState.ABANDONED)],
+        [("office-hours", 1.0)])
