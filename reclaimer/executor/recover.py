@@ -19,11 +19,11 @@ Rows already ``applied`` resume verification with a fresh deadline.
 Nothing is settled once the executor's guard says this process may not write (SIGTERM,
 a lease past its margin; asked again before each row, after the reads): the next leader
 recovers them. Rows another process may still
-be writing are left alone: a row of another actor
-recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
-record, a holder whose lease has not yet expired) or within the wait its writer recorded
-(a `reclaimer start` verifying its own row), and this process's own rows kept for
-a retry or awaiting verification. A later pass settles them (`Recovered.left` counts them).
+be writing are left alone: a row of another actor this process first saw pending
+within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its record, a
+holder whose lease has not yet expired) or within the wait its writer recorded (a
+`reclaimer start` verifying its own row), and this process's own rows kept for a retry
+or awaiting verification. A later pass settles them (`Recovered.left` counts them).
 """
 
 from __future__ import annotations
