@@ -92,7 +92,7 @@ def recover_pending(executor: Executor, *, at: datetime,
     if why is not None:
         if pending:
             log.warning("%d pending rows left: %s", len(pending), why)
-        return Recovered([], len(pending), stopped=True)
+        return Recovered([], len(pending), stopped=bool(pending))
     executor.memory.forget_seen({r.id for r in pending})
     ours = executor.memory.ours()
     mine = [r for r in pending if r.id not in ours and not (
