@@ -17,12 +17,13 @@ without an edge → ``abandoned``, and the next tick decides afresh.
 Rows already ``applied`` resume verification with a fresh deadline.
 
 Nothing is settled once the executor's guard says this process may not write (SIGTERM,
-a lease past its margin): the next leader recovers them. Rows another process may still
-be writing are left alone: a row of another actor
-recorded within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its
-record, a holder whose lease has not yet expired) or within the wait its writer recorded
-(a `reclaimer start` verifying its own row), and this process's own rows kept for
-a retry or awaiting verification. A later pass settles them (`Recovered.left` counts them).
+a lease past its margin; asked again before each row, after the reads): the next leader
+recovers them. Rows another process may still
+be writing are left alone: a row of another actor this process first saw pending
+within ``in_flight`` before now (a `reclaimer stop` between its PATCH and its record, a
+holder whose lease has not yet expired) or within the wait its writer recorded (a
+`reclaimer start` verifying its own row), and this process's own rows kept for a retry
+or awaiting verification. A later pass settles them (`Recovered.left` counts them).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class Recovered:
     """Rows left for a later pass (another process may still be writing them)."""
     unreadable: frozenset[int] = frozenset()
     """Rows whose service could not be read, left until the next term."""
+    stopped: bool = False
+    """The guard stopped the pass (SIGTERM, the lease): rows it would settle are left."""
 
 
 def recover(executor: Executor, *, at: datetime,
@@ -89,7 +92,7 @@ def recover_pending(executor: Executor, *, at: datetime,
     if why is not None:
         if pending:
             log.warning("%d pending rows left: %s", len(pending), why)
-        return Recovered([], len(pending))
+        return Recovered([], len(pending), stopped=bool(pending))
     executor.memory.forget_seen({r.id for r in pending})
     ours = executor.memory.ours()
     mine = [r for r in pending if r.id not in ours and not (
@@ -101,23 +104,38 @@ def recover_pending(executor: Executor, *, at: datetime,
     unread = _read_unlisted(executor, {r.transition.ref for r in mine} - objs.keys())
     objs.update(unread.found)
     settle = [r for r in mine if r.transition.ref not in unread.unknown | unread.retry]
-    outcomes = [_reconcile(executor, record, objs.get(record.transition.ref), at=at)
-                for record in settle]
-    retried = sum(1 for r in mine if r.transition.ref in unread.retry)
-    return Recovered(outcomes, len(pending) - len(mine) + retried,
-                     frozenset(r.id for r in mine if r.transition.ref in unread.unknown))
+    outcomes = _settle(executor, settle, objs, at=at)
+    unknown = frozenset(r.id for r in mine if r.transition.ref in unread.unknown)
+    return Recovered(outcomes, len(pending) - len(outcomes) - len(unknown), unknown,
+                     stopped=len(outcomes) < len(settle))
+
+
+def _settle(executor: Executor, settle: list[TransitionRecord],
+            objs: dict[ServiceRef, Obj | None], *, at: datetime) -> list[Outcome]:
+    """Each row, the guard asked before each: the LIST and GETs before the first may
+    outlast the lease's margin (20 pages at 10,000 ISVCs, a slow API server), and a
+    deposed leader must not close rows its successor is settling. The rest are left."""
+    outcomes: list[Outcome] = []
+    for record in settle:
+        why = executor.guard()
+        if why is not None:
+            log.warning("%d pending rows left: %s", len(settle) - len(outcomes), why)
+            break
+        outcomes.append(_reconcile(executor, record, objs.get(record.transition.ref), at=at))
+    return outcomes
 
 
 def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
                in_flight: timedelta) -> bool:
-    """Another actor may still be writing the row: recorded, or first seen pending by this
-    process, within ``in_flight`` before ``at``, plus its writer's window (the wait a
+    """Another actor may still be writing the row: first seen pending by this process
+    within ``in_flight`` before ``at``, plus its writer's window (the wait a
     `reclaimer start` recorded, and a manual row's API calls while it is planned:
-    `records.writer_window`). The second is by this process's own clock, so an actor
-    whose clock runs behind cannot make a fresh row look stale."""
+    `records.writer_window`). By this process's own clock only: the row existed when
+    first seen, so its writer started no later, and neither a writer's clock behind
+    (a fresh row looking stale) nor ahead (a stale row looking fresh for as long as
+    the clock is ahead, nobody verifying an owner's stop meanwhile) moves it."""
     window = in_flight + writer_window(record)
-    seen = executor.memory.first_seen(record.id, at=at)
-    return record.recorded_at > at - window or seen > at - window
+    return executor.memory.first_seen(record.id, at=at) > at - window
 
 
 @dataclass(frozen=True)

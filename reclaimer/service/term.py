@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from reclaimer.errors import ClusterError, LedgerError, Refused
-from reclaimer.executor.recover import recover_pending
+from reclaimer.executor.recover import Recovered, recover_pending
 from reclaimer.service.loop import Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import Leadership
@@ -76,7 +76,7 @@ class TermKeeper:
             self._recovery_due, self._unreadable = True, frozenset()
             log.info("leader term %d begins", term)
         if self._recovery_due:
-            self._recovery_due = self._recover(now) > 0
+            self._recovery_due = self._recover(now).stopped
         elif self._others_pending():
             try:
                 self._recover(now)
@@ -84,19 +84,21 @@ class TermKeeper:
                 log.warning("pending rows of other processes not reconciled this tick "
                             "(the next tick tries again): %s", exc)
 
-    def _recover(self, now: datetime) -> int:
-        """One pass; the rows left for a later one. At a term's start a failure fails
-        the tick (nothing acts before what the last leader left is settled); later in
-        the term, for rows other processes leave, it is logged and the tick goes on,
-        as it did before those rows were looked for: one of them (a LIST that got a
-        500, a row its CLI moved meanwhile) must not cost every service its tick."""
+    def _recover(self, now: datetime) -> Recovered:
+        """One pass. At a term's start a failure fails the tick (nothing acts before
+        a pass has looked at what the last leader left), until one pass ran whole;
+        the rows it left in flight (another process still writing them, a CLI waiting
+        on its row for up to a day) are then found like any other process's. Later in
+        the term a failure is logged and the tick goes on, as it did before those rows
+        were looked for: one of them (a LIST that got a 500, a row its CLI moved
+        meanwhile) must not cost every service its tick."""
         found = recover_pending(self._reconciler.parts.executor, at=now,
                                 in_flight=self._in_flight)
         self._unreadable |= found.unreadable
         if found.outcomes or found.left:
             log.info("reconciled %d pending ledger rows, %d left for a later tick",
                      len(found.outcomes), found.left)
-        return found.left
+        return found
 
     def _others_pending(self) -> bool:
         """A row another process left pending during this term (a `reclaimer start`
