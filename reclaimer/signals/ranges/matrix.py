@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reclaimer.errors import MetricsUnavailable
+from reclaimer.signals.ranges import decimals
 from reclaimer.signals.ranges.history import Array, Grid
 
 MAX_POINTS = 11_000
@@ -76,20 +77,34 @@ def _series(piece: bytes, chunk: Chunk, grid: Grid | None) -> Series:
     labels = json.loads(piece[:split])
     if not isinstance(labels, dict):
         raise TypeError("labels are not an object")
-    end = piece.index(b"]]", split)
+    end = piece.rfind(b"]]")  # the values end the piece: only a warning could follow
+    if end < split:
+        raise ValueError("no points")
     points = piece[split + len(b',"values":['):end + 1]
-    if grid is not None and points.count(b"],[") + 1 == chunk.size:
+    values = None if grid is None else _full(points, chunk.size)
+    if grid is not None and values is not None:
         # Ascending, distinct instants of the chunk, one per step: all of them. The
-        # values are every other quoted field; reading only them halves the numbers.
-        values = np.fromstring(b" ".join(points.split(b'"')[1::2]).decode(), sep=" ")
-        if values.size == chunk.size:
-            first = grid.start + chunk.first * grid.step
-            return Series(labels=labels, chunk=chunk, values=values,
-                          stamps=first + grid.step * np.arange(chunk.size, dtype=np.float64))
+        # values are the quoted fields; reading only them halves the numbers.
+        first = grid.start + chunk.first * grid.step
+        return Series(labels=labels, chunk=chunk, values=values,
+                      stamps=first + grid.step * np.arange(chunk.size, dtype=np.float64))
     numbers = np.fromstring(points.translate(_POINTS, b'[]"').decode(), sep=" ")
     if numbers.size % 2:
         raise ValueError("odd number of point fields")
     return Series(labels=labels, chunk=chunk, stamps=numbers[0::2], values=numbers[1::2])
+
+
+def _full(points: bytes, size: int) -> Array | None:
+    """The values of ``size`` points (a point at every step of the chunk), or None
+    where there are fewer: one value for all (`decimals.constant`), else by array
+    operations (`decimals.values`), else by ``np.fromstring``."""
+    same = decimals.constant(points, size)
+    if same is not None:
+        return np.full(size, same)
+    found = decimals.values(points)
+    if found is None and points.count(b"],[") + 1 == size:
+        found = np.fromstring(b" ".join(points.split(b'"')[1::2]).decode(), sep=" ")
+    return found if found is not None and found.size == size else None
 
 
 def on_chunk(grid: Grid, series: Series) -> Array:
