@@ -121,3 +121,20 @@ def test_full_series_of_each_kind_read_as_json_reads_them() -> None:
         texts = kinds[series.labels["kind"]]
         np.testing.assert_array_equal(series.values, _strtod(texts))
         np.testing.assert_array_equal(series.stamps, 60 + 60 * np.arange(len(texts)))
+
+
+def test_each_label_set_is_decoded_once_per_reading() -> None:
+    """The same series in two chunks: its labels decoded once (``seen`` holds two label
+    sets after two answers of two series each) and shared, equal to what JSON says."""
+    grid = Grid(start=60.0, step=60.0, size=4)
+    seen: dict[bytes, dict[str, str]] = {}
+    answers = []
+    for chunk in (Chunk(0, 2), Chunk(2, 2)):
+        stamps = [60 + 60 * (chunk.first + i) for i in range(2)]
+        body = _body([{"metric": {"pod": p, "namespace": "n"},
+                       "values": [[t, "1"] for t in stamps]} for p in ("a", "b")])
+        answers.append(parse(RangeQuery.GPU_MAX, body, chunk, grid=grid, seen=seen))
+    assert len(seen) == 2
+    assert [s.labels for s in answers[0]] == [{"pod": "a", "namespace": "n"},
+                                              {"pod": "b", "namespace": "n"}]
+    assert all(a.labels is b.labels for a, b in zip(*answers, strict=True))

@@ -23,7 +23,7 @@ from reclaimer.signals.ranges.collect import Collector
 from reclaimer.signals.ranges.evaluate import evaluate, raw_texts
 from reclaimer.signals.ranges.history import Grid, History
 from reclaimer.signals.ranges.local import Row
-from reclaimer.signals.ranges.matrix import Chunk, Series, chunks, on_chunk, parse
+from reclaimer.signals.ranges.matrix import Chunk, Seen, Series, chunks, on_chunk, parse
 from reclaimer.signals.ranges.promql import RangeQuery, build, held
 from reclaimer.signals.settings import PrometheusSettings
 
@@ -141,8 +141,9 @@ def _by_chunk(pool: ThreadPoolExecutor, reader: RangeReader, grid: Grid,
                for text, chunk in jobs]
     try:
         answers: dict[str, list[Row]] = {}
+        seen: Seen = {}
         for number, (text, chunk, future) in enumerate(futures):
-            parsed = parse(text[:60], future.result(), chunk, grid=grid)
+            parsed = parse(text[:60], future.result(), chunk, grid=grid, seen=seen)
             answers[text] = [(s.labels, on_chunk(grid, s)) for s in parsed]
             if number + 1 == len(futures) or futures[number + 1][1] != chunk:
                 yield chunk, answers

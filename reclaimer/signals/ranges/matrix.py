@@ -33,6 +33,7 @@ class Series:
     chunk: Chunk
     stamps: Array
     values: Array
+    full: bool = False  # a point at every step of the chunk: ``stamps`` are its instants
 
 
 def chunks(grid: Grid, chunk_steps: int) -> list[Chunk]:
@@ -40,16 +41,22 @@ def chunks(grid: Grid, chunk_steps: int) -> list[Chunk]:
     return [Chunk(first, min(size, grid.size - first)) for first in range(0, grid.size, size)]
 
 
-def parse(name: str, body: bytes, chunk: Chunk, *, grid: Grid | None = None) -> list[Series]:
+Seen = dict[bytes, dict[str, str]]  # label sets decoded so far, by their JSON text
+
+
+def parse(name: str, body: bytes, chunk: Chunk, *, grid: Grid | None = None,
+          seen: Seen | None = None) -> list[Series]:
     """The matrix of one answer, read without building a Python object per point.
 
     A week of 1,000 ISVCs is tens of millions of points: ``json.loads`` makes two
     Python objects of each, which costs more than the replay. Each series' labels are
-    decoded as JSON; its points, ``[t,"v"]`` pairs, are read by NumPy in one call. The
-    byte patterns searched for cannot occur inside a JSON string (its quotes would be
-    escaped), and a label value is a string, so ``"warnings":[`` is the top-level key.
-    With the ``grid``, a series with a point at every step of the chunk has exactly
-    the chunk's instants, and only its values are read (`_series`).
+    decoded as JSON, once per reading where ``seen`` is kept between answers (the same
+    series comes back in every chunk; the label dicts are shared, never changed); its
+    points, ``[t,"v"]`` pairs, are read by NumPy (`decimals`). The byte patterns
+    searched for cannot occur inside a JSON string (its quotes would be escaped), and
+    a label value is a string, so ``"warnings":[`` is the top-level key. With the
+    ``grid``, a series with a point at every step of the chunk has exactly the chunk's
+    instants, and only its values are read (`_series`).
     """
     head = body[:body.find(b'"result":[')]
     if b'"resultType":"matrix"' not in head or b'"status":"success"' not in head:
@@ -64,7 +71,9 @@ def parse(name: str, body: bytes, chunk: Chunk, *, grid: Grid | None = None) -> 
             raise MetricsUnavailable(f"partial answer to the {name} range query "
                                      f"(warnings: {'; '.join(map(str, warnings))[:300]})")
     try:
-        return [_series(piece, chunk, grid) for piece in body.split(b'{"metric":')[1:]]
+        known: Seen = {} if seen is None else seen
+        return [_series(piece, chunk, grid, known)
+                for piece in body.split(b'{"metric":')[1:]]
     except (KeyError, TypeError, ValueError) as exc:
         raise MetricsUnavailable(f"{name} range query did not return a matrix") from exc
 
@@ -72,11 +81,14 @@ def parse(name: str, body: bytes, chunk: Chunk, *, grid: Grid | None = None) -> 
 _POINTS = bytes.maketrans(b",", b" ")
 
 
-def _series(piece: bytes, chunk: Chunk, grid: Grid | None) -> Series:
+def _series(piece: bytes, chunk: Chunk, grid: Grid | None, seen: Seen) -> Series:
     split = piece.index(b',"values":[')
-    labels = json.loads(piece[:split])
-    if not isinstance(labels, dict):
-        raise TypeError("labels are not an object")
+    labels = seen.get(piece[:split])
+    if labels is None:
+        labels = json.loads(piece[:split])
+        if not isinstance(labels, dict):
+            raise TypeError("labels are not an object")
+        seen[piece[:split]] = labels
     end = piece.rfind(b"]]")  # the values end the piece: only a warning could follow
     if end < split:
         raise ValueError("no points")
@@ -86,7 +98,7 @@ def _series(piece: bytes, chunk: Chunk, grid: Grid | None) -> Series:
         # Ascending, distinct instants of the chunk, one per step: all of them. The
         # values are the quoted fields; reading only them halves the numbers.
         first = grid.start + chunk.first * grid.step
-        return Series(labels=labels, chunk=chunk, values=values,
+        return Series(labels=labels, chunk=chunk, values=values, full=True,
                       stamps=first + grid.step * np.arange(chunk.size, dtype=np.float64))
     numbers = np.fromstring(points.translate(_POINTS, b'[]"').decode(), sep=" ")
     if numbers.size % 2:
@@ -108,7 +120,10 @@ def _full(points: bytes, size: int) -> Array | None:
 
 
 def on_chunk(grid: Grid, series: Series) -> Array:
-    """The series over its chunk's steps, NaN where it has no point."""
+    """The series over its chunk's steps, NaN where it has no point (a full series'
+    values are that already)."""
+    if series.full:
+        return series.values
     out = np.full(series.chunk.size, np.nan)
     index = np.rint((series.stamps - grid.start) / grid.step).astype(np.int64) - series.chunk.first
     keep = (index >= 0) & (index < series.chunk.size)
