@@ -135,6 +135,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--namespaces", type=int, default=10)
     parser.add_argument("--compare", default="")
+    parser.add_argument("--uncompressed", action="store_true",
+                        help="answers asked uncompressed (`backtest --uncompressed`)")
     parser.add_argument("--json", type=Path, help="write the replay's JSON result here")
     parser.add_argument("--history", type=Path,
                         help="write every history array here (.npz), to compare runs")
@@ -149,7 +151,7 @@ def main() -> None:
         shutil.copytree(where / "data", Path(tmp) / "data")
         with serving(Path(tmp) / "data", Path(tmp)) as url:
             settings = PrometheusSettings(url=url, concurrency=2)
-            reader = RangeReader(settings)
+            reader = RangeReader(settings, compressed=not args.uncompressed)
             load, prom_cpu = os.getloadavg()[0], _cpu_seconds(url)
             started, cpu = time.monotonic(), time.process_time()
             history = read_history(settings, history_grid(chosen, span, options), reader=reader)
