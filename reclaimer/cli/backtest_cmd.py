@@ -73,10 +73,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            "timeline of the service with the most cold starts (needs "
                            "the extra `plot`)")
     verb.add_argument("--uncompressed", action="store_true",
-                      help="ask Prometheus for uncompressed answers: half its CPU, ten "
-                           "times the bytes (about 1.1 GB for a week of 1,000 ISVCs); "
-                           "for a Prometheus on this host or a fast link, not through "
-                           "a port-forward")
+                      help="ask Prometheus for uncompressed answers: it spends a third "
+                           "to a half of the CPU, for 17 times the bytes (about 1.1 GB "
+                           "for a week of 1,000 ISVCs); for a Prometheus on this host or "
+                           "a fast link, not through a port-forward")
     verb.add_argument("-o", "--output", choices=["table", "json", "yaml"], default="table")
     verb.set_defaults(handler=run_backtest)
 
