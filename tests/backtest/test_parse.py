@@ -138,3 +138,16 @@ def test_each_label_set_is_decoded_once_per_reading() -> None:
     assert [s.labels for s in answers[0]] == [{"pod": "a", "namespace": "n"},
                                               {"pod": "b", "namespace": "n"}]
     assert all(a.labels is b.labels for a, b in zip(*answers, strict=True))
+
+
+def test_a_tail_after_the_last_series_is_not_read_as_its_points() -> None:
+    """Later Prometheus versions add ``infos`` (strings) after the result; one holding
+    "]]" must not be taken for the end of the last series' points."""
+    grid = Grid(start=60.0, step=60.0, size=2)
+    body = _body([{"metric": {"pod": "a"}, "values": [[60, "1"], [120, "2"]]},
+                  {"metric": {"pod": "b"}, "values": [[60, "3"], [120, "4"]]}],
+                 infos=['PromQL info: x]] y'])
+    first, second = parse(RangeQuery.GPU_MAX, body, Chunk(0, 2), grid=grid)
+    np.testing.assert_array_equal(first.values, [1, 2])
+    np.testing.assert_array_equal(second.values, [3, 4])
+    assert second.full

@@ -72,8 +72,9 @@ def parse(name: str, body: bytes, chunk: Chunk, *, grid: Grid | None = None,
                                      f"(warnings: {'; '.join(map(str, warnings))[:300]})")
     try:
         known: Seen = {} if seen is None else seen
-        return [_series(piece, chunk, grid, known)
-                for piece in body.split(b'{"metric":')[1:]]
+        pieces = body.split(b'{"metric":')[1:]
+        return [_series(piece, chunk, grid, known, last=number == len(pieces) - 1)
+                for number, piece in enumerate(pieces)]
     except (KeyError, TypeError, ValueError) as exc:
         raise MetricsUnavailable(f"{name} range query did not return a matrix") from exc
 
@@ -81,7 +82,8 @@ def parse(name: str, body: bytes, chunk: Chunk, *, grid: Grid | None = None,
 _POINTS = bytes.maketrans(b",", b" ")
 
 
-def _series(piece: bytes, chunk: Chunk, grid: Grid | None, seen: Seen) -> Series:
+def _series(piece: bytes, chunk: Chunk, grid: Grid | None, seen: Seen, *,
+            last: bool) -> Series:
     split = piece.index(b',"values":[')
     labels = seen.get(piece[:split])
     if labels is None:
@@ -89,7 +91,9 @@ def _series(piece: bytes, chunk: Chunk, grid: Grid | None, seen: Seen) -> Series
         if not isinstance(labels, dict):
             raise TypeError("labels are not an object")
         seen[piece[:split]] = labels
-    end = piece.rfind(b"]]")  # the values end the piece: only a warning could follow
+    # The values end every piece but the last, which has the answer's tail after them
+    # (``warnings``, or ``infos`` in later versions: strings that may hold "]]").
+    end = piece.index(b"]]", split) if last else piece.rfind(b"]]")
     if end < split:
         raise ValueError("no points")
     points = piece[split + len(b',"values":['):end + 1]
