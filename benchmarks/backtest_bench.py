@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import requests
 
 from benchmarks.traces import START, Trace, fleet, write_openmetrics
@@ -41,6 +43,7 @@ from reclaimer.model import (
     Window,
 )
 from reclaimer.signals.ranges.fetch import RangeReader, read_history
+from reclaimer.signals.ranges.history import History
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import PROMTOOL, serving
 
@@ -113,12 +116,30 @@ def _cpu_seconds(url: str) -> float:
     return float("nan")
 
 
+def save_history(history: History, path: Path) -> None:
+    """Every array of every service, named ``namespace/name/field``, for ``cmp``-style
+    comparison of two readings (NaN compares equal to NaN in `np.array_equal` with
+    ``equal_nan``)."""
+    arrays = {f"{ref.namespace}/{ref.name}/{name}": getattr(one, name)
+              for ref, one in sorted(history.services.items())
+              for name in ("requests_newest", "gpu_newest", "increments", "counted",
+                           "in_flight", "gpu_max", "gpus", "gpu_missing",
+                           "requests_missing")}
+    with path.open("wb") as out:
+        np.savez(out, **arrays)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--isvcs", type=int, default=1000)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--namespaces", type=int, default=10)
     parser.add_argument("--compare", default="")
+    parser.add_argument("--uncompressed", action="store_true",
+                        help="answers asked uncompressed (`backtest --uncompressed`)")
+    parser.add_argument("--json", type=Path, help="write the replay's JSON result here")
+    parser.add_argument("--history", type=Path,
+                        help="write every history array here (.npz), to compare runs")
     args = parser.parse_args()
     begin = START - timedelta(hours=2)
     traces = fleet(args.isvcs, start=begin, days=args.days + 1, namespaces=args.namespaces)
@@ -130,7 +151,7 @@ def main() -> None:
         shutil.copytree(where / "data", Path(tmp) / "data")
         with serving(Path(tmp) / "data", Path(tmp)) as url:
             settings = PrometheusSettings(url=url, concurrency=2)
-            reader = RangeReader(settings)
+            reader = RangeReader(settings, compressed=not args.uncompressed)
             load, prom_cpu = os.getloadavg()[0], _cpu_seconds(url)
             started, cpu = time.monotonic(), time.process_time()
             history = read_history(settings, history_grid(chosen, span, options), reader=reader)
@@ -146,6 +167,10 @@ def main() -> None:
           f"history {read:.1f} s wall, {read_cpu:.1f} CPU s here + {prom_cpu:.1f} CPU s in "
           f"Prometheus ({reader.queries} range queries); replay {replay:.1f} s wall, "
           f"{replay_cpu:.1f} CPU s; total {read + replay:.1f} s wall")
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, sort_keys=True, indent=1) + "\n")
+    if args.history is not None:
+        save_history(history, args.history)
     print("totals", result["totals"])
     for alternative in result["alternatives"]:
         print(alternative["idleAfter"], alternative["totals"])

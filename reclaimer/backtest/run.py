@@ -15,7 +15,7 @@ from reclaimer.backtest.timeline import Timeline, timeline_of
 from reclaimer.backtest.windows import HORIZON
 from reclaimer.model import AutoIdle, Policy, Service
 from reclaimer.policy.durations import format_duration
-from reclaimer.signals.ranges.fetch import read_history
+from reclaimer.signals.ranges.fetch import RangeReader, read_history
 from reclaimer.signals.ranges.history import Grid, History
 from reclaimer.signals.settings import PrometheusSettings
 
@@ -55,12 +55,18 @@ def replay_outcome(policies: Sequence[Policy], services: Sequence[Service], hist
 
 
 def read_for(policies: Sequence[Policy], *, prometheus: PrometheusSettings, span: Span,
-             options: Options, compare: Sequence[Alternative] = ()) -> History:
-    """The history every alternative needs: the longest window before ``from``."""
+             options: Options, compare: Sequence[Alternative] = (),
+             compressed: bool = True) -> History:
+    """The history every alternative needs: the longest window before ``from``
+    (``compressed=False``: answers asked uncompressed, `RangeReader`)."""
     alternatives = [overrides(policies, after) for after in compare if after is not None]
     grid = history_grid([p for group in [policies, *alternatives] for p in group], span,
                         options)
-    return read_history(prometheus, grid)
+    reader = RangeReader(prometheus, compressed=compressed)
+    try:
+        return read_history(prometheus, grid, reader=reader)
+    finally:
+        reader.close()
 
 
 def backtest(policies: Sequence[Policy], services: Sequence[Service], *,

@@ -53,15 +53,31 @@ class Injection:
         return json.dumps({**answer, "warnings": list(self.warnings)}).encode()
 
 
+# Never through a proxy of the environment: a test may point HTTP_PROXY at this one.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _handler(upstream: str, traffic: Traffic,
              inject: Injection) -> type[BaseHTTPRequestHandler]:
     class Forward(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            traffic.paths.append(self.path)
+            self._forward(None)
+
+        def do_POST(self) -> None:
+            self._forward(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+
+        def _forward(self, data: bytes | None) -> None:
+            """To ``upstream``; a path that is a whole URL (the client took this for its
+            HTTP proxy) is forwarded there."""
+            whole = "://" in self.path
+            traffic.paths.append("/" + self.path.split("://", 1)[1].split("/", 1)[1] if whole
+                                 else self.path)
             traffic.authorization.append(self.headers.get("Authorization"))
             traffic.headers.append(dict(self.headers.items()))
+            target = self.path if whole else upstream + self.path
             try:
-                with urllib.request.urlopen(upstream + self.path, timeout=30) as answer:
+                with _DIRECT.open(urllib.request.Request(target, data=data),
+                                  timeout=30) as answer:
                     status, body = answer.status, answer.read()
             except urllib.error.HTTPError as exc:
                 status, body = exc.code, exc.read()

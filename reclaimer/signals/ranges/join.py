@@ -47,8 +47,8 @@ class PodMap:
 
 def fold(target: Array, values: Array, *, how: str) -> None:
     """``target[i] = how(target[i], values[i])`` where ``values`` is present; NaN is absent."""
-    here = ~np.isnan(values)
     if how == "max":
-        target[here] = np.fmax(target[here], values[here])
-    else:
-        target[here] = np.nan_to_num(target[here]) + values[here]
+        np.fmax(target, values, out=target)  # NaN on one side gives the other side
+        return
+    here = ~np.isnan(values)
+    target[here] = np.nan_to_num(target[here]) + values[here]
