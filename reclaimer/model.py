@@ -147,6 +147,21 @@ class ServiceRef:
         short = KIND_SHORT_NAMES[self.kind]
         return where if self.kind is ServiceKind.INFERENCE_SERVICE else f"{short}/{where}"
 
+    def __hash__(self) -> int:
+        """Computed once per object: a tick hashes each service's ref dozens of times
+        (6.6 million hashes in one evaluation at 50,000 ISVCs), and the generated hash
+        built a tuple and called the enum's Python-level hash each time."""
+        try:
+            return self.__dict__["_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            value = hash((self.namespace, self.name, self.kind))
+            object.__setattr__(self, "_hash", value)
+            return value
+
+    def __getstate__(self) -> dict[str, object]:
+        """Without the cached hash: a string's hash differs between processes."""
+        return {"namespace": self.namespace, "name": self.name, "kind": self.kind}
+
 
 @dataclass(frozen=True)
 class Service:
