@@ -25,6 +25,14 @@ class _EmptyMapping(Mapping[Any, Any]):
     def __getitem__(self, key: Any) -> NoReturn:
         raise KeyError(key)
 
+    def __contains__(self, key: object) -> bool:
+        """False at once (`Mapping`'s own asks `__getitem__` and catches its KeyError:
+        five times per service and evaluation in `assemble`)."""
+        return False
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return default
+
     def __iter__(self) -> Any:
         return iter(())
 
