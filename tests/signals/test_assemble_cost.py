@@ -1,6 +1,6 @@
-"""`assemble` at scale: per service, one lookup says whether it has per-pod rows, and the
-evaluation's constants are computed once. Counted, not timed (one evaluation at 50,000
-ISVCs assembles 100,000 `Signals`)."""
+"""`assemble` and the recorded coverage at scale: per service, one lookup says whether it
+has per-pod rows, and the evaluation's constants are computed once. Counted, not timed
+(one evaluation at 50,000 ISVCs assembles 100,000 `Signals`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ import pytest
 
 from reclaimer.model import EMPTY, ServiceRef, SignalState
 from reclaimer.signals import assemble as assemble_module
+from reclaimer.signals import recorded_answer
+from reclaimer.signals.answer import Row
 from reclaimer.signals.assemble import GPU, REQUESTS, Evaluation, Observations, assemble
+from reclaimer.signals.queries import Query
+from reclaimer.signals.recorded_answer import Check, LastSeen, normalized
+from reclaimer.signals.windows import window_value
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SERVICES = 100
@@ -62,3 +67,30 @@ def test_the_expected_steps_are_computed_once(monkeypatch: pytest.MonkeyPatch) -
     refs = [ServiceRef("team", f"m{i:03d}") for i in range(SERVICES)]
     assert len(assemble(_healthy(refs, ev), ev)) == SERVICES
     assert len(calls) == 1
+
+
+def test_recorded_coverage_computes_the_steps_once_per_window(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two windows, 100 services: the raw grid's steps are asked twice (100 times before,
+    once per row), and each row is scaled as before."""
+    calls: list[None] = []
+    real = assemble_module.expected_steps
+
+    def counting(*args: Any) -> int:
+        calls.append(None)
+        return real(*args)
+
+    monkeypatch.setattr(recorded_answer, "expected_steps", counting)
+    step, windows = timedelta(minutes=1), [timedelta(minutes=5), timedelta(minutes=30)]
+    check = Check(evaluations=100.0, newest=AT.timestamp())
+    rows: dict[Query, list[Row]] = {q: [] for q in Query} | {Query.COVERAGE: [
+        Row(ServiceRef("team", f"m{i:03d}"), REQUESTS, 4.0 if i % 2 else 31.0,
+            window=window_value(windows[i % 2])) for i in range(SERVICES)]}
+    last_seen = LastSeen(step=step, recent=windows[0], coarse=step)
+    out = normalized(rows, check, at=AT, windows=windows, step=step, last_seen=last_seen)
+    monkeypatch.undo()
+    assert len(calls) == len(windows)
+    made = [check.expected(at=AT.timestamp(), span=w + step, step=step) for w in windows]
+    assert {r.value for r in out[Query.COVERAGE]} == {
+        real(AT, windows[0], step) * min(1.0, 31.0 / made[0]),
+        real(AT, windows[1], step) * min(1.0, 4.0 / made[1])}
