@@ -32,6 +32,7 @@ from reclaimer.kube.rest import Rest
 from reclaimer.ledger import MemoryLedger, SqlLedger
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import DecideSettings, Plan, ServiceKind, ServiceState
+from reclaimer.service import memory
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.signals import SignalSource
 
@@ -136,6 +137,7 @@ def wire(url: str, workdir: Path, *, signals: SignalSource, workers: int = 8,
          decide: DecideSettings | None = None, ledger_kind: str = "sqlite") -> Wired:
     """Policies are read from ``workdir/policies``; the ledger is ``workdir/ledger.db``
     (``ledger_kind="memory"``: `MemoryLedger`, to tell the ledger's share apart)."""
+    memory.tune_collector()  # as `reclaimer run` does at start
     rest = TimedRest(api_client_for_host(url))
     inventory = Inventory(rest)
     inventory.start()

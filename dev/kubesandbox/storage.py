@@ -33,12 +33,27 @@ class Storage:
         self._dependents: dict[str, set[str]] = {}
         self._rv = 0
         self._events = EventLog(history)
+        self._order: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        """Per type, every (namespace, name) sorted: kept between LISTs and dropped when
+        an object is created or removed, so a LIST read in pages sorts its keys once, not
+        once per page (a page is then O(limit), as etcd's range read from the key)."""
 
     def _buckets(self, rtype: ResourceType, namespace: str | None) -> dict[str, Bucket]:
         per_ns = self._data.get(rtype.storage_key, {})
         if namespace and rtype.namespaced:
             return {namespace: per_ns[namespace]} if namespace in per_ns else {}
         return per_ns
+
+    def _ordered(self, rtype: ResourceType, namespace: str | None) -> list[tuple[str, str]]:
+        """The keys of `_buckets` in (namespace, name) order; the caller must not change it."""
+        if namespace and rtype.namespaced:
+            names = self._buckets(rtype, namespace).get(namespace, {})
+            return sorted((namespace, n) for n in names)
+        keys = self._order.get(rtype.storage_key)
+        if keys is None:
+            keys = sorted((ns, n) for ns, b in self._buckets(rtype, None).items() for n in b)
+            self._order[rtype.storage_key] = keys
+        return keys
 
     def _bucket(self, rtype: ResourceType, namespace: str) -> Bucket:
         return self._data.setdefault(rtype.storage_key, {}).setdefault(namespace, {})
@@ -67,7 +82,10 @@ class Storage:
     def _put(self, rtype: ResourceType, ns: str, new: Obj) -> None:
         meta = new["metadata"]
         meta["resourceVersion"] = self._next_rv()
-        self._bucket(rtype, ns)[meta["name"]] = new
+        bucket = self._bucket(rtype, ns)
+        if meta["name"] not in bucket:
+            self._order.pop(rtype.storage_key, None)
+        bucket[meta["name"]] = new
         self._by_uid[meta["uid"]] = (rtype, ns, meta["name"])
         for ref in meta.get("ownerReferences") or []:
             self._dependents.setdefault(ref["uid"], set()).add(meta["uid"])
@@ -93,6 +111,7 @@ class Storage:
         meta = obj["metadata"]
         ns = meta.get("namespace", "") if rtype.namespaced else ""
         self._bucket(rtype, ns).pop(meta["name"], None)
+        self._order.pop(rtype.storage_key, None)
         self._by_uid.pop(meta["uid"], None)
         self._unindex_owners(obj)
         gone = deep_copy(obj)

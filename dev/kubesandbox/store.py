@@ -24,6 +24,7 @@ Semantics, as the real API server (k8s.io/apiserver registry/generic):
 
 from __future__ import annotations
 
+import bisect
 import builtins
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -107,12 +108,13 @@ class Store(Collector):
         pinned = single_name(field_selector)
         with self._lock:
             buckets = self._buckets(rtype, namespace)
-            keys = sorted((ns, n) for ns, b in buckets.items() for n in b
-                          if pinned is None or n == pinned)
-            if after is not None:
-                keys = [k for k in keys if k > after]
+            keys = self._ordered(rtype, namespace)
+            start = bisect.bisect_right(keys, after) if after is not None else 0
             out: builtins.list[Obj] = []
-            for ns, name in keys:
+            for at in range(start, len(keys)):
+                ns, name = keys[at]
+                if pinned is not None and name != pinned:
+                    continue
                 obj = buckets[ns][name]
                 if match is None or match(obj):
                     out.append(obj)

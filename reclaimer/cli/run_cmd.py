@@ -76,11 +76,12 @@ def preflight(settings: Settings) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from reclaimer.clock import clock_from_env  # noqa: PLC0415 - keeps --help fast
-    from reclaimer.service import logs  # noqa: PLC0415
+    from reclaimer.service import logs, memory  # noqa: PLC0415
     from reclaimer.service.app import build, run  # noqa: PLC0415
 
     settings = load_settings(args.config, flags=flags_of(args))
     preflight(settings)
     logs.configure(level=args.log_level)
+    memory.tune_collector()
     service = build(settings, clock=clock_from_env(os.environ))
     return run(service)

@@ -20,6 +20,7 @@ from reclaimer.kserve import ISVC_LABEL, KINDS
 from reclaimer.kube import rest
 from reclaimer.kube.events import EventRecorder
 from reclaimer.kube.isvc import ref_of
+from reclaimer.kube.listing import interned
 from reclaimer.kube.ports import Obj, RuntimeWorkload, Scalers
 from reclaimer.kube.scope import EVERYWHERE, Scope
 from reclaimer.kube.selectors import by_names as selectors_by_names
@@ -47,11 +48,12 @@ class KubeCluster:
     def list_isvcs(self, refs: Collection[ServiceRef] | None = None) -> list[Obj]:
         """Every service in scope, or those of ``refs``: one LIST per kind (per
         namespace in scope), filtered as it is decoded, so verifying 50 stops among
-        10,000 ISVCs keeps 50 objects, not all. Without ``refs``, the InferenceServices
+        10,000 ISVCs keeps 50 objects, not all, and interns only those
+        (`listing.interned`). Without ``refs``, the InferenceServices
         and the kinds asked about before; a kind whose CRD is absent lists nothing."""
         kinds = self.kinds | ({r.kind for r in refs} if refs is not None else set())
         self.kinds |= kinds
-        return [trim_isvc(obj) for kind in sorted(kinds)
+        return [interned(trim_isvc(obj)) for kind in sorted(kinds)
                 for namespace in self._targets(refs)
                 for obj in self._items(kind, namespace)
                 if refs is None or ref_of(obj) in refs]
@@ -142,7 +144,8 @@ class KubeCluster:
                 raise
 
     def namespace_isvcs(self, namespace: str) -> list[Obj]:
-        return [trim_isvc(obj) for obj in self.rest.list_items(rest.ISVC, namespace=namespace)]
+        return [interned(trim_isvc(obj))
+                for obj in self.rest.list_items(rest.ISVC, namespace=namespace)]
 
     def get_serving_runtime(self, namespace: str, name: str) -> Obj:
         return self.rest.get(rest.SERVING_RUNTIME, namespace, name)

@@ -156,7 +156,9 @@ class Inventory:
         for kept in self._kept():
             service = kept.service or service_from_isvc(kept.object(), default_mode=self.mode)
             services.append(_with_gpus(service, self._known_gpus(service, gpus.get(service.ref))))
-        return sorted(services, key=lambda s: s.ref)
+        # The ref's fields as a tuple: the order of `ServiceRef`, compared in C (the
+        # dataclass's own comparison is a Python call per pair).
+        return sorted(services, key=lambda s: (s.ref.namespace, s.ref.name, s.ref.kind))
 
     def _known_gpus(self, service: Service, counted: int | None) -> int | None:
         """Only a running service's pods say what it holds: while it stops, its pods

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from reclaimer.executor.outcome import Outcome, OutcomeKind
-from reclaimer.model import Action, Plan, ServiceState, Transition, Trigger
+from reclaimer.model import Action, Plan, ServiceRef, ServiceState, Transition, Trigger
 from reclaimer.policy.schedule import next_edge
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observation import Observation
@@ -29,8 +29,9 @@ def update_metrics(metrics: ServiceMetrics, observation: Observation, plan: Plan
     reclaimed = _gpus_reclaimed(observation)
     metrics.gpus_reclaimed.set(reclaimed)
     metrics.gpu_hours.inc(reclaimed * elapsed.total_seconds() / 3600)
+    decided = decided_triggers(plan)
     for outcome in outcomes:
-        trigger = trigger_of(outcome, plan, observation)
+        trigger = trigger_of(outcome, decided, observation)
         metrics.transitions.labels(action=outcome.action.value, trigger=trigger.value,
                                    outcome=outcome.kind.value).inc()
         if outcome.error is not None:
@@ -38,13 +39,25 @@ def update_metrics(metrics: ServiceMetrics, observation: Observation, plan: Plan
                                              **{"class": outcome.error.value}).inc()
 
 
-def trigger_of(outcome: Outcome, plan: Plan, observation: Observation) -> Trigger:
-    """This tick's decision, else (a follow-up of an earlier row: verified, failed) the
-    trigger the ledger recorded for the service's latest transition of that action; a
-    leftover `stop --no-wait` is a manual stop whoever verifies it."""
+def decided_triggers(plan: Plan) -> dict[tuple[ServiceRef, Action], Trigger]:
+    """The trigger of the plan's first transition per service and action: one lookup
+    per outcome, where a pass over the plan for each was quadratic (an edge tick of
+    5,600 stops at 50,000 ISVCs compared about 16 million pairs)."""
+    found: dict[tuple[ServiceRef, Action], Trigger] = {}
     for t in plan.transitions:
-        if (t.ref, t.action) == (outcome.ref, outcome.action):
-            return t.trigger
+        found.setdefault((t.ref, t.action), t.trigger)
+    return found
+
+
+def trigger_of(outcome: Outcome, decided: Mapping[tuple[ServiceRef, Action], Trigger],
+               observation: Observation) -> Trigger:
+    """This tick's decision (``decided``: `decided_triggers` of the plan), else (a
+    follow-up of an earlier row: verified, failed) the trigger the ledger recorded for
+    the service's latest transition of that action; a leftover `stop --no-wait` is a
+    manual stop whoever verifies it."""
+    trigger = decided.get((outcome.ref, outcome.action))
+    if trigger is not None:
+        return trigger
     last = observation.view.last_transitions.get(outcome.ref)
     if last is not None and last.action is outcome.action:
         return last.trigger

@@ -61,8 +61,17 @@ class Observations:
         keyed = [self.requests, self.last_request, self.gpu_max, self.gpu_mean, self.gpus,
                  self.gpu_pod_missing, self.request_pod_missing, self.gpu_pod_newest,
                  self.gpu_pod_silent, self.pod_moved]
-        refs = {ref for table in keyed for ref in table}
+        refs: set[ServiceRef] = set()
+        for table in keyed:
+            refs.update(table)  # from a dict: its stored hashes, no call per key
         return refs | {ref for ref, _ in self.coverage} | {ref for ref, _ in self.freshness}
+
+    @functools.cached_property
+    def with_pod_rows(self) -> frozenset[ServiceRef]:
+        """Services with any per-pod row: one lookup per service, not five."""
+        tables = (self.gpu_pod_missing, self.request_pod_missing, self.gpu_pod_silent,
+                  self.pod_moved, self.gpu_pod_newest)
+        return frozenset().union(*tables)
 
 
 @dataclass(frozen=True)
@@ -73,15 +82,15 @@ class Evaluation:
     max_sample_age: timedelta = timedelta(minutes=2)
     recent: timedelta | None = None  # the span of `RecentActivity`; None: not measured
 
-    @property
+    # Each the same for every service: computed once per evaluation, not per service.
+    @functools.cached_property
     def expected(self) -> int:
-        """`expected_steps` of this evaluation (the same for every service)."""
-        return _expected_cached(self.at, self.window, self.step)
+        """`expected_steps` of this evaluation."""
+        return expected_steps(self.at, self.window, self.step)
 
-
-@functools.lru_cache(maxsize=16)
-def _expected_cached(at: datetime, window: timedelta, step: timedelta) -> int:
-    return expected_steps(at, window, step)
+    @functools.cached_property
+    def at_seconds(self) -> float:
+        return self.at.timestamp()
 
 
 def expected_steps(at: datetime, window: timedelta, step: timedelta) -> int:
@@ -110,7 +119,7 @@ def _check(obs: Observations, ev: Evaluation, ref: ServiceRef, signal: str,
         problems.append(f"{signal} data covers {_span(covered)} of {format_duration(ev.window)}"
                         " (late start or a gap over 5m)")
     newest = obs.freshness.get((ref, signal))
-    age = None if newest is None else ev.at.timestamp() - newest
+    age = None if newest is None else ev.at_seconds - newest
     if age is None or age > ev.max_sample_age.total_seconds():
         shown = "none in 5m" if age is None else f"{_span(age)} old"
         problems.append(f"{signal} data is stale (newest sample {shown})")
@@ -124,9 +133,7 @@ def _span(seconds: float) -> str:
 
 def _pod_problems(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[str]:
     """Each GPU pod on its own: no sibling's data stands in for it."""
-    if not any(ref in table for table in (obs.gpu_pod_missing, obs.request_pod_missing,
-                                          obs.gpu_pod_silent, obs.pod_moved,
-                                          obs.gpu_pod_newest)):
+    if ref not in obs.with_pod_rows:
         return []  # the common case at scale: no per-pod rows for this service
     step = ev.step.total_seconds()
     problems = [f"pod {pod}: no GPU data for {steps * step:g} GPU-seconds it held in the"
@@ -148,9 +155,9 @@ def _stale_pods(obs: Observations, ev: Evaluation, ref: ServiceRef) -> list[str]
     """GPU pods whose data is stale while the service's newest GPU sample is fresh."""
     limit = ev.max_sample_age.total_seconds()
     service_newest = obs.freshness.get((ref, GPU))
-    if service_newest is None or ev.at.timestamp() - service_newest > limit:
+    if service_newest is None or ev.at_seconds - service_newest > limit:
         return []  # all of its GPU data is stale or absent: said once, by `_check`
-    ages = {pod: ev.at.timestamp() - newest
+    ages = {pod: ev.at_seconds - newest
             for pod, newest in obs.gpu_pod_newest.get(ref, EMPTY).items()}
     return [f"pod {pod}: GPU data is stale (newest sample {age:g} s old)"
             for pod, age in sorted(ages.items()) if age > limit]
@@ -175,7 +182,7 @@ def _one(obs: Observations, ev: Evaluation, ref: ServiceRef) -> Signals:
         return Signals(ref=ref, at=ev.at, window=ev.window, state=SignalState.UNKNOWN,
                        gpus=gpus, coverage_seconds=coverage, reason="; ".join(problems))
     last = obs.last_request.get(ref)
-    since = None if last is None else max(0.0, ev.at.timestamp() - last)
+    since = None if last is None else max(0.0, ev.at_seconds - last)
     return Signals(ref=ref, at=ev.at, window=ev.window, state=SignalState.KNOWN, gpus=gpus,
                    coverage_seconds=coverage, requests=obs.requests[ref],
                    seconds_since_last_request=since, gpu_utilization_max=obs.gpu_max.get(ref),

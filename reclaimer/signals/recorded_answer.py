@@ -97,12 +97,13 @@ def normalized(rows: Mapping[Query, list[Row]], check: Check, *, at: datetime,
     out = dict(rows)
     out[Query.LAST_REQUEST] = _last_requests(rows[Query.LAST_REQUEST], last_seen,
                                              at=round(at.timestamp(), 3))
+    # (evaluations made, raw steps) per window: the same for every row of it
+    steps = {w: (check.expected(at=at.timestamp(), span=w + step, step=step),
+                 expected_steps(at, w, step)) for w in windows}
     scaled = []
     for row in rows[Query.COVERAGE]:
         if row.signal in SERVICE_SIGNALS:
-            window = by_value[row.window] if row.window is not None else windows[0]
-            made = check.expected(at=at.timestamp(), span=window + step, step=step)
-            full = expected_steps(at, window, step)
+            made, full = steps[by_value[row.window] if row.window is not None else windows[0]]
             scaled.append(row._replace(value=full * min(1.0, row.value / max(made, 1))))
         else:
             scaled.append(row)

@@ -58,6 +58,29 @@ def test_start_costs_one_list_each_and_snapshots_cost_nothing(
     assert str(inventory.kserve_version) == "0.16.0"
 
 
+def test_a_snapshot_is_in_ref_order_without_comparing_refs(
+        make_rest: MakeRest, started: list[Inventory],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sorted by the refs' fields compared in C: comparing `ServiceRef` objects is a
+    Python call per pair compared, up to n log n of them a tick (before: 0.19 s
+    of CPU for 50,000 refs in no order)."""
+    names = [f"m{i}" for i in (7, 3, 11, 0, 5, 9, 1)]
+    _, client = make_rest({"inferenceServices": [isvc(n) for n in names]})
+    inventory = _inventory(client, started)
+    assert _until(lambda: len(inventory.snapshot()) == len(names))
+    compared: list[None] = []
+    real = ServiceRef.__lt__
+
+    def counting(self: ServiceRef, other: ServiceRef) -> bool:
+        compared.append(None)
+        return real(self, other)
+
+    monkeypatch.setattr(ServiceRef, "__lt__", counting)
+    refs = [s.ref for s in inventory.snapshot()]
+    monkeypatch.undo()
+    assert (refs, len(compared)) == (sorted(ServiceRef(NS, n) for n in names), 0)
+
+
 def test_a_large_list_is_read_in_pages(make_rest: MakeRest,
                                         started: list[Inventory]) -> None:
     handle, client = make_rest({"inferenceServices": [isvc(f"m{i}") for i in range(7)]})

@@ -63,3 +63,26 @@ def test_a_list_is_read_in_pages_of_the_page_size(make_rest: MakeRest) -> None:
     found = KubeCluster(rest).list_isvcs()
     lists = handle.request_log.entries(verb="list", resource=ISVC.plural)
     assert (sorted(o["metadata"]["name"] for o in found), len(lists)) == (list(NAMES), 3)
+
+
+def test_only_the_isvcs_kept_are_interned(make_rest: MakeRest,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verifying one ISVC of five interns the texts of one trimmed ISVC, a fifth of
+    what keeping all five does: the items dropped are not interned (a hook on every
+    decoded object was 1.2 million Python calls a tick at 50,000 ISVCs). Before, both
+    interned every text of all five whole ISVCs."""
+    _, rest = _world(make_rest, page_size=500)
+    texts: list[str] = []
+    real = sys.intern
+
+    def counting(text: str) -> str:
+        texts.append(text)
+        return real(text)
+
+    monkeypatch.setattr(sys, "intern", counting)
+    one = KubeCluster(rest).list_isvcs({ServiceRef(NS, "e")})
+    for_one = len(texts)
+    every = KubeCluster(rest).list_isvcs()
+    monkeypatch.undo()
+    assert (len(one), len(every), for_one > 0) == (1, 5, True)
+    assert len(texts) - for_one == 5 * for_one

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reclaimer.kube.listing import items
+from reclaimer.kube.listing import interned, items
 
 ISVC = {"metadata": {"name": "a", "namespace": "n", "labels": {"x": "[{,]}"}},
         "spec": {"predictor": {"model": {"storageUri": "s3://a\"b"}}}}
@@ -51,11 +51,13 @@ def test_malformed_answers_raise_value_error(text: str) -> None:
         list(items(text))
 
 
-def test_keys_and_short_texts_of_items_are_shared() -> None:
-    first, second = items(json.dumps(_answer([ISVC, ISVC])))
+def test_keys_and_short_texts_of_kept_items_are_shared() -> None:
+    first, second = (interned(i) for i in items(json.dumps(_answer([ISVC, ISVC]))))
+    assert (first, second) == (ISVC, ISVC)
     key_first, key_second = next(iter(first)), next(iter(second))
     assert key_first is key_second
     assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
+    assert first["metadata"]["labels"]["x"] is second["metadata"]["labels"]["x"]
 
 
 def test_the_answers_metadata_is_returned_after_the_items() -> None:
