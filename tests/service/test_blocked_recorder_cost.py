@@ -4,13 +4,13 @@ one lookup per entry: counted, not timed (an edge tick at 50,000 ISVCs blocks th
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from reclaimer.ledger import MemoryLedger
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.recording import BlockedRecorder
+from tests.service.ref_comparisons import count_ref_comparisons
 
 NOW = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)
 ENTRIES = 200
@@ -26,14 +26,7 @@ def test_each_entry_costs_one_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     """200 new blocked entries: at most one ref comparison each (about 20,000 before,
     the written keys rebuilt for each)."""
     recorder = BlockedRecorder(MemoryLedger(), actor="test")
-    compared: list[None] = []
-    real = ServiceRef.__eq__
-
-    def counting(self: ServiceRef, other: Any) -> bool:
-        compared.append(None)
-        return real(self, other)
-
-    monkeypatch.setattr(ServiceRef, "__eq__", counting)
+    compared = count_ref_comparisons(monkeypatch)
     written = recorder.record([_blocked(i) for i in range(ENTRIES)], at=NOW)
     again = recorder.record([_blocked(i) for i in range(ENTRIES)], at=NOW)
     monkeypatch.undo()

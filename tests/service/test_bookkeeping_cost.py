@@ -4,7 +4,6 @@ counted, not timed (an edge tick at 50,000 ISVCs has thousands of stops)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -14,6 +13,7 @@ from reclaimer.service import bookkeeping
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observation import Observation
 from reclaimer.service.observe import GatheredSignals
+from tests.service.ref_comparisons import count_ref_comparisons
 
 NOW = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)
 STOPS = 200
@@ -39,14 +39,7 @@ def test_each_outcome_costs_one_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     observation = Observation(services=[], policies=[], invalid=[], cluster_read=None,
                               view=LedgerView(), signals=GatheredSignals({}, 0, 1))
     metrics = ServiceMetrics()
-    compared: list[None] = []
-    real = ServiceRef.__eq__
-
-    def counting(self: ServiceRef, other: Any) -> bool:
-        compared.append(None)
-        return real(self, other)
-
-    monkeypatch.setattr(ServiceRef, "__eq__", counting)
+    compared = count_ref_comparisons(monkeypatch)
     bookkeeping.update_metrics(metrics, observation, plan, outcomes, elapsed=timedelta(0))
     monkeypatch.undo()
     assert len(compared) <= STOPS

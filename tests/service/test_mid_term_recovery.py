@@ -74,13 +74,19 @@ class Led:
         return last.id, last.state
 
 
-@pytest.fixture
-def led(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
+def one_replica(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Led:
+    """One service, one replica (`AlwaysLeader`): one term for the process's life."""
     world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
                   policies={"office": OFFICE_HOURS % {"busy": "force"}},
                   scripts={LLAMA: quiet()}, ledger=store)
-    yield Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
-    world.close()
+    return Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
+
+
+@pytest.fixture
+def led(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
+    found = one_replica(make_sandbox, tmp_path, store)
+    yield found
+    found.world.close()
 
 
 def _states(led: Led, record_id: int) -> RecordState:

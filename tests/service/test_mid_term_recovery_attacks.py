@@ -40,6 +40,7 @@ from tests.service.test_mid_term_recovery import (
     Led,
     _cli,
     _states,
+    one_replica,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -50,12 +51,9 @@ LEASE = LeaseSettings(namespace="team-a", name="reclaimer-leader", identity="tes
 
 @pytest.fixture
 def led(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
-    """One service, one replica (`AlwaysLeader`): one term for the process's life."""
-    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
-                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
-                  scripts={LLAMA: quiet()}, ledger=store)
-    yield Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
-    world.close()
+    found = one_replica(make_sandbox, tmp_path, store)
+    yield found
+    found.world.close()
 
 
 @dataclass
