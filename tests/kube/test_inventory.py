@@ -12,6 +12,7 @@ from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.inventory import Inventory, default_mode
 from reclaimer.kube.trim import trim_isvc
 from reclaimer.model import DeploymentMode, ServiceRef, ServiceState
+from tests.fixtures.counting import count_calls
 from tests.kube.conftest import NS, MakeRest, isvc
 
 pytestmark = pytest.mark.integration
@@ -68,14 +69,7 @@ def test_a_snapshot_is_in_ref_order_without_comparing_refs(
     _, client = make_rest({"inferenceServices": [isvc(n) for n in names]})
     inventory = _inventory(client, started)
     assert _until(lambda: len(inventory.snapshot()) == len(names))
-    compared: list[None] = []
-    real = ServiceRef.__lt__
-
-    def counting(self: ServiceRef, other: ServiceRef) -> bool:
-        compared.append(None)
-        return real(self, other)
-
-    monkeypatch.setattr(ServiceRef, "__lt__", counting)
+    compared = count_calls(monkeypatch, ServiceRef, "__lt__")
     refs = [s.ref for s in inventory.snapshot()]
     monkeypatch.undo()
     assert (refs, len(compared)) == (sorted(ServiceRef(NS, n) for n in names), 0)

@@ -10,7 +10,7 @@ import pytest
 from reclaimer.ledger import MemoryLedger
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.recording import BlockedRecorder
-from tests.service.ref_comparisons import count_ref_comparisons
+from tests.fixtures.counting import count_calls
 
 NOW = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)
 ENTRIES = 200
@@ -26,7 +26,7 @@ def test_each_entry_costs_one_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     """200 new blocked entries: at most one ref comparison each (about 20,000 before,
     the written keys rebuilt for each)."""
     recorder = BlockedRecorder(MemoryLedger(), actor="test")
-    compared = count_ref_comparisons(monkeypatch)
+    compared = count_calls(monkeypatch, ServiceRef, "__eq__")
     written = recorder.record([_blocked(i) for i in range(ENTRIES)], at=NOW)
     again = recorder.record([_blocked(i) for i in range(ENTRIES)], at=NOW)
     monkeypatch.undo()

@@ -13,7 +13,7 @@ from reclaimer.service import bookkeeping
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.observation import Observation
 from reclaimer.service.observe import GatheredSignals
-from tests.service.ref_comparisons import count_ref_comparisons
+from tests.fixtures.counting import count_calls
 
 NOW = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)
 STOPS = 200
@@ -39,7 +39,7 @@ def test_each_outcome_costs_one_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     observation = Observation(services=[], policies=[], invalid=[], cluster_read=None,
                               view=LedgerView(), signals=GatheredSignals({}, 0, 1))
     metrics = ServiceMetrics()
-    compared = count_ref_comparisons(monkeypatch)
+    compared = count_calls(monkeypatch, ServiceRef, "__eq__")
     bookkeeping.update_metrics(metrics, observation, plan, outcomes, elapsed=timedelta(0))
     monkeypatch.undo()
     assert len(compared) <= STOPS

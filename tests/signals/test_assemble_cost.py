@@ -17,6 +17,7 @@ from reclaimer.signals.assemble import GPU, REQUESTS, Evaluation, Observations, 
 from reclaimer.signals.queries import Query
 from reclaimer.signals.recorded_answer import Check, LastSeen, normalized
 from reclaimer.signals.windows import window_value
+from tests.fixtures.counting import count_calls
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SERVICES = 100
@@ -55,14 +56,7 @@ def test_services_without_pod_rows_ask_no_empty_table(monkeypatch: pytest.Monkey
 
 
 def test_the_expected_steps_are_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[None] = []
-    real = assemble_module.expected_steps
-
-    def counting(*args: Any) -> int:
-        calls.append(None)
-        return real(*args)
-
-    monkeypatch.setattr(assemble_module, "expected_steps", counting)
+    calls = count_calls(monkeypatch, assemble_module, "expected_steps")
     ev = Evaluation(at=AT + timedelta(seconds=7), window=timedelta(minutes=17))
     refs = [ServiceRef("team", f"m{i:03d}") for i in range(SERVICES)]
     assert len(assemble(_healthy(refs, ev), ev)) == SERVICES
@@ -73,14 +67,7 @@ def test_recorded_coverage_computes_the_steps_once_per_window(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Two windows, 100 services: the raw grid's steps are asked twice (100 times before,
     once per row), and each row is scaled as before."""
-    calls: list[None] = []
-    real = assemble_module.expected_steps
-
-    def counting(*args: Any) -> int:
-        calls.append(None)
-        return real(*args)
-
-    monkeypatch.setattr(recorded_answer, "expected_steps", counting)
+    calls = count_calls(monkeypatch, recorded_answer, "expected_steps")
     step, windows = timedelta(minutes=1), [timedelta(minutes=5), timedelta(minutes=30)]
     check = Check(evaluations=100.0, newest=AT.timestamp())
     rows: dict[Query, list[Row]] = {q: [] for q in Query} | {Query.COVERAGE: [
@@ -92,5 +79,5 @@ def test_recorded_coverage_computes_the_steps_once_per_window(
     assert len(calls) == len(windows)
     made = [check.expected(at=AT.timestamp(), span=w + step, step=step) for w in windows]
     assert {r.value for r in out[Query.COVERAGE]} == {
-        real(AT, windows[0], step) * min(1.0, 31.0 / made[0]),
-        real(AT, windows[1], step) * min(1.0, 4.0 / made[1])}
+        assemble_module.expected_steps(AT, windows[0], step) * min(1.0, 31.0 / made[0]),
+        assemble_module.expected_steps(AT, windows[1], step) * min(1.0, 4.0 / made[1])}
