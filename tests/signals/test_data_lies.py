@@ -272,6 +272,15 @@ def test_same_isvc_and_pod_names_in_two_namespaces_are_judged_apart(
     assert _fetch(url, ServiceRef(namespace, "twin")).state is state
 
 
+def test_a_pod_joined_preset_with_no_series_anywhere_leaves_a_gpu_service_unknown(
+        url: Target) -> None:
+    """Triton is configured, but no Triton series exists (the preset is not what the
+    cluster runs, or its scrapes are all gone): the rules record no per-pod shortfall
+    for it, and the service is unknown for want of any request data, not idle."""
+    got = _fetch(url, ServiceRef("other", "twin"), preset="triton")
+    assert (got.state, got.requests) == (SignalState.UNKNOWN, None)
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_request_after_the_last_resolution_step_is_seen_at_an_unaligned_tick(
         url: Target, preset: str) -> None:
