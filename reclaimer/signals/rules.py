@@ -165,15 +165,24 @@ def request_rules(preset: RequestPreset) -> list[dict[str, Any]]:
         out.append(_rule(REQUESTS_PRESENT, present,
                          **{PRESET_LABEL: preset.name, SOURCE_LABEL: str(i)}))
         if isinstance(mapping, PodJoin):
-            joined.append(present)
+            joined.append(str(i))
             selectors += [s.selector for s in group]
     if joined:
-        out.append(_rule(POD_REQUESTS_SHORT, _requests_short(joined, selectors),
+        out.append(_rule(POD_REQUESTS_SHORT, _requests_short(preset.name, joined, selectors),
                          **{PRESET_LABEL: preset.name}))
     return out
 
 
-def _requests_short(present: list[str], selectors: list[str]) -> str:
+def _recorded(record: str, preset: str, sources: list[str] | None = None) -> str:
+    """A series an earlier rule of this group wrote at this evaluation's time: a group
+    evaluates its rules in order, each one's samples stored before the next runs."""
+    matchers = f'{PRESET_LABEL}="{preset}"'
+    if sources is not None:
+        matchers += f', {SOURCE_LABEL}=~"{"|".join(sources)}"'
+    return f"{record}{{{matchers}}}"
+
+
+def _requests_short(preset: str, sources: list[str], selectors: list[str]) -> str:
     """1 for each pod holding GPUs at ``t`` with no (pod-joined) request series present.
 
     Summed over a window it is the steps the pod held GPUs without data: never fewer
@@ -181,10 +190,12 @@ def _requests_short(present: list[str], selectors: list[str]) -> str:
     Nothing while the preset has no series anywhere (a preset the cluster does not run
     would otherwise write a series per GPU pod each minute: 30,000 at 10,000 ISVCs for
     the three pod-joined presets): then no service has its presence either, so each
-    one's own coverage already shows every step missing.
+    one's own coverage already shows the step missing. GPUs held and presence are read
+    from this group's earlier rules, not computed again.
     """
-    short = f"({_held()}) > bool 0 unless on (namespace, isvc, pod) ({_union(present)})"
-    return f"({short}) and on () group({_union(selectors)})"
+    present = _recorded(REQUESTS_PRESENT, preset, sources)
+    return (f"({POD_GPUS_HELD} > bool 0 unless on (namespace, isvc, pod) {present}) "
+            f"and on () group({_union(selectors)})")
 
 
 def _scaled(source: Source, expr: str) -> str:
@@ -199,20 +210,21 @@ def gpu_rules(preset: GpuPreset) -> list[dict[str, Any]]:
     mean = _union([_scaled(s, f"avg_over_time({s.selector}[1m])") for s in preset.sources])
     devices = _per_isvc("group", present, mapping, *pods_module.DEVICE_LABELS)
     return [_rule(GPU_DEVICE_PRESENT, devices, **tag),
-            _rule(POD_GPUS_SHORT, _gpus_short(devices), **tag),
+            _rule(POD_GPUS_SHORT, _gpus_short(preset.name), **tag),
             _rule(GPU_UTIL_MAX, _per_isvc("max", peak, mapping), **tag),
             _rule(GPU_UTIL_AVG, _per_isvc("avg", mean, mapping), **tag)]
 
 
-def _gpus_short(devices: str) -> str:
+def _gpus_short(preset: str) -> str:
     """GPUs a pod held at ``t`` beyond its GPU devices present (only pods short).
 
     Each part read once, tagged apart, one ``sum`` (as `pods.shortfall`); a pod with no
     device at all keeps all it held. Summed over a window: never less than the raw
-    ``held - seen`` (a step with a spare device makes up for no other step).
+    ``held - seen`` (a step with a spare device makes up for no other step). Both parts
+    are this group's earlier rules at this evaluation's time.
     """
-    had = f"-count by (namespace, isvc, pod) ({devices})"
-    both = _union([set_label(_held(), target="reclaimer_part", value="needed"),
+    had = f"-count by (namespace, isvc, pod) ({_recorded(GPU_DEVICE_PRESENT, preset)})"
+    both = _union([set_label(POD_GPUS_HELD, target="reclaimer_part", value="needed"),
                    set_label(had, target="reclaimer_part", value="had")])
     return f"sum by (namespace, isvc, pod) ({both}) > 0"
 

@@ -54,6 +54,18 @@ def test_the_heartbeat_is_the_groups_last_rule_at_the_resolution() -> None:
     assert (group["interval"], group["rules"][-1]["record"]) == ("1m", rules.RULES_EVALUATED)
 
 
+def test_no_rule_reads_a_series_its_group_writes_later() -> None:
+    """A group evaluates its rules in order at one time: a rule reading a record of its
+    own group gets that evaluation's sample only if every rule writing it runs first."""
+    for group in rules.rule_groups()["groups"]:
+        written: set[str] = set()
+        later = {r["record"] for r in group["rules"]}
+        for rule in group["rules"]:
+            read = {name for name in later if name in rule["expr"]}
+            assert read <= written, (rule["record"], read - written)
+            written.add(rule["record"])
+
+
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     if not PROMTOOL.exists():
         pytest.skip("REAL PROMETHEUS MISSING: /usr/bin/promtool absent")
