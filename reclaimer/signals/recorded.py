@@ -215,10 +215,15 @@ class Recorded:
         return f"max by (namespace, isvc) (max_over_time({rules.ISVC_GPUS}[{span}]))"
 
     def _check(self) -> str:
-        rec = _sel(rules.RULES_EVALUATED, **{rules.VERSION_LABEL: rules.RULES_VERSION})
-        count = f"count_over_time({rec}[{duration(self.horizon + self.step)}])"
+        """The heartbeat of rules that record this configuration's presets (a file for
+        them, or for every preset); with more than one such file loaded, the worse of
+        them, so a file that stopped (or was removed within the horizon) makes the
+        answer fall back to the raw queries rather than vouch for what it missed."""
+        rec = rules.heartbeat(requests=self.requests_preset.name, gpu=self.gpu.name)
+        count = f"min(count_over_time({rec}[{duration(self.horizon + self.step)}]))"
         return _union([set_label(count, target="signal", value=RULES_EVALUATIONS),
-                       set_label(f"timestamp({rec})", target="signal", value=RULES_NEWEST)])
+                       set_label(f"min(timestamp({rec}))", target="signal",
+                                 value=RULES_NEWEST)])
 
     def gpu_stat(self, stat: str, windows: Windows) -> str:
         """Peak (with the raw last two minutes) or mean of the recorded per-minute values."""

@@ -174,6 +174,58 @@ def test_rules_of_an_older_version_are_not_used(
     assert (fallbacks, recorded) == (1, raw)
 
 
+@pytest.fixture(scope="module")
+def one_preset_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The rules as the chart renders them for kserve-python and dcgm alone."""
+    path = tmp_path_factory.mktemp("one-preset-rules") / "rules.yaml"
+    path.write_text(rules.render_file(requests="kserve-python", gpu="dcgm"))
+    om, _ = world()
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("one-preset"),
+                                       start=RULES_FROM, end=AT + timedelta(minutes=5),
+                                       rules=path) as u:
+        yield u
+
+
+def test_rules_of_the_configured_presets_alone_answer_as_the_whole_file(
+        one_preset_url: str, answers: dict[tuple[str, str, datetime], Answer]) -> None:
+    """Judged alike, service by service (each file's group runs at its own phase, as
+    two live Prometheus would, so coverage may differ by a step's share)."""
+    got, fallbacks = _fetch(one_preset_url, "kserve-python", "recorded", AT)
+    whole, _ = answers[("kserve-python", "recorded", AT)]
+    assert (fallbacks, {r: _verdict(s) for r, s in got.items()}) == (
+        0, {r: _verdict(s) for r, s in whole.items()})
+
+
+@pytest.fixture(scope="module")
+def version_2_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Every preset's rules with the heartbeat of the previous release's file."""
+    groups = rules.rule_groups()
+    groups["groups"][-1]["rules"][-1]["labels"] = {rules.VERSION_LABEL: "2"}
+    path = tmp_path_factory.mktemp("v2-rules") / "rules.yaml"
+    path.write_text(yaml.safe_dump(groups, sort_keys=False, width=10_000))
+    om, _ = world()
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("v2"), start=RULES_FROM,
+                                       end=AT + timedelta(minutes=5), rules=path) as u:
+        yield u
+
+
+def test_the_previous_releases_rules_file_still_serves_the_recorded_mode(
+        version_2_url: str) -> None:
+    """It recorded every preset: a service upgraded before its rules keeps using them
+    rather than fall back to the raw queries (3-4 times the Prometheus CPU)."""
+    raw, _ = _fetch(version_2_url, "kserve-python", "raw", AT)
+    recorded, fallbacks = _fetch(version_2_url, "kserve-python", "recorded", AT)
+    assert (fallbacks, {r: _verdict(s) for r, s in recorded.items()}) == (
+        0, {r: _verdict(s) for r, s in raw.items()})
+
+
+def test_rules_of_another_preset_are_not_used(one_preset_url: str) -> None:
+    """Their heartbeat names kserve-python: it never vouches for knative's series,
+    which that file does not record."""
+    raw, _ = _fetch(one_preset_url, "knative", "raw", AT)
+    assert _fetch(one_preset_url, "knative", "recorded", AT) == (raw, 1)
+
+
 @pytest.mark.parametrize("query", ["requests", "gpuMax"])
 def test_a_raw_tail_is_asked_once_whatever_the_windows(query: str) -> None:
     """Four windows cost the raw series one read, as one window does."""

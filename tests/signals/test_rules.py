@@ -66,6 +66,30 @@ def test_no_rule_reads_a_series_its_group_writes_later() -> None:
             written.add(rule["record"])
 
 
+@pytest.mark.parametrize(("argv", "first_line"), [
+    pytest.param(["--requests", "nope"], "error: --requests: 'nope' is not a built-in preset",
+                 id="unknown-request-preset"),
+    pytest.param(["--gpu", "nvml"], "error: --gpu: 'nvml' is not a built-in preset",
+                 id="unknown-gpu-preset"),
+])
+def test_a_preset_that_is_not_built_in_is_one_line_naming_the_flag(
+        argv: list[str], first_line: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = rules.main(argv)
+    err = capsys.readouterr().err
+    assert (code, err.startswith(first_line), err.count("\n")) == (2, True, 1)
+
+
+def test_the_file_for_one_configuration_names_its_presets_in_the_heartbeat(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert rules.main(["--requests", "vllm", "--gpu", "dcgm"]) == 0
+    group = yaml.safe_load(capsys.readouterr().out)["groups"][-1]
+    presets = {r.get("labels", {}).get(rules.PRESET_LABEL) for r in group["rules"]}
+    assert (presets, group["rules"][-1]["labels"]) == (
+        {None, "vllm", "dcgm"},
+        {rules.VERSION_LABEL: rules.RULES_VERSION, rules.REQUESTS_LABEL: "vllm",
+         rules.GPU_LABEL: "dcgm"})
+
+
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     if not PROMTOOL.exists():
         pytest.skip("REAL PROMETHEUS MISSING: /usr/bin/promtool absent")
