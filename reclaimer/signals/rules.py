@@ -273,8 +273,9 @@ def rule_groups(*, requests: str | None = None, gpu: str | None = None) -> dict[
     the heartbeat last.
 
     A preset's rules cost Prometheus CPU even where its series do not exist (the pod-
-    joined ones read the whole pod map: 7 of 29 CPU s an evaluation at 50,000 ISVCs), so
-    the chart renders only the configured presets' rules, as ``requests``/``gpu`` do here.
+    joined ones read the whole pod map: 6-9 of 29-30 CPU s an evaluation at 50,000
+    ISVCs), so the chart renders only the configured presets' rules, as
+    ``requests``/``gpu`` do here.
     The pod map is its own group, which the other reads at its newest value.
     """
     rules = [*common_rules(), *isvc_rules()]
