@@ -307,6 +307,14 @@ def heartbeat(*, requests: str, gpu: str) -> str:
             f'{REQUESTS_LABEL}=~"{requests}|[*]|", {GPU_LABEL}=~"{gpu}|[*]|"}}')
 
 
+def writers(*, requests: str, gpu: str) -> tuple[str, str]:
+    """The heartbeats of every file writing ``requests``' series, and ``gpu``'s: any
+    version, for those presets or every one. Two such files write the same series at
+    two phases (two samples a minute), which counts of evaluations cannot tell apart."""
+    return (f'{RULES_EVALUATED}{{{REQUESTS_LABEL}=~"{requests}|[*]|"}}',
+            f'{RULES_EVALUATED}{{{GPU_LABEL}=~"{gpu}|[*]|"}}')
+
+
 P = TypeVar("P", RequestPreset, GpuPreset)
 
 
