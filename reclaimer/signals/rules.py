@@ -27,9 +27,10 @@ equal ``prometheus.resolution``):
   pods short, so coverage reads a handful of series, not one per pod);
 - ``isvc_pod_moved``: pods with two ISVCs within the hour, once per ISVC;
   ``isvc_gpus``: each ISVC's GPUs requested now (the raw ``gpus`` query, evaluated);
-- ``rules_evaluated``: written last, 1 at every evaluation, labelled with the rules'
-  version (`RULES_VERSION`): the recorded mode counts it over the horizon and uses the
-  rules only when no evaluation of this version is missing.
+- ``rules_evaluated``: written last, 1 at every evaluation whose earlier writes its
+  own queries read back (`_heartbeat`), labelled with the rules' version
+  (`RULES_VERSION`): the recorded mode counts it over the horizon and uses the rules
+  only when no evaluation of this version is missing.
 
 `rule_groups` covers every built-in preset, so one file serves any configuration; a
 preset's rules whose series do not exist record nothing and cost one index lookup.
@@ -281,7 +282,7 @@ def rule_groups(*, requests: str | None = None, gpu: str | None = None) -> dict[
     rules += [r for p in _chosen(REQUEST_PRESETS, requests, "--requests")
               for r in request_rules(p)]
     rules += [r for p in _chosen(GPU_PRESETS, gpu, "--gpu") for r in gpu_rules(p)]
-    rules.append(_rule(RULES_EVALUATED, "vector(1)", **{
+    rules.append(_rule(RULES_EVALUATED, _heartbeat(), **{
         VERSION_LABEL: RULES_VERSION, REQUESTS_LABEL: requests or EVERY_PRESET,
         GPU_LABEL: gpu or EVERY_PRESET}))
     for rule in [*rules, *(pods := pod_map_rules())]:
@@ -289,6 +290,18 @@ def rule_groups(*, requests: str | None = None, gpu: str | None = None) -> dict[
             del rule["labels"]
     return {"groups": [{"name": PODS_GROUP, "interval": INTERVAL, "rules": pods},
                        {"name": GROUP, "interval": INTERVAL, "rules": rules}]}
+
+
+def _heartbeat() -> str:
+    """1 when this evaluation's writes are readable by its later rules, as the shortfall
+    rules need (`_recorded`): a ruler whose queries miss its own writes (Thanos Rule
+    sending them through remote write) records no shortfall at all, so it must not
+    vouch. Reading the shortfalls too puts it after them where Prometheus evaluates
+    rules concurrently (``concurrent-rule-eval`` orders rules by the names they read)."""
+    written = (POD_GPUS_HELD, REQUESTS_PRESENT, GPU_DEVICE_PRESENT, POD_GPUS_SHORT,
+               POD_REQUESTS_SHORT)
+    return "vector(1) and on () (" + _union(
+        [f"group(timestamp({record}) >= time())" for record in written]) + ")"
 
 
 def _chosen(presets: Mapping[str, P], name: str | None, flag: str) -> list[P]:

@@ -325,3 +325,33 @@ def test_request_after_the_last_resolution_step_defers_a_schedule_stop(url: Targ
     got = _fetch(url, ServiceRef("ml", "late"), at=LATE_AT)
     verdict = judge_traffic(got, lookback=LOOKBACK, now=LATE_AT, gpus=1)
     assert verdict.verdict is Verdict.BUSY
+
+
+@pytest.fixture(scope="module")
+def blind_ruler_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shipped rules evaluated by a ruler whose queries do not see what its group
+    wrote earlier in the same evaluation (Thanos Rule in stateless mode: its samples
+    leave through the remote-write queue, its queries go through a querier)."""
+    with running_prometheus_with_rules(_world(ISVCS), tmp_path_factory.mktemp("blind"),
+                                       start=RULES_FROM, end=RULES_TO, split=False) as u:
+        yield u
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_ruler_that_cannot_read_its_own_group_never_makes_an_unscraped_pod_covered(
+        blind_ruler_url: str, preset: str) -> None:
+    """The per-pod shortfalls read the GPUs held and the presence written earlier in
+    their group: where those writes are not readable they record nothing, and pod B
+    of ``evicted-busy`` (busy, unscraped for 28 minutes of the window, evicted since)
+    would vanish behind pod A's idle data. The rules must not vouch for such an
+    evaluation: the raw answer, unknown."""
+    ref = ServiceRef("ml", "evicted-busy")
+    settings = PrometheusSettings.from_mapping(
+        {"url": blind_ruler_url, "signals": {"requests": preset, "mode": "recorded"}})
+    fallbacks: list[None] = []
+    source = PrometheusSignals(settings, on_fallback=lambda: fallbacks.append(None))
+    try:
+        got = source.fetch_windows(at=AT, windows=[WINDOW], recent=LOOKBACK)[WINDOW][ref]
+    finally:
+        source.close()
+    assert (got.state, len(fallbacks)) == (SignalState.UNKNOWN, 1)
