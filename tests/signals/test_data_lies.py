@@ -64,6 +64,7 @@ class Pod:
     stuck_replica: str | None = None  # a second kube-state-metrics stuck at this phase
     requests_at: tuple[datetime, ...] = ()
     until: datetime = AT
+    requests_gap: tuple[datetime, datetime] | None = None  # no request series in [from, to)
 
 
 ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
@@ -109,6 +110,15 @@ MOVED: dict[tuple[str, str], tuple[Pod, ...]] = {
 }
 
 
+# Its own Prometheus: every request series of the cluster (one two-pod ISVC) gone for
+# 8 minutes of the window, a pod-joined preset vanishing cluster-wide for some steps.
+VANISH_GAP = (AT - timedelta(minutes=20), AT - timedelta(minutes=12))
+VANISH: dict[tuple[str, str], tuple[Pod, ...]] = {
+    ("ml", "vanish"): (Pod("vanish-predictor-a", requests_gap=VANISH_GAP),
+                       Pod("vanish-predictor-b", requests_gap=VANISH_GAP)),
+}
+
+
 def _phase(om: OpenMetrics, target: dict[str, str], pod: Pod, at: datetime) -> None:
     now = "Running" if pod.running_until is None or at < pod.running_until else "Failed"
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
@@ -131,6 +141,10 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
         _phase(om, target, pod, at)
     if at > pod.scraped_until or not pod.series:
         return
+    gap = pod.requests_gap
+    if gap is not None and gap[0] <= at < gap[1]:
+        _gpu_series(om, target, pod, at)
+        return
     count = 20 * step if pod.busy else sum(1 for r in pod.requests_at if r <= at)
     om.add("request_predict_seconds_count", {**target, "model_name": "m"}, count, at)
     om.add("revision_app_request_count",
@@ -140,9 +154,13 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
     om.add("vllm:num_requests_running", {**target, "model_name": "m"},
            int(at in pod.running_at), at)
     om.add("vllm:num_requests_waiting", {**target, "model_name": "m"}, 0, at)
+    _gpu_series(om, target, pod, at)
+
+
+def _gpu_series(om: OpenMetrics, target: dict[str, str], pod: Pod, at: datetime) -> None:
     for job in pod.dcgm_jobs:
         om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "job": job,
-                                        "UUID": f"GPU-{namespace}-{pod.name}",
+                                        "UUID": f"GPU-{target['namespace']}-{pod.name}",
                                         "container": "kserve-container"},
                90.0 if pod.busy else 0.0, at)
 
@@ -171,7 +189,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     with ExitStack() as stack:
         yield {name: stack.enter_context(running_prometheus_with_rules(
             _world(isvcs), tmp_path_factory.mktemp("prometheus"), start=RULES_FROM,
-            end=RULES_TO)) for name, isvcs in (("main", ISVCS), ("moved", MOVED))}
+            end=RULES_TO)) for name, isvcs in (("main", ISVCS), ("moved", MOVED),
+                                               ("vanish", VANISH))}
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -355,3 +374,13 @@ def test_a_ruler_that_cannot_read_its_own_group_never_makes_an_unscraped_pod_cov
     finally:
         source.close()
     assert (got.state, len(fallbacks)) == (SignalState.UNKNOWN, 1)
+
+
+@pytest.mark.parametrize("preset", ["kserve-python", "vllm"])
+def test_a_pod_joined_preset_gone_cluster_wide_for_some_steps_is_unknown(
+        worlds: dict[str, str], mode: str, preset: str) -> None:
+    """No per-pod request shortfall is recorded while the preset has no series anywhere
+    (rules.py `_requests_short`): then no pod has presence either, so the service's
+    own coverage shows those steps missing. Both idle pods: unknown, never idle."""
+    got = _fetch(Target(worlds["vanish"], mode), ServiceRef("ml", "vanish"), preset=preset)
+    assert (got.state, got.requests) == (SignalState.UNKNOWN, None)
