@@ -392,3 +392,27 @@ def test_two_rules_files_writing_the_same_series_do_not_double_coverage(
     recorded, fallbacks = _fetch(url, "knative", "recorded", AT)
     assert (fallbacks, _verdict(recorded[ref]), _verdict(raw[ref])[0]) == (
         1, _verdict(raw[ref]), SignalState.UNKNOWN)
+
+
+@pytest.fixture(scope="module")
+def two_releases_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two releases' rules in one Prometheus: knative and dcgm, kserve-python and dcgm.
+    Both write dcgm's device presence, the same series, at two phases."""
+    workdir = tmp_path_factory.mktemp("two-releases")
+    om, _ = world()
+    tsdb = backfill(om, workdir)
+    end = AT + timedelta(minutes=5)
+    for requests in ("knative", "kserve-python"):
+        (workdir / requests).mkdir()
+        path = workdir / requests / "rules.yaml"
+        path.write_text(rules.render_file(requests=requests, gpu="dcgm"))
+        backfill_rules(tsdb, workdir / requests, start=RULES_FROM, end=end, rules=path)
+    with serving(tsdb, workdir) as u:
+        yield u
+
+
+def test_two_releases_sharing_the_gpu_preset_fall_back(two_releases_url: str) -> None:
+    """The knative release's heartbeat alone matches its presets, but dcgm's series
+    hold two samples a minute: the rules do not vouch, the raw answer is used."""
+    raw, _ = _fetch(two_releases_url, "knative", "raw", AT)
+    assert _fetch(two_releases_url, "knative", "recorded", AT) == (raw, 1)
