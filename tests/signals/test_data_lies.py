@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
 
 from reclaimer.model import IdleRule, ServiceRef, Signals, SignalState
 from reclaimer.policy.idle import Verdict, judge_busy_at_stop, judge_idle, judge_traffic
+from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import OpenMetrics, running_prometheus_with_rules
@@ -384,3 +386,34 @@ def test_a_pod_joined_preset_gone_cluster_wide_for_some_steps_is_unknown(
     own coverage shows those steps missing. Both idle pods: unknown, never idle."""
     got = _fetch(Target(worlds["vanish"], mode), ServiceRef("ml", "vanish"), preset=preset)
     assert (got.state, got.requests) == (SignalState.UNKNOWN, None)
+
+
+@pytest.fixture(scope="module")
+def held_failed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shipped rules, the GPUs-held rule failing for 8 evaluations in the window
+    (Prometheus writes nothing for a failed rule, not even stale markers, so the
+    shortfall rules read its last sample while it is under 5 minutes old)."""
+    workdir = tmp_path_factory.mktemp("held-failed")
+    begin, end = (t.timestamp() for t in (AT - timedelta(minutes=20), AT - timedelta(minutes=12)))
+    groups = rules.rule_groups()
+    for group in groups["groups"]:
+        for rule in group["rules"]:
+            if rule["record"] == rules.POD_GPUS_HELD:
+                rule["expr"] = (f"({rule['expr']}) unless on () "
+                                f"(vector(time()) >= {begin:.0f} < {end:.0f})")
+    path = workdir / "rules-held-failing.yaml"
+    path.write_text(yaml.safe_dump(groups, sort_keys=False, width=10_000))
+    with running_prometheus_with_rules(_world(ISVCS), workdir, start=RULES_FROM, end=RULES_TO,
+                                       rules=path) as u:
+        yield u
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_failed_gpus_held_rule_does_not_hide_an_unscraped_pod(
+        held_failed_url: str, preset: str) -> None:
+    """The shortfalls read a GPUs-held sample up to 5 minutes old, then none for 3
+    evaluations; pod B of ``evicted-busy`` was short for the other 25 minutes: still
+    unknown in the recorded mode, as in the raw one."""
+    got = _fetch(Target(held_failed_url, "recorded"), ServiceRef("ml", "evicted-busy"),
+                 preset=preset)
+    assert got.state is SignalState.UNKNOWN
