@@ -234,8 +234,10 @@ class PrometheusSignals:
                               last_seen=LastSeen.of(spans[recent]))
         if not self._falling_back:
             log.warning("recording rules absent or incomplete over the last %s (evaluations "
-                        "%s, newest %s): asking the raw queries until they are complete",
-                        horizon, check.evaluations, check.newest)
+                        "%s, newest %s; evaluations of every file recording these presets "
+                        "%s: more than one file writes the same series if above): asking "
+                        "the raw queries until they are complete",
+                        horizon, check.evaluations, check.newest, check.written)
             self._falling_back = True
         if self._on_fallback is not None:
             self._on_fallback()

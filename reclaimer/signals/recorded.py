@@ -42,6 +42,7 @@ from reclaimer.signals.recorded_answer import (
     RECORDED_CHANGE,
     RULES_EVALUATIONS,
     RULES_NEWEST,
+    RULES_WRITTEN,
 )
 from reclaimer.signals.windows import WINDOW_LABEL, window_value
 
@@ -218,12 +219,19 @@ class Recorded:
         """The heartbeat of rules that record this configuration's presets (a file for
         them, or for every preset); with more than one such file loaded, the worse of
         them, so a file that stopped (or was removed within the horizon) makes the
-        answer fall back to the raw queries rather than vouch for what it missed."""
-        rec = rules.heartbeat(requests=self.requests_preset.name, gpu=self.gpu.name)
-        count = f"min(count_over_time({rec}[{duration(self.horizon + self.step)}]))"
+        answer fall back to the raw queries rather than vouch for what it missed. And
+        the heartbeats of every file writing these presets' series, summed per preset:
+        more than one a step is two files writing one series (`Check.complete`)."""
+        names = {"requests": self.requests_preset.name, "gpu": self.gpu.name}
+        span = duration(self.horizon + self.step)
+        rec = rules.heartbeat(**names)
+        count = f"min(count_over_time({rec}[{span}]))"
+        written = _union([_tagged(f"sum(count_over_time({w}[{span}]))", part)
+                          for part, w in zip(names, rules.writers(**names), strict=True)])
         return _union([set_label(count, target="signal", value=RULES_EVALUATIONS),
                        set_label(f"min(timestamp({rec}))", target="signal",
-                                 value=RULES_NEWEST)])
+                                 value=RULES_NEWEST),
+                       set_label(f"max({written})", target="signal", value=RULES_WRITTEN)])
 
     def gpu_stat(self, stat: str, windows: Windows) -> str:
         """Peak (with the raw last two minutes) or mean of the recorded per-minute values."""

@@ -21,6 +21,7 @@ from reclaimer.signals.windows import window_value
 
 RULES_EVALUATIONS = "rules-evaluations"
 RULES_NEWEST = "rules-newest"
+RULES_WRITTEN = "rules-written"  # heartbeats of every file writing the presets' series
 RECORDED_CHANGE = "recorded-change"  # the rules' newest change, before `LastSeen` rounds it
 SERVICE_SIGNALS = (REQUESTS, GPU)
 LAG_STEPS = 2  # the rules' newest evaluation may be this many steps old (it takes time)
@@ -56,19 +57,24 @@ class LastSeen:
 
 @dataclass(frozen=True)
 class Check:
-    """What the coverage query says of the rules: evaluations over the horizon, the newest."""
+    """What the coverage query says of the rules: evaluations over the horizon, the newest,
+    and the evaluations of every file writing the same series (``written``)."""
 
     evaluations: float | None
     newest: float | None
+    written: float | None = None
 
     def complete(self, *, at: float, horizon: timedelta, step: timedelta) -> bool:
-        """Every evaluation since ``at - horizon - step`` is there, the newest is recent."""
-        if self.evaluations is None or self.newest is None:
+        """Every evaluation since ``at - horizon - step`` is there, the newest is recent,
+        and no other file wrote the same series: two files' groups run at two phases,
+        so a series with data half the time would count a whole window's samples."""
+        if self.evaluations is None or self.newest is None or self.written is None:
             return False
         step_s = step.total_seconds()
         if at - self.newest > LAG_STEPS * step_s:
             return False
-        return self.evaluations >= self.expected(at=at, span=horizon + step, step=step)
+        expected = self.expected(at=at, span=horizon + step, step=step)
+        return self.evaluations >= expected >= self.written
 
     def expected(self, *, at: float, span: timedelta, step: timedelta) -> int:
         """Evaluations in ``[at - span, at]``, one a step, the last at ``newest``."""
@@ -79,8 +85,9 @@ class Check:
 def rules_check(coverage: Sequence[Row]) -> Check:
     """The rules' heartbeat rows of a recorded coverage answer (no service labels)."""
     found = {row.signal: row.value for row in coverage
-             if row.signal in (RULES_EVALUATIONS, RULES_NEWEST)}
-    return Check(evaluations=found.get(RULES_EVALUATIONS), newest=found.get(RULES_NEWEST))
+             if row.signal in (RULES_EVALUATIONS, RULES_NEWEST, RULES_WRITTEN)}
+    return Check(evaluations=found.get(RULES_EVALUATIONS), newest=found.get(RULES_NEWEST),
+                 written=found.get(RULES_WRITTEN))
 
 
 def normalized(rows: Mapping[Query, list[Row]], check: Check, *, at: datetime,

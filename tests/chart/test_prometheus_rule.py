@@ -3,11 +3,15 @@ the configured presets', as `rules.rule_groups` selects them (one source of trut
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
+from reclaimer.errors import ConfigInvalid
 from reclaimer.signals import rules
 from reclaimer.signals.presets import REQUEST_PRESETS
+from reclaimer.signals.settings import PrometheusSettings
 from tests.chart.helm import Helm, Rendered
 from tests.fixtures.prometheus import RULES_FILE
 
@@ -49,3 +53,33 @@ def test_a_custom_request_query_keeps_every_presets_rules(helm: Helm) -> None:
         "config.prometheus.signals.requests.query=sum(rate(x[1m]))"])
     [rule] = _rules(rendered)
     assert rule["spec"] == yaml.safe_load(RULES_FILE.read_text())
+
+
+ODD_SIGNALS = [
+    pytest.param({"requests": None}, id="requests-null"),
+    pytest.param({"requests": ""}, id="requests-empty"),
+    pytest.param({"requests": "Knative"}, id="requests-capitalised"),
+    pytest.param({"requests": "nope"}, id="requests-not-built-in"),
+    pytest.param({"requests": {"query": "sum(rate(x[1m]))"}}, id="requests-map"),
+    pytest.param({"gpu": "vllm"}, id="gpu-a-request-preset"),
+    pytest.param({"gpu": None, "requests": "vllm"}, id="gpu-null"),
+]
+
+
+@pytest.mark.parametrize("signals", ODD_SIGNALS)
+def test_odd_preset_values_render_rules_the_service_reads_or_a_config_it_refuses(
+        helm: Helm, tmp_path: Path, signals: dict[str, object]) -> None:
+    """Whatever the chart renders for ``config.prometheus.signals``, either the service
+    refuses that config at start, or the rule holds its presets' rules and a heartbeat
+    its recorded mode matches (never a heartbeat vouching for rules it lacks)."""
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump({"prometheusRule": {"enabled": True},
+                                      "config": {"prometheus": {"signals": signals}}}))
+    [rule] = _rules(helm.template(values_files=[values]))
+    try:
+        settings = PrometheusSettings.from_mapping(
+            {"url": "http://prometheus:9090", "signals": {**signals, "mode": "recorded"}})
+    except ConfigInvalid:
+        return
+    requests, gpu = settings.requests.name, settings.gpu.name
+    assert rule["spec"] == rules.rule_groups(requests=requests, gpu=gpu)

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
 
 from reclaimer.model import IdleRule, ServiceRef, Signals, SignalState
 from reclaimer.policy.idle import Verdict, judge_busy_at_stop, judge_idle, judge_traffic
+from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 from tests.fixtures.prometheus import OpenMetrics, running_prometheus_with_rules
@@ -64,6 +66,7 @@ class Pod:
     stuck_replica: str | None = None  # a second kube-state-metrics stuck at this phase
     requests_at: tuple[datetime, ...] = ()
     until: datetime = AT
+    requests_gap: tuple[datetime, datetime] | None = None  # no request series in [from, to)
 
 
 ISVCS: dict[tuple[str, str], tuple[Pod, ...]] = {
@@ -109,6 +112,15 @@ MOVED: dict[tuple[str, str], tuple[Pod, ...]] = {
 }
 
 
+# Its own Prometheus: every request series of the cluster (one two-pod ISVC) gone for
+# 8 minutes of the window, a pod-joined preset vanishing cluster-wide for some steps.
+VANISH_GAP = (AT - timedelta(minutes=20), AT - timedelta(minutes=12))
+VANISH: dict[tuple[str, str], tuple[Pod, ...]] = {
+    ("ml", "vanish"): (Pod("vanish-predictor-a", requests_gap=VANISH_GAP),
+                       Pod("vanish-predictor-b", requests_gap=VANISH_GAP)),
+}
+
+
 def _phase(om: OpenMetrics, target: dict[str, str], pod: Pod, at: datetime) -> None:
     now = "Running" if pod.running_until is None or at < pod.running_until else "Failed"
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
@@ -131,6 +143,10 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
         _phase(om, target, pod, at)
     if at > pod.scraped_until or not pod.series:
         return
+    gap = pod.requests_gap
+    if gap is not None and gap[0] <= at < gap[1]:
+        _gpu_series(om, target, pod, at)
+        return
     count = 20 * step if pod.busy else sum(1 for r in pod.requests_at if r <= at)
     om.add("request_predict_seconds_count", {**target, "model_name": "m"}, count, at)
     om.add("revision_app_request_count",
@@ -140,9 +156,13 @@ def _scrape(om: OpenMetrics, ref: tuple[str, str], pod: Pod, at: datetime, step:
     om.add("vllm:num_requests_running", {**target, "model_name": "m"},
            int(at in pod.running_at), at)
     om.add("vllm:num_requests_waiting", {**target, "model_name": "m"}, 0, at)
+    _gpu_series(om, target, pod, at)
+
+
+def _gpu_series(om: OpenMetrics, target: dict[str, str], pod: Pod, at: datetime) -> None:
     for job in pod.dcgm_jobs:
         om.add("DCGM_FI_DEV_GPU_UTIL", {**target, "gpu": "0", "job": job,
-                                        "UUID": f"GPU-{namespace}-{pod.name}",
+                                        "UUID": f"GPU-{target['namespace']}-{pod.name}",
                                         "container": "kserve-container"},
                90.0 if pod.busy else 0.0, at)
 
@@ -171,7 +191,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     with ExitStack() as stack:
         yield {name: stack.enter_context(running_prometheus_with_rules(
             _world(isvcs), tmp_path_factory.mktemp("prometheus"), start=RULES_FROM,
-            end=RULES_TO)) for name, isvcs in (("main", ISVCS), ("moved", MOVED))}
+            end=RULES_TO)) for name, isvcs in (("main", ISVCS), ("moved", MOVED),
+                                               ("vanish", VANISH))}
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -325,3 +346,74 @@ def test_request_after_the_last_resolution_step_defers_a_schedule_stop(url: Targ
     got = _fetch(url, ServiceRef("ml", "late"), at=LATE_AT)
     verdict = judge_traffic(got, lookback=LOOKBACK, now=LATE_AT, gpus=1)
     assert verdict.verdict is Verdict.BUSY
+
+
+@pytest.fixture(scope="module")
+def blind_ruler_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shipped rules evaluated by a ruler whose queries do not see what its group
+    wrote earlier in the same evaluation (Thanos Rule in stateless mode: its samples
+    leave through the remote-write queue, its queries go through a querier)."""
+    with running_prometheus_with_rules(_world(ISVCS), tmp_path_factory.mktemp("blind"),
+                                       start=RULES_FROM, end=RULES_TO, split=False) as u:
+        yield u
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_ruler_that_cannot_read_its_own_group_never_makes_an_unscraped_pod_covered(
+        blind_ruler_url: str, preset: str) -> None:
+    """The per-pod shortfalls read the GPUs held and the presence written earlier in
+    their group: where those writes are not readable they record nothing, and pod B
+    of ``evicted-busy`` (busy, unscraped for 28 minutes of the window, evicted since)
+    would vanish behind pod A's idle data. The rules must not vouch for such an
+    evaluation: the raw answer, unknown."""
+    ref = ServiceRef("ml", "evicted-busy")
+    settings = PrometheusSettings.from_mapping(
+        {"url": blind_ruler_url, "signals": {"requests": preset, "mode": "recorded"}})
+    fallbacks: list[None] = []
+    source = PrometheusSignals(settings, on_fallback=lambda: fallbacks.append(None))
+    try:
+        got = source.fetch_windows(at=AT, windows=[WINDOW], recent=LOOKBACK)[WINDOW][ref]
+    finally:
+        source.close()
+    assert (got.state, len(fallbacks)) == (SignalState.UNKNOWN, 1)
+
+
+@pytest.mark.parametrize("preset", ["kserve-python", "vllm"])
+def test_a_pod_joined_preset_gone_cluster_wide_for_some_steps_is_unknown(
+        worlds: dict[str, str], mode: str, preset: str) -> None:
+    """No per-pod request shortfall is recorded while the preset has no series anywhere
+    (rules.py `_requests_short`): then no pod has presence either, so the service's
+    own coverage shows those steps missing. Both idle pods: unknown, never idle."""
+    got = _fetch(Target(worlds["vanish"], mode), ServiceRef("ml", "vanish"), preset=preset)
+    assert (got.state, got.requests) == (SignalState.UNKNOWN, None)
+
+
+@pytest.fixture(scope="module")
+def held_failed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shipped rules, the GPUs-held rule failing for 8 evaluations in the window
+    (Prometheus writes nothing for a failed rule, not even stale markers, so the
+    shortfall rules read its last sample while it is under 5 minutes old)."""
+    workdir = tmp_path_factory.mktemp("held-failed")
+    begin, end = (t.timestamp() for t in (AT - timedelta(minutes=20), AT - timedelta(minutes=12)))
+    groups = rules.rule_groups()
+    for group in groups["groups"]:
+        for rule in group["rules"]:
+            if rule["record"] == rules.POD_GPUS_HELD:
+                rule["expr"] = (f"({rule['expr']}) unless on () "
+                                f"(vector(time()) >= {begin:.0f} < {end:.0f})")
+    path = workdir / "rules-held-failing.yaml"
+    path.write_text(yaml.safe_dump(groups, sort_keys=False, width=10_000))
+    with running_prometheus_with_rules(_world(ISVCS), workdir, start=RULES_FROM, end=RULES_TO,
+                                       rules=path) as u:
+        yield u
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_failed_gpus_held_rule_does_not_hide_an_unscraped_pod(
+        held_failed_url: str, preset: str) -> None:
+    """The shortfalls read a GPUs-held sample up to 5 minutes old, then none for 3
+    evaluations; pod B of ``evicted-busy`` was short for the other 25 minutes: still
+    unknown in the recorded mode, as in the raw one."""
+    got = _fetch(Target(held_failed_url, "recorded"), ServiceRef("ml", "evicted-busy"),
+                 preset=preset)
+    assert got.state is SignalState.UNKNOWN

@@ -29,11 +29,28 @@ from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.queries import Query
 from reclaimer.signals.recorded_answer import LastSeen
+from reclaimer.signals.scripted import Script
 from reclaimer.signals.settings import PrometheusSettings
 from reclaimer.signals.windows import WINDOW_LABEL
-from tests.fixtures.prometheus import running_prometheus_with_rules
+from tests.fixtures.prometheus import (
+    OpenMetrics,
+    backfill,
+    backfill_rules,
+    running_prometheus_with_rules,
+    serving,
+)
 from tests.signals.proxy import counting_proxy
-from tests.signals.scenarios import AT, PRESETS, SCENARIOS, START, WEIRD, WINDOW, world
+from tests.signals.render import EVERY, Style, render
+from tests.signals.scenarios import (
+    AT,
+    END,
+    PRESETS,
+    SCENARIOS,
+    START,
+    WEIRD,
+    WINDOW,
+    world,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 RULES_FROM = START + timedelta(minutes=2, seconds=17)
@@ -326,3 +343,76 @@ def test_last_seen_rounds_as_the_promql_it_replaces(url: str) -> None:
     promql = {int(r["metric"]["i"]): float(r["value"][1]) for r in result}
     seen = LastSeen(step=timedelta(minutes=1), recent=LOOKBACK, coarse=timedelta(minutes=2))
     assert {i: seen(x, at=now) for i, x in enumerate(changes)} == promql
+
+
+
+def _requests_gap_world() -> tuple[OpenMetrics, ServiceRef]:
+    """The scenario world and one knative service, idle, whose GPU data is whole and
+    whose request counter has a 10-minute gap in the window (no per-pod shortfall
+    catches a name-mapped preset's gap: only its coverage does)."""
+    om, _ = world()
+    ref = ServiceRef("knative", "requests-gap")
+    render(om, ref, Script(data_from=START, request_series=False), Style(), start=START, end=END)
+    service = f"{ref.name}-predictor"
+    labels = {"namespace_name": ref.namespace, "service_name": service,
+              "revision_name": f"{service}-00001", "response_code": "200"}
+    at = START
+    while at <= END:
+        if not AT - timedelta(minutes=20) <= at < AT - timedelta(minutes=10):
+            om.add("revision_app_request_count", labels, 0.0, at)
+        at += EVERY
+    return om, ref
+
+
+@pytest.fixture(scope="module")
+def two_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ServiceRef]]:
+    """Every preset's file and the chart's for knative and dcgm in one Prometheus: both
+    write knative's and dcgm's presence, the same series, two samples a minute."""
+    workdir = tmp_path_factory.mktemp("two-files")
+    chart = workdir / "chart-rules.yaml"
+    chart.write_text(rules.render_file(requests="knative", gpu="dcgm"))
+    om, ref = _requests_gap_world()
+    tsdb = backfill(om, workdir)
+    end = AT + timedelta(minutes=5)
+    backfill_rules(tsdb, workdir, start=RULES_FROM, end=end)
+    # Another file, so another phase (Prometheus hashes a group's file and name).
+    (workdir / "chart").mkdir()
+    backfill_rules(tsdb, workdir / "chart", start=RULES_FROM, end=end, rules=chart)
+    with serving(tsdb, workdir) as u:
+        yield u, ref
+
+
+def test_two_rules_files_writing_the_same_series_do_not_double_coverage(
+        two_files: tuple[str, ServiceRef]) -> None:
+    """A 10-minute request gap in a 30-minute window leaves each file about 25 of 31
+    evaluations with data: 50 samples must not read as whole coverage (an idle verdict
+    where the raw queries say unknown). The raw answer."""
+    url, ref = two_files
+    raw, _ = _fetch(url, "knative", "raw", AT)
+    recorded, fallbacks = _fetch(url, "knative", "recorded", AT)
+    assert (fallbacks, _verdict(recorded[ref]), _verdict(raw[ref])[0]) == (
+        1, _verdict(raw[ref]), SignalState.UNKNOWN)
+
+
+@pytest.fixture(scope="module")
+def two_releases_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two releases' rules in one Prometheus: knative and dcgm, kserve-python and dcgm.
+    Both write dcgm's device presence, the same series, at two phases."""
+    workdir = tmp_path_factory.mktemp("two-releases")
+    om, _ = world()
+    tsdb = backfill(om, workdir)
+    end = AT + timedelta(minutes=5)
+    for requests in ("knative", "kserve-python"):
+        (workdir / requests).mkdir()
+        path = workdir / requests / "rules.yaml"
+        path.write_text(rules.render_file(requests=requests, gpu="dcgm"))
+        backfill_rules(tsdb, workdir / requests, start=RULES_FROM, end=end, rules=path)
+    with serving(tsdb, workdir) as u:
+        yield u
+
+
+def test_two_releases_sharing_the_gpu_preset_fall_back(two_releases_url: str) -> None:
+    """The knative release's heartbeat alone matches its presets, but dcgm's series
+    hold two samples a minute: the rules do not vouch, the raw answer is used."""
+    raw, _ = _fetch(two_releases_url, "knative", "raw", AT)
+    assert _fetch(two_releases_url, "knative", "recorded", AT) == (raw, 1)

@@ -66,6 +66,23 @@ def test_no_rule_reads_a_series_its_group_writes_later() -> None:
             written.add(rule["record"])
 
 
+def test_the_heartbeat_is_evaluated_after_every_rule_that_reads_its_group() -> None:
+    """Prometheus's ``concurrent-rule-eval``: from 3.2 the rules that read no record of
+    their group run first and concurrently, a vector(1) among them, and the rules that
+    read one after (rules/manager.go ``SplitGroupIntoBatches``); 2.51-3.1 run a rule
+    that neither reads nor is read in a goroutine where it stands (rules/group.go
+    ``isRuleEligibleForConcurrentExecution``); both by metric name (``buildDependencyMap``).
+    The heartbeat vouches for the rules that read earlier ones, so it reads each of
+    their records and runs after them."""
+    [group] = [g for g in rules.rule_groups()["groups"] if g["name"] == rules.GROUP]
+    records = {r["record"] for r in group["rules"]}
+    readers = {r["record"] for r in group["rules"][:-1]
+               if any(name in r["expr"] for name in records)}
+    heartbeat = group["rules"][-1]["expr"]
+    assert (readers, {name for name in readers if name not in heartbeat}) == (
+        {rules.POD_GPUS_SHORT, rules.POD_REQUESTS_SHORT}, set())
+
+
 @pytest.mark.parametrize(("argv", "first_line"), [
     pytest.param(["--requests", "nope"], "error: --requests: 'nope' is not a built-in preset",
                  id="unknown-request-preset"),
