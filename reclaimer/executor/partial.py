@@ -6,6 +6,11 @@ leave the service half-stopped: HPA gone, some Deployments at 0. Its row then sa
 ``abandoned``, which must be true: what the stop changed is put back from the saved
 restore information, and the row says what was put back; when that fails, the row is
 ``failed`` and says the service is PARTIALLY STOPPED, with a ``ReclaimFailed`` Event.
+That is for a permanent failure only (DESIGN §5): a transient one (a 409 storm past the
+put-back's own attempts, a 5xx, the API server away, also while reading the service)
+raises `Transient`, the row stays pending, and the caller's next pass tries again (the
+fields already put back stay saved, `putback.ROLLING_BACK`), rather than a terminal row
+over a service half-stopped that nobody puts back.
 A ModelMesh stop's mark is closed (no other stop counts the service as stopped), and a
 runtime it scaled to 0 is scaled back (`modelmesh.undo_stop`).
 
@@ -23,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from reclaimer.errors import ClusterError, NotFound, Refused
+from reclaimer.errors import ClusterError, NotFound, Refused, Transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context
 from reclaimer.executor.managed import modelmesh, putback, raw
@@ -45,12 +50,15 @@ def close_stop(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,
     new stop decided (``stopping``: its ISVC's uid), only a rollback in progress is put
     back: a stop merely begun is finished by the new decision instead. When the service
     cannot be read, a rollback in progress is dropped with its row, so the new decision
-    finishes the stop and never takes the old failure for its own."""
+    finishes the stop and never takes the old failure for its own. Without a new stop,
+    a transient failure raises `Transient`: the row is not closed."""
     try:
         obj = ctx.call(lambda: ctx.cluster.get_isvc(ref))
     except NotFound:
         return _abandoned(ctx, record_id, at=at, error=why)
     except ClusterError as exc:
+        if stopping is None and isinstance(exc, Transient):
+            raise
         return _unread(ctx, record_id, ref, why=why, exc=exc, at=at, stopping=stopping)
     return _close(ctx, record_id, obj, why=why, at=at, stopping=stopping)
 
@@ -66,6 +74,8 @@ def _close(ctx: Context, record_id: int, obj: Obj, *, why: str, at: datetime,
     try:
         done = putback.undo_stop(ctx, obj, at=at)
     except (ClusterError, Refused) as exc:
+        if stopping is None and isinstance(exc, Transient):
+            raise  # the next pass carries on putting back
         raw.drop_rollback(ctx, obj, at=at)
         return _failed(ctx, record_id, ref, st.uid_of(obj), at=at, error=(
             f"{why}; putting back what its stop began failed ({exc}): the service is "

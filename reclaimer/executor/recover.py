@@ -32,7 +32,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reclaimer.errors import ClusterError, NotFound, is_transient
+from reclaimer.errors import ClusterError, NotFound, Transient, is_transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.managed import modelmesh, raw
@@ -190,9 +190,7 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
         executor.memory.adopt(_key(record), record.id, edge_key=planned.edge_key)
         return _outcome(record, OutcomeKind.RETRY, KEPT_REASON)
     if present and record.strategy == modelmesh.NAME and planned.action is Action.STOP:
-        closed = close_stop(executor.ctx, record.id, planned.ref, why=ABANDON_REASON, at=at)
-        return _outcome(record, OutcomeKind.FAILED if closed.failed
-                        else OutcomeKind.ABANDONED, closed.error)
+        return _close(executor, record, why=ABANDON_REASON, at=at)
     error = ABANDON_REASON if present else "the InferenceService is gone"
     ledger.mark_abandoned(record.id, at=at, error=error)
     return _outcome(record, OutcomeKind.ABANDONED, error)
@@ -242,13 +240,29 @@ def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,
     Deployments not yet at 0) is neither applied nor untouched. An edge's row is kept:
     the edge's next decision reuses it and finishes the stop (`raw` resumes from the
     saved restore information). A row without an edge is not decided again: what was
-    changed is put back, and the row says so; if that fails, it says the service is
-    partially stopped, with an Event."""
+    changed is put back, and the row says so; if that fails for good, it says the
+    service is partially stopped, with an Event; if it fails transiently, the row is
+    left for the next pass (`_close`)."""
     planned = record.transition
     if planned.edge_key is not None:
         executor.memory.adopt(_key(record), record.id, edge_key=planned.edge_key)
         return _outcome(record, OutcomeKind.RETRY, PARTIAL_KEPT_REASON)
-    closed = close_stop(executor.ctx, record.id, planned.ref, why=PARTIAL_REASON, at=at)
+    return _close(executor, record, why=PARTIAL_REASON, at=at)
+
+
+def _close(executor: Executor, record: TransitionRecord, *, why: str,
+           at: datetime) -> Outcome:
+    """Close a stop's row that no decision takes again, putting back what it began. A
+    transient failure of that (a 409 storm on the class, a 5xx) leaves the row pending,
+    never ``failed`` over a half-stopped service: the next tick's pass
+    (`TermKeeper._others_pending`) tries again, as for a transient GET (DESIGN §5)."""
+    try:
+        closed = close_stop(executor.ctx, record.id, record.transition.ref, why=why, at=at)
+    except Transient as exc:
+        log.warning("pending row %d of %s not put back now, the next pass tries again: %s",
+                    record.id, record.transition.ref, exc)
+        return _outcome(record, OutcomeKind.RETRY, f"{why}; not put back now ({exc}): "
+                        "the next pass tries again")
     return _outcome(record, OutcomeKind.FAILED if closed.failed else OutcomeKind.ABANDONED,
                     closed.error)
 
