@@ -29,7 +29,8 @@ or awaiting verification. A later pass settles them (`Recovered.left` counts the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reclaimer.errors import ClusterError, NotFound, Transient, is_transient
@@ -72,8 +73,9 @@ class Recovered:
     outcomes: list[Outcome]
     left: int
     """Rows left for a later pass (another process may still be writing them)."""
-    unreadable: frozenset[int] = frozenset()
-    """Rows whose service could not be read, left until the next term."""
+    unreadable: Mapping[int, str] = field(default_factory=dict)
+    """Rows whose service could not be read (a 403), with why: not counted in ``left``;
+    `TermKeeper` tries them again at a slow rate, not every tick."""
     stopped: bool = False
     """The guard stopped the pass (SIGTERM, the lease): rows it would settle are left."""
 
@@ -103,9 +105,10 @@ def recover_pending(executor: Executor, *, at: datetime,
         st.ref_of(o): o for o in executor.cluster.list_isvcs()}
     unread = _read_unlisted(executor, {r.transition.ref for r in mine} - objs.keys())
     objs.update(unread.found)
-    settle = [r for r in mine if r.transition.ref not in unread.unknown | unread.retry]
+    settle = [r for r in mine if r.transition.ref not in unread.unknown.keys() | unread.retry]
     outcomes = _settle(executor, settle, objs, at=at)
-    unknown = frozenset(r.id for r in mine if r.transition.ref in unread.unknown)
+    unknown = {r.id: unread.unknown[r.transition.ref] for r in mine
+               if r.transition.ref in unread.unknown}
     return Recovered(outcomes, len(pending) - len(outcomes) - len(unknown), unknown,
                      stopped=len(outcomes) < len(settle))
 
@@ -141,7 +144,8 @@ def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
 @dataclass(frozen=True)
 class _Unlisted:
     found: dict[ServiceRef, Obj | None]
-    unknown: frozenset[ServiceRef]
+    unknown: dict[ServiceRef, str]
+    """Not read for a reason that stays (a 403): why, logged once by `TermKeeper`."""
     retry: frozenset[ServiceRef] = frozenset()
     """Not read for a reason that may pass (a 500, a timeout): read again next pass."""
 
@@ -150,11 +154,12 @@ def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
     """Services of pending rows the LIST did not return: the LIST covers only the watched
     namespaces, so only a GET answering NotFound proves one gone; one that cannot be
     read (e.g. forbidden outside watchNamespaces) is unknown, and its row left alone
-    until the next term (not counted in ``left``: no LIST every tick for it). A
-    transient failure is no such proof: its row is left for the next pass (counted in
-    ``left``), or a single replica, whose term is its life, would never settle it."""
+    (not counted in ``left``): `TermKeeper` tries it again every `UNREADABLE_RETRY`,
+    not every tick (no LIST every tick for it), and says so once. A transient failure
+    is no such proof: its row is left for the next pass (counted in ``left``), or a
+    single replica, whose term is its life, would never settle it."""
     found: dict[ServiceRef, Obj | None] = {}
-    unknown: set[ServiceRef] = set()
+    unknown: dict[ServiceRef, str] = {}
     retry: set[ServiceRef] = set()
     for ref in refs:
         try:
@@ -162,9 +167,13 @@ def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
         except NotFound:
             found[ref] = None
         except ClusterError as exc:
-            log.warning("pending row of %s left: %s", ref, exc)
-            (retry if is_transient(exc) else unknown).add(ref)
-    return _Unlisted(found, frozenset(unknown), frozenset(retry))
+            if is_transient(exc):
+                log.warning("pending row of %s left: %s", ref, exc)
+                retry.add(ref)
+            else:
+                log.debug("pending row of %s left: %s", ref, exc)
+                unknown[ref] = str(exc)
+    return _Unlisted(found, unknown, frozenset(retry))
 
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,

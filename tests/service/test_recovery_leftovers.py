@@ -9,6 +9,7 @@ ledger (SQLite, PostgreSQL 15).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,15 @@ from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.kube.cluster import KubeCluster
 from reclaimer.kube.rest import ISVC
+from reclaimer.kube.scope import Scope
 from reclaimer.ledger import Ledger
 from reclaimer.ledger.records import RecordState
-from reclaimer.model import Action, Reason, Transition, Trigger
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
+from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader
 from reclaimer.service.term import TermKeeper
 from tests.fixtures.sandbox import MakeSandbox
-from tests.service.loop_world import OFFICE_HOURS, build, quiet
+from tests.service.loop_world import OFFICE_HOURS, build, quiet, scenario
 from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led, _states
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -125,3 +128,67 @@ def test_a_kept_stop_closed_midway_is_put_back_by_a_later_tick_after_a_409_storm
                                                  "llama-transformer": 1})),
         OutcomeKind.ABANDONED, RecordState.ABANDONED,
         (None, {"llama-predictor": 1, "llama-transformer": 1}), [])
+
+
+MISTRAL_B = ServiceRef("team-b", "mistral")
+
+
+@pytest.fixture
+def scoped(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Scoped]:
+    """One replica watching team-a only, with the service's metrics; team-b exists."""
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}),
+                                        ("team-b", "mistral", {"tier": "other"}))),
+                  tmp_path, policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store, scope=Scope(("team-a",)))
+    metrics = ServiceMetrics()
+    terms = TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT, metrics=metrics)
+    yield Scoped(Led(world, terms), metrics)
+    world.close()
+
+
+@dataclass
+class Scoped:
+    led: Led
+    metrics: ServiceMetrics
+
+    def unreadable(self) -> float | None:
+        return self.metrics.registry.get_sample_value("reclaimer_pending_rows_unreadable")
+
+
+def _cut_off_stop(led: Led, ref: ServiceRef, *, at: datetime) -> int:
+    """A `reclaimer stop` that recorded its row and died before its PATCH."""
+    obj = led.world.rest.get(ISVC, ref.namespace, ref.name)
+    return led.world.ledger.record_planned(Transition(
+        ref=ref, uid=st.uid_of(obj), action=Action.STOP, trigger=Trigger.MANUAL,
+        reason=Reason.MANUAL, policy=None, at=at, gpus=1, evidence={"via": "cli"}),
+        strategy="native", actor="bob@laptop", at=at).id
+
+
+def test_a_row_whose_service_answers_403_is_tried_again_slowly_and_settles_in_the_term(
+        scoped: Scoped, caplog: pytest.LogCaptureFixture) -> None:
+    """A `reclaimer stop` of a service outside watchNamespaces, cut off before its
+    PATCH; GETs of it answer 403 (the service account may not read team-b), then the
+    RoleBinding is added. A single replica's term is its life: the row was left until
+    a restart. It is tried again every 10 minutes (no LIST on the ticks between), said
+    once in the log, counted by ``reclaimer_pending_rows_unreadable``, and settles."""
+    led = scoped.led
+    led.tick(BEGIN)
+    row = _cut_off_stop(led, MISTRAL_B, at=BEGIN + timedelta(minutes=1))
+    led.world.sandbox.faults.add("get", "inferenceservices", namespace="team-b",
+                                 status=403, times=-1)
+    led.tick(BEGIN + timedelta(minutes=2))  # first seen; the CLI may still be writing
+    lists = [led.list_isvc_requests(BEGIN + timedelta(minutes=m)) for m in (8, 10, 14)]
+    during = (_state_of(led, row), scoped.unreadable())
+    lists.append(led.list_isvc_requests(BEGIN + timedelta(minutes=18)))  # 403 again
+    led.world.sandbox.faults.clear()
+    lists += [led.list_isvc_requests(BEGIN + timedelta(minutes=m)) for m in (20, 28)]
+    by_recovery = [n - 1 for n in lists]  # each tick's inventory resync LISTs team-a once
+    said = [r.getMessage() for r in caplog.records
+            if r.levelname == "WARNING" and f"pending row {row} left" in r.getMessage()]
+    assert (by_recovery, during, _state_of(led, row), scoped.unreadable(), len(said)) == (
+        [1, 0, 0, 1, 0, 1], (RecordState.PLANNED, 1.0), RecordState.ABANDONED, 0.0, 1)
+
+
+def _state_of(led: Led, record_id: int) -> RecordState:
+    (found,) = [r for r in led.world.ledger.history() if r.id == record_id]
+    return found.state
