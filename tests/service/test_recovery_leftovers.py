@@ -130,6 +130,26 @@ def test_a_kept_stop_closed_midway_is_put_back_by_a_later_tick_after_a_409_storm
         (None, {"llama-predictor": 1, "llama-transformer": 1}), [])
 
 
+
+def test_a_kept_stop_whose_putting_back_is_forbidden_fails_once_and_says_so(
+        managed: Led) -> None:
+    """The other side of DESIGN §5's classes: a 403 on the class (an admission policy)
+    would be refused again, so the row fails once, saying PARTIALLY STOPPED and how to
+    restore it, with one ``ReclaimFailed`` Event; no later tick tries again."""
+    led = managed
+    led.tick(BEGIN)
+    executor = led.world.reconciler.parts.executor
+    row = _stop_left_midway(led, executor, at=BEGIN + timedelta(minutes=1))
+    led.world.sandbox.faults.add("patch", "inferenceservices", name="llama", status=403,
+                                 times=-1)
+    (closed,) = executor.settle_retries([], at=BEGIN + timedelta(minutes=2))
+    later = executor.settle_retries([], at=BEGIN + timedelta(minutes=3))
+    (event,) = _failed_events(led)
+    assert (closed.kind, later, _states(led, row)) == (
+        OutcomeKind.FAILED, [], RecordState.FAILED)
+    assert "PARTIALLY STOPPED" in closed.message and "PARTIALLY STOPPED" in event
+    assert "reclaimer start team-a/llama" in closed.message
+
 MISTRAL_B = ServiceRef("team-b", "mistral")
 
 
