@@ -134,7 +134,7 @@ class TermKeeper:
         is behind that pass)."""
         executor = self._reconciler.parts.executor
         ours = executor.memory.ours()
-        pending = [r.id for r in executor.ledger.pending() if r.id not in ours]
+        pending = {r.id for r in executor.ledger.pending() if r.id not in ours}
         self._unreadable = {i: t for i, t in self._unreadable.items() if i in pending}
         self._count_unreadable()
         return any(not self._waiting(row_id, now) for row_id in pending)
