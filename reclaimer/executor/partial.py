@@ -69,7 +69,8 @@ def _close(ctx: Context, record_id: int, obj: Obj, *, why: str, at: datetime,
     if modelmesh.mark_of(ctx, obj) is not None:
         return _runtime_stop(ctx, record_id, obj, why=why, at=at, stopping=stopping)
     failed = raw.rolling_back(ctx, obj)
-    if failed is None and (stopping is not None or not raw.begun(ctx, obj)):
+    if failed is None and (stopping is not None or not (
+            raw.begun(ctx, obj) or raw.put_back_unmarked(ctx, obj))):
         return _abandoned(ctx, record_id, at=at, error=why)
     try:
         done = putback.undo_stop(ctx, obj, at=at)

@@ -240,7 +240,8 @@ def _partly_stopped(executor: Executor, record: TransitionRecord, obj: Obj) -> b
     return (record.state is RecordState.PLANNED and record.transition.action is Action.STOP
             and record.strategy == raw.NAME and (
                 raw.rolling_back(executor.ctx, obj) is not None
-                or raw.partly_stopped(executor.ctx, obj)))
+                or raw.partly_stopped(executor.ctx, obj)
+                or raw.put_back_unmarked(executor.ctx, obj)))
 
 
 def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,

@@ -1,0 +1,134 @@
+"""Attacks on the leftovers of h-safe4 (review r-safe4): a retried putting back whose
+class write lands while its answer is lost.
+
+Sandbox over HTTP with its fault injection, the loop with its `TermKeeper`, a real
+ledger (SQLite, PostgreSQL 15).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reclaimer.executor import isvc_state as st
+from reclaimer.executor.executor import Executor
+from reclaimer.executor.outcome import OutcomeKind
+from reclaimer.executor.recover import recover_pending
+from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.rest import ISVC, Rest
+from reclaimer.ledger import Ledger
+from reclaimer.model import Action, Reason, Transition, Trigger
+from reclaimer.service.scheduler import AlwaysLeader
+from reclaimer.service.term import TermKeeper
+from tests.fixtures.sandbox import MakeSandbox
+from tests.service.loop_world import OFFICE_HOURS, build, quiet
+from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led
+from tests.service.test_recovery_leftovers import (
+    CLASS,
+    MANAGED,
+    _looks,
+    _stop_left_midway,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+PUT_BACK = ("rolled back: Deployment llama-predictor scaled back to 1, "
+            "autoscalerClass removed, as it was")
+
+
+@pytest.fixture
+def managed(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Led]:
+    """One replica on KServe 0.15 (a managed Standard stop), as in the leftovers' tests."""
+    world = build(make_sandbox(MANAGED), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store)
+    yield Led(world, TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT))
+    world.close()
+
+
+def _impatient(led: Led) -> Executor:
+    """An executor whose calls give up after 1 s: a write the server makes later (a
+    response lost, a 504 after etcd committed) is a transient failure to it."""
+    rest = Rest(led.world.rest.api_client, timeout=1.0)
+    return Executor(KubeCluster(rest), led.world.ledger, actor=led.world.reconciler.parts
+                    .executor.actor, sleep=lambda _: None)
+
+
+def _class_lands_late(led: Led) -> None:
+    """The next PATCH of the ISVC is answered after the caller gave up; it lands."""
+    led.world.sandbox.faults.add("patch", "inferenceservices", name="llama", delay=2.0)
+
+
+def _wait_class(led: Led, value: str | None) -> None:
+    deadline = time.monotonic() + 10
+    while st.annotations_of(led.world.rest.get(ISVC, "team-a", "llama")).get(CLASS) != value:
+        assert time.monotonic() < deadline, f"the class never became {value!r}"
+        time.sleep(0.05)
+
+
+def _stop_and_start(led: Led, executor: Executor, *, at: datetime) -> None:
+    for action in (Action.STOP, Action.START):
+        obj = led.world.rest.get(ISVC, "team-a", "llama")
+        outcome = executor.apply(Transition(
+            ref=LLAMA, uid=st.uid_of(obj), action=action, trigger=Trigger.MANUAL,
+            reason=Reason.MANUAL, policy=None, at=at, gpus=1), at=at)
+        assert outcome.kind is OutcomeKind.APPLIED, outcome.message
+        led.world.sandbox.wait_idle(terminations=True)
+
+
+def test_a_kept_stop_whose_class_put_back_lands_unanswered_says_so_and_is_used(
+        managed: Led) -> None:
+    """A kept stop closed with no new decision: its predictor goes back, and the PATCH
+    putting the class back lands after the caller gave up (a transient error, kept
+    again). The next tick finds every field back: the row must say what was put back,
+    and the restore information must be marked used, so a person who later runs the
+    replicas by hand (class ``external``) keeps that class through a later stop and
+    start. On h-safe4 the row said only why it closed, and the next start removed the
+    person's class (the old stop's restore information was resumed)."""
+    led = managed
+    led.tick(BEGIN)
+    executor = _impatient(led)
+    row = _stop_left_midway(led, executor, at=BEGIN + timedelta(minutes=1))
+    _class_lands_late(led)
+    first = executor.settle_retries([], at=BEGIN + timedelta(minutes=2))
+    _wait_class(led, None)
+    (closed,) = executor.settle_retries([], at=BEGIN + timedelta(minutes=3))
+    led.world.rest.merge_patch(ISVC, "team-a", "llama", {"metadata": {"annotations": {
+        CLASS: "external"}}})  # a person runs the replicas by hand from now on
+    _stop_and_start(led, executor, at=BEGIN + timedelta(minutes=4))
+    assert (first, closed.record_id, closed.kind) == ([], row, OutcomeKind.ABANDONED)
+    assert (closed.message.endswith(PUT_BACK), _looks(led)) == (
+        True, ("external", {"llama-predictor": 1, "llama-transformer": 1}))
+
+
+def test_a_cli_stop_whose_class_put_back_lands_unanswered_says_so_and_is_used(
+        managed: Led) -> None:
+    """The same through recovery: a `reclaimer stop` cut off midway, put back by the
+    term's pass, the class's PATCH landing after the caller gave up; the next pass
+    closes the row saying what was put back and marks the restore information used."""
+    led = managed
+    led.tick(BEGIN)
+    cli = Executor(KubeCluster(led.world.rest), led.world.ledger, actor="bob@laptop",
+                   sleep=lambda _: None)
+    row = _stop_left_midway(led, cli, at=BEGIN + timedelta(minutes=1))
+    impatient = _impatient(led)  # the successor's recovery, its calls giving up after 1 s
+    seen = recover_pending(impatient, at=BEGIN + timedelta(minutes=2))  # the CLI may write
+    _class_lands_late(led)
+    put_back = recover_pending(impatient, at=BEGIN + timedelta(minutes=8))
+    _wait_class(led, None)
+    recover_pending(impatient, at=BEGIN + timedelta(minutes=9))
+    assert ([o.kind for o in seen.outcomes], [o.kind for o in put_back.outcomes]) == (
+        [], [OutcomeKind.RETRY])
+    (closed,) = [r for r in led.world.ledger.history(namespace="team-a", name="llama")
+                 if r.id == row]
+    led.world.rest.merge_patch(ISVC, "team-a", "llama", {"metadata": {"annotations": {
+        CLASS: "external"}}})
+    later = Executor(KubeCluster(led.world.rest), led.world.ledger, actor="bob@laptop",
+                     sleep=lambda _: None)  # a later `reclaimer stop`, then `start`
+    _stop_and_start(led, later, at=BEGIN + timedelta(minutes=10))
+    assert ((closed.error or "").endswith(PUT_BACK), _looks(led)) == (
+        True, ("external", {"llama-predictor": 1, "llama-transformer": 1}))
+
