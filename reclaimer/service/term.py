@@ -67,11 +67,18 @@ class TermKeeper:
         self._reconciler = reconciler
         self._leadership = leadership
         self._in_flight = in_flight
-        self._metrics = metrics
         self._term: int | None = None
         self._recovery_due = False
         self._unreadable: dict[int, datetime] = {}
         """Rows whose service could not be read: the pass that last tried, by ``now``."""
+        if metrics is not None:
+            metrics.pending_unreadable.set_function(self._unreadable_now)
+
+    def _unreadable_now(self) -> float:
+        """Read at each scrape: only the leader settles rows, so only it counts them; a
+        replica that lost the lease stops ticking, and its last count would stay beside
+        the new leader's for as long as it lives."""
+        return len(self._unreadable) if self._leadership.is_leader() else 0
 
     def before_tick(self, now: datetime) -> None:
         executor = self._reconciler.parts.executor
@@ -118,11 +125,6 @@ class TermKeeper:
                             UNREADABLE_RETRY // timedelta(minutes=1))
         earlier = {} if not found.stopped else self._unreadable
         self._unreadable = {**earlier, **dict.fromkeys(found.unreadable, now)}
-        self._count_unreadable()
-
-    def _count_unreadable(self) -> None:
-        if self._metrics is not None:
-            self._metrics.pending_unreadable.set(len(self._unreadable))
 
     def _others_pending(self, now: datetime) -> bool:
         """A row another process left pending during this term (a `reclaimer start`
@@ -136,7 +138,6 @@ class TermKeeper:
         ours = executor.memory.ours()
         pending = {r.id for r in executor.ledger.pending() if r.id not in ours}
         self._unreadable = {i: t for i, t in self._unreadable.items() if i in pending}
-        self._count_unreadable()
         return any(not self._waiting(row_id, now) for row_id in pending)
 
     def _waiting(self, row_id: int, now: datetime) -> bool:

@@ -1,5 +1,6 @@
 """Attacks on the leftovers of h-safe4 (review r-safe4): a retried putting back whose
-class write lands while its answer is lost.
+class write lands while its answer is lost, the unreadable rows' gauge on a replica that
+loses the lease, a 409 storm that never ends.
 
 Sandbox over HTTP with its fault injection, the loop with its `TermKeeper`, a real
 ledger (SQLite, PostgreSQL 15).
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,18 +21,25 @@ from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import OutcomeKind
 from reclaimer.executor.recover import recover_pending
 from reclaimer.kube.cluster import KubeCluster
+from reclaimer.kube.lease import LeaderElector, LeaseSettings
 from reclaimer.kube.rest import ISVC, Rest
+from reclaimer.kube.scope import Scope
 from reclaimer.ledger import Ledger
+from reclaimer.ledger.records import RecordState
 from reclaimer.model import Action, Reason, Transition, Trigger
+from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader
 from reclaimer.service.term import TermKeeper
-from tests.fixtures.sandbox import MakeSandbox
-from tests.service.loop_world import OFFICE_HOURS, build, quiet
+from tests.fixtures.sandbox import MakeSandbox, SandboxHandle
+from tests.service.loop_world import OFFICE_HOURS, build, quiet, scenario
 from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led
 from tests.service.test_recovery_leftovers import (
     CLASS,
     MANAGED,
+    MISTRAL_B,
+    _cut_off_stop,
     _looks,
+    _state_of,
     _stop_left_midway,
 )
 
@@ -132,3 +141,76 @@ def test_a_cli_stop_whose_class_put_back_lands_unanswered_says_so_and_is_used(
     assert ((closed.error or "").endswith(PUT_BACK), _looks(led)) == (
         True, ("external", {"llama-predictor": 1, "llama-transformer": 1}))
 
+
+LEASE = LeaseSettings(namespace="team-a", name="reclaimer-leader", identity="a",
+                      lease_duration=3.0, renew_deadline=2.0, retry_period=0.5)
+
+
+@dataclass
+class Replica:
+    """One replica as `reclaimer run` drives it: renewed, then ticked while leader only
+    (`TickScheduler.run_tick`), with its own metrics."""
+
+    led: Led
+    elector: LeaderElector
+    metrics: ServiceMetrics
+
+    def tick(self, at: datetime, *, renew: bool = True) -> bool:
+        if renew:
+            self.elector.try_acquire_or_renew()
+        if not self.elector.is_leader():
+            return False
+        self.led.tick(at)
+        return True
+
+    def unreadable(self) -> float | None:
+        return self.metrics.registry.get_sample_value("reclaimer_pending_rows_unreadable")
+
+
+def _replica(sandbox: SandboxHandle, tmp_path: Path, store: Ledger, identity: str) -> Replica:
+    world = build(sandbox, tmp_path, policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store, scope=Scope(("team-a",)))
+    elector = LeaderElector(world.rest, replace(LEASE, identity=identity),
+                            now=lambda: datetime.now(UTC))
+    metrics = ServiceMetrics()
+    terms = TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT, metrics=metrics)
+    return Replica(Led(world, terms), elector, metrics)
+
+
+@pytest.fixture
+def pair(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger
+         ) -> Iterator[tuple[Replica, Replica]]:
+    """Two replicas watching team-a only, on one Lease and one ledger; team-b exists."""
+    sandbox = make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}),
+                                    ("team-b", "mistral", {"tier": "other"})))
+    a, b = (_replica(sandbox, tmp_path, store, name) for name in ("a", "b"))
+    yield a, b
+    for replica in (a, b):
+        replica.led.world.close()
+
+
+def test_a_replica_that_lost_the_lease_no_longer_counts_unreadable_rows(
+        pair: tuple[Replica, Replica]) -> None:
+    """Replica a finds a pending row whose service answers 403 and counts it; it loses
+    the lease (it stops ticking, as a follower does), b takes over, the RoleBinding is
+    added and b settles the row. Only a leader settles rows, so only a leader counts
+    them: a's gauge must not keep saying 1 beside b's 0 (on h-safe4 it did, for as
+    long as a lived, a `max` or `sum` over replicas firing for a settled row)."""
+    a, b = pair
+    assert a.tick(BEGIN)
+    row = _cut_off_stop(a.led, MISTRAL_B, at=BEGIN + timedelta(minutes=1))
+    a.led.world.sandbox.faults.add("get", "inferenceservices", namespace="team-b",
+                                   status=403, times=-1)
+    assert a.tick(BEGIN + timedelta(minutes=2))  # first seen; the CLI may still be writing
+    assert a.tick(BEGIN + timedelta(minutes=8))
+    counted = a.unreadable()
+    deadline = time.monotonic() + 10  # a no longer renews: its lease runs out
+    while not b.tick(BEGIN + timedelta(minutes=9)):
+        assert time.monotonic() < deadline, "b never took the lease"
+        time.sleep(0.2)
+    a.led.world.sandbox.faults.clear()
+    assert b.tick(BEGIN + timedelta(minutes=15))
+    assert (counted, _state_of(b.led, row), a.tick(BEGIN + timedelta(minutes=16),
+                                                   renew=False)) == (
+        1.0, RecordState.ABANDONED, False)
+    assert (a.unreadable(), b.unreadable()) == (0.0, 0.0)
