@@ -72,6 +72,10 @@ def _close(ctx: Context, record_id: int, obj: Obj, *, why: str, at: datetime,
     if failed is None and (stopping is not None or not (
             raw.begun(ctx, obj) or raw.put_back_unmarked(ctx, obj))):
         return _abandoned(ctx, record_id, at=at, error=why)
+    if failed is None and (newer := _newer_stop(ctx, record_id, ref)) is not None:
+        return _abandoned(ctx, record_id, at=at, error=(
+            f"{why}; the stop of row {newer} holds the service now (it went on from the "
+            "saved restore information): nothing put back"))
     try:
         done = putback.undo_stop(ctx, obj, at=at)
     except (ClusterError, Refused) as exc:
@@ -104,6 +108,15 @@ def _unread(ctx: Context, record_id: int, ref: ServiceRef, *, why: str,  # noqa:
     return _abandoned(ctx, record_id, at=at, error=(
         f"{why}; whether a managed stop had begun could not be read ({exc}): if the "
         f"service shows autoscalerClass external, `reclaimer start {ref}` restores it"))
+
+
+def _newer_stop(ctx: Context, record_id: int, ref: ServiceRef) -> int | None:
+    """A stop recorded after this row and in force (a person's `reclaimer stop` made
+    while this row's putting back was retried): it finished the stop from the same
+    restore information, so putting back now would undo a person's stop. One query,
+    made only when there is something to put back."""
+    return next((r.id for r in ctx.ledger.stops_in_force()
+                 if r.transition.ref == ref and r.id > record_id), None)
 
 
 def _uid_of(ctx: Context, record_id: int) -> str | None:
