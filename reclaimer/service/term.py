@@ -117,13 +117,16 @@ class TermKeeper:
 
     def _note_unreadable(self, found: Recovered, *, now: datetime) -> None:
         """Each row whose service could not be read is said once (a warning), then
-        tried again every `UNREADABLE_RETRY`; a whole pass forgets the rows it read."""
+        tried again every `UNREADABLE_RETRY`; a pass forgets the rows it settled. One
+        it did not read (the guard stopped it, or every row was in flight again by a
+        clock set back behind this process's first sight of them) keeps its last try."""
         for row_id, why in found.unreadable.items():
             if row_id not in self._unreadable:
                 log.warning("pending row %d left: its InferenceService cannot be read (%s); "
                             "tried again every %d min", row_id, why,
                             UNREADABLE_RETRY // timedelta(minutes=1))
-        earlier = {} if not found.stopped else self._unreadable
+        settled = {o.record_id for o in found.outcomes}
+        earlier = {i: t for i, t in self._unreadable.items() if i not in settled}
         self._unreadable = {**earlier, **dict.fromkeys(found.unreadable, now)}
 
     def _others_pending(self, now: datetime) -> bool:

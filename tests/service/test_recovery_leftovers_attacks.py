@@ -1,7 +1,6 @@
 """Attacks on the leftovers of h-safe4 (review r-safe4): a retried putting back whose
 class write lands while its answer is lost, the unreadable rows' gauge on a replica that
-loses the lease, a 409 storm that never ends, a person acting while a putting back is
-retried.
+loses the lease, a 409 storm that never ends.
 
 Sandbox over HTTP with its fault injection, the loop with its `TermKeeper`, a real
 ledger (SQLite, PostgreSQL 15).
@@ -27,7 +26,7 @@ from reclaimer.kube.rest import ISVC, Rest
 from reclaimer.kube.scope import Scope
 from reclaimer.ledger import Ledger
 from reclaimer.ledger.records import RecordState
-from reclaimer.model import Action, Reason, Transition, Trigger
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader
 from reclaimer.service.term import TermKeeper
@@ -313,4 +312,56 @@ def test_a_person_acting_while_a_put_back_is_retried_is_not_fought(
         led.tick(BEGIN + timedelta(minutes=minute))
     assert (person, _looks(led), _states(led, row)) == (
         OutcomeKind.APPLIED, after_person, RecordState.ABANDONED)
+
+
+@pytest.fixture
+def outside(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Replica]:
+    """One replica watching team-a only; team-b holds 20 services, team-c one."""
+    services = [("team-a", "llama", {"tier": "dev"}), ("team-c", "qwen", {"tier": "x"}),
+                *[("team-b", f"m{i}", {"tier": "x"}) for i in range(20)]]
+    world = build(make_sandbox(scenario(*services)), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store, scope=Scope(("team-a",)))
+    metrics = ServiceMetrics()
+    terms = TermKeeper(world.reconciler, AlwaysLeader(), in_flight=IN_FLIGHT, metrics=metrics)
+    yield Replica(Led(world, terms), LeaderElector(world.rest, LEASE, now=lambda: BEGIN),
+                  metrics)
+    world.close()
+
+
+def _reads(led: Led, at: datetime) -> tuple[int, int]:
+    """(LISTs of ISVCs by recovery, GETs of team-b's ISVCs) made by one tick."""
+    log = led.world.sandbox.request_log
+    log.clear()
+    led.tick(at)
+    return (log.count(verb="list", resource="inferenceservices") - 1,
+            log.count(verb="get", resource="inferenceservices", namespace="team-b"))
+
+
+def test_many_unreadable_rows_cost_reads_only_every_10_minutes_whatever_the_clock(
+        outside: Replica, caplog: pytest.LogCaptureFixture) -> None:
+    """20 `reclaimer stop`s cut off in team-b (GETs answer 403): after the pass that
+    finds them, the ticks between the 10-minute retries read nothing for them. The
+    clock jumps back an hour: the rows are in flight again by this process's first
+    sight of them, nothing is read, and they are still counted; an hour ahead, one
+    pass reads them. Each is said once. On h-safe4 the pass that read nothing (every row
+    in flight) forgot them: the gauge said 0 for rows still unreadable, and the pass
+    after the clock caught up said each again."""
+    led = outside.led
+    led.tick(BEGIN)
+    at = BEGIN + timedelta(minutes=1)
+    for i in range(20):
+        _cut_off_stop(led, ServiceRef("team-b", f"m{i}"), at=at)
+    led.world.sandbox.faults.add("get", "inferenceservices", namespace="team-b",
+                                 status=403, times=-1)
+    led.tick(BEGIN + timedelta(minutes=2))  # first seen; the CLIs may still be writing
+    found = [_reads(led, BEGIN + timedelta(minutes=m)) for m in (8, 9, 12, 17, 18)]
+    back = [(_reads(led, BEGIN + timedelta(minutes=m)), outside.unreadable())
+            for m in (-50, -49)]
+    ahead = [_reads(led, BEGIN + timedelta(minutes=m)) for m in (90, 91)]  # an hour on
+    said = [r for r in caplog.records if "cannot be read" in r.getMessage()
+            and r.levelname == "WARNING"]
+    assert (found, back, ahead, len(said), outside.unreadable()) == (
+        [(1, 20), (0, 0), (0, 0), (0, 0), (1, 20)], [((0, 0), 20.0), ((0, 0), 20.0)],
+        [(1, 20), (0, 0)], 20, 20.0)
 
