@@ -29,7 +29,7 @@ or awaiting verification. A later pass settles them (`Recovered.left` counts the
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -86,8 +86,11 @@ def recover(executor: Executor, *, at: datetime,
     return recover_pending(executor, at=at, in_flight=in_flight).outcomes
 
 
-def recover_pending(executor: Executor, *, at: datetime,
-                    in_flight: timedelta = timedelta(0)) -> Recovered:
+def recover_pending(executor: Executor, *, at: datetime, in_flight: timedelta = timedelta(0),
+                    waiting: Collection[int] = frozenset()) -> Recovered:
+    """``waiting``: rows whose service could not be read, not to be read again yet
+    (`TermKeeper`): left out, so a pass made for another row (a CLI waiting on its
+    own) neither LISTs for them nor GETs their services every tick."""
     executor.followup.refresh_held()
     pending = executor.ledger.pending()
     why = executor.guard()
@@ -97,8 +100,9 @@ def recover_pending(executor: Executor, *, at: datetime,
         return Recovered([], len(pending), stopped=bool(pending))
     executor.memory.forget_seen({r.id for r in pending})
     ours = executor.memory.ours()
-    mine = [r for r in pending if r.id not in ours and not (
+    mine = [r for r in pending if r.id not in ours and r.id not in waiting and not (
         r.actor != executor.actor and _in_flight(executor, r, at=at, in_flight=in_flight))]
+    pending = [r for r in pending if r.id not in waiting]
     if not mine:
         return Recovered([], len(pending) - len(mine))
     objs: dict[ServiceRef, Obj | None] = {

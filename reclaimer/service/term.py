@@ -107,7 +107,8 @@ class TermKeeper:
         were looked for: one of them (a LIST that got a 500, a row its CLI moved
         meanwhile) must not cost every service its tick."""
         found = recover_pending(self._reconciler.parts.executor, at=now,
-                                in_flight=self._in_flight)
+                                in_flight=self._in_flight, waiting={
+                                    i for i in self._unreadable if self._waiting(i, now)})
         self._note_unreadable(found, now=now)
         if found.outcomes or found.left or found.unreadable:
             log.info("reconciled %d pending ledger rows, %d left for a later tick, %d "

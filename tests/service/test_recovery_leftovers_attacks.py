@@ -25,7 +25,7 @@ from reclaimer.kube.lease import LeaderElector, LeaseSettings
 from reclaimer.kube.rest import ISVC, Rest
 from reclaimer.kube.scope import Scope
 from reclaimer.ledger import Ledger
-from reclaimer.ledger.records import RecordState
+from reclaimer.ledger.records import WAIT_KEY, RecordState
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader
@@ -365,3 +365,42 @@ def test_many_unreadable_rows_cost_reads_only_every_10_minutes_whatever_the_cloc
         [(1, 20), (0, 0), (0, 0), (0, 0), (1, 20)], [((0, 0), 20.0), ((0, 0), 20.0)],
         [(1, 20), (0, 0)], 20, 20.0)
 
+
+def test_unreadable_rows_are_not_read_each_tick_while_a_cli_waits_on_its_row(
+        outside: Replica) -> None:
+    """The same 20 rows, and a `reclaimer stop` of llama waiting 10 minutes on its row
+    (in flight, left to the CLI): the pending row makes each tick look for rows to
+    settle, and on h-safe4 each such pass LISTed every ISVC and GET the 20 unreadable
+    services again, every tick of the CLI's wait, the very cost the 10-minute retry
+    is there to avoid. The rows waiting for their retry are left out of the pass."""
+    led = outside.led
+    led.tick(BEGIN)
+    for i in range(20):
+        _cut_off_stop(led, ServiceRef("team-b", f"m{i}"), at=BEGIN + timedelta(minutes=1))
+    led.world.sandbox.faults.add("get", "inferenceservices", namespace="team-b",
+                                 status=403, times=-1)
+    led.tick(BEGIN + timedelta(minutes=2))
+    found = _reads(led, BEGIN + timedelta(minutes=8))
+    led.manual(Action.STOP, actor="bob@laptop", at=BEGIN + timedelta(minutes=8),
+               evidence={"via": "cli", WAIT_KEY: 600})
+    waits = [_reads(led, BEGIN + timedelta(minutes=m)) for m in (9, 10, 12, 14, 16)]
+    assert (found, waits, outside.unreadable()) == ((1, 20), [(0, 0)] * 5, 20.0)
+
+
+def test_unreadable_rows_are_not_read_each_tick_while_another_row_is_retried(
+        outside: Replica) -> None:
+    """The same 20 rows beside one whose service answers 500 (retried each tick, as it
+    should: one LIST each tick): the 20 unreadable services are not read again until
+    their retry. On h-safe4 each tick's pass GET them all."""
+    led = outside.led
+    led.tick(BEGIN)
+    at = BEGIN + timedelta(minutes=1)
+    for i in range(20):
+        _cut_off_stop(led, ServiceRef("team-b", f"m{i}"), at=at)
+    _cut_off_stop(led, ServiceRef("team-c", "qwen"), at=at)
+    faults = led.world.sandbox.faults
+    faults.add("get", "inferenceservices", namespace="team-b", status=403, times=-1)
+    faults.add("get", "inferenceservices", namespace="team-c", status=500, times=-1)
+    led.tick(BEGIN + timedelta(minutes=2))
+    reads = [_reads(led, BEGIN + timedelta(minutes=m)) for m in (8, 9, 12)]
+    assert reads == [(1, 20), (1, 0), (1, 0)]
