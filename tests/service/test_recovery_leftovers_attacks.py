@@ -8,6 +8,8 @@ ledger (SQLite, PostgreSQL 15).
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -29,7 +31,7 @@ from reclaimer.ledger.records import WAIT_KEY, RecordState
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader
-from reclaimer.service.term import TermKeeper
+from reclaimer.service.term import TermKeeper, WriteGuard
 from tests.fixtures.sandbox import MakeSandbox, SandboxHandle
 from tests.service.loop_world import OFFICE_HOURS, build, quiet, scenario
 from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led, _states
@@ -404,3 +406,115 @@ def test_unreadable_rows_are_not_read_each_tick_while_another_row_is_retried(
     led.tick(BEGIN + timedelta(minutes=2))
     reads = [_reads(led, BEGIN + timedelta(minutes=m)) for m in (8, 9, 12)]
     assert reads == [(1, 20), (1, 0), (1, 0)]
+
+
+@pytest.mark.parametrize("kept", [pytest.param(True, id="kept-row"),
+                                  pytest.param(False, id="cli-row-recovered")])
+def test_a_permanent_error_after_transient_ones_fails_the_row_once(
+        managed: Led, kept: bool) -> None:
+    """Putting back meets three 409s (the row stays planned), then a 403 on the class
+    (an admission policy): the row fails once, saying PARTIALLY STOPPED, with one
+    ``ReclaimFailed`` Event, and no later tick tries again. Passes on h-safe4."""
+    led = managed
+    led.tick(BEGIN)
+    writer = (led.world.reconciler.parts.executor if kept else Executor(
+        KubeCluster(led.world.rest), led.world.ledger, actor="bob@laptop",
+        sleep=lambda _: None))
+    row = _stop_left_midway(led, writer, at=BEGIN + timedelta(minutes=1))
+    faults = led.world.sandbox.faults
+    faults.add("patch", "inferenceservices", name="llama", status=409, times=3)
+    led.tick(BEGIN + timedelta(minutes=2))
+    if not kept:
+        led.tick(BEGIN + timedelta(minutes=8))
+    during = _states(led, row)
+    faults.add("patch", "inferenceservices", name="llama", status=403, times=-1)
+    log = led.world.sandbox.request_log
+    for minute in (9, 10, 11):
+        log.clear()
+        led.tick(BEGIN + timedelta(minutes=minute))
+    (event,) = _failed_events(led)
+    (closed,) = [r for r in led.world.ledger.history() if r.id == row]
+    assert (during, closed.state, log.count(verb="patch", resource="inferenceservices"),
+            _looks(led)) == (
+        RecordState.PLANNED, RecordState.FAILED, 0,
+        ("external", {"llama-predictor": 1, "llama-transformer": 1}))
+    assert "PARTIALLY STOPPED" in (closed.error or "") and "PARTIALLY STOPPED" in event
+
+
+def test_an_unreadable_row_settled_by_another_process_is_no_longer_counted(
+        outside: Replica) -> None:
+    """One of the 20 unreadable rows is settled by its CLI meanwhile (it came back
+    and closed its row): the next tick stops counting it, with no LIST and no GET.
+    Passes on h-safe4."""
+    led = outside.led
+    led.tick(BEGIN)
+    rows = [_cut_off_stop(led, ServiceRef("team-b", f"m{i}"), at=BEGIN + timedelta(minutes=1))
+            for i in range(20)]
+    led.world.sandbox.faults.add("get", "inferenceservices", namespace="team-b",
+                                 status=403, times=-1)
+    led.tick(BEGIN + timedelta(minutes=2))
+    found = (_reads(led, BEGIN + timedelta(minutes=8)), outside.unreadable())
+    led.world.ledger.mark_abandoned(rows[0], at=BEGIN + timedelta(minutes=9),
+                                    error="the CLI gave up")
+    after = (_reads(led, BEGIN + timedelta(minutes=9)), outside.unreadable())
+    assert (found, after) == (((1, 20), 20.0), ((0, 0), 19.0))
+
+
+def _managed_replica(sandbox: SandboxHandle, tmp_path: Path, store: Ledger,
+                     identity: str) -> Replica:
+    world = build(sandbox, tmp_path, policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store)
+    world.reconciler.parts.executor.actor = identity  # each replica's pod name
+    elector = LeaderElector(world.rest, replace(LEASE, identity=identity),
+                            now=lambda: datetime.now(UTC))
+    world.reconciler.parts.executor.guard = WriteGuard(
+        elector, stopping=threading.Event(), budget=math.inf, metrics=ServiceMetrics())
+    metrics = ServiceMetrics()
+    terms = TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT, metrics=metrics)
+    return Replica(Led(world, terms), elector, metrics)
+
+
+@pytest.fixture
+def managed_pair(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger
+                 ) -> Iterator[tuple[Replica, Replica]]:
+    sandbox = make_sandbox(MANAGED)
+    a, b = (_managed_replica(sandbox, tmp_path, store, name) for name in ("a", "b"))
+    yield a, b
+    for replica in (a, b):
+        replica.led.world.close()
+
+
+def test_two_replicas_never_both_put_back_a_kept_stop(
+        managed_pair: tuple[Replica, Replica]) -> None:
+    """Replica a keeps a half-done stop whose putting back meets a 409 storm, then
+    loses the lease; b takes over: b leaves a's row for its in-flight time (a may still
+    be writing), then puts it back once. a, leader again later, finds the row settled
+    and writes nothing. Every PATCH of the class is counted. Passes on h-safe4."""
+    a, b = managed_pair
+    assert a.tick(BEGIN)
+    row = _stop_left_midway(a.led, a.led.world.reconciler.parts.executor,
+                            at=BEGIN + timedelta(minutes=1))
+    log, faults = a.led.world.sandbox.request_log, a.led.world.sandbox.faults
+    faults.add("patch", "inferenceservices", name="llama", status=409, times=-1)
+    assert a.tick(BEGIN + timedelta(minutes=2))  # kept again
+    faults.clear()
+    deadline = time.monotonic() + 10  # a no longer renews: its lease runs out
+    while not b.tick(BEGIN + timedelta(minutes=3)):  # b's first sight of a's row
+        assert time.monotonic() < deadline, "b never took the lease"
+        time.sleep(0.2)
+    left_by_b = _states(b.led, row)
+    log.clear()
+    assert b.tick(BEGIN + timedelta(minutes=6))
+    left_again = _states(b.led, row)  # a planned manual row: its API calls, 5 min
+    log.clear()
+    assert b.tick(BEGIN + timedelta(minutes=9))  # out of flight: b puts back
+    by_b = log.count(verb="patch", resource="inferenceservices")
+    log.clear()
+    deadline = time.monotonic() + 10
+    while not a.tick(BEGIN + timedelta(minutes=10)):  # b stops renewing; a leads again
+        assert time.monotonic() < deadline, "a never took the lease back"
+        time.sleep(0.2)
+    assert (left_by_b, left_again, by_b, _states(a.led, row), log.count(verb="patch"),
+            _looks(a.led), _failed_events(a.led)) == (
+        RecordState.PLANNED, RecordState.PLANNED, 1, RecordState.ABANDONED, 0,
+        (None, {"llama-predictor": 1, "llama-transformer": 1}), [])
