@@ -518,3 +518,29 @@ def test_two_replicas_never_both_put_back_a_kept_stop(
             _looks(a.led), _failed_events(a.led)) == (
         RecordState.PLANNED, RecordState.PLANNED, 1, RecordState.ABANDONED, 0,
         (None, {"llama-predictor": 1, "llama-transformer": 1}), [])
+
+
+def test_a_class_put_back_by_hand_before_the_deployments_is_finished_by_the_next_try(
+        managed: Led) -> None:
+    """A kept stop's putting back meets a 409 storm on its first field (the
+    predictor's scale), then a person removes ``autoscalerClass`` by hand: the class
+    is back before the Deployments. The next tick finishes putting back (the predictor
+    scaled back from 0) and the row says so; on h-safe4 it closed the row
+    ``abandoned`` with the predictor left at 0, a half-stopped service nobody retried."""
+    led = managed
+    led.tick(BEGIN)
+    executor = led.world.reconciler.parts.executor
+    row = _stop_left_midway(led, executor, at=BEGIN + timedelta(minutes=1))
+    led.world.sandbox.faults.add("patch", "deployments", name="llama-predictor", status=409,
+                                 times=3)
+    led.tick(BEGIN + timedelta(minutes=2))
+    during = (_states(led, row), _looks(led))
+    led.world.rest.merge_patch(ISVC, "team-a", "llama", {"metadata": {"annotations": {
+        CLASS: None}}})
+    led.tick(BEGIN + timedelta(minutes=3))
+    led.world.sandbox.wait_idle(terminations=True)
+    (closed,) = [r for r in led.world.ledger.history() if r.id == row]
+    assert (during, closed.state, _looks(led)) == (
+        (RecordState.PLANNED, ("external", {"llama-predictor": 0, "llama-transformer": 1})),
+        RecordState.ABANDONED, (None, {"llama-predictor": 1, "llama-transformer": 1}))
+    assert (closed.error or "").endswith(PUT_BACK)
