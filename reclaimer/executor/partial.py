@@ -127,13 +127,16 @@ def _uid_of(ctx: Context, record_id: int) -> str | None:
 def _runtime_stop(ctx: Context, record_id: int, obj: Obj, *, why: str, at: datetime,
                   stopping: str | None) -> Closed:
     """A ModelMesh stop: a new stop decided finishes it (its mark stays); otherwise its
-    mark is closed and a runtime it scaled to 0 is put back, with every stop on it."""
+    mark is closed and a runtime it scaled to 0 is put back, with every stop on it. A
+    transient failure raises `Transient` (the row is not closed, its mark stays)."""
     if stopping is not None:
         return _abandoned(ctx, record_id, at=at, error=why)
     ref = st.ref_of(obj)
     try:
         done = modelmesh.undo_stop(ctx, obj, at=at)
     except (ClusterError, Refused) as exc:
+        if isinstance(exc, Transient):
+            raise  # the next pass puts the runtime back, as for a Standard stop
         return _failed(ctx, record_id, ref, st.uid_of(obj), at=at, error=(
             f"{why}; putting its ServingRuntime back failed ({exc}): the runtime may "
             f"still be at 0; `reclaimer start {ref}` restores it"))
