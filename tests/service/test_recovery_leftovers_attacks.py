@@ -544,3 +544,26 @@ def test_a_class_put_back_by_hand_before_the_deployments_is_finished_by_the_next
         (RecordState.PLANNED, ("external", {"llama-predictor": 0, "llama-transformer": 1})),
         RecordState.ABANDONED, (None, {"llama-predictor": 1, "llama-transformer": 1}))
     assert (closed.error or "").endswith(PUT_BACK)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "left (report r-safe4): a Deployment a person scales to 0 by hand after the first "
+    "pass put it back holds the stop's value; compare-and-set cannot tell the two, and "
+    "the changed fields are kept whole for the row's words (issue 14)"))
+def test_a_deployment_scaled_to_0_by_hand_while_the_class_is_retried_stays_at_0(
+        managed: Led) -> None:
+    """A kept stop's first pass scales the predictor back and meets a 409 storm on the
+    class; a person then scales the predictor to 0 by hand (stopping it their way).
+    The next pass must not scale it up again."""
+    led = managed
+    led.tick(BEGIN)
+    row = _stop_left_midway(led, led.world.reconciler.parts.executor,
+                            at=BEGIN + timedelta(minutes=1))
+    led.world.sandbox.faults.add("patch", "inferenceservices", name="llama", status=409,
+                                 times=3)
+    led.tick(BEGIN + timedelta(minutes=2))
+    KubeCluster(led.world.rest).scale_deployment("team-a", "llama-predictor", 0)
+    led.world.sandbox.wait_idle(terminations=True)
+    led.tick(BEGIN + timedelta(minutes=3))
+    assert (_states(led, row), _looks(led)) == (
+        RecordState.ABANDONED, (None, {"llama-predictor": 0, "llama-transformer": 1}))
