@@ -40,7 +40,7 @@ from concurrent.futures import Executor as Pool
 from datetime import datetime
 from typing import TypeVar
 
-from reclaimer.errors import ClusterError, LedgerError
+from reclaimer.errors import ClusterError, LedgerError, Transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context
 from reclaimer.executor.chunk import Chunk
@@ -309,7 +309,9 @@ class Executor:
         that failed and is still being put back is put back and recorded first, so the
         new decision acts on a settled service). Those are
         cluster writes: when the guard forbids them (lease past its margin, SIGTERM),
-        the row stays kept for a later tick, or the next term's recovery."""
+        the row stays kept for a later tick, or the next term's recovery; so it does
+        when putting back fails transiently (DESIGN §5: a 409 storm is retried, never a
+        terminal row over a half-stopped service)."""
         stopping = {t.ref: t.uid for t in decided if t.actionable and t.action is Action.STOP}
         closed = []
         for item in stale:
@@ -328,7 +330,7 @@ class Executor:
                     kind, why = (OutcomeKind.FAILED if done.failed else kind), done.error
                 else:
                     self.ledger.mark_abandoned(item.record_id, at=at, error=item.why)
-            except LedgerError as exc:  # nothing written after the failed save: retry
+            except (LedgerError, Transient) as exc:  # a later tick closes it (puts back)
                 log.warning("kept row %d of %s not closed now: %s", item.record_id, ref, exc)
                 self.memory.keep_again(item)
                 continue

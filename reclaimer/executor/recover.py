@@ -29,10 +29,11 @@ or awaiting verification. A later pass settles them (`Recovered.left` counts the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from reclaimer.errors import ClusterError, NotFound, is_transient
+from reclaimer.errors import ClusterError, NotFound, Transient, is_transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.managed import modelmesh, raw
@@ -72,8 +73,9 @@ class Recovered:
     outcomes: list[Outcome]
     left: int
     """Rows left for a later pass (another process may still be writing them)."""
-    unreadable: frozenset[int] = frozenset()
-    """Rows whose service could not be read, left until the next term."""
+    unreadable: Mapping[int, str] = field(default_factory=dict)
+    """Rows whose service could not be read (a 403), with why: not counted in ``left``;
+    `TermKeeper` tries them again at a slow rate, not every tick."""
     stopped: bool = False
     """The guard stopped the pass (SIGTERM, the lease): rows it would settle are left."""
 
@@ -84,8 +86,11 @@ def recover(executor: Executor, *, at: datetime,
     return recover_pending(executor, at=at, in_flight=in_flight).outcomes
 
 
-def recover_pending(executor: Executor, *, at: datetime,
-                    in_flight: timedelta = timedelta(0)) -> Recovered:
+def recover_pending(executor: Executor, *, at: datetime, in_flight: timedelta = timedelta(0),
+                    waiting: Collection[int] = frozenset()) -> Recovered:
+    """``waiting``: rows whose service could not be read, not to be read again yet
+    (`TermKeeper`): left out, so a pass made for another row (a CLI waiting on its
+    own) neither LISTs for them nor GETs their services every tick."""
     executor.followup.refresh_held()
     pending = executor.ledger.pending()
     why = executor.guard()
@@ -95,17 +100,19 @@ def recover_pending(executor: Executor, *, at: datetime,
         return Recovered([], len(pending), stopped=bool(pending))
     executor.memory.forget_seen({r.id for r in pending})
     ours = executor.memory.ours()
-    mine = [r for r in pending if r.id not in ours and not (
+    mine = [r for r in pending if r.id not in ours and r.id not in waiting and not (
         r.actor != executor.actor and _in_flight(executor, r, at=at, in_flight=in_flight))]
+    pending = [r for r in pending if r.id not in waiting]
     if not mine:
         return Recovered([], len(pending) - len(mine))
     objs: dict[ServiceRef, Obj | None] = {
         st.ref_of(o): o for o in executor.cluster.list_isvcs()}
     unread = _read_unlisted(executor, {r.transition.ref for r in mine} - objs.keys())
     objs.update(unread.found)
-    settle = [r for r in mine if r.transition.ref not in unread.unknown | unread.retry]
+    settle = [r for r in mine if r.transition.ref not in unread.unknown.keys() | unread.retry]
     outcomes = _settle(executor, settle, objs, at=at)
-    unknown = frozenset(r.id for r in mine if r.transition.ref in unread.unknown)
+    unknown = {r.id: unread.unknown[r.transition.ref] for r in mine
+               if r.transition.ref in unread.unknown}
     return Recovered(outcomes, len(pending) - len(outcomes) - len(unknown), unknown,
                      stopped=len(outcomes) < len(settle))
 
@@ -141,7 +148,8 @@ def _in_flight(executor: Executor, record: TransitionRecord, *, at: datetime,
 @dataclass(frozen=True)
 class _Unlisted:
     found: dict[ServiceRef, Obj | None]
-    unknown: frozenset[ServiceRef]
+    unknown: dict[ServiceRef, str]
+    """Not read for a reason that stays (a 403): why, logged once by `TermKeeper`."""
     retry: frozenset[ServiceRef] = frozenset()
     """Not read for a reason that may pass (a 500, a timeout): read again next pass."""
 
@@ -150,11 +158,12 @@ def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
     """Services of pending rows the LIST did not return: the LIST covers only the watched
     namespaces, so only a GET answering NotFound proves one gone; one that cannot be
     read (e.g. forbidden outside watchNamespaces) is unknown, and its row left alone
-    until the next term (not counted in ``left``: no LIST every tick for it). A
-    transient failure is no such proof: its row is left for the next pass (counted in
-    ``left``), or a single replica, whose term is its life, would never settle it."""
+    (not counted in ``left``): `TermKeeper` tries it again every `UNREADABLE_RETRY`,
+    not every tick (no LIST every tick for it), and says so once. A transient failure
+    is no such proof: its row is left for the next pass (counted in ``left``), or a
+    single replica, whose term is its life, would never settle it."""
     found: dict[ServiceRef, Obj | None] = {}
-    unknown: set[ServiceRef] = set()
+    unknown: dict[ServiceRef, str] = {}
     retry: set[ServiceRef] = set()
     for ref in refs:
         try:
@@ -162,9 +171,13 @@ def _read_unlisted(executor: Executor, refs: set[ServiceRef]) -> _Unlisted:
         except NotFound:
             found[ref] = None
         except ClusterError as exc:
-            log.warning("pending row of %s left: %s", ref, exc)
-            (retry if is_transient(exc) else unknown).add(ref)
-    return _Unlisted(found, frozenset(unknown), frozenset(retry))
+            if is_transient(exc):
+                log.warning("pending row of %s left: %s", ref, exc)
+                retry.add(ref)
+            else:
+                log.debug("pending row of %s left: %s", ref, exc)
+                unknown[ref] = str(exc)
+    return _Unlisted(found, unknown, frozenset(retry))
 
 
 def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
@@ -190,9 +203,7 @@ def _reconcile(executor: Executor, record: TransitionRecord, obj: Obj | None, *,
         executor.memory.adopt(_key(record), record.id, edge_key=planned.edge_key)
         return _outcome(record, OutcomeKind.RETRY, KEPT_REASON)
     if present and record.strategy == modelmesh.NAME and planned.action is Action.STOP:
-        closed = close_stop(executor.ctx, record.id, planned.ref, why=ABANDON_REASON, at=at)
-        return _outcome(record, OutcomeKind.FAILED if closed.failed
-                        else OutcomeKind.ABANDONED, closed.error)
+        return _close(executor, record, why=ABANDON_REASON, at=at)
     error = ABANDON_REASON if present else "the InferenceService is gone"
     ledger.mark_abandoned(record.id, at=at, error=error)
     return _outcome(record, OutcomeKind.ABANDONED, error)
@@ -233,7 +244,8 @@ def _partly_stopped(executor: Executor, record: TransitionRecord, obj: Obj) -> b
     return (record.state is RecordState.PLANNED and record.transition.action is Action.STOP
             and record.strategy == raw.NAME and (
                 raw.rolling_back(executor.ctx, obj) is not None
-                or raw.partly_stopped(executor.ctx, obj)))
+                or raw.partly_stopped(executor.ctx, obj)
+                or raw.put_back_unmarked(executor.ctx, obj)))
 
 
 def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,
@@ -242,13 +254,29 @@ def _partial_stop(executor: Executor, record: TransitionRecord, obj: Obj, *,
     Deployments not yet at 0) is neither applied nor untouched. An edge's row is kept:
     the edge's next decision reuses it and finishes the stop (`raw` resumes from the
     saved restore information). A row without an edge is not decided again: what was
-    changed is put back, and the row says so; if that fails, it says the service is
-    partially stopped, with an Event."""
+    changed is put back, and the row says so; if that fails for good, it says the
+    service is partially stopped, with an Event; if it fails transiently, the row is
+    left for the next pass (`_close`)."""
     planned = record.transition
     if planned.edge_key is not None:
         executor.memory.adopt(_key(record), record.id, edge_key=planned.edge_key)
         return _outcome(record, OutcomeKind.RETRY, PARTIAL_KEPT_REASON)
-    closed = close_stop(executor.ctx, record.id, planned.ref, why=PARTIAL_REASON, at=at)
+    return _close(executor, record, why=PARTIAL_REASON, at=at)
+
+
+def _close(executor: Executor, record: TransitionRecord, *, why: str,
+           at: datetime) -> Outcome:
+    """Close a stop's row that no decision takes again, putting back what it began. A
+    transient failure of that (a 409 storm on the class, a 5xx) leaves the row pending,
+    never ``failed`` over a half-stopped service: the next tick's pass
+    (`TermKeeper._others_pending`) tries again, as for a transient GET (DESIGN §5)."""
+    try:
+        closed = close_stop(executor.ctx, record.id, record.transition.ref, why=why, at=at)
+    except Transient as exc:
+        log.warning("pending row %d of %s not put back now, the next pass tries again: %s",
+                    record.id, record.transition.ref, exc)
+        return _outcome(record, OutcomeKind.RETRY, f"{why}; not put back now ({exc}): "
+                        "the next pass tries again")
     return _outcome(record, OutcomeKind.FAILED if closed.failed else OutcomeKind.ABANDONED,
                     closed.error)
 

@@ -220,7 +220,7 @@ def _tick_function(service: Service, *, stopping: threading.Event) -> TickFuncti
                        metrics=service.metrics)
     service.reconciler.parts.executor.guard = guard
     terms = TermKeeper(service.reconciler, service.leadership,
-                       in_flight=_in_flight(service))
+                       in_flight=_in_flight(service), metrics=service.metrics)
 
     def tick(now: datetime) -> datetime | None:
         guard.begin_tick()

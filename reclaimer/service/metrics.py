@@ -61,6 +61,10 @@ class ServiceMetrics:
             "reclaimer_prometheus_recorded_fallbacks",
             "Evaluations in signals mode recorded that asked the raw queries: the recording "
             "rules are absent or missed an evaluation within the horizon.", registry=r)
+        self.pending_unreadable = Gauge(
+            "reclaimer_pending_rows_unreadable",
+            "Pending ledger rows left because their InferenceService cannot be read "
+            "(a 403): tried again every 10 minutes.", registry=r)
         self.last_tick = Gauge(
             "reclaimer_last_successful_tick_timestamp_seconds",
             "Unix time of the last tick that completed.", registry=r)

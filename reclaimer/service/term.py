@@ -26,6 +26,11 @@ from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import Leadership
 
 log = logging.getLogger("reclaimer.service")
+UNREADABLE_RETRY = timedelta(minutes=10)
+"""How often, within a term, a pending row whose InferenceService could not be read (a
+403: outside watchNamespaces, an admission policy) is tried again. A single replica's
+term is its life, so once a term would leave it until a restart; every tick would
+LIST every ISVC every tick for it."""
 
 
 class WriteGuard:
@@ -58,13 +63,22 @@ class WriteGuard:
 
 class TermKeeper:
     def __init__(self, reconciler: Reconciler, leadership: Leadership, *,
-                 in_flight: timedelta) -> None:
+                 in_flight: timedelta, metrics: ServiceMetrics | None = None) -> None:
         self._reconciler = reconciler
         self._leadership = leadership
         self._in_flight = in_flight
         self._term: int | None = None
         self._recovery_due = False
-        self._unreadable: frozenset[int] = frozenset()
+        self._unreadable: dict[int, datetime] = {}
+        """Rows whose service could not be read: the pass that last tried, by ``now``."""
+        if metrics is not None:
+            metrics.pending_unreadable.set_function(self._unreadable_now)
+
+    def _unreadable_now(self) -> float:
+        """Read at each scrape: only the leader settles rows, so only it counts them; a
+        replica that lost the lease stops ticking, and its last count would stay beside
+        the new leader's for as long as it lives."""
+        return len(self._unreadable) if self._leadership.is_leader() else 0
 
     def before_tick(self, now: datetime) -> None:
         executor = self._reconciler.parts.executor
@@ -73,11 +87,11 @@ class TermKeeper:
             self._term = term
             executor.begin_term()
             self._reconciler.begin_term(self._leadership.term_started_at or now)
-            self._recovery_due, self._unreadable = True, frozenset()
+            self._recovery_due, self._unreadable = True, {}
             log.info("leader term %d begins", term)
         if self._recovery_due:
             self._recovery_due = self._recover(now).stopped
-        elif self._others_pending():
+        elif self._others_pending(now):
             try:
                 self._recover(now)
             except (ClusterError, LedgerError, Refused) as exc:
@@ -93,21 +107,44 @@ class TermKeeper:
         were looked for: one of them (a LIST that got a 500, a row its CLI moved
         meanwhile) must not cost every service its tick."""
         found = recover_pending(self._reconciler.parts.executor, at=now,
-                                in_flight=self._in_flight)
-        self._unreadable |= found.unreadable
-        if found.outcomes or found.left:
-            log.info("reconciled %d pending ledger rows, %d left for a later tick",
-                     len(found.outcomes), found.left)
+                                in_flight=self._in_flight, waiting={
+                                    i for i in self._unreadable if self._waiting(i, now)})
+        self._note_unreadable(found, now=now)
+        if found.outcomes or found.left or found.unreadable:
+            log.info("reconciled %d pending ledger rows, %d left for a later tick, %d "
+                     "whose service cannot be read", len(found.outcomes), found.left,
+                     len(found.unreadable))
         return found
 
-    def _others_pending(self) -> bool:
+    def _note_unreadable(self, found: Recovered, *, now: datetime) -> None:
+        """Each row whose service could not be read is said once (a warning), then
+        tried again every `UNREADABLE_RETRY`; a pass forgets the rows it settled. One
+        it did not read (the guard stopped it, or every row was in flight again by a
+        clock set back behind this process's first sight of them) keeps its last try."""
+        for row_id, why in found.unreadable.items():
+            if row_id not in self._unreadable:
+                log.warning("pending row %d left: its InferenceService cannot be read (%s); "
+                            "tried again every %d min", row_id, why,
+                            UNREADABLE_RETRY // timedelta(minutes=1))
+        settled = {o.record_id for o in found.outcomes}
+        earlier = {i: t for i, t in self._unreadable.items() if i not in settled}
+        self._unreadable = {**earlier, **dict.fromkeys(found.unreadable, now)}
+
+    def _others_pending(self, now: datetime) -> bool:
         """A row another process left pending during this term (a `reclaimer start`
         cut off, an owner's stop through the API that nobody else verifies): one ledger
         read per tick, and recovery (with its LIST) only when there is one. A single
         replica has one term for its whole life; without this such a row would stay
-        pending until the process restarts."""
+        pending until the process restarts. A row whose service could not be read
+        counts again `UNREADABLE_RETRY` after the pass that tried (or once the clock
+        is behind that pass)."""
         executor = self._reconciler.parts.executor
         ours = executor.memory.ours()
-        return any(r.id not in ours and r.id not in self._unreadable
-                   for r in executor.ledger.pending())
+        pending = {r.id for r in executor.ledger.pending() if r.id not in ours}
+        self._unreadable = {i: t for i, t in self._unreadable.items() if i in pending}
+        return any(not self._waiting(row_id, now) for row_id in pending)
+
+    def _waiting(self, row_id: int, now: datetime) -> bool:
+        tried = self._unreadable.get(row_id)
+        return tried is not None and tried <= now < tried + UNREADABLE_RETRY
 

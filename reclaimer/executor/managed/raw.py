@@ -262,6 +262,17 @@ def rolling_back(ctx: Context, obj: Obj) -> str | None:
     return str(saved[ROLLING_BACK]["error"])
 
 
+def put_back_unmarked(ctx: Context, obj: Obj) -> bool:
+    """Putting back a stop began (`ROLLING_BACK` saved) and the class is no longer
+    ``external``, yet the restore information is not marked used: the class's write
+    landed unanswered (a timeout, a 504 after the write), or the process died right
+    after it. Whoever tries again finishes it, so the row says what was put back and a
+    later ``external`` (a person running the replicas by hand) is never this stop's."""
+    saved = ctx.ledger.load_restore_info(st.ref_of(obj), st.uid_of(obj))
+    return (saved is not None and live(saved) and ROLLING_BACK in saved
+            and st.annotations_of(obj).get(st.AUTOSCALER_CLASS) != EXTERNAL)
+
+
 def drop_rollback(ctx: Context, obj: Obj, *, at: datetime) -> None:
     """The row that owned a rollback is closed: a later stop resumes from the saved
     restore information instead of carrying on putting back another decision's stop."""
