@@ -17,7 +17,6 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from reclaimer.errors import EdgeAlreadyClaimed
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.model import (
     Action,
@@ -46,12 +45,12 @@ class BlockedRecorder:
         rebuilt for each new one was quadratic in a tick's blocked entries)."""
 
     def record(self, entries: Iterable[Transition], *, at: datetime) -> list[Transition]:
-        """Write the entries not written before; returns those newly written."""
+        """Write the entries not written before, in one batch (`Ledger.record_blocked_many`);
+        returns those newly written, an entry whose edge another replica claimed included."""
         fresh = [t for t in entries if self._is_new(t)]
-        for entry in fresh:
-            try:
-                self._ledger.record_blocked(entry, actor=self._actor, at=at)
-            except EdgeAlreadyClaimed:
+        records = self._ledger.record_blocked_many(fresh, actor=self._actor, at=at)
+        for entry, record in zip(fresh, records, strict=True):
+            if record is None:
                 log.info("edge of %s already recorded by another replica", entry.ref)
         return fresh
 
