@@ -54,8 +54,7 @@ def to_record(row: TransitionRow) -> TransitionRecord:
 def record_from_values(record_id: int, values: Mapping[str, Any]) -> TransitionRecord:
     """From `transition_values` of a row just inserted, as `to_record` reads the ORM row
     it built from them: the columns the insert left out are None."""
-    return from_values(tuple(record_id if column == "id" else values.get(column)
-                             for column in COLUMNS))
+    return from_values(tuple(map({**values, "id": record_id}.get, COLUMNS)))
 
 
 # The transitions table's columns in declaration order: reads select exactly these and
