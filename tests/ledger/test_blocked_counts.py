@@ -58,9 +58,9 @@ def _held(n: int) -> list[Transition]:
 def test_blocked_entries_cost_one_commit_per_chunk(counted: tuple[SqlLedger, Counts],
                                                    entries: int) -> None:
     """40 entries: 1 commit (40 before); 1,080: 3 commits, 3 claim inserts. The rows'
-    insert is one statement per chunk on PostgreSQL; on SQLite SQLAlchemy sends it row
-    by row inside the chunk's transaction (ids back in parameter order need a sentinel
-    column SQLite lacks), which costs CPU but no commit."""
+    insert is one statement per chunk on PostgreSQL; from SQLite, SQLAlchemy gets ids
+    back in parameter order only row by row (the table has no sentinel column), so
+    there it is one statement per row inside the chunk's transaction: CPU, no commit."""
     ledger, counts = counted
     records = ledger.record_blocked_many(_held(entries), actor="r", at=at(0))
     chunks = math.ceil(entries / protocol.BLOCKED_CHUNK)
