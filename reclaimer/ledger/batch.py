@@ -1,4 +1,4 @@
-"""The SQL store's chunk writes: a tick's planned rows, or their applied marks, at once.
+"""The SQL store's chunk writes: a tick's planned or blocked rows, or applied marks, at once.
 
 One transaction and a handful of multi-row statements per chunk instead of two or
 three transactions of single-row ORM work per transition: at an edge storm that ORM
@@ -22,8 +22,9 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 from reclaimer.errors import LedgerError
 from reclaimer.ledger import protocol, rows
 from reclaimer.ledger.protocol import PlannedEntry
-from reclaimer.ledger.records import RecordState
+from reclaimer.ledger.records import RecordState, TransitionRecord
 from reclaimer.ledger.tables import EdgeClaimRow, RestoreInfoRow, ServiceFactRow, TransitionRow
+from reclaimer.model import Transition
 
 TRANSITIONS = cast(Table, TransitionRow.__table__)
 CLAIMS = cast(Table, EdgeClaimRow.__table__)
@@ -35,17 +36,13 @@ def record_planned_many(connection: Connection, entries: Sequence[PlannedEntry],
     documents = protocol.restore_documents(entries, at=at)
     settled = _refresh(connection, [e for e in entries if e.record_id is not None],
                        actor=actor)
-    fresh = [e for e in entries if e.record_id is None]
-    ids = _insert_rows(connection, fresh, actor=actor, at=at)
-    claims = [(e.transition.edge_key, i) for e, i in zip(fresh, ids, strict=True)
-              if e.transition.edge_key is not None]
-    lost = {i for _, i in claims} - _claim(connection, claims, at=at)
-    if lost:
-        connection.execute(delete(TRANSITIONS).where(TRANSITIONS.c.id.in_(lost)))
-    new_ids = iter(ids)
+    written = iter(_write_claiming(connection, [
+        rows.transition_values(e.transition, state=RecordState.PLANNED, strategy=e.strategy,
+                               actor=actor, at=at)
+        for e in entries if e.record_id is None], at=at))
     results: list[int | None] = [
-        _unless(e.record_id, settled) if e.record_id is not None
-        else _unless(next(new_ids), lost) for e in entries]
+        _unless(e.record_id, settled) if e.record_id is not None else next(written)
+        for e in entries]
     saved = {(e.transition.ref, e.transition.uid): (e, d) for e, d, r
              in sorted(zip(entries, documents, results, strict=True), key=_service)
              if r is not None and d}
@@ -86,14 +83,30 @@ def _unless(record_id: int | None, lost: set[int]) -> int | None:
     return None if record_id in lost else record_id
 
 
-def _insert_rows(connection: Connection, entries: Sequence[PlannedEntry], *, actor: str,
-                 at: datetime) -> list[int]:
-    if not entries:
+def record_blocked_many(connection: Connection, transitions: Sequence[Transition], *,
+                        actor: str, at: datetime) -> list[TransitionRecord | None]:
+    """Skipped rows, each claiming its edge if it has one (`RecordingStore.record_blocked`)."""
+    values = [rows.transition_values(t, state=RecordState.SKIPPED, strategy=None, actor=actor,
+                                     at=at) for t in transitions]
+    ids = _write_claiming(connection, values, at=at)
+    return [None if i is None else rows.record_from_values(i, v)
+            for i, v in zip(ids, values, strict=True)]
+
+
+def _write_claiming(connection: Connection, values: Sequence[dict[str, Any]], *,
+                    at: datetime) -> list[int | None]:
+    """Insert the rows and claim the edge of each row that has one; a row whose claim
+    did not land (claimed before, or by an earlier row) is deleted again: None."""
+    if not values:
         return []
-    values = [rows.transition_values(e.transition, state=RecordState.PLANNED,
-                                     strategy=e.strategy, actor=actor, at=at) for e in entries]
     statement = insert(TRANSITIONS).returning(TRANSITIONS.c.id, sort_by_parameter_order=True)
-    return [int(row[0]) for row in connection.execute(statement, values)]
+    ids = [int(row[0]) for row in connection.execute(statement, values)]
+    claims = [(v["edge_key"], i) for v, i in zip(values, ids, strict=True)
+              if v["edge_key"] is not None]
+    lost = {i for _, i in claims} - _claim(connection, claims, at=at)
+    if lost:
+        connection.execute(delete(TRANSITIONS).where(TRANSITIONS.c.id.in_(lost)))
+    return [_unless(i, lost) for i in ids]
 
 
 def _claim(connection: Connection, claims: Sequence[tuple[str, int]], *,

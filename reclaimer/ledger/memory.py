@@ -68,10 +68,28 @@ class MemoryLedger(RecordingStore):
     def _record(self, transition: Transition, *, state: RecordState, strategy: str | None,
                 actor: str, at: datetime, claim: bool) -> TransitionRecord:
         with self._lock:
-            if claim and transition.edge_key in self._claims:
-                raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed")
-            return self._add(transition, state=state, strategy=strategy, actor=actor, at=at,
-                             claim=claim)
+            record = self._add_claiming(transition, state=state, strategy=strategy,
+                                        actor=actor, at=at, claim=claim)
+        if record is None:
+            raise EdgeAlreadyClaimed(f"edge {transition.edge_key} is already claimed")
+        return record
+
+    def _record_skipped(self, transitions: Sequence[Transition], *, actor: str,
+                        at: datetime) -> list[TransitionRecord | None]:
+        with self._lock:
+            return [self._add_claiming(t, state=RecordState.SKIPPED, strategy=None,
+                                       actor=actor, at=at, claim=t.edge_key is not None)
+                    for t in transitions]
+
+    def _add_claiming(self, transition: Transition, *, state: RecordState,
+                      strategy: str | None, actor: str, at: datetime,
+                      claim: bool) -> TransitionRecord | None:
+        """`_add`, or None (nothing written) when the claimed edge was claimed before;
+        the caller holds the lock."""
+        if claim and transition.edge_key in self._claims:
+            return None
+        return self._add(transition, state=state, strategy=strategy, actor=actor, at=at,
+                         claim=claim)
 
     def _add(self, transition: Transition, *, state: RecordState, strategy: str | None,
              actor: str, at: datetime, claim: bool) -> TransitionRecord:
@@ -91,23 +109,25 @@ class MemoryLedger(RecordingStore):
         results: list[int | None] = []
         with self._lock:
             for entry, document in zip(entries, documents, strict=True):
-                t = entry.transition
-                if (entry.record_id is None and t.edge_key in self._claims) or (
-                        entry.record_id is not None and not self._planned(entry.record_id)):
-                    results.append(None)
-                    continue
-                if entry.record_id is not None:
-                    self._refresh(entry.record_id, t, actor=actor)
-                results.append(entry.record_id if entry.record_id is not None else self._add(
-                    t, state=RecordState.PLANNED, strategy=entry.strategy, actor=actor,
-                    at=at, claim=True).id)
-                if document is not None:
-                    self._restore[(t.ref, t.uid)] = document
+                record_id = self._planned_one(entry, actor=actor, at=at)
+                results.append(record_id)
+                if record_id is not None and document is not None:
+                    self._restore[(entry.transition.ref, entry.transition.uid)] = document
         return results
 
-    def _planned(self, record_id: int) -> bool:
-        record = self._records.get(record_id)
-        return record is not None and record.state is RecordState.PLANNED
+    def _planned_one(self, entry: protocol.PlannedEntry, *, actor: str,
+                     at: datetime) -> int | None:
+        """The entry's row id: its kept row while still planned, else a new claiming row;
+        None when neither (settled meanwhile, edge claimed)."""
+        if entry.record_id is None:
+            added = self._add_claiming(entry.transition, state=RecordState.PLANNED,
+                                       strategy=entry.strategy, actor=actor, at=at, claim=True)
+            return None if added is None else added.id
+        record = self._records.get(entry.record_id)
+        if record is None or record.state is not RecordState.PLANNED:
+            return None
+        self._refresh(entry.record_id, entry.transition, actor=actor)
+        return entry.record_id
 
     def _refresh(self, record_id: int, t: Transition, *, actor: str) -> None:
         """A kept planned row takes the retry's decision fields (`PlannedEntry`)."""

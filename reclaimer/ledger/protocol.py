@@ -23,6 +23,10 @@ from reclaimer.ledger.records import (
 from reclaimer.model import Hold, LedgerView, ServiceKind, ServiceRef, Transition, Trigger
 
 DEFAULT_EDGE_HORIZON = timedelta(days=8)
+BLOCKED_CHUNK = 500
+"""Blocked entries per transaction of `Ledger.record_blocked_many`: a first tick at
+10,000 ISVCs has 6,580 of them, and one transaction of them all would hold SQLite's
+write lock (a CLI's `stop` waits on it) for the whole batch."""
 
 # Which state a record may move to from which; anything else is a bug in the caller.
 MOVES: Mapping[RecordState, frozenset[RecordState]] = {
@@ -74,6 +78,18 @@ class Ledger(Protocol):
     def record_blocked(self, transition: Transition, *, actor: str,
                        at: datetime) -> TransitionRecord:
         """A decision not acted on (state ``skipped``); claims ``edge_key`` if set."""
+        ...
+
+    def record_blocked_many(self, transitions: Sequence[Transition], *, actor: str,
+                            at: datetime) -> list[TransitionRecord | None]:
+        """`record_blocked` for a tick's entries, in order, in one transaction per
+        `BLOCKED_CHUNK` of them: one per entry was most of a first tick's wall.
+
+        Returns each entry's record; None where its edge was already claimed (by another
+        replica, or by an earlier entry of the batch): that entry alone writes nothing,
+        where `record_blocked` raises `EdgeAlreadyClaimed`. Refuses the whole batch
+        (`LedgerError`, nothing written) when any instant is naive; a database failing
+        midway keeps the chunks committed before it, as single calls would have."""
         ...
 
     def record_external(self, transition: Transition, *, field_manager: str,
@@ -161,11 +177,16 @@ def restore_documents(entries: Sequence[PlannedEntry], *,
                       at: datetime) -> list[dict[str, Any] | None]:
     """Each entry's restore document, after checking every instant: a chunk is refused
     whole, before anything is written, if any entry could not be stored."""
-    utc(at)
-    for entry in entries:
-        utc(entry.transition.at)
+    check_instants([e.transition for e in entries], at=at)
     return [None if e.restore is None else restore_document(e.transition.ref, e.restore)
             for e in entries]
+
+
+def check_instants(transitions: Sequence[Transition], *, at: datetime) -> None:
+    """Every instant of a batch checked before any of it is written (`utc`)."""
+    utc(at)
+    for transition in transitions:
+        utc(transition.at)
 
 
 def check_hold(ref: ServiceRef, *, until: datetime, reason: str, now: datetime) -> None:

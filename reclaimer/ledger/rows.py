@@ -51,6 +51,12 @@ def to_record(row: TransitionRow) -> TransitionRecord:
     return from_values(tuple(getattr(row, column) for column in COLUMNS))
 
 
+def record_from_values(record_id: int, values: Mapping[str, Any]) -> TransitionRecord:
+    """From `transition_values` of a row just inserted, as `to_record` reads the ORM row
+    it built from them: the columns the insert left out are None."""
+    return from_values(tuple(map({**values, "id": record_id}.get, COLUMNS)))
+
+
 # The transitions table's columns in declaration order: reads select exactly these and
 # unpack by position, which is several times faster than attribute access per field.
 COLUMNS = tuple(column.name for column in TransitionRow.__table__.columns)

@@ -87,6 +87,17 @@ class SqlLedger(RecordingStore):
         with self._writing() as connection:
             return batch.record_planned_many(connection, entries, actor=actor, at=at)
 
+    def _record_skipped(self, transitions: Sequence[Transition], *, actor: str,
+                        at: datetime) -> list[TransitionRecord | None]:
+        """One transaction per `protocol.BLOCKED_CHUNK` entries."""
+        records: list[TransitionRecord | None] = []
+        for start in range(0, len(transitions), protocol.BLOCKED_CHUNK):
+            with self._writing() as connection:
+                records += batch.record_blocked_many(
+                    connection, transitions[start:start + protocol.BLOCKED_CHUNK],
+                    actor=actor, at=at)
+        return records
+
     def mark_applied_many(self, record_ids: Sequence[int], *, at: datetime) -> None:
         with self._writing() as connection:
             batch.mark_applied_many(connection, record_ids, at=at)

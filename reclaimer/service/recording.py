@@ -17,8 +17,7 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
-from reclaimer.errors import EdgeAlreadyClaimed
-from reclaimer.ledger.protocol import Ledger
+from reclaimer.ledger.protocol import BLOCKED_CHUNK, Ledger
 from reclaimer.model import (
     Action,
     LedgerView,
@@ -46,13 +45,17 @@ class BlockedRecorder:
         rebuilt for each new one was quadratic in a tick's blocked entries)."""
 
     def record(self, entries: Iterable[Transition], *, at: datetime) -> list[Transition]:
-        """Write the entries not written before; returns those newly written."""
+        """Write the entries not written before, one `BLOCKED_CHUNK` per
+        `Ledger.record_blocked_many`, so only one chunk's records are alive at a time
+        (all 34,380 of a first tick at 50,000 ISVCs were 18 MiB); returns those newly
+        written, an entry whose edge another replica claimed included."""
         fresh = [t for t in entries if self._is_new(t)]
-        for entry in fresh:
-            try:
-                self._ledger.record_blocked(entry, actor=self._actor, at=at)
-            except EdgeAlreadyClaimed:
-                log.info("edge of %s already recorded by another replica", entry.ref)
+        for start in range(0, len(fresh), BLOCKED_CHUNK):
+            chunk = fresh[start:start + BLOCKED_CHUNK]
+            records = self._ledger.record_blocked_many(chunk, actor=self._actor, at=at)
+            for entry, record in zip(chunk, records, strict=True):
+                if record is None:
+                    log.info("edge of %s already recorded by another replica", entry.ref)
         return fresh
 
     def _is_new(self, entry: Transition) -> bool:
