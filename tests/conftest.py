@@ -17,6 +17,7 @@ freezegun.configure(extend_ignore_list=["kubernetes"])
 pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.postgres",
+    "tests.fixtures.ledger_store",
     "tests.fixtures.prometheus",
     "tests.fixtures.webhook",
 ]

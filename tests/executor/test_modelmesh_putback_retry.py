@@ -6,32 +6,17 @@ ledger (SQLite, PostgreSQL 15).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from reclaimer.executor.outcome import OutcomeKind
-from reclaimer.ledger import Ledger, open_ledger
-from reclaimer.ledger.engine import parse_url
-from reclaimer.ledger.schema_check import upgrade
+from reclaimer.ledger import Ledger
 from reclaimer.model import Action
 from tests.executor.conftest import NS, T0, Harness, MakeHarness
 from tests.executor.test_modelmesh_runtime import RUNTIME, _isvc, _replicas, _runtime
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-
-
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgres", id="postgres-15")])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    url = (f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    upgrade(parse_url(url))
-    ledger = open_ledger(url)
-    yield ledger
-    ledger.close()
 
 
 def test_a_kept_runtime_stop_whose_putting_back_fails_transiently_is_retried(

@@ -5,26 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-from reclaimer.ledger import Ledger, open_ledger
-from reclaimer.ledger.engine import parse_url
-from reclaimer.ledger.schema_check import upgrade
 from tests.fixtures.sandbox import SandboxHandle, api_client_for
-
-
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgres", id="postgres-15")])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """A migrated SQLite file or PostgreSQL 15 database: the ledger as the service runs it."""
-    url = (f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    upgrade(parse_url(url))
-    ledger = open_ledger(url)
-    yield ledger
-    ledger.close()
 
 
 @dataclass
