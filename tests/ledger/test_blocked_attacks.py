@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -252,3 +253,38 @@ def test_two_processes_blocking_the_same_edges_on_one_sqlite_file(sqlite_url: st
     finally:
         ledger.close()
     assert sorted(edges) == sorted(f"edge-{i:04d}" for i in range(2000))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_a_writer_killed_mid_batch_leaves_whole_chunks_only(
+        store: str, sqlite_url: str, request: pytest.FixtureRequest) -> None:
+    """SIGKILL while a process writes 20,000 entries (40 chunks), once its first chunk is
+    visible: every committed chunk is whole (500 rows, each with its claim), nothing of
+    the chunk in flight is left."""
+    url = sqlite_url if store == "sqlite" else request.getfixturevalue("postgres_url")
+    ledger = migrated(url)
+    assert isinstance(ledger, SqlLedger)
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen([sys.executable, "-c", WRITER, url, "20000", "up"], cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with ledger._engine.connect() as connection:
+            for _ in range(3000):
+                (rows,) = connection.execute(text("SELECT count(*) FROM transitions")).one()
+                connection.commit()
+                if rows:
+                    break
+                time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+        with ledger._engine.connect() as connection:
+            counts = tuple(connection.execute(INVARIANTS).one())
+            (rows,) = connection.execute(text("SELECT count(*) FROM transitions")).one()
+            (claims,) = connection.execute(text("SELECT count(*) FROM edge_claims")).one()
+    finally:
+        process.kill()
+        process.wait()
+        ledger.close()
+    assert (counts, rows % protocol.BLOCKED_CHUNK, claims) == ((0, 0, 0), 0, rows)
+    assert 0 < rows < 20000
