@@ -36,6 +36,7 @@ from sqlalchemy import text
 
 from reclaimer.errors import LedgerUnavailable
 from reclaimer.ledger import Ledger, SqlLedger, open_ledger, protocol
+from reclaimer.ledger.engine import READ_ONLY
 from reclaimer.ledger.protocol import PlannedEntry
 from reclaimer.model import Reason, ServiceRef, Transition
 from tests.ledger.builders import at, transition
@@ -228,31 +229,41 @@ from tests.ledger.test_blocked_attacks import _entry
 ledger = open_ledger(sys.argv[1])
 numbers = range(int(sys.argv[2]))
 order = reversed(numbers) if sys.argv[3] == "down" else numbers
-records = ledger.record_blocked_many([_entry(i) for i in order], actor=sys.argv[3], at=at(1))
+entries = [_entry(i) for i in order]
+print("ready", flush=True)
+sys.stdin.readline()
+records = ledger.record_blocked_many(entries, actor=sys.argv[3], at=at(1))
 print(sum(r is not None for r in records))
 """
 
 
 @pytest.mark.integration
 def test_two_processes_blocking_the_same_edges_on_one_sqlite_file(sqlite_url: str) -> None:
-    """Each process writes 2,000 entries (4 chunks) in opposite orders at once: both
-    finish (the busy timeout makes one wait for the other's chunk), and each edge has
-    one row, written by one of them."""
+    """Each process writes 8,000 entries (16 chunks) in opposite orders, both started
+    at once: both finish (the busy timeout makes one wait), and each edge has one row,
+    written by one of them. Usually one wins every edge (8,000/0 in 2 runs of 3, 7,500/500
+    in one): SQLite's busy handler polls with sleeps of 1 to 100 ms, so the waiting
+    process seldom falls into the gap between the other's chunks."""
     migrated(sqlite_url).close()
     root = Path(__file__).resolve().parents[2]
-    processes = [subprocess.Popen([sys.executable, "-c", WRITER, sqlite_url, "2000", way],
-                                  cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for way in ("up", "down")]
+    processes = [subprocess.Popen([sys.executable, "-c", WRITER, sqlite_url, "8000", way],
+                                  cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for way in ("up", "down")]
+    assert [p.stdout.readline() for p in processes if p.stdout] == ["ready\n", "ready\n"]
+    for p in processes:
+        assert p.stdin
+        p.stdin.write("go\n")
+        p.stdin.flush()
     outputs = [p.communicate(timeout=120) for p in processes]
     assert [(p.returncode, err) for p, (_, err) in zip(processes, outputs, strict=True)] == [
         (0, ""), (0, "")]
-    assert sum(int(out) for out, _ in outputs) == 2000
+    assert sum(int(out) for out, _ in outputs) == 8000
     ledger = open_ledger(sqlite_url)
     try:
-        edges = [r.transition.edge_key for r in ledger.history(limit=5000)]
+        edges = [r.transition.edge_key for r in ledger.history(limit=10000)]
     finally:
         ledger.close()
-    assert sorted(edges) == sorted(f"edge-{i:04d}" for i in range(2000))
+    assert sorted(edges) == sorted(f"edge-{i:04d}" for i in range(8000))
 
 
 @pytest.mark.integration
@@ -267,9 +278,13 @@ def test_a_writer_killed_mid_batch_leaves_whole_chunks_only(
     assert isinstance(ledger, SqlLedger)
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen([sys.executable, "-c", WRITER, url, "20000", "up"], cwd=root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
     try:
-        with ledger._engine.connect() as connection:
+        assert process.stdin and process.stdout and process.stdout.readline() == "ready\n"
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        with ledger._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             for _ in range(3000):
                 (rows,) = connection.execute(text("SELECT count(*) FROM transitions")).one()
                 connection.commit()
@@ -284,7 +299,7 @@ def test_a_writer_killed_mid_batch_leaves_whole_chunks_only(
             (claims,) = connection.execute(text("SELECT count(*) FROM edge_claims")).one()
     finally:
         process.kill()
-        process.wait()
+        process.communicate()
         ledger.close()
     assert (counts, rows % protocol.BLOCKED_CHUNK, claims) == ((0, 0, 0), 0, rows)
     assert 0 < rows < 20000
