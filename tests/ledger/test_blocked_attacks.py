@@ -7,11 +7,14 @@
   the same ledger without them.
 - An edge claimed by a transaction still open (PostgreSQL): the chunk waits for it; when
   it rolls back the chunk's claim lands, when it commits the entry alone is refused.
-- Two replicas writing planned and blocked entries for the same edges in opposite key
-  orders, with a reader between: no deadlock, and no reader ever sees a claiming row
-  without its claim, a claim without its row, or two rows for one edge.
+- Two replicas writing planned and blocked entries for the same edges (shuffled and
+  descending entry orders), with a reader between: no deadlock, and no reader ever
+  sees a claiming row without its claim, a claim without its row, or two rows for one
+  edge.
 - Two OS processes on one SQLite file, same edges, opposite orders: both finish, one row
   per edge (the busy timeout makes one wait; nothing refused silently).
+- A writer SIGKILLed mid-batch (SQLite, PostgreSQL): whole chunks only, each row with
+  its claim.
 - A row the chunk cannot store (NaN in evidence on PostgreSQL): nothing of the chunk is
   written, claims included; the chunks before it stay.
 """
