@@ -48,11 +48,17 @@ class BlockedRecorder:
         """Write the entries not written before, one `BLOCKED_CHUNK` per
         `Ledger.record_blocked_many`, so only one chunk's records are alive at a time
         (all 34,380 of a first tick at 50,000 ISVCs were 18 MiB); returns those newly
-        written, an entry whose edge another replica claimed included."""
+        written, an entry whose edge another replica claimed included. The deferrals of
+        a chunk the ledger refuses, and of those after it, are forgotten: not written,
+        they are news next tick (an entry with an edge always is)."""
         fresh = [t for t in entries if self._is_new(t)]
         for start in range(0, len(fresh), BLOCKED_CHUNK):
             chunk = fresh[start:start + BLOCKED_CHUNK]
-            records = self._ledger.record_blocked_many(chunk, actor=self._actor, at=at)
+            try:
+                records = self._ledger.record_blocked_many(chunk, actor=self._actor, at=at)
+            except BaseException:
+                self.forget(t.ref for t in fresh[start:] if t.edge_key is None)
+                raise
             for entry, record in zip(chunk, records, strict=True):
                 if record is None:
                     log.info("edge of %s already recorded by another replica", entry.ref)

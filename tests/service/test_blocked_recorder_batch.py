@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from reclaimer.ledger import RecordState, SqlLedger, protocol
+from reclaimer.errors import LedgerUnavailable
+from reclaimer.ledger import RecordState, SqlLedger, engine, protocol
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.recording import BlockedRecorder
 from tests.ledger.conftest import migrated
@@ -75,3 +77,27 @@ def test_an_edge_another_replica_recorded_is_logged_and_the_rest_written(
         "edge of team/m0002 already recorded by another replica"]
     assert sorted((r.transition.ref.name, r.actor) for r in ledger.history()) == [
         ("m0001", "r"), ("m0002", "other"), ("m0003", "r")]
+
+
+def test_a_deferral_whose_write_the_database_refused_is_written_by_the_next_tick(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process holds SQLite's write lock past the busy timeout (shortened to
+    0.2 s) during a tick: the tick fails with `LedgerUnavailable` and nothing is written.
+    The same deferral next tick, once the lock is free, must be written; before the fix
+    `_is_new` had already remembered it as written, so it was never recorded."""
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 200)
+    store = migrated(url)
+    recorder = BlockedRecorder(store, actor="r")
+    entries = [_deferred(1), _held(2)]
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(LedgerUnavailable):
+            recorder.record(entries, at=NOW)
+        other.execute("ROLLBACK")
+        assert store.history() == []
+        assert recorder.record(entries, at=NOW) == entries
+        assert sorted(r.transition.ref.name for r in store.history()) == ["m0001", "m0002"]
+    finally:
+        other.close()
+        store.close()
