@@ -138,7 +138,8 @@ class Reconciler:
             observation = _without_faults(observation, plan)
             closed = self.parts.executor.settle_retries([*plan.missed, *plan.transitions],
                                                         at=now)
-            recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now)
+            recorded = self._blocked.record([*plan.missed, *_blocked(plan)], at=now,
+                                            may_write=self.parts.executor.guard)
             for entry in recorded:
                 self.parts.executor.announce_blocked(entry, at=now)
             outcomes = closed + self.act(plan, now=now)

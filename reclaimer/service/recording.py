@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from reclaimer.ledger.protocol import BLOCKED_CHUNK, Ledger
@@ -44,16 +44,27 @@ class BlockedRecorder:
         """The last entry written per service: one lookup per entry (a set of keys
         rebuilt for each new one was quadratic in a tick's blocked entries)."""
 
-    def record(self, entries: Iterable[Transition], *, at: datetime) -> list[Transition]:
+    def record(self, entries: Iterable[Transition], *, at: datetime,
+               may_write: Callable[[], str | None] = lambda: None) -> list[Transition]:
         """Write the entries not written before, one `BLOCKED_CHUNK` per
         `Ledger.record_blocked_many`, so only one chunk's records are alive at a time
         (all 34,380 of a first tick at 50,000 ISVCs were 18 MiB); returns those newly
         written, an entry whose edge another replica claimed included. The deferrals of
         a chunk the ledger refuses, and of those after it, are forgotten: not written,
-        they are news next tick (an entry with an edge always is)."""
+        they are news next tick (an entry with an edge always is).
+
+        ``may_write`` (the executor's guard) is asked before each chunk: an entry with
+        an edge claims it, and a leader whose lease lapsed mid-tick (or a process told to
+        stop) must not claim edges its successor decides (DESIGN §7). What is left is
+        written by the next tick that may write."""
         fresh = [t for t in entries if self._is_new(t)]
         for start in range(0, len(fresh), BLOCKED_CHUNK):
             chunk = fresh[start:start + BLOCKED_CHUNK]
+            why = may_write()
+            if why is not None:
+                log.warning("%d blocked entries not recorded: %s", len(fresh) - start, why)
+                self.forget(t.ref for t in fresh[start:] if t.edge_key is None)
+                return fresh[:start]
             try:
                 records = self._ledger.record_blocked_many(chunk, actor=self._actor, at=at)
             except BaseException:

@@ -101,3 +101,18 @@ def test_a_deferral_whose_write_the_database_refused_is_written_by_the_next_tick
     finally:
         other.close()
         store.close()
+
+
+def test_a_guard_that_turns_mid_batch_leaves_the_later_chunks_to_the_next_tick(
+        ledger: SqlLedger) -> None:
+    """The guard is asked before each chunk: the first is written, the rest are not,
+    and their deferrals are news again when writing is allowed (review r-blk20)."""
+    answers = iter([None, "the leader lease was not renewed within its safety margin"])
+    entries = [_held(i) if i % 3 else _deferred(i) for i in range(ENTRIES)]
+    recorder = BlockedRecorder(ledger, actor="r")
+    first = recorder.record(entries, at=NOW, may_write=lambda: next(answers))
+    assert (first, len(ledger.history(limit=ENTRIES + 1))) == (
+        entries[:protocol.BLOCKED_CHUNK], protocol.BLOCKED_CHUNK)
+    later = recorder.record(entries, at=NOW)
+    assert [t.ref for t in later if t.edge_key is None] == [
+        t.ref for t in entries[protocol.BLOCKED_CHUNK:] if t.edge_key is None]
