@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reclaimer.ledger import Ledger, MemoryLedger, open_ledger
+from reclaimer.ledger import Ledger, MemoryLedger, SqlLedger, open_ledger
 from reclaimer.ledger.engine import parse_url
 from reclaimer.ledger.schema_check import upgrade
 from tests.fixtures.failing_ledger import FailingLedger
@@ -51,3 +51,13 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def replicas(postgres_url: str) -> Iterator[tuple[SqlLedger, SqlLedger]]:
+    """Two replicas' ledgers on one migrated PostgreSQL 15 database."""
+    first, second = migrated(postgres_url), SqlLedger.open(postgres_url)
+    assert isinstance(first, SqlLedger)
+    yield first, second
+    first.close()
+    second.close()

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -93,15 +92,6 @@ def test_blocked_entries_do_not_change_the_report(ledger: Ledger) -> None:
 
 
 # --- PostgreSQL: open transactions, two replicas, a row it refuses --------------------
-
-
-@pytest.fixture
-def replicas(postgres_url: str) -> Iterator[tuple[SqlLedger, SqlLedger]]:
-    first, second = migrated(postgres_url), SqlLedger.open(postgres_url)
-    assert isinstance(first, SqlLedger)
-    yield first, second
-    first.close()
-    second.close()
 
 
 def _plain(url: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -24,20 +23,10 @@ from reclaimer.ledger.records import TransitionRecord
 from reclaimer.ledger.tables import EdgeClaimRow
 from reclaimer.model import ServiceRef, Transition
 from tests.ledger.builders import at, transition
-from tests.ledger.conftest import migrated
 
 pytestmark = pytest.mark.integration
 EDGES = 100
 FIRST, SECOND = range(0, 60), range(40, EDGES)  # 40..59 written by both
-
-
-@pytest.fixture
-def replicas(postgres_url: str) -> Iterator[tuple[SqlLedger, SqlLedger]]:
-    first, second = migrated(postgres_url), SqlLedger.open(postgres_url)
-    assert isinstance(first, SqlLedger)
-    yield first, second
-    first.close()
-    second.close()
 
 
 def _held(numbers: range | list[int]) -> list[Transition]:
