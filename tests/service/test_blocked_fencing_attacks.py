@@ -1,0 +1,86 @@
+"""Attacks on the fence of a tick's blocked entries (review r-fence of 8ce3130).
+
+The lease is renewed by a thread of its own (`LeaderElector.run`), so the guard may
+refuse one chunk of a tick and allow the next: a renewal that came late (an API server
+slow for more than the margin) but in time, the same term."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reclaimer.kube.lease import LeaderElector
+from reclaimer.ledger import Ledger
+from reclaimer.model import Action, Reason
+from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.term import TermKeeper, WriteGuard
+from tests.fixtures.sandbox import MakeSandbox
+from tests.service.loop_world import FRIDAY_STOP, OFFICE_HOURS, LoopWorld, build, quiet, scenario
+from tests.service.test_blocked_fencing import Fenced
+from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led
+from tests.service.test_mid_term_recovery_attacks import LEASE
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+TUESDAY_START = datetime(2030, 4, 2, 6, 1, tzinfo=UTC)  # 08:01 CEST
+"""Monday's start and stop passed unseen; Tuesday's start is decided, both are missed."""
+
+
+@pytest.fixture
+def running(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Fenced]:
+    """llama governed by office hours, stopped by the Friday 19:00 edge (applied)."""
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=store)
+    elector = LeaderElector(world.rest, LEASE, now=lambda: datetime.now(UTC))
+    stopping = threading.Event()
+    guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
+    world.reconciler.parts.executor.guard = guard
+    found = Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
+                   elector, guard, stopping)
+    found.tick(BEGIN)
+    found.tick(FRIDAY_STOP)
+    assert _stops(world) == [(Reason.SCHEDULE_STOP, FRIDAY_STOP)]
+    yield found
+    world.close()
+
+
+def _stops(world: LoopWorld) -> list[tuple[Reason, datetime]]:
+    return [(r.transition.reason, r.transition.at) for r in world.ledger.history()
+            if r.transition.action is Action.STOP and r.transition.ref == LLAMA]
+
+
+def _renewed_once_refused(fenced: Fenced) -> Callable[[], str | None]:
+    """The real guard; after its first refusal the renewal thread gets through."""
+    refused: list[str] = []
+
+    def guard() -> str | None:
+        why = fenced.guard()
+        if why is not None and not refused:
+            refused.append(why)
+            assert fenced.elector.try_acquire_or_renew()
+        return why
+    return guard
+
+
+def test_missed_edges_refused_are_recorded_when_the_latest_edge_acts(running: Fenced) -> None:
+    """The guard refuses the missed entries, then allows Tuesday's start: the missed
+    edges must still be recorded by a later tick (on 8ce3130 they never are: the start
+    is applied, and an applied latest edge ends the search for missed ones)."""
+    assert running.elector.try_acquire_or_renew()
+    running.guard.begin_tick()
+    time.sleep(1.2)
+    running.led.world.reconciler.parts.executor.guard = _renewed_once_refused(running)
+    running.led.tick(TUESDAY_START)
+    running.led.world.reconciler.parts.executor.guard = running.guard
+    running.tick(TUESDAY_START + timedelta(minutes=1))
+    running.tick(TUESDAY_START + timedelta(minutes=2))
+    missed = [r.transition.evidence.get("edgeAt") for r in running.led.world.ledger.history()
+              if r.transition.reason is Reason.MISSED]
+    assert sorted(str(m) for m in missed) == [
+        "2030-04-01T06:00:00+00:00", "2030-04-01T17:00:00+00:00"]
