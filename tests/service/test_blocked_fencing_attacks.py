@@ -84,3 +84,58 @@ def test_missed_edges_refused_are_recorded_when_the_latest_edge_acts(running: Fe
               if r.transition.reason is Reason.MISSED]
     assert sorted(str(m) for m in missed) == [
         "2030-04-01T06:00:00+00:00", "2030-04-01T17:00:00+00:00"]
+
+
+def _fenced(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger, *,
+            policy: str) -> Fenced:
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
+                  policies={"office": policy}, scripts={LLAMA: quiet()}, ledger=store)
+    elector = LeaderElector(world.rest, LEASE, now=lambda: datetime.now(UTC))
+    stopping = threading.Event()
+    guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
+    world.reconciler.parts.executor.guard = guard
+    return Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
+                  elector, guard, stopping)
+
+
+def _lapsed(fenced: Fenced) -> None:
+    assert fenced.elector.try_acquire_or_renew()
+    fenced.guard.begin_tick()
+    time.sleep(1.2)
+
+
+def test_a_dry_run_edge_refused_is_recorded_once_by_the_next_tick(
+        make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> None:
+    """Held: a dry-run entry claims its edge like a held one; refused, it is decided
+    again, and written once (not again on the tick after)."""
+    policy = OFFICE_HOURS % {"busy": "force"} + "  mode: dryRun\n"
+    fenced = _fenced(make_sandbox, tmp_path, store, policy=policy)
+    try:
+        fenced.tick(BEGIN)
+        _lapsed(fenced)
+        fenced.led.tick(FRIDAY_STOP)
+        assert _stops(fenced.led.world) == []
+        for minutes in (1, 2):
+            fenced.tick(FRIDAY_STOP + timedelta(minutes=minutes))
+        assert _stops(fenced.led.world) == [
+            (Reason.DRY_RUN, FRIDAY_STOP + timedelta(minutes=1))]
+    finally:
+        fenced.led.world.close()
+
+
+def test_the_first_tick_of_a_term_refused_at_its_first_chunk_leaves_the_edge_to_the_next(
+        make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> None:
+    """Held: the term's first tick (recovery included) may not write at all; the held
+    edge is recorded by the next tick, once."""
+    fenced = _fenced(make_sandbox, tmp_path, store, policy=OFFICE_HOURS % {"busy": "force"})
+    try:
+        fenced.led.world.ledger.hold(LLAMA, until=FRIDAY_STOP + timedelta(days=1),
+                                     reason="demo tonight", who="alice", now=BEGIN)
+        _lapsed(fenced)
+        fenced.led.tick(FRIDAY_STOP)
+        assert _stops(fenced.led.world) == []
+        for minutes in (1, 2):
+            fenced.tick(FRIDAY_STOP + timedelta(minutes=minutes))
+        assert _stops(fenced.led.world) == [(Reason.HELD, FRIDAY_STOP + timedelta(minutes=1))]
+    finally:
+        fenced.led.world.close()
