@@ -21,7 +21,15 @@ from reclaimer.model import Action, Reason
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.term import TermKeeper, WriteGuard
 from tests.fixtures.sandbox import MakeSandbox
-from tests.service.loop_world import FRIDAY_STOP, OFFICE_HOURS, LoopWorld, build, quiet, scenario
+from tests.service.loop_world import (
+    FRIDAY_STOP,
+    OFFICE_HOURS,
+    LoopWorld,
+    build,
+    busy_until,
+    quiet,
+    scenario,
+)
 from tests.service.test_blocked_fencing import Fenced
 from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led
 from tests.service.test_mid_term_recovery_attacks import LEASE
@@ -87,9 +95,10 @@ def test_missed_edges_refused_are_recorded_when_the_latest_edge_acts(running: Fe
 
 
 def _fenced(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger, *,
-            policy: str) -> Fenced:
+            policy: str, busy: bool = False) -> Fenced:
+    script = busy_until(FRIDAY_STOP + timedelta(days=1)) if busy else quiet()
     world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
-                  policies={"office": policy}, scripts={LLAMA: quiet()}, ledger=store)
+                  policies={"office": policy}, scripts={LLAMA: script}, ledger=store)
     elector = LeaderElector(world.rest, LEASE, now=lambda: datetime.now(UTC))
     stopping = threading.Event()
     guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
@@ -139,3 +148,28 @@ def test_the_first_tick_of_a_term_refused_at_its_first_chunk_leaves_the_edge_to_
         assert _stops(fenced.led.world) == [(Reason.HELD, FRIDAY_STOP + timedelta(minutes=1))]
     finally:
         fenced.led.world.close()
+
+
+def test_a_deferral_refused_is_written_and_announced_once_by_the_next_tick(
+        make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> None:
+    """Held: a deferral (no edge) refused is forgotten, so the next tick writes it and
+    announces it; no Event for the refused tick, no second row the tick after."""
+    fenced = _fenced(make_sandbox, tmp_path, store, policy=OFFICE_HOURS % {"busy": "defer"},
+                     busy=True)
+    try:
+        fenced.tick(BEGIN)
+        _lapsed(fenced)
+        fenced.led.tick(FRIDAY_STOP)
+        assert (_stops(fenced.led.world), _deferred_events(fenced.led.world)) == ([], 0)
+        for minutes in (1, 2):
+            fenced.tick(FRIDAY_STOP + timedelta(minutes=minutes))
+        assert _stops(fenced.led.world) == [
+            (Reason.DEFERRED_BUSY, FRIDAY_STOP + timedelta(minutes=1))]
+        assert _deferred_events(fenced.led.world) == 1
+    finally:
+        fenced.led.world.close()
+
+
+def _deferred_events(world: LoopWorld) -> int:
+    items = world.rest.request("GET", "/api/v1/namespaces/team-a/events")["items"]
+    return sum(int(e.get("count") or 1) for e in items if e["reason"] == "Deferred")
