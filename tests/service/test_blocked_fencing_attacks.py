@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -173,3 +174,42 @@ def test_a_deferral_refused_is_written_and_announced_once_by_the_next_tick(
 def _deferred_events(world: LoopWorld) -> int:
     items = world.rest.request("GET", "/api/v1/namespaces/team-a/events")["items"]
     return sum(int(e.get("count") or 1) for e in items if e["reason"] == "Deferred")
+
+
+def test_a_standby_taking_over_records_the_edge_the_deposed_leader_was_refused(
+        make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> None:
+    """Held: the leader's lease lapses at the edge's tick; a second replica (its own
+    elector on the same Lease, its own loop, the same ledger) takes over once the lease
+    expires, and records the held edge once; the old leader, ticking on, writes nothing."""
+    sandbox = make_sandbox(scenario(("team-a", "llama", {"tier": "dev"})))
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    worlds = [build(sandbox, tmp_path / name, policies={"office": OFFICE_HOURS % {
+        "busy": "force"}}, scripts={LLAMA: quiet()}, ledger=store) for name in ("a", "b")]
+    old, new = (_replica(w, identity) for w, identity in zip(worlds, ("a", "b"), strict=True))
+    try:
+        old.tick(BEGIN)
+        store.hold(LLAMA, until=FRIDAY_STOP + timedelta(days=1), reason="demo tonight",
+                   who="alice", now=BEGIN)
+        _lapsed(old)
+        old.led.tick(FRIDAY_STOP)
+        assert not new.elector.try_acquire_or_renew()  # sees the old leader's renewal
+        time.sleep(LEASE.lease_duration + 0.2)
+        new.tick(FRIDAY_STOP + timedelta(minutes=1))
+        old.guard.begin_tick()
+        old.led.tick(FRIDAY_STOP + timedelta(minutes=2))
+        new.tick(FRIDAY_STOP + timedelta(minutes=3))
+        assert _stops(worlds[0]) == [(Reason.HELD, FRIDAY_STOP + timedelta(minutes=1))]
+    finally:
+        for world in worlds:
+            world.close()
+
+
+def _replica(world: LoopWorld, identity: str) -> Fenced:
+    elector = LeaderElector(world.rest, replace(LEASE, identity=identity),
+                            now=lambda: datetime.now(UTC))
+    stopping = threading.Event()
+    guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
+    world.reconciler.parts.executor.guard = guard
+    return Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
+                  elector, guard, stopping)
