@@ -43,12 +43,22 @@ class WriteGuard:
         self._metrics = metrics
         self._monotonic = monotonic
         self._tick_started = monotonic()
+        self._refused: str | None = None
 
     def begin_tick(self) -> None:
         self._tick_started = self._monotonic()
+        self._refused = None
 
     def __call__(self) -> str | None:
-        """Why no write may start now, or None."""
+        """Why no write may start now, or None. A refusal holds until the next tick: a
+        renewal that comes late, in the same term, must not let the tick write what
+        follows a chunk it could not write (a later edge applied over missed ones the
+        fence kept out of the ledger would end their search for good)."""
+        if self._refused is None:
+            self._refused = self._why_not()
+        return self._refused
+
+    def _why_not(self) -> str | None:
         if self._stopping.is_set():
             return "shutting down (SIGTERM)"
         left = self._leadership.valid_for()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,10 @@ from sqlalchemy import event
 from reclaimer.errors import LedgerUnavailable
 from reclaimer.ledger import RecordState, SqlLedger, engine, protocol
 from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
+from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.recording import BlockedRecorder
+from reclaimer.service.scheduler import AlwaysLeader
+from reclaimer.service.term import WriteGuard
 from tests.ledger.conftest import migrated
 
 NOW = datetime(2030, 4, 1, 17, 0, tzinfo=UTC)
@@ -116,3 +120,32 @@ def test_a_guard_that_turns_mid_batch_leaves_the_later_chunks_to_the_next_tick(
     later = recorder.record(entries, at=NOW)
     assert [t.ref for t in later if t.edge_key is None] == [
         t.ref for t in entries[protocol.BLOCKED_CHUNK:] if t.edge_key is None]
+
+
+def test_a_budget_that_allows_one_chunk_a_tick_writes_everything_in_as_many_ticks(
+        ledger: SqlLedger) -> None:
+    """Review r-fence (held): the real `WriteGuard` whose budget is spent after one chunk,
+    every tick. The edges written are not proposed again (decide reads them as applied),
+    the refused deferrals are news again: 1,080 entries are all written, each once, in
+    3 ticks, one chunk a tick (a tick whose budget is spent before its first chunk
+    writes nothing, and acts on nothing either)."""
+    clock = [0.0]
+    guard = WriteGuard(AlwaysLeader(), stopping=threading.Event(), budget=0.5,
+                       metrics=ServiceMetrics(), monotonic=lambda: clock[0])
+    recorder, entries = BlockedRecorder(ledger, actor="r"), [
+        _held(i) if i % 3 else _deferred(i) for i in range(ENTRIES)]
+
+    def may_write() -> str | None:
+        why = guard()
+        clock[0] += 1.0  # one chunk spends the tick's budget
+        return why
+    ticks = 0
+    while len(ledger.history(limit=ENTRIES + 1)) < ENTRIES and ticks < 10:
+        applied = {r.transition.edge_key for r in ledger.history(limit=ENTRIES + 1)}
+        guard.begin_tick()
+        recorder.record([t for t in entries if t.edge_key is None or t.edge_key not in applied],
+                        at=NOW, may_write=may_write)
+        ticks += 1
+    refs = sorted(r.transition.ref.name for r in ledger.history(limit=ENTRIES + 1))
+    assert (ticks, refs) == (math.ceil(ENTRIES / protocol.BLOCKED_CHUNK),
+                             sorted(t.ref.name for t in entries))
