@@ -9,7 +9,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +21,14 @@ from reclaimer.model import Action, Reason
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.term import TermKeeper, WriteGuard
 from tests.fixtures.sandbox import MakeSandbox
-from tests.service.loop_world import FRIDAY_STOP, OFFICE_HOURS, build, quiet, scenario
+from tests.service.loop_world import (
+    FRIDAY_STOP,
+    OFFICE_HOURS,
+    LoopWorld,
+    build,
+    quiet,
+    scenario,
+)
 from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led
 from tests.service.test_mid_term_recovery_attacks import LEASE
 
@@ -45,27 +52,41 @@ class Fenced:
                 if r.transition.action is Action.STOP]
 
 
-@pytest.fixture
-def fenced(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Fenced]:
-    """One replica led by a real elector on the sandbox Lease; llama held over the
-    Friday 19:00 stop edge, so that edge's tick writes one blocked entry claiming it."""
+def led_by_elector(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Fenced:
+    """One replica (llama under office hours) led by a real elector on the sandbox
+    Lease, its executor asking a real `WriteGuard`; ticked once, at `BEGIN`."""
     world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
                   policies={"office": OFFICE_HOURS % {"busy": "force"}},
                   scripts={LLAMA: quiet()}, ledger=store)
-    elector = LeaderElector(world.rest, LEASE, now=lambda: datetime.now(UTC))
+    found = fence(world)
+    found.tick(BEGIN)
+    return found
+
+
+def fence(world: LoopWorld, *, identity: str = LEASE.identity) -> Fenced:
+    """``world``'s loop led by a real elector as ``identity``, its executor guarded."""
+    elector = LeaderElector(world.rest, replace(LEASE, identity=identity),
+                            now=lambda: datetime.now(UTC))
     stopping = threading.Event()
     guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
     world.reconciler.parts.executor.guard = guard
-    found = Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
-                   elector, guard, stopping)
-    found.tick(BEGIN)
+    return Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
+                  elector, guard, stopping)
+
+
+@pytest.fixture
+def fenced(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Fenced]:
+    """llama held over the Friday 19:00 stop edge, so that edge's tick writes one
+    blocked entry claiming it."""
+    found = led_by_elector(make_sandbox, tmp_path, store)
+    world = found.led.world
     world.ledger.hold(LLAMA, until=FRIDAY_STOP + timedelta(days=1), reason="demo tonight",
                       who="alice", now=BEGIN)
     yield found
     world.close()
 
 
-def _lease_lapses(fenced: Fenced) -> None:
+def lease_lapses(fenced: Fenced) -> None:
     """Renewed, then past the margin (writes may start for 1 s after a renewal)."""
     assert fenced.elector.try_acquire_or_renew()
     fenced.guard.begin_tick()
@@ -78,7 +99,7 @@ def _sigterm(fenced: Fenced) -> None:
     fenced.stopping.set()
 
 
-@pytest.mark.parametrize("fence", [pytest.param(_lease_lapses, id="lease-lapsed"),
+@pytest.mark.parametrize("fence", [pytest.param(lease_lapses, id="lease-lapsed"),
                                    pytest.param(_sigterm, id="sigterm")])
 def test_a_tick_that_may_not_write_claims_no_edge(fenced: Fenced, fence: object) -> None:
     assert callable(fence)
@@ -88,7 +109,7 @@ def test_a_tick_that_may_not_write_claims_no_edge(fenced: Fenced, fence: object)
 
 
 def test_the_edge_is_recorded_by_the_next_tick_that_may_write(fenced: Fenced) -> None:
-    _lease_lapses(fenced)
+    lease_lapses(fenced)
     fenced.led.tick(FRIDAY_STOP)
     fenced.tick(FRIDAY_STOP + timedelta(minutes=1))
     assert fenced.held_rows() == [(Reason.HELD, RecordState.SKIPPED)]

@@ -6,21 +6,15 @@ slow for more than the margin) but in time, the same term."""
 
 from __future__ import annotations
 
-import math
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from reclaimer.kube.lease import LeaderElector
 from reclaimer.ledger import Ledger
 from reclaimer.model import Action, Reason
-from reclaimer.service.metrics import ServiceMetrics
-from reclaimer.service.term import TermKeeper, WriteGuard
 from tests.fixtures.sandbox import MakeSandbox
 from tests.service.loop_world import (
     FRIDAY_STOP,
@@ -31,8 +25,8 @@ from tests.service.loop_world import (
     quiet,
     scenario,
 )
-from tests.service.test_blocked_fencing import Fenced
-from tests.service.test_mid_term_recovery import BEGIN, IN_FLIGHT, LLAMA, Led
+from tests.service.test_blocked_fencing import Fenced, fence, lease_lapses, led_by_elector
+from tests.service.test_mid_term_recovery import BEGIN, LLAMA
 from tests.service.test_mid_term_recovery_attacks import LEASE
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -43,16 +37,8 @@ TUESDAY_START = datetime(2030, 4, 2, 6, 1, tzinfo=UTC)  # 08:01 CEST
 @pytest.fixture
 def running(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Fenced]:
     """llama governed by office hours, stopped by the Friday 19:00 edge (applied)."""
-    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
-                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
-                  scripts={LLAMA: quiet()}, ledger=store)
-    elector = LeaderElector(world.rest, LEASE, now=lambda: datetime.now(UTC))
-    stopping = threading.Event()
-    guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
-    world.reconciler.parts.executor.guard = guard
-    found = Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
-                   elector, guard, stopping)
-    found.tick(BEGIN)
+    found = led_by_elector(make_sandbox, tmp_path, store)
+    world = found.led.world
     found.tick(FRIDAY_STOP)
     assert _stops(world) == [(Reason.SCHEDULE_STOP, FRIDAY_STOP)]
     yield found
@@ -100,18 +86,7 @@ def _fenced(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger, *,
     script = busy_until(FRIDAY_STOP + timedelta(days=1)) if busy else quiet()
     world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
                   policies={"office": policy}, scripts={LLAMA: script}, ledger=store)
-    elector = LeaderElector(world.rest, LEASE, now=lambda: datetime.now(UTC))
-    stopping = threading.Event()
-    guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
-    world.reconciler.parts.executor.guard = guard
-    return Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
-                  elector, guard, stopping)
-
-
-def _lapsed(fenced: Fenced) -> None:
-    assert fenced.elector.try_acquire_or_renew()
-    fenced.guard.begin_tick()
-    time.sleep(1.2)
+    return fence(world)
 
 
 def test_a_dry_run_edge_refused_is_recorded_once_by_the_next_tick(
@@ -122,7 +97,7 @@ def test_a_dry_run_edge_refused_is_recorded_once_by_the_next_tick(
     fenced = _fenced(make_sandbox, tmp_path, store, policy=policy)
     try:
         fenced.tick(BEGIN)
-        _lapsed(fenced)
+        lease_lapses(fenced)
         fenced.led.tick(FRIDAY_STOP)
         assert _stops(fenced.led.world) == []
         for minutes in (1, 2):
@@ -141,7 +116,7 @@ def test_the_first_tick_of_a_term_refused_at_its_first_chunk_leaves_the_edge_to_
     try:
         fenced.led.world.ledger.hold(LLAMA, until=FRIDAY_STOP + timedelta(days=1),
                                      reason="demo tonight", who="alice", now=BEGIN)
-        _lapsed(fenced)
+        lease_lapses(fenced)
         fenced.led.tick(FRIDAY_STOP)
         assert _stops(fenced.led.world) == []
         for minutes in (1, 2):
@@ -159,7 +134,7 @@ def test_a_deferral_refused_is_written_and_announced_once_by_the_next_tick(
                      busy=True)
     try:
         fenced.tick(BEGIN)
-        _lapsed(fenced)
+        lease_lapses(fenced)
         fenced.led.tick(FRIDAY_STOP)
         assert (_stops(fenced.led.world), _deferred_events(fenced.led.world)) == ([], 0)
         for minutes in (1, 2):
@@ -186,12 +161,12 @@ def test_a_standby_taking_over_records_the_edge_the_deposed_leader_was_refused(
         (tmp_path / name).mkdir()
     worlds = [build(sandbox, tmp_path / name, policies={"office": OFFICE_HOURS % {
         "busy": "force"}}, scripts={LLAMA: quiet()}, ledger=store) for name in ("a", "b")]
-    old, new = (_replica(w, identity) for w, identity in zip(worlds, ("a", "b"), strict=True))
+    old, new = (fence(w, identity=identity) for w, identity in zip(worlds, ("a", "b"), strict=True))
     try:
         old.tick(BEGIN)
         store.hold(LLAMA, until=FRIDAY_STOP + timedelta(days=1), reason="demo tonight",
                    who="alice", now=BEGIN)
-        _lapsed(old)
+        lease_lapses(old)
         old.led.tick(FRIDAY_STOP)
         assert not new.elector.try_acquire_or_renew()  # sees the old leader's renewal
         time.sleep(LEASE.lease_duration + 0.2)
@@ -203,13 +178,3 @@ def test_a_standby_taking_over_records_the_edge_the_deposed_leader_was_refused(
     finally:
         for world in worlds:
             world.close()
-
-
-def _replica(world: LoopWorld, identity: str) -> Fenced:
-    elector = LeaderElector(world.rest, replace(LEASE, identity=identity),
-                            now=lambda: datetime.now(UTC))
-    stopping = threading.Event()
-    guard = WriteGuard(elector, stopping=stopping, budget=math.inf, metrics=ServiceMetrics())
-    world.reconciler.parts.executor.guard = guard
-    return Fenced(Led(world, TermKeeper(world.reconciler, elector, in_flight=IN_FLIGHT)),
-                  elector, guard, stopping)
