@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0003"
+HEAD = "0004"
 """The newest revision in ``migrations/versions``: what `require_head` asks for."""
 VERSION_TABLE = "alembic_version"
 _VERSIONS = text(f"SELECT version_num FROM {VERSION_TABLE}")

@@ -23,7 +23,7 @@ from reclaimer.ledger.schema_check import (
 from reclaimer.model import ServiceKind, ServiceRef
 
 TABLES = {"transitions", "edge_claims", "service_facts", "holds", "restore_info", "notices",
-          "alembic_version"}
+          "external_claims", "alembic_version"}
 
 
 @pytest.fixture(params=[
