@@ -8,7 +8,8 @@
   not 240.
 - A stop-state change by anyone else is recorded once as ``external``, dated when
   reclaimer observed it (`external_changes`), so the ledger's "last transition"
-  respects it; once across replicas too (`external_key`).
+  respects it; once across replicas too (`external_key`), and only while the guard
+  lets this process write (`record_external`).
 """
 
 from __future__ import annotations
@@ -172,11 +173,20 @@ def _external(service: Service, action: Action, *, at: datetime, manager: str) -
                       evidence={"fieldManager": manager}, gpus=service.gpus)
 
 
-def record_external(ledger: Ledger, changes: Sequence[Transition], *,
-                    view: LedgerView) -> None:
+def record_external(ledger: Ledger, changes: Sequence[Transition], *, view: LedgerView,
+                    may_write: Callable[[], str | None] = lambda: None) -> None:
     """Book each change of `external_changes` (``view`` is the one they were found in).
+
+    ``may_write`` (the executor's guard) is asked before each row: a leader whose lease
+    lapsed mid-tick, or a process told to stop, must not book what its successor
+    observes too (DESIGN §7). A change not booked is not lost: the ledger's last
+    transition still differs from the cluster, so whoever leads next observes it again.
     A change another replica booked first is not booked again (`external_key`)."""
-    for change in changes:
+    for done, change in enumerate(changes):
+        why = may_write()
+        if why is not None:
+            log.warning("%d external changes not recorded: %s", len(changes) - done, why)
+            return
         manager = str(change.evidence.get("fieldManager", "unknown"))
         record = ledger.record_external(change, field_manager=manager, at=change.at,
                                         key=external_key(change, view))

@@ -1,8 +1,10 @@
-"""Somebody else's change of the stop state is booked once, whichever replicas observe it.
-Two replicas whose ticks overlap (a deposed leader's and its successor's, both past
-their lease guard) each booked it: two ``observed`` rows for one fact, GPU-hours and who
-stopped it counted twice. The ledger's external claim books it once. Sandbox over HTTP,
-a real ledger shared by both replicas (SQLite, PostgreSQL 15).
+"""Somebody else's change of the stop state is booked once, and only by a replica that may
+write (DESIGN §7). A leader whose lease lapsed mid-tick, or a process told to stop,
+booked it anyway, and its successor booked it again: two ``observed`` rows for one fact,
+GPU-hours and who stopped it counted twice. A change a fenced tick did not book is booked
+by the next tick that may write; two replicas whose ticks overlap book it once (the
+ledger's external claim). Sandbox over HTTP, real electors on the sandbox Lease, a real
+ledger (SQLite, PostgreSQL 15).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from reclaimer.ledger.schema_check import upgrade
 from reclaimer.model import Action, Transition, Trigger
 from tests.fixtures.sandbox import MakeSandbox
 from tests.service.loop_world import OFFICE_HOURS, LoopWorld, build, quiet, scenario
+from tests.service.test_blocked_fencing import Fenced, _sigterm, lease_lapses, led_by_elector
 from tests.service.test_mid_term_recovery import BEGIN, LLAMA
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -41,6 +44,33 @@ def _person_stops(world: LoopWorld) -> None:
 def _booked(ledger: Ledger) -> Booked:
     return [(r.transition.action, r.transition.at, r.actor) for r in reversed(ledger.history())
             if r.transition.trigger is Trigger.EXTERNAL]
+
+
+@pytest.fixture
+def fenced(make_sandbox: MakeSandbox, tmp_path: Path, store: Ledger) -> Iterator[Fenced]:
+    """llama running under office hours, ticked once by its leader; then a person stops it."""
+    found = led_by_elector(make_sandbox, tmp_path, store)
+    _person_stops(found.led.world)
+    yield found
+    found.led.world.close()
+
+
+@pytest.mark.parametrize("fence", [pytest.param(lease_lapses, id="lease-lapsed"),
+                                   pytest.param(_sigterm, id="sigterm")])
+def test_a_tick_that_may_not_write_books_no_external_change(
+        fenced: Fenced, fence: Callable[[Fenced], None]) -> None:
+    fence(fenced)
+    fenced.led.tick(BEGIN + timedelta(minutes=1))
+    assert _booked(fenced.led.world.ledger) == []
+
+
+def test_the_change_is_booked_once_by_the_next_tick_that_may_write(fenced: Fenced) -> None:
+    lease_lapses(fenced)
+    fenced.led.tick(BEGIN + timedelta(minutes=1))
+    for minutes in (2, 3):
+        fenced.tick(BEGIN + timedelta(minutes=minutes))
+    assert _booked(fenced.led.world.ledger) == [
+        (Action.STOP, BEGIN + timedelta(minutes=2), "kubectl")]
 
 
 class Overlapped(SqlLedger):
