@@ -190,7 +190,8 @@ class MemoryLedger(RecordingStore):
         known = self._facts.get(t.ref)
         if known is not None and known[0].at > t.at:
             return
-        last = LastTransition(ref=t.ref, action=t.action, trigger=t.trigger, at=t.at, uid=t.uid)
+        last = LastTransition(ref=t.ref, action=t.action, trigger=t.trigger, at=t.at, uid=t.uid,
+                              transition_id=record.id)
         self._facts[t.ref] = (last, record.id)
 
     def pending(self) -> list[TransitionRecord]:

@@ -161,9 +161,14 @@ def external_key(change: Transition, view: LedgerView) -> str:
     its new state, and the ledger fact it changes (every replica reads the one ledger).
     Never the instant it was observed (each replica's own tick) nor ``managedFields``
     (its time moves whenever that manager touches any of its fields). The next change
-    of the service changes the fact this one becomes, so its key is new."""
+    of the service changes the fact this one becomes, so its key is new: the fact is
+    named by its row, since action and time alone repeat (a clock behind the last fact
+    dates stop, start, stop at one instant, and the second start would find the first
+    one's key taken, dropped for good)."""
     last = _last_of(change.ref, change.uid, view)
     after = "none" if last is None else f"{last.action.value}@{last.at.isoformat()}"
+    if last is not None and last.transition_id is not None:
+        after = f"{after}#{last.transition_id}"
     return f"{change.ref}/{change.uid}/{change.action.value}/after/{after}"
 
 

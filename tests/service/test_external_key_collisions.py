@@ -1,0 +1,78 @@
+"""Two distinct changes by hand must never share a key, or the second is dropped for good.
+
+The key names the ledger fact a change changes. Named by its action and time, two facts
+can look alike: a replica whose clock is behind the last fact dates every change it books
+at that fact (never before it), so a person's stop, start, stop, start leaves facts
+``stop@T``, ``start@T``, ``stop@T``; the second start's key is the first start's, taken,
+and the ledger says "stopped" for good while the model runs. Sandbox over HTTP, two
+replicas' loops on one real ledger (SQLite, PostgreSQL 15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from reclaimer.kserve import STOP_ANNOTATION
+from reclaimer.kube.client import api_client_for_host
+from reclaimer.kube.rest import ISVC, Rest
+from reclaimer.ledger import SqlLedger
+from reclaimer.ledger.engine import parse_url
+from reclaimer.ledger.schema_check import upgrade
+from reclaimer.model import Action
+from tests.fixtures.sandbox import MakeSandbox
+from tests.service.loop_world import OFFICE_HOURS, LoopWorld, build, quiet, scenario
+from tests.service.test_external_fencing import _booked
+from tests.service.test_mid_term_recovery import BEGIN, LLAMA
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+SKEW = timedelta(minutes=10)
+
+
+def _person_sets(world: LoopWorld, value: str | None) -> None:
+    """``kubectl annotate isvc llama serving.kserve.io/stop=true`` (or ``stop-``)."""
+    person = Rest(api_client_for_host(world.sandbox.url), field_manager="kubectl")
+    person.merge_patch(ISVC, LLAMA.namespace, LLAMA.name,
+                       {"metadata": {"annotations": {STOP_ANNOTATION: value}}})
+    world.sandbox.wait_idle(terminations=True)
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgres", id="postgres-15")])
+def ahead_and_behind(request: pytest.FixtureRequest, make_sandbox: MakeSandbox,
+                     tmp_path: Path) -> Iterator[tuple[LoopWorld, LoopWorld]]:
+    """Two replicas' loops over one sandbox and one migrated database."""
+    url = (f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite"
+           else str(request.getfixturevalue("postgres_url")))
+    upgrade(parse_url(url))
+    sandbox = make_sandbox(scenario(("team-a", "llama", {"tier": "dev"})))
+    worlds = []
+    for name in ("ahead", "behind"):
+        (tmp_path / name).mkdir()
+        worlds.append(build(sandbox, tmp_path / name, ledger=SqlLedger.open(url),
+                            scripts={LLAMA: quiet()},
+                            policies={"office": OFFICE_HOURS % {"busy": "force"}}))
+    yield worlds[0], worlds[1]
+    for world in worlds:
+        world.close()
+        world.ledger.close()
+
+
+def test_a_person_flipping_stop_under_a_clock_behind_the_ledger_is_booked_each_time(
+        ahead_and_behind: tuple[LoopWorld, LoopWorld]) -> None:
+    ahead, behind = ahead_and_behind
+    ahead.tick(BEGIN + SKEW)
+    _person_sets(ahead, "true")
+    ahead.tick(BEGIN + SKEW + timedelta(minutes=1))  # then the lease moves to `behind`
+    for minutes, value in ((2, None), (3, "true"), (4, None)):
+        _person_sets(behind, value)
+        behind.tick(BEGIN + timedelta(minutes=minutes))
+    for minutes in (5, 30):  # later ticks, the second one past the other clock
+        behind.tick(BEGIN + timedelta(minutes=minutes))
+    booked = [action for action, _, _ in _booked(behind.ledger)]
+    assert booked == [Action.STOP, Action.START, Action.STOP, Action.START]
+    fact = behind.ledger.view(BEGIN + timedelta(minutes=30)).last_transitions[LLAMA]
+    assert fact.action is Action.START
