@@ -130,7 +130,8 @@ def external_changes(services: Sequence[Service], view: LedgerView, *, now: date
 def _observed_change(service: Service, view: LedgerView, now: datetime) -> Transition | None:
     """Dated ``now``, or at the ledger's last transition when that is later (another
     replica's clock ahead of this one's): a change dated before the fact it changes
-    would not become the service's fact, and its key would stay taken."""
+    would not become the service's fact, and its key would stay taken. That fact may be
+    a namesake's (a deleted object's): it is still the row the change must replace."""
     if service.state is ServiceState.UNKNOWN:
         return None
     stopped = service.state in (ServiceState.STOPPED, ServiceState.STOPPING)
@@ -140,7 +141,8 @@ def _observed_change(service: Service, view: LedgerView, now: datetime) -> Trans
         return None
     if stopped and service.stop_changed_by == OUR_FIELD_MANAGER:
         return None  # our own stop whose row recovery settles; never another's
-    at = now if last is None else max(now, last.at)
+    fact = view.last_transitions.get(service.ref)
+    at = now if fact is None else max(now, fact.at)
     if stopped:
         return _external(service, Action.STOP, at=at, manager=service.stop_changed_by
                          or "unknown (no field manager)")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from kubernetes import client
+
 from reclaimer.kserve import STOP_ANNOTATION
 from reclaimer.kube.client import api_client_for_host
 from reclaimer.kube.rest import ISVC, Rest
@@ -74,5 +76,38 @@ def test_a_person_flipping_stop_under_a_clock_behind_the_ledger_is_booked_each_t
         behind.tick(BEGIN + timedelta(minutes=minutes))
     booked = [action for action, _, _ in _booked(behind.ledger)]
     assert booked == [Action.STOP, Action.START, Action.STOP, Action.START]
+    fact = behind.ledger.view(BEGIN + timedelta(minutes=30)).last_transitions[LLAMA]
+    assert fact.action is Action.START
+
+
+def _person_replaces_it_stopped(world: LoopWorld) -> None:
+    """``kubectl delete isvc llama``, then ``kubectl apply`` it again with stop=true:
+    a namesake, a new uid."""
+    person = Rest(api_client_for_host(world.sandbox.url), field_manager="kubectl")
+    old = person.get(ISVC, LLAMA.namespace, LLAMA.name)
+    client.CustomObjectsApi(world.sandbox.api_client).delete_namespaced_custom_object(
+        "serving.kserve.io", "v1beta1", LLAMA.namespace, "inferenceservices", LLAMA.name)
+    world.sandbox.wait_idle(terminations=True)
+    metadata = {"name": LLAMA.name, "namespace": LLAMA.namespace,
+                "labels": old["metadata"].get("labels", {}),
+                "annotations": {STOP_ANNOTATION: "true"}}
+    person.create(ISVC, LLAMA.namespace, {"apiVersion": old["apiVersion"], "kind": old["kind"],
+                                          "metadata": metadata, "spec": old["spec"]})
+    world.sandbox.wait_idle(terminations=True)
+
+
+def test_a_namesake_stopped_under_a_clock_behind_the_old_objects_fact_becomes_the_fact(
+        ahead_and_behind: tuple[LoopWorld, LoopWorld]) -> None:
+    ahead, behind = ahead_and_behind
+    ahead.tick(BEGIN + SKEW)
+    _person_sets(ahead, "true")
+    ahead.tick(BEGIN + SKEW + timedelta(minutes=1))  # then the lease moves to `behind`
+    _person_replaces_it_stopped(behind)
+    behind.tick(BEGIN + timedelta(minutes=2))
+    _person_sets(behind, None)
+    for minutes in (3, 4):
+        behind.tick(BEGIN + timedelta(minutes=minutes))
+    booked = [action for action, _, _ in _booked(behind.ledger)]
+    assert booked == [Action.STOP, Action.STOP, Action.START]
     fact = behind.ledger.view(BEGIN + timedelta(minutes=30)).last_transitions[LLAMA]
     assert fact.action is Action.START
