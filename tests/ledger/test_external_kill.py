@@ -44,7 +44,7 @@ def test_a_kill_between_row_and_claim_leaves_the_change_to_the_next_replica(
         ledger: Ledger, request: pytest.FixtureRequest) -> None:
     if not isinstance(ledger, SqlLedger):
         pytest.skip("a process of its own needs a database of its own")
-    url = ledger._engine.url.render_as_string(hide_password=False)  # noqa: SLF001
+    url = ledger._engine.url.render_as_string(hide_password=False)
     ours = ledger.record_planned(transition(hours=1), strategy="annotation", actor="test",
                                  at=at(1))
     ledger.mark_applied(ours.id, at=at(1))

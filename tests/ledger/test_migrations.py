@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaBehind
 from reclaimer.ledger import SqlLedger, open_ledger, rows
 from reclaimer.ledger.engine import make_engine, parse_url
+from reclaimer.ledger.records import RecordState
 from reclaimer.ledger.schema_check import (
     HEAD,
     alembic_config,
@@ -21,7 +22,6 @@ from reclaimer.ledger.schema_check import (
     head_revision,
     upgrade,
 )
-from reclaimer.ledger.records import RecordState
 from reclaimer.model import (
     Action,
     DeploymentMode,
@@ -188,7 +188,7 @@ def _observed_as_0003_wrote_it(url: URL, change: Transition) -> None:
             row.applied_at = change.at
             session.add(row)
             session.flush()
-            SqlLedger._remember(session, row)  # noqa: SLF001 - the old release's write
+            SqlLedger._remember(session, row)
     finally:
         engine.dispose()
 

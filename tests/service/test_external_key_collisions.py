@@ -15,7 +15,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from kubernetes import client
 
 from reclaimer.kserve import STOP_ANNOTATION
