@@ -120,7 +120,7 @@ def external_changes(services: Sequence[Service], view: LedgerView, *, now: date
     for service in services:
         change = None if service.ref in settling else _observed_change(service, view, now)
         if change is not None and by_hand and service.ref in by_hand:
-            change = _external(service, change.action, at=change.at,
+            change = _external(service, change.action, at=change.at, observed=now,
                                manager=f"unknown (started by hand: {by_hand[service.ref]})")
         if change is not None:
             changes.append(change)
@@ -131,7 +131,8 @@ def _observed_change(service: Service, view: LedgerView, now: datetime) -> Trans
     """Dated ``now``, or at the ledger's last transition when that is later (another
     replica's clock ahead of this one's): a change dated before the fact it changes
     would not become the service's fact, and its key would stay taken. That fact may be
-    a namesake's (a deleted object's): it is still the row the change must replace."""
+    a namesake's (a deleted object's): it is still the row the change must replace. A
+    change so dated keeps the instant this replica saw it (`_external`)."""
     if service.state is ServiceState.UNKNOWN:
         return None
     stopped = service.state in (ServiceState.STOPPED, ServiceState.STOPPING)
@@ -144,11 +145,11 @@ def _observed_change(service: Service, view: LedgerView, now: datetime) -> Trans
     fact = view.last_transitions.get(service.ref)
     at = now if fact is None else max(now, fact.at)
     if stopped:
-        return _external(service, Action.STOP, at=at, manager=service.stop_changed_by
-                         or "unknown (no field manager)")
+        return _external(service, Action.STOP, at=at, observed=now,
+                         manager=service.stop_changed_by or "unknown (no field manager)")
     manager = service.stop_changed_by if service.stop_changed_by not in (
         None, OUR_FIELD_MANAGER) else "unknown (annotation removed)"
-    return _external(service, Action.START, at=at, manager=manager)
+    return _external(service, Action.START, at=at, observed=now, manager=manager)
 
 
 def _last_of(ref: ServiceRef, uid: str, view: LedgerView) -> LastTransition | None:
@@ -174,10 +175,17 @@ def external_key(change: Transition, view: LedgerView) -> str:
     return f"{change.ref}/{change.uid}/{change.action.value}/after/{after}"
 
 
-def _external(service: Service, action: Action, *, at: datetime, manager: str) -> Transition:
+def _external(service: Service, action: Action, *, at: datetime, observed: datetime,
+              manager: str) -> Transition:
+    """``observedAt`` in the evidence when the change is dated later than this replica
+    saw it (its clock behind the ledger's fact): the row says so instead of passing
+    the fact's instant off as the observation's."""
+    evidence: dict[str, object] = {"fieldManager": manager}
+    if at != observed:
+        evidence["observedAt"] = observed.isoformat()
     return Transition(ref=service.ref, uid=service.uid, action=action, trigger=Trigger.EXTERNAL,
                       reason=Reason.EXTERNAL_CHANGE, policy=None, at=at,
-                      evidence={"fieldManager": manager}, gpus=service.gpus)
+                      evidence=evidence, gpus=service.gpus)
 
 
 def record_external(ledger: Ledger, changes: Sequence[Transition], *, view: LedgerView,

@@ -23,7 +23,7 @@ from reclaimer.kube.rest import ISVC, Rest
 from reclaimer.ledger import SqlLedger
 from reclaimer.ledger.engine import parse_url
 from reclaimer.ledger.schema_check import upgrade
-from reclaimer.model import Action
+from reclaimer.model import Action, Trigger
 from tests.fixtures.sandbox import MakeSandbox
 from tests.service.loop_world import OFFICE_HOURS, LoopWorld, build, quiet, scenario
 from tests.service.test_external_fencing import _booked
@@ -62,15 +62,21 @@ def ahead_and_behind(request: pytest.FixtureRequest, make_sandbox: MakeSandbox,
         world.ledger.close()
 
 
-def test_a_person_flipping_stop_under_a_clock_behind_the_ledger_is_booked_each_time(
-        ahead_and_behind: tuple[LoopWorld, LoopWorld]) -> None:
-    ahead, behind = ahead_and_behind
+def _flips_under_a_clock_behind(ahead: LoopWorld, behind: LoopWorld) -> None:
+    """A person stops llama (booked by `ahead`, its clock `SKEW` ahead), then starts,
+    stops and starts it again (booked by `behind`, which leads from then on)."""
     ahead.tick(BEGIN + SKEW)
     _person_sets(ahead, "true")
-    ahead.tick(BEGIN + SKEW + timedelta(minutes=1))  # then the lease moves to `behind`
+    ahead.tick(BEGIN + SKEW + timedelta(minutes=1))
     for minutes, value in ((2, None), (3, "true"), (4, None)):
         _person_sets(behind, value)
         behind.tick(BEGIN + timedelta(minutes=minutes))
+
+
+def test_a_person_flipping_stop_under_a_clock_behind_the_ledger_is_booked_each_time(
+        ahead_and_behind: tuple[LoopWorld, LoopWorld]) -> None:
+    ahead, behind = ahead_and_behind
+    _flips_under_a_clock_behind(ahead, behind)
     for minutes in (5, 30):  # later ticks, the second one past the other clock
         behind.tick(BEGIN + timedelta(minutes=minutes))
     booked = [action for action, _, _ in _booked(behind.ledger)]
@@ -110,3 +116,16 @@ def test_a_namesake_stopped_under_a_clock_behind_the_old_objects_fact_becomes_th
     assert booked == [Action.STOP, Action.STOP, Action.START]
     fact = behind.ledger.view(BEGIN + timedelta(minutes=30)).last_transitions[LLAMA]
     assert fact.action is Action.START
+
+
+def test_a_change_dated_at_the_fact_keeps_the_instant_it_was_seen(
+        ahead_and_behind: tuple[LoopWorld, LoopWorld]) -> None:
+    """Dated at `ahead`'s fact, a row no longer passes that instant off as when `behind`
+    saw the change: its evidence says when."""
+    ahead, behind = ahead_and_behind
+    _flips_under_a_clock_behind(ahead, behind)
+    seen = [(r.transition.at, r.transition.evidence.get("observedAt"))
+            for r in reversed(behind.ledger.history()) if r.transition.trigger is Trigger.EXTERNAL]
+    fact = BEGIN + SKEW + timedelta(minutes=1)
+    assert seen == [(fact, None)] + [
+        (fact, (BEGIN + timedelta(minutes=m)).isoformat()) for m in (2, 3, 4)]
