@@ -129,3 +129,30 @@ def test_a_change_dated_at_the_fact_keeps_the_instant_it_was_seen(
     fact = BEGIN + SKEW + timedelta(minutes=1)
     assert seen == [(fact, None)] + [
         (fact, (BEGIN + timedelta(minutes=m)).isoformat()) for m in (2, 3, 4)]
+
+
+@pytest.fixture
+def one(make_sandbox: MakeSandbox, tmp_path: Path) -> Iterator[LoopWorld]:
+    """One replica over the sandbox and a migrated SQLite file."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(url))
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), tmp_path,
+                  ledger=SqlLedger.open(url), scripts={LLAMA: quiet()},
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}})
+    yield world
+    world.close()
+    world.ledger.close()
+
+
+def test_a_stop_and_start_by_hand_inside_one_tick_books_nothing_and_takes_no_key(
+        one: LoopWorld) -> None:
+    """Unseen, the round trip is not booked; the person's next stop, seen, is booked:
+    the unseen one took no key."""
+    one.tick(BEGIN)
+    _person_sets(one, "true")
+    _person_sets(one, None)
+    one.tick(BEGIN + timedelta(minutes=1))
+    _person_sets(one, "true")
+    for minutes in (2, 3):
+        one.tick(BEGIN + timedelta(minutes=minutes))
+    assert _booked(one.ledger) == [(Action.STOP, BEGIN + timedelta(minutes=2), "kubectl")]
