@@ -41,22 +41,27 @@ def _person_sets(world: LoopWorld, value: str | None) -> None:
     world.sandbox.wait_idle(terminations=True)
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgres", id="postgres-15")])
+@pytest.fixture(params=[
+    pytest.param(("sqlite", ("ahead", "behind")), id="two-replicas-sqlite"),
+    pytest.param(("postgres", ("ahead", "behind")), id="two-replicas-postgres-15"),
+    pytest.param(("sqlite", ("stepped-back",)), id="one-replica-clock-stepped-back-sqlite"),
+])
 def ahead_and_behind(request: pytest.FixtureRequest, make_sandbox: MakeSandbox,
                      tmp_path: Path) -> Iterator[tuple[LoopWorld, LoopWorld]]:
-    """Two replicas' loops over one sandbox and one migrated database."""
-    url = (f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite"
+    """Two replicas' loops over one sandbox and one migrated database, or one replica
+    twice: its clock stepped back by `SKEW` (NTP) after its first ticks."""
+    store, names = request.param
+    url = (f"sqlite:///{tmp_path / 'ledger.db'}" if store == "sqlite"
            else str(request.getfixturevalue("postgres_url")))
     upgrade(parse_url(url))
     sandbox = make_sandbox(scenario(("team-a", "llama", {"tier": "dev"})))
     worlds = []
-    for name in ("ahead", "behind"):
+    for name in names:
         (tmp_path / name).mkdir()
         worlds.append(build(sandbox, tmp_path / name, ledger=SqlLedger.open(url),
                             scripts={LLAMA: quiet()},
                             policies={"office": OFFICE_HOURS % {"busy": "force"}}))
-    yield worlds[0], worlds[1]
+    yield worlds[0], worlds[-1]
     for world in worlds:
         world.close()
         world.ledger.close()
