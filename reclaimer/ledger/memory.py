@@ -47,6 +47,7 @@ class MemoryLedger(RecordingStore):
         self._lock = threading.Lock()
         self._records: dict[int, TransitionRecord] = {}
         self._claims: dict[str, tuple[int, datetime]] = {}
+        self._external: dict[str, int] = {}
         self._facts: dict[ServiceRef, tuple[LastTransition, int]] = {}
         self._holds: dict[ServiceRef, Hold] = {}
         self._restore: dict[tuple[ServiceRef, str], dict[str, Any]] = {}
@@ -56,12 +57,15 @@ class MemoryLedger(RecordingStore):
         """Nothing to release; here for the contract."""
 
     def record_external(self, transition: Transition, *, field_manager: str,
-                        at: datetime) -> TransitionRecord:
-        record = self._record(transition, state=RecordState.OBSERVED, strategy=None,
-                              actor=field_manager, at=at, claim=False)
+                        at: datetime, key: str) -> TransitionRecord | None:
         with self._lock:
+            if key in self._external:
+                return None
+            record = self._add(transition, state=RecordState.OBSERVED, strategy=None,
+                               actor=field_manager, at=at, claim=False)
             record = dataclasses.replace(record, applied_at=record.recorded_at)
             self._records[record.id] = record
+            self._external[key] = record.id
             self._remember(record)
         return record
 
@@ -186,7 +190,8 @@ class MemoryLedger(RecordingStore):
         known = self._facts.get(t.ref)
         if known is not None and known[0].at > t.at:
             return
-        last = LastTransition(ref=t.ref, action=t.action, trigger=t.trigger, at=t.at, uid=t.uid)
+        last = LastTransition(ref=t.ref, action=t.action, trigger=t.trigger, at=t.at, uid=t.uid,
+                              transition_id=record.id)
         self._facts[t.ref] = (last, record.id)
 
     def pending(self) -> list[TransitionRecord]:

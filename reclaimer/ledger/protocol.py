@@ -93,8 +93,12 @@ class Ledger(Protocol):
         ...
 
     def record_external(self, transition: Transition, *, field_manager: str,
-                        at: datetime) -> TransitionRecord:
-        """Someone else changed the stop state (state ``observed``); feeds `view()`."""
+                        at: datetime, key: str) -> TransitionRecord | None:
+        """Someone else changed the stop state (state ``observed``); feeds `view()`.
+
+        Claims ``key``, which every replica derives alike for one change: None, and
+        nothing written, where it was booked before (by another replica that observed
+        the same change), so the change and its GPU-hours count once."""
         ...
 
     def mark_applied(self, record_id: int, *, at: datetime) -> None: ...

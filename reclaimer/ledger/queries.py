@@ -68,7 +68,7 @@ def view(connection: Connection, now: datetime, *, horizon: timedelta) -> Ledger
     facts = connection.execute(select(
         ServiceFactRow.namespace, ServiceFactRow.name, ServiceFactRow.action,
         ServiceFactRow.trigger, ServiceFactRow.at, ServiceFactRow.uid,
-        ServiceFactRow.kind)).all()
+        ServiceFactRow.kind, ServiceFactRow.transition_id)).all()
     holds = connection.execute(select(HoldRow.__table__).where(HoldRow.until > now)).all()
     return LedgerView(
         applied_edge_keys=frozenset(keys),

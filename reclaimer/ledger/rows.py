@@ -87,11 +87,12 @@ def from_values(values: Sequence[Any]) -> TransitionRecord:
 
 
 def last_from_values(values: Sequence[Any]) -> LastTransition:
-    """From ``(namespace, name, action, trigger, at, uid, kind)``, as `queries.view`
-    selects."""
-    namespace, name, action, trigger, at, uid, kind = values
+    """From ``(namespace, name, action, trigger, at, uid, kind, transition_id)``, as
+    `queries.view` selects."""
+    namespace, name, action, trigger, at, uid, kind, transition_id = values
     return LastTransition(ref=ServiceRef(namespace, name, _KINDS[kind]), action=_ACTIONS[action],
-                          trigger=_TRIGGERS[trigger], at=at, uid=uid)
+                          trigger=_TRIGGERS[trigger], at=at, uid=uid,
+                          transition_id=transition_id)
 
 
 def to_hold(row: HoldRow | Row[Any]) -> Hold:

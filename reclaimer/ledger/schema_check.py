@@ -13,6 +13,7 @@ migrate and by the CLI.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0003"
+HEAD = "0004"
 """The newest revision in ``migrations/versions``: what `require_head` asks for."""
 VERSION_TABLE = "alembic_version"
 _VERSIONS = text(f"SELECT version_num FROM {VERSION_TABLE}")
@@ -42,10 +43,12 @@ _VERSIONS = text(f"SELECT version_num FROM {VERSION_TABLE}")
 
 def alembic_config(url: URL) -> Config:
     """A config that needs no alembic.ini; the URL travels as an attribute, not as an
-    ini value, so a ``%`` in a password is not read as interpolation."""
+    ini value, so a ``%`` in a password is not read as interpolation. Its stdout is
+    the one of this call: alembic's default is ``sys.stdout`` as it was when alembic
+    was imported, which a test capturing output at that moment closes afterwards."""
     from alembic.config import Config  # noqa: PLC0415 - module docstring
 
-    config = Config()
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = url.render_as_string(hide_password=False)
     return config

@@ -30,6 +30,7 @@ from reclaimer.ledger.report import build_report
 from reclaimer.ledger.schema_check import require_head
 from reclaimer.ledger.tables import (
     EdgeClaimRow,
+    ExternalClaimRow,
     HoldRow,
     NoticeRow,
     RestoreInfoRow,
@@ -103,16 +104,24 @@ class SqlLedger(RecordingStore):
             batch.mark_applied_many(connection, record_ids, at=at)
 
     def record_external(self, transition: Transition, *, field_manager: str,
-                        at: datetime) -> TransitionRecord:
-        """Somebody else flipped the stop state; it is a fact, so it feeds `view()`."""
-        with self._session() as session:
-            row = rows.transition_row(transition, state=RecordState.OBSERVED, strategy=None,
-                                      actor=field_manager, at=at)
-            row.applied_at = at
-            session.add(row)
-            session.flush()
-            self._remember(session, row)
-            return rows.to_record(row)
+                        at: datetime, key: str) -> TransitionRecord | None:
+        """Somebody else flipped the stop state; it is a fact, so it feeds `view()`. The
+        claim is inserted before the fact: a replica racing for the same key waits on
+        it, then finds it taken, and writes nothing."""
+        protocol.utc(at)
+        try:
+            with self._session() as session:
+                row = rows.transition_row(transition, state=RecordState.OBSERVED,
+                                          strategy=None, actor=field_manager, at=at)
+                row.applied_at = at
+                session.add(row)
+                session.flush()
+                session.add(ExternalClaimRow(key=key, transition_id=row.id, claimed_at=at))
+                session.flush()
+                self._remember(session, row)
+                return rows.to_record(row)
+        except IntegrityError:
+            return None
 
     def _record(self, transition: Transition, *, state: RecordState, strategy: str | None,
                 actor: str, at: datetime, claim: bool) -> TransitionRecord:

@@ -120,6 +120,23 @@ class EdgeClaimRow(Base):
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class ExternalClaimRow(Base):
+    """One row per external change booked; the primary key is what books it once.
+
+    The key (`reclaimer.service.recording.external_key`) is what every replica derives
+    alike for one change: the service, its new state and the ledger fact it changes;
+    two replicas that both observed it (a deposed leader's tick overlapping its
+    successor's) write one ``observed`` row, not two.
+    """
+
+    __tablename__ = "external_claims"
+
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    transition_id: Mapped[int] = mapped_column(
+        RowId, ForeignKey("transitions.id", ondelete="CASCADE"))
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ServiceFactRow(Base):
     """The last effective transition per service, so `view()` never scans history."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reclaimer.model.actions import Action, Trigger
@@ -21,13 +21,19 @@ class Hold:
 
 @dataclass(frozen=True)
 class LastTransition:
-    """The latest recorded transition of one ISVC: its state and since when."""
+    """The latest recorded transition of one ISVC: its state and since when.
+
+    ``transition_id`` names the ledger row (None where no ledger row exists: backtests):
+    two facts can share action and time (a clock behind the last fact dates a change
+    at it), never a row, so what an external change changes is keyed by it. Decisions
+    never read it, so it takes no part in equality."""
 
     ref: ServiceRef
     action: Action
     trigger: Trigger
     at: datetime
     uid: str = ""
+    transition_id: int | None = field(default=None, compare=False)
 
 
 # How far back the ledger reports idle stops to the breaker; ``mass_idle_span`` is at

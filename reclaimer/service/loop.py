@@ -231,7 +231,7 @@ class Reconciler:
         changes = external_changes(services, view, now=now, settling=settling,
                                    by_hand=by_hand or {})
         if changes:
-            record_external(ledger, changes)
+            record_external(ledger, changes, view=view, may_write=executor.guard)
             view = ledger.view(now)
         retried = executor.retried_edge_keys()
         if retried:

@@ -8,7 +8,8 @@
   not 240.
 - A stop-state change by anyone else is recorded once as ``external``, dated when
   reclaimer observed it (`external_changes`), so the ledger's "last transition"
-  respects it.
+  respects it; once across replicas too (`external_key`), and only while the guard
+  lets this process write (`record_external`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime
 from reclaimer.ledger.protocol import BLOCKED_CHUNK, Ledger
 from reclaimer.model import (
     Action,
+    LastTransition,
     LedgerView,
     Reason,
     Service,
@@ -98,9 +100,10 @@ def external_changes(services: Sequence[Service], view: LedgerView, *, now: date
 
     The state observed now (watch/LIST) is compared with the ledger's last transition
     of the service; a difference is somebody else's change, recorded once as
-    ``external``/``observed`` **at** ``now`` (issue 13 case 4). ``managedFields`` only
-    names the actor: its ``time`` moves whenever that manager changes any of its fields
-    (``kubectl annotate owner=alice`` hours later), so it never dates a change. A service
+    ``external``/``observed`` **at** ``now`` (issue 13 case 4; never before that last
+    transition, `_observed_change`). ``managedFields`` only names the actor: its
+    ``time`` moves whenever that manager changes any of its fields (``kubectl annotate
+    owner=alice`` hours later), so it never dates a change. A service
     first seen stopped, with no record, was stopped by someone else; since when is
     unknown, so its change counts as observed now and wins over any edge it may have
     crossed while reclaimer was not running.
@@ -117,7 +120,7 @@ def external_changes(services: Sequence[Service], view: LedgerView, *, now: date
     for service in services:
         change = None if service.ref in settling else _observed_change(service, view, now)
         if change is not None and by_hand and service.ref in by_hand:
-            change = _external(service, change.action, at=now,
+            change = _external(service, change.action, at=change.at, observed=now,
                                manager=f"unknown (started by hand: {by_hand[service.ref]})")
         if change is not None:
             changes.append(change)
@@ -125,33 +128,85 @@ def external_changes(services: Sequence[Service], view: LedgerView, *, now: date
 
 
 def _observed_change(service: Service, view: LedgerView, now: datetime) -> Transition | None:
+    """Dated ``now``, or at the ledger's last transition when that is later (another
+    replica's clock ahead of this one's): a change dated before the fact it changes
+    would not become the service's fact, and its key would stay taken. That fact may be
+    a namesake's (a deleted object's): it is still the row the change must replace. A
+    change so dated keeps the instant this replica saw it (`_external`)."""
     if service.state is ServiceState.UNKNOWN:
         return None
     stopped = service.state in (ServiceState.STOPPED, ServiceState.STOPPING)
-    last = view.last_transitions.get(service.ref)
-    if last is not None and last.uid not in ("", service.uid):
-        last = None  # a namesake replaced the object: its history is not this one's
+    last = _last_of(service.ref, service.uid, view)
     known_stopped = last is not None and last.action is Action.STOP
     if stopped == known_stopped:
         return None
     if stopped and service.stop_changed_by == OUR_FIELD_MANAGER:
         return None  # our own stop whose row recovery settles; never another's
+    fact = view.last_transitions.get(service.ref)
+    at = now if fact is None else max(now, fact.at)
     if stopped:
-        return _external(service, Action.STOP, at=now, manager=service.stop_changed_by
-                         or "unknown (no field manager)")
+        return _external(service, Action.STOP, at=at, observed=now,
+                         manager=service.stop_changed_by or "unknown (no field manager)")
     manager = service.stop_changed_by if service.stop_changed_by not in (
         None, OUR_FIELD_MANAGER) else "unknown (annotation removed)"
-    return _external(service, Action.START, at=now, manager=manager)
+    return _external(service, Action.START, at=at, observed=now, manager=manager)
 
 
-def _external(service: Service, action: Action, *, at: datetime, manager: str) -> Transition:
+def _last_of(ref: ServiceRef, uid: str, view: LedgerView) -> LastTransition | None:
+    """The ledger's last transition of this object; None when a namesake replaced it
+    (the old object's history is not this one's)."""
+    last = view.last_transitions.get(ref)
+    return None if last is None or last.uid not in ("", uid) else last
+
+
+def external_key(change: Transition, view: LedgerView) -> str:
+    """What makes one change the same for every replica that observes it: the object,
+    its new state, and the ledger fact it changes (every replica reads the one ledger).
+    Never the instant it was observed (each replica's own tick) nor ``managedFields``
+    (its time moves whenever that manager touches any of its fields). The next change
+    of the service changes the fact this one becomes, so its key is new: the fact is
+    named by its row, since action and time alone repeat (a clock behind the last fact
+    dates stop, start, stop at one instant, and the second start would find the first
+    one's key taken, dropped for good)."""
+    last = _last_of(change.ref, change.uid, view)
+    after = "none" if last is None else f"{last.action.value}@{last.at.isoformat()}"
+    if last is not None and last.transition_id is not None:
+        after = f"{after}#{last.transition_id}"
+    return f"{change.ref}/{change.uid}/{change.action.value}/after/{after}"
+
+
+def _external(service: Service, action: Action, *, at: datetime, observed: datetime,
+              manager: str) -> Transition:
+    """``observedAt`` in the evidence when the change is dated later than this replica
+    saw it (its clock behind the ledger's fact): the row says so instead of passing
+    the fact's instant off as the observation's."""
+    evidence: dict[str, object] = {"fieldManager": manager}
+    if at != observed:
+        evidence["observedAt"] = observed.isoformat()
     return Transition(ref=service.ref, uid=service.uid, action=action, trigger=Trigger.EXTERNAL,
                       reason=Reason.EXTERNAL_CHANGE, policy=None, at=at,
-                      evidence={"fieldManager": manager}, gpus=service.gpus)
+                      evidence=evidence, gpus=service.gpus)
 
 
-def record_external(ledger: Ledger, changes: Iterable[Transition]) -> None:
-    for change in changes:
+def record_external(ledger: Ledger, changes: Sequence[Transition], *, view: LedgerView,
+                    may_write: Callable[[], str | None] = lambda: None) -> None:
+    """Book each change of `external_changes` (``view`` is the one they were found in).
+
+    ``may_write`` (the executor's guard) is asked before each row: a leader whose lease
+    lapsed mid-tick, or a process told to stop, must not book what its successor
+    observes too (DESIGN §7). A change not booked is not lost: the ledger's last
+    transition still differs from the cluster, so whoever leads next observes it again.
+    A change another replica booked first is not booked again (`external_key`)."""
+    for done, change in enumerate(changes):
+        why = may_write()
+        if why is not None:
+            log.warning("%d external changes not recorded: %s", len(changes) - done, why)
+            return
         manager = str(change.evidence.get("fieldManager", "unknown"))
-        ledger.record_external(change, field_manager=manager, at=change.at)
-        log.info("external %s of %s by %s", change.action.value, change.ref, manager)
+        record = ledger.record_external(change, field_manager=manager, at=change.at,
+                                        key=external_key(change, view))
+        if record is None:
+            log.info("external %s of %s already recorded by another replica",
+                     change.action.value, change.ref)
+        else:
+            log.info("external %s of %s by %s", change.action.value, change.ref, manager)

@@ -148,7 +148,8 @@ def test_a_late_older_transition_does_not_replace_a_newer_fact(ledger: Ledger) -
 def test_an_external_change_is_a_fact_for_decide(ledger: Ledger) -> None:
     flip = transition(action=Action.START, trigger=Trigger.EXTERNAL,
                       reason=Reason.EXTERNAL_CHANGE, policy=None, edge=False, hours=1)
-    record = ledger.record_external(flip, field_manager="kubectl-annotate", at=at(1.1))
+    record = ledger.record_external(flip, field_manager="kubectl-annotate", at=at(1.1),
+                                    key="llama/start")
     last = ledger.view(at(2)).last_transitions[LLAMA]
     assert (record.state, record.actor, last.trigger, last.at) == (
         RecordState.OBSERVED, "kubectl-annotate", Trigger.EXTERNAL, at(1))

@@ -54,7 +54,7 @@ def test_stops_in_force_exclude_superseded_stops(ledger: Ledger) -> None:
     _applied(ledger, MISTRAL, hours=2)
     external = transition(BERT, hours=3, trigger=Trigger.EXTERNAL,
                           reason=Reason.EXTERNAL_CHANGE, edge=False)
-    ledger.record_external(external, field_manager="kubectl", at=at(3))
+    ledger.record_external(external, field_manager="kubectl", at=at(3), key="bert/stop")
     assert _names(ledger) == ["mistral"]
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import URL, inspect, text
+from sqlalchemy.orm import Session
 
 from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaBehind
-from reclaimer.ledger import open_ledger
+from reclaimer.ledger import SqlLedger, open_ledger, rows
 from reclaimer.ledger.engine import make_engine, parse_url
+from reclaimer.ledger.records import RecordState
 from reclaimer.ledger.schema_check import (
     HEAD,
     alembic_config,
@@ -20,10 +22,22 @@ from reclaimer.ledger.schema_check import (
     head_revision,
     upgrade,
 )
-from reclaimer.model import ServiceKind, ServiceRef
+from reclaimer.model import (
+    Action,
+    DeploymentMode,
+    Reason,
+    Service,
+    ServiceKind,
+    ServiceRef,
+    ServiceState,
+    Transition,
+    Trigger,
+)
+from reclaimer.service.recording import external_changes, record_external
+from tests.ledger.builders import LLAMA, at, transition
 
 TABLES = {"transitions", "edge_claims", "service_facts", "holds", "restore_info", "notices",
-          "alembic_version"}
+          "external_claims", "alembic_version"}
 
 
 @pytest.fixture(params=[
@@ -162,3 +176,55 @@ def test_rows_from_before_kinds_are_inference_services(any_url: str) -> None:
     finally:
         ledger.close()
     assert list(held) == [ServiceRef("team-a", "llama", ServiceKind.INFERENCE_SERVICE)]
+
+
+def _observed_as_0003_wrote_it(url: URL, change: Transition) -> None:
+    """An ``observed`` row as the release before 0004 booked it: no external claim."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            row = rows.transition_row(change, state=RecordState.OBSERVED, strategy=None,
+                                      actor="kubectl", at=change.at)
+            row.applied_at = change.at
+            session.add(row)
+            session.flush()
+            SqlLedger._remember(session, row)
+    finally:
+        engine.dispose()
+
+
+def _count(url: URL, table: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_observed_rows_of_the_release_before_0004_survive_it_both_ways(any_url: str) -> None:
+    """A person's stop booked by the release before: after 0004 their start is booked
+    once by two replicas that read one view, the stop's GPU-hours counted once; down
+    to 0003 every row stays and only the claims go."""
+    url = parse_url(any_url)
+    upgrade(url, "0003")
+    _observed_as_0003_wrote_it(url, transition(
+        trigger=Trigger.EXTERNAL, reason=Reason.EXTERNAL_CHANGE, policy=None, edge=False,
+        hours=1))
+    upgrade(url)
+    started = Service(ref=LLAMA, uid="uid-llama", mode=DeploymentMode.STANDARD,
+                      state=ServiceState.RUNNING, created_at=at(-24), stop_changed_by="kubectl")
+    replicas = [open_ledger(any_url), open_ledger(any_url)]
+    try:
+        views = [ledger.view(at(2)) for ledger in replicas]
+        for ledger, view in zip(replicas, views, strict=True):
+            record_external(ledger, external_changes([started], view, now=at(2)), view=view)
+        booked = [r.transition.action for r in reversed(replicas[0].history())]
+        hours = replicas[0].report(since=at(0), now=at(3)).total_gpu_hours
+    finally:
+        for ledger in replicas:
+            ledger.close()
+    downgrade(url, "0003")
+    kept = (_count(url, "transitions"), "external_claims" in _tables(any_url))
+    upgrade(url)
+    assert (booked, hours, kept) == ([Action.STOP, Action.START], 1.0, (2, False))
