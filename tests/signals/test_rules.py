@@ -11,6 +11,7 @@ pods, GPUs per ISVC, per-pod GPU and request shortfalls.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,17 @@ def test_the_file_for_one_configuration_names_its_presets_in_the_heartbeat(
         {None, "vllm", "dcgm"},
         {rules.VERSION_LABEL: rules.RULES_VERSION, rules.REQUESTS_LABEL: "vllm",
          rules.GPU_LABEL: "dcgm"})
+
+
+def test_the_command_prints_the_file_and_nothing_on_stderr_even_as_errors() -> None:
+    """``python -m reclaimer.signals.rules`` as the docs give it, warnings made errors:
+    runpy warned (RuntimeWarning, on stderr) when the package had imported the module
+    it was asked to run."""
+    done = subprocess.run([sys.executable, "-W", "error", "-m", "reclaimer.signals.rules",
+                           "--requests", "knative", "--gpu", "dcgm"],
+                          capture_output=True, text=True, check=False, timeout=60, cwd=ROOT)
+    assert (done.returncode, done.stderr, done.stdout) == (
+        0, "", rules.render_file(requests="knative", gpu="dcgm"))
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
