@@ -40,7 +40,7 @@ from tests.fixtures.prometheus import (
     serving,
 )
 from tests.signals.proxy import counting_proxy
-from tests.signals.render import EVERY, Style, render
+from tests.signals.render import EVERY, Style, pod_of, render
 from tests.signals.scenarios import (
     AT,
     END,
@@ -416,3 +416,77 @@ def test_two_releases_sharing_the_gpu_preset_fall_back(two_releases_url: str) ->
     hold two samples a minute: the rules do not vouch, the raw answer is used."""
     raw, _ = _fetch(two_releases_url, "knative", "raw", AT)
     assert _fetch(two_releases_url, "knative", "recorded", AT) == (raw, 1)
+
+
+FAILED_FROM = AT - timedelta(minutes=77)  # rules failing from here (a 2-minute margin)
+FAILED_TO = AT - timedelta(minutes=63)  # to here: the copy is in the lookback until -65 m
+
+
+@pytest.fixture(scope="module")
+def failed_rules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    """The scenario world with a second copy of one pod's pod map entry from 75 to 70
+    minutes before AT (another ruler's, not deduplicated): every rule joining the pod
+    map to series it has (the pod-joined presets, GPUs held and GPU devices) fails in
+    Prometheus with a many-to-many match while the copy is in the lookback; the group
+    goes on, the heartbeat's own query does not fail. Rules backfilled in three spans,
+    the failing one on its own (one range query fails whole)."""
+    workdir = tmp_path_factory.mktemp("failed-rules")
+    om, _ = world()
+    ref = ServiceRef("vllm", "steady")
+    at = AT - timedelta(minutes=75)
+    while at <= AT - timedelta(minutes=70):
+        om.add(rules.ISVC_POD, {"namespace": ref.namespace, "pod": pod_of(ref),
+                                "isvc": ref.name, "rule_replica": "1"}, 1.0, at)
+        at += timedelta(minutes=1)
+    tsdb = backfill(om, workdir)
+    second = timedelta(seconds=1)
+    failed: list[str] = []
+    for start, end, errors in ((RULES_FROM, FAILED_FROM - second, None),
+                               (FAILED_FROM, FAILED_TO, failed),
+                               (FAILED_TO + second, AT + timedelta(minutes=5), None)):
+        backfill_rules(tsdb, workdir, start=start, end=end, failed=errors)
+    with serving(tsdb, workdir) as u:
+        yield u, failed
+
+
+def test_rules_failing_at_evaluations_make_the_recorded_mode_fall_back(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """The rules failed for 14 of the window's 31 minutes (Prometheus's own error): the
+    heartbeat was written anyway before, and the recorded answer read their missing
+    data (every pod-joined service unknown for want of coverage). Now the evaluations
+    the failure affects are the raw answer, counted as fallbacks."""
+    url, failed = failed_rules
+    at = AT - timedelta(minutes=50)
+    raw, _ = _fetch(url, "vllm", "raw", at)
+    assert (_fetch(url, "vllm", "recorded", at), "many-to-many matching not allowed" in
+            "".join(failed)) == ((raw, 1), True)
+
+
+@pytest.mark.parametrize("preset", ["vllm", "knative"])
+def test_once_the_failure_is_older_than_the_horizon_the_rules_are_used_again(
+        failed_rules: tuple[str, list[str]], preset: str) -> None:
+    """At AT the failed evaluations (63 minutes back at the newest) are beyond the
+    horizon plus a step: the recorded answer, judged as the raw one."""
+    url, _ = failed_rules
+    raw, _ = _fetch(url, preset, "raw", AT)
+    recorded, fallbacks = _fetch(url, preset, "recorded", AT)
+    assert (fallbacks, {r: _verdict(s) for r, s in recorded.items()}) == (
+        0, {r: _verdict(s) for r, s in raw.items()})
+
+
+@pytest.fixture(scope="module")
+def empty_fleet_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """No ISVC, no pod, no series of any preset: only Prometheus's own ``up``."""
+    om = OpenMetrics()
+    at = START
+    while at <= END:
+        om.add("up", {"job": "prometheus", "instance": "localhost:9090"}, 1.0, at)
+        at += EVERY
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("empty-fleet"),
+                                       start=RULES_FROM, end=AT + timedelta(minutes=5)) as u:
+        yield u
+
+
+def test_a_healthy_empty_fleet_uses_the_recorded_mode(empty_fleet_url: str) -> None:
+    """Rules with nothing to record still write their markers: no service, no fallback."""
+    assert _fetch(empty_fleet_url, "knative", "recorded", AT) == ({}, 0)

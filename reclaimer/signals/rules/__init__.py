@@ -80,6 +80,7 @@ GPU_UTIL_MAX = f"{PREFIX}gpu_util_max:1m"
 GPU_UTIL_AVG = f"{PREFIX}gpu_util_avg:1m"
 RULES_EVALUATED = f"{PREFIX}rules_evaluated:1m"
 RULES_STARTED = f"{PREFIX}rules_started:1m"
+RULES_EXPECTED = f"{PREFIX}rules_expected:1m"
 ISVC_POD_MOVED = f"{PREFIX}isvc_pod_moved:1h"
 ISVC_GPUS = f"{PREFIX}isvc_gpus:1m"
 POD_GPUS_SHORT = f"{PREFIX}pod_gpus_short:1m"
@@ -88,11 +89,19 @@ POD_REQUESTS_SHORT = f"{PREFIX}pod_requests_short:1m"
 # queries now read) run with a full heartbeat of their own, and the recorded mode must
 # not take their empty new series for "nothing short" or "no pod moved". Raise it
 # whenever a rule is added or changes meaning.
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 # Version 2 recorded the same series for every preset (and, since dropped, shortfalls of
 # presets with no series): its heartbeat vouches for any preset. Version 3 files may
-# hold one preset, so a version-2 reader must not trust them.
-ACCEPTED_VERSIONS = "2|3"
+# hold one preset, so a version-2 reader must not trust them. Version 4 adds a marker
+# series to every rule (`MARKER_LABEL`), which a version-3 reader would count as a
+# service; its heartbeat is also withheld when a rule failed. Versions 2 and 3 are
+# still read (their heartbeat vouches for evaluations, not for each rule's success).
+ACCEPTED_VERSIONS = "2|3|4"
+# Every rule also writes one series with this label at each evaluation it completes,
+# so the heartbeat can tell a rule that failed from one with nothing to record.
+MARKER_LABEL = "reclaimer_marker"
+MARK = set_label("vector(1)", target=MARKER_LABEL, value="1")
+POD_MAP_FRESH_SECONDS = 120  # the pod map group's last write may be this old (two runs)
 VERSION_LABEL = "reclaimer_rules"
 # The heartbeat names the presets its file records ("*": every built-in one), so rules
 # installed for another preset never vouch for series they do not record.
@@ -131,7 +140,20 @@ def mapping_groups(sources: tuple[Source, ...]) -> list[tuple[PodJoin | NameMap,
     return list(groups.items())
 
 
-def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD) -> str:
+def data(record: str, matchers: str = "") -> str:
+    """The series ``record`` records, without its rules' markers (`MARKER_LABEL`)."""
+    return f'{record}{{{matchers}{", " if matchers else ""}{MARKER_LABEL}=""}}'
+
+
+def marker(record: str) -> str:
+    """The markers of the rules writing ``record``."""
+    return f'{record}{{{MARKER_LABEL}="1"}}'
+
+
+ISVC_POD_DATA = data(ISVC_POD)
+
+
+def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD_DATA) -> str:
     """``expr`` (reduced per workload) with ``namespace`` and ``isvc``: by name, or joined
     to the recorded pod map (`ISVC_POD`), which holds one ISVC per pod."""
     if isinstance(mapping, NameMap):
@@ -195,7 +217,7 @@ def _recorded(record: str, preset: str, sources: list[str] | None = None) -> str
     matchers = f'{PRESET_LABEL}="{preset}"'
     if sources is not None:
         matchers += f', {SOURCE_LABEL}=~"{"|".join(sources)}"'
-    return f"{record}{{{matchers}}}"
+    return data(record, matchers)
 
 
 def _requests_short(preset: str, sources: list[str], selectors: list[str]) -> str:
@@ -210,7 +232,7 @@ def _requests_short(preset: str, sources: list[str], selectors: list[str]) -> st
     from this group's earlier rules, not computed again.
     """
     present = _recorded(REQUESTS_PRESENT, preset, sources)
-    return (f"({POD_GPUS_HELD} > bool 0 unless on (namespace, isvc, pod) {present}) "
+    return (f"({data(POD_GPUS_HELD)} > bool 0 unless on (namespace, isvc, pod) {present}) "
             f"and on () group({_union(selectors)})")
 
 
@@ -240,7 +262,7 @@ def _gpus_short(preset: str) -> str:
     are this group's earlier rules at this evaluation's time.
     """
     had = f"-count by (namespace, isvc, pod) ({_recorded(GPU_DEVICE_PRESENT, preset)})"
-    both = _union([set_label(POD_GPUS_HELD, target="reclaimer_part", value="needed"),
+    both = _union([set_label(data(POD_GPUS_HELD), target="reclaimer_part", value="needed"),
                    set_label(had, target="reclaimer_part", value="had")])
     return f"sum by (namespace, isvc, pod) ({both}) > 0"
 
@@ -250,7 +272,7 @@ def _held() -> str:
     held = ("sum by (namespace, pod) (max by (namespace, pod, container, resource) "
             f"({pods_module.HOLDING}))")
     return f"sum by (namespace, isvc, pod) (({held}) * on (namespace, pod) group_left (isvc) " \
-           f"{ISVC_POD})"
+           f"{ISVC_POD_DATA})"
 
 
 def common_rules() -> list[dict[str, Any]]:
@@ -282,32 +304,70 @@ def rule_groups(*, requests: str | None = None, gpu: str | None = None) -> dict[
     ``requests``/``gpu`` do here.
     The pod map is its own group, which the other reads at its newest value.
     """
-    rules = [_rule(RULES_STARTED, "vector(1)"), *common_rules(), *isvc_rules()]
+    rules = [_rule(RULES_STARTED, "vector(1)"), *_marked([*common_rules(), *isvc_rules()])]
     rules += [r for p in _chosen(REQUEST_PRESETS, requests, "--requests")
-              for r in request_rules(p)]
-    rules += [r for p in _chosen(GPU_PRESETS, gpu, "--gpu") for r in gpu_rules(p)]
+              for r in _marked(request_rules(p), **{PRESET_LABEL: p.name})]
+    rules += [r for p in _chosen(GPU_PRESETS, gpu, "--gpu")
+              for r in _marked(gpu_rules(p), **{PRESET_LABEL: p.name})]
     rules.append(_rule(RULES_EVALUATED, _heartbeat(), **{
         VERSION_LABEL: RULES_VERSION, REQUESTS_LABEL: requests or EVERY_PRESET,
         GPU_LABEL: gpu or EVERY_PRESET}))
-    for rule in [*rules, *(pods := pod_map_rules())]:
+    for rule in [*rules, *(pods := [_with_marker(r) for r in pod_map_rules()])]:
         if not rule["labels"]:
             del rule["labels"]
     return {"groups": [{"name": PODS_GROUP, "interval": INTERVAL, "rules": pods},
                        {"name": GROUP, "interval": INTERVAL, "rules": rules}]}
 
 
+def _with_marker(rule: dict[str, Any]) -> dict[str, Any]:
+    """``rule`` also writing its marker: one series, ``MARKER_LABEL="1"`` and the rule's
+    own labels, at every evaluation the rule completes, whatever it found."""
+    return {**rule, "expr": f"({rule['expr']}) or {MARK}"}
+
+
+def _marked(rules: list[dict[str, Any]], **labels: str) -> list[dict[str, Any]]:
+    """``rules`` with their markers, after a rule saying how many markers to expect
+    (`RULES_EXPECTED`, ``vector(n)``, which cannot fail), labelled as the rules are: the
+    chart keeps or drops it with its preset's rules, so the count always matches the
+    rules in the file without the heartbeat naming any of them."""
+    return [_rule(RULES_EXPECTED, f"vector({len(rules)})", **labels),
+            *(_with_marker(r) for r in rules)]
+
+
+# Every record a marked rule writes, for the heartbeat (whatever presets the file holds).
+MARKED_RECORDS = (POD_GPUS_HELD, ISVC_POD_MOVED, ISVC_GPUS, REQUESTS_DELTA, REQUESTS_CHANGED,
+                  REQUESTS_IN_FLIGHT, REQUESTS_PRESENT, POD_REQUESTS_SHORT, GPU_DEVICE_PRESENT,
+                  POD_GPUS_SHORT, GPU_UTIL_MAX, GPU_UTIL_AVG)
+
+
 def _heartbeat() -> str:
-    """1 when this evaluation's writes are readable by its later rules, as the shortfall
-    rules need (`_recorded`): the group's first write (`RULES_STARTED`) reads back at
-    this evaluation's time. A ruler whose queries miss their own writes (Thanos Rule
-    sending them through remote write) records no shortfall, so it must not vouch.
-    The shortfalls are read too (always true here): ``concurrent-rule-eval`` orders a
-    group's rules by the names they read, and this one must come after them. One
-    series and the pods short are read (reading back the GPUs held, presence and
-    devices cost 0.24 CPU s an evaluation at 10,000 ISVCs)."""
-    shortfalls = _union([f"group({r})" for r in (POD_GPUS_SHORT, POD_REQUESTS_SHORT)])
+    """1 when every rule of this evaluation completed and its writes read back.
+
+    A rule that fails (a join made many-to-many by a duplicate series, a query timeout
+    or sample limit) writes nothing and Prometheus goes on with the group, so an
+    unconditional heartbeat would vouch for data that is missing. What tells a failed
+    rule from one with nothing to record (a preset with no series, an empty fleet) is
+    its marker: every rule writes one series beside its data at each evaluation it
+    completes (`_with_marker`), so the heartbeat counts the markers written at this
+    evaluation's time and compares them with the count the `RULES_EXPECTED` rules wrote
+    (a marker left by an earlier evaluation, which the lookback still shows after a
+    failure, is older than ``time()``; one that failed since the file was loaded is
+    simply missing). The pod map's group runs at its own phase: its marker must be at
+    most two of its runs old. This reads about 50 marker series, not the recorded data
+    (reading back the GPUs held, presence and devices cost 0.24 CPU s an evaluation at
+    10,000 ISVCs), needs no other API (a ruler's rule-health API says only how the last
+    evaluation went, and Thanos Query and Mimir serve it differently), and a rule that
+    failed stays visible in the heartbeat's history for as long as the recorded mode
+    reads the evaluations it missed. Reading `RULES_STARTED` and every marked record by
+    name also orders the heartbeat after every rule under ``concurrent-rule-eval``.
+    A ruler whose queries miss their own writes (Thanos Rule sending them through
+    remote write) sees neither, so it does not vouch."""
+    written = " + ".join(f"(count(timestamp({marker(r)}) >= time()) or vector(0))"
+                         for r in MARKED_RECORDS)
+    expected = f"sum({RULES_EXPECTED} and timestamp({RULES_EXPECTED}) >= time())"
+    pods = f"timestamp({marker(ISVC_POD)}) >= time() - {POD_MAP_FRESH_SECONDS}"
     return (f"vector(1) and on () (timestamp({RULES_STARTED}) >= time()) "
-            f"and on () ({shortfalls} or vector(1))")
+            f"and on () (({written}) == on () {expected}) and on () ({pods})")
 
 
 def _chosen(presets: Mapping[str, P], name: str | None, flag: str) -> list[P]:
