@@ -6,9 +6,11 @@ odd names) is backfilled with promtool, then the shipped recording rules are eva
 over it with ``promtool tsdb create-blocks-from rules`` at 17 s past each minute (a live
 group's phase is arbitrary). Every service must get the same judgement in both modes:
 the same state, and where known the same traffic verdict, a last request never older
-than the raw one, a GPU peak never lower. Before the rules cover the horizon, and with
-no rules at all, the recorded mode answers with the raw queries, logs it once and
-counts each such evaluation.
+than the raw one, a GPU peak never lower. Before the rules cover the horizon, with
+no rules at all, and while evaluations where rules failed in Prometheus (a duplicated
+pod map entry: "many-to-many matching not allowed") are within the horizon, the
+recorded mode answers with the raw queries, logs it once and counts each such
+evaluation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
+from reclaimer.errors import PartialAnswer
 from reclaimer.model import ServiceRef, Signals, SignalState
 from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
@@ -39,7 +42,7 @@ from tests.fixtures.prometheus import (
     running_prometheus_with_rules,
     serving,
 )
-from tests.signals.proxy import counting_proxy
+from tests.signals.proxy import Injection, counting_proxy
 from tests.signals.render import EVERY, Style, pod_of, render
 from tests.signals.scenarios import (
     AT,
@@ -460,6 +463,45 @@ def test_rules_failing_at_evaluations_make_the_recorded_mode_fall_back(
     raw, _ = _fetch(url, "vllm", "raw", at)
     assert (_fetch(url, "vllm", "recorded", at), "many-to-many matching not allowed" in
             "".join(failed)) == ((raw, 1), True)
+
+
+def test_the_fallback_after_a_failed_rule_asks_with_the_tenant_header(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """Through a proxy (Thanos Query, Mimir): the seven recorded queries, then the seven
+    raw ones, every one with the configured headers; nothing else is asked."""
+    url, _ = failed_rules
+    with counting_proxy(url) as (proxy, traffic):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": proxy, "headers": {"X-Scope-OrgID": "team-a"},
+             "signals": {"requests": "vllm", "mode": "recorded"}}),
+            on_fallback=lambda: None)
+        try:
+            source.fetch_windows(at=AT - timedelta(minutes=50), windows=[WINDOW],
+                                 recent=LOOKBACK)
+        finally:
+            source.close()
+    assert (traffic.queries(), len(traffic.paths),
+            {h.get("X-Scope-OrgID") for h in traffic.headers}) == (14, 14, {"team-a"})
+
+
+def test_a_partial_answer_with_the_heartbeat_is_not_read_as_a_failed_rule(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """A store that did not answer the coverage query (which carries the heartbeat) makes
+    every service unknown, as any partial answer does: no fallback on half an answer."""
+    url, _ = failed_rules
+    partial: list[str] = []
+    fallbacks: list[None] = []
+    with counting_proxy(url, inject=Injection(("store unavailable",),
+                                              when=rules.RULES_EVALUATED)) as (proxy, _):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": proxy, "signals": {"requests": "vllm", "mode": "recorded"}}),
+            on_partial=partial.append, on_fallback=lambda: fallbacks.append(None))
+        try:
+            with pytest.raises(PartialAnswer):
+                source.fetch_windows(at=AT, windows=[WINDOW], recent=LOOKBACK)
+        finally:
+            source.close()
+    assert (partial, fallbacks) == (["coverage"], [])
 
 
 @pytest.mark.parametrize("preset", ["vllm", "knative"])

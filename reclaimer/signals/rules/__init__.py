@@ -29,10 +29,15 @@ equal ``prometheus.resolution``):
   ``isvc_gpus``: each ISVC's GPUs requested now (the raw ``gpus`` query, evaluated);
 - ``rules_started``: written first, 1 at every evaluation, so the heartbeat can tell
   that the group's queries read its own writes;
+- ``rules_expected``: before each preset's rules (and the common ones), how many
+  rules follow; each of them also writes a marker series (`MARKER_LABEL`) at every
+  evaluation it completes, whatever it found;
 - ``rules_evaluated``: written last, 1 at every evaluation whose earlier writes its
-  own queries read back (`_heartbeat`), labelled with the rules' version
-  (`RULES_VERSION`): the recorded mode counts it over the horizon and uses the rules
-  only when no evaluation of this version is missing.
+  own queries read back and where every rule completed (as many markers as expected,
+  `_heartbeat`), labelled with the rules' version (`RULES_VERSION`): the recorded mode
+  counts it over the horizon and uses the rules only when no evaluation of this
+  version is missing, so a rule that failed (Prometheus logs it and goes on with the
+  group) makes the raw queries answer until that evaluation leaves the horizon.
 
 `rule_groups` covers every built-in preset, so one file serves any configuration; a
 preset's rules whose series do not exist record nothing and cost one index lookup.
