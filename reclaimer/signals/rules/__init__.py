@@ -34,7 +34,7 @@ equal ``prometheus.resolution``):
   evaluation it completes, whatever it found;
 - ``rules_evaluated``: written last, 1 at every evaluation whose earlier writes its
   own queries read back and where every rule completed (as many markers as expected,
-  `_heartbeat`), labelled with the rules' version (`RULES_VERSION`): the recorded mode
+  `heartbeat.heartbeat_expr`), labelled with the rules' version (`RULES_VERSION`): the recorded mode
   counts it over the horizon and uses the rules only when no evaluation of this
   version is missing, so a rule that failed (Prometheus logs it and goes on with the
   group) makes the raw queries answer until that evaluation leaves the horizon.
@@ -67,56 +67,70 @@ from reclaimer.signals.presets import (
 )
 from reclaimer.signals.promql import copy_label, extract_label, set_label
 from reclaimer.signals.queries import gpus, isvc_pods, moved_pods
+from reclaimer.signals.rules.heartbeat import (
+    MARKED_RECORDS,
+    heartbeat,
+    heartbeat_expr,
+    marked,
+    with_marker,
+    writers,
+)
+from reclaimer.signals.rules.names import (
+    ACCEPTED_VERSIONS,
+    DEFAULT_ISVC_LABEL,
+    DEFAULT_POD_LABELS,
+    EVERY_PRESET,
+    FRESH_SECONDS,
+    GPU_DEVICE_PRESENT,
+    GPU_LABEL,
+    GPU_UTIL_AVG,
+    GPU_UTIL_MAX,
+    GROUP,
+    INTERVAL,
+    ISVC_GPUS,
+    ISVC_POD,
+    ISVC_POD_DATA,
+    ISVC_POD_MOVED,
+    MARK,
+    MARKER_LABEL,
+    POD_GPUS_HELD,
+    POD_GPUS_SHORT,
+    POD_MAP_FRESH_SECONDS,
+    POD_MAP_SPAN,
+    POD_REQUESTS_SHORT,
+    PODS_GROUP,
+    PREFIX,
+    PRESET_LABEL,
+    REQUESTS_CHANGED,
+    REQUESTS_DELTA,
+    REQUESTS_IN_FLIGHT,
+    REQUESTS_LABEL,
+    REQUESTS_PRESENT,
+    RULES_EVALUATED,
+    RULES_EXPECTED,
+    RULES_STARTED,
+    RULES_VERSION,
+    SOURCE_LABEL,
+    VERSION_LABEL,
+    data,
+    marker,
+)
+from reclaimer.signals.rules.names import (
+    rule as _rule,
+)
 
-PODS_GROUP = "reclaimer.pods"
-GROUP = "reclaimer.signals"
-INTERVAL = "1m"
-POD_MAP_SPAN = "1h"  # pods seen this far back still map their data (the default horizon)
-FRESH_SECONDS = 240  # presence looks 4 m back, a minute less than an instant lookup
-PREFIX = "reclaimer:"
-ISVC_POD = f"{PREFIX}isvc_pod:1h"
-REQUESTS_DELTA = f"{PREFIX}requests_delta:1m"
-REQUESTS_IN_FLIGHT = f"{PREFIX}requests_in_flight_max:1m"
-REQUESTS_CHANGED = f"{PREFIX}requests_changed:1m"
-REQUESTS_PRESENT = f"{PREFIX}requests_present:1m"
-GPU_DEVICE_PRESENT = f"{PREFIX}gpu_device_present:1m"
-POD_GPUS_HELD = f"{PREFIX}pod_gpus_held:1m"
-GPU_UTIL_MAX = f"{PREFIX}gpu_util_max:1m"
-GPU_UTIL_AVG = f"{PREFIX}gpu_util_avg:1m"
-RULES_EVALUATED = f"{PREFIX}rules_evaluated:1m"
-RULES_STARTED = f"{PREFIX}rules_started:1m"
-RULES_EXPECTED = f"{PREFIX}rules_expected:1m"
-ISVC_POD_MOVED = f"{PREFIX}isvc_pod_moved:1h"
-ISVC_GPUS = f"{PREFIX}isvc_gpus:1m"
-POD_GPUS_SHORT = f"{PREFIX}pod_gpus_short:1m"
-POD_REQUESTS_SHORT = f"{PREFIX}pod_requests_short:1m"
-# The heartbeat carries the rules' version: rules of an older file (without a series the
-# queries now read) run with a full heartbeat of their own, and the recorded mode must
-# not take their empty new series for "nothing short" or "no pod moved". Raise it
-# whenever a rule is added or changes meaning.
-RULES_VERSION = "4"
-# Version 2 recorded the same series for every preset (and, since dropped, shortfalls of
-# presets with no series): its heartbeat vouches for any preset. Version 3 files may
-# hold one preset, so a version-2 reader must not trust them. Version 4 adds a marker
-# series to every rule (`MARKER_LABEL`), which a version-3 reader would count as a
-# service; its heartbeat is also withheld when a rule failed. Versions 2 and 3 are
-# still read (their heartbeat vouches for evaluations, not for each rule's success).
-ACCEPTED_VERSIONS = "2|3|4"
-# Every rule also writes one series with this label at each evaluation it completes,
-# so the heartbeat can tell a rule that failed from one with nothing to record.
-MARKER_LABEL = "reclaimer_marker"
-MARK = set_label("vector(1)", target=MARKER_LABEL, value="1")
-POD_MAP_FRESH_SECONDS = 120  # the pod map group's last write may be this old (two runs)
-VERSION_LABEL = "reclaimer_rules"
-# The heartbeat names the presets its file records ("*": every built-in one), so rules
-# installed for another preset never vouch for series they do not record.
-REQUESTS_LABEL = "reclaimer_requests"
-GPU_LABEL = "reclaimer_gpu"
-EVERY_PRESET = "*"
-PRESET_LABEL = "reclaimer_preset"
-SOURCE_LABEL = "reclaimer_source"
-DEFAULT_POD_LABELS = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
-DEFAULT_ISVC_LABEL = "label_serving_kserve_io_inferenceservice"
+# Names the other modules read through this package (`rules.X`).
+__all__ = [
+    "ACCEPTED_VERSIONS", "DEFAULT_ISVC_LABEL", "DEFAULT_POD_LABELS", "EVERY_PRESET",
+    "FRESH_SECONDS", "GPU_DEVICE_PRESENT", "GPU_LABEL", "GPU_UTIL_AVG", "GPU_UTIL_MAX",
+    "GROUP", "INTERVAL", "ISVC_GPUS", "ISVC_POD", "ISVC_POD_DATA", "ISVC_POD_MOVED", "MARK",
+    "MARKED_RECORDS", "MARKER_LABEL", "PODS_GROUP", "POD_GPUS_HELD", "POD_GPUS_SHORT",
+    "POD_MAP_FRESH_SECONDS", "POD_MAP_SPAN", "POD_REQUESTS_SHORT", "PREFIX", "PRESET_LABEL",
+    "REQUESTS_CHANGED", "REQUESTS_DELTA", "REQUESTS_IN_FLIGHT", "REQUESTS_LABEL",
+    "REQUESTS_PRESENT", "RULES_EVALUATED", "RULES_EXPECTED", "RULES_STARTED", "RULES_VERSION",
+    "SOURCE_LABEL", "VERSION_LABEL", "data", "heartbeat", "heartbeat_expr", "marked",
+    "marker", "with_marker", "writers",
+]
 
 
 def workload_labels(mapping: PodJoin | NameMap) -> tuple[str, ...]:
@@ -145,19 +159,6 @@ def mapping_groups(sources: tuple[Source, ...]) -> list[tuple[PodJoin | NameMap,
     return list(groups.items())
 
 
-def data(record: str, matchers: str = "") -> str:
-    """The series ``record`` records, without its rules' markers (`MARKER_LABEL`)."""
-    return f'{record}{{{matchers}{", " if matchers else ""}{MARKER_LABEL}=""}}'
-
-
-def marker(record: str) -> str:
-    """The markers of the rules writing ``record``."""
-    return f'{record}{{{MARKER_LABEL}="1"}}'
-
-
-ISVC_POD_DATA = data(ISVC_POD)
-
-
 def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD_DATA) -> str:
     """``expr`` (reduced per workload) with ``namespace`` and ``isvc``: by name, or joined
     to the recorded pod map (`ISVC_POD`), which holds one ISVC per pod."""
@@ -166,10 +167,6 @@ def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD_DATA)
                               pattern=mapping.pattern)
         return copy_label(named, target="namespace", source=mapping.namespace_label)
     return f"({pods_module.to_pod(expr, mapping)}) * on (namespace, pod) group_left (isvc) {pods}"
-
-
-def _rule(record: str, expr: str, **labels: str) -> dict[str, Any]:
-    return {"record": record, "expr": expr, "labels": dict(labels)}
 
 
 def _fresh(selector: str) -> str:
@@ -309,70 +306,19 @@ def rule_groups(*, requests: str | None = None, gpu: str | None = None) -> dict[
     ``requests``/``gpu`` do here.
     The pod map is its own group, which the other reads at its newest value.
     """
-    rules = [_rule(RULES_STARTED, "vector(1)"), *_marked([*common_rules(), *isvc_rules()])]
+    rules = [_rule(RULES_STARTED, "vector(1)"), *marked([*common_rules(), *isvc_rules()])]
     rules += [r for p in _chosen(REQUEST_PRESETS, requests, "--requests")
-              for r in _marked(request_rules(p), **{PRESET_LABEL: p.name})]
+              for r in marked(request_rules(p), **{PRESET_LABEL: p.name})]
     rules += [r for p in _chosen(GPU_PRESETS, gpu, "--gpu")
-              for r in _marked(gpu_rules(p), **{PRESET_LABEL: p.name})]
-    rules.append(_rule(RULES_EVALUATED, _heartbeat(), **{
+              for r in marked(gpu_rules(p), **{PRESET_LABEL: p.name})]
+    rules.append(_rule(RULES_EVALUATED, heartbeat_expr(), **{
         VERSION_LABEL: RULES_VERSION, REQUESTS_LABEL: requests or EVERY_PRESET,
         GPU_LABEL: gpu or EVERY_PRESET}))
-    for rule in [*rules, *(pods := [_with_marker(r) for r in pod_map_rules()])]:
+    for rule in [*rules, *(pods := [with_marker(r) for r in pod_map_rules()])]:
         if not rule["labels"]:
             del rule["labels"]
     return {"groups": [{"name": PODS_GROUP, "interval": INTERVAL, "rules": pods},
                        {"name": GROUP, "interval": INTERVAL, "rules": rules}]}
-
-
-def _with_marker(rule: dict[str, Any]) -> dict[str, Any]:
-    """``rule`` also writing its marker: one series, ``MARKER_LABEL="1"`` and the rule's
-    own labels, at every evaluation the rule completes, whatever it found."""
-    return {**rule, "expr": f"({rule['expr']}) or {MARK}"}
-
-
-def _marked(rules: list[dict[str, Any]], **labels: str) -> list[dict[str, Any]]:
-    """``rules`` with their markers, after a rule saying how many markers to expect
-    (`RULES_EXPECTED`, ``vector(n)``, which cannot fail), labelled as the rules are: the
-    chart keeps or drops it with its preset's rules, so the count always matches the
-    rules in the file without the heartbeat naming any of them."""
-    return [_rule(RULES_EXPECTED, f"vector({len(rules)})", **labels),
-            *(_with_marker(r) for r in rules)]
-
-
-# Every record a marked rule writes, for the heartbeat (whatever presets the file holds).
-MARKED_RECORDS = (POD_GPUS_HELD, ISVC_POD_MOVED, ISVC_GPUS, REQUESTS_DELTA, REQUESTS_CHANGED,
-                  REQUESTS_IN_FLIGHT, REQUESTS_PRESENT, POD_REQUESTS_SHORT, GPU_DEVICE_PRESENT,
-                  POD_GPUS_SHORT, GPU_UTIL_MAX, GPU_UTIL_AVG)
-
-
-def _heartbeat() -> str:
-    """1 when every rule of this evaluation completed and its writes read back.
-
-    A rule that fails (a join made many-to-many by a duplicate series, a query timeout
-    or sample limit) writes nothing and Prometheus goes on with the group, so an
-    unconditional heartbeat would vouch for data that is missing. What tells a failed
-    rule from one with nothing to record (a preset with no series, an empty fleet) is
-    its marker: every rule writes one series beside its data at each evaluation it
-    completes (`_with_marker`), so the heartbeat counts the markers written at this
-    evaluation's time and compares them with the count the `RULES_EXPECTED` rules wrote
-    (a marker left by an earlier evaluation, which the lookback still shows after a
-    failure, is older than ``time()``; one that failed since the file was loaded is
-    simply missing). The pod map's group runs at its own phase: its marker must be at
-    most two of its runs old. This reads about 50 marker series, not the recorded data
-    (reading back the GPUs held, presence and devices cost 0.24 CPU s an evaluation at
-    10,000 ISVCs), needs no other API (a ruler's rule-health API says only how the last
-    evaluation went, and Thanos Query and Mimir serve it differently), and a rule that
-    failed stays visible in the heartbeat's history for as long as the recorded mode
-    reads the evaluations it missed. Reading `RULES_STARTED` and every marked record by
-    name also orders the heartbeat after every rule under ``concurrent-rule-eval``.
-    A ruler whose queries miss their own writes (Thanos Rule sending them through
-    remote write) sees neither, so it does not vouch."""
-    written = " + ".join(f"(count(timestamp({marker(r)}) >= time()) or vector(0))"
-                         for r in MARKED_RECORDS)
-    expected = f"sum({RULES_EXPECTED} and timestamp({RULES_EXPECTED}) >= time())"
-    pods = f"timestamp({marker(ISVC_POD)}) >= time() - {POD_MAP_FRESH_SECONDS}"
-    return (f"vector(1) and on () (timestamp({RULES_STARTED}) >= time()) "
-            f"and on () (({written}) == on () {expected}) and on () ({pods})")
 
 
 def _chosen(presets: Mapping[str, P], name: str | None, flag: str) -> list[P]:
@@ -380,23 +326,6 @@ def _chosen(presets: Mapping[str, P], name: str | None, flag: str) -> list[P]:
         raise ArgumentInvalid(f"{flag}: {name!r} is not a built-in preset "
                               f"({', '.join(presets)})")
     return [p for key, p in presets.items() if name in (None, key)]
-
-
-def heartbeat(*, requests: str, gpu: str) -> str:
-    """The heartbeat of rules recording ``requests`` and ``gpu``: a file for those
-    presets or for every preset, or a version-2 file, which had every preset and no
-    preset labels (an empty match is an absent label), so a service upgraded before
-    its rules file keeps reading it. Built-in names: no regex escaping needed."""
-    return (f'{RULES_EVALUATED}{{{VERSION_LABEL}=~"{ACCEPTED_VERSIONS}", '
-            f'{REQUESTS_LABEL}=~"{requests}|[*]|", {GPU_LABEL}=~"{gpu}|[*]|"}}')
-
-
-def writers(*, requests: str, gpu: str) -> tuple[str, str]:
-    """The heartbeats of every file writing ``requests``' series, and ``gpu``'s: any
-    version, for those presets or every one. Two such files write the same series at
-    two phases (two samples a minute), which counts of evaluations cannot tell apart."""
-    return (f'{RULES_EVALUATED}{{{REQUESTS_LABEL}=~"{requests}|[*]|"}}',
-            f'{RULES_EVALUATED}{{{GPU_LABEL}=~"{gpu}|[*]|"}}')
 
 
 P = TypeVar("P", RequestPreset, GpuPreset)
