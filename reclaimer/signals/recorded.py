@@ -1,4 +1,4 @@
-"""The ``recorded`` mode's queries: the same seven, reading the recording rules (`rules.py`).
+"""The ``recorded`` mode's queries: the same seven, reading the recording rules (`rules`).
 
 Where the raw queries run a subquery over every raw series, these read one recorded
 series per workload over the window; moved pods, the per-pod shortfalls and the GPU
@@ -49,7 +49,7 @@ from reclaimer.signals.windows import WINDOW_LABEL, window_value
 BY_POD = f"by (namespace, isvc, pod, {WINDOW_LABEL})"
 GPU_RECORDS = (rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG,
                rules.POD_GPUS_SHORT)
-POD_MAP_SPAN = timedelta(hours=1)  # each moved-pod evaluation looks this far back (rules.py)
+POD_MAP_SPAN = timedelta(hours=1)  # each moved-pod evaluation looks this far back (`rules`)
 Windows = Sequence[timedelta]
 
 

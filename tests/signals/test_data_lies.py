@@ -382,7 +382,7 @@ def test_a_ruler_that_cannot_read_its_own_group_never_makes_an_unscraped_pod_cov
 def test_a_pod_joined_preset_gone_cluster_wide_for_some_steps_is_unknown(
         worlds: dict[str, str], mode: str, preset: str) -> None:
     """No per-pod request shortfall is recorded while the preset has no series anywhere
-    (rules.py `_requests_short`): then no pod has presence either, so the service's
+    (`rules._requests_short`): then no pod has presence either, so the service's
     own coverage shows those steps missing. Both idle pods: unknown, never idle."""
     got = _fetch(Target(worlds["vanish"], mode), ServiceRef("ml", "vanish"), preset=preset)
     assert (got.state, got.requests) == (SignalState.UNKNOWN, None)
