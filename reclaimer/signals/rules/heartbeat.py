@@ -38,7 +38,7 @@ from reclaimer.signals.rules.names import (
 
 
 def with_marker(one: dict[str, Any]) -> dict[str, Any]:
-    """``rule`` also writing its marker: one series, ``MARKER_LABEL="1"`` and the rule's
+    """``one`` rule also writing its marker: one series, ``MARKER_LABEL="1"`` and its
     own labels, at every evaluation the rule completes, whatever it found."""
     return {**one, "expr": f"({one['expr']}) or {MARK}"}
 
