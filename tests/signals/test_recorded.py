@@ -465,6 +465,27 @@ def test_rules_failing_at_evaluations_make_the_recorded_mode_fall_back(
             "".join(failed)) == ((raw, 1), True)
 
 
+def test_the_fallback_after_a_failed_rule_is_warned_once_and_counted_every_time(
+        failed_rules: tuple[str, list[str]], caplog: pytest.LogCaptureFixture) -> None:
+    """Two evaluations of one adapter: one warning (naming a failed rule as a cause),
+    two fallbacks counted."""
+    url, _ = failed_rules
+    fallbacks: list[None] = []
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": url, "signals": {"requests": "vllm", "mode": "recorded"}}),
+        on_fallback=lambda: fallbacks.append(None))
+    try:
+        with caplog.at_level(logging.WARNING, logger="reclaimer.signals"):
+            for _ in range(2):
+                source.fetch_windows(at=AT - timedelta(minutes=50), windows=[WINDOW],
+                                     recent=LOOKBACK)
+    finally:
+        source.close()
+    warned = [r.getMessage() for r in caplog.records if "recording rules" in r.getMessage()]
+    assert (len(fallbacks), len(warned), "Evaluating rule failed" in "".join(warned)) == (
+        2, 1, True)
+
+
 def test_the_fallback_after_a_failed_rule_asks_with_the_tenant_header(
         failed_rules: tuple[str, list[str]]) -> None:
     """Through a proxy (Thanos Query, Mimir): the seven recorded queries, then the seven
