@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -553,3 +554,65 @@ def empty_fleet_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_healthy_empty_fleet_uses_the_recorded_mode(empty_fleet_url: str) -> None:
     """Rules with nothing to record still write their markers: no service, no fallback."""
     assert _fetch(empty_fleet_url, "knative", "recorded", AT) == ({}, 0)
+
+
+def test_a_partial_raw_answer_after_the_fallback_is_never_known(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """Review r-rules5: the evaluation falls back after a failed rule, and the store
+    answering the raw queries adds a partial-response warning (Thanos, Mimir): the
+    evaluation fails as any partial answer does (every service unknown), never known
+    from half the raw answer. Only the raw queries read vLLM's counter over a range."""
+    url, _ = failed_rules
+    partial: list[str] = []
+    fallbacks: list[None] = []
+    with counting_proxy(url, inject=Injection(("store unavailable",),
+                                              when="vllm:request_success_total[")) as (proxy, _):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": proxy, "signals": {"requests": "vllm", "mode": "recorded"}}),
+            on_partial=partial.append, on_fallback=lambda: fallbacks.append(None))
+        try:
+            with pytest.raises(PartialAnswer):
+                source.fetch_windows(at=AT - timedelta(minutes=50), windows=[WINDOW],
+                                     recent=LOOKBACK)
+        finally:
+            source.close()
+    assert (len(fallbacks), bool(partial)) == (1, True)
+
+
+V3_RULES = Path(__file__).parent / "rules" / "reclaimer-rules-v3.yaml"  # 8bfa289's file
+V3_HEARTBEAT = (f'{rules.RULES_EVALUATED}{{{rules.VERSION_LABEL}=~"2|3", '
+                f'{rules.REQUESTS_LABEL}=~"knative|[*]|", {rules.GPU_LABEL}=~"dcgm|[*]|"}}')
+
+
+@pytest.fixture(scope="module")
+def version_3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The previous release's rules file as it shipped (no markers, heartbeat 3)."""
+    om, _ = world()
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("v3"), start=RULES_FROM,
+                                       end=AT + timedelta(minutes=5), rules=V3_RULES) as u:
+        yield u
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_the_shipped_version_3_file_is_read_as_the_raw_answer_judges(
+        version_3_url: str, preset: str) -> None:
+    """Review r-rules5: its series have no marker label, which ``reclaimer_marker=""``
+    matches; no fallback, every service judged as the raw queries judge it."""
+    raw, _ = _fetch(version_3_url, preset, "raw", AT)
+    recorded, fallbacks = _fetch(version_3_url, preset, "recorded", AT)
+    assert (fallbacks, {r: _verdict(s) for r, s in recorded.items()}) == (
+        0, {r: _verdict(s) for r, s in raw.items()})
+
+
+def test_the_previous_releases_reader_finds_no_heartbeat_in_a_version_4_file(url: str) -> None:
+    """Review r-rules5: 8bfa289's reader asks for versions 2 and 3 (`V3_HEARTBEAT`):
+    nothing in a version-4 file, so it falls back rather than count markers as data."""
+    query = urllib.parse.urlencode({"query": f"count_over_time({V3_HEARTBEAT}[2h])",
+                                    "time": AT.timestamp()})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=10) as answer:
+        result = json.loads(answer.read())["data"]["result"]
+    current = urllib.parse.urlencode({"query": f"count_over_time({rules.RULES_EVALUATED}[2h])",
+                                      "time": AT.timestamp()})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{current}", timeout=10) as answer:
+        beats = json.loads(answer.read())["data"]["result"]
+    assert (result, len(beats)) == ([], 1)
