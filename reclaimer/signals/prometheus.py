@@ -218,7 +218,7 @@ class PrometheusSignals:
         """The recorded answer when the rules ran throughout the horizon; else the raw one.
 
         Absent rules, rules installed less than a horizon ago, a missed evaluation
-        (a restart, an overloaded rule group) or one where a rule failed (`rules._heartbeat`)
+        (a restart, an overloaded rule group) or one where a rule failed (`rules.heartbeat_expr`)
         are told by the rules' own heartbeat;
         the raw queries are then asked within what is left of the timeout. Logged when
         it starts and stops, counted every time (``on_fallback``).
