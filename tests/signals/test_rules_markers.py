@@ -79,8 +79,9 @@ def test_no_recorded_query_reads_a_marker_as_data(preset: str) -> None:
 
 def _expect(at_minutes: int, span: int, count: int | None) -> dict[str, Any]:
     samples = [] if count is None else [{"labels": "{}", "value": count}]
-    return {"expr": f"sum(count_over_time({rules.RULES_EVALUATED}[{span}m]))", "eval_time": f"{at_minutes}m",
-            "exp_samples": samples}
+    """Heartbeats written within the ``span`` minutes up to ``at_minutes``."""
+    expr = f"sum(count_over_time({rules.RULES_EVALUATED}[{span}m]))"
+    return {"expr": expr, "eval_time": f"{at_minutes}m", "exp_samples": samples}
 
 
 def _promtool_test(tmp_path: Path, groups: dict[str, Any], extra: dict[str, str],
