@@ -40,18 +40,23 @@ FLEET = [f'kube_pod_labels{{{POD},label_serving_kserve_io_inferenceservice="llam
 SECOND_DEVICE = f'DCGM_FI_DEV_GPU_UTIL{{{POD},gpu="1",UUID="GPU-1"}} 40'
 
 
-class Exporter:
-    """The fleet's metrics; ``second`` adds a GPU device while set."""
+SECOND_POD = ('kube_pod_labels{namespace="ml",pod="llama-b",'
+              'label_serving_kserve_io_inferenceservice="llama"} 1')
 
-    def __init__(self) -> None:
+
+class Exporter:
+    """The fleet's metrics; ``second`` adds ``extra`` while set."""
+
+    def __init__(self, extra: str = SECOND_DEVICE) -> None:
         self.second = threading.Event()
         self.began = time.time()
+        self.extra = extra
 
     def text(self) -> str:
         count = int((time.time() - self.began) * 6)
         lines = [*FLEET, 'revision_app_request_count{namespace_name="ml",'
                          f'service_name="llama-predictor"}} {count}']
-        return "\n".join([*lines, *([SECOND_DEVICE] if self.second.is_set() else []), ""])
+        return "\n".join([*lines, *([self.extra] if self.second.is_set() else []), ""])
 
 
 @contextmanager
@@ -77,14 +82,19 @@ def _exporter(exporter: Exporter) -> Iterator[str]:
 
 
 @contextmanager
-def _ruler(tmp_path: Path, target: str) -> Iterator[str]:
+def _ruler(tmp_path: Path, target: str, *, limited: str = rules.GROUP) -> Iterator[str]:
+    """The chart's knative/dcgm rules every 2 s, ``limited``'s group at 2 series a rule,
+    the pod map's 120 s (two runs of a minute) scaled to two runs of 2 s."""
     if not PROMETHEUS.exists():
         pytest.skip("REAL PROMETHEUS MISSING: /usr/bin/prometheus absent")
     groups = rules.rule_groups(requests="knative", gpu="dcgm")
     for group in groups["groups"]:
         group["interval"] = "2s"
-        if group["name"] == rules.GROUP:
+        if group["name"] == limited:
             group["limit"] = 2
+        for rule in group["rules"]:
+            rule["expr"] = rule["expr"].replace(
+                f"time() - {rules.POD_MAP_FRESH_SECONDS}", "time() - 4")
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(groups, sort_keys=False, width=10_000))
     (tmp_path / "prom.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "2s"},
@@ -135,3 +145,28 @@ def test_a_live_rule_failing_at_some_evaluations_withholds_the_heartbeat_exactly
     withheld, vouched = sorted(seen - beats), seen & beats
     assert (len(withheld) >= 3, sorted(vouched - devices), sorted(vouched - held),
             max(evaluations) in beats) == (True, [], [], True), (withheld, sorted(beats))
+
+
+def test_a_live_pod_map_failing_withholds_the_heartbeat_within_two_of_its_runs(
+        tmp_path: Path) -> None:
+    """``limit: 2`` on the pods group: a second pod listed from 12 s on keeps the pod
+    map at three series (two pods and its marker), so it fails at every run from then.
+    The signals group reads the last pod map it wrote (the lookback) and vouches while
+    that is at most two runs old, then never again: at most two evaluations vouched
+    after the pod map's last write (the phases of the two groups differ), none later."""
+    exporter = Exporter(SECOND_POD)
+    with _exporter(exporter) as target, _ruler(tmp_path, target,
+                                               limited=rules.PODS_GROUP) as url:
+        time.sleep(12)
+        exporter.second.set()
+        time.sleep(14)
+        evaluations = _stamps(url, rules.RULES_STARTED)
+        beats = _stamps(url, rules.RULES_EVALUATED)
+        pod_map = _stamps(url, rules.marker(rules.ISVC_POD))
+    last_map = max(pod_map)
+    later = sorted(t for t in evaluations if t > last_map)
+    vouched_later = [t for t in later if t in beats]
+    assert (len(later) >= 5, len(vouched_later) <= 2,
+            all(t - last_map <= 4 for t in vouched_later),
+            any(t in beats for t in evaluations if t < last_map)) == (True, True, True, True), (
+        last_map, later, sorted(beats))
