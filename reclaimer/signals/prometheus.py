@@ -217,8 +217,9 @@ class PrometheusSignals:
                          deadline: float) -> dict[Query, list[Row]]:
         """The recorded answer when the rules ran throughout the horizon; else the raw one.
 
-        Absent rules, rules installed less than a horizon ago, or a missed evaluation
-        (a restart, an overloaded rule group) are told by the rules' own heartbeat;
+        Absent rules, rules installed less than a horizon ago, a missed evaluation
+        (a restart, an overloaded rule group) or one where a rule failed (`rules.heartbeat_expr`)
+        are told by the rules' own heartbeat;
         the raw queries are then asked within what is left of the timeout. Logged when
         it starts and stops, counted every time (``on_fallback``).
         """
@@ -235,9 +236,10 @@ class PrometheusSignals:
         if not self._falling_back:
             log.warning("recording rules absent or incomplete over the last %s (evaluations "
                         "%s, newest %s; evaluations of every file recording these presets "
-                        "%s: more than one file writes the same series if above): asking "
-                        "the raw queries until they are complete",
-                        horizon, check.evaluations, check.newest, check.written)
+                        "%s: more than one file writes the same series if above; an "
+                        "evaluation where a rule failed has no heartbeat: Prometheus logs "
+                        "'Evaluating rule failed'): asking the raw queries until they are "
+                        "complete", horizon, check.evaluations, check.newest, check.written)
             self._falling_back = True
         if self._on_fallback is not None:
             self._on_fallback()

@@ -1,4 +1,4 @@
-"""The ``recorded`` mode's queries: the same seven, reading the recording rules (`rules.py`).
+"""The ``recorded`` mode's queries: the same seven, reading the recording rules (`rules`).
 
 Where the raw queries run a subquery over every raw series, these read one recorded
 series per workload over the window; moved pods, the per-pod shortfalls and the GPU
@@ -49,7 +49,7 @@ from reclaimer.signals.windows import WINDOW_LABEL, window_value
 BY_POD = f"by (namespace, isvc, pod, {WINDOW_LABEL})"
 GPU_RECORDS = (rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG,
                rules.POD_GPUS_SHORT)
-POD_MAP_SPAN = timedelta(hours=1)  # each moved-pod evaluation looks this far back (rules.py)
+POD_MAP_SPAN = timedelta(hours=1)  # each moved-pod evaluation looks this far back (`rules`)
 Windows = Sequence[timedelta]
 
 
@@ -58,8 +58,8 @@ def _union(parts: list[str]) -> str:
 
 
 def _sel(record: str, **labels: str) -> str:
-    matchers = ",".join(f"{k}={quote(v)}" for k, v in labels.items())
-    return f"{record}{{{matchers}}}"
+    """``record``'s series with ``labels``, without the rules' markers (`rules.data`)."""
+    return rules.data(record, ",".join(f"{k}={quote(v)}" for k, v in labels.items()))
 
 
 def _per_window(build: Callable[[timedelta], str], windows: Windows) -> str:
@@ -206,14 +206,14 @@ class Recorded:
         """Pods relabelled between ISVCs: recorded (each evaluation looks an hour back)
         over the horizon, and the raw last few minutes the rules may not have seen."""
         span = max(self.horizon - POD_MAP_SPAN, timedelta(0)) + self.step * (LAG_STEPS + 1)
-        recorded = f"max_over_time({rules.ISVC_POD_MOVED}[{duration(span)}])"
+        recorded = f"max_over_time({rules.data(rules.ISVC_POD_MOVED)}[{duration(span)}])"
         both = f"max by (namespace, isvc, pod) ({recorded} or {{{{isvc_pods_moved_recent}}}})"
         return set_label(both, target="signal", value=pods_module.POD_MOVED)
 
     def gpus(self) -> str:
         """The recorded GPU count, the largest of the evaluations the lag may leave."""
         span = duration(self.step * (LAG_STEPS + 1))
-        return f"max by (namespace, isvc) (max_over_time({rules.ISVC_GPUS}[{span}]))"
+        return f"max by (namespace, isvc) (max_over_time({rules.data(rules.ISVC_GPUS)}[{span}]))"
 
     def _check(self) -> str:
         """The heartbeat of rules that record this configuration's presets (a file for
@@ -257,7 +257,8 @@ class Recorded:
         Freshness and the GPU count are the raw instant queries; freshness maps pods
         through the recorded pod map.
         """
-        fresh = freshness(self.requests_preset, self.gpu).replace("{{isvc_pods}}", rules.ISVC_POD)
+        fresh = freshness(self.requests_preset, self.gpu).replace("{{isvc_pods}}",
+                                                                  rules.ISVC_POD_DATA)
         return {
             Query.REQUESTS: self.requests(windows),
             Query.LAST_REQUEST: self.last_request(),

@@ -70,7 +70,7 @@ class PrometheusSettings:
     query_timeout: timedelta | None = None
     requests: RequestPreset = REQUEST_PRESETS["knative"]
     gpu: GpuPreset = GPU_PRESETS["dcgm"]
-    mode: str = "raw"  # or "recorded": read `rules.py`'s series, raw when they are absent
+    mode: str = "raw"  # or "recorded": read `rules`' series, raw when they are absent
     templates: Mapping[str, str] = field(default=EMPTY)
     pod_labels: str = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
     isvc_label: str = "label_serving_kserve_io_inferenceservice"

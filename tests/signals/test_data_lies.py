@@ -382,7 +382,7 @@ def test_a_ruler_that_cannot_read_its_own_group_never_makes_an_unscraped_pod_cov
 def test_a_pod_joined_preset_gone_cluster_wide_for_some_steps_is_unknown(
         worlds: dict[str, str], mode: str, preset: str) -> None:
     """No per-pod request shortfall is recorded while the preset has no series anywhere
-    (rules.py `_requests_short`): then no pod has presence either, so the service's
+    (`rules._requests_short`): then no pod has presence either, so the service's
     own coverage shows those steps missing. Both idle pods: unknown, never idle."""
     got = _fetch(Target(worlds["vanish"], mode), ServiceRef("ml", "vanish"), preset=preset)
     assert (got.state, got.requests) == (SignalState.UNKNOWN, None)
@@ -390,9 +390,10 @@ def test_a_pod_joined_preset_gone_cluster_wide_for_some_steps_is_unknown(
 
 @pytest.fixture(scope="module")
 def held_failed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The shipped rules, the GPUs-held rule failing for 8 evaluations in the window
-    (Prometheus writes nothing for a failed rule, not even stale markers, so the
-    shortfall rules read its last sample while it is under 5 minutes old)."""
+    """The shipped rules, the GPUs-held rule writing nothing for 8 evaluations in the
+    window, its marker included, as a failed rule (Prometheus writes nothing for it, not
+    even stale markers, so the shortfall rules read its last sample while it is under 5
+    minutes old)."""
     workdir = tmp_path_factory.mktemp("held-failed")
     begin, end = (t.timestamp() for t in (AT - timedelta(minutes=20), AT - timedelta(minutes=12)))
     groups = rules.rule_groups()
@@ -412,8 +413,16 @@ def held_failed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_failed_gpus_held_rule_does_not_hide_an_unscraped_pod(
         held_failed_url: str, preset: str) -> None:
     """The shortfalls read a GPUs-held sample up to 5 minutes old, then none for 3
-    evaluations; pod B of ``evicted-busy`` was short for the other 25 minutes: still
-    unknown in the recorded mode, as in the raw one."""
-    got = _fetch(Target(held_failed_url, "recorded"), ServiceRef("ml", "evicted-busy"),
-                 preset=preset)
-    assert got.state is SignalState.UNKNOWN
+    evaluations; pod B of ``evicted-busy`` was short for the other 25 minutes. The
+    failed rule wrote no marker, so those 8 evaluations have no heartbeat: the raw
+    answer, unknown (before version 4 the recorded one, unknown by its shortfalls)."""
+    settings = PrometheusSettings.from_mapping(
+        {"url": held_failed_url, "signals": {"requests": preset, "mode": "recorded"}})
+    fallbacks: list[None] = []
+    source = PrometheusSignals(settings, on_fallback=lambda: fallbacks.append(None))
+    try:
+        got = source.fetch_windows(at=AT, windows=[WINDOW], recent=LOOKBACK)[WINDOW][
+            ServiceRef("ml", "evicted-busy")]
+    finally:
+        source.close()
+    assert (got.state, len(fallbacks)) == (SignalState.UNKNOWN, 1)

@@ -6,9 +6,11 @@ odd names) is backfilled with promtool, then the shipped recording rules are eva
 over it with ``promtool tsdb create-blocks-from rules`` at 17 s past each minute (a live
 group's phase is arbitrary). Every service must get the same judgement in both modes:
 the same state, and where known the same traffic verdict, a last request never older
-than the raw one, a GPU peak never lower. Before the rules cover the horizon, and with
-no rules at all, the recorded mode answers with the raw queries, logs it once and
-counts each such evaluation.
+than the raw one, a GPU peak never lower. Before the rules cover the horizon, with
+no rules at all, and while evaluations where rules failed in Prometheus (a duplicated
+pod map entry: "many-to-many matching not allowed") are within the horizon, the
+recorded mode answers with the raw queries, logs it once and counts each such
+evaluation.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
 
+from reclaimer.errors import PartialAnswer
 from reclaimer.model import ServiceRef, Signals, SignalState
 from reclaimer.signals import rules
 from reclaimer.signals.prometheus import PrometheusSignals
@@ -39,8 +43,8 @@ from tests.fixtures.prometheus import (
     running_prometheus_with_rules,
     serving,
 )
-from tests.signals.proxy import counting_proxy
-from tests.signals.render import EVERY, Style, render
+from tests.signals.proxy import Injection, counting_proxy
+from tests.signals.render import EVERY, Style, pod_of, render
 from tests.signals.scenarios import (
     AT,
     END,
@@ -416,3 +420,199 @@ def test_two_releases_sharing_the_gpu_preset_fall_back(two_releases_url: str) ->
     hold two samples a minute: the rules do not vouch, the raw answer is used."""
     raw, _ = _fetch(two_releases_url, "knative", "raw", AT)
     assert _fetch(two_releases_url, "knative", "recorded", AT) == (raw, 1)
+
+
+FAILED_FROM = AT - timedelta(minutes=77)  # rules failing from here (a 2-minute margin)
+FAILED_TO = AT - timedelta(minutes=63)  # to here: the copy is in the lookback until -65 m
+
+
+@pytest.fixture(scope="module")
+def failed_rules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    """The scenario world with a second copy of one pod's pod map entry from 75 to 70
+    minutes before AT (another ruler's, not deduplicated): every rule joining the pod
+    map to series it has (the pod-joined presets, GPUs held and GPU devices) fails in
+    Prometheus with a many-to-many match while the copy is in the lookback; the group
+    goes on, the heartbeat's own query does not fail. Rules backfilled in three spans,
+    the failing one on its own (one range query fails whole)."""
+    workdir = tmp_path_factory.mktemp("failed-rules")
+    om, _ = world()
+    ref = ServiceRef("vllm", "steady")
+    at = AT - timedelta(minutes=75)
+    while at <= AT - timedelta(minutes=70):
+        om.add(rules.ISVC_POD, {"namespace": ref.namespace, "pod": pod_of(ref),
+                                "isvc": ref.name, "rule_replica": "1"}, 1.0, at)
+        at += timedelta(minutes=1)
+    tsdb = backfill(om, workdir)
+    second = timedelta(seconds=1)
+    failed: list[str] = []
+    for start, end, errors in ((RULES_FROM, FAILED_FROM - second, None),
+                               (FAILED_FROM, FAILED_TO, failed),
+                               (FAILED_TO + second, AT + timedelta(minutes=5), None)):
+        backfill_rules(tsdb, workdir, start=start, end=end, failed=errors)
+    with serving(tsdb, workdir) as u:
+        yield u, failed
+
+
+def test_rules_failing_at_evaluations_make_the_recorded_mode_fall_back(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """The rules failed for 14 of the window's 31 minutes (Prometheus's own error): the
+    heartbeat was written anyway before, and the recorded answer read their missing
+    data (every pod-joined service unknown for want of coverage). Now the evaluations
+    the failure affects are the raw answer, counted as fallbacks."""
+    url, failed = failed_rules
+    at = AT - timedelta(minutes=50)
+    raw, _ = _fetch(url, "vllm", "raw", at)
+    assert (_fetch(url, "vllm", "recorded", at), "many-to-many matching not allowed" in
+            "".join(failed)) == ((raw, 1), True)
+
+
+def test_the_fallback_after_a_failed_rule_is_warned_once_and_counted_every_time(
+        failed_rules: tuple[str, list[str]], caplog: pytest.LogCaptureFixture) -> None:
+    """Two evaluations of one adapter: one warning (naming a failed rule as a cause),
+    two fallbacks counted."""
+    url, _ = failed_rules
+    fallbacks: list[None] = []
+    source = PrometheusSignals(PrometheusSettings.from_mapping(
+        {"url": url, "signals": {"requests": "vllm", "mode": "recorded"}}),
+        on_fallback=lambda: fallbacks.append(None))
+    try:
+        with caplog.at_level(logging.WARNING, logger="reclaimer.signals"):
+            for _ in range(2):
+                source.fetch_windows(at=AT - timedelta(minutes=50), windows=[WINDOW],
+                                     recent=LOOKBACK)
+    finally:
+        source.close()
+    warned = [r.getMessage() for r in caplog.records if "recording rules" in r.getMessage()]
+    assert (len(fallbacks), len(warned), "Evaluating rule failed" in "".join(warned)) == (
+        2, 1, True)
+
+
+def test_the_fallback_after_a_failed_rule_asks_with_the_tenant_header(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """Through a proxy (Thanos Query, Mimir): the seven recorded queries, then the seven
+    raw ones, every one with the configured headers; nothing else is asked."""
+    url, _ = failed_rules
+    with counting_proxy(url) as (proxy, traffic):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": proxy, "headers": {"X-Scope-OrgID": "team-a"},
+             "signals": {"requests": "vllm", "mode": "recorded"}}),
+            on_fallback=lambda: None)
+        try:
+            source.fetch_windows(at=AT - timedelta(minutes=50), windows=[WINDOW],
+                                 recent=LOOKBACK)
+        finally:
+            source.close()
+    assert (traffic.queries(), len(traffic.paths),
+            {h.get("X-Scope-OrgID") for h in traffic.headers}) == (14, 14, {"team-a"})
+
+
+def test_a_partial_answer_with_the_heartbeat_is_not_read_as_a_failed_rule(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """A store that did not answer the coverage query (which carries the heartbeat) makes
+    every service unknown, as any partial answer does: no fallback on half an answer."""
+    url, _ = failed_rules
+    partial: list[str] = []
+    fallbacks: list[None] = []
+    with counting_proxy(url, inject=Injection(("store unavailable",),
+                                              when=rules.RULES_EVALUATED)) as (proxy, _):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": proxy, "signals": {"requests": "vllm", "mode": "recorded"}}),
+            on_partial=partial.append, on_fallback=lambda: fallbacks.append(None))
+        try:
+            with pytest.raises(PartialAnswer):
+                source.fetch_windows(at=AT, windows=[WINDOW], recent=LOOKBACK)
+        finally:
+            source.close()
+    assert (partial, fallbacks) == (["coverage"], [])
+
+
+@pytest.mark.parametrize("preset", ["vllm", "knative"])
+def test_once_the_failure_is_older_than_the_horizon_the_rules_are_used_again(
+        failed_rules: tuple[str, list[str]], preset: str) -> None:
+    """At AT the failed evaluations (63 minutes back at the newest) are beyond the
+    horizon plus a step: the recorded answer, judged as the raw one."""
+    url, _ = failed_rules
+    raw, _ = _fetch(url, preset, "raw", AT)
+    recorded, fallbacks = _fetch(url, preset, "recorded", AT)
+    assert (fallbacks, {r: _verdict(s) for r, s in recorded.items()}) == (
+        0, {r: _verdict(s) for r, s in raw.items()})
+
+
+@pytest.fixture(scope="module")
+def empty_fleet_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """No ISVC, no pod, no series of any preset: only Prometheus's own ``up``."""
+    om = OpenMetrics()
+    at = START
+    while at <= END:
+        om.add("up", {"job": "prometheus", "instance": "localhost:9090"}, 1.0, at)
+        at += EVERY
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("empty-fleet"),
+                                       start=RULES_FROM, end=AT + timedelta(minutes=5)) as u:
+        yield u
+
+
+def test_a_healthy_empty_fleet_uses_the_recorded_mode(empty_fleet_url: str) -> None:
+    """Rules with nothing to record still write their markers: no service, no fallback."""
+    assert _fetch(empty_fleet_url, "knative", "recorded", AT) == ({}, 0)
+
+
+def test_a_partial_raw_answer_after_the_fallback_is_never_known(
+        failed_rules: tuple[str, list[str]]) -> None:
+    """Review r-rules5: the evaluation falls back after a failed rule, and the store
+    answering the raw queries adds a partial-response warning (Thanos, Mimir): the
+    evaluation fails as any partial answer does (every service unknown), never known
+    from half the raw answer. Only the raw queries read vLLM's counter over a range."""
+    url, _ = failed_rules
+    partial: list[str] = []
+    fallbacks: list[None] = []
+    with counting_proxy(url, inject=Injection(("store unavailable",),
+                                              when="vllm:request_success_total[")) as (proxy, _):
+        source = PrometheusSignals(PrometheusSettings.from_mapping(
+            {"url": proxy, "signals": {"requests": "vllm", "mode": "recorded"}}),
+            on_partial=partial.append, on_fallback=lambda: fallbacks.append(None))
+        try:
+            with pytest.raises(PartialAnswer):
+                source.fetch_windows(at=AT - timedelta(minutes=50), windows=[WINDOW],
+                                     recent=LOOKBACK)
+        finally:
+            source.close()
+    assert (len(fallbacks), bool(partial)) == (1, True)
+
+
+V3_RULES = Path(__file__).parent / "rules" / "reclaimer-rules-v3.yaml"  # 8bfa289's file
+V3_HEARTBEAT = (f'{rules.RULES_EVALUATED}{{{rules.VERSION_LABEL}=~"2|3", '
+                f'{rules.REQUESTS_LABEL}=~"knative|[*]|", {rules.GPU_LABEL}=~"dcgm|[*]|"}}')
+
+
+@pytest.fixture(scope="module")
+def version_3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The previous release's rules file as it shipped (no markers, heartbeat 3)."""
+    om, _ = world()
+    with running_prometheus_with_rules(om, tmp_path_factory.mktemp("v3"), start=RULES_FROM,
+                                       end=AT + timedelta(minutes=5), rules=V3_RULES) as u:
+        yield u
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_the_shipped_version_3_file_is_read_as_the_raw_answer_judges(
+        version_3_url: str, preset: str) -> None:
+    """Review r-rules5: its series have no marker label, which ``reclaimer_marker=""``
+    matches; no fallback, every service judged as the raw queries judge it."""
+    raw, _ = _fetch(version_3_url, preset, "raw", AT)
+    recorded, fallbacks = _fetch(version_3_url, preset, "recorded", AT)
+    assert (fallbacks, {r: _verdict(s) for r, s in recorded.items()}) == (
+        0, {r: _verdict(s) for r, s in raw.items()})
+
+
+def test_the_previous_releases_reader_finds_no_heartbeat_in_a_version_4_file(url: str) -> None:
+    """Review r-rules5: 8bfa289's reader asks for versions 2 and 3 (`V3_HEARTBEAT`):
+    nothing in a version-4 file, so it falls back rather than count markers as data."""
+    query = urllib.parse.urlencode({"query": f"count_over_time({V3_HEARTBEAT}[2h])",
+                                    "time": AT.timestamp()})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=10) as answer:
+        result = json.loads(answer.read())["data"]["result"]
+    current = urllib.parse.urlencode({"query": f"count_over_time({rules.RULES_EVALUATED}[2h])",
+                                      "time": AT.timestamp()})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{current}", timeout=10) as answer:
+        beats = json.loads(answer.read())["data"]["result"]
+    assert (result, len(beats)) == ([], 1)

@@ -11,6 +11,7 @@ pods, GPUs per ISVC, per-pod GPU and request shortfalls.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,22 @@ def test_every_request_preset_has_its_delta_change_and_presence(preset: str) -> 
 @pytest.mark.parametrize("preset", [pytest.param(p, id=p) for p in GPU_PRESETS])
 def test_every_gpu_preset_has_its_devices_peak_and_mean(preset: str) -> None:
     assert _records(preset) == {rules.GPU_DEVICE_PRESENT, rules.GPU_UTIL_MAX, rules.GPU_UTIL_AVG,
-                                rules.POD_GPUS_SHORT}
+                                rules.POD_GPUS_SHORT, rules.RULES_EXPECTED}
+
+
+@pytest.mark.parametrize("requests", [None, *REQUEST_PRESETS])
+def test_every_rule_writing_data_writes_a_marker_the_heartbeat_counts(
+        requests: str | None) -> None:
+    """The heartbeat compares the markers written with the expectation rules' sum: a rule
+    without a marker, or a record the heartbeat does not read, would fail or fool it."""
+    pods, signals = rules.rule_groups(requests=requests)["groups"]
+    control = {rules.RULES_STARTED, rules.RULES_EXPECTED, rules.RULES_EVALUATED}
+    marked = [r for r in signals["rules"] if r["record"] not in control]
+    expected = sum(int(r["expr"].removeprefix("vector(").removesuffix(")"))
+                   for r in signals["rules"] if r["record"] == rules.RULES_EXPECTED)
+    assert ({r["expr"].endswith(f" or {rules.MARK}") for r in [*marked, *pods["rules"]]},
+            {r["record"] for r in marked} <= set(rules.MARKED_RECORDS), expected) == (
+        {True}, True, len(marked))
 
 
 def test_the_heartbeat_is_the_groups_last_rule_at_the_resolution() -> None:
@@ -105,6 +121,17 @@ def test_the_file_for_one_configuration_names_its_presets_in_the_heartbeat(
         {None, "vllm", "dcgm"},
         {rules.VERSION_LABEL: rules.RULES_VERSION, rules.REQUESTS_LABEL: "vllm",
          rules.GPU_LABEL: "dcgm"})
+
+
+def test_the_command_prints_the_file_and_nothing_on_stderr_even_as_errors() -> None:
+    """``python -m reclaimer.signals.rules`` as the docs give it, warnings made errors:
+    runpy warned (RuntimeWarning, on stderr) when the package had imported the module
+    it was asked to run."""
+    done = subprocess.run([sys.executable, "-W", "error", "-m", "reclaimer.signals.rules",
+                           "--requests", "knative", "--gpu", "dcgm"],
+                          capture_output=True, text=True, check=False, timeout=60, cwd=ROOT)
+    assert (done.returncode, done.stderr, done.stdout) == (
+        0, "", rules.render_file(requests="knative", gpu="dcgm"))
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -29,10 +29,15 @@ equal ``prometheus.resolution``):
   ``isvc_gpus``: each ISVC's GPUs requested now (the raw ``gpus`` query, evaluated);
 - ``rules_started``: written first, 1 at every evaluation, so the heartbeat can tell
   that the group's queries read its own writes;
+- ``rules_expected``: before each preset's rules (and the common ones), how many
+  rules follow; each of them also writes a marker series (`MARKER_LABEL`) at every
+  evaluation it completes, whatever it found;
 - ``rules_evaluated``: written last, 1 at every evaluation whose earlier writes its
-  own queries read back (`_heartbeat`), labelled with the rules' version
-  (`RULES_VERSION`): the recorded mode counts it over the horizon and uses the rules
-  only when no evaluation of this version is missing.
+  own queries read back and where every rule completed (as many markers as expected,
+  `heartbeat.heartbeat_expr`), labelled with the rules' version (`RULES_VERSION`): the recorded mode
+  counts it over the horizon and uses the rules only when no evaluation of this
+  version is missing, so a rule that failed (Prometheus logs it and goes on with the
+  group) makes the raw queries answer until that evaluation leaves the horizon.
 
 `rule_groups` covers every built-in preset, so one file serves any configuration; a
 preset's rules whose series do not exist record nothing and cost one index lookup.
@@ -62,47 +67,70 @@ from reclaimer.signals.presets import (
 )
 from reclaimer.signals.promql import copy_label, extract_label, set_label
 from reclaimer.signals.queries import gpus, isvc_pods, moved_pods
+from reclaimer.signals.rules.heartbeat import (
+    MARKED_RECORDS,
+    heartbeat,
+    heartbeat_expr,
+    marked,
+    with_marker,
+    writers,
+)
+from reclaimer.signals.rules.names import (
+    ACCEPTED_VERSIONS,
+    DEFAULT_ISVC_LABEL,
+    DEFAULT_POD_LABELS,
+    EVERY_PRESET,
+    FRESH_SECONDS,
+    GPU_DEVICE_PRESENT,
+    GPU_LABEL,
+    GPU_UTIL_AVG,
+    GPU_UTIL_MAX,
+    GROUP,
+    INTERVAL,
+    ISVC_GPUS,
+    ISVC_POD,
+    ISVC_POD_DATA,
+    ISVC_POD_MOVED,
+    MARK,
+    MARKER_LABEL,
+    POD_GPUS_HELD,
+    POD_GPUS_SHORT,
+    POD_MAP_FRESH_SECONDS,
+    POD_MAP_SPAN,
+    POD_REQUESTS_SHORT,
+    PODS_GROUP,
+    PREFIX,
+    PRESET_LABEL,
+    REQUESTS_CHANGED,
+    REQUESTS_DELTA,
+    REQUESTS_IN_FLIGHT,
+    REQUESTS_LABEL,
+    REQUESTS_PRESENT,
+    RULES_EVALUATED,
+    RULES_EXPECTED,
+    RULES_STARTED,
+    RULES_VERSION,
+    SOURCE_LABEL,
+    VERSION_LABEL,
+    data,
+    marker,
+)
+from reclaimer.signals.rules.names import (
+    rule as _rule,
+)
 
-PODS_GROUP = "reclaimer.pods"
-GROUP = "reclaimer.signals"
-INTERVAL = "1m"
-POD_MAP_SPAN = "1h"  # pods seen this far back still map their data (the default horizon)
-FRESH_SECONDS = 240  # presence looks 4 m back, a minute less than an instant lookup
-PREFIX = "reclaimer:"
-ISVC_POD = f"{PREFIX}isvc_pod:1h"
-REQUESTS_DELTA = f"{PREFIX}requests_delta:1m"
-REQUESTS_IN_FLIGHT = f"{PREFIX}requests_in_flight_max:1m"
-REQUESTS_CHANGED = f"{PREFIX}requests_changed:1m"
-REQUESTS_PRESENT = f"{PREFIX}requests_present:1m"
-GPU_DEVICE_PRESENT = f"{PREFIX}gpu_device_present:1m"
-POD_GPUS_HELD = f"{PREFIX}pod_gpus_held:1m"
-GPU_UTIL_MAX = f"{PREFIX}gpu_util_max:1m"
-GPU_UTIL_AVG = f"{PREFIX}gpu_util_avg:1m"
-RULES_EVALUATED = f"{PREFIX}rules_evaluated:1m"
-RULES_STARTED = f"{PREFIX}rules_started:1m"
-ISVC_POD_MOVED = f"{PREFIX}isvc_pod_moved:1h"
-ISVC_GPUS = f"{PREFIX}isvc_gpus:1m"
-POD_GPUS_SHORT = f"{PREFIX}pod_gpus_short:1m"
-POD_REQUESTS_SHORT = f"{PREFIX}pod_requests_short:1m"
-# The heartbeat carries the rules' version: rules of an older file (without a series the
-# queries now read) run with a full heartbeat of their own, and the recorded mode must
-# not take their empty new series for "nothing short" or "no pod moved". Raise it
-# whenever a rule is added or changes meaning.
-RULES_VERSION = "3"
-# Version 2 recorded the same series for every preset (and, since dropped, shortfalls of
-# presets with no series): its heartbeat vouches for any preset. Version 3 files may
-# hold one preset, so a version-2 reader must not trust them.
-ACCEPTED_VERSIONS = "2|3"
-VERSION_LABEL = "reclaimer_rules"
-# The heartbeat names the presets its file records ("*": every built-in one), so rules
-# installed for another preset never vouch for series they do not record.
-REQUESTS_LABEL = "reclaimer_requests"
-GPU_LABEL = "reclaimer_gpu"
-EVERY_PRESET = "*"
-PRESET_LABEL = "reclaimer_preset"
-SOURCE_LABEL = "reclaimer_source"
-DEFAULT_POD_LABELS = 'kube_pod_labels{label_serving_kserve_io_inferenceservice!=""}'
-DEFAULT_ISVC_LABEL = "label_serving_kserve_io_inferenceservice"
+# Names the other modules read through this package (`rules.X`).
+__all__ = [
+    "ACCEPTED_VERSIONS", "DEFAULT_ISVC_LABEL", "DEFAULT_POD_LABELS", "EVERY_PRESET",
+    "FRESH_SECONDS", "GPU_DEVICE_PRESENT", "GPU_LABEL", "GPU_UTIL_AVG", "GPU_UTIL_MAX",
+    "GROUP", "INTERVAL", "ISVC_GPUS", "ISVC_POD", "ISVC_POD_DATA", "ISVC_POD_MOVED", "MARK",
+    "MARKED_RECORDS", "MARKER_LABEL", "PODS_GROUP", "POD_GPUS_HELD", "POD_GPUS_SHORT",
+    "POD_MAP_FRESH_SECONDS", "POD_MAP_SPAN", "POD_REQUESTS_SHORT", "PREFIX", "PRESET_LABEL",
+    "REQUESTS_CHANGED", "REQUESTS_DELTA", "REQUESTS_IN_FLIGHT", "REQUESTS_LABEL",
+    "REQUESTS_PRESENT", "RULES_EVALUATED", "RULES_EXPECTED", "RULES_STARTED", "RULES_VERSION",
+    "SOURCE_LABEL", "VERSION_LABEL", "data", "heartbeat", "heartbeat_expr", "marked",
+    "marker", "with_marker", "writers",
+]
 
 
 def workload_labels(mapping: PodJoin | NameMap) -> tuple[str, ...]:
@@ -131,7 +159,7 @@ def mapping_groups(sources: tuple[Source, ...]) -> list[tuple[PodJoin | NameMap,
     return list(groups.items())
 
 
-def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD) -> str:
+def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD_DATA) -> str:
     """``expr`` (reduced per workload) with ``namespace`` and ``isvc``: by name, or joined
     to the recorded pod map (`ISVC_POD`), which holds one ISVC per pod."""
     if isinstance(mapping, NameMap):
@@ -139,10 +167,6 @@ def to_isvc(expr: str, mapping: PodJoin | NameMap, *, pods: str = ISVC_POD) -> s
                               pattern=mapping.pattern)
         return copy_label(named, target="namespace", source=mapping.namespace_label)
     return f"({pods_module.to_pod(expr, mapping)}) * on (namespace, pod) group_left (isvc) {pods}"
-
-
-def _rule(record: str, expr: str, **labels: str) -> dict[str, Any]:
-    return {"record": record, "expr": expr, "labels": dict(labels)}
 
 
 def _fresh(selector: str) -> str:
@@ -195,7 +219,7 @@ def _recorded(record: str, preset: str, sources: list[str] | None = None) -> str
     matchers = f'{PRESET_LABEL}="{preset}"'
     if sources is not None:
         matchers += f', {SOURCE_LABEL}=~"{"|".join(sources)}"'
-    return f"{record}{{{matchers}}}"
+    return data(record, matchers)
 
 
 def _requests_short(preset: str, sources: list[str], selectors: list[str]) -> str:
@@ -210,7 +234,7 @@ def _requests_short(preset: str, sources: list[str], selectors: list[str]) -> st
     from this group's earlier rules, not computed again.
     """
     present = _recorded(REQUESTS_PRESENT, preset, sources)
-    return (f"({POD_GPUS_HELD} > bool 0 unless on (namespace, isvc, pod) {present}) "
+    return (f"({data(POD_GPUS_HELD)} > bool 0 unless on (namespace, isvc, pod) {present}) "
             f"and on () group({_union(selectors)})")
 
 
@@ -240,7 +264,7 @@ def _gpus_short(preset: str) -> str:
     are this group's earlier rules at this evaluation's time.
     """
     had = f"-count by (namespace, isvc, pod) ({_recorded(GPU_DEVICE_PRESENT, preset)})"
-    both = _union([set_label(POD_GPUS_HELD, target="reclaimer_part", value="needed"),
+    both = _union([set_label(data(POD_GPUS_HELD), target="reclaimer_part", value="needed"),
                    set_label(had, target="reclaimer_part", value="had")])
     return f"sum by (namespace, isvc, pod) ({both}) > 0"
 
@@ -250,7 +274,7 @@ def _held() -> str:
     held = ("sum by (namespace, pod) (max by (namespace, pod, container, resource) "
             f"({pods_module.HOLDING}))")
     return f"sum by (namespace, isvc, pod) (({held}) * on (namespace, pod) group_left (isvc) " \
-           f"{ISVC_POD})"
+           f"{ISVC_POD_DATA})"
 
 
 def common_rules() -> list[dict[str, Any]]:
@@ -282,32 +306,19 @@ def rule_groups(*, requests: str | None = None, gpu: str | None = None) -> dict[
     ``requests``/``gpu`` do here.
     The pod map is its own group, which the other reads at its newest value.
     """
-    rules = [_rule(RULES_STARTED, "vector(1)"), *common_rules(), *isvc_rules()]
+    rules = [_rule(RULES_STARTED, "vector(1)"), *marked([*common_rules(), *isvc_rules()])]
     rules += [r for p in _chosen(REQUEST_PRESETS, requests, "--requests")
-              for r in request_rules(p)]
-    rules += [r for p in _chosen(GPU_PRESETS, gpu, "--gpu") for r in gpu_rules(p)]
-    rules.append(_rule(RULES_EVALUATED, _heartbeat(), **{
+              for r in marked(request_rules(p), **{PRESET_LABEL: p.name})]
+    rules += [r for p in _chosen(GPU_PRESETS, gpu, "--gpu")
+              for r in marked(gpu_rules(p), **{PRESET_LABEL: p.name})]
+    rules.append(_rule(RULES_EVALUATED, heartbeat_expr(), **{
         VERSION_LABEL: RULES_VERSION, REQUESTS_LABEL: requests or EVERY_PRESET,
         GPU_LABEL: gpu or EVERY_PRESET}))
-    for rule in [*rules, *(pods := pod_map_rules())]:
+    for rule in [*rules, *(pods := [with_marker(r) for r in pod_map_rules()])]:
         if not rule["labels"]:
             del rule["labels"]
     return {"groups": [{"name": PODS_GROUP, "interval": INTERVAL, "rules": pods},
                        {"name": GROUP, "interval": INTERVAL, "rules": rules}]}
-
-
-def _heartbeat() -> str:
-    """1 when this evaluation's writes are readable by its later rules, as the shortfall
-    rules need (`_recorded`): the group's first write (`RULES_STARTED`) reads back at
-    this evaluation's time. A ruler whose queries miss their own writes (Thanos Rule
-    sending them through remote write) records no shortfall, so it must not vouch.
-    The shortfalls are read too (always true here): ``concurrent-rule-eval`` orders a
-    group's rules by the names they read, and this one must come after them. One
-    series and the pods short are read (reading back the GPUs held, presence and
-    devices cost 0.24 CPU s an evaluation at 10,000 ISVCs)."""
-    shortfalls = _union([f"group({r})" for r in (POD_GPUS_SHORT, POD_REQUESTS_SHORT)])
-    return (f"vector(1) and on () (timestamp({RULES_STARTED}) >= time()) "
-            f"and on () ({shortfalls} or vector(1))")
 
 
 def _chosen(presets: Mapping[str, P], name: str | None, flag: str) -> list[P]:
@@ -315,23 +326,6 @@ def _chosen(presets: Mapping[str, P], name: str | None, flag: str) -> list[P]:
         raise ArgumentInvalid(f"{flag}: {name!r} is not a built-in preset "
                               f"({', '.join(presets)})")
     return [p for key, p in presets.items() if name in (None, key)]
-
-
-def heartbeat(*, requests: str, gpu: str) -> str:
-    """The heartbeat of rules recording ``requests`` and ``gpu``: a file for those
-    presets or for every preset, or a version-2 file, which had every preset and no
-    preset labels (an empty match is an absent label), so a service upgraded before
-    its rules file keeps reading it. Built-in names: no regex escaping needed."""
-    return (f'{RULES_EVALUATED}{{{VERSION_LABEL}=~"{ACCEPTED_VERSIONS}", '
-            f'{REQUESTS_LABEL}=~"{requests}|[*]|", {GPU_LABEL}=~"{gpu}|[*]|"}}')
-
-
-def writers(*, requests: str, gpu: str) -> tuple[str, str]:
-    """The heartbeats of every file writing ``requests``' series, and ``gpu``'s: any
-    version, for those presets or every one. Two such files write the same series at
-    two phases (two samples a minute), which counts of evaluations cannot tell apart."""
-    return (f'{RULES_EVALUATED}{{{REQUESTS_LABEL}=~"{requests}|[*]|"}}',
-            f'{RULES_EVALUATED}{{{GPU_LABEL}=~"{gpu}|[*]|"}}')
 
 
 P = TypeVar("P", RequestPreset, GpuPreset)
@@ -359,7 +353,3 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
