@@ -41,7 +41,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
@@ -54,19 +54,14 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from reclaimer.errors import MetricsUnavailable, PartialAnswer
-from reclaimer.model import EMPTY, ServiceKind, ServiceRef, Signals
+from reclaimer.model import ServiceKind, ServiceRef, Signals
 from reclaimer.signals.answer import Answer, NotAVector, Row, parse_answer, texts
-from reclaimer.signals.assemble import GPU, Evaluation, Observations, assemble
+from reclaimer.signals.assemble import Evaluation, assemble
 from reclaimer.signals.deadline import DeadlineSession
 from reclaimer.signals.failures import short as _short
 from reclaimer.signals.failures import transport as _transport
 from reclaimer.signals.kinds import PROFILES, measured
-from reclaimer.signals.pods import (
-    GPU_POD_MISSING,
-    GPU_POD_SILENT,
-    POD_MOVED,
-    REQUESTS_POD_MISSING,
-)
+from reclaimer.signals.observed import largest, observations
 from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
 from reclaimer.signals.recorded import Recorded
@@ -199,7 +194,7 @@ class PrometheusSignals:
             rows = self._recorded_or_raw(rows, at=at, windows=windows, recent=recent,
                                          deadline=deadline)
         parts = split(rows, sorted({*windows, recent}))
-        recent_peak = _largest(parts[recent][Query.GPU_MAX])
+        recent_peak = largest(parts[recent][Query.GPU_MAX])
         return {w: assemble(observations(parts[w], recent_gpu_max=recent_peak),
                             self._evaluation(at, w, recent)) for w in windows}
 
@@ -373,61 +368,3 @@ class PrometheusSignals:
             return parse_answer(texts(session.body(response)), kind=kind, refs=refs)
         finally:
             response.close()
-
-
-def _keyed(rows: list[Row]) -> dict[ServiceRef, float]:
-    return {row.ref: row.value for row in rows}
-
-
-def _summed(rows: list[Row]) -> dict[ServiceRef, float]:
-    """Rows of one service added: the recorded mode's raw tail comes without a window."""
-    out: dict[ServiceRef, float] = {}
-    for row in rows:
-        out[row.ref] = out.get(row.ref, 0.0) + row.value
-    return out
-
-
-def _largest(rows: list[Row]) -> dict[ServiceRef, float]:
-    """The largest row of each service (the recorded GPU peak and its raw tail)."""
-    out: dict[ServiceRef, float] = {}
-    for row in rows:
-        out[row.ref] = max(row.value, out.get(row.ref, row.value))
-    return out
-
-
-def _by_signal(rows: list[Row]) -> dict[tuple[ServiceRef, str], float]:
-    """Service-level rows; of per-pod rows of a signal, the newest (largest) value."""
-    out: dict[tuple[ServiceRef, str], float] = {}
-    for row in rows:
-        if row.signal in (GPU_POD_MISSING, REQUESTS_POD_MISSING, GPU_POD_SILENT, POD_MOVED):
-            continue
-        key = (row.ref, row.signal)
-        out[key] = max(row.value, out.get(key, row.value))
-    return out
-
-
-def _per_pod(rows: list[Row], signal: str) -> dict[ServiceRef, dict[str, float]]:
-    out: dict[ServiceRef, dict[str, float]] = {}
-    for row in rows:
-        if row.signal == signal and row.pod is not None:
-            out.setdefault(row.ref, {})[row.pod] = row.value
-    return out
-
-
-def observations(rows: Mapping[Query, list[Row]], *,
-                 recent_gpu_max: Mapping[ServiceRef, float] | None = None) -> Observations:
-    return Observations(
-        requests=_summed(rows[Query.REQUESTS]),
-        last_request=_keyed(rows[Query.LAST_REQUEST]),
-        coverage=_by_signal(rows[Query.COVERAGE]),
-        freshness=_by_signal(rows[Query.FRESHNESS]),
-        gpu_max=_largest(rows[Query.GPU_MAX]),
-        gpu_mean=_keyed(rows[Query.GPU_MEAN]),
-        gpus=_keyed(rows[Query.GPUS]),
-        gpu_pod_missing=_per_pod(rows[Query.COVERAGE], GPU_POD_MISSING),
-        request_pod_missing=_per_pod(rows[Query.COVERAGE], REQUESTS_POD_MISSING),
-        gpu_pod_silent=_per_pod(rows[Query.FRESHNESS], GPU_POD_SILENT),
-        pod_moved=_per_pod(rows[Query.COVERAGE], POD_MOVED),
-        gpu_pod_newest=_per_pod(rows[Query.FRESHNESS], GPU),
-        recent_gpu_max=recent_gpu_max if recent_gpu_max is not None else EMPTY,
-    )
