@@ -189,10 +189,11 @@ def _external(service: Service, action: Action, *, at: datetime, observed: datet
 
 
 def record_external(ledger: Ledger, changes: Sequence[Transition], *, view: LedgerView,
-                    may_write: Callable[[], str | None] = lambda: None) -> None:
+                    may_write: Callable[[], str | None]) -> None:
     """Book each change of `external_changes` (``view`` is the one they were found in).
 
-    ``may_write`` (the executor's guard) is asked before each row: a leader whose lease
+    ``may_write`` (the executor's guard; required, so no caller books unfenced) is asked
+    before each row: a leader whose lease
     lapsed mid-tick, or a process told to stop, must not book what its successor
     observes too (DESIGN §7). A change not booked is not lost: the ledger's last
     transition still differs from the cluster, so whoever leads next observes it again.

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pytest
 
+from reclaimer.executor.executor import always_allowed
 from reclaimer.ledger import SqlLedger
 from reclaimer.model import Action, DeploymentMode, LedgerView, Service, ServiceState
 from reclaimer.service.recording import external_changes, record_external
@@ -30,7 +31,8 @@ def _tick(ledger: SqlLedger, state: ServiceState, *, now: datetime,
           view: LedgerView | None = None) -> None:
     """One tick's booking: observe ``state``, compare with ``view`` (else read now)."""
     view = view if view is not None else ledger.view(now)
-    record_external(ledger, external_changes([_llama(state)], view, now=now), view=view)
+    record_external(ledger, external_changes([_llama(state)], view, now=now), view=view,
+                    may_write=always_allowed)
 
 
 def test_a_deposed_leaders_older_view_books_nothing_its_successor_booked(

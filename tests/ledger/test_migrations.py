@@ -12,6 +12,7 @@ from sqlalchemy import URL, inspect, text
 from sqlalchemy.orm import Session
 
 from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaBehind
+from reclaimer.executor.executor import always_allowed
 from reclaimer.ledger import SqlLedger, open_ledger, rows
 from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.records import RecordState
@@ -218,7 +219,8 @@ def test_observed_rows_of_the_release_before_0004_survive_it_both_ways(any_url: 
     try:
         views = [ledger.view(at(2)) for ledger in replicas]
         for ledger, view in zip(replicas, views, strict=True):
-            record_external(ledger, external_changes([started], view, now=at(2)), view=view)
+            record_external(ledger, external_changes([started], view, now=at(2)), view=view,
+                    may_write=always_allowed)
         booked = [r.transition.action for r in reversed(replicas[0].history())]
         hours = replicas[0].report(since=at(0), now=at(3)).total_gpu_hours
     finally:
