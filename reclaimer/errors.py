@@ -30,6 +30,7 @@ service, or refuse to start.
     ├── LedgerError                   the database failed
     │   ├── LedgerUnavailable         cannot connect, or the URL is malformed
     │   ├── SchemaBehind              the schema is behind head: run `reclaimer db upgrade`
+    │   ├── SchemaAhead               a newer release migrated it: run that release
     │   ├── EdgeAlreadyClaimed        another replica applied this edge first
     │   └── RowSettled                the row already moved (another process settled it)
     └── ExecutionError                a transition could not be carried out
@@ -166,6 +167,10 @@ class LedgerUnavailable(LedgerError):
 
 class SchemaBehind(LedgerError):
     """The database schema is older than this release expects."""
+
+
+class SchemaAhead(LedgerError):
+    """A newer release migrated the database: `db upgrade` from this one cannot help."""
 
 
 class EdgeAlreadyClaimed(LedgerError):

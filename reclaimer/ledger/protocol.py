@@ -168,6 +168,11 @@ class Ledger(Protocol):
         """Notices whose planned stop is at or after ``since``, oldest first."""
         ...
 
+    def schema_refusal(self) -> str | None:
+        """Why this process must not write here now: the schema is not the one this
+        release migrates to (a newer release's `db upgrade` ran), or cannot be read."""
+        ...
+
     def close(self) -> None: ...
 
 

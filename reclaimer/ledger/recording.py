@@ -17,6 +17,10 @@ from reclaimer.model import Transition
 
 
 class RecordingStore(ABC):
+    def schema_refusal(self) -> str | None:
+        """A store with no schema (in memory) is always this release's."""
+        return None
+
     @abstractmethod
     def _record(self, transition: Transition, *, state: RecordState, strategy: str | None,
                 actor: str, at: datetime, claim: bool) -> TransitionRecord: ...

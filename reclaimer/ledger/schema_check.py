@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaBehind
+from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaAhead, SchemaBehind
 from reclaimer.ledger.engine import (
     display,
     first_line,
@@ -104,6 +104,38 @@ def current_revision(engine: Engine, url: URL) -> str | None:
     return rows[0] if rows else None
 
 
+def is_ahead(revision: str) -> bool:
+    """Revisions are numbered in order (``0001``, ``0002``, ...), so one above `HEAD`
+    is a later release's."""
+    return revision.isdigit() and int(revision) > int(HEAD)
+
+
+def schema_refusal(engine: Engine) -> str | None:
+    """Why this release must not write to the ledger now, or None when its schema is
+    the one this release migrates to.
+
+    A rolling upgrade runs the new release's `db upgrade` (an init container) while an
+    old replica still leads; that replica's code knows nothing of what the new schema
+    added (a claim to take, a column to fill), so it must stop writing until it is
+    replaced, and a schema that cannot be read is no proof that it may go on. Checked
+    once per tick by the write guard: one small query.
+    """
+    try:
+        with engine.connect() as connection:
+            versions = sorted(str(row) for row in connection.execute(_VERSIONS).scalars())
+    except SQLAlchemyError as exc:
+        return f"the ledger's schema version cannot be read: {first_line(exc)}"
+    if versions == [HEAD]:
+        return None
+    found = ", ".join(versions) or "nothing"
+    if len(versions) == 1 and is_ahead(versions[0]):
+        return (f"the ledger's schema is at {found}, newer than this release's {HEAD}: a "
+                "newer reclaimer migrated it; this process writes nothing until it is "
+                "replaced by that release")
+    return (f"the ledger's schema is at {found}, not this release's {HEAD}; this process "
+            "writes nothing until `reclaimer db upgrade` brings it back")
+
+
 def require_head(url: URL) -> Engine:
     """An engine on a database whose schema is at head, or a typed refusal.
 
@@ -118,6 +150,10 @@ def require_head(url: URL) -> Engine:
     probe = _read_only(path) if path is not None else make_engine(url)
     try:
         current = current_revision(probe, url)
+        if current is not None and is_ahead(current):
+            raise SchemaAhead(f"database {display(url)} schema is at {current}, newer than "
+                              f"this release's {HEAD}: a newer reclaimer migrated it; run "
+                              "that release")
         if current != HEAD:
             raise SchemaBehind(f"database {display(url)} schema is at "
                                f"{current or 'nothing'}, this release needs {HEAD}: {hint}")

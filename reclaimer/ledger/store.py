@@ -27,7 +27,7 @@ from reclaimer.ledger.records import (
     TransitionRecord,
 )
 from reclaimer.ledger.report import build_report
-from reclaimer.ledger.schema_check import require_head
+from reclaimer.ledger.schema_check import require_head, schema_refusal
 from reclaimer.ledger.tables import (
     EdgeClaimRow,
     ExternalClaimRow,
@@ -57,6 +57,9 @@ class SqlLedger(RecordingStore):
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def schema_refusal(self) -> str | None:
+        return schema_refusal(self._engine)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

@@ -88,6 +88,7 @@ class Service:
     notifier: Notifier | None = None
     api: ApiServer | None = None
     slow_notice: SlowNotice = field(default_factory=SlowNotice)
+    guard: WriteGuard | None = None
 
     def slow_warning(self) -> str | None:
         """Set while the last evaluations took more than half ``prometheus.timeout``."""
@@ -100,20 +101,25 @@ class Service:
         leader = self.leadership.is_leader()
         self.metrics.leader.set(1 if leader else 0)
         last = self.scheduler.last_success if self.scheduler else None
+        refusal = self.guard.schema_refusal if self.guard is not None and leader else None
         return readiness_of("leader" if leader else "follower", last, now=self.clock.now(),
-                            tick=self.settings.tick, slow=self.slow_warning())
+                            tick=self.settings.tick, slow=self.slow_warning(),
+                            refusal=refusal)
 
 
 def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
-                 tick: timedelta, slow: str | None) -> Readiness:
-    """Ready unless the loop stalled; slow evaluations are said in the detail only."""
+                 tick: timedelta, slow: str | None, refusal: str | None = None) -> Readiness:
+    """Ready unless the loop stalled or the leader may not write (``refusal``: the
+    ledger's schema is another release's); slow evaluations are said in the detail only."""
     if last_success is None:
-        return Readiness(ready=role == "follower", role=role, last_tick_age_seconds=None,
-                         detail="; ".join(filter(None, ["no tick yet", slow])))
+        return Readiness(ready=role == "follower" and refusal is None, role=role,
+                         last_tick_age_seconds=None,
+                         detail="; ".join(filter(None, [refusal, "no tick yet", slow])))
     age = (now - last_success).total_seconds()
     stale = age > 5 * tick.total_seconds()
-    return Readiness(ready=not stale, role=role, last_tick_age_seconds=round(age, 3),
-                     detail="; ".join(filter(None, ["loop stalled" if stale else "", slow])))
+    return Readiness(ready=not stale and refusal is None, role=role,
+                     last_tick_age_seconds=round(age, 3), detail="; ".join(
+                         filter(None, [refusal, "loop stalled" if stale else "", slow])))
 
 
 def build(settings: Settings, *, clock: Clock) -> Service:
@@ -217,8 +223,10 @@ def _tick_function(service: Service, *, stopping: threading.Event) -> TickFuncti
     """Each tick: a new term recovers pending rows first (docs/design.md §7), and the executor
     asks the guard before each chunk of writes."""
     guard = WriteGuard(service.leadership, stopping=stopping, budget=_budget(service),
-                       metrics=service.metrics)
+                       metrics=service.metrics,
+                       schema=service.reconciler.parts.ledger.schema_refusal)
     service.reconciler.parts.executor.guard = guard
+    service.guard = guard
     terms = TermKeeper(service.reconciler, service.leadership,
                        in_flight=_in_flight(service), metrics=service.metrics)
 

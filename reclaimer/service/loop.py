@@ -191,8 +191,8 @@ class Reconciler:
         """StopPlanned notices, after acting: a notice is never a reason not to act,
         and one that fails is logged and tried again next tick (its key unclaimed)."""
         announcer = self.parts.announcer
-        if announcer is None:
-            return
+        if announcer is None or self.parts.executor.guard() is not None:
+            return  # a notice is a ledger row too: none past the lease or the schema
         try:
             sent = self.parts.ledger.notices(since=now - NOTICE_MEMORY)
             announced = announced_of([(n.ref, n.trigger, n.at) for n in sent])

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 
-from reclaimer.errors import NotFound
+from reclaimer.errors import LedgerError, NotFound
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import ExecutorOptions
 from reclaimer.kube.cluster import KubeCluster
@@ -71,8 +71,17 @@ class Owners:
             raise NotFound(f"InferenceService {ref} not found")
         return found
 
+    def writable(self) -> None:
+        """A process left on an older release by a rolling upgrade writes nothing into
+        a ledger migrated past it (`schema_check.schema_refusal`); the caller gets a
+        503 saying so, and the replica of the new release can do it."""
+        refusal = self.parts.ledger.schema_refusal()
+        if refusal is not None:
+            raise LedgerError(f"nothing was changed: {refusal}")
+
     def snooze(self, ref: ServiceRef, *, until: datetime, reason: str,
                caller: Caller) -> dict[str, Any]:
+        self.writable()
         service, now = self.service(ref), self.parts.now()
         bounded = bounded_snooze(until, policy=self.parts.policy_for(service), now=now)
         said = reason[:MAX_REASON] or "no reason given"
@@ -87,6 +96,7 @@ class Owners:
                 "who": hold.who, "reason": hold.reason, "cut": bounded.cut}
 
     def transition(self, ref: ServiceRef, action: Action, *, caller: Caller) -> dict[str, Any]:
+        self.writable()
         service, now = self.service(ref), self.parts.now()
         executor = Executor(self.parts.cluster, self.parts.ledger, actor=caller.username,
                             options=self.parts.options)

@@ -33,10 +33,16 @@ term is its life, so once a term would leave it until a restart; every tick woul
 LIST every ISVC every tick for it."""
 
 
+def _any_schema() -> str | None:
+    return None
+
+
 class WriteGuard:
     def __init__(self, leadership: Leadership, *, stopping: threading.Event, budget: float,
                  metrics: ServiceMetrics,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 schema: Callable[[], str | None] = _any_schema) -> None:
+        """``schema`` is the ledger's `schema_refusal`: asked once per tick."""
         self._leadership = leadership
         self._stopping = stopping
         self._budget = budget
@@ -44,10 +50,17 @@ class WriteGuard:
         self._monotonic = monotonic
         self._tick_started = monotonic()
         self._refused: str | None = None
+        self._schema = SchemaWatch(schema)
+
+    @property
+    def schema_refusal(self) -> str | None:
+        """The last tick's answer about the ledger's schema (readiness says it)."""
+        return self._schema.refusal
 
     def begin_tick(self) -> None:
         self._tick_started = self._monotonic()
         self._refused = None
+        self._schema.begin_tick()
 
     def __call__(self) -> str | None:
         """Why no write may start now, or None. A refusal holds until the next tick: a
@@ -68,7 +81,32 @@ class WriteGuard:
             return "the leader lease was not renewed within its safety margin"
         if self._monotonic() - self._tick_started > self._budget:
             return f"the tick spent its {self._budget:g} s budget"
-        return None
+        return self._schema.check()
+
+
+class SchemaWatch:
+    """The ledger's schema, read at the first write a tick asks for: a rolling
+    upgrade migrates it under a leader running the older release, which must then
+    write nothing (`schema_check.schema_refusal`). Said once when it starts and once
+    when it ends, not at every tick."""
+
+    def __init__(self, read: Callable[[], str | None]) -> None:
+        self._read = read
+        self._checked = False
+        self.refusal: str | None = None
+
+    def begin_tick(self) -> None:
+        self._checked = False
+
+    def check(self) -> str | None:
+        if not self._checked:
+            self._checked = True
+            before, self.refusal = self.refusal, self._read()
+            if self.refusal is not None and self.refusal != before:
+                log.error("no writes: %s", self.refusal)
+            elif self.refusal is None and before is not None:
+                log.info("the ledger's schema is this release's again: writing again")
+        return self.refusal
 
 
 class TermKeeper:

@@ -137,3 +137,19 @@ def test_idle_notice_comes_before_the_idle_timeout(make_sandbox: MakeSandbox, tm
     assert (got["trigger"], got["action"]) == ("idle", "stop")
     planned = datetime.fromisoformat(got["at"])
     assert last_use + timedelta(minutes=29) <= planned <= last_use + timedelta(minutes=31)
+
+
+def test_no_notice_while_the_guard_refuses_writes(office: LoopWorld, webhook: Webhook) -> None:
+    """A notice is a ledger row, an Event and a POST: a leader past its lease's margin,
+    or on a ledger a newer release migrated, sends none; the next tick that may write
+    does, once."""
+    notifier = with_notices(office, webhook.url)
+    office.reconciler.parts.executor.guard = lambda: "the ledger's schema is at 0005, ..."
+    office.tick(FRIDAY_STOP - timedelta(minutes=15))
+    refused = (len(planned_events(office)), office.ledger.notices(since=FRIDAY_STOP))
+    office.reconciler.parts.executor.guard = lambda: None
+    office.tick(FRIDAY_STOP - timedelta(minutes=14))
+    assert notifier.drain()
+    notifier.stop()
+    assert (refused, len(webhook.receiver.bodies), len(planned_events(office))) == (
+        (0, []), 1, 1)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy import text
 
 from reclaimer.executor.outcome import ExecutorOptions
 from reclaimer.kube.cluster import KubeCluster
@@ -25,6 +26,7 @@ from reclaimer.kube.rest import EVENT, ISVC
 from reclaimer.kube.reviews import Reviewer
 from reclaimer.ledger.protocol import Ledger
 from reclaimer.ledger.records import RecordState
+from reclaimer.ledger.schema_check import HEAD
 from reclaimer.model import ServiceRef
 from reclaimer.service.api import ApiServer, OwnersApi
 from reclaimer.service.owners import OwnerMetrics, OwnerParts, Owners
@@ -36,6 +38,7 @@ LLAMA = ServiceRef("team-a", "llama")
 NOW = FRIDAY_STOP - timedelta(minutes=10)  # 18:50 in Berlin
 BASE = "/v1/namespaces/team-a/inferenceservices/llama"
 UNTIL = "2030-03-29T20:00:00Z"  # 21:00 in Berlin
+NEXT = f"{int(HEAD) + 1:04d}"  # a later release's schema
 
 
 @dataclass
@@ -153,3 +156,25 @@ def test_status_needs_only_get(owned: Owned) -> None:
 def test_unknown_service_is_404_after_auth(owned: Owned) -> None:
     code, _ = owned.call("/v1/namespaces/team-a/inferenceservices/nope:stop")
     assert code == 404
+
+
+def _schema_version(store: Ledger, version: str) -> None:
+    engine = store._engine  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": version})
+
+
+def test_a_ledger_migrated_past_this_release_changes_nothing(owned: Owned,
+                                                              store: Ledger) -> None:
+    """A replica left on the older release by a rolling upgrade answers 503, writes no
+    hold or row, and says why; reading the status still works."""
+    _schema_version(store, NEXT)
+    answers = [owned.call(f"{BASE}{op}") for op in (f":snooze?until={UNTIL}", ":stop",
+                                                     ":start")]
+    status = owned.call(f"{BASE}/status", method="GET")[0]
+    _schema_version(store, HEAD)
+    assert {(code, body["error"].startswith(f"nothing was changed: the ledger's schema is "
+                                            f"at {NEXT}, newer than this release's {HEAD}"))
+            for code, body in answers} == {(503, True)}
+    assert (status, owned.world.ledger.view(NOW).holds, owned.world.ledger.history(),
+            owned.events("Snoozed")) == (200, {}, [], [])
