@@ -1,4 +1,4 @@
-"""`history`, `hold`, `release`, `report` and `db upgrade`: the ledger from a terminal.
+"""`history`, `hold`, `release`, `report`, `db upgrade|downgrade`: the ledger from a terminal.
 
 Each command reads the clock once (through `clock_from_env`, so the documented test
 hook works) and opens the ledger only after its arguments are valid, so a refused
@@ -24,7 +24,7 @@ from reclaimer.clock import clock_from_env
 from reclaimer.errors import ArgumentInvalid
 from reclaimer.ledger import Report, TransitionRecord, open_ledger
 from reclaimer.ledger.engine import display, parse_url
-from reclaimer.ledger.schema_check import head_revision, upgrade
+from reclaimer.ledger.schema_check import downgrade, head_revision, upgrade
 from reclaimer.model import ServiceRef, Trigger
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -45,6 +45,12 @@ def register(subparsers: Subparsers) -> None:
     up = db_commands.add_parser("upgrade", help="migrate the ledger schema to this release")
     ledger_args.add_db_flag(up)
     up.set_defaults(handler=_db_upgrade)
+    down = db_commands.add_parser(
+        "downgrade", help="migrate the ledger schema back (before rolling back a release)")
+    ledger_args.add_db_flag(down)
+    down.add_argument("--to", required=True, metavar="REVISION",
+                      help="the schema of the release to roll back to, e.g. 0003")
+    down.set_defaults(handler=_db_downgrade)
 
 
 def _now() -> datetime:
@@ -259,4 +265,12 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     url = parse_url(ledger_args.database_url(args))
     upgrade(url)
     print(f"{display(url)}: schema at {head_revision()}")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    """What the later revisions added is dropped (docs/ledger.md, "Upgrades")."""
+    url = parse_url(ledger_args.database_url(args))
+    downgrade(url, args.to)
+    print(f"{display(url)}: schema at {args.to}")
     return 0

@@ -65,9 +65,26 @@ def head_revision() -> str:
 
 
 def upgrade(url: URL, revision: str = "head") -> None:
+    """Refuses a schema a newer release migrated in one line (`SchemaAhead`): alembic
+    would fail on a revision it has no script for, and a rollback's init container
+    must say what to do, not print a traceback."""
     from alembic import command  # noqa: PLC0415 - module docstring
 
+    _refuse_ahead(url)
     _run(url, lambda config: command.upgrade(config, revision))
+
+
+def _refuse_ahead(url: URL) -> None:
+    require_directory(url)
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine, url)
+    finally:
+        engine.dispose()
+    if current is not None and is_ahead(current):
+        raise SchemaAhead(f"database {display(url)} schema is at {current}, newer than this "
+                          f"release's {HEAD}: a newer reclaimer migrated it; run that "
+                          f"release, or its `reclaimer db downgrade --to {HEAD}` first")
 
 
 def downgrade(url: URL, revision: str) -> None:
@@ -77,13 +94,19 @@ def downgrade(url: URL, revision: str) -> None:
 
 
 def _run(url: URL, step: object) -> None:
-    """Map a dead database to `LedgerUnavailable` whichever alembic step hit it."""
+    """Map a dead database to `LedgerUnavailable` whichever alembic step hit it, and
+    alembic's own refusal (a revision it does not know) to one line."""
+    from alembic.util.exc import CommandError  # noqa: PLC0415 - module docstring
+
     config = alembic_config(url)
     try:
         step(config)  # type: ignore[operator]
     except SQLAlchemyError as exc:
         raise LedgerUnavailable(f"cannot migrate database {display(url)}: "
                                 f"{first_line(exc)}") from exc
+    except CommandError as exc:
+        raise LedgerError(f"cannot migrate database {display(url)}: {first_line(exc)}"
+                          ) from exc
 
 
 def current_revision(engine: Engine, url: URL) -> str | None:

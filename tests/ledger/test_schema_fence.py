@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from reclaimer.cli import main
 from reclaimer.errors import SchemaAhead
 from reclaimer.ledger import MemoryLedger, open_ledger
 from reclaimer.ledger.engine import make_engine, parse_url
-from reclaimer.ledger.schema_check import HEAD, is_ahead, upgrade
+from reclaimer.ledger.schema_check import HEAD, current_revision, is_ahead, upgrade
 
 pytestmark = pytest.mark.timeout(60)
 VERSIONS = Path(__file__).resolve().parents[2] / "reclaimer/ledger/migrations/versions"
@@ -100,3 +101,42 @@ def test_revisions_are_numbered_in_order_so_a_later_one_reads_as_newer() -> None
     numbers = sorted(int(p.name[:4]) for p in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
     assert (numbers, is_ahead(NEXT), is_ahead(HEAD)) == (
         list(range(1, int(HEAD) + 1)), True, False)
+
+
+def _version(url: str) -> str | None:
+    engine = make_engine(parse_url(url))
+    try:
+        return current_revision(engine, parse_url(url))
+    finally:
+        engine.dispose()
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_db_upgrade_on_a_newer_schema_says_what_to_run_in_one_line(
+        capsys: pytest.CaptureFixture[str], url: str) -> None:
+    """A rollback's init container (the older release's `db upgrade`) meets the newer
+    schema: one line naming both releases and the way back, the schema untouched. On
+    c5af0c6 alembic's traceback ended in "Can't locate revision identified by '0005'"."""
+    _run(url, f"UPDATE alembic_version SET version_num = '{NEXT}'")
+    code, out, err = _cli(capsys, "db", "upgrade", "--db", url)
+    assert (code, out, err.count("\n"), _version(url)) == (1, "", 1, NEXT)
+    assert (err.startswith("reclaimer: SchemaAhead: database "), err.rstrip().endswith(
+        f"run that release, or its `reclaimer db downgrade --to {HEAD}` first")) == (
+        True, True)
+
+
+@pytest.mark.parametrize(("to", "code", "version", "said"), [
+    pytest.param("0003", 0, "0003", "schema at 0003", id="to-an-older-release"),
+    pytest.param("0009", 1, HEAD, "LedgerError: cannot migrate database ", id="unknown"),
+])
+def test_db_downgrade_takes_the_schema_back_to_a_release(
+        capsys: pytest.CaptureFixture[str], url: str, to: str, code: int, version: str,
+        said: str) -> None:
+    got, out, err = _cli(capsys, "db", "downgrade", "--to", to, "--db", url)
+    assert (got, said in out + err, (out + err).count("\n"), _version(url)) == (
+        code, True, 1, version)
