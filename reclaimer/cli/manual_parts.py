@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from reclaimer.errors import ArgumentInvalid
 from reclaimer.executor.executor import Executor
 from reclaimer.executor.outcome import ExecutorOptions, Outcome, OutcomeKind
-from reclaimer.executor.strategy import parse_strategy
+from reclaimer.executor.strategy import Strategy, parse_strategy
 from reclaimer.executor.wait import wait_verified
 from reclaimer.kserve import KINDS
 from reclaimer.kube.client import load_api_client
@@ -63,13 +63,7 @@ def carry_out(request: Request, *, now: Callable[[], datetime],
     try:
         _refuse_held(ledger, request, at=now())
         obj = cluster.get_isvc(request.ref)
-        options = ExecutorOptions(strategy=strategy, verify_timeout=request.timeout,
-                                  default_mode=default_mode(rest,
-                                                            namespace=request.kserve_namespace))
-        executor = Executor(cluster, ledger, actor=request.actor, options=options)
-        # What KServe's stop covers depends on its version (strategy.native_kind).
-        executor.detected_version = controller_version(rest,
-                                                       namespace=request.kserve_namespace)
+        executor = _executor(rest, cluster, ledger=ledger, request=request, strategy=strategy)
         started = now()
         transition = Transition(ref=request.ref, uid=str(obj["metadata"].get("uid", "")),
                                 action=request.action, trigger=Trigger.MANUAL,
@@ -82,6 +76,20 @@ def carry_out(request: Request, *, now: Callable[[], datetime],
     finally:
         ledger.close()
     return outcome
+
+
+def _executor(rest: Rest, cluster: KubeCluster, *, ledger: Ledger, request: Request,
+              strategy: Strategy) -> Executor:
+    """An executor for this one transition, with the cluster's default deployment mode
+    and KServe version read from KServe's namespace, as the service's inventory does."""
+    options = ExecutorOptions(strategy=strategy, verify_timeout=request.timeout,
+                              default_mode=default_mode(rest,
+                                                        namespace=request.kserve_namespace))
+    executor = Executor(cluster, ledger, actor=request.actor, options=options)
+    # What KServe's stop covers depends on its version (strategy.native_kind).
+    executor.detected_version = controller_version(rest,
+                                                   namespace=request.kserve_namespace)
+    return executor
 
 
 def _evidence(request: Request) -> dict[str, Any]:

@@ -11,23 +11,15 @@ Documents are numbered from 1 in errors (``office-hours.yaml[1]`` is the first).
 never stop the other documents: `parse_documents` returns the valid policies and one
 `PolicyInvalid` per bad document.
 
-**YAML streams** (`split_documents`, `load`): a syntax error in one document must not
-hide the valid policies around it, but PyYAML's ``safe_load_all`` stops at the first
-error. So the stream is split at ``---`` lines first (a ``---`` at column 0 always starts
-a document in YAML) and each part is loaded on its own, with line numbers kept relative
-to the whole file. Duplicate keys, which PyYAML silently resolves to the last one, are
-an error: a policy must mean what it says.
+**YAML streams** (`split_documents`, `load`) are read one document at a time, so a
+syntax error in one does not hide the valid policies around it: `policy.yaml_stream`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import KW_ONLY, dataclass
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
-
-import yaml
 
 from reclaimer.errors import InvalidInput, PolicyInvalid
 from reclaimer.model import (
@@ -45,6 +37,10 @@ from reclaimer.policy.fields import AUTO, FieldError, check, child
 from reclaimer.policy.frequency import too_frequent
 from reclaimer.policy.selectors import parse_kinds, parse_namespace_selector, parse_selector
 from reclaimer.policy.spec import document_fields
+from reclaimer.policy.yaml_stream import RawDocument, YamlProblem, load, split_documents
+
+# The CLI's validate (`cli.validate_errors`) imports the stream helpers from here.
+__all__ = ["RawDocument", "YamlProblem", "load", "split_documents"]
 
 WHOLE_DOCUMENT = "(document)"
 YAML = "(yaml)"
@@ -282,67 +278,3 @@ def _options(raw: Mapping[str, Any],
 
 def _date_text(day: str | date) -> str:
     return day.isoformat() if isinstance(day, date) else day
-
-
-# --- YAML streams, one document at a time -----------------------------------------
-
-_MARKER = re.compile(r"---(?=\s|$)")
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-@dataclass(frozen=True)
-class RawDocument:
-    """One document of a stream; ``index`` counts from 1, ``first_line`` from 0."""
-
-    index: int
-    text: str
-    _: KW_ONLY
-    first_line: int
-
-
-class YamlProblem(ValueError):
-    """A document is not valid YAML; the message names the file line."""
-
-
-def split_documents(text: str) -> list[RawDocument]:
-    """The documents of ``text``; content before the first ``---`` counts only if present."""
-    chunks: list[tuple[int, list[str]]] = [(0, [])]
-    for number, line in enumerate(text.splitlines()):
-        if _MARKER.match(line):
-            chunks.append((number, [" " * 3 + line[3:]]))
-        else:
-            chunks[-1][1].append(line)
-    if len(chunks) > 1 and not _has_content(chunks[0][1]):
-        chunks.pop(0)
-    return [RawDocument(i, "\n".join(lines) + "\n", first_line=first)
-            for i, (first, lines) in enumerate(chunks, start=1)]
-
-
-def load(document: RawDocument) -> Any:
-    """The document's data (None for an empty one); raises YamlProblem."""
-    try:
-        return yaml.load(document.text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1 + document.first_line}" if mark else ""
-        raise YamlProblem(f"not valid YAML{where}: {exc.problem or exc.context}") from exc
-    except yaml.YAMLError as exc:
-        raise YamlProblem(f"not valid YAML: {exc}") from exc
-
-
-def _has_content(lines: list[str]) -> bool:
-    return any(line.strip() and not line.lstrip().startswith(("#", "%")) for line in lines)
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys in a mapping."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[str] = set()
-        for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
-                if key.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f'duplicate key "{key.value}"', key.start_mark)
-                seen.add(key.value)
-        return super().construct_mapping(node, deep)

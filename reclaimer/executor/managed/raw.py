@@ -20,7 +20,8 @@ from reclaimer.errors import ClusterError, NotFound, Refused, Transient
 from reclaimer.executor import isvc_state as st
 from reclaimer.executor.base import Context, Workload, saved_restore_info, write_condition
 from reclaimer.executor.managed.cas import LEFT, PutBack, pauses_back, replicas_back
-from reclaimer.executor.managed.owners import owners
+from reclaimer.executor.managed.deployment_status import _not_started, _not_stopped, unavailable
+from reclaimer.executor.managed.owners import Owners, owners
 from reclaimer.executor.managed.putback import NAME as STRATEGY
 from reclaimer.executor.managed.putback import (
     ROLLING_BACK,
@@ -41,6 +42,9 @@ from reclaimer.executor.managed.writes import (
 )
 from reclaimer.kube.ports import Obj
 from reclaimer.model import Action, ServiceRef
+
+# `managed.knative` imports `unavailable` from here, where it was first defined.
+__all__ = ["unavailable"]
 
 log = logging.getLogger("reclaimer.executor")
 NAME = STRATEGY
@@ -116,19 +120,7 @@ class ManagedRaw:
             lambda: ctx.cluster.list_scalers(ref.namespace)))
         if found.refusal is not None:
             raise Refused(found.refusal)
-        saved = ctx.ledger.load_restore_info(ref, uid)
-        resuming = live(saved) and (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
-                                    or _failing(saved))
-        if saved is None or not resuming:
-            saved = _afresh(restore_info(obj, deployments, found.scaled_objects), saved)
-            ctx.ledger.save_restore_info(ref, uid, saved, at=at)
-        elif (failed := saved.get(ROLLING_BACK)) is not None:
-            if "error" in failed:  # this decision's stop failed: carry on putting back
-                raise rolled_back(ctx, (ref, uid), saved, str(failed["error"]),
-                                  status=failed.get("status"), at=at)
-            # an undo of an abandoned stop, interrupted: this decision stops instead
-            saved = {k: v for k, v in saved.items() if k != ROLLING_BACK}
-            ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+        saved = _saved_for_stop(ctx, obj, deployments=deployments, found=found, at=at)
         saved = _to_scale(ctx, (ref, uid), saved, deployments, at=at)
         message = STOPPED_MESSAGE + (KEDA_PAUSED.format(names=", ".join(
             keda.name_of(so) for so in found.scaled_objects)) if found.scaled_objects else "")
@@ -190,6 +182,28 @@ class ManagedRaw:
             return _not_stopped(workload)
         return _not_started(workload.deployments)
 
+
+def _saved_for_stop(ctx: Context, obj: Obj, *, deployments: list[Obj], found: Owners,
+                    at: datetime) -> Mapping[str, Any]:
+    """The restore information a stop goes on from, saved before any cluster write: the
+    earlier attempt's when it resumes a stop begun (the class is ``external``) or one
+    failing for good, else saved afresh (`_afresh`). This decision's stop that failed
+    for good is put back further instead, and raises (`putback.rolled_back`)."""
+    ref, uid = st.ref_of(obj), st.uid_of(obj)
+    saved = ctx.ledger.load_restore_info(ref, uid)
+    resuming = live(saved) and (st.annotations_of(obj).get(st.AUTOSCALER_CLASS) == EXTERNAL
+                                or _failing(saved))
+    if saved is None or not resuming:
+        saved = _afresh(restore_info(obj, deployments, found.scaled_objects), saved)
+        ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+    elif (failed := saved.get(ROLLING_BACK)) is not None:
+        if "error" in failed:  # this decision's stop failed: carry on putting back
+            raise rolled_back(ctx, (ref, uid), saved, str(failed["error"]),
+                              status=failed.get("status"), at=at)
+        # an undo of an abandoned stop, interrupted: this decision stops instead
+        saved = {k: v for k, v in saved.items() if k != ROLLING_BACK}
+        ctx.ledger.save_restore_info(ref, uid, saved, at=at)
+    return saved
 
 
 def _restore(ctx: Context, obj: Obj, saved: Mapping[str, Any], result: PutBack) -> Obj:
@@ -281,34 +295,3 @@ def drop_rollback(ctx: Context, obj: Obj, *, at: datetime) -> None:
     if saved is not None and ROLLING_BACK in saved:
         ctx.ledger.save_restore_info(ref, uid, {k: v for k, v in saved.items()
                                                 if k != ROLLING_BACK}, at=at)
-
-
-def _not_stopped(workload: Workload) -> str | None:
-    left = [f"Deployment {name_of(d)} has {replicas_of(d)} replica(s)"
-            for d in workload.deployments if replicas_of(d) > 0]
-    if workload.pods:
-        left.append(f"{workload.pods} pod(s) still present")
-    return "; ".join(left) or None
-
-
-def _not_started(deployments: Sequence[Obj]) -> str | None:
-    """Each component Deployment with replicas has a fresh status (observedGeneration
-    caught up with the start's scale) that says Available with a ready replica: what
-    KServe's own PredictorReady is made from, but read now, not from KServe's last
-    reconcile. A Deployment left at 0 (as saved) needs nothing."""
-    if not deployments:
-        return "no component Deployment exists"
-    waiting = [why for d in deployments if replicas_of(d) > 0 and (why := unavailable(d))]
-    return "; ".join(waiting) or None
-
-
-def unavailable(deployment: Obj) -> str | None:
-    status = deployment.get("status") or {}
-    generation = int((deployment.get("metadata") or {}).get("generation") or 0)
-    if int(status.get("observedGeneration") or 0) < generation:
-        return f"Deployment {name_of(deployment)}: generation {generation} not yet observed"
-    available = int(status.get("availableReplicas") or 0)
-    if available >= 1 and any(c.get("type") == "Available" and c.get("status") == "True"
-                              for c in status.get("conditions") or []):
-        return None
-    return f"Deployment {name_of(deployment)}: {available} of {replicas_of(deployment)} available"
