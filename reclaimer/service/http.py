@@ -59,9 +59,23 @@ class ProbeServer(BackgroundServer):
                          key="http.port", name="reclaimer-http")
 
 
+class _QuietHandler(BaseHTTPRequestHandler):
+    """Whole bodies with their length, and no access log."""
+
+    def _send(self, code: int, body: bytes, content_type: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Probes every few seconds would flood the decision log."""
+
+
 def _handler_class(registry: CollectorRegistry,
                    readiness: Callable[[], Readiness]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_QuietHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
@@ -76,15 +90,5 @@ def _handler_class(registry: CollectorRegistry,
                 self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
             else:
                 self._send(404, b"not found\n", "text/plain")
-
-        def _send(self, code: int, body: bytes, content_type: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Probes every few seconds would flood the decision log."""
 
     return Handler
