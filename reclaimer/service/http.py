@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -23,6 +24,21 @@ class Readiness:
     role: str
     last_tick_age_seconds: float | None
     detail: str = ""
+
+
+def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
+                 tick: timedelta, slow: str | None, refusal: str | None = None) -> Readiness:
+    """Ready unless the loop stalled or the leader may not write (``refusal``: the
+    ledger's schema is another release's); slow evaluations are said in the detail only."""
+    if last_success is None:
+        return Readiness(ready=role == "follower" and refusal is None, role=role,
+                         last_tick_age_seconds=None,
+                         detail="; ".join(filter(None, [refusal, "no tick yet", slow])))
+    age = (now - last_success).total_seconds()
+    stale = age > 5 * tick.total_seconds()
+    return Readiness(ready=not stale and refusal is None, role=role,
+                     last_tick_age_seconds=round(age, 3), detail="; ".join(
+                         filter(None, [refusal, "loop stalled" if stale else "", slow])))
 
 
 class BackgroundServer:
