@@ -19,7 +19,7 @@ A value that a person clearly meant as a stop but KServe ignores (`odd_stop_valu
 reported, never silently taken as one; a stop that reclaimer makes writes exactly
 `STOP_VALUE`.
 
-Pure: no I/O; imports only `reclaimer.model`.
+Pure: no I/O; imports only `reclaimer.model` and `reclaimer.ksm` (`ksm_label`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reclaimer.ksm import ksm_label
 from reclaimer.model import DeploymentMode, ServiceKind
+
+# Moved to `ksm`; still read from here.
+__all__ = ["ksm_label"]
 
 GROUP = "serving.kserve.io"
 ISVC_VERSION = "v1beta1"
@@ -90,14 +94,6 @@ KINDS = {info.kind: info for info in (
              GRAPH_LABEL, GRAPH_LABEL, (0, 16)),
 )}
 _BY_NAME = {kind.value: kind for kind in ServiceKind}
-
-
-def ksm_label(key: str) -> str:
-    """The label kube-state-metrics' ``kube_pod_labels`` gives a pod label: ``label_``
-    plus the key with every character outside ``[a-zA-Z0-9_]`` made ``_``
-    (``app.kubernetes.io/name`` is ``label_app_kubernetes_io_name``)."""
-    return "label_" + "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_"
-                              for c in key)
 
 
 def kind_of(obj: Mapping[str, Any]) -> ServiceKind:

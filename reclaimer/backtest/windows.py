@@ -28,6 +28,7 @@ from reclaimer.signals.ranges.history import Array, ServiceHistory, steps_in
 SOME_POD = "(one or more pods)"
 HORIZON = timedelta(hours=1)
 Bools = npt.NDArray[np.bool_]
+BySignal = dict[tuple[ServiceRef, str], float]  # a coverage or freshness row per signal
 
 
 def _last_activity(one: ServiceHistory, lo: int, hi: int) -> float | None:
@@ -39,13 +40,11 @@ def _peak(values: Array, present: int) -> float | None:
     return float(np.fmax.reduce(values)) if present else None
 
 
-def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: timedelta,
-                 recent: timedelta, since: int) -> Observations:
-    """What the service's queries would have said at ``index`` (nothing before ``since``)."""
-    grid = one.grid
+def _covered_and_fresh(ref: ServiceRef, one: ServiceHistory, index: int, *, lo: int, hi: int,
+                       since: int) -> tuple[BySignal, BySignal]:
+    """Steps with a series of each signal in ``[lo, hi)``, and its newest sample at ``index``
+    (none before ``since``): the coverage and freshness queries' rows."""
     counts = one.counts()
-    lo = max(index - steps_in(window, grid), since, 0)
-    hi = index + 1
     coverage: dict[tuple[ServiceRef, str], float] = {}
     freshness: dict[tuple[ServiceRef, str], float] = {}
     for signal, newest, present in ((REQUESTS, one.requests_newest, counts.requests_present),
@@ -55,6 +54,17 @@ def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: ti
             coverage[(ref, signal)] = seen
             if not np.isnan(newest[index]) and index >= since:
                 freshness[(ref, signal)] = float(newest[index])
+    return coverage, freshness
+
+
+def observations(ref: ServiceRef, one: ServiceHistory, index: int, *, window: timedelta,
+                 recent: timedelta, since: int) -> Observations:
+    """What the service's queries would have said at ``index`` (nothing before ``since``)."""
+    grid = one.grid
+    counts = one.counts()
+    lo = max(index - steps_in(window, grid), since, 0)
+    hi = index + 1
+    coverage, freshness = _covered_and_fresh(ref, one, index, lo=lo, hi=hi, since=since)
     requests = float(one.increments[lo + 1:hi].sum()) + float(one.in_flight[lo:hi].max())
     last = _last_activity(one, lo, hi)
     gpu_values = one.gpu_max[lo:hi]

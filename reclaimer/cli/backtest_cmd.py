@@ -45,6 +45,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "backtest", help="replay policies over Prometheus history: GPU-hours and cold starts",
         description="Replay the service's loop over [--from, --to) against Prometheus "
                     "history: the same decide(), signal rules and safety limits.")
+    _what_to_read(verb)
+    _how_to_replay(verb)
+    verb.add_argument("--png", metavar="FILE",
+                      help="draw GPU-hours against cold starts per alternative, and the "
+                           "timeline of the service with the most cold starts (needs "
+                           "the extra `plot`)")
+    verb.add_argument("--uncompressed", action="store_true",
+                      help="ask Prometheus for uncompressed answers: it spends a third "
+                           "to a half of the CPU, for 17 times the bytes (about 1.1 GB "
+                           "for a week of 1,000 ISVCs); for a Prometheus on this host or "
+                           "a fast link, not through a port-forward")
+    verb.add_argument("-o", "--output", choices=["table", "json", "yaml"], default="table")
+    verb.set_defaults(handler=run_backtest)
+
+
+def _what_to_read(verb: argparse.ArgumentParser) -> None:
+    """The policies, the services (a file or a cluster), Prometheus and the config."""
     verb.add_argument("--policies", nargs="+", type=Path, required=True, metavar="PATH")
     source = verb.add_mutually_exclusive_group(required=True)
     source.add_argument("--inventory", type=Path, metavar="FILE",
@@ -55,6 +72,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verb.add_argument("--prometheus", metavar="URL", help="overrides the config's prometheus.url")
     verb.add_argument("--config", type=Path, metavar="FILE",
                       help="service config (YAML): signal presets, safety limits")
+
+
+def _how_to_replay(verb: argparse.ArgumentParser) -> None:
+    """The span and step, how services restart, and the alternatives to compare."""
     verb.add_argument("--from", dest="start", required=True, metavar="T", help="RFC 3339")
     verb.add_argument("--to", dest="end", required=True, metavar="T", help="RFC 3339")
     verb.add_argument("--step", default="1m", help="replay step (default 1m)")
@@ -68,17 +89,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="comma-separated idle.after values to replay too, e.g. 15m,30m,1h,auto")
     verb.add_argument("--default-mode", default=DeploymentMode.KNATIVE.value,
                       choices=[m.value for m in DeploymentMode if m is not DeploymentMode.UNKNOWN])
-    verb.add_argument("--png", metavar="FILE",
-                      help="draw GPU-hours against cold starts per alternative, and the "
-                           "timeline of the service with the most cold starts (needs "
-                           "the extra `plot`)")
-    verb.add_argument("--uncompressed", action="store_true",
-                      help="ask Prometheus for uncompressed answers: it spends a third "
-                           "to a half of the CPU, for 17 times the bytes (about 1.1 GB "
-                           "for a week of 1,000 ISVCs); for a Prometheus on this host or "
-                           "a fast link, not through a port-forward")
-    verb.add_argument("-o", "--output", choices=["table", "json", "yaml"], default="table")
-    verb.set_defaults(handler=run_backtest)
 
 
 def _duration(flag: str, text: str) -> timedelta:
@@ -120,14 +130,8 @@ def cluster_inventory(kubeconfig: str, *, default_mode: DeploymentMode) -> list[
 def run_backtest(args: argparse.Namespace) -> int:
     if args.png:
         require_png(args.png)
-    start = parse_rfc3339(args.start, flag="--from")
-    end = parse_rfc3339(args.end, flag="--to")
-    if end <= start:
-        raise ArgumentInvalid("--to: must be after --from")
-    span = Span(start, end, _duration("--step", args.step))
-    mode = DeploymentMode(args.default_mode)
-    services = (load_inventory(args.inventory, default_mode=mode) if args.inventory
-                else cluster_inventory(args.kubeconfig, default_mode=mode))
+    span = _span(args)
+    services = _services(args)
     policies, errors = load_paths(args.policies)
     for error in errors:
         print(f"reclaimer: {error}", file=sys.stderr)
@@ -148,6 +152,22 @@ def run_backtest(args: argparse.Namespace) -> int:
     if not emit(result, args.output, sys.stdout):
         show(result, out=sys.stdout)
     return EXIT_INVALID if errors else EXIT_OK
+
+
+def _span(args: argparse.Namespace) -> Span:
+    """[--from, --to) at --step; an empty or reversed span is refused."""
+    start = parse_rfc3339(args.start, flag="--from")
+    end = parse_rfc3339(args.end, flag="--to")
+    if end <= start:
+        raise ArgumentInvalid("--to: must be after --from")
+    return Span(start, end, _duration("--step", args.step))
+
+
+def _services(args: argparse.Namespace) -> list[Service]:
+    """From --inventory's file, else from --kubeconfig's cluster."""
+    mode = DeploymentMode(args.default_mode)
+    return (load_inventory(args.inventory, default_mode=mode) if args.inventory
+            else cluster_inventory(args.kubeconfig, default_mode=mode))
 
 
 def show(result: dict[str, Any], *, out: Any) -> None:

@@ -38,11 +38,11 @@ from reclaimer.ledger import open_ledger
 from reclaimer.model import DecideSettings
 from reclaimer.service.api import ApiServer, OwnersApi
 from reclaimer.service.auto_timeouts import AutoTimeouts, PrometheusBusy
-from reclaimer.service.http import ProbeServer, Readiness
+from reclaimer.service.http import ProbeServer, Readiness, readiness_of
 from reclaimer.service.loop import LoopParts, LoopSettings, Reconciler
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.notify import Announcer, Notifier, NotifyMetrics
-from reclaimer.service.notify_config import parse_notify
+from reclaimer.service.notify_config import NotifySettings, parse_notify
 from reclaimer.service.owners import OwnerMetrics, OwnerParts, Owners
 from reclaimer.service.scheduler import AlwaysLeader, Leadership, TickFunction, TickScheduler
 from reclaimer.service.term import TermKeeper, WriteGuard
@@ -51,6 +51,8 @@ from reclaimer.signals.prometheus import PrometheusSignals
 from reclaimer.signals.settings import PrometheusSettings
 
 log = logging.getLogger("reclaimer.service")
+# Moved to `http`, beside the /readyz it answers; still read from here.
+__all__ = ["readiness_of"]
 
 
 def identity(settings: Settings) -> str:
@@ -107,21 +109,6 @@ class Service:
                             refusal=refusal)
 
 
-def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
-                 tick: timedelta, slow: str | None, refusal: str | None = None) -> Readiness:
-    """Ready unless the loop stalled or the leader may not write (``refusal``: the
-    ledger's schema is another release's); slow evaluations are said in the detail only."""
-    if last_success is None:
-        return Readiness(ready=role == "follower" and refusal is None, role=role,
-                         last_tick_age_seconds=None,
-                         detail="; ".join(filter(None, [refusal, "no tick yet", slow])))
-    age = (now - last_success).total_seconds()
-    stale = age > 5 * tick.total_seconds()
-    return Readiness(ready=not stale and refusal is None, role=role,
-                     last_tick_age_seconds=round(age, 3), detail="; ".join(
-                         filter(None, [refusal, "loop stalled" if stale else "", slow])))
-
-
 def build(settings: Settings, *, clock: Clock) -> Service:
     prometheus = PrometheusSettings.from_mapping(settings.prometheus)
     notify = parse_notify(settings.notify)
@@ -135,23 +122,42 @@ def build(settings: Settings, *, clock: Clock) -> Service:
     cluster = KubeCluster(rest, events=EventRecorder(rest, instance=actor), scope=scope)
     executor = Executor(cluster, ledger, actor=actor, options=options, cached=inventory)
     policies = _cluster_policies(rest, scope=scope)
-    metrics = ServiceMetrics()
-    signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer,
-                                on_fallback=metrics.count_recorded_fallback)
-    notifier = Notifier(notify, NotifyMetrics(metrics.registry))
+    metrics, signals, notifier = _observers(prometheus, notify)
     parts = LoopParts(inventory=inventory, signals=signals, ledger=ledger,
                       executor=executor, cluster_policies=policies,
                       auto=AutoTimeouts(PrometheusBusy(prometheus), background=True),
                       announcer=Announcer(ledger, cluster, notifier,
                                           api_url=settings.api.external_url))
-    loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),
-                                 decide=decide_settings(settings), actor=actor)
     elector = _elector(settings, rest, clock=clock, actor=actor)
     service = Service(settings=settings, clock=clock, metrics=metrics,
-                      reconciler=Reconciler(parts, settings=loop_settings, metrics=metrics),
+                      reconciler=_reconciler(settings, parts, actor=actor, metrics=metrics),
                       inventory=inventory, policies=policies,
                       leadership=elector or AlwaysLeader(), elector=elector,
                       prometheus=signals, notifier=notifier)
+    return _serve(service, settings, metrics=metrics, rest=rest, cluster=cluster, options=options)
+
+
+def _observers(prometheus: PrometheusSettings, notify: NotifySettings,
+               ) -> tuple[ServiceMetrics, PrometheusSignals, Notifier]:
+    """The metrics first: the signals adapter and the notifier count into their registry."""
+    metrics = ServiceMetrics()
+    signals = PrometheusSignals(prometheus, on_partial=metrics.count_partial_answer,
+                                on_fallback=metrics.count_recorded_fallback)
+    notifier = Notifier(notify, NotifyMetrics(metrics.registry))
+    return metrics, signals, notifier
+
+
+def _reconciler(settings: Settings, parts: LoopParts, *, actor: str,
+                metrics: ServiceMetrics) -> Reconciler:
+    """The loop over the parts, with the policy files and limits the settings give it."""
+    loop_settings = LoopSettings(policy_paths=tuple(Path(p) for p in settings.policies),
+                                 decide=decide_settings(settings), actor=actor)
+    return Reconciler(parts, settings=loop_settings, metrics=metrics)
+
+
+def _serve(service: Service, settings: Settings, *, metrics: ServiceMetrics, rest: Rest,
+           cluster: KubeCluster, options: ExecutorOptions) -> Service:
+    """Its servers, started by `run`: the probes always, the owners' API when enabled."""
     service.probes = ProbeServer(metrics.registry, service.readiness,
                                  host=settings.http.host, port=settings.http.port)
     if settings.api.enabled:

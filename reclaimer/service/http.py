@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -23,6 +24,21 @@ class Readiness:
     role: str
     last_tick_age_seconds: float | None
     detail: str = ""
+
+
+def readiness_of(role: str, last_success: datetime | None, *, now: datetime,
+                 tick: timedelta, slow: str | None, refusal: str | None = None) -> Readiness:
+    """Ready unless the loop stalled or the leader may not write (``refusal``: the
+    ledger's schema is another release's); slow evaluations are said in the detail only."""
+    if last_success is None:
+        return Readiness(ready=role == "follower" and refusal is None, role=role,
+                         last_tick_age_seconds=None,
+                         detail="; ".join(filter(None, [refusal, "no tick yet", slow])))
+    age = (now - last_success).total_seconds()
+    stale = age > 5 * tick.total_seconds()
+    return Readiness(ready=not stale and refusal is None, role=role,
+                     last_tick_age_seconds=round(age, 3), detail="; ".join(
+                         filter(None, [refusal, "loop stalled" if stale else "", slow])))
 
 
 class BackgroundServer:
@@ -59,9 +75,23 @@ class ProbeServer(BackgroundServer):
                          key="http.port", name="reclaimer-http")
 
 
+class _QuietHandler(BaseHTTPRequestHandler):
+    """Whole bodies with their length, and no access log."""
+
+    def _send(self, code: int, body: bytes, content_type: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Probes every few seconds would flood the decision log."""
+
+
 def _handler_class(registry: CollectorRegistry,
                    readiness: Callable[[], Readiness]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_QuietHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
@@ -76,15 +106,5 @@ def _handler_class(registry: CollectorRegistry,
                 self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
             else:
                 self._send(404, b"not found\n", "text/plain")
-
-        def _send(self, code: int, body: bytes, content_type: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Probes every few seconds would flood the decision log."""
 
     return Handler

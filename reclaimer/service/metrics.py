@@ -19,7 +19,17 @@ class ServiceMetrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        """Registered in the order /metrics has always listed them."""
         r = self.registry
+        self._register_outcomes(r)
+        self._register_loop_health(r)
+        self._register_degraded_inputs(r)
+        self.last_tick = Gauge(
+            "reclaimer_last_successful_tick_timestamp_seconds",
+            "Unix time of the last tick that completed.", registry=r)
+
+    def _register_outcomes(self, r: CollectorRegistry) -> None:
+        """What reclaimer did and what failed, the services it sees, the GPUs given back."""
         self.transitions = Counter(
             "reclaimer_transitions", "Transitions by action, trigger and outcome.",
             ["action", "trigger", "outcome"], registry=r)
@@ -34,6 +44,9 @@ class ServiceMetrics:
             "reclaimer_gpus_reclaimed", "GPUs currently freed by reclaimer stops.", registry=r)
         self.gpu_hours = Counter(
             "reclaimer_gpu_hours_reclaimed", "GPU-hours given back since start.", registry=r)
+
+    def _register_loop_health(self, r: CollectorRegistry) -> None:
+        """The tick, the breaker, the schedule's lateness, policies and the leader lease."""
         self.tick_seconds = Histogram(
             "reclaimer_tick_seconds", "Wall time of one reconcile tick.",
             buckets=TICK_BUCKETS, registry=r)
@@ -53,6 +66,9 @@ class ServiceMetrics:
             "reclaimer_lease_time_left_seconds",
             "Seconds the leader may still start writes before its lease's safety margin "
             "(leaseDuration - renewDeadline since the last renewal) runs out.", registry=r)
+
+    def _register_degraded_inputs(self, r: CollectorRegistry) -> None:
+        """Inputs the loop had to do without: partial answers, raw fallbacks, 403 rows."""
         self.partial_answers = Counter(
             "reclaimer_prometheus_partial_answers",
             "Query answers that carried warnings (partial data): every service unknown.",
@@ -65,9 +81,6 @@ class ServiceMetrics:
             "reclaimer_pending_rows_unreadable",
             "Pending ledger rows left because their InferenceService cannot be read "
             "(a 403): tried again every 10 minutes.", registry=r)
-        self.last_tick = Gauge(
-            "reclaimer_last_successful_tick_timestamp_seconds",
-            "Unix time of the last tick that completed.", registry=r)
 
     def count_partial_answer(self, query: str) -> None:
         self.partial_answers.labels(query=query).inc()

@@ -32,7 +32,9 @@ come close to ``timeout`` (`pace.slow_evaluations`).
 
 Both of the library's failure families (``PrometheusApiClientException`` for a
 non-200 answer, ``requests`` exceptions for transport) and any malformed answer
-become one ``MetricsUnavailable``: nothing is known about any service.
+become one ``MetricsUnavailable``: nothing is known about any service. That HTTP side
+(the client per thread, the headers, one query within the deadline) is
+`instant_query.InstantQueries`; this module decides what to ask and reads the answers.
 """
 
 from __future__ import annotations
@@ -43,38 +45,28 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import requests
 import urllib3
-from prometheus_api_client import PrometheusConnect
-from prometheus_api_client.exceptions import PrometheusApiClientException
-from urllib3.util.retry import Retry
 
-from reclaimer.errors import MetricsUnavailable, PartialAnswer
 from reclaimer.model import ServiceKind, ServiceRef, Signals
-from reclaimer.signals.answer import Answer, NotAVector, Row, parse_answer, texts
+from reclaimer.signals.answer import Row
 from reclaimer.signals.assemble import Evaluation, assemble
 from reclaimer.signals.deadline import DeadlineSession
-from reclaimer.signals.failures import short as _short
-from reclaimer.signals.failures import transport as _transport
+from reclaimer.signals.instant_query import InstantQueries
 from reclaimer.signals.kinds import PROFILES, measured
 from reclaimer.signals.observed import largest, observations
-from reclaimer.signals.promql import duration
 from reclaimer.signals.queries import Query, Spans, build, render
 from reclaimer.signals.recorded import Recorded
 from reclaimer.signals.recorded_answer import LastSeen, normalized, rules_check
 from reclaimer.signals.settings import PrometheusSettings
 from reclaimer.signals.windows import fold, split
 
-_GRACE = 0.2  # seconds past the deadline for a worker to report its own timeout
 KEPT_DURATIONS = 5  # evaluations whose wall time is kept for the slow-evaluation warning
 log = logging.getLogger("reclaimer.signals")
 
 
-class PrometheusSignals:
+class PrometheusSignals(InstantQueries):
     """`SignalSource` over a real Prometheus (docs/design.md §4)."""
 
     def __init__(self, settings: PrometheusSettings, *,
@@ -252,119 +244,3 @@ class PrometheusSignals:
         with self._lock:
             for session in self._sessions:
                 session.close()
-
-    def _in_parallel(self, pool: ThreadPoolExecutor, queries: dict[Query, str], *,
-                     at: datetime, deadline: float, kind: ServiceKind,
-                     refs: dict[tuple[str, str], ServiceRef]) -> dict[Query, list[Row]]:
-        """Latency of the slowest query, not the sum; each worker has its own client.
-
-        The wait is bounded too, so even a worker stuck on a trickled header cannot
-        hold the caller past the deadline.
-        """
-        futures = {q: pool.submit(self._query, q, text, at=at, deadline=deadline, kind=kind,
-                                  refs=refs)
-                   for q, text in queries.items()}
-        try:
-            return {q: f.result(timeout=max(0.0, deadline - time.monotonic()) + _GRACE)
-                    for q, f in futures.items()}
-        except FutureTimeout as exc:
-            raise MetricsUnavailable(
-                f"evaluation exceeded its {self.settings.timeout.total_seconds():g}s timeout",
-            ) from exc
-        finally:
-            for future in futures.values():
-                future.cancel()
-
-    def _client(self) -> PrometheusConnect:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            session = DeadlineSession()
-            tls = self.settings.tls
-            session.verify = False if tls.insecure_skip_verify else (tls.ca_file or True)
-            if tls.cert_file is not None:
-                session.cert = (tls.cert_file, tls.key_file or tls.cert_file)
-            client = PrometheusConnect(url=self.settings.url, session=session,
-                                       retry=Retry(total=0, raise_on_status=False))
-            self._local.client, self._local.session = client, session
-            with self._lock:
-                self._sessions.append(session)
-        return client
-
-    def _headers(self, query: Query) -> dict[str, str]:
-        """The configured headers; the token is read at every query: tokens rotate."""
-        headers = dict(self.settings.headers)
-        path = self.settings.bearer_token_file
-        if path is None:
-            return headers
-        try:
-            token = Path(path).read_text().strip()
-        except OSError as exc:
-            raise MetricsUnavailable(f"{query} query: cannot read bearerTokenFile {path}: "
-                                     f"{exc.strerror}") from exc
-        return {**headers, "Authorization": f"Bearer {token}"}
-
-    def _query(self, query: Query, text: str, *, at: datetime, deadline: float,
-               kind: ServiceKind = ServiceKind.INFERENCE_SERVICE,
-               refs: dict[tuple[str, str], ServiceRef] | None = None) -> list[Row]:
-        """One query's rows; ``refs`` is the evaluation's (`answer.parse_answer`)."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise MetricsUnavailable(
-                f"evaluation exceeded its {self.settings.timeout.total_seconds():g}s timeout"
-                f" before the {query} query")
-        server_timeout = self.settings.query_timeout or timedelta(seconds=remaining)
-        params = {"time": f"{at.timestamp():.3f}", "timeout": duration(server_timeout)}
-        self._client()  # this thread's client and session, made on first use
-        self._local.session.deadline = deadline
-        try:
-            answer = self._get(text, params=params, headers=self._headers(query),
-                               timeout=remaining, kind=kind, refs=refs)
-        except PrometheusApiClientException as exc:
-            raise MetricsUnavailable(f"{query} query failed: {_short(exc)}") from exc
-        except NotAVector as exc:
-            raise MetricsUnavailable(f"{query} query did not return an instant vector",
-                                     ) from exc
-        except (requests.RequestException, ValueError) as exc:
-            raise MetricsUnavailable(f"{query} query failed: {_transport(exc, remaining)}",
-                                     ) from exc
-        except OSError as exc:  # requests: a CA, certificate or key file it cannot read
-            raise MetricsUnavailable(f"{query} query failed: TLS: {_short(exc, 200)} "
-                                     "(check prometheus.tls)") from exc
-        if answer.warnings:
-            raise self._partial(query, answer.warnings)
-        return answer.rows
-
-    def _partial(self, query: Query, warnings: tuple[str, ...]) -> PartialAnswer:
-        """Logged and counted here, where the query is known; every service is unknown."""
-        text = _short("; ".join(warnings))
-        log.warning("partial answer to the %s query: %s", query, text,
-                    extra={"fields": {"query": str(query), "warnings": list(warnings)}})
-        if self._on_partial is not None:
-            self._on_partial(str(query))
-        return PartialAnswer(f"partial answer to the {query} query (warnings: {text})",
-                             query=str(query), warnings=warnings)
-
-    def _get(self, text: str, *, params: dict[str, str],
-             headers: dict[str, str] | None, timeout: float, kind: ServiceKind,
-             refs: dict[tuple[str, str], ServiceRef] | None) -> Answer:
-        """``custom_query``'s request, through the same session, parsed as it arrives.
-
-        ``custom_query`` parses the whole answer into dicts (``response.json()``);
-        here the body's chunks are parsed into rows as they are read (`answer.texts`,
-        by the session's deadline), so neither the bytes nor the text of a 1-5 MB
-        answer is ever held whole. A non-200 answer raises what ``custom_query``
-        raises, with its message.
-        """
-        session, client = self._local.session, self._local.client
-        response = session.request(
-            "GET", f"{client.url}/api/v1/query", params={"query": text, **params},
-            verify=session.verify, headers=headers, cert=session.cert, timeout=timeout,
-            stream=True)
-        try:
-            if response.status_code != 200:
-                detail = b"".join(session.body(response))
-                raise PrometheusApiClientException(
-                    f"HTTP Status Code {response.status_code} ({detail!r})")
-            return parse_answer(texts(session.body(response)), kind=kind, refs=refs)
-        finally:
-            response.close()

@@ -33,16 +33,19 @@ How the edge cases of metrics.md §3.5 are met:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from reclaimer.signals import pods as pods_module
+from reclaimer.signals.pod_map import isvc_pods, moved_pods
 from reclaimer.signals.presets import GpuPreset, NameMap, PodJoin, RequestPreset, Source
-from reclaimer.signals.promql import copy_label, duration, extract_label, quote, set_label
+from reclaimer.signals.promql import copy_label, duration, extract_label, set_label
+from reclaimer.signals.spans import Spans, render
 from reclaimer.signals.windows import WINDOW_LABEL, window_value
+
+# Moved to `pod_map` and `spans`; still read from here (`queries.X`).
+__all__ = ["Spans", "isvc_pods", "moved_pods", "render"]
 
 
 class Query(StrEnum):
@@ -58,13 +61,6 @@ class Query(StrEnum):
 TEMPLATE_KEYS = tuple(q.value for q in Query)
 TOKENS = ("window", "step", "horizon", "recent", "recent_seconds", "coarse_step", "coarse_range",
           "isvc_pods", "isvc_pods_window", "isvc_pods_horizon", "isvc_pods_moved")
-COARSE_STEPS = 36
-# The recorded mode's raw look at moved pods (``{{isvc_pods_moved_recent}}``, not an
-# operator's token): the rules' newest evaluation may be 2 steps old, and a move that
-# came just before it may not have been scraped then; 4 steps cover both with a
-# kube-state-metrics scrape interval up to a step.
-MOVED_RECENT_STEPS = 4
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 GPU_RESOURCES = pods_module.GPU_RESOURCES
 BY_ISVC = f"by (namespace, isvc, {WINDOW_LABEL})"
 Windows = Sequence[timedelta] | None
@@ -279,82 +275,3 @@ def build(requests_preset: RequestPreset, gpu: GpuPreset, windows: Windows = Non
         Query.GPU_MEAN: gpu_stat(gpu, "avg", windows),
         Query.GPUS: gpus(),
     }
-
-
-def _pod_isvc(pod_labels: str, isvc_label: str, over: str | None) -> str:
-    series = f"max_over_time({pod_labels}[{over}])" if over else pod_labels
-    mapped = f"label_replace({series}, \"isvc\", \"$1\", {quote(isvc_label)}, \"(.+)\")"
-    return f"max by (namespace, pod, isvc) ({mapped})"
-
-
-def isvc_pods(pod_labels: str, isvc_label: str, *, over: str | None = None) -> str:
-    """Each pod's ISVC; a pod relabelled from one ISVC to another within ``over`` is left
-    out (`moved_pods` names it): as the "one" side of every join it would fail each
-    query with 422 "many-to-many", and every service would be unknown for hours."""
-    mapped = _pod_isvc(pod_labels, isvc_label, over)
-    return f"({mapped} unless on (namespace, pod) (count by (namespace, pod) ({mapped}) > 1))"
-
-
-def moved_pods(pod_labels: str, isvc_label: str, *, over: str) -> str:
-    """Pods with more than one ISVC within ``over``, once per ISVC: each is unknown."""
-    mapped = _pod_isvc(pod_labels, isvc_label, over)
-    return f"({mapped} and on (namespace, pod) (count by (namespace, pod) ({mapped}) > 1))"
-
-
-def moved_lately(pod_labels: str, isvc_label: str, *, over: str) -> str:
-    """`moved_pods`, relabelled after the count: the pod labels are read twice (no
-    shared subexpressions in PromQL), but only the moved pods get an ``isvc`` label,
-    not every pod twice. A row also carries ``isvc_label``; the recorded rule keeps
-    `moved_pods`' labels (its series must not change). A label that is not a plain
-    name (it goes into ``by``) keeps `moved_pods`."""
-    if not _LABEL_NAME.fullmatch(isvc_label):
-        return moved_pods(pod_labels, isvc_label, over=over)
-    pods = (f"max by (namespace, pod, {isvc_label}) "
-            f"(max_over_time({pod_labels}[{over}]))")
-    moved = f"{pods} and on (namespace, pod) (count by (namespace, pod) ({pods}) > 1)"
-    return copy_label(moved, target="isvc", source=isvc_label)
-
-
-@dataclass(frozen=True)
-class Spans:
-    """The time parameters of one evaluation's queries.
-
-    ``recent`` is the span where the last request is resolved to ``step``: the shortest
-    window of the evaluation, which is at least the busy-at-stop lookback that reads it.
-    Further back, up to ``horizon``, it is resolved to the coarse step, ``horizon / 36``
-    rounded to whole steps (2 m for 1 h, 10 m for 6 h), which keeps a long look-back
-    from costing a subquery step per minute for every series.
-    """
-
-    window: timedelta
-    step: timedelta
-    horizon: timedelta
-    recent: timedelta
-
-    @property
-    def coarse_step(self) -> timedelta:
-        return self.step * max(1, round(self.horizon / self.step / COARSE_STEPS))
-
-
-def render(template: str, spans: Spans, *, pod_labels: str, isvc_label: str) -> str:
-    """Fill the tokens; the pod tokens first, since they hold range tokens themselves."""
-    coarse = spans.coarse_step
-    values = {
-        "isvc_pods_moved_recent": moved_lately(pod_labels, isvc_label,
-                                               over=duration(spans.step * MOVED_RECENT_STEPS)),
-        "isvc_pods_moved": moved_pods(pod_labels, isvc_label, over="{{horizon}}"),
-        "isvc_pods_window": isvc_pods(pod_labels, isvc_label, over="{{window}}"),
-        "isvc_pods_horizon": isvc_pods(pod_labels, isvc_label, over="{{horizon}}"),
-        "isvc_pods": isvc_pods(pod_labels, isvc_label),
-        "window": duration(spans.window),
-        "step": duration(spans.step),
-        "horizon": duration(spans.horizon),
-        "recent_seconds": f"{spans.recent.total_seconds():g}",
-        "recent": duration(spans.recent),
-        "coarse_step": duration(coarse),
-        "coarse_range": duration(coarse + spans.step),
-    }
-    text = template
-    for token, value in values.items():
-        text = text.replace("{{" + token + "}}", value)
-    return text
