@@ -1,0 +1,116 @@
+"""Attacks on the schema fence (review r-schema6 of 49009a3): writes an old-release
+leader still made after a newer release migrated the ledger.
+
+Sandbox over HTTP, the loop with the service's `WriteGuard` reading the real ledger's
+schema (SQLite file, PostgreSQL 15); the version row is moved as a newer release's
+`db upgrade` leaves it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from reclaimer.ledger import open_ledger
+from reclaimer.ledger.engine import make_engine, parse_url
+from reclaimer.ledger.records import RecordState
+from reclaimer.ledger.schema_check import HEAD, upgrade
+from reclaimer.model import Action, ServiceRef
+from reclaimer.service.metrics import ServiceMetrics
+from reclaimer.service.scheduler import AlwaysLeader
+from reclaimer.service.term import WriteGuard
+from tests.fixtures.sandbox import MakeSandbox
+from tests.service.loop_world import (
+    FRIDAY_STOP,
+    MONDAY_START,
+    OFFICE_HOURS,
+    LoopWorld,
+    build,
+    quiet,
+    scenario,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+LLAMA = ServiceRef("team-a", "llama")
+NEXT = f"{int(HEAD) + 1:04d}"
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgres", id="postgres-15")])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    found = (f"sqlite:///{tmp_path / 'ledger.db'}" if request.param == "sqlite"
+             else request.getfixturevalue("postgres_url"))
+    upgrade(parse_url(found))
+    return str(found)
+
+
+def set_version(url: str, version: str) -> None:
+    """As a newer release's `db upgrade` (or a downgrade) leaves the version row."""
+    engine = make_engine(parse_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"),
+                               {"v": version})
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Guarded:
+    """The loop as `reclaimer run` wires it: the guard asks the ledger's schema."""
+
+    world: LoopWorld
+    guard: WriteGuard
+    policies: Path
+
+    def tick(self, at: datetime) -> None:
+        self.guard.begin_tick()
+        self.world.tick(at)
+
+    def start_states(self) -> list[RecordState]:
+        return [r.state for r in self.world.ledger.history(namespace="team-a", name="llama")
+                if r.transition.action is Action.START]
+
+
+@pytest.fixture
+def guarded(make_sandbox: MakeSandbox, tmp_path: Path, url: str) -> Iterator[Guarded]:
+    ledger = open_ledger(url)
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    world = build(make_sandbox(scenario(("team-a", "llama", {"tier": "dev"}))), policies,
+                  policies={"office": OFFICE_HOURS % {"busy": "force"}},
+                  scripts={LLAMA: quiet()}, ledger=ledger)
+    guard = WriteGuard(AlwaysLeader(), stopping=threading.Event(), budget=math.inf,
+                       metrics=ServiceMetrics(), schema=ledger.schema_refusal)
+    world.reconciler.parts.executor.guard = guard
+    yield Guarded(world, guard, policies)
+    world.close()
+    ledger.close()
+
+
+def test_a_kept_start_row_is_not_closed_after_a_newer_release_migrated_the_ledger(
+        guarded: Guarded, url: str) -> None:
+    """A start whose PATCH got a 409 is kept for the edge's retry. The schema moves, and
+    the next tick no longer decides that start (its policy was removed): on 49009a3
+    `settle_retries` still wrote ``abandoned`` on the row, without asking the guard (it
+    asked only before putting back a stop). Now the row stays kept for the new
+    release's leader, and is closed once the schema is this release's again."""
+    guarded.tick(FRIDAY_STOP + timedelta(seconds=30))
+    guarded.world.sandbox.faults.add("patch", "inferenceservices", name="llama", status=409)
+    guarded.tick(MONDAY_START + timedelta(seconds=30))
+    assert guarded.start_states() == [RecordState.PLANNED]
+    set_version(url, NEXT)
+    (guarded.policies / "office.yaml").unlink()
+    guarded.tick(MONDAY_START + timedelta(minutes=1))
+    assert guarded.start_states() == [RecordState.PLANNED]
+    set_version(url, HEAD)
+    guarded.tick(MONDAY_START + timedelta(minutes=2))
+    assert guarded.start_states() == [RecordState.ABANDONED]
+
