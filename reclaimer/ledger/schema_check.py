@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaAhead, SchemaBehind
 from reclaimer.ledger.engine import (
+    READ_ONLY,
     display,
     first_line,
     make_engine,
@@ -118,10 +119,12 @@ def schema_refusal(engine: Engine) -> str | None:
     old replica still leads; that replica's code knows nothing of what the new schema
     added (a claim to take, a column to fill), so it must stop writing until it is
     replaced, and a schema that cannot be read is no proof that it may go on. Checked
-    once per tick by the write guard: one small query.
+    once per tick by the write guard: one small query, read-only (on SQLite a deferred
+    transaction: it never waits for another writer's lock, which would cost the tick
+    the busy timeout and then refuse it).
     """
     try:
-        with engine.connect() as connection:
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             versions = sorted(str(row) for row in connection.execute(_VERSIONS).scalars())
     except SQLAlchemyError as exc:
         return f"the ledger's schema version cannot be read: {first_line(exc)}"

@@ -1,5 +1,6 @@
 """Attacks on the schema fence (review r-schema6 of 49009a3): writes an old-release
-leader still made after a newer release migrated the ledger.
+leader still made after a newer release migrated the ledger, and a version read that
+waited on other writers.
 
 Sandbox over HTTP, the loop with the service's `WriteGuard` reading the real ledger's
 schema (SQLite file, PostgreSQL 15); the version row is moved as a newer release's
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from reclaimer.ledger import open_ledger
+from reclaimer.ledger import SqlLedger, open_ledger
 from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.records import RecordState
 from reclaimer.ledger.schema_check import HEAD, upgrade
@@ -113,4 +115,27 @@ def test_a_kept_start_row_is_not_closed_after_a_newer_release_migrated_the_ledge
     set_version(url, HEAD)
     guarded.tick(MONDAY_START + timedelta(minutes=2))
     assert guarded.start_states() == [RecordState.ABANDONED]
+
+
+def test_the_version_read_does_not_wait_for_another_writer_of_a_sqlite_ledger(
+        tmp_path: Path) -> None:
+    """SQLite: the read began ``BEGIN IMMEDIATE`` (the write lock), so while any other
+    process wrote (a `reclaimer stop`, a migration) it waited out the 10 s busy timeout
+    and then refused the tick with "database is locked" (/readyz 503). A read in WAL
+    sees the last committed version without waiting."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(parse_url(url))
+    ledger = open_ledger(url)
+    assert isinstance(ledger, SqlLedger)
+    other = make_engine(parse_url(url))
+    try:
+        with other.begin() as writing:  # BEGIN IMMEDIATE: holds the write lock
+            writing.execute(text("UPDATE transitions SET error = error"))
+            began = time.monotonic()
+            answer = ledger.schema_refusal()
+            took = time.monotonic() - began
+        assert (answer, took < 2.0) == (None, True), took
+    finally:
+        other.dispose()
+        ledger.close()
 
