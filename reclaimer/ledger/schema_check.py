@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -125,9 +125,19 @@ def schema_refusal(engine: Engine) -> str | None:
     """
     try:
         with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-            versions = sorted(str(row) for row in connection.execute(_VERSIONS).scalars())
+            return refusal_in(connection)
     except SQLAlchemyError as exc:
         return f"the ledger's schema version cannot be read: {first_line(exc)}"
+
+
+def refusal_in(connection: Connection) -> str | None:
+    """`schema_refusal`, read on ``connection``. Every write transaction asks it again
+    just before it commits: PostgreSQL's `db upgrade` runs in one transaction, and
+    until it commits the version reads as this release's while the tables it alters
+    are locked; a write that waited on that lock reads the new version here, and is
+    rolled back rather than made under it. On SQLite the writer holds the lock, so
+    no migration runs between this read and the commit."""
+    versions = sorted(str(row) for row in connection.execute(_VERSIONS).scalars())
     if versions == [HEAD]:
         return None
     found = ", ".join(versions) or "nothing"

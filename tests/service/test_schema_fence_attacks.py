@@ -13,18 +13,21 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from reclaimer.errors import LedgerError
+from reclaimer.executor import isvc_state as st
+from reclaimer.kube.rest import ISVC
 from reclaimer.ledger import SqlLedger, open_ledger
 from reclaimer.ledger.engine import make_engine, parse_url
 from reclaimer.ledger.records import RecordState
 from reclaimer.ledger.schema_check import HEAD, upgrade
-from reclaimer.model import Action, ServiceRef
+from reclaimer.model import Action, Reason, ServiceRef, Transition, Trigger
 from reclaimer.service.metrics import ServiceMetrics
 from reclaimer.service.scheduler import AlwaysLeader
 from reclaimer.service.term import WriteGuard
@@ -71,6 +74,7 @@ class Guarded:
     world: LoopWorld
     guard: WriteGuard
     policies: Path
+    raised: list[LedgerError] = field(default_factory=list)
 
     def tick(self, at: datetime) -> None:
         self.guard.begin_tick()
@@ -139,3 +143,47 @@ def test_the_version_read_does_not_wait_for_another_writer_of_a_sqlite_ledger(
         other.dispose()
         ledger.close()
 
+
+
+@pytest.mark.parametrize("url", [pytest.param("postgres", id="postgres-15")], indirect=True)
+def test_a_write_that_waited_on_the_migrations_lock_is_not_made_under_its_schema(
+        guarded: Guarded, url: str) -> None:
+    """PostgreSQL: `db upgrade` runs in one transaction; until it commits, the version
+    row reads as this release's (nothing blocks that read), while the tables it alters
+    are locked. A tick whose guard read the version then waited on that lock, and
+    wrote its row and PATCHed the service under the new schema the moment the
+    migration committed. Each write transaction now reads the version again before it
+    commits: that one is rolled back, and nothing is changed on the cluster."""
+    guarded.guard.begin_tick()
+    assert guarded.guard() is None
+    migration = make_engine(parse_url(url))
+    try:
+        with migration.begin() as connection:
+            connection.execute(text("ALTER TABLE transitions ADD COLUMN added_by_0005 "
+                                    "integer"))
+            connection.execute(text(f"UPDATE alembic_version SET version_num = '{NEXT}'"))
+            acting = threading.Thread(target=_stop_now, args=(guarded,))
+            acting.start()
+            acting.join(timeout=1.5)
+            assert acting.is_alive(), "the write did not wait for the migration's lock"
+        acting.join(timeout=30)
+    finally:
+        migration.dispose()
+    rows = [r.transition.action for r in guarded.world.ledger.history(
+        namespace="team-a", name="llama")]
+    annotations = st.annotations_of(guarded.world.rest.get(ISVC, "team-a", "llama"))
+    assert (rows, st.STOP in annotations) == ([], False)
+    assert f"schema is at {NEXT}" in " ".join(map(str, guarded.raised))
+
+
+def _stop_now(guarded: Guarded) -> None:
+    """A stop through the service's executor, its guard already asked this tick; the
+    ledger's refusal fails the tick as a failed database does."""
+    obj = guarded.world.rest.get(ISVC, "team-a", "llama")
+    try:
+        guarded.world.reconciler.parts.executor.apply(Transition(
+            ref=LLAMA, uid=st.uid_of(obj), action=Action.STOP, trigger=Trigger.MANUAL,
+            reason=Reason.MANUAL, policy=None, at=FRIDAY_STOP, gpus=1, evidence={}),
+            at=FRIDAY_STOP)
+    except LedgerError as exc:
+        guarded.raised.append(exc)
