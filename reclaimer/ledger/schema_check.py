@@ -66,8 +66,20 @@ def head_revision() -> str:
 
 
 def upgrade(url: URL, revision: str = "head") -> None:
+    """Refuses a schema a newer release migrated (`SchemaAhead`) before alembic, which
+    knows none of its revisions, says so in a traceback: the init container of an
+    older release's pod, when a rolling upgrade is rolled back, runs exactly this."""
     from alembic import command  # noqa: PLC0415 - module docstring
 
+    probe = make_engine(url)
+    try:
+        current = current_revision(probe, url)
+    finally:
+        probe.dispose()
+    if current is not None and is_ahead(current):
+        raise SchemaAhead(f"database {display(url)} schema is at {current}, newer than "
+                          f"this release's {HEAD}: a newer reclaimer migrated it; this "
+                          "release cannot migrate it back: run that release")
     _run(url, lambda config: command.upgrade(config, revision))
 
 

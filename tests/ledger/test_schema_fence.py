@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from reclaimer.cli import main
 from reclaimer.errors import SchemaAhead
 from reclaimer.ledger import MemoryLedger, open_ledger
 from reclaimer.ledger.engine import make_engine, parse_url
@@ -100,3 +101,20 @@ def test_revisions_are_numbered_in_order_so_a_later_one_reads_as_newer() -> None
     numbers = sorted(int(p.name[:4]) for p in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
     assert (numbers, is_ahead(NEXT), is_ahead(HEAD)) == (
         list(range(1, int(HEAD) + 1)), True, False)
+
+
+def test_db_upgrade_of_this_release_on_a_newer_schema_says_so_in_one_line(
+        url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rollback of a rolling upgrade (r-schema6): the older release's pod runs its
+    init container, `reclaimer db upgrade`, on the ledger the newer one migrated. On
+    49009a3 alembic's CommandError ("Can't locate revision identified by '0005'")
+    came out as a 60-line traceback; now one line naming the release to run, exit 1,
+    and the version row as it was."""
+    _run(url, f"UPDATE alembic_version SET version_num = '{NEXT}'")
+    code = main(["db", "upgrade", "--db", url])
+    err = capsys.readouterr().err
+    assert (code, err.count("\n")) == (1, 1), err
+    assert err.startswith("reclaimer: SchemaAhead: database ")
+    assert f"schema is at {NEXT}, newer than this release's {HEAD}" in err
+    with pytest.raises(SchemaAhead):
+        open_ledger(url)
