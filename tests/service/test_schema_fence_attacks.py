@@ -187,3 +187,30 @@ def _stop_now(guarded: Guarded) -> None:
             at=FRIDAY_STOP)
     except LedgerError as exc:
         guarded.raised.append(exc)
+
+
+def test_a_schema_whose_change_breaks_this_releases_reads_is_said_at_once(
+        guarded: Guarded, url: str) -> None:
+    """A newer migration that renames what this release reads (here the holds table)
+    fails the old leader's tick in its first read, before any write asked the guard:
+    on 49009a3 the version was never read, so /readyz stayed 200 ("loop stalled" only
+    after five ticks) and the log showed SQL errors, not the schema. The guard now
+    reads the version when the tick begins."""
+    guarded.tick(FRIDAY_STOP - timedelta(minutes=5))
+    assert guarded.guard.schema_refusal is None
+    _migrate(url, "ALTER TABLE holds RENAME TO holds_0005")
+    with pytest.raises(LedgerError):
+        guarded.tick(FRIDAY_STOP + timedelta(seconds=30))
+    assert f"schema is at {NEXT}, newer than this release's" in (
+        guarded.guard.schema_refusal or "")
+
+
+def _migrate(url: str, statement: str) -> None:
+    """What a newer release's migration changes, and its version row, in one commit."""
+    engine = make_engine(parse_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+            connection.execute(text(f"UPDATE alembic_version SET version_num = '{NEXT}'"))
+    finally:
+        engine.dispose()
