@@ -31,6 +31,7 @@ service, or refuse to start.
     │   ├── LedgerUnavailable         cannot connect, or the URL is malformed
     │   ├── SchemaBehind              the schema is behind head: run `reclaimer db upgrade`
     │   ├── SchemaAhead               a newer release migrated it: run that release
+    │   ├── SchemaMoved               it moved under an open process: the write is rolled back
     │   ├── EdgeAlreadyClaimed        another replica applied this edge first
     │   └── RowSettled                the row already moved (another process settled it)
     └── ExecutionError                a transition could not be carried out
@@ -171,6 +172,11 @@ class SchemaBehind(LedgerError):
 
 class SchemaAhead(LedgerError):
     """A newer release migrated the database: `db upgrade` from this one cannot help."""
+
+
+class SchemaMoved(LedgerError):
+    """The schema is no longer this release's (a migration committed under a running
+    process): the write transaction that found it out was rolled back."""
 
 
 class EdgeAlreadyClaimed(LedgerError):

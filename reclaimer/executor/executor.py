@@ -220,10 +220,10 @@ class Executor(StopsInPlace):
         have begun a managed stop: `partial.close_stop` puts it back (a stop decided
         now finishes it instead, resuming from its restore information; but a stop
         that failed and is still being put back is put back and recorded first, so the
-        new decision acts on a settled service). Those are
-        cluster writes: when the guard forbids them (lease past its margin, SIGTERM),
-        the row stays kept for a later tick, or the next term's recovery; so it does
-        when putting back fails transiently (DESIGN §5: a 409 storm is retried, never a
+        new decision acts on a settled service). Closing any row is a write: when the
+        guard forbids it (lease past its margin, SIGTERM, a schema another release
+        migrated), the row stays kept for a later tick, or the next term's recovery; so
+        it does when putting back fails transiently (DESIGN §5: a 409 storm is retried, never a
         terminal row over a half-stopped service)."""
         stopping = {t.ref: t.uid for t in decided if t.actionable and t.action is Action.STOP}
         closed = []
@@ -239,7 +239,7 @@ class Executor(StopsInPlace):
         ref, action = item.key
         kind, why = OutcomeKind.ABANDONED, item.why
         undo = action == Action.STOP.value
-        if undo and (not_now := self.guard()) is not None:
+        if (not_now := self.guard()) is not None:
             log.warning("kept row %d of %s not closed now: %s", item.record_id, ref,
                         not_now)
             self.memory.keep_again(item)

@@ -17,13 +17,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from reclaimer.errors import LedgerError, LedgerUnavailable, SchemaAhead, SchemaBehind
 from reclaimer.ledger.engine import (
+    READ_ONLY,
     display,
     first_line,
     make_engine,
@@ -141,13 +142,25 @@ def schema_refusal(engine: Engine) -> str | None:
     old replica still leads; that replica's code knows nothing of what the new schema
     added (a claim to take, a column to fill), so it must stop writing until it is
     replaced, and a schema that cannot be read is no proof that it may go on. Checked
-    once per tick by the write guard: one small query.
+    once per tick by the write guard: one small query, read-only (on SQLite a deferred
+    transaction: it never waits for another writer's lock, which would cost the tick
+    the busy timeout and then refuse it).
     """
     try:
-        with engine.connect() as connection:
-            versions = sorted(str(row) for row in connection.execute(_VERSIONS).scalars())
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            return refusal_in(connection)
     except SQLAlchemyError as exc:
         return f"the ledger's schema version cannot be read: {first_line(exc)}"
+
+
+def refusal_in(connection: Connection) -> str | None:
+    """`schema_refusal`, read on ``connection``. Every write transaction asks it again
+    just before it commits: PostgreSQL's `db upgrade` runs in one transaction, and
+    until it commits the version reads as this release's while the tables it alters
+    are locked; a write that waited on that lock reads the new version here, and is
+    rolled back rather than made under it. On SQLite the writer holds the lock, so
+    no migration runs between this read and the commit."""
+    versions = sorted(str(row) for row in connection.execute(_VERSIONS).scalars())
     if versions == [HEAD]:
         return None
     found = ", ".join(versions) or "nothing"

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from reclaimer.errors import EdgeAlreadyClaimed, LedgerError, LedgerUnavailable
+from reclaimer.errors import EdgeAlreadyClaimed, LedgerError, LedgerUnavailable, SchemaMoved
 from reclaimer.ledger import batch, protocol, queries, rows
 from reclaimer.ledger.engine import READ_ONLY, display, first_line, parse_url
 from reclaimer.ledger.recording import RecordingStore
@@ -27,7 +27,7 @@ from reclaimer.ledger.records import (
     TransitionRecord,
 )
 from reclaimer.ledger.report import build_report
-from reclaimer.ledger.schema_check import require_head, schema_refusal
+from reclaimer.ledger.schema_check import refusal_in, require_head, schema_refusal
 from reclaimer.ledger.tables import (
     EdgeClaimRow,
     ExternalClaimRow,
@@ -63,9 +63,11 @@ class SqlLedger(RecordingStore):
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
+        """An ORM write transaction; fenced like `_writing`."""
         try:
             with Session(self._engine, expire_on_commit=False) as session, session.begin():
                 yield session
+                _fence(session.connection())
         except (LedgerError, IntegrityError):
             raise
         except SQLAlchemyError as exc:
@@ -74,10 +76,13 @@ class SqlLedger(RecordingStore):
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A Core write transaction, for the chunk writes of `batch`."""
+        """A Core write transaction, for the chunk writes of `batch`. Before it commits,
+        the schema's version is read in it (`schema_check.refusal_in`): a migration
+        that committed while it waited rolls it back (`SchemaMoved`)."""
         try:
             with self._engine.begin() as connection:
                 yield connection
+                _fence(connection)
         except LedgerError:
             raise
         except SQLAlchemyError as exc:
@@ -271,3 +276,9 @@ class SqlLedger(RecordingStore):
     def load_restore_info(self, ref: ServiceRef, uid: str) -> Mapping[str, Any] | None:
         with self._reading() as connection:
             return queries.restore_info(connection, ref, uid)
+
+
+def _fence(connection: Connection) -> None:
+    refusal = refusal_in(connection)
+    if refusal is not None:
+        raise SchemaMoved(f"nothing was written: {refusal}")

@@ -85,10 +85,13 @@ class WriteGuard:
 
 
 class SchemaWatch:
-    """The ledger's schema, read at the first write a tick asks for: a rolling
-    upgrade migrates it under a leader running the older release, which must then
-    write nothing (`schema_check.schema_refusal`). Said once when it starts and once
-    when it ends, not at every tick."""
+    """The ledger's schema, read when a tick begins: a rolling upgrade migrates it
+    under a leader running the older release, which must then write nothing
+    (`schema_check.schema_refusal`). Not at the tick's first write: a migration that
+    changed what this release reads fails the tick before any write, and readiness
+    and the log must still say why; the writes that follow are fenced again in their
+    own transactions (`store.SqlLedger._writing`). Said once when it starts and once when it
+    ends, not at every tick."""
 
     def __init__(self, read: Callable[[], str | None]) -> None:
         self._read = read
@@ -97,6 +100,7 @@ class SchemaWatch:
 
     def begin_tick(self) -> None:
         self._checked = False
+        self.check()
 
     def check(self) -> str | None:
         if not self._checked:

@@ -70,9 +70,12 @@ def test_a_lost_claim_costs_one_delete(counted: tuple[SqlLedger, Statements]) ->
 
 def test_an_applied_chunk_is_one_transaction_of_three_statements(
         counted: tuple[SqlLedger, Statements]) -> None:
+    """Three, and the schema's version read before the commit (r-schema6: a migration
+    that committed while the transaction waited rolls it back)."""
     ledger, log = counted
     ids = [i for i in ledger.record_planned_many(_planned(_chunk()), actor="r", at=at(0)) if i]
     log.seen.clear()
     ledger.mark_applied_many(ids, at=at(0.1))
     assert log.seen == Counter({"BEGIN IMMEDIATE": 1, "SELECT transitions.id,": 1,
-                                "UPDATE transitions": 1, "INSERT INTO service_facts": 1})
+                                "UPDATE transitions": 1, "INSERT INTO service_facts": 1,
+                                "SELECT version_num": 1})
