@@ -83,9 +83,14 @@ def _refuse_ahead(url: URL) -> None:
     finally:
         engine.dispose()
     if current is not None and is_ahead(current):
-        raise SchemaAhead(f"database {display(url)} schema is at {current}, newer than this "
-                          f"release's {HEAD}: a newer reclaimer migrated it; run that "
-                          f"release, or its `reclaimer db downgrade --to {HEAD}` first")
+        raise _ahead(url, current)
+
+
+def _ahead(url: URL, current: str) -> SchemaAhead:
+    """The one line a process of this release says on a schema a later one migrated."""
+    return SchemaAhead(f"database {display(url)} schema is at {current}, newer than this "
+                       f"release's {HEAD}: a newer reclaimer migrated it; run that "
+                       f"release, or its `reclaimer db downgrade --to {HEAD}` first")
 
 
 def downgrade(url: URL, revision: str) -> None:
@@ -187,9 +192,7 @@ def require_head(url: URL) -> Engine:
     try:
         current = current_revision(probe, url)
         if current is not None and is_ahead(current):
-            raise SchemaAhead(f"database {display(url)} schema is at {current}, newer than "
-                              f"this release's {HEAD}: a newer reclaimer migrated it; run "
-                              "that release")
+            raise _ahead(url, current)
         if current != HEAD:
             raise SchemaBehind(f"database {display(url)} schema is at "
                                f"{current or 'nothing'}, this release needs {HEAD}: {hint}")

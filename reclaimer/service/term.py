@@ -42,7 +42,7 @@ class WriteGuard:
                  metrics: ServiceMetrics,
                  monotonic: Callable[[], float] = time.monotonic,
                  schema: Callable[[], str | None] = _any_schema) -> None:
-        """``schema`` is the ledger's `schema_refusal`: asked once per tick."""
+        """``schema`` is the ledger's `schema_refusal`: read when each tick begins."""
         self._leadership = leadership
         self._stopping = stopping
         self._budget = budget
@@ -81,7 +81,7 @@ class WriteGuard:
             return "the leader lease was not renewed within its safety margin"
         if self._monotonic() - self._tick_started > self._budget:
             return f"the tick spent its {self._budget:g} s budget"
-        return self._schema.check()
+        return self._schema.refusal
 
 
 class SchemaWatch:
@@ -90,27 +90,19 @@ class SchemaWatch:
     (`schema_check.schema_refusal`). Not at the tick's first write: a migration that
     changed what this release reads fails the tick before any write, and readiness
     and the log must still say why; the writes that follow are fenced again in their
-    own transactions (`store.SqlLedger._writing`). Said once when it starts and once when it
-    ends, not at every tick."""
+    own transactions (`store.SqlLedger._writing`). Said once when it starts and once
+    when it ends, not at every tick."""
 
     def __init__(self, read: Callable[[], str | None]) -> None:
         self._read = read
-        self._checked = False
         self.refusal: str | None = None
 
     def begin_tick(self) -> None:
-        self._checked = False
-        self.check()
-
-    def check(self) -> str | None:
-        if not self._checked:
-            self._checked = True
-            before, self.refusal = self.refusal, self._read()
-            if self.refusal is not None and self.refusal != before:
-                log.error("no writes: %s", self.refusal)
-            elif self.refusal is None and before is not None:
-                log.info("the ledger's schema is this release's again: writing again")
-        return self.refusal
+        before, self.refusal = self.refusal, self._read()
+        if self.refusal is not None and self.refusal != before:
+            log.error("no writes: %s", self.refusal)
+        elif self.refusal is None and before is not None:
+            log.info("the ledger's schema is this release's again: writing again")
 
 
 class TermKeeper:

@@ -8,21 +8,18 @@ second replica's entries for the first's edges are refused alone, its others wri
 
 from __future__ import annotations
 
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from reclaimer.ledger import SqlLedger
 from reclaimer.ledger.records import TransitionRecord
 from reclaimer.ledger.tables import EdgeClaimRow
 from reclaimer.model import ServiceRef, Transition
 from tests.ledger.builders import at, transition
+from tests.ledger.locks import hold_open_until_the_other_waits
 
 pytestmark = pytest.mark.integration
 EDGES = 100
@@ -34,35 +31,10 @@ def _held(numbers: range | list[int]) -> list[Transition]:
                     uid=f"uid-{i}") for i in numbers]
 
 
-def _wait_for_a_lock_waiter(url: str) -> None:
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as admin:
-        for _ in range(500):
-            (waiting,) = admin.execute("SELECT count(*) FROM pg_locks WHERE NOT granted"
-                                       ).fetchone() or (0,)
-            if waiting:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the second replica never waited on the first one's claims")
-
-
-def _hold_open_until_the_other_waits(ledger: SqlLedger, url: str) -> threading.Event:
-    """After its first claims insert, ``ledger`` waits for a lock waiter before going on."""
-    held = threading.Event()
-
-    def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO edge_claims") and not held.is_set():
-            held.set()
-            _wait_for_a_lock_waiter(url)
-
-    event.listen(ledger._engine, "after_cursor_execute", after)
-    return held
-
-
 def test_two_replicas_at_once_claim_each_edge_once(replicas: tuple[SqlLedger, SqlLedger],
                                                    postgres_url: str) -> None:
     first, second = replicas
-    held = _hold_open_until_the_other_waits(first, postgres_url)
+    held = hold_open_until_the_other_waits(first, postgres_url, table="edge_claims")
     with ThreadPoolExecutor(2) as pool:
         one = pool.submit(first.record_blocked_many, _held(FIRST), actor="one", at=at(0))
         assert held.wait(timeout=30)

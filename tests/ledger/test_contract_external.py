@@ -11,18 +11,16 @@ transaction open until the second waits on its claim.
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from reclaimer.ledger import Ledger, SqlLedger
 from reclaimer.ledger.tables import ExternalClaimRow
 from reclaimer.model import Action, Reason, Transition, Trigger
 from tests.ledger.builders import at, transition
-from tests.ledger.test_blocked_replicas import _wait_for_a_lock_waiter
+from tests.ledger.locks import hold_open_until_the_other_waits
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,14 +57,7 @@ def test_a_change_booked_before_comes_back_none_and_leaves_the_first_fact(
 def test_two_replicas_booking_one_change_at_once_write_one_row(
         replicas: tuple[SqlLedger, SqlLedger], postgres_url: str) -> None:
     first, second = replicas
-    held = threading.Event()
-
-    def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO external_claims") and not held.is_set():
-            held.set()
-            _wait_for_a_lock_waiter(postgres_url)
-
-    event.listen(first._engine, "after_cursor_execute", after)
+    held = hold_open_until_the_other_waits(first, postgres_url, table="external_claims")
     with ThreadPoolExecutor(2) as pool:
         one = pool.submit(_book, first, 1, "k")
         assert held.wait(timeout=30)
